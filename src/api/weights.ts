@@ -1,0 +1,169 @@
+/** Weights and inspection verbs: get/set_weights, count_params, get_layer, pop_layer, freeze/unfreeze. */
+import { KerasError, describeValue } from "../errors.js";
+import { isModel } from "../model/guards.js";
+import { builtInputShapesOf, builtWeightsOf, familyOf, isLayer, weightSpecsOf, weightValuesOf, withLayer, type Layer } from "../model/layer.js";
+import { withModel, type Model, type SequentialModel } from "../model/model.js";
+import { keras_model_sequential, appendLayer } from "../model/sequential.js";
+import { buildPlan } from "../engine/plan.js";
+import { toNested, weightsFromRaw } from "../model/weights.js";
+import type { WeightValue } from "../model/types.js";
+
+function modelLayerWeights(fn: string, model: Model): { layer: Layer; values: readonly WeightValue[]; shapes: any }[] {
+  let plan;
+  try {
+    plan = buildPlan(model);
+  } catch (e) {
+    if (e instanceof KerasError) throw new KerasError(fn, `model "${model.name}" is not built yet (its input shape is unknown): give input_shape, or fit/predict it first`, "shape");
+    throw e;
+  }
+  return model.layers.map((layer, i) => {
+    const shapes = plan.layerInputShapes[i];
+    return { layer, shapes, values: shapes ? weightValuesOf(layer, shapes, fn) : [] };
+  });
+}
+
+/** `get_weights(model | layer)`: the weights as nested arrays, in Keras order. */
+export function get_weights(object: Model | Layer): any[] {
+  const fn = "get_weights";
+  if (isModel(object)) return modelLayerWeights(fn, object).flatMap((l) => l.values.map(toNested));
+  if (isLayer(object)) return (builtWeightsOf(object) ?? []).map(toNested);
+  throw new KerasError(fn, `\`object\` must be a model or a layer, got ${describeValue(object)}`);
+}
+
+/** `set_weights(model | layer, weights)`: a new value holding `weights` (nested arrays, typed arrays or tensors). */
+export function set_weights<T extends Model | Layer>(object: T, weights: readonly unknown[]): T {
+  const fn = "set_weights";
+  if (!Array.isArray(weights)) throw new KerasError(fn, `\`weights\` must be a list of arrays, got ${describeValue(weights)}`);
+  if (isModel(object)) {
+    const layers = modelLayerWeights(fn, object);
+    const total = layers.reduce((n, l) => n + l.values.length, 0);
+    if (weights.length !== total) throw new KerasError(fn, `model "${object.name}" has ${total} weight arrays, got ${weights.length}`);
+    let k = 0;
+    const newLayers = layers.map(({ layer, shapes }) => {
+      if (!shapes) return layer;
+      const specs = weightSpecsOf(layer, shapes);
+      const vals = weightsFromRaw(fn, `layer "${layer.name}"`, specs, weights.slice(k, k + specs.length));
+      k += specs.length;
+      return specs.length ? withLayer(layer, { weightValues: vals }) : layer;
+    });
+    return withModel(object as Model, { layers: Object.freeze(newLayers) }) as T;
+  }
+  if (isLayer(object)) {
+    const shapes = builtInputShapesOf(object);
+    if (!shapes) throw new KerasError(fn, `layer "${object.name}" is not built yet: its input shape is unknown (give input_shape, or call it on data first)`, "shape");
+    const vals = weightsFromRaw(fn, `layer "${object.name}"`, weightSpecsOf(object, shapes), weights);
+    return withLayer(object, { weightValues: vals }) as T;
+  }
+  throw new KerasError(fn, `\`object\` must be a model or a layer, got ${describeValue(object)}`);
+}
+
+/** `count_params(model | layer)`. */
+export function count_params(object: Model | Layer): number {
+  const fn = "count_params";
+  const size = (v: { shape: readonly number[] }) => v.shape.reduce((a, b) => a * b, 1);
+  if (isModel(object)) {
+    const plan = (() => {
+      try {
+        return buildPlan(object);
+      } catch {
+        throw new KerasError(fn, `model "${object.name}" is not built yet (its input shape is unknown)`, "shape");
+      }
+    })();
+    return object.layers.reduce((n, l, i) => n + (plan.layerInputShapes[i] ? weightSpecsOf(l, plan.layerInputShapes[i]!).reduce((m, s) => m + size(s), 0) : 0), 0);
+  }
+  if (isLayer(object)) {
+    const shapes = builtInputShapesOf(object);
+    if (!shapes) {
+      if (!familyOf(object).weights) return 0;
+      throw new KerasError(fn, `layer "${object.name}" is not built yet: its input shape is unknown`, "shape");
+    }
+    return weightSpecsOf(object, shapes).reduce((m, s) => m + size(s), 0);
+  }
+  throw new KerasError(fn, `\`object\` must be a model or a layer, got ${describeValue(object)}`);
+}
+
+function checkModel(fn: string, object: unknown): asserts object is Model {
+  if (!isModel(object)) throw new KerasError(fn, `\`object\` must be a model, got ${describeValue(object)}`);
+}
+
+/** `get_layer(model, { name } | { index })`; index is 1-based as in R. */
+export function get_layer(model: Model, args: { name?: string; index?: number }): Layer {
+  const fn = "get_layer";
+  checkModel(fn, model);
+  const { name, index } = args ?? {};
+  if ((name === undefined) === (index === undefined)) throw new KerasError(fn, "give exactly one of `name` and `index`");
+  if (name !== undefined) {
+    const l = model.layers.find((x) => x.name === name);
+    if (!l) throw new KerasError(fn, `no layer named "${name}" in model "${model.name}" (layers: ${model.layers.map((x) => x.name).join(", ")})`);
+    return l;
+  }
+  if (typeof index !== "number" || !Number.isInteger(index)) throw new KerasError(fn, `\`index\` must be an integer, got ${describeValue(index)}`);
+  if (index === 0) throw new KerasError(fn, "`index` is 1-based (as in R): the first layer is index 1, not 0");
+  if (index < 1 || index > model.layers.length) throw new KerasError(fn, `\`index\` must be between 1 and ${model.layers.length}, got ${index}`);
+  return model.layers[index - 1];
+}
+
+/** `pop_layer(model)`: a new sequential model without its last layer. */
+export function pop_layer(model: SequentialModel): SequentialModel {
+  const fn = "pop_layer";
+  checkModel(fn, model);
+  if (model.type !== "sequential") throw new KerasError(fn, "pop_layer() applies to sequential models only");
+  if (model.layers.length === 0) throw new KerasError(fn, `model "${model.name}" has no layers to pop`);
+  return withModel(model, {
+    layers: Object.freeze(model.layers.slice(0, -1)),
+    shapes: model.shapes ? Object.freeze(model.shapes.slice(0, -1)) : null,
+    compiled: null,
+  });
+}
+
+type LayerSelector = string | number;
+interface FreezeArgs {
+  from?: LayerSelector;
+  to?: LayerSelector;
+  which?: readonly (LayerSelector | boolean)[];
+}
+
+function selectLayers(fn: string, model: Model, args: FreezeArgs): Set<number> {
+  const n = model.layers.length;
+  const pos = (sel: LayerSelector, arg: string): number => {
+    if (typeof sel === "string") {
+      const i = model.layers.findIndex((l) => l.name === sel);
+      if (i < 0) throw new KerasError(fn, `\`${arg}\`: no layer named "${sel}" in model "${model.name}"`);
+      return i;
+    }
+    if (!Number.isInteger(sel) || sel === 0 || Math.abs(sel) > n) throw new KerasError(fn, `\`${arg}\` must be a layer name or a 1-based index in 1..${n}, got ${describeValue(sel)}`);
+    return sel > 0 ? sel - 1 : n + sel;
+  };
+  const out = new Set<number>();
+  if (args.which !== undefined) {
+    if (args.from !== undefined || args.to !== undefined) throw new KerasError(fn, "give `which`, or `from`/`to`, not both");
+    if (args.which.every((w) => typeof w === "boolean")) {
+      if (args.which.length !== n) throw new KerasError(fn, `a logical \`which\` needs ${n} values, got ${args.which.length}`);
+      args.which.forEach((w, i) => w && out.add(i));
+    } else args.which.forEach((w) => out.add(pos(w as LayerSelector, "which")));
+    return out;
+  }
+  const a = args.from !== undefined ? pos(args.from, "from") : 0;
+  const b = args.to !== undefined ? pos(args.to, "to") : n - 1;
+  for (let i = a; i <= b; i++) out.add(i);
+  return out;
+}
+
+function setTrainable(fn: string, model: Model, args: FreezeArgs, trainable: boolean): Model {
+  checkModel(fn, model);
+  const sel = selectLayers(fn, model, args ?? {});
+  const layers = model.layers.map((l, i) => (sel.has(i) && l.className !== "InputLayer" ? withLayer(l, { trainable }) : l));
+  return withModel(model, { layers: Object.freeze(layers), compiled: model.compiled });
+}
+
+/** `freeze_weights(model, { from, to, which })`: a new model whose selected layers are not trainable. */
+export function freeze_weights<M extends Model>(model: M, args: FreezeArgs = {}): M {
+  return setTrainable("freeze_weights", model, args, false) as M;
+}
+
+/** `unfreeze_weights(model, { from, to, which })`. */
+export function unfreeze_weights<M extends Model>(model: M, args: FreezeArgs = {}): M {
+  return setTrainable("unfreeze_weights", model, args, true) as M;
+}
+
+export { keras_model_sequential, appendLayer };

@@ -1,0 +1,87 @@
+/** Argument codecs shared by layer families: activations, initializers, regularizers, constraints. */
+import * as t from "io-ts";
+import { described } from "../args.js";
+import { ACTIVATION_NAMES, resolveActivation, type Activation } from "../ops/activations.js";
+import { INITIALIZER_NAMES, resolveInitializer, type InitializerSpec } from "../ops/initializers.js";
+import { resolveRegularizer, type RegularizerSpec } from "../ops/regularizers.js";
+import { resolveConstraint, type ConstraintSpec } from "../ops/constraints.js";
+import { tf, type Tensor } from "../backend/tf.js";
+
+function resolving<A>(name: string, expected: string, resolve: (u: unknown) => A | undefined, encode: (a: A) => unknown): t.Type<A, unknown, unknown> {
+  return described(
+    new t.Type<A, unknown, unknown>(
+      name,
+      (u): u is A => resolve(u) !== undefined,
+      (u, c) => {
+        const r = resolve(u);
+        return r === undefined ? t.failure(u, c) : t.success(r);
+      },
+      encode,
+    ),
+    expected,
+  );
+}
+
+/** An activation by name, a function, or null (linear). Decodes to `{ name, fn }`. */
+export const ActivationArg = resolving<Activation>(
+  "Activation",
+  `an activation name (${ACTIVATION_NAMES.join(", ")}), a function, or null`,
+  (u) => (u === null || typeof u === "string" || typeof u === "function" || (typeof u === "object" && u && "fn" in u) ? resolveActivation(u as any) : undefined),
+  (a) => a.name,
+);
+
+export const InitializerArg = resolving<InitializerSpec>(
+  "Initializer",
+  `an initializer name (${INITIALIZER_NAMES.join(", ")}), an initializer_*() value, or a function (shape) => values`,
+  resolveInitializer,
+  (s) => ({ class_name: s.class_name, config: s.config }),
+);
+
+export const RegularizerArg = resolving<RegularizerSpec | null>(
+  "Regularizer",
+  'a regularizer (regularizer_l1(), regularizer_l2(), regularizer_l1_l2(), "l1", "l2"), a function, or null',
+  (u) => resolveRegularizer(u),
+  (s) => (s ? { class_name: s.class_name, config: s.config } : null),
+);
+
+export const ConstraintArg = resolving<ConstraintSpec | null>(
+  "Constraint",
+  "a constraint (constraint_maxnorm(), constraint_nonneg(), constraint_unitnorm(), constraint_minmaxnorm()), a function, or null",
+  (u) => resolveConstraint(u),
+  (s) => (s ? { class_name: s.class_name, config: s.config } : null),
+);
+
+/** Serialises a decoded config for get_config(): activations by name, specs as {class_name, config}. */
+export function serializeConfigValue(v: unknown): unknown {
+  if (v === null || v === undefined) return v ?? null;
+  if (typeof v === "function") return v.name || "custom";
+  if (Array.isArray(v)) return v.map(serializeConfigValue);
+  if (typeof v === "object") {
+    const o = v as Record<string, unknown>;
+    if ("fn" in o && "name" in o && typeof o.fn === "function" && !("class_name" in o)) return o.name; // activation
+    if ("class_name" in o) return { class_name: o.class_name, config: o.config ?? {} };
+    if (typeof (o as any).className === "string" && typeof (o as any).config === "object") return o; // nested layer handled by caller
+    return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, serializeConfigValue(x)]));
+  }
+  return v;
+}
+
+/** Activity regularization loss of a layer output, if the layer has an activity_regularizer. */
+export function activityLoss(reg: RegularizerSpec | null | undefined, output: Tensor, batch: number): Tensor[] {
+  if (!reg) return [];
+  // Keras divides the activity penalty by the batch size.
+  return [tf.tidy(() => tf.div(regPenalty(reg, output), batch))];
+}
+
+import { regularizationPenalty as regPenalty } from "../ops/regularizers.js";
+
+/** x · kernel over the last axis of x (any rank >= 2), as Keras Dense. */
+export function denseApply(x: Tensor, kernel: Tensor, bias?: Tensor): Tensor {
+  return tf.tidy(() => {
+    const inDim = x.shape[x.shape.length - 1];
+    const outDim = kernel.shape[1] as number;
+    let y: Tensor = x.rank === 2 ? tf.matMul(x as tf.Tensor2D, kernel as tf.Tensor2D) : tf.reshape(tf.matMul(tf.reshape(x, [-1, inDim]) as tf.Tensor2D, kernel as tf.Tensor2D), [...x.shape.slice(0, -1), outDim]);
+    if (bias) y = tf.add(y, bias);
+    return y;
+  });
+}

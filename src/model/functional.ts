@@ -1,0 +1,84 @@
+/** Functional models: `keras_model({ inputs, outputs, name })` over a graph of symbolic tensors. */
+import { KerasError, describeValue } from "../errors.js";
+import { isSymbolic, type GraphNode, type SymbolicTensor } from "./symbolic.js";
+import { withLayer, type Layer } from "./layer.js";
+import { freezeModel, uniqueName, type FunctionalModel } from "./model.js";
+
+function asTensorList(fn: string, arg: string, v: unknown): SymbolicTensor[] {
+  const list = Array.isArray(v) ? v : v !== null && typeof v === "object" && !isSymbolic(v) ? Object.values(v as object) : [v];
+  if (list.length === 0 || !list.every(isSymbolic)) {
+    throw new KerasError(fn, `\`${arg}\` must be a symbolic tensor or a list of them (from layer_input() and layers applied to it), got ${describeValue(v)}`);
+  }
+  return list as SymbolicTensor[];
+}
+
+/** Nodes reachable from `outputs`, inputs before their consumers. */
+function topologicalNodes(outputs: readonly SymbolicTensor[]): GraphNode[] {
+  const order: GraphNode[] = [];
+  const state = new Map<GraphNode, "visiting" | "done">();
+  const visit = (node: GraphNode) => {
+    const s = state.get(node);
+    if (s === "done") return;
+    if (s === "visiting") throw new KerasError("keras_model", "the graph has a cycle");
+    state.set(node, "visiting");
+    for (const t of [...node.inputs, ...node.initialState, ...node.constants, ...(node.mask ? [node.mask] : [])]) visit(t.node);
+    state.set(node, "done");
+    order.push(node);
+  };
+  for (const o of outputs) visit(o.node);
+  return order;
+}
+
+export function keras_model(args: { inputs: unknown; outputs: unknown; name?: string; trainable?: boolean }): FunctionalModel {
+  const fn = "keras_model";
+  if (!args || typeof args !== "object") throw new KerasError(fn, `expected { inputs, outputs, name }, got ${describeValue(args)}`);
+  const known = ["inputs", "outputs", "name", "trainable"];
+  const unknown = Object.keys(args).filter((k) => !known.includes(k));
+  if (unknown.length) throw new KerasError(fn, `unknown argument \`${unknown[0]}\` (expected inputs, outputs, name)`);
+  const inputs = asTensorList(fn, "inputs", args.inputs);
+  const outputs = asTensorList(fn, "outputs", args.outputs);
+  if (args.name !== undefined && typeof args.name !== "string") throw new KerasError(fn, `\`name\` must be a string, got ${describeValue(args.name)}`);
+  for (const i of inputs) {
+    if (i.node.layer.className !== "InputLayer") throw new KerasError(fn, "every element of `inputs` must come from layer_input()");
+  }
+  const nodes = topologicalNodes(outputs);
+  const inputNodes = new Set(inputs.map((i) => i.node));
+  for (const node of nodes) {
+    if (node.layer.className === "InputLayer" && !inputNodes.has(node)) {
+      throw new KerasError(fn, `the outputs depend on input "${node.layer.name}", which is not listed in \`inputs\``);
+    }
+  }
+  // Unique layers in topological order; inputs in the order given first.
+  const seen = new Map<number, Layer>();
+  for (const i of inputs) if (!seen.has(i.node.layer.id)) seen.set(i.node.layer.id, i.node.layer);
+  for (const node of nodes) {
+    const prev = seen.get(node.layer.id);
+    if (prev && prev !== node.layer && prev.weightValues !== node.layer.weightValues) {
+      throw new KerasError(fn, `layer "${node.layer.name}" appears with two different sets of weights`);
+    }
+    if (!prev) seen.set(node.layer.id, node.layer);
+  }
+  const taken = new Set<string>();
+  for (const l of seen.values()) {
+    if (!l.autoName) {
+      if (taken.has(l.name)) throw new KerasError(fn, `the name "${l.name}" is used by two layers; layer names must be unique in a model`);
+      taken.add(l.name);
+    }
+  }
+  const layers = [...seen.values()].map((l) => {
+    if (!l.autoName) return l;
+    const base = l.className === "InputLayer" ? "input_layer" : l.name;
+    const name = uniqueName(base, taken);
+    taken.add(name);
+    return withLayer(l, { name });
+  });
+  return freezeModel<FunctionalModel>({
+    type: "functional",
+    name: args.name ?? "functional",
+    layers: Object.freeze(args.trainable === false ? layers.map((l) => withLayer(l, { trainable: false })) : layers),
+    compiled: null,
+    inputs: Object.freeze([...inputs]),
+    outputs: Object.freeze([...outputs]),
+    nodes: Object.freeze(nodes),
+  });
+}

@@ -1,0 +1,273 @@
+/**
+ * Layer values: frozen, callable (as R's layer instances are functions) and dual (see `defineLayer`).
+ * Calling a layer dispatches on its first argument: a sequential model (append), a symbolic tensor
+ * (functional graph), or concrete data (eager run).
+ */
+import * as t from "io-ts";
+import { inspect } from "node:util";
+import { KerasError, describeValue } from "../errors.js";
+import { Bool, DType, PositiveInt, ShapeArg, Str, decodeArgs, described } from "../args.js";
+import { initialize } from "../ops/initializers.js";
+import { registerFamily } from "./registry.js";
+import type { CallShapes, LayerFamily, Shape, WeightSpec, WeightValue } from "./types.js";
+import { weightsFromRaw } from "./weights.js";
+import { formatShape } from "./shape.js";
+import { isModel } from "./guards.js";
+import { callSymbolic, isSymbolicInput } from "./symbolic.js";
+import { appendLayer } from "./sequential.js";
+import { callEager } from "../engine/eager.js";
+
+export const LAYER_BRAND = Symbol.for("tskeras.layer");
+
+/** Per-call options of a layer applied to a tensor: `gru(x, { mask, initial_state, training, constants })`. */
+export interface CallOptions {
+  mask?: unknown;
+  initial_state?: unknown;
+  constants?: unknown;
+  training?: boolean;
+}
+
+export interface LayerData {
+  readonly [LAYER_BRAND]: true;
+  /** Identity: a layer applied twice in one graph is the same id and shares its weights. */
+  readonly id: number;
+  readonly className: string;
+  readonly name: string;
+  /** TRUE when `name` was generated (it may be made unique when the layer joins a model). */
+  readonly autoName: boolean;
+  /** The family configuration (R argument names, decoded and defaulted). */
+  readonly config: Readonly<Record<string, any>>;
+  readonly trainable: boolean;
+  /** Input shape from input_shape / batch_input_shape / batch_size / input_dim, batch axis included. */
+  readonly batchInputShape: Shape | null;
+  readonly inputDtype: string;
+  /** Weights given by the user or set by training; null = drawn from the initializers on first need. */
+  readonly weightValues: readonly WeightValue[] | null;
+  /** Weights from the `weights` argument, checked once the input shape is known. */
+  readonly weightsArg: readonly unknown[] | null;
+  /** Identity token of the lazily drawn initial weights, shared by renamed copies. */
+  readonly origin: object;
+}
+
+export type Layer = LayerData & ((x: any, options?: CallOptions) => any);
+
+let nextId = 1;
+export const newId = () => nextId++;
+
+/** Keras's to_snake_case: "SimpleRNN" -> "simple_rnn", "GRU" -> "gru", "Conv1D" -> "conv1d". */
+export function snakeCase(name: string): string {
+  const intermediate = name.replace(/(.)([A-Z][a-z0-9]+)/g, "$1_$2");
+  return intermediate.replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase();
+}
+
+export function isLayer(x: unknown): x is Layer {
+  return typeof x === "function" && (x as any)[LAYER_BRAND] === true;
+}
+
+/** Arguments every layer accepts (R keras's standard layer arguments). */
+export const COMMON_PROPS = {
+  input_shape: ShapeArg,
+  batch_input_shape: ShapeArg,
+  batch_size: PositiveInt,
+  input_dim: PositiveInt,
+  dtype: DType,
+  name: described(t.string, "a string"),
+  trainable: Bool,
+  weights: described(t.union([t.array(t.unknown), t.null]), "a list of arrays"),
+};
+const COMMON_KEYS = Object.keys(COMMON_PROPS);
+
+function batchInputShapeFrom(fn: string, family: LayerFamily<any>, a: Record<string, any>): Shape | null {
+  if (a.batch_input_shape) {
+    if (a.input_shape) throw new KerasError(fn, "give either `input_shape` (with `batch_size`) or `batch_input_shape`, not both");
+    return Object.freeze([...a.batch_input_shape]);
+  }
+  let inner: (number | null)[] | undefined = a.input_shape;
+  if (!inner && a.input_dim !== undefined) inner = family.inputDimShape ? family.inputDimShape(a.input_dim) : [a.input_dim];
+  if (!inner) return null;
+  return Object.freeze([a.batch_size ?? null, ...inner]);
+}
+
+export interface LayerInit {
+  id?: number;
+  name?: string;
+  autoName?: boolean;
+  config: Record<string, any>;
+  trainable?: boolean;
+  batchInputShape?: Shape | null;
+  inputDtype?: string;
+  weightValues?: readonly WeightValue[] | null;
+  weightsArg?: readonly unknown[] | null;
+  origin?: object;
+}
+
+/** Builds a frozen, callable layer value. */
+export function makeLayer(className: string, init: LayerInit): Layer {
+  const call = function (x: unknown, options?: CallOptions) {
+    return callLayer(layer, x, options);
+  };
+  const name = init.name ?? snakeCase(className);
+  const props: LayerData = {
+    [LAYER_BRAND]: true,
+    id: init.id ?? newId(),
+    className,
+    name,
+    autoName: init.autoName ?? init.name === undefined,
+    config: Object.freeze({ ...init.config }),
+    trainable: init.trainable ?? true,
+    batchInputShape: init.batchInputShape ?? null,
+    inputDtype: init.inputDtype ?? "float32",
+    weightValues: init.weightValues ? Object.freeze([...init.weightValues]) : null,
+    weightsArg: init.weightsArg ? Object.freeze([...init.weightsArg]) : null,
+    origin: init.origin ?? Object.freeze({}),
+  };
+  for (const [k, v] of Object.entries(props)) Object.defineProperty(call, k, { value: v, enumerable: true });
+  Object.defineProperty(call, LAYER_BRAND, { value: true });
+  Object.defineProperty(call, inspect.custom, {
+    value: () => `<${className} layer "${name}"${props.weightValues ? " (weights set)" : ""}>`,
+  });
+  const layer = Object.freeze(call) as unknown as Layer;
+  return layer;
+}
+
+/** A copy of `layer` with some fields replaced (same identity unless `id` is given). */
+export function withLayer(layer: Layer, changes: Partial<LayerInit>): Layer {
+  return makeLayer(layer.className, {
+    id: layer.id,
+    name: layer.name,
+    autoName: layer.autoName,
+    config: layer.config,
+    trainable: layer.trainable,
+    batchInputShape: layer.batchInputShape,
+    inputDtype: layer.inputDtype,
+    weightValues: layer.weightValues,
+    weightsArg: layer.weightsArg,
+    origin: layer.origin,
+    ...changes,
+  });
+}
+
+function callLayer(layer: Layer, x: unknown, options?: CallOptions): unknown {
+  if (isModel(x)) {
+    if (options !== undefined) throw new KerasError(familyOf(layer).fn, "call options (mask, initial_state, ...) apply to tensors, not to a model");
+    return appendLayer(x, layer);
+  }
+  if (isSymbolicInput(x)) return callSymbolic(layer, x, options);
+  return callEager(layer, x, options);
+}
+
+import { getFamily } from "./registry.js";
+export function familyOf(layer: { className: string }): LayerFamily<any> {
+  const f = getFamily(layer.className);
+  if (!f) throw new KerasError("layer", `unknown layer class ${layer.className}`);
+  return f;
+}
+
+/** Decodes `args` for `family` and makes the layer value. */
+export function createLayer(family: LayerFamily<any>, args: unknown): Layer {
+  const props = { ...COMMON_PROPS, ...family.props };
+  const decoded = decodeArgs(family.fn, props, args, family.defaults as Record<string, unknown>, family.required ?? []);
+  const config: Record<string, any> = {};
+  for (const [k, v] of Object.entries(decoded)) if (!COMMON_KEYS.includes(k)) config[k] = v;
+  const validated = family.validate ? family.validate(config) : config;
+  return makeLayer(family.className, {
+    name: decoded.name,
+    config: validated,
+    trainable: decoded.trainable ?? true,
+    batchInputShape: batchInputShapeFrom(family.fn, family, decoded),
+    inputDtype: decoded.dtype ?? "float32",
+    weightsArg: decoded.weights ?? null,
+  });
+}
+
+/**
+ * Declares a layer family and returns its dual R-style function:
+ * `layer_x(args)` → a layer value; `layer_x(model | symbolic | tensor, args)` → the layer applied to it.
+ */
+export function defineLayer<C extends Record<string, any>>(family: LayerFamily<C>) {
+  registerFamily(family);
+  function layerFunction(args?: Record<string, unknown>): Layer;
+  function layerFunction<T>(object: T, args?: Record<string, unknown>): any;
+  function layerFunction(a?: unknown, b?: unknown): unknown {
+    if (a === undefined || (a !== null && typeof a === "object" && !Array.isArray(a) && !isModel(a) && !isSymbolicInput(a) && !isTensorLike(a))) {
+      if (b !== undefined) throw new KerasError(family.fn, `the first argument must be a model, a tensor or a record of arguments, got ${describeValue(a)}`);
+      return createLayer(family, a);
+    }
+    return createLayer(family, b)(a);
+  }
+  Object.defineProperty(layerFunction, "name", { value: family.fn });
+  return layerFunction;
+}
+
+function isTensorLike(x: unknown): boolean {
+  return x !== null && typeof x === "object" && ("dataId" in (x as object) || ArrayBuffer.isView(x));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Weights
+
+export function weightSpecsOf(layer: Layer, inputShapes: readonly Shape[]): readonly WeightSpec[] {
+  const family = familyOf(layer);
+  return family.weights ? family.weights(layer.config, inputShapes) : [];
+}
+
+const drawn = new WeakMap<object, { key: string; values: readonly WeightValue[] }>();
+const shapesKey = (shapes: readonly Shape[]) => JSON.stringify(shapes.map((s) => s.slice(1)));
+
+/**
+ * The layer's weight values for the given input shapes: explicit ones if set, else the `weights`
+ * argument, else drawn from the initializers once (memoised per layer identity, so every view of the
+ * same layer sees the same numbers).
+ */
+export function weightValuesOf(layer: Layer, inputShapes: readonly Shape[], fn = "get_weights"): readonly WeightValue[] {
+  const specs = weightSpecsOf(layer, inputShapes);
+  if (layer.weightValues) {
+    const w = layer.weightValues;
+    if (w.length !== specs.length || w.some((v, i) => v.shape.length !== specs[i].shape.length || v.shape.some((d, j) => d !== specs[i].shape[j]))) {
+      throw new KerasError(fn, `layer "${layer.name}" holds weights for another input shape than ${inputShapes.map(formatShape).join(", ")}`, "shape");
+    }
+    return w.map((v, i) => (v.trainable === (specs[i].trainable && layer.trainable) ? v : { ...v, trainable: specs[i].trainable && layer.trainable }));
+  }
+  const key = shapesKey(inputShapes);
+  const memo = drawn.get(layer.origin);
+  let values: readonly WeightValue[];
+  if (memo && memo.key === key) values = memo.values;
+  else {
+    if (memo) {
+      throw new KerasError(fn, `layer "${layer.name}" was built for input shape ${memo.key} and cannot be applied to ${key}`, "shape");
+    }
+    values = layer.weightsArg
+      ? weightsFromRaw(familyOf(layer).fn, `layer "${layer.name}"`, specs, layer.weightsArg)
+      : specs.map((s) => Object.freeze({ name: s.name, shape: Object.freeze([...s.shape]), values: initialize(s.initializer, s.shape), trainable: s.trainable }));
+    drawn.set(layer.origin, { key, values });
+  }
+  return values.map((v, i) => ({ ...v, trainable: specs[i].trainable && layer.trainable }));
+}
+
+export function countParams(specs: readonly WeightSpec[]): number {
+  return specs.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0);
+}
+
+export const NO_CALL_SHAPES: CallShapes = Object.freeze({ initialState: [], constants: [] });
+
+/** Output shapes of `layer` on `inputShapes`, with the error naming the layer. */
+export function inferOutputShapes(layer: Layer, inputShapes: readonly Shape[], call: CallShapes = NO_CALL_SHAPES, fn?: string): readonly Shape[] {
+  const family = familyOf(layer);
+  if (family.inputs !== "many" && inputShapes.length !== 1) {
+    throw new KerasError(fn ?? family.fn, `layer "${layer.name}" takes one input, got ${inputShapes.length}`, "shape");
+  }
+  return family.outputShape(layer.config, inputShapes, call);
+}
+
+/** Weights a layer holds without a model: explicit ones, or the ones drawn when it was first built. */
+export function builtWeightsOf(layer: Layer): readonly WeightValue[] | null {
+  if (layer.weightValues) return layer.weightValues;
+  return drawn.get(layer.origin)?.values ?? null;
+}
+
+/** Input shapes a standalone layer was built with (eager call), or its declared input shape. */
+export function builtInputShapesOf(layer: Layer): Shape[] | null {
+  const memo = drawn.get(layer.origin);
+  if (memo) return (JSON.parse(memo.key) as (number | null)[][]).map((s) => [null, ...s]);
+  return layer.batchInputShape ? [layer.batchInputShape] : null;
+}

@@ -1,0 +1,17 @@
+/** Layer families by Keras class name: used by the API, from_config and summary(). */
+import type { LayerFamily } from "./types.js";
+
+const families = new Map<string, LayerFamily<any>>();
+
+export function registerFamily<C extends Record<string, any>>(family: LayerFamily<C>): LayerFamily<C> {
+  families.set(family.className, family as LayerFamily<any>);
+  return family;
+}
+
+export function getFamily(className: string): LayerFamily<any> | undefined {
+  return families.get(className);
+}
+
+export function familyNames(): string[] {
+  return [...families.keys()];
+}

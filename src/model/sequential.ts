@@ -1,0 +1,135 @@
+/** Sequential models: `keras_model_sequential()` and appending layers (pipe-style). */
+import * as t from "io-ts";
+import { KerasError, describeValue } from "../errors.js";
+import { Bool, DType, PositiveInt, ShapeArg, Str, decodeArgs, described } from "../args.js";
+import { familyOf, inferOutputShapes, isLayer, withLayer, type Layer } from "./layer.js";
+import { freezeModel, uniqueName, withModel, type SequentialModel } from "./model.js";
+import { formatShape, formatShapes } from "./shape.js";
+import type { Shape } from "./types.js";
+import { checkStatefulBatch } from "./stateful.js";
+
+const SEQUENTIAL_PROPS = {
+  input_shape: ShapeArg,
+  batch_size: PositiveInt,
+  input_batch_shape: ShapeArg,
+  batch_input_shape: ShapeArg,
+  input_dtype: DType,
+  dtype: DType,
+  name: Str,
+  trainable: Bool,
+  layers: described(t.array(t.unknown), "a list of layers"),
+};
+
+/**
+ * `keras_model_sequential({ input_shape, batch_size, input_batch_shape, input_dtype, name, layers })`.
+ * The K2 form (input arguments on the first layer) gives the same model.
+ */
+export function keras_model_sequential(args: {
+  input_shape?: (number | null)[] | number;
+  batch_size?: number;
+  input_batch_shape?: (number | null)[];
+  batch_input_shape?: (number | null)[];
+  input_dtype?: string;
+  dtype?: string;
+  name?: string;
+  trainable?: boolean;
+  layers?: Layer[];
+} = {}): SequentialModel {
+  const fn = "keras_model_sequential";
+  const a = decodeArgs(fn, SEQUENTIAL_PROPS, args, {});
+  const batchShapeArg = a.input_batch_shape ?? a.batch_input_shape;
+  if (batchShapeArg && a.input_shape) throw new KerasError(fn, "give either `input_shape` (with `batch_size`) or `input_batch_shape`, not both");
+  const inputShape: Shape | null = batchShapeArg ? Object.freeze([...batchShapeArg]) : a.input_shape ? Object.freeze([a.batch_size ?? null, ...a.input_shape]) : null;
+  let model = freezeModel<SequentialModel>({
+    type: "sequential",
+    name: a.name ?? "sequential",
+    layers: Object.freeze([]),
+    compiled: null,
+    inputShape,
+    inputDtype: a.input_dtype ?? a.dtype ?? "float32",
+    shapes: inputShape ? Object.freeze([]) : null,
+  });
+  for (const [i, l] of (a.layers ?? []).entries()) {
+    if (!isLayer(l)) throw new KerasError(fn, `\`layers[${i + 1}]\` must be a layer, got ${describeValue(l)}`);
+    model = appendLayer(model, l);
+  }
+  if (a.trainable === false) model = withModel(model, { layers: Object.freeze(model.layers.map((l) => withLayer(l, { trainable: false }))) });
+  return model;
+}
+
+/** The output shape of a sequential model so far (the input shape when it has no layers). */
+export function sequentialOutputShape(model: SequentialModel): Shape | null {
+  if (!model.shapes) return null;
+  return model.shapes.length ? model.shapes[model.shapes.length - 1][0] : model.inputShape;
+}
+
+/** Input shape of each layer, given the model's input shape. */
+export function sequentialInputShapes(model: SequentialModel, input: Shape): Shape[] {
+  const out: Shape[] = [];
+  let cur = input;
+  for (const layer of model.layers) {
+    out.push(cur);
+    cur = inferOutputShapes(layer, [cur])[0];
+  }
+  return out;
+}
+
+/** `model |> layer`: a new model with `layer` appended (the argument model is unchanged). */
+export function appendLayer(model: SequentialModel | import("./model.js").Model, layer: Layer): SequentialModel {
+  const family = familyOf(layer);
+  if (model.type !== "sequential") {
+    throw new KerasError(family.fn, `layers can be appended to sequential models only; "${model.name}" is a functional model — apply the layer to its output tensor instead`);
+  }
+  if (model.layers.some((l) => l.id === layer.id)) {
+    throw new KerasError(family.fn, `layer "${layer.name}" is already in model "${model.name}"; a layer can appear once in a sequential model`);
+  }
+  const taken = new Set(model.layers.map((l) => l.name));
+  if (!layer.autoName && taken.has(layer.name)) {
+    throw new KerasError(family.fn, `the name "${layer.name}" is already used in model "${model.name}"; layer names must be unique`);
+  }
+  const named = layer.autoName ? withLayer(layer, { name: uniqueName(layer.name, taken) }) : layer;
+  let inputShape = model.inputShape;
+  let inputDtype = model.inputDtype;
+  const first = model.layers.length === 0;
+  if (first && named.batchInputShape) {
+    if (inputShape && !sameShape(inputShape, named.batchInputShape)) {
+      throw new KerasError(family.fn, `layer "${named.name}" declares input shape ${formatShape(named.batchInputShape)} but model "${model.name}" has input shape ${formatShape(inputShape)}`, "shape");
+    }
+    inputShape = named.batchInputShape;
+    inputDtype = named.inputDtype;
+  }
+  const prevShape = first ? inputShape : model.shapes ? sequentialOutputShape(model) : null;
+  let shapes = model.shapes;
+  if (prevShape) {
+    let out: readonly Shape[];
+    try {
+      out = inferOutputShapes(named, [prevShape]);
+    } catch (e) {
+      if (e instanceof KerasError && e.kind === "shape") {
+        const after = first ? "the model input" : `"${model.layers[model.layers.length - 1].name}"`;
+        throw new KerasError(e.fn, `cannot add "${named.name}" after ${after} with output shape ${formatShape(prevShape)}: ${e.message.replace(/^[^:]+\(\): /, "")}`, "shape");
+      }
+      throw e;
+    }
+    if (out.length !== 1) {
+      throw new KerasError(
+        family.fn,
+        `layer "${named.name}" returns ${out.length} tensors ${formatShapes(out)}; a sequential model needs single-output layers (for return_state = TRUE use the functional API: layer_input() and keras_model())`,
+        "shape",
+      );
+    }
+    checkStatefulBatch(named, [prevShape], family.fn);
+    shapes = Object.freeze([...(model.shapes ?? []), Object.freeze(out)]);
+  } else if (isStatefulNoShape(named)) {
+    checkStatefulBatch(named, [[null]], family.fn);
+  }
+  return withModel(model, { layers: Object.freeze([...model.layers, named]), inputShape, inputDtype, shapes: prevShape ? shapes : null, compiled: null });
+}
+
+function isStatefulNoShape(layer: Layer): boolean {
+  return layer.config.stateful === true && familyOf(layer).stateShapes !== undefined;
+}
+
+function sameShape(a: Shape, b: Shape): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}

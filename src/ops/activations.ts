@@ -1,0 +1,66 @@
+/** Keras activations by name (both hard sigmoids: see KERAS_FACTS "Defaults policy"). */
+import { tf, type Tensor } from "../backend/tf.js";
+
+export type ActivationFn = (x: Tensor) => Tensor;
+/** A resolved activation: its Keras name (for configs/summary) and the function. */
+export interface Activation {
+  readonly name: string;
+  readonly fn: ActivationFn;
+}
+
+const selu = (x: Tensor) => tf.selu(x);
+const gelu = (approximate: boolean): ActivationFn => (x) =>
+  tf.tidy(() =>
+    approximate
+      ? tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.pow(x, 3)))))))
+      : tf.mul(tf.mul(x, 0.5), tf.add(1, erf(tf.div(x, Math.SQRT2)))),
+  );
+// tfjs erf is accurate to ~1e-7 on cpu/wasm
+const erf = (x: Tensor) => tf.erf(x);
+
+/** Keras 3: clip(x / 6 + 1/2, 0, 1). */
+export const hardSigmoid: ActivationFn = (x) => tf.tidy(() => tf.clipByValue(tf.add(tf.div(x, 6), 0.5), 0, 1));
+/** Keras 2 / tf.keras / tfjs: clip(0.2 x + 0.5, 0, 1). */
+export const hardSigmoidKeras2: ActivationFn = (x) => tf.tidy(() => tf.clipByValue(tf.add(tf.mul(x, 0.2), 0.5), 0, 1));
+
+const softmaxLastAxis: ActivationFn = (x) => tf.softmax(x, -1);
+
+export const ACTIVATIONS: Readonly<Record<string, ActivationFn>> = Object.freeze({
+  linear: (x: Tensor) => x,
+  relu: (x: Tensor) => tf.relu(x),
+  relu6: (x: Tensor) => tf.relu6(x),
+  leaky_relu: (x: Tensor) => tf.leakyRelu(x, 0.2),
+  elu: (x: Tensor) => tf.elu(x),
+  selu,
+  celu: (x: Tensor) => tf.tidy(() => tf.where(tf.greater(x, 0), x, tf.sub(tf.exp(x), 1))),
+  sigmoid: (x: Tensor) => tf.sigmoid(x),
+  log_sigmoid: (x: Tensor) => tf.logSigmoid(x),
+  hard_sigmoid: hardSigmoid,
+  hard_sigmoid_keras2: hardSigmoidKeras2,
+  tanh: (x: Tensor) => tf.tanh(x),
+  softmax: softmaxLastAxis,
+  log_softmax: (x: Tensor) => tf.logSoftmax(x, -1),
+  softplus: (x: Tensor) => tf.softplus(x),
+  softsign: (x: Tensor) => tf.tidy(() => tf.div(x, tf.add(tf.abs(x), 1))),
+  exponential: (x: Tensor) => tf.exp(x),
+  swish: (x: Tensor) => tf.tidy(() => tf.mul(x, tf.sigmoid(x))),
+  silu: (x: Tensor) => tf.tidy(() => tf.mul(x, tf.sigmoid(x))),
+  hard_silu: (x: Tensor) => tf.tidy(() => tf.mul(x, hardSigmoid(x))),
+  hard_swish: (x: Tensor) => tf.tidy(() => tf.mul(x, hardSigmoid(x))),
+  mish: (x: Tensor) => tf.tidy(() => tf.mul(x, tf.tanh(tf.softplus(x)))),
+  gelu: gelu(false),
+  gelu_approximate: gelu(true),
+});
+
+export const ACTIVATION_NAMES = Object.freeze(Object.keys(ACTIVATIONS));
+
+/** Resolves a name, a function, or null ("linear") to an Activation. Unknown names return undefined. */
+export function resolveActivation(a: string | ActivationFn | Activation | null | undefined): Activation | undefined {
+  if (a === null || a === undefined) return { name: "linear", fn: ACTIVATIONS.linear };
+  if (typeof a === "string") {
+    return Object.hasOwn(ACTIVATIONS, a) ? { name: a, fn: ACTIVATIONS[a] } : undefined;
+  }
+  if (typeof a === "function") return { name: a.name || "custom_activation", fn: a as ActivationFn };
+  if (typeof a === "object" && a !== null && "fn" in a) return a as Activation;
+  return undefined;
+}
