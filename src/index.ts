@@ -14,3 +14,6 @@ export { constraint_maxnorm, constraint_nonneg, constraint_unitnorm, constraint_
 export * from "./api/initializers.js";
 export * from "./api/activations.js";
 export * from "./layers/core/index.js";
+export * from "./layers/recurrent/index.js";
+export * from "./layers/wrappers/index.js";
+export * from "./api/training.js";

@@ -1,0 +1,2 @@
+// Public exports of this area (filled in by its module work).
+export {};
