@@ -1,0 +1,105 @@
+/**
+ * The backend fallback chain, exercised for real in child processes: tfjs-node-gpu → tfjs-node →
+ * wasm → cpu, KERAS_BACKEND, use_backend(), and a node binding that is installed but fails to load
+ * (what a machine without libtensorflow sees).
+ */
+import { expect } from "chai";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { backend_info, backend_ready, use_backend, KerasError } from "../src/index.js";
+import { tf } from "../src/backend/tf.js";
+
+const root = resolve(import.meta.dirname, "..");
+
+function probe(env: Record<string, string>, code = "console.log(JSON.stringify(await k.backend_ready()))") {
+  const script = `const k = await import(${JSON.stringify(join(root, "src", "index.ts"))}); ${code}`;
+  const r = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+    cwd: root,
+    encoding: "utf8",
+    env: { ...process.env, KERAS_BACKEND: "", ...env },
+  });
+  return r;
+}
+
+describe("backend selection", function () {
+  this.timeout(120_000);
+
+  it("picks the best available backend and says why better ones were not used", () => {
+    const r = probe({});
+    expect(r.status, r.stderr).to.equal(0);
+    const info = JSON.parse(r.stdout.trim().split("\n").pop()!);
+    const nodeInstalled = existsSync(join(root, "node_modules/@tensorflow/tfjs-node"));
+    if (!nodeInstalled) {
+      expect(info.backend).to.equal("wasm");
+      expect(info.not_used).to.deep.equal(["@tensorflow/tfjs-node-gpu: not installed", "@tensorflow/tfjs-node: not installed"]);
+    } else {
+      expect(info.backend).to.equal("tensorflow");
+    }
+    expect(info.version).to.equal(tf.version_core);
+    expect(info.chosen_by).to.equal("auto");
+  });
+
+  it("prints no tfjs 'running in Node.js' banner", () => {
+    const r = probe({ KERAS_BACKEND: "cpu" }, "await k.backend_ready(); k.layer_dense([[1, 2]], { units: 1 });");
+    expect(r.status, r.stderr).to.equal(0);
+    expect(r.stdout + r.stderr).to.not.match(/looks like you are running TensorFlow\.js in Node/);
+  });
+
+  it("KERAS_BACKEND=cpu forces the cpu backend", () => {
+    const r = probe({ KERAS_BACKEND: "cpu" });
+    expect(r.status, r.stderr).to.equal(0);
+    const info = JSON.parse(r.stdout.trim().split("\n").pop()!);
+    expect(info).to.include({ backend: "cpu", chosen_by: "KERAS_BACKEND" });
+  });
+
+  it("KERAS_BACKEND with an unknown name is a KerasError", () => {
+    const r = probe({ KERAS_BACKEND: "theano" }, "try { await k.backend_ready(); } catch (e) { console.log(e.name + ': ' + e.message); }");
+    expect(r.stdout).to.match(/KerasError: backend_ready\(\): KERAS_BACKEND must be "tensorflow", "wasm" or "cpu", got "theano"/);
+  });
+
+  it("KERAS_BACKEND=tensorflow without the node bindings says what is missing", function () {
+    if (existsSync(join(root, "node_modules/@tensorflow/tfjs-node"))) this.skip();
+    const r = probe({ KERAS_BACKEND: "tensorflow" }, "try { await k.backend_ready(); } catch (e) { console.log(e.message); }");
+    expect(r.stdout).to.match(/backend "tensorflow" is not available: @tensorflow\/tfjs-node-gpu: not installed; @tensorflow\/tfjs-node: not installed/);
+  });
+
+  it("an installed node binding that fails to load falls back to wasm and reports the failure", function () {
+    const stub = join(root, "node_modules/@tensorflow/tfjs-node");
+    if (existsSync(stub)) this.skip(); // a real tfjs-node is installed: nothing to simulate
+    mkdirSync(stub, { recursive: true });
+    try {
+      writeFileSync(join(stub, "package.json"), JSON.stringify({ name: "@tensorflow/tfjs-node", version: "4.22.0", main: "index.js" }));
+      writeFileSync(join(stub, "index.js"), 'throw new Error("libtensorflow.so.2: cannot open shared object file: No such file or directory");\n');
+      const r = probe({});
+      expect(r.status, r.stderr).to.equal(0);
+      const info = JSON.parse(r.stdout.trim().split("\n").pop()!);
+      expect(info.backend).to.equal("wasm");
+      expect(info.not_used[1]).to.equal("@tensorflow/tfjs-node: failed to load (libtensorflow.so.2: cannot open shared object file: No such file or directory)");
+    } finally {
+      rmSync(stub, { recursive: true, force: true });
+    }
+  });
+
+  it("use_backend switches in process and backend_info reports it", async () => {
+    await backend_ready();
+    const cpu = await use_backend("cpu");
+    expect(cpu.backend).to.equal("cpu");
+    expect(tf.getBackend()).to.equal("cpu");
+    expect(backend_info()).to.include({ backend: "cpu", chosen_by: "use_backend" });
+    const wasm = await use_backend("wasm");
+    expect(wasm.backend).to.equal("wasm");
+    expect(tf.getBackend()).to.equal("wasm");
+  });
+
+  it("use_backend rejects unknown names with a KerasError", async () => {
+    let err: unknown;
+    try {
+      await use_backend("gpu" as any);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).to.be.instanceOf(KerasError);
+    expect((err as Error).message).to.equal('use_backend(): `name` must be "tensorflow", "wasm" or "cpu", got "gpu"');
+  });
+});
