@@ -112,7 +112,10 @@ export function callEager(layer: Layer, x: unknown, options: CallOptions = {}): 
         state,
       });
       const outMasks = r.masks ?? (family.mask === "drop" ? r.outputs.map(() => null) : r.outputs.map(() => masks[0]));
-      return { outputs: [...r.outputs], masks: outMasks.map((m) => (m ? tf.cast(m, "bool") : null)), newState: r.newState ? [...r.newState] : undefined };
+      // An identity layer (dropout at inference, ...) returns its input: hand out a copy, since the
+      // caller owns (and may dispose) the output, and converted inputs are disposed below.
+      const outputs = r.outputs.map((o) => (inputs.includes(o) ? tf.clone(o) : o));
+      return { outputs, masks: outMasks.map((m) => (m ? tf.cast(m, "bool") : null)), newState: r.newState ? [...r.newState] : undefined };
     }) as unknown as { outputs: Tensor[]; masks: (Tensor | null)[]; newState?: Tensor[] };
     if (result.newState) {
       const old = c.state;
@@ -123,7 +126,16 @@ export function callEager(layer: Layer, x: unknown, options: CallOptions = {}): 
       const m = result.masks[i];
       if (m) {
         eagerMasks.set(o, m);
-        maskFinalizer.register(o, m);
+        maskFinalizer.register(o, m, o);
+        // Disposing the output disposes its mask too (else masks pile up until GC runs the finalizer).
+        const disposeOutput = o.dispose.bind(o);
+        Object.defineProperty(o, "dispose", {
+          value: () => {
+            disposeOutput();
+            if (!m.isDisposed) m.dispose();
+            maskFinalizer.unregister(o);
+          },
+        });
       }
     });
     return result.outputs.length === 1 ? result.outputs[0] : result.outputs;

@@ -54,9 +54,9 @@ export type Layer = LayerData & ((x: any, options?: CallOptions) => any);
 let nextId = 1;
 export const newId = () => nextId++;
 
-/** Keras's to_snake_case: "SimpleRNN" -> "simple_rnn", "GRU" -> "gru", "Conv1D" -> "conv1d". */
+/** Keras's to_snake_case: "SimpleRNN" -> "simple_rnn", "GRU" -> "gru", "Conv1D" -> "conv1d", "ConvLSTM2D" -> "conv_lstm2d". */
 export function snakeCase(name: string): string {
-  const intermediate = name.replace(/(.)([A-Z][a-z0-9]+)/g, "$1_$2");
+  const intermediate = name.replace(/(.)([A-Z][a-z]+)/g, "$1_$2");
   return intermediate.replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase();
 }
 
@@ -168,13 +168,17 @@ export function createLayer(family: LayerFamily<any>, args: unknown): Layer {
   const props = { ...COMMON_PROPS, ...family.props };
   const decoded = decodeArgs(family.fn, props, args, family.defaults as Record<string, unknown>, family.required ?? []);
   const config: Record<string, any> = {};
-  for (const [k, v] of Object.entries(decoded)) if (!COMMON_KEYS.includes(k)) config[k] = v;
+  const ownKeys = Object.keys(family.props);
+  for (const [k, v] of Object.entries(decoded)) if (!COMMON_KEYS.includes(k) || ownKeys.includes(k)) config[k] = v;
   const validated = family.validate ? family.validate(config) : config;
+  const shapeArgs = ownKeys.includes("input_dim") ? { ...decoded, input_dim: undefined } : decoded;
+  const implied = family.impliedInputShape?.(validated as any);
+  if (implied && !shapeArgs.input_shape && !shapeArgs.batch_input_shape && shapeArgs.input_dim === undefined) shapeArgs.input_shape = implied;
   return makeLayer(family.className, {
     name: decoded.name,
     config: validated,
     trainable: decoded.trainable ?? true,
-    batchInputShape: batchInputShapeFrom(family.fn, family, decoded),
+    batchInputShape: batchInputShapeFrom(family.fn, family, shapeArgs),
     inputDtype: decoded.dtype ?? "float32",
     weightsArg: decoded.weights ?? null,
   });

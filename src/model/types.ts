@@ -79,6 +79,12 @@ export interface LayerFamily<C extends Record<string, any> = Record<string, any>
   readonly validate?: (config: C) => C;
   /** How `input_dim` maps to an input shape (default `[input_dim]`; sequences use `[null, input_dim]`). */
   readonly inputDimShape?: (inputDim: number) => (number | null)[];
+  /**
+   * The input shape (without batch axis) implied by the family's own arguments when no input-shape
+   * argument is given, e.g. Embedding's K2 `input_length`. A family whose props include `input_dim`
+   * owns that name (Embedding's vocabulary size): it then does not set the input shape.
+   */
+  readonly impliedInputShape?: (config: C) => (number | null)[] | null;
   /** Number of primary inputs: 1 (default) or "many" (merge layers). */
   readonly inputs?: 1 | "many";
   /** Output shapes (batch axis included) for the given input shapes; throws KerasError("shape"). */

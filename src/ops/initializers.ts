@@ -27,6 +27,9 @@ const SNAKE_TO_CLASS: Record<string, string> = {
   lecun_normal: "LecunNormal",
   orthogonal: "Orthogonal",
   identity: "Identity",
+  // Keras's short aliases (Embedding's default "uniform" is RandomUniform(-0.05, 0.05)).
+  uniform: "RandomUniform",
+  normal: "RandomNormal",
 };
 export const INITIALIZER_NAMES = Object.freeze(Object.keys(SNAKE_TO_CLASS));
 const CLASS_NAMES = new Set(Object.values(SNAKE_TO_CLASS));

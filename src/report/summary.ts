@@ -20,7 +20,8 @@ function row(fields: string[], positions: number[]): string[] {
       let cutoff = positions[col] - start - space;
       let fit = left[col].slice(0, cutoff);
       const breaks = ["),", "},", "],", "',"].map((b) => (fit.indexOf(b) >= 0 ? fit.indexOf(b) + b.length : -1)).filter((c) => c >= 0);
-      if (breaks.length && fit.length < left[col].length) {
+      // Keras breaks after the first ")," / "'," ... even when the whole cell would fit.
+      if (breaks.length) {
         cutoff = Math.min(...breaks);
         fit = fit.slice(0, cutoff);
       }

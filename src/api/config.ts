@@ -1,0 +1,35 @@
+/** `get_config(model | layer)` and `from_config(config)`: Keras config JSON (snake_case keys), both ways. */
+import { KerasError, describeValue } from "../errors.js";
+import { isModel } from "../model/guards.js";
+import { isLayer, type Layer } from "../model/layer.js";
+import type { Model } from "../model/model.js";
+import { fromConfig, toConfig, type FunctionalConfig, type LayerConfig, type SequentialConfig } from "../io/config.js";
+
+export type { FunctionalConfig, LayerConfig, SequentialConfig } from "../io/config.js";
+
+function deepFreeze<T>(v: T): T {
+  if (v !== null && typeof v === "object") {
+    for (const x of Object.values(v)) deepFreeze(x);
+    Object.freeze(v);
+  }
+  return v;
+}
+
+/**
+ * The Keras config of a model (`{ name, layers }`, functional models adding `input_layers` and
+ * `output_layers` with Keras 2 `inbound_nodes`) or of a layer (`{ class_name, config }`). Weights are
+ * not included: use get_weights(). A layer_lambda() config marks its function as not serialisable.
+ */
+export function get_config(object: Model | Layer): SequentialConfig | FunctionalConfig | LayerConfig {
+  if (!isModel(object) && !isLayer(object)) throw new KerasError("get_config", `\`object\` must be a model or a layer, got ${describeValue(object)}`);
+  return deepFreeze(toConfig(object));
+}
+
+/**
+ * Rebuilds a model or layer from a config made by get_config() (or by Keras: `model.get_config()`,
+ * `{ class_name, config }`). The weights are drawn afresh from the initializers; restore trained ones
+ * with set_weights().
+ */
+export function from_config(config: unknown): Model | Layer {
+  return fromConfig("from_config", config);
+}

@@ -1,0 +1,131 @@
+/**
+ * layer_conv_1d: `activation(conv1d(x, kernel) + bias)` with kernel shape (kernel_size, in / groups, filters).
+ * Padding "causal" pads dilation * (kernel_size - 1) zeros on the left; dilation is applied by spreading
+ * the kernel with zeros (tfjs has no gradient for dilated convolutions).
+ */
+import { Bool, IntTuple, OneOf, PositiveInt } from "../../args.js";
+import { KerasError } from "../../errors.js";
+import { defineLayer } from "../../model/layer.js";
+import { expectRank, formatShape } from "../../model/shape.js";
+import type { Shape } from "../../model/types.js";
+import { initializerSpec, type InitializerSpec } from "../../ops/initializers.js";
+import type { Activation } from "../../ops/activations.js";
+import type { RegularizerSpec } from "../../ops/regularizers.js";
+import type { ConstraintSpec } from "../../ops/constraints.js";
+import { ActivationArg, ConstraintArg, InitializerArg, RegularizerArg, activityLoss } from "../common.js";
+import { tf, type Tensor } from "../../backend/tf.js";
+import { DataFormatArg, knownDim, windowOutputLength, type DataFormat } from "./axes.js";
+
+export interface Conv1DConfig {
+  filters: number;
+  kernel_size: [number];
+  strides: [number];
+  padding: "valid" | "same" | "causal";
+  data_format: DataFormat;
+  dilation_rate: [number];
+  groups: number;
+  activation: Activation;
+  use_bias: boolean;
+  kernel_initializer: InitializerSpec;
+  bias_initializer: InitializerSpec;
+  kernel_regularizer: RegularizerSpec | null;
+  bias_regularizer: RegularizerSpec | null;
+  activity_regularizer: RegularizerSpec | null;
+  kernel_constraint: ConstraintSpec | null;
+  bias_constraint: ConstraintSpec | null;
+}
+
+const FN = "layer_conv_1d";
+
+/** (steps axis, channels axis) of a rank-3 input. */
+const axesOf = (c: Conv1DConfig): [number, number] => (c.data_format === "channels_last" ? [1, 2] : [2, 1]);
+
+/** kernel (k, in, out) → (d*(k-1)+1, in, out) with d-1 zero taps between the original taps. */
+function dilateKernel(kernel: Tensor, d: number): Tensor {
+  const [k, inCh, outCh] = kernel.shape;
+  const spread = tf.concat([tf.expandDims(kernel, 1), tf.zeros([k, d - 1, inCh, outCh])], 1);
+  return tf.slice(tf.reshape(spread, [k * d, inCh, outCh]), 0, d * (k - 1) + 1);
+}
+
+export const layer_conv_1d = defineLayer<Conv1DConfig>({
+  className: "Conv1D",
+  fn: FN,
+  props: {
+    filters: PositiveInt,
+    kernel_size: IntTuple(1),
+    strides: IntTuple(1),
+    padding: OneOf("valid", "same", "causal"),
+    data_format: DataFormatArg,
+    dilation_rate: IntTuple(1),
+    groups: PositiveInt,
+    activation: ActivationArg,
+    use_bias: Bool,
+    kernel_initializer: InitializerArg,
+    bias_initializer: InitializerArg,
+    kernel_regularizer: RegularizerArg,
+    bias_regularizer: RegularizerArg,
+    activity_regularizer: RegularizerArg,
+    kernel_constraint: ConstraintArg,
+    bias_constraint: ConstraintArg,
+  },
+  defaults: {
+    strides: [1],
+    padding: "valid",
+    data_format: "channels_last",
+    dilation_rate: [1],
+    groups: 1,
+    activation: { name: "linear", fn: (x) => x },
+    use_bias: true,
+    kernel_initializer: initializerSpec("glorot_uniform"),
+    bias_initializer: initializerSpec("zeros"),
+    kernel_regularizer: null,
+    bias_regularizer: null,
+    activity_regularizer: null,
+    kernel_constraint: null,
+    bias_constraint: null,
+  },
+  required: ["filters", "kernel_size"],
+  validate: (c) => {
+    if (c.strides[0] > 1 && c.dilation_rate[0] > 1) throw new KerasError(FN, `\`strides\` > 1 cannot be combined with \`dilation_rate\` > 1, got strides ${c.strides[0]} and dilation_rate ${c.dilation_rate[0]}`);
+    if (c.filters % c.groups !== 0) throw new KerasError(FN, `\`filters\` (${c.filters}) must be divisible by \`groups\` (${c.groups})`);
+    return c;
+  },
+  mask: "drop",
+  outputShape: (c, [input]) => {
+    expectRank(FN, input, 3, "a sequence input (batch, steps, channels)");
+    const [stepsAxis, channelAxis] = axesOf(c);
+    const channels = knownDim(FN, input, channelAxis, "the channel axis");
+    if (channels % c.groups !== 0) throw new KerasError(FN, `the input channels (${channels}) must be divisible by \`groups\` (${c.groups}), input shape ${formatShape(input)}`, "shape");
+    const steps = windowOutputLength(input[stepsAxis], c.kernel_size[0], c.strides[0], c.padding, c.dilation_rate[0]);
+    if (steps !== null && steps <= 0) {
+      throw new KerasError(FN, `the input is too short for kernel_size ${c.kernel_size[0]} (dilation ${c.dilation_rate[0]}) with padding "valid": input shape ${formatShape(input)}`, "shape");
+    }
+    return [(c.data_format === "channels_last" ? [input[0], steps, c.filters] : [input[0], c.filters, steps]) as Shape];
+  },
+  weights: (c, [input]) => {
+    const channels = input[axesOf(c)[1]] as number;
+    return [
+      { name: "kernel", shape: [c.kernel_size[0], channels / c.groups, c.filters], initializer: c.kernel_initializer, trainable: true, regularizer: c.kernel_regularizer, constraint: c.kernel_constraint },
+      ...(c.use_bias ? [{ name: "bias", shape: [c.filters], initializer: c.bias_initializer, trainable: true, regularizer: c.bias_regularizer, constraint: c.bias_constraint }] : []),
+    ];
+  },
+  forward: (c, { inputs: [x0], weights: [kernel0, bias] }) => {
+    let x = c.data_format === "channels_first" ? tf.transpose(x0, [0, 2, 1]) : x0;
+    const d = c.dilation_rate[0];
+    const kernel = d > 1 ? dilateKernel(kernel0, d) : kernel0;
+    if (c.padding === "causal") x = tf.pad(x, [[0, 0], [d * (c.kernel_size[0] - 1), 0], [0, 0]]);
+    const pad = c.padding === "same" ? "same" : "valid";
+    const conv = (xi: Tensor, ki: Tensor) => tf.conv1d(xi as tf.Tensor3D, ki as tf.Tensor3D, c.strides[0], pad);
+    let y: Tensor;
+    if (c.groups === 1) y = conv(x, kernel);
+    else {
+      const xs = tf.split(x, c.groups, 2);
+      const ks = tf.split(kernel, c.groups, 2);
+      y = tf.concat(xs.map((xi, g) => conv(xi, ks[g])), 2);
+    }
+    if (c.use_bias) y = tf.add(y, bias);
+    y = c.activation.fn(y);
+    if (c.data_format === "channels_first") y = tf.transpose(y, [0, 2, 1]);
+    return { outputs: [y], losses: activityLoss(c.activity_regularizer, y, x0.shape[0]) };
+  },
+});

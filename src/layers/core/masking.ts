@@ -1,0 +1,26 @@
+/** layer_masking: marks timesteps whose features all equal `mask_value` as masked and zeroes them. */
+import { Num } from "../../args.js";
+import { defineLayer } from "../../model/layer.js";
+import { expectRank } from "../../model/shape.js";
+import type { Shape } from "../../model/types.js";
+import { tf } from "../../backend/tf.js";
+
+export interface MaskingConfig {
+  mask_value: number;
+}
+
+export const layer_masking = defineLayer<MaskingConfig>({
+  className: "Masking",
+  fn: "layer_masking",
+  props: { mask_value: Num },
+  defaults: { mask_value: 0 },
+  outputShape: (_c, [input]) => {
+    expectRank("layer_masking", input, [2, 3, 4, 5], "an input with a feature axis");
+    return [input as Shape];
+  },
+  forward: (c, { inputs: [x] }) => {
+    // Keras: mask = any(x != mask_value, axis = -1); output = x * mask (masked steps become zeros).
+    const keep = tf.any(tf.notEqual(x, c.mask_value), -1);
+    return { outputs: [tf.mul(x, tf.expandDims(tf.cast(keep, x.dtype), -1))], masks: [keep] };
+  },
+});

@@ -1,0 +1,170 @@
+/**
+ * Merge layers (family `inputs: "many"`): layer_add, layer_subtract, layer_multiply, layer_average,
+ * layer_maximum, layer_minimum (element-wise, one factory), layer_concatenate and layer_dot.
+ * R form: `layer_concatenate(list(a, b), axis = -1)` is `layer_concatenate([a, b], { axis: -1 })`.
+ */
+import * as t from "io-ts";
+import { Bool, described } from "../../args.js";
+import { KerasError } from "../../errors.js";
+import { defineLayer } from "../../model/layer.js";
+import { formatShape, formatShapes, product } from "../../model/shape.js";
+import type { Dim, Shape } from "../../model/types.js";
+import { tf, type Tensor } from "../../backend/tf.js";
+import { AxisArg, resolveAxis } from "./axes.js";
+
+function atLeastTwo(fn: string, shapes: readonly Shape[], exactly?: number): void {
+  if (exactly !== undefined ? shapes.length !== exactly : shapes.length < 2) {
+    throw new KerasError(fn, `needs ${exactly ?? "at least 2"} input tensors (a list), got ${shapes.length}`, "shape");
+  }
+}
+
+/** Keras's element-wise merge shape rule: per axis the dims must agree, where 1 broadcasts and None is unknown. */
+function elementwiseShape(fn: string, shapes: readonly Shape[]): Shape {
+  const rank = shapes[0].length;
+  if (shapes.some((s) => s.length !== rank)) throw new KerasError(fn, `inputs must have the same rank, got shapes ${formatShapes(shapes)}`, "shape");
+  return shapes[0].map((_, i) => {
+    const dims = shapes.map((s) => s[i]);
+    const known = [...new Set(dims.filter((d): d is number => d !== null && d !== 1))];
+    if (known.length > 1) throw new KerasError(fn, `inputs must have compatible shapes, got ${shapes.map(formatShape).join(" and ")}`, "shape");
+    if (known.length === 1) return known[0];
+    return dims.some((d) => d === null) ? null : 1;
+  });
+}
+
+/** Keras _Merge.compute_mask: the logical AND of the masks that are present (none → none). */
+function andMasks(masks: readonly (Tensor | null)[]): Tensor | null {
+  const present = masks.filter((m): m is Tensor => m !== null);
+  if (present.length === 0) return null;
+  return present.slice(1).reduce((acc, m) => tf.logicalAnd(acc, m), present[0]);
+}
+
+function elementwiseMerge(className: string, fn: string, combine: (xs: readonly Tensor[]) => Tensor, exactly?: number) {
+  return defineLayer<Record<string, never>>({
+    className,
+    fn,
+    props: {},
+    defaults: {},
+    inputs: "many",
+    outputShape: (_c, shapes) => {
+      atLeastTwo(fn, shapes, exactly);
+      return [elementwiseShape(fn, shapes)];
+    },
+    forward: (_c, { inputs, masks }) => ({ outputs: [combine(inputs)], masks: [andMasks(masks)] }),
+  });
+}
+
+const sum = (xs: readonly Tensor[]) => xs.slice(1).reduce((a, b) => tf.add(a, b), xs[0]);
+
+export const layer_add = elementwiseMerge("Add", "layer_add", sum);
+export const layer_subtract = elementwiseMerge("Subtract", "layer_subtract", ([a, b]) => tf.sub(a, b), 2);
+export const layer_multiply = elementwiseMerge("Multiply", "layer_multiply", (xs) => xs.slice(1).reduce((a, b) => tf.mul(a, b), xs[0]));
+export const layer_average = elementwiseMerge("Average", "layer_average", (xs) => tf.div(sum(xs), xs.length));
+export const layer_maximum = elementwiseMerge("Maximum", "layer_maximum", (xs) => xs.slice(1).reduce((a, b) => tf.maximum(a, b), xs[0]));
+export const layer_minimum = elementwiseMerge("Minimum", "layer_minimum", (xs) => xs.slice(1).reduce((a, b) => tf.minimum(a, b), xs[0]));
+
+export interface ConcatenateConfig {
+  axis: number;
+}
+
+export const layer_concatenate = defineLayer<ConcatenateConfig>({
+  className: "Concatenate",
+  fn: "layer_concatenate",
+  props: { axis: AxisArg },
+  defaults: { axis: -1 },
+  inputs: "many",
+  outputShape: (c, shapes) => {
+    const fn = "layer_concatenate";
+    atLeastTwo(fn, shapes);
+    const rank = shapes[0].length;
+    const axis = resolveAxis(fn, c.axis, shapes[0]);
+    const misfit = () => new KerasError(fn, `inputs must match in every axis except the concatenation axis ${c.axis}, got shapes ${formatShapes(shapes)}`, "shape");
+    if (shapes.some((s) => s.length !== rank)) throw misfit();
+    const out: Dim[] = [...shapes[0]];
+    for (let i = 0; i < rank; i++) {
+      const dims = shapes.map((s) => s[i]);
+      if (i === axis) out[i] = dims.some((d) => d === null) ? null : (dims as number[]).reduce((a, b) => a + b, 0);
+      else {
+        const known = [...new Set(dims.filter((d) => d !== null))];
+        if (known.length > 1) throw misfit();
+        out[i] = known.length ? known[0] : null;
+      }
+    }
+    return [out];
+  },
+  forward: (c, { inputs, masks }) => {
+    const axis = c.axis < 0 ? inputs[0].rank + c.axis : c.axis;
+    return { outputs: [tf.concat([...inputs], axis)], masks: [concatMask(inputs, masks, axis)] };
+  },
+});
+
+/**
+ * Keras 3 Concatenate.compute_mask: each input's mask (all-true when absent) broadcast to the input's
+ * shape, concatenated along the axis, then any() over the last axis.
+ */
+function concatMask(inputs: readonly Tensor[], masks: readonly (Tensor | null)[], axis: number): Tensor | null {
+  if (masks.every((m) => m === null)) return null;
+  const full = inputs.map((x, i) => {
+    const m = masks[i];
+    if (m === null) return tf.onesLike(x).cast("bool");
+    return m.rank < x.rank ? tf.broadcastTo(tf.expandDims(m, -1), x.shape) : m;
+  });
+  return tf.any(tf.concat(full, axis), -1);
+}
+
+const Axes = described(
+  t.union([t.refinement(t.number, Number.isInteger), t.refinement(t.array(t.number), (a) => a.length === 2 && a.every(Number.isInteger))]),
+  "an integer axis or a pair of them (batch axis = 0)",
+);
+
+export interface DotConfig {
+  axes: number | [number, number];
+  normalize: boolean;
+}
+
+function dotAxes(c: DotConfig, shapes: readonly Shape[]): [number, number] {
+  const fn = "layer_dot";
+  const [a, b] = typeof c.axes === "number" ? [c.axes, c.axes] : c.axes;
+  return [resolveAxis(fn, a, shapes[0], "`axes`"), resolveAxis(fn, b, shapes[1], "`axes`")];
+}
+
+/** Keras batch_dot's output shape: x without its axis, then y without batch and its axis; (batch,) becomes (batch, 1). */
+function dotShape(x: Shape, y: Shape, ax: number, ay: number): Shape {
+  const out = [...x.filter((_, i) => i !== ax), ...y.filter((_, i) => i !== 0 && i !== ay)];
+  return out.length === 1 ? [out[0], 1] : out;
+}
+
+export const layer_dot = defineLayer<DotConfig>({
+  className: "Dot",
+  fn: "layer_dot",
+  props: { axes: Axes, normalize: Bool },
+  defaults: { normalize: false },
+  required: ["axes"],
+  inputs: "many",
+  mask: "drop",
+  outputShape: (c, shapes) => {
+    const fn = "layer_dot";
+    atLeastTwo(fn, shapes, 2);
+    const [x, y] = shapes;
+    const [ax, ay] = dotAxes(c, shapes);
+    if (x[ax] !== null && y[ay] !== null && x[ax] !== y[ay]) {
+      throw new KerasError(fn, `the dot axes must have the same length: axis ${ax} of ${formatShape(x)} is ${x[ax]}, axis ${ay} of ${formatShape(y)} is ${y[ay]}`, "shape");
+    }
+    return [dotShape(x, y, ax, ay)];
+  },
+  forward: (c, { inputs: [x0, y0] }) => {
+    const [ax, ay] = dotAxes(c, [x0.shape, y0.shape]);
+    const l2 = (v: Tensor, axis: number) => tf.div(v, tf.sqrt(tf.maximum(tf.sum(tf.square(v), axis, true), 1e-12)));
+    const x = c.normalize ? l2(x0, ax) : x0;
+    const y = c.normalize ? l2(y0, ay) : y0;
+    // Move x's contracted axis last and y's to position 1, flatten the rest, one batched matMul.
+    const restX = x.shape.filter((_, i) => i !== 0 && i !== ax);
+    const restY = y.shape.filter((_, i) => i !== 0 && i !== ay);
+    const xt = tf.transpose(x, [0, ...x.shape.map((_, i) => i).filter((i) => i !== 0 && i !== ax), ax]);
+    const yt = tf.transpose(y, [0, ay, ...y.shape.map((_, i) => i).filter((i) => i !== 0 && i !== ay)]);
+    const batch = x.shape[0];
+    const k = x.shape[ax];
+    const prod = tf.matMul(tf.reshape(xt, [batch, product(restX), k]) as tf.Tensor3D, tf.reshape(yt, [batch, k, product(restY)]) as tf.Tensor3D);
+    const outShape = dotShape(x.shape, y.shape, ax, ay) as number[];
+    return { outputs: [tf.reshape(prod, outShape)] };
+  },
+});

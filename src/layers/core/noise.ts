@@ -1,0 +1,100 @@
+/**
+ * Regularisation layers that act only while training: layer_dropout (inverted dropout),
+ * layer_spatial_dropout_1d (whole channels) and layer_gaussian_noise. At inference they pass
+ * their input through unchanged; all pass the input mask on.
+ */
+import * as t from "io-ts";
+import { Nullable, NonNegativeNum, Rate, ShapeArg, described } from "../../args.js";
+import { KerasError } from "../../errors.js";
+import { defineLayer } from "../../model/layer.js";
+import { formatShape, expectRank } from "../../model/shape.js";
+import type { Shape } from "../../model/types.js";
+import { tf, type Tensor } from "../../backend/tf.js";
+
+const Seed = Nullable(described(t.refinement(t.number, (n) => Number.isInteger(n) && n >= 0), "a non-negative integer"));
+
+/**
+ * A seeded layer draws a different mask on every call, in a sequence fixed by its seed (as Keras's
+ * seed generators and TF's stateful random ops do). The position in that sequence belongs to the
+ * layer's config object, i.e. to one layer value.
+ */
+const drawsSoFar = new WeakMap<object, number>();
+function nextSeed(config: { seed: number | null }): number | undefined {
+  if (config.seed === null) return undefined;
+  const n = drawsSoFar.get(config) ?? 0;
+  drawsSoFar.set(config, n + 1);
+  return config.seed + n * 7919;
+}
+
+/** x * keep / (1 - rate), keep ~ Bernoulli(1 - rate) drawn with `noiseShape` (broadcast over x). */
+function invertedDropout(x: Tensor, rate: number, noiseShape: readonly number[], seed: number | undefined): Tensor {
+  const keep = tf.cast(tf.greaterEqual(tf.randomUniform([...noiseShape], 0, 1, "float32", seed), rate), "float32");
+  return tf.mul(x, tf.div(keep, 1 - rate));
+}
+
+export interface DropoutConfig {
+  rate: number;
+  noise_shape: (number | null)[] | null;
+  seed: number | null;
+}
+
+export const layer_dropout = defineLayer<DropoutConfig>({
+  className: "Dropout",
+  fn: "layer_dropout",
+  props: { rate: Rate, noise_shape: Nullable(ShapeArg), seed: Seed },
+  defaults: { noise_shape: null, seed: null },
+  required: ["rate"],
+  outputShape: (c, [input]) => {
+    const ns = c.noise_shape;
+    if (ns && (ns.length !== input.length || ns.some((d, i) => d !== null && d !== 1 && input[i] !== null && d !== input[i]))) {
+      throw new KerasError("layer_dropout", `\`noise_shape\` ${formatShape(ns)} must have the input's rank and each dim equal to 1, null or the input's dim; the input has shape ${formatShape(input)}`, "shape");
+    }
+    return [input];
+  },
+  forward: (c, { inputs: [x], training }) => {
+    if (!training || c.rate === 0) return { outputs: [x] };
+    const noiseShape = c.noise_shape ? c.noise_shape.map((d, i) => d ?? x.shape[i]) : x.shape;
+    return { outputs: [invertedDropout(x, c.rate, noiseShape, nextSeed(c))] };
+  },
+});
+
+export interface SpatialDropoutConfig {
+  rate: number;
+  seed: number | null;
+}
+
+/** Drops whole channels: the noise shape is (batch, 1, channels). */
+export const layer_spatial_dropout_1d = defineLayer<SpatialDropoutConfig>({
+  className: "SpatialDropout1D",
+  fn: "layer_spatial_dropout_1d",
+  props: { rate: Rate, seed: Seed },
+  defaults: { seed: null },
+  required: ["rate"],
+  outputShape: (_c, [input]) => {
+    expectRank("layer_spatial_dropout_1d", input, 3, "a sequence input (batch, steps, channels)");
+    return [input];
+  },
+  forward: (c, { inputs: [x], training }) => {
+    if (!training || c.rate === 0) return { outputs: [x] };
+    return { outputs: [invertedDropout(x, c.rate, [x.shape[0], 1, x.shape[2] as number], nextSeed(c))] };
+  },
+});
+
+export interface GaussianNoiseConfig {
+  stddev: number;
+  seed: number | null;
+}
+
+/** Adds N(0, stddev²) noise while training. */
+export const layer_gaussian_noise = defineLayer<GaussianNoiseConfig>({
+  className: "GaussianNoise",
+  fn: "layer_gaussian_noise",
+  props: { stddev: NonNegativeNum, seed: Seed },
+  defaults: { seed: null },
+  required: ["stddev"],
+  outputShape: (_c, [input]) => [input as Shape],
+  forward: (c, { inputs: [x], training }) => {
+    if (!training || c.stddev === 0) return { outputs: [x] };
+    return { outputs: [tf.add(x, tf.randomNormal(x.shape, 0, c.stddev, "float32", nextSeed(c)))] };
+  },
+});

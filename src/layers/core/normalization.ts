@@ -1,0 +1,167 @@
+/**
+ * layer_batch_normalization and layer_layer_normalization:
+ * `y = gamma * (x - mean) / sqrt(var + epsilon) + beta`, with batch statistics (per feature, over the
+ * batch and other axes) or per-sample statistics (over `axis`).
+ */
+import * as t from "io-ts";
+import { Bool, NonNegativeNum, Num, described } from "../../args.js";
+import { KerasError } from "../../errors.js";
+import { defineLayer } from "../../model/layer.js";
+import { formatShape } from "../../model/shape.js";
+import type { Shape, WeightSpec } from "../../model/types.js";
+import { initializerSpec, type InitializerSpec } from "../../ops/initializers.js";
+import type { RegularizerSpec } from "../../ops/regularizers.js";
+import type { ConstraintSpec } from "../../ops/constraints.js";
+import { ConstraintArg, InitializerArg, RegularizerArg } from "../common.js";
+import { tf, type Tensor } from "../../backend/tf.js";
+import { AxisArg, knownDim, resolveAxis } from "./axes.js";
+
+/** Arguments and weights both normalisation layers share (gamma = scale, beta = center). */
+interface AffineConfig {
+  epsilon: number;
+  center: boolean;
+  scale: boolean;
+  beta_initializer: InitializerSpec;
+  gamma_initializer: InitializerSpec;
+  beta_regularizer: RegularizerSpec | null;
+  gamma_regularizer: RegularizerSpec | null;
+  beta_constraint: ConstraintSpec | null;
+  gamma_constraint: ConstraintSpec | null;
+}
+
+const AFFINE_PROPS = {
+  epsilon: NonNegativeNum,
+  center: Bool,
+  scale: Bool,
+  beta_initializer: InitializerArg,
+  gamma_initializer: InitializerArg,
+  beta_regularizer: RegularizerArg,
+  gamma_regularizer: RegularizerArg,
+  beta_constraint: ConstraintArg,
+  gamma_constraint: ConstraintArg,
+};
+
+const AFFINE_DEFAULTS: Partial<AffineConfig> = {
+  epsilon: 1e-3,
+  center: true,
+  scale: true,
+  beta_initializer: initializerSpec("zeros"),
+  gamma_initializer: initializerSpec("ones"),
+  beta_regularizer: null,
+  gamma_regularizer: null,
+  beta_constraint: null,
+  gamma_constraint: null,
+};
+
+/** Keras order: gamma (if scale), then beta (if center). */
+function affineWeights(c: AffineConfig, shape: number[]): WeightSpec[] {
+  return [
+    ...(c.scale ? [{ name: "gamma", shape, initializer: c.gamma_initializer, trainable: true, regularizer: c.gamma_regularizer, constraint: c.gamma_constraint }] : []),
+    ...(c.center ? [{ name: "beta", shape, initializer: c.beta_initializer, trainable: true, regularizer: c.beta_regularizer, constraint: c.beta_constraint }] : []),
+  ];
+}
+
+/** (x - mean) / sqrt(var + eps) * gamma + beta, with every statistic already shaped to broadcast. */
+function normalize(c: AffineConfig, x: Tensor, mean: Tensor, variance: Tensor, gamma: Tensor | undefined, beta: Tensor | undefined, paramShape: number[]): Tensor {
+  let y = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, c.epsilon)));
+  if (gamma) y = tf.mul(y, tf.reshape(gamma, paramShape));
+  if (beta) y = tf.add(y, tf.reshape(beta, paramShape));
+  return y;
+}
+
+export interface BatchNormalizationConfig extends AffineConfig {
+  axis: number;
+  momentum: number;
+  moving_mean_initializer: InitializerSpec;
+  moving_variance_initializer: InitializerSpec;
+}
+
+/** Keras's backend epsilon, used in the masked moments. */
+const BACKEND_EPSILON = 1e-7;
+
+export const layer_batch_normalization = defineLayer<BatchNormalizationConfig>({
+  className: "BatchNormalization",
+  fn: "layer_batch_normalization",
+  props: { axis: AxisArg, momentum: Num, moving_mean_initializer: InitializerArg, moving_variance_initializer: InitializerArg, ...AFFINE_PROPS },
+  defaults: { axis: -1, momentum: 0.99, moving_mean_initializer: initializerSpec("zeros"), moving_variance_initializer: initializerSpec("ones"), ...AFFINE_DEFAULTS },
+  outputShape: (c, [input]) => {
+    knownDim("layer_batch_normalization", input, resolveAxis("layer_batch_normalization", c.axis, input), "the normalised axis");
+    return [input];
+  },
+  weights: (c, [input]) => {
+    const dim = input[resolveAxis("layer_batch_normalization", c.axis, input)] as number;
+    return [
+      ...affineWeights(c, [dim]),
+      { name: "moving_mean", shape: [dim], initializer: c.moving_mean_initializer, trainable: false },
+      { name: "moving_variance", shape: [dim], initializer: c.moving_variance_initializer, trainable: false },
+    ];
+  },
+  forward: (c, { inputs: [x], weights, masks: [mask], training }) => {
+    const axis = c.axis < 0 ? x.rank + c.axis : c.axis;
+    const paramShape = x.shape.map((d, i) => (i === axis ? d : 1));
+    let k = 0;
+    const gamma = c.scale ? weights[k++] : undefined;
+    const beta = c.center ? weights[k++] : undefined;
+    const [movingMeanIndex, movingVarIndex] = [k, k + 1];
+    if (!training) {
+      const y = normalize(c, x, tf.reshape(weights[movingMeanIndex], paramShape), tf.reshape(weights[movingVarIndex], paramShape), gamma, beta, paramShape);
+      return { outputs: [y] };
+    }
+    const reduce = x.shape.map((_, i) => i).filter((i) => i !== axis);
+    const { mean, variance } = mask && axis === x.rank - 1 && mask.rank === x.rank - 1 ? maskedMoments(x, mask, reduce) : tf.moments(x, reduce, true);
+    const y = normalize(c, x, mean, variance, gamma, beta, paramShape);
+    // Keras 3: moving = moving * momentum + batch * (1 - momentum), with the biased batch variance.
+    const update = (moving: Tensor, batch: Tensor) => tf.add(tf.mul(moving, c.momentum), tf.mul(tf.reshape(batch, moving.shape), 1 - c.momentum));
+    return {
+      outputs: [y],
+      weightUpdates: [
+        { index: movingMeanIndex, value: update(weights[movingMeanIndex], mean) },
+        { index: movingVarIndex, value: update(weights[movingVarIndex], variance) },
+      ],
+    };
+  },
+});
+
+/** Keras 3 BatchNormalization._moments with a (batch, steps) mask: masked steps carry no weight. */
+function maskedMoments(x: Tensor, mask: Tensor, reduce: number[]): { mean: Tensor; variance: Tensor } {
+  const w = tf.expandDims(tf.cast(mask, x.dtype), -1);
+  const weighted = tf.mul(w, x);
+  const weightSum = tf.add(tf.sum(w, reduce, true), BACKEND_EPSILON);
+  const mean = tf.div(tf.sum(weighted, reduce, true), weightSum);
+  const variance = tf.div(tf.sum(tf.mul(w, tf.square(tf.sub(weighted, mean))), reduce, true), weightSum);
+  return { mean, variance };
+}
+
+export interface LayerNormalizationConfig extends AffineConfig {
+  /** Axis or axes normalised over (per sample). */
+  axis: number | number[];
+}
+
+const AxisOrAxes = described(t.union([AxisArg, t.array(AxisArg)]), "an integer axis or a vector of them");
+
+function layerNormAxes(c: LayerNormalizationConfig, input: Shape): number[] {
+  const axes = (typeof c.axis === "number" ? [c.axis] : c.axis).map((a) => resolveAxis("layer_layer_normalization", a, input));
+  if (new Set(axes).size !== axes.length) throw new KerasError("layer_layer_normalization", `\`axis\` repeats an axis: [${axes.join(", ")}]`);
+  return axes.sort((a, b) => a - b);
+}
+
+export const layer_layer_normalization = defineLayer<LayerNormalizationConfig>({
+  className: "LayerNormalization",
+  fn: "layer_layer_normalization",
+  props: { axis: AxisOrAxes, ...AFFINE_PROPS },
+  defaults: { axis: -1, ...AFFINE_DEFAULTS },
+  outputShape: (c, [input]) => {
+    for (const a of layerNormAxes(c, input)) knownDim("layer_layer_normalization", input, a, `axis ${a} of ${formatShape(input)}`);
+    return [input];
+  },
+  weights: (c, [input]) => affineWeights(c, layerNormAxes(c, input).map((a) => input[a] as number)),
+  forward: (c, { inputs: [x], weights }) => {
+    const axes = layerNormAxes(c, x.shape);
+    const paramShape = x.shape.map((d, i) => (axes.includes(i) ? d : 1));
+    const { mean, variance } = tf.moments(x, axes, true);
+    let k = 0;
+    const gamma = c.scale ? weights[k++] : undefined;
+    const beta = c.center ? weights[k++] : undefined;
+    return { outputs: [normalize(c, x, mean, variance, gamma, beta, paramShape)] };
+  },
+});
