@@ -33,6 +33,8 @@ export class Runtime {
   readonly variables: tf.Variable[][];
   /** Recurrent state of stateful layers, by layer index (null = zeros on next use). */
   readonly states: (Tensor[] | null)[];
+  /** Other device state that lives and dies with this runtime (e.g. the training engine's optimizer slots). */
+  readonly attachments = new Map<string, { dispose(): void }>();
   private disposed = false;
 
   constructor(model: Model, plan: Plan) {
@@ -42,9 +44,15 @@ export class Runtime {
     this.variables = model.layers.map((l, i) => {
       const shapes = plan.layerInputShapes[i];
       if (!shapes) return [];
-      return weightValuesOf(l, shapes, "build").map((w) => tf.variable(tf.tensor(w.values, [...w.shape], "float32"), w.trainable));
+      // Inside tidy: the initial tensor would otherwise stay registered next to the variable.
+      return weightValuesOf(l, shapes, "build").map((w) => tf.tidy(() => tf.variable(tf.tensor(w.values, [...w.shape], "float32"), w.trainable)));
     });
     this.states = model.layers.map(() => null);
+    registerLiveRuntime(this);
+  }
+
+  get isDisposed(): boolean {
+    return this.disposed;
   }
 
   /** The trainable variables, in model order. */
@@ -142,8 +150,11 @@ export class Runtime {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    unregisterLiveRuntime(this);
     for (const vs of this.variables) for (const v of vs) v.dispose();
     for (const s of this.states) if (s) for (const t of s) t.dispose();
+    for (const a of this.attachments.values()) a.dispose();
+    this.attachments.clear();
   }
 }
 
@@ -193,4 +204,39 @@ export function releaseRuntime(model: Model): void {
   runtimes.delete(model);
   finalizer.unregister(rt);
   rt.dispose();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Live runtimes by layer id: `reset_states(layer)` on a layer value taken from a model (get_layer)
+// reaches the state held in that model's runtime.
+
+const liveByLayer = new Map<number, Set<WeakRef<Runtime>>>();
+
+function registerLiveRuntime(rt: Runtime): void {
+  for (const layer of rt.layers) {
+    let set = liveByLayer.get(layer.id);
+    if (!set) liveByLayer.set(layer.id, (set = new Set()));
+    set.add(new WeakRef(rt));
+  }
+}
+
+function unregisterLiveRuntime(rt: Runtime): void {
+  for (const layer of rt.layers) {
+    const set = liveByLayer.get(layer.id);
+    if (!set) continue;
+    for (const ref of set) if (ref.deref() === rt || ref.deref() === undefined) set.delete(ref);
+    if (set.size === 0) liveByLayer.delete(layer.id);
+  }
+}
+
+/** The live runtimes holding layer `layerId`, with the layer's index in each. */
+export function runtimesHoldingLayer(layerId: number): { runtime: Runtime; layerIndex: number }[] {
+  const out: { runtime: Runtime; layerIndex: number }[] = [];
+  for (const ref of liveByLayer.get(layerId) ?? []) {
+    const rt = ref.deref();
+    if (!rt || rt.isDisposed) continue;
+    const layerIndex = rt.layers.findIndex((l) => l.id === layerId);
+    if (layerIndex >= 0) out.push({ runtime: rt, layerIndex });
+  }
+  return out;
 }

@@ -1,2 +1,3 @@
-// Public exports of this area (filled in by its module work).
-export {};
+// Public exports of the wrappers area: Bidirectional and TimeDistributed.
+export { time_distributed, layer_time_distributed } from "./time_distributed.js";
+export { bidirectional, layer_bidirectional, type MergeMode } from "./bidirectional.js";

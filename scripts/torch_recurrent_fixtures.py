@@ -1,0 +1,130 @@
+#!/usr/bin/python3
+"""Writes test/fixtures/recurrent_torch.json: PyTorch reference numbers for the recurrent layers.
+
+Random (not constant) weights pin gate order and weight layout. Each case stores the weights already
+converted to the Keras layout, the inputs, the outputs (return_sequences), the final states, and the
+gradients of a fixed random linear loss with respect to the inputs and every Keras weight:
+
+    loss = sum(outputs * g_out) + sum(h_n * g_h) [+ sum(c_n * g_c)]
+
+Layouts (KERAS_FACTS "Cells"):
+  torch.nn.RNN  : kernel = W_ih^T, recurrent_kernel = W_hh^T, bias = b_ih + b_hh
+  torch.nn.GRU  : torch gate rows r, z, n; Keras columns z, r, h; bias (2, 3u) = [b_ih; b_hh] reordered
+                  (torch's GRU is Keras's reset_after = TRUE variant)
+  torch.nn.LSTM : gate order i, f, g, o = Keras i, f, c, o; bias = b_ih + b_hh
+
+Run with the system python that has torch: /usr/bin/python3 scripts/torch_recurrent_fixtures.py [out.json]
+"""
+import json
+import sys
+
+import torch
+
+torch.manual_seed(20240604)
+torch.set_default_dtype(torch.float64)
+
+BATCH, STEPS, FEATURES, UNITS = 2, 4, 3, 3
+
+
+def r(t):
+    """Nested lists rounded to 9 significant digits (stable text, float64 source)."""
+    return json.loads(json.dumps(t.detach().tolist()), parse_float=lambda s: float("%.9g" % float(s)))
+
+
+def gru_cols(w):
+    """torch (3u, ...) rows r, z, n -> Keras order z, r, h (still rows)."""
+    u = w.shape[0] // 3
+    return torch.cat([w[u:2 * u], w[:u], w[2 * u:]], 0)
+
+
+def keras_weights(kind, m):
+    wih, whh, bih, bhh = m.weight_ih_l0, m.weight_hh_l0, m.bias_ih_l0, m.bias_hh_l0
+    if kind == "gru":
+        return [gru_cols(wih).T, gru_cols(whh).T, torch.stack([gru_cols(bih), gru_cols(bhh)])]
+    return [wih.T, whh.T, bih + bhh]
+
+
+def keras_grads(kind, m):
+    wih, whh, bih, bhh = (p.grad for p in (m.weight_ih_l0, m.weight_hh_l0, m.bias_ih_l0, m.bias_hh_l0))
+    if kind == "gru":
+        return [gru_cols(wih).T, gru_cols(whh).T, torch.stack([gru_cols(bih), gru_cols(bhh)])]
+    # a summed bias b = b_ih + b_hh has the gradient of either part
+    return [wih.T, whh.T, bih]
+
+
+def make(kind):
+    cls = {"simple_rnn": torch.nn.RNN, "gru": torch.nn.GRU, "lstm": torch.nn.LSTM}[kind]
+    m = cls(FEATURES, UNITS, batch_first=True)
+    with torch.no_grad():
+        for p in m.parameters():
+            p.uniform_(-0.8, 0.8)
+    return m
+
+
+def case(name, kind, initial_state=False, lengths=None, go_backwards=False):
+    m = make(kind)
+    x = torch.randn(BATCH, STEPS, FEATURES, requires_grad=True)
+    n_states = 2 if kind == "lstm" else 1
+    init = [torch.randn(BATCH, UNITS) for _ in range(n_states)] if initial_state else None
+    torch_init = None
+    if init is not None:
+        torch_init = (init[0][None], init[1][None]) if kind == "lstm" else init[0][None]
+    xin = torch.flip(x, [1]) if go_backwards else x
+    if lengths is not None:
+        packed = torch.nn.utils.rnn.pack_padded_sequence(xin, torch.tensor(lengths), batch_first=True, enforce_sorted=False)
+        out_packed, hn = m(packed, torch_init)
+        out, _ = torch.nn.utils.rnn.pad_packed_sequence(out_packed, batch_first=True, total_length=STEPS)
+    else:
+        out, hn = m(xin, torch_init)
+    states = [hn[0][0], hn[1][0]] if kind == "lstm" else [hn[0]]
+    g_out = torch.randn(*out.shape)
+    g_states = [torch.randn(BATCH, UNITS) for _ in states]
+    loss = (out * g_out).sum() + sum((s * g).sum() for s, g in zip(states, g_states))
+    loss.backward()
+    entry = {
+        "name": name,
+        "kind": kind,
+        "units": UNITS,
+        "go_backwards": go_backwards,
+        "weights": [r(w) for w in keras_weights(kind, m)],
+        "x": r(x),
+        "outputs": r(out),
+        "states": [r(s) for s in states],
+        "g_outputs": r(g_out),
+        "g_states": [r(g) for g in g_states],
+        "grad_x": r(x.grad),
+        "grad_weights": [r(g) for g in keras_grads(kind, m)],
+    }
+    if init is not None:
+        entry["initial_state"] = [r(s) for s in init]
+    if lengths is not None:
+        # right-padded: TRUE for the first `length` steps; Keras with zero_output_for_mask = TRUE
+        entry["mask"] = [[t < n for t in range(STEPS)] for n in lengths]
+    return entry
+
+
+def main():
+    out_path = sys.argv[1] if len(sys.argv) > 1 else "test/fixtures/recurrent_torch.json"
+    cases = [
+        case("simple_rnn", "simple_rnn"),
+        case("gru", "gru"),
+        case("lstm", "lstm"),
+        case("gru_initial_state", "gru", initial_state=True),
+        case("lstm_initial_state", "lstm", initial_state=True),
+        case("gru_go_backwards", "gru", go_backwards=True),
+        case("lstm_masked", "lstm", lengths=[4, 2]),
+        case("gru_masked", "gru", lengths=[3, 1]),
+    ]
+    doc = {
+        "generator": "scripts/torch_recurrent_fixtures.py",
+        "torch_version": torch.__version__.split("+")[0],
+        "shape": {"batch": BATCH, "steps": STEPS, "features": FEATURES, "units": UNITS},
+        "cases": cases,
+    }
+    with open(out_path, "w") as f:
+        json.dump(doc, f, separators=(",", ":"))
+        f.write("\n")
+
+
+if __name__ == "__main__":
+    main()

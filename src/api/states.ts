@@ -1,0 +1,89 @@
+/**
+ * `reset_states(model | layer, states)`: zeroes the recurrent state of stateful layers, or sets it to
+ * given values (DESIGN principle 8: the one mutable thing, held by a model's runtime or, for a layer
+ * used eagerly, by its eager cache). A layer value taken from a model (get_layer) reaches the state
+ * of every live runtime that holds it.
+ */
+import { tf, type Tensor } from "../backend/tf.js";
+import { KerasError, describeValue } from "../errors.js";
+import { isModel } from "../model/guards.js";
+import { builtInputShapesOf, familyOf, isLayer, type Layer } from "../model/layer.js";
+import type { Model } from "../model/model.js";
+import type { Shape } from "../model/types.js";
+import { formatShape } from "../model/shape.js";
+import { isStatefulLayer } from "../model/stateful.js";
+import { getRuntime, hasRuntime, runtimesHoldingLayer } from "../engine/runtime.js";
+import { resetEagerState, toTensor } from "../engine/eager.js";
+
+const FN = "reset_states";
+
+/** The given states as tensors checked against the layer's state shapes (batch axis checked when known). */
+function stateTensors(layer: Layer, states: unknown, inputShapes: readonly Shape[] | null): { tensors: Tensor[]; owned: Tensor[] } {
+  const family = familyOf(layer);
+  const shapes = inputShapes ? family.stateShapes!(layer.config, inputShapes) : null;
+  const isList = Array.isArray(states) && states.length > 0 && states.every((s) => s instanceof tf.Tensor || (Array.isArray(s) && Array.isArray(s[0])));
+  const list = isList ? (states as unknown[]) : [states];
+  const owned: Tensor[] = [];
+  const tensors = list.map((s, i) => {
+    const r = toTensor(FN, s, `state ${i + 1}`);
+    if (r.owned) owned.push(r.tensor);
+    return r.tensor;
+  });
+  if (shapes) {
+    const problem = tensors.length !== shapes.length
+      ? `layer "${layer.name}" has ${shapes.length} state${shapes.length === 1 ? "" : "s"} (${shapes.map(formatShape).join(", ")}), got ${tensors.length}`
+      : tensors.map((t, i) => (t.rank !== shapes[i].length || shapes[i].some((d, j) => d !== null && d !== t.shape[j]) ? `state ${i + 1} must have shape ${formatShape(shapes[i])}, got ${formatShape(t.shape)}` : "")).find((m) => m);
+    if (problem) {
+      owned.forEach((t) => t.dispose());
+      throw new KerasError(FN, problem, "shape");
+    }
+  }
+  return { tensors, owned };
+}
+
+/**
+ * `reset_states(object, states = NULL)`: `object` is a model (every stateful layer; `states` only when
+ * it has exactly one) or a stateful layer (used eagerly, or taken from a model with get_layer()).
+ * Returns `object`.
+ */
+export function reset_states<T extends Model | Layer>(object: T, states?: unknown): T {
+  if (isModel(object)) {
+    const stateful = object.layers.map((l, i) => (isStatefulLayer(l) ? i : -1)).filter((i) => i >= 0);
+    if (states === undefined || states === null) {
+      if (hasRuntime(object)) getRuntime(object).resetStates(stateful);
+      return object;
+    }
+    if (stateful.length !== 1) {
+      throw new KerasError(FN, `model "${object.name}" has ${stateful.length} stateful layers; give \`states\` per layer: reset_states(get_layer(model, { name }), states)`);
+    }
+    const rt = getRuntime(object);
+    const { tensors, owned } = stateTensors(object.layers[stateful[0]], states, rt.plan.layerInputShapes[stateful[0]]);
+    rt.resetStates(stateful, [tensors]);
+    owned.forEach((t) => t.dispose());
+    return object;
+  }
+  if (isLayer(object)) {
+    if (!isStatefulLayer(object)) {
+      throw new KerasError(FN, `layer "${object.name}" is not stateful: only recurrent layers created with stateful = TRUE have states to reset`);
+    }
+    const held = runtimesHoldingLayer(object.id);
+    if (states === undefined || states === null) {
+      resetEagerState(object);
+      for (const { runtime, layerIndex } of held) runtime.resetStates([layerIndex]);
+      return object;
+    }
+    const shapes = held.length ? held[0].runtime.plan.layerInputShapes[held[0].layerIndex] : builtInputShapesOf(object);
+    const { tensors, owned } = stateTensors(object, states, shapes);
+    try {
+      const eager = resetEagerState(object, tensors);
+      for (const { runtime, layerIndex } of held) runtime.resetStates([layerIndex], [tensors]);
+      if (!eager && held.length === 0) {
+        throw new KerasError(FN, `layer "${object.name}" has not been run yet: call it on data (or use it in a model that has run) before setting its states`, "state");
+      }
+    } finally {
+      owned.forEach((t) => t.dispose());
+    }
+    return object;
+  }
+  throw new KerasError(FN, `\`object\` must be a model or a stateful layer, got ${describeValue(object)}`);
+}

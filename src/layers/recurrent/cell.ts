@@ -1,0 +1,288 @@
+/**
+ * The cell abstraction of the recurrent family (DESIGN principle 6): a cell is its state sizes, its
+ * output size, its weight specs, and — once per call — a prepared form with an input projection for
+ * all timesteps and a per-step function. The one loop (loop.ts) drives any cell; built-in cells,
+ * stacks and user-defined cells all implement `RecurrentCell`.
+ *
+ * Cells are also layer values (`layer_gru_cell()` …): their family runs one step, and `cellOf(layer)`
+ * gives the computational cell behind the value.
+ */
+import * as t from "io-ts";
+import { tf, type Tensor } from "../../backend/tf.js";
+import { KerasError, describeValue } from "../../errors.js";
+import { Bool, Int, Nullable, PositiveInt, Rate, described, type Props } from "../../args.js";
+import { defineLayer, isLayer, type Layer } from "../../model/layer.js";
+import { formatShape } from "../../model/shape.js";
+import type { CallShapes, Shape, WeightSpec } from "../../model/types.js";
+import { resolveActivation, type Activation } from "../../ops/activations.js";
+import { initializerSpec, type InitializerSpec } from "../../ops/initializers.js";
+import type { RegularizerSpec } from "../../ops/regularizers.js";
+import type { ConstraintSpec } from "../../ops/constraints.js";
+import { Rng } from "../../ops/random.js";
+import { ActivationArg, ConstraintArg, InitializerArg, RegularizerArg } from "../common.js";
+
+export interface StepContext {
+  readonly training: boolean;
+  /** Call-time `constants` (seed 004 "external constants"), the same at every step. */
+  readonly constants: readonly Tensor[];
+}
+
+export interface StepResult {
+  readonly output: Tensor;
+  readonly states: readonly Tensor[];
+}
+
+/** A cell ready for one call: weights split into gate blocks and dropout masks drawn (once per sequence). */
+export interface PreparedCell {
+  /**
+   * Input projection of `x` of shape (..., batch, input_dim) — all timesteps at once, time-major, or one
+   * step — to the blocks the step function consumes, each (..., batch, k).
+   */
+  project(x: Tensor): Tensor[];
+  /** One timestep: the projected inputs at t (each (batch, k)) and the states at t-1. */
+  step(projected: readonly Tensor[], states: readonly Tensor[], ctx: StepContext): StepResult;
+}
+
+export interface PrepareSetup {
+  readonly batch: number;
+  readonly inputDim: number;
+  readonly training: boolean;
+}
+
+export interface RecurrentCell {
+  /** One (batch, size) state per entry; the first is the output fed back (Keras convention). */
+  readonly stateSizes: readonly number[];
+  readonly outputSize: number;
+  weightSpecs(inputDim: number): WeightSpec[];
+  prepare(weights: readonly Tensor[], setup: PrepareSetup): PreparedCell;
+  /** A hint for the fused-kernel dispatcher: the built-in cell kind and its config, if any. */
+  readonly builtin?: { readonly kind: "simple_rnn" | "gru" | "lstm"; readonly config: Readonly<Record<string, any>> };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cell values: registry from a cell layer's class name to the builder of its RecurrentCell.
+
+type CellBuilder = (config: Record<string, any>) => RecurrentCell;
+const builders = new Map<string, CellBuilder>();
+const built = new WeakMap<object, RecurrentCell>();
+
+/** The RecurrentCell of a config, memoised per (frozen) config object. */
+export function memoCell(config: object, build: () => RecurrentCell): RecurrentCell {
+  let cell = built.get(config);
+  if (!cell) built.set(config, (cell = build()));
+  return cell;
+}
+
+export function isCellLayer(x: unknown): x is Layer {
+  return isLayer(x) && builders.has(x.className);
+}
+
+/** The computational cell behind a cell layer value. */
+export function cellOf(layer: Layer): RecurrentCell {
+  const build = builders.get(layer.className);
+  if (!build) throw new KerasError("layer_rnn", `layer "${layer.name}" (${layer.className}) is not an RNN cell`);
+  return memoCell(layer.config, () => build(layer.config));
+}
+
+/** A cell argument: one cell value or a non-empty list of them (a stack). */
+export const CellArg = described(
+  new t.Type<Layer | Layer[], unknown, unknown>(
+    "Cell",
+    (u): u is Layer | Layer[] => isCellLayer(u) || (Array.isArray(u) && u.length > 0 && u.every(isCellLayer)),
+    (u, c) => (isCellLayer(u) || (Array.isArray(u) && u.length > 0 && u.every(isCellLayer)) ? t.success(u as Layer | Layer[]) : t.failure(u, c)),
+    (u) => u,
+  ),
+  "an RNN cell (layer_gru_cell(), rnn_cell_lstm(), rnn_cell_custom(), ...) or a list of cells",
+);
+
+/** Output shapes of a cell called on one step: [output, ...new states]. */
+export function cellStepShapes(fn: string, cell: RecurrentCell, input: Shape, call: CallShapes): Shape[] {
+  if (input.length !== 2) {
+    throw new KerasError(fn, `a cell takes one timestep: expected an input of shape (batch, features), got shape ${formatShape(input)}`, "shape");
+  }
+  checkStateShapes(fn, cell, input[0], call.initialState);
+  return [[input[0], cell.outputSize], ...cell.stateSizes.map((s) => [input[0], s] as Shape)];
+}
+
+export function checkStateShapes(fn: string, cell: RecurrentCell, batch: number | null, given: readonly Shape[]): void {
+  if (given.length === 0) return;
+  if (given.length !== cell.stateSizes.length) {
+    throw new KerasError(fn, `\`initial_state\` must be a list of ${cell.stateSizes.length} state tensor${cell.stateSizes.length === 1 ? "" : "s"} of shape${cell.stateSizes.length === 1 ? "" : "s"} ${cell.stateSizes.map((s) => formatShape([batch, s])).join(", ")}, got ${given.length}`, "shape");
+  }
+  given.forEach((s, i) => {
+    const want = cell.stateSizes[i];
+    if (s.length !== 2 || (s[1] !== null && s[1] !== want) || (batch !== null && s[0] !== null && s[0] !== batch)) {
+      throw new KerasError(fn, `\`initial_state\` ${i + 1} must have shape ${formatShape([batch, want])}, got ${formatShape(s)}`, "shape");
+    }
+  });
+}
+
+export function zeroStates(cell: RecurrentCell, batch: number): Tensor[] {
+  return cell.stateSizes.map((s) => tf.zeros([batch, s]));
+}
+
+/** Runs one step of `cell` (the family forward of cell values and `cell_call`). */
+export function runCellStep(cell: RecurrentCell, x: Tensor, weights: readonly Tensor[], states: readonly Tensor[] | undefined, ctx: StepContext): Tensor[] {
+  const [batch, inputDim] = x.shape;
+  const prepared = cell.prepare(weights, { batch, inputDim, training: ctx.training });
+  const r = prepared.step(prepared.project(x), states && states.length ? states : zeroStates(cell, batch), ctx);
+  return [r.output, ...r.states];
+}
+
+/**
+ * Declares a cell family: registers its builder and returns the dual R-style function making cell
+ * values (`layer_gru_cell({ units: 4 })`). Applied to data, a cell value runs one step.
+ */
+export function defineCell<C extends Record<string, any>>(spec: {
+  className: string;
+  fn: string;
+  props: Props;
+  defaults: Readonly<Partial<C>>;
+  required?: readonly string[];
+  validate?: (config: C) => C;
+  build: (config: C) => RecurrentCell;
+  toConfig?: (config: C) => Record<string, unknown>;
+  fromConfig?: (config: Record<string, unknown>) => Record<string, unknown>;
+}) {
+  builders.set(spec.className, spec.build as CellBuilder);
+  const cell = (c: C) => memoCell(c, () => spec.build(c));
+  return defineLayer<C>({
+    className: spec.className,
+    fn: spec.fn,
+    props: spec.props,
+    defaults: spec.defaults,
+    required: spec.required,
+    validate: spec.validate,
+    outputShape: (c, [input], call) => cellStepShapes(spec.fn, cell(c), input, call),
+    weights: (c, [input]) => cell(c).weightSpecs(input[input.length - 1] as number),
+    forward: (c, ctx) => ({
+      outputs: runCellStep(cell(c), ctx.inputs[0], ctx.weights, ctx.initialState, { training: ctx.training, constants: ctx.constants ?? [] }),
+    }),
+    mask: "drop",
+    toConfig: spec.toConfig,
+    fromConfig: spec.fromConfig,
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Arguments shared by the built-in cells (and so by layer_simple_rnn / layer_gru / layer_lstm).
+
+export interface CellArgs {
+  units: number;
+  activation: Activation;
+  recurrent_activation: Activation;
+  use_bias: boolean;
+  kernel_initializer: InitializerSpec;
+  recurrent_initializer: InitializerSpec;
+  bias_initializer: InitializerSpec;
+  kernel_regularizer: RegularizerSpec | null;
+  recurrent_regularizer: RegularizerSpec | null;
+  bias_regularizer: RegularizerSpec | null;
+  kernel_constraint: ConstraintSpec | null;
+  recurrent_constraint: ConstraintSpec | null;
+  bias_constraint: ConstraintSpec | null;
+  dropout: number;
+  recurrent_dropout: number;
+  seed: number | null;
+  implementation: 1 | 2;
+}
+
+export const Implementation = described(t.union([t.literal(1), t.literal(2)]), "1 or 2");
+
+export const CELL_PROPS = {
+  units: PositiveInt,
+  activation: ActivationArg,
+  use_bias: Bool,
+  kernel_initializer: InitializerArg,
+  recurrent_initializer: InitializerArg,
+  bias_initializer: InitializerArg,
+  kernel_regularizer: RegularizerArg,
+  recurrent_regularizer: RegularizerArg,
+  bias_regularizer: RegularizerArg,
+  kernel_constraint: ConstraintArg,
+  recurrent_constraint: ConstraintArg,
+  bias_constraint: ConstraintArg,
+  dropout: Rate,
+  recurrent_dropout: Rate,
+  seed: Nullable(Int),
+};
+export const GATED_CELL_PROPS = { ...CELL_PROPS, recurrent_activation: ActivationArg, implementation: Implementation };
+
+export const activation = (name: string): Activation => resolveActivation(name)!;
+
+export const CELL_DEFAULTS: Partial<CellArgs> = {
+  activation: activation("tanh"),
+  recurrent_activation: activation("sigmoid"),
+  use_bias: true,
+  kernel_initializer: initializerSpec("glorot_uniform"),
+  recurrent_initializer: initializerSpec("orthogonal"),
+  bias_initializer: initializerSpec("zeros"),
+  kernel_regularizer: null,
+  recurrent_regularizer: null,
+  bias_regularizer: null,
+  kernel_constraint: null,
+  recurrent_constraint: null,
+  bias_constraint: null,
+  dropout: 0,
+  recurrent_dropout: 0,
+  seed: null,
+  implementation: 2,
+};
+
+/** The kernel, recurrent_kernel and bias specs of a built-in cell with `gates` gate blocks. */
+export function gatedWeightSpecs(c: CellArgs, inputDim: number, gates: number, bias: { shape: number[]; initializer?: InitializerSpec } | null): WeightSpec[] {
+  const u = c.units;
+  const specs: WeightSpec[] = [
+    { name: "kernel", shape: [inputDim, gates * u], initializer: c.kernel_initializer, trainable: true, regularizer: c.kernel_regularizer, constraint: c.kernel_constraint },
+    { name: "recurrent_kernel", shape: [u, gates * u], initializer: c.recurrent_initializer, trainable: true, regularizer: c.recurrent_regularizer, constraint: c.recurrent_constraint },
+  ];
+  if (c.use_bias && bias) {
+    specs.push({ name: "bias", shape: bias.shape, initializer: bias.initializer ?? c.bias_initializer, trainable: true, regularizer: c.bias_regularizer, constraint: c.bias_constraint });
+  }
+  return specs;
+}
+
+/** Splits a (rows, gates*u) matrix into `gates` (rows, u) blocks — once per call, never per step. */
+export function gateBlocks(w: Tensor, gates: number): Tensor[] {
+  return tf.split(w, gates, w.rank - 1);
+}
+
+/** x · w over the last axis of x (any rank >= 2). */
+export function project(x: Tensor, w: Tensor, bias?: Tensor): Tensor {
+  const inDim = x.shape[x.rank - 1];
+  const y = x.rank === 2 ? tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D) : tf.reshape(tf.matMul(tf.reshape(x, [-1, inDim]) as tf.Tensor2D, w as tf.Tensor2D), [...x.shape.slice(0, -1), w.shape[1] as number]);
+  return bias ? tf.add(y, bias) : y;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dropout masks: drawn once per sequence (per call), only in training (KERAS_FACTS).
+
+const seedStreams = new Map<number, Rng>();
+
+/** Successive draws of a seeded layer differ but are reproducible from the start of the process. */
+function nextSeed(seed: number | null): number | undefined {
+  if (seed === null) return undefined;
+  let rng = seedStreams.get(seed);
+  if (!rng) seedStreams.set(seed, (rng = new Rng(seed)));
+  return Math.floor(rng.uniform() * 2 ** 31);
+}
+
+/** `count` inverted-dropout masks of shape (batch, size) with values 0 or 1/(1-rate); null when inactive. */
+export function dropoutMasks(rate: number, training: boolean, count: number, batch: number, size: number, seed: number | null): Tensor[] | null {
+  if (!training || rate <= 0) return null;
+  return Array.from({ length: count }, () =>
+    tf.tidy(() => tf.div(tf.cast(tf.greaterEqual(tf.randomUniform([batch, size], 0, 1, "float32", nextSeed(seed)), rate), "float32"), 1 - rate)),
+  );
+}
+
+/** Masks per gate: implementation 1 draws one per gate, implementation 2 one shared by all gates. */
+export function gateDropoutMasks(rate: number, c: CellArgs, training: boolean, gates: number, batch: number, size: number): (Tensor | null)[] {
+  const masks = dropoutMasks(rate, training, c.implementation === 1 ? gates : 1, batch, size, c.seed);
+  return Array.from({ length: gates }, (_, g) => (masks ? masks[c.implementation === 1 ? g : 0] : null));
+}
+
+export const applyMask = (x: Tensor, mask: Tensor | null): Tensor => (mask ? tf.mul(x, mask) : x);
+
+export function describeCell(x: unknown): string {
+  return isLayer(x) ? `layer "${x.name}" (${x.className})` : describeValue(x);
+}

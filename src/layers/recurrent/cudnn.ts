@@ -1,0 +1,159 @@
+/**
+ * `layer_cudnn_gru` / `layer_cudnn_lstm` (R keras 2, deprecated there): the cuDNN-compatible GRU / LSTM
+ * (tanh, sigmoid, GRU reset_after) with the CuDNN weight layouts — GRU bias (6u) and LSTM bias (8u),
+ * input bias then recurrent bias — and conversion of weights to and from layer_gru / layer_lstm.
+ */
+import { KerasError, describeValue } from "../../errors.js";
+import { Bool } from "../../args.js";
+import { builtInputShapesOf, builtWeightsOf, isLayer, withLayer, type Layer } from "../../model/layer.js";
+import { toFloat32 } from "../../model/weights.js";
+import type { WeightValue } from "../../model/types.js";
+import { CELL_DEFAULTS, CELL_PROPS, activation, type CellArgs } from "./cell.js";
+import { defineRecurrentLayer, type RnnArgs } from "./rnn_layer.js";
+import { gruCell, layer_gru } from "./gru.js";
+import { lstmCell, layer_lstm } from "./lstm.js";
+
+const { activation: _a, use_bias: _b, dropout: _d, recurrent_dropout: _rd, seed: _s, ...CUDNN_CELL_PROPS } = CELL_PROPS;
+
+/** The fixed part of the cuDNN configuration. */
+const CUDNN_FIXED = {
+  activation: activation("tanh"),
+  recurrent_activation: activation("sigmoid"),
+  use_bias: true,
+  dropout: 0,
+  recurrent_dropout: 0,
+  seed: null,
+  implementation: 2 as const,
+};
+
+const warned = new Set<string>();
+function deprecationWarning(fn: string, replacement: string): void {
+  if (warned.has(fn)) return;
+  warned.add(fn);
+  console.warn(`${fn}() is deprecated (as in R keras >= 2.x): use ${replacement}() instead, which gives the same numbers with its default cuDNN-compatible arguments.`);
+}
+
+type CudnnConfig = CellArgs & RnnArgs & { unit_forget_bias?: boolean };
+
+const cudnnRnnArgs = ["return_sequences", "return_state", "stateful", "activity_regularizer"] as const;
+
+const gruFamily = defineRecurrentLayer<CudnnConfig>({
+  className: "CuDNNGRU",
+  fn: "layer_cudnn_gru",
+  props: CUDNN_CELL_PROPS,
+  defaults: { ...CELL_DEFAULTS, ...CUDNN_FIXED },
+  required: ["units"],
+  rnnArgs: cudnnRnnArgs,
+  cellOf: (c) => gruCell({ ...c, ...CUDNN_FIXED, reset_after: true }, "cudnn"),
+});
+
+const lstmFamily = defineRecurrentLayer<CudnnConfig>({
+  className: "CuDNNLSTM",
+  fn: "layer_cudnn_lstm",
+  props: { ...CUDNN_CELL_PROPS, unit_forget_bias: Bool },
+  defaults: { ...CELL_DEFAULTS, ...CUDNN_FIXED, unit_forget_bias: true },
+  required: ["units"],
+  rnnArgs: cudnnRnnArgs,
+  cellOf: (c) => lstmCell({ ...c, ...CUDNN_FIXED, unit_forget_bias: c.unit_forget_bias ?? true }, "cudnn"),
+});
+
+/** `layer_cudnn_gru(object, units, ...)`: CuDNNGRU numbers (= layer_gru with reset_after TRUE) on any backend. */
+export function layer_cudnn_gru(a?: unknown, b?: unknown): any {
+  deprecationWarning("layer_cudnn_gru", "layer_gru");
+  return (gruFamily as (a?: unknown, b?: unknown) => unknown)(a, b);
+}
+
+/** `layer_cudnn_lstm(object, units, ...)`: CuDNNLSTM numbers (= layer_lstm) on any backend. */
+export function layer_cudnn_lstm(a?: unknown, b?: unknown): any {
+  deprecationWarning("layer_cudnn_lstm", "layer_lstm");
+  return (lstmFamily as (a?: unknown, b?: unknown) => unknown)(a, b);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Weight conversion (Keras 2's _convert_rnn_weights): [kernel, recurrent_kernel, bias].
+
+type Kind = "CuDNNGRU" | "CuDNNLSTM" | "GRU" | "LSTM";
+
+function biasOf(fn: string, weights: readonly unknown[], shape: number[]): Float32Array {
+  if (!Array.isArray(weights) || weights.length !== 3) throw new KerasError(fn, `\`weights\` must be a list of 3 arrays (kernel, recurrent_kernel, bias), got ${describeValue(weights)}`);
+  const b = toFloat32(weights[2], shape);
+  if (!b) throw new KerasError(fn, `the bias must have shape [${shape.join(", ")}]`, "shape");
+  return b;
+}
+
+function unitsOf(fn: string, weights: readonly unknown[]): number {
+  const rk = weights?.[1] as any;
+  const rows = Array.isArray(rk) ? rk.length : rk?.shape?.[0];
+  if (!Number.isInteger(rows) || rows < 1) throw new KerasError(fn, "`weights[[2]]` (recurrent_kernel) must be a (units, gates * units) matrix");
+  return rows;
+}
+
+/**
+ * `convert_cudnn_weights(weights, from)`: the weights of a `from` layer ("CuDNNGRU", "CuDNNLSTM",
+ * "GRU" with reset_after TRUE, or "LSTM") in the layout of its counterpart. GRU: the (6u) bias becomes
+ * (2, 3u) and back; LSTM: the (8u) bias is summed to (4u), and a (4u) bias becomes [bias, zeros(4u)].
+ */
+export function convert_cudnn_weights(weights: readonly unknown[], from: Kind): unknown[] {
+  const fn = "convert_cudnn_weights";
+  if (!["CuDNNGRU", "CuDNNLSTM", "GRU", "LSTM"].includes(from)) throw new KerasError(fn, `\`from\` must be "CuDNNGRU", "CuDNNLSTM", "GRU" or "LSTM", got ${describeValue(from)}`);
+  const u = unitsOf(fn, weights);
+  const [kernel, recurrent] = weights;
+  const mat = (values: Float32Array, rows: number, cols: number) => Array.from({ length: rows }, (_, r) => Array.from(values.subarray(r * cols, (r + 1) * cols)));
+  switch (from) {
+    case "CuDNNGRU":
+      return [kernel, recurrent, mat(biasOf(fn, weights, [6 * u]), 2, 3 * u)];
+    case "GRU":
+      if (toFloat32(weights[2], [3 * u])) throw new KerasError(fn, "a GRU with reset_after = FALSE has no cuDNN equivalent (CuDNNGRU is the reset_after = TRUE variant)");
+      return [kernel, recurrent, Array.from(biasOf(fn, weights, [2, 3 * u]))];
+    case "CuDNNLSTM": {
+      const b = biasOf(fn, weights, [8 * u]);
+      return [kernel, recurrent, Array.from({ length: 4 * u }, (_, i) => b[i] + b[4 * u + i])];
+    }
+    case "LSTM":
+      return [kernel, recurrent, [...biasOf(fn, weights, [4 * u]), ...new Array(4 * u).fill(0)]];
+  }
+}
+
+const nested = (w: WeightValue) => ({ shape: w.shape, values: w.values });
+
+/**
+ * `layer_from_cudnn(layer)`: the layer_gru (reset_after TRUE) / layer_lstm equivalent of a cuDNN
+ * layer, holding its weights converted when it has any.
+ */
+export function layer_from_cudnn(layer: Layer): Layer {
+  const fn = "layer_from_cudnn";
+  if (!isLayer(layer) || (layer.className !== "CuDNNGRU" && layer.className !== "CuDNNLSTM")) throw new KerasError(fn, `\`layer\` must be a layer_cudnn_gru() or layer_cudnn_lstm() layer, got ${describeValue(layer)}`);
+  const { unit_forget_bias, ...c } = layer.config;
+  const args: Record<string, unknown> = { ...c, name: layer.autoName ? undefined : layer.name };
+  for (const k of ["implementation", "time_major", "go_backwards", "unroll", "zero_output_for_mask"]) delete args[k];
+  if (layer.className === "CuDNNLSTM") args.unit_forget_bias = unit_forget_bias;
+  else args.reset_after = true;
+  const shape = builtInputShapesOf(layer)?.[0];
+  if (shape) args.batch_input_shape = shape;
+  const fresh: Layer = layer.className === "CuDNNGRU" ? layer_gru(args) : layer_lstm(args);
+  const w = builtWeightsOf(layer);
+  return w ? withLayer(fresh, { weightsArg: convert_cudnn_weights(w.map(nested), layer.className) }) : fresh;
+}
+
+/** `layer_to_cudnn(layer)`: the cuDNN layer equivalent to a cuDNN-compatible layer_gru / layer_lstm. */
+export function layer_to_cudnn(layer: Layer): Layer {
+  const fn = "layer_to_cudnn";
+  if (!isLayer(layer) || (layer.className !== "GRU" && layer.className !== "LSTM")) throw new KerasError(fn, `\`layer\` must be a layer_gru() or layer_lstm() layer, got ${describeValue(layer)}`);
+  const c = layer.config;
+  const bad: string[] = [];
+  if (c.activation.name !== "tanh") bad.push('activation "tanh"');
+  if (c.recurrent_activation.name !== "sigmoid") bad.push('recurrent_activation "sigmoid"');
+  if (!c.use_bias) bad.push("use_bias TRUE");
+  if (layer.className === "GRU" && !c.reset_after) bad.push("reset_after TRUE");
+  if (c.go_backwards) bad.push("go_backwards FALSE");
+  if (bad.length) throw new KerasError(fn, `layer "${layer.name}" has no cuDNN equivalent: it needs ${bad.join(", ")}`);
+  const args: Record<string, unknown> = {};
+  for (const k of ["units", "kernel_initializer", "recurrent_initializer", "bias_initializer", "kernel_regularizer", "recurrent_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "recurrent_constraint", "bias_constraint", "return_sequences", "return_state", "stateful"]) args[k] = c[k];
+  if (layer.className === "LSTM") args.unit_forget_bias = c.unit_forget_bias;
+  if (!layer.autoName) args.name = layer.name;
+  const shape = builtInputShapesOf(layer)?.[0];
+  if (shape) args.batch_input_shape = shape;
+  const fresh: Layer = layer.className === "GRU" ? layer_cudnn_gru(args) : layer_cudnn_lstm(args);
+  const w = builtWeightsOf(layer);
+  return w ? withLayer(fresh, { weightsArg: convert_cudnn_weights(w.map(nested), layer.className) }) : fresh;
+}

@@ -1,0 +1,100 @@
+/**
+ * User-defined cells in TypeScript (seed 004's MinimalRNNCell): the cell's weights (`build`), state_size (a
+ * number, or a list for several states; the first is the output fed back), output_size and a step
+ * function `(inputs, states, weights, { training, constants }) => [output, new_states]`. The result is
+ * a cell value usable in layer_rnn, in stacks and (through layer_rnn) in bidirectional.
+ */
+import * as t from "io-ts";
+import type { Tensor } from "../../backend/tf.js";
+import { KerasError, describeValue } from "../../errors.js";
+import { Fn, PositiveInt, Str, described } from "../../args.js";
+import { resolveInitializer } from "../../ops/initializers.js";
+import type { WeightSpec } from "../../model/types.js";
+import { defineCell, type RecurrentCell } from "./cell.js";
+
+export interface CustomWeightSpec {
+  name: string;
+  shape: number[];
+  /** An initializer name, initializer_*() value or function; default "glorot_uniform". */
+  initializer?: unknown;
+  trainable?: boolean;
+}
+
+export type CustomStep = (
+  inputs: Tensor,
+  states: Tensor[],
+  weights: Tensor[],
+  context: { training: boolean; constants: Tensor[] },
+) => [Tensor, Tensor[] | Tensor];
+
+export interface CustomCellConfig {
+  class_name: string;
+  state_size: number | number[];
+  output_size: number | null;
+  build: (input_dim: number) => CustomWeightSpec[];
+  call: CustomStep;
+}
+
+const StateSize = described(t.union([PositiveInt, t.array(PositiveInt)]), "a positive integer or a list of them");
+
+function customCell(c: CustomCellConfig): RecurrentCell {
+  const fn = "rnn_cell_custom";
+  const stateSizes = Array.isArray(c.state_size) ? c.state_size : [c.state_size];
+  const weightSpecs = (inputDim: number): WeightSpec[] => {
+    const specs = c.build(inputDim);
+    if (!Array.isArray(specs)) throw new KerasError(fn, `\`weights(input_dim)\` must return a list of { name, shape, initializer }, got ${describeValue(specs)}`);
+    return specs.map((s, i) => {
+      if (!s || typeof s.name !== "string" || !Array.isArray(s.shape) || !s.shape.every((d) => Number.isInteger(d) && d > 0)) {
+        throw new KerasError(fn, `weight ${i + 1} must be { name: string, shape: positive integers, initializer? }, got ${describeValue(s)}`);
+      }
+      const initializer = resolveInitializer(s.initializer ?? "glorot_uniform");
+      if (!initializer) throw new KerasError(fn, `weight "${s.name}": unknown initializer ${describeValue(s.initializer)}`);
+      return { name: s.name, shape: [...s.shape], initializer, trainable: s.trainable ?? true };
+    });
+  };
+  return {
+    stateSizes,
+    outputSize: c.output_size ?? stateSizes[0],
+    weightSpecs,
+    prepare: (weights) => ({
+      // A custom cell projects nothing ahead: its step function receives the raw inputs at t.
+      project: (x) => [x],
+      step: ([x], states, ctx) => {
+        const r = c.call(x, [...states], [...weights], { training: ctx.training, constants: [...ctx.constants] });
+        if (!Array.isArray(r) || r.length !== 2) throw new KerasError(fn, `the \`call\` function of cell "${c.class_name}" must return [output, new_states], got ${describeValue(r)}`);
+        const [output, newStates] = r;
+        return { output, states: Array.isArray(newStates) ? newStates : [newStates] };
+      },
+    }),
+  };
+}
+
+const CUSTOM_PROPS = { class_name: Str, state_size: StateSize, output_size: described(t.union([PositiveInt, t.null]), "a positive integer or null"), build: Fn, call: Fn };
+
+const customCellLayer = defineCell<CustomCellConfig>({
+  className: "CustomRNNCell",
+  fn: "rnn_cell_custom",
+  props: CUSTOM_PROPS,
+  defaults: { class_name: "CustomRNNCell", output_size: null, build: () => [] },
+  required: ["state_size", "call"],
+  build: customCell,
+  toConfig: (c) => ({ class_name: c.class_name, state_size: c.state_size, output_size: c.output_size }),
+});
+
+/**
+ * `rnn_cell_custom({ state_size, output_size, build, call, class_name, name })`: a cell defined by
+ * its step function. `build(input_dim)` lists the weights ({ name, shape, initializer }) as Keras's
+ * `build()` adds them; `call`
+ * receives the inputs at t (batch, input_dim), the states, the weight tensors in that order and
+ * `{ training, constants }`, and returns `[output, new_states]`.
+ */
+export function rnn_cell_custom(args: {
+  state_size: number | number[];
+  call: CustomStep;
+  build?: (input_dim: number) => CustomWeightSpec[];
+  output_size?: number | null;
+  class_name?: string;
+  name?: string;
+}) {
+  return customCellLayer(args as Record<string, unknown>);
+}

@@ -1,0 +1,112 @@
+/**
+ * GRU (KERAS_FACTS "Cells"): gate order z, r, h; kernel (input_dim, 3u), recurrent_kernel (u, 3u);
+ * bias (2, 3u) [input bias; recurrent bias] with reset_after = TRUE (default, cuDNN-compatible), (3u)
+ * with reset_after = FALSE.
+ *   z = rec_act(x W_z + b_z + h U_z + rb_z),  r likewise,
+ *   reset_after TRUE:  hh = act(x W_h + b_h + r * (h U_h + rb_h))
+ *   reset_after FALSE: hh = act(x W_h + b_h + (r * h) U_h)
+ *   h' = z * h + (1 - z) * hh
+ */
+import { tf, type Tensor } from "../../backend/tf.js";
+import { Bool } from "../../args.js";
+import {
+  CELL_DEFAULTS,
+  GATED_CELL_PROPS,
+  applyMask,
+  defineCell,
+  gateBlocks,
+  gateDropoutMasks,
+  gatedWeightSpecs,
+  project,
+  type CellArgs,
+  type RecurrentCell,
+} from "./cell.js";
+import { defineRecurrentLayer, type RnnArgs } from "./rnn_layer.js";
+import { USE_CUDNN_PROP, checkUseCudnn, type UseCudnn } from "./cudnn_conditions.js";
+
+export interface GRUCellConfig extends CellArgs {
+  reset_after: boolean;
+}
+
+/** "keras": bias (2, 3u) or (3u); "cudnn": CuDNNGRU's flat (6u) bias, input bias then recurrent bias. */
+export type GruBiasLayout = "keras" | "cudnn";
+
+export function gruCell(c: GRUCellConfig, biasLayout: GruBiasLayout = "keras"): RecurrentCell {
+  const u = c.units;
+  const resetAfter = c.reset_after;
+  return {
+    stateSizes: [u],
+    outputSize: u,
+    builtin: { kind: "gru", config: c },
+    weightSpecs: (inputDim) => gatedWeightSpecs(c, inputDim, 3, { shape: biasLayout === "cudnn" ? [6 * u] : resetAfter ? [2, 3 * u] : [3 * u] }),
+    prepare: (weights, { batch, inputDim, training }) => {
+      const [kernel, recurrent, bias] = weights;
+      const W = gateBlocks(kernel, 3);
+      const U = gateBlocks(recurrent, 3);
+      // Input biases (added to the projection) and, with reset_after, the recurrent bias of h.
+      let inBias: (Tensor | undefined)[] = [undefined, undefined, undefined];
+      let recBiasH: Tensor | undefined;
+      if (c.use_bias) {
+        if (resetAfter) {
+          const [bIn, bRec] = tf.unstack(tf.reshape(bias, [2, 3 * u]), 0).map((b) => gateBlocks(b, 3));
+          // z and r add both biases outside any product: fold the recurrent ones in once.
+          inBias = [tf.add(bIn[0], bRec[0]), tf.add(bIn[1], bRec[1]), bIn[2]];
+          recBiasH = bRec[2];
+        } else inBias = gateBlocks(bias, 3);
+      }
+      const inMasks = gateDropoutMasks(c.dropout, c, training, 3, batch, inputDim);
+      const recMasks = gateDropoutMasks(c.recurrent_dropout, c, training, 3, batch, u);
+      const act = c.activation.fn;
+      const recAct = c.recurrent_activation.fn;
+      return {
+        project: (x) => [0, 1, 2].map((g) => project(applyMask(x, inMasks[g]), W[g], inBias[g])),
+        step: ([xz, xr, xh], [h]) => {
+          const z = recAct(tf.add(xz, tf.matMul(applyMask(h, recMasks[0]), U[0])));
+          const r = recAct(tf.add(xr, tf.matMul(applyMask(h, recMasks[1]), U[1])));
+          const hh = resetAfter
+            ? act(tf.add(xh, tf.mul(r, recBiasH ? tf.add(tf.matMul(applyMask(h, recMasks[2]), U[2]), recBiasH) : tf.matMul(applyMask(h, recMasks[2]), U[2]))))
+            : act(tf.add(xh, tf.matMul(tf.mul(r, applyMask(h, recMasks[2])), U[2])));
+          // z*h + (1-z)*hh written as hh + z*(h - hh): one kernel fewer.
+          const next = tf.add(hh, tf.mul(z, tf.sub(h, hh)));
+          return { output: next, states: [next] };
+        },
+      };
+    },
+  };
+}
+
+const GRU_CELL_PROPS = { ...GATED_CELL_PROPS, reset_after: Bool };
+const GRU_CELL_DEFAULTS: Partial<GRUCellConfig> = { ...CELL_DEFAULTS, reset_after: true };
+
+const cellSpec = (fn: string) => ({
+  className: "GRUCell",
+  fn,
+  props: GRU_CELL_PROPS,
+  defaults: GRU_CELL_DEFAULTS,
+  required: ["units"],
+  build: (c: GRUCellConfig) => gruCell(c),
+});
+
+/** `layer_gru_cell(units, ...)` (R keras 2 name): one GRU step, for layer_rnn and stacks. */
+export const layer_gru_cell = defineCell<GRUCellConfig>(cellSpec("layer_gru_cell"));
+/** `rnn_cell_gru(units, ...)` (keras3 name of layer_gru_cell). */
+export const rnn_cell_gru = layer_gru_cell;
+
+export interface GRUConfig extends GRUCellConfig, RnnArgs {
+  use_cudnn: UseCudnn;
+}
+
+/**
+ * `layer_gru(object, units, ...)`. Defaults are Keras 3 / R keras >= 2.7: recurrent_activation
+ * "sigmoid", reset_after TRUE; R keras <= 2.6 used "hard_sigmoid" (the Keras 2 formula, here
+ * "hard_sigmoid_keras2") and reset_after FALSE — pass them to get the old numbers.
+ */
+export const layer_gru = defineRecurrentLayer<GRUConfig>({
+  className: "GRU",
+  fn: "layer_gru",
+  props: { ...GRU_CELL_PROPS, use_cudnn: USE_CUDNN_PROP },
+  defaults: { ...GRU_CELL_DEFAULTS, use_cudnn: "auto" },
+  required: ["units"],
+  validate: (c) => checkUseCudnn("layer_gru", c, "gru"),
+  cellOf: (c) => gruCell(c),
+});

@@ -1,0 +1,93 @@
+/**
+ * The one recurrent loop (KERAS_FACTS "The recurrent loop"): input projection for all timesteps in one
+ * go, then only the step function per timestep, with masking, go_backwards and return_sequences.
+ * Every step runs in its own tf.tidy, so a step's intermediates are released as the loop goes.
+ */
+import { tf, type Tensor } from "../../backend/tf.js";
+import { KerasError } from "../../errors.js";
+import { formatShape } from "../../model/shape.js";
+import type { PreparedCell, RecurrentCell } from "./cell.js";
+
+export interface LoopOptions {
+  /** Public function name for errors raised by user-defined cells. */
+  readonly fn: string;
+  readonly goBackwards: boolean;
+  readonly returnSequences: boolean;
+  readonly zeroOutputForMask: boolean;
+  /** (batch, time), TRUE = keep; null = no masking. */
+  readonly mask: Tensor | null;
+  readonly initialStates: readonly Tensor[];
+  readonly training: boolean;
+  readonly constants: readonly Tensor[];
+}
+
+export interface LoopResult {
+  /** (batch, time, output) with return_sequences (processing order), else (batch, output). */
+  readonly output: Tensor;
+  readonly states: Tensor[];
+}
+
+/** Runs `prepared` over x (batch, time, features). Call inside a tidy (or a gradient function). */
+export function runLoop(cell: RecurrentCell, prepared: PreparedCell, x: Tensor, o: LoopOptions): LoopResult {
+  const [batch, steps] = x.shape;
+  if (steps === 0) throw new KerasError(o.fn, "the input sequence has no timesteps", "shape");
+  let timeMajor = tf.transpose(x, [1, 0, 2]);
+  if (o.goBackwards) timeMajor = tf.reverse(timeMajor, 0);
+  const projected = prepared.project(timeMajor).map((block) => tf.unstack(block, 0));
+  let stepMasks: Tensor[] | null = null;
+  if (o.mask) {
+    // Rearranged as float32: the wasm Reverse/Transpose kernels assume 4-byte elements (a bool
+    // tensor there corrupts memory); each step casts its own slice back to bool for tf.where.
+    let m = tf.transpose(tf.cast(o.mask, "float32"), [1, 0]);
+    if (o.goBackwards) m = tf.reverse(m, 0);
+    stepMasks = tf.unstack(tf.expandDims(m, 2), 0); // each (batch, 1): broadcasts over units
+  }
+
+  const kept = new Set<Tensor>(o.initialStates);
+  const outputs: Tensor[] = [];
+  let states = [...o.initialStates];
+  let prevOutput: Tensor | null = stepMasks ? tf.zeros([batch, cell.outputSize]) : null;
+  let last: Tensor | null = null;
+  const ctx = { training: o.training, constants: o.constants };
+
+  for (let t = 0; t < steps; t++) {
+    const inputsAtT = projected.map((block) => block[t]);
+    const maskAtT = stepMasks ? stepMasks[t] : null;
+    const [output, ...newStates] = tf.tidy(() => {
+      const r = prepared.step(inputsAtT, states, ctx);
+      checkStepResult(o.fn, cell, batch, r.output, r.states);
+      if (!maskAtT) return [r.output, ...r.states];
+      const keep = tf.cast(maskAtT, "bool");
+      // Masked step: every state keeps its value; the output repeats the previous one (or zeros).
+      const out = tf.where(keep, r.output, o.zeroOutputForMask ? tf.zerosLike(r.output) : prevOutput!);
+      return [out, ...r.states.map((s, i) => tf.where(keep, s, states[i]))];
+    });
+    for (const b of inputsAtT) b.dispose();
+    if (maskAtT) maskAtT.dispose();
+    // Release the previous step's tensors unless they are still needed (the sequence output, or given by the caller).
+    const retained = new Set<Tensor>([output, ...newStates, ...outputs]);
+    for (const old of [...states, ...(prevOutput ? [prevOutput] : []), ...(last ? [last] : [])]) {
+      if (!retained.has(old) && !kept.has(old) && !old.isDisposed) old.dispose();
+    }
+    states = newStates;
+    if (stepMasks) prevOutput = output;
+    if (o.returnSequences) outputs.push(output);
+    last = output;
+  }
+  const output = o.returnSequences ? tf.stack(outputs, 1) : last!;
+  return { output, states };
+}
+
+function checkStepResult(fn: string, cell: RecurrentCell, batch: number, output: Tensor, states: readonly Tensor[]): void {
+  const bad = (what: string, got: readonly number[], size: number) => {
+    throw new KerasError(fn, `the cell's step function returned ${what} of shape ${formatShape(got)}; expected ${formatShape([batch, size])}`, "shape");
+  };
+  if (!(output instanceof tf.Tensor)) throw new KerasError(fn, "the cell's step function must return [output, states] with tensors");
+  if (output.rank !== 2 || output.shape[0] !== batch || output.shape[1] !== cell.outputSize) bad("an output", output.shape, cell.outputSize);
+  if (states.length !== cell.stateSizes.length) {
+    throw new KerasError(fn, `the cell's step function returned ${states.length} states; its state_size lists ${cell.stateSizes.length}`, "shape");
+  }
+  states.forEach((s, i) => {
+    if (!(s instanceof tf.Tensor) || s.rank !== 2 || s.shape[0] !== batch || s.shape[1] !== cell.stateSizes[i]) bad(`state ${i + 1}`, s instanceof tf.Tensor ? s.shape : [], cell.stateSizes[i]);
+  });
+}

@@ -1,0 +1,111 @@
+/**
+ * LSTM (KERAS_FACTS "Cells"): gate order i, f, c, o; kernel (input_dim, 4u), recurrent_kernel (u, 4u),
+ * bias (4u). States [h, c].
+ *   i, f, o = rec_act(x W + h U + b),  c' = f * c + i * act(x W_c + h U_c + b_c),  h' = o * act(c')
+ * unit_forget_bias = TRUE initialises the forget-gate bias to ones: [init(u), ones(u), init(2u)].
+ */
+import { tf, type Tensor } from "../../backend/tf.js";
+import { Bool } from "../../args.js";
+import { initialize, type InitializerSpec } from "../../ops/initializers.js";
+import {
+  CELL_DEFAULTS,
+  GATED_CELL_PROPS,
+  applyMask,
+  defineCell,
+  gateBlocks,
+  gateDropoutMasks,
+  gatedWeightSpecs,
+  project,
+  type CellArgs,
+  type RecurrentCell,
+} from "./cell.js";
+import { defineRecurrentLayer, type RnnArgs } from "./rnn_layer.js";
+import { USE_CUDNN_PROP, checkUseCudnn, type UseCudnn } from "./cudnn_conditions.js";
+
+export interface LSTMCellConfig extends CellArgs {
+  unit_forget_bias: boolean;
+}
+
+/**
+ * The bias initializer with unit_forget_bias: `blocks` bias blocks of `units` each (4 for LSTM, 8 for
+ * CuDNNLSTM) drawn from `base`, except block `forgetBlock`, which is ones.
+ */
+export function forgetBiasInitializer(base: InitializerSpec, units: number, blocks: number, forgetBlock: number): InitializerSpec {
+  return Object.freeze({
+    class_name: "Custom",
+    config: Object.freeze({ name: "unit_forget_bias" }),
+    fn: () => {
+      const before = initialize(base, [forgetBlock * units]);
+      const after = initialize(base, [(blocks - forgetBlock - 1) * units]);
+      return Float32Array.from([...before, ...new Array(units).fill(1), ...after]);
+    },
+  });
+}
+
+/** "keras": bias (4u); "cudnn": CuDNNLSTM's (8u) bias, input bias then recurrent bias (their sum is the LSTM bias). */
+export type LstmBiasLayout = "keras" | "cudnn";
+
+export function lstmCell(c: LSTMCellConfig, biasLayout: LstmBiasLayout = "keras"): RecurrentCell {
+  const u = c.units;
+  const blocks = biasLayout === "cudnn" ? 8 : 4;
+  const biasInit = c.unit_forget_bias ? forgetBiasInitializer(c.bias_initializer, u, blocks, biasLayout === "cudnn" ? 5 : 1) : c.bias_initializer;
+  return {
+    stateSizes: [u, u],
+    outputSize: u,
+    builtin: { kind: "lstm", config: c },
+    weightSpecs: (inputDim) => gatedWeightSpecs(c, inputDim, 4, { shape: [blocks * u], initializer: biasInit }),
+    prepare: (weights, { batch, inputDim, training }) => {
+      const [kernel, recurrent, bias] = weights;
+      const W = gateBlocks(kernel, 4);
+      const U = gateBlocks(recurrent, 4);
+      let b: (Tensor | undefined)[] = [undefined, undefined, undefined, undefined];
+      if (c.use_bias) b = gateBlocks(biasLayout === "cudnn" ? tf.sum(tf.reshape(bias, [2, 4 * u]), 0) : bias, 4);
+      const inMasks = gateDropoutMasks(c.dropout, c, training, 4, batch, inputDim);
+      const recMasks = gateDropoutMasks(c.recurrent_dropout, c, training, 4, batch, u);
+      const act = c.activation.fn;
+      const recAct = c.recurrent_activation.fn;
+      const gate = (x: Tensor, h: Tensor, g: number) => tf.add(x, tf.matMul(applyMask(h, recMasks[g]), U[g]));
+      return {
+        project: (x) => [0, 1, 2, 3].map((g) => project(applyMask(x, inMasks[g]), W[g], b[g])),
+        step: ([xi, xf, xc, xo], [h, cPrev]) => {
+          const i = recAct(gate(xi, h, 0));
+          const f = recAct(gate(xf, h, 1));
+          const cNext = tf.add(tf.mul(f, cPrev), tf.mul(i, act(gate(xc, h, 2))));
+          const o = recAct(gate(xo, h, 3));
+          const hNext = tf.mul(o, act(cNext));
+          return { output: hNext, states: [hNext, cNext] };
+        },
+      };
+    },
+  };
+}
+
+const LSTM_CELL_PROPS = { ...GATED_CELL_PROPS, unit_forget_bias: Bool };
+const LSTM_CELL_DEFAULTS: Partial<LSTMCellConfig> = { ...CELL_DEFAULTS, unit_forget_bias: true };
+
+/** `layer_lstm_cell(units, ...)` (R keras 2 name). */
+export const layer_lstm_cell = defineCell<LSTMCellConfig>({
+  className: "LSTMCell",
+  fn: "layer_lstm_cell",
+  props: LSTM_CELL_PROPS,
+  defaults: LSTM_CELL_DEFAULTS,
+  required: ["units"],
+  build: (c) => lstmCell(c),
+});
+/** `rnn_cell_lstm(units, ...)` (keras3 name of layer_lstm_cell). */
+export const rnn_cell_lstm = layer_lstm_cell;
+
+export interface LSTMConfig extends LSTMCellConfig, RnnArgs {
+  use_cudnn: UseCudnn;
+}
+
+/** `layer_lstm(object, units, ...)`; defaults as layer_gru (recurrent_activation "sigmoid"). */
+export const layer_lstm = defineRecurrentLayer<LSTMConfig>({
+  className: "LSTM",
+  fn: "layer_lstm",
+  props: { ...LSTM_CELL_PROPS, use_cudnn: USE_CUDNN_PROP },
+  defaults: { ...LSTM_CELL_DEFAULTS, use_cudnn: "auto" },
+  required: ["units"],
+  validate: (c) => checkUseCudnn("layer_lstm", c, "lstm"),
+  cellOf: (c) => lstmCell(c),
+});

@@ -1,0 +1,149 @@
+/**
+ * The one RNN layer factory: every recurrent layer (layer_simple_rnn, layer_gru, layer_lstm, layer_rnn,
+ * the cuDNN layers) is a cell plus these RNN arguments, shapes, state shapes and forward function.
+ * The wrappers rely on the config keys go_backwards, return_sequences, return_state, stateful and
+ * zero_output_for_mask: a copy of the config with one of them changed runs through the same forward.
+ */
+import * as t from "io-ts";
+import { tf, type Tensor } from "../../backend/tf.js";
+import { KerasError } from "../../errors.js";
+import { Bool, described, type Props } from "../../args.js";
+import { defineLayer } from "../../model/layer.js";
+import { formatShape } from "../../model/shape.js";
+import type { CallShapes, ForwardContext, ForwardResult, Shape } from "../../model/types.js";
+import type { RegularizerSpec } from "../../ops/regularizers.js";
+import { RegularizerArg, activityLoss } from "../common.js";
+import { checkStateShapes, memoCell, zeroStates, type RecurrentCell } from "./cell.js";
+import { runLoop } from "./loop.js";
+
+export interface RnnArgs {
+  return_sequences: boolean;
+  return_state: boolean;
+  go_backwards: boolean;
+  stateful: boolean;
+  unroll: boolean;
+  time_major: boolean;
+  zero_output_for_mask: boolean;
+  activity_regularizer: RegularizerSpec | null;
+}
+
+const FalseOnly = (what: string) =>
+  described(t.refinement(t.boolean, (b) => b === false), `FALSE (${what})`);
+
+export const RNN_PROPS = {
+  return_sequences: Bool,
+  return_state: Bool,
+  go_backwards: Bool,
+  stateful: Bool,
+  unroll: Bool,
+  time_major: FalseOnly("time-major inputs are not supported; inputs are (batch, timesteps, features)"),
+  zero_output_for_mask: Bool,
+  activity_regularizer: RegularizerArg,
+};
+export type RnnArgName = keyof typeof RNN_PROPS;
+
+export const RNN_DEFAULTS: RnnArgs = {
+  return_sequences: false,
+  return_state: false,
+  go_backwards: false,
+  stateful: false,
+  unroll: false,
+  time_major: false,
+  zero_output_for_mask: false,
+  activity_regularizer: null,
+};
+
+/** Output shapes: the output (sequence or last step), then the final states with return_state. */
+export function recurrentOutputShapes(fn: string, cell: RecurrentCell, c: RnnArgs, inputShapes: readonly Shape[], call: CallShapes): Shape[] {
+  const [input] = inputShapes;
+  if (input.length !== 3) {
+    throw new KerasError(fn, `expected a 3-D input of shape (batch, timesteps, features), got shape ${formatShape(input)}`, "shape");
+  }
+  if (input[2] === null) throw new KerasError(fn, `the number of features (last axis) of the input must be known, got shape ${formatShape(input)}`, "shape");
+  const [batch, steps] = input;
+  checkStateShapes(fn, cell, batch, call.initialState);
+  const output: Shape = c.return_sequences ? [batch, steps, cell.outputSize] : [batch, cell.outputSize];
+  return c.return_state ? [output, ...cell.stateSizes.map((s) => [batch, s] as Shape)] : [output];
+}
+
+/**
+ * Where a fused sequence kernel (src/layers/recurrent/fused/, the performance work) can replace the
+ * step-wise loop. The loop is the reference path; until the fused kernels land this selects none.
+ */
+export function canUseFused(_cell: RecurrentCell, _c: RnnArgs, _ctx: ForwardContext): boolean {
+  return false;
+}
+
+/** Forward of every recurrent layer: initial state, the loop (or a fused kernel), outputs and masks. */
+export function recurrentForward(fn: string, cell: RecurrentCell, c: RnnArgs, ctx: ForwardContext): ForwardResult {
+  const x = ctx.inputs[0];
+  if (x.rank !== 3) throw new KerasError(fn, `expected a 3-D input of shape (batch, timesteps, features), got shape ${formatShape(x.shape)}`, "shape");
+  const [batch, , inputDim] = x.shape;
+  // Call-time initial_state wins over the carried state of a stateful layer (as Keras).
+  const initialStates: Tensor[] = ctx.initialState?.length ? [...ctx.initialState] : ctx.state?.length ? [...ctx.state] : zeroStates(cell, batch);
+  initialStates.forEach((s, i) => {
+    if (s.rank !== 2 || s.shape[0] !== batch || s.shape[1] !== cell.stateSizes[i]) {
+      throw new KerasError(fn, `initial state ${i + 1} must have shape ${formatShape([batch, cell.stateSizes[i]])}, got ${formatShape(s.shape)}`, "shape");
+    }
+  });
+  const mask = ctx.masks[0] ?? null;
+  const prepared = cell.prepare(ctx.weights, { batch, inputDim, training: ctx.training });
+  if (canUseFused(cell, c, ctx)) {
+    // (fused path dispatch goes here)
+  }
+  const { output, states } = runLoop(cell, prepared, x, {
+    fn,
+    goBackwards: c.go_backwards,
+    returnSequences: c.return_sequences,
+    zeroOutputForMask: c.zero_output_for_mask,
+    mask,
+    initialStates,
+    training: ctx.training,
+    constants: ctx.constants ?? [],
+  });
+  const outputMask = c.return_sequences ? mask : null;
+  return {
+    outputs: c.return_state ? [output, ...states] : [output],
+    masks: c.return_state ? [outputMask, ...states.map(() => null)] : [outputMask],
+    // Clones (no copy): the holder of the carried state disposes it on the next call, never the outputs.
+    newState: c.stateful ? states.map((s) => s.clone()) : undefined,
+    losses: activityLoss(c.activity_regularizer, output, batch),
+  };
+}
+
+/**
+ * Declares a recurrent layer family from its cell: `cellOf(config)` gives the cell; `rnnArgs` limits
+ * which RNN arguments the R signature accepts (the cuDNN layers take fewer); all are in the config.
+ */
+export function defineRecurrentLayer<C extends Record<string, any>>(spec: {
+  className: string;
+  fn: string;
+  props: Props;
+  defaults: Readonly<Partial<C>>;
+  required?: readonly string[];
+  validate?: (config: C & RnnArgs) => C & RnnArgs;
+  cellOf: (config: C & RnnArgs) => RecurrentCell;
+  rnnArgs?: readonly RnnArgName[];
+  toConfig?: (config: C & RnnArgs) => Record<string, unknown>;
+  fromConfig?: (config: Record<string, unknown>) => Record<string, unknown>;
+}) {
+  type Config = C & RnnArgs;
+  const rnnProps = spec.rnnArgs ? Object.fromEntries(spec.rnnArgs.map((k) => [k, RNN_PROPS[k]])) : RNN_PROPS;
+  const cell = (c: Config) => memoCell(c, () => spec.cellOf(c));
+  return defineLayer<Config>({
+    className: spec.className,
+    fn: spec.fn,
+    props: { ...spec.props, ...rnnProps },
+    defaults: { ...RNN_DEFAULTS, ...spec.defaults } as Partial<Config>,
+    required: spec.required,
+    validate: spec.validate,
+    inputDimShape: (d) => [null, d],
+    outputShape: (c, inputShapes, call) => recurrentOutputShapes(spec.fn, cell(c), c, inputShapes, call),
+    weights: (c, [input]) => cell(c).weightSpecs(input[2] as number),
+    forward: (c, ctx) => recurrentForward(spec.fn, cell(c), c, ctx),
+    mask: "drop",
+    stateShapes: (c, [input]) => cell(c).stateSizes.map((s) => [input[0], s] as Shape),
+    toConfig: spec.toConfig,
+    fromConfig: spec.fromConfig,
+  });
+}

@@ -1,0 +1,57 @@
+/**
+ * SimpleRNN (KERAS_FACTS "Cells"): h' = act(x W + b + h U); kernel (input_dim, u), recurrent_kernel
+ * (u, u), bias (u).
+ */
+import { tf } from "../../backend/tf.js";
+import { CELL_DEFAULTS, CELL_PROPS, applyMask, defineCell, dropoutMasks, gatedWeightSpecs, project, type CellArgs, type RecurrentCell } from "./cell.js";
+import { defineRecurrentLayer, type RnnArgs } from "./rnn_layer.js";
+
+export type SimpleRNNCellConfig = Omit<CellArgs, "recurrent_activation" | "implementation">;
+
+export function simpleRnnCell(c: SimpleRNNCellConfig): RecurrentCell {
+  const u = c.units;
+  const args = { ...c, implementation: 2 } as CellArgs;
+  return {
+    stateSizes: [u],
+    outputSize: u,
+    builtin: { kind: "simple_rnn", config: c },
+    weightSpecs: (inputDim) => gatedWeightSpecs(args, inputDim, 1, { shape: [u] }),
+    prepare: ([kernel, recurrent, bias], { batch, inputDim, training }) => {
+      const inMask = dropoutMasks(c.dropout, training, 1, batch, inputDim, c.seed)?.[0] ?? null;
+      const recMask = dropoutMasks(c.recurrent_dropout, training, 1, batch, u, c.seed)?.[0] ?? null;
+      return {
+        project: (x) => [project(applyMask(x, inMask), kernel, c.use_bias ? bias : undefined)],
+        step: ([xt], [h]) => {
+          const next = c.activation.fn(tf.add(xt, tf.matMul(applyMask(h, recMask), recurrent)));
+          return { output: next, states: [next] };
+        },
+      };
+    },
+  };
+}
+
+const { recurrent_activation: _ra, implementation: _impl, ...SIMPLE_DEFAULTS } = CELL_DEFAULTS;
+
+/** `layer_simple_rnn_cell(units, ...)` (R keras 2 name). */
+export const layer_simple_rnn_cell = defineCell<SimpleRNNCellConfig>({
+  className: "SimpleRNNCell",
+  fn: "layer_simple_rnn_cell",
+  props: CELL_PROPS,
+  defaults: SIMPLE_DEFAULTS,
+  required: ["units"],
+  build: (c) => simpleRnnCell(c),
+});
+/** `rnn_cell_simple(units, ...)` (keras3 name of layer_simple_rnn_cell). */
+export const rnn_cell_simple = layer_simple_rnn_cell;
+
+export type SimpleRNNConfig = SimpleRNNCellConfig & RnnArgs;
+
+/** `layer_simple_rnn(object, units, ...)`. */
+export const layer_simple_rnn = defineRecurrentLayer<SimpleRNNConfig>({
+  className: "SimpleRNN",
+  fn: "layer_simple_rnn",
+  props: CELL_PROPS,
+  defaults: SIMPLE_DEFAULTS,
+  required: ["units"],
+  cellOf: (c) => simpleRnnCell(c),
+});

@@ -1,0 +1,96 @@
+/**
+ * Stacked cells (`layer_stacked_rnn_cells` / `rnn_cells_stack`, or a list of cells given to
+ * layer_rnn): one cell whose step runs the cells in turn, each feeding its output to the next. The
+ * states are the cells' states in order; the weights are the cells' weights in order.
+ */
+import * as t from "io-ts";
+import { KerasError } from "../../errors.js";
+import { described } from "../../args.js";
+import type { Layer } from "../../model/layer.js";
+import { getFamily } from "../../model/registry.js";
+import { serializeConfigValue } from "../common.js";
+import { cellOf, defineCell, isCellLayer, type PreparedCell, type RecurrentCell } from "./cell.js";
+
+export function stackCells(cells: readonly RecurrentCell[]): RecurrentCell {
+  if (cells.length === 1) return cells[0];
+  const inputDims = (inputDim: number) => cells.map((_, i) => (i === 0 ? inputDim : cells[i - 1].outputSize));
+  const stateCounts = cells.map((c) => c.stateSizes.length);
+  return {
+    stateSizes: cells.flatMap((c) => c.stateSizes),
+    outputSize: cells[cells.length - 1].outputSize,
+    weightSpecs: (inputDim) => {
+      const dims = inputDims(inputDim);
+      return cells.flatMap((c, i) => c.weightSpecs(dims[i]));
+    },
+    prepare: (weights, setup) => {
+      const dims = inputDims(setup.inputDim);
+      let offset = 0;
+      const prepared: PreparedCell[] = cells.map((c, i) => {
+        const n = c.weightSpecs(dims[i]).length;
+        const p = c.prepare(weights.slice(offset, offset + n), { ...setup, inputDim: dims[i] });
+        offset += n;
+        return p;
+      });
+      return {
+        // Only the first cell sees the sequence; the others project their input step by step.
+        project: (x) => prepared[0].project(x),
+        step: (projected, states, ctx) => {
+          const newStates = [];
+          let s = 0;
+          let output = prepared[0].step(projected, states.slice(0, stateCounts[0]), ctx);
+          newStates.push(...output.states);
+          s += stateCounts[0];
+          for (let i = 1; i < prepared.length; i++) {
+            output = prepared[i].step(prepared[i].project(output.output), states.slice(s, s + stateCounts[i]), ctx);
+            newStates.push(...output.states);
+            s += stateCounts[i];
+          }
+          return { output: output.output, states: newStates };
+        },
+      };
+    },
+  };
+}
+
+export const CellList = described(
+  new t.Type<Layer[], unknown, unknown>(
+    "Cells",
+    (u): u is Layer[] => Array.isArray(u) && u.length > 0 && u.every(isCellLayer),
+    (u, c) => (Array.isArray(u) && u.length > 0 && u.every(isCellLayer) ? t.success(u as Layer[]) : t.failure(u, c)),
+    (u) => u,
+  ),
+  "a non-empty list of RNN cells",
+);
+
+export interface StackedConfig {
+  cells: Layer[];
+}
+
+/** Keras get_config() form of a cell value: { class_name, config } with activations/initializers by name. */
+const serializeCell = (l: Layer): Record<string, unknown> => {
+  const family = getFamily(l.className);
+  const config = family?.toConfig ? family.toConfig(l.config) : l.config;
+  return { class_name: l.className, config: { name: l.name, ...(serializeConfigValue(config) as Record<string, unknown>) } };
+};
+
+/** `layer_stacked_rnn_cells(cells)` (R keras 2 name): a stack of cells that behaves as one cell. */
+export const layer_stacked_rnn_cells = defineCell<StackedConfig>({
+  className: "StackedRNNCells",
+  fn: "layer_stacked_rnn_cells",
+  props: { cells: CellList },
+  defaults: {},
+  required: ["cells"],
+  build: (c) => stackCells(c.cells.map(cellOf)),
+  toConfig: (c) => ({ cells: c.cells.map(serializeCell) }),
+});
+/** `rnn_cells_stack(cells)` (keras3 name). */
+export const rnn_cells_stack = layer_stacked_rnn_cells;
+
+/** The cell of a `cell` argument: one cell value, or a list (stacked). */
+export function cellFromArg(fn: string, cell: Layer | readonly Layer[]): RecurrentCell {
+  const list = Array.isArray(cell) ? cell : [cell];
+  if (list.length === 0 || !list.every(isCellLayer)) throw new KerasError(fn, "`cell` must be an RNN cell or a non-empty list of cells");
+  return stackCells(list.map(cellOf));
+}
+
+export { serializeCell };

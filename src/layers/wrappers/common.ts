@@ -1,0 +1,71 @@
+/**
+ * Parts shared by the wrapper families (Bidirectional, TimeDistributed): the `layer` argument codec,
+ * running a wrapped layer's family on tensors, the wrapped layer's weight specs, the R-style dual
+ * function that lets a wrapper adopt its inner layer's input shape, and the Keras config of a nested layer.
+ */
+import * as t from "io-ts";
+import { described } from "../../args.js";
+import { KerasError, describeValue } from "../../errors.js";
+import { familyOf, isLayer, withLayer, type Layer } from "../../model/layer.js";
+import { isModel } from "../../model/guards.js";
+import { isSymbolicInput } from "../../model/symbolic.js";
+import type { ForwardContext, ForwardResult, Shape, WeightSpec } from "../../model/types.js";
+import { serializeConfigValue } from "../common.js";
+
+/** A layer value (made by a `layer_*()` function called without data). */
+export const LayerArg = described(
+  new t.Type<Layer, Layer, unknown>("Layer", isLayer, (u, c) => (isLayer(u) ? t.success(u) : t.failure(u, c)), t.identity),
+  "a layer value (e.g. layer_lstm({ units: 8 }))",
+);
+
+/** A wrapped layer's weight specs for `inputShapes`, non-trainable when the wrapped layer is frozen. */
+export function innerWeightSpecs(layer: Layer, inputShapes: readonly Shape[]): readonly WeightSpec[] {
+  const family = familyOf(layer);
+  const specs = family.weights ? family.weights(layer.config, inputShapes) : [];
+  return layer.trainable ? specs : specs.map((s) => ({ ...s, trainable: false }));
+}
+
+/** Runs `layer`'s family forward function with its config (optionally changed) on `ctx`. */
+export function innerForward(layer: Layer, ctx: ForwardContext, configChanges: Record<string, unknown> = {}): ForwardResult {
+  const config = Object.keys(configChanges).length ? { ...layer.config, ...configChanges } : layer.config;
+  return familyOf(layer).forward(config, ctx);
+}
+
+/** The mask a wrapped layer gives its output: its own, or its family's policy applied to its input mask. */
+export function innerOutputMask(layer: Layer, result: ForwardResult, inputMask: ForwardContext["masks"][number]) {
+  if (result.masks) return result.masks[0] ?? null;
+  return familyOf(layer).mask === "drop" ? null : inputMask;
+}
+
+/** Keras's `{ class_name, config }` of a nested layer (what `get_config()` shows for the wrapped layer). */
+export function nestedLayerConfig(layer: Layer): Record<string, unknown> {
+  const family = familyOf(layer);
+  const own = family.toConfig ? family.toConfig(layer.config) : (serializeConfigValue(layer.config) as Record<string, unknown>);
+  return { class_name: layer.className, config: { name: layer.name, trainable: layer.trainable, ...own } };
+}
+
+/**
+ * The R-style dual function of a wrapper: like `defineLayer`'s (nothing or a record of arguments → a
+ * layer value; a model, symbolic tensor or data first → the wrapper applied to it). With
+ * `adoptInputShape`, a wrapper with no input shape of its own takes the one its inner layer declares
+ * (`bidirectional({ layer: layer_lstm({ units: 4, input_shape: [10, 8] }) })`): both see the same input.
+ */
+export function wrapperFunction(fn: string, makeLayer: (args?: Record<string, unknown>) => Layer, adoptInputShape: boolean) {
+  function wrapper(args?: Record<string, unknown>): Layer;
+  function wrapper<T>(object: T, args?: Record<string, unknown>): any;
+  function wrapper(a?: unknown, b?: unknown): unknown {
+    const isArgs = a === undefined || (a !== null && typeof a === "object" && !Array.isArray(a) && !isModel(a) && !isSymbolicInput(a) && !ArrayBuffer.isView(a) && !("dataId" in (a as object)));
+    if (isArgs && b !== undefined) throw new KerasError(fn, `the first argument must be a model, a tensor or a record of arguments, got ${describeValue(a)}`);
+    const made = makeLayer((isArgs ? a : b) as Record<string, unknown> | undefined);
+    const layer = adoptInputShape ? adoptInnerInputShape(made) : made;
+    return isArgs ? layer : layer(a);
+  }
+  Object.defineProperty(wrapper, "name", { value: fn });
+  return wrapper;
+}
+
+function adoptInnerInputShape(wrapper: Layer): Layer {
+  const inner = wrapper.config.layer as Layer;
+  if (wrapper.batchInputShape || !inner.batchInputShape) return wrapper;
+  return withLayer(wrapper, { batchInputShape: inner.batchInputShape, inputDtype: inner.inputDtype });
+}
