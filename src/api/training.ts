@@ -1,2 +1,254 @@
-// Public exports of this area (filled in by its module work).
-export {};
+/**
+ * The R-shaped training verbs: compile (pipeable), fit, evaluate, predict and the *_on_batch forms, plus
+ * the public losses, metrics, optimizers, schedules, callbacks and history helpers.
+ */
+import * as t from "io-ts";
+import { KerasError, describeValue } from "../errors.js";
+import { Bool, NonNegativeInt, PositiveInt, decodeArgs, described } from "../args.js";
+import { backend_ready } from "../backend/index.js";
+import { isModel } from "../model/guards.js";
+import { withModel, type CompiledState, type Model } from "../model/model.js";
+import { makeSetup, type CompileArgs } from "../engine/training/setup.js";
+import { adaptData, disposeSet, splitValidation, type ArraySet } from "../engine/training/data.js";
+import { evaluateLoop, fitLoop, predictLoop, trainOnBatch } from "../engine/training/loops.js";
+import { resolveVerbose } from "../report/progress.js";
+import type { History } from "../report/history.js";
+import type { Logs } from "../engine/training/callbacks.js";
+
+export {
+  loss_mean_squared_error, loss_mean_absolute_error, loss_mean_absolute_percentage_error, loss_mean_squared_logarithmic_error,
+  loss_binary_crossentropy, loss_categorical_crossentropy, loss_sparse_categorical_crossentropy,
+  loss_hinge, loss_squared_hinge, loss_categorical_hinge, loss_huber, loss_log_cosh, loss_kl_divergence, loss_poisson, loss_cosine_similarity,
+  type LossSpec,
+} from "../ops/losses.js";
+export {
+  metric_mean_squared_error, metric_mean_absolute_error, metric_mean_absolute_percentage_error, metric_mean_squared_logarithmic_error,
+  metric_root_mean_squared_error, metric_binary_crossentropy, metric_categorical_crossentropy, metric_sparse_categorical_crossentropy,
+  metric_kl_divergence, metric_poisson, metric_binary_accuracy, metric_categorical_accuracy, metric_sparse_categorical_accuracy,
+  metric_top_k_categorical_accuracy, metric_sparse_top_k_categorical_accuracy, metric_auc, metric_precision, metric_recall,
+  type MetricSpec,
+} from "../ops/metrics.js";
+export {
+  optimizer_sgd, optimizer_rmsprop, optimizer_adam, optimizer_adamw, optimizer_adagrad, optimizer_adadelta, optimizer_adamax, optimizer_nadam,
+  type OptimizerSpec, type OptimizerStateValue,
+} from "../ops/optimizers.js";
+export {
+  learning_rate_schedule_exponential_decay, learning_rate_schedule_inverse_time_decay,
+  learning_rate_schedule_piecewise_constant_decay, learning_rate_schedule_cosine_decay,
+  type LearningRateSchedule,
+} from "../ops/schedules.js";
+export {
+  callback_early_stopping,
+  callback_reduce_lr_on_plateau,
+  callback_learning_rate_scheduler,
+  callback_terminate_on_nan,
+  callback_csv_logger,
+  callback_lambda,
+  callback_progbar_logger,
+  type CallbackSpec,
+  type Logs,
+} from "../engine/training/callbacks.js";
+export { print_history, as_data_frame, type History, type HistoryRow } from "../report/history.js";
+export { plot_history } from "../report/plot.js";
+export type { TrainingSetup } from "../engine/training/setup.js";
+
+const COMPILE_PROPS = {
+  optimizer: described(t.unknown, "an optimizer name or optimizer_*() value"),
+  loss: described(t.unknown, "a loss"),
+  metrics: described(t.unknown, "a list of metrics"),
+  loss_weights: described(t.unknown, "loss weights"),
+  weighted_metrics: described(t.unknown, "a list of metrics"),
+};
+
+function checkModel(fn: string, model: unknown): asserts model is Model {
+  if (!isModel(model)) throw new KerasError(fn, `\`object\` must be a model (keras_model_sequential() or keras_model()), got ${describeValue(model)}`);
+}
+
+/**
+ * `compile(model, { optimizer, loss, metrics, loss_weights, weighted_metrics })` → a new, compiled model
+ * value; `compile({ ... })` → a function of the model (for `pipe`). The optimizer defaults to "rmsprop"
+ * (R keras's default).
+ */
+export function compile<M extends Model>(model: M, args: CompileArgs): M;
+export function compile(args: CompileArgs): <M extends Model>(model: M) => M;
+export function compile(a: unknown, b?: unknown): unknown {
+  const fn = "compile";
+  if (!isModel(a)) {
+    if (b !== undefined) checkModel(fn, a);
+    const args = decodeArgs(fn, COMPILE_PROPS, a, {});
+    return <M extends Model>(model: M): M => compile(model, args);
+  }
+  const args = decodeArgs(fn, COMPILE_PROPS, b, {});
+  return withModel(a, { compiled: makeSetup(fn, a, args) as unknown as CompiledState });
+}
+
+const Verbose = described(t.union([t.literal(0), t.literal(1), t.literal(2), t.literal("auto")]), '0, 1, 2 or "auto"');
+const Fraction = described(t.refinement(t.number, (n) => n >= 0 && n < 1), "a number in [0, 1)");
+const List = described(t.array(t.unknown), "a list");
+const Data = described(t.unknown, "data");
+const ClassWeight = described(
+  t.union([t.record(t.string, t.number), t.array(t.number)]),
+  "a record of weights by class index (e.g. { 0: 1, 1: 5 }) or a vector of weights",
+);
+const ValidationFreq = described(t.union([PositiveInt, t.array(PositiveInt)]), "a positive integer or a vector of epochs");
+
+const FIT_PROPS = {
+  batch_size: PositiveInt,
+  epochs: PositiveInt,
+  verbose: Verbose,
+  callbacks: List,
+  validation_split: Fraction,
+  validation_data: Data,
+  shuffle: Bool,
+  class_weight: ClassWeight,
+  sample_weight: Data,
+  initial_epoch: NonNegativeInt,
+  steps_per_epoch: PositiveInt,
+  validation_batch_size: PositiveInt,
+  validation_freq: ValidationFreq,
+};
+
+export interface FitArgs {
+  batch_size?: number;
+  epochs?: number;
+  verbose?: 0 | 1 | 2 | "auto";
+  callbacks?: unknown[];
+  validation_split?: number;
+  validation_data?: unknown;
+  shuffle?: boolean;
+  class_weight?: Record<string, number> | number[];
+  sample_weight?: unknown;
+  initial_epoch?: number;
+  steps_per_epoch?: number;
+  validation_batch_size?: number;
+  validation_freq?: number | number[];
+}
+
+function validationSet(fn: string, model: Model, v: unknown): ArraySet {
+  if (Array.isArray(v) && (v.length === 2 || v.length === 3)) return adaptData(fn, model, v[0], v[1], { sampleWeight: v[2] });
+  if (v !== null && typeof v === "object" && !Array.isArray(v) && "x" in v && "y" in v) {
+    const r = v as { x: unknown; y: unknown; sample_weight?: unknown };
+    return adaptData(fn, model, r.x, r.y, { sampleWeight: r.sample_weight });
+  }
+  throw new KerasError(fn, `\`validation_data\` must be list(x_val, y_val) (optionally with sample weights third) or { x, y, sample_weight }, got ${describeValue(v)}`);
+}
+
+/**
+ * `fit(model, x, y, { batch_size = 32, epochs = 1, verbose = "auto", ... })` → `{ model, history }`.
+ * The argument model is unchanged; the trained weights, optimizer state and recurrent state live on
+ * the returned model. `shuffle` defaults to TRUE, or FALSE for a model with a stateful layer.
+ */
+export async function fit(model: Model, x: unknown, y: unknown, args: FitArgs = {}): Promise<{ model: Model; history: History }> {
+  const fn = "fit";
+  checkModel(fn, model);
+  const a = decodeArgs(fn, FIT_PROPS, args, { epochs: 1, verbose: "auto" as const, callbacks: [] as unknown[], initial_epoch: 0, validation_freq: 1 });
+  if (a.initial_epoch >= a.epochs) throw new KerasError(fn, `\`initial_epoch\` (${a.initial_epoch}) must be below \`epochs\` (${a.epochs}); epochs counts the final epoch, not the number to run`);
+  if (a.validation_split !== undefined && a.validation_data !== undefined) throw new KerasError(fn, "give `validation_split` or `validation_data`, not both");
+  if (y === undefined || y === null) throw new KerasError(fn, "`y` (the targets) is required");
+  await backend_ready();
+  const sets: ArraySet[] = [];
+  try {
+    let train = adaptData(fn, model, x, y, { sampleWeight: a.sample_weight, classWeight: a.class_weight });
+    sets.push(train);
+    let validation: ArraySet | null = null;
+    if (a.validation_split) {
+      [train, validation] = splitValidation(fn, train, a.validation_split);
+      sets.push(train, validation);
+    } else if (a.validation_data !== undefined && a.validation_data !== null) {
+      validation = validationSet(fn, model, a.validation_data);
+      sets.push(validation);
+    }
+    const freq = a.validation_freq;
+    return await fitLoop(fn, model, train, {
+      batchSize: a.batch_size,
+      epochs: a.epochs,
+      verbose: resolveVerbose(a.verbose),
+      callbacks: a.callbacks,
+      shuffle: a.shuffle,
+      initialEpoch: a.initial_epoch,
+      stepsPerEpoch: a.steps_per_epoch,
+      validation,
+      validationBatchSize: a.validation_batch_size,
+      validateAt: (epoch) => (Array.isArray(freq) ? freq.includes(epoch) : epoch % freq === 0),
+    });
+  } finally {
+    sets.forEach(disposeSet);
+  }
+}
+
+const EVAL_PROPS = { batch_size: PositiveInt, verbose: Verbose, sample_weight: Data, callbacks: List };
+
+/** `evaluate(model, x, y, { batch_size, verbose, sample_weight, callbacks })` → `{ loss, <metrics> }`. */
+export async function evaluate(model: Model, x: unknown, y: unknown, args: { batch_size?: number; verbose?: 0 | 1 | 2 | "auto"; sample_weight?: unknown; callbacks?: unknown[] } = {}): Promise<Logs> {
+  const fn = "evaluate";
+  checkModel(fn, model);
+  const a = decodeArgs(fn, EVAL_PROPS, args, { verbose: "auto" as const, callbacks: [] as unknown[] });
+  if (y === undefined || y === null) throw new KerasError(fn, "`y` (the targets) is required");
+  await backend_ready();
+  const set = adaptData(fn, model, x, y, { sampleWeight: a.sample_weight });
+  try {
+    return Object.freeze(await evaluateLoop(fn, model, set, { batchSize: a.batch_size, verbose: resolveVerbose(a.verbose), callbacks: a.callbacks }));
+  } finally {
+    disposeSet(set);
+  }
+}
+
+const PREDICT_PROPS = { batch_size: PositiveInt, verbose: Verbose, callbacks: List };
+
+/** `predict(model, x, { batch_size, verbose, callbacks })` → nested arrays (a list of them for several outputs). */
+export async function predict(model: Model, x: unknown, args: { batch_size?: number; verbose?: 0 | 1 | 2 | "auto"; callbacks?: unknown[] } = {}): Promise<any> {
+  const fn = "predict";
+  checkModel(fn, model);
+  const a = decodeArgs(fn, PREDICT_PROPS, args, { verbose: "auto" as const, callbacks: [] as unknown[] });
+  await backend_ready();
+  const set = adaptData(fn, model, x, undefined);
+  try {
+    return await predictLoop(fn, model, set, { batchSize: a.batch_size, verbose: resolveVerbose(a.verbose), callbacks: a.callbacks });
+  } finally {
+    disposeSet(set);
+  }
+}
+
+const ON_BATCH_PROPS = { sample_weight: Data, class_weight: ClassWeight };
+
+/** `train_on_batch(model, x, y, { sample_weight, class_weight })` → `{ model, logs }` (one update on the whole of x). */
+export async function train_on_batch(model: Model, x: unknown, y: unknown, args: { sample_weight?: unknown; class_weight?: Record<string, number> | number[] } = {}): Promise<{ model: Model; logs: Logs }> {
+  const fn = "train_on_batch";
+  checkModel(fn, model);
+  const a = decodeArgs(fn, ON_BATCH_PROPS, args, {});
+  await backend_ready();
+  const set = adaptData(fn, model, x, y, { sampleWeight: a.sample_weight, classWeight: a.class_weight });
+  try {
+    const r = await trainOnBatch(fn, model, set);
+    return { model: r.model, logs: Object.freeze(r.logs) };
+  } finally {
+    disposeSet(set);
+  }
+}
+
+/** `test_on_batch(model, x, y, { sample_weight })` → `{ loss, <metrics> }` on x as one batch. */
+export async function test_on_batch(model: Model, x: unknown, y: unknown, args: { sample_weight?: unknown } = {}): Promise<Logs> {
+  const fn = "test_on_batch";
+  checkModel(fn, model);
+  const a = decodeArgs(fn, { sample_weight: Data }, args, {});
+  await backend_ready();
+  const set = adaptData(fn, model, x, y, { sampleWeight: a.sample_weight });
+  try {
+    return Object.freeze(await evaluateLoop(fn, model, set, { batchSize: set.n, verbose: 0, callbacks: [] }));
+  } finally {
+    disposeSet(set);
+  }
+}
+
+/** `predict_on_batch(model, x)` → nested arrays, x as one batch. */
+export async function predict_on_batch(model: Model, x: unknown): Promise<any> {
+  const fn = "predict_on_batch";
+  checkModel(fn, model);
+  await backend_ready();
+  const set = adaptData(fn, model, x, undefined);
+  try {
+    return await predictLoop(fn, model, set, { batchSize: set.n, verbose: 0, callbacks: [] });
+  } finally {
+    disposeSet(set);
+  }
+}

@@ -1,0 +1,405 @@
+/**
+ * Callbacks: `callback_*()` values (frozen specs; each fit creates fresh per-run state from them), user
+ * callbacks as records of `on_*` functions, and the list that fires them in Keras order.
+ */
+import { readFile, rename, writeFile } from "node:fs/promises";
+import * as t from "io-ts";
+import { KerasError, describeValue } from "../../errors.js";
+import { Bool, Fn, NonNegativeInt, NonNegativeNum, Num, Nullable, OneOf, Str, decodeArgs, described, closestName } from "../../args.js";
+import { Progbar, defaultProgressIO, type ProgressIO } from "../../report/progress.js";
+
+export type Logs = Record<string, number>;
+
+export interface RunParams {
+  readonly epochs: number;
+  /** Steps of the current loop (training steps per epoch in fit; test or predict steps otherwise). */
+  readonly steps: number;
+  readonly verbose: 0 | 1 | 2;
+}
+
+/** What built-in callbacks may see and do to the run (Keras's `self.model`). */
+export interface CallbackContext {
+  readonly params: RunParams;
+  stopTraining: boolean;
+  readonly io: ProgressIO;
+  learningRate(fn: string): number;
+  setLearningRate(fn: string, value: number): void;
+  /** A copy of the current weights. */
+  getWeights(): Float32Array[][];
+  setWeights(weights: Float32Array[][]): void;
+  /** "up" when larger values of a log name are better, "down" when smaller are, undefined if unknown. */
+  metricDirection(name: string): "up" | "down" | undefined;
+}
+
+type Hook<A extends unknown[]> = (...args: A) => unknown;
+
+/** Per-run callback state and behaviour; every hook optional. */
+export interface CallbackHooks {
+  on_train_begin?: Hook<[Logs]>;
+  on_train_end?: Hook<[Logs]>;
+  on_epoch_begin?: Hook<[number, Logs]>;
+  on_epoch_end?: Hook<[number, Logs]>;
+  on_train_batch_begin?: Hook<[number, Logs]>;
+  on_train_batch_end?: Hook<[number, Logs]>;
+  on_test_begin?: Hook<[Logs]>;
+  on_test_end?: Hook<[Logs]>;
+  on_test_batch_begin?: Hook<[number, Logs]>;
+  on_test_batch_end?: Hook<[number, Logs]>;
+  on_predict_begin?: Hook<[Logs]>;
+  on_predict_end?: Hook<[Logs]>;
+  on_predict_batch_begin?: Hook<[number, Logs]>;
+  on_predict_batch_end?: Hook<[number, Logs]>;
+}
+export type HookName = keyof CallbackHooks;
+
+export const HOOK_NAMES: readonly HookName[] = [
+  "on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end", "on_train_batch_begin", "on_train_batch_end",
+  "on_test_begin", "on_test_end", "on_test_batch_begin", "on_test_batch_end",
+  "on_predict_begin", "on_predict_end", "on_predict_batch_begin", "on_predict_batch_end",
+];
+/** Keras's aliases: on_batch_* fire for training batches when on_train_batch_* is not given. */
+const USER_HOOK_NAMES = [...HOOK_NAMES, "on_batch_begin", "on_batch_end"];
+
+export const CALLBACK_BRAND = Symbol.for("tskeras.callback");
+
+export interface CallbackSpec {
+  readonly [CALLBACK_BRAND]: true;
+  readonly class_name: string;
+  readonly config: Readonly<Record<string, unknown>>;
+  readonly create: (ctx: CallbackContext) => CallbackHooks;
+}
+
+export function isCallback(x: unknown): x is CallbackSpec {
+  return x !== null && typeof x === "object" && (x as any)[CALLBACK_BRAND] === true;
+}
+
+function makeCallback(class_name: string, config: Record<string, unknown>, create: (ctx: CallbackContext) => CallbackHooks): CallbackSpec {
+  return Object.freeze({ [CALLBACK_BRAND]: true as const, class_name, config: Object.freeze(config), create });
+}
+
+/** User hooks (R's callback_lambda arguments): called with (epoch|batch, logs) or (logs). */
+function userHooks(fn: string, what: string, rec: Record<string, unknown>): CallbackHooks {
+  const problems: string[] = [];
+  for (const [k, v] of Object.entries(rec)) {
+    if (v === undefined) continue;
+    if (!USER_HOOK_NAMES.includes(k)) {
+      const hint = closestName(k, USER_HOOK_NAMES);
+      problems.push(`${what} has an unknown hook \`${k}\`${hint ? `; did you mean \`${hint}\`?` : ""}`);
+    } else if (typeof v !== "function") problems.push(`${what}: \`${k}\` must be a function, got ${describeValue(v)}`);
+  }
+  if (problems.length) throw new KerasError(fn, problems.join("; "));
+  const hooks: Record<string, unknown> = {};
+  for (const name of HOOK_NAMES) if (typeof rec[name] === "function") hooks[name] = rec[name];
+  if (!hooks.on_train_batch_begin && typeof rec.on_batch_begin === "function") hooks.on_train_batch_begin = rec.on_batch_begin;
+  if (!hooks.on_train_batch_end && typeof rec.on_batch_end === "function") hooks.on_train_batch_end = rec.on_batch_end;
+  return hooks as CallbackHooks;
+}
+
+/** `callback_lambda({ on_epoch_end: (epoch, logs) => ..., ... })`; epochs and batches are 0-based as in Keras. */
+export function callback_lambda(args: Partial<Record<HookName | "on_batch_begin" | "on_batch_end", (...a: any[]) => unknown>>): CallbackSpec {
+  const fn = "callback_lambda";
+  if (args === null || typeof args !== "object" || Array.isArray(args)) throw new KerasError(fn, `arguments must be a record of on_* functions, got ${describeValue(args)}`);
+  const hooks = userHooks(fn, "`callback_lambda()`", args as Record<string, unknown>);
+  return makeCallback("LambdaCallback", { ...args }, () => hooks);
+}
+
+/** The hooks of one entry of `callbacks`: a callback_*() value or a record of on_* functions. */
+export function hooksOf(fn: string, entry: unknown, index: number, ctx: CallbackContext): CallbackHooks {
+  if (isCallback(entry)) return entry.create(ctx);
+  if (entry !== null && typeof entry === "object" && !Array.isArray(entry)) return userHooks(fn, `\`callbacks[${index + 1}]\``, entry as Record<string, unknown>);
+  throw new KerasError(fn, `\`callbacks[${index + 1}]\` must be a callback_*() value or a record of on_* functions, got ${describeValue(entry)}`);
+}
+
+/** Fires hooks in list order, awaiting each (user hooks may be async). */
+export class CallbackList {
+  constructor(private readonly hooks: readonly CallbackHooks[]) {}
+  async fire<N extends HookName>(name: N, ...args: Parameters<NonNullable<CallbackHooks[N]>>): Promise<void> {
+    for (const h of this.hooks) {
+      const f = h[name] as ((...a: unknown[]) => unknown) | undefined;
+      if (f) await f.apply(h, args);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Monitoring helpers
+
+type Mode = "auto" | "min" | "max";
+
+function monitorDirection(fn: string, ctx: CallbackContext, monitor: string, mode: Mode): "up" | "down" {
+  if (mode === "min") return "down";
+  if (mode === "max") return "up";
+  const dir = ctx.metricDirection(monitor);
+  if (dir) return dir;
+  throw new KerasError(fn, `cannot tell whether \`${monitor}\` should go up or down; give \`mode = "min"\` or \`"max"\``);
+}
+
+const warned = new Set<string>();
+function warnMissing(fn: string, monitor: string, logs: Logs): void {
+  const key = `${fn}:${monitor}:${Object.keys(logs).join(",")}`;
+  if (warned.has(key)) return;
+  warned.add(key);
+  process.emitWarning(`${fn}(): the monitored value \`${monitor}\` is not in the logs (available: ${Object.keys(logs).join(", ") || "none"})`, "KerasWarning");
+}
+
+const MonitorMode = OneOf("auto", "min", "max");
+const Verbose01 = described(t.union([t.literal(0), t.literal(1), t.boolean]), "0 or 1");
+const asVerbose = (v: unknown) => (v === true || v === 1 ? 1 : 0);
+
+/** `callback_early_stopping()`: Keras 3 EarlyStopping, restoring the best weights at the end when asked. */
+export function callback_early_stopping(args: {
+  monitor?: string;
+  min_delta?: number;
+  patience?: number;
+  verbose?: number | boolean;
+  mode?: Mode;
+  baseline?: number | null;
+  restore_best_weights?: boolean;
+  start_from_epoch?: number;
+} = {}): CallbackSpec {
+  const fn = "callback_early_stopping";
+  const a = decodeArgs(
+    fn,
+    { monitor: Str, min_delta: Num, patience: NonNegativeInt, verbose: Verbose01, mode: MonitorMode, baseline: Nullable(Num), restore_best_weights: Bool, start_from_epoch: NonNegativeInt },
+    args,
+    { monitor: "val_loss", min_delta: 0, patience: 0, verbose: 0, mode: "auto" as Mode, baseline: null, restore_best_weights: false, start_from_epoch: 0 },
+  );
+  return makeCallback("EarlyStopping", a, (ctx) => {
+    let better: (current: number, reference: number) => boolean;
+    let wait = 0;
+    let stoppedEpoch = 0;
+    let best: number | null = null;
+    let bestWeights: Float32Array[][] | null = null;
+    let bestEpoch = 0;
+    const isImprovement = (v: number, ref: number | null) => ref === null || better(v, ref);
+    return {
+      on_train_begin: () => {
+        const up = monitorDirection(fn, ctx, a.monitor, a.mode) === "up";
+        const delta = Math.abs(a.min_delta);
+        better = up ? (v, ref) => v - delta > ref : (v, ref) => v + delta < ref;
+        wait = 0;
+        stoppedEpoch = 0;
+        best = null;
+        bestWeights = null;
+        bestEpoch = 0;
+      },
+      on_epoch_end: (epoch, logs) => {
+        const current = logs[a.monitor];
+        if (current === undefined) return warnMissing(fn, a.monitor, logs);
+        if (epoch < a.start_from_epoch) return;
+        if (a.restore_best_weights && bestWeights === null) {
+          bestWeights = ctx.getWeights();
+          bestEpoch = epoch;
+        }
+        wait += 1;
+        if (isImprovement(current, best)) {
+          best = current;
+          bestEpoch = epoch;
+          if (a.restore_best_weights) bestWeights = ctx.getWeights();
+          if (a.baseline === null || isImprovement(current, a.baseline)) wait = 0;
+          return;
+        }
+        if (wait >= a.patience && epoch > 0) {
+          stoppedEpoch = epoch;
+          ctx.stopTraining = true;
+        }
+      },
+      on_train_end: () => {
+        const verbose = asVerbose(a.verbose);
+        if (stoppedEpoch > 0 && verbose) ctx.io.write(`Epoch ${stoppedEpoch + 1}: early stopping\n`);
+        if (a.restore_best_weights && bestWeights) {
+          if (verbose) ctx.io.write(`Restoring model weights from the end of the best epoch: ${bestEpoch + 1}.\n`);
+          ctx.setWeights(bestWeights);
+        }
+      },
+    };
+  });
+}
+
+/** `callback_reduce_lr_on_plateau()`: Keras 3 ReduceLROnPlateau (adds `learning_rate` to the epoch logs). */
+export function callback_reduce_lr_on_plateau(args: {
+  monitor?: string;
+  factor?: number;
+  patience?: number;
+  verbose?: number | boolean;
+  mode?: Mode;
+  min_delta?: number;
+  cooldown?: number;
+  min_lr?: number;
+} = {}): CallbackSpec {
+  const fn = "callback_reduce_lr_on_plateau";
+  const a = decodeArgs(
+    fn,
+    { monitor: Str, factor: NonNegativeNum, patience: NonNegativeInt, verbose: Verbose01, mode: MonitorMode, min_delta: NonNegativeNum, cooldown: NonNegativeInt, min_lr: NonNegativeNum },
+    args,
+    { monitor: "val_loss", factor: 0.1, patience: 10, verbose: 0, mode: "auto" as Mode, min_delta: 1e-4, cooldown: 0, min_lr: 0 },
+  );
+  if (a.factor >= 1) throw new KerasError(fn, `\`factor\` must be below 1 (it multiplies the learning rate), got ${a.factor}`);
+  return makeCallback("ReduceLROnPlateau", a, (ctx) => {
+    let better: (v: number, best: number) => boolean;
+    let best = Infinity;
+    let wait = 0;
+    let cooldownCounter = 0;
+    return {
+      on_train_begin: () => {
+        const up = monitorDirection(fn, ctx, a.monitor, a.mode) === "up";
+        better = up ? (v, b) => v > b + a.min_delta : (v, b) => v < b - a.min_delta;
+        best = up ? -Infinity : Infinity;
+        wait = 0;
+        cooldownCounter = 0;
+      },
+      on_epoch_end: (epoch, logs) => {
+        logs.learning_rate = ctx.learningRate(fn);
+        const current = logs[a.monitor];
+        if (current === undefined) return warnMissing(fn, a.monitor, logs);
+        if (cooldownCounter > 0) {
+          cooldownCounter -= 1;
+          wait = 0;
+        }
+        if (better(current, best)) {
+          best = current;
+          wait = 0;
+        } else if (!(cooldownCounter > 0)) {
+          wait += 1;
+          if (wait >= a.patience) {
+            const old = ctx.learningRate(fn);
+            if (old > Math.fround(a.min_lr)) {
+              const lr = Math.max(old * a.factor, a.min_lr);
+              ctx.setLearningRate(fn, lr);
+              if (asVerbose(a.verbose)) ctx.io.write(`\nEpoch ${epoch + 1}: ReduceLROnPlateau reducing learning rate to ${lr}.\n`);
+              cooldownCounter = a.cooldown;
+              wait = 0;
+            }
+          }
+        }
+      },
+    };
+  });
+}
+
+/** `callback_learning_rate_scheduler(schedule)`: `schedule(epoch, lr)` (epoch 0-based) sets the rate at each epoch's start. */
+export function callback_learning_rate_scheduler(schedule: (epoch: number, lr: number) => number, args: { verbose?: number | boolean } = {}): CallbackSpec {
+  const fn = "callback_learning_rate_scheduler";
+  if (typeof schedule !== "function") throw new KerasError(fn, `\`schedule\` must be a function (epoch, lr) => new learning rate, got ${describeValue(schedule)}`);
+  const a = decodeArgs(fn, { verbose: Verbose01 }, args, { verbose: 0 });
+  return makeCallback("LearningRateScheduler", { schedule, ...a }, (ctx) => ({
+    on_epoch_begin: (epoch) => {
+      const lr = schedule(epoch, ctx.learningRate(fn));
+      if (typeof lr !== "number" || !Number.isFinite(lr)) throw new KerasError(fn, `\`schedule\` must return a number, got ${describeValue(lr)} at epoch ${epoch}`);
+      ctx.setLearningRate(fn, lr);
+      if (asVerbose(a.verbose)) ctx.io.write(`\nEpoch ${epoch + 1}: LearningRateScheduler setting learning rate to ${lr}.\n`);
+    },
+    on_epoch_end: (_epoch, logs) => {
+      logs.learning_rate = ctx.learningRate(fn);
+    },
+  }));
+}
+
+/** `callback_terminate_on_nan()`: stops training when a batch's loss is NaN or infinite. */
+export function callback_terminate_on_nan(): CallbackSpec {
+  return makeCallback("TerminateOnNaN", {}, (ctx) => ({
+    on_train_batch_end: (batch, logs) => {
+      const loss = logs.loss;
+      if (loss !== undefined && !Number.isFinite(loss)) {
+        ctx.io.write(`Batch ${batch}: Invalid loss, terminating training\n`);
+        ctx.stopTraining = true;
+      }
+    },
+  }));
+}
+
+/** Writes `text` to `file` atomically (temporary file in the same folder, then rename). */
+async function writeAtomic(fn: string, file: string, text: string): Promise<void> {
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    await writeFile(tmp, text, "utf8");
+    await rename(tmp, file);
+  } catch (e) {
+    throw new KerasError(fn, `cannot write ${JSON.stringify(file)}: ${(e as Error).message}`, "io");
+  }
+}
+
+/** `callback_csv_logger(filename, { separator, append })`: one row per epoch (0-based `epoch`, then the logs sorted by name). */
+export function callback_csv_logger(filename: string, args: { separator?: string; append?: boolean } = {}): CallbackSpec {
+  const fn = "callback_csv_logger";
+  if (typeof filename !== "string" || filename === "") throw new KerasError(fn, `\`filename\` must be a file path, got ${describeValue(filename)}`);
+  const a = decodeArgs(fn, { separator: Str, append: Bool }, args, { separator: ",", append: false });
+  return makeCallback("CSVLogger", { filename, ...a }, () => {
+    let content = "";
+    let keys: string[] | null = null;
+    let headerWritten = false;
+    const cell = (v: unknown) => (v === undefined ? "NA" : String(v));
+    return {
+      on_train_begin: async () => {
+        content = "";
+        keys = null;
+        headerWritten = false;
+        if (a.append) {
+          try {
+            content = await readFile(filename, "utf8");
+            headerWritten = content.length > 0;
+            if (content.length && !content.endsWith("\n")) content += "\n";
+          } catch {
+            content = "";
+          }
+        }
+      },
+      on_epoch_end: async (epoch, logs) => {
+        if (!keys) keys = Object.keys(logs).sort();
+        if (!headerWritten) {
+          content += ["epoch", ...keys].join(a.separator) + "\n";
+          headerWritten = true;
+        }
+        content += [String(epoch), ...keys.map((k) => cell(logs[k]))].join(a.separator) + "\n";
+        await writeAtomic(fn, filename, content);
+      },
+    };
+  });
+}
+
+/** `callback_progbar_logger()`: the Keras 3 progress bar (fit adds one by default when verbose > 0). */
+export function callback_progbar_logger(args: { count_mode?: "steps"; stateful_metrics?: string[] | null } = {}): CallbackSpec {
+  const fn = "callback_progbar_logger";
+  const a = decodeArgs(fn, { count_mode: OneOf("steps"), stateful_metrics: Nullable(described(t.array(t.string), "a vector of names")) }, args, { count_mode: "steps", stateful_metrics: null });
+  return makeCallback("ProgbarLogger", a, (ctx) => progbarHooks(ctx));
+}
+
+export const PROGBAR_CLASS = "ProgbarLogger";
+
+/** The progress bar's hooks (Keras 3 ProgbarLogger): a bar per epoch in fit, one for evaluate / predict. */
+export function progbarHooks(ctx: CallbackContext): CallbackHooks {
+  let bar: Progbar | null = null;
+  let inFit = false;
+  const verbose = () => ctx.params.verbose;
+  const newBar = () => {
+    const v = verbose();
+    bar = v === 0 ? null : new Progbar(Math.max(ctx.params.steps, 1), v, ctx.io, 0.05, ctx.io !== defaultProgressIO || process.stdout.isTTY === true);
+  };
+  const entries = (logs: Logs) => Object.entries(logs).filter(([, v]) => typeof v === "number") as [string, number][];
+  return {
+    on_train_begin: () => {
+      inFit = true;
+    },
+    on_train_end: () => {
+      inFit = false;
+    },
+    on_epoch_begin: (epoch) => {
+      if (verbose() && ctx.params.epochs > 1) ctx.io.write(`Epoch ${epoch + 1}/${ctx.params.epochs}\n`);
+      newBar();
+    },
+    on_train_batch_end: (batch, logs) => bar?.update(batch + 1, entries(logs)),
+    on_epoch_end: (_epoch, logs) => bar?.update(ctx.params.steps, entries(logs), true),
+    on_test_begin: () => {
+      if (!inFit) newBar();
+    },
+    on_test_batch_end: (batch, logs) => {
+      if (!inFit) bar?.update(batch + 1, entries(logs));
+    },
+    on_test_end: (logs) => {
+      if (!inFit) bar?.update(ctx.params.steps, entries(logs), true);
+    },
+    on_predict_begin: () => newBar(),
+    on_predict_batch_end: (batch) => bar?.update(batch + 1, []),
+    on_predict_end: () => bar?.update(ctx.params.steps, [], true),
+  };
+}

@@ -1,0 +1,328 @@
+/**
+ * The training, evaluation and prediction loops on a model's runtime. fit never changes its argument:
+ * it trains the runtime's variables, reads them back into a NEW model value and moves the runtime
+ * (variables, optimizer slots, recurrent state) to that value.
+ */
+import { tf, type Tensor } from "../../backend/tf.js";
+import { KerasError } from "../../errors.js";
+import { withLayer, type Layer } from "../../model/layer.js";
+import { withModel, type CompiledState, type Model } from "../../model/model.js";
+import { isStatefulLayer } from "../../model/stateful.js";
+import { formatShape } from "../../model/shape.js";
+import { getRuntime, releaseRuntime, transferRuntime, type Runtime } from "../runtime.js";
+import { makeHistory, type History } from "../../report/history.js";
+import { defaultProgressIO, type ProgressIO } from "../../report/progress.js";
+import { toNestedArray } from "./convert.js";
+import { disposeBatch, disposeSet, permutation, takeBatch, type ArraySet } from "./data.js";
+import { setupOf, type TrainingSetup } from "./setup.js";
+import { EpochAccumulator, optimizedVariables, optimizerFor, predictStep, stepContext, testStep, trainStep, type StepContext } from "./step.js";
+import { CallbackList, PROGBAR_CLASS, hooksOf, isCallback, progbarHooks, type CallbackContext, type CallbackHooks, type Logs, type RunParams } from "./callbacks.js";
+
+/** The batch size every batch must have (a model input with a fixed batch axis), or null. */
+function fixedBatchSize(rt: Runtime): number | null {
+  return rt.plan.inputShapes[0][0] ?? null;
+}
+
+function firstStatefulLayer(rt: Runtime): Layer | undefined {
+  return rt.layers.find((l) => isStatefulLayer(l));
+}
+
+/**
+ * The batch size to use, with the errors R users hit with stateful models: a sample count that is not a
+ * multiple of the fixed batch size, another batch_size, or shuffling.
+ */
+export function checkBatching(fn: string, rt: Runtime, n: number, batchSize: number | undefined, shuffle: boolean | undefined, what = "samples"): number {
+  const fixed = fixedBatchSize(rt);
+  const stateful = firstStatefulLayer(rt);
+  const owner = stateful ? `stateful layer "${stateful.name}"` : "the model's input";
+  if (stateful && shuffle === true) {
+    throw new KerasError(fn, `\`shuffle = TRUE\` with ${owner}: batch k+1 must continue the sequences of batch k, so give \`shuffle: false\` (and order the samples so that sample i of each batch continues sample i of the previous one)`, "state");
+  }
+  if (fixed === null) return batchSize ?? 32;
+  if (batchSize !== undefined && batchSize !== fixed) {
+    throw new KerasError(fn, `\`batch_size\` is ${batchSize} but ${owner} has a fixed batch size of ${fixed}; give \`batch_size: ${fixed}\` (or leave it out)`, "shape");
+  }
+  if (n % fixed !== 0) {
+    const lower = Math.floor(n / fixed) * fixed;
+    throw new KerasError(
+      fn,
+      `${n} ${what} is not a multiple of the batch size ${fixed} fixed by ${owner}: every batch must have exactly ${fixed} samples. Use ${lower > 0 ? `${lower} or ` : ""}${lower + fixed} ${what} (drop or pad samples)${what === "samples" ? "" : ", or change validation_split"}.`,
+      "shape",
+    );
+  }
+  return fixed;
+}
+
+/** Checks the data's feature dimensions against the model's inputs (the batch axis is checked by checkBatching). */
+function checkFeatureShapes(fn: string, rt: Runtime, inputs: readonly Tensor[]): void {
+  const want = rt.plan.inputShapes;
+  if (inputs.length !== want.length) throw new KerasError(fn, `the model takes ${want.length} inputs, got ${inputs.length}`, "shape");
+  inputs.forEach((t, k) => {
+    const w = want[k];
+    if (t.shape.length !== w.length || w.some((d, i) => i > 0 && d !== null && d !== t.shape[i])) {
+      throw new KerasError(fn, `x${inputs.length > 1 ? ` (input ${k + 1})` : ""} must have shape ${formatShape([null, ...w.slice(1)])}, got ${formatShape(t.shape)}`, "shape");
+    }
+  });
+}
+
+/** Direction of a log name for callbacks in mode "auto": losses go down, the compiled metrics say. */
+function directionOf(ctx: StepContext, name: string): "up" | "down" | undefined {
+  const base = name.startsWith("val_") ? name.slice(4) : name;
+  if (base === "loss" || ctx.outputLossNames.includes(base) || base === "learning_rate") return "down";
+  const m = ctx.metrics.find((x) => x.logName === base);
+  if (m) return m.spec.direction;
+  return /acc|auc|precision|recall/.test(base) ? "up" : undefined;
+}
+
+interface LoopContext extends CallbackContext {
+  params: RunParams;
+}
+
+function makeLoopContext(rt: Runtime, setup: TrainingSetup | null, step: StepContext | null, params: RunParams, io: ProgressIO): LoopContext {
+  return {
+    params,
+    stopTraining: false,
+    io,
+    learningRate: (fn) => {
+      if (!setup) throw new KerasError(fn, "the model is not compiled");
+      return optimizerFor(rt, setup).currentLearningRate();
+    },
+    setLearningRate: (fn, v) => {
+      if (!setup) throw new KerasError(fn, "the model is not compiled");
+      optimizerFor(rt, setup).setLearningRate(fn, v);
+    },
+    getWeights: () => rt.variables.map((vs) => vs.map((v) => Float32Array.from(v.dataSync() as Float32Array))),
+    setWeights: (w) => tf.tidy(() => rt.variables.forEach((vs, i) => vs.forEach((v, j) => v.assign(tf.tensor(w[i][j], v.shape))))),
+    metricDirection: (name) => (step ? directionOf(step, name) : undefined),
+  };
+}
+
+/** The callback list: the user's, then the progress bar (unless given) — Keras's order. */
+function buildCallbacks(fn: string, entries: readonly unknown[], ctx: LoopContext, withProgbar: boolean): CallbackList {
+  const hooks: CallbackHooks[] = entries.map((e, i) => hooksOf(fn, e, i, ctx));
+  const hasProgbar = entries.some((e) => isCallback(e) && e.class_name === PROGBAR_CLASS);
+  if (withProgbar && !hasProgbar) hooks.push(progbarHooks(ctx));
+  return new CallbackList(hooks);
+}
+
+/** Runs the test loop over `set`, firing on_test_* hooks; returns the logs. */
+async function testLoop(step: StepContext, set: ArraySet, batchSize: number, callbacks: CallbackList, prefix = ""): Promise<Logs> {
+  const acc = new EpochAccumulator(step);
+  const steps = Math.ceil(set.n / batchSize);
+  await callbacks.fire("on_test_begin", {});
+  for (let b = 0; b < steps; b++) {
+    await callbacks.fire("on_test_batch_begin", b, {});
+    const batch = takeBatch(set, b * batchSize, Math.min(batchSize, set.n - b * batchSize), null);
+    let sums: Tensor;
+    try {
+      sums = testStep(step, batch);
+    } finally {
+      disposeBatch(batch);
+    }
+    const values = await sums.data();
+    sums.dispose();
+    acc.add(values, batch.size);
+    await callbacks.fire("on_test_batch_end", b, acc.logs());
+  }
+  const logs = acc.logs();
+  await callbacks.fire("on_test_end", logs);
+  return prefix ? Object.fromEntries(Object.entries(logs).map(([k, v]) => [prefix + k, v])) : logs;
+}
+
+/** Batch starts and sizes of epochs, continuing across epochs when steps_per_epoch cuts a pass short. */
+class BatchSchedule {
+  private order: Int32Array | null = null;
+  private pos = 0;
+  constructor(private readonly n: number, private readonly batchSize: number, private readonly shuffle: boolean) {}
+
+  epoch(steps: number | undefined): { start: number; size: number; order: Int32Array | null }[] {
+    const out: { start: number; size: number; order: Int32Array | null }[] = [];
+    const count = steps ?? Math.ceil(this.n / this.batchSize);
+    if (steps === undefined) this.pos = this.n;
+    for (let i = 0; i < count; i++) {
+      if (this.pos >= this.n) {
+        this.pos = 0;
+        this.order = this.shuffle ? permutation(this.n) : null;
+      }
+      const size = Math.min(this.batchSize, this.n - this.pos);
+      out.push({ start: this.pos, size, order: this.order });
+      this.pos += size;
+    }
+    return out;
+  }
+}
+
+export interface FitOptions {
+  readonly batchSize?: number;
+  readonly epochs: number;
+  readonly verbose: 0 | 1 | 2;
+  readonly callbacks: readonly unknown[];
+  readonly shuffle?: boolean;
+  readonly initialEpoch: number;
+  readonly stepsPerEpoch?: number;
+  readonly validation: ArraySet | null;
+  readonly validationBatchSize?: number;
+  /** Validate after epoch e (1-based) when this says so. */
+  readonly validateAt: (epoch: number) => boolean;
+  readonly io?: ProgressIO;
+}
+
+/** The trained model value: weights read back from the runtime, optimizer state snapshotted. */
+function trainedModel(model: Model, rt: Runtime, setup: TrainingSetup): Model {
+  const weights = rt.readWeights();
+  const layers = model.layers.map((l, i) => (rt.variables[i].length ? withLayer(l, { weightValues: weights[i] }) : l));
+  const optimizerState = optimizerFor(rt, setup).snapshot();
+  return withModel(model, { layers: Object.freeze(layers), compiled: Object.freeze({ ...setup, optimizerState }) as unknown as CompiledState });
+}
+
+export async function fitLoop(fn: string, model: Model, train: ArraySet, o: FitOptions): Promise<{ model: Model; history: History }> {
+  const setup = setupOf(fn, model);
+  if (!train.targets) throw new KerasError(fn, "`y` is required to train");
+  const rt = getRuntime(model, train.inputs.map((t) => t.shape));
+  let finished = false;
+  try {
+    checkFeatureShapes(fn, rt, train.inputs);
+    const batchSize = checkBatching(fn, rt, train.n, o.batchSize, o.shuffle);
+    const shuffle = o.shuffle ?? !firstStatefulLayer(rt);
+    const valBatch = o.validation ? checkBatching(fn, rt, o.validation.n, o.validationBatchSize ?? o.batchSize, undefined, "validation samples") : batchSize;
+    if (o.validation) checkFeatureShapes(fn, rt, o.validation.inputs);
+    const step = stepContext(rt, setup, train.targets.map((t) => t.shape));
+    const optimizer = optimizerFor(rt, setup);
+    const targets = optimizedVariables(rt);
+    const schedule = new BatchSchedule(train.n, batchSize, shuffle);
+    const steps = o.stepsPerEpoch ?? Math.ceil(train.n / batchSize);
+    const params: RunParams = { epochs: o.epochs, steps, verbose: o.verbose };
+    const ctx = makeLoopContext(rt, setup, step, params, o.io ?? defaultProgressIO);
+    const callbacks = buildCallbacks(fn, o.callbacks, ctx, o.verbose > 0);
+    const metrics: Record<string, number[]> = {};
+    const epochsRun: number[] = [];
+    let lastLogs: Logs = {};
+    await callbacks.fire("on_train_begin", {});
+    for (let epoch = o.initialEpoch; epoch < o.epochs && !ctx.stopTraining; epoch++) {
+      ctx.params = params;
+      await callbacks.fire("on_epoch_begin", epoch, {});
+      const acc = new EpochAccumulator(step);
+      const batches = schedule.epoch(o.stepsPerEpoch);
+      for (let b = 0; b < batches.length; b++) {
+        await callbacks.fire("on_train_batch_begin", b, {});
+        const batch = takeBatch(train, batches[b].start, batches[b].size, batches[b].order);
+        let sums: Tensor;
+        try {
+          sums = trainStep(step, optimizer, targets, batch);
+        } finally {
+          disposeBatch(batch);
+        }
+        const values = await sums.data();
+        sums.dispose();
+        acc.add(values, batch.size);
+        await callbacks.fire("on_train_batch_end", b, acc.logs());
+        if (ctx.stopTraining) break;
+      }
+      const logs: Logs = acc.logs();
+      if (o.validation && o.validateAt(epoch + 1)) {
+        ctx.params = { ...params, steps: Math.ceil(o.validation.n / valBatch) };
+        Object.assign(logs, await testLoop(step, o.validation, valBatch, callbacks, "val_"));
+        ctx.params = params;
+      }
+      await callbacks.fire("on_epoch_end", epoch, logs);
+      epochsRun.push(epoch);
+      for (const [k, v] of Object.entries(logs)) {
+        if (!metrics[k]) metrics[k] = epochsRun.slice(0, -1).map(() => NaN);
+        metrics[k].push(v);
+      }
+      for (const k of Object.keys(metrics)) if (metrics[k].length < epochsRun.length) metrics[k].push(NaN);
+      lastLogs = logs;
+    }
+    await callbacks.fire("on_train_end", lastLogs);
+    const trained = trainedModel(model, rt, setup);
+    transferRuntime(model, trained);
+    finished = true;
+    return { model: trained, history: makeHistory({ epochs: o.epochs, steps, verbose: o.verbose }, epochsRun, metrics) };
+  } finally {
+    // The argument model keeps its own weights: a failed run's partly trained runtime is dropped.
+    if (!finished) releaseRuntime(model);
+  }
+}
+
+export async function evaluateLoop(fn: string, model: Model, set: ArraySet, o: { batchSize?: number; verbose: 0 | 1 | 2; callbacks: readonly unknown[]; io?: ProgressIO }): Promise<Logs> {
+  const setup = setupOf(fn, model);
+  if (!set.targets) throw new KerasError(fn, "`y` is required to evaluate");
+  const rt = getRuntime(model, set.inputs.map((t) => t.shape));
+  checkFeatureShapes(fn, rt, set.inputs);
+  const batchSize = checkBatching(fn, rt, set.n, o.batchSize, undefined);
+  const step = stepContext(rt, setup, set.targets.map((t) => t.shape));
+  const ctx = makeLoopContext(rt, setup, step, { epochs: 1, steps: Math.ceil(set.n / batchSize), verbose: o.verbose }, o.io ?? defaultProgressIO);
+  const callbacks = buildCallbacks(fn, o.callbacks, ctx, o.verbose > 0);
+  return testLoop(step, set, batchSize, callbacks);
+}
+
+/** Predicts `set` batch by batch; returns nested arrays (a list of them for several outputs). */
+export async function predictLoop(fn: string, model: Model, set: ArraySet, o: { batchSize?: number; verbose: 0 | 1 | 2; callbacks: readonly unknown[]; io?: ProgressIO }): Promise<any> {
+  const rt = getRuntime(model, set.inputs.map((t) => t.shape));
+  checkFeatureShapes(fn, rt, set.inputs);
+  const batchSize = checkBatching(fn, rt, set.n, o.batchSize, undefined);
+  const steps = Math.ceil(set.n / batchSize);
+  const setup = model.compiled ? setupOf(fn, model) : null;
+  const ctx = makeLoopContext(rt, setup, null, { epochs: 1, steps, verbose: o.verbose }, o.io ?? defaultProgressIO);
+  const callbacks = buildCallbacks(fn, o.callbacks, ctx, o.verbose > 0);
+  const chunks: Float32Array[][] = rt.plan.outputShapes.map(() => []);
+  const shapes: number[][] = rt.plan.outputShapes.map(() => []);
+  await callbacks.fire("on_predict_begin", {});
+  for (let b = 0; b < steps; b++) {
+    await callbacks.fire("on_predict_batch_begin", b, {});
+    const batch = takeBatch(set, b * batchSize, Math.min(batchSize, set.n - b * batchSize), null);
+    let outputs: Tensor[];
+    try {
+      outputs = predictStep(rt, batch.inputs);
+    } finally {
+      disposeBatch(batch);
+    }
+    for (let k = 0; k < outputs.length; k++) {
+      chunks[k].push((await outputs[k].data()) as Float32Array);
+      shapes[k] = outputs[k].shape.slice(1);
+      outputs[k].dispose();
+    }
+    await callbacks.fire("on_predict_batch_end", b, {});
+  }
+  await callbacks.fire("on_predict_end", {});
+  const results = chunks.map((list, k) => {
+    const total = list.reduce((n, c) => n + c.length, 0);
+    const all = new Float32Array(total);
+    let o2 = 0;
+    for (const c of list) all.set(c, o2), (o2 += c.length);
+    return toNestedArray(all, [set.n, ...shapes[k]]);
+  });
+  return results.length === 1 ? results[0] : results;
+}
+
+/** One training step on one batch; returns the new model value and the batch's logs. */
+export async function trainOnBatch(fn: string, model: Model, set: ArraySet): Promise<{ model: Model; logs: Logs }> {
+  const setup = setupOf(fn, model);
+  if (!set.targets) throw new KerasError(fn, "`y` is required to train");
+  const rt = getRuntime(model, set.inputs.map((t) => t.shape));
+  let finished = false;
+  try {
+    checkFeatureShapes(fn, rt, set.inputs);
+    checkBatching(fn, rt, set.n, set.n, undefined);
+    const step = stepContext(rt, setup, set.targets.map((t) => t.shape));
+    const batch = takeBatch(set, 0, set.n, null);
+    let sums: Tensor;
+    try {
+      sums = trainStep(step, optimizerFor(rt, setup), optimizedVariables(rt), batch);
+    } finally {
+      disposeBatch(batch);
+    }
+    const values = await sums.data();
+    sums.dispose();
+    const acc = new EpochAccumulator(step);
+    acc.add(values, set.n);
+    const trained = trainedModel(model, rt, setup);
+    transferRuntime(model, trained);
+    finished = true;
+    return { model: trained, logs: acc.logs() };
+  } finally {
+    if (!finished) releaseRuntime(model);
+  }
+}
+
+export { disposeSet };

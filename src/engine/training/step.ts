@@ -1,0 +1,244 @@
+/**
+ * One batch of training, evaluation or prediction on a model's runtime, and the epoch accumulator that
+ * turns the batches' sums into Keras's running logs (`loss`, per-output losses, metrics).
+ *
+ * Each train/test step returns ONE small 1-D tensor of sums (loss, per-output losses, every metric's
+ * sums) so a batch costs one read-back.
+ */
+import { tf, type Tensor } from "../../backend/tf.js";
+import { KerasError } from "../../errors.js";
+import type { Runtime, RunResult } from "../runtime.js";
+import { regularizationPenalty } from "../../ops/regularizers.js";
+import { EPSILON } from "../../ops/losses.js";
+import { resolveAutoMetric, type MetricSpec } from "../../ops/metrics.js";
+import { OptimizerRuntime, type OptimizedVariable } from "../../ops/optimizers.js";
+import type { TrainingSetup } from "./setup.js";
+import type { Batch } from "./data.js";
+
+/** A metric with its log name and whether it takes sample weights. */
+interface BoundMetric {
+  readonly output: number;
+  readonly logName: string;
+  readonly spec: MetricSpec;
+  readonly weighted: boolean;
+}
+
+/** Everything a step needs, built once per fit/evaluate call. */
+export interface StepContext {
+  readonly rt: Runtime;
+  readonly setup: TrainingSetup;
+  readonly metrics: readonly BoundMetric[];
+  /** Log names of the per-output losses (multi-output models only). */
+  readonly outputLossNames: readonly string[];
+}
+
+const OPTIMIZER_KEY = "tskeras.optimizer";
+
+/** The optimizer state living with the runtime: reused while the compiled optimizer is the same. */
+export function optimizerFor(rt: Runtime, setup: TrainingSetup): OptimizerRuntime {
+  const have = rt.attachments.get(OPTIMIZER_KEY);
+  if (have instanceof OptimizerRuntime && have.spec === setup.optimizer) return have;
+  have?.dispose();
+  const opt = new OptimizerRuntime(setup.optimizer, setup.optimizerState);
+  rt.attachments.set(OPTIMIZER_KEY, opt);
+  return opt;
+}
+
+/**
+ * Binds the compiled metrics to log names, resolving "accuracy"/"crossentropy" from the shapes of the
+ * targets and outputs as Keras does.
+ */
+export function stepContext(rt: Runtime, setup: TrainingSetup, targetShapes: readonly (readonly number[])[] | null): StepContext {
+  const multi = setup.outputNames.length > 1;
+  const prefix = (k: number) => (multi ? `${setup.outputNames[k]}_` : "");
+  const metrics: BoundMetric[] = [];
+  const taken = new Set(["loss"]);
+  const outputLossNames = multi ? setup.outputNames.map((n) => `${n}_loss`) : [];
+  outputLossNames.forEach((n) => taken.add(n));
+  if (targetShapes) {
+    const bind = (k: number, m: MetricSpec, weighted: boolean) => {
+      const yPredShape = rt.plan.outputShapes[k].map((d) => d ?? 1);
+      const spec = resolveAutoMetric(m, targetShapes[k], yPredShape, setup.losses[k]);
+      let logName = prefix(k) + spec.name;
+      if (taken.has(logName)) logName = prefix(k) + (weighted ? "weighted_" : "") + spec.name;
+      if (taken.has(logName)) throw new KerasError("compile", `two metrics are named "${logName}"; give one a different \`name\``);
+      taken.add(logName);
+      metrics.push({ output: k, logName, spec, weighted });
+    };
+    setup.metrics.forEach((list, k) => list.forEach((m) => bind(k, m, false)));
+    setup.weightedMetrics.forEach((list, k) => list.forEach((m) => bind(k, m, true)));
+  }
+  return { rt, setup, metrics, outputLossNames };
+}
+
+/** Keras 3 `apply_mask` for "sum_over_batch_size": valid entries weigh total/valid so the mean is over them. */
+function maskWeight(mask: Tensor): Tensor {
+  const m = tf.cast(mask, "float32");
+  return tf.mul(m, tf.div(m.size, tf.add(tf.sum(m), EPSILON)));
+}
+
+function expandTo(w: Tensor, rank: number): Tensor {
+  let b = w;
+  while (b.rank < rank) b = tf.expandDims(b, -1);
+  return b;
+}
+
+/** Sample weights times the output mask (either may be absent), shaped to broadcast against `like`. */
+function combinedWeight(sw: Tensor | null, mask: Tensor | null, like: Tensor, scaleMask: boolean): Tensor | null {
+  const m = mask && mask.rank <= like.rank ? (scaleMask ? maskWeight(mask) : tf.cast(mask, "float32")) : null;
+  if (!sw && !m) return null;
+  if (sw && m) return tf.mul(expandTo(sw, m.rank), m);
+  return sw ?? m;
+}
+
+/** Weighted Keras loss of one output: sum(per-sample loss × weight) / number of values. */
+function outputLoss(ctx: StepContext, k: number, yTrue: Tensor, yPred: Tensor, sw: Tensor | null, mask: Tensor | null): Tensor {
+  const loss = ctx.setup.losses[k]!;
+  let per: Tensor;
+  try {
+    per = loss.perSample(yTrue, yPred);
+  } catch (e) {
+    throw new KerasError(
+      "fit",
+      `the ${loss.name} loss cannot compare y${ctx.setup.outputNames.length > 1 ? ` for "${ctx.setup.outputNames[k]}"` : ""} of shape [${yTrue.shape.join(", ")}] with the model's output of shape [${yPred.shape.join(", ")}] (${(e as Error).message})`,
+      "shape",
+    );
+  }
+  const w = combinedWeight(sw, mask, per, true);
+  const weighted = w ? tf.mul(per, expandTo(w, per.rank)) : per;
+  return tf.div(tf.sum(weighted), Math.max(per.size, 1));
+}
+
+/** The regularization penalties of trainable weights plus the layers' own losses (activity regularization). */
+function extraLosses(rt: Runtime, run: RunResult): Tensor[] {
+  const out: Tensor[] = [...run.losses];
+  rt.specs.forEach((specs, i) =>
+    specs.forEach((spec, j) => {
+      const v = rt.variables[i][j];
+      if (spec.regularizer && v.trainable) out.push(regularizationPenalty(spec.regularizer, v));
+    }),
+  );
+  return out;
+}
+
+/** Total loss (scalar) and the batch's sums vector. Inside tidy / gradient tape. */
+function lossAndSums(ctx: StepContext, run: RunResult, batch: Batch): { total: Tensor; sums: Tensor } {
+  const { setup } = ctx;
+  const targets = batch.targets!;
+  const perOutput = setup.losses.map((loss, k) =>
+    loss ? tf.mul(outputLoss(ctx, k, targets[k], run.outputs[k], batch.sampleWeight, run.outputMasks[k]), setup.lossWeights[k]) : null,
+  );
+  const parts = perOutput.filter((p): p is Tensor => p !== null);
+  if (parts.length === 0) throw new KerasError("fit", "no output has a loss: give `loss` to compile()");
+  parts.push(...extraLosses(ctx.rt, run));
+  const total = parts.length === 1 ? parts[0] : tf.addN(parts);
+  const metricSums = ctx.metrics.map((m) => {
+    const w = combinedWeight(m.weighted ? batch.sampleWeight : null, run.outputMasks[m.output], run.outputs[m.output], false);
+    return m.spec.stats(targets[m.output], run.outputs[m.output], w);
+  });
+  const lossSums = ctx.outputLossNames.length ? perOutput.map((p) => p ?? tf.scalar(0)) : [];
+  const sums = tf.concat([tf.reshape(total, [1]), ...lossSums.map((t) => tf.reshape(t, [1])), ...metricSums.map((t) => tf.reshape(tf.cast(t, "float32"), [-1]))]);
+  return { total, sums };
+}
+
+/** Keeps a run's state and non-trainable weight updates beyond the tidy, for `Runtime.commit`. */
+function keepUpdates(run: RunResult): Pick<RunResult, "stateUpdates" | "weightUpdates"> {
+  return {
+    stateUpdates: run.stateUpdates.map((u) => ({ layerIndex: u.layerIndex, states: u.states.map((s) => tf.keep(s)) })),
+    weightUpdates: run.weightUpdates.map((u) => ({ ...u, value: tf.keep(u.value) })),
+  };
+}
+
+/** The variables the optimizer updates, with stable keys and their constraints. */
+export function optimizedVariables(rt: Runtime): OptimizedVariable[] {
+  const out: OptimizedVariable[] = [];
+  rt.variables.forEach((vars, i) =>
+    vars.forEach((v, j) => {
+      if (v.trainable) out.push({ key: `${rt.layers[i].name}/${rt.specs[i][j].name}`, variable: v, constraint: rt.specs[i][j].constraint ?? null });
+    }),
+  );
+  return out;
+}
+
+/** One training step: forward, loss, gradients, optimizer update, state commit. Returns the sums (dispose). */
+export function trainStep(ctx: StepContext, optimizer: OptimizerRuntime, targets: readonly OptimizedVariable[], batch: Batch): Tensor {
+  const { rt } = ctx;
+  let sums: Tensor | undefined;
+  let updates: Pick<RunResult, "stateUpdates" | "weightUpdates"> | undefined;
+  const forward = () => {
+    const run = rt.run(batch.inputs, { training: true });
+    const r = lossAndSums(ctx, run, batch);
+    sums = tf.keep(r.sums);
+    updates = keepUpdates(run);
+    return r.total as tf.Scalar;
+  };
+  if (targets.length === 0) {
+    tf.tidy(forward);
+  } else {
+    const { value, grads } = tf.variableGrads(forward, targets.map((t) => t.variable));
+    value.dispose();
+    const pairs = targets.filter((t) => grads[t.variable.name]).map((t) => ({ target: t, grad: grads[t.variable.name] }));
+    try {
+      optimizer.apply(pairs);
+    } finally {
+      for (const g of Object.values(grads)) g.dispose();
+    }
+  }
+  rt.commit(updates!);
+  return sums!;
+}
+
+/** One evaluation step (inference mode). Returns the sums (dispose). */
+export function testStep(ctx: StepContext, batch: Batch): Tensor {
+  let updates: Pick<RunResult, "stateUpdates" | "weightUpdates"> | undefined;
+  const sums = tf.tidy(() => {
+    const run = ctx.rt.run(batch.inputs, { training: false });
+    updates = keepUpdates(run);
+    return lossAndSums(ctx, run, batch).sums;
+  });
+  ctx.rt.commit(updates!);
+  return sums;
+}
+
+/** One prediction step: the outputs (dispose them). */
+export function predictStep(rt: Runtime, inputs: readonly Tensor[]): Tensor[] {
+  let updates: Pick<RunResult, "stateUpdates" | "weightUpdates"> | undefined;
+  const outputs = tf.tidy(() => {
+    const run = rt.run(inputs, { training: false });
+    updates = keepUpdates(run);
+    return run.outputs;
+  });
+  rt.commit(updates!);
+  return outputs;
+}
+
+/** Running Keras logs over the batches of an epoch (loss weighted by batch size, metrics by their sums). */
+export class EpochAccumulator {
+  private lossSum = 0;
+  private outputLossSums: number[];
+  private samples = 0;
+  private metricSums: Float64Array[];
+
+  constructor(private readonly ctx: StepContext) {
+    this.outputLossSums = ctx.outputLossNames.map(() => 0);
+    this.metricSums = ctx.metrics.map((m) => new Float64Array(m.spec.size));
+  }
+
+  add(sums: ArrayLike<number>, batchSize: number): void {
+    let o = 0;
+    this.lossSum += sums[o++] * batchSize;
+    this.outputLossSums.forEach((_, k) => (this.outputLossSums[k] += sums[o++] * batchSize));
+    this.samples += batchSize;
+    for (const acc of this.metricSums) for (let i = 0; i < acc.length; i++) acc[i] += sums[o++];
+  }
+
+  /** The current logs, `prefix` added to every name ("val_" for validation). */
+  logs(prefix = ""): Record<string, number> {
+    const out: Record<string, number> = {};
+    const mean = (s: number) => (this.samples ? s / this.samples : NaN);
+    out[`${prefix}loss`] = mean(this.lossSum);
+    this.ctx.outputLossNames.forEach((n, k) => (out[prefix + n] = mean(this.outputLossSums[k])));
+    this.ctx.metrics.forEach((m, k) => (out[prefix + m.logName] = m.spec.result(this.metricSums[k])));
+    return out;
+  }
+}

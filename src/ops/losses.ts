@@ -1,0 +1,325 @@
+/**
+ * Keras losses. Each is a per-sample function (reducing the last axis, as Keras's loss functions do);
+ * the training engine reduces it Keras 3's way ("sum_over_batch_size": sum of weighted values divided
+ * by their count). `loss_*()` is dual as in R: without data it returns a loss value for compile(),
+ * with `(y_true, y_pred)` it computes the per-sample losses and returns them as numbers.
+ */
+import { tf, type Tensor } from "../backend/tf.js";
+import { KerasError, describeValue } from "../errors.js";
+import { Bool, Int, PositiveNum, Rate, Str, decodeArgs, Nullable, type Props } from "../args.js";
+import { isArrayData, release, toNestedArray, toTensorData } from "../engine/training/convert.js";
+
+export const LOSS_BRAND = Symbol.for("tskeras.loss");
+/** Keras's backend epsilon, used to clip probabilities and denominators. */
+export const EPSILON = 1e-7;
+
+export interface LossSpec {
+  readonly [LOSS_BRAND]: true;
+  /** Keras name of the function, e.g. "mean_squared_error" (used in logs of multi-output models). */
+  readonly name: string;
+  /** Keras class name, e.g. "MeanSquaredError"; "Custom" for user functions. */
+  readonly class_name: string;
+  readonly config: Readonly<Record<string, unknown>>;
+  /** Per-sample loss: the last axis reduced. Runs inside tf.tidy. */
+  readonly perSample: (yTrue: Tensor, yPred: Tensor) => Tensor;
+}
+
+export function isLoss(x: unknown): x is LossSpec {
+  return x !== null && typeof x === "object" && (x as any)[LOSS_BRAND] === true;
+}
+
+const { abs, add, sub, mul, div, log, square, maximum, mean, sum, clipByValue, relu } = tf;
+const lastMean = (x: Tensor) => mean(x, -1);
+
+/** Keras 3's hinge labels: {0, 1} are mapped to {-1, 1}; {-1, 1} are kept. */
+function hingeLabels(y: Tensor): Tensor {
+  const isBinary = tf.all(tf.logicalOr(tf.equal(y, 0), tf.equal(y, 1)));
+  return tf.where(isBinary, sub(mul(y, 2), 1), y);
+}
+
+const l2Normalize = (x: Tensor, axis: number) => div(x, tf.sqrt(maximum(sum(square(x), axis, true), 1e-12)));
+
+/** Probabilities from `yPred` (logits when `fromLogits`), normalised and clipped as Keras does. */
+function categoricalCrossentropy(yTrue: Tensor, yPred: Tensor, fromLogits: boolean, axis: number): Tensor {
+  if (fromLogits) return tf.neg(sum(mul(yTrue, tf.logSoftmax(yPred, axis)), axis));
+  const p = clipByValue(div(yPred, sum(yPred, axis, true)), EPSILON, 1 - EPSILON);
+  return tf.neg(sum(mul(yTrue, log(p)), axis));
+}
+
+/** Sparse integer labels (shape (batch...) or (batch..., 1)) as one-hot rows of `classes` columns. */
+export function sparseToOneHot(yTrue: Tensor, classes: number, predRank: number): Tensor {
+  let labels = yTrue;
+  if (labels.rank === predRank) labels = tf.squeeze(labels, [-1]);
+  return tf.oneHot(tf.cast(labels, "int32"), classes);
+}
+
+interface LossDef {
+  readonly className: string;
+  readonly fn: string;
+  readonly aliases: readonly string[];
+  readonly props: Props;
+  readonly defaults: Record<string, unknown>;
+  readonly perSample: (c: Record<string, any>) => (yTrue: Tensor, yPred: Tensor) => Tensor;
+}
+
+const LOSSES: Record<string, LossDef> = {
+  mean_squared_error: {
+    className: "MeanSquaredError",
+    fn: "loss_mean_squared_error",
+    aliases: ["mse"],
+    props: {},
+    defaults: {},
+    perSample: () => (t, p) => lastMean(square(sub(p, t))),
+  },
+  mean_absolute_error: {
+    className: "MeanAbsoluteError",
+    fn: "loss_mean_absolute_error",
+    aliases: ["mae"],
+    props: {},
+    defaults: {},
+    perSample: () => (t, p) => lastMean(abs(sub(p, t))),
+  },
+  mean_absolute_percentage_error: {
+    className: "MeanAbsolutePercentageError",
+    fn: "loss_mean_absolute_percentage_error",
+    aliases: ["mape"],
+    props: {},
+    defaults: {},
+    perSample: () => (t, p) => mul(100, lastMean(abs(div(sub(t, p), maximum(abs(t), EPSILON))))),
+  },
+  mean_squared_logarithmic_error: {
+    className: "MeanSquaredLogarithmicError",
+    fn: "loss_mean_squared_logarithmic_error",
+    aliases: ["msle"],
+    props: {},
+    defaults: {},
+    perSample: () => (t, p) => lastMean(square(sub(log(add(maximum(p, EPSILON), 1)), log(add(maximum(t, EPSILON), 1))))),
+  },
+  binary_crossentropy: {
+    className: "BinaryCrossentropy",
+    fn: "loss_binary_crossentropy",
+    aliases: ["bce"],
+    props: { from_logits: Bool, label_smoothing: Rate, axis: Int },
+    defaults: { from_logits: false, label_smoothing: 0, axis: -1 },
+    perSample: (c) => (t, p) => {
+      const y = c.label_smoothing ? add(mul(t, 1 - c.label_smoothing), 0.5 * c.label_smoothing) : t;
+      // from logits: max(x, 0) - x * y + log(1 + exp(-|x|)) (the numerically stable sigmoid form)
+      const elementwise = c.from_logits
+        ? add(sub(relu(p), mul(p, y)), tf.log1p(tf.exp(tf.neg(abs(p)))))
+        : (() => {
+            const q = clipByValue(p, EPSILON, 1 - EPSILON);
+            return tf.neg(add(mul(y, log(q)), mul(sub(1, y), log(sub(1, q)))));
+          })();
+      return mean(elementwise, c.axis);
+    },
+  },
+  categorical_crossentropy: {
+    className: "CategoricalCrossentropy",
+    fn: "loss_categorical_crossentropy",
+    aliases: ["cce"],
+    props: { from_logits: Bool, label_smoothing: Rate, axis: Int },
+    defaults: { from_logits: false, label_smoothing: 0, axis: -1 },
+    perSample: (c) => (t, p) => {
+      const classes = p.shape[p.rank - 1];
+      const y = c.label_smoothing ? add(mul(t, 1 - c.label_smoothing), c.label_smoothing / classes) : t;
+      return categoricalCrossentropy(y, p, c.from_logits, c.axis);
+    },
+  },
+  sparse_categorical_crossentropy: {
+    className: "SparseCategoricalCrossentropy",
+    fn: "loss_sparse_categorical_crossentropy",
+    aliases: ["scce"],
+    props: { from_logits: Bool, ignore_class: Nullable(Int) },
+    defaults: { from_logits: false, ignore_class: null },
+    perSample: (c) => (t, p) => {
+      const classes = p.shape[p.rank - 1];
+      const labels = t.rank === p.rank ? tf.squeeze(t, [-1]) : t;
+      const ce = categoricalCrossentropy(sparseToOneHot(labels, classes, p.rank), p, c.from_logits, -1);
+      return c.ignore_class === null ? ce : mul(ce, tf.cast(tf.notEqual(labels, c.ignore_class), "float32"));
+    },
+  },
+  hinge: {
+    className: "Hinge",
+    fn: "loss_hinge",
+    aliases: [],
+    props: {},
+    defaults: {},
+    perSample: () => (t, p) => lastMean(relu(sub(1, mul(hingeLabels(t), p)))),
+  },
+  squared_hinge: {
+    className: "SquaredHinge",
+    fn: "loss_squared_hinge",
+    aliases: [],
+    props: {},
+    defaults: {},
+    perSample: () => (t, p) => lastMean(square(relu(sub(1, mul(hingeLabels(t), p))))),
+  },
+  categorical_hinge: {
+    className: "CategoricalHinge",
+    fn: "loss_categorical_hinge",
+    aliases: [],
+    props: {},
+    defaults: {},
+    perSample: () => (t, p) => {
+      const pos = sum(mul(t, p), -1);
+      const neg = tf.max(mul(sub(1, t), p), -1);
+      return relu(add(sub(neg, pos), 1));
+    },
+  },
+  huber: {
+    className: "Huber",
+    fn: "loss_huber",
+    aliases: ["huber_loss"],
+    props: { delta: PositiveNum },
+    defaults: { delta: 1 },
+    perSample: (c) => (t, p) => {
+      const err = abs(sub(p, t));
+      const quadratic = mul(0.5, square(err));
+      const linear = sub(mul(c.delta, err), 0.5 * c.delta * c.delta);
+      return lastMean(tf.where(tf.lessEqual(err, c.delta), quadratic, linear));
+    },
+  },
+  log_cosh: {
+    className: "LogCosh",
+    fn: "loss_log_cosh",
+    aliases: ["logcosh"],
+    props: {},
+    defaults: {},
+    // log(cosh(x)) = x + softplus(-2x) - log(2), stable for large |x|
+    perSample: () => (t, p) => {
+      const x = sub(p, t);
+      return lastMean(sub(add(x, tf.softplus(mul(-2, x))), Math.LN2));
+    },
+  },
+  kl_divergence: {
+    className: "KLDivergence",
+    fn: "loss_kl_divergence",
+    aliases: ["kld", "kullback_leibler_divergence"],
+    props: {},
+    defaults: {},
+    perSample: () => (t, p) => {
+      const yt = clipByValue(t, EPSILON, 1);
+      const yp = clipByValue(p, EPSILON, 1);
+      return sum(mul(yt, log(div(yt, yp))), -1);
+    },
+  },
+  poisson: {
+    className: "Poisson",
+    fn: "loss_poisson",
+    aliases: [],
+    props: {},
+    defaults: {},
+    perSample: () => (t, p) => lastMean(sub(p, mul(t, log(add(p, EPSILON))))),
+  },
+  cosine_similarity: {
+    className: "CosineSimilarity",
+    fn: "loss_cosine_similarity",
+    aliases: [],
+    props: { axis: Int },
+    defaults: { axis: -1 },
+    perSample: (c) => (t, p) => tf.neg(sum(mul(l2Normalize(t, c.axis), l2Normalize(p, c.axis)), c.axis)),
+  },
+};
+
+export const LOSS_NAMES = Object.keys(LOSSES).flatMap((k) => [k, ...LOSSES[k].aliases]);
+
+function defByName(name: string): [string, LossDef] | undefined {
+  const key = name.toLowerCase();
+  const hit = Object.entries(LOSSES).find(([k, d]) => k === key || d.aliases.includes(key));
+  return hit;
+}
+
+function makeLoss(key: string, args: unknown): LossSpec {
+  const def = LOSSES[key];
+  const c = decodeArgs(def.fn, { ...def.props, name: Str, reduction: Str }, args, { ...def.defaults });
+  if (c.reduction !== undefined && c.reduction !== "sum_over_batch_size") {
+    throw new KerasError(def.fn, `only \`reduction = "sum_over_batch_size"\` (Keras's default) is supported, got ${JSON.stringify(c.reduction)}`);
+  }
+  const config = Object.freeze({ ...c });
+  return Object.freeze({ [LOSS_BRAND]: true as const, name: c.name ?? key, class_name: def.className, config, perSample: def.perSample(c) });
+}
+
+/** A loss by name ("mse", "binary_crossentropy", ...), a loss_*() value, or a function (y_true, y_pred) → tensor. */
+export function resolveLoss(fn: string, v: unknown, what = "`loss`"): LossSpec {
+  if (isLoss(v)) return v;
+  if (typeof v === "string") {
+    const hit = defByName(v);
+    if (!hit) throw new KerasError(fn, `${what} "${v}" is not a known loss; use one of ${LOSS_NAMES.map((n) => `"${n}"`).join(", ")}, a loss_*() value or a function`);
+    return makeLoss(hit[0], { name: v });
+  }
+  if (typeof v === "function") {
+    const f = v as (t: Tensor, p: Tensor) => Tensor;
+    return Object.freeze({ [LOSS_BRAND]: true as const, name: f.name || "loss", class_name: "Custom", config: Object.freeze({}), perSample: f });
+  }
+  throw new KerasError(fn, `${what} must be a loss name, a loss_*() value or a function (y_true, y_pred) => tensor, got ${describeValue(v)}`);
+}
+
+/**
+ * Computes `perSample(y_true, y_pred)` on user data and returns the values as nested numbers (the
+ * computed form of the dual loss_* and metric_* functions).
+ */
+export function computePerSample(fn: string, perSample: (t: Tensor, p: Tensor) => Tensor, yTrue: unknown, yPred: unknown): any {
+  const t = toTensorData(fn, yTrue, "`y_true`");
+  let p;
+  try {
+    p = toTensorData(fn, yPred, "`y_pred`");
+  } catch (e) {
+    release([t]);
+    throw e;
+  }
+  try {
+    const out = tf.tidy(() => perSample(t.tensor, p.tensor));
+    const values = out.dataSync() as Float32Array;
+    const shape = out.shape;
+    out.dispose();
+    return toNestedArray(Array.from(values), shape);
+  } catch (e) {
+    if (e instanceof KerasError) throw e;
+    throw new KerasError(fn, `cannot compute on y_true ${JSON.stringify(t.tensor.shape)} and y_pred ${JSON.stringify(p.tensor.shape)}: ${(e as Error).message}`, "shape");
+  } finally {
+    release([t, p]);
+  }
+}
+
+/** The R-style dual: `(args?)` → a value for compile(); `(y_true, y_pred, args?)` → computed. */
+export function isDataCall(a: unknown): boolean {
+  return a !== undefined && isArrayData(a);
+}
+
+function dualLoss(key: string) {
+  const def = LOSSES[key];
+  function loss(args?: Record<string, unknown>): LossSpec;
+  function loss(y_true: unknown, y_pred: unknown, args?: Record<string, unknown>): any;
+  function loss(a?: unknown, b?: unknown, c?: unknown): unknown {
+    if (!isDataCall(a)) {
+      if (b !== undefined) throw new KerasError(def.fn, `give either a record of arguments, or y_true and y_pred (then arguments third); got ${describeValue(a)} then ${describeValue(b)}`);
+      return makeLoss(key, a);
+    }
+    if (b === undefined) throw new KerasError(def.fn, "`y_pred` is missing: call it as (y_true, y_pred) to compute the loss, or with a record of arguments for compile()");
+    return computePerSample(def.fn, makeLoss(key, c).perSample, a, b);
+  }
+  Object.defineProperty(loss, "name", { value: def.fn });
+  return loss;
+}
+
+export const loss_mean_squared_error = dualLoss("mean_squared_error");
+export const loss_mean_absolute_error = dualLoss("mean_absolute_error");
+export const loss_mean_absolute_percentage_error = dualLoss("mean_absolute_percentage_error");
+export const loss_mean_squared_logarithmic_error = dualLoss("mean_squared_logarithmic_error");
+export const loss_binary_crossentropy = dualLoss("binary_crossentropy");
+export const loss_categorical_crossentropy = dualLoss("categorical_crossentropy");
+export const loss_sparse_categorical_crossentropy = dualLoss("sparse_categorical_crossentropy");
+export const loss_hinge = dualLoss("hinge");
+export const loss_squared_hinge = dualLoss("squared_hinge");
+export const loss_categorical_hinge = dualLoss("categorical_hinge");
+export const loss_huber = dualLoss("huber");
+export const loss_log_cosh = dualLoss("log_cosh");
+export const loss_kl_divergence = dualLoss("kl_divergence");
+export const loss_poisson = dualLoss("poisson");
+export const loss_cosine_similarity = dualLoss("cosine_similarity");
+
+/** Per-sample functions by Keras name, shared with the metrics of the same names. */
+export function lossFunction(name: string, config: Record<string, unknown> = {}): (t: Tensor, p: Tensor) => Tensor {
+  const def = LOSSES[name];
+  return def.perSample({ ...def.defaults, ...config });
+}

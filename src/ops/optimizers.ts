@@ -1,0 +1,374 @@
+/**
+ * Optimizers with Keras 3's update rules and defaults (tfjs's differ: e.g. Adam epsilon 1e-8 there,
+ * 1e-7 here). `optimizer_*()` returns a frozen spec; `OptimizerRuntime` holds its slot variables on
+ * the device and applies one update to a model's variables.
+ */
+import { tf, type Tensor } from "../backend/tf.js";
+import { KerasError, describeValue } from "../errors.js";
+import { Bool, Nullable, NonNegativeNum, PositiveNum, Rate, Str, decodeArgs, described, type Props } from "../args.js";
+import * as t from "io-ts";
+import { isSchedule, type LearningRateSchedule } from "./schedules.js";
+import { applyConstraint, type ConstraintSpec } from "./constraints.js";
+
+export const OPTIMIZER_BRAND = Symbol.for("tskeras.optimizer");
+
+export interface OptimizerSpec {
+  readonly [OPTIMIZER_BRAND]: true;
+  /** Keras class name, e.g. "Adam". */
+  readonly class_name: string;
+  /** Decoded arguments (R names), learning_rate a number or a schedule. */
+  readonly config: Readonly<Record<string, any>>;
+}
+
+export function isOptimizer(x: unknown): x is OptimizerSpec {
+  return x !== null && typeof x === "object" && (x as any)[OPTIMIZER_BRAND] === true;
+}
+
+/** Per-step scalars handed to an update rule (computed on the host in float64). */
+interface StepInfo {
+  /** 1-based step number of this update (Keras's `iterations + 1`). */
+  readonly step: number;
+  readonly lr: number;
+  readonly c: Readonly<Record<string, any>>;
+  /** Optimizer-wide host values (Nadam's running product of momentum factors). */
+  readonly globals: Readonly<Record<string, number>>;
+}
+
+interface UpdateRule {
+  readonly className: string;
+  readonly fn: string;
+  readonly props: Props;
+  readonly defaults: Record<string, unknown>;
+  /** Slot names and their initial value (a constant) per variable. */
+  readonly slots: (c: Record<string, any>) => readonly { name: string; init: number }[];
+  /** New variable value and new slot values. Runs inside tf.tidy. */
+  readonly update: (g: Tensor, v: Tensor, slots: readonly Tensor[], s: StepInfo) => { variable: Tensor; slots: Tensor[] };
+  /** Optimizer-wide host state advanced once per step, before the variable updates. */
+  readonly advanceGlobals?: (globals: Record<string, number>, step: number, c: Record<string, any>) => Record<string, number>;
+  readonly initialGlobals?: Record<string, number>;
+  readonly validate?: (c: Record<string, any>) => void;
+}
+
+const LearningRate = described(
+  new t.Type<number | LearningRateSchedule, unknown, unknown>(
+    "LearningRate",
+    (u): u is number | LearningRateSchedule => (typeof u === "number" && u >= 0 && Number.isFinite(u)) || isSchedule(u),
+    (u, c) => ((typeof u === "number" && u >= 0 && Number.isFinite(u)) || isSchedule(u) ? t.success(u as number | LearningRateSchedule) : t.failure(u, c)),
+    t.identity,
+  ),
+  "a non-negative number or a learning_rate_schedule_*() value",
+);
+
+const Beta = Rate;
+const NullablePositive = Nullable(PositiveNum);
+
+/** Arguments every Keras 3 optimizer takes. */
+const COMMON_PROPS: Props = {
+  learning_rate: LearningRate,
+  weight_decay: Nullable(NonNegativeNum),
+  clipnorm: NullablePositive,
+  clipvalue: NullablePositive,
+  global_clipnorm: NullablePositive,
+  name: Str,
+};
+const COMMON_DEFAULTS = { weight_decay: null, clipnorm: null, clipvalue: null, global_clipnorm: null };
+
+const { add, sub, mul, div, sqrt, square } = tf;
+
+const RULES: Record<string, UpdateRule> = {
+  sgd: {
+    className: "SGD",
+    fn: "optimizer_sgd",
+    props: { momentum: NonNegativeNum, nesterov: Bool },
+    defaults: { learning_rate: 0.01, momentum: 0, nesterov: false },
+    slots: (c) => (c.momentum > 0 ? [{ name: "momentum", init: 0 }] : []),
+    update: (g, v, [m], { lr, c }) => {
+      if (!(c.momentum > 0)) return { variable: sub(v, mul(lr, g)), slots: [] };
+      const m1 = sub(mul(c.momentum, m), mul(lr, g));
+      const step = c.nesterov ? sub(mul(c.momentum, m1), mul(lr, g)) : m1;
+      return { variable: add(v, step), slots: [m1] };
+    },
+    validate: (c) => {
+      if (c.momentum > 1) throw new KerasError("optimizer_sgd", `\`momentum\` must be between 0 and 1, got ${c.momentum}`);
+    },
+  },
+  rmsprop: {
+    className: "RMSprop",
+    fn: "optimizer_rmsprop",
+    props: { rho: Beta, momentum: NonNegativeNum, epsilon: PositiveNum, centered: Bool },
+    defaults: { learning_rate: 0.001, rho: 0.9, momentum: 0, epsilon: 1e-7, centered: false },
+    slots: (c) => [{ name: "velocity", init: 0 }, ...(c.momentum > 0 ? [{ name: "momentum", init: 0 }] : []), ...(c.centered ? [{ name: "average_gradient", init: 0 }] : [])],
+    update: (g, v, slots, { lr, c }) => {
+      const velocity = add(mul(c.rho, slots[0]), mul(1 - c.rho, square(g)));
+      const out: Tensor[] = [velocity];
+      let denominator: Tensor;
+      let avg: Tensor | undefined;
+      if (c.centered) {
+        avg = add(mul(c.rho, slots[slots.length - 1]), mul(1 - c.rho, g));
+        denominator = add(sub(velocity, square(avg)), c.epsilon);
+      } else denominator = add(velocity, c.epsilon);
+      const increment = div(mul(lr, g), sqrt(denominator));
+      let variable: Tensor;
+      if (c.momentum > 0) {
+        const mom = add(mul(c.momentum, slots[1]), increment);
+        out.push(mom);
+        variable = sub(v, mom);
+      } else variable = sub(v, increment);
+      if (avg) out.push(avg);
+      return { variable, slots: out };
+    },
+  },
+  adam: {
+    className: "Adam",
+    fn: "optimizer_adam",
+    props: { beta_1: Beta, beta_2: Beta, epsilon: PositiveNum, amsgrad: Bool },
+    defaults: { learning_rate: 0.001, beta_1: 0.9, beta_2: 0.999, epsilon: 1e-7, amsgrad: false },
+    slots: (c) => [{ name: "momentum", init: 0 }, { name: "velocity", init: 0 }, ...(c.amsgrad ? [{ name: "velocity_hat", init: 0 }] : [])],
+    update: (g, v, slots, s) => adamUpdate(g, v, slots, s),
+  },
+  adamw: {
+    className: "AdamW",
+    fn: "optimizer_adamw",
+    props: { beta_1: Beta, beta_2: Beta, epsilon: PositiveNum, amsgrad: Bool },
+    defaults: { learning_rate: 0.001, weight_decay: 0.004, beta_1: 0.9, beta_2: 0.999, epsilon: 1e-7, amsgrad: false },
+    slots: (c) => [{ name: "momentum", init: 0 }, { name: "velocity", init: 0 }, ...(c.amsgrad ? [{ name: "velocity_hat", init: 0 }] : [])],
+    update: (g, v, slots, s) => adamUpdate(g, v, slots, s),
+    validate: (c) => {
+      if (c.weight_decay === null) throw new KerasError("optimizer_adamw", "`weight_decay` must be a number for AdamW, got null");
+    },
+  },
+  adagrad: {
+    className: "Adagrad",
+    fn: "optimizer_adagrad",
+    props: { initial_accumulator_value: NonNegativeNum, epsilon: PositiveNum },
+    defaults: { learning_rate: 0.001, initial_accumulator_value: 0.1, epsilon: 1e-7 },
+    slots: (c) => [{ name: "accumulator", init: c.initial_accumulator_value }],
+    update: (g, v, [acc], { lr, c }) => {
+      const a = add(acc, square(g));
+      return { variable: sub(v, div(mul(lr, g), sqrt(add(a, c.epsilon)))), slots: [a] };
+    },
+  },
+  adadelta: {
+    className: "Adadelta",
+    fn: "optimizer_adadelta",
+    props: { rho: Beta, epsilon: PositiveNum },
+    defaults: { learning_rate: 0.001, rho: 0.95, epsilon: 1e-7 },
+    slots: () => [{ name: "accumulated_grad", init: 0 }, { name: "accumulated_delta_var", init: 0 }],
+    update: (g, v, [accGrad, accDelta], { lr, c }) => {
+      const rms = (x: Tensor) => sqrt(add(x, c.epsilon));
+      const ag = add(mul(c.rho, accGrad), mul(1 - c.rho, square(g)));
+      const delta = div(mul(tf.neg(rms(accDelta)), g), rms(ag));
+      const ad = add(mul(c.rho, accDelta), mul(1 - c.rho, square(delta)));
+      return { variable: add(v, mul(lr, delta)), slots: [ag, ad] };
+    },
+  },
+  adamax: {
+    className: "Adamax",
+    fn: "optimizer_adamax",
+    props: { beta_1: Beta, beta_2: Beta, epsilon: PositiveNum },
+    defaults: { learning_rate: 0.001, beta_1: 0.9, beta_2: 0.999, epsilon: 1e-7 },
+    slots: () => [{ name: "m", init: 0 }, { name: "u", init: 0 }],
+    update: (g, v, [m, u], { lr, c, step }) => {
+      const m1 = add(m, mul(sub(g, m), 1 - c.beta_1));
+      const u1 = tf.maximum(mul(c.beta_2, u), tf.abs(g));
+      const scale = lr / (1 - Math.pow(c.beta_1, step));
+      return { variable: sub(v, div(mul(scale, m1), add(u1, c.epsilon))), slots: [m1, u1] };
+    },
+  },
+  nadam: {
+    className: "Nadam",
+    fn: "optimizer_nadam",
+    props: { beta_1: Beta, beta_2: Beta, epsilon: PositiveNum },
+    defaults: { learning_rate: 0.001, beta_1: 0.9, beta_2: 0.999, epsilon: 1e-7 },
+    slots: () => [{ name: "momentum", init: 0 }, { name: "velocity", init: 0 }],
+    initialGlobals: { u_product: 1 },
+    advanceGlobals: (gl, step, c) => ({ u_product: gl.u_product * c.beta_1 * (1 - 0.5 * Math.pow(0.96, step)) }),
+    update: (g, v, [m, vel], { lr, c, step, globals }) => {
+      const uT = c.beta_1 * (1 - 0.5 * Math.pow(0.96, step));
+      const uT1 = c.beta_1 * (1 - 0.5 * Math.pow(0.96, step + 1));
+      const uProduct = globals.u_product;
+      const uProduct1 = uProduct * uT1;
+      const m1 = add(m, mul(sub(g, m), 1 - c.beta_1));
+      const v1 = add(vel, mul(sub(square(g), vel), 1 - c.beta_2));
+      const mHat = add(mul(uT1 / (1 - uProduct1), m1), mul((1 - uT) / (1 - uProduct), g));
+      const vHat = div(v1, 1 - Math.pow(c.beta_2, step));
+      return { variable: sub(v, div(mul(lr, mHat), add(sqrt(vHat), c.epsilon))), slots: [m1, v1] };
+    },
+  },
+};
+
+/** Adam / AdamW (Keras 3): alpha = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t); v -= alpha * m / (sqrt(v) + eps). */
+function adamUpdate(g: Tensor, v: Tensor, slots: readonly Tensor[], { lr, c, step }: StepInfo) {
+  const alpha = (lr * Math.sqrt(1 - Math.pow(c.beta_2, step))) / (1 - Math.pow(c.beta_1, step));
+  const m = add(slots[0], mul(sub(g, slots[0]), 1 - c.beta_1));
+  let vel = add(slots[1], mul(sub(square(g), slots[1]), 1 - c.beta_2));
+  const out = [m, vel];
+  if (c.amsgrad) {
+    vel = tf.maximum(slots[2], vel);
+    out.push(vel);
+  }
+  return { variable: sub(v, div(mul(alpha, m), add(sqrt(vel), c.epsilon))), slots: out };
+}
+
+export const OPTIMIZER_NAMES = Object.keys(RULES);
+
+function ruleOf(spec: OptimizerSpec): UpdateRule {
+  const r = Object.values(RULES).find((x) => x.className === spec.class_name);
+  if (!r) throw new KerasError("compile", `unknown optimizer class ${spec.class_name}`);
+  return r;
+}
+
+function makeOptimizer(key: string, args: unknown): OptimizerSpec {
+  const rule = RULES[key];
+  const c = decodeArgs(rule.fn, { ...COMMON_PROPS, ...rule.props }, args, { ...COMMON_DEFAULTS, name: rule.className.toLowerCase(), ...rule.defaults });
+  const clips = ["clipnorm", "clipvalue", "global_clipnorm"].filter((k) => c[k] !== null);
+  if (clips.length > 1) throw new KerasError(rule.fn, `give only one of \`clipnorm\`, \`clipvalue\` and \`global_clipnorm\`, got ${clips.map((k) => `\`${k}\``).join(" and ")}`);
+  rule.validate?.(c);
+  return Object.freeze({ [OPTIMIZER_BRAND]: true as const, class_name: rule.className, config: Object.freeze(c) });
+}
+
+type OptArgs = Record<string, unknown>;
+/** SGD: `v -= lr * g`; with momentum `m = momentum * m - lr * g; v += m` (nesterov: `v += momentum * m - lr * g`). */
+export const optimizer_sgd = (args?: OptArgs) => makeOptimizer("sgd", args);
+/** RMSprop (rho 0.9, epsilon 1e-7 inside the square root, optional momentum and centering). */
+export const optimizer_rmsprop = (args?: OptArgs) => makeOptimizer("rmsprop", args);
+/** Adam (Keras 3 form, epsilon 1e-7, optional amsgrad). */
+export const optimizer_adam = (args?: OptArgs) => makeOptimizer("adam", args);
+/** AdamW: Adam with decoupled weight decay (`v -= v * weight_decay * lr` before the update; default 0.004). */
+export const optimizer_adamw = (args?: OptArgs) => makeOptimizer("adamw", args);
+/** Adagrad (initial accumulator 0.1). */
+export const optimizer_adagrad = (args?: OptArgs) => makeOptimizer("adagrad", args);
+/** Adadelta (rho 0.95, learning_rate 0.001 as in Keras 3). */
+export const optimizer_adadelta = (args?: OptArgs) => makeOptimizer("adadelta", args);
+/** Adamax (infinity-norm Adam). */
+export const optimizer_adamax = (args?: OptArgs) => makeOptimizer("adamax", args);
+/** Nadam (Keras 3's momentum-schedule form with decay 0.96). */
+export const optimizer_nadam = (args?: OptArgs) => makeOptimizer("nadam", args);
+
+/** An optimizer by name ("adam", "sgd", ...) or an optimizer_*() value; undefined when not one. */
+export function resolveOptimizer(fn: string, v: unknown): OptimizerSpec {
+  if (isOptimizer(v)) return v;
+  if (typeof v === "string") {
+    const key = v.toLowerCase();
+    if (RULES[key]) return makeOptimizer(key, {});
+    throw new KerasError(fn, `\`optimizer\` "${v}" is not known; use one of ${OPTIMIZER_NAMES.map((n) => `"${n}"`).join(", ")} or an optimizer_*() value`);
+  }
+  throw new KerasError(fn, `\`optimizer\` must be an optimizer name (${OPTIMIZER_NAMES.join(", ")}) or an optimizer_*() value, got ${describeValue(v)}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The device side
+
+/** Plain-data optimizer state (stored on the trained model value; slot values keyed by variable path). */
+export interface OptimizerStateValue {
+  readonly class_name: string;
+  readonly iterations: number;
+  /** Current learning rate when it is a number (callbacks may have changed it). */
+  readonly learning_rate: number | null;
+  readonly globals: Readonly<Record<string, number>>;
+  readonly slots: Readonly<Record<string, readonly { readonly name: string; readonly shape: readonly number[]; readonly values: Float32Array }[]>>;
+}
+
+/** One variable the optimizer updates: its stable key ("layer/weight") and constraint. */
+export interface OptimizedVariable {
+  readonly key: string;
+  readonly variable: tf.Variable;
+  readonly constraint?: ConstraintSpec | null;
+}
+
+export class OptimizerRuntime {
+  readonly spec: OptimizerSpec;
+  private readonly rule: UpdateRule;
+  iterations: number;
+  private learningRate: number | null;
+  private globals: Record<string, number>;
+  private readonly slots = new Map<string, { names: string[]; vars: tf.Variable[] }>();
+
+  constructor(spec: OptimizerSpec, initial?: OptimizerStateValue | null) {
+    this.spec = spec;
+    this.rule = ruleOf(spec);
+    const usable = initial && initial.class_name === spec.class_name ? initial : null;
+    this.iterations = usable?.iterations ?? 0;
+    const lr = spec.config.learning_rate;
+    this.learningRate = isSchedule(lr) ? null : (usable?.learning_rate ?? lr);
+    this.globals = { ...(this.rule.initialGlobals ?? {}), ...(usable?.globals ?? {}) };
+    if (usable) {
+      for (const [key, list] of Object.entries(usable.slots)) {
+        this.slots.set(key, { names: list.map((s) => s.name), vars: list.map((s) => tf.tidy(() => tf.variable(tf.tensor(s.values, [...s.shape]), false))) });
+      }
+    }
+  }
+
+  /** The learning rate the next update uses. */
+  currentLearningRate(): number {
+    const lr = this.spec.config.learning_rate;
+    return isSchedule(lr) ? lr.at(this.iterations) : this.learningRate!;
+  }
+
+  /** Sets the learning rate (callbacks); refused when it is a schedule, as in Keras. */
+  setLearningRate(fn: string, value: number): void {
+    if (isSchedule(this.spec.config.learning_rate)) {
+      throw new KerasError(fn, "the optimizer's learning rate is a learning_rate_schedule_*(); it cannot also be set by a callback", "value");
+    }
+    if (typeof value !== "number" || !Number.isFinite(value) || value < 0) throw new KerasError(fn, `the learning rate must be a non-negative number, got ${describeValue(value)}`);
+    this.learningRate = value;
+  }
+
+  private slotsFor(v: OptimizedVariable): tf.Variable[] {
+    const wanted = this.rule.slots(this.spec.config);
+    const have = this.slots.get(v.key);
+    const fits = have && have.names.length === wanted.length && have.vars.every((s, i) => have.names[i] === wanted[i].name && s.shape.every((d, j) => d === v.variable.shape[j]));
+    if (fits) return have!.vars;
+    if (have) have.vars.forEach((s) => s.dispose());
+    const vars = wanted.map((w) => tf.tidy(() => tf.variable(tf.fill(v.variable.shape, w.init), false)));
+    this.slots.set(v.key, { names: wanted.map((w) => w.name), vars });
+    return vars;
+  }
+
+  /** One Keras optimizer step: clip, weight decay, update, constraints, iterations += 1. */
+  apply(pairs: readonly { target: OptimizedVariable; grad: Tensor }[]): void {
+    if (pairs.length === 0) return;
+    const step = this.iterations + 1;
+    const lr = this.currentLearningRate();
+    const c = this.spec.config;
+    if (this.rule.advanceGlobals) this.globals = this.rule.advanceGlobals(this.globals, step, c);
+    const info: StepInfo = { step, lr, c, globals: this.globals };
+    const slotLists = pairs.map((p) => this.slotsFor(p.target));
+    tf.tidy(() => {
+      const grads = clipGradients(pairs.map((p) => p.grad), c);
+      pairs.forEach(({ target }, i) => {
+        let value: Tensor = target.variable;
+        if (c.weight_decay) value = sub(value, mul(value, c.weight_decay * lr));
+        const r = this.rule.update(grads[i], value, slotLists[i], info);
+        r.slots.forEach((s, k) => slotLists[i][k].assign(s));
+        target.variable.assign(target.constraint ? applyConstraint(target.constraint, r.variable) : r.variable);
+      });
+    });
+    this.iterations = step;
+  }
+
+  /** Reads the state back as plain data. */
+  snapshot(): OptimizerStateValue {
+    const slots: Record<string, { name: string; shape: number[]; values: Float32Array }[]> = {};
+    for (const [key, s] of this.slots) slots[key] = s.vars.map((v, i) => ({ name: s.names[i], shape: [...v.shape], values: Float32Array.from(v.dataSync() as Float32Array) }));
+    return Object.freeze({ class_name: this.spec.class_name, iterations: this.iterations, learning_rate: this.learningRate, globals: Object.freeze({ ...this.globals }), slots: Object.freeze(slots) });
+  }
+
+  dispose(): void {
+    for (const s of this.slots.values()) s.vars.forEach((v) => v.dispose());
+    this.slots.clear();
+  }
+}
+
+/** Keras 3 `_clip_gradients`: per-tensor norm, global norm, or value clipping. Inside tf.tidy. */
+function clipGradients(grads: Tensor[], c: Readonly<Record<string, any>>): Tensor[] {
+  const norm = (g: Tensor) => sqrt(tf.sum(square(g)));
+  if (c.clipnorm) return grads.map((g) => mul(g, div(c.clipnorm, tf.maximum(norm(g), c.clipnorm))));
+  if (c.global_clipnorm) {
+    const global = sqrt(tf.addN(grads.map((g) => tf.sum(square(g)))));
+    const scale = div(c.global_clipnorm, tf.maximum(global, c.global_clipnorm));
+    return grads.map((g) => mul(g, scale));
+  }
+  if (c.clipvalue) return grads.map((g) => tf.clipByValue(g, -c.clipvalue, c.clipvalue));
+  return grads;
+}

@@ -1,0 +1,74 @@
+/**
+ * `plot_history(history, { file })`: R's plot(history) as an SVG drawn by vega-lite (imported lazily):
+ * one panel per metric stacked vertically, training and validation as two series, epochs on x.
+ */
+import { writeFile, rename } from "node:fs/promises";
+import { KerasError } from "../errors.js";
+import { PositiveInt, Str, decodeArgs } from "../args.js";
+import { as_data_frame, isHistory, type History } from "./history.js";
+import { describeValue } from "../errors.js";
+
+const PLOT_PROPS = {
+  file: Str,
+  width: PositiveInt,
+  height: PositiveInt,
+};
+
+/** The vega-lite specification of the history plot (exported for inspection and custom rendering). */
+export function historyPlotSpec(history: History, args: { width?: number; height?: number } = {}): Record<string, unknown> {
+  const rows = as_data_frame(history);
+  const metrics = [...new Set(rows.map((r) => r.metric))];
+  const width = args.width ?? 480;
+  const height = args.height ?? 160;
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v5.json",
+    background: "white",
+    data: { values: rows.map((r) => ({ ...r })) },
+    vconcat: metrics.map((metric) => ({
+      title: metric,
+      width,
+      height,
+      transform: [{ filter: { field: "metric", equal: metric } }],
+      encoding: {
+        x: { field: "epoch", type: "quantitative", title: "epoch", axis: { tickMinStep: 1, format: "d" } },
+        y: { field: "value", type: "quantitative", title: metric, scale: { zero: false } },
+        color: { field: "data", type: "nominal", title: null, scale: { domain: ["training", "validation"] } },
+      },
+      layer: [{ mark: { type: "line" } }, { mark: { type: "point", filled: true } }],
+    })),
+    resolve: { scale: { color: "shared" } },
+  };
+}
+
+/**
+ * Renders the history plot as SVG text; with `file`, also writes it there (atomically: a temporary
+ * file, then rename) and returns the SVG.
+ */
+export async function plot_history(history: History, args: { file?: string; width?: number; height?: number } = {}): Promise<string> {
+  const fn = "plot_history";
+  if (!isHistory(history)) throw new KerasError(fn, `\`x\` must be the history returned by fit(), got ${describeValue(history)}`);
+  const a = decodeArgs(fn, PLOT_PROPS, args, {});
+  if (a.file && !/\.svg$/i.test(a.file)) throw new KerasError(fn, `\`file\` must end in .svg (SVG is the supported format), got ${JSON.stringify(a.file)}`, "io");
+  if (Object.values(history.metrics).every((v) => v.length === 0)) throw new KerasError(fn, "the history has no epochs to plot");
+  let vega: typeof import("vega");
+  let vegaLite: typeof import("vega-lite");
+  try {
+    [vega, vegaLite] = await Promise.all([import("vega"), import("vega-lite")]);
+  } catch (e) {
+    throw new KerasError(fn, `plotting needs the packages vega and vega-lite (npm install vega vega-lite): ${(e as Error).message}`, "io");
+  }
+  const spec = vegaLite.compile(historyPlotSpec(history, a) as any).spec;
+  const view = new vega.View(vega.parse(spec), { renderer: "none" });
+  const svg = await view.toSVG();
+  view.finalize();
+  if (a.file) {
+    const tmp = `${a.file}.${process.pid}.tmp`;
+    try {
+      await writeFile(tmp, svg, "utf8");
+      await rename(tmp, a.file);
+    } catch (e) {
+      throw new KerasError(fn, `cannot write ${JSON.stringify(a.file)}: ${(e as Error).message}`, "io");
+    }
+  }
+  return svg;
+}
