@@ -36,17 +36,17 @@ export function isHistory(x: unknown): x is History {
   return x !== null && typeof x === "object" && (x as any)[HISTORY_BRAND] === true;
 }
 
-/** R's default number formatting (7 significant digits, no trailing zeros). */
+/**
+ * R keras's history print: `prettyNum(value, format = "fg", digits = 4)`, i.e. 4 significant digits in
+ * fixed notation without trailing zeros (0.04196, 0.9878, 12.35, 1235).
+ */
 function formatNumber(v: number): string {
   if (!Number.isFinite(v)) return Number.isNaN(v) ? "NaN" : v > 0 ? "Inf" : "-Inf";
-  if (Number.isInteger(v) && Math.abs(v) < 1e15) return String(v);
-  const s = v.toPrecision(7);
-  if (s.includes("e")) {
-    const [m, e] = s.split("e");
-    const mant = m.includes(".") ? m.replace(/0+$/, "").replace(/\.$/, "") : m;
-    const exp = Number(e);
-    return `${mant}e${exp < 0 ? "-" : "+"}${String(Math.abs(exp)).padStart(2, "0")}`;
-  }
+  if (v === 0) return "0";
+  const magnitude = Math.floor(Math.log10(Math.abs(v)));
+  const decimals = Math.max(0, 3 - magnitude);
+  const rounded = Number(v.toPrecision(4));
+  const s = rounded.toFixed(Math.min(decimals, 100));
   return s.includes(".") ? s.replace(/0+$/, "").replace(/\.$/, "") : s;
 }
 

@@ -80,9 +80,16 @@ describe("training: progress bar, history, plot", function () {
     expect(resolveVerbose(2)).to.equal(2);
   });
 
+  it("history values print with 4 significant digits, as R's prettyNum(format = \"fg\", digits = 4)", () => {
+    // R: prettyNum(c(0.0419612, 0.98781, 12.3456, 1234.567, 2e-5), format = "fg", digits = 4)
+    //    -> "0.04196" "0.9878" "12.35" "1235" "0.00002"
+    const h = makeHistory({ epochs: 1, steps: 1, verbose: 0 }, [0], { loss: [0.0419612], acc: [0.98781], mse: [12.3456], sse: [1234.567], tiny: [2e-5] });
+    expect(String(h).split("\n").slice(1)).to.deep.equal(["loss: 0.04196", " acc: 0.9878", " mse: 12.35", " sse: 1235", "tiny: 0.00002"]);
+  });
+
   it("history prints R's way and reshapes to long rows", () => {
     const h = makeHistory({ epochs: 2, steps: 1, verbose: 0 }, [0, 1], { loss: [1, 0.123456789], mae: [0.9, 0.5], val_loss: [1.5, 0.25] });
-    expect(String(h)).to.equal("Final epoch (plot to see history):\n    loss: 0.1234568\n     mae: 0.5\nval_loss: 0.25");
+    expect(String(h)).to.equal("Final epoch (plot to see history):\n    loss: 0.1235\n     mae: 0.5\nval_loss: 0.25");
     expect(Object.isFrozen(h) && Object.isFrozen(h.metrics) && Object.isFrozen(h.metrics.loss)).to.equal(true);
     const rows = as_data_frame(h);
     expect(rows).to.have.length(6);
