@@ -48,24 +48,35 @@ export function keras_model(args: { inputs: unknown; outputs: unknown; name?: st
       throw new KerasError(fn, `the outputs depend on input "${node.layer.name}", which is not listed in \`inputs\``);
     }
   }
-  // Unique layers in topological order; inputs in the order given first.
-  const seen = new Map<number, Layer>();
-  for (const i of inputs) if (!seen.has(i.node.layer.id)) seen.set(i.node.layer.id, i.node.layer);
+  // Layers ordered as Keras orders a functional model's layers: by depth (distance from the outputs,
+  // deepest first, so inputs lead), ties in order of discovery.
+  const depth = new Map<GraphNode, number>();
+  for (const o of outputs) depth.set(o.node, 0);
+  for (const node of [...nodes].reverse()) {
+    const d = depth.get(node) ?? 0;
+    for (const t of [...node.inputs, ...node.initialState, ...node.constants, ...(node.mask ? [node.mask] : [])]) {
+      depth.set(t.node, Math.max(depth.get(t.node) ?? 0, d + 1));
+    }
+  }
+  const seen = new Map<number, { layer: Layer; depth: number; order: number }>();
   for (const node of nodes) {
     const prev = seen.get(node.layer.id);
-    if (prev && prev !== node.layer && prev.weightValues !== node.layer.weightValues) {
+    if (prev && prev.layer !== node.layer && prev.layer.weightValues !== node.layer.weightValues) {
       throw new KerasError(fn, `layer "${node.layer.name}" appears with two different sets of weights`);
     }
-    if (!prev) seen.set(node.layer.id, node.layer);
+    const d = depth.get(node) ?? 0;
+    if (!prev) seen.set(node.layer.id, { layer: node.layer, depth: d, order: seen.size });
+    else prev.depth = Math.max(prev.depth, d);
   }
+  const ordered = [...seen.values()].sort((a, b) => b.depth - a.depth || a.order - b.order).map((e) => e.layer);
   const taken = new Set<string>();
-  for (const l of seen.values()) {
+  for (const l of ordered) {
     if (!l.autoName) {
       if (taken.has(l.name)) throw new KerasError(fn, `the name "${l.name}" is used by two layers; layer names must be unique in a model`);
       taken.add(l.name);
     }
   }
-  const layers = [...seen.values()].map((l) => {
+  const layers = ordered.map((l) => {
     if (!l.autoName) return l;
     const base = l.className === "InputLayer" ? "input_layer" : l.name;
     const name = uniqueName(base, taken);

@@ -97,18 +97,19 @@ export function summaryText(model: Model, options: SummaryOptions = {}): string 
       callCount.set(node.layer.id, k + 1);
       nodeNames.set(node, `${model.layers[layerIndex.get(node.layer.id)!].name}[${k}]`);
     }
-    const shown = new Set<number>();
-    for (const node of model.nodes) {
-      const li = layerIndex.get(node.layer.id)!;
-      const layer = model.layers[li];
-      const connected = [...node.inputs, ...node.initialState, ...node.constants].map((t) => `'${nodeNames.get(t.node)}[${t.index}]'`);
+    // One row per layer (a shared layer once), connected to the inputs of each of its calls.
+    model.layers.forEach((layer, li) => {
+      const calls = model.nodes.filter((n) => n.layer.id === layer.id);
+      const connected = calls.flatMap((node) => [...node.inputs, ...node.initialState, ...node.constants].map((t) => `'${nodeNames.get(t.node)}[${t.index}]'`));
       const inputShapes = plan ? plan.layerInputShapes[li] : null;
-      const counts = shown.has(li) ? [0, 0] : (paramCounts(layer, layer.className === "InputLayer" ? [] : inputShapes) ?? [0, 0]);
-      if (!shown.has(li)) [trainable, frozen] = [trainable + counts[0], frozen + counts[1]];
-      shown.add(li);
-      const shape = layer.className === "InputLayer" ? `[${formatShape(node.outputShapes[0])}]` : outputShapeText(node.outputShapes);
+      const counts = paramCounts(layer, layer.className === "InputLayer" ? [] : inputShapes) ?? [0, 0];
+      [trainable, frozen] = [trainable + counts[0], frozen + counts[1]];
+      const shapes = calls[0]?.outputShapes ?? [];
+      // Keras shows a shared layer's output shape when every call has the same one, else "multiple".
+      const same = calls.every((c) => outputShapeText(c.outputShapes) === outputShapeText(shapes));
+      const shape = layer.className === "InputLayer" ? `[${formatShape(shapes[0])}]` : same ? outputShapeText(shapes) : "multiple";
       rows.push([`${layer.name} (${layer.className})`, shape, String(counts[0] + counts[1]), `[${connected.join(", ")}]`]);
-    }
+    });
   }
   for (const r of rows) out.push(...row(r, positions), " ".repeat(width));
   out.push("=".repeat(width));
