@@ -18,7 +18,9 @@ function deepFreeze<T>(v: T): T {
 /**
  * The Keras config of a model (`{ name, layers }`, functional models adding `input_layers` and
  * `output_layers` with Keras 2 `inbound_nodes`) or of a layer (`{ class_name, config }`). Weights are
- * not included: use get_weights(). A layer_lambda() config marks its function as not serialisable.
+ * not included: use get_weights(). Nested layers (bidirectional's `layer` and `backward_layer`,
+ * time_distributed's `layer`, a recurrent layer's `cell`) are written as Keras `{ class_name, config }`.
+ * A layer_lambda() or rnn_cell_custom() config marks its TypeScript function as not serialisable.
  */
 export function get_config(object: Model | Layer): SequentialConfig | FunctionalConfig | LayerConfig {
   if (!isModel(object) && !isLayer(object)) throw new KerasError("get_config", `\`object\` must be a model or a layer, got ${describeValue(object)}`);
@@ -27,8 +29,9 @@ export function get_config(object: Model | Layer): SequentialConfig | Functional
 
 /**
  * Rebuilds a model or layer from a config made by get_config() (or by Keras: `model.get_config()`,
- * `{ class_name, config }`). The weights are drawn afresh from the initializers; restore trained ones
- * with set_weights().
+ * `{ class_name, config }`), nested layers included. The weights are drawn afresh from the
+ * initializers; restore trained ones with set_weights(). Layers built on TypeScript functions
+ * (layer_lambda, rnn_cell_custom) are refused with a KerasError saying how to rebuild them.
  */
 export function from_config(config: unknown): Model | Layer {
   return fromConfig("from_config", config);

@@ -24,27 +24,59 @@ function stateTensors(layer: Layer, states: unknown, inputShapes: readonly Shape
   const isList = Array.isArray(states) && states.length > 0 && states.every((s) => s instanceof tf.Tensor || (Array.isArray(s) && Array.isArray(s[0])));
   const list = isList ? (states as unknown[]) : [states];
   const owned: Tensor[] = [];
-  const tensors = list.map((s, i) => {
-    const r = toTensor(FN, s, `state ${i + 1}`);
-    if (r.owned) owned.push(r.tensor);
-    return r.tensor;
-  });
-  if (shapes) {
-    const problem = tensors.length !== shapes.length
-      ? `layer "${layer.name}" has ${shapes.length} state${shapes.length === 1 ? "" : "s"} (${shapes.map(formatShape).join(", ")}), got ${tensors.length}`
-      : tensors.map((t, i) => (t.rank !== shapes[i].length || shapes[i].some((d, j) => d !== null && d !== t.shape[j]) ? `state ${i + 1} must have shape ${formatShape(shapes[i])}, got ${formatShape(t.shape)}` : "")).find((m) => m);
-    if (problem) {
-      owned.forEach((t) => t.dispose());
-      throw new KerasError(FN, problem, "shape");
+  try {
+    const tensors = list.map((s, i) => {
+      const r = toTensor(FN, s, `layer "${layer.name}": state ${i + 1}`);
+      if (r.owned) owned.push(r.tensor);
+      return r.tensor;
+    });
+    if (shapes) {
+      const problem = tensors.length !== shapes.length
+        ? `layer "${layer.name}" has ${shapes.length} state${shapes.length === 1 ? "" : "s"} (${shapes.map(formatShape).join(", ")}), got ${tensors.length}`
+        : tensors.map((t, i) => (t.rank !== shapes[i].length || shapes[i].some((d, j) => d !== null && d !== t.shape[j]) ? `layer "${layer.name}": state ${i + 1} must have shape ${formatShape(shapes[i])}, got ${formatShape(t.shape)}` : "")).find((m) => m);
+      if (problem) throw new KerasError(FN, problem, "shape");
     }
+    return { tensors, owned };
+  } catch (e) {
+    owned.forEach((t) => t.dispose());
+    throw e;
   }
-  return { tensors, owned };
 }
 
 /**
- * `reset_states(object, states = NULL)`: `object` is a model (every stateful layer; `states` only when
- * it has exactly one) or a stateful layer (used eagerly, or taken from a model with get_layer()).
- * Returns `object`.
+ * `reset_states(model, states)`: one stateful layer takes its list of states; several take a list
+ * with one entry per stateful layer, in model order, each that layer's list of states (or null: zeros).
+ * Every entry is checked before any state changes.
+ */
+function setModelStates(model: Model, stateful: readonly number[], states: unknown): void {
+  const layers = stateful.map((i) => model.layers[i]);
+  const names = layers.map((l) => `"${l.name}"`).join(", ");
+  if (layers.length === 0) throw new KerasError(FN, `model "${model.name}" has no stateful layers: only recurrent layers created with stateful = TRUE have states to set`);
+  const entries: unknown[] = layers.length === 1 ? [states] : Array.isArray(states) ? states : [];
+  if (layers.length > 1 && entries.length !== layers.length) {
+    throw new KerasError(
+      FN,
+      `model "${model.name}" has ${layers.length} stateful layers (${names}): \`states\` must be a list of ${layers.length} entries, one per stateful layer in model order, each a list of that layer's states (or NULL for zeros), got ${Array.isArray(states) ? `a list of ${states.length}` : describeValue(states)}`,
+      "shape",
+    );
+  }
+  const rt = getRuntime(model);
+  const converted: { tensors: Tensor[]; owned: Tensor[] }[] = [];
+  try {
+    entries.forEach((entry, k) => {
+      if (entry !== null && entry !== undefined) converted[k] = stateTensors(layers[k], entry, rt.plan.layerInputShapes[stateful[k]]);
+    });
+    rt.resetStates(stateful, stateful.map((_, k) => converted[k]?.tensors ?? null));
+  } finally {
+    converted.forEach((c) => c?.owned.forEach((t) => t.dispose()));
+  }
+}
+
+/**
+ * `reset_states(object, states = NULL)`: `object` is a model (every stateful layer) or a stateful
+ * layer (used eagerly, or taken from a model with get_layer()). `states` for a model with one stateful
+ * layer is that layer's list of states (`list(h)`, LSTM `list(h, c)`); with several, a list with one
+ * such list per stateful layer in model order (NULL entries zero that layer). Returns `object`.
  */
 export function reset_states<T extends Model | Layer>(object: T, states?: unknown): T {
   if (isModel(object)) {
@@ -53,13 +85,7 @@ export function reset_states<T extends Model | Layer>(object: T, states?: unknow
       if (hasRuntime(object)) getRuntime(object).resetStates(stateful);
       return object;
     }
-    if (stateful.length !== 1) {
-      throw new KerasError(FN, `model "${object.name}" has ${stateful.length} stateful layers; give \`states\` per layer: reset_states(get_layer(model, { name }), states)`);
-    }
-    const rt = getRuntime(object);
-    const { tensors, owned } = stateTensors(object.layers[stateful[0]], states, rt.plan.layerInputShapes[stateful[0]]);
-    rt.resetStates(stateful, [tensors]);
-    owned.forEach((t) => t.dispose());
+    setModelStates(object, stateful, states);
     return object;
   }
   if (isLayer(object)) {

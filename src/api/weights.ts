@@ -26,7 +26,8 @@ function modelLayerWeights(fn: string, model: Model): { layer: Layer; values: re
 export function get_weights(object: Model | Layer): any[] {
   const fn = "get_weights";
   if (isModel(object)) return modelLayerWeights(fn, object).flatMap((l) => l.values.map(toNested));
-  if (isLayer(object)) return (builtWeightsOf(object) ?? []).map(toNested);
+  // A layer taken from a model is built for the model's input shapes (its weights drawn on demand).
+  if (isLayer(object)) return (object.knownInputShapes ? weightValuesOf(object, object.knownInputShapes, fn) : (builtWeightsOf(object) ?? [])).map(toNested);
   throw new KerasError(fn, `\`object\` must be a model or a layer, got ${describeValue(object)}`);
 }
 

@@ -90,7 +90,7 @@ export function callEager(layer: Layer, x: unknown, options: CallOptions = {}): 
 
     let cache = caches.get(layer);
     if (!cache) {
-      const variables = weightValuesOf(layer, inputShapes.map((s) => [null, ...s.slice(1)]), fn).map((w) => tf.variable(tf.tensor(w.values, [...w.shape], "float32"), w.trainable));
+      const variables = weightValuesOf(layer, inputShapes.map((s) => [null, ...s.slice(1)]), fn).map((w) => tf.tidy(() => tf.variable(tf.tensor(w.values, [...w.shape], "float32"), w.trainable)));
       cache = { variables, state: null };
       caches.set(layer, cache);
       finalizer.register(layer, variables);
@@ -107,6 +107,7 @@ export function callEager(layer: Layer, x: unknown, options: CallOptions = {}): 
         weights: c.variables,
         masks: masks.map((m) => (m ? tf.cast(m, "bool") : null)),
         training: options.training ?? false,
+        trainable: layer.trainable,
         initialState: initial?.tensors,
         constants: constants?.tensors,
         state,
@@ -115,8 +116,15 @@ export function callEager(layer: Layer, x: unknown, options: CallOptions = {}): 
       // An identity layer (dropout at inference, ...) returns its input: hand out a copy, since the
       // caller owns (and may dispose) the output, and converted inputs are disposed below.
       const outputs = r.outputs.map((o) => (inputs.includes(o) ? tf.clone(o) : o));
-      return { outputs, masks: outMasks.map((m) => (m ? tf.cast(m, "bool") : null)), newState: r.newState ? [...r.newState] : undefined };
-    }) as unknown as { outputs: Tensor[]; masks: (Tensor | null)[]; newState?: Tensor[] };
+      const weightUpdates = options.training ? (r.weightUpdates ?? []) : [];
+      return { outputs, masks: outMasks.map((m) => (m ? tf.cast(m, "bool") : null)), newState: r.newState ? [...r.newState] : undefined, weightUpdates };
+    }) as unknown as { outputs: Tensor[]; masks: (Tensor | null)[]; newState?: Tensor[]; weightUpdates: { index: number; value: Tensor }[] };
+    // Non-trainable weight updates of a training call (batch norm's moving statistics) go to the
+    // layer's cached variables, as a model's runtime applies them to its own.
+    for (const u of result.weightUpdates) {
+      c.variables[u.index].assign(u.value);
+      u.value.dispose();
+    }
     if (result.newState) {
       const old = c.state;
       c.state = result.newState;

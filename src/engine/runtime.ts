@@ -95,6 +95,7 @@ export class Runtime {
         weights: this.variables[node.layerIndex],
         masks: inputMasks,
         training,
+        trainable: layer.trainable,
         initialState: node.initialState.length ? node.initialState.map(get) : undefined,
         constants: node.constants.length ? node.constants.map(get) : undefined,
         state: this.stateOf(node.layerIndex),
@@ -128,7 +129,7 @@ export class Runtime {
   }
 
   /** Zeroes (or sets) the state of stateful layers: all of them, or those in `layerIndices`. */
-  resetStates(layerIndices?: readonly number[], values?: readonly Tensor[][]): void {
+  resetStates(layerIndices?: readonly number[], values?: readonly (readonly Tensor[] | null)[]): void {
     const which = layerIndices ?? this.layers.map((_, i) => i).filter((i) => isStatefulLayer(this.layers[i]));
     which.forEach((i, k) => {
       const old = this.states[i];

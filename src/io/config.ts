@@ -7,23 +7,14 @@
  * Weights are not part of a config (as in Keras).
  */
 import { KerasError, describeValue } from "../errors.js";
-import { closestName } from "../args.js";
-import { createLayer, familyOf, isLayer, type CallOptions, type Layer } from "../model/layer.js";
-import { familyNames, getFamily } from "../model/registry.js";
+import { familyOf, isLayer, type CallOptions, type Layer } from "../model/layer.js";
 import type { FunctionalModel, Model, SequentialModel } from "../model/model.js";
 import { keras_model_sequential } from "../model/sequential.js";
 import { keras_model } from "../model/functional.js";
 import { layer_input, type GraphNode, type SymbolicTensor } from "../model/symbolic.js";
-import type { Shape } from "../model/types.js";
-import { serializeConfigValue } from "../layers/common.js";
+import { asRecord, dtypeName, layerFromConfig, layerToConfig, toJson, type ConfigRecord, type Json, type LayerConfig } from "./layer_config.js";
 
-export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-export type ConfigRecord = { [key: string]: Json };
-
-export interface LayerConfig {
-  class_name: string;
-  config: ConfigRecord;
-}
+export { layerFromConfig, layerToConfig, type ConfigRecord, type Json, type LayerConfig } from "./layer_config.js";
 
 /** A layer inside a functional model config. */
 export interface GraphLayerConfig extends LayerConfig {
@@ -43,30 +34,8 @@ export interface FunctionalConfig {
   output_layers: [string, number, number][];
 }
 
-const asRecord = (v: unknown): Record<string, unknown> | undefined => (v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
-
 // ---------------------------------------------------------------------------------------------
 // To config
-
-/** The Keras config of one layer; `batchInputShape` is written as `batch_input_shape` (first layer). */
-export function layerToConfig(layer: Layer, batchInputShape: Shape | null = layer.batchInputShape): LayerConfig {
-  const family = familyOf(layer);
-  const own = family.toConfig ? family.toConfig(layer.config) : (serializeConfigValue(layer.config) as Record<string, unknown>);
-  const config: Record<string, unknown> = { name: layer.name, trainable: layer.trainable, dtype: layer.inputDtype };
-  if (batchInputShape) config.batch_input_shape = [...batchInputShape];
-  Object.assign(config, own);
-  return { class_name: layer.className, config: toJson(config) as ConfigRecord };
-}
-
-/** Plain JSON data: typed arrays become arrays, undefined becomes null, functions are refused. */
-function toJson(v: unknown): Json {
-  if (v === undefined || v === null) return null;
-  if (typeof v === "number" || typeof v === "string" || typeof v === "boolean") return v;
-  if (typeof v === "function") return String(v.name || "function");
-  if (ArrayBuffer.isView(v)) return Array.from(v as unknown as ArrayLike<number>);
-  if (Array.isArray(v)) return v.map(toJson);
-  return Object.fromEntries(Object.entries(v as object).map(([k, x]) => [k, toJson(x)]));
-}
 
 function sequentialToConfig(model: SequentialModel): SequentialConfig {
   return {
@@ -126,46 +95,6 @@ export function toConfig(object: Model | Layer): SequentialConfig | FunctionalCo
 
 // ---------------------------------------------------------------------------------------------
 // From config
-
-/** Keras bookkeeping keys this package has no use for, dropped when they hold their inert value. */
-const INERT_KEYS: Readonly<Record<string, unknown>> = { ragged: false, sparse: false, synchronized: false, rms_scaling: false, lora_rank: null, lora_alpha: null, autocast: true };
-
-/** Keras 3 writes dtype policies as objects: `{ class_name: "DTypePolicy", config: { name: "float32" } }`. */
-function dtypeName(d: unknown): unknown {
-  const r = asRecord(d);
-  return r ? asRecord(r.config)?.name ?? d : d;
-}
-
-/** Rebuilds a layer value from `{ class_name, config }` (fresh weights from its initializers). */
-export function layerFromConfig(fn: string, json: unknown): Layer {
-  const r = asRecord(json);
-  if (!r || typeof r.class_name !== "string" || !asRecord(r.config)) {
-    throw new KerasError(fn, `a layer config must be { class_name, config }, got ${describeValue(json)}`, "io");
-  }
-  const family = getFamily(r.class_name);
-  if (!family || r.class_name === "InputLayer") {
-    const hint = closestName(r.class_name, familyNames().filter((n) => n !== "InputLayer"));
-    throw new KerasError(fn, `unknown layer class "${r.class_name}"${hint ? `; did you mean "${hint}"?` : ""}`, "io");
-  }
-  const { name, trainable, dtype, batch_input_shape, batch_shape, input_shape, ...rest } = asRecord(r.config)!;
-  for (const [k, inert] of Object.entries(INERT_KEYS)) if (k in rest && rest[k] === inert) delete rest[k];
-  const own = family.fromConfig ? family.fromConfig(rest) : rest;
-  const shape = (batch_input_shape ?? batch_shape) as (number | null)[] | undefined;
-  const args: Record<string, unknown> = {
-    ...own,
-    name,
-    trainable,
-    dtype: dtype === undefined || dtype === null ? undefined : dtypeName(dtype),
-    batch_input_shape: shape ?? undefined,
-    input_shape: shape ? undefined : (input_shape ?? undefined),
-  };
-  try {
-    return createLayer(family, args);
-  } catch (e) {
-    if (e instanceof KerasError) throw new KerasError(fn, `layer "${String(name ?? r.class_name)}" (${r.class_name}): ${e.message}`, e.kind);
-    throw e;
-  }
-}
 
 function sequentialFromConfig(fn: string, c: Record<string, unknown>): SequentialModel {
   const list = c.layers as unknown[];

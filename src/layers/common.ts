@@ -6,6 +6,7 @@ import { INITIALIZER_NAMES, resolveInitializer, type InitializerSpec } from "../
 import { resolveRegularizer, type RegularizerSpec } from "../ops/regularizers.js";
 import { resolveConstraint, type ConstraintSpec } from "../ops/constraints.js";
 import { tf, type Tensor } from "../backend/tf.js";
+import { KerasError } from "../errors.js";
 
 function resolving<A>(name: string, expected: string, resolve: (u: unknown) => A | undefined, encode: (a: A) => unknown): t.Type<A, unknown, unknown> {
   return described(
@@ -64,6 +65,25 @@ export function serializeConfigValue(v: unknown): unknown {
     return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, serializeConfigValue(x)]));
   }
   return v;
+}
+
+/**
+ * The get_config() entries of a layer built on TypeScript functions (layer_lambda, rnn_cell_custom):
+ * the source as text, marked not serialisable, with how to rebuild the layer.
+ */
+export function functionConfig(source: string, rebuild: string): Record<string, unknown> {
+  return {
+    function: null,
+    function_type: "typescript",
+    function_source: source,
+    serializable: false,
+    note: `a TypeScript function cannot be serialised; rebuild this layer with ${rebuild}`,
+  };
+}
+
+/** from_config() of such a layer: a KerasError of `fn` saying what is lost and how to rebuild it. */
+export function refuseFunctionConfig(fn: string, what: string, rebuild: string): never {
+  throw new KerasError(fn, `${what} cannot be restored from a config; rebuild it with ${rebuild}`, "io");
 }
 
 /** Activity regularization loss of a layer output, if the layer has an activity_regularizer. */

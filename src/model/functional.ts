@@ -3,6 +3,7 @@ import { KerasError, describeValue } from "../errors.js";
 import { isSymbolic, type GraphNode, type SymbolicTensor } from "./symbolic.js";
 import { withLayer, type Layer } from "./layer.js";
 import { freezeModel, uniqueName, type FunctionalModel } from "./model.js";
+import type { Shape } from "./types.js";
 
 function asTensorList(fn: string, arg: string, v: unknown): SymbolicTensor[] {
   const list = Array.isArray(v) ? v : v !== null && typeof v === "object" && !isSymbolic(v) ? Object.values(v as object) : [v];
@@ -76,12 +77,16 @@ export function keras_model(args: { inputs: unknown; outputs: unknown; name?: st
       taken.add(l.name);
     }
   }
+  // Each layer value records the input shapes of its first call (what the plan builds it for).
+  const firstInputs = new Map<number, Shape[]>();
+  for (const node of nodes) if (!firstInputs.has(node.layer.id) && node.layer.className !== "InputLayer") firstInputs.set(node.layer.id, node.inputs.map((t) => t.shape));
   const layers = ordered.map((l) => {
-    if (!l.autoName) return l;
+    const known = firstInputs.get(l.id) ?? null;
+    if (!l.autoName) return known ? withLayer(l, { knownInputShapes: known }) : l;
     const base = l.className === "InputLayer" ? "input_layer" : l.name;
     const name = uniqueName(base, taken);
     taken.add(name);
-    return withLayer(l, { name });
+    return withLayer(l, { name, knownInputShapes: known });
   });
   return freezeModel<FunctionalModel>({
     type: "functional",

@@ -40,6 +40,13 @@ export interface LayerData {
   readonly trainable: boolean;
   /** Input shape from input_shape / batch_input_shape / batch_size / input_dim, batch axis included. */
   readonly batchInputShape: Shape | null;
+  /**
+   * Input shapes (batch axis included) the model holding this value gives it, recorded when it was
+   * composed into the model: what count_params / get_weights / set_weights on the value taken out of
+   * the model (get_layer) build it for. Not an input-shape argument: never written to a config and
+   * never sets a model's input shape.
+   */
+  readonly knownInputShapes: readonly Shape[] | null;
   readonly inputDtype: string;
   /** Weights given by the user or set by training; null = drawn from the initializers on first need. */
   readonly weightValues: readonly WeightValue[] | null;
@@ -95,6 +102,7 @@ export interface LayerInit {
   config: Record<string, any>;
   trainable?: boolean;
   batchInputShape?: Shape | null;
+  knownInputShapes?: readonly Shape[] | null;
   inputDtype?: string;
   weightValues?: readonly WeightValue[] | null;
   weightsArg?: readonly unknown[] | null;
@@ -116,6 +124,7 @@ export function makeLayer(className: string, init: LayerInit): Layer {
     config: Object.freeze({ ...init.config }),
     trainable: init.trainable ?? true,
     batchInputShape: init.batchInputShape ?? null,
+    knownInputShapes: init.knownInputShapes ? Object.freeze(init.knownInputShapes.map((sh) => Object.freeze([...sh]))) : null,
     inputDtype: init.inputDtype ?? "float32",
     weightValues: init.weightValues ? Object.freeze([...init.weightValues]) : null,
     weightsArg: init.weightsArg ? Object.freeze([...init.weightsArg]) : null,
@@ -139,6 +148,7 @@ export function withLayer(layer: Layer, changes: Partial<LayerInit>): Layer {
     config: layer.config,
     trainable: layer.trainable,
     batchInputShape: layer.batchInputShape,
+    knownInputShapes: layer.knownInputShapes,
     inputDtype: layer.inputDtype,
     weightValues: layer.weightValues,
     weightsArg: layer.weightsArg,
@@ -163,12 +173,16 @@ export function familyOf(layer: { className: string }): LayerFamily<any> {
   return f;
 }
 
-/** Decodes `args` for `family` and makes the layer value. */
-export function createLayer(family: LayerFamily<any>, args: unknown): Layer {
-  const props = { ...COMMON_PROPS, ...family.props };
+/**
+ * Decodes `args` for `family` and makes the layer value. `fromConfig`: the arguments come from a Keras
+ * config, which may also hold the family's `configProps`.
+ */
+export function createLayer(family: LayerFamily<any>, args: unknown, fromConfig = false): Layer {
+  const own = fromConfig ? { ...family.props, ...family.configProps } : family.props;
+  const props = { ...COMMON_PROPS, ...own };
   const decoded = decodeArgs(family.fn, props, args, family.defaults as Record<string, unknown>, family.required ?? []);
   const config: Record<string, any> = {};
-  const ownKeys = Object.keys(family.props);
+  const ownKeys = Object.keys(own);
   for (const [k, v] of Object.entries(decoded)) if (!COMMON_KEYS.includes(k) || ownKeys.includes(k)) config[k] = v;
   const validated = family.validate ? family.validate(config) : config;
   const shapeArgs = ownKeys.includes("input_dim") ? { ...decoded, input_dim: undefined } : decoded;
@@ -269,8 +283,12 @@ export function builtWeightsOf(layer: Layer): readonly WeightValue[] | null {
   return drawn.get(layer.origin)?.values ?? null;
 }
 
-/** Input shapes a standalone layer was built with (eager call), or its declared input shape. */
+/**
+ * Input shapes a standalone layer is built for: those of the model it was taken from, else those it
+ * was built with (eager call), else its declared input shape.
+ */
 export function builtInputShapesOf(layer: Layer): Shape[] | null {
+  if (layer.knownInputShapes) return [...layer.knownInputShapes];
   const memo = drawn.get(layer.origin);
   if (memo) return (JSON.parse(memo.key) as (number | null)[][]).map((s) => [null, ...s]);
   return layer.batchInputShape ? [layer.batchInputShape] : null;

@@ -123,7 +123,9 @@ export function appendLayer(model: SequentialModel | import("./model.js").Model,
   } else if (isStatefulNoShape(named)) {
     checkStatefulBatch(named, [[null]], family.fn);
   }
-  return withModel(model, { layers: Object.freeze([...model.layers, named]), inputShape, inputDtype, shapes: prevShape ? shapes : null, compiled: null });
+  // The layer value in the model records the input shape the model gives it (none while unknown).
+  const placed = prevShape || named.knownInputShapes ? withLayer(named, { knownInputShapes: prevShape ? [prevShape] : null }) : named;
+  return withModel(model, { layers: Object.freeze([...model.layers, placed]), inputShape, inputDtype, shapes: prevShape ? shapes : null, compiled: null });
 }
 
 function isStatefulNoShape(layer: Layer): boolean {

@@ -36,6 +36,11 @@ export interface ForwardContext {
   /** Incoming mask per input (bool, shape (batch, time) for sequences), or null. */
   readonly masks: readonly (Tensor | null)[];
   readonly training: boolean;
+  /**
+   * FALSE when the layer is frozen (`trainable = FALSE`, e.g. by freeze_weights); undefined means
+   * trainable. A frozen layer_batch_normalization runs in inference mode even in training (Keras >= 2.1).
+   */
+  readonly trainable?: boolean;
   /** Call-time `initial_state` tensors (recurrent layers). */
   readonly initialState?: readonly Tensor[];
   /** Call-time `constants` tensors (recurrent layers with custom cells). */
@@ -73,6 +78,11 @@ export interface LayerFamily<C extends Record<string, any> = Record<string, any>
   readonly fn: string;
   /** io-ts codecs of the family's own arguments (the standard layer arguments are added). */
   readonly props: Props;
+  /**
+   * Keras config keys the R function does not take but a Keras config may hold (e.g. CuDNNGRU's
+   * `go_backwards`): accepted by from_config only, kept in the layer's config like the props.
+   */
+  readonly configProps?: Props;
   readonly defaults: Readonly<Partial<C>>;
   readonly required?: readonly string[];
   /** Cross-argument checks and normalisation after decoding; throws KerasError. */
@@ -100,8 +110,11 @@ export interface LayerFamily<C extends Record<string, any> = Record<string, any>
   readonly stateShapes?: (config: C, inputShapes: readonly Shape[]) => readonly Shape[];
   /** Keras `get_config()` form of the family config (default: the config itself, functions by name). */
   readonly toConfig?: (config: C) => Record<string, unknown>;
-  /** Inverse of toConfig (default: identity). */
-  readonly fromConfig?: (config: Record<string, unknown>) => Record<string, unknown>;
+  /**
+   * Inverse of toConfig (default: identity): the family's arguments from its Keras config. `fn` is the
+   * public function reading the config (for errors and for rebuilding nested layers).
+   */
+  readonly fromConfig?: (config: Record<string, unknown>, fn: string) => Record<string, unknown>;
   /** Nested layers (wrappers): their weights are listed after the wrapper's own in get_weights(). */
   readonly sublayers?: (config: C) => readonly { readonly name: string; readonly layer: unknown }[];
 }

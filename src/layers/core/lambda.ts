@@ -9,6 +9,7 @@ import { defineLayer } from "../../model/layer.js";
 import { formatShape } from "../../model/shape.js";
 import type { Shape } from "../../model/types.js";
 import { tf, type Tensor } from "../../backend/tf.js";
+import { functionConfig, refuseFunctionConfig } from "../common.js";
 
 type ShapeFn = (inputShape: Shape) => (number | null)[];
 
@@ -65,15 +66,9 @@ export const layer_lambda = defineLayer<LambdaConfig>({
   },
   forward: (c, { inputs: [x], masks: [mask] }) => ({ outputs: [call(c, x)], masks: [c.mask ? c.mask(x, mask) : null] }),
   toConfig: (c) => ({
-    function: null,
-    function_type: "typescript",
-    function_source: String(c.f),
-    serializable: false,
-    note: "a TypeScript function cannot be serialised; rebuild this layer with layer_lambda()",
+    ...functionConfig(String(c.f), "layer_lambda()"),
     output_shape: typeof c.output_shape === "function" ? null : c.output_shape,
     arguments: c.arguments,
   }),
-  fromConfig: () => {
-    throw new KerasError("from_config", "a Lambda layer's TypeScript function cannot be restored from a config; rebuild it with layer_lambda({ f })", "io");
-  },
+  fromConfig: (_config, fn) => refuseFunctionConfig(fn, "a Lambda layer's TypeScript function", "layer_lambda({ f })"),
 });

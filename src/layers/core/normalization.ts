@@ -96,14 +96,16 @@ export const layer_batch_normalization = defineLayer<BatchNormalizationConfig>({
       { name: "moving_variance", shape: [dim], initializer: c.moving_variance_initializer, trainable: false },
     ];
   },
-  forward: (c, { inputs: [x], weights, masks: [mask], training }) => {
+  // Keras >= 2.1 (and Keras 3): a frozen layer (trainable = FALSE) runs in inference mode even in
+  // training — the moving statistics normalise and are not updated (the fine-tuning convention).
+  forward: (c, { inputs: [x], weights, masks: [mask], training, trainable }) => {
     const axis = c.axis < 0 ? x.rank + c.axis : c.axis;
     const paramShape = x.shape.map((d, i) => (i === axis ? d : 1));
     let k = 0;
     const gamma = c.scale ? weights[k++] : undefined;
     const beta = c.center ? weights[k++] : undefined;
     const [movingMeanIndex, movingVarIndex] = [k, k + 1];
-    if (!training) {
+    if (!training || trainable === false) {
       const y = normalize(c, x, tf.reshape(weights[movingMeanIndex], paramShape), tf.reshape(weights[movingVarIndex], paramShape), gamma, beta, paramShape);
       return { outputs: [y] };
     }

@@ -142,7 +142,7 @@ export function defineCell<C extends Record<string, any>>(spec: {
   validate?: (config: C) => C;
   build: (config: C) => RecurrentCell;
   toConfig?: (config: C) => Record<string, unknown>;
-  fromConfig?: (config: Record<string, unknown>) => Record<string, unknown>;
+  fromConfig?: (config: Record<string, unknown>, fn: string) => Record<string, unknown>;
 }) {
   builders.set(spec.className, spec.build as CellBuilder);
   const cell = (c: C) => memoCell(c, () => spec.build(c));

@@ -36,6 +36,8 @@ function deprecationWarning(fn: string, replacement: string): void {
 type CudnnConfig = CellArgs & RnnArgs & { unit_forget_bias?: boolean };
 
 const cudnnRnnArgs = ["return_sequences", "return_state", "stateful", "activity_regularizer"] as const;
+/** Keras 2's CuDNNGRU / CuDNNLSTM configs also hold these (not arguments of the R functions). */
+const cudnnConfigRnnArgs = ["go_backwards", "time_major"] as const;
 
 const gruFamily = defineRecurrentLayer<CudnnConfig>({
   className: "CuDNNGRU",
@@ -44,6 +46,7 @@ const gruFamily = defineRecurrentLayer<CudnnConfig>({
   defaults: { ...CELL_DEFAULTS, ...CUDNN_FIXED },
   required: ["units"],
   rnnArgs: cudnnRnnArgs,
+  configRnnArgs: cudnnConfigRnnArgs,
   cellOf: (c) => gruCell({ ...c, ...CUDNN_FIXED, reset_after: true }, "cudnn"),
 });
 
@@ -54,6 +57,7 @@ const lstmFamily = defineRecurrentLayer<CudnnConfig>({
   defaults: { ...CELL_DEFAULTS, ...CUDNN_FIXED, unit_forget_bias: true },
   required: ["units"],
   rnnArgs: cudnnRnnArgs,
+  configRnnArgs: cudnnConfigRnnArgs,
   cellOf: (c) => lstmCell({ ...c, ...CUDNN_FIXED, unit_forget_bias: c.unit_forget_bias ?? true }, "cudnn"),
 });
 

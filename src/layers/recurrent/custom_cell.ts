@@ -11,6 +11,7 @@ import { Fn, PositiveInt, Str, described } from "../../args.js";
 import { resolveInitializer } from "../../ops/initializers.js";
 import type { WeightSpec } from "../../model/types.js";
 import { defineCell, type RecurrentCell } from "./cell.js";
+import { functionConfig, refuseFunctionConfig } from "../common.js";
 
 export interface CustomWeightSpec {
   name: string;
@@ -78,7 +79,8 @@ const customCellLayer = defineCell<CustomCellConfig>({
   defaults: { class_name: "CustomRNNCell", output_size: null, build: () => [] },
   required: ["state_size", "call"],
   build: customCell,
-  toConfig: (c) => ({ class_name: c.class_name, state_size: c.state_size, output_size: c.output_size }),
+  toConfig: (c) => ({ ...functionConfig(String(c.call), "rnn_cell_custom()"), class_name: c.class_name, state_size: c.state_size, output_size: c.output_size }),
+  fromConfig: (_config, fn) => refuseFunctionConfig(fn, "a custom cell's TypeScript functions (`call`, `build`)", "rnn_cell_custom({ state_size, build, call })"),
 });
 
 /**

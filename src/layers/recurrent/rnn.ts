@@ -3,7 +3,8 @@ import { CellArg } from "./cell.js";
 import { serializeConfigValue } from "../common.js";
 import type { Layer } from "../../model/layer.js";
 import { defineRecurrentLayer } from "./rnn_layer.js";
-import { cellFromArg, serializeCell } from "./stacked.js";
+import { cellArgConfig, cellFromArg } from "./stacked.js";
+import { nestedLayerFromConfig } from "../../io/layer_config.js";
 
 export interface RNNConfig {
   cell: Layer | Layer[];
@@ -18,10 +19,7 @@ export const layer_rnn = defineRecurrentLayer<RNNConfig>({
   cellOf: (c) => cellFromArg("layer_rnn", c.cell),
   toConfig: (c) => {
     const { cell, ...rest } = c;
-    const cells = Array.isArray(cell) ? cell : [cell];
-    return {
-      ...(serializeConfigValue(rest) as Record<string, unknown>),
-      cell: cells.length === 1 ? serializeCell(cells[0]) : { class_name: "StackedRNNCells", config: { cells: cells.map(serializeCell) } },
-    };
+    return { ...(serializeConfigValue(rest) as Record<string, unknown>), cell: cellArgConfig(cell) };
   },
+  fromConfig: (c, fn) => nestedLayerFromConfig(fn, c, "cell"),
 });

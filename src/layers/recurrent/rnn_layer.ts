@@ -12,7 +12,7 @@ import { defineLayer } from "../../model/layer.js";
 import { formatShape } from "../../model/shape.js";
 import type { CallShapes, ForwardContext, ForwardResult, Shape } from "../../model/types.js";
 import type { RegularizerSpec } from "../../ops/regularizers.js";
-import { RegularizerArg, activityLoss } from "../common.js";
+import { RegularizerArg, activityLoss, serializeConfigValue } from "../common.js";
 import { checkStateShapes, memoCell, zeroStates, type RecurrentCell } from "./cell.js";
 import { runLoop } from "./loop.js";
 
@@ -113,7 +113,9 @@ export function recurrentForward(fn: string, cell: RecurrentCell, c: RnnArgs, ct
 
 /**
  * Declares a recurrent layer family from its cell: `cellOf(config)` gives the cell; `rnnArgs` limits
- * which RNN arguments the R signature accepts (the cuDNN layers take fewer); all are in the config.
+ * which RNN arguments the R signature accepts (the cuDNN layers take fewer) and `configRnnArgs` lists
+ * those a Keras config of the layer also holds (accepted by from_config only); all are in the config.
+ * get_config() writes the accepted arguments only (unless `toConfig` says otherwise).
  */
 export function defineRecurrentLayer<C extends Record<string, any>>(spec: {
   className: string;
@@ -124,16 +126,21 @@ export function defineRecurrentLayer<C extends Record<string, any>>(spec: {
   validate?: (config: C & RnnArgs) => C & RnnArgs;
   cellOf: (config: C & RnnArgs) => RecurrentCell;
   rnnArgs?: readonly RnnArgName[];
+  configRnnArgs?: readonly RnnArgName[];
   toConfig?: (config: C & RnnArgs) => Record<string, unknown>;
-  fromConfig?: (config: Record<string, unknown>) => Record<string, unknown>;
+  fromConfig?: (config: Record<string, unknown>, fn: string) => Record<string, unknown>;
 }) {
   type Config = C & RnnArgs;
-  const rnnProps = spec.rnnArgs ? Object.fromEntries(spec.rnnArgs.map((k) => [k, RNN_PROPS[k]])) : RNN_PROPS;
+  const pickRnnProps = (names: readonly RnnArgName[]): Props => Object.fromEntries(names.map((k) => [k, RNN_PROPS[k]]));
+  const rnnProps = spec.rnnArgs ? pickRnnProps(spec.rnnArgs) : RNN_PROPS;
+  const configProps = spec.configRnnArgs ? pickRnnProps(spec.configRnnArgs) : undefined;
+  const accepted = Object.keys({ ...spec.props, ...rnnProps, ...configProps });
   const cell = (c: Config) => memoCell(c, () => spec.cellOf(c));
   return defineLayer<Config>({
     className: spec.className,
     fn: spec.fn,
     props: { ...spec.props, ...rnnProps },
+    configProps,
     defaults: { ...RNN_DEFAULTS, ...spec.defaults } as Partial<Config>,
     required: spec.required,
     validate: spec.validate,
@@ -143,7 +150,7 @@ export function defineRecurrentLayer<C extends Record<string, any>>(spec: {
     forward: (c, ctx) => recurrentForward(spec.fn, cell(c), c, ctx),
     mask: "drop",
     stateShapes: (c, [input]) => cell(c).stateSizes.map((s) => [input[0], s] as Shape),
-    toConfig: spec.toConfig,
+    toConfig: spec.toConfig ?? ((c) => serializeConfigValue(Object.fromEntries(accepted.filter((k) => k in c).map((k) => [k, c[k]]))) as Record<string, unknown>),
     fromConfig: spec.fromConfig,
   });
 }

@@ -7,8 +7,7 @@ import * as t from "io-ts";
 import { KerasError } from "../../errors.js";
 import { described } from "../../args.js";
 import type { Layer } from "../../model/layer.js";
-import { getFamily } from "../../model/registry.js";
-import { serializeConfigValue } from "../common.js";
+import { layerToConfig, nestedLayerFromConfig, type LayerConfig } from "../../io/layer_config.js";
 import { cellOf, defineCell, isCellLayer, type PreparedCell, type RecurrentCell } from "./cell.js";
 
 export function stackCells(cells: readonly RecurrentCell[]): RecurrentCell {
@@ -66,13 +65,6 @@ export interface StackedConfig {
   cells: Layer[];
 }
 
-/** Keras get_config() form of a cell value: { class_name, config } with activations/initializers by name. */
-const serializeCell = (l: Layer): Record<string, unknown> => {
-  const family = getFamily(l.className);
-  const config = family?.toConfig ? family.toConfig(l.config) : l.config;
-  return { class_name: l.className, config: { name: l.name, ...(serializeConfigValue(config) as Record<string, unknown>) } };
-};
-
 /** `layer_stacked_rnn_cells(cells)` (R keras 2 name): a stack of cells that behaves as one cell. */
 export const layer_stacked_rnn_cells = defineCell<StackedConfig>({
   className: "StackedRNNCells",
@@ -81,7 +73,8 @@ export const layer_stacked_rnn_cells = defineCell<StackedConfig>({
   defaults: {},
   required: ["cells"],
   build: (c) => stackCells(c.cells.map(cellOf)),
-  toConfig: (c) => ({ cells: c.cells.map(serializeCell) }),
+  toConfig: (c) => ({ cells: c.cells.map((cell) => layerToConfig(cell)) }),
+  fromConfig: (c, fn) => nestedLayerFromConfig(fn, c, "cells"),
 });
 /** `rnn_cells_stack(cells)` (keras3 name). */
 export const rnn_cells_stack = layer_stacked_rnn_cells;
@@ -93,4 +86,11 @@ export function cellFromArg(fn: string, cell: Layer | readonly Layer[]): Recurre
   return stackCells(list.map(cellOf));
 }
 
-export { serializeCell };
+/**
+ * Keras get_config() form of a `cell` argument: one cell's `{ class_name, config }`; a list of cells is
+ * written as the StackedRNNCells cell Keras makes of it (rebuilt as such by from_config, same numbers).
+ */
+export function cellArgConfig(cell: Layer | readonly Layer[]): LayerConfig {
+  if (!Array.isArray(cell)) return layerToConfig(cell as Layer);
+  return cell.length === 1 ? layerToConfig(cell[0]) : layerToConfig(layer_stacked_rnn_cells({ cells: [...cell] }));
+}

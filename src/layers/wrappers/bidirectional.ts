@@ -17,7 +17,7 @@ import { KerasError } from "../../errors.js";
 import { defineLayer, familyOf, inferOutputShapes, makeLayer, type Layer } from "../../model/layer.js";
 import { formatShape } from "../../model/shape.js";
 import type { CallShapes, ForwardContext, ForwardResult, LayerFamily, Shape } from "../../model/types.js";
-import { LayerArg, innerForward, innerWeightSpecs, nestedLayerConfig, wrapperFunction } from "./common.js";
+import { LayerArg, innerForward, innerWeightSpecs, nestedLayerConfig, nestedLayersFromConfig, wrapperFunction } from "./common.js";
 
 const FN = "bidirectional";
 
@@ -147,7 +147,7 @@ function forward(c: BidirectionalConfig, ctx: ForwardContext): ForwardResult {
   const direction = (layer: Layer, weights: readonly Tensor[], initialState: Tensor[] | undefined, state: readonly Tensor[] | undefined) =>
     innerForward(
       layer,
-      { inputs: [x], weights, masks: [ctx.masks[0] ?? null], training: ctx.training, initialState, constants: ctx.constants, state },
+      { inputs: [x], weights, masks: [ctx.masks[0] ?? null], training: ctx.training, trainable: ctx.trainable, initialState, constants: ctx.constants, state },
       { zero_output_for_mask: c.return_sequences },
     );
   const forwardState = ctx.state?.slice(0, forwardStateCount);
@@ -183,7 +183,9 @@ export const BidirectionalFamily: LayerFamily<BidirectionalConfig> = {
   weights: (c, [input]) => [...innerWeightSpecs(c.layer, [input]), ...innerWeightSpecs(c.backward_layer, [input])],
   stateShapes: (c, [input]) => [...familyOf(c.layer).stateShapes!(c.layer.config, [input]), ...familyOf(c.backward_layer).stateShapes!(c.backward_layer.config, [input])],
   forward,
+  // Keras 3's form; a Keras 2 config (no backward_layer) derives the backward layer again.
   toConfig: (c) => ({ merge_mode: c.merge_mode, layer: nestedLayerConfig(c.layer), backward_layer: nestedLayerConfig(c.backward_layer) }),
+  fromConfig: nestedLayersFromConfig("layer", "backward_layer"),
 };
 
 const makeBidirectional = defineLayer<BidirectionalConfig>(BidirectionalFamily);

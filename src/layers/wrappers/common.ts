@@ -1,7 +1,8 @@
 /**
  * Parts shared by the wrapper families (Bidirectional, TimeDistributed): the `layer` argument codec,
  * running a wrapped layer's family on tensors, the wrapped layer's weight specs, the R-style dual
- * function that lets a wrapper adopt its inner layer's input shape, and the Keras config of a nested layer.
+ * function that lets a wrapper adopt its inner layer's input shape, and the Keras config of a nested layer
+ * both ways.
  */
 import * as t from "io-ts";
 import { described } from "../../args.js";
@@ -10,7 +11,7 @@ import { familyOf, isLayer, withLayer, type Layer } from "../../model/layer.js";
 import { isModel } from "../../model/guards.js";
 import { isSymbolicInput } from "../../model/symbolic.js";
 import type { ForwardContext, ForwardResult, Shape, WeightSpec } from "../../model/types.js";
-import { serializeConfigValue } from "../common.js";
+import { layerToConfig, nestedLayerFromConfig, type LayerConfig } from "../../io/layer_config.js";
 
 /** A layer value (made by a `layer_*()` function called without data). */
 export const LayerArg = described(
@@ -25,10 +26,13 @@ export function innerWeightSpecs(layer: Layer, inputShapes: readonly Shape[]): r
   return layer.trainable ? specs : specs.map((s) => ({ ...s, trainable: false }));
 }
 
-/** Runs `layer`'s family forward function with its config (optionally changed) on `ctx`. */
+/**
+ * Runs `layer`'s family forward function with its config (optionally changed) on `ctx` (which carries
+ * the wrapper's `trainable`): the wrapped layer is frozen when the wrapper or the layer itself is.
+ */
 export function innerForward(layer: Layer, ctx: ForwardContext, configChanges: Record<string, unknown> = {}): ForwardResult {
   const config = Object.keys(configChanges).length ? { ...layer.config, ...configChanges } : layer.config;
-  return familyOf(layer).forward(config, ctx);
+  return familyOf(layer).forward(config, { ...ctx, trainable: ctx.trainable !== false && layer.trainable });
 }
 
 /** The mask a wrapped layer gives its output: its own, or its family's policy applied to its input mask. */
@@ -38,11 +42,13 @@ export function innerOutputMask(layer: Layer, result: ForwardResult, inputMask: 
 }
 
 /** Keras's `{ class_name, config }` of a nested layer (what `get_config()` shows for the wrapped layer). */
-export function nestedLayerConfig(layer: Layer): Record<string, unknown> {
-  const family = familyOf(layer);
-  const own = family.toConfig ? family.toConfig(layer.config) : (serializeConfigValue(layer.config) as Record<string, unknown>);
-  return { class_name: layer.className, config: { name: layer.name, trainable: layer.trainable, ...own } };
-}
+export const nestedLayerConfig = (layer: Layer): LayerConfig => layerToConfig(layer);
+
+/** A wrapper family's `fromConfig`: the nested layers under `keys` rebuilt from their Keras configs. */
+export const nestedLayersFromConfig =
+  (...keys: string[]) =>
+  (config: Record<string, unknown>, fn: string): Record<string, unknown> =>
+    keys.reduce((c, k) => nestedLayerFromConfig(fn, c, k), config);
 
 /**
  * The R-style dual function of a wrapper: like `defineLayer`'s (nothing or a record of arguments → a

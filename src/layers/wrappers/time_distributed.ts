@@ -12,7 +12,7 @@ import { KerasError } from "../../errors.js";
 import { builtWeightsOf, defineLayer, familyOf, inferOutputShapes, withLayer, type Layer } from "../../model/layer.js";
 import { formatShape } from "../../model/shape.js";
 import type { ForwardContext, ForwardResult, LayerFamily, Shape } from "../../model/types.js";
-import { LayerArg, innerForward, innerOutputMask, innerWeightSpecs, nestedLayerConfig, wrapperFunction } from "./common.js";
+import { LayerArg, innerForward, innerOutputMask, innerWeightSpecs, nestedLayerConfig, nestedLayersFromConfig, wrapperFunction } from "./common.js";
 
 const FN = "time_distributed";
 
@@ -51,7 +51,7 @@ function forwardReshaped(layer: Layer, ctx: ForwardContext): ForwardResult {
   const [batch, time] = x.shape;
   const mask = ctx.masks[0] ?? null;
   const stepMask = mask ? mergeBatchAndTime(mask) : null;
-  const r = innerForward(layer, { inputs: [mergeBatchAndTime(x)], weights: ctx.weights, masks: [stepMask], training: ctx.training });
+  const r = innerForward(layer, { inputs: [mergeBatchAndTime(x)], weights: ctx.weights, masks: [stepMask], training: ctx.training, trainable: ctx.trainable });
   return {
     outputs: [splitBatchAndTime(r.outputs[0], batch, time)],
     masks: [outputMask(innerOutputMask(layer, r, stepMask), mask, batch, time)],
@@ -73,7 +73,7 @@ function forwardStepwise(layer: Layer, ctx: ForwardContext): ForwardResult {
   const losses: Tensor[] = [];
   let last: ForwardResult | undefined;
   steps.forEach((step, t) => {
-    last = innerForward(layer, { inputs: [step], weights: ctx.weights, masks: [stepMasks[t]], training: ctx.training, state });
+    last = innerForward(layer, { inputs: [step], weights: ctx.weights, masks: [stepMasks[t]], training: ctx.training, trainable: ctx.trainable, state });
     if (last.newState) state = last.newState;
     outputs.push(last.outputs[0]);
     innerMasks.push(innerOutputMask(layer, last, stepMasks[t]));
@@ -113,6 +113,7 @@ export const TimeDistributedFamily: LayerFamily<TimeDistributedConfig> = {
   stateShapes: (c: TimeDistributedConfig, [input]: readonly Shape[]) => familyOf(c.layer).stateShapes!(c.layer.config, [stepShape(input)]),
   forward: (c: TimeDistributedConfig, ctx: ForwardContext): ForwardResult => (ctx.state ? forwardStepwise(c.layer, ctx) : forwardReshaped(c.layer, ctx)),
   toConfig: (c: TimeDistributedConfig) => ({ layer: nestedLayerConfig(c.layer) }),
+  fromConfig: nestedLayersFromConfig("layer"),
 };
 
 const makeTimeDistributed = defineLayer<TimeDistributedConfig>(TimeDistributedFamily);
