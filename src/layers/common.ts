@@ -2,7 +2,7 @@
 import * as t from "io-ts";
 import { described } from "../args.js";
 import { ACTIVATION_NAMES, resolveActivation, type Activation } from "../ops/activations.js";
-import { INITIALIZER_NAMES, resolveInitializer, type InitializerSpec } from "../ops/initializers.js";
+import { INITIALIZER_NAMES, initializerSpec, resolveInitializer, type InitializerSpec } from "../ops/initializers.js";
 import { resolveRegularizer, type RegularizerSpec } from "../ops/regularizers.js";
 import { resolveConstraint, type ConstraintSpec } from "../ops/constraints.js";
 import { tf, type Tensor } from "../backend/tf.js";
@@ -105,3 +105,43 @@ export function denseApply(x: Tensor, kernel: Tensor, bias?: Tensor): Tensor {
     return y;
   });
 }
+
+/**
+ * The arguments of layers with a kernel and a bias (dense, conv): activation, use_bias, the two
+ * initializers, three regularizers and two constraints, with Keras's defaults.
+ */
+export interface KernelLayerConfig {
+  activation: Activation;
+  use_bias: boolean;
+  kernel_initializer: InitializerSpec;
+  bias_initializer: InitializerSpec;
+  kernel_regularizer: RegularizerSpec | null;
+  bias_regularizer: RegularizerSpec | null;
+  activity_regularizer: RegularizerSpec | null;
+  kernel_constraint: ConstraintSpec | null;
+  bias_constraint: ConstraintSpec | null;
+}
+
+export const KERNEL_LAYER_PROPS = {
+  activation: ActivationArg,
+  use_bias: described(t.boolean, "TRUE or FALSE (a boolean)"),
+  kernel_initializer: InitializerArg,
+  bias_initializer: InitializerArg,
+  kernel_regularizer: RegularizerArg,
+  bias_regularizer: RegularizerArg,
+  activity_regularizer: RegularizerArg,
+  kernel_constraint: ConstraintArg,
+  bias_constraint: ConstraintArg,
+};
+
+export const KERNEL_LAYER_DEFAULTS: KernelLayerConfig = Object.freeze({
+  activation: resolveActivation("linear")!,
+  use_bias: true,
+  kernel_initializer: initializerSpec("glorot_uniform"),
+  bias_initializer: initializerSpec("zeros"),
+  kernel_regularizer: null,
+  bias_regularizer: null,
+  activity_regularizer: null,
+  kernel_constraint: null,
+  bias_constraint: null,
+});

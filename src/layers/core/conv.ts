@@ -3,20 +3,16 @@
  * Padding "causal" pads dilation * (kernel_size - 1) zeros on the left; dilation is applied by spreading
  * the kernel with zeros (tfjs has no gradient for dilated convolutions).
  */
-import { Bool, IntTuple, OneOf, PositiveInt } from "../../args.js";
+import { IntTuple, OneOf, PositiveInt } from "../../args.js";
 import { KerasError } from "../../errors.js";
 import { defineLayer } from "../../model/layer.js";
 import { expectRank, formatShape } from "../../model/shape.js";
 import type { Shape } from "../../model/types.js";
-import { initializerSpec, type InitializerSpec } from "../../ops/initializers.js";
-import type { Activation } from "../../ops/activations.js";
-import type { RegularizerSpec } from "../../ops/regularizers.js";
-import type { ConstraintSpec } from "../../ops/constraints.js";
-import { ActivationArg, ConstraintArg, InitializerArg, RegularizerArg, activityLoss } from "../common.js";
+import { KERNEL_LAYER_DEFAULTS, KERNEL_LAYER_PROPS, activityLoss, type KernelLayerConfig } from "../common.js";
 import { tf, type Tensor } from "../../backend/tf.js";
 import { DataFormatArg, knownDim, windowOutputLength, type DataFormat } from "./axes.js";
 
-export interface Conv1DConfig {
+export interface Conv1DConfig extends KernelLayerConfig {
   filters: number;
   kernel_size: [number];
   strides: [number];
@@ -24,15 +20,6 @@ export interface Conv1DConfig {
   data_format: DataFormat;
   dilation_rate: [number];
   groups: number;
-  activation: Activation;
-  use_bias: boolean;
-  kernel_initializer: InitializerSpec;
-  bias_initializer: InitializerSpec;
-  kernel_regularizer: RegularizerSpec | null;
-  bias_regularizer: RegularizerSpec | null;
-  activity_regularizer: RegularizerSpec | null;
-  kernel_constraint: ConstraintSpec | null;
-  bias_constraint: ConstraintSpec | null;
 }
 
 const FN = "layer_conv_1d";
@@ -58,15 +45,7 @@ export const layer_conv_1d = defineLayer<Conv1DConfig>({
     data_format: DataFormatArg,
     dilation_rate: IntTuple(1),
     groups: PositiveInt,
-    activation: ActivationArg,
-    use_bias: Bool,
-    kernel_initializer: InitializerArg,
-    bias_initializer: InitializerArg,
-    kernel_regularizer: RegularizerArg,
-    bias_regularizer: RegularizerArg,
-    activity_regularizer: RegularizerArg,
-    kernel_constraint: ConstraintArg,
-    bias_constraint: ConstraintArg,
+    ...KERNEL_LAYER_PROPS,
   },
   defaults: {
     strides: [1],
@@ -74,15 +53,7 @@ export const layer_conv_1d = defineLayer<Conv1DConfig>({
     data_format: "channels_last",
     dilation_rate: [1],
     groups: 1,
-    activation: { name: "linear", fn: (x) => x },
-    use_bias: true,
-    kernel_initializer: initializerSpec("glorot_uniform"),
-    bias_initializer: initializerSpec("zeros"),
-    kernel_regularizer: null,
-    bias_regularizer: null,
-    activity_regularizer: null,
-    kernel_constraint: null,
-    bias_constraint: null,
+    ...KERNEL_LAYER_DEFAULTS,
   },
   required: ["filters", "kernel_size"],
   validate: (c) => {

@@ -14,40 +14,22 @@
  * one input mask and one recurrent mask per sequence, shared by the four gates.
  */
 import { tf, type Tensor } from "../../backend/tf.js";
-import type { Activation } from "../../ops/activations.js";
-import type { InitializerSpec } from "../../ops/initializers.js";
-import type { RegularizerSpec } from "../../ops/regularizers.js";
-import type { ConstraintSpec } from "../../ops/constraints.js";
 import type { WeightSpec } from "../../model/types.js";
 import { product } from "../../model/shape.js";
-import { dropoutMasks, type RecurrentCell } from "./cell.js";
+import { dropoutMasks, type CellArgs, type RecurrentCell } from "./cell.js";
 import { forgetBiasInitializer } from "./lstm.js";
 
 export type ConvRank = 1 | 2 | 3;
 export type ConvPadding = "valid" | "same";
 
-export interface ConvLSTMCellConfig {
+/** The recurrent cell arguments (CellArgs) with filters and convolution geometry in place of units. */
+export interface ConvLSTMCellConfig extends Omit<CellArgs, "units" | "implementation"> {
   filters: number;
   kernel_size: number[];
   strides: number[];
   padding: ConvPadding;
   dilation_rate: number[];
-  activation: Activation;
-  recurrent_activation: Activation;
-  use_bias: boolean;
-  kernel_initializer: InitializerSpec;
-  recurrent_initializer: InitializerSpec;
-  bias_initializer: InitializerSpec;
   unit_forget_bias: boolean;
-  kernel_regularizer: RegularizerSpec | null;
-  recurrent_regularizer: RegularizerSpec | null;
-  bias_regularizer: RegularizerSpec | null;
-  kernel_constraint: ConstraintSpec | null;
-  recurrent_constraint: ConstraintSpec | null;
-  bias_constraint: ConstraintSpec | null;
-  dropout: number;
-  recurrent_dropout: number;
-  seed: number | null;
 }
 
 /** The spatial sizes of one call, channels_last: input (...spatial, channels), state (...outputSpatial, filters). */
