@@ -6,7 +6,7 @@
 import * as t from "io-ts";
 import { inspect } from "node:util";
 import { KerasError, describeValue } from "../errors.js";
-import { Bool, DType, PositiveInt, ShapeArg, Str, decodeArgs, described } from "../args.js";
+import { Bool, DType, PositiveInt, ShapeArg, decodeArgs, described } from "../args.js";
 import { initialize } from "../ops/initializers.js";
 import { registerFamily } from "./registry.js";
 import type { CallShapes, LayerFamily, Shape, WeightSpec, WeightValue } from "./types.js";

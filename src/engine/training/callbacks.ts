@@ -5,7 +5,7 @@
 import { readFile, rename, writeFile } from "node:fs/promises";
 import * as t from "io-ts";
 import { KerasError, describeValue } from "../../errors.js";
-import { Bool, Fn, NonNegativeInt, NonNegativeNum, Num, Nullable, OneOf, Str, decodeArgs, described, closestName } from "../../args.js";
+import { Bool, NonNegativeInt, NonNegativeNum, Num, Nullable, OneOf, Str, decodeArgs, described, closestName } from "../../args.js";
 import { Progbar, defaultProgressIO, type ProgressIO } from "../../report/progress.js";
 
 export type Logs = Record<string, number>;

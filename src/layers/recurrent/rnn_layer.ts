@@ -5,7 +5,7 @@
  * zero_output_for_mask: a copy of the config with one of them changed runs through the same forward.
  */
 import * as t from "io-ts";
-import { tf, type Tensor } from "../../backend/tf.js";
+import type { Tensor } from "../../backend/tf.js";
 import { KerasError } from "../../errors.js";
 import { Bool, described, type Props } from "../../args.js";
 import { defineLayer } from "../../model/layer.js";
