@@ -2,7 +2,9 @@
 import type { Layer } from "./layer.js";
 import type { Shape } from "./types.js";
 import type { SymbolicTensor, GraphNode } from "./symbolic.js";
+import { inspect } from "node:util";
 import { MODEL_BRAND } from "./guards.js";
+import { summaryText } from "../report/summary.js";
 
 /**
  * What compile() stores on a model (owned by the training engine; opaque to the spec tier).
@@ -40,8 +42,15 @@ export interface FunctionalModel extends ModelCommon {
 
 export type Model = SequentialModel | FunctionalModel;
 
+/** Printing a model in Node (console.log, the REPL) shows its summary table, as R's print(model). */
+const printModel = {
+  [inspect.custom](this: Model) {
+    return summaryText(this);
+  },
+};
+
 export function freezeModel<M extends Model>(m: Omit<M, typeof MODEL_BRAND>): M {
-  return Object.freeze({ [MODEL_BRAND]: true, ...m }) as unknown as M;
+  return Object.freeze({ [MODEL_BRAND]: true, ...m, [inspect.custom]: printModel[inspect.custom] }) as unknown as M;
 }
 
 /** A copy of `model` with some fields replaced. */

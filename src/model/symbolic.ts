@@ -1,5 +1,7 @@
 /** Symbolic tensors (functional API): `layer_input()` and layers applied to symbolic tensors. */
+import { inspect } from "node:util";
 import { KerasError, describeValue } from "../errors.js";
+import { formatShape } from "./shape.js";
 import { DType, PositiveInt, ShapeArg, Str, decodeArgs, Bool } from "../args.js";
 import { SYMBOLIC_BRAND, isSymbolic } from "./guards.js";
 import { familyOf, inferOutputShapes, makeLayer, type CallOptions, type Layer } from "./layer.js";
@@ -35,7 +37,12 @@ export function isSymbolicInput(x: unknown): x is SymbolicTensor | SymbolicTenso
 }
 
 function symbolic(node: GraphNode, index: number, dtype: string): SymbolicTensor {
-  return Object.freeze({ [SYMBOLIC_BRAND]: true as const, shape: node.outputShapes[index], dtype, node, index });
+  return Object.freeze({ [SYMBOLIC_BRAND]: true as const, shape: node.outputShapes[index], dtype, node, index, [inspect.custom]: printSymbolic });
+}
+
+/** Printed as Keras prints a KerasTensor, naming the layer that made it. */
+function printSymbolic(this: SymbolicTensor): string {
+  return `<KerasTensor shape=${formatShape(this.shape)}, dtype=${this.dtype}, from layer "${this.node.layer.name}">`;
 }
 
 const asSymbolicList = (fn: string, arg: string, v: unknown): SymbolicTensor[] => {
@@ -112,7 +119,7 @@ export function layer_input(args: { shape?: (number | null)[] | number; batch_si
   else throw new KerasError(fn, "`shape` (or `batch_shape`) is required, e.g. layer_input({ shape: [10, 4] })");
   const layer = makeInputLayer(batchShape, a.dtype, a.name);
   const node: GraphNode = Object.freeze({ layer, inputs: [], initialState: [], constants: [], mask: null, training: undefined, outputShapes: [batchShape] });
-  return Object.freeze({ [SYMBOLIC_BRAND]: true as const, shape: batchShape, dtype: a.dtype, node, index: 0 });
+  return Object.freeze({ [SYMBOLIC_BRAND]: true as const, shape: batchShape, dtype: a.dtype, node, index: 0, [inspect.custom]: printSymbolic });
 }
 
 export const keras_input = layer_input;
