@@ -1,5 +1,6 @@
 /** Keras weight constraints, applied after each optimizer update. */
 import { tf, type Tensor } from "../backend/tf.js";
+import { Int, NonNegativeNum, decodeArgs } from "../args.js";
 
 export interface ConstraintSpec {
   readonly class_name: "MaxNorm" | "NonNeg" | "UnitNorm" | "MinMaxNorm" | "Custom";
@@ -7,12 +8,23 @@ export interface ConstraintSpec {
   readonly fn?: (w: Tensor) => Tensor;
 }
 
-export const constraint_maxnorm = (max_value = 2, axis = 0): ConstraintSpec =>
-  Object.freeze({ class_name: "MaxNorm", config: Object.freeze({ max_value, axis }) });
-export const constraint_nonneg = (): ConstraintSpec => Object.freeze({ class_name: "NonNeg", config: Object.freeze({}) });
-export const constraint_unitnorm = (axis = 0): ConstraintSpec => Object.freeze({ class_name: "UnitNorm", config: Object.freeze({ axis }) });
-export const constraint_minmaxnorm = (min_value = 0, max_value = 1, rate = 1, axis = 0): ConstraintSpec =>
-  Object.freeze({ class_name: "MinMaxNorm", config: Object.freeze({ min_value, max_value, rate, axis }) });
+const constraint = (class_name: ConstraintSpec["class_name"], config: Record<string, number>): ConstraintSpec =>
+  Object.freeze({ class_name, config: Object.freeze(config) });
+
+/** `constraint_maxnorm(max_value = 2, axis = 0)`: rescales weights whose norm along `axis` exceeds max_value. */
+export const constraint_maxnorm = (args: { max_value?: number; axis?: number } = {}): ConstraintSpec =>
+  constraint("MaxNorm", decodeArgs("constraint_maxnorm", { max_value: NonNegativeNum, axis: Int }, args, { max_value: 2, axis: 0 }));
+/** `constraint_nonneg()`: negative weights become zero. */
+export const constraint_nonneg = (): ConstraintSpec => constraint("NonNeg", {});
+/** `constraint_unitnorm(axis = 0)`: weights divided by their norm along `axis`. */
+export const constraint_unitnorm = (args: { axis?: number } = {}): ConstraintSpec =>
+  constraint("UnitNorm", decodeArgs("constraint_unitnorm", { axis: Int }, args, { axis: 0 }));
+/** `constraint_minmaxnorm(min_value = 0, max_value = 1, rate = 1, axis = 0)`. */
+export const constraint_minmaxnorm = (args: { min_value?: number; max_value?: number; rate?: number; axis?: number } = {}): ConstraintSpec =>
+  constraint(
+    "MinMaxNorm",
+    decodeArgs("constraint_minmaxnorm", { min_value: NonNegativeNum, max_value: NonNegativeNum, rate: NonNegativeNum, axis: Int }, args, { min_value: 0, max_value: 1, rate: 1, axis: 0 }),
+  );
 
 export function resolveConstraint(v: unknown): ConstraintSpec | null | undefined {
   if (v === null) return null;
