@@ -19,3 +19,4 @@ export * from "./layers/wrappers/index.js";
 export * from "./api/training.js";
 export * from "./api/states.js";
 export * from "./api/config.js";
+export * from "./api/recurrent.js";

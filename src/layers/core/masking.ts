@@ -20,7 +20,9 @@ export const layer_masking = defineLayer<MaskingConfig>({
   },
   forward: (c, { inputs: [x] }) => {
     // Keras: mask = any(x != mask_value, axis = -1); output = x * mask (masked steps become zeros).
-    const keep = tf.any(tf.notEqual(x, c.mask_value), -1);
+    // Written as sign(max |x - v|) because tfjs's NotEqual and Any have no gradient: this form keeps
+    // gradients w.r.t. the input computable through the layer (the mask's own gradient is zero).
+    const keep = tf.cast(tf.sign(tf.max(tf.abs(tf.sub(x, c.mask_value)), -1)), "bool");
     return { outputs: [tf.mul(x, tf.expandDims(tf.cast(keep, x.dtype), -1))], masks: [keep] };
   },
 });

@@ -1,0 +1,41 @@
+/** Which execution path each recurrent layer of a model takes: the fused sequence kernels or the step-wise loop. */
+import { KerasError, describeValue } from "../errors.js";
+import { isModel } from "../model/guards.js";
+import type { Model } from "../model/model.js";
+import { isLayer, type Layer } from "../model/layer.js";
+import { recurrentPath } from "../layers/recurrent/rnn_layer.js";
+import { Bool, decodeArgs } from "../args.js";
+
+export interface RnnPathRow {
+  readonly layer: string;
+  readonly class_name: string;
+  readonly path: "fused" | "step-wise";
+  /** Why the step-wise loop is used (null on the fused path). */
+  readonly reason: string | null;
+}
+
+/** Recurrent layers inside a layer value (itself, or the layers a wrapper holds), with a path prefix. */
+function recurrentLayers(layer: Layer, prefix: string): { name: string; layer: Layer }[] {
+  const inner = ["layer", "backward_layer"].map((k) => layer.config[k]).filter(isLayer);
+  if (inner.length) return inner.flatMap((l, i) => recurrentLayers(l, `${prefix}/${i === 0 ? "forward" : "backward"}`));
+  return [{ name: prefix, layer }];
+}
+
+/**
+ * `rnn_fused_status(model, { training })`: for each recurrent layer (wrapped ones included), whether its
+ * calls run on the fused sequence kernels or the step-wise loop, and why. Both compute the same numbers;
+ * the fused path is faster. Reflects the backend in use now (see backend_info()).
+ */
+export function rnn_fused_status(model: Model, args: { training?: boolean } = {}): RnnPathRow[] {
+  const fn = "rnn_fused_status";
+  if (!isModel(model)) throw new KerasError(fn, `\`model\` must be a model, got ${describeValue(model)}`);
+  const { training } = decodeArgs(fn, { training: Bool }, args, { training: false });
+  const rows: RnnPathRow[] = [];
+  for (const top of model.layers) {
+    for (const { name, layer } of recurrentLayers(top, top.name)) {
+      const path = recurrentPath(layer, training);
+      if (path) rows.push(Object.freeze({ layer: name, class_name: layer.className, path: path.fused ? "fused" : "step-wise", reason: path.reason }));
+    }
+  }
+  return rows;
+}

@@ -1,0 +1,180 @@
+/**
+ * Through the layers, the fused sequence kernels and the step-wise loop (the reference path) give the
+ * same outputs and gradients (w.r.t. the inputs and every weight) to 1e-5, for every built-in cell,
+ * both GRU variants, masks with holes, go_backwards, initial states, stateful carry, the cuDNN layers
+ * and bidirectional; and use_cudnn / rnn_fused_status report and control the path.
+ */
+import { expect } from "chai";
+import { pipe } from "fp-ts/lib/function.js";
+import { tf, type Tensor } from "../../src/backend/tf.js";
+import {
+  bidirectional, get_weights, keras_model, keras_model_sequential, layer_cudnn_gru, layer_cudnn_lstm, layer_dense,
+  layer_gru, layer_input, layer_lstm, layer_masking, layer_rnn, layer_simple_rnn, rnn_cell_gru, rnn_fused_status,
+  set_weights, use_backend, type Model,
+} from "../../src/index.js";
+import { getRuntime } from "../../src/engine/runtime.js";
+import { setFusedKernelsEnabled } from "../../src/layers/recurrent/rnn_layer.js";
+
+/** Deterministic values in [-0.5, 0.5) (not constant: constant weights would hide a swapped gate). */
+function values(n: number, seed: number): number[] {
+  let s = seed >>> 0;
+  return Array.from({ length: n }, () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32) - 0.5);
+}
+
+function nested(shape: number[], flat: number[]): any {
+  if (shape.length === 1) return flat.slice(0, shape[0]);
+  const stride = flat.length / shape[0];
+  return Array.from({ length: shape[0] }, (_, i) => nested(shape.slice(1), flat.slice(i * stride, (i + 1) * stride)));
+}
+
+/** The model with every weight replaced by deterministic random values. */
+function withRandomWeights(model: Model, seed: number): Model {
+  const ws = get_weights(model).map((w: any, i: number) => {
+    const shape: number[] = [];
+    for (let c = w; Array.isArray(c); c = c[0]) shape.push(c.length);
+    const n = shape.reduce((a, b) => a * b, 1);
+    return nested(shape, values(n, seed + i));
+  });
+  return set_weights(model, ws);
+}
+
+interface RunOut {
+  outputs: number[][];
+  grads: Record<string, number[]>;
+}
+
+/** Outputs of `calls` consecutive runs and the gradients of the last run's weighted output sum. */
+function runAndDifferentiate(model: Model, inputs: number[][][][], calls = 1): RunOut {
+  const rt = getRuntime(model);
+  const outputs: number[][] = [];
+  let grads: Record<string, number[]> = {};
+  for (let k = 0; k < calls; k++) {
+    const xs = inputs.map((x) => tf.variable(tf.tensor(x)));
+    const { value, grads: g } = tf.variableGrads(() => {
+      const result = rt.run(xs, { training: false });
+      outputs.push(...result.outputs.map((o) => Array.from(o.dataSync())));
+      const kept = { stateUpdates: result.stateUpdates.map((u) => ({ ...u, states: u.states.map((s) => tf.keep(s.clone())) })), weightUpdates: [] };
+      rt.commit(kept);
+      return result.outputs
+        .map((o, i) => tf.sum(tf.mul(o, tf.tensor(values(o.size, 99 + i), o.shape))))
+        .reduce((a, b) => tf.add(a, b)) as tf.Scalar;
+    });
+    value.dispose();
+    grads = Object.fromEntries(Object.entries(g).map(([name, t], i) => [`${i}:${t.shape.join("x")}`, Array.from(t.dataSync())]));
+    Object.values(g).forEach((t) => t.dispose());
+    xs.forEach((x) => x.dispose());
+  }
+  return { outputs, grads };
+}
+
+function expectClose(a: number[], b: number[], what: string): void {
+  expect(a.length, what).to.equal(b.length);
+  const scale = Math.max(1, ...b.map(Math.abs));
+  a.forEach((v, i) => expect(Math.abs(v - b[i]), `${what}[${i}]: ${v} vs ${b[i]}`).to.be.lessThan(1e-5 * scale));
+}
+
+function compareFusedWithLoop(build: () => Model, inputs: number[][][][], calls = 1): void {
+  const fusedModel = withRandomWeights(build(), 7);
+  const loopModel = set_weights(build(), get_weights(fusedModel));
+  setFusedKernelsEnabled(true);
+  const fused = runAndDifferentiate(fusedModel, inputs, calls);
+  setFusedKernelsEnabled(false);
+  try {
+    const loop = runAndDifferentiate(loopModel, inputs, calls);
+    fused.outputs.forEach((o, i) => expectClose(o, loop.outputs[i], `output ${i}`));
+    expect(Object.keys(fused.grads)).to.deep.equal(Object.keys(loop.grads));
+    expect(Object.keys(fused.grads).length).to.be.greaterThan(2);
+    for (const k of Object.keys(fused.grads)) {
+      expectClose(fused.grads[k], loop.grads[k], `gradient ${k}`);
+      expect(fused.grads[k].some((v) => v !== 0), `gradient ${k} is not all zero`).to.equal(true);
+    }
+  } finally {
+    setFusedKernelsEnabled(true);
+  }
+}
+
+// batch 3, 5 timesteps, 2 features; rows 1 and 2 have masked (all-zero) steps, row 2 a hole in the middle
+const x = nested([3, 5, 2], values(30, 1)).map((row: number[][], b: number) =>
+  row.map((step, t) => ((b === 1 && t >= 3) || (b === 2 && (t === 0 || t === 2)) ? [0, 0] : step)),
+);
+const seq = (units: number, layer: (m: Model) => Model, inputShape: (number | null)[] = [5, 2], batch?: number) => () =>
+  pipe(keras_model_sequential({ input_shape: inputShape, batch_size: batch }), layer_masking({ mask_value: 0 }), layer, layer_dense({ units: 1 }));
+
+for (const backend of ["wasm", "cpu"] as const) {
+  describe(`fused kernels vs step-wise loop through the layers (${backend})`, () => {
+    before(async () => {
+      await use_backend(backend);
+    });
+
+    for (const go_backwards of [false, true]) {
+      it(`GRU reset_after = TRUE, masked, return_sequences${go_backwards ? ", go_backwards" : ""}`, () =>
+        compareFusedWithLoop(seq(3, layer_gru({ units: 3, return_sequences: true, go_backwards })), [x]));
+    }
+    it("GRU reset_after = FALSE with the Keras 2 hard sigmoid, masked", () =>
+      compareFusedWithLoop(seq(3, layer_gru({ units: 3, reset_after: false, recurrent_activation: "hard_sigmoid_keras2" })), [x]));
+    it("LSTM, masked, go_backwards, zero_output_for_mask", () =>
+      compareFusedWithLoop(seq(4, layer_lstm({ units: 4, go_backwards: true, return_sequences: true, zero_output_for_mask: true })), [x]));
+    it("SimpleRNN with relu, masked", () => compareFusedWithLoop(seq(3, layer_simple_rnn({ units: 3, activation: "relu" })), [x]));
+    it("layer_rnn over a built-in GRU cell", () => compareFusedWithLoop(seq(3, layer_rnn({ cell: rnn_cell_gru({ units: 3 }) })), [x]));
+    it("cuDNN GRU and LSTM layers (bias layouts 6u and 8u)", () => {
+      compareFusedWithLoop(seq(3, layer_cudnn_gru({ units: 3, return_sequences: true })), [x]);
+      compareFusedWithLoop(seq(3, layer_cudnn_lstm({ units: 3 })), [x]);
+    });
+    it("bidirectional LSTM, masked, concat", () => compareFusedWithLoop(seq(3, bidirectional({ layer: layer_lstm({ units: 3, return_sequences: true }) })), [x]));
+    it("LSTM with a symbolic initial state (gradients reach the state inputs)", () => {
+      const build = () => {
+        const seqIn = layer_input({ shape: [5, 2] });
+        const h0 = layer_input({ shape: [3] });
+        const c0 = layer_input({ shape: [3] });
+        const out = layer_lstm({ units: 3, return_sequences: true })(seqIn, { initial_state: [h0, c0] });
+        return keras_model({ inputs: [seqIn, h0, c0], outputs: layer_dense(out, { units: 1 }) });
+      };
+      compareFusedWithLoop(build, [x, nested([3, 3], values(9, 5)), nested([3, 3], values(9, 6))]);
+    });
+    it("stateful GRU: the second call continues from the carried state", () =>
+      compareFusedWithLoop(seq(3, layer_gru({ units: 3, stateful: true, return_sequences: true }), [5, 2], 3), [x], 2));
+  });
+}
+
+describe("use_cudnn and rnn_fused_status choose and report the path", () => {
+  before(async () => {
+    await use_backend("wasm");
+  });
+
+  it("reports the fused path, and the reason for each step-wise layer", () => {
+    const model = pipe(
+      keras_model_sequential({ input_shape: [5, 2] }),
+      layer_gru({ units: 3, return_sequences: true }),
+      layer_lstm({ units: 3, return_sequences: true, use_cudnn: false }),
+      bidirectional({ layer: layer_simple_rnn({ units: 2, dropout: 0.5 }) }),
+    );
+    expect(rnn_fused_status(model)).to.deep.equal([
+      { layer: "gru", class_name: "GRU", path: "fused", reason: null },
+      { layer: "lstm", class_name: "LSTM", path: "step-wise", reason: "use_cudnn = FALSE" },
+      { layer: "bidirectional/forward", class_name: "SimpleRNN", path: "fused", reason: null },
+      { layer: "bidirectional/backward", class_name: "SimpleRNN", path: "fused", reason: null },
+    ]);
+    const training = rnn_fused_status(model, { training: true });
+    expect(training[2]).to.deep.equal({ layer: "bidirectional/forward", class_name: "SimpleRNN", path: "step-wise", reason: "dropout / recurrent_dropout apply while training" });
+  });
+
+  it("a user's own activation function takes the loop even when it is named like a built-in", () => {
+    const tanh = (t: Tensor) => tf.tanh(t);
+    const model = pipe(keras_model_sequential({ input_shape: [5, 2] }), layer_gru({ units: 2, activation: tanh }));
+    expect(rnn_fused_status(model)[0].path).to.equal("step-wise");
+  });
+
+  it("use_cudnn = TRUE refuses to fall back silently", async () => {
+    const model = pipe(keras_model_sequential({ input_shape: [5, 2] }), layer_gru({ units: 2, use_cudnn: true, dropout: 0.2 }));
+    const rt = getRuntime(model);
+    const input = tf.tensor(x);
+    try {
+      expect(() => tf.tidy(() => rt.run([input], { training: true }).outputs[0])).to.throw(/layer_gru\(\): use_cudnn = TRUE, but the fused kernel cannot run this call: dropout \/ recurrent_dropout apply while training/);
+      const out = tf.tidy(() => rt.run([input], { training: false }).outputs[0]);
+      expect(out.shape).to.deep.equal([3, 2]);
+      out.dispose();
+    } finally {
+      input.dispose();
+    }
+  });
+});
