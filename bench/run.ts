@@ -328,6 +328,24 @@ async function benchStreaming(backend: string) {
   h.dispose();
   tf.dispose([v.kernel, v.recurrentKernel, v.bias, xs]);
 
+  // The same through the public API: a stateful model (GRU + Dense) and a stateful eager layer.
+  const api: any = await import("../src/index.js");
+  const { pipe } = await import("fp-ts/lib/function.js");
+  const model = pipe(api.keras_model_sequential({ batch_input_shape: [1, 1, F] }), api.layer_gru({ units: U, stateful: true }), api.layer_dense({ units: 1 }));
+  const xt = rand([1, 1, F]);
+  const xNested = xt.arraySync();
+  const apiSteps: [string, Job][] = [
+    ["tskeras predict(stateful model, nested array) incl. Dense", async () => void (await api.predict(model, xNested, { verbose: 0 }))],
+    ["tskeras predict_on_batch(stateful model, tensor) incl. Dense", async () => void (await api.predict_on_batch(model, xt))],
+  ];
+  const gru = api.layer_gru({ units: U, stateful: true });
+  apiSteps.push(["tskeras stateful layer called eagerly: gru(x)", () => (gru(xt) as Tensor).dispose()]);
+  for (const [system, f] of apiSteps) {
+    const msApi = (await timeIt(async () => { for (let i = 0; i < 50; i++) await f(); }, budget(1500), 2)) / 50;
+    streamRows.push({ backend, system, msPerStep: msApi, calls: await countCalls(f) });
+  }
+  xt.dispose();
+
   const m = tf.sequential();
   m.add(tf.layers.gru({ units: U, recurrentActivation: "sigmoid", stateful: true, batchInputShape: [1, 1, F] }));
   const x1 = rand([1, 1, F]);
