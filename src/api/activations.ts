@@ -1,9 +1,23 @@
-/** `activation_*()` functions (R names) applying Keras activations to tensors. */
+/** `activation_*()` functions (R names): Keras activations applied to a tensor or a nested array. */
 import { ACTIVATIONS } from "../ops/activations.js";
-import type { Tensor } from "../backend/tf.js";
-import { tf } from "../backend/tf.js";
+import { tf, type Tensor } from "../backend/tf.js";
+import { toTensor } from "../engine/eager.js";
+import { Bool, Int, decodeArgs } from "../args.js";
 
-const wrap = (name: string) => (x: Tensor) => ACTIVATIONS[name](x);
+/** Runs `f` on `x` (a tensor, or data converted to one and freed afterwards), as `fn`. */
+function applyTo(fn: string, x: unknown, f: (t: Tensor) => Tensor): Tensor {
+  const { tensor, owned } = toTensor(fn, x, "`x`");
+  try {
+    return tf.tidy(() => {
+      const y = f(tensor);
+      return y === tensor ? tensor.clone() : y;
+    });
+  } finally {
+    if (owned) tensor.dispose();
+  }
+}
+
+const wrap = (name: string) => (x: Tensor | number[] | number[][]) => applyTo(`activation_${name}`, x, ACTIVATIONS[name]);
 export const activation_linear = wrap("linear");
 export const activation_relu = wrap("relu");
 export const activation_relu6 = wrap("relu6");
@@ -18,8 +32,6 @@ export const activation_hard_sigmoid = wrap("hard_sigmoid");
 /** Keras 2 / R keras <= 2.6 hard sigmoid: clip(0.2 x + 0.5, 0, 1). */
 export const activation_hard_sigmoid_keras2 = wrap("hard_sigmoid_keras2");
 export const activation_tanh = wrap("tanh");
-export const activation_softmax = (x: Tensor, axis = -1) => tf.softmax(x, axis);
-export const activation_log_softmax = (x: Tensor, axis = -1) => tf.logSoftmax(x, axis);
 export const activation_softplus = wrap("softplus");
 export const activation_softsign = wrap("softsign");
 export const activation_exponential = wrap("exponential");
@@ -27,4 +39,21 @@ export const activation_swish = wrap("swish");
 export const activation_silu = wrap("silu");
 export const activation_hard_silu = wrap("hard_silu");
 export const activation_mish = wrap("mish");
-export const activation_gelu = (x: Tensor, approximate = false) => ACTIVATIONS[approximate ? "gelu_approximate" : "gelu"](x);
+
+/** `activation_softmax(x, axis = -1)`. */
+export function activation_softmax(x: Tensor | number[] | number[][], args: { axis?: number } = {}): Tensor {
+  const { axis } = decodeArgs("activation_softmax", { axis: Int }, args, { axis: -1 });
+  return applyTo("activation_softmax", x, (t) => tf.softmax(t, axis));
+}
+
+/** `activation_log_softmax(x, axis = -1)`. */
+export function activation_log_softmax(x: Tensor | number[] | number[][], args: { axis?: number } = {}): Tensor {
+  const { axis } = decodeArgs("activation_log_softmax", { axis: Int }, args, { axis: -1 });
+  return applyTo("activation_log_softmax", x, (t) => tf.logSoftmax(t, axis));
+}
+
+/** `activation_gelu(x, approximate = FALSE)`. */
+export function activation_gelu(x: Tensor | number[] | number[][], args: { approximate?: boolean } = {}): Tensor {
+  const { approximate } = decodeArgs("activation_gelu", { approximate: Bool }, args, { approximate: false });
+  return applyTo("activation_gelu", x, ACTIVATIONS[approximate ? "gelu_approximate" : "gelu"]);
+}

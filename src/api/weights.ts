@@ -1,5 +1,7 @@
 /** Weights and inspection verbs: get/set_weights, count_params, get_layer, pop_layer, freeze/unfreeze. */
+import * as t from "io-ts";
 import { KerasError, describeValue } from "../errors.js";
+import { Int, decodeArgs, described } from "../args.js";
 import { isModel } from "../model/guards.js";
 import { builtInputShapesOf, builtWeightsOf, familyOf, isLayer, weightSpecsOf, weightValuesOf, withLayer, type Layer } from "../model/layer.js";
 import { withModel, type Model, type SequentialModel } from "../model/model.js";
@@ -91,7 +93,7 @@ function checkModel(fn: string, object: unknown): asserts object is Model {
 export function get_layer(model: Model, args: { name?: string; index?: number }): Layer {
   const fn = "get_layer";
   checkModel(fn, model);
-  const { name, index } = args ?? {};
+  const { name, index } = decodeArgs(fn, { name: described(t.string, "a layer name"), index: described(t.number, "a 1-based index") }, args, {}) as { name?: string; index?: number };
   if ((name === undefined) === (index === undefined)) throw new KerasError(fn, "give exactly one of `name` and `index`");
   if (name !== undefined) {
     const l = model.layers.find((x) => x.name === name);
@@ -150,9 +152,16 @@ function selectLayers(fn: string, model: Model, args: FreezeArgs): Set<number> {
   return out;
 }
 
+const LayerSelector = described(t.union([t.string, Int]), "a layer name or a 1-based index");
+const FREEZE_PROPS = {
+  from: LayerSelector,
+  to: LayerSelector,
+  which: described(t.array(t.union([t.string, Int, t.boolean])), "a vector of layer names, 1-based indices or logicals"),
+};
+
 function setTrainable(fn: string, model: Model, args: FreezeArgs, trainable: boolean): Model {
   checkModel(fn, model);
-  const sel = selectLayers(fn, model, args ?? {});
+  const sel = selectLayers(fn, model, decodeArgs(fn, FREEZE_PROPS, args, {}) as FreezeArgs);
   const layers = model.layers.map((l, i) => (sel.has(i) && l.className !== "InputLayer" ? withLayer(l, { trainable }) : l));
   return withModel(model, { layers: Object.freeze(layers), compiled: model.compiled });
 }

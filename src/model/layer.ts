@@ -157,7 +157,25 @@ export function withLayer(layer: Layer, changes: Partial<LayerInit>): Layer {
   });
 }
 
+const CALL_OPTION_PROPS = {
+  mask: described(t.unknown, "a mask tensor"),
+  initial_state: described(t.unknown, "a list of state tensors"),
+  constants: described(t.unknown, "a list of constant tensors"),
+  training: Bool,
+};
+
+function checkCallOptions(layer: Layer, options: unknown): void {
+  const fn = familyOf(layer).fn;
+  try {
+    decodeArgs(fn, CALL_OPTION_PROPS, options, {});
+  } catch (e) {
+    if (!(e instanceof KerasError)) throw e;
+    throw new KerasError(fn, `calling layer "${layer.name}": ${e.message.slice(`${fn}(): `.length)}`);
+  }
+}
+
 function callLayer(layer: Layer, x: unknown, options?: CallOptions): unknown {
+  if (options !== undefined) checkCallOptions(layer, options);
   if (isModel(x)) {
     if (options !== undefined) throw new KerasError(familyOf(layer).fn, "call options (mask, initial_state, ...) apply to tensors, not to a model");
     return appendLayer(x, layer);

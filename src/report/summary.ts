@@ -4,7 +4,9 @@ import { familyOf, weightSpecsOf, type Layer } from "../model/layer.js";
 import type { Shape } from "../model/types.js";
 import { formatShape } from "../model/shape.js";
 import { buildPlan, type Plan } from "../engine/plan.js";
-import { KerasError } from "../errors.js";
+import { KerasError, describeValue } from "../errors.js";
+import { Bool, PositiveInt, decodeArgs } from "../args.js";
+import { isModel } from "../model/guards.js";
 
 const thousands = (n: number) => n.toLocaleString("en-US");
 
@@ -124,7 +126,10 @@ export function summaryText(model: Model, options: SummaryOptions = {}): string 
 
 /** Prints the Keras summary table of `model` and returns it as text. */
 export function summary(model: Model, options: SummaryOptions = {}): string {
-  const text = summaryText(model, options);
-  if (options.print !== false) console.log(text);
+  const fn = "summary";
+  if (!isModel(model)) throw new KerasError(fn, `\`model\` must be a model, got ${describeValue(model)}`);
+  const o = decodeArgs(fn, { line_length: PositiveInt, print: Bool }, options, { print: true });
+  const text = summaryText(model, o);
+  if (o.print) console.log(text);
   return text;
 }
