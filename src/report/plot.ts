@@ -2,7 +2,7 @@
  * `plot_history(history, { file })`: R's plot(history) as an SVG drawn by vega-lite (imported lazily):
  * one panel per metric stacked vertically, training and validation as two series, epochs on x.
  */
-import { writeFile, rename } from "node:fs/promises";
+import { writeFileAtomic } from "../io/atomic.js";
 import { KerasError } from "../errors.js";
 import { PositiveInt, Str, decodeArgs } from "../args.js";
 import { as_data_frame, isHistory, type History } from "./history.js";
@@ -61,14 +61,6 @@ export async function plot_history(history: History, args: { file?: string; widt
   const view = new vega.View(vega.parse(spec), { renderer: "none" });
   const svg = await view.toSVG();
   view.finalize();
-  if (a.file) {
-    const tmp = `${a.file}.${process.pid}.tmp`;
-    try {
-      await writeFile(tmp, svg, "utf8");
-      await rename(tmp, a.file);
-    } catch (e) {
-      throw new KerasError(fn, `cannot write ${JSON.stringify(a.file)}: ${(e as Error).message}`, "io");
-    }
-  }
+  if (a.file) await writeFileAtomic(fn, a.file, svg);
   return svg;
 }

@@ -2,7 +2,8 @@
  * Callbacks: `callback_*()` values (frozen specs; each fit creates fresh per-run state from them), user
  * callbacks as records of `on_*` functions, and the list that fires them in Keras order.
  */
-import { readFile, rename, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
+import { writeFileAtomic } from "../../io/atomic.js";
 import * as t from "io-ts";
 import { KerasError, describeValue } from "../../errors.js";
 import { Bool, NonNegativeInt, NonNegativeNum, Num, Nullable, OneOf, Str, decodeArgs, described, closestName } from "../../args.js";
@@ -308,17 +309,6 @@ export function callback_terminate_on_nan(): CallbackSpec {
   }));
 }
 
-/** Writes `text` to `file` atomically (temporary file in the same folder, then rename). */
-async function writeAtomic(fn: string, file: string, text: string): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`;
-  try {
-    await writeFile(tmp, text, "utf8");
-    await rename(tmp, file);
-  } catch (e) {
-    throw new KerasError(fn, `cannot write ${JSON.stringify(file)}: ${(e as Error).message}`, "io");
-  }
-}
-
 /** `callback_csv_logger(filename, { separator, append })`: one row per epoch (0-based `epoch`, then the logs sorted by name). */
 export function callback_csv_logger(filename: string, args: { separator?: string; append?: boolean } = {}): CallbackSpec {
   const fn = "callback_csv_logger";
@@ -351,7 +341,7 @@ export function callback_csv_logger(filename: string, args: { separator?: string
           headerWritten = true;
         }
         content += [String(epoch), ...keys.map((k) => cell(logs[k]))].join(a.separator) + "\n";
-        await writeAtomic(fn, filename, content);
+        await writeFileAtomic(fn, filename, content);
       },
     };
   });
