@@ -1,6 +1,6 @@
 /**
- * Every ```ts block of vignettes/*.md runs: the blocks of one vignette are concatenated into one
- * module (imports from "tskeras" point at src/) and executed with tsx in a child process.
+ * Every ```ts block of vignettes/*.md and of README.md runs: the blocks of one document are concatenated
+ * into one module (imports from "tskeras" point at src/) and executed with tsx in a child process.
  */
 import { expect } from "chai";
 import { spawnSync } from "node:child_process";
@@ -9,7 +9,7 @@ import { join, resolve } from "node:path";
 
 const root = resolve(import.meta.dirname, "..");
 const dir = join(root, "vignettes");
-const vignettes = readdirSync(dir).filter((f) => f.endsWith(".md"));
+const documents = [...readdirSync(dir).filter((f) => f.endsWith(".md")).map((f) => join(dir, f)), join(root, "README.md")];
 
 /** The code of the ```ts blocks, import statements (single- or multi-line) hoisted, so blocks may import as they go. */
 export function vignetteModule(markdown: string): string {
@@ -36,19 +36,20 @@ export function vignetteModule(markdown: string): string {
   return resolved.join("\n") + "\n" + body.join("\n");
 }
 
-describe("vignettes run", function () {
+describe("the code in vignettes and the README runs", function () {
   this.timeout(300_000);
-  for (const file of vignettes) {
-    it(`vignettes/${file}`, () => {
-      const code = vignetteModule(readFileSync(join(dir, file), "utf8"));
+  for (const path of documents) {
+    const file = path.slice(root.length + 1);
+    it(file, () => {
+      const code = vignetteModule(readFileSync(path, "utf8"));
       expect(code.trim().length).to.be.greaterThan(0);
       // inside the project, so that the vignette's own imports (fp-ts, ...) resolve from node_modules
       const cache = join(root, "node_modules", ".cache");
       mkdirSync(cache, { recursive: true });
       const tmp = mkdtempSync(join(cache, "tskeras-vignette-"));
-      const path = join(tmp, file.replace(/\.md$/, ".mts"));
-      writeFileSync(path, code);
-      const r = spawnSync(process.execPath, ["--import", "tsx", path], { cwd: root, encoding: "utf8", env: { ...process.env, KERAS_BACKEND: "wasm" } });
+      const script = join(tmp, file.replace(/\//g, "_").replace(/\.md$/, ".mts"));
+      writeFileSync(script, code);
+      const r = spawnSync(process.execPath, ["--import", "tsx", script], { cwd: root, encoding: "utf8", env: { ...process.env, KERAS_BACKEND: "wasm" } });
       rmSync(tmp, { recursive: true, force: true });
       expect(r.status, `${file} failed:\n${r.stdout}\n${r.stderr}`).to.equal(0);
     });
