@@ -81,6 +81,48 @@ describe("backend selection", function () {
     }
   });
 
+  /** Installs a stand-in for a native binding that, like the real one, registers a "tensorflow" backend. */
+  function withStubBinding(pkg: string, run: () => void) {
+    const dir = join(root, "node_modules", pkg);
+    if (existsSync(dir)) return false; // the real package is installed: nothing to simulate
+    mkdirSync(dir, { recursive: true });
+    try {
+      writeFileSync(join(dir, "package.json"), JSON.stringify({ name: pkg, version: "4.22.0", main: "index.js" }));
+      // The real bindings register their backend on the tfjs they require(); a cpu backend stands in.
+      writeFileSync(
+        join(dir, "index.js"),
+        'const tf = require("@tensorflow/tfjs");\nconst { MathBackendCPU } = require("@tensorflow/tfjs-backend-cpu");\ntf.registerBackend("tensorflow", () => new MathBackendCPU(), 3);\n',
+      );
+      run();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    return true;
+  }
+
+  it("a working tfjs-node-gpu is chosen first and reported as CUDA", function () {
+    const ran = withStubBinding("@tensorflow/tfjs-node-gpu", () => {
+      const r = probe({});
+      expect(r.status, r.stderr).to.equal(0);
+      const info = JSON.parse(r.stdout.trim().split("\n").pop()!);
+      expect(info).to.deep.include({ backend: "tensorflow", package: "@tensorflow/tfjs-node-gpu", gpu: true, chosen_by: "auto" });
+      expect(info.not_used).to.deep.equal([]);
+    });
+    if (!ran) this.skip();
+  });
+
+  it("without tfjs-node-gpu, a working tfjs-node comes next", function () {
+    if (existsSync(join(root, "node_modules/@tensorflow/tfjs-node-gpu"))) this.skip();
+    const ran = withStubBinding("@tensorflow/tfjs-node", () => {
+      const r = probe({});
+      expect(r.status, r.stderr).to.equal(0);
+      const info = JSON.parse(r.stdout.trim().split("\n").pop()!);
+      expect(info).to.deep.include({ backend: "tensorflow", package: "@tensorflow/tfjs-node", gpu: false });
+      expect(info.not_used).to.deep.equal(["@tensorflow/tfjs-node-gpu: not installed"]);
+    });
+    if (!ran) this.skip();
+  });
+
   it("use_backend switches in process and backend_info reports it", async () => {
     await backend_ready();
     const cpu = await use_backend("cpu");
