@@ -222,16 +222,30 @@ export function createLayer(family: LayerFamily<any>, args: unknown, fromConfig 
  */
 export function defineLayer<C extends Record<string, any>>(family: LayerFamily<C>) {
   registerFamily(family);
+  return dualLayerFunction(family.fn, (args) => createLayer(family, args));
+}
+
+/** A record of named arguments, as opposed to what a layer can be applied to. */
+function isArgumentRecord(a: unknown): boolean {
+  return a === undefined || (a !== null && typeof a === "object" && !Array.isArray(a) && !isModel(a) && !isSymbolicInput(a) && !isTensorLike(a));
+}
+
+/**
+ * R's dual layer function around `make(args) => layer`: `f(args)` (or `f()`) is the layer value;
+ * `f(object, args)` applies the new layer to `object` — a sequential model (append), a symbolic tensor
+ * (functional graph) or data (eager).
+ */
+export function dualLayerFunction(fn: string, make: (args: Record<string, unknown> | undefined) => Layer) {
   function layerFunction(args?: Record<string, unknown>): Layer;
   function layerFunction<T>(object: T, args?: Record<string, unknown>): any;
   function layerFunction(a?: unknown, b?: unknown): unknown {
-    if (a === undefined || (a !== null && typeof a === "object" && !Array.isArray(a) && !isModel(a) && !isSymbolicInput(a) && !isTensorLike(a))) {
-      if (b !== undefined) throw new KerasError(family.fn, `the first argument must be a model, a tensor or a record of arguments, got ${describeValue(a)}`);
-      return createLayer(family, a);
+    if (isArgumentRecord(a)) {
+      if (b !== undefined) throw new KerasError(fn, `the first argument must be a model, a tensor or a record of arguments, got ${describeValue(a)}`);
+      return make(a as Record<string, unknown> | undefined);
     }
-    return createLayer(family, b)(a);
+    return make(b as Record<string, unknown> | undefined)(a);
   }
-  Object.defineProperty(layerFunction, "name", { value: family.fn });
+  Object.defineProperty(layerFunction, "name", { value: fn });
   return layerFunction;
 }
 

@@ -6,10 +6,7 @@
  */
 import * as t from "io-ts";
 import { described } from "../../args.js";
-import { KerasError, describeValue } from "../../errors.js";
-import { familyOf, isLayer, withLayer, type Layer } from "../../model/layer.js";
-import { isModel } from "../../model/guards.js";
-import { isSymbolicInput } from "../../model/symbolic.js";
+import { dualLayerFunction, familyOf, isLayer, withLayer, type Layer } from "../../model/layer.js";
 import type { ForwardContext, ForwardResult, Shape, WeightSpec } from "../../model/types.js";
 import { layerToConfig, nestedLayerFromConfig, type LayerConfig } from "../../io/layer_config.js";
 
@@ -57,17 +54,10 @@ export const nestedLayersFromConfig =
  * (`bidirectional({ layer: layer_lstm({ units: 4, input_shape: [10, 8] }) })`): both see the same input.
  */
 export function wrapperFunction(fn: string, makeLayer: (args?: Record<string, unknown>) => Layer, adoptInputShape: boolean) {
-  function wrapper(args?: Record<string, unknown>): Layer;
-  function wrapper<T>(object: T, args?: Record<string, unknown>): any;
-  function wrapper(a?: unknown, b?: unknown): unknown {
-    const isArgs = a === undefined || (a !== null && typeof a === "object" && !Array.isArray(a) && !isModel(a) && !isSymbolicInput(a) && !ArrayBuffer.isView(a) && !("dataId" in (a as object)));
-    if (isArgs && b !== undefined) throw new KerasError(fn, `the first argument must be a model, a tensor or a record of arguments, got ${describeValue(a)}`);
-    const made = makeLayer((isArgs ? a : b) as Record<string, unknown> | undefined);
-    const layer = adoptInputShape ? adoptInnerInputShape(made) : made;
-    return isArgs ? layer : layer(a);
-  }
-  Object.defineProperty(wrapper, "name", { value: fn });
-  return wrapper;
+  return dualLayerFunction(fn, (args) => {
+    const made = makeLayer(args);
+    return adoptInputShape ? adoptInnerInputShape(made) : made;
+  });
 }
 
 function adoptInnerInputShape(wrapper: Layer): Layer {
