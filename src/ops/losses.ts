@@ -286,20 +286,28 @@ export function isDataCall(a: unknown): boolean {
   return a !== undefined && isArrayData(a);
 }
 
-function dualLoss(key: string) {
-  const def = LOSSES[key];
-  function loss(args?: Record<string, unknown>): LossSpec;
-  function loss(y_true: unknown, y_pred: unknown, args?: Record<string, unknown>): any;
-  function loss(a?: unknown, b?: unknown, c?: unknown): unknown {
+/**
+ * R's dual loss/metric function: `f(args)` (or `f()`) is a value for compile(); `f(y_true, y_pred, args)`
+ * computes it on data.
+ */
+export function dualYFunction<S>(fn: string, what: "loss" | "metric", make: (args: unknown) => S, compute: (spec: S, yTrue: unknown, yPred: unknown) => unknown) {
+  function dual(args?: Record<string, unknown>): S;
+  function dual(y_true: unknown, y_pred: unknown, args?: Record<string, unknown>): any;
+  function dual(a?: unknown, b?: unknown, c?: unknown): unknown {
     if (!isDataCall(a)) {
-      if (b !== undefined) throw new KerasError(def.fn, `give either a record of arguments, or y_true and y_pred (then arguments third); got ${describeValue(a)} then ${describeValue(b)}`);
-      return makeLoss(key, a);
+      if (b !== undefined) throw new KerasError(fn, `give either a record of arguments, or y_true and y_pred (then arguments third); got ${describeValue(a)} then ${describeValue(b)}`);
+      return make(a);
     }
-    if (b === undefined) throw new KerasError(def.fn, "`y_pred` is missing: call it as (y_true, y_pred) to compute the loss, or with a record of arguments for compile()");
-    return computePerSample(def.fn, makeLoss(key, c).perSample, a, b);
+    if (b === undefined) throw new KerasError(fn, `\`y_pred\` is missing: call it as (y_true, y_pred) to compute the ${what}, or with a record of arguments for compile()`);
+    return compute(make(c), a, b);
   }
-  Object.defineProperty(loss, "name", { value: def.fn });
-  return loss;
+  Object.defineProperty(dual, "name", { value: fn });
+  return dual;
+}
+
+function dualLoss(key: string) {
+  const fn = LOSSES[key].fn;
+  return dualYFunction(fn, "loss", (args) => makeLoss(key, args), (loss, yTrue, yPred) => computePerSample(fn, loss.perSample, yTrue, yPred));
 }
 
 export const loss_mean_squared_error = dualLoss("mean_squared_error");

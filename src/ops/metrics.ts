@@ -8,7 +8,7 @@ import { tf, type Tensor } from "../backend/tf.js";
 import { KerasError, describeValue } from "../errors.js";
 import { Bool, PositiveInt, Rate, Str, decodeArgs, OneOf, type Props } from "../args.js";
 import { release, toTensorData } from "../engine/training/convert.js";
-import { computePerSample, isDataCall, isLoss, lossFunction, type LossSpec } from "./losses.js";
+import { computePerSample, dualYFunction, isLoss, lossFunction, type LossSpec } from "./losses.js";
 
 export const METRIC_BRAND = Symbol.for("tskeras.metric");
 
@@ -310,20 +310,10 @@ function computeWhole(fn: string, m: MetricSpec, yTrue: unknown, yPred: unknown)
 }
 
 function dualMetric(key: string) {
-  const def = METRICS[key];
-  function metric(args?: Record<string, unknown>): MetricSpec;
-  function metric(y_true: unknown, y_pred: unknown, args?: Record<string, unknown>): any;
-  function metric(a?: unknown, b?: unknown, c?: unknown): unknown {
-    if (!isDataCall(a)) {
-      if (b !== undefined) throw new KerasError(def.fn, `give either a record of arguments, or y_true and y_pred (then arguments third); got ${describeValue(a)} then ${describeValue(b)}`);
-      return makeMetric(key, a);
-    }
-    if (b === undefined) throw new KerasError(def.fn, "`y_pred` is missing: call it as (y_true, y_pred) to compute the metric, or with a record of arguments for compile()");
-    const m = makeMetric(key, c);
-    return m.perSample ? computePerSample(def.fn, m.perSample, a, b) : computeWhole(def.fn, m, a, b);
-  }
-  Object.defineProperty(metric, "name", { value: def.fn });
-  return metric;
+  const fn = METRICS[key].fn;
+  return dualYFunction(fn, "metric", (args) => makeMetric(key, args), (m, yTrue, yPred) =>
+    m.perSample ? computePerSample(fn, m.perSample, yTrue, yPred) : computeWhole(fn, m, yTrue, yPred),
+  );
 }
 
 export const metric_mean_squared_error = dualMetric("mean_squared_error");
