@@ -99,8 +99,61 @@ def case(name, kind, initial_state=False, lengths=None, go_backwards=False):
         entry["initial_state"] = [r(s) for s in init]
     if lengths is not None:
         # right-padded: TRUE for the first `length` steps; Keras with zero_output_for_mask = TRUE
+        entry["zero_output_for_mask"] = True
         entry["mask"] = [[t < n for t in range(STEPS)] for n in lengths]
     return entry
+
+
+def stepwise_case(name, kind, mask, go_backwards, zero_output_for_mask):
+    """A mask with holes (not only right padding), run one torch step at a time with the Keras mask rule
+    (KERAS_FACTS "The recurrent loop"): at a masked step every state keeps its value and the output is
+    the previous output (zeros before any output), or zeros with zero_output_for_mask; go_backwards
+    runs over reversed time with the mask reversed alike, outputs in processing order."""
+    m = make(kind)
+    x = torch.randn(BATCH, STEPS, FEATURES, requires_grad=True)
+    zeros = torch.zeros(BATCH, UNITS)
+
+    def run(keep):
+        states = [zeros, zeros] if kind == "lstm" else [zeros]
+        prev = zeros
+        outs = []
+        for t in (range(STEPS - 1, -1, -1) if go_backwards else range(STEPS)):
+            torch_state = (states[0][None], states[1][None]) if kind == "lstm" else states[0][None]
+            y, hn = m(x[:, t:t + 1], torch_state)
+            new_states = [hn[0][0], hn[1][0]] if kind == "lstm" else [hn[0]]
+            k = keep[:, t:t + 1]
+            out = torch.where(k, y[:, 0], zeros if zero_output_for_mask else prev)
+            states = [torch.where(k, n, s) for n, s in zip(new_states, states)]
+            prev = out
+            outs.append(out)
+        return torch.stack(outs, 1), states
+
+    # The step-at-a-time loop with nothing masked is torch's own sequence run.
+    with torch.no_grad():
+        unmasked, _ = run(torch.ones(BATCH, STEPS, dtype=torch.bool))
+        whole, _ = m(torch.flip(x, [1]) if go_backwards else x)
+        assert torch.allclose(unmasked, whole)
+    out, states = run(torch.tensor(mask))
+    g_out = torch.randn(*out.shape)
+    g_states = [torch.randn(BATCH, UNITS) for _ in states]
+    loss = (out * g_out).sum() + sum((s * g).sum() for s, g in zip(states, g_states))
+    loss.backward()
+    return {
+        "name": name,
+        "kind": kind,
+        "units": UNITS,
+        "go_backwards": go_backwards,
+        "zero_output_for_mask": zero_output_for_mask,
+        "weights": [r(w) for w in keras_weights(kind, m)],
+        "x": r(x),
+        "outputs": r(out),
+        "states": [r(s) for s in states],
+        "g_outputs": r(g_out),
+        "g_states": [r(g) for g in g_states],
+        "grad_x": r(x.grad),
+        "grad_weights": [r(g) for g in keras_grads(kind, m)],
+        "mask": mask,
+    }
 
 
 def main():
@@ -114,6 +167,10 @@ def main():
         case("gru_go_backwards", "gru", go_backwards=True),
         case("lstm_masked", "lstm", lengths=[4, 2]),
         case("gru_masked", "gru", lengths=[3, 1]),
+        # appended last: the cases above keep their random draws
+        stepwise_case("gru_mask_holes_go_backwards", "gru", [[True, False, True, True], [False, True, True, False]], True, False),
+        stepwise_case("lstm_mask_holes", "lstm", [[True, True, False, True], [False, False, True, True]], False, False),
+        stepwise_case("simple_rnn_mask_holes_go_backwards_zero_output", "simple_rnn", [[False, True, False, True], [True, False, True, True]], True, True),
     ]
     doc = {
         "generator": "scripts/torch_recurrent_fixtures.py",

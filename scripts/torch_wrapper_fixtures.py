@@ -250,7 +250,7 @@ def channels_last(t, leading):
     return t.permute(*range(leading), *range(leading + 1, n), leading)
 
 
-def conv_lstm_case(rank, batch, time, spatial, channels, cfg, mask=None):
+def conv_lstm_case(rank, batch, time, spatial, channels, cfg, mask=None, with_backward=False):
     k = cfg["kernel_size"]
     f = cfg["filters"]
     W = rand(*k, channels, 4 * f)
@@ -259,7 +259,7 @@ def conv_lstm_case(rank, batch, time, spatial, channels, cfg, mask=None):
     x = rand(batch, time, channels, *spatial, scale=1.0)
     m = torch.tensor(mask) if mask is not None else None
     seq, (h, c) = conv_lstm_keras(x, W, U, b, cfg, m)
-    return {
+    out = {
         "rank": rank,
         "config": cfg,
         "weights": [listed(W), listed(U), listed(b)],
@@ -272,6 +272,12 @@ def conv_lstm_case(rank, batch, time, spatial, channels, cfg, mask=None):
             "c": listed(channels_last(c, 1)),
         },
     }
+    if with_backward:
+        # The same layer with go_backwards, its sequence flipped back to input time order (what
+        # bidirectional() merges), channels_last.
+        seq_b, _ = conv_lstm_keras(x, W, U, b, {**cfg, "go_backwards": True}, m)
+        out["channels_last"]["backward_sequences"] = listed(channels_last(seq_b.flip(1), 2))
+    return out
 
 
 def conv_lstm_cases():
@@ -280,7 +286,7 @@ def conv_lstm_cases():
         "1d_same_backwards_masked": conv_lstm_case(
             1, 2, 4, [5], 2, {"filters": 2, "kernel_size": [2], "strides": [1], "padding": "same", "dilation_rate": [1], "go_backwards": True},
             mask=[[True, False, True, True], [True, True, True, False]]),
-        "2d_same_dilated": conv_lstm_case(2, 2, 3, [5, 4], 2, {"filters": 2, "kernel_size": [3, 2], "strides": [1, 1], "padding": "same", "dilation_rate": [2, 1]}),
+        "2d_same_dilated": conv_lstm_case(2, 2, 3, [5, 4], 2, {"filters": 2, "kernel_size": [3, 2], "strides": [1, 1], "padding": "same", "dilation_rate": [2, 1]}, with_backward=True),
         "2d_valid_strides": conv_lstm_case(2, 1, 2, [5, 5], 3, {"filters": 3, "kernel_size": [2, 3], "strides": [2, 1], "padding": "valid", "dilation_rate": [1, 1]}),
         "3d_same": conv_lstm_case(3, 1, 2, [3, 4, 3], 2, {"filters": 2, "kernel_size": [2, 2, 2], "strides": [1, 1, 1], "padding": "same", "dilation_rate": [1, 1, 1]}),
         "3d_valid_strides": conv_lstm_case(3, 2, 2, [4, 3, 5], 1, {"filters": 2, "kernel_size": [2, 2, 3], "strides": [2, 1, 1], "padding": "valid", "dilation_rate": [1, 1, 1]}),

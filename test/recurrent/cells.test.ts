@@ -23,6 +23,7 @@ import {
   zero_state,
 } from "../../src/layers/recurrent/index.js";
 import { get_weights } from "../../src/api/weights.js";
+import { setFusedKernelsEnabled } from "../../src/layers/recurrent/rnn_layer.js";
 import { expectClose } from "./helpers.js";
 
 const sig = (v: number) => 1 / (1 + Math.exp(-v));
@@ -61,10 +62,14 @@ function lstmStep([h, c]: number[], xt: number): number[] {
   return [o * Math.tanh(cNext), cNext];
 }
 
-describe("recurrent cells: hand-derived numbers", () => {
+// Every layer call takes the fused kernels by default; the same hand-derived numbers must come out of the
+// step-wise loop too (the path of custom cells, stacks and dropout), so both are checked independently.
+for (const path of ["fused kernels", "step-wise loop"] as const) describe(`recurrent cells: hand-derived numbers (${path})`, () => {
   before(async () => {
     await use_backend("wasm");
+    setFusedKernelsEnabled(path === "fused kernels");
   });
+  after(() => setFusedKernelsEnabled(true));
 
   it("SimpleRNN: h' = tanh(x W + b + h U)", () => {
     // W = 0.5, U = -1, b = 0.1: h1 = tanh(0.5 + 0.1) = tanh(0.6); h2 = tanh(-1 + 0.1 - h1)
@@ -136,6 +141,12 @@ describe("recurrent cells: hand-derived numbers", () => {
     });
     const layer = layer_gru({ units: U, reset_after: false, weights: [kernel, rec, bias] });
     expectClose(layer(tf.tensor3d(xv)), expected, 1e-5);
+  });
+});
+
+describe("recurrent cells: one step, cell API, defaults", () => {
+  before(async () => {
+    await use_backend("wasm");
   });
 
   it("cells run one step with cell_call, equal to the layer's first step", () => {

@@ -97,11 +97,16 @@ for (const backend of BACKENDS) {
       const ref = c.channels_last;
       const layer = bidirectional({ layer: layer_conv_lstm_2d(argsOf(c, "channels_last", { weights: undefined, return_sequences: true })), weights: [...c.weights, ...c.weights] });
       const y = layer(ref.x) as Tensor;
-      // Forward half = the reference sequence; the channel axis doubles.
+      // Forward half = the reference sequence; backward half = the go_backwards reference flipped back
+      // to input time order; the channel axis doubles.
       expect(y.shape).to.deep.equal([2, 3, 5, 4, 4]);
       const forwardHalf = tf.slice(y, [0, 0, 0, 0, 0], [2, 3, 5, 4, 2]);
-      expectClose(forwardHalf, ref.sequences, 1e-5);
-      [y, forwardHalf].forEach((t) => t.dispose());
+      const backwardHalf = tf.slice(y, [0, 0, 0, 0, 2], [2, 3, 5, 4, 2]);
+      expectClose(forwardHalf, ref.sequences, 1e-5, "forward half");
+      expectClose(backwardHalf, ref.backward_sequences, 1e-5, "backward half");
+      // per direction, kernel (3, 2) on 2 channels, 2 filters: 3·2·2·8 + 3·2·2·8 + 8 = 200
+      expect(count_params(layer)).to.equal(2 * 200);
+      [y, forwardHalf, backwardHalf].forEach((t) => t.dispose());
     });
 
     it("leaks no tensors", () => {

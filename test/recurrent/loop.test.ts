@@ -13,6 +13,7 @@ import { layer_embedding, layer_masking } from "../../src/layers/core/index.js";
 import { layer_gru, layer_lstm, layer_rnn, layer_simple_rnn, rnn_cell_gru } from "../../src/layers/recurrent/index.js";
 import { regularizer_l2 } from "../../src/ops/regularizers.js";
 import { familyOf } from "../../src/model/layer.js";
+import { setFusedKernelsEnabled } from "../../src/layers/recurrent/rnn_layer.js";
 import { expectClose, forwardOf, runModel } from "./helpers.js";
 
 const halfDecay = (args: Record<string, unknown> = {}) =>
@@ -20,10 +21,14 @@ const halfDecay = (args: Record<string, unknown> = {}) =>
 const seq = (...v: number[]) => tf.tensor3d([v.map((x) => [x])]);
 const mask = (...m: number[]) => tf.tensor2d([m], undefined, "bool");
 
-describe("recurrent loop semantics", () => {
+// The layers take the fused kernels by default; the step-wise loop (custom cells, stacks, dropout) must
+// give the same hand-derived numbers, so the semantics below are checked on both paths.
+for (const path of ["fused kernels", "step-wise loop"] as const) describe(`recurrent loop semantics: numbers (${path})`, () => {
   before(async () => {
     await use_backend("wasm");
+    setFusedKernelsEnabled(path === "fused kernels");
   });
+  after(() => setFusedKernelsEnabled(true));
 
   it("return_sequences / last output: h = 0.5 h + x over [1, 2, 3, 4] gives 1, 2.5, 4.25, 6.125", () => {
     expectClose(halfDecay({ return_sequences: true })(seq(1, 2, 3, 4)), [1, 2.5, 4.25, 6.125], 1e-6);
@@ -63,6 +68,12 @@ describe("recurrent loop semantics", () => {
     expectClose(runModel(m1, tf.tensor2d([[1, 2, 0, 3]]))[0], [1, 2.5, 2.5, 4.25], 1e-6);
     const m2 = halfDecay({ return_sequences: true })(layer_masking(keras_model_sequential({ input_shape: [4, 1] }), { mask_value: 0 }));
     expectClose(runModel(m2, seq(1, 2, 0, 3))[0], [1, 2.5, 2.5, 4.25], 1e-6);
+  });
+});
+
+describe("recurrent loop semantics", () => {
+  before(async () => {
+    await use_backend("wasm");
   });
 
   it("return_sequences passes the input mask on; otherwise the output has no mask", () => {
@@ -128,18 +139,32 @@ describe("recurrent loop semantics", () => {
   });
 
   it("implementation 1 draws one dropout mask per gate, implementation 2 one for all gates", () => {
-    // GRU with U = 0, b = 0 and kernels making each gate read one mask: z reads x W_z, r is unused
-    // when U = 0 (reset_after), hh reads x W_h. With W_z = 0 (z = 0.5) the output is 0.5 tanh(x*mask W_h);
-    // compare gate masks through a layer whose W_z != 0: with implementation 2 the z and h masks agree.
-    const units = 1;
-    const w = (impl: 1 | 2) => layer_gru({ units, implementation: impl, dropout: 0.5, return_sequences: true, weights: [[[100, 0, 100]], [[0, 0, 0]], [[0, 0, 0], [0, 0, 0]]] });
-    // x = 1: masked gate input is 0 or 2. z = σ(100 m_z) ∈ {0.5, 1}; hh = tanh(100 m_h) ∈ {0, 1};
-    // h = (1 - z) hh: nonzero only when m_z = 0 and m_h = 2, impossible when both masks are one.
+    // GRU(1) on x = 1 with U = 0 and zero biases (reset_after: r only scales h U_h + rb_h = 0, so it is
+    // unused). Kernel W_z = -100, W_h = 1; dropout 0.5 gives each gate input a mask m in {0, 2}:
+    //   z = σ(-100 m_z) = 1/2 (m_z = 0) or 0 (m_z = 2);  hh = tanh(m_h) = 0 or tanh 2;  h = (1 - z) hh.
+    //   one shared mask (m_z = m_h):   h ∈ {0, tanh 2}
+    //   one mask per gate:             h ∈ {0, tanh(2) / 2, tanh 2}; tanh(2) / 2 only when the masks differ
+    //   no mask on the h gate:         h ∈ {tanh(1) / 2, tanh 1};  no dropout at all: h = tanh 1
+    // 64 samples: each expected value shows up except with probability <= (3/4)^64 ≈ 1e-8.
+    const layer = (impl: 1 | 2) => layer_gru({ units: 1, implementation: impl, dropout: 0.5, weights: [[[-100, 0, 1]], [[0, 0, 0]], [[0, 0, 0], [0, 0, 0]]] });
     const x = tf.ones([64, 1, 1]);
-    const shared = (w(2)(x, { training: true }) as tf.Tensor).dataSync();
-    expect(Array.from(shared).every((v) => Math.abs(v) < 1e-6)).to.equal(true);
-    const perGate = (w(1)(x, { training: true }) as tf.Tensor).dataSync();
-    expect(Array.from(perGate).some((v) => Math.abs(v - 0.5 * Math.tanh(200)) < 1e-5)).to.equal(true);
+    const t2 = Math.tanh(2);
+    const seen = (impl: 1 | 2) => {
+      const v = Array.from((layer(impl)(x, { training: true }) as tf.Tensor).dataSync());
+      return (target: number) => v.some((e) => Math.abs(e - target) < 1e-5);
+    };
+    const only = (impl: 1 | 2, allowed: number[]) => {
+      const v = Array.from((layer(impl)(x, { training: true }) as tf.Tensor).dataSync());
+      v.forEach((e) => expect(allowed.some((a) => Math.abs(e - a) < 1e-5), `implementation ${impl}: ${e} not in ${allowed}`).to.equal(true));
+    };
+    only(2, [0, t2]);
+    const shared = seen(2);
+    expect([shared(0), shared(t2)]).to.deep.equal([true, true]);
+    only(1, [0, t2 / 2, t2]);
+    const perGate = seen(1);
+    expect([perGate(0), perGate(t2 / 2), perGate(t2)]).to.deep.equal([true, true, true]);
+    // inference: no dropout, h = (1 - σ(-100)) tanh(1) = tanh 1
+    expectClose(layer(1)(x), new Array(64).fill(Math.tanh(1)), 1e-6);
   });
 
   it("activity_regularizer adds a loss on the output (divided by the batch size, as Keras)", () => {

@@ -31,6 +31,14 @@ describe("stateful recurrent layers and reset_states", () => {
     expect(() => reset_states(layer, [[[1, 2]]])).to.throw(KerasError, /reset_states\(\).*shape/);
   });
 
+  it("a call-time initial_state wins over the carried state (Keras), and the carry continues from that call", () => {
+    const layer = halfDecay({ stateful: true });
+    expectClose(layer(seq(1, 2)), [2.5], 1e-6); // carried state 2.5
+    // from the given 10, not the carried 2.5: 5 + 4 = 9 (the carried state would give 1.25 + 4 = 5.25)
+    expectClose(layer(seq(4), { initial_state: [tf.tensor2d([[10]])] }), [9], 1e-6);
+    expectClose(layer(seq(0)), [4.5], 1e-6); // continues from 9
+  });
+
   it("model level: predict-style calls carry state; reset_states(model) and reset_states(model, states)", () => {
     const model = halfDecay({ stateful: true })(keras_model_sequential({ batch_input_shape: [1, 2, 1] }));
     expectClose(runModel(model, seq(1, 2))[0], [2.5], 1e-6);

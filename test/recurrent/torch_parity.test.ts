@@ -1,6 +1,8 @@
 /**
  * Outputs, final states and gradients (inputs and every weight) against PyTorch, from the committed
- * fixture written by scripts/torch_recurrent_fixtures.py (random weights: gate order and layout pinned).
+ * fixture written by scripts/torch_recurrent_fixtures.py (random weights: gate order and layout pinned;
+ * right-padded masks through torch's packed sequences, masks with holes and go_backwards through torch
+ * run one step at a time with the Keras mask rule).
  */
 import { expect } from "chai";
 import { spawnSync } from "node:child_process";
@@ -10,6 +12,7 @@ import { join } from "node:path";
 import { tf, type Tensor } from "../../src/backend/tf.js";
 import { use_backend } from "../../src/backend/index.js";
 import { layer_gru, layer_lstm, layer_simple_rnn } from "../../src/layers/recurrent/index.js";
+import { setFusedKernelsEnabled } from "../../src/layers/recurrent/rnn_layer.js";
 import { expectClose, flat, forwardOf } from "./helpers.js";
 
 const FIXTURE = "test/fixtures/recurrent_torch.json";
@@ -20,6 +23,7 @@ interface Case {
   kind: "simple_rnn" | "gru" | "lstm";
   units: number;
   go_backwards: boolean;
+  zero_output_for_mask?: boolean;
   weights: number[][] [];
   x: number[][][];
   outputs: number[][][];
@@ -44,15 +48,18 @@ describe("recurrent layers vs PyTorch (fixture)", () => {
   before(async () => {
     await use_backend("wasm");
   });
+  after(() => setFusedKernelsEnabled(true));
 
-  for (const c of doc.cases) {
-    it(`${c.name}: outputs, final states and gradients match torch`, () => {
+  // Both the fused kernels (the default) and the step-wise loop are checked against torch.
+  for (const path of ["fused kernels", "step-wise loop"] as const) for (const c of doc.cases) {
+    it(`${c.name} (${path}): outputs, final states and gradients match torch`, () => {
+      setFusedKernelsEnabled(path === "fused kernels");
       const layer = makeLayer[c.kind]({
         units: c.units,
         return_sequences: true,
         return_state: true,
         go_backwards: c.go_backwards,
-        zero_output_for_mask: c.mask !== undefined,
+        zero_output_for_mask: c.zero_output_for_mask ?? false,
       });
       const before = tf.memory().numTensors;
       const x = tf.tensor(c.x);

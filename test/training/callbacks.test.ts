@@ -76,6 +76,7 @@ describe("training: callbacks", function () {
     weightsAfterEpoch0 = [[[0.5]], [-0.3]];
     const w = get_weights(model) as number[][][];
     expect(w[0][0][0]).to.be.closeTo((weightsAfterEpoch0 as any)[0][0][0], 1e-6);
+    expect((w[1] as unknown as number[])[0]).to.be.closeTo((weightsAfterEpoch0 as any)[1][0], 1e-6);
     expect((await evaluate(model, X, Y, { verbose: 0 })).loss).to.be.closeTo(history.metrics.val_loss[0], 1e-6);
   });
 

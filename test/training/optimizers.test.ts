@@ -70,6 +70,63 @@ describe("training: optimizers follow the Keras 3 update rules (two steps)", () 
     expectClose(twoSteps(optimizer_adam({ learning_rate: 0.1 })), expected, 1e-5);
   });
 
+  it("epsilon: Keras's 1e-7 (not tfjs's 1e-8) in adam and adamax, and inside the root in rmsprop / adagrad, seen with tiny gradients", () => {
+    // With gradients of order 1e-6, sqrt(v) is of order epsilon, so epsilon changes the step by a
+    // factor of ~3 (the gradients above, of order 0.1, hide it below 1e-6). The weights start at 0,
+    // so the result is the update itself, compared to 1e-4 relative. Each expected value is the
+    // Keras 3 formula written out here; the same formula with tfjs's 1e-8 (or with epsilon outside the
+    // root for rmsprop/adagrad, the Keras 2 form) must differ by more than 20%, or the check would be blind.
+    const tiny = [[1e-6, -2e-6], [3e-6, 1e-6]];
+    const zero = [0, 0];
+    const rel = (a: number[][], e: number[][], what: string) =>
+      e.flat().forEach((v, i) => expect(a.flat()[i], `${what}[${i}]`).to.be.closeTo(v, 1e-4 * Math.abs(v)));
+    const far = (a: number[][], b: number[][]) =>
+      a.flat().forEach((v, i) => expect(Math.abs(v - b.flat()[i])).to.be.greaterThan(0.2 * Math.abs(v)));
+
+    const adam = (eps: number) =>
+      reference((w, g, s, t) => {
+        s.m = (s.m ?? 0) + (g - (s.m ?? 0)) * 0.1;
+        s.v = (s.v ?? 0) + (g * g - (s.v ?? 0)) * 0.001;
+        const alpha = (0.1 * Math.sqrt(1 - 0.999 ** t)) / (1 - 0.9 ** t);
+        return w - (alpha * s.m) / (Math.sqrt(s.v) + eps);
+      }, tiny, zero);
+    // step 1 by hand, first weight: m = 1e-7, sqrt(v) = sqrt(1e-15) = 3.16228e-8, alpha = 0.0316228;
+    // w = -0.0316228 * 1e-7 / (3.16228e-8 + 1e-7) = -0.0240253 (with 1e-8: -0.0759747)
+    expect(twoSteps(optimizer_adam({ learning_rate: 0.1 }), tiny, zero)[0][0]).to.be.closeTo(-0.0240253, 1e-6);
+    far(adam(1e-7), adam(1e-8));
+    rel(twoSteps(optimizer_adam({ learning_rate: 0.1 }), tiny, zero), adam(1e-7), "adam");
+
+    const rms = (eps: number, inside: boolean) =>
+      reference((w, g, s) => {
+        s.v = 0.9 * (s.v ?? 0) + 0.1 * g * g;
+        return w - (0.1 * g) / (inside ? Math.sqrt(s.v + eps) : Math.sqrt(s.v) + eps);
+      }, tiny, zero);
+    far(rms(1e-7, true), rms(1e-8, true));
+    far(rms(1e-7, true), rms(1e-7, false));
+    rel(twoSteps(optimizer_rmsprop({ learning_rate: 0.1 }), tiny, zero), rms(1e-7, true), "rmsprop");
+
+    // adagrad's accumulator starts at 0.1 by default, which hides epsilon; start it at 0.
+    const adagrad = (eps: number, inside: boolean) =>
+      reference((w, g, s) => {
+        s.acc = (s.acc ?? 0) + g * g;
+        return w - (0.1 * g) / (inside ? Math.sqrt(s.acc + eps) : Math.sqrt(s.acc) + eps);
+      }, tiny, zero);
+    far(adagrad(1e-7, true), adagrad(1e-8, true));
+    far(adagrad(1e-7, true), adagrad(1e-7, false));
+    rel(twoSteps(optimizer_adagrad({ learning_rate: 0.1, initial_accumulator_value: 0 }), tiny, zero), adagrad(1e-7, true), "adagrad");
+
+    // adamax divides by max|g| + epsilon (no root): gradients of order 1e-7 show epsilon.
+    const tinier = tiny.map((g) => g.map((v) => v / 10));
+    const adamax = (eps: number) =>
+      reference((w, g, s, t) => {
+        s.m = (s.m ?? 0) + (g - (s.m ?? 0)) * 0.1;
+        s.u = Math.max(0.999 * (s.u ?? 0), Math.abs(g));
+        return w - (0.1 * s.m) / ((1 - 0.9 ** t) * (s.u + eps));
+      }, tinier, zero);
+    far(adamax(1e-7), adamax(1e-8));
+    rel(twoSteps(optimizer_adamax({ learning_rate: 0.1 }), tinier, zero), adamax(1e-7), "adamax");
+  });
+
   it("adam amsgrad keeps the running maximum of v", () => {
     const grads = [[1, 1], [0.01, 0.01]];
     const expected = reference((w, g, s, t) => {

@@ -47,9 +47,10 @@ describe("training: stateful models", () => {
     expect(history.metrics.loss[0]).to.be.closeTo(0, 1e-9);
     // the trained value continues from the state after fit: [11 + 5, 22 + 5]
     expectClose(await predict(trained, [[5], [5]], { verbose: 0 }), [[16], [27]]);
-    // evaluate updates the state too
-    const ev = await evaluate(trained, [[0], [0]], [[16], [27]], { verbose: 0 });
+    // evaluate starts from that state ([16, 27] + [1, 2] = [17, 29]) and updates it: predict on zeros shows it
+    const ev = await evaluate(trained, [[1], [2]], [[17], [29]], { verbose: 0 });
     expect(ev.loss).to.be.closeTo(0, 1e-9);
+    expectClose(await predict(trained, [[0], [0]], { verbose: 0 }), [[17], [29]]);
   });
 
   it("refuses a sample count that is not a multiple of the batch size, another batch_size, and shuffle = TRUE", async () => {
