@@ -3,6 +3,7 @@ import { tf, type Tensor } from "../../src/backend/tf.js";
 import { use_backend } from "../../src/backend/index.js";
 import { fusedRnn, fusedRnnUnsupported, gemmJs, type FusedKind } from "../../src/layers/recurrent/fused/index.js";
 import { referenceRnn, type RefArgs } from "./reference.js";
+import { SIMD_MODULE_BYTES, setFusedSimd, simdKernelsFor, simdSupported } from "../../src/layers/recurrent/fused/simd.js";
 
 /** Deterministic uniform(-scale, scale) values. */
 function rand(seed: number, n: number, scale = 1): Float32Array {
@@ -173,6 +174,16 @@ for (const backend of ["wasm", "cpu"] as const) {
           compare({ ...base, ...v.c, mask: true, goBackwards: true, returnSequences: false, zeroOutputForMask: true, B: 8, T: 12, F: 3, u: 6 }, 8));
         it("larger shapes, activation sigmoid, no bias, no initial state", () =>
           compare({ ...base, ...v.c, mask: false, activation: "sigmoid", bias: false, initial: false, B: 16, T: 5, F: 3, u: 6 }, 9));
+        // units a multiple of 4 take the WebAssembly SIMD gate kernels on wasm (simd.ts; GRU reset_before excepted)
+        for (const [mask, goBackwards, returnSequences] of [
+          [false, false, true],
+          [false, true, false],
+          [true, false, true],
+          [true, true, false],
+        ])
+          it(`units a multiple of 4 (SIMD gate kernels): mask=${mask} go_backwards=${goBackwards} return_sequences=${returnSequences}`, () =>
+            compare({ ...base, ...v.c, mask, goBackwards, returnSequences, B: 7, T: 13, F: 5, u: 8 }, 31));
+        it("units a multiple of 4, no initial state, no bias, larger batch", () => compare({ ...base, ...v.c, initial: false, bias: false, B: 33, T: 9, F: 3, u: 12 }, 32));
       });
     }
 
@@ -293,5 +304,73 @@ describe("fused kernels on wasm when the heap grows inside the kernel", () => {
     expect(((tf.backend() as any).wasm.HEAPU8 as Uint8Array).length, "the heap grew").to.be.above(heap);
     const c = await runOn("cpu");
     for (let i = 0; i < 2; i++) for (let j = 0; j < w[i].length; j++) expect(w[i][j]).to.be.closeTo(c[i][j], 1e-5);
+  });
+});
+
+describe("WebAssembly SIMD gate kernels (simd.ts)", () => {
+  const WA = (globalThis as any).WebAssembly;
+  const fresh = () => {
+    const memory = new WA.Memory({ initial: 16 });
+    return { k: simdKernelsFor(memory)!, f: new Float32Array(memory.buffer) };
+  };
+
+  it("the module validates (Node 20 has wasm SIMD) and binds to a memory", () => {
+    expect(WA.validate(SIMD_MODULE_BYTES)).to.equal(true);
+    expect(simdSupported()).to.equal(true);
+    expect(fresh().k).to.not.equal(null);
+  });
+
+  it("tanh and sigmoid (through the SimpleRNN and GRU steps) are within 1e-6 of Math's", () => {
+    const { k, f } = fresh();
+    const n = 4096, u = 64, B = n / u;
+    // SimpleRNN: h = tanh(xp + rec), rec = 0
+    for (let i = 0; i < n; i++) f[i] = -12 + (24 * i) / n;
+    f.fill(0, n, 2 * n);
+    k.rnn_fwd(B, u * 4, 0, n * 4, n * 4, 2 * n * 4, 3 * n * 4, 0, 0); // bi = rec = zeros
+    let err = 0;
+    for (let i = 0; i < n; i++) err = Math.max(err, Math.abs(f[2 * n + i] - Math.tanh(f[i])));
+    expect(err).to.be.below(1e-6);
+    // GRU with rec = 0: gates z, r = sigmoid(xp); the input rows are (B/4) × 3u
+    const Bg = B / 4, xp = 0, rec = 4 * n, h = 8 * n, gates = 12 * n, aux = 16 * n;
+    for (let i = 0; i < 3 * Bg * u; i++) f[xp / 4 + i] = -12 + (24 * i) / (3 * Bg * u);
+    f.fill(0, rec / 4, rec / 4 + 3 * Bg * u);
+    f.fill(0, h / 4, h / 4 + Bg * u);
+    k.gru_fwd(Bg, u * 4, xp, rec, rec, rec, h, gates, aux, 0, 0); // biases = rec = zeros
+    err = 0;
+    for (let b = 0; b < Bg; b++)
+      for (let g = 0; g < 2 * u; g++) {
+        const x = f[xp / 4 + b * 3 * u + g];
+        err = Math.max(err, Math.abs(f[gates / 4 + b * 3 * u + g] - 1 / (1 + Math.exp(-x))));
+      }
+    expect(err).to.be.below(1e-6);
+  });
+
+  it("transpose matches a naive transpose (4×4 blocks, column panels, leftover rows)", () => {
+    const { k, f } = fresh();
+    for (const [rows, cols] of [[11, 8], [91, 36], [3, 4], [64, 20]]) {
+      for (let i = 0; i < rows * cols; i++) f[i] = i + 0.5;
+      k.transpose(0, rows, cols, 65536);
+      for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) expect(f[16384 + c * rows + r]).to.equal(r * cols + c + 0.5);
+    }
+  });
+
+  it("switched off, the wasm kernels fall back to the JavaScript gate passes with the same results", async function () {
+    this.timeout(60000);
+    await use_backend("wasm");
+    for (const kind of ["gru", "lstm", "simple_rnn"] as const) {
+      const c: Case = { ...base, kind, B: 6, T: 7, u: 8 };
+      const s = setup(c, 41);
+      const on = run(c, s, "fused");
+      const was = setFusedSimd(false);
+      let off;
+      try {
+        off = run(c, s, "fused");
+      } finally {
+        setFusedSimd(was);
+      }
+      on.fwd.forEach((t, i) => expect(maxDiff(t, off.fwd[i])).to.be.below(1e-5));
+      on.grads.forEach((t, i) => expect(maxDiff(t, off.grads[i])).to.be.below(1e-5));
+      tf.dispose([...on.fwd, ...on.grads, ...off.fwd, ...off.grads, s.x, s.kernel, s.recurrentKernel, ...(s.bias ? [s.bias] : []), ...s.initialState]);
+    }
   });
 });

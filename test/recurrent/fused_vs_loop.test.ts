@@ -60,7 +60,7 @@ function runAndDifferentiate(model: Model, inputs: number[][][][], calls = 1): R
         .reduce((a, b) => tf.add(a, b)) as tf.Scalar;
     });
     value.dispose();
-    grads = Object.fromEntries(Object.entries(g).map(([name, t], i) => [`${i}:${t.shape.join("x")}`, Array.from(t.dataSync())]));
+    grads = Object.fromEntries(Object.entries(g).map(([, t], i) => [`${i}:${t.shape.join("x")}`, Array.from(t.dataSync())]));
     Object.values(g).forEach((t) => t.dispose());
     xs.forEach((x) => x.dispose());
   }
@@ -97,7 +97,7 @@ function compareFusedWithLoop(build: () => Model, inputs: number[][][][], calls 
 const x = nested([3, 5, 2], values(30, 1)).map((row: number[][], b: number) =>
   row.map((step, t) => ((b === 1 && t >= 3) || (b === 2 && (t === 0 || t === 2)) ? [0, 0] : step)),
 );
-const seq = (units: number, layer: (m: Model) => Model, inputShape: (number | null)[] = [5, 2], batch?: number) => () =>
+const seq = (layer: (m: Model) => Model, inputShape: (number | null)[] = [5, 2], batch?: number) => () =>
   pipe(keras_model_sequential({ input_shape: inputShape, batch_size: batch }), layer_masking({ mask_value: 0 }), layer, layer_dense({ units: 1 }));
 
 for (const backend of ["wasm", "cpu"] as const) {
@@ -108,19 +108,19 @@ for (const backend of ["wasm", "cpu"] as const) {
 
     for (const go_backwards of [false, true]) {
       it(`GRU reset_after = TRUE, masked, return_sequences${go_backwards ? ", go_backwards" : ""}`, () =>
-        compareFusedWithLoop(seq(3, layer_gru({ units: 3, return_sequences: true, go_backwards })), [x]));
+        compareFusedWithLoop(seq(layer_gru({ units: 3, return_sequences: true, go_backwards })), [x]));
     }
     it("GRU reset_after = FALSE with the Keras 2 hard sigmoid, masked", () =>
-      compareFusedWithLoop(seq(3, layer_gru({ units: 3, reset_after: false, recurrent_activation: "hard_sigmoid_keras2" })), [x]));
+      compareFusedWithLoop(seq(layer_gru({ units: 3, reset_after: false, recurrent_activation: "hard_sigmoid_keras2" })), [x]));
     it("LSTM, masked, go_backwards, zero_output_for_mask", () =>
-      compareFusedWithLoop(seq(4, layer_lstm({ units: 4, go_backwards: true, return_sequences: true, zero_output_for_mask: true })), [x]));
-    it("SimpleRNN with relu, masked", () => compareFusedWithLoop(seq(3, layer_simple_rnn({ units: 3, activation: "relu" })), [x]));
-    it("layer_rnn over a built-in GRU cell", () => compareFusedWithLoop(seq(3, layer_rnn({ cell: rnn_cell_gru({ units: 3 }) })), [x]));
+      compareFusedWithLoop(seq(layer_lstm({ units: 4, go_backwards: true, return_sequences: true, zero_output_for_mask: true })), [x]));
+    it("SimpleRNN with relu, masked", () => compareFusedWithLoop(seq(layer_simple_rnn({ units: 3, activation: "relu" })), [x]));
+    it("layer_rnn over a built-in GRU cell", () => compareFusedWithLoop(seq(layer_rnn({ cell: rnn_cell_gru({ units: 3 }) })), [x]));
     it("cuDNN GRU and LSTM layers (bias layouts 6u and 8u)", () => {
-      compareFusedWithLoop(seq(3, layer_cudnn_gru({ units: 3, return_sequences: true })), [x]);
-      compareFusedWithLoop(seq(3, layer_cudnn_lstm({ units: 3 })), [x]);
+      compareFusedWithLoop(seq(layer_cudnn_gru({ units: 3, return_sequences: true })), [x]);
+      compareFusedWithLoop(seq(layer_cudnn_lstm({ units: 3 })), [x]);
     });
-    it("bidirectional LSTM, masked, concat", () => compareFusedWithLoop(seq(3, bidirectional({ layer: layer_lstm({ units: 3, return_sequences: true }) })), [x]));
+    it("bidirectional LSTM, masked, concat", () => compareFusedWithLoop(seq(bidirectional({ layer: layer_lstm({ units: 3, return_sequences: true }) })), [x]));
     it("LSTM with a symbolic initial state (gradients reach the state inputs)", () => {
       const build = () => {
         const seqIn = layer_input({ shape: [5, 2] });
@@ -132,7 +132,7 @@ for (const backend of ["wasm", "cpu"] as const) {
       compareFusedWithLoop(build, [x, nested([3, 3], values(9, 5)), nested([3, 3], values(9, 6))]);
     });
     it("stateful GRU: the second call continues from the carried state", () =>
-      compareFusedWithLoop(seq(3, layer_gru({ units: 3, stateful: true, return_sequences: true }), [5, 2], 3), [x], 2));
+      compareFusedWithLoop(seq(layer_gru({ units: 3, stateful: true, return_sequences: true }), [5, 2], 3), [x], 2));
   });
 }
 

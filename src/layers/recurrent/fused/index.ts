@@ -21,6 +21,7 @@ import {
 
 export { FUSED_ACTIVATIONS, registerFusedKernels, FORWARD_KERNEL, BACKWARD_KERNEL };
 export { gemmJs } from "./mem.js";
+export { setFusedSimd, simdSupported } from "./simd.js";
 export type { FusedActivation, FusedKind };
 
 /** Backends the fused kernels are registered for. */

@@ -12,7 +12,10 @@
  * one gemm over all timesteps (LSTM, SimpleRNN; GRU: two or three), with a ones column for the biases.
  * The input gradient dX = dXP·Wᵀ is left to the caller (needed only when X needs it).
  *
- * On wasm the gate squashing is vectorised through the backend's SIMD sigmoid (tanh(x) = 2σ(2x) − 1)
+ * On wasm with the default activations (tanh, recurrent sigmoid), units a multiple of 4 and not GRU
+ * reset_before, a step's whole gate arithmetic is one call into a small WebAssembly SIMD module working
+ * in place on the backend's heap (simd.ts; the backward pass too, when there is no mask). Otherwise on
+ * wasm the gate squashing is vectorised through the backend's SIMD sigmoid (tanh(x) = 2σ(2x) − 1)
  * and, from 64 rows × steps up, biases are folded into the gemms and pre-activations summed by the
  * backend's SIMD add; elsewhere (cpu, hard sigmoids, relu, linear) one JS pass per step does it all.
  *
@@ -22,6 +25,7 @@
  */
 import { tf } from "../../../backend/tf.js";
 import { cpuMem, wasmMem, type Buf, type Mem } from "./mem.js";
+import type { SimdKernels } from "./simd.js";
 
 type TensorInfo = tf.TensorInfo;
 
@@ -133,21 +137,6 @@ function transposeCols(src: Float32Array, rows: number, cols: number, c0: number
   }
 }
 
-/** out (cols × rows) = transpose of src (rows × cols), in cache-friendly tiles. */
-function transposeTiled(src: Float32Array, rows: number, cols: number, out: Float32Array): void {
-  const TILE = 32;
-  for (let i0 = 0; i0 < rows; i0 += TILE) {
-    const i1 = Math.min(rows, i0 + TILE);
-    for (let j0 = 0; j0 < cols; j0 += TILE) {
-      const j1 = Math.min(cols, j0 + TILE);
-      for (let i = i0; i < i1; i++) {
-        const so = i * cols;
-        for (let j = j0; j < j1; j++) out[j * rows + i] = src[so + j];
-      }
-    }
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Forward
 
@@ -180,14 +169,19 @@ function forwardImpl(mem: Mem, inputs: Record<string, TensorInfo | undefined>, a
   if (T > 1 && B > 1) {
     const xin = Xtm;
     Xtm = mem.temp(B * T * F);
-    const src = xin.view(), dst = Xtm.view(); // views taken after the malloc (the heap may have moved)
-    for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) dst.set(src.subarray((b * T + t) * F, (b * T + t + 1) * F), (t * B + b) * F);
+    if (mem.simd && mem.ptr) for (let t = 0; t < T; t++) mem.simd.copy_rows(mem.ptr(xin) + t * F * 4, T * F * 4, mem.ptr(Xtm) + t * B * F * 4, F * 4, F * 4, B);
+    else {
+      const src = xin.view(), dst = Xtm.view(); // views taken after the malloc (the heap may have moved)
+      for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) dst.set(src.subarray((b * T + t) * F, (b * T + t + 1) * F), (t * B + b) * F);
+    }
   }
-  // Fully vectorised pre-activations (wasm, sigmoid recurrent activation, enough rows to pay off):
+  // WebAssembly SIMD gate kernels (simd.ts): default activations, units a multiple of 4, wasm + SIMD.
+  const simdK = mem.simd && mem.ptr && u % 4 === 0 && !resetBefore && a.activation === "tanh" && (kind === "simple_rnn" || a.recurrentActivation === "sigmoid") ? mem.simd : null;
+  // Otherwise, fully vectorised pre-activations (wasm, sigmoid recurrent activation, enough rows to pay off):
   // biases folded into the gemms, pre = XP_t + h·U by the backend's SIMD add, and the columns of
   // a tanh gate (LSTM's c, all of SimpleRNN's) pre-scaled by 2 in W, U and b for the sigmoid trick.
   const vectorisable = (f: FusedActivation) => f === "sigmoid" || f === "tanh";
-  const vec = !!mem.sigmoid && !resetBefore && vectorisable(a.activation) && (kind === "simple_rnn" || vectorisable(a.recurrentActivation));
+  const vec = !simdK && !!mem.sigmoid && !resetBefore && vectorisable(a.activation) && (kind === "simple_rnn" || vectorisable(a.recurrentActivation));
   const fullVec = vec && !!mem.gemmBias && !!mem.add && (kind === "simple_rnn" || a.recurrentActivation === "sigmoid") && B * T >= 64;
   const aScale = a.activation === "tanh" ? 2 : 1;
   let Wx: Buf = mem.input(kernel), Ux: Buf = mem.input(rk), biX: Buf | null = null, biR: Buf | null = null;
@@ -214,7 +208,16 @@ function forwardImpl(mem: Mem, inputs: Record<string, TensorInfo | undefined>, a
       biR.view().set(br);
     }
     mem.gemmBias!(Xtm, B * T, F, Wx, Gu, biX, XP);
-  } else mem.gemm(Xtm, B * T, F, mem.input(kernel), Gu, XP);
+  } else {
+    mem.gemm(Xtm, B * T, F, mem.input(kernel), Gu, XP);
+    if (simdK) {
+      // the SIMD kernels add the biases themselves
+      biX = mem.temp(Gu);
+      biX.view().set(bi);
+      biR = mem.temp(Gu);
+      biR.view().set(br ?? new Float32Array(Gu));
+    }
+  }
 
   const Y = mem.output(a.returnSequences ? [B, T, u] : [B, u]);
   const hT = mem.output([B, u]);
@@ -228,6 +231,17 @@ function forwardImpl(mem: Mem, inputs: Record<string, TensorInfo | undefined>, a
   hcur.view().set(mem.input(inputs.h0!).view());
   const c = kind === "lstm" ? copyOf(mem.input(inputs.c0!)) : null;
   const ycur = new Float32Array(B * u);
+  // SIMD path: the LSTM cell state and the mask live in the heap too
+  const cHeap = simdK && c ? mem.temp(B * u) : null;
+  if (cHeap) cHeap.view().set(c!);
+  // gates / aux of one step when they are not kept (inference): the SIMD kernels always write them
+  const scratchG = simdK && !Gates ? mem.temp(B * S * u) : null, scratchA = simdK && !Aux ? mem.temp(B * u) : null;
+  let maskPtr = 0;
+  if (simdK && mask) {
+    const mb = mem.temp(Math.ceil((B * T) / 4));
+    maskPtr = mem.ptr!(mb);
+    mem.bytes!().set(mask, maskPtr);
+  }
 
   // Recurrent operands: U itself, or for reset_before U split into [U_z U_r] and U_h.
   const Grec = resetBefore ? 2 * u : Gu;
@@ -348,9 +362,11 @@ function forwardImpl(mem: Mem, inputs: Record<string, TensorInfo | undefined>, a
     };
   }
 
+  const P = mem.ptr ?? (() => 0);
+  const u4 = u * 4;
   for (let s = 0; s < T; s++) {
     const t = a.goBackwards ? T - 1 - s : s;
-    if (!fullVec) mem.gemm(hcur, B, u, Urec, Grec, rec);
+    if (simdK || !fullVec) mem.gemm(hcur, B, u, Urec, Grec, rec);
     else if (biR) mem.gemmBias!(hcur, B, u, Ux, Gu, biR, rec);
     else mem.gemm(hcur, B, u, Ux, Gu, rec);
     const xp = XP.view(), h = hcur.view(), rv = rec.view();
@@ -359,7 +375,13 @@ function forwardImpl(mem: Mem, inputs: Record<string, TensorInfo | undefined>, a
     const ax = Aux ? Aux.buf.view() : null;
     if (hp) hp.set(h, s * B * u);
 
-    if (vecStep) vecStep(s, t);
+    if (simdK) {
+      const xpP = P(XP) + t * B * Gu * 4, recP = P(rec), hP = P(hcur), mP = maskPtr ? maskPtr + t : 0;
+      const gP = Gates ? P(Gates.buf) + s * B * S * u4 : P(scratchG!), aP = Aux ? P(Aux.buf) + s * B * u4 : scratchA ? P(scratchA) : 0;
+      if (kind === "gru") simdK.gru_fwd(B, u4, xpP, recP, P(biX!), P(biR!), hP, gP, aP, mP, T);
+      else if (kind === "lstm") simdK.lstm_fwd(B, u4, xpP, recP, P(biX!), hP, P(cHeap!), gP, aP, mP, T);
+      else simdK.rnn_fwd(B, u4, xpP, recP, P(biX!), hP, gP, mP, T);
+    } else if (vecStep) vecStep(s, t);
     else if (kind === "gru" && !resetBefore) {
       const brr = br!;
       for (let b = 0; b < B; b++) {
@@ -468,15 +490,12 @@ function forwardImpl(mem: Mem, inputs: Record<string, TensorInfo | undefined>, a
       }
     if (a.returnSequences) {
       const yv = Y.buf.view();
-      for (let b = 0; b < B; b++) {
-        const yo = (b * T + s) * u, ho = b * u;
-        for (let j = 0; j < u; j++) yv[yo + j] = ycur[ho + j];
-      }
+      for (let b = 0; b < B; b++) yv.set(ycur.subarray(b * u, b * u + u), (b * T + s) * u);
     }
   }
   if (!a.returnSequences) Y.buf.view().set(ycur);
   hT.buf.view().set(hcur.view());
-  if (cT) cT.buf.view().set(c!);
+  if (cT) cT.buf.view().set(cHeap ? cHeap.view() : c!);
 
   const out: TensorInfo[] = [Y.info, hT.info];
   if (cT) out.push(cT.info);
@@ -533,6 +552,16 @@ function backwardImpl(mem: Mem, inputs: Record<string, TensorInfo | undefined>, 
   const Hprev = mem.input(inputs.hprev!);
   const Gates = mem.input(inputs.gates!);
   const Aux = inputs.aux ? mem.input(inputs.aux) : null;
+
+  // WebAssembly SIMD gate kernels (simd.ts): no mask, default activations, units a multiple of 4.
+  if (mem.simd && mem.ptr && !mask && u % 4 === 0 && !resetBefore && a.activation === "tanh" && (kind === "simple_rnn" || a.recurrentActivation === "sigmoid")) {
+    backwardSimd(mem, mem.simd, x, rk, a, { dY, dh, dc, Hprev, Gates, Aux }, { dXP, dW, dU, dBias, dh0, dc0 });
+    const out: TensorInfo[] = [dXP.info, dW.info, dU.info];
+    if (dBias) out.push(dBias.info);
+    out.push(dh0.info);
+    if (dc0) out.push(dc0.info);
+    return out;
+  }
 
   // Transposed recurrent operands for dh_prev = dRec·Uᵀ.
   const Grec = resetBefore ? 2 * u : Gu;
@@ -750,6 +779,96 @@ function backwardImpl(mem: Mem, inputs: Record<string, TensorInfo | undefined>, 
   out.push(dh0.info);
   if (dc0) out.push(dc0.info);
   return out;
+}
+
+type Out = { buf: Buf; info: TensorInfo };
+
+/**
+ * Backward pass with the WebAssembly SIMD gate kernels (no mask; GRU reset_after, LSTM, SimpleRNN).
+ * Per step: one kernel call writes this step's pre-activation gradients row-major into dXP (the output)
+ * and into dRec, the (T·B × G·u) block of all steps (rows s*B+b), then one gemm dh_{t-1} = dRec_s·Uᵀ.
+ * At the end one or two gemms for the weight and bias gradients (below).
+ */
+function backwardSimd(
+  mem: Mem,
+  k: SimdKernels,
+  x: TensorInfo,
+  rk: TensorInfo,
+  a: FusedAttrs,
+  i: { dY: Buf; dh: Float32Array; dc: Float32Array | null; Hprev: Buf; Gates: Buf; Aux: Buf | null },
+  o: { dXP: Out; dW: Out; dU: Out; dBias: Out | null; dh0: Out; dc0: Out | null },
+): void {
+  const [B, T, F] = x.shape;
+  const u = rk.shape[0];
+  const kind = a.kind;
+  const Gu = gatesOf(kind) * u, TB = T * B, S = savedWidth(kind), u4 = u * 4;
+  const P = mem.ptr!;
+  const UT = mem.temp(Gu * u);
+  transposeCols(mem.input(rk).view(), u, Gu, 0, Gu, UT.view());
+  const dRec = mem.temp(TB * Gu);
+  // dhRec starts as dhT (the kernels add it to the step's incoming gradient); GRU carries g·z in dhB
+  const dhRec = mem.temp(B * u);
+  dhRec.view().set(i.dh);
+  const dhB = kind === "gru" ? mem.temp(B * u) : null;
+  if (dhB) dhB.view().fill(0);
+  const dcB = i.dc ? mem.temp(B * u) : null;
+  if (dcB) dcB.view().set(i.dc!);
+  const zeros = mem.temp(u);
+  zeros.view().fill(0);
+  const rs = a.returnSequences;
+  const dyP = P(i.dY), gP = P(i.Gates), hpP = P(i.Hprev), axP = i.Aux ? P(i.Aux) : 0, dxpP = P(o.dXP.buf), drP = P(dRec);
+  for (let s = T - 1; s >= 0; s--) {
+    const t = a.goBackwards ? T - 1 - s : s;
+    const dyS = rs ? dyP + s * u4 : s === T - 1 ? dyP : P(zeros), dyStride = rs ? T * u4 : s === T - 1 ? u4 : 0;
+    const dxpS = dxpP + t * Gu * 4, dxpStride = T * Gu * 4, drS = drP + s * B * Gu * 4;
+    if (kind === "gru") k.gru_bwd(B, u4, P(dhB!), P(dhRec), dyS, dyStride, gP + s * B * S * u4, hpP + s * B * u4, axP + s * B * u4, dxpS, dxpStride, drS);
+    else if (kind === "lstm") k.lstm_bwd(B, u4, P(dhRec), P(dcB!), dyS, dyStride, gP + s * B * S * u4, axP + s * B * u4, dxpS, dxpStride, drS);
+    else k.rnn_bwd(B, u4, P(dhRec), dyS, dyStride, gP + s * B * S * u4, dxpS, dxpStride, drS);
+    // dh_{t-1} (recurrent part) = dRec_s·Uᵀ, added in by the next step's kernel
+    mem.gemm(mem.sub(dRec, s * B * Gu, B * Gu), B, Gu, UT, u, dhRec);
+  }
+  const dh0 = o.dh0.buf.view();
+  dh0.set(dhRec.view());
+  if (dhB) {
+    const v = dhB.view();
+    for (let q = 0; q < B * u; q++) dh0[q] += v[q];
+  }
+  if (dcB) o.dc0!.buf.view().set(dcB.view());
+
+  // Weight and bias gradients, oriented as in backwardImpl (the packed right operand is the thin one;
+  // XNNPACK packs a wide one slowly), with right operands exactly u or F wide (XNNPACK's 8-column
+  // panels waste little; a ones column for the biases would cost a whole panel): dRecT = dRecᵀ
+  // (G·u × T·B, columns s*B+b) by the SIMD transpose; dUᵀ = dRecT·H with H = h_{t-1} of every step as
+  // saved (T·B × u, same row order). dWᵀ: LSTM / SimpleRNN, whose dXP equals dRec, dRecT·Xp with
+  // Xp = x in processing order; GRU dXPᵀ·X with X in its natural (b, t) row order, as dXP's rows.
+  // Bias gradients: column sums of dRec (recurrent) and dXP (input).
+  const shared = kind !== "gru";
+  const dRecT = mem.temp(Gu * TB);
+  k.transpose(drP, TB, Gu, P(dRecT));
+  const outU = mem.temp(Gu * u);
+  mem.gemm(dRecT, Gu, TB, i.Hprev, u, outU);
+  k.transpose(P(outU), Gu, u, P(o.dU.buf));
+  const xP = P(mem.input(x));
+  const Xp = mem.temp(TB * F), outX = mem.temp(Gu * F);
+  if (shared) {
+    for (let s = 0; s < T; s++) {
+      const t = a.goBackwards ? T - 1 - s : s;
+      k.copy_rows(xP + t * F * 4, T * F * 4, P(Xp) + s * B * F * 4, F * 4, F * 4, B);
+    }
+    mem.gemm(dRecT, Gu, TB, Xp, F, outX);
+  } else {
+    const dXPT = mem.temp(Gu * TB);
+    k.transpose(dxpP, TB, Gu, P(dXPT));
+    mem.gemm(dXPT, Gu, TB, mem.input(x), F, outX);
+  }
+  const ox = outX.view(), dw = o.dW.buf.view();
+  for (let g = 0; g < Gu; g++) for (let f = 0; f < F; f++) dw[f * Gu + g] = ox[g * F + f];
+  if (o.dBias) {
+    const dbP = P(o.dBias.buf);
+    k.colsum(dxpP, TB, Gu * 4, dbP); // input bias (LSTM / SimpleRNN: the only one)
+    if (kind === "gru") k.colsum(drP, TB, Gu * 4, dbP + Gu * 4); // GRU reset_after: the recurrent bias
+    else if (o.dBias.buf.n > Gu) k.copy_rows(dbP, 0, dbP + Gu * 4, 0, Gu * 4, 1); // CuDNNLSTM's (8u): both halves
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -8,12 +8,15 @@
  *    Scratch buffers are registered with the wasm backend's tensor table under fresh ids so that
  *    XNNPACK can read and write them; XNNPACK caches the packed right-hand operand per tensor id,
  *    so a recurrent kernel that stays the same tensor is packed once and reused across steps and calls.
+ *    The per-step gate arithmetic can run in the same heap through simd.ts's WebAssembly SIMD module,
+ *    instantiated on the backend's own WebAssembly.Memory (`Mem.simd`, addressed by `Mem.ptr`).
  *  - cpu: a blocked JavaScript matmul on Float32Arrays (tfjs's cpu backend is itself plain JS).
  *
  * Views into the wasm heap become invalid when the heap grows (any malloc, including XNNPACK
  * creating an operator), so code takes `buf.view()` afresh after every gemm.
  */
 import type { tf } from "../../../backend/tf.js";
+import { simdKernelsFor, type SimdKernels, type WasmMemory } from "./simd.js";
 
 type TensorInfo = tf.TensorInfo;
 
@@ -46,6 +49,12 @@ export interface Mem {
   gemmBias?: (a: Buf, m: number, k: number, b: Buf, n: number, bias: Buf, out: Buf) => void;
   /** out = a + b, both (rows × cols), vectorised (wasm only). */
   add?: (a: Buf, b: Buf, rows: number, cols: number, out: Buf) => void;
+  /** The WebAssembly SIMD gate kernels working on this memory (wasm with SIMD only; see simd.ts). */
+  simd?: SimdKernels | null;
+  /** Byte offset of a buffer in the wasm heap (wasm only; for the SIMD kernels). */
+  ptr?: (buf: Buf) => number;
+  /** A Uint8Array over the wasm heap (re-take after any gemm; wasm only). */
+  bytes?: () => Uint8Array;
   /** Frees scratch buffers and unregisters temporary ids. */
   done(): void;
 }
@@ -157,6 +166,8 @@ interface WasmModule {
   _Add(aId: number, aShape: number, aRank: number, bId: number, bShape: number, bRank: number, dtype: number, outId: number): void;
   __FusedMatMul(aId: number, aShape: number, aRank: number, bId: number, bShape: number, bRank: number, ta: number, tb: number, act: number, biasId: number, preluId: number, alpha: number, outId: number): void;
   tfjs: { registerTensor(id: number, size: number, offset: number): void; disposeData(id: number): void };
+  /** emscripten's exports, among them the module's WebAssembly.Memory */
+  asm?: { memory?: WasmMemory };
 }
 
 class HeapBuf implements Buf {
@@ -200,6 +211,9 @@ export function wasmMem(backend: any): Mem {
   };
   const sp = shapePtr;
   return {
+    simd: simdKernelsFor(wasm.asm?.memory),
+    ptr: (buf) => (buf as HeapBuf).offset,
+    bytes: () => wasm.HEAPU8,
     input(t) {
       const d = backend.dataIdMap.get(t.dataId);
       return new HeapBuf(wasm, d.memoryOffset, sizeOf(t.shape), d.id);
