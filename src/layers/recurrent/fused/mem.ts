@@ -210,6 +210,10 @@ export function wasmMem(backend: any): Mem {
     return buf.id;
   };
   const sp = shapePtr;
+  /** Writes the shapes [1, m, k] and [1, k, n] of a batched matmul at `sp` (read by the backend). */
+  const writeMatMulShapes = (m: number, k: number, n: number) => {
+    wasm.HEAP32.set([1, m, k, 1, k, n], sp >> 2);
+  };
   return {
     simd: simdKernelsFor(wasm.asm?.memory),
     ptr: (buf) => (buf as HeapBuf).offset,
@@ -241,13 +245,7 @@ export function wasmMem(backend: any): Mem {
     },
     gemm(a, m, k, b, n, out) {
       const aId = register(a as HeapBuf), bId = register(b as HeapBuf), outId = register(out as HeapBuf);
-      const s = wasm.HEAP32, q = sp >> 2;
-      s[q] = 1;
-      s[q + 1] = m;
-      s[q + 2] = k;
-      s[q + 3] = 1;
-      s[q + 4] = k;
-      s[q + 5] = n;
+      writeMatMulShapes(m, k, n);
       wasm._BatchMatMul(aId, sp, 3, bId, sp + 12, 3, 0, 0, outId);
     },
     sigmoid(inp, out) {
@@ -255,13 +253,7 @@ export function wasmMem(backend: any): Mem {
     },
     gemmBias(a, m, k, b, n, bias, out) {
       const aId = register(a as HeapBuf), bId = register(b as HeapBuf), biasId = register(bias as HeapBuf), outId = register(out as HeapBuf);
-      const s = wasm.HEAP32, q = sp >> 2;
-      s[q] = 1;
-      s[q + 1] = m;
-      s[q + 2] = k;
-      s[q + 3] = 1;
-      s[q + 4] = k;
-      s[q + 5] = n;
+      writeMatMulShapes(m, k, n);
       wasm.__FusedMatMul(aId, sp, 3, bId, sp + 12, 3, 0, 0, 0 /* linear */, biasId, 0, 0, outId);
     },
     add(x, y, rows, cols, out) {
