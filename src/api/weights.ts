@@ -7,6 +7,7 @@ import { builtInputShapesOf, builtWeightsOf, familyOf, isLayer, weightSpecsOf, w
 import { withModel, type Model, type SequentialModel } from "../model/model.js";
 import { keras_model_sequential, appendLayer } from "../model/sequential.js";
 import { buildPlan } from "../engine/plan.js";
+import { eagerWeights } from "../engine/eager.js";
 import { toNested, weightsFromRaw } from "../model/weights.js";
 import type { WeightValue } from "../model/types.js";
 
@@ -28,8 +29,14 @@ function modelLayerWeights(fn: string, model: Model): { layer: Layer; values: re
 export function get_weights(object: Model | Layer): any[] {
   const fn = "get_weights";
   if (isModel(object)) return modelLayerWeights(fn, object).flatMap((l) => l.values.map(toNested));
-  // A layer taken from a model is built for the model's input shapes (its weights drawn on demand).
-  if (isLayer(object)) return (object.knownInputShapes ? weightValuesOf(object, object.knownInputShapes, fn) : (builtWeightsOf(object) ?? [])).map(toNested);
+  if (isLayer(object)) {
+    // A layer taken from a model is built for the model's input shapes (its weights drawn on demand).
+    const values = object.knownInputShapes ? weightValuesOf(object, object.knownInputShapes, fn) : (builtWeightsOf(object) ?? []);
+    // A layer used eagerly computes with its cached variables, which training-mode calls update
+    // (batch normalization's moving statistics): report those.
+    const current = eagerWeights(object);
+    return (current && current.length === values.length ? values.map((v, i) => ({ ...v, values: current[i] })) : values).map(toNested);
+  }
   throw new KerasError(fn, `\`object\` must be a model or a layer, got ${describeValue(object)}`);
 }
 

@@ -13,6 +13,7 @@ import { expect } from "chai";
 import { use_backend } from "../../src/backend/index.js";
 import { getRuntime } from "../../src/engine/runtime.js";
 import { eagerWeights } from "../../src/engine/eager.js";
+import { get_weights } from "../../src/index.js";
 import { keras_model_sequential } from "../../src/model/sequential.js";
 import type { Model } from "../../src/model/model.js";
 import type { Layer } from "../../src/model/layer.js";
@@ -79,6 +80,8 @@ describe("layer_batch_normalization: frozen layers and eager training calls", ()
     expectClose(eagerWeights(layer)!.slice(2).map((w) => Array.from(w)).flat(), flat([WEIGHTS[2], WEIGHTS[3]]), 0, "inference changes nothing");
     expectClose(call(true), flat(TRAINING), 1e-6, "training call");
     expectClose(eagerWeights(layer)!.slice(2).map((w) => Array.from(w)).flat(), flat(MOVED), 1e-6, "moved");
+    // get_weights() reports the statistics the layer now computes with
+    expectClose((get_weights(layer).slice(2) as number[][]).flat(), flat(MOVED), 1e-6, "get_weights after the update");
     // inference now normalises with [1.1, 2.2] and [3.7, 0.625]
     const after = X.map((r) => r.map((v, j) => (j === 0 ? (2 * (v - 1.1)) / Math.sqrt(3.7) + 0.5 : (v - 2.2) / Math.sqrt(0.625))));
     expectClose(call(false), flat(after), 1e-6, "after");

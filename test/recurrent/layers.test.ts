@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { tf, type Tensor } from "../../src/backend/tf.js";
 import { use_backend } from "../../src/backend/index.js";
 import { KerasError } from "../../src/errors.js";
+import { from_config, set_weights } from "../../src/index.js";
 import { keras_model_sequential } from "../../src/model/sequential.js";
 import { keras_model } from "../../src/model/functional.js";
 import { layer_input } from "../../src/model/symbolic.js";
@@ -169,6 +170,22 @@ describe("cuDNN layers", () => {
     expect(back.className).to.equal("CuDNNGRU");
     expectClose(back(tf.tensor(c.x)), c.outputs, 1e-5, 1e-4);
     expect(() => layer_to_cudnn(layer_gru({ units: 2, reset_after: false }))).to.throw(KerasError, /reset_after TRUE/);
+  });
+
+  it("layer_from_cudnn / layer_to_cudnn keep go_backwards (a CuDNNGRU config can carry it)", () => {
+    // torch fixture "gru_go_backwards": the sequence processed in reverse, outputs in processing order
+    const c = fixtureCase("gru_go_backwards");
+    const [k, rk, b] = c.weights;
+    const cudnn = from_config({ class_name: "CuDNNGRU", config: { name: "cu_dnngru", units: 3, return_sequences: true, go_backwards: true } }) as any;
+    cudnn(tf.tensor(c.x)).dispose(); // builds it, so its weights can be set
+    const withWeights = set_weights(cudnn, [k, rk, b.flat()] as any) as any;
+    expectClose(withWeights(tf.tensor(c.x)), c.outputs, 1e-5, 1e-4);
+    const gru = layer_from_cudnn(withWeights);
+    expect(gru.config.go_backwards).to.equal(true);
+    expectClose(gru(tf.tensor(c.x)), c.outputs, 1e-5, 1e-4);
+    const back = layer_to_cudnn(gru);
+    expect(back.config.go_backwards).to.equal(true);
+    expectClose(back(tf.tensor(c.x)), c.outputs, 1e-5, 1e-4);
   });
 
   it("the cuDNN layers take R keras 2's arguments only", () => {

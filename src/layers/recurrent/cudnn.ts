@@ -129,7 +129,7 @@ export function layer_from_cudnn(layer: Layer): Layer {
   if (!isLayer(layer) || (layer.className !== "CuDNNGRU" && layer.className !== "CuDNNLSTM")) throw new KerasError(fn, `\`layer\` must be a layer_cudnn_gru() or layer_cudnn_lstm() layer, got ${describeValue(layer)}`);
   const { unit_forget_bias, ...c } = layer.config;
   const args: Record<string, unknown> = { ...c, name: layer.autoName ? undefined : layer.name };
-  for (const k of ["implementation", "time_major", "go_backwards", "unroll", "zero_output_for_mask"]) delete args[k];
+  for (const k of ["implementation", "time_major", "unroll", "zero_output_for_mask"]) delete args[k];
   if (layer.className === "CuDNNLSTM") args.unit_forget_bias = unit_forget_bias;
   else args.reset_after = true;
   const shape = builtInputShapesOf(layer)?.[0];
@@ -149,7 +149,6 @@ export function layer_to_cudnn(layer: Layer): Layer {
   if (c.recurrent_activation.name !== "sigmoid") bad.push('recurrent_activation "sigmoid"');
   if (!c.use_bias) bad.push("use_bias TRUE");
   if (layer.className === "GRU" && !c.reset_after) bad.push("reset_after TRUE");
-  if (c.go_backwards) bad.push("go_backwards FALSE");
   if (bad.length) throw new KerasError(fn, `layer "${layer.name}" has no cuDNN equivalent: it needs ${bad.join(", ")}`);
   const args: Record<string, unknown> = {};
   for (const k of ["units", "kernel_initializer", "recurrent_initializer", "bias_initializer", "kernel_regularizer", "recurrent_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "recurrent_constraint", "bias_constraint", "return_sequences", "return_state", "stateful"]) args[k] = c[k];
@@ -157,7 +156,9 @@ export function layer_to_cudnn(layer: Layer): Layer {
   if (!layer.autoName) args.name = layer.name;
   const shape = builtInputShapesOf(layer)?.[0];
   if (shape) args.batch_input_shape = shape;
-  const fresh: Layer = layer.className === "GRU" ? layer_cudnn_gru(args) : layer_cudnn_lstm(args);
+  const made: Layer = layer.className === "GRU" ? layer_cudnn_gru(args) : layer_cudnn_lstm(args);
+  // R's layer_cudnn_*() takes no go_backwards, but Keras's CuDNN layers have it (their configs carry it).
+  const fresh = c.go_backwards ? withLayer(made, { config: { ...made.config, go_backwards: true } }) : made;
   const w = builtWeightsOf(layer);
   return w ? withLayer(fresh, { weightsArg: convert_cudnn_weights(w.map(nested), layer.className) }) : fresh;
 }
