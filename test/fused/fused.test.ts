@@ -174,7 +174,7 @@ for (const backend of ["wasm", "cpu"] as const) {
           compare({ ...base, ...v.c, mask: true, goBackwards: true, returnSequences: false, zeroOutputForMask: true, B: 8, T: 12, F: 3, u: 6 }, 8));
         it("larger shapes, activation sigmoid, no bias, no initial state", () =>
           compare({ ...base, ...v.c, mask: false, activation: "sigmoid", bias: false, initial: false, B: 16, T: 5, F: 3, u: 6 }, 9));
-        // units a multiple of 4 take the WebAssembly SIMD gate kernels on wasm (simd.ts; GRU reset_before excepted)
+        // units a multiple of 4 take the WebAssembly SIMD gate kernels on wasm (simd.ts)
         for (const [mask, goBackwards, returnSequences] of [
           [false, false, true],
           [false, true, false],
@@ -184,6 +184,15 @@ for (const backend of ["wasm", "cpu"] as const) {
           it(`units a multiple of 4 (SIMD gate kernels): mask=${mask} go_backwards=${goBackwards} return_sequences=${returnSequences}`, () =>
             compare({ ...base, ...v.c, mask, goBackwards, returnSequences, B: 7, T: 13, F: 5, u: 8 }, 31));
         it("units a multiple of 4, no initial state, no bias, larger batch", () => compare({ ...base, ...v.c, initial: false, bias: false, B: 33, T: 9, F: 3, u: 12 }, 32));
+        // masked sequences through the SIMD kernels, backward included (the _m kernels): holes, leading
+        // masked steps, a fully masked row (arbitraryMask), both directions, both output modes
+        for (const goBackwards of [false, true])
+          for (const returnSequences of [true, false])
+            for (const zeroOutputForMask of [false, true])
+              it(`units a multiple of 4, masked (SIMD backward): go_backwards=${goBackwards} return_sequences=${returnSequences} zero_output_for_mask=${zeroOutputForMask}`, () =>
+                compare({ ...base, ...v.c, mask: true, goBackwards, returnSequences, zeroOutputForMask, B: 9, T: 11, F: 3, u: 12 }, 33));
+        it("units a multiple of 4, masked, no initial state, no bias, larger batch", () =>
+          compare({ ...base, ...v.c, mask: true, initial: false, bias: false, zeroOutputForMask: true, B: 34, T: 8, F: 5, u: 16 }, 34));
       });
     }
 
@@ -357,8 +366,8 @@ describe("WebAssembly SIMD gate kernels (simd.ts)", () => {
   it("switched off, the wasm kernels fall back to the JavaScript gate passes with the same results", async function () {
     this.timeout(60000);
     await use_backend("wasm");
-    for (const kind of ["gru", "lstm", "simple_rnn"] as const) {
-      const c: Case = { ...base, kind, B: 6, T: 7, u: 8 };
+    for (const [kind, resetAfter, mask] of [["gru", true, false], ["gru", false, false], ["lstm", true, false], ["simple_rnn", true, false], ["gru", true, true], ["gru", false, true], ["lstm", true, true], ["simple_rnn", true, true]] as const) {
+      const c: Case = { ...base, kind, resetAfter, mask, B: 6, T: 7, u: 8 };
       const s = setup(c, 41);
       const on = run(c, s, "fused");
       const was = setFusedSimd(false);
@@ -370,7 +379,7 @@ describe("WebAssembly SIMD gate kernels (simd.ts)", () => {
       }
       on.fwd.forEach((t, i) => expect(maxDiff(t, off.fwd[i])).to.be.below(1e-5));
       on.grads.forEach((t, i) => expect(maxDiff(t, off.grads[i])).to.be.below(1e-5));
-      tf.dispose([...on.fwd, ...on.grads, ...off.fwd, ...off.grads, s.x, s.kernel, s.recurrentKernel, ...(s.bias ? [s.bias] : []), ...s.initialState]);
+      tf.dispose([...on.fwd, ...on.grads, ...off.fwd, ...off.grads, s.x, s.kernel, s.recurrentKernel, ...(s.bias ? [s.bias] : []), ...s.initialState, ...(s.mask ? [s.mask] : [])]);
     }
   });
 });

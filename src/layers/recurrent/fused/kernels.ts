@@ -12,9 +12,10 @@
  * one gemm over all timesteps (LSTM, SimpleRNN; GRU: two or three), with a ones column for the biases.
  * The input gradient dX = dXP·Wᵀ is left to the caller (needed only when X needs it).
  *
- * On wasm with the default activations (tanh, recurrent sigmoid), units a multiple of 4 and not GRU
- * reset_before, a step's whole gate arithmetic is one call into a small WebAssembly SIMD module working
- * in place on the backend's heap (simd.ts; the backward pass too, when there is no mask). Otherwise on
+ * On wasm with the default activations (tanh, recurrent sigmoid) and units a multiple of 4, a step's
+ * whole gate arithmetic is one call into a small WebAssembly SIMD module working in place on the
+ * backend's heap (simd.ts; two calls around the second gemm for GRU reset_before), forward and
+ * backward, masked or not. Otherwise on
  * wasm the gate squashing is vectorised through the backend's SIMD sigmoid (tanh(x) = 2σ(2x) − 1)
  * and, from 64 rows × steps up, biases are folded into the gemms and pre-activations summed by the
  * backend's SIMD add; elsewhere (cpu, hard sigmoids, relu, linear) one JS pass per step does it all.
@@ -176,7 +177,7 @@ function forwardImpl(mem: Mem, inputs: Record<string, TensorInfo | undefined>, a
     }
   }
   // WebAssembly SIMD gate kernels (simd.ts): default activations, units a multiple of 4, wasm + SIMD.
-  const simdK = mem.simd && mem.ptr && u % 4 === 0 && !resetBefore && a.activation === "tanh" && (kind === "simple_rnn" || a.recurrentActivation === "sigmoid") ? mem.simd : null;
+  const simdK = mem.simd && mem.ptr && u % 4 === 0 && a.activation === "tanh" && (kind === "simple_rnn" || a.recurrentActivation === "sigmoid") ? mem.simd : null;
   // Otherwise, fully vectorised pre-activations (wasm, sigmoid recurrent activation, enough rows to pay off):
   // biases folded into the gemms, pre = XP_t + h·U by the backend's SIMD add, and the columns of
   // a tanh gate (LSTM's c, all of SimpleRNN's) pre-scaled by 2 in W, U and b for the sigmoid trick.
@@ -378,7 +379,12 @@ function forwardImpl(mem: Mem, inputs: Record<string, TensorInfo | undefined>, a
     if (simdK) {
       const xpP = P(XP) + t * B * Gu * 4, recP = P(rec), hP = P(hcur), mP = maskPtr ? maskPtr + t : 0;
       const gP = Gates ? P(Gates.buf) + s * B * S * u4 : P(scratchG!), aP = Aux ? P(Aux.buf) + s * B * u4 : scratchA ? P(scratchA) : 0;
-      if (kind === "gru") simdK.gru_fwd(B, u4, xpP, recP, P(biX!), P(biR!), hP, gP, aP, mP, T);
+      if (resetBefore) {
+        // z, r and r*h; the gemm (r*h)·U_h; then hh and the state update
+        simdK.gru_rb_fwd1(B, u4, xpP, recP, P(biX!), hP, gP, P(rh!));
+        mem.gemm(rh!, B, u, Uh!, u, rech!);
+        simdK.gru_rb_fwd2(B, u4, xpP, P(biX!), P(rech!), hP, gP, aP, P(rh!), mP, T);
+      } else if (kind === "gru") simdK.gru_fwd(B, u4, xpP, recP, P(biX!), P(biR!), hP, gP, aP, mP, T);
       else if (kind === "lstm") simdK.lstm_fwd(B, u4, xpP, recP, P(biX!), hP, P(cHeap!), gP, aP, mP, T);
       else simdK.rnn_fwd(B, u4, xpP, recP, P(biX!), hP, gP, mP, T);
     } else if (vecStep) vecStep(s, t);
@@ -553,9 +559,9 @@ function backwardImpl(mem: Mem, inputs: Record<string, TensorInfo | undefined>, 
   const Gates = mem.input(inputs.gates!);
   const Aux = inputs.aux ? mem.input(inputs.aux) : null;
 
-  // WebAssembly SIMD gate kernels (simd.ts): no mask, default activations, units a multiple of 4.
-  if (mem.simd && mem.ptr && !mask && u % 4 === 0 && !resetBefore && a.activation === "tanh" && (kind === "simple_rnn" || a.recurrentActivation === "sigmoid")) {
-    backwardSimd(mem, mem.simd, x, rk, a, { dY, dh, dc, Hprev, Gates, Aux }, { dXP, dW, dU, dBias, dh0, dc0 });
+  // WebAssembly SIMD gate kernels (simd.ts): default activations, units a multiple of 4.
+  if (mem.simd && mem.ptr && mem.bytes && u % 4 === 0 && a.activation === "tanh" && (kind === "simple_rnn" || a.recurrentActivation === "sigmoid")) {
+    backwardSimd(mem, mem.simd, x, rk, a, { dY, dh, dc, Hprev, Gates, Aux, mask }, { dXP, dW, dU, dBias, dh0, dc0 });
     const out: TensorInfo[] = [dXP.info, dW.info, dU.info];
     if (dBias) out.push(dBias.info);
     out.push(dh0.info);
@@ -784,9 +790,12 @@ function backwardImpl(mem: Mem, inputs: Record<string, TensorInfo | undefined>, 
 type Out = { buf: Buf; info: TensorInfo };
 
 /**
- * Backward pass with the WebAssembly SIMD gate kernels (no mask; GRU reset_after, LSTM, SimpleRNN).
+ * Backward pass with the WebAssembly SIMD gate kernels (GRU, LSTM, SimpleRNN; masked or not).
  * Per step: one kernel call writes this step's pre-activation gradients row-major into dXP (the output)
  * and into dRec, the (T·B × G·u) block of all steps (rows s*B+b), then one gemm dh_{t-1} = dRec_s·Uᵀ.
+ * With a mask the _m kernels carry the state gradient through masked rows and the output gradient back
+ * to the last live step (dyc). GRU reset_before: dRec has the z and r blocks only, the h gate's dhh
+ * goes to dHH; per step gru_rb_bwd1, the gemm drh = dhh·U_hᵀ, gru_rb_bwd2 (r's gradient), the dRec gemm.
  * At the end one or two gemms for the weight and bias gradients (below).
  */
 function backwardSimd(
@@ -795,7 +804,7 @@ function backwardSimd(
   x: TensorInfo,
   rk: TensorInfo,
   a: FusedAttrs,
-  i: { dY: Buf; dh: Float32Array; dc: Float32Array | null; Hprev: Buf; Gates: Buf; Aux: Buf | null },
+  i: { dY: Buf; dh: Float32Array; dc: Float32Array | null; Hprev: Buf; Gates: Buf; Aux: Buf | null; mask: Uint8Array | null },
   o: { dXP: Out; dW: Out; dU: Out; dBias: Out | null; dh0: Out; dc0: Out | null },
 ): void {
   const [B, T, F] = x.shape;
@@ -803,29 +812,65 @@ function backwardSimd(
   const kind = a.kind;
   const Gu = gatesOf(kind) * u, TB = T * B, S = savedWidth(kind), u4 = u * 4;
   const P = mem.ptr!;
-  const UT = mem.temp(Gu * u);
-  transposeCols(mem.input(rk).view(), u, Gu, 0, Gu, UT.view());
-  const dRec = mem.temp(TB * Gu);
+  // GRU reset_before: dRec holds the z and r blocks only (the h gate's recurrent gradient is dhh·[r*h],
+  // kept apart in dHH) and a second gemm per step gives drh = dhh·U_hᵀ
+  const resetBefore = kind === "gru" && !a.resetAfter;
+  const Grec = resetBefore ? 2 * u : Gu;
+  const UT = mem.temp(Grec * u);
+  transposeCols(mem.input(rk).view(), u, Gu, 0, Grec, UT.view());
+  const dRec = mem.temp(TB * Grec);
+  let UhT: Buf | null = null, dHH: Buf | null = null, dRH: Buf | null = null;
+  if (resetBefore) {
+    UhT = mem.temp(u * u);
+    transposeCols(mem.input(rk).view(), u, Gu, 2 * u, u, UhT.view());
+    dHH = mem.temp(TB * u);
+    dRH = mem.temp(B * u);
+  }
   // dhRec starts as dhT (the kernels add it to the step's incoming gradient); GRU carries g·z in dhB
   const dhRec = mem.temp(B * u);
   dhRec.view().set(i.dh);
-  const dhB = kind === "gru" ? mem.temp(B * u) : null;
-  if (dhB) dhB.view().fill(0);
   const dcB = i.dc ? mem.temp(B * u) : null;
   if (dcB) dcB.view().set(i.dc!);
   const zeros = mem.temp(u);
   zeros.view().fill(0);
-  const rs = a.returnSequences;
+  // With a mask (the _m kernels): the carried output gradient dyc, and for LSTM / SimpleRNN a carried
+  // state gradient in dhB too (masked steps pass the state's gradient through unchanged).
+  const mask = i.mask;
+  let maskP = 0, dycP = 0;
+  let dhB = kind === "gru" ? mem.temp(B * u) : null;
+  if (mask) {
+    if (!dhB) dhB = mem.temp(B * u);
+    const dyc = mem.temp(B * u);
+    dyc.view().fill(0);
+    dycP = P(dyc);
+    const mb = mem.temp(Math.ceil((B * T) / 4));
+    maskP = P(mb);
+    mem.bytes!().set(mask, maskP);
+  }
+  if (dhB) dhB.view().fill(0);
+  const rs = a.returnSequences, zeroOut = a.zeroOutputForMask;
   const dyP = P(i.dY), gP = P(i.Gates), hpP = P(i.Hprev), axP = i.Aux ? P(i.Aux) : 0, dxpP = P(o.dXP.buf), drP = P(dRec);
   for (let s = T - 1; s >= 0; s--) {
     const t = a.goBackwards ? T - 1 - s : s;
     const dyS = rs ? dyP + s * u4 : s === T - 1 ? dyP : P(zeros), dyStride = rs ? T * u4 : s === T - 1 ? u4 : 0;
-    const dxpS = dxpP + t * Gu * 4, dxpStride = T * Gu * 4, drS = drP + s * B * Gu * 4;
-    if (kind === "gru") k.gru_bwd(B, u4, P(dhB!), P(dhRec), dyS, dyStride, gP + s * B * S * u4, hpP + s * B * u4, axP + s * B * u4, dxpS, dxpStride, drS);
+    const dxpS = dxpP + t * Gu * 4, dxpStride = T * Gu * 4, drS = drP + s * B * Grec * 4;
+    if (resetBefore) {
+      const gS = gP + s * B * S * u4, hpS = hpP + s * B * u4, dhhS = P(dHH!) + s * B * u4;
+      if (mask) k.gru_rb_bwd1_m(B, u4, P(dhB!), P(dhRec), dyS, dyStride, gS, hpS, dxpS, dxpStride, drS, dhhS, maskP + t, T, dycP, zeroOut ? P(zeros) : dyS, zeroOut ? 0 : dyStride);
+      else k.gru_rb_bwd1(B, u4, P(dhB!), P(dhRec), dyS, dyStride, gS, hpS, dxpS, dxpStride, drS, dhhS);
+      mem.gemm(mem.sub(dHH!, s * B * u, B * u), B, u, UhT!, u, dRH!);
+      k.gru_rb_bwd2(B, u4, P(dhB!), P(dRH!), gS, hpS, dxpS, dxpStride, drS);
+    } else if (mask) {
+      // what a masked step adds to the carried output gradient: its dy, or nothing under zero_output_for_mask
+      const dy2 = zeroOut ? P(zeros) : dyS, dy2Stride = zeroOut ? 0 : dyStride, mP = maskP + t;
+      if (kind === "gru") k.gru_bwd_m(B, u4, P(dhB!), P(dhRec), dyS, dyStride, gP + s * B * S * u4, hpP + s * B * u4, axP + s * B * u4, dxpS, dxpStride, drS, mP, T, dycP, dy2, dy2Stride);
+      else if (kind === "lstm") k.lstm_bwd_m(B, u4, P(dhRec), P(dcB!), dyS, dyStride, gP + s * B * S * u4, axP + s * B * u4, dxpS, dxpStride, drS, mP, T, dycP, dy2, dy2Stride, P(dhB!));
+      else k.rnn_bwd_m(B, u4, P(dhRec), dyS, dyStride, gP + s * B * S * u4, dxpS, dxpStride, drS, mP, T, dycP, dy2, dy2Stride, P(dhB!));
+    } else if (kind === "gru") k.gru_bwd(B, u4, P(dhB!), P(dhRec), dyS, dyStride, gP + s * B * S * u4, hpP + s * B * u4, axP + s * B * u4, dxpS, dxpStride, drS);
     else if (kind === "lstm") k.lstm_bwd(B, u4, P(dhRec), P(dcB!), dyS, dyStride, gP + s * B * S * u4, axP + s * B * u4, dxpS, dxpStride, drS);
     else k.rnn_bwd(B, u4, P(dhRec), dyS, dyStride, gP + s * B * S * u4, dxpS, dxpStride, drS);
     // dh_{t-1} (recurrent part) = dRec_s·Uᵀ, added in by the next step's kernel
-    mem.gemm(mem.sub(dRec, s * B * Gu, B * Gu), B, Gu, UT, u, dhRec);
+    mem.gemm(mem.sub(dRec, s * B * Grec, B * Grec), B, Grec, UT, u, dhRec);
   }
   const dh0 = o.dh0.buf.view();
   dh0.set(dhRec.view());
@@ -843,10 +888,16 @@ function backwardSimd(
   // Xp = x in processing order; GRU dXPᵀ·X with X in its natural (b, t) row order, as dXP's rows.
   // Bias gradients: column sums of dRec (recurrent) and dXP (input).
   const shared = kind !== "gru";
-  const dRecT = mem.temp(Gu * TB);
-  k.transpose(drP, TB, Gu, P(dRecT));
+  const dRecT = mem.temp(Grec * TB);
+  k.transpose(drP, TB, Grec, P(dRecT));
   const outU = mem.temp(Gu * u);
-  mem.gemm(dRecT, Gu, TB, i.Hprev, u, outU);
+  mem.gemm(dRecT, Grec, TB, i.Hprev, u, mem.sub(outU, 0, Grec * u));
+  if (resetBefore) {
+    // dU_hᵀ = dHHᵀ·RH, RH = r*h_{t-1} of every step (saved as aux)
+    const dHHT = mem.temp(u * TB);
+    k.transpose(P(dHH!), TB, u, P(dHHT));
+    mem.gemm(dHHT, u, TB, i.Aux!, u, mem.sub(outU, 2 * u * u, u * u));
+  }
   k.transpose(P(outU), Gu, u, P(o.dU.buf));
   const xP = P(mem.input(x));
   const Xp = mem.temp(TB * F), outX = mem.temp(Gu * F);
@@ -866,7 +917,7 @@ function backwardSimd(
   if (o.dBias) {
     const dbP = P(o.dBias.buf);
     k.colsum(dxpP, TB, Gu * 4, dbP); // input bias (LSTM / SimpleRNN: the only one)
-    if (kind === "gru") k.colsum(drP, TB, Gu * 4, dbP + Gu * 4); // GRU reset_after: the recurrent bias
+    if (kind === "gru" && !resetBefore) k.colsum(drP, TB, Gu * 4, dbP + Gu * 4); // GRU reset_after: the recurrent bias
     else if (o.dBias.buf.n > Gu) k.copy_rows(dbP, 0, dbP + Gu * 4, 0, Gu * 4, 1); // CuDNNLSTM's (8u): both halves
   }
 }

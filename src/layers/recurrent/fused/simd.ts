@@ -8,7 +8,8 @@
  * saved gates; backward, the gate derivatives and the carried state gradients.
  *
  * Only the default activations (activation tanh, recurrent_activation sigmoid) and unit counts that
- * are a multiple of 4 use it; everything else keeps the JavaScript path in kernels.ts, as does any
+ * are a multiple of 4 use it (all cells, GRU reset_before too, masked or not, forward and backward);
+ * everything else keeps the JavaScript path in kernels.ts, as does any
  * runtime without wasm SIMD (`WebAssembly.validate` on this module decides).
  *
  * tanh is the same rational function as `fastTanh` in kernels.ts (Eigen / XLA's float32 tanh:
@@ -259,9 +260,60 @@ const rnnFwd = fn("rnn_fwd", ["B", "u4", "xp", "rec", "bi", "h", "gates", "mask"
   ),
 );
 
-/** g = [dh +] dhrec + dy. */
-const gradIn = (L: Record<string, number>, withDh: boolean): Code =>
-  vec(set(L.g, vload(at(L.dhrec, L))), withDh ? set(L.g, fadd(get(L.g), vload(at(L.dh, L)))) : [], set(L.g, fadd(get(L.g), vload(at(L.dy, L)))));
+/** g = [dh +] dhrec + dy [+ dyc, then dyc ← 0 (masked kernels: the output gradient carried from later masked steps)]. */
+const gradIn = (L: Record<string, number>, withDh: boolean, masked = false): Code =>
+  vec(
+    set(L.g, vload(at(L.dhrec, L))),
+    withDh ? set(L.g, fadd(get(L.g), vload(at(L.dh, L)))) : [],
+    set(L.g, fadd(get(L.g), vload(at(L.dy, L)))),
+    masked ? vec(set(L.g, fadd(get(L.g), vload(at(L.dyc, L)))), vstore(at(L.dyc, L), splat(0))) : [],
+  );
+
+/**
+ * The masked backward kernels (suffix _m) take after their own parameters: mask, mstride (as the
+ * forward kernels; mask is required), dyc (B × u, the output gradient carried back through masked
+ * steps to the last live one, where it joins g), dy2 / dy2stride (what a masked step adds to dyc: dy,
+ * or zeros with stride 0 under zero_output_for_mask), and — LSTM / SimpleRNN, whose unmasked kernels
+ * carry no dh — dh (B × u: the gradient w.r.t. the state after this step that is not in dhrec; the
+ * caller adds it to dh0 at the end). A masked row keeps its state: dh ← dh + dhrec (and dc is left as
+ * is), dyc ← dyc + dy2, and its dxp / dr rows are zeros. A live row runs the unmasked arithmetic with
+ * g = dh + dhrec + dy + dyc, then dyc ← 0 (and LSTM / SimpleRNN: dh ← 0). The branch is per row,
+ * outside the unit loops.
+ */
+const MASK_PARAMS = ["mask", "mstride", "dyc", "dy2", "dy2stride"];
+
+/** Row loop like `rows`, with a per-row branch between the unit loops `masked` and `live` (mask byte 0 = masked). */
+function rowsMasked(L: Record<string, number>, masked: Code, live: Code, rowEnd: Code): Code {
+  const units = (inner: Code): Code => vec(set(L.j, i32(0)), loopWhileNot(geU(get(L.j), get(L.u4)), vec(inner, inc(L.j, i32(16)))));
+  return vec(
+    set(L.b, i32(0)),
+    loopWhileNot(
+      geU(get(L.b), get(L.B)),
+      vec(
+        eqz(load8u(add(get(L.mask), mul(get(L.b), get(L.mstride))))),
+        [0x04, 0x40],
+        units(masked),
+        [0x05],
+        units(live),
+        [0x0b],
+        rowEnd,
+        inc(L.b, i32(1)),
+      ),
+    ),
+  );
+}
+
+/** A masked row's unit loop body: dh ← dh + dhrec, dyc ← dyc + dy2, zeros into the G gate blocks of dxp and the Gr (default G) of dr. */
+const maskedRow = (L: Record<string, number>, G: number, Gr = G): Code =>
+  vec(
+    vstore(at(L.dh, L), fadd(vload(at(L.dh, L)), vload(at(L.dhrec, L)))),
+    vstore(at(L.dyc, L), fadd(vload(at(L.dyc, L)), vload(at(L.dy2, L)))),
+    ...Array.from({ length: G }, (_, k) => vstore(at(L.dxp, L, k), splat(0))),
+    ...Array.from({ length: Gr }, (_, k) => vstore(at(L.dr, L, k), splat(0))),
+  );
+/** Row-end pointer advances of the masked kernels' extra buffers. */
+const maskedRowEnd = (L: Record<string, number>, withDh: boolean): Code =>
+  vec(inc(L.dyc, get(L.u4)), inc(L.dy2, get(L.dy2stride)), withDh ? inc(L.dh, get(L.u4)) : []);
 
 /*
  * The backward kernels write the pre-activation gradients twice, both row-major: into dxp (rows of
@@ -275,17 +327,15 @@ const gradIn = (L: Record<string, number>, withDh: boolean): Code =>
  * backward step on all rows (no mask). g = dh + dhrec + dy; dh ← g·z; dxp gets (dz, dr, dhh) and dr
  * (dz, dr, dhh·r).
  */
-const gruBwd = fn(
-  "gru_bwd",
-  ["B", "u4", "dh", "dhrec", "dy", "dystride", "gates", "hprev", "aux", "dxp", "dxpstride", "dr"],
+const gruBwdFn = (masked: boolean): Fn => fn(
+  masked ? "gru_bwd_m" : "gru_bwd",
+  ["B", "u4", "dh", "dhrec", "dy", "dystride", "gates", "hprev", "aux", "dxp", "dxpstride", "dr", ...(masked ? MASK_PARAMS : [])],
   ["b", "j"],
   ["g", "z", "r", "hh", "dz", "dhh", "drr", "t"],
   (L) =>
-    rows(
-      L,
-      [],
+    (masked ? (live: Code, end: Code) => rowsMasked(L, maskedRow(L, 3), live, vec(end, maskedRowEnd(L, false))) : (live: Code, end: Code) => rows(L, [], live, end))(
       vec(
-        gradIn(L, true),
+        gradIn(L, true, masked),
         set(L.z, vload(at(L.gates, L))),
         set(L.r, vload(at(L.gates, L, 1))),
         set(L.hh, vload(at(L.gates, L, 2))),
@@ -314,22 +364,22 @@ const gruBwd = fn(
       ),
     ),
 );
+const gruBwd = gruBwdFn(false), gruBwdM = gruBwdFn(true);
 
 /**
  * lstm_bwd(B, u4, dhrec, dc, dy, dystride, gates, aux, dxp, dxpstride, dr): LSTM backward step (no
  * mask). g = dhrec + dy; dc ← dct·f; dxp rows and dr (B × 4u) get dI, dF, dC, dO.
  */
-const lstmBwd = fn(
-  "lstm_bwd",
-  ["B", "u4", "dhrec", "dc", "dy", "dystride", "gates", "aux", "dxp", "dxpstride", "dr"],
+const lstmBwdFn = (masked: boolean): Fn => fn(
+  masked ? "lstm_bwd_m" : "lstm_bwd",
+  ["B", "u4", "dhrec", "dc", "dy", "dystride", "gates", "aux", "dxp", "dxpstride", "dr", ...(masked ? [...MASK_PARAMS, "dh"] : [])],
   ["b", "j"],
   ["g", "i", "f", "cc", "o", "ac", "dct", "d"],
   (L) =>
-    rows(
-      L,
-      [],
+    (masked ? (live: Code, end: Code) => rowsMasked(L, maskedRow(L, 4), live, vec(end, maskedRowEnd(L, true))) : (live: Code, end: Code) => rows(L, [], live, end))(
       vec(
-        gradIn(L, false),
+        gradIn(L, masked, masked),
+        masked ? vstore(at(L.dh, L), splat(0)) : [],
         set(L.i, vload(at(L.gates, L))),
         set(L.f, vload(at(L.gates, L, 1))),
         set(L.cc, vload(at(L.gates, L, 2))),
@@ -366,20 +416,134 @@ const lstmBwd = fn(
       ),
     ),
 );
+const lstmBwd = lstmBwdFn(false), lstmBwdM = lstmBwdFn(true);
 
 /** rnn_bwd(B, u4, dhrec, dy, dystride, gates, dxp, dxpstride, dr): SimpleRNN backward step (no mask). */
-const rnnBwd = fn("rnn_bwd", ["B", "u4", "dhrec", "dy", "dystride", "gates", "dxp", "dxpstride", "dr"], ["b", "j"], ["g", "hn", "d"], (L) =>
-  rows(
-    L,
-    [],
+const rnnBwdFn = (masked: boolean): Fn => fn(masked ? "rnn_bwd_m" : "rnn_bwd", ["B", "u4", "dhrec", "dy", "dystride", "gates", "dxp", "dxpstride", "dr", ...(masked ? [...MASK_PARAMS, "dh"] : [])], ["b", "j"], ["g", "hn", "d"], (L) =>
+  (masked ? (live: Code, end: Code) => rowsMasked(L, maskedRow(L, 1), live, vec(end, maskedRowEnd(L, true))) : (live: Code, end: Code) => rows(L, [], live, end))(
     vec(
-      gradIn(L, false),
+      gradIn(L, masked, masked),
+      masked ? vstore(at(L.dh, L), splat(0)) : [],
       set(L.hn, vload(at(L.gates, L))),
       set(L.d, fmul(get(L.g), fsub(splat(1), fmul(get(L.hn), get(L.hn))))),
       vstore(at(L.dxp, L), get(L.d)),
       vstore(at(L.dr, L), get(L.d)),
     ),
     vec(inc(L.dhrec, get(L.u4)), inc(L.dy, get(L.dystride)), inc(L.gates, get(L.u4)), inc(L.dxp, get(L.dxpstride)), inc(L.dr, get(L.u4))),
+  ),
+);
+const rnnBwd = rnnBwdFn(false), rnnBwdM = rnnBwdFn(true);
+
+// GRU reset_after = FALSE (reset_before): hh = tanh(x·W_h + b_h + (r*h)·U_h), so each step is two
+// kernel calls around the gemm (r*h)·U_h (forward) or dhh·U_hᵀ (backward).
+
+/**
+ * gru_rb_fwd1(B, u4, xp, rec, bi, h, gates, rh): rec = h·[U_z U_r] (B × 2u); writes z, r into gates
+ * (B × 3u) and rh = r*h (B × u), the left operand of the gemm rh·U_h.
+ */
+const gruRbFwd1 = fn("gru_rb_fwd1", ["B", "u4", "xp", "rec", "bi", "h", "gates", "rh"], ["b", "j"], ["z", "r", "x2", "p"], (L) =>
+  rows(
+    L,
+    [],
+    vec(
+      set(L.z, fadd(fadd(vload(at(L.xp, L)), vload(at(L.bi, L))), vload(at(L.rec, L)))),
+      sigmoidTo(L.z, L.z, L.x2, L.p),
+      set(L.r, fadd(fadd(vload(at(L.xp, L, 1)), vload(at(L.bi, L, 1))), vload(at(L.rec, L, 1)))),
+      sigmoidTo(L.r, L.r, L.x2, L.p),
+      vstore(at(L.gates, L), get(L.z)),
+      vstore(at(L.gates, L, 1), get(L.r)),
+      vstore(at(L.rh, L), fmul(get(L.r), vload(at(L.h, L)))),
+    ),
+    vec(inc(L.xp, mul(get(L.u4), i32(3))), inc(L.rec, mul(get(L.u4), i32(2))), inc(L.h, get(L.u4)), inc(L.gates, mul(get(L.u4), i32(3))), inc(L.rh, get(L.u4))),
+  ),
+);
+
+/**
+ * gru_rb_fwd2(B, u4, xp, bi, rech, h, gates, aux, rh, mask, mstride): rech = rh·U_h (B × u);
+ * hh = tanh(xp_h + b_h + rech) into gates; aux = rh (for dU_h); h updated on live rows with z from gates.
+ */
+const gruRbFwd2 = fn("gru_rb_fwd2", ["B", "u4", "xp", "bi", "rech", "h", "gates", "aux", "rh", "mask", "mstride"], ["b", "j"], ["z", "hh", "x2", "p", "hv", "keep"], (L) =>
+  rows(
+    L,
+    keepOf(L),
+    vec(
+      set(L.hh, fadd(fadd(vload(at(L.xp, L, 2)), vload(at(L.bi, L, 2))), vload(at(L.rech, L)))),
+      tanhTo(L.hh, L.hh, L.x2, L.p),
+      vstore(at(L.gates, L, 2), get(L.hh)),
+      vstore(at(L.aux, L), vload(at(L.rh, L))),
+      set(L.z, vload(at(L.gates, L))),
+      set(L.hv, vload(at(L.h, L))),
+      vstore(at(L.h, L), keepOr(L, get(L.hv), fadd(get(L.hh), fmul(get(L.z), fsub(get(L.hv), get(L.hh)))))),
+    ),
+    vec(inc(L.xp, mul(get(L.u4), i32(3))), inc(L.rech, get(L.u4)), inc(L.h, get(L.u4)), inc(L.gates, mul(get(L.u4), i32(3))), inc(L.aux, get(L.u4)), inc(L.rh, get(L.u4))),
+  ),
+);
+
+/**
+ * gru_rb_bwd1(B, u4, dh, dhrec, dy, dystride, gates, hprev, dxp, dxpstride, dr, dhh) [+ mask params:
+ * gru_rb_bwd1_m]: g = dh + dhrec + dy; dh ← g·z; dxp gets dz and dhh (the r block is left to
+ * gru_rb_bwd2), dr (B × 2u: dz, dr) gets dz, dhh (B × u) gets dhh. Masked rows: zeros in dxp, dr, dhh.
+ */
+const gruRbBwd1Fn = (masked: boolean): Fn =>
+  fn(
+    masked ? "gru_rb_bwd1_m" : "gru_rb_bwd1",
+    ["B", "u4", "dh", "dhrec", "dy", "dystride", "gates", "hprev", "dxp", "dxpstride", "dr", "dhhp", ...(masked ? MASK_PARAMS : [])],
+    ["b", "j"],
+    ["g", "z", "hh", "dz", "dhh", "t"],
+    (L) => {
+      const live = vec(
+        gradIn(L, true, masked),
+        set(L.z, vload(at(L.gates, L))),
+        set(L.hh, vload(at(L.gates, L, 2))),
+        set(L.t, fsub(splat(1), get(L.z))),
+        set(L.dhh, fmul(fmul(get(L.g), get(L.t)), fsub(splat(1), fmul(get(L.hh), get(L.hh))))),
+        set(L.dz, fmul(fmul(get(L.g), fsub(vload(at(L.hprev, L)), get(L.hh))), fmul(get(L.z), get(L.t)))),
+        vstore(at(L.dh, L), fmul(get(L.g), get(L.z))),
+        vstore(at(L.dxp, L), get(L.dz)),
+        vstore(at(L.dxp, L, 2), get(L.dhh)),
+        vstore(at(L.dr, L), get(L.dz)),
+        vstore(at(L.dhhp, L), get(L.dhh)),
+      );
+      const end = vec(
+        inc(L.dh, get(L.u4)),
+        inc(L.dhrec, get(L.u4)),
+        inc(L.dy, get(L.dystride)),
+        inc(L.gates, mul(get(L.u4), i32(3))),
+        inc(L.hprev, get(L.u4)),
+        inc(L.dxp, get(L.dxpstride)),
+        inc(L.dr, mul(get(L.u4), i32(2))),
+        inc(L.dhhp, get(L.u4)),
+      );
+      return masked ? rowsMasked(L, vec(maskedRow(L, 3, 2), vstore(at(L.dhhp, L), splat(0))), live, vec(end, maskedRowEnd(L, false))) : rows(L, [], live, end);
+    },
+  );
+const gruRbBwd1 = gruRbBwd1Fn(false), gruRbBwd1M = gruRbBwd1Fn(true);
+
+/**
+ * gru_rb_bwd2(B, u4, dh, drh, gates, hprev, dxp, dxpstride, dr): drh = dhh·U_hᵀ (B × u), the gradient
+ * w.r.t. r*h_{t-1}: drr = drh·h_{t-1}·r(1 − r) into dxp's and dr's r blocks; dh += drh·r. No mask:
+ * a masked row's dhh is zero, so is its drh.
+ */
+const gruRbBwd2 = fn("gru_rb_bwd2", ["B", "u4", "dh", "drh", "gates", "hprev", "dxp", "dxpstride", "dr"], ["b", "j"], ["q", "r", "d"], (L) =>
+  rows(
+    L,
+    [],
+    vec(
+      set(L.q, vload(at(L.drh, L))),
+      set(L.r, vload(at(L.gates, L, 1))),
+      set(L.d, fmul(fmul(get(L.q), vload(at(L.hprev, L))), fmul(get(L.r), fsub(splat(1), get(L.r))))),
+      vstore(at(L.dxp, L, 1), get(L.d)),
+      vstore(at(L.dr, L, 1), get(L.d)),
+      vstore(at(L.dh, L), fadd(vload(at(L.dh, L)), fmul(get(L.q), get(L.r)))),
+    ),
+    vec(
+      inc(L.dh, get(L.u4)),
+      inc(L.drh, get(L.u4)),
+      inc(L.gates, mul(get(L.u4), i32(3))),
+      inc(L.hprev, get(L.u4)),
+      inc(L.dxp, get(L.dxpstride)),
+      inc(L.dr, mul(get(L.u4), i32(2))),
+    ),
   ),
 );
 
@@ -494,7 +658,11 @@ const colsum = fn("colsum", ["src", "rows", "rb", "dst"], ["r", "j"], [], (L) =>
 );
 
 /** The module's bytes (exported for tests). */
-export const SIMD_MODULE_BYTES: Uint8Array = moduleBytes([gruFwd, lstmFwd, rnnFwd, gruBwd, lstmBwd, rnnBwd, transpose, copyRows, colsum]);
+export const SIMD_MODULE_BYTES: Uint8Array = moduleBytes([
+  gruFwd, lstmFwd, rnnFwd, gruBwd, lstmBwd, rnnBwd, gruBwdM, lstmBwdM, rnnBwdM,
+  gruRbFwd1, gruRbFwd2, gruRbBwd1, gruRbBwd1M, gruRbBwd2,
+  transpose, copyRows, colsum,
+]);
 
 export interface SimdKernels {
   gru_fwd(B: number, u4: number, xp: number, rec: number, bi: number, br: number, h: number, gates: number, aux: number, mask: number, mstride: number): void;
@@ -503,6 +671,14 @@ export interface SimdKernels {
   gru_bwd(B: number, u4: number, dh: number, dhrec: number, dy: number, dystride: number, gates: number, hprev: number, aux: number, dxp: number, dxpstride: number, dr: number): void;
   lstm_bwd(B: number, u4: number, dhrec: number, dc: number, dy: number, dystride: number, gates: number, aux: number, dxp: number, dxpstride: number, dr: number): void;
   rnn_bwd(B: number, u4: number, dhrec: number, dy: number, dystride: number, gates: number, dxp: number, dxpstride: number, dr: number): void;
+  gru_bwd_m(B: number, u4: number, dh: number, dhrec: number, dy: number, dystride: number, gates: number, hprev: number, aux: number, dxp: number, dxpstride: number, dr: number, mask: number, mstride: number, dyc: number, dy2: number, dy2stride: number): void;
+  lstm_bwd_m(B: number, u4: number, dhrec: number, dc: number, dy: number, dystride: number, gates: number, aux: number, dxp: number, dxpstride: number, dr: number, mask: number, mstride: number, dyc: number, dy2: number, dy2stride: number, dh: number): void;
+  rnn_bwd_m(B: number, u4: number, dhrec: number, dy: number, dystride: number, gates: number, dxp: number, dxpstride: number, dr: number, mask: number, mstride: number, dyc: number, dy2: number, dy2stride: number, dh: number): void;
+  gru_rb_fwd1(B: number, u4: number, xp: number, rec: number, bi: number, h: number, gates: number, rh: number): void;
+  gru_rb_fwd2(B: number, u4: number, xp: number, bi: number, rech: number, h: number, gates: number, aux: number, rh: number, mask: number, mstride: number): void;
+  gru_rb_bwd1(B: number, u4: number, dh: number, dhrec: number, dy: number, dystride: number, gates: number, hprev: number, dxp: number, dxpstride: number, dr: number, dhh: number): void;
+  gru_rb_bwd1_m(B: number, u4: number, dh: number, dhrec: number, dy: number, dystride: number, gates: number, hprev: number, dxp: number, dxpstride: number, dr: number, dhh: number, mask: number, mstride: number, dyc: number, dy2: number, dy2stride: number): void;
+  gru_rb_bwd2(B: number, u4: number, dh: number, drh: number, gates: number, hprev: number, dxp: number, dxpstride: number, dr: number): void;
   transpose(src: number, rows: number, cols: number, dst: number): void;
   copy_rows(src: number, srcstride: number, dst: number, dststride: number, nbytes: number, n: number): void;
   colsum(src: number, rows: number, rowbytes: number, dst: number): void;
