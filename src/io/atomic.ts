@@ -3,10 +3,10 @@ import { rename, rm, writeFile } from "node:fs/promises";
 import { KerasError } from "../errors.js";
 
 /** Writes `text` to `file` atomically; on failure the old file is untouched and no temporary file is left. */
-export async function writeFileAtomic(fn: string, file: string, text: string): Promise<void> {
+export async function writeFileAtomic(fn: string, file: string, text: string | Uint8Array): Promise<void> {
   const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
   try {
-    await writeFile(tmp, text, "utf8");
+    await writeFile(tmp, text);
     await rename(tmp, file);
   } catch (e) {
     await rm(tmp, { force: true }).catch(() => undefined);

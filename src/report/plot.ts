@@ -1,7 +1,11 @@
 /**
  * `plot_history(history, { file })`: R's plot(history) as an SVG drawn by vega-lite (imported lazily):
- * one panel per metric stacked vertically, training and validation as two series, epochs on x.
+ * one panel per metric stacked vertically, training and validation as two series, epochs on x. A `.png`
+ * file is rendered from the SVG by resvg (the optional dependency @resvg/resvg-js) with the bundled
+ * DejaVu Sans fonts, so it looks the same on every machine.
  */
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { writeFileAtomic } from "../io/atomic.js";
 import { KerasError } from "../errors.js";
 import { PositiveInt, Str, decodeArgs } from "../args.js";
@@ -48,7 +52,7 @@ export async function plot_history(history: History, args: { file?: string; widt
   const fn = "plot_history";
   if (!isHistory(history)) throw new KerasError(fn, `\`x\` must be the history returned by fit(), got ${describeValue(history)}`);
   const a = decodeArgs(fn, PLOT_PROPS, args, {});
-  if (a.file && !/\.svg$/i.test(a.file)) throw new KerasError(fn, `\`file\` must end in .svg (SVG is the supported format), got ${JSON.stringify(a.file)}`, "io");
+  if (a.file && !/\.(svg|png)$/i.test(a.file)) throw new KerasError(fn, `\`file\` must end in .svg or .png, got ${JSON.stringify(a.file)}`, "io");
   if (Object.values(history.metrics).every((v) => v.length === 0)) throw new KerasError(fn, "the history has no epochs to plot");
   let vega: typeof import("vega");
   let vegaLite: typeof import("vega-lite");
@@ -61,6 +65,29 @@ export async function plot_history(history: History, args: { file?: string; widt
   const view = new vega.View(vega.parse(spec), { renderer: "none" });
   const svg = await view.toSVG();
   view.finalize();
-  if (a.file) await writeFileAtomic(fn, a.file, svg);
+  if (a.file) await writeFileAtomic(fn, a.file, /\.png$/i.test(a.file) ? await svgToPng(fn, svg) : svg);
   return svg;
+}
+
+const FONT_DIR = fileURLToPath(new URL("../../assets/fonts/", import.meta.url));
+
+/** PNG bytes of `svg` at twice its size (crisp on high-density screens), text in the bundled fonts. */
+async function svgToPng(fn: string, svg: string): Promise<Uint8Array> {
+  let Resvg: typeof import("@resvg/resvg-js").Resvg;
+  try {
+    ({ Resvg } = await import("@resvg/resvg-js"));
+  } catch (e) {
+    throw new KerasError(fn, `PNG output needs the optional package @resvg/resvg-js (npm install @resvg/resvg-js@2.6.2), or write an .svg file: ${(e as Error).message.split("\n")[0]}`, "io");
+  }
+  const renderer = new Resvg(svg, {
+    fitTo: { mode: "zoom", value: 2 },
+    background: "white",
+    font: {
+      loadSystemFonts: false,
+      fontFiles: [join(FONT_DIR, "DejaVuSans.ttf"), join(FONT_DIR, "DejaVuSans-Bold.ttf")],
+      defaultFontFamily: "DejaVu Sans",
+      sansSerifFamily: "DejaVu Sans",
+    },
+  });
+  return renderer.render().asPng();
 }
