@@ -61,6 +61,30 @@ def make(kind):
     return m
 
 
+def backprop_entry(name, kind, m, x, out, states, go_backwards, **flags):
+    """Back-propagates random cotangents of the output and final states, and records the case: inputs,
+    Keras-layout weights, outputs, states, cotangents and the gradients w.r.t. x and every weight."""
+    g_out = torch.randn(*out.shape)
+    g_states = [torch.randn(BATCH, UNITS) for _ in states]
+    loss = (out * g_out).sum() + sum((s * g).sum() for s, g in zip(states, g_states))
+    loss.backward()
+    return {
+        "name": name,
+        "kind": kind,
+        "units": UNITS,
+        "go_backwards": go_backwards,
+        **flags,
+        "weights": [r(w) for w in keras_weights(kind, m)],
+        "x": r(x),
+        "outputs": r(out),
+        "states": [r(s) for s in states],
+        "g_outputs": r(g_out),
+        "g_states": [r(g) for g in g_states],
+        "grad_x": r(x.grad),
+        "grad_weights": [r(g) for g in keras_grads(kind, m)],
+    }
+
+
 def case(name, kind, initial_state=False, lengths=None, go_backwards=False):
     m = make(kind)
     x = torch.randn(BATCH, STEPS, FEATURES, requires_grad=True)
@@ -77,24 +101,7 @@ def case(name, kind, initial_state=False, lengths=None, go_backwards=False):
     else:
         out, hn = m(xin, torch_init)
     states = [hn[0][0], hn[1][0]] if kind == "lstm" else [hn[0]]
-    g_out = torch.randn(*out.shape)
-    g_states = [torch.randn(BATCH, UNITS) for _ in states]
-    loss = (out * g_out).sum() + sum((s * g).sum() for s, g in zip(states, g_states))
-    loss.backward()
-    entry = {
-        "name": name,
-        "kind": kind,
-        "units": UNITS,
-        "go_backwards": go_backwards,
-        "weights": [r(w) for w in keras_weights(kind, m)],
-        "x": r(x),
-        "outputs": r(out),
-        "states": [r(s) for s in states],
-        "g_outputs": r(g_out),
-        "g_states": [r(g) for g in g_states],
-        "grad_x": r(x.grad),
-        "grad_weights": [r(g) for g in keras_grads(kind, m)],
-    }
+    entry = backprop_entry(name, kind, m, x, out, states, go_backwards)
     if init is not None:
         entry["initial_state"] = [r(s) for s in init]
     if lengths is not None:
@@ -134,26 +141,9 @@ def stepwise_case(name, kind, mask, go_backwards, zero_output_for_mask):
         whole, _ = m(torch.flip(x, [1]) if go_backwards else x)
         assert torch.allclose(unmasked, whole)
     out, states = run(torch.tensor(mask))
-    g_out = torch.randn(*out.shape)
-    g_states = [torch.randn(BATCH, UNITS) for _ in states]
-    loss = (out * g_out).sum() + sum((s * g).sum() for s, g in zip(states, g_states))
-    loss.backward()
-    return {
-        "name": name,
-        "kind": kind,
-        "units": UNITS,
-        "go_backwards": go_backwards,
-        "zero_output_for_mask": zero_output_for_mask,
-        "weights": [r(w) for w in keras_weights(kind, m)],
-        "x": r(x),
-        "outputs": r(out),
-        "states": [r(s) for s in states],
-        "g_outputs": r(g_out),
-        "g_states": [r(g) for g in g_states],
-        "grad_x": r(x.grad),
-        "grad_weights": [r(g) for g in keras_grads(kind, m)],
-        "mask": mask,
-    }
+    entry = backprop_entry(name, kind, m, x, out, states, go_backwards, zero_output_for_mask=zero_output_for_mask)
+    entry["mask"] = mask
+    return entry
 
 
 def main():
