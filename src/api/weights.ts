@@ -3,7 +3,7 @@ import * as t from "io-ts";
 import { KerasError, describeValue } from "../errors.js";
 import { Int, decodeArgs, described } from "../args.js";
 import { isModel } from "../model/guards.js";
-import { builtInputShapesOf, builtWeightsOf, familyOf, isLayer, weightSpecsOf, weightValuesOf, withLayer, type Layer } from "../model/layer.js";
+import { builtInputShapesOf, builtWeightsOf, countParams, familyOf, isLayer, weightSpecsOf, weightValuesOf, withLayer, type Layer } from "../model/layer.js";
 import { withModel, type Model, type SequentialModel } from "../model/model.js";
 import { keras_model_sequential, appendLayer } from "../model/sequential.js";
 import { buildPlan } from "../engine/plan.js";
@@ -70,7 +70,6 @@ export function set_weights<T extends Model | Layer>(object: T, weights: readonl
 /** `count_params(model | layer)`. */
 export function count_params(object: Model | Layer): number {
   const fn = "count_params";
-  const size = (v: { shape: readonly number[] }) => v.shape.reduce((a, b) => a * b, 1);
   if (isModel(object)) {
     const plan = (() => {
       try {
@@ -79,7 +78,7 @@ export function count_params(object: Model | Layer): number {
         throw new KerasError(fn, `model "${object.name}" is not built yet (its input shape is unknown)`, "shape");
       }
     })();
-    return object.layers.reduce((n, l, i) => n + (plan.layerInputShapes[i] ? weightSpecsOf(l, plan.layerInputShapes[i]!).reduce((m, s) => m + size(s), 0) : 0), 0);
+    return object.layers.reduce((n, l, i) => n + (plan.layerInputShapes[i] ? countParams(weightSpecsOf(l, plan.layerInputShapes[i]!)) : 0), 0);
   }
   if (isLayer(object)) {
     const shapes = builtInputShapesOf(object);
@@ -87,7 +86,7 @@ export function count_params(object: Model | Layer): number {
       if (!familyOf(object).weights) return 0;
       throw new KerasError(fn, `layer "${object.name}" is not built yet: its input shape is unknown`, "shape");
     }
-    return weightSpecsOf(object, shapes).reduce((m, s) => m + size(s), 0);
+    return countParams(weightSpecsOf(object, shapes));
   }
   throw new KerasError(fn, `\`object\` must be a model or a layer, got ${describeValue(object)}`);
 }

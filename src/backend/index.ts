@@ -140,8 +140,3 @@ export function backend_info(): BackendInfo {
   };
 }
 
-/** One line for summary() footers and fit's first line. */
-export function backendLine(): string {
-  const b = backend_info();
-  return `Backend: ${b.backend}${b.gpu ? " (CUDA)" : ""} — ${b.package} ${b.version}`;
-}

@@ -152,5 +152,3 @@ export function registerWasmFallbackKernels(): void {
   }
 }
 
-/** Names of the kernels this module provides for wasm (for backend_info and tests). */
-export const WASM_FALLBACK_KERNELS: readonly string[] = FALLBACKS.map((k) => k.kernelName);

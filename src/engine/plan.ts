@@ -7,7 +7,6 @@ import type { Model } from "../model/model.js";
 import type { Shape } from "../model/types.js";
 import type { GraphNode } from "../model/symbolic.js";
 import { inferOutputShapes } from "../model/layer.js";
-import { formatShape } from "../model/shape.js";
 
 /** A tensor in the plan: output `output` of node `node`; node < 0 means model input -node-1. */
 export interface Ref {
@@ -102,15 +101,3 @@ export function buildPlan(model: Model, dataShapes?: readonly Shape[]): Plan {
   return model.type === "sequential" ? sequentialPlan(model, dataShapes) : functionalPlan(model);
 }
 
-/** Checks concrete input shapes against the plan's (unknown dims match anything). */
-export function checkInputShapes(fn: string, plan: Plan, shapes: readonly (readonly number[])[]): void {
-  if (shapes.length !== plan.inputShapes.length) {
-    throw new KerasError(fn, `the model takes ${plan.inputShapes.length} input${plan.inputShapes.length === 1 ? "" : "s"}, got ${shapes.length}`, "shape");
-  }
-  shapes.forEach((s, k) => {
-    const want = plan.inputShapes[k];
-    if (s.length !== want.length || want.some((d, i) => d !== null && d !== s[i])) {
-      throw new KerasError(fn, `input ${k + 1} must have shape ${formatShape(want)}, got ${formatShape(s)}`, "shape");
-    }
-  });
-}

@@ -4,7 +4,7 @@ import { KerasError, describeValue } from "../errors.js";
 import { Bool, DType, PositiveInt, ShapeArg, Str, decodeArgs, described } from "../args.js";
 import { familyOf, inferOutputShapes, isLayer, withLayer, type Layer } from "./layer.js";
 import { freezeModel, uniqueName, withModel, type SequentialModel } from "./model.js";
-import { formatShape, formatShapes } from "./shape.js";
+import { formatShape, formatShapes, shapesEqual } from "./shape.js";
 import type { Shape } from "./types.js";
 import { checkStatefulBatch } from "./stateful.js";
 
@@ -63,17 +63,6 @@ export function sequentialOutputShape(model: SequentialModel): Shape | null {
   return model.shapes.length ? model.shapes[model.shapes.length - 1][0] : model.inputShape;
 }
 
-/** Input shape of each layer, given the model's input shape. */
-export function sequentialInputShapes(model: SequentialModel, input: Shape): Shape[] {
-  const out: Shape[] = [];
-  let cur = input;
-  for (const layer of model.layers) {
-    out.push(cur);
-    cur = inferOutputShapes(layer, [cur])[0];
-  }
-  return out;
-}
-
 /** `model |> layer`: a new model with `layer` appended (the argument model is unchanged). */
 export function appendLayer(model: SequentialModel | import("./model.js").Model, layer: Layer): SequentialModel {
   const family = familyOf(layer);
@@ -92,7 +81,7 @@ export function appendLayer(model: SequentialModel | import("./model.js").Model,
   let inputDtype = model.inputDtype;
   const first = model.layers.length === 0;
   if (first && named.batchInputShape) {
-    if (inputShape && !sameShape(inputShape, named.batchInputShape)) {
+    if (inputShape && !shapesEqual(inputShape, named.batchInputShape)) {
       throw new KerasError(family.fn, `layer "${named.name}" declares input shape ${formatShape(named.batchInputShape)} but model "${model.name}" has input shape ${formatShape(inputShape)}`, "shape");
     }
     inputShape = named.batchInputShape;
@@ -132,6 +121,3 @@ function isStatefulNoShape(layer: Layer): boolean {
   return layer.config.stateful === true && familyOf(layer).stateShapes !== undefined;
 }
 
-function sameShape(a: Shape, b: Shape): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
-}

@@ -86,7 +86,7 @@ export function callSymbolic(layer: Layer, x: SymbolicTensor | SymbolicTensor[],
 // ---------------------------------------------------------------------------------------------
 // InputLayer
 
-export const InputLayerFamily = registerFamily({
+registerFamily({
   className: "InputLayer",
   fn: "layer_input",
   props: {},

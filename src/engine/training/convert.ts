@@ -79,7 +79,3 @@ export function toNestedArray(values: ArrayLike<number>, shape: readonly number[
   return build(0, 0);
 }
 
-/** Reads a tensor back as nested arrays (async, so the event loop keeps running). */
-export async function readNested(t: Tensor): Promise<any> {
-  return toNestedArray((await t.data()) as Float32Array, t.shape);
-}

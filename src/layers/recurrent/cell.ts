@@ -9,7 +9,7 @@
  */
 import * as t from "io-ts";
 import { tf, type Tensor } from "../../backend/tf.js";
-import { KerasError, describeValue } from "../../errors.js";
+import { KerasError } from "../../errors.js";
 import { Bool, Int, Nullable, PositiveInt, Rate, described, type Props } from "../../args.js";
 import { defineLayer, isLayer, type Layer } from "../../model/layer.js";
 import { formatShape } from "../../model/shape.js";
@@ -283,6 +283,3 @@ export function gateDropoutMasks(rate: number, c: CellArgs, training: boolean, g
 
 export const applyMask = (x: Tensor, mask: Tensor | null): Tensor => (mask ? tf.mul(x, mask) : x);
 
-export function describeCell(x: unknown): string {
-  return isLayer(x) ? `layer "${x.name}" (${x.className})` : describeValue(x);
-}
