@@ -21,7 +21,10 @@ const QUICK = process.env.BENCH_QUICK === "1";
 const BACKENDS = (process.env.BENCH_BACKENDS ?? "wasm,cpu").split(",") as ("wasm" | "cpu")[];
 const HERE = fileURLToPath(new URL(".", import.meta.url));
 
-const B = 32, T = 50, F = 16, U = 64;
+const B = 32,
+  T = 50,
+  F = 16,
+  U = 64;
 
 // ---------------------------------------------------------------------------------------------
 // kernel call counting (every tfjs kernel, including the ones inside the fused kernels' wrappers)
@@ -66,7 +69,10 @@ function rand(shape: number[], scale = 1): Tensor {
 function padded(batch: number): Tensor {
   return tf.tidy(() => {
     const lens = Array.from({ length: batch }, (_, i) => 20 + ((i * 7) % 31));
-    const m = tf.tensor2d(lens.flatMap((l) => Array.from({ length: T }, (_, t) => (t < l ? 1 : 0))), [batch, T]);
+    const m = tf.tensor2d(
+      lens.flatMap((l) => Array.from({ length: T }, (_, t) => (t < l ? 1 : 0))),
+      [batch, T],
+    );
     return tf.mul(rand([batch, T, F]), tf.expandDims(m, 2));
   });
 }
@@ -97,20 +103,35 @@ function rnnVars(kind: "gru" | "lstm", fin: number, resetAfter = true) {
 function fusedNet(name: CaseName, resetAfter = true): FusedNet {
   const dense = { w: glorot(name === "bidir_masked_gru" ? 2 * U : U, 1), b: tf.variable(tf.zeros([1])) };
   const head = (h: Tensor) => tf.add(tf.matMul(h, dense.w), dense.b);
-  const rnn = (kind: "gru" | "lstm", v: ReturnType<typeof rnnVars>, x: Tensor, extra: Partial<Parameters<typeof fusedRnn>[0]> = {}) =>
-    fusedRnn({ kind, inputs: x, kernel: v.kernel, recurrentKernel: v.recurrentKernel, bias: v.bias, resetAfter, ...extra }).output;
+  const rnn = (
+    kind: "gru" | "lstm",
+    v: ReturnType<typeof rnnVars>,
+    x: Tensor,
+    extra: Partial<Parameters<typeof fusedRnn>[0]> = {},
+  ) =>
+    fusedRnn({
+      kind,
+      inputs: x,
+      kernel: v.kernel,
+      recurrentKernel: v.recurrentKernel,
+      bias: v.bias,
+      resetAfter,
+      ...extra,
+    }).output;
   if (name === "gru" || name === "lstm") {
     const v = rnnVars(name, F, resetAfter);
     return { vars: [v.kernel, v.recurrentKernel, v.bias, dense.w, dense.b], forward: (x) => head(rnn(name, v, x)) };
   }
   if (name === "stacked_gru") {
-    const v1 = rnnVars("gru", F), v2 = rnnVars("gru", U);
+    const v1 = rnnVars("gru", F),
+      v2 = rnnVars("gru", U);
     return {
       vars: [v1.kernel, v1.recurrentKernel, v1.bias, v2.kernel, v2.recurrentKernel, v2.bias, dense.w, dense.b],
       forward: (x) => head(rnn("gru", v2, rnn("gru", v1, x, { returnSequences: true }))),
     };
   }
-  const vf = rnnVars("gru", F), vb = rnnVars("gru", F);
+  const vf = rnnVars("gru", F),
+    vb = rnnVars("gru", F);
   return {
     vars: [vf.kernel, vf.recurrentKernel, vf.bias, vb.kernel, vb.recurrentKernel, vb.bias, dense.w, dense.b],
     forward: (x) => {
@@ -146,7 +167,10 @@ function kerasAdam(vars: tf.Variable[]) {
 function fusedTrainer(net: FusedNet) {
   const adam = kerasAdam(net.vars);
   return (x: Tensor, y: Tensor) => {
-    const { value, grads } = tf.variableGrads(() => tf.losses.meanSquaredError(y, net.forward(x)) as tf.Scalar, net.vars);
+    const { value, grads } = tf.variableGrads(
+      () => tf.losses.meanSquaredError(y, net.forward(x)) as tf.Scalar,
+      net.vars,
+    );
     adam(net.vars.map((v) => grads[v.name]));
     value.dispose();
     tf.dispose(Object.values(grads));
@@ -180,7 +204,8 @@ function layersNet(name: CaseName): tf.LayersModel {
 async function publicApi(): Promise<any | null> {
   try {
     const api: any = await import("../src/index.js");
-    for (const f of ["keras_model_sequential", "layer_gru", "layer_dense", "compile", "fit", "predict"]) if (typeof api[f] !== "function") return null;
+    for (const f of ["keras_model_sequential", "layer_gru", "layer_dense", "compile", "fit", "predict"])
+      if (typeof api[f] !== "function") return null;
     return api;
   } catch {
     return null;
@@ -207,8 +232,6 @@ const rows: Row[] = [];
 const extra: string[] = [];
 
 async function peakOf(f: Job): Promise<number> {
-  // tf.profile is async in signature but runs f synchronously; read the result from the promise later.
-  let peak = 0;
   const engine = tf.engine() as any;
   const before = engine.state.numBytes;
   let max = before;
@@ -223,8 +246,7 @@ async function peakOf(f: Job): Promise<number> {
   } finally {
     engine.runKernelFunc = orig;
   }
-  peak = max - before;
-  return peak / 2 ** 20;
+  return (max - before) / 2 ** 20;
 }
 
 async function benchCase(backend: string, name: CaseName, api: any | null) {
@@ -244,7 +266,17 @@ async function benchCase(backend: string, name: CaseName, api: any | null) {
     const pms = await timeIt(() => pred(xp), budget(1500), 2);
     const p32 = await timeIt(() => pred(x), budget(1000), 2);
     const pcalls = await countCalls(() => pred(x));
-    rows.push({ backend, case: name, system: `tskeras fused (direct)${resetAfter ? "" : ", reset_after = FALSE"}`, train: (B * 1000) / ms, predict: (1024 * 1000) / pms, predict32: (B * 1000) / p32, callsTrain: calls, callsPredict: pcalls, peakMiB: peak });
+    rows.push({
+      backend,
+      case: name,
+      system: `tskeras fused (direct)${resetAfter ? "" : ", reset_after = FALSE"}`,
+      train: (B * 1000) / ms,
+      predict: (1024 * 1000) / pms,
+      predict32: (B * 1000) / p32,
+      callsTrain: calls,
+      callsPredict: pcalls,
+      peakMiB: peak,
+    });
     tf.dispose(net.vars);
   }
 
@@ -255,12 +287,19 @@ async function benchCase(backend: string, name: CaseName, api: any | null) {
       const rnn = name === "lstm" ? api.layer_lstm : api.layer_gru;
       let model =
         name === "stacked_gru"
-          ? pipe(api.keras_model_sequential({ input_shape: [T, F] }), api.layer_gru({ units: U, return_sequences: true }), api.layer_gru({ units: U }), api.layer_dense({ units: 1 }))
+          ? pipe(
+              api.keras_model_sequential({ input_shape: [T, F] }),
+              api.layer_gru({ units: U, return_sequences: true }),
+              api.layer_gru({ units: U }),
+              api.layer_dense({ units: 1 }),
+            )
           : pipe(api.keras_model_sequential({ input_shape: [T, F] }), rnn({ units: U }), api.layer_dense({ units: 1 }));
       model = api.compile(model, { optimizer: "adam", loss: "mse" });
       const nb = QUICK ? 4 : 12;
-      const xs = rand([B * nb, T, F]), ys = rand([B * nb, 1]);
-      const fitOnce = async () => (model = (await api.fit(model, xs, ys, { epochs: 1, batch_size: B, verbose: 0, shuffle: false })).model);
+      const xs = rand([B * nb, T, F]),
+        ys = rand([B * nb, 1]);
+      const fitOnce = async () =>
+        (model = (await api.fit(model, xs, ys, { epochs: 1, batch_size: B, verbose: 0, shuffle: false })).model);
       // whole epochs of nb batches, repeated for the same time budget as the other rows (one epoch alone is noisy)
       const ms = (await timeIt(fitOnce, trainBudget, 2, 1)) / nb;
       await api.predict(model, xp, { batch_size: 1024, verbose: 0 });
@@ -274,7 +313,17 @@ async function benchCase(backend: string, name: CaseName, api: any | null) {
       for (let i = 0; i < 5; i++) tf.dispose(await api.predict(model, x32, { batch_size: B, verbose: 0 }));
       const p32 = (performance.now() - t2) / 5;
       x32.dispose();
-      rows.push({ backend, case: name, system: "tskeras public API (fit/predict)", train: (B * 1000) / ms, predict: (1024 * 1000) / pms, predict32: (B * 1000) / p32, callsTrain: null, callsPredict: null, peakMiB: null });
+      rows.push({
+        backend,
+        case: name,
+        system: "tskeras public API (fit/predict)",
+        train: (B * 1000) / ms,
+        predict: (1024 * 1000) / pms,
+        predict32: (B * 1000) / p32,
+        callsTrain: null,
+        callsPredict: null,
+        peakMiB: null,
+      });
       tf.dispose([xs, ys]);
     } catch (e) {
       extra.push(`- tskeras public API, ${name} on ${backend}: not measured (${(e as Error).message.split("\n")[0]})`);
@@ -294,7 +343,18 @@ async function benchCase(backend: string, name: CaseName, api: any | null) {
     const pms = await timeIt(() => pred(xpp), slow ? budget(2000) : budget(1500), 1, slow ? 0 : 1);
     const p32 = await timeIt(() => pred(x), slow ? budget(1500) : budget(1000), 1, 1);
     const pcalls = await countCalls(() => pred(x));
-    rows.push({ backend, case: name, system: "tf.layers 4.22", train: (B * 1000) / ms, predict: (xpp.shape[0] * 1000) / pms, predict32: (B * 1000) / p32, callsTrain: calls, callsPredict: pcalls, peakMiB: peak, note: slow ? "predict at batch 256" : undefined });
+    rows.push({
+      backend,
+      case: name,
+      system: "tf.layers 4.22",
+      train: (B * 1000) / ms,
+      predict: (xpp.shape[0] * 1000) / pms,
+      predict32: (B * 1000) / p32,
+      callsTrain: calls,
+      callsPredict: pcalls,
+      peakMiB: peak,
+      note: slow ? "predict at batch 256" : undefined,
+    });
     m.dispose();
     if (xpp !== xp) xpp.dispose();
   }
@@ -315,12 +375,27 @@ async function benchStreaming(backend: string) {
   const xs = rand([1, 1, F]);
   let h: Tensor = tf.keep(tf.zeros([1, U]));
   const step = () => {
-    const r = fusedRnn({ kind: "gru", inputs: xs, kernel: v.kernel, recurrentKernel: v.recurrentKernel, bias: v.bias, initialState: [h], resetAfter: true });
+    const r = fusedRnn({
+      kind: "gru",
+      inputs: xs,
+      kernel: v.kernel,
+      recurrentKernel: v.recurrentKernel,
+      bias: v.bias,
+      initialState: [h],
+      resetAfter: true,
+    });
     h.dispose();
     h = r.states[0];
     r.output.dispose();
   };
-  const ms = await timeIt(() => { for (let i = 0; i < 100; i++) step(); }, budget(1500), 2) / 100;
+  const ms =
+    (await timeIt(
+      () => {
+        for (let i = 0; i < 100; i++) step();
+      },
+      budget(1500),
+      2,
+    )) / 100;
   const calls = await countCalls(step);
   streamRows.push({ backend, system: "tskeras fused (direct)", msPerStep: ms, calls });
   h.dispose();
@@ -329,17 +404,34 @@ async function benchStreaming(backend: string) {
   // The same through the public API: a stateful model (GRU + Dense) and a stateful eager layer.
   const api: any = await import("../src/index.js");
   const { pipe } = await import("fp-ts/lib/function.js");
-  const model = pipe(api.keras_model_sequential({ batch_input_shape: [1, 1, F] }), api.layer_gru({ units: U, stateful: true }), api.layer_dense({ units: 1 }));
+  const model = pipe(
+    api.keras_model_sequential({ batch_input_shape: [1, 1, F] }),
+    api.layer_gru({ units: U, stateful: true }),
+    api.layer_dense({ units: 1 }),
+  );
   const xt = rand([1, 1, F]);
   const xNested = xt.arraySync();
   const apiSteps: [string, Job][] = [
-    ["tskeras predict(stateful model, nested array) incl. Dense", async () => void (await api.predict(model, xNested, { verbose: 0 }))],
-    ["tskeras predict_on_batch(stateful model, tensor) incl. Dense", async () => void (await api.predict_on_batch(model, xt))],
+    [
+      "tskeras predict(stateful model, nested array) incl. Dense",
+      async () => void (await api.predict(model, xNested, { verbose: 0 })),
+    ],
+    [
+      "tskeras predict_on_batch(stateful model, tensor) incl. Dense",
+      async () => void (await api.predict_on_batch(model, xt)),
+    ],
   ];
   const gru = api.layer_gru({ units: U, stateful: true });
   apiSteps.push(["tskeras stateful layer called eagerly: gru(x)", () => (gru(xt) as Tensor).dispose()]);
   for (const [system, f] of apiSteps) {
-    const msApi = (await timeIt(async () => { for (let i = 0; i < 50; i++) await f(); }, budget(1500), 2)) / 50;
+    const msApi =
+      (await timeIt(
+        async () => {
+          for (let i = 0; i < 50; i++) await f();
+        },
+        budget(1500),
+        2,
+      )) / 50;
     streamRows.push({ backend, system, msPerStep: msApi, calls: await countCalls(f) });
   }
   xt.dispose();
@@ -348,7 +440,14 @@ async function benchStreaming(backend: string) {
   m.add(tf.layers.gru({ units: U, recurrentActivation: "sigmoid", stateful: true, batchInputShape: [1, 1, F] }));
   const x1 = rand([1, 1, F]);
   const pstep = () => tf.tidy(() => void (m.predict(x1) as Tensor).dataSync());
-  const ms2 = await timeIt(() => { for (let i = 0; i < 20; i++) pstep(); }, budget(1500), 1) / 20;
+  const ms2 =
+    (await timeIt(
+      () => {
+        for (let i = 0; i < 20; i++) pstep();
+      },
+      budget(1500),
+      1,
+    )) / 20;
   const calls2 = await countCalls(pstep);
   streamRows.push({ backend, system: "tf.layers 4.22 (stateful, predict)", msPerStep: ms2, calls: calls2 });
   m.dispose();
@@ -369,12 +468,21 @@ const longRows: LongRow[] = [];
 async function benchLong(backend: string) {
   const lens = [50, 100, 250, 500];
   for (const len of lens) {
-    const x = rand([B, len, F]), y = rand([B, 1]);
+    const x = rand([B, len, F]),
+      y = rand([B, 1]);
     const v = rnnVars("gru", F);
     const dense = { w: glorot(U, 1), b: tf.variable(tf.zeros([1])) };
     const net: FusedNet = {
       vars: [v.kernel, v.recurrentKernel, v.bias, dense.w, dense.b],
-      forward: (xx) => tf.add(tf.matMul(fusedRnn({ kind: "gru", inputs: xx, kernel: v.kernel, recurrentKernel: v.recurrentKernel, bias: v.bias }).output, dense.w), dense.b),
+      forward: (xx) =>
+        tf.add(
+          tf.matMul(
+            fusedRnn({ kind: "gru", inputs: xx, kernel: v.kernel, recurrentKernel: v.recurrentKernel, bias: v.bias })
+              .output,
+            dense.w,
+          ),
+          dense.b,
+        ),
     };
     const step = fusedTrainer(net);
     const ms = await timeIt(() => step(x, y), budget(1200), 2);
@@ -384,7 +492,8 @@ async function benchLong(backend: string) {
     tf.dispose([...net.vars, x, y]);
   }
   for (const len of backend === "cpu" ? [50, 100] : [50, 500]) {
-    const x = rand([B, len, F]), y = rand([B, 1]);
+    const x = rand([B, len, F]),
+      y = rand([B, 1]);
     const m = tf.sequential();
     m.add(tf.layers.gru({ units: U, recurrentActivation: "sigmoid", inputShape: [len, F] }));
     m.add(tf.layers.dense({ units: 1 }));
@@ -410,7 +519,10 @@ function torchResults(): any | null {
     return null;
   }
   try {
-    const out = execFileSync("/usr/bin/python3", [HERE + "torch_bench.py", QUICK ? "quick" : "full"], { encoding: "utf8", timeout: 600000 });
+    const out = execFileSync("/usr/bin/python3", [HERE + "torch_bench.py", QUICK ? "quick" : "full"], {
+      encoding: "utf8",
+      timeout: 600000,
+    });
     return JSON.parse(out.trim().split("\n").pop()!);
   } catch (e) {
     extra.push(`- PyTorch: failed (${(e as Error).message.split("\n")[0]})`);
@@ -420,7 +532,8 @@ function torchResults(): any | null {
 
 // ---------------------------------------------------------------------------------------------
 
-const f0 = (v: number | null | undefined) => (v == null ? "–" : v >= 100 ? Math.round(v).toLocaleString("en-US") : v.toFixed(v >= 10 ? 1 : 2));
+const f0 = (v: number | null | undefined) =>
+  v == null ? "–" : v >= 100 ? Math.round(v).toLocaleString("en-US") : v.toFixed(v >= 10 ? 1 : 2);
 
 async function main() {
   if (process.argv.includes("--report-only")) {
@@ -453,39 +566,74 @@ async function main() {
   const torch = torchResults();
   const load1 = readFileSync("/proc/loadavg", "utf8").trim();
   const meta = { started, load0, load1, rssAfterTfjs, torch, api: !!api };
-  writeFileSync(HERE + "results.json", JSON.stringify({ meta, rows, streamRows, longRows, extra, backends: BACKENDS }, null, 1));
+  writeFileSync(
+    HERE + "results.json",
+    JSON.stringify({ meta, rows, streamRows, longRows, extra, backends: BACKENDS }, null, 1),
+  );
   writeFileSync(HERE + "RESULTS.md", report(meta));
   process.stderr.write(`[bench] wrote bench/RESULTS.md\n`);
 }
 
-function report(o: { started: Date; load0: string; load1: string; rssAfterTfjs: number; torch: any; api: boolean }): string {
+function report(o: {
+  started: Date;
+  load0: string;
+  load1: string;
+  rssAfterTfjs: number;
+  torch: any;
+  api: boolean;
+}): string {
   const L: string[] = [];
   const cpu = cpus()[0]?.model ?? "unknown";
   L.push("# Benchmark results (`npm run bench`)", "");
   L.push(`- Date: ${o.started.toISOString()}`);
-  L.push(`- Machine: ${cpus().length} cores (nproc), CPU model "${cpu}", ${Math.round((require_os_totalmem()) / 2 ** 30)} GiB RAM; Node ${process.version}; tfjs ${tf.version_core}`);
-  L.push(`- Load average (1/5/15 min) at start: ${o.load0.split(" ").slice(0, 3).join(" ")}; at end: ${o.load1.split(" ").slice(0, 3).join(" ")}`);
-  L.push(`- Backends: ${BACKENDS.join(", ")} (one process; tskeras and tf.layers on the same backend); PyTorch: ${o.torch ? `${o.torch.version}, 1 thread` : "not available"}`);
-  L.push(`- Peak RSS of the Node process (all tfjs cases): ${Math.round(o.rssAfterTfjs)} MiB${o.torch ? `; PyTorch process: ${Math.round(o.torch.maxrss_mib)} MiB` : ""}`);
-  L.push(`- Shapes: batch ${B} × ${T} steps × ${F} features, ${U} units, Dense(1), Adam (Keras defaults), MSE. Predict at batch 1024 unless noted.`);
+  L.push(
+    `- Machine: ${cpus().length} cores (nproc), CPU model "${cpu}", ${Math.round(require_os_totalmem() / 2 ** 30)} GiB RAM; Node ${process.version}; tfjs ${tf.version_core}`,
+  );
+  L.push(
+    `- Load average (1/5/15 min) at start: ${o.load0.split(" ").slice(0, 3).join(" ")}; at end: ${o.load1.split(" ").slice(0, 3).join(" ")}`,
+  );
+  L.push(
+    `- Backends: ${BACKENDS.join(", ")} (one process; tskeras and tf.layers on the same backend); PyTorch: ${o.torch ? `${o.torch.version}, 1 thread` : "not available"}`,
+  );
+  L.push(
+    `- Peak RSS of the Node process (all tfjs cases): ${Math.round(o.rssAfterTfjs)} MiB${o.torch ? `; PyTorch process: ${Math.round(o.torch.maxrss_mib)} MiB` : ""}`,
+  );
+  L.push(
+    `- Shapes: batch ${B} × ${T} steps × ${F} features, ${U} units, Dense(1), Adam (Keras defaults), MSE. Predict at batch 1024 unless noted.`,
+  );
   L.push("");
   L.push("## Training and inference", "");
-  L.push("| backend | case | system | train samples/s | predict samples/s (batch 1024) | predict samples/s (batch 32) | kernel calls / train batch | kernel calls / predict batch | tf peak MiB / train batch |");
+  L.push(
+    "| backend | case | system | train samples/s | predict samples/s (batch 1024) | predict samples/s (batch 32) | kernel calls / train batch | kernel calls / predict batch | tf peak MiB / train batch |",
+  );
   L.push("|---|---|---|---:|---:|---:|---:|---:|---:|");
-  for (const r of rows) L.push(`| ${r.backend} | ${r.case} | ${r.system}${r.note ? ` (${r.note})` : ""} | ${f0(r.train)} | ${f0(r.predict)} | ${f0(r.predict32)} | ${f0(r.callsTrain)} | ${f0(r.callsPredict)} | ${r.peakMiB == null ? "–" : r.peakMiB.toFixed(1)} |`);
-  if (o.torch) for (const r of o.torch.cases) L.push(`| torch | ${r.case} | PyTorch ${o.torch.version} (1 thread) | ${f0(r.train)} | ${f0(r.predict)} | ${f0(r.predict32)} | – | – | – |`);
+  for (const r of rows)
+    L.push(
+      `| ${r.backend} | ${r.case} | ${r.system}${r.note ? ` (${r.note})` : ""} | ${f0(r.train)} | ${f0(r.predict)} | ${f0(r.predict32)} | ${f0(r.callsTrain)} | ${f0(r.callsPredict)} | ${r.peakMiB == null ? "–" : r.peakMiB.toFixed(1)} |`,
+    );
+  if (o.torch)
+    for (const r of o.torch.cases)
+      L.push(
+        `| torch | ${r.case} | PyTorch ${o.torch.version} (1 thread) | ${f0(r.train)} | ${f0(r.predict)} | ${f0(r.predict32)} | – | – | – |`,
+      );
   L.push("");
   L.push("## Ratios against the targets", "");
-  L.push("| backend | case | tskeras system | train vs tf.layers (target ≥ 10×) | train vs PyTorch (target ≥ 2×) | predict b1024 vs tf.layers (target ≥ 3×) | predict b32 vs tf.layers | predict b1024 vs PyTorch |");
+  L.push(
+    "| backend | case | tskeras system | train vs tf.layers (target ≥ 10×) | train vs PyTorch (target ≥ 2×) | predict b1024 vs tf.layers (target ≥ 3×) | predict b32 vs tf.layers | predict b1024 vs PyTorch |",
+  );
   L.push("|---|---|---|---:|---:|---:|---:|---:|");
   const q = (a: number | null | undefined, b: number | null | undefined) => (a && b ? `${(a / b).toFixed(1)}×` : "–");
   for (const backend of BACKENDS)
     for (const name of ["gru", "lstm", "stacked_gru", "bidir_masked_gru"]) {
       const tl = rows.find((r) => r.backend === backend && r.case === name && r.system.startsWith("tf.layers"));
       const pt = o.torch?.cases.find((r: any) => r.case === name);
-      for (const ours of rows.filter((r) => r.backend === backend && r.case === name && r.system.startsWith("tskeras"))) {
+      for (const ours of rows.filter(
+        (r) => r.backend === backend && r.case === name && r.system.startsWith("tskeras"),
+      )) {
         if (!tl) continue;
-        L.push(`| ${backend} | ${name} | ${ours.system} | ${q(ours.train, tl.train)} | ${q(ours.train, pt?.train)} | ${q(ours.predict, tl.predict)} | ${q(ours.predict32, tl.predict32)} | ${q(ours.predict, pt?.predict)} |`);
+        L.push(
+          `| ${backend} | ${name} | ${ours.system} | ${q(ours.train, tl.train)} | ${q(ours.train, pt?.train)} | ${q(ours.predict, tl.predict)} | ${q(ours.predict32, tl.predict32)} | ${q(ours.predict, pt?.predict)} |`,
+        );
       }
     }
   L.push("");
@@ -495,9 +643,19 @@ function report(o: { started: Date; load0: string; load1: string; rssAfterTfjs: 
   if (o.torch) L.push(`| torch | PyTorch ${o.torch.version} GRU, h carried | ${o.torch.stream_ms.toFixed(3)} | – |`);
   L.push("");
   L.push("## Long sequences: GRU(64) → Dense(1), batch 32 (time and memory vs length)", "");
-  L.push("| backend | system | steps | ms / train batch | ms per step (train) | ms / predict batch | tf peak MiB / train batch |", "|---|---|---:|---:|---:|---:|---:|");
-  for (const r of longRows) L.push(`| ${r.backend} | ${r.system} | ${r.len} | ${r.msTrain.toFixed(1)} | ${(r.msTrain / r.len).toFixed(3)} | ${r.msPredict.toFixed(1)} | ${r.peakMiB.toFixed(1)} |`);
-  if (o.torch) for (const r of o.torch.long) L.push(`| torch | PyTorch ${o.torch.version} | ${r.len} | ${r.ms_train.toFixed(1)} | ${(r.ms_train / r.len).toFixed(3)} | ${r.ms_predict.toFixed(1)} | – |`);
+  L.push(
+    "| backend | system | steps | ms / train batch | ms per step (train) | ms / predict batch | tf peak MiB / train batch |",
+    "|---|---|---:|---:|---:|---:|---:|",
+  );
+  for (const r of longRows)
+    L.push(
+      `| ${r.backend} | ${r.system} | ${r.len} | ${r.msTrain.toFixed(1)} | ${(r.msTrain / r.len).toFixed(3)} | ${r.msPredict.toFixed(1)} | ${r.peakMiB.toFixed(1)} |`,
+    );
+  if (o.torch)
+    for (const r of o.torch.long)
+      L.push(
+        `| torch | PyTorch ${o.torch.version} | ${r.len} | ${r.ms_train.toFixed(1)} | ${(r.ms_train / r.len).toFixed(3)} | ${r.ms_predict.toFixed(1)} | – |`,
+      );
   if (extra.length) L.push("", "## Notes from this run", "", ...extra);
   L.push("");
   const analysis = HERE + "ANALYSIS.md";

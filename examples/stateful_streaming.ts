@@ -7,7 +7,16 @@
  */
 import { pipe } from "fp-ts/lib/function.js";
 import {
-  backend_ready, keras_model_sequential, layer_gru, layer_dense, compile, fit, predict, reset_states, set_weights, get_weights,
+  backend_ready,
+  keras_model_sequential,
+  layer_gru,
+  layer_dense,
+  compile,
+  fit,
+  predict,
+  reset_states,
+  set_weights,
+  get_weights,
 } from "../src/index.js";
 
 const series = (t: number) => 0.6 * Math.sin(0.21 * t) + 0.3 * Math.sin(0.05 * t + 1);
@@ -46,14 +55,21 @@ for (let epoch = 1; epoch <= 8; epoch++) {
 
 // Streaming: the same weights in a batch-1, one-step model; its state carries from call to call.
 const streaming = set_weights(
-  pipe(keras_model_sequential({ batch_input_shape: [1, 1, 1] }), layer_gru({ units: 24, stateful: true, return_sequences: true }), layer_dense({ units: 1 })),
+  pipe(
+    keras_model_sequential({ batch_input_shape: [1, 1, 1] }),
+    layer_gru({ units: 24, stateful: true, return_sequences: true }),
+    layer_dense({ units: 1 }),
+  ),
   get_weights(model),
 );
 let last = 0;
 const t0 = performance.now();
 for (let t = 0; t < 300; t++) {
   const [[[next]]] = (await predict(streaming, [[[series(t)]]], { verbose: 0 })) as number[][][];
-  if (t >= 290) console.log(`t = ${t}: observed ${series(t).toFixed(3)}, predicted next ${next.toFixed(3)}, actual next ${series(t + 1).toFixed(3)}`);
+  if (t >= 290)
+    console.log(
+      `t = ${t}: observed ${series(t).toFixed(3)}, predicted next ${next.toFixed(3)}, actual next ${series(t + 1).toFixed(3)}`,
+    );
   last = next;
 }
 console.log(`${((performance.now() - t0) / 300).toFixed(3)} ms per streamed step (last prediction ${last.toFixed(3)})`);

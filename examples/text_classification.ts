@@ -8,8 +8,18 @@
  */
 import { pipe } from "fp-ts/lib/function.js";
 import {
-  backend_ready, keras_model_sequential, layer_embedding, bidirectional, layer_lstm, layer_dense,
-  compile, fit, evaluate, predict, summary, rnn_fused_status,
+  backend_ready,
+  keras_model_sequential,
+  layer_embedding,
+  bidirectional,
+  layer_lstm,
+  layer_dense,
+  compile,
+  fit,
+  evaluate,
+  predict,
+  summary,
+  rnn_fused_status,
 } from "../src/index.js";
 
 const vocabulary = 40;
@@ -17,7 +27,7 @@ const maxLength = 24;
 
 function lcg(seed: number) {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
 function makeReviews(n: number, seed: number) {
@@ -53,6 +63,11 @@ const { model: trained } = await fit(model, train.x, train.y, { epochs: 12, batc
 const scores = await evaluate(trained, test.x, test.y, { verbose: 0 });
 console.log(`\nTest accuracy: ${(scores.accuracy * 100).toFixed(1)}%`);
 
-const examples = [[...Array(20).fill(0), 2, 3, 20, 4], [...Array(20).fill(0), 11, 25, 12, 13]];
+const examples = [
+  [...Array(20).fill(0), 2, 3, 20, 4],
+  [...Array(20).fill(0), 11, 25, 12, 13],
+];
 const p: number[][] = await predict(trained, examples, { verbose: 0 });
-console.log(`P(positive) for a short good review: ${p[0][0].toFixed(3)}; for a short bad review: ${p[1][0].toFixed(3)}`);
+console.log(
+  `P(positive) for a short good review: ${p[0][0].toFixed(3)}; for a short bad review: ${p[1][0].toFixed(3)}`,
+);

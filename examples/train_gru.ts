@@ -8,8 +8,18 @@
 import { mkdirSync } from "node:fs";
 import { pipe } from "fp-ts/lib/function.js";
 import {
-  backend_ready, keras_model_sequential, layer_gru, layer_dense, compile, fit, evaluate, predict,
-  summary, print_history, plot_history, callback_early_stopping,
+  backend_ready,
+  keras_model_sequential,
+  layer_gru,
+  layer_dense,
+  compile,
+  fit,
+  evaluate,
+  predict,
+  summary,
+  print_history,
+  plot_history,
+  callback_early_stopping,
 } from "../src/index.js";
 
 const timesteps = 20;
@@ -18,7 +28,7 @@ const samples = 1024;
 /** Deterministic pseudo-random numbers, so every run trains on the same data. */
 function lcg(seed: number) {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
 function makeData(n: number, seed: number) {
@@ -36,7 +46,9 @@ function makeData(n: number, seed: number) {
 }
 
 const info = await backend_ready();
-console.log(`Backend: ${info.backend} (${info.package} ${info.version})${info.not_used.length ? `; not used: ${info.not_used.join("; ")}` : ""}\n`);
+console.log(
+  `Backend: ${info.backend} (${info.package} ${info.version})${info.not_used.length ? `; not used: ${info.not_used.join("; ")}` : ""}\n`,
+);
 
 const model = pipe(
   keras_model_sequential({ input_shape: [timesteps, 1], name: "sine_forecaster" }),
@@ -60,7 +72,9 @@ const scores = await evaluate(trained, test.x, test.y, { verbose: 0 });
 console.log(`\nTest loss (mse): ${scores.loss.toFixed(4)}, test mae: ${scores.mae.toFixed(4)}`);
 
 const preds: number[][] = await predict(trained, test.x.slice(0, 3), { verbose: 0 });
-preds.forEach((p, i) => console.log(`  sample ${i + 1}: predicted ${p[0].toFixed(3)}, actual ${test.y[i][0].toFixed(3)}`));
+preds.forEach((p, i) =>
+  console.log(`  sample ${i + 1}: predicted ${p[0].toFixed(3)}, actual ${test.y[i][0].toFixed(3)}`),
+);
 
 mkdirSync("examples/output", { recursive: true });
 const file = "examples/output/history.svg";

@@ -14,23 +14,45 @@ export function described<A, O = A>(codec: t.Type<A, O, unknown>, expected: stri
 
 const isIntegral = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v) && Math.floor(v) === v;
 
-export const PositiveInt = described(t.refinement(t.number, (n) => isIntegral(n) && n > 0), "a positive integer");
-export const NonNegativeInt = described(t.refinement(t.number, (n) => isIntegral(n) && n >= 0), "a non-negative integer");
+export const PositiveInt = described(
+  t.refinement(t.number, (n) => isIntegral(n) && n > 0),
+  "a positive integer",
+);
+export const NonNegativeInt = described(
+  t.refinement(t.number, (n) => isIntegral(n) && n >= 0),
+  "a non-negative integer",
+);
 export const Int = described(t.refinement(t.number, isIntegral), "an integer");
 export const Num = described(t.refinement(t.number, Number.isFinite), "a finite number");
-export const PositiveNum = described(t.refinement(t.number, (n) => Number.isFinite(n) && n > 0), "a positive number");
-export const NonNegativeNum = described(t.refinement(t.number, (n) => Number.isFinite(n) && n >= 0), "a non-negative number");
-export const Rate = described(t.refinement(t.number, (n) => n >= 0 && n < 1), "a number in [0, 1)");
+export const PositiveNum = described(
+  t.refinement(t.number, (n) => Number.isFinite(n) && n > 0),
+  "a positive number",
+);
+export const NonNegativeNum = described(
+  t.refinement(t.number, (n) => Number.isFinite(n) && n >= 0),
+  "a non-negative number",
+);
+export const Rate = described(
+  t.refinement(t.number, (n) => n >= 0 && n < 1),
+  "a number in [0, 1)",
+);
 export const Bool = described(t.boolean, "TRUE or FALSE (a boolean)");
 export const Str = described(t.string, "a string");
 export const Fn = described(
-  new t.Type<(...a: any[]) => any>("Function", (u): u is (...a: any[]) => any => typeof u === "function", (u, c) =>
-    typeof u === "function" ? t.success(u as (...a: any[]) => any) : t.failure(u, c), t.identity),
+  new t.Type<(...a: any[]) => any>(
+    "Function",
+    (u): u is (...a: any[]) => any => typeof u === "function",
+    (u, c) => (typeof u === "function" ? t.success(u as (...a: any[]) => any) : t.failure(u, c)),
+    t.identity,
+  ),
   "a function",
 );
 export const Nullable = <A, O>(c: t.Type<A, O, unknown>) => described(t.union([c, t.null]), `${c.name} or null`);
 export const OneOf = <L extends string>(...values: L[]) =>
-  described(t.keyof(Object.fromEntries(values.map((v) => [v, null])) as Record<L, null>), `one of ${values.map((v) => JSON.stringify(v)).join(", ")}`) as t.Type<L, L, unknown>;
+  described(
+    t.keyof(Object.fromEntries(values.map((v) => [v, null])) as Record<L, null>),
+    `one of ${values.map((v) => JSON.stringify(v)).join(", ")}`,
+  ) as t.Type<L, L, unknown>;
 /** An integer or a vector of `n` integers (R's `kernel_size = 3` or `c(3, 3)`), normalised to an array. */
 export const IntTuple = (n: number, what = "a positive integer") =>
   described(
@@ -57,7 +79,8 @@ export const ShapeArg = described(
     (u): u is (number | null)[] => Array.isArray(u),
     (u, c) => {
       if (isIntegral(u) && (u as number) > 0) return t.success([u as number]);
-      if (Array.isArray(u) && u.every((d) => d === null || (isIntegral(d) && d > 0))) return t.success(u as (number | null)[]);
+      if (Array.isArray(u) && u.every((d) => d === null || (isIntegral(d) && d > 0)))
+        return t.success(u as (number | null)[]);
       return t.failure(u, c);
     },
     t.identity,
@@ -116,11 +139,14 @@ export function decodeArgs<D extends Record<string, unknown>>(
     }
     if (value === undefined) continue;
     const r = codec.decode(value);
-    if (isLeft(r)) invalid.add(key), problems.push(`\`${key}\` must be ${codec.name}, got ${describeValue(value)}`);
-    else out[key] = r.right;
+    if (isLeft(r)) {
+      invalid.add(key);
+      problems.push(`\`${key}\` must be ${codec.name}, got ${describeValue(value)}`);
+    } else out[key] = r.right;
   }
   for (const key of required) {
-    if (out[key] === undefined && !invalid.has(key)) problems.push(`\`${key}\` is required (${props[key]?.name ?? "a value"})`);
+    if (out[key] === undefined && !invalid.has(key))
+      problems.push(`\`${key}\` is required (${props[key]?.name ?? "a value"})`);
   }
   if (problems.length === 1) throw new KerasError(fn, problems[0]);
   if (problems.length > 1) throw new KerasError(fn, `invalid arguments:\n  - ${problems.join("\n  - ")}`);

@@ -8,9 +8,22 @@ export type { Layer, CallOptions } from "./model/layer.js";
 export type { Model, SequentialModel, FunctionalModel } from "./model/model.js";
 export type { Shape } from "./model/types.js";
 export { summary } from "./report/summary.js";
-export { get_weights, set_weights, count_params, get_layer, pop_layer, freeze_weights, unfreeze_weights } from "./api/weights.js";
+export {
+  get_weights,
+  set_weights,
+  count_params,
+  get_layer,
+  pop_layer,
+  freeze_weights,
+  unfreeze_weights,
+} from "./api/weights.js";
 export { regularizer_l1, regularizer_l2, regularizer_l1_l2 } from "./ops/regularizers.js";
-export { constraint_maxnorm, constraint_nonneg, constraint_unitnorm, constraint_minmaxnorm } from "./ops/constraints.js";
+export {
+  constraint_maxnorm,
+  constraint_nonneg,
+  constraint_unitnorm,
+  constraint_minmaxnorm,
+} from "./ops/constraints.js";
 export * from "./api/initializers.js";
 export * from "./api/activations.js";
 export * from "./layers/core/index.js";

@@ -9,8 +9,14 @@ import * as api from "../src/index.js";
 
 /** Functions without an options record: an extra argument is simply unused. */
 const TAKE_NO_OPTIONS = new Set([
-  "backend_info", "backend_ready", "callback_terminate_on_nan", "constraint_nonneg", "count_params",
-  "get_config", "get_weights", "pop_layer",
+  "backend_info",
+  "backend_ready",
+  "callback_terminate_on_nan",
+  "constraint_nonneg",
+  "count_params",
+  "get_config",
+  "get_weights",
+  "pop_layer",
 ]);
 
 async function outcome(call: () => unknown): Promise<"ok" | "KerasError" | string> {
@@ -53,14 +59,23 @@ describe("every public function rejects bad arguments with a KerasError", functi
   }
 
   it("names the function and suggests the closest argument", () => {
-    expect(() => api.layer_gru({ unit: 4 } as any)).to.throw(api.KerasError, /^layer_gru\(\): .*unknown argument `unit`; did you mean `units`\?/s);
+    expect(() => api.layer_gru({ unit: 4 } as any)).to.throw(
+      api.KerasError,
+      /^layer_gru\(\): .*unknown argument `unit`; did you mean `units`\?/s,
+    );
     expect(() => api.layer_gru({ units: 2 })([[[1, 2]]], { trainig: true } as any)).to.throw(
       api.KerasError,
       'layer_gru(): calling layer "gru": unknown argument `trainig`; did you mean `training`?',
     );
-    expect(() => api.initializer_orthogonal({ gian: 2 } as any)).to.throw(/initializer_orthogonal\(\): unknown argument `gian`; did you mean `gain`\?/);
-    expect(() => api.freeze_weights(model, { form: 1 } as any)).to.throw(/freeze_weights\(\): unknown argument `form`; did you mean `from`\?/);
+    expect(() => api.initializer_orthogonal({ gian: 2 } as any)).to.throw(
+      /initializer_orthogonal\(\): unknown argument `gian`; did you mean `gain`\?/,
+    );
+    expect(() => api.freeze_weights(model, { form: 1 } as any)).to.throw(
+      /freeze_weights\(\): unknown argument `form`; did you mean `from`\?/,
+    );
     expect(() => api.summary({} as any)).to.throw(/summary\(\): `model` must be a model/);
-    expect(() => api.activation_relu("x" as any)).to.throw(/activation_relu\(\): `x` must be a tensor or a nested array of numbers, got "x"/);
+    expect(() => api.activation_relu("x" as any)).to.throw(
+      /activation_relu\(\): `x` must be a tensor or a nested array of numbers, got "x"/,
+    );
   });
 });

@@ -17,7 +17,8 @@ function applyTo(fn: string, x: unknown, f: (t: Tensor) => Tensor): Tensor {
   }
 }
 
-const wrap = (name: string) => (x: Tensor | number[] | number[][]) => applyTo(`activation_${name}`, x, ACTIVATIONS[name]);
+const wrap = (name: string) => (x: Tensor | number[] | number[][]) =>
+  applyTo(`activation_${name}`, x, ACTIVATIONS[name]);
 export const activation_linear = wrap("linear");
 export const activation_relu = wrap("relu");
 export const activation_relu6 = wrap("relu6");

@@ -23,7 +23,8 @@ function deepFreeze<T>(v: T): T {
  * A layer_lambda() or rnn_cell_custom() config marks its TypeScript function as not serialisable.
  */
 export function get_config(object: Model | Layer): SequentialConfig | FunctionalConfig | LayerConfig {
-  if (!isModel(object) && !isLayer(object)) throw new KerasError("get_config", `\`object\` must be a model or a layer, got ${describeValue(object)}`);
+  if (!isModel(object) && !isLayer(object))
+    throw new KerasError("get_config", `\`object\` must be a model or a layer, got ${describeValue(object)}`);
   return deepFreeze(toConfig(object));
 }
 

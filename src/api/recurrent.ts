@@ -34,7 +34,15 @@ export function rnn_fused_status(model: Model, args: { training?: boolean } = {}
   for (const top of model.layers) {
     for (const { name, layer } of recurrentLayers(top, top.name)) {
       const path = recurrentPath(layer, training);
-      if (path) rows.push(Object.freeze({ layer: name, class_name: layer.className, path: path.fused ? "fused" : "step-wise", reason: path.reason }));
+      if (path)
+        rows.push(
+          Object.freeze({
+            layer: name,
+            class_name: layer.className,
+            path: path.fused ? "fused" : "step-wise",
+            reason: path.reason,
+          }),
+        );
     }
   }
   return rows;

@@ -18,10 +18,17 @@ import { resetEagerState, toTensor } from "../engine/eager.js";
 const FN = "reset_states";
 
 /** The given states as tensors checked against the layer's state shapes (batch axis checked when known). */
-function stateTensors(layer: Layer, states: unknown, inputShapes: readonly Shape[] | null): { tensors: Tensor[]; owned: Tensor[] } {
+function stateTensors(
+  layer: Layer,
+  states: unknown,
+  inputShapes: readonly Shape[] | null,
+): { tensors: Tensor[]; owned: Tensor[] } {
   const family = familyOf(layer);
   const shapes = inputShapes ? family.stateShapes!(layer.config, inputShapes) : null;
-  const isList = Array.isArray(states) && states.length > 0 && states.every((s) => s instanceof tf.Tensor || (Array.isArray(s) && Array.isArray(s[0])));
+  const isList =
+    Array.isArray(states) &&
+    states.length > 0 &&
+    states.every((s) => s instanceof tf.Tensor || (Array.isArray(s) && Array.isArray(s[0])));
   const list = isList ? (states as unknown[]) : [states];
   const owned: Tensor[] = [];
   try {
@@ -31,9 +38,16 @@ function stateTensors(layer: Layer, states: unknown, inputShapes: readonly Shape
       return r.tensor;
     });
     if (shapes) {
-      const problem = tensors.length !== shapes.length
-        ? `layer "${layer.name}" has ${shapes.length} state${shapes.length === 1 ? "" : "s"} (${shapes.map(formatShape).join(", ")}), got ${tensors.length}`
-        : tensors.map((t, i) => (t.rank !== shapes[i].length || shapes[i].some((d, j) => d !== null && d !== t.shape[j]) ? `layer "${layer.name}": state ${i + 1} must have shape ${formatShape(shapes[i])}, got ${formatShape(t.shape)}` : "")).find((m) => m);
+      const problem =
+        tensors.length !== shapes.length
+          ? `layer "${layer.name}" has ${shapes.length} state${shapes.length === 1 ? "" : "s"} (${shapes.map(formatShape).join(", ")}), got ${tensors.length}`
+          : tensors
+              .map((t, i) =>
+                t.rank !== shapes[i].length || shapes[i].some((d, j) => d !== null && d !== t.shape[j])
+                  ? `layer "${layer.name}": state ${i + 1} must have shape ${formatShape(shapes[i])}, got ${formatShape(t.shape)}`
+                  : "",
+              )
+              .find((m) => m);
       if (problem) throw new KerasError(FN, problem, "shape");
     }
     return { tensors, owned };
@@ -51,7 +65,11 @@ function stateTensors(layer: Layer, states: unknown, inputShapes: readonly Shape
 function setModelStates(model: Model, stateful: readonly number[], states: unknown): void {
   const layers = stateful.map((i) => model.layers[i]);
   const names = layers.map((l) => `"${l.name}"`).join(", ");
-  if (layers.length === 0) throw new KerasError(FN, `model "${model.name}" has no stateful layers: only recurrent layers created with stateful = TRUE have states to set`);
+  if (layers.length === 0)
+    throw new KerasError(
+      FN,
+      `model "${model.name}" has no stateful layers: only recurrent layers created with stateful = TRUE have states to set`,
+    );
   const entries: unknown[] = layers.length === 1 ? [states] : Array.isArray(states) ? states : [];
   if (layers.length > 1 && entries.length !== layers.length) {
     throw new KerasError(
@@ -64,9 +82,13 @@ function setModelStates(model: Model, stateful: readonly number[], states: unkno
   const converted: { tensors: Tensor[]; owned: Tensor[] }[] = [];
   try {
     entries.forEach((entry, k) => {
-      if (entry !== null && entry !== undefined) converted[k] = stateTensors(layers[k], entry, rt.plan.layerInputShapes[stateful[k]]);
+      if (entry !== null && entry !== undefined)
+        converted[k] = stateTensors(layers[k], entry, rt.plan.layerInputShapes[stateful[k]]);
     });
-    rt.resetStates(stateful, stateful.map((_, k) => converted[k]?.tensors ?? null));
+    rt.resetStates(
+      stateful,
+      stateful.map((_, k) => converted[k]?.tensors ?? null),
+    );
   } finally {
     converted.forEach((c) => c?.owned.forEach((t) => t.dispose()));
   }
@@ -90,7 +112,10 @@ export function reset_states<T extends Model | Layer>(object: T, states?: unknow
   }
   if (isLayer(object)) {
     if (!isStatefulLayer(object)) {
-      throw new KerasError(FN, `layer "${object.name}" is not stateful: only recurrent layers created with stateful = TRUE have states to reset`);
+      throw new KerasError(
+        FN,
+        `layer "${object.name}" is not stateful: only recurrent layers created with stateful = TRUE have states to reset`,
+      );
     }
     const held = runtimesHoldingLayer(object.id);
     if (states === undefined || states === null) {
@@ -104,7 +129,11 @@ export function reset_states<T extends Model | Layer>(object: T, states?: unknow
       const eager = resetEagerState(object, tensors);
       for (const { runtime, layerIndex } of held) runtime.resetStates([layerIndex], [tensors]);
       if (!eager && held.length === 0) {
-        throw new KerasError(FN, `layer "${object.name}" has not been run yet: call it on data (or use it in a model that has run) before setting its states`, "state");
+        throw new KerasError(
+          FN,
+          `layer "${object.name}" has not been run yet: call it on data (or use it in a model that has run) before setting its states`,
+          "state",
+        );
       }
     } finally {
       owned.forEach((t) => t.dispose());

@@ -16,25 +16,61 @@ import type { History } from "../report/history.js";
 import type { Logs } from "../engine/training/callbacks.js";
 
 export {
-  loss_mean_squared_error, loss_mean_absolute_error, loss_mean_absolute_percentage_error, loss_mean_squared_logarithmic_error,
-  loss_binary_crossentropy, loss_categorical_crossentropy, loss_sparse_categorical_crossentropy,
-  loss_hinge, loss_squared_hinge, loss_categorical_hinge, loss_huber, loss_log_cosh, loss_kl_divergence, loss_poisson, loss_cosine_similarity,
+  loss_mean_squared_error,
+  loss_mean_absolute_error,
+  loss_mean_absolute_percentage_error,
+  loss_mean_squared_logarithmic_error,
+  loss_binary_crossentropy,
+  loss_categorical_crossentropy,
+  loss_sparse_categorical_crossentropy,
+  loss_hinge,
+  loss_squared_hinge,
+  loss_categorical_hinge,
+  loss_huber,
+  loss_log_cosh,
+  loss_kl_divergence,
+  loss_poisson,
+  loss_cosine_similarity,
   type LossSpec,
 } from "../ops/losses.js";
 export {
-  metric_mean_squared_error, metric_mean_absolute_error, metric_mean_absolute_percentage_error, metric_mean_squared_logarithmic_error,
-  metric_root_mean_squared_error, metric_binary_crossentropy, metric_categorical_crossentropy, metric_sparse_categorical_crossentropy,
-  metric_kl_divergence, metric_poisson, metric_binary_accuracy, metric_categorical_accuracy, metric_sparse_categorical_accuracy,
-  metric_top_k_categorical_accuracy, metric_sparse_top_k_categorical_accuracy, metric_auc, metric_precision, metric_recall,
+  metric_mean_squared_error,
+  metric_mean_absolute_error,
+  metric_mean_absolute_percentage_error,
+  metric_mean_squared_logarithmic_error,
+  metric_root_mean_squared_error,
+  metric_binary_crossentropy,
+  metric_categorical_crossentropy,
+  metric_sparse_categorical_crossentropy,
+  metric_kl_divergence,
+  metric_poisson,
+  metric_binary_accuracy,
+  metric_categorical_accuracy,
+  metric_sparse_categorical_accuracy,
+  metric_top_k_categorical_accuracy,
+  metric_sparse_top_k_categorical_accuracy,
+  metric_auc,
+  metric_precision,
+  metric_recall,
   type MetricSpec,
 } from "../ops/metrics.js";
 export {
-  optimizer_sgd, optimizer_rmsprop, optimizer_adam, optimizer_adamw, optimizer_adagrad, optimizer_adadelta, optimizer_adamax, optimizer_nadam,
-  type OptimizerSpec, type OptimizerStateValue,
+  optimizer_sgd,
+  optimizer_rmsprop,
+  optimizer_adam,
+  optimizer_adamw,
+  optimizer_adagrad,
+  optimizer_adadelta,
+  optimizer_adamax,
+  optimizer_nadam,
+  type OptimizerSpec,
+  type OptimizerStateValue,
 } from "../ops/optimizers.js";
 export {
-  learning_rate_schedule_exponential_decay, learning_rate_schedule_inverse_time_decay,
-  learning_rate_schedule_piecewise_constant_decay, learning_rate_schedule_cosine_decay,
+  learning_rate_schedule_exponential_decay,
+  learning_rate_schedule_inverse_time_decay,
+  learning_rate_schedule_piecewise_constant_decay,
+  learning_rate_schedule_cosine_decay,
   type LearningRateSchedule,
 } from "../ops/schedules.js";
 export {
@@ -61,7 +97,11 @@ const COMPILE_PROPS = {
 };
 
 function checkModel(fn: string, model: unknown): asserts model is Model {
-  if (!isModel(model)) throw new KerasError(fn, `\`object\` must be a model (keras_model_sequential() or keras_model()), got ${describeValue(model)}`);
+  if (!isModel(model))
+    throw new KerasError(
+      fn,
+      `\`object\` must be a model (keras_model_sequential() or keras_model()), got ${describeValue(model)}`,
+    );
 }
 
 /**
@@ -83,14 +123,20 @@ export function compile(a: unknown, b?: unknown): unknown {
 }
 
 const Verbose = described(t.union([t.literal(0), t.literal(1), t.literal(2), t.literal("auto")]), '0, 1, 2 or "auto"');
-const Fraction = described(t.refinement(t.number, (n) => n >= 0 && n < 1), "a number in [0, 1)");
+const Fraction = described(
+  t.refinement(t.number, (n) => n >= 0 && n < 1),
+  "a number in [0, 1)",
+);
 const List = described(t.array(t.unknown), "a list");
 const Data = described(t.unknown, "data");
 const ClassWeight = described(
   t.union([t.record(t.string, t.number), t.array(t.number)]),
   "a record of weights by class index (e.g. { 0: 1, 1: 5 }) or a vector of weights",
 );
-const ValidationFreq = described(t.union([PositiveInt, t.array(PositiveInt)]), "a positive integer or a vector of epochs");
+const ValidationFreq = described(
+  t.union([PositiveInt, t.array(PositiveInt)]),
+  "a positive integer or a vector of epochs",
+);
 
 const FIT_PROPS = {
   batch_size: PositiveInt,
@@ -125,12 +171,16 @@ export interface FitArgs {
 }
 
 function validationSet(fn: string, model: Model, v: unknown): ArraySet {
-  if (Array.isArray(v) && (v.length === 2 || v.length === 3)) return adaptData(fn, model, v[0], v[1], { sampleWeight: v[2] });
+  if (Array.isArray(v) && (v.length === 2 || v.length === 3))
+    return adaptData(fn, model, v[0], v[1], { sampleWeight: v[2] });
   if (v !== null && typeof v === "object" && !Array.isArray(v) && "x" in v && "y" in v) {
     const r = v as { x: unknown; y: unknown; sample_weight?: unknown };
     return adaptData(fn, model, r.x, r.y, { sampleWeight: r.sample_weight });
   }
-  throw new KerasError(fn, `\`validation_data\` must be list(x_val, y_val) (optionally with sample weights third) or { x, y, sample_weight }, got ${describeValue(v)}`);
+  throw new KerasError(
+    fn,
+    `\`validation_data\` must be list(x_val, y_val) (optionally with sample weights third) or { x, y, sample_weight }, got ${describeValue(v)}`,
+  );
 }
 
 /**
@@ -138,12 +188,28 @@ function validationSet(fn: string, model: Model, v: unknown): ArraySet {
  * The argument model is unchanged; the trained weights, optimizer state and recurrent state live on
  * the returned model. `shuffle` defaults to TRUE, or FALSE for a model with a stateful layer.
  */
-export async function fit(model: Model, x: unknown, y: unknown, args: FitArgs = {}): Promise<{ model: Model; history: History }> {
+export async function fit(
+  model: Model,
+  x: unknown,
+  y: unknown,
+  args: FitArgs = {},
+): Promise<{ model: Model; history: History }> {
   const fn = "fit";
   checkModel(fn, model);
-  const a = decodeArgs(fn, FIT_PROPS, args, { epochs: 1, verbose: "auto" as const, callbacks: [] as unknown[], initial_epoch: 0, validation_freq: 1 });
-  if (a.initial_epoch >= a.epochs) throw new KerasError(fn, `\`initial_epoch\` (${a.initial_epoch}) must be below \`epochs\` (${a.epochs}); epochs counts the final epoch, not the number to run`);
-  if (a.validation_split !== undefined && a.validation_data !== undefined) throw new KerasError(fn, "give `validation_split` or `validation_data`, not both");
+  const a = decodeArgs(fn, FIT_PROPS, args, {
+    epochs: 1,
+    verbose: "auto" as const,
+    callbacks: [] as unknown[],
+    initial_epoch: 0,
+    validation_freq: 1,
+  });
+  if (a.initial_epoch >= a.epochs)
+    throw new KerasError(
+      fn,
+      `\`initial_epoch\` (${a.initial_epoch}) must be below \`epochs\` (${a.epochs}); epochs counts the final epoch, not the number to run`,
+    );
+  if (a.validation_split !== undefined && a.validation_data !== undefined)
+    throw new KerasError(fn, "give `validation_split` or `validation_data`, not both");
   if (y === undefined || y === null) throw new KerasError(fn, "`y` (the targets) is required");
   await backend_ready();
   const sets: ArraySet[] = [];
@@ -179,7 +245,12 @@ export async function fit(model: Model, x: unknown, y: unknown, args: FitArgs = 
 const EVAL_PROPS = { batch_size: PositiveInt, verbose: Verbose, sample_weight: Data, callbacks: List };
 
 /** `evaluate(model, x, y, { batch_size, verbose, sample_weight, callbacks })` → `{ loss, <metrics> }`. */
-export async function evaluate(model: Model, x: unknown, y: unknown, args: { batch_size?: number; verbose?: 0 | 1 | 2 | "auto"; sample_weight?: unknown; callbacks?: unknown[] } = {}): Promise<Logs> {
+export async function evaluate(
+  model: Model,
+  x: unknown,
+  y: unknown,
+  args: { batch_size?: number; verbose?: 0 | 1 | 2 | "auto"; sample_weight?: unknown; callbacks?: unknown[] } = {},
+): Promise<Logs> {
   const fn = "evaluate";
   checkModel(fn, model);
   const a = decodeArgs(fn, EVAL_PROPS, args, { verbose: "auto" as const, callbacks: [] as unknown[] });
@@ -187,7 +258,13 @@ export async function evaluate(model: Model, x: unknown, y: unknown, args: { bat
   await backend_ready();
   const set = adaptData(fn, model, x, y, { sampleWeight: a.sample_weight });
   try {
-    return Object.freeze(await evaluateLoop(fn, model, set, { batchSize: a.batch_size, verbose: resolveVerbose(a.verbose), callbacks: a.callbacks }));
+    return Object.freeze(
+      await evaluateLoop(fn, model, set, {
+        batchSize: a.batch_size,
+        verbose: resolveVerbose(a.verbose),
+        callbacks: a.callbacks,
+      }),
+    );
   } finally {
     disposeSet(set);
   }
@@ -196,14 +273,22 @@ export async function evaluate(model: Model, x: unknown, y: unknown, args: { bat
 const PREDICT_PROPS = { batch_size: PositiveInt, verbose: Verbose, callbacks: List };
 
 /** `predict(model, x, { batch_size, verbose, callbacks })` → nested arrays (a list of them for several outputs). */
-export async function predict(model: Model, x: unknown, args: { batch_size?: number; verbose?: 0 | 1 | 2 | "auto"; callbacks?: unknown[] } = {}): Promise<any> {
+export async function predict(
+  model: Model,
+  x: unknown,
+  args: { batch_size?: number; verbose?: 0 | 1 | 2 | "auto"; callbacks?: unknown[] } = {},
+): Promise<any> {
   const fn = "predict";
   checkModel(fn, model);
   const a = decodeArgs(fn, PREDICT_PROPS, args, { verbose: "auto" as const, callbacks: [] as unknown[] });
   await backend_ready();
   const set = adaptData(fn, model, x, undefined);
   try {
-    return await predictLoop(fn, model, set, { batchSize: a.batch_size, verbose: resolveVerbose(a.verbose), callbacks: a.callbacks });
+    return await predictLoop(fn, model, set, {
+      batchSize: a.batch_size,
+      verbose: resolveVerbose(a.verbose),
+      callbacks: a.callbacks,
+    });
   } finally {
     disposeSet(set);
   }
@@ -212,7 +297,12 @@ export async function predict(model: Model, x: unknown, args: { batch_size?: num
 const ON_BATCH_PROPS = { sample_weight: Data, class_weight: ClassWeight };
 
 /** `train_on_batch(model, x, y, { sample_weight, class_weight })` → `{ model, logs }` (one update on the whole of x). */
-export async function train_on_batch(model: Model, x: unknown, y: unknown, args: { sample_weight?: unknown; class_weight?: Record<string, number> | number[] } = {}): Promise<{ model: Model; logs: Logs }> {
+export async function train_on_batch(
+  model: Model,
+  x: unknown,
+  y: unknown,
+  args: { sample_weight?: unknown; class_weight?: Record<string, number> | number[] } = {},
+): Promise<{ model: Model; logs: Logs }> {
   const fn = "train_on_batch";
   checkModel(fn, model);
   const a = decodeArgs(fn, ON_BATCH_PROPS, args, {});
@@ -227,7 +317,12 @@ export async function train_on_batch(model: Model, x: unknown, y: unknown, args:
 }
 
 /** `test_on_batch(model, x, y, { sample_weight })` → `{ loss, <metrics> }` on x as one batch. */
-export async function test_on_batch(model: Model, x: unknown, y: unknown, args: { sample_weight?: unknown } = {}): Promise<Logs> {
+export async function test_on_batch(
+  model: Model,
+  x: unknown,
+  y: unknown,
+  args: { sample_weight?: unknown } = {},
+): Promise<Logs> {
   const fn = "test_on_batch";
   checkModel(fn, model);
   const a = decodeArgs(fn, { sample_weight: Data }, args, {});

@@ -3,7 +3,17 @@ import * as t from "io-ts";
 import { KerasError, describeValue } from "../errors.js";
 import { Int, decodeArgs, described } from "../args.js";
 import { isModel } from "../model/guards.js";
-import { builtInputShapesOf, builtWeightsOf, countParams, familyOf, isLayer, weightSpecsOf, weightValuesOf, withLayer, type Layer } from "../model/layer.js";
+import {
+  builtInputShapesOf,
+  builtWeightsOf,
+  countParams,
+  familyOf,
+  isLayer,
+  weightSpecsOf,
+  weightValuesOf,
+  withLayer,
+  type Layer,
+} from "../model/layer.js";
 import { withModel, type Model, type SequentialModel } from "../model/model.js";
 import { keras_model_sequential, appendLayer } from "../model/sequential.js";
 import { buildPlan } from "../engine/plan.js";
@@ -16,7 +26,12 @@ function modelLayerWeights(fn: string, model: Model): { layer: Layer; values: re
   try {
     plan = buildPlan(model);
   } catch (e) {
-    if (e instanceof KerasError) throw new KerasError(fn, `model "${model.name}" is not built yet (its input shape is unknown): give input_shape, or fit/predict it first`, "shape");
+    if (e instanceof KerasError)
+      throw new KerasError(
+        fn,
+        `model "${model.name}" is not built yet (its input shape is unknown): give input_shape, or fit/predict it first`,
+        "shape",
+      );
     throw e;
   }
   return model.layers.map((layer, i) => {
@@ -31,11 +46,15 @@ export function get_weights(object: Model | Layer): any[] {
   if (isModel(object)) return modelLayerWeights(fn, object).flatMap((l) => l.values.map(toNested));
   if (isLayer(object)) {
     // A layer taken from a model is built for the model's input shapes (its weights drawn on demand).
-    const values = object.knownInputShapes ? weightValuesOf(object, object.knownInputShapes, fn) : (builtWeightsOf(object) ?? []);
+    const values = object.knownInputShapes
+      ? weightValuesOf(object, object.knownInputShapes, fn)
+      : (builtWeightsOf(object) ?? []);
     // A layer used eagerly computes with its cached variables, which training-mode calls update
     // (batch normalization's moving statistics): report those.
     const current = eagerWeights(object);
-    return (current && current.length === values.length ? values.map((v, i) => ({ ...v, values: current[i] })) : values).map(toNested);
+    return (
+      current && current.length === values.length ? values.map((v, i) => ({ ...v, values: current[i] })) : values
+    ).map(toNested);
   }
   throw new KerasError(fn, `\`object\` must be a model or a layer, got ${describeValue(object)}`);
 }
@@ -43,11 +62,13 @@ export function get_weights(object: Model | Layer): any[] {
 /** `set_weights(model | layer, weights)`: a new value holding `weights` (nested arrays, typed arrays or tensors). */
 export function set_weights<T extends Model | Layer>(object: T, weights: readonly unknown[]): T {
   const fn = "set_weights";
-  if (!Array.isArray(weights)) throw new KerasError(fn, `\`weights\` must be a list of arrays, got ${describeValue(weights)}`);
+  if (!Array.isArray(weights))
+    throw new KerasError(fn, `\`weights\` must be a list of arrays, got ${describeValue(weights)}`);
   if (isModel(object)) {
     const layers = modelLayerWeights(fn, object);
     const total = layers.reduce((n, l) => n + l.values.length, 0);
-    if (weights.length !== total) throw new KerasError(fn, `model "${object.name}" has ${total} weight arrays, got ${weights.length}`);
+    if (weights.length !== total)
+      throw new KerasError(fn, `model "${object.name}" has ${total} weight arrays, got ${weights.length}`);
     let k = 0;
     const newLayers = layers.map(({ layer, shapes }) => {
       if (!shapes) return layer;
@@ -60,7 +81,12 @@ export function set_weights<T extends Model | Layer>(object: T, weights: readonl
   }
   if (isLayer(object)) {
     const shapes = builtInputShapesOf(object);
-    if (!shapes) throw new KerasError(fn, `layer "${object.name}" is not built yet: its input shape is unknown (give input_shape, or call it on data first)`, "shape");
+    if (!shapes)
+      throw new KerasError(
+        fn,
+        `layer "${object.name}" is not built yet: its input shape is unknown (give input_shape, or call it on data first)`,
+        "shape",
+      );
     const vals = weightsFromRaw(fn, `layer "${object.name}"`, weightSpecsOf(object, shapes), weights);
     return withLayer(object, { weightValues: vals }) as T;
   }
@@ -78,7 +104,10 @@ export function count_params(object: Model | Layer): number {
         throw new KerasError(fn, `model "${object.name}" is not built yet (its input shape is unknown)`, "shape");
       }
     })();
-    return object.layers.reduce((n, l, i) => n + (plan.layerInputShapes[i] ? countParams(weightSpecsOf(l, plan.layerInputShapes[i]!)) : 0), 0);
+    return object.layers.reduce(
+      (n, l, i) => n + (plan.layerInputShapes[i] ? countParams(weightSpecsOf(l, plan.layerInputShapes[i]!)) : 0),
+      0,
+    );
   }
   if (isLayer(object)) {
     const shapes = builtInputShapesOf(object);
@@ -99,16 +128,28 @@ function checkModel(fn: string, object: unknown): asserts object is Model {
 export function get_layer(model: Model, args: { name?: string; index?: number }): Layer {
   const fn = "get_layer";
   checkModel(fn, model);
-  const { name, index } = decodeArgs(fn, { name: described(t.string, "a layer name"), index: described(t.number, "a 1-based index") }, args, {}) as { name?: string; index?: number };
-  if ((name === undefined) === (index === undefined)) throw new KerasError(fn, "give exactly one of `name` and `index`");
+  const { name, index } = decodeArgs(
+    fn,
+    { name: described(t.string, "a layer name"), index: described(t.number, "a 1-based index") },
+    args,
+    {},
+  ) as { name?: string; index?: number };
+  if ((name === undefined) === (index === undefined))
+    throw new KerasError(fn, "give exactly one of `name` and `index`");
   if (name !== undefined) {
     const l = model.layers.find((x) => x.name === name);
-    if (!l) throw new KerasError(fn, `no layer named "${name}" in model "${model.name}" (layers: ${model.layers.map((x) => x.name).join(", ")})`);
+    if (!l)
+      throw new KerasError(
+        fn,
+        `no layer named "${name}" in model "${model.name}" (layers: ${model.layers.map((x) => x.name).join(", ")})`,
+      );
     return l;
   }
-  if (typeof index !== "number" || !Number.isInteger(index)) throw new KerasError(fn, `\`index\` must be an integer, got ${describeValue(index)}`);
+  if (typeof index !== "number" || !Number.isInteger(index))
+    throw new KerasError(fn, `\`index\` must be an integer, got ${describeValue(index)}`);
   if (index === 0) throw new KerasError(fn, "`index` is 1-based (as in R): the first layer is index 1, not 0");
-  if (index < 1 || index > model.layers.length) throw new KerasError(fn, `\`index\` must be between 1 and ${model.layers.length}, got ${index}`);
+  if (index < 1 || index > model.layers.length)
+    throw new KerasError(fn, `\`index\` must be between 1 and ${model.layers.length}, got ${index}`);
   return model.layers[index - 1];
 }
 
@@ -140,14 +181,20 @@ function selectLayers(fn: string, model: Model, args: FreezeArgs): Set<number> {
       if (i < 0) throw new KerasError(fn, `\`${arg}\`: no layer named "${sel}" in model "${model.name}"`);
       return i;
     }
-    if (!Number.isInteger(sel) || sel === 0 || Math.abs(sel) > n) throw new KerasError(fn, `\`${arg}\` must be a layer name or a 1-based index in 1..${n}, got ${describeValue(sel)}`);
+    if (!Number.isInteger(sel) || sel === 0 || Math.abs(sel) > n)
+      throw new KerasError(
+        fn,
+        `\`${arg}\` must be a layer name or a 1-based index in 1..${n}, got ${describeValue(sel)}`,
+      );
     return sel > 0 ? sel - 1 : n + sel;
   };
   const out = new Set<number>();
   if (args.which !== undefined) {
-    if (args.from !== undefined || args.to !== undefined) throw new KerasError(fn, "give `which`, or `from`/`to`, not both");
+    if (args.from !== undefined || args.to !== undefined)
+      throw new KerasError(fn, "give `which`, or `from`/`to`, not both");
     if (args.which.every((w) => typeof w === "boolean")) {
-      if (args.which.length !== n) throw new KerasError(fn, `a logical \`which\` needs ${n} values, got ${args.which.length}`);
+      if (args.which.length !== n)
+        throw new KerasError(fn, `a logical \`which\` needs ${n} values, got ${args.which.length}`);
       args.which.forEach((w, i) => w && out.add(i));
     } else args.which.forEach((w) => out.add(pos(w as LayerSelector, "which")));
     return out;
@@ -162,13 +209,18 @@ const LayerSelector = described(t.union([t.string, Int]), "a layer name or a 1-b
 const FREEZE_PROPS = {
   from: LayerSelector,
   to: LayerSelector,
-  which: described(t.array(t.union([t.string, Int, t.boolean])), "a vector of layer names, 1-based indices or logicals"),
+  which: described(
+    t.array(t.union([t.string, Int, t.boolean])),
+    "a vector of layer names, 1-based indices or logicals",
+  ),
 };
 
 function setTrainable(fn: string, model: Model, args: FreezeArgs, trainable: boolean): Model {
   checkModel(fn, model);
   const sel = selectLayers(fn, model, decodeArgs(fn, FREEZE_PROPS, args, {}) as FreezeArgs);
-  const layers = model.layers.map((l, i) => (sel.has(i) && l.className !== "InputLayer" ? withLayer(l, { trainable }) : l));
+  const layers = model.layers.map((l, i) =>
+    sel.has(i) && l.className !== "InputLayer" ? withLayer(l, { trainable }) : l,
+  );
   return withModel(model, { layers: Object.freeze(layers), compiled: model.compiled });
 }
 

@@ -72,7 +72,14 @@ async function select(wanted: BackendName | undefined, chosenBy: string): Promis
           continue;
         }
         if (await activate("tensorflow")) {
-          return { backend: "tensorflow", package: pkg, version: VERSION, gpu: pkg.endsWith("gpu"), not_used: notUsed, chosen_by: chosenBy };
+          return {
+            backend: "tensorflow",
+            package: pkg,
+            version: VERSION,
+            gpu: pkg.endsWith("gpu"),
+            not_used: notUsed,
+            chosen_by: chosenBy,
+          };
         }
         notUsed.push(`${pkg}: the "tensorflow" backend failed to initialise`);
       }
@@ -81,20 +88,41 @@ async function select(wanted: BackendName | undefined, chosenBy: string): Promis
       if (why) notUsed.push(why);
       else if (await activate("wasm")) {
         registerWasmFallbackKernels();
-        return { backend: "wasm", package: "@tensorflow/tfjs-backend-wasm", version: VERSION, gpu: false, not_used: notUsed, chosen_by: chosenBy };
+        return {
+          backend: "wasm",
+          package: "@tensorflow/tfjs-backend-wasm",
+          version: VERSION,
+          gpu: false,
+          not_used: notUsed,
+          chosen_by: chosenBy,
+        };
       } else notUsed.push("@tensorflow/tfjs-backend-wasm: the wasm backend failed to initialise");
     } else if (await activate("cpu")) {
-      return { backend: "cpu", package: "@tensorflow/tfjs (cpu)", version: VERSION, gpu: false, not_used: notUsed, chosen_by: chosenBy };
+      return {
+        backend: "cpu",
+        package: "@tensorflow/tfjs (cpu)",
+        version: VERSION,
+        gpu: false,
+        not_used: notUsed,
+        chosen_by: chosenBy,
+      };
     }
   }
-  throw new KerasError(chosenBy === "auto" ? "backend_ready" : chosenBy, `backend "${wanted}" is not available: ${notUsed.join("; ")}`, "runtime");
+  throw new KerasError(
+    chosenBy === "auto" ? "backend_ready" : chosenBy,
+    `backend "${wanted}" is not available: ${notUsed.join("; ")}`,
+    "runtime",
+  );
 }
 
 function envChoice(): BackendName | undefined {
   const raw = process.env.KERAS_BACKEND?.trim().toLowerCase();
   if (!raw) return undefined;
   if (raw === "tensorflow" || raw === "wasm" || raw === "cpu") return raw;
-  throw new KerasError("backend_ready", `KERAS_BACKEND must be "tensorflow", "wasm" or "cpu", got ${JSON.stringify(raw)}`);
+  throw new KerasError(
+    "backend_ready",
+    `KERAS_BACKEND must be "tensorflow", "wasm" or "cpu", got ${JSON.stringify(raw)}`,
+  );
 }
 
 /** Selects the backend on first use (KERAS_BACKEND, else best available) and reports it. */
@@ -139,4 +167,3 @@ export function backend_info(): BackendInfo {
     chosen_by: "default",
   };
 }
-

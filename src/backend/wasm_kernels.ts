@@ -62,7 +62,19 @@ function conv2dBackpropFilter({ inputs, backend, attrs }: KernelArgs): TensorInf
   const xv = wasm.readSync(x.dataId);
   const dyv = wasm.readSync(dy.dataId);
   const last = info.dataFormat === "channelsLast";
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, strideHeight, strideWidth, filterHeight, filterWidth } = info;
+  const {
+    batchSize,
+    inHeight,
+    inWidth,
+    inChannels,
+    outHeight,
+    outWidth,
+    outChannels,
+    strideHeight,
+    strideWidth,
+    filterHeight,
+    filterWidth,
+  } = info;
   const top = info.padInfo.top;
   const left = info.padInfo.left;
   // Element offsets of (b, row, col, channel) in NHWC or NCHW layout.
@@ -151,4 +163,3 @@ export function registerWasmFallbackKernels(): void {
     tf.registerKernel({ kernelName: k.kernelName, backendName: "wasm", kernelFunc: k.kernelFunc as any });
   }
 }
-

@@ -16,15 +16,23 @@ export function conv3dBackpropInput({ inputs, backend, attrs }: KernelArgs): Ten
   const wasm = backend as WasmBackendApi;
   const { dy, filter } = inputs;
   const { pad, strides, inputShape } = attrs!;
-  const info = tf.backend_util.computeConv3DInfo(inputShape, filter.shape as [number, number, number, number, number], strides, 1, pad);
+  const info = tf.backend_util.computeConv3DInfo(
+    inputShape,
+    filter.shape as [number, number, number, number, number],
+    strides,
+    1,
+    pad,
+  );
   const dyv = wasm.readSync(dy.dataId);
   const w = wasm.readSync(filter.dataId);
   const { batchSize, inDepth, inHeight, inWidth, inChannels, outDepth, outHeight, outWidth, outChannels } = info;
   const { filterDepth, filterHeight, filterWidth, strideDepth, strideHeight, strideWidth } = info;
   const { front, top, left } = info.padInfo;
   const dx = new Float32Array(batchSize * inDepth * inHeight * inWidth * inChannels);
-  const dyAt = (b: number, d: number, r: number, c: number) => (((b * outDepth + d) * outHeight + r) * outWidth + c) * outChannels;
-  const wAt = (fd: number, fr: number, fc: number, i: number) => (((fd * filterHeight + fr) * filterWidth + fc) * inChannels + i) * outChannels;
+  const dyAt = (b: number, d: number, r: number, c: number) =>
+    (((b * outDepth + d) * outHeight + r) * outWidth + c) * outChannels;
+  const wAt = (fd: number, fr: number, fc: number, i: number) =>
+    (((fd * filterHeight + fr) * filterWidth + fc) * inChannels + i) * outChannels;
   /** The output index that tap f of input position x feeds, or -1 when there is none. */
   const source = (x: number, pad: number, f: number, stride: number, outSize: number) => {
     const num = x + pad - f;
@@ -58,4 +66,3 @@ export function conv3dBackpropInput({ inputs, backend, attrs }: KernelArgs): Ten
           }
   return wasm.makeOutput([batchSize, inDepth, inHeight, inWidth, inChannels], "float32", undefined, dx);
 }
-

@@ -35,7 +35,10 @@ export function toTensor(fn: string, x: unknown, what = "the input"): { tensor: 
     try {
       return { tensor: tf.tensor(x as any, undefined, "float32"), owned: true };
     } catch (e) {
-      throw new KerasError(fn, `${what} must be a tensor or a rectangular nested array of numbers (${(e as Error).message})`);
+      throw new KerasError(
+        fn,
+        `${what} must be a tensor or a rectangular nested array of numbers (${(e as Error).message})`,
+      );
     }
   }
   throw new KerasError(fn, `${what} must be a tensor or a nested array of numbers, got ${describeValue(x)}`);
@@ -51,7 +54,12 @@ function isTensorList(v: unknown, minNestedRank: number): v is unknown[] {
   return Array.isArray(v) && v.length > 0 && v.every((e) => e instanceof tf.Tensor || rank(e) >= minNestedRank);
 }
 
-function toTensorList(fn: string, v: unknown, what: string, minNestedRank: number): { tensors: Tensor[]; owned: Tensor[] } {
+function toTensorList(
+  fn: string,
+  v: unknown,
+  what: string,
+  minNestedRank: number,
+): { tensors: Tensor[]; owned: Tensor[] } {
   const list = isTensorList(v, minNestedRank) ? v : [v];
   const owned: Tensor[] = [];
   const tensors = list.map((e, i) => {
@@ -66,20 +74,26 @@ export function callEager(layer: Layer, x: unknown, options: CallOptions = {}): 
   const family = familyOf(layer);
   const fn = family.fn;
   const multi = family.inputs === "many";
-  const inputsIn = multi ? toTensorList(fn, x, "the input", 1) : (() => {
-    const r = toTensor(fn, x);
-    return { tensors: [r.tensor], owned: r.owned ? [r.tensor] : [] };
-  })();
+  const inputsIn = multi
+    ? toTensorList(fn, x, "the input", 1)
+    : (() => {
+        const r = toTensor(fn, x);
+        return { tensors: [r.tensor], owned: r.owned ? [r.tensor] : [] };
+      })();
   const owned = [...inputsIn.owned];
   try {
     const inputs = inputsIn.tensors;
     const inputShapes: Shape[] = inputs.map((t) => t.shape);
     // States are (batch, units) matrices: a list of them is an array of tensors or of 2-D arrays.
-    const initial = options.initial_state != null ? toTensorList(fn, options.initial_state, "`initial_state`", 2) : undefined;
+    const initial =
+      options.initial_state != null ? toTensorList(fn, options.initial_state, "`initial_state`", 2) : undefined;
     const constants = options.constants != null ? toTensorList(fn, options.constants, "`constants`", 2) : undefined;
     if (initial) owned.push(...initial.owned);
     if (constants) owned.push(...constants.owned);
-    inferOutputShapes(layer, inputShapes, { initialState: initial?.tensors.map((t) => t.shape) ?? [], constants: constants?.tensors.map((t) => t.shape) ?? [] });
+    inferOutputShapes(layer, inputShapes, {
+      initialState: initial?.tensors.map((t) => t.shape) ?? [],
+      constants: constants?.tensors.map((t) => t.shape) ?? [],
+    });
     let mask: Tensor | null = null;
     if (options.mask !== undefined && options.mask !== null) {
       const m = toTensor(fn, options.mask, "`mask`");
@@ -90,7 +104,11 @@ export function callEager(layer: Layer, x: unknown, options: CallOptions = {}): 
 
     let cache = caches.get(layer);
     if (!cache) {
-      const variables = weightValuesOf(layer, inputShapes.map((s) => [null, ...s.slice(1)]), fn).map((w) => tf.tidy(() => tf.variable(tf.tensor(w.values, [...w.shape], "float32"), w.trainable)));
+      const variables = weightValuesOf(
+        layer,
+        inputShapes.map((s) => [null, ...s.slice(1)]),
+        fn,
+      ).map((w) => tf.tidy(() => tf.variable(tf.tensor(w.values, [...w.shape], "float32"), w.trainable)));
       cache = { variables, state: null };
       caches.set(layer, cache);
       finalizer.register(layer, variables);
@@ -98,7 +116,8 @@ export function callEager(layer: Layer, x: unknown, options: CallOptions = {}): 
     const c = cache;
     let state: Tensor[] | undefined;
     if (isStatefulLayer(layer)) {
-      if (!c.state) c.state = familyOf(layer).stateShapes!(layer.config, inputShapes).map((s) => tf.keep(tf.zeros(s as number[])));
+      if (!c.state)
+        c.state = familyOf(layer).stateShapes!(layer.config, inputShapes).map((s) => tf.keep(tf.zeros(s as number[])));
       state = c.state;
     }
     const result = (tf.tidy as any)(() => {
@@ -117,8 +136,18 @@ export function callEager(layer: Layer, x: unknown, options: CallOptions = {}): 
       // caller owns (and may dispose) the output, and converted inputs are disposed below.
       const outputs = r.outputs.map((o) => (inputs.includes(o) ? tf.clone(o) : o));
       const weightUpdates = options.training ? (r.weightUpdates ?? []) : [];
-      return { outputs, masks: outMasks.map((m) => (m ? tf.cast(m, "bool") : null)), newState: r.newState ? [...r.newState] : undefined, weightUpdates };
-    }) as unknown as { outputs: Tensor[]; masks: (Tensor | null)[]; newState?: Tensor[]; weightUpdates: { index: number; value: Tensor }[] };
+      return {
+        outputs,
+        masks: outMasks.map((m) => (m ? tf.cast(m, "bool") : null)),
+        newState: r.newState ? [...r.newState] : undefined,
+        weightUpdates,
+      };
+    }) as unknown as {
+      outputs: Tensor[];
+      masks: (Tensor | null)[];
+      newState?: Tensor[];
+      weightUpdates: { index: number; value: Tensor }[];
+    };
     // Non-trainable weight updates of a training call (batch norm's moving statistics) go to the
     // layer's cached variables, as a model's runtime applies them to its own.
     for (const u of result.weightUpdates) {

@@ -41,7 +41,11 @@ function sequentialPlan(model: Model & { type: "sequential" }, dataShapes?: read
   let input: Shape | null = model.inputShape;
   if (!input) {
     if (!dataShapes || dataShapes.length === 0) {
-      throw new KerasError("build", `model "${model.name}" has no input shape yet: give input_shape to keras_model_sequential() or the first layer, or call it on data`, "shape");
+      throw new KerasError(
+        "build",
+        `model "${model.name}" has no input shape yet: give input_shape to keras_model_sequential() or the first layer, or call it on data`,
+        "shape",
+      );
     }
     input = [null, ...dataShapes[0].slice(1)];
   }
@@ -51,11 +55,26 @@ function sequentialPlan(model: Model & { type: "sequential" }, dataShapes?: read
   let cur: Shape = input;
   model.layers.forEach((layer, i) => {
     const out = inferOutputShapes(layer, [cur]);
-    nodes.push({ layerIndex: i, inputs: [i === 0 ? modelInputRef(0) : { node: i - 1, output: 0 }], initialState: [], constants: [], mask: null, training: undefined, inputShapes: [cur], outputShapes: out });
+    nodes.push({
+      layerIndex: i,
+      inputs: [i === 0 ? modelInputRef(0) : { node: i - 1, output: 0 }],
+      initialState: [],
+      constants: [],
+      mask: null,
+      training: undefined,
+      inputShapes: [cur],
+      outputShapes: out,
+    });
     layerInputShapes.push([cur]);
     cur = out[0];
   });
-  return { nodes, outputs: [{ node: nodes.length - 1, output: 0 }], inputShapes: [input], outputShapes: [cur], layerInputShapes };
+  return {
+    nodes,
+    outputs: [{ node: nodes.length - 1, output: 0 }],
+    inputShapes: [input],
+    outputShapes: [cur],
+    layerInputShapes,
+  };
 }
 
 function functionalPlan(model: Model & { type: "functional" }): Plan {
@@ -100,4 +119,3 @@ function functionalPlan(model: Model & { type: "functional" }): Plan {
 export function buildPlan(model: Model, dataShapes?: readonly Shape[]): Plan {
   return model.type === "sequential" ? sequentialPlan(model, dataShapes) : functionalPlan(model);
 }
-

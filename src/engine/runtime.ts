@@ -40,12 +40,16 @@ export class Runtime {
   constructor(model: Model, plan: Plan) {
     this.plan = plan;
     this.layers = model.layers;
-    this.specs = model.layers.map((l, i) => (plan.layerInputShapes[i] ? weightSpecsOf(l, plan.layerInputShapes[i]!) : []));
+    this.specs = model.layers.map((l, i) =>
+      plan.layerInputShapes[i] ? weightSpecsOf(l, plan.layerInputShapes[i]!) : [],
+    );
     this.variables = model.layers.map((l, i) => {
       const shapes = plan.layerInputShapes[i];
       if (!shapes) return [];
       // Inside tidy: the initial tensor would otherwise stay registered next to the variable.
-      return weightValuesOf(l, shapes, "build").map((w) => tf.tidy(() => tf.variable(tf.tensor(w.values, [...w.shape], "float32"), w.trainable)));
+      return weightValuesOf(l, shapes, "build").map((w) =>
+        tf.tidy(() => tf.variable(tf.tensor(w.values, [...w.shape], "float32"), w.trainable)),
+      );
     });
     this.states = model.layers.map(() => null);
     registerLiveRuntime(this);
@@ -68,7 +72,8 @@ export class Runtime {
     if (!s) {
       const shapes = familyOf(layer).stateShapes!(layer.config, this.plan.layerInputShapes[layerIndex]!);
       s = shapes.map((sh) => {
-        if (sh.some((d) => d === null)) throw new KerasError("reset_states", `layer "${layer.name}" has no fixed batch size`, "state");
+        if (sh.some((d) => d === null))
+          throw new KerasError("reset_states", `layer "${layer.name}" has no fixed batch size`, "state");
         return tf.keep(tf.zeros(sh as number[]));
       });
       this.states[layerIndex] = s;
@@ -104,7 +109,8 @@ export class Runtime {
       masks.push(outputMasks(family.mask, result.masks, inputMasks, result.outputs.length));
       if (result.losses) losses.push(...result.losses);
       if (result.newState) stateUpdates.push({ layerIndex: node.layerIndex, states: [...result.newState] });
-      if (result.weightUpdates && training) for (const u of result.weightUpdates) weightUpdates.push({ layerIndex: node.layerIndex, ...u });
+      if (result.weightUpdates && training)
+        for (const u of result.weightUpdates) weightUpdates.push({ layerIndex: node.layerIndex, ...u });
     }
     return {
       outputs: this.plan.outputs.map(get),
@@ -143,7 +149,12 @@ export class Runtime {
   readWeights(): WeightValue[][] {
     return this.variables.map((vars, i) =>
       vars.map((v, j) =>
-        Object.freeze({ name: this.specs[i][j].name, shape: Object.freeze([...v.shape]), values: Float32Array.from(v.dataSync() as Float32Array), trainable: v.trainable }),
+        Object.freeze({
+          name: this.specs[i][j].name,
+          shape: Object.freeze([...v.shape]),
+          values: Float32Array.from(v.dataSync() as Float32Array),
+          trainable: v.trainable,
+        }),
       ),
     );
   }
@@ -159,7 +170,12 @@ export class Runtime {
   }
 }
 
-function outputMasks(policy: "propagate" | "drop" | undefined, given: readonly (Tensor | null)[] | undefined, inputMasks: readonly (Tensor | null)[], n: number): (Tensor | null)[] {
+function outputMasks(
+  policy: "propagate" | "drop" | undefined,
+  given: readonly (Tensor | null)[] | undefined,
+  inputMasks: readonly (Tensor | null)[],
+  n: number,
+): (Tensor | null)[] {
   if (given) return [...given];
   if (policy === "drop") return Array(n).fill(null);
   return Array(n).fill(inputMasks[0] ?? null);
@@ -171,7 +187,12 @@ function outputMasks(policy: "propagate" | "drop" | undefined, given: readonly (
 const runtimes = new WeakMap<Model, Runtime>();
 
 const shapesMatch = (plan: Plan, dataShapes?: readonly Shape[]) =>
-  !dataShapes || plan.inputShapes.every((s, k) => !dataShapes[k] || (s.length === dataShapes[k].length && s.every((d, i) => i === 0 || d === null || d === dataShapes[k][i])));
+  !dataShapes ||
+  plan.inputShapes.every(
+    (s, k) =>
+      !dataShapes[k] ||
+      (s.length === dataShapes[k].length && s.every((d, i) => i === 0 || d === null || d === dataShapes[k][i])),
+  );
 
 /** The runtime of `model`, building it (plan + variables) on first use. */
 export function getRuntime(model: Model, dataShapes?: readonly Shape[]): Runtime {

@@ -12,7 +12,16 @@ import type { FunctionalModel, Model, SequentialModel } from "../model/model.js"
 import { keras_model_sequential } from "../model/sequential.js";
 import { keras_model } from "../model/functional.js";
 import { layer_input, type GraphNode, type SymbolicTensor } from "../model/symbolic.js";
-import { asRecord, dtypeName, layerFromConfig, layerToConfig, toJson, type ConfigRecord, type Json, type LayerConfig } from "./layer_config.js";
+import {
+  asRecord,
+  dtypeName,
+  layerFromConfig,
+  layerToConfig,
+  toJson,
+  type ConfigRecord,
+  type Json,
+  type LayerConfig,
+} from "./layer_config.js";
 
 export { layerFromConfig, layerToConfig, type ConfigRecord, type Json, type LayerConfig } from "./layer_config.js";
 
@@ -40,7 +49,9 @@ export interface FunctionalConfig {
 function sequentialToConfig(model: SequentialModel): SequentialConfig {
   return {
     name: model.name,
-    layers: model.layers.map((l, i) => layerToConfig(l, i === 0 ? model.inputShape ?? l.batchInputShape : l.batchInputShape)),
+    layers: model.layers.map((l, i) =>
+      layerToConfig(l, i === 0 ? (model.inputShape ?? l.batchInputShape) : l.batchInputShape),
+    ),
   };
 }
 
@@ -53,7 +64,11 @@ function functionalToConfig(model: FunctionalModel): FunctionalConfig {
     calls.set(node.layer.id, k + 1);
     nodeIndex.set(node, k);
   }
-  const ref = (t: SymbolicTensor): [string, number, number] => [nameOf.get(t.node.layer.id)!, nodeIndex.get(t.node)!, t.index];
+  const ref = (t: SymbolicTensor): [string, number, number] => [
+    nameOf.get(t.node.layer.id)!,
+    nodeIndex.get(t.node)!,
+    t.index,
+  ];
   const callKwargs = (node: GraphNode): ConfigRecord => {
     const kwargs: ConfigRecord = {};
     if (node.training !== undefined) kwargs.training = node.training;
@@ -67,7 +82,13 @@ function functionalToConfig(model: FunctionalModel): FunctionalConfig {
       const c = layer.config;
       return {
         class_name: "InputLayer",
-        config: toJson({ batch_input_shape: c.batch_shape, dtype: c.dtype, sparse: false, ragged: false, name: layer.name }) as ConfigRecord,
+        config: toJson({
+          batch_input_shape: c.batch_shape,
+          dtype: c.dtype,
+          sparse: false,
+          ragged: false,
+          name: layer.name,
+        }) as ConfigRecord,
         name: layer.name,
         inbound_nodes: [],
       };
@@ -110,21 +131,29 @@ function sequentialFromConfig(fn: string, c: Record<string, unknown>): Sequentia
     rest = list.slice(1);
   }
   const layers = rest.map((l) => layerFromConfig(fn, l));
-  return keras_model_sequential({ name: typeof c.name === "string" ? c.name : undefined, input_batch_shape: inputBatchShape, input_dtype: inputDtype as any, layers });
+  return keras_model_sequential({
+    name: typeof c.name === "string" ? c.name : undefined,
+    input_batch_shape: inputBatchShape,
+    input_dtype: inputDtype as any,
+    layers,
+  });
 }
 
 type Triple = [string, number, number];
-const isTriple = (v: unknown): v is Triple => Array.isArray(v) && v.length >= 3 && typeof v[0] === "string" && typeof v[1] === "number" && typeof v[2] === "number";
+const isTriple = (v: unknown): v is Triple =>
+  Array.isArray(v) && v.length >= 3 && typeof v[0] === "string" && typeof v[1] === "number" && typeof v[2] === "number";
 
 function functionalFromConfig(fn: string, c: Record<string, unknown>): FunctionalModel {
   const specs = c.layers as Record<string, unknown>[];
   /** Output tensors by layer name, then by node index. */
   const produced = new Map<string, SymbolicTensor[][]>();
-  const tensorAt = ([layerName, node, index]: Triple): SymbolicTensor | undefined => produced.get(layerName)?.[node]?.[index];
+  const tensorAt = ([layerName, node, index]: Triple): SymbolicTensor | undefined =>
+    produced.get(layerName)?.[node]?.[index];
   const built = new Map<string, Layer>();
   const pending = specs.map((s) => {
     const r = asRecord(s);
-    if (!r || typeof r.class_name !== "string") throw new KerasError(fn, `every entry of \`layers\` must be a layer config, got ${describeValue(s)}`, "io");
+    if (!r || typeof r.class_name !== "string")
+      throw new KerasError(fn, `every entry of \`layers\` must be a layer config, got ${describeValue(s)}`, "io");
     const name = (r.name ?? asRecord(r.config)?.name) as string;
     const nodes = Array.isArray(r.inbound_nodes) ? (r.inbound_nodes as unknown[]) : [];
     return { spec: r, name, nodes, done: 0 };
@@ -133,7 +162,9 @@ function functionalFromConfig(fn: string, c: Record<string, unknown>): Functiona
     if (p.spec.class_name !== "InputLayer") continue;
     const ic = asRecord(p.spec.config) ?? {};
     const batchShape = (ic.batch_input_shape ?? ic.batch_shape) as (number | null)[];
-    produced.set(p.name, [[layer_input({ batch_shape: batchShape, dtype: (dtypeName(ic.dtype) as any) ?? undefined, name: p.name })]]);
+    produced.set(p.name, [
+      [layer_input({ batch_shape: batchShape, dtype: (dtypeName(ic.dtype) as any) ?? undefined, name: p.name })],
+    ]);
   }
   // Nodes may depend on nodes of layers listed later (shared layers): process until nothing moves.
   let progressed = true;
@@ -145,21 +176,36 @@ function functionalFromConfig(fn: string, c: Record<string, unknown>): Functiona
         const entries = keras2Node(fn, p.name, p.nodes[p.done]);
         const inputs = entries.map((e) => tensorAt(e.ref));
         const kwargs = entries[0]?.kwargs ?? {};
-        const extra = (v: unknown) => (isTriple(v) ? tensorAt(v) : Array.isArray(v) ? v.map((x) => (isTriple(x) ? tensorAt(x) : undefined)) : undefined);
+        const extra = (v: unknown) =>
+          isTriple(v)
+            ? tensorAt(v)
+            : Array.isArray(v)
+              ? v.map((x) => (isTriple(x) ? tensorAt(x) : undefined))
+              : undefined;
         const mask = kwargs.mask !== undefined ? extra(kwargs.mask) : undefined;
         const initialState = kwargs.initial_state !== undefined ? extra(kwargs.initial_state) : undefined;
         const constants = kwargs.constants !== undefined ? extra(kwargs.constants) : undefined;
         const missing = (v: unknown) => v === undefined || (Array.isArray(v) && v.some((x) => x === undefined));
-        if (inputs.some((t) => t === undefined) || (kwargs.mask !== undefined && missing(mask)) || (kwargs.initial_state !== undefined && missing(initialState)) || (kwargs.constants !== undefined && missing(constants))) break;
+        if (
+          inputs.some((t) => t === undefined) ||
+          (kwargs.mask !== undefined && missing(mask)) ||
+          (kwargs.initial_state !== undefined && missing(initialState)) ||
+          (kwargs.constants !== undefined && missing(constants))
+        )
+          break;
         let layer = built.get(p.name);
-        if (!layer) built.set(p.name, (layer = layerFromConfig(fn, { class_name: p.spec.class_name, config: p.spec.config })));
+        if (!layer)
+          built.set(p.name, (layer = layerFromConfig(fn, { class_name: p.spec.class_name, config: p.spec.config })));
         const options: CallOptions = {};
         if (mask !== undefined) options.mask = mask;
         if (initialState !== undefined) options.initial_state = initialState;
         if (constants !== undefined) options.constants = constants;
         if (typeof kwargs.training === "boolean") options.training = kwargs.training;
         const many = familyOf(layer).inputs === "many";
-        const out = layer(many || inputs.length > 1 ? inputs : inputs[0], Object.keys(options).length ? options : undefined);
+        const out = layer(
+          many || inputs.length > 1 ? inputs : inputs[0],
+          Object.keys(options).length ? options : undefined,
+        );
         const outs = (Array.isArray(out) ? out : [out]) as SymbolicTensor[];
         const list = produced.get(p.name) ?? [];
         list.push(outs);
@@ -170,23 +216,41 @@ function functionalFromConfig(fn: string, c: Record<string, unknown>): Functiona
     }
   }
   const stuck = pending.find((p) => p.spec.class_name !== "InputLayer" && p.done < p.nodes.length);
-  if (stuck) throw new KerasError(fn, `node ${stuck.done} of layer "${stuck.name}" refers to tensors that no layer produces`, "io");
+  if (stuck)
+    throw new KerasError(
+      fn,
+      `node ${stuck.done} of layer "${stuck.name}" refers to tensors that no layer produces`,
+      "io",
+    );
   const endpoints = (key: string) => {
     const v = c[key];
-    if (!Array.isArray(v) || !v.every(isTriple)) throw new KerasError(fn, `\`${key}\` must be a list of [layer_name, node_index, tensor_index], got ${describeValue(v)}`, "io");
+    if (!Array.isArray(v) || !v.every(isTriple))
+      throw new KerasError(
+        fn,
+        `\`${key}\` must be a list of [layer_name, node_index, tensor_index], got ${describeValue(v)}`,
+        "io",
+      );
     return (v as Triple[]).map((t) => {
       const s = tensorAt(t);
       if (!s) throw new KerasError(fn, `\`${key}\` refers to ${JSON.stringify(t)}, which no layer produces`, "io");
       return s;
     });
   };
-  return keras_model({ inputs: endpoints("input_layers"), outputs: endpoints("output_layers"), name: typeof c.name === "string" ? c.name : undefined });
+  return keras_model({
+    inputs: endpoints("input_layers"),
+    outputs: endpoints("output_layers"),
+    name: typeof c.name === "string" ? c.name : undefined,
+  });
 }
 
 /** One Keras 2 inbound node: a list of `[layer_name, node_index, tensor_index, kwargs]`. */
 function keras2Node(fn: string, layerName: string, node: unknown): { ref: Triple; kwargs: Record<string, unknown> }[] {
   if (!Array.isArray(node) || !node.every(isTriple)) {
-    throw new KerasError(fn, `layer "${layerName}": an inbound node must be a list of [layer_name, node_index, tensor_index, kwargs], got ${describeValue(node)}`, "io");
+    throw new KerasError(
+      fn,
+      `layer "${layerName}": an inbound node must be a list of [layer_name, node_index, tensor_index, kwargs], got ${describeValue(node)}`,
+      "io",
+    );
   }
   return node.map((e) => ({ ref: [e[0], e[1], e[2]] as Triple, kwargs: asRecord((e as unknown[])[3]) ?? {} }));
 }
@@ -199,6 +263,11 @@ export function fromConfig(fn: string, config: unknown): Model | Layer {
     if (["Sequential", "Functional", "Model"].includes(c.class_name)) return fromConfig(fn, c.config);
     return layerFromConfig(fn, c);
   }
-  if (!Array.isArray(c.layers)) throw new KerasError(fn, "`config` must be a model config ({ name, layers, ... }) or a layer config ({ class_name, config })", "io");
+  if (!Array.isArray(c.layers))
+    throw new KerasError(
+      fn,
+      "`config` must be a model config ({ name, layers, ... }) or a layer config ({ class_name, config })",
+      "io",
+    );
   return "input_layers" in c ? functionalFromConfig(fn, c) : sequentialFromConfig(fn, c);
 }

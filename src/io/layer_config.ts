@@ -19,7 +19,8 @@ export interface LayerConfig {
   config: ConfigRecord;
 }
 
-export const asRecord = (v: unknown): Record<string, unknown> | undefined => (v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
+export const asRecord = (v: unknown): Record<string, unknown> | undefined =>
+  v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
 
 /** Plain JSON data: typed arrays become arrays, undefined becomes null, functions their name. */
 export function toJson(v: unknown): Json {
@@ -37,7 +38,9 @@ export function toJson(v: unknown): Json {
  */
 export function layerToConfig(layer: Layer, batchInputShape: Shape | null = layer.batchInputShape): LayerConfig {
   const family = familyOf(layer);
-  const own = family.toConfig ? family.toConfig(layer.config) : (serializeConfigValue(layer.config) as Record<string, unknown>);
+  const own = family.toConfig
+    ? family.toConfig(layer.config)
+    : (serializeConfigValue(layer.config) as Record<string, unknown>);
   const config: Record<string, unknown> = { name: layer.name, trainable: layer.trainable, dtype: layer.inputDtype };
   if (batchInputShape) config.batch_input_shape = [...batchInputShape];
   Object.assign(config, own);
@@ -45,12 +48,20 @@ export function layerToConfig(layer: Layer, batchInputShape: Shape | null = laye
 }
 
 /** Keras bookkeeping keys this package has no use for, dropped when they hold their inert value. */
-const INERT_KEYS: Readonly<Record<string, unknown>> = { ragged: false, sparse: false, synchronized: false, rms_scaling: false, lora_rank: null, lora_alpha: null, autocast: true };
+const INERT_KEYS: Readonly<Record<string, unknown>> = {
+  ragged: false,
+  sparse: false,
+  synchronized: false,
+  rms_scaling: false,
+  lora_rank: null,
+  lora_alpha: null,
+  autocast: true,
+};
 
 /** Keras 3 writes dtype policies as objects: `{ class_name: "DTypePolicy", config: { name: "float32" } }`. */
 export function dtypeName(d: unknown): unknown {
   const r = asRecord(d);
-  return r ? asRecord(r.config)?.name ?? d : d;
+  return r ? (asRecord(r.config)?.name ?? d) : d;
 }
 
 /** A KerasError of `fn` with `context` put before the message of `e` (its "fn(): " prefix dropped when it is `fn`'s). */
@@ -71,7 +82,10 @@ export function layerFromConfig(fn: string, json: unknown): Layer {
   }
   const family = getFamily(r.class_name);
   if (!family || r.class_name === "InputLayer") {
-    const hint = closestName(r.class_name, familyNames().filter((n) => n !== "InputLayer"));
+    const hint = closestName(
+      r.class_name,
+      familyNames().filter((n) => n !== "InputLayer"),
+    );
     throw new KerasError(fn, `unknown layer class "${r.class_name}"${hint ? `; did you mean "${hint}"?` : ""}`, "io");
   }
   const { name, trainable, dtype, batch_input_shape, batch_shape, input_shape, ...rest } = asRecord(r.config)!;
@@ -79,14 +93,18 @@ export function layerFromConfig(fn: string, json: unknown): Layer {
   const shape = (batch_input_shape ?? batch_shape) as (number | null)[] | undefined;
   try {
     const own = family.fromConfig ? family.fromConfig(rest, fn) : rest;
-    return createLayer(family, {
-      ...own,
-      name,
-      trainable,
-      dtype: dtype === undefined || dtype === null ? undefined : dtypeName(dtype),
-      batch_input_shape: shape ?? undefined,
-      input_shape: shape ? undefined : (input_shape ?? undefined),
-    }, true);
+    return createLayer(
+      family,
+      {
+        ...own,
+        name,
+        trainable,
+        dtype: dtype === undefined || dtype === null ? undefined : dtypeName(dtype),
+        batch_input_shape: shape ?? undefined,
+        input_shape: shape ? undefined : (input_shape ?? undefined),
+      },
+      true,
+    );
   } catch (e) {
     if (e instanceof KerasError) throw within(fn, `layer "${String(name ?? r.class_name)}" (${r.class_name})`, e);
     throw e;
@@ -97,7 +115,11 @@ export function layerFromConfig(fn: string, json: unknown): Layer {
  * The nested layer under `key` of a family config being read back (`fromConfig`): `{ class_name,
  * config }` rebuilt to a layer value; a list of them to a list; a layer value or null kept as given.
  */
-export function nestedLayerFromConfig(fn: string, config: Record<string, unknown>, key: string): Record<string, unknown> {
+export function nestedLayerFromConfig(
+  fn: string,
+  config: Record<string, unknown>,
+  key: string,
+): Record<string, unknown> {
   const v = config[key];
   if (v === undefined || v === null || typeof v === "function") return config;
   const rebuilt = Array.isArray(v) ? v.map((x) => layerFromConfig(fn, x)) : layerFromConfig(fn, v);

@@ -8,7 +8,12 @@ import { resolveConstraint, type ConstraintSpec } from "../ops/constraints.js";
 import { tf, type Tensor } from "../backend/tf.js";
 import { KerasError } from "../errors.js";
 
-function resolving<A>(name: string, expected: string, resolve: (u: unknown) => A | undefined, encode: (a: A) => unknown): t.Type<A, unknown, unknown> {
+function resolving<A>(
+  name: string,
+  expected: string,
+  resolve: (u: unknown) => A | undefined,
+  encode: (a: A) => unknown,
+): t.Type<A, unknown, unknown> {
   return described(
     new t.Type<A, unknown, unknown>(
       name,
@@ -27,7 +32,10 @@ function resolving<A>(name: string, expected: string, resolve: (u: unknown) => A
 export const ActivationArg = resolving<Activation>(
   "Activation",
   `an activation name (${ACTIVATION_NAMES.join(", ")}), a function, or null`,
-  (u) => (u === null || typeof u === "string" || typeof u === "function" || (typeof u === "object" && u && "fn" in u) ? resolveActivation(u as any) : undefined),
+  (u) =>
+    u === null || typeof u === "string" || typeof u === "function" || (typeof u === "object" && u && "fn" in u)
+      ? resolveActivation(u as any)
+      : undefined,
   (a) => a.name,
 );
 
@@ -100,7 +108,13 @@ export function denseApply(x: Tensor, kernel: Tensor, bias?: Tensor): Tensor {
   return tf.tidy(() => {
     const inDim = x.shape[x.shape.length - 1];
     const outDim = kernel.shape[1] as number;
-    let y: Tensor = x.rank === 2 ? tf.matMul(x as tf.Tensor2D, kernel as tf.Tensor2D) : tf.reshape(tf.matMul(tf.reshape(x, [-1, inDim]) as tf.Tensor2D, kernel as tf.Tensor2D), [...x.shape.slice(0, -1), outDim]);
+    let y: Tensor =
+      x.rank === 2
+        ? tf.matMul(x as tf.Tensor2D, kernel as tf.Tensor2D)
+        : tf.reshape(tf.matMul(tf.reshape(x, [-1, inDim]) as tf.Tensor2D, kernel as tf.Tensor2D), [
+            ...x.shape.slice(0, -1),
+            outDim,
+          ]);
     if (bias) y = tf.add(y, bias);
     return y;
   });

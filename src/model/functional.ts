@@ -6,9 +6,16 @@ import { freezeModel, uniqueName, type FunctionalModel } from "./model.js";
 import type { Shape } from "./types.js";
 
 function asTensorList(fn: string, arg: string, v: unknown): SymbolicTensor[] {
-  const list = Array.isArray(v) ? v : v !== null && typeof v === "object" && !isSymbolic(v) ? Object.values(v as object) : [v];
+  const list = Array.isArray(v)
+    ? v
+    : v !== null && typeof v === "object" && !isSymbolic(v)
+      ? Object.values(v as object)
+      : [v];
   if (list.length === 0 || !list.every(isSymbolic)) {
-    throw new KerasError(fn, `\`${arg}\` must be a symbolic tensor or a list of them (from layer_input() and layers applied to it), got ${describeValue(v)}`);
+    throw new KerasError(
+      fn,
+      `\`${arg}\` must be a symbolic tensor or a list of them (from layer_input() and layers applied to it), got ${describeValue(v)}`,
+    );
   }
   return list as SymbolicTensor[];
 }
@@ -22,7 +29,8 @@ function topologicalNodes(outputs: readonly SymbolicTensor[]): GraphNode[] {
     if (s === "done") return;
     if (s === "visiting") throw new KerasError("keras_model", "the graph has a cycle");
     state.set(node, "visiting");
-    for (const t of [...node.inputs, ...node.initialState, ...node.constants, ...(node.mask ? [node.mask] : [])]) visit(t.node);
+    for (const t of [...node.inputs, ...node.initialState, ...node.constants, ...(node.mask ? [node.mask] : [])])
+      visit(t.node);
     state.set(node, "done");
     order.push(node);
   };
@@ -30,17 +38,25 @@ function topologicalNodes(outputs: readonly SymbolicTensor[]): GraphNode[] {
   return order;
 }
 
-export function keras_model(args: { inputs: unknown; outputs: unknown; name?: string; trainable?: boolean }): FunctionalModel {
+export function keras_model(args: {
+  inputs: unknown;
+  outputs: unknown;
+  name?: string;
+  trainable?: boolean;
+}): FunctionalModel {
   const fn = "keras_model";
-  if (!args || typeof args !== "object") throw new KerasError(fn, `expected { inputs, outputs, name }, got ${describeValue(args)}`);
+  if (!args || typeof args !== "object")
+    throw new KerasError(fn, `expected { inputs, outputs, name }, got ${describeValue(args)}`);
   const known = ["inputs", "outputs", "name", "trainable"];
   const unknown = Object.keys(args).filter((k) => !known.includes(k));
   if (unknown.length) throw new KerasError(fn, `unknown argument \`${unknown[0]}\` (expected inputs, outputs, name)`);
   const inputs = asTensorList(fn, "inputs", args.inputs);
   const outputs = asTensorList(fn, "outputs", args.outputs);
-  if (args.name !== undefined && typeof args.name !== "string") throw new KerasError(fn, `\`name\` must be a string, got ${describeValue(args.name)}`);
+  if (args.name !== undefined && typeof args.name !== "string")
+    throw new KerasError(fn, `\`name\` must be a string, got ${describeValue(args.name)}`);
   for (const i of inputs) {
-    if (i.node.layer.className !== "InputLayer") throw new KerasError(fn, "every element of `inputs` must come from layer_input()");
+    if (i.node.layer.className !== "InputLayer")
+      throw new KerasError(fn, "every element of `inputs` must come from layer_input()");
   }
   const nodes = topologicalNodes(outputs);
   const inputNodes = new Set(inputs.map((i) => i.node));
@@ -73,13 +89,19 @@ export function keras_model(args: { inputs: unknown; outputs: unknown; name?: st
   const taken = new Set<string>();
   for (const l of ordered) {
     if (!l.autoName) {
-      if (taken.has(l.name)) throw new KerasError(fn, `the name "${l.name}" is used by two layers; layer names must be unique in a model`);
+      if (taken.has(l.name))
+        throw new KerasError(fn, `the name "${l.name}" is used by two layers; layer names must be unique in a model`);
       taken.add(l.name);
     }
   }
   // Each layer value records the input shapes of its first call (what the plan builds it for).
   const firstInputs = new Map<number, Shape[]>();
-  for (const node of nodes) if (!firstInputs.has(node.layer.id) && node.layer.className !== "InputLayer") firstInputs.set(node.layer.id, node.inputs.map((t) => t.shape));
+  for (const node of nodes)
+    if (!firstInputs.has(node.layer.id) && node.layer.className !== "InputLayer")
+      firstInputs.set(
+        node.layer.id,
+        node.inputs.map((t) => t.shape),
+      );
   const layers = ordered.map((l) => {
     const known = firstInputs.get(l.id) ?? null;
     if (!l.autoName) return known ? withLayer(l, { knownInputShapes: known }) : l;

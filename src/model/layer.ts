@@ -86,11 +86,13 @@ const COMMON_KEYS = Object.keys(COMMON_PROPS);
 
 function batchInputShapeFrom(fn: string, family: LayerFamily<any>, a: Record<string, any>): Shape | null {
   if (a.batch_input_shape) {
-    if (a.input_shape) throw new KerasError(fn, "give either `input_shape` (with `batch_size`) or `batch_input_shape`, not both");
+    if (a.input_shape)
+      throw new KerasError(fn, "give either `input_shape` (with `batch_size`) or `batch_input_shape`, not both");
     return Object.freeze([...a.batch_input_shape]);
   }
   let inner: (number | null)[] | undefined = a.input_shape;
-  if (!inner && a.input_dim !== undefined) inner = family.inputDimShape ? family.inputDimShape(a.input_dim) : [a.input_dim];
+  if (!inner && a.input_dim !== undefined)
+    inner = family.inputDimShape ? family.inputDimShape(a.input_dim) : [a.input_dim];
   if (!inner) return null;
   return Object.freeze([a.batch_size ?? null, ...inner]);
 }
@@ -124,7 +126,9 @@ export function makeLayer(className: string, init: LayerInit): Layer {
     config: Object.freeze({ ...init.config }),
     trainable: init.trainable ?? true,
     batchInputShape: init.batchInputShape ?? null,
-    knownInputShapes: init.knownInputShapes ? Object.freeze(init.knownInputShapes.map((sh) => Object.freeze([...sh]))) : null,
+    knownInputShapes: init.knownInputShapes
+      ? Object.freeze(init.knownInputShapes.map((sh) => Object.freeze([...sh])))
+      : null,
     inputDtype: init.inputDtype ?? "float32",
     weightValues: init.weightValues ? Object.freeze([...init.weightValues]) : null,
     weightsArg: init.weightsArg ? Object.freeze([...init.weightsArg]) : null,
@@ -177,7 +181,11 @@ function checkCallOptions(layer: Layer, options: unknown): void {
 function callLayer(layer: Layer, x: unknown, options?: CallOptions): unknown {
   if (options !== undefined) checkCallOptions(layer, options);
   if (isModel(x)) {
-    if (options !== undefined) throw new KerasError(familyOf(layer).fn, "call options (mask, initial_state, ...) apply to tensors, not to a model");
+    if (options !== undefined)
+      throw new KerasError(
+        familyOf(layer).fn,
+        "call options (mask, initial_state, ...) apply to tensors, not to a model",
+      );
     return appendLayer(x, layer);
   }
   if (isSymbolicInput(x)) return callSymbolic(layer, x, options);
@@ -205,7 +213,8 @@ export function createLayer(family: LayerFamily<any>, args: unknown, fromConfig 
   const validated = family.validate ? family.validate(config) : config;
   const shapeArgs = ownKeys.includes("input_dim") ? { ...decoded, input_dim: undefined } : decoded;
   const implied = family.impliedInputShape?.(validated as any);
-  if (implied && !shapeArgs.input_shape && !shapeArgs.batch_input_shape && shapeArgs.input_dim === undefined) shapeArgs.input_shape = implied;
+  if (implied && !shapeArgs.input_shape && !shapeArgs.batch_input_shape && shapeArgs.input_dim === undefined)
+    shapeArgs.input_shape = implied;
   return makeLayer(family.className, {
     name: decoded.name,
     config: validated,
@@ -227,7 +236,10 @@ export function defineLayer<C extends Record<string, any>>(family: LayerFamily<C
 
 /** A record of named arguments, as opposed to what a layer can be applied to. */
 function isArgumentRecord(a: unknown): boolean {
-  return a === undefined || (a !== null && typeof a === "object" && !Array.isArray(a) && !isModel(a) && !isSymbolicInput(a) && !isTensorLike(a));
+  return (
+    a === undefined ||
+    (a !== null && typeof a === "object" && !Array.isArray(a) && !isModel(a) && !isSymbolicInput(a) && !isTensorLike(a))
+  );
 }
 
 /**
@@ -240,7 +252,11 @@ export function dualLayerFunction(fn: string, make: (args: Record<string, unknow
   function layerFunction<T>(object: T, args?: Record<string, unknown>): any;
   function layerFunction(a?: unknown, b?: unknown): unknown {
     if (isArgumentRecord(a)) {
-      if (b !== undefined) throw new KerasError(fn, `the first argument must be a model, a tensor or a record of arguments, got ${describeValue(a)}`);
+      if (b !== undefined)
+        throw new KerasError(
+          fn,
+          `the first argument must be a model, a tensor or a record of arguments, got ${describeValue(a)}`,
+        );
       return make(a as Record<string, unknown> | undefined);
     }
     return make(b as Record<string, unknown> | undefined)(a);
@@ -269,14 +285,29 @@ const shapesKey = (shapes: readonly Shape[]) => JSON.stringify(shapes.map((s) =>
  * argument, else drawn from the initializers once (memoised per layer identity, so every view of the
  * same layer sees the same numbers).
  */
-export function weightValuesOf(layer: Layer, inputShapes: readonly Shape[], fn = "get_weights"): readonly WeightValue[] {
+export function weightValuesOf(
+  layer: Layer,
+  inputShapes: readonly Shape[],
+  fn = "get_weights",
+): readonly WeightValue[] {
   const specs = weightSpecsOf(layer, inputShapes);
   if (layer.weightValues) {
     const w = layer.weightValues;
-    if (w.length !== specs.length || w.some((v, i) => v.shape.length !== specs[i].shape.length || v.shape.some((d, j) => d !== specs[i].shape[j]))) {
-      throw new KerasError(fn, `layer "${layer.name}" holds weights for another input shape than ${inputShapes.map(formatShape).join(", ")}`, "shape");
+    if (
+      w.length !== specs.length ||
+      w.some((v, i) => v.shape.length !== specs[i].shape.length || v.shape.some((d, j) => d !== specs[i].shape[j]))
+    ) {
+      throw new KerasError(
+        fn,
+        `layer "${layer.name}" holds weights for another input shape than ${inputShapes.map(formatShape).join(", ")}`,
+        "shape",
+      );
     }
-    return w.map((v, i) => (v.trainable === (specs[i].trainable && layer.trainable) ? v : { ...v, trainable: specs[i].trainable && layer.trainable }));
+    return w.map((v, i) =>
+      v.trainable === (specs[i].trainable && layer.trainable)
+        ? v
+        : { ...v, trainable: specs[i].trainable && layer.trainable },
+    );
   }
   const key = shapesKey(inputShapes);
   const memo = drawn.get(layer.origin);
@@ -284,11 +315,22 @@ export function weightValuesOf(layer: Layer, inputShapes: readonly Shape[], fn =
   if (memo && memo.key === key) values = memo.values;
   else {
     if (memo) {
-      throw new KerasError(fn, `layer "${layer.name}" was built for input shape ${memo.key} and cannot be applied to ${key}`, "shape");
+      throw new KerasError(
+        fn,
+        `layer "${layer.name}" was built for input shape ${memo.key} and cannot be applied to ${key}`,
+        "shape",
+      );
     }
     values = layer.weightsArg
       ? weightsFromRaw(familyOf(layer).fn, `layer "${layer.name}"`, specs, layer.weightsArg)
-      : specs.map((s) => Object.freeze({ name: s.name, shape: Object.freeze([...s.shape]), values: initialize(s.initializer, s.shape), trainable: s.trainable }));
+      : specs.map((s) =>
+          Object.freeze({
+            name: s.name,
+            shape: Object.freeze([...s.shape]),
+            values: initialize(s.initializer, s.shape),
+            trainable: s.trainable,
+          }),
+        );
     drawn.set(layer.origin, { key, values });
   }
   return values.map((v, i) => ({ ...v, trainable: specs[i].trainable && layer.trainable }));
@@ -301,7 +343,12 @@ export function countParams(specs: readonly WeightSpec[]): number {
 export const NO_CALL_SHAPES: CallShapes = Object.freeze({ initialState: [], constants: [] });
 
 /** Output shapes of `layer` on `inputShapes`, with the error naming the layer. */
-export function inferOutputShapes(layer: Layer, inputShapes: readonly Shape[], call: CallShapes = NO_CALL_SHAPES, fn?: string): readonly Shape[] {
+export function inferOutputShapes(
+  layer: Layer,
+  inputShapes: readonly Shape[],
+  call: CallShapes = NO_CALL_SHAPES,
+  fn?: string,
+): readonly Shape[] {
   const family = familyOf(layer);
   if (family.inputs !== "many" && inputShapes.length !== 1) {
     throw new KerasError(fn ?? family.fn, `layer "${layer.name}" takes one input, got ${inputShapes.length}`, "shape");

@@ -24,22 +24,29 @@ const SEQUENTIAL_PROPS = {
  * `keras_model_sequential({ input_shape, batch_size, input_batch_shape, input_dtype, name, layers })`.
  * The K2 form (input arguments on the first layer) gives the same model.
  */
-export function keras_model_sequential(args: {
-  input_shape?: (number | null)[] | number;
-  batch_size?: number;
-  input_batch_shape?: (number | null)[];
-  batch_input_shape?: (number | null)[];
-  input_dtype?: string;
-  dtype?: string;
-  name?: string;
-  trainable?: boolean;
-  layers?: Layer[];
-} = {}): SequentialModel {
+export function keras_model_sequential(
+  args: {
+    input_shape?: (number | null)[] | number;
+    batch_size?: number;
+    input_batch_shape?: (number | null)[];
+    batch_input_shape?: (number | null)[];
+    input_dtype?: string;
+    dtype?: string;
+    name?: string;
+    trainable?: boolean;
+    layers?: Layer[];
+  } = {},
+): SequentialModel {
   const fn = "keras_model_sequential";
   const a = decodeArgs(fn, SEQUENTIAL_PROPS, args, {});
   const batchShapeArg = a.input_batch_shape ?? a.batch_input_shape;
-  if (batchShapeArg && a.input_shape) throw new KerasError(fn, "give either `input_shape` (with `batch_size`) or `input_batch_shape`, not both");
-  const inputShape: Shape | null = batchShapeArg ? Object.freeze([...batchShapeArg]) : a.input_shape ? Object.freeze([a.batch_size ?? null, ...a.input_shape]) : null;
+  if (batchShapeArg && a.input_shape)
+    throw new KerasError(fn, "give either `input_shape` (with `batch_size`) or `input_batch_shape`, not both");
+  const inputShape: Shape | null = batchShapeArg
+    ? Object.freeze([...batchShapeArg])
+    : a.input_shape
+      ? Object.freeze([a.batch_size ?? null, ...a.input_shape])
+      : null;
   let model = freezeModel<SequentialModel>({
     type: "sequential",
     name: a.name ?? "sequential",
@@ -53,7 +60,8 @@ export function keras_model_sequential(args: {
     if (!isLayer(l)) throw new KerasError(fn, `\`layers[${i + 1}]\` must be a layer, got ${describeValue(l)}`);
     model = appendLayer(model, l);
   }
-  if (a.trainable === false) model = withModel(model, { layers: Object.freeze(model.layers.map((l) => withLayer(l, { trainable: false }))) });
+  if (a.trainable === false)
+    model = withModel(model, { layers: Object.freeze(model.layers.map((l) => withLayer(l, { trainable: false }))) });
   return model;
 }
 
@@ -67,14 +75,23 @@ export function sequentialOutputShape(model: SequentialModel): Shape | null {
 export function appendLayer(model: SequentialModel | import("./model.js").Model, layer: Layer): SequentialModel {
   const family = familyOf(layer);
   if (model.type !== "sequential") {
-    throw new KerasError(family.fn, `layers can be appended to sequential models only; "${model.name}" is a functional model — apply the layer to its output tensor instead`);
+    throw new KerasError(
+      family.fn,
+      `layers can be appended to sequential models only; "${model.name}" is a functional model — apply the layer to its output tensor instead`,
+    );
   }
   if (model.layers.some((l) => l.id === layer.id)) {
-    throw new KerasError(family.fn, `layer "${layer.name}" is already in model "${model.name}"; a layer can appear once in a sequential model`);
+    throw new KerasError(
+      family.fn,
+      `layer "${layer.name}" is already in model "${model.name}"; a layer can appear once in a sequential model`,
+    );
   }
   const taken = new Set(model.layers.map((l) => l.name));
   if (!layer.autoName && taken.has(layer.name)) {
-    throw new KerasError(family.fn, `the name "${layer.name}" is already used in model "${model.name}"; layer names must be unique`);
+    throw new KerasError(
+      family.fn,
+      `the name "${layer.name}" is already used in model "${model.name}"; layer names must be unique`,
+    );
   }
   const named = layer.autoName ? withLayer(layer, { name: uniqueName(layer.name, taken) }) : layer;
   let inputShape = model.inputShape;
@@ -82,7 +99,11 @@ export function appendLayer(model: SequentialModel | import("./model.js").Model,
   const first = model.layers.length === 0;
   if (first && named.batchInputShape) {
     if (inputShape && !shapesEqual(inputShape, named.batchInputShape)) {
-      throw new KerasError(family.fn, `layer "${named.name}" declares input shape ${formatShape(named.batchInputShape)} but model "${model.name}" has input shape ${formatShape(inputShape)}`, "shape");
+      throw new KerasError(
+        family.fn,
+        `layer "${named.name}" declares input shape ${formatShape(named.batchInputShape)} but model "${model.name}" has input shape ${formatShape(inputShape)}`,
+        "shape",
+      );
     }
     inputShape = named.batchInputShape;
     inputDtype = named.inputDtype;
@@ -96,7 +117,11 @@ export function appendLayer(model: SequentialModel | import("./model.js").Model,
     } catch (e) {
       if (e instanceof KerasError && e.kind === "shape") {
         const after = first ? "the model input" : `"${model.layers[model.layers.length - 1].name}"`;
-        throw new KerasError(e.fn, `cannot add "${named.name}" after ${after} with output shape ${formatShape(prevShape)}: ${e.message.replace(/^[^:]+\(\): /, "")}`, "shape");
+        throw new KerasError(
+          e.fn,
+          `cannot add "${named.name}" after ${after} with output shape ${formatShape(prevShape)}: ${e.message.replace(/^[^:]+\(\): /, "")}`,
+          "shape",
+        );
       }
       throw e;
     }
@@ -113,11 +138,19 @@ export function appendLayer(model: SequentialModel | import("./model.js").Model,
     checkStatefulBatch(named, [[null]], family.fn);
   }
   // The layer value in the model records the input shape the model gives it (none while unknown).
-  const placed = prevShape || named.knownInputShapes ? withLayer(named, { knownInputShapes: prevShape ? [prevShape] : null }) : named;
-  return withModel(model, { layers: Object.freeze([...model.layers, placed]), inputShape, inputDtype, shapes: prevShape ? shapes : null, compiled: null });
+  const placed =
+    prevShape || named.knownInputShapes
+      ? withLayer(named, { knownInputShapes: prevShape ? [prevShape] : null })
+      : named;
+  return withModel(model, {
+    layers: Object.freeze([...model.layers, placed]),
+    inputShape,
+    inputDtype,
+    shapes: prevShape ? shapes : null,
+    compiled: null,
+  });
 }
 
 function isStatefulNoShape(layer: Layer): boolean {
   return layer.config.stateful === true && familyOf(layer).stateShapes !== undefined;
 }
-

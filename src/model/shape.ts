@@ -24,14 +24,19 @@ export function shapesCompatible(a: Shape, b: Shape): boolean {
 export function expectRank(fn: string, shape: Shape, rank: number | readonly number[], what: string): void {
   const ranks = typeof rank === "number" ? [rank] : rank;
   if (!ranks.includes(shape.length)) {
-    throw new KerasError(fn, `expected ${what} (rank ${ranks.join(" or ")} including the batch axis), got shape ${formatShape(shape)}`, "shape");
+    throw new KerasError(
+      fn,
+      `expected ${what} (rank ${ranks.join(" or ")} including the batch axis), got shape ${formatShape(shape)}`,
+      "shape",
+    );
   }
 }
 
 /** The last dimension, which must be known (e.g. a Dense layer's input features). */
 export function knownLastDim(fn: string, shape: Shape, what = "the last dimension of the input"): number {
   const d = shape[shape.length - 1];
-  if (d === null || d === undefined) throw new KerasError(fn, `${what} must be known, got shape ${formatShape(shape)}`, "shape");
+  if (d === null || d === undefined)
+    throw new KerasError(fn, `${what} must be known, got shape ${formatShape(shape)}`, "shape");
   return d;
 }
 

@@ -37,7 +37,14 @@ export function isSymbolicInput(x: unknown): x is SymbolicTensor | SymbolicTenso
 }
 
 function symbolic(node: GraphNode, index: number, dtype: string): SymbolicTensor {
-  return Object.freeze({ [SYMBOLIC_BRAND]: true as const, shape: node.outputShapes[index], dtype, node, index, [inspect.custom]: printSymbolic });
+  return Object.freeze({
+    [SYMBOLIC_BRAND]: true as const,
+    shape: node.outputShapes[index],
+    dtype,
+    node,
+    index,
+    [inspect.custom]: printSymbolic,
+  });
 }
 
 /** Printed as Keras prints a KerasTensor, naming the layer that made it. */
@@ -48,24 +55,40 @@ function printSymbolic(this: SymbolicTensor): string {
 const asSymbolicList = (fn: string, arg: string, v: unknown): SymbolicTensor[] => {
   if (v === undefined || v === null) return [];
   const list = Array.isArray(v) ? v : [v];
-  if (!list.every(isSymbolic)) throw new KerasError(fn, `\`${arg}\` must be symbolic tensors when the layer is applied to symbolic inputs, got ${describeValue(v)}`);
+  if (!list.every(isSymbolic))
+    throw new KerasError(
+      fn,
+      `\`${arg}\` must be symbolic tensors when the layer is applied to symbolic inputs, got ${describeValue(v)}`,
+    );
   return list as SymbolicTensor[];
 };
 
-export function callSymbolic(layer: Layer, x: SymbolicTensor | SymbolicTensor[], options: CallOptions = {}): SymbolicTensor | SymbolicTensor[] {
+export function callSymbolic(
+  layer: Layer,
+  x: SymbolicTensor | SymbolicTensor[],
+  options: CallOptions = {},
+): SymbolicTensor | SymbolicTensor[] {
   const family = familyOf(layer);
   const inputs = Array.isArray(x) ? x : [x];
   const initialState = asSymbolicList(family.fn, "initial_state", options.initial_state);
   const constants = asSymbolicList(family.fn, "constants", options.constants);
-  const mask = options.mask === undefined || options.mask === null ? null : asSymbolicList(family.fn, "mask", options.mask)[0];
+  const mask =
+    options.mask === undefined || options.mask === null ? null : asSymbolicList(family.fn, "mask", options.mask)[0];
   const inputShapes = inputs.map((s) => s.shape);
   let outputShapes: readonly Shape[];
   try {
-    outputShapes = inferOutputShapes(layer, inputShapes, { initialState: initialState.map((s) => s.shape), constants: constants.map((s) => s.shape) });
+    outputShapes = inferOutputShapes(layer, inputShapes, {
+      initialState: initialState.map((s) => s.shape),
+      constants: constants.map((s) => s.shape),
+    });
   } catch (e) {
     if (e instanceof KerasError && e.kind === "shape") {
       const from = inputs.map((s) => `"${s.node.layer.name}"`).join(", ");
-      throw new KerasError(e.fn, `cannot apply "${layer.name}" to the output of ${from}: ${e.message.replace(/^[^:]+\(\): /, "")}`, "shape");
+      throw new KerasError(
+        e.fn,
+        `cannot apply "${layer.name}" to the output of ${from}: ${e.message.replace(/^[^:]+\(\): /, "")}`,
+        "shape",
+      );
     }
     throw e;
   }
@@ -96,30 +119,67 @@ registerFamily({
   toConfig: (c) => ({ batch_shape: c.batch_shape, dtype: c.dtype, sparse: false, name: c.name }),
 });
 
-const INPUT_PROPS = { shape: ShapeArg, batch_size: PositiveInt, batch_shape: ShapeArg, dtype: DType, name: Str, sparse: Bool };
+const INPUT_PROPS = {
+  shape: ShapeArg,
+  batch_size: PositiveInt,
+  batch_shape: ShapeArg,
+  dtype: DType,
+  name: Str,
+  sparse: Bool,
+};
 
 /** Makes an InputLayer with its batch shape (shared by layer_input and keras_model_sequential). */
 export function makeInputLayer(batchShape: Shape, dtype: string, name?: string): Layer {
-  return makeLayer("InputLayer", { name, config: { batch_shape: batchShape, dtype, name: name ?? null }, batchInputShape: batchShape, inputDtype: dtype });
+  return makeLayer("InputLayer", {
+    name,
+    config: { batch_shape: batchShape, dtype, name: name ?? null },
+    batchInputShape: batchShape,
+    inputDtype: dtype,
+  });
 }
 
 /**
  * `layer_input({ shape, batch_size, batch_shape, dtype, name })` (alias `keras_input`): a symbolic
  * tensor, the start of a functional model.
  */
-export function layer_input(args: { shape?: (number | null)[] | number; batch_size?: number; batch_shape?: (number | null)[]; dtype?: string; name?: string; sparse?: boolean } = {}): SymbolicTensor {
+export function layer_input(
+  args: {
+    shape?: (number | null)[] | number;
+    batch_size?: number;
+    batch_shape?: (number | null)[];
+    dtype?: string;
+    name?: string;
+    sparse?: boolean;
+  } = {},
+): SymbolicTensor {
   const fn = "layer_input";
   const a = decodeArgs(fn, INPUT_PROPS, args, { dtype: "float32" });
   if (a.sparse) throw new KerasError(fn, "sparse inputs are not supported");
   let batchShape: Shape;
   if (a.batch_shape) {
-    if (a.shape || a.batch_size !== undefined) throw new KerasError(fn, "give either `shape` (with `batch_size`) or `batch_shape`, not both");
+    if (a.shape || a.batch_size !== undefined)
+      throw new KerasError(fn, "give either `shape` (with `batch_size`) or `batch_shape`, not both");
     batchShape = Object.freeze([...a.batch_shape]);
   } else if (a.shape) batchShape = Object.freeze([a.batch_size ?? null, ...a.shape]);
   else throw new KerasError(fn, "`shape` (or `batch_shape`) is required, e.g. layer_input({ shape: [10, 4] })");
   const layer = makeInputLayer(batchShape, a.dtype, a.name);
-  const node: GraphNode = Object.freeze({ layer, inputs: [], initialState: [], constants: [], mask: null, training: undefined, outputShapes: [batchShape] });
-  return Object.freeze({ [SYMBOLIC_BRAND]: true as const, shape: batchShape, dtype: a.dtype, node, index: 0, [inspect.custom]: printSymbolic });
+  const node: GraphNode = Object.freeze({
+    layer,
+    inputs: [],
+    initialState: [],
+    constants: [],
+    mask: null,
+    training: undefined,
+    outputShapes: [batchShape],
+  });
+  return Object.freeze({
+    [SYMBOLIC_BRAND]: true as const,
+    shape: batchShape,
+    dtype: a.dtype,
+    node,
+    index: 0,
+    [inspect.custom]: printSymbolic,
+  });
 }
 
 export const keras_input = layer_input;

@@ -18,7 +18,12 @@ function nestedShape(a: unknown): number[] {
 export function toFloat32(raw: unknown, shape: readonly number[]): Float32Array | undefined {
   const n = product(shape);
   if (raw instanceof tf.Tensor) {
-    if (raw.size !== n || raw.shape.length !== shape.length || !raw.shape.every((d: number, i: number) => d === shape[i])) return undefined;
+    if (
+      raw.size !== n ||
+      raw.shape.length !== shape.length ||
+      !raw.shape.every((d: number, i: number) => d === shape[i])
+    )
+      return undefined;
     return Float32Array.from(raw.dataSync() as Float32Array);
   }
   if (ArrayBuffer.isView(raw)) {
@@ -28,7 +33,8 @@ export function toFloat32(raw: unknown, shape: readonly number[]): Float32Array 
   if (typeof raw === "number") return shape.length === 0 ? Float32Array.of(raw) : undefined;
   if (raw && typeof raw === "object" && !Array.isArray(raw) && "values" in raw && "shape" in raw) {
     const r = raw as { shape: number[]; values: ArrayLike<number> };
-    if (r.shape.length !== shape.length || !r.shape.every((d, i) => d === shape[i]) || r.values.length !== n) return undefined;
+    if (r.shape.length !== shape.length || !r.shape.every((d, i) => d === shape[i]) || r.values.length !== n)
+      return undefined;
     return Float32Array.from(r.values);
   }
   if (!Array.isArray(raw)) return undefined;
@@ -47,8 +53,15 @@ export function describeShapeOf(raw: unknown): string {
 }
 
 /** Checks a list of raw weights against specs (count and shapes) and converts them. */
-export function weightsFromRaw(fn: string, owner: string, specs: readonly WeightSpec[], raw: readonly unknown[], trainable = true): WeightValue[] {
-  if (!Array.isArray(raw)) throw new KerasError(fn, `weights for ${owner} must be a list of arrays, got ${describeValue(raw)}`);
+export function weightsFromRaw(
+  fn: string,
+  owner: string,
+  specs: readonly WeightSpec[],
+  raw: readonly unknown[],
+  trainable = true,
+): WeightValue[] {
+  if (!Array.isArray(raw))
+    throw new KerasError(fn, `weights for ${owner} must be a list of arrays, got ${describeValue(raw)}`);
   if (raw.length !== specs.length) {
     throw new KerasError(
       fn,
@@ -58,9 +71,18 @@ export function weightsFromRaw(fn: string, owner: string, specs: readonly Weight
   return specs.map((spec, i) => {
     const values = toFloat32(raw[i], spec.shape);
     if (!values) {
-      throw new KerasError(fn, `weight ${i + 1} of ${owner} (${spec.name}) must have shape [${spec.shape.join(", ")}], got ${describeShapeOf(raw[i])}`, "shape");
+      throw new KerasError(
+        fn,
+        `weight ${i + 1} of ${owner} (${spec.name}) must have shape [${spec.shape.join(", ")}], got ${describeShapeOf(raw[i])}`,
+        "shape",
+      );
     }
-    return Object.freeze({ name: spec.name, shape: Object.freeze([...spec.shape]), values, trainable: spec.trainable && trainable });
+    return Object.freeze({
+      name: spec.name,
+      shape: Object.freeze([...spec.shape]),
+      values,
+      trainable: spec.trainable && trainable,
+    });
   });
 }
 

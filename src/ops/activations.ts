@@ -9,12 +9,17 @@ export interface Activation {
 }
 
 const selu = (x: Tensor) => tf.selu(x);
-const gelu = (approximate: boolean): ActivationFn => (x) =>
-  tf.tidy(() =>
-    approximate
-      ? tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.pow(x, 3)))))))
-      : tf.mul(tf.mul(x, 0.5), tf.add(1, erf(tf.div(x, Math.SQRT2)))),
-  );
+const gelu =
+  (approximate: boolean): ActivationFn =>
+  (x) =>
+    tf.tidy(() =>
+      approximate
+        ? tf.mul(
+            tf.mul(x, 0.5),
+            tf.add(1, tf.tanh(tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.pow(x, 3)))))),
+          )
+        : tf.mul(tf.mul(x, 0.5), tf.add(1, erf(tf.div(x, Math.SQRT2)))),
+    );
 // tfjs erf is accurate to ~1e-7 on cpu/wasm
 const erf = (x: Tensor) => tf.erf(x);
 

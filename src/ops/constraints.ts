@@ -13,17 +13,27 @@ const constraint = (class_name: ConstraintSpec["class_name"], config: Record<str
 
 /** `constraint_maxnorm(max_value = 2, axis = 0)`: rescales weights whose norm along `axis` exceeds max_value. */
 export const constraint_maxnorm = (args: { max_value?: number; axis?: number } = {}): ConstraintSpec =>
-  constraint("MaxNorm", decodeArgs("constraint_maxnorm", { max_value: NonNegativeNum, axis: Int }, args, { max_value: 2, axis: 0 }));
+  constraint(
+    "MaxNorm",
+    decodeArgs("constraint_maxnorm", { max_value: NonNegativeNum, axis: Int }, args, { max_value: 2, axis: 0 }),
+  );
 /** `constraint_nonneg()`: negative weights become zero. */
 export const constraint_nonneg = (): ConstraintSpec => constraint("NonNeg", {});
 /** `constraint_unitnorm(axis = 0)`: weights divided by their norm along `axis`. */
 export const constraint_unitnorm = (args: { axis?: number } = {}): ConstraintSpec =>
   constraint("UnitNorm", decodeArgs("constraint_unitnorm", { axis: Int }, args, { axis: 0 }));
 /** `constraint_minmaxnorm(min_value = 0, max_value = 1, rate = 1, axis = 0)`. */
-export const constraint_minmaxnorm = (args: { min_value?: number; max_value?: number; rate?: number; axis?: number } = {}): ConstraintSpec =>
+export const constraint_minmaxnorm = (
+  args: { min_value?: number; max_value?: number; rate?: number; axis?: number } = {},
+): ConstraintSpec =>
   constraint(
     "MinMaxNorm",
-    decodeArgs("constraint_minmaxnorm", { min_value: NonNegativeNum, max_value: NonNegativeNum, rate: NonNegativeNum, axis: Int }, args, { min_value: 0, max_value: 1, rate: 1, axis: 0 }),
+    decodeArgs(
+      "constraint_minmaxnorm",
+      { min_value: NonNegativeNum, max_value: NonNegativeNum, rate: NonNegativeNum, axis: Int },
+      args,
+      { min_value: 0, max_value: 1, rate: 1, axis: 0 },
+    ),
   );
 
 export function resolveConstraint(v: unknown): ConstraintSpec | null | undefined {
@@ -31,7 +41,8 @@ export function resolveConstraint(v: unknown): ConstraintSpec | null | undefined
   if (v === "max_norm" || v === "maxnorm") return constraint_maxnorm();
   if (v === "non_neg" || v === "nonneg") return constraint_nonneg();
   if (v === "unit_norm" || v === "unitnorm") return constraint_unitnorm();
-  if (typeof v === "function") return Object.freeze({ class_name: "Custom", config: {}, fn: v as (w: Tensor) => Tensor });
+  if (typeof v === "function")
+    return Object.freeze({ class_name: "Custom", config: {}, fn: v as (w: Tensor) => Tensor });
   if (v && typeof v === "object" && typeof (v as ConstraintSpec).class_name === "string") return v as ConstraintSpec;
   return undefined;
 }
@@ -54,7 +65,10 @@ export function applyConstraint(spec: ConstraintSpec, w: Tensor): Tensor {
         return tf.div(w, tf.add(tf.sqrt(tf.sum(tf.square(w), c.axis, true)), EPS));
       case "MinMaxNorm": {
         const norms = tf.sqrt(tf.sum(tf.square(w), c.axis, true));
-        const desired = tf.add(tf.mul(c.rate, tf.clipByValue(norms, c.min_value, c.max_value)), tf.mul(1 - c.rate, norms));
+        const desired = tf.add(
+          tf.mul(c.rate, tf.clipByValue(norms, c.min_value, c.max_value)),
+          tf.mul(1 - c.rate, norms),
+        );
         return tf.mul(w, tf.div(desired, tf.add(norms, EPS)));
       }
       default:

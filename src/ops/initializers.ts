@@ -66,7 +66,11 @@ export function resolveInitializer(v: unknown): InitializerSpec | undefined {
     return cls ? initializerSpec(cls) : undefined;
   }
   if (typeof v === "function") {
-    return Object.freeze({ class_name: "Custom", config: Object.freeze({ name: v.name || "custom" }), fn: v as InitializerSpec["fn"] });
+    return Object.freeze({
+      class_name: "Custom",
+      config: Object.freeze({ name: v.name || "custom" }),
+      fn: v as InitializerSpec["fn"],
+    });
   }
   if (v && typeof v === "object" && typeof (v as InitializerSpec).class_name === "string") {
     const s = v as InitializerSpec;
@@ -138,7 +142,8 @@ export function initialize(spec: InitializerSpec, shape: readonly number[]): Flo
   const c = spec.config as Record<string, any>;
   if (spec.fn) {
     const v = spec.fn([...shape]);
-    if (v.length !== n) throw new Error(`custom initializer returned ${v.length} values for shape [${shape.join(", ")}] (${n} expected)`);
+    if (v.length !== n)
+      throw new Error(`custom initializer returned ${v.length} values for shape [${shape.join(", ")}] (${n} expected)`);
     return Float32Array.from(v);
   }
   const rng = new Rng(c.seed ?? undefined);

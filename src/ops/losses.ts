@@ -93,7 +93,8 @@ const LOSSES: Record<string, LossDef> = {
     aliases: ["msle"],
     props: {},
     defaults: {},
-    perSample: () => (t, p) => lastMean(square(sub(log(add(maximum(p, EPSILON), 1)), log(add(maximum(t, EPSILON), 1))))),
+    perSample: () => (t, p) =>
+      lastMean(square(sub(log(add(maximum(p, EPSILON), 1)), log(add(maximum(t, EPSILON), 1))))),
   },
   binary_crossentropy: {
     className: "BinaryCrossentropy",
@@ -233,10 +234,19 @@ function makeLoss(key: string, args: unknown): LossSpec {
   const def = LOSSES[key];
   const c = decodeArgs(def.fn, { ...def.props, name: Str, reduction: Str }, args, { ...def.defaults });
   if (c.reduction !== undefined && c.reduction !== "sum_over_batch_size") {
-    throw new KerasError(def.fn, `only \`reduction = "sum_over_batch_size"\` (Keras's default) is supported, got ${JSON.stringify(c.reduction)}`);
+    throw new KerasError(
+      def.fn,
+      `only \`reduction = "sum_over_batch_size"\` (Keras's default) is supported, got ${JSON.stringify(c.reduction)}`,
+    );
   }
   const config = Object.freeze({ ...c });
-  return Object.freeze({ [LOSS_BRAND]: true as const, name: c.name ?? key, class_name: def.className, config, perSample: def.perSample(c) });
+  return Object.freeze({
+    [LOSS_BRAND]: true as const,
+    name: c.name ?? key,
+    class_name: def.className,
+    config,
+    perSample: def.perSample(c),
+  });
 }
 
 /** A loss by name ("mse", "binary_crossentropy", ...), a loss_*() value, or a function (y_true, y_pred) → tensor. */
@@ -244,21 +254,39 @@ export function resolveLoss(fn: string, v: unknown, what = "`loss`"): LossSpec {
   if (isLoss(v)) return v;
   if (typeof v === "string") {
     const hit = defByName(v);
-    if (!hit) throw new KerasError(fn, `${what} "${v}" is not a known loss; use one of ${LOSS_NAMES.map((n) => `"${n}"`).join(", ")}, a loss_*() value or a function`);
+    if (!hit)
+      throw new KerasError(
+        fn,
+        `${what} "${v}" is not a known loss; use one of ${LOSS_NAMES.map((n) => `"${n}"`).join(", ")}, a loss_*() value or a function`,
+      );
     return makeLoss(hit[0], { name: v });
   }
   if (typeof v === "function") {
     const f = v as (t: Tensor, p: Tensor) => Tensor;
-    return Object.freeze({ [LOSS_BRAND]: true as const, name: f.name || "loss", class_name: "Custom", config: Object.freeze({}), perSample: f });
+    return Object.freeze({
+      [LOSS_BRAND]: true as const,
+      name: f.name || "loss",
+      class_name: "Custom",
+      config: Object.freeze({}),
+      perSample: f,
+    });
   }
-  throw new KerasError(fn, `${what} must be a loss name, a loss_*() value or a function (y_true, y_pred) => tensor, got ${describeValue(v)}`);
+  throw new KerasError(
+    fn,
+    `${what} must be a loss name, a loss_*() value or a function (y_true, y_pred) => tensor, got ${describeValue(v)}`,
+  );
 }
 
 /**
  * Computes `perSample(y_true, y_pred)` on user data and returns the values as nested numbers (the
  * computed form of the dual loss_* and metric_* functions).
  */
-export function computePerSample(fn: string, perSample: (t: Tensor, p: Tensor) => Tensor, yTrue: unknown, yPred: unknown): any {
+export function computePerSample(
+  fn: string,
+  perSample: (t: Tensor, p: Tensor) => Tensor,
+  yTrue: unknown,
+  yPred: unknown,
+): any {
   const t = toTensorData(fn, yTrue, "`y_true`");
   let p;
   try {
@@ -275,7 +303,11 @@ export function computePerSample(fn: string, perSample: (t: Tensor, p: Tensor) =
     return toNestedArray(Array.from(values), shape);
   } catch (e) {
     if (e instanceof KerasError) throw e;
-    throw new KerasError(fn, `cannot compute on y_true ${JSON.stringify(t.tensor.shape)} and y_pred ${JSON.stringify(p.tensor.shape)}: ${(e as Error).message}`, "shape");
+    throw new KerasError(
+      fn,
+      `cannot compute on y_true ${JSON.stringify(t.tensor.shape)} and y_pred ${JSON.stringify(p.tensor.shape)}: ${(e as Error).message}`,
+      "shape",
+    );
   } finally {
     release([t, p]);
   }
@@ -290,15 +322,28 @@ export function isDataCall(a: unknown): boolean {
  * R's dual loss/metric function: `f(args)` (or `f()`) is a value for compile(); `f(y_true, y_pred, args)`
  * computes it on data.
  */
-export function dualYFunction<S>(fn: string, what: "loss" | "metric", make: (args: unknown) => S, compute: (spec: S, yTrue: unknown, yPred: unknown) => unknown) {
+export function dualYFunction<S>(
+  fn: string,
+  what: "loss" | "metric",
+  make: (args: unknown) => S,
+  compute: (spec: S, yTrue: unknown, yPred: unknown) => unknown,
+) {
   function dual(args?: Record<string, unknown>): S;
   function dual(y_true: unknown, y_pred: unknown, args?: Record<string, unknown>): any;
   function dual(a?: unknown, b?: unknown, c?: unknown): unknown {
     if (!isDataCall(a)) {
-      if (b !== undefined) throw new KerasError(fn, `give either a record of arguments, or y_true and y_pred (then arguments third); got ${describeValue(a)} then ${describeValue(b)}`);
+      if (b !== undefined)
+        throw new KerasError(
+          fn,
+          `give either a record of arguments, or y_true and y_pred (then arguments third); got ${describeValue(a)} then ${describeValue(b)}`,
+        );
       return make(a);
     }
-    if (b === undefined) throw new KerasError(fn, `\`y_pred\` is missing: call it as (y_true, y_pred) to compute the ${what}, or with a record of arguments for compile()`);
+    if (b === undefined)
+      throw new KerasError(
+        fn,
+        `\`y_pred\` is missing: call it as (y_true, y_pred) to compute the ${what}, or with a record of arguments for compile()`,
+      );
     return compute(make(c), a, b);
   }
   Object.defineProperty(dual, "name", { value: fn });
@@ -307,7 +352,12 @@ export function dualYFunction<S>(fn: string, what: "loss" | "metric", make: (arg
 
 function dualLoss(key: string) {
   const fn = LOSSES[key].fn;
-  return dualYFunction(fn, "loss", (args) => makeLoss(key, args), (loss, yTrue, yPred) => computePerSample(fn, loss.perSample, yTrue, yPred));
+  return dualYFunction(
+    fn,
+    "loss",
+    (args) => makeLoss(key, args),
+    (loss, yTrue, yPred) => computePerSample(fn, loss.perSample, yTrue, yPred),
+  );
 }
 
 export const loss_mean_squared_error = dualLoss("mean_squared_error");

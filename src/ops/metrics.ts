@@ -58,7 +58,14 @@ function meanStats(values: Tensor, w: Tensor | null): Tensor {
   return tf.stack([sum(v), sum(ww)]);
 }
 
-function meanMetric(name: string, className: string, config: Record<string, unknown>, direction: "up" | "down", perSample: (t: Tensor, p: Tensor) => Tensor, transform?: (x: number) => number): MetricSpec {
+function meanMetric(
+  name: string,
+  className: string,
+  config: Record<string, unknown>,
+  direction: "up" | "down",
+  perSample: (t: Tensor, p: Tensor) => Tensor,
+  transform?: (x: number) => number,
+): MetricSpec {
   return Object.freeze({
     [METRIC_BRAND]: true as const,
     name,
@@ -74,7 +81,8 @@ function meanMetric(name: string, className: string, config: Record<string, unkn
 }
 
 // Per-sample accuracy functions (Keras 3 `keras.metrics.*_accuracy`).
-const binaryAccuracy = (threshold: number) => (t: Tensor, p: Tensor) => tf.mean(cast(equal(t, cast(greater(p, threshold), "float32")), "float32"), -1);
+const binaryAccuracy = (threshold: number) => (t: Tensor, p: Tensor) =>
+  tf.mean(cast(equal(t, cast(greater(p, threshold), "float32")), "float32"), -1);
 const categoricalAccuracy = (t: Tensor, p: Tensor) => cast(equal(argMax(t, -1), argMax(p, -1)), "float32");
 const sparseLabels = (t: Tensor, p: Tensor) => cast(t.rank === p.rank ? tf.squeeze(t, [-1]) : t, "int32");
 const sparseCategoricalAccuracy = (t: Tensor, p: Tensor) => cast(equal(sparseLabels(t, p), argMax(p, -1)), "float32");
@@ -103,7 +111,12 @@ function confusionStats(t: Tensor, p: Tensor, w: Tensor | null, thresholds: read
   ]);
 }
 
-function confusionMetric(name: string, className: string, config: Record<string, unknown>, result: (tp: number, fp: number, tn: number, fn: number) => number): MetricSpec {
+function confusionMetric(
+  name: string,
+  className: string,
+  config: Record<string, unknown>,
+  result: (tp: number, fp: number, tn: number, fn: number) => number,
+): MetricSpec {
   const threshold = config.thresholds as number;
   return Object.freeze({
     [METRIC_BRAND]: true as const,
@@ -149,12 +162,29 @@ interface MetricDef {
   readonly make: (c: Record<string, any>) => MetricSpec;
 }
 
-const mean = (key: string, className: string, direction: "up" | "down", per: (c: Record<string, any>) => (t: Tensor, p: Tensor) => Tensor, props: Props = {}, defaults: Record<string, unknown> = {}): [string, MetricDef] => [
+const mean = (
+  key: string,
+  className: string,
+  direction: "up" | "down",
+  per: (c: Record<string, any>) => (t: Tensor, p: Tensor) => Tensor,
+  props: Props = {},
+  defaults: Record<string, unknown> = {},
+): [string, MetricDef] => [
   key,
-  { fn: `metric_${key}`, props, defaults: { name: key, ...defaults }, make: (c) => meanMetric(c.name, className, c, direction, per(c)) },
+  {
+    fn: `metric_${key}`,
+    props,
+    defaults: { name: key, ...defaults },
+    make: (c) => meanMetric(c.name, className, c, direction, per(c)),
+  },
 ];
-const fromLoss = (key: string, className: string, props: Props = {}, defaults: Record<string, unknown> = {}, direction: "up" | "down" = "down") =>
-  mean(key, className, direction, (c) => lossFunction(key, withoutName(c)), props, defaults);
+const fromLoss = (
+  key: string,
+  className: string,
+  props: Props = {},
+  defaults: Record<string, unknown> = {},
+  direction: "up" | "down" = "down",
+) => mean(key, className, direction, (c) => lossFunction(key, withoutName(c)), props, defaults);
 const withoutName = (c: Record<string, any>) => {
   const { name: _n, ...rest } = c;
   return rest;
@@ -165,36 +195,83 @@ const METRIC_LIST: [string, MetricDef][] = [
   fromLoss("mean_absolute_error", "MeanAbsoluteError"),
   fromLoss("mean_absolute_percentage_error", "MeanAbsolutePercentageError"),
   fromLoss("mean_squared_logarithmic_error", "MeanSquaredLogarithmicError"),
-  fromLoss("binary_crossentropy", "BinaryCrossentropy", { from_logits: Bool, label_smoothing: Rate }, { from_logits: false, label_smoothing: 0 }),
-  fromLoss("categorical_crossentropy", "CategoricalCrossentropy", { from_logits: Bool, label_smoothing: Rate }, { from_logits: false, label_smoothing: 0 }),
-  fromLoss("sparse_categorical_crossentropy", "SparseCategoricalCrossentropy", { from_logits: Bool }, { from_logits: false }),
+  fromLoss(
+    "binary_crossentropy",
+    "BinaryCrossentropy",
+    { from_logits: Bool, label_smoothing: Rate },
+    { from_logits: false, label_smoothing: 0 },
+  ),
+  fromLoss(
+    "categorical_crossentropy",
+    "CategoricalCrossentropy",
+    { from_logits: Bool, label_smoothing: Rate },
+    { from_logits: false, label_smoothing: 0 },
+  ),
+  fromLoss(
+    "sparse_categorical_crossentropy",
+    "SparseCategoricalCrossentropy",
+    { from_logits: Bool },
+    { from_logits: false },
+  ),
   fromLoss("kl_divergence", "KLDivergence"),
   fromLoss("poisson", "Poisson"),
   fromLoss("hinge", "Hinge"),
   fromLoss("squared_hinge", "SquaredHinge"),
   fromLoss("categorical_hinge", "CategoricalHinge"),
   fromLoss("log_cosh", "LogCoshError"),
-  mean("binary_accuracy", "BinaryAccuracy", "up", (c) => binaryAccuracy(c.threshold), { threshold: Rate }, { threshold: 0.5 }),
+  mean(
+    "binary_accuracy",
+    "BinaryAccuracy",
+    "up",
+    (c) => binaryAccuracy(c.threshold),
+    { threshold: Rate },
+    { threshold: 0.5 },
+  ),
   mean("categorical_accuracy", "CategoricalAccuracy", "up", () => categoricalAccuracy),
   mean("sparse_categorical_accuracy", "SparseCategoricalAccuracy", "up", () => sparseCategoricalAccuracy),
   mean("top_k_categorical_accuracy", "TopKCategoricalAccuracy", "up", (c) => topK(c.k), { k: PositiveInt }, { k: 5 }),
-  mean("sparse_top_k_categorical_accuracy", "SparseTopKCategoricalAccuracy", "up", (c) => sparseTopK(c.k), { k: PositiveInt }, { k: 5 }),
+  mean(
+    "sparse_top_k_categorical_accuracy",
+    "SparseTopKCategoricalAccuracy",
+    "up",
+    (c) => sparseTopK(c.k),
+    { k: PositiveInt },
+    { k: 5 },
+  ),
   [
     "root_mean_squared_error",
     {
       fn: "metric_root_mean_squared_error",
       props: {},
       defaults: { name: "root_mean_squared_error" },
-      make: (c) => meanMetric(c.name, "RootMeanSquaredError", c, "down", (t, p) => tf.mean(tf.square(tf.sub(p, t)), -1), Math.sqrt),
+      make: (c) =>
+        meanMetric(
+          c.name,
+          "RootMeanSquaredError",
+          c,
+          "down",
+          (t, p) => tf.mean(tf.square(tf.sub(p, t)), -1),
+          Math.sqrt,
+        ),
     },
   ],
   [
     "precision",
-    { fn: "metric_precision", props: { thresholds: Rate }, defaults: { name: "precision", thresholds: 0.5 }, make: (c) => confusionMetric(c.name, "Precision", c, (tp, fp) => divideNoNan(tp, tp + fp)) },
+    {
+      fn: "metric_precision",
+      props: { thresholds: Rate },
+      defaults: { name: "precision", thresholds: 0.5 },
+      make: (c) => confusionMetric(c.name, "Precision", c, (tp, fp) => divideNoNan(tp, tp + fp)),
+    },
   ],
   [
     "recall",
-    { fn: "metric_recall", props: { thresholds: Rate }, defaults: { name: "recall", thresholds: 0.5 }, make: (c) => confusionMetric(c.name, "Recall", c, (tp, _fp, _tn, fn) => divideNoNan(tp, tp + fn)) },
+    {
+      fn: "metric_recall",
+      props: { thresholds: Rate },
+      defaults: { name: "recall", thresholds: 0.5 },
+      make: (c) => confusionMetric(c.name, "Recall", c, (tp, _fp, _tn, fn) => divideNoNan(tp, tp + fn)),
+    },
   ],
   [
     "auc",
@@ -203,7 +280,8 @@ const METRIC_LIST: [string, MetricDef][] = [
       props: { num_thresholds: PositiveInt, curve: OneOf("ROC", "PR") },
       defaults: { name: "auc", num_thresholds: 200, curve: "ROC" },
       make: (c) => {
-        if (c.num_thresholds < 2) throw new KerasError("metric_auc", `\`num_thresholds\` must be at least 2, got ${c.num_thresholds}`);
+        if (c.num_thresholds < 2)
+          throw new KerasError("metric_auc", `\`num_thresholds\` must be at least 2, got ${c.num_thresholds}`);
         const thresholds = aucThresholds(c.num_thresholds);
         return Object.freeze({
           [METRIC_BRAND]: true as const,
@@ -263,15 +341,35 @@ function autoMetric(name: string): MetricSpec {
  * y_true has fewer axes than y_pred (or one column while y_pred has several), else categorical. A
  * binary/sparse crossentropy loss decides first.
  */
-export function resolveAutoMetric(m: MetricSpec, yTrueShape: readonly number[], yPredShape: readonly number[], loss: LossSpec | null): MetricSpec {
+export function resolveAutoMetric(
+  m: MetricSpec,
+  yTrueShape: readonly number[],
+  yPredShape: readonly number[],
+  loss: LossSpec | null,
+): MetricSpec {
   if (m.class_name !== "auto") return m;
   const accuracy = m.name.startsWith("acc");
   const lossClass = loss?.class_name;
-  const isBinary = lossClass === "BinaryCrossentropy" || (lossClass !== "SparseCategoricalCrossentropy" && lossClass !== "CategoricalCrossentropy" && yPredShape[yPredShape.length - 1] === 1);
-  const isSparse = lossClass === "SparseCategoricalCrossentropy" || yTrueShape.length < yPredShape.length || (yTrueShape[yTrueShape.length - 1] === 1 && yPredShape[yPredShape.length - 1] > 1);
+  const isBinary =
+    lossClass === "BinaryCrossentropy" ||
+    (lossClass !== "SparseCategoricalCrossentropy" &&
+      lossClass !== "CategoricalCrossentropy" &&
+      yPredShape[yPredShape.length - 1] === 1);
+  const isSparse =
+    lossClass === "SparseCategoricalCrossentropy" ||
+    yTrueShape.length < yPredShape.length ||
+    (yTrueShape[yTrueShape.length - 1] === 1 && yPredShape[yPredShape.length - 1] > 1);
   const key = accuracy
-    ? isBinary ? "binary_accuracy" : isSparse ? "sparse_categorical_accuracy" : "categorical_accuracy"
-    : isBinary ? "binary_crossentropy" : isSparse ? "sparse_categorical_crossentropy" : "categorical_crossentropy";
+    ? isBinary
+      ? "binary_accuracy"
+      : isSparse
+        ? "sparse_categorical_accuracy"
+        : "categorical_accuracy"
+    : isBinary
+      ? "binary_crossentropy"
+      : isSparse
+        ? "sparse_categorical_crossentropy"
+        : "categorical_crossentropy";
   const fromLogits = !accuracy && isLoss(loss) && loss.config.from_logits === true ? { from_logits: true } : {};
   return makeMetric(key, { name: m.name, ...fromLogits });
 }
@@ -284,14 +382,20 @@ export function resolveMetric(fn: string, v: unknown): MetricSpec {
     if (AUTO_NAMES.includes(key)) return autoMetric(v);
     const full = ALIASES[key] ?? key;
     if (METRICS[full]) return makeMetric(full, { name: v });
-    throw new KerasError(fn, `metric "${v}" is not known; use one of ${METRIC_NAMES.map((n) => `"${n}"`).join(", ")}, a metric_*() value or a function`);
+    throw new KerasError(
+      fn,
+      `metric "${v}" is not known; use one of ${METRIC_NAMES.map((n) => `"${n}"`).join(", ")}, a metric_*() value or a function`,
+    );
   }
   if (typeof v === "function") {
     const f = v as (t: Tensor, p: Tensor) => Tensor;
     return meanMetric(f.name || "custom_metric", "Custom", {}, "down", f);
   }
   if (isLoss(v)) return meanMetric(v.name, v.class_name, { ...v.config }, "down", v.perSample);
-  throw new KerasError(fn, `a metric must be a name, a metric_*() value or a function (y_true, y_pred) => tensor, got ${describeValue(v)}`);
+  throw new KerasError(
+    fn,
+    `a metric must be a name, a metric_*() value or a function (y_true, y_pred) => tensor, got ${describeValue(v)}`,
+  );
 }
 
 /** The metric's value over all of (y_true, y_pred) at once, as one number. */
@@ -311,8 +415,12 @@ function computeWhole(fn: string, m: MetricSpec, yTrue: unknown, yPred: unknown)
 
 function dualMetric(key: string) {
   const fn = METRICS[key].fn;
-  return dualYFunction(fn, "metric", (args) => makeMetric(key, args), (m, yTrue, yPred) =>
-    m.perSample ? computePerSample(fn, m.perSample, yTrue, yPred) : computeWhole(fn, m, yTrue, yPred),
+  return dualYFunction(
+    fn,
+    "metric",
+    (args) => makeMetric(key, args),
+    (m, yTrue, yPred) =>
+      m.perSample ? computePerSample(fn, m.perSample, yTrue, yPred) : computeWhole(fn, m, yTrue, yPred),
   );
 }
 

@@ -42,9 +42,18 @@ interface UpdateRule {
   /** Slot names and their initial value (a constant) per variable. */
   readonly slots: (c: Record<string, any>) => readonly { name: string; init: number }[];
   /** New variable value and new slot values. Runs inside tf.tidy. */
-  readonly update: (g: Tensor, v: Tensor, slots: readonly Tensor[], s: StepInfo) => { variable: Tensor; slots: Tensor[] };
+  readonly update: (
+    g: Tensor,
+    v: Tensor,
+    slots: readonly Tensor[],
+    s: StepInfo,
+  ) => { variable: Tensor; slots: Tensor[] };
   /** Optimizer-wide host state advanced once per step, before the variable updates. */
-  readonly advanceGlobals?: (globals: Record<string, number>, step: number, c: Record<string, any>) => Record<string, number>;
+  readonly advanceGlobals?: (
+    globals: Record<string, number>,
+    step: number,
+    c: Record<string, any>,
+  ) => Record<string, number>;
   readonly initialGlobals?: Record<string, number>;
   readonly validate?: (c: Record<string, any>) => void;
 }
@@ -53,7 +62,10 @@ const LearningRate = described(
   new t.Type<number | LearningRateSchedule, unknown, unknown>(
     "LearningRate",
     (u): u is number | LearningRateSchedule => (typeof u === "number" && u >= 0 && Number.isFinite(u)) || isSchedule(u),
-    (u, c) => ((typeof u === "number" && u >= 0 && Number.isFinite(u)) || isSchedule(u) ? t.success(u as number | LearningRateSchedule) : t.failure(u, c)),
+    (u, c) =>
+      (typeof u === "number" && u >= 0 && Number.isFinite(u)) || isSchedule(u)
+        ? t.success(u as number | LearningRateSchedule)
+        : t.failure(u, c),
     t.identity,
   ),
   "a non-negative number or a learning_rate_schedule_*() value",
@@ -89,7 +101,8 @@ const RULES: Record<string, UpdateRule> = {
       return { variable: add(v, step), slots: [m1] };
     },
     validate: (c) => {
-      if (c.momentum > 1) throw new KerasError("optimizer_sgd", `\`momentum\` must be between 0 and 1, got ${c.momentum}`);
+      if (c.momentum > 1)
+        throw new KerasError("optimizer_sgd", `\`momentum\` must be between 0 and 1, got ${c.momentum}`);
     },
   },
   rmsprop: {
@@ -97,7 +110,11 @@ const RULES: Record<string, UpdateRule> = {
     fn: "optimizer_rmsprop",
     props: { rho: Beta, momentum: NonNegativeNum, epsilon: PositiveNum, centered: Bool },
     defaults: { learning_rate: 0.001, rho: 0.9, momentum: 0, epsilon: 1e-7, centered: false },
-    slots: (c) => [{ name: "velocity", init: 0 }, ...(c.momentum > 0 ? [{ name: "momentum", init: 0 }] : []), ...(c.centered ? [{ name: "average_gradient", init: 0 }] : [])],
+    slots: (c) => [
+      { name: "velocity", init: 0 },
+      ...(c.momentum > 0 ? [{ name: "momentum", init: 0 }] : []),
+      ...(c.centered ? [{ name: "average_gradient", init: 0 }] : []),
+    ],
     update: (g, v, slots, { lr, c }) => {
       const velocity = add(mul(c.rho, slots[0]), mul(1 - c.rho, square(g)));
       const out: Tensor[] = [velocity];
@@ -123,7 +140,11 @@ const RULES: Record<string, UpdateRule> = {
     fn: "optimizer_adam",
     props: { beta_1: Beta, beta_2: Beta, epsilon: PositiveNum, amsgrad: Bool },
     defaults: { learning_rate: 0.001, beta_1: 0.9, beta_2: 0.999, epsilon: 1e-7, amsgrad: false },
-    slots: (c) => [{ name: "momentum", init: 0 }, { name: "velocity", init: 0 }, ...(c.amsgrad ? [{ name: "velocity_hat", init: 0 }] : [])],
+    slots: (c) => [
+      { name: "momentum", init: 0 },
+      { name: "velocity", init: 0 },
+      ...(c.amsgrad ? [{ name: "velocity_hat", init: 0 }] : []),
+    ],
     update: (g, v, slots, s) => adamUpdate(g, v, slots, s),
   },
   adamw: {
@@ -131,10 +152,15 @@ const RULES: Record<string, UpdateRule> = {
     fn: "optimizer_adamw",
     props: { beta_1: Beta, beta_2: Beta, epsilon: PositiveNum, amsgrad: Bool },
     defaults: { learning_rate: 0.001, weight_decay: 0.004, beta_1: 0.9, beta_2: 0.999, epsilon: 1e-7, amsgrad: false },
-    slots: (c) => [{ name: "momentum", init: 0 }, { name: "velocity", init: 0 }, ...(c.amsgrad ? [{ name: "velocity_hat", init: 0 }] : [])],
+    slots: (c) => [
+      { name: "momentum", init: 0 },
+      { name: "velocity", init: 0 },
+      ...(c.amsgrad ? [{ name: "velocity_hat", init: 0 }] : []),
+    ],
     update: (g, v, slots, s) => adamUpdate(g, v, slots, s),
     validate: (c) => {
-      if (c.weight_decay === null) throw new KerasError("optimizer_adamw", "`weight_decay` must be a number for AdamW, got null");
+      if (c.weight_decay === null)
+        throw new KerasError("optimizer_adamw", "`weight_decay` must be a number for AdamW, got null");
     },
   },
   adagrad: {
@@ -153,7 +179,10 @@ const RULES: Record<string, UpdateRule> = {
     fn: "optimizer_adadelta",
     props: { rho: Beta, epsilon: PositiveNum },
     defaults: { learning_rate: 0.001, rho: 0.95, epsilon: 1e-7 },
-    slots: () => [{ name: "accumulated_grad", init: 0 }, { name: "accumulated_delta_var", init: 0 }],
+    slots: () => [
+      { name: "accumulated_grad", init: 0 },
+      { name: "accumulated_delta_var", init: 0 },
+    ],
     update: (g, v, [accGrad, accDelta], { lr, c }) => {
       const rms = (x: Tensor) => sqrt(add(x, c.epsilon));
       const ag = add(mul(c.rho, accGrad), mul(1 - c.rho, square(g)));
@@ -167,7 +196,10 @@ const RULES: Record<string, UpdateRule> = {
     fn: "optimizer_adamax",
     props: { beta_1: Beta, beta_2: Beta, epsilon: PositiveNum },
     defaults: { learning_rate: 0.001, beta_1: 0.9, beta_2: 0.999, epsilon: 1e-7 },
-    slots: () => [{ name: "m", init: 0 }, { name: "u", init: 0 }],
+    slots: () => [
+      { name: "m", init: 0 },
+      { name: "u", init: 0 },
+    ],
     update: (g, v, [m, u], { lr, c, step }) => {
       const m1 = add(m, mul(sub(g, m), 1 - c.beta_1));
       const u1 = tf.maximum(mul(c.beta_2, u), tf.abs(g));
@@ -180,7 +212,10 @@ const RULES: Record<string, UpdateRule> = {
     fn: "optimizer_nadam",
     props: { beta_1: Beta, beta_2: Beta, epsilon: PositiveNum },
     defaults: { learning_rate: 0.001, beta_1: 0.9, beta_2: 0.999, epsilon: 1e-7 },
-    slots: () => [{ name: "momentum", init: 0 }, { name: "velocity", init: 0 }],
+    slots: () => [
+      { name: "momentum", init: 0 },
+      { name: "velocity", init: 0 },
+    ],
     initialGlobals: { u_product: 1 },
     advanceGlobals: (gl, step, c) => ({ u_product: gl.u_product * c.beta_1 * (1 - 0.5 * Math.pow(0.96, step)) }),
     update: (g, v, [m, vel], { lr, c, step, globals }) => {
@@ -220,9 +255,17 @@ function ruleOf(spec: OptimizerSpec): UpdateRule {
 
 function makeOptimizer(key: string, args: unknown): OptimizerSpec {
   const rule = RULES[key];
-  const c = decodeArgs(rule.fn, { ...COMMON_PROPS, ...rule.props }, args, { ...COMMON_DEFAULTS, name: rule.className.toLowerCase(), ...rule.defaults });
+  const c = decodeArgs(rule.fn, { ...COMMON_PROPS, ...rule.props }, args, {
+    ...COMMON_DEFAULTS,
+    name: rule.className.toLowerCase(),
+    ...rule.defaults,
+  });
   const clips = ["clipnorm", "clipvalue", "global_clipnorm"].filter((k) => c[k] !== null);
-  if (clips.length > 1) throw new KerasError(rule.fn, `give only one of \`clipnorm\`, \`clipvalue\` and \`global_clipnorm\`, got ${clips.map((k) => `\`${k}\``).join(" and ")}`);
+  if (clips.length > 1)
+    throw new KerasError(
+      rule.fn,
+      `give only one of \`clipnorm\`, \`clipvalue\` and \`global_clipnorm\`, got ${clips.map((k) => `\`${k}\``).join(" and ")}`,
+    );
   rule.validate?.(c);
   return Object.freeze({ [OPTIMIZER_BRAND]: true as const, class_name: rule.className, config: Object.freeze(c) });
 }
@@ -251,9 +294,15 @@ export function resolveOptimizer(fn: string, v: unknown): OptimizerSpec {
   if (typeof v === "string") {
     const key = v.toLowerCase();
     if (RULES[key]) return makeOptimizer(key, {});
-    throw new KerasError(fn, `\`optimizer\` "${v}" is not known; use one of ${OPTIMIZER_NAMES.map((n) => `"${n}"`).join(", ")} or an optimizer_*() value`);
+    throw new KerasError(
+      fn,
+      `\`optimizer\` "${v}" is not known; use one of ${OPTIMIZER_NAMES.map((n) => `"${n}"`).join(", ")} or an optimizer_*() value`,
+    );
   }
-  throw new KerasError(fn, `\`optimizer\` must be an optimizer name (${OPTIMIZER_NAMES.join(", ")}) or an optimizer_*() value, got ${describeValue(v)}`);
+  throw new KerasError(
+    fn,
+    `\`optimizer\` must be an optimizer name (${OPTIMIZER_NAMES.join(", ")}) or an optimizer_*() value, got ${describeValue(v)}`,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -266,7 +315,12 @@ export interface OptimizerStateValue {
   /** Current learning rate when it is a number (callbacks may have changed it). */
   readonly learning_rate: number | null;
   readonly globals: Readonly<Record<string, number>>;
-  readonly slots: Readonly<Record<string, readonly { readonly name: string; readonly shape: readonly number[]; readonly values: Float32Array }[]>>;
+  readonly slots: Readonly<
+    Record<
+      string,
+      readonly { readonly name: string; readonly shape: readonly number[]; readonly values: Float32Array }[]
+    >
+  >;
 }
 
 /** One variable the optimizer updates: its stable key ("layer/weight") and constraint. */
@@ -294,7 +348,10 @@ export class OptimizerRuntime {
     this.globals = { ...(this.rule.initialGlobals ?? {}), ...(usable?.globals ?? {}) };
     if (usable) {
       for (const [key, list] of Object.entries(usable.slots)) {
-        this.slots.set(key, { names: list.map((s) => s.name), vars: list.map((s) => tf.tidy(() => tf.variable(tf.tensor(s.values, [...s.shape]), false))) });
+        this.slots.set(key, {
+          names: list.map((s) => s.name),
+          vars: list.map((s) => tf.tidy(() => tf.variable(tf.tensor(s.values, [...s.shape]), false))),
+        });
       }
     }
   }
@@ -308,16 +365,24 @@ export class OptimizerRuntime {
   /** Sets the learning rate (callbacks); refused when it is a schedule, as in Keras. */
   setLearningRate(fn: string, value: number): void {
     if (isSchedule(this.spec.config.learning_rate)) {
-      throw new KerasError(fn, "the optimizer's learning rate is a learning_rate_schedule_*(); it cannot also be set by a callback", "value");
+      throw new KerasError(
+        fn,
+        "the optimizer's learning rate is a learning_rate_schedule_*(); it cannot also be set by a callback",
+        "value",
+      );
     }
-    if (typeof value !== "number" || !Number.isFinite(value) || value < 0) throw new KerasError(fn, `the learning rate must be a non-negative number, got ${describeValue(value)}`);
+    if (typeof value !== "number" || !Number.isFinite(value) || value < 0)
+      throw new KerasError(fn, `the learning rate must be a non-negative number, got ${describeValue(value)}`);
     this.learningRate = value;
   }
 
   private slotsFor(v: OptimizedVariable): tf.Variable[] {
     const wanted = this.rule.slots(this.spec.config);
     const have = this.slots.get(v.key);
-    const fits = have && have.names.length === wanted.length && have.vars.every((s, i) => have.names[i] === wanted[i].name && s.shape.every((d, j) => d === v.variable.shape[j]));
+    const fits =
+      have &&
+      have.names.length === wanted.length &&
+      have.vars.every((s, i) => have.names[i] === wanted[i].name && s.shape.every((d, j) => d === v.variable.shape[j]));
     if (fits) return have!.vars;
     if (have) have.vars.forEach((s) => s.dispose());
     const vars = wanted.map((w) => tf.tidy(() => tf.variable(tf.fill(v.variable.shape, w.init), false)));
@@ -335,7 +400,10 @@ export class OptimizerRuntime {
     const info: StepInfo = { step, lr, c, globals: this.globals };
     const slotLists = pairs.map((p) => this.slotsFor(p.target));
     tf.tidy(() => {
-      const grads = clipGradients(pairs.map((p) => p.grad), c);
+      const grads = clipGradients(
+        pairs.map((p) => p.grad),
+        c,
+      );
       pairs.forEach(({ target }, i) => {
         let value: Tensor = target.variable;
         if (c.weight_decay) value = sub(value, mul(value, c.weight_decay * lr));
@@ -350,8 +418,19 @@ export class OptimizerRuntime {
   /** Reads the state back as plain data. */
   snapshot(): OptimizerStateValue {
     const slots: Record<string, { name: string; shape: number[]; values: Float32Array }[]> = {};
-    for (const [key, s] of this.slots) slots[key] = s.vars.map((v, i) => ({ name: s.names[i], shape: [...v.shape], values: Float32Array.from(v.dataSync() as Float32Array) }));
-    return Object.freeze({ class_name: this.spec.class_name, iterations: this.iterations, learning_rate: this.learningRate, globals: Object.freeze({ ...this.globals }), slots: Object.freeze(slots) });
+    for (const [key, s] of this.slots)
+      slots[key] = s.vars.map((v, i) => ({
+        name: s.names[i],
+        shape: [...v.shape],
+        values: Float32Array.from(v.dataSync() as Float32Array),
+      }));
+    return Object.freeze({
+      class_name: this.spec.class_name,
+      iterations: this.iterations,
+      learning_rate: this.learningRate,
+      globals: Object.freeze({ ...this.globals }),
+      slots: Object.freeze(slots),
+    });
   }
 
   dispose(): void {

@@ -32,8 +32,10 @@ export function resolveRegularizer(v: unknown): RegularizerSpec | null | undefin
   if (v === "l1") return regularizer_l1();
   if (v === "l2") return regularizer_l2();
   if (v === "l1_l2") return regularizer_l1_l2();
-  if (typeof v === "function") return Object.freeze({ class_name: "Custom", config: {}, fn: v as (w: Tensor) => Tensor });
-  if (v && typeof v === "object" && ["L1", "L2", "L1L2", "Custom"].includes((v as RegularizerSpec).class_name)) return v as RegularizerSpec;
+  if (typeof v === "function")
+    return Object.freeze({ class_name: "Custom", config: {}, fn: v as (w: Tensor) => Tensor });
+  if (v && typeof v === "object" && ["L1", "L2", "L1L2", "Custom"].includes((v as RegularizerSpec).class_name))
+    return v as RegularizerSpec;
   return undefined;
 }
 

@@ -4,7 +4,17 @@
  */
 import * as t from "io-ts";
 import { KerasError } from "../errors.js";
-import { Bool, NonNegativeInt, NonNegativeNum, PositiveInt, PositiveNum, Str, decodeArgs, described, Nullable } from "../args.js";
+import {
+  Bool,
+  NonNegativeInt,
+  NonNegativeNum,
+  PositiveInt,
+  PositiveNum,
+  Str,
+  decodeArgs,
+  described,
+  Nullable,
+} from "../args.js";
 
 export const SCHEDULE_BRAND = Symbol.for("tskeras.lr_schedule");
 
@@ -21,7 +31,11 @@ export function isSchedule(x: unknown): x is LearningRateSchedule {
   return x !== null && typeof x === "object" && (x as any)[SCHEDULE_BRAND] === true;
 }
 
-function makeSchedule(class_name: string, config: Record<string, unknown>, at: (step: number) => number): LearningRateSchedule {
+function makeSchedule(
+  class_name: string,
+  config: Record<string, unknown>,
+  at: (step: number) => number,
+): LearningRateSchedule {
   return Object.freeze({ [SCHEDULE_BRAND]: true as const, class_name, config: Object.freeze(config), at });
 }
 
@@ -37,7 +51,13 @@ export function learning_rate_schedule_exponential_decay(args: {
 }): LearningRateSchedule {
   const a = decodeArgs(
     "learning_rate_schedule_exponential_decay",
-    { initial_learning_rate: PositiveNum, decay_steps: PositiveInt, decay_rate: PositiveNum, staircase: Bool, name: Name },
+    {
+      initial_learning_rate: PositiveNum,
+      decay_steps: PositiveInt,
+      decay_rate: PositiveNum,
+      staircase: Bool,
+      name: Name,
+    },
     args,
     { staircase: false, name: "ExponentialDecay" },
     ["initial_learning_rate", "decay_steps", "decay_rate"],
@@ -58,7 +78,13 @@ export function learning_rate_schedule_inverse_time_decay(args: {
 }): LearningRateSchedule {
   const a = decodeArgs(
     "learning_rate_schedule_inverse_time_decay",
-    { initial_learning_rate: PositiveNum, decay_steps: PositiveInt, decay_rate: NonNegativeNum, staircase: Bool, name: Name },
+    {
+      initial_learning_rate: PositiveNum,
+      decay_steps: PositiveInt,
+      decay_rate: NonNegativeNum,
+      staircase: Bool,
+      name: Name,
+    },
     args,
     { staircase: false, name: "InverseTimeDecay" },
     ["initial_learning_rate", "decay_steps", "decay_rate"],
@@ -70,19 +96,31 @@ export function learning_rate_schedule_inverse_time_decay(args: {
 }
 
 /** `values[i]` for `boundaries[i-1] < step <= boundaries[i]` (values has one more element than boundaries). */
-export function learning_rate_schedule_piecewise_constant_decay(args: { boundaries: number[]; values: number[]; name?: string }): LearningRateSchedule {
+export function learning_rate_schedule_piecewise_constant_decay(args: {
+  boundaries: number[];
+  values: number[];
+  name?: string;
+}): LearningRateSchedule {
   const fn = "learning_rate_schedule_piecewise_constant_decay";
   const a = decodeArgs(
     fn,
-    { boundaries: described(t.array(NonNegativeInt), "a vector of non-negative integers"), values: described(t.array(PositiveNum), "a vector of positive numbers"), name: Name },
+    {
+      boundaries: described(t.array(NonNegativeInt), "a vector of non-negative integers"),
+      values: described(t.array(PositiveNum), "a vector of positive numbers"),
+      name: Name,
+    },
     args,
     { name: "PiecewiseConstant" },
     ["boundaries", "values"],
   );
   if (a.values.length !== a.boundaries.length + 1) {
-    throw new KerasError(fn, `\`values\` must have one more element than \`boundaries\` (${a.boundaries.length + 1}), got ${a.values.length}`);
+    throw new KerasError(
+      fn,
+      `\`values\` must have one more element than \`boundaries\` (${a.boundaries.length + 1}), got ${a.values.length}`,
+    );
   }
-  if (a.boundaries.some((b: number, i: number) => i > 0 && b <= a.boundaries[i - 1])) throw new KerasError(fn, "`boundaries` must be increasing");
+  if (a.boundaries.some((b: number, i: number) => i > 0 && b <= a.boundaries[i - 1]))
+    throw new KerasError(fn, "`boundaries` must be increasing");
   return makeSchedule("PiecewiseConstantDecay", a, (step) => {
     const i = a.boundaries.findIndex((b: number) => step <= b);
     return a.values[i < 0 ? a.values.length - 1 : i];
@@ -103,7 +141,14 @@ export function learning_rate_schedule_cosine_decay(args: {
 }): LearningRateSchedule {
   const a = decodeArgs(
     "learning_rate_schedule_cosine_decay",
-    { initial_learning_rate: NonNegativeNum, decay_steps: PositiveInt, alpha: NonNegativeNum, name: Name, warmup_target: Nullable(NonNegativeNum), warmup_steps: NonNegativeInt },
+    {
+      initial_learning_rate: NonNegativeNum,
+      decay_steps: PositiveInt,
+      alpha: NonNegativeNum,
+      name: Name,
+      warmup_target: Nullable(NonNegativeNum),
+      warmup_steps: NonNegativeInt,
+    },
     args,
     { alpha: 0, name: "CosineDecay", warmup_target: null, warmup_steps: 0 },
     ["initial_learning_rate", "decay_steps"],

@@ -58,8 +58,14 @@ function formatHistory(metrics: Readonly<Record<string, readonly number[]>>): st
   return ["Final epoch (plot to see history):", ...lines].join("\n");
 }
 
-export function makeHistory(params: HistoryParams, epochs: readonly number[], metrics: Record<string, number[]>): History {
-  const frozenMetrics = Object.freeze(Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k, Object.freeze([...v])])));
+export function makeHistory(
+  params: HistoryParams,
+  epochs: readonly number[],
+  metrics: Record<string, number[]>,
+): History {
+  const frozenMetrics = Object.freeze(
+    Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k, Object.freeze([...v])])),
+  );
   const h = {
     [HISTORY_BRAND]: true as const,
     params: Object.freeze({ ...params }),
@@ -92,7 +98,11 @@ export function as_data_frame(history: History): HistoryRow[] {
   for (const name of ordered) {
     const validation = name.startsWith("val_");
     const metric = validation ? name.slice(4) : name;
-    history.metrics[name].forEach((value, i) => rows.push(Object.freeze({ epoch: history.epoch[i] + 1, value, metric, data: validation ? "validation" : "training" })));
+    history.metrics[name].forEach((value, i) =>
+      rows.push(
+        Object.freeze({ epoch: history.epoch[i] + 1, value, metric, data: validation ? "validation" : "training" }),
+      ),
+    );
   }
   return rows;
 }

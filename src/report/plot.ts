@@ -19,7 +19,10 @@ const PLOT_PROPS = {
 };
 
 /** The vega-lite specification of the history plot (exported for inspection and custom rendering). */
-export function historyPlotSpec(history: History, args: { width?: number; height?: number } = {}): Record<string, unknown> {
+export function historyPlotSpec(
+  history: History,
+  args: { width?: number; height?: number } = {},
+): Record<string, unknown> {
   const rows = as_data_frame(history);
   const metrics = [...new Set(rows.map((r) => r.metric))];
   const width = args.width ?? 480;
@@ -48,18 +51,28 @@ export function historyPlotSpec(history: History, args: { width?: number; height
  * Renders the history plot as SVG text; with `file`, also writes it there (atomically: a temporary
  * file, then rename) and returns the SVG.
  */
-export async function plot_history(history: History, args: { file?: string; width?: number; height?: number } = {}): Promise<string> {
+export async function plot_history(
+  history: History,
+  args: { file?: string; width?: number; height?: number } = {},
+): Promise<string> {
   const fn = "plot_history";
-  if (!isHistory(history)) throw new KerasError(fn, `\`x\` must be the history returned by fit(), got ${describeValue(history)}`);
+  if (!isHistory(history))
+    throw new KerasError(fn, `\`x\` must be the history returned by fit(), got ${describeValue(history)}`);
   const a = decodeArgs(fn, PLOT_PROPS, args, {});
-  if (a.file && !/\.(svg|png)$/i.test(a.file)) throw new KerasError(fn, `\`file\` must end in .svg or .png, got ${JSON.stringify(a.file)}`, "io");
-  if (Object.values(history.metrics).every((v) => v.length === 0)) throw new KerasError(fn, "the history has no epochs to plot");
+  if (a.file && !/\.(svg|png)$/i.test(a.file))
+    throw new KerasError(fn, `\`file\` must end in .svg or .png, got ${JSON.stringify(a.file)}`, "io");
+  if (Object.values(history.metrics).every((v) => v.length === 0))
+    throw new KerasError(fn, "the history has no epochs to plot");
   let vega: typeof import("vega");
   let vegaLite: typeof import("vega-lite");
   try {
     [vega, vegaLite] = await Promise.all([import("vega"), import("vega-lite")]);
   } catch (e) {
-    throw new KerasError(fn, `plotting needs the packages vega and vega-lite (npm install vega vega-lite): ${(e as Error).message}`, "io");
+    throw new KerasError(
+      fn,
+      `plotting needs the packages vega and vega-lite (npm install vega vega-lite): ${(e as Error).message}`,
+      "io",
+    );
   }
   const spec = vegaLite.compile(historyPlotSpec(history, a) as any).spec;
   const view = new vega.View(vega.parse(spec), { renderer: "none" });
@@ -77,7 +90,11 @@ async function svgToPng(fn: string, svg: string): Promise<Uint8Array> {
   try {
     ({ Resvg } = await import("@resvg/resvg-js"));
   } catch (e) {
-    throw new KerasError(fn, `PNG output needs the optional package @resvg/resvg-js (npm install @resvg/resvg-js@2.6.2), or write an .svg file: ${(e as Error).message.split("\n")[0]}`, "io");
+    throw new KerasError(
+      fn,
+      `PNG output needs the optional package @resvg/resvg-js (npm install @resvg/resvg-js@2.6.2), or write an .svg file: ${(e as Error).message.split("\n")[0]}`,
+      "io",
+    );
   }
   const renderer = new Resvg(svg, {
     fitTo: { mode: "zoom", value: 2 },

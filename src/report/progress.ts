@@ -45,12 +45,14 @@ export function formatTimePerUnit(seconds: number, unit = "step"): string {
 }
 
 function formatEta(eta: number): string {
-  if (eta > 3600) return `${Math.floor(eta / 3600)}:${String(Math.floor((eta % 3600) / 60)).padStart(2, "0")}:${String(Math.floor(eta % 60)).padStart(2, "0")}`;
+  if (eta > 3600)
+    return `${Math.floor(eta / 3600)}:${String(Math.floor((eta % 3600) / 60)).padStart(2, "0")}:${String(Math.floor(eta % 60)).padStart(2, "0")}`;
   if (eta > 60) return `${Math.floor(eta / 60)}:${String(Math.floor(eta % 60)).padStart(2, "0")}`;
   return `${Math.floor(eta)}s`;
 }
 
-const metricsText = (values: readonly [string, number][]) => values.map(([k, v]) => ` - ${k}: ${formatLogValue(v)}`).join("");
+const metricsText = (values: readonly [string, number][]) =>
+  values.map(([k, v]) => ` - ${k}: ${formatLogValue(v)}`).join("");
 
 export class Progbar {
   private readonly start: number;
@@ -86,13 +88,19 @@ export class Progbar {
     const digits = String(this.target).length;
     const count = `${String(current).padStart(digits)}/${this.target}`;
     if (this.verbose === 2) {
-      if (finalize) this.io.write(`${count} - ${Math.round(now - this.start)}s -${formatTimePerUnit(timePerUnit)}${metricsText(values)}\n`);
+      if (finalize)
+        this.io.write(
+          `${count} - ${Math.round(now - this.start)}s -${formatTimePerUnit(timePerUnit)}${metricsText(values)}\n`,
+        );
       return;
     }
     if (now - this.lastUpdate < this.interval && !finalize) return;
     this.lastUpdate = now;
     const done = Math.floor((BAR_WIDTH * current) / this.target);
-    const bar = `${BOLD}${count}${RESET} ` + (done > 0 ? `${GREEN}${"━".repeat(done)}${RESET}` : "") + `${DIM}${"━".repeat(BAR_WIDTH - done)}${RESET}`;
+    const bar =
+      `${BOLD}${count}${RESET} ` +
+      (done > 0 ? `${GREEN}${"━".repeat(done)}${RESET}` : "") +
+      `${DIM}${"━".repeat(BAR_WIDTH - done)}${RESET}`;
     const time = finalize ? `${Math.round(now - this.start)}s` : formatEta(timePerUnit * (this.target - current));
     const info = ` ${BOLD}${time}${RESET}${formatTimePerUnit(timePerUnit)}${metricsText(values)}`;
     const width = visibleLength(bar) + visibleLength(info);
@@ -107,13 +115,17 @@ export class Progbar {
 
 /** Length of `s` as displayed (ANSI colour codes removed). */
 export function visibleLength(s: string): number {
+  // eslint-disable-next-line no-control-regex -- ANSI escape sequences are what is being removed
   return s.replace(/\x1b\[[0-9;]*m/g, "").length;
 }
 
 /** TRUE under a test runner (mocha): "auto" verbosity is then silent. */
 export function underTestRunner(): boolean {
   const g = globalThis as Record<string, unknown>;
-  return (typeof g.describe === "function" && typeof g.it === "function") || process.argv.some((a) => /(^|[\\/])_?mocha(\.js)?$/.test(a));
+  return (
+    (typeof g.describe === "function" && typeof g.it === "function") ||
+    process.argv.some((a) => /(^|[\\/])_?mocha(\.js)?$/.test(a))
+  );
 }
 
 /** Keras's verbose = "auto": 1 on a terminal, 2 otherwise, 0 under the test runner. */

@@ -21,7 +21,9 @@ function row(fields: string[], positions: number[]): string[] {
       const space = col !== positions.length - 1 ? 2 : 0;
       let cutoff = positions[col] - start - space;
       let fit = left[col].slice(0, cutoff);
-      const breaks = ["),", "},", "],", "',"].map((b) => (fit.indexOf(b) >= 0 ? fit.indexOf(b) + b.length : -1)).filter((c) => c >= 0);
+      const breaks = ["),", "},", "],", "',"]
+        .map((b) => (fit.indexOf(b) >= 0 ? fit.indexOf(b) + b.length : -1))
+        .filter((c) => c >= 0);
       // Keras breaks after the first ")," / "'," ... even when the whole cell would fit.
       if (breaks.length) {
         cutoff = Math.min(...breaks);
@@ -76,7 +78,9 @@ export function summaryText(model: Model, options: SummaryOptions = {}): string 
   const sequentialLike = model.type === "sequential";
   const width = options.line_length ?? (sequentialLike ? 65 : 98);
   const positions = (sequentialLike ? [0.45, 0.85, 1] : [0.33, 0.55, 0.67, 1]).map((p) => Math.floor(width * p));
-  const header = sequentialLike ? ["Layer (type)", "Output Shape", "Param #"] : ["Layer (type)", "Output Shape", "Param #", "Connected to"];
+  const header = sequentialLike
+    ? ["Layer (type)", "Output Shape", "Param #"]
+    : ["Layer (type)", "Output Shape", "Param #", "Connected to"];
   const out: string[] = [`Model: "${model.name}"`, "_".repeat(width), ...row(header, positions), "=".repeat(width)];
   let trainable = 0;
   let frozen = 0;
@@ -102,15 +106,23 @@ export function summaryText(model: Model, options: SummaryOptions = {}): string 
     // One row per layer (a shared layer once), connected to the inputs of each of its calls.
     model.layers.forEach((layer, li) => {
       const calls = model.nodes.filter((n) => n.layer.id === layer.id);
-      const connected = calls.flatMap((node) => [...node.inputs, ...node.initialState, ...node.constants].map((t) => `'${nodeNames.get(t.node)}[${t.index}]'`));
+      const connected = calls.flatMap((node) =>
+        [...node.inputs, ...node.initialState, ...node.constants].map((t) => `'${nodeNames.get(t.node)}[${t.index}]'`),
+      );
       const inputShapes = plan ? plan.layerInputShapes[li] : null;
       const counts = paramCounts(layer, layer.className === "InputLayer" ? [] : inputShapes) ?? [0, 0];
       [trainable, frozen] = [trainable + counts[0], frozen + counts[1]];
       const shapes = calls[0]?.outputShapes ?? [];
       // Keras shows a shared layer's output shape when every call has the same one, else "multiple".
       const same = calls.every((c) => outputShapeText(c.outputShapes) === outputShapeText(shapes));
-      const shape = layer.className === "InputLayer" ? `[${formatShape(shapes[0])}]` : same ? outputShapeText(shapes) : "multiple";
-      rows.push([`${layer.name} (${layer.className})`, shape, String(counts[0] + counts[1]), `[${connected.join(", ")}]`]);
+      const shape =
+        layer.className === "InputLayer" ? `[${formatShape(shapes[0])}]` : same ? outputShapeText(shapes) : "multiple";
+      rows.push([
+        `${layer.name} (${layer.className})`,
+        shape,
+        String(counts[0] + counts[1]),
+        `[${connected.join(", ")}]`,
+      ]);
     });
   }
   for (const r of rows) out.push(...row(r, positions), " ".repeat(width));
@@ -118,7 +130,11 @@ export function summaryText(model: Model, options: SummaryOptions = {}): string 
   if (unbuilt) {
     out.push("Total params: 0 (unbuilt)", "Trainable params: 0 (unbuilt)", "Non-trainable params: 0 (unbuilt)");
   } else {
-    out.push(`Total params: ${thousands(trainable + frozen)}`, `Trainable params: ${thousands(trainable)}`, `Non-trainable params: ${thousands(frozen)}`);
+    out.push(
+      `Total params: ${thousands(trainable + frozen)}`,
+      `Trainable params: ${thousands(trainable)}`,
+      `Non-trainable params: ${thousands(frozen)}`,
+    );
   }
   out.push("_".repeat(width));
   return out.join("\n");

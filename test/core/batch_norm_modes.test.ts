@@ -22,20 +22,41 @@ import { layer_batch_normalization } from "../../src/layers/core/index.js";
 import { time_distributed } from "../../src/layers/wrappers/index.js";
 import { expectClose, expectNoLeak } from "./helpers.js";
 
-const X = [[1, 2], [3, 6]];
-const INFERENCE = [[0.5, 0], [2.5, 8]];
-const TRAINING = [[-1.5, -1], [2.5, 1]];
-const MOVED = [[1.1, 2.2], [3.7, 0.625]];
-const WEIGHTS = [[2, 1], [0.5, 0], [1, 2], [4, 0.25]];
+const X = [
+  [1, 2],
+  [3, 6],
+];
+const INFERENCE = [
+  [0.5, 0],
+  [2.5, 8],
+];
+const TRAINING = [
+  [-1.5, -1],
+  [2.5, 1],
+];
+const MOVED = [
+  [1.1, 2.2],
+  [3.7, 0.625],
+];
+const WEIGHTS = [
+  [2, 1],
+  [0.5, 0],
+  [1, 2],
+  [4, 0.25],
+];
 
-const bn = (args: Record<string, unknown> = {}) => layer_batch_normalization({ momentum: 0.9, epsilon: 0, weights: WEIGHTS, ...args });
+const bn = (args: Record<string, unknown> = {}) =>
+  layer_batch_normalization({ momentum: 0.9, epsilon: 0, weights: WEIGHTS, ...args });
 
 /** One training-mode run of the model's plan: the output and the moving-statistics updates it asks for. */
 function trainingRun(model: Model, x: unknown): { y: number[]; updates: number[][] } {
   const rt = getRuntime(model);
   return tf.tidy(() => {
     const r = rt.run([tf.tensor(x as number[][])], { training: true });
-    return { y: Array.from(r.outputs[0].dataSync()), updates: r.weightUpdates.map((u) => Array.from(u.value.dataSync())) };
+    return {
+      y: Array.from(r.outputs[0].dataSync()),
+      updates: r.weightUpdates.map((u) => Array.from(u.value.dataSync())),
+    };
   });
 }
 
@@ -56,8 +77,19 @@ describe("layer_batch_normalization: frozen layers and eager training calls", ()
     const frozen: [string, Model, unknown][] = [
       ["freeze_weights", freeze_weights(keras_model_sequential({ input_shape: [2], layers: [bn()] })), X],
       ["trainable = FALSE", keras_model_sequential({ input_shape: [2], layers: [bn({ trainable: false })] }), X],
-      ["time_distributed(frozen layer)", keras_model_sequential({ input_shape: [1, 2], layers: [time_distributed({ layer: bn({ trainable: false }) })] }), X.map((r) => [r])],
-      ["frozen time_distributed", freeze_weights(keras_model_sequential({ input_shape: [1, 2], layers: [time_distributed({ layer: bn() })] })), X.map((r) => [r])],
+      [
+        "time_distributed(frozen layer)",
+        keras_model_sequential({
+          input_shape: [1, 2],
+          layers: [time_distributed({ layer: bn({ trainable: false }) })],
+        }),
+        X.map((r) => [r]),
+      ],
+      [
+        "frozen time_distributed",
+        freeze_weights(keras_model_sequential({ input_shape: [1, 2], layers: [time_distributed({ layer: bn() })] })),
+        X.map((r) => [r]),
+      ],
     ];
     for (const [what, model, x] of frozen) {
       const { y, updates } = trainingRun(model, x);
@@ -77,13 +109,31 @@ describe("layer_batch_normalization: frozen layers and eager training calls", ()
     // The first call builds the layer's variables (its eager cache); later calls leave nothing behind.
     expectClose(run(false), flat(INFERENCE), 1e-6, "before");
     const call = (training: boolean) => expectNoLeak(() => run(training));
-    expectClose(eagerWeights(layer)!.slice(2).map((w) => Array.from(w)).flat(), flat([WEIGHTS[2], WEIGHTS[3]]), 0, "inference changes nothing");
+    expectClose(
+      eagerWeights(layer)!
+        .slice(2)
+        .map((w) => Array.from(w))
+        .flat(),
+      flat([WEIGHTS[2], WEIGHTS[3]]),
+      0,
+      "inference changes nothing",
+    );
     expectClose(call(true), flat(TRAINING), 1e-6, "training call");
-    expectClose(eagerWeights(layer)!.slice(2).map((w) => Array.from(w)).flat(), flat(MOVED), 1e-6, "moved");
+    expectClose(
+      eagerWeights(layer)!
+        .slice(2)
+        .map((w) => Array.from(w))
+        .flat(),
+      flat(MOVED),
+      1e-6,
+      "moved",
+    );
     // get_weights() reports the statistics the layer now computes with
     expectClose((get_weights(layer).slice(2) as number[][]).flat(), flat(MOVED), 1e-6, "get_weights after the update");
     // inference now normalises with [1.1, 2.2] and [3.7, 0.625]
-    const after = X.map((r) => r.map((v, j) => (j === 0 ? (2 * (v - 1.1)) / Math.sqrt(3.7) + 0.5 : (v - 2.2) / Math.sqrt(0.625))));
+    const after = X.map((r) =>
+      r.map((v, j) => (j === 0 ? (2 * (v - 1.1)) / Math.sqrt(3.7) + 0.5 : (v - 2.2) / Math.sqrt(0.625))),
+    );
     expectClose(call(false), flat(after), 1e-6, "after");
   });
 
@@ -92,6 +142,13 @@ describe("layer_batch_normalization: frozen layers and eager training calls", ()
     const y = layer(X, { training: true }) as tf.Tensor;
     expectClose(y.dataSync(), flat(INFERENCE), 1e-6);
     y.dispose();
-    expectClose(eagerWeights(layer)!.slice(2).map((w) => Array.from(w)).flat(), flat([WEIGHTS[2], WEIGHTS[3]]), 0);
+    expectClose(
+      eagerWeights(layer)!
+        .slice(2)
+        .map((w) => Array.from(w))
+        .flat(),
+      flat([WEIGHTS[2], WEIGHTS[3]]),
+      0,
+    );
   });
 });

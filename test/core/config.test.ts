@@ -44,15 +44,37 @@ describe("get_config / from_config", function () {
     const model = keras_model_sequential({
       input_shape: [4],
       name: "seq",
-      layers: [L.layer_dense({ units: 8, activation: "relu", kernel_regularizer: regularizer_l2(0.01) }), L.layer_dropout({ rate: 0.5 }), L.layer_dense({ units: 2, name: "out" })],
+      layers: [
+        L.layer_dense({ units: 8, activation: "relu", kernel_regularizer: regularizer_l2(0.01) }),
+        L.layer_dropout({ rate: 0.5 }),
+        L.layer_dense({ units: 2, name: "out" }),
+      ],
     });
     const c = get_config(model) as any;
     expect(c.name).to.equal("seq");
     expect(c.layers.map((l: any) => l.class_name)).to.deep.equal(["Dense", "Dropout", "Dense"]);
-    expect(c.layers[0].config).to.deep.include({ name: "dense", trainable: true, dtype: "float32", batch_input_shape: [null, 4], units: 8, activation: "relu", use_bias: true });
-    expect(c.layers[0].config.kernel_initializer).to.deep.equal({ class_name: "GlorotUniform", config: { seed: null } });
+    expect(c.layers[0].config).to.deep.include({
+      name: "dense",
+      trainable: true,
+      dtype: "float32",
+      batch_input_shape: [null, 4],
+      units: 8,
+      activation: "relu",
+      use_bias: true,
+    });
+    expect(c.layers[0].config.kernel_initializer).to.deep.equal({
+      class_name: "GlorotUniform",
+      config: { seed: null },
+    });
     expect(c.layers[0].config.kernel_regularizer).to.deep.equal({ class_name: "L2", config: { l2: 0.01 } });
-    expect(c.layers[1].config).to.deep.equal({ name: "dropout", trainable: true, dtype: "float32", rate: 0.5, noise_shape: null, seed: null });
+    expect(c.layers[1].config).to.deep.equal({
+      name: "dropout",
+      trainable: true,
+      dtype: "float32",
+      rate: 0.5,
+      noise_shape: null,
+      seed: null,
+    });
     expect(c.layers[2].config).to.not.have.property("batch_input_shape");
     expect(Object.isFrozen(c.layers[0].config)).to.equal(true);
     expectRoundTrip(model, [nested([3, 4])]);
@@ -68,12 +90,29 @@ describe("get_config / from_config", function () {
     const out = L.layer_dense(merged, { units: 1, name: "head" });
     const model = keras_model({ inputs: [a, b], outputs: [out, sb], name: "two_towers" });
     const c = get_config(model) as any;
-    expect(c.input_layers).to.deep.equal([["a", 0, 0], ["b", 0, 0]]);
-    expect(c.output_layers).to.deep.equal([["head", 0, 0], ["shared", 1, 0]]);
+    expect(c.input_layers).to.deep.equal([
+      ["a", 0, 0],
+      ["b", 0, 0],
+    ]);
+    expect(c.output_layers).to.deep.equal([
+      ["head", 0, 0],
+      ["shared", 1, 0],
+    ]);
     const byName = Object.fromEntries(c.layers.map((l: any) => [l.name, l]));
-    expect(byName.a.config).to.deep.equal({ batch_input_shape: [null, 3], dtype: "float32", sparse: false, ragged: false, name: "a" });
+    expect(byName.a.config).to.deep.equal({
+      batch_input_shape: [null, 3],
+      dtype: "float32",
+      sparse: false,
+      ragged: false,
+      name: "a",
+    });
     expect(byName.shared.inbound_nodes).to.deep.equal([[["a", 0, 0, {}]], [["b", 0, 0, {}]]]);
-    expect(byName.concatenate.inbound_nodes).to.deep.equal([[["shared", 0, 0, {}], ["shared", 1, 0, {}]]]);
+    expect(byName.concatenate.inbound_nodes).to.deep.equal([
+      [
+        ["shared", 0, 0, {}],
+        ["shared", 1, 0, {}],
+      ],
+    ]);
     const rebuilt = expectRoundTrip(model, [nested([2, 3]), nested([2, 3], 1)]);
     expect(count_params(rebuilt)).to.equal(count_params(model));
     // the rebuilt shared layer is one layer (one set of weights) called twice
@@ -86,7 +125,10 @@ describe("get_config / from_config", function () {
     const e = L.layer_embedding(x, { input_dim: 5, output_dim: 2 });
     const pooled = L.layer_global_average_pooling_1d()(e, { mask: m });
     const d = L.layer_dropout(pooled, { rate: 0.5 });
-    const model = keras_model({ inputs: [x, m], outputs: L.layer_dense(L.layer_dropout({ rate: 0.3 })(d, { training: false }), { units: 1 }) });
+    const model = keras_model({
+      inputs: [x, m],
+      outputs: L.layer_dense(L.layer_dropout({ rate: 0.3 })(d, { training: false }), { units: 1 }),
+    });
     const c = get_config(model) as any;
     const pool = c.layers.find((l: any) => l.class_name === "GlobalAveragePooling1D");
     const maskInput = c.layers.filter((l: any) => l.class_name === "InputLayer")[1];
@@ -143,13 +185,38 @@ describe("get_config / from_config", function () {
       config: {
         name: "sequential",
         layers: [
-          { class_name: "InputLayer", config: { batch_input_shape: [null, 5], dtype: "float32", sparse: false, ragged: false, name: "dense_input" } },
+          {
+            class_name: "InputLayer",
+            config: {
+              batch_input_shape: [null, 5],
+              dtype: "float32",
+              sparse: false,
+              ragged: false,
+              name: "dense_input",
+            },
+          },
           {
             class_name: "Dense",
             config: {
-              name: "dense", trainable: true, dtype: { module: "keras", class_name: "DTypePolicy", config: { name: "float32" } }, units: 3, activation: "linear", use_bias: true,
-              kernel_initializer: { module: "keras.initializers", class_name: "GlorotUniform", config: { seed: null }, registered_name: null },
-              bias_initializer: { class_name: "Zeros", config: {} }, kernel_regularizer: null, bias_regularizer: null, activity_regularizer: null, kernel_constraint: null, bias_constraint: null, lora_rank: null,
+              name: "dense",
+              trainable: true,
+              dtype: { module: "keras", class_name: "DTypePolicy", config: { name: "float32" } },
+              units: 3,
+              activation: "linear",
+              use_bias: true,
+              kernel_initializer: {
+                module: "keras.initializers",
+                class_name: "GlorotUniform",
+                config: { seed: null },
+                registered_name: null,
+              },
+              bias_initializer: { class_name: "Zeros", config: {} },
+              kernel_regularizer: null,
+              bias_regularizer: null,
+              activity_regularizer: null,
+              kernel_constraint: null,
+              bias_constraint: null,
+              lora_rank: null,
             },
           },
         ],
@@ -161,10 +228,19 @@ describe("get_config / from_config", function () {
   });
 
   it("bad configs are KerasErrors naming the problem", () => {
-    expect(() => from_config({ class_name: "Dens", config: { units: 2 } })).to.throw(KerasError, /unknown layer class "Dens"; did you mean "Dense"/);
-    expect(() => from_config({ class_name: "Dense", config: { name: "d", units: 2.5 } })).to.throw(KerasError, /layer "d" \(Dense\).*`units` must be a positive integer/);
+    expect(() => from_config({ class_name: "Dens", config: { units: 2 } })).to.throw(
+      KerasError,
+      /unknown layer class "Dens"; did you mean "Dense"/,
+    );
+    expect(() => from_config({ class_name: "Dense", config: { name: "d", units: 2.5 } })).to.throw(
+      KerasError,
+      /layer "d" \(Dense\).*`units` must be a positive integer/,
+    );
     expect(() => from_config(42)).to.throw(KerasError, /from_config\(\)/);
     expect(() => get_config({} as any)).to.throw(KerasError, /get_config\(\): `object` must be a model or a layer/);
-    expect(() => from_config({ name: "f", layers: [], input_layers: [["nope", 0, 0]], output_layers: [] })).to.throw(KerasError, /no layer produces/);
+    expect(() => from_config({ name: "f", layers: [], input_layers: [["nope", 0, 0]], output_layers: [] })).to.throw(
+      KerasError,
+      /no layer produces/,
+    );
   });
 });

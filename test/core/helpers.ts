@@ -13,7 +13,10 @@ export function pattern(n: number, phase = 0): number[] {
 
 /** Nested array of `shape` filled with `pattern`. */
 export function nested(shape: readonly number[], phase = 0): any {
-  const flat = pattern(shape.reduce((a, b) => a * b, 1), phase);
+  const flat = pattern(
+    shape.reduce((a, b) => a * b, 1),
+    phase,
+  );
   const build = (offset: number, dim: number): any => {
     if (dim === shape.length) return flat[offset];
     const stride = shape.slice(dim + 1).reduce((a, b) => a * b, 1);

@@ -19,7 +19,11 @@ describe("a layer taken from a model knows the model's input shapes", () => {
     await use_backend("wasm");
   });
 
-  const sequential = () => keras_model_sequential({ input_shape: [6, 5], layers: [layer_gru({ units: 2, return_sequences: true }), layer_dense({ units: 3 })] });
+  const sequential = () =>
+    keras_model_sequential({
+      input_shape: [6, 5],
+      layers: [layer_gru({ units: 2, return_sequences: true }), layer_dense({ units: 3 })],
+    });
 
   it("count_params of a sequential model's layers, right after composition", () => {
     const m = sequential();
@@ -43,11 +47,28 @@ describe("a layer taken from a model knows the model's input shapes", () => {
     const m = sequential();
     const dense = get_layer(m, { index: 2 });
     const w = get_weights(dense);
-    expect(w.map((a: number[][] | number[]) => [a.length, Array.isArray(a[0]) ? (a[0] as number[]).length : null])).to.deep.equal([[2, 3], [3, null]]);
+    expect(
+      w.map((a: number[][] | number[]) => [a.length, Array.isArray(a[0]) ? (a[0] as number[]).length : null]),
+    ).to.deep.equal([
+      [2, 3],
+      [3, null],
+    ]);
     // the same numbers the model holds for it
     expect(get_weights(m).slice(3)).to.deep.equal(w);
-    const set = set_weights(dense, [[[1, 2, 3], [4, 5, 6]], [7, 8, 9]]);
-    expect(get_weights(set)).to.deep.equal([[[1, 2, 3], [4, 5, 6]], [7, 8, 9]]);
+    const set = set_weights(dense, [
+      [
+        [1, 2, 3],
+        [4, 5, 6],
+      ],
+      [7, 8, 9],
+    ]);
+    expect(get_weights(set)).to.deep.equal([
+      [
+        [1, 2, 3],
+        [4, 5, 6],
+      ],
+      [7, 8, 9],
+    ]);
   });
 
   it("the recorded shapes change neither configs nor the input shape of a model the layer joins", () => {

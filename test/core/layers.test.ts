@@ -29,7 +29,16 @@ describe("core layers: numbers", function () {
   describe("layer_dense / layer_activation", () => {
     it("computes x · kernel + bias", () => {
       // [1, 1] · [[1, 2], [3, 4]] + [0.5, -1] = [1 + 3 + 0.5, 2 + 4 - 1] = [4.5, 5]
-      const dense = L.layer_dense({ units: 2, weights: [[[1, 2], [3, 4]], [0.5, -1]] });
+      const dense = L.layer_dense({
+        units: 2,
+        weights: [
+          [
+            [1, 2],
+            [3, 4],
+          ],
+          [0.5, -1],
+        ],
+      });
       expectClose(values(dense, [[1, 1]]), [4.5, 5]);
     });
     it("applies Keras activations, both hard sigmoids", () => {
@@ -77,9 +86,13 @@ describe("core layers: numbers", function () {
       const x = ones([8, 5, 6]);
       const y = run(L.layer_spatial_dropout_1d({ rate: 0.5 }), x, { training: true });
       const v = y.arraySync() as number[][][];
-      for (const sample of v) for (let ch = 0; ch < 6; ch++) expect(new Set(sample.map((step) => step[ch])).size).to.equal(1);
+      for (const sample of v)
+        for (let ch = 0; ch < 6; ch++) expect(new Set(sample.map((step) => step[ch])).size).to.equal(1);
       tf.dispose([x, y]);
-      expect(() => L.layer_spatial_dropout_1d(keras_model_sequential({ input_shape: [3] }), { rate: 0.5 })).to.throw(KerasError, /rank 3/);
+      expect(() => L.layer_spatial_dropout_1d(keras_model_sequential({ input_shape: [3] }), { rate: 0.5 })).to.throw(
+        KerasError,
+        /rank 3/,
+      );
     });
     it("layer_gaussian_noise adds N(0, stddev²) noise in training only", () => {
       const x = tf.zeros([100, 100]);
@@ -93,8 +106,14 @@ describe("core layers: numbers", function () {
       x.dispose();
     });
     it("layer_activity_regularization adds (l1·Σ|x| + l2·Σx²) / batch to the losses", () => {
-      const model = keras_model_sequential({ input_shape: [2], layers: [L.layer_activity_regularization({ l1: 0.1, l2: 0.2 })] });
-      const x = tf.tensor([[1, -2], [0, 1]]);
+      const model = keras_model_sequential({
+        input_shape: [2],
+        layers: [L.layer_activity_regularization({ l1: 0.1, l2: 0.2 })],
+      });
+      const x = tf.tensor([
+        [1, -2],
+        [0, 1],
+      ]);
       // Σ|x| = 4, Σx² = 6: (0.1·4 + 0.2·6) / 2 = 0.8
       const r = getRuntime(model).run([x], { training: true });
       expectClose(flat(r.outputs[0]), [1, -2, 0, 1]);
@@ -104,7 +123,13 @@ describe("core layers: numbers", function () {
   });
 
   describe("layer_embedding", () => {
-    const weights = [[[0, 0], [1, 2], [3, 4]]];
+    const weights = [
+      [
+        [0, 0],
+        [1, 2],
+        [3, 4],
+      ],
+    ];
     it("looks tokens up and masks token 0 when mask_zero", () => {
       const e = L.layer_embedding({ input_dim: 3, output_dim: 2, mask_zero: true, weights });
       const y = run(e, [[1, 2, 0]]);
@@ -118,7 +143,10 @@ describe("core layers: numbers", function () {
       const y = run(e, [[1, 2]]);
       expect(eagerMaskOf(y)).to.equal(undefined);
       y.dispose();
-      const model = keras_model_sequential({ input_shape: [4], layers: [L.layer_embedding({ input_dim: 50, output_dim: 8 })] });
+      const model = keras_model_sequential({
+        input_shape: [4],
+        layers: [L.layer_embedding({ input_dim: 50, output_dim: 8 })],
+      });
       const [w] = get_weights(model);
       const v = (w as number[][]).flat();
       expect(v.length).to.equal(400);
@@ -127,17 +155,29 @@ describe("core layers: numbers", function () {
       expect(getRuntime(model).specs[0].map((s) => s.name)).to.deep.equal(["embeddings"]);
     });
     it("input_dim is the vocabulary size, input_length the K2 input shape", () => {
-      const m = keras_model_sequential({ layers: [L.layer_embedding({ input_dim: 10, output_dim: 3, input_length: 7 })] });
+      const m = keras_model_sequential({
+        layers: [L.layer_embedding({ input_dim: 10, output_dim: 3, input_length: 7 })],
+      });
       expect(m.inputShape).to.deep.equal([null, 7]);
       expect(count_params(m)).to.equal(30);
-      expect(() => keras_model_sequential({ input_shape: [5], layers: [L.layer_embedding({ input_dim: 10, output_dim: 3, input_length: 7 })] })).to.throw(KerasError, /input shape \(None, 7\)/);
+      expect(() =>
+        keras_model_sequential({
+          input_shape: [5],
+          layers: [L.layer_embedding({ input_dim: 10, output_dim: 3, input_length: 7 })],
+        }),
+      ).to.throw(KerasError, /input shape \(None, 7\)/);
     });
   });
 
   describe("layer_masking", () => {
     it("masks steps whose features all equal mask_value and zeroes them", () => {
       // steps [1,1] (all equal 1 → masked, zeroed) and [1,2] (kept)
-      const y = run(L.layer_masking({ mask_value: 1 }), [[[1, 1], [1, 2]]]);
+      const y = run(L.layer_masking({ mask_value: 1 }), [
+        [
+          [1, 1],
+          [1, 2],
+        ],
+      ]);
       expectClose(flat(y), [0, 0, 1, 2]);
       expect(flat(eagerMaskOf(y)!)).to.deep.equal([0, 1]);
       y.dispose();
@@ -146,9 +186,25 @@ describe("core layers: numbers", function () {
 
   describe("reshaping layers", () => {
     it("layer_flatten (channels_last and channels_first)", () => {
-      expectClose(values(L.layer_flatten(), [[[1, 2], [3, 4]]]), [1, 2, 3, 4]);
+      expectClose(
+        values(L.layer_flatten(), [
+          [
+            [1, 2],
+            [3, 4],
+          ],
+        ]),
+        [1, 2, 3, 4],
+      );
       // (1, 2 channels, 3 steps) → channels_last (1, 3, 2) = [[1,4],[2,5],[3,6]] → flattened
-      expectClose(values(L.layer_flatten({ data_format: "channels_first" }), [[[1, 2, 3], [4, 5, 6]]]), [1, 4, 2, 5, 3, 6]);
+      expectClose(
+        values(L.layer_flatten({ data_format: "channels_first" }), [
+          [
+            [1, 2, 3],
+            [4, 5, 6],
+          ],
+        ]),
+        [1, 4, 2, 5, 3, 6],
+      );
       const m = keras_model_sequential({ input_shape: [3, 4], layers: [L.layer_flatten()] });
       expect(m.shapes![0][0]).to.deep.equal([null, 12]);
     });
@@ -159,13 +215,22 @@ describe("core layers: numbers", function () {
       y.dispose();
       const m = keras_model_sequential({ input_shape: [6], layers: [L.layer_reshape({ target_shape: [-1, 2] })] });
       expect(m.shapes![0][0]).to.deep.equal([null, 3, 2]);
-      expect(() => keras_model_sequential({ input_shape: [6], layers: [L.layer_reshape({ target_shape: [4] })] })).to.throw(KerasError, /total size/);
-      expect(() => keras_model_sequential({ input_shape: [6], layers: [L.layer_reshape({ target_shape: [-1, 4] })] })).to.throw(KerasError, /total size/);
+      expect(() =>
+        keras_model_sequential({ input_shape: [6], layers: [L.layer_reshape({ target_shape: [4] })] }),
+      ).to.throw(KerasError, /total size/);
+      expect(() =>
+        keras_model_sequential({ input_shape: [6], layers: [L.layer_reshape({ target_shape: [-1, 4] })] }),
+      ).to.throw(KerasError, /total size/);
       expect(() => L.layer_reshape({ target_shape: [-1, -1] })).to.throw(KerasError, /at most one -1/);
     });
     it("layer_permute takes 1-based dims", () => {
       // (1, 2, 3) [[1,2,3],[4,5,6]] → (1, 3, 2) [[1,4],[2,5],[3,6]]
-      const y = run(L.layer_permute({ dims: [2, 1] }), [[[1, 2, 3], [4, 5, 6]]]);
+      const y = run(L.layer_permute({ dims: [2, 1] }), [
+        [
+          [1, 2, 3],
+          [4, 5, 6],
+        ],
+      ]);
       expect(shapeOf(y)).to.deep.equal([1, 3, 2]);
       expectClose(flat(y), [1, 4, 2, 5, 3, 6]);
       y.dispose();
@@ -204,8 +269,18 @@ describe("core layers: numbers", function () {
       expectClose(values(L.layer_dot({ axes: 1 }), [a, b]), [13]);
       // cosine: 13 / (√26 · √13) = 1/√2
       expectClose(values(L.layer_dot({ axes: 1, normalize: true }), [a, b]), [Math.SQRT1_2]);
-      const x = [[[1, 2], [3, 4]]];
-      const y = [[[5, 6], [7, 8]]];
+      const x = [
+        [
+          [1, 2],
+          [3, 4],
+        ],
+      ];
+      const y = [
+        [
+          [5, 6],
+          [7, 8],
+        ],
+      ];
       // axes (2, 2): x · yᵀ = [[1·5+2·6, 1·7+2·8], [3·5+4·6, 3·7+4·8]]
       expectClose(values(L.layer_dot({ axes: [2, 2] }), [x, y]), [17, 23, 39, 53]);
       // axes (1, 1): xᵀ · y = [[1·5+3·7, 1·6+3·8], [2·5+4·7, 2·6+4·8]]
@@ -236,15 +311,25 @@ describe("core layers: numbers", function () {
       expectClose(values(L.layer_lambda({ f: (x: tf.Tensor) => tf.mul(x, 2) }), [[1, -3]]), [2, -6]);
       const input = layer_input({ shape: [3] });
       expect(L.layer_lambda(input, { f: (x: tf.Tensor) => tf.sum(x, -1) }).shape).to.deep.equal([null]);
-      expect(L.layer_lambda(input, { f: (x: tf.Tensor) => tf.tile(x, [1, 2]), output_shape: [6] }).shape).to.deep.equal([null, 6]);
-      expectClose(values(L.layer_lambda({ f: (x: tf.Tensor, args: any) => tf.add(x, args.k), arguments: { k: 10 } }), [[1]]), [11]);
+      expect(L.layer_lambda(input, { f: (x: tf.Tensor) => tf.tile(x, [1, 2]), output_shape: [6] }).shape).to.deep.equal(
+        [null, 6],
+      );
+      expectClose(
+        values(L.layer_lambda({ f: (x: tf.Tensor, args: any) => tf.add(x, args.k), arguments: { k: 10 } }), [[1]]),
+        [11],
+      );
     });
   });
 
   describe("normalization", () => {
     it("layer_batch_normalization: batch statistics in training, moving ones at inference", () => {
       const model = keras_model_sequential({ input_shape: [1], layers: [L.layer_batch_normalization()] });
-      expect(getRuntime(model).specs[0].map((s) => [s.name, s.trainable])).to.deep.equal([["gamma", true], ["beta", true], ["moving_mean", false], ["moving_variance", false]]);
+      expect(getRuntime(model).specs[0].map((s) => [s.name, s.trainable])).to.deep.equal([
+        ["gamma", true],
+        ["beta", true],
+        ["moving_mean", false],
+        ["moving_variance", false],
+      ]);
       const x = tf.tensor([[0], [4]]);
       // batch mean 2, biased variance 4: y = (x - 2) / √(4 + 0.001) = ∓2 / 2.00025
       const r = getRuntime(model).run([x], { training: true });
@@ -260,7 +345,10 @@ describe("core layers: numbers", function () {
       expect(r2.weightUpdates).to.deep.equal([]);
     });
     it("layer_batch_normalization counts 4 weights per feature, half non-trainable", () => {
-      const model = keras_model_sequential({ input_shape: [3], layers: [L.layer_batch_normalization({ center: false })] });
+      const model = keras_model_sequential({
+        input_shape: [3],
+        layers: [L.layer_batch_normalization({ center: false })],
+      });
       expect(count_params(model)).to.equal(9);
       expect(getRuntime(model).specs[0].map((s) => s.name)).to.deep.equal(["gamma", "moving_mean", "moving_variance"]);
     });
@@ -268,7 +356,12 @@ describe("core layers: numbers", function () {
       // x = [1, 2, 3]: mean 2, variance 2/3; y = (x - 2) / √(2/3 + 0.001)
       const s = Math.sqrt(2 / 3 + 0.001);
       expectClose(values(L.layer_layer_normalization(), [[1, 2, 3]]), [-1 / s, 0, 1 / s]);
-      const ln = L.layer_layer_normalization({ weights: [[2, 2, 2], [1, 1, 1]] });
+      const ln = L.layer_layer_normalization({
+        weights: [
+          [2, 2, 2],
+          [1, 1, 1],
+        ],
+      });
       expectClose(values(ln, [[1, 2, 3]]), [1 - 2 / s, 1, 1 + 2 / s]);
     });
   });
@@ -276,7 +369,8 @@ describe("core layers: numbers", function () {
   describe("layer_conv_1d", () => {
     const x = [[[1], [2], [3], [4]]];
     const kernel = [[[2]], [[1]]]; // (kernel_size 2, in 1, filters 1): y_t = 2·x_t + x_{t+1}
-    const conv = (args: Record<string, unknown>) => L.layer_conv_1d({ filters: 1, kernel_size: 2, use_bias: false, weights: [kernel], ...args });
+    const conv = (args: Record<string, unknown>) =>
+      L.layer_conv_1d({ filters: 1, kernel_size: 2, use_bias: false, weights: [kernel], ...args });
     it("valid, same, causal, strides and dilation", () => {
       expectClose(values(conv({}), x), [4, 7, 10]);
       // same: one zero padded on the right → last = 2·4 + 0
@@ -286,21 +380,40 @@ describe("core layers: numbers", function () {
       // causal, dilation 2: y_t = 2·x_{t-2} + x_t → [1, 2, 2 + 3, 4 + 4]
       expectClose(values(conv({ padding: "causal", dilation_rate: 2 }), x), [1, 2, 5, 8]);
       expectClose(values(conv({ strides: 2 }), x), [4, 10]);
-      expectClose(values(L.layer_conv_1d({ filters: 1, kernel_size: 2, weights: [kernel, [0.5]] }), x), [4.5, 7.5, 10.5]);
+      expectClose(
+        values(L.layer_conv_1d({ filters: 1, kernel_size: 2, weights: [kernel, [0.5]] }), x),
+        [4.5, 7.5, 10.5],
+      );
     });
     it("channels_first and groups", () => {
       expectClose(values(conv({ data_format: "channels_first" }), [[[1, 2, 3, 4]]]), [4, 7, 10]);
       // groups 2, kernel (1, 1, 2) = [3, 5]: channel 0 · 3, channel 1 · 5
       const g = L.layer_conv_1d({ filters: 2, kernel_size: 1, groups: 2, use_bias: false, weights: [[[[3, 5]]]] });
-      expectClose(values(g, [[[1, 10], [2, 20]]]), [3, 50, 6, 100]);
+      expectClose(
+        values(g, [
+          [
+            [1, 10],
+            [2, 20],
+          ],
+        ]),
+        [3, 50, 6, 100],
+      );
     });
     it("weights, shapes and errors", () => {
-      const m = keras_model_sequential({ input_shape: [10, 3], layers: [L.layer_conv_1d({ filters: 4, kernel_size: 3, strides: 2 })] });
+      const m = keras_model_sequential({
+        input_shape: [10, 3],
+        layers: [L.layer_conv_1d({ filters: 4, kernel_size: 3, strides: 2 })],
+      });
       expect(m.shapes![0][0]).to.deep.equal([null, 4, 4]); // floor((10 - 3) / 2) + 1
       expect(count_params(m)).to.equal(3 * 3 * 4 + 4);
       expect(getRuntime(m).specs[0].map((s) => s.shape)).to.deep.equal([[3, 3, 4], [4]]);
-      expect(() => keras_model_sequential({ input_shape: [2, 3], layers: [L.layer_conv_1d({ filters: 1, kernel_size: 3 })] })).to.throw(KerasError, /too short/);
-      expect(() => L.layer_conv_1d({ filters: 2, kernel_size: 3, strides: 2, dilation_rate: 2 })).to.throw(KerasError, /dilation_rate/);
+      expect(() =>
+        keras_model_sequential({ input_shape: [2, 3], layers: [L.layer_conv_1d({ filters: 1, kernel_size: 3 })] }),
+      ).to.throw(KerasError, /too short/);
+      expect(() => L.layer_conv_1d({ filters: 2, kernel_size: 3, strides: 2, dilation_rate: 2 })).to.throw(
+        KerasError,
+        /dilation_rate/,
+      );
     });
   });
 
@@ -317,13 +430,27 @@ describe("core layers: numbers", function () {
       expectClose(values(L.layer_max_pooling_1d({ data_format: "channels_first" }), [[[1, 3, 2, 5, 4]]]), [3, 5]);
     });
     it("global pooling 1d, keepdims, channels_first and the mask", () => {
-      const s = [[[1, 6], [4, 2], [3, 5]]];
+      const s = [
+        [
+          [1, 6],
+          [4, 2],
+          [3, 5],
+        ],
+      ];
       expectClose(values(L.layer_global_max_pooling_1d(), s), [4, 6]);
       expectClose(values(L.layer_global_average_pooling_1d(), s), [8 / 3, 13 / 3]);
       const k = run(L.layer_global_average_pooling_1d({ keepdims: true }), s);
       expect(shapeOf(k)).to.deep.equal([1, 1, 2]);
       k.dispose();
-      expectClose(values(L.layer_global_average_pooling_1d({ data_format: "channels_first" }), [[[1, 2, 3], [4, 5, 9]]]), [2, 6]);
+      expectClose(
+        values(L.layer_global_average_pooling_1d({ data_format: "channels_first" }), [
+          [
+            [1, 2, 3],
+            [4, 5, 9],
+          ],
+        ]),
+        [2, 6],
+      );
       // mask [T, F, T]: [(1 + 3) / 2, (6 + 5) / 2]
       expectClose(values(L.layer_global_average_pooling_1d(), s, { mask: [[1, 0, 1]] }), [2, 5.5]);
     });
@@ -333,7 +460,22 @@ describe("core layers: numbers", function () {
     it("embedding → dropout → global average pooling averages unmasked steps only", () => {
       const model = keras_model_sequential({
         input_shape: [3],
-        layers: [L.layer_embedding({ input_dim: 3, output_dim: 2, mask_zero: true, weights: [[[9, 9], [1, 2], [3, 4]]] }), L.layer_dropout({ rate: 0.5 }), L.layer_global_average_pooling_1d()],
+        layers: [
+          L.layer_embedding({
+            input_dim: 3,
+            output_dim: 2,
+            mask_zero: true,
+            weights: [
+              [
+                [9, 9],
+                [1, 2],
+                [3, 4],
+              ],
+            ],
+          }),
+          L.layer_dropout({ rate: 0.5 }),
+          L.layer_global_average_pooling_1d(),
+        ],
       });
       const x = tf.tensor([[1, 0, 2]]);
       // steps: [1,2], masked, [3,4] → mean [2, 3] (token 0's vector [9, 9] is ignored)
@@ -345,8 +487,16 @@ describe("core layers: numbers", function () {
     it("masking → dense passes the mask on; flatten drops it", () => {
       const input = layer_input({ shape: [2, 2] });
       const masked = L.layer_masking(input);
-      const model = keras_model({ inputs: input, outputs: [L.layer_dense(masked, { units: 1 }), L.layer_flatten(masked)] });
-      const x = tf.tensor([[[0, 0], [1, 1]]]);
+      const model = keras_model({
+        inputs: input,
+        outputs: [L.layer_dense(masked, { units: 1 }), L.layer_flatten(masked)],
+      });
+      const x = tf.tensor([
+        [
+          [0, 0],
+          [1, 1],
+        ],
+      ]);
       const r = getRuntime(model).run([x], { training: false });
       expect(flat(r.outputMasks[0]!)).to.deep.equal([0, 1]);
       expect(r.outputMasks[1]).to.equal(null);
@@ -355,7 +505,12 @@ describe("core layers: numbers", function () {
   });
 
   it("eager layer calls leak no tensors", () => {
-    const layers = [L.layer_dense({ units: 2 }), L.layer_batch_normalization(), L.layer_layer_normalization(), L.layer_dropout({ rate: 0.5 })];
+    const layers = [
+      L.layer_dense({ units: 2 }),
+      L.layer_batch_normalization(),
+      L.layer_layer_normalization(),
+      L.layer_dropout({ rate: 0.5 }),
+    ];
     const x = tf.tensor([[1, 2, 3]]);
     for (const l of layers) run(l, x).dispose(); // builds the weights once
     const before = tf.memory().numTensors;

@@ -22,7 +22,9 @@ describe("summary() of functional models", () => {
       " concatenate (Concatenate)      (None, 8)            0           ['shared[0][0]',                 ",
       " dense (Dense)                  (None, 1)            9           ['concatenate[0][0]']            ",
     ]);
-    expect(text).to.include("\n                                                                  'right[0][0]']                  \n");
+    expect(text).to.include(
+      "\n                                                                  'right[0][0]']                  \n",
+    );
     // 8*4+4 (shared, counted once) + 8*1+1
     expect(text).to.include("Total params: 45\nTrainable params: 45\nNon-trainable params: 0\n");
   });
@@ -32,7 +34,9 @@ describe("summary() of functional models", () => {
     const b = layer_input({ shape: [5, 3] });
     const shared = layer_dense({ units: 2, name: "proj" });
     const m = keras_model({ inputs: [a, b], outputs: [shared(a), shared(b)] });
-    const row = summary(m, { print: false }).split("\n").find((l) => l.startsWith(" proj (Dense)"))!;
+    const row = summary(m, { print: false })
+      .split("\n")
+      .find((l) => l.startsWith(" proj (Dense)"))!;
     expect(row.slice(32, 53).trim()).to.equal("multiple");
     expect(row.slice(53, 65).trim()).to.equal("8");
   });

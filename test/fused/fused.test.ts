@@ -3,7 +3,12 @@ import { tf, type Tensor } from "../../src/backend/tf.js";
 import { use_backend } from "../../src/backend/index.js";
 import { fusedRnn, fusedRnnUnsupported, gemmJs, type FusedKind } from "../../src/layers/recurrent/fused/index.js";
 import { referenceRnn, type RefArgs } from "./reference.js";
-import { SIMD_MODULE_BYTES, setFusedSimd, simdKernelsFor, simdSupported } from "../../src/layers/recurrent/fused/simd.js";
+import {
+  SIMD_MODULE_BYTES,
+  setFusedSimd,
+  simdKernelsFor,
+  simdSupported,
+} from "../../src/layers/recurrent/fused/simd.js";
 
 /** Deterministic uniform(-scale, scale) values. */
 function rand(seed: number, n: number, scale = 1): Float32Array {
@@ -16,14 +21,24 @@ function rand(seed: number, n: number, scale = 1): Float32Array {
   return out;
 }
 
-const T_ = (seed: number, shape: number[], scale = 1) => tf.tensor(rand(seed, shape.reduce((a, b) => a * b, 1), scale), shape, "float32");
+const T_ = (seed: number, shape: number[], scale = 1) =>
+  tf.tensor(
+    rand(
+      seed,
+      shape.reduce((a, b) => a * b, 1),
+      scale,
+    ),
+    shape,
+    "float32",
+  );
 
 /** An arbitrary mask: holes in the middle, masked leading steps, one row fully masked, one full. */
 function arbitraryMask(B: number, T: number): Tensor {
   const m: number[] = [];
   for (let b = 0; b < B; b++)
     for (let t = 0; t < T; t++) {
-      const keep = b === 0 ? true : b === 1 ? t !== 2 && t !== 3 : b === 2 ? t >= 2 : b === 3 ? false : (b * 7 + t * 3) % 4 !== 0;
+      const keep =
+        b === 0 ? true : b === 1 ? t !== 2 && t !== 3 : b === 2 ? t >= 2 : b === 3 ? false : (b * 7 + t * 3) % 4 !== 0;
       m.push(keep ? 1 : 0);
     }
   return tf.tensor2d(m, [B, T], "bool");
@@ -52,8 +67,16 @@ function setup(c: Case, seed = 1) {
   const kernel = T_(seed + 1, [c.F, G * c.u], 0.6);
   // scaled so the recurrence is not chaotic (float32 rounding differences must not blow up)
   const recurrentKernel = T_(seed + 2, [c.u, G * c.u], Math.min(0.6, 1.5 / Math.sqrt(c.u)));
-  const bias = !c.bias ? null : c.kind === "gru" && c.resetAfter ? T_(seed + 3, [2, G * c.u], 0.3) : T_(seed + 3, [G * c.u], 0.3);
-  const initialState = c.initial ? (c.kind === "lstm" ? [T_(seed + 4, [c.B, c.u], 0.8), T_(seed + 5, [c.B, c.u], 0.8)] : [T_(seed + 4, [c.B, c.u], 0.8)]) : [];
+  const bias = !c.bias
+    ? null
+    : c.kind === "gru" && c.resetAfter
+      ? T_(seed + 3, [2, G * c.u], 0.3)
+      : T_(seed + 3, [G * c.u], 0.3);
+  const initialState = c.initial
+    ? c.kind === "lstm"
+      ? [T_(seed + 4, [c.B, c.u], 0.8), T_(seed + 5, [c.B, c.u], 0.8)]
+      : [T_(seed + 4, [c.B, c.u], 0.8)]
+    : [];
   const mask = c.mask ? arbitraryMask(c.B, c.T) : null;
   return { x, kernel, recurrentKernel, bias, initialState, mask };
 }
@@ -61,7 +84,15 @@ function setup(c: Case, seed = 1) {
 type Setup = ReturnType<typeof setup>;
 
 function refArgs(c: Case, s: Setup): RefArgs {
-  return { ...c, x: s.x, kernel: s.kernel, recurrentKernel: s.recurrentKernel, bias: s.bias, initialState: s.initialState, mask: s.mask };
+  return {
+    ...c,
+    x: s.x,
+    kernel: s.kernel,
+    recurrentKernel: s.recurrentKernel,
+    bias: s.bias,
+    initialState: s.initialState,
+    mask: s.mask,
+  };
 }
 
 const fusedArgs = (c: Case, s: Setup) => ({
@@ -85,7 +116,9 @@ function run(c: Case, s: Setup, which: "fused" | "ref") {
   const diffables: Tensor[] = [s.x, s.kernel, s.recurrentKernel, ...(s.bias ? [s.bias] : []), ...s.initialState];
   const go = (...xs: Tensor[]) => {
     let k = 0;
-    const x = xs[k++], kernel = xs[k++], recurrentKernel = xs[k++];
+    const x = xs[k++],
+      kernel = xs[k++],
+      recurrentKernel = xs[k++];
     const bias = s.bias ? xs[k++] : null;
     const initialState = xs.slice(k);
     const ss = { ...s, x, kernel, recurrentKernel, bias, initialState };
@@ -107,7 +140,8 @@ function run(c: Case, s: Setup, which: "fused" | "ref") {
 
 function maxDiff(a: Tensor, b: Tensor): number {
   expect(a.shape).to.deep.equal(b.shape);
-  const x = a.dataSync(), y = b.dataSync();
+  const x = a.dataSync(),
+    y = b.dataSync();
   let m = 0;
   for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i] - y[i]) / Math.max(1, Math.abs(y[i])));
   return m;
@@ -119,11 +153,29 @@ function compare(c: Case, seed = 1, tol = 1e-5) {
   const r = run(c, s, "ref");
   const names = ["output", ...(c.kind === "lstm" ? ["h", "c"] : ["h"])];
   f.fwd.forEach((t, i) => expect(maxDiff(t, r.fwd[i]), `forward ${names[i]}`).to.be.below(tol));
-  const gnames = ["x", "kernel", "recurrent_kernel", ...(s.bias ? ["bias"] : []), ...s.initialState.map((_, i) => `initial_state[${i}]`)];
+  const gnames = [
+    "x",
+    "kernel",
+    "recurrent_kernel",
+    ...(s.bias ? ["bias"] : []),
+    ...s.initialState.map((_, i) => `initial_state[${i}]`),
+  ];
   f.grads.forEach((t, i) => expect(maxDiff(t, r.grads[i]), `gradient w.r.t. ${gnames[i]}`).to.be.below(tol));
   // the test is not vacuous: gradients are not all zero
-  for (const gr of r.grads) expect(Math.max(...Array.from(gr.dataSync()).map(Math.abs)), "reference gradient is nonzero").to.be.above(1e-3);
-  tf.dispose([...f.fwd, ...f.grads, ...r.fwd, ...r.grads, s.x, s.kernel, s.recurrentKernel, ...(s.bias ? [s.bias] : []), ...s.initialState, ...(s.mask ? [s.mask] : [])]);
+  for (const gr of r.grads)
+    expect(Math.max(...Array.from(gr.dataSync()).map(Math.abs)), "reference gradient is nonzero").to.be.above(1e-3);
+  tf.dispose([
+    ...f.fwd,
+    ...f.grads,
+    ...r.fwd,
+    ...r.grads,
+    s.x,
+    s.kernel,
+    s.recurrentKernel,
+    ...(s.bias ? [s.bias] : []),
+    ...s.initialState,
+    ...(s.mask ? [s.mask] : []),
+  ]);
 }
 
 const base: Case = {
@@ -167,13 +219,43 @@ for (const backend of ["wasm", "cpu"] as const) {
                 const name = `mask=${mask} go_backwards=${goBackwards} return_sequences=${returnSequences}${mask ? ` zero_output_for_mask=${zeroOutputForMask}` : ""}`;
                 it(`outputs, states and all gradients agree to 1e-5: ${name}`, () => compare(c, 11));
               }
-        it("no initial state and no bias", () => compare({ ...base, ...v.c, initial: false, bias: false, mask: true }, 5));
+        it("no initial state and no bias", () =>
+          compare({ ...base, ...v.c, initial: false, bias: false, mask: true }, 5));
         // batch × time ≥ 64 takes the fully vectorised wasm path (biases folded into the gemms)
-        it("larger shapes (batch 9, 23 steps, 37 units)", () => compare({ ...base, ...v.c, mask: true, B: 9, T: 23, F: 7, u: 37 }, 3));
+        it("larger shapes (batch 9, 23 steps, 37 units)", () =>
+          compare({ ...base, ...v.c, mask: true, B: 9, T: 23, F: 7, u: 37 }, 3));
         it("larger shapes, go_backwards, last output only, zero_output_for_mask", () =>
-          compare({ ...base, ...v.c, mask: true, goBackwards: true, returnSequences: false, zeroOutputForMask: true, B: 8, T: 12, F: 3, u: 6 }, 8));
+          compare(
+            {
+              ...base,
+              ...v.c,
+              mask: true,
+              goBackwards: true,
+              returnSequences: false,
+              zeroOutputForMask: true,
+              B: 8,
+              T: 12,
+              F: 3,
+              u: 6,
+            },
+            8,
+          ));
         it("larger shapes, activation sigmoid, no bias, no initial state", () =>
-          compare({ ...base, ...v.c, mask: false, activation: "sigmoid", bias: false, initial: false, B: 16, T: 5, F: 3, u: 6 }, 9));
+          compare(
+            {
+              ...base,
+              ...v.c,
+              mask: false,
+              activation: "sigmoid",
+              bias: false,
+              initial: false,
+              B: 16,
+              T: 5,
+              F: 3,
+              u: 6,
+            },
+            9,
+          ));
         // units a multiple of 4 take the WebAssembly SIMD gate kernels on wasm (simd.ts)
         for (const [mask, goBackwards, returnSequences] of [
           [false, false, true],
@@ -183,16 +265,45 @@ for (const backend of ["wasm", "cpu"] as const) {
         ])
           it(`units a multiple of 4 (SIMD gate kernels): mask=${mask} go_backwards=${goBackwards} return_sequences=${returnSequences}`, () =>
             compare({ ...base, ...v.c, mask, goBackwards, returnSequences, B: 7, T: 13, F: 5, u: 8 }, 31));
-        it("units a multiple of 4, no initial state, no bias, larger batch", () => compare({ ...base, ...v.c, initial: false, bias: false, B: 33, T: 9, F: 3, u: 12 }, 32));
+        it("units a multiple of 4, no initial state, no bias, larger batch", () =>
+          compare({ ...base, ...v.c, initial: false, bias: false, B: 33, T: 9, F: 3, u: 12 }, 32));
         // masked sequences through the SIMD kernels, backward included (the _m kernels): holes, leading
         // masked steps, a fully masked row (arbitraryMask), both directions, both output modes
         for (const goBackwards of [false, true])
           for (const returnSequences of [true, false])
             for (const zeroOutputForMask of [false, true])
               it(`units a multiple of 4, masked (SIMD backward): go_backwards=${goBackwards} return_sequences=${returnSequences} zero_output_for_mask=${zeroOutputForMask}`, () =>
-                compare({ ...base, ...v.c, mask: true, goBackwards, returnSequences, zeroOutputForMask, B: 9, T: 11, F: 3, u: 12 }, 33));
+                compare(
+                  {
+                    ...base,
+                    ...v.c,
+                    mask: true,
+                    goBackwards,
+                    returnSequences,
+                    zeroOutputForMask,
+                    B: 9,
+                    T: 11,
+                    F: 3,
+                    u: 12,
+                  },
+                  33,
+                ));
         it("units a multiple of 4, masked, no initial state, no bias, larger batch", () =>
-          compare({ ...base, ...v.c, mask: true, initial: false, bias: false, zeroOutputForMask: true, B: 34, T: 8, F: 5, u: 16 }, 34));
+          compare(
+            {
+              ...base,
+              ...v.c,
+              mask: true,
+              initial: false,
+              bias: false,
+              zeroOutputForMask: true,
+              B: 34,
+              T: 8,
+              F: 5,
+              u: 16,
+            },
+            34,
+          ));
       });
     }
 
@@ -222,18 +333,31 @@ for (const backend of ["wasm", "cpu"] as const) {
       const s = setup(c, 12);
       const b2 = T_(77, [4 * c.u], 0.3);
       const b8 = tf.concat([s.bias!, b2]);
-      const fused = tf.grads((k: Tensor) => tf.sum(tf.mul(fusedRnn({ ...fusedArgs(c, s), bias: k }).output, T_(5, [c.B, c.T, c.u]))) as tf.Scalar)([b8])[0];
+      const fused = tf.grads(
+        (k: Tensor) =>
+          tf.sum(tf.mul(fusedRnn({ ...fusedArgs(c, s), bias: k }).output, T_(5, [c.B, c.T, c.u]))) as tf.Scalar,
+      )([b8])[0];
       const sum = tf.add(s.bias!, b2);
-      const ref = tf.grads((k: Tensor) => tf.sum(tf.mul(referenceRnn({ ...refArgs(c, s), bias: k }).output, T_(5, [c.B, c.T, c.u]))) as tf.Scalar)([sum])[0];
+      const ref = tf.grads(
+        (k: Tensor) =>
+          tf.sum(tf.mul(referenceRnn({ ...refArgs(c, s), bias: k }).output, T_(5, [c.B, c.T, c.u]))) as tf.Scalar,
+      )([sum])[0];
       expect(maxDiff(tf.slice(fused, [0], [4 * c.u]), ref)).to.be.below(1e-5);
       expect(maxDiff(tf.slice(fused, [4 * c.u], [4 * c.u]), ref)).to.be.below(1e-5);
-      expect(maxDiff(fusedRnn({ ...fusedArgs(c, s), bias: b8 }).output, referenceRnn({ ...refArgs(c, s), bias: sum }).output)).to.be.below(1e-5);
+      expect(
+        maxDiff(
+          fusedRnn({ ...fusedArgs(c, s), bias: b8 }).output,
+          referenceRnn({ ...refArgs(c, s), bias: sum }).output,
+        ),
+      ).to.be.below(1e-5);
     });
 
     it("leaks no tensors: inference, gradients, tf.variableGrads", () => {
       const c: Case = { ...base, kind: "lstm", mask: true };
       const s = setup(c, 2);
-      const W = tf.variable(s.kernel), U = tf.variable(s.recurrentKernel), bv = tf.variable(s.bias!);
+      const W = tf.variable(s.kernel),
+        U = tf.variable(s.recurrentKernel),
+        bv = tf.variable(s.bias!);
       const step = () => {
         tf.tidy(() => {
           fusedRnn({ ...fusedArgs(c, s), kernel: W, recurrentKernel: U, bias: bv });
@@ -260,7 +384,12 @@ for (const backend of ["wasm", "cpu"] as const) {
         const outs: Tensor[] = [];
         for (let t = 0; t < c.T; t++) {
           const xt = tf.slice(s.x, [0, t, 0], [1, 1, c.F]);
-          const r = fusedRnn({ ...fusedArgs({ ...c, T: 1 }, s), inputs: xt, initialState: states, returnSequences: false });
+          const r = fusedRnn({
+            ...fusedArgs({ ...c, T: 1 }, s),
+            inputs: xt,
+            initialState: states,
+            returnSequences: false,
+          });
           outs.push(r.output);
           states = r.states;
         }
@@ -273,8 +402,12 @@ for (const backend of ["wasm", "cpu"] as const) {
 
 describe("fused recurrent helpers", () => {
   it("gemmJs matches a naive triple loop (row blocks and remainder)", () => {
-    const m = 9, k = 5, n = 7;
-    const a = rand(1, m * k), b = rand(2, k * n), out = new Float32Array(m * n);
+    const m = 9,
+      k = 5,
+      n = 7;
+    const a = rand(1, m * k),
+      b = rand(2, k * n),
+      out = new Float32Array(m * n);
     gemmJs(a, m, k, b, n, out);
     for (let i = 0; i < m; i++)
       for (let j = 0; j < n; j++) {
@@ -285,7 +418,9 @@ describe("fused recurrent helpers", () => {
   });
 
   it("fusedRnnUnsupported names the reason", () => {
-    expect(fusedRnnUnsupported({ kind: "gru", activation: "tanh", recurrentActivation: "sigmoid", backend: "wasm" })).to.equal(null);
+    expect(
+      fusedRnnUnsupported({ kind: "gru", activation: "tanh", recurrentActivation: "sigmoid", backend: "wasm" }),
+    ).to.equal(null);
     expect(fusedRnnUnsupported({ kind: "gru", activation: "softplus", backend: "cpu" })).to.match(/softplus/);
     expect(fusedRnnUnsupported({ kind: "gru", backend: "tensorflow" })).to.match(/wasm and cpu/);
     expect(fusedRnnUnsupported({ kind: "conv_lstm", backend: "cpu" })).to.match(/conv_lstm/);
@@ -298,12 +433,18 @@ describe("fused kernels on wasm when the heap grows inside the kernel", () => {
     await use_backend("wasm");
     const heap = ((tf.backend() as any).wasm.HEAPU8 as Uint8Array).length;
     // x takes half the current heap; the kernel's scratch (time-major copy of x, projections) cannot fit
-    const Bt = 64, F = 4, u = 2;
+    const Bt = 64,
+      F = 4,
+      u = 2;
     const T = Math.ceil((0.5 * heap) / (4 * Bt * F));
-    const xs = rand(7, Bt * T * F), ks = rand(8, F * 3 * u, 0.5), rs = rand(9, u * 3 * u, 0.5);
+    const xs = rand(7, Bt * T * F),
+      ks = rand(8, F * 3 * u, 0.5),
+      rs = rand(9, u * 3 * u, 0.5);
     const runOn = async (backend: "wasm" | "cpu") => {
       await use_backend(backend);
-      const x = tf.tensor(xs, [Bt, T, F]), k = tf.tensor(ks, [F, 3 * u]), r = tf.tensor(rs, [u, 3 * u]);
+      const x = tf.tensor(xs, [Bt, T, F]),
+        k = tf.tensor(ks, [F, 3 * u]),
+        r = tf.tensor(rs, [u, 3 * u]);
       const out = fusedRnn({ kind: "gru", inputs: x, kernel: k, recurrentKernel: r, bias: null });
       const v = [out.output.dataSync().slice(), out.states[0].dataSync().slice()];
       tf.dispose([x, k, r, out.output, ...out.states]);
@@ -331,7 +472,9 @@ describe("WebAssembly SIMD gate kernels (simd.ts)", () => {
 
   it("tanh and sigmoid (through the SimpleRNN and GRU steps) are within 1e-6 of Math's", () => {
     const { k, f } = fresh();
-    const n = 4096, u = 64, B = n / u;
+    const n = 4096,
+      u = 64,
+      B = n / u;
     // SimpleRNN: h = tanh(xp + rec), rec = 0
     for (let i = 0; i < n; i++) f[i] = -12 + (24 * i) / n;
     f.fill(0, n, 2 * n);
@@ -340,7 +483,12 @@ describe("WebAssembly SIMD gate kernels (simd.ts)", () => {
     for (let i = 0; i < n; i++) err = Math.max(err, Math.abs(f[2 * n + i] - Math.tanh(f[i])));
     expect(err).to.be.below(1e-6);
     // GRU with rec = 0: gates z, r = sigmoid(xp); the input rows are (B/4) × 3u
-    const Bg = B / 4, xp = 0, rec = 4 * n, h = 8 * n, gates = 12 * n, aux = 16 * n;
+    const Bg = B / 4,
+      xp = 0,
+      rec = 4 * n,
+      h = 8 * n,
+      gates = 12 * n,
+      aux = 16 * n;
     for (let i = 0; i < 3 * Bg * u; i++) f[xp / 4 + i] = -12 + (24 * i) / (3 * Bg * u);
     f.fill(0, rec / 4, rec / 4 + 3 * Bg * u);
     f.fill(0, h / 4, h / 4 + Bg * u);
@@ -356,17 +504,32 @@ describe("WebAssembly SIMD gate kernels (simd.ts)", () => {
 
   it("transpose matches a naive transpose (4×4 blocks, column panels, leftover rows)", () => {
     const { k, f } = fresh();
-    for (const [rows, cols] of [[11, 8], [91, 36], [3, 4], [64, 20]]) {
+    for (const [rows, cols] of [
+      [11, 8],
+      [91, 36],
+      [3, 4],
+      [64, 20],
+    ]) {
       for (let i = 0; i < rows * cols; i++) f[i] = i + 0.5;
       k.transpose(0, rows, cols, 65536);
-      for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) expect(f[16384 + c * rows + r]).to.equal(r * cols + c + 0.5);
+      for (let r = 0; r < rows; r++)
+        for (let c = 0; c < cols; c++) expect(f[16384 + c * rows + r]).to.equal(r * cols + c + 0.5);
     }
   });
 
   it("switched off, the wasm kernels fall back to the JavaScript gate passes with the same results", async function () {
     this.timeout(60000);
     await use_backend("wasm");
-    for (const [kind, resetAfter, mask] of [["gru", true, false], ["gru", false, false], ["lstm", true, false], ["simple_rnn", true, false], ["gru", true, true], ["gru", false, true], ["lstm", true, true], ["simple_rnn", true, true]] as const) {
+    for (const [kind, resetAfter, mask] of [
+      ["gru", true, false],
+      ["gru", false, false],
+      ["lstm", true, false],
+      ["simple_rnn", true, false],
+      ["gru", true, true],
+      ["gru", false, true],
+      ["lstm", true, true],
+      ["simple_rnn", true, true],
+    ] as const) {
       const c: Case = { ...base, kind, resetAfter, mask, B: 6, T: 7, u: 8 };
       const s = setup(c, 41);
       const on = run(c, s, "fused");
@@ -379,7 +542,18 @@ describe("WebAssembly SIMD gate kernels (simd.ts)", () => {
       }
       on.fwd.forEach((t, i) => expect(maxDiff(t, off.fwd[i])).to.be.below(1e-5));
       on.grads.forEach((t, i) => expect(maxDiff(t, off.grads[i])).to.be.below(1e-5));
-      tf.dispose([...on.fwd, ...on.grads, ...off.fwd, ...off.grads, s.x, s.kernel, s.recurrentKernel, ...(s.bias ? [s.bias] : []), ...s.initialState, ...(s.mask ? [s.mask] : [])]);
+      tf.dispose([
+        ...on.fwd,
+        ...on.grads,
+        ...off.fwd,
+        ...off.grads,
+        s.x,
+        s.kernel,
+        s.recurrentKernel,
+        ...(s.bias ? [s.bias] : []),
+        ...s.initialState,
+        ...(s.mask ? [s.mask] : []),
+      ]);
     }
   });
 });

@@ -37,9 +37,11 @@ const block = (w: Tensor, k: number, u: number): Tensor =>
 export function referenceRnn(a: RefArgs): { output: Tensor; states: Tensor[] } {
   const [B, T, F] = a.x.shape;
   const u = a.recurrentKernel.shape[0];
-  const act = ACT[a.activation], ract = ACT[a.recurrentActivation];
+  const act = ACT[a.activation],
+    ract = ACT[a.recurrentActivation];
   const G = a.kind === "gru" ? 3 : a.kind === "lstm" ? 4 : 1;
-  const W = a.kernel, U = a.recurrentKernel;
+  const W = a.kernel,
+    U = a.recurrentKernel;
   let bIn: Tensor = tf.zeros([G * u]);
   let bRec: Tensor = tf.zeros([G * u]);
   if (a.bias) {
@@ -50,7 +52,7 @@ export function referenceRnn(a: RefArgs): { output: Tensor; states: Tensor[] } {
     } else bIn = flat;
   }
   let h = a.initialState[0] ?? tf.zeros([B, u]);
-  let c = a.kind === "lstm" ? a.initialState[1] ?? tf.zeros([B, u]) : null;
+  let c = a.kind === "lstm" ? (a.initialState[1] ?? tf.zeros([B, u])) : null;
   let prevOut: Tensor = tf.zeros([B, u]);
   const outs: Tensor[] = [];
   for (let s = 0; s < T; s++) {
@@ -63,7 +65,9 @@ export function referenceRnn(a: RefArgs): { output: Tensor; states: Tensor[] } {
     if (a.kind === "gru") {
       const z = ract(tf.add(xw(0), hu(0, h)));
       const r = ract(tf.add(xw(1), hu(1, h)));
-      const hh = a.resetAfter ? act(tf.add(xw(2), tf.mul(r, hu(2, h)))) : act(tf.add(xw(2), tf.matMul(tf.mul(r, h), block(U, 2, u))));
+      const hh = a.resetAfter
+        ? act(tf.add(xw(2), tf.mul(r, hu(2, h))))
+        : act(tf.add(xw(2), tf.matMul(tf.mul(r, h), block(U, 2, u))));
       hNew = tf.add(tf.mul(z, h), tf.mul(tf.sub(1, z), hh));
     } else if (a.kind === "lstm") {
       const i = ract(tf.add(xw(0), hu(0, h)));

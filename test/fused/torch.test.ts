@@ -29,7 +29,15 @@ for (const backend of ["wasm", "cpu"] as const) {
         const rk = tf.tensor(c.recurrent_kernel, [U, G * U]);
         const bias = c.kind === "gru" ? tf.tensor(c.bias, [2, G * U]) : tf.tensor(c.bias, [G * U]);
         const init = c.kind === "gru" ? [tf.tensor(c.h0, [B, U])] : [tf.tensor(c.h0, [B, U]), tf.tensor(c.c0, [B, U])];
-        const args = { kind: c.kind, kernel, recurrentKernel: rk, bias, goBackwards: c.go_backwards, returnSequences: true, resetAfter: true };
+        const args = {
+          kind: c.kind,
+          kernel,
+          recurrentKernel: rk,
+          bias,
+          goBackwards: c.go_backwards,
+          returnSequences: true,
+          resetAfter: true,
+        };
         const r = fusedRnn({ ...args, inputs: x, initialState: init });
         expect(maxAbs(r.output, c.output), "output").to.be.below(1e-5);
         r.states.forEach((s, i) => expect(maxAbs(s, c.states[i]), `state ${i}`).to.be.below(1e-5));
@@ -40,7 +48,14 @@ for (const backend of ["wasm", "cpu"] as const) {
           o.states.forEach((s, i) => (l = tf.add(l, tf.sum(tf.mul(s, tf.tensor(c.r_s[i], [B, U]))))));
           return l as tf.Scalar;
         })(diff);
-        const want = [c.d_x, c.d_kernel, c.d_recurrent_kernel, c.d_bias, c.d_h0, ...(c.kind === "lstm" ? [c.d_c0] : [])];
+        const want = [
+          c.d_x,
+          c.d_kernel,
+          c.d_recurrent_kernel,
+          c.d_bias,
+          c.d_h0,
+          ...(c.kind === "lstm" ? [c.d_c0] : []),
+        ];
         const names = ["x", "kernel", "recurrent_kernel", "bias", "h0", "c0"];
         grads.forEach((g, i) => expect(maxAbs(g, want[i]), `d ${names[i]}`).to.be.below(1e-5));
         tf.dispose([x, kernel, rk, bias, ...init, r.output, ...r.states, ...grads]);

@@ -64,85 +64,111 @@ function lstmStep([h, c]: number[], xt: number): number[] {
 
 // Every layer call takes the fused kernels by default; the same hand-derived numbers must come out of the
 // step-wise loop too (the path of custom cells, stacks and dropout), so both are checked independently.
-for (const path of ["fused kernels", "step-wise loop"] as const) describe(`recurrent cells: hand-derived numbers (${path})`, () => {
-  before(async () => {
-    await use_backend("wasm");
-    setFusedKernelsEnabled(path === "fused kernels");
-  });
-  after(() => setFusedKernelsEnabled(true));
-
-  it("SimpleRNN: h' = tanh(x W + b + h U)", () => {
-    // W = 0.5, U = -1, b = 0.1: h1 = tanh(0.5 + 0.1) = tanh(0.6); h2 = tanh(-1 + 0.1 - h1)
-    const layer = layer_simple_rnn({ units: 1, return_sequences: true, weights: [[[0.5]], [[-1]], [0.1]] });
-    const h1 = Math.tanh(0.6);
-    const h2 = Math.tanh(0.5 * -2 + 0.1 - h1);
-    expectClose(layer(x()), [h1, h2], 1e-6);
-  });
-
-  it("GRU reset_after = TRUE (default): recurrent bias inside the reset product", () => {
-    const layer = layer_gru({ units: 1, return_sequences: true, weights: [[[Wz, Wr, Wh]], [[Uz, Ur, Uh]], [[bz, br, bh], [rbz, rbr, rbh]]] });
-    const h1 = gruAfter(0, xs[0]);
-    const h2 = gruAfter(h1, xs[1]);
-    // h1 by hand: z = σ(0.5 + 0.1 + 0.05) = σ(0.65), r = σ(-0.4 + 0.2 - 0.3) = σ(-0.5), hh = tanh(0.3 - 0.1 + 0.4 r)
-    expect(h1).to.be.closeTo((1 - sig(0.65)) * Math.tanh(0.2 + 0.4 * sig(-0.5)), 1e-12);
-    expectClose(layer(x()), [h1, h2], 1e-6);
-  });
-
-  it("GRU reset_after = FALSE: bias (3u), reset applied before the recurrent product", () => {
-    const layer = layer_gru({ units: 1, reset_after: false, return_sequences: true, weights: [[[Wz, Wr, Wh]], [[Uz, Ur, Uh]], [bz, br, bh]] });
-    const h1 = gruBefore(0, xs[0]);
-    const h2 = gruBefore(h1, xs[1]);
-    expect(h1).to.be.closeTo((1 - sig(0.6)) * Math.tanh(0.2), 1e-12);
-    expectClose(layer(x()), [h1, h2], 1e-6);
-  });
-
-  it("GRU recurrent_activation: 'hard_sigmoid' is Keras 3's x/6 + 1/2, 'hard_sigmoid_keras2' is 0.2x + 0.5", () => {
-    const hs3 = (v: number) => Math.min(1, Math.max(0, v / 6 + 0.5));
-    const hs2 = (v: number) => Math.min(1, Math.max(0, 0.2 * v + 0.5));
-    for (const [name, f] of [["hard_sigmoid", hs3], ["hard_sigmoid_keras2", hs2]] as const) {
-      const layer = layer_gru({ units: 1, reset_after: false, recurrent_activation: name, weights: [[[Wz, Wr, Wh]], [[Uz, Ur, Uh]], [bz, br, bh]] });
-      expectClose(layer(x()), [gruBefore(gruBefore(0, xs[0], f), xs[1], f)], 1e-6, 1e-5, name);
-    }
-  });
-
-  it("LSTM: gates i, f, c, o; states [h, c]", () => {
-    const layer = layer_lstm({ units: 1, return_sequences: true, return_state: true, weights: [[LW], [LU], LB] });
-    const s1 = lstmStep([0, 0], xs[0]);
-    const s2 = lstmStep(s1, xs[1]);
-    // step 1 by hand: c1 = σ(0.6) tanh(0.6), h1 = σ(0.25) tanh(c1)
-    expect(s1[1]).to.be.closeTo(sig(0.6) * Math.tanh(0.6), 1e-12);
-    const [seq, h, c] = layer(x()) as tf.Tensor[];
-    expectClose(seq, [s1[0], s2[0]], 1e-6);
-    expectClose(h, [s2[0]], 1e-6);
-    expectClose(c, [s2[1]], 1e-6);
-  });
-
-  it("GRU reset_after = FALSE on random weights equals a plain-JS loop of the KERAS_FACTS equations", () => {
-    const [B, T, F, U] = [2, 5, 3, 4];
-    let seed = 7;
-    const rnd = () => ((seed = (seed * 16807) % 2147483647) / 2147483647) * 1.6 - 0.8;
-    const kernel = Array.from({ length: F }, () => Array.from({ length: 3 * U }, rnd));
-    const rec = Array.from({ length: U }, () => Array.from({ length: 3 * U }, rnd));
-    const bias = Array.from({ length: 3 * U }, rnd);
-    const xv = Array.from({ length: B }, () => Array.from({ length: T }, () => Array.from({ length: F }, rnd)));
-    // reference: gate g of unit j is column g*U + j
-    const expected = xv.map((seq) => {
-      let h = new Array(U).fill(0);
-      for (const xt of seq) {
-        const xw = (g: number, j: number) => xt.reduce((s, v, k) => s + v * kernel[k][g * U + j], 0) + bias[g * U + j];
-        const hu = (hv: number[], g: number, j: number) => hv.reduce((s, v, k) => s + v * rec[k][g * U + j], 0);
-        const z = h.map((_, j) => sig(xw(0, j) + hu(h, 0, j)));
-        const r = h.map((_, j) => sig(xw(1, j) + hu(h, 1, j)));
-        const rh = h.map((v, j) => r[j] * v);
-        const hh = h.map((_, j) => Math.tanh(xw(2, j) + hu(rh, 2, j)));
-        h = h.map((v, j) => z[j] * v + (1 - z[j]) * hh[j]);
-      }
-      return h;
+for (const path of ["fused kernels", "step-wise loop"] as const)
+  describe(`recurrent cells: hand-derived numbers (${path})`, () => {
+    before(async () => {
+      await use_backend("wasm");
+      setFusedKernelsEnabled(path === "fused kernels");
     });
-    const layer = layer_gru({ units: U, reset_after: false, weights: [kernel, rec, bias] });
-    expectClose(layer(tf.tensor3d(xv)), expected, 1e-5);
+    after(() => setFusedKernelsEnabled(true));
+
+    it("SimpleRNN: h' = tanh(x W + b + h U)", () => {
+      // W = 0.5, U = -1, b = 0.1: h1 = tanh(0.5 + 0.1) = tanh(0.6); h2 = tanh(-1 + 0.1 - h1)
+      const layer = layer_simple_rnn({ units: 1, return_sequences: true, weights: [[[0.5]], [[-1]], [0.1]] });
+      const h1 = Math.tanh(0.6);
+      const h2 = Math.tanh(0.5 * -2 + 0.1 - h1);
+      expectClose(layer(x()), [h1, h2], 1e-6);
+    });
+
+    it("GRU reset_after = TRUE (default): recurrent bias inside the reset product", () => {
+      const layer = layer_gru({
+        units: 1,
+        return_sequences: true,
+        weights: [
+          [[Wz, Wr, Wh]],
+          [[Uz, Ur, Uh]],
+          [
+            [bz, br, bh],
+            [rbz, rbr, rbh],
+          ],
+        ],
+      });
+      const h1 = gruAfter(0, xs[0]);
+      const h2 = gruAfter(h1, xs[1]);
+      // h1 by hand: z = σ(0.5 + 0.1 + 0.05) = σ(0.65), r = σ(-0.4 + 0.2 - 0.3) = σ(-0.5), hh = tanh(0.3 - 0.1 + 0.4 r)
+      expect(h1).to.be.closeTo((1 - sig(0.65)) * Math.tanh(0.2 + 0.4 * sig(-0.5)), 1e-12);
+      expectClose(layer(x()), [h1, h2], 1e-6);
+    });
+
+    it("GRU reset_after = FALSE: bias (3u), reset applied before the recurrent product", () => {
+      const layer = layer_gru({
+        units: 1,
+        reset_after: false,
+        return_sequences: true,
+        weights: [[[Wz, Wr, Wh]], [[Uz, Ur, Uh]], [bz, br, bh]],
+      });
+      const h1 = gruBefore(0, xs[0]);
+      const h2 = gruBefore(h1, xs[1]);
+      expect(h1).to.be.closeTo((1 - sig(0.6)) * Math.tanh(0.2), 1e-12);
+      expectClose(layer(x()), [h1, h2], 1e-6);
+    });
+
+    it("GRU recurrent_activation: 'hard_sigmoid' is Keras 3's x/6 + 1/2, 'hard_sigmoid_keras2' is 0.2x + 0.5", () => {
+      const hs3 = (v: number) => Math.min(1, Math.max(0, v / 6 + 0.5));
+      const hs2 = (v: number) => Math.min(1, Math.max(0, 0.2 * v + 0.5));
+      for (const [name, f] of [
+        ["hard_sigmoid", hs3],
+        ["hard_sigmoid_keras2", hs2],
+      ] as const) {
+        const layer = layer_gru({
+          units: 1,
+          reset_after: false,
+          recurrent_activation: name,
+          weights: [[[Wz, Wr, Wh]], [[Uz, Ur, Uh]], [bz, br, bh]],
+        });
+        expectClose(layer(x()), [gruBefore(gruBefore(0, xs[0], f), xs[1], f)], 1e-6, 1e-5, name);
+      }
+    });
+
+    it("LSTM: gates i, f, c, o; states [h, c]", () => {
+      const layer = layer_lstm({ units: 1, return_sequences: true, return_state: true, weights: [[LW], [LU], LB] });
+      const s1 = lstmStep([0, 0], xs[0]);
+      const s2 = lstmStep(s1, xs[1]);
+      // step 1 by hand: c1 = σ(0.6) tanh(0.6), h1 = σ(0.25) tanh(c1)
+      expect(s1[1]).to.be.closeTo(sig(0.6) * Math.tanh(0.6), 1e-12);
+      const [seq, h, c] = layer(x()) as tf.Tensor[];
+      expectClose(seq, [s1[0], s2[0]], 1e-6);
+      expectClose(h, [s2[0]], 1e-6);
+      expectClose(c, [s2[1]], 1e-6);
+    });
+
+    it("GRU reset_after = FALSE on random weights equals a plain-JS loop of the KERAS_FACTS equations", () => {
+      const [B, T, F, U] = [2, 5, 3, 4];
+      let seed = 7;
+      const rnd = () => ((seed = (seed * 16807) % 2147483647) / 2147483647) * 1.6 - 0.8;
+      const kernel = Array.from({ length: F }, () => Array.from({ length: 3 * U }, rnd));
+      const rec = Array.from({ length: U }, () => Array.from({ length: 3 * U }, rnd));
+      const bias = Array.from({ length: 3 * U }, rnd);
+      const xv = Array.from({ length: B }, () => Array.from({ length: T }, () => Array.from({ length: F }, rnd)));
+      // reference: gate g of unit j is column g*U + j
+      const expected = xv.map((seq) => {
+        let h = new Array(U).fill(0);
+        for (const xt of seq) {
+          const xw = (g: number, j: number) =>
+            xt.reduce((s, v, k) => s + v * kernel[k][g * U + j], 0) + bias[g * U + j];
+          const hu = (hv: number[], g: number, j: number) => hv.reduce((s, v, k) => s + v * rec[k][g * U + j], 0);
+          const z = h.map((_, j) => sig(xw(0, j) + hu(h, 0, j)));
+          const r = h.map((_, j) => sig(xw(1, j) + hu(h, 1, j)));
+          const rh = h.map((v, j) => r[j] * v);
+          const hh = h.map((_, j) => Math.tanh(xw(2, j) + hu(rh, 2, j)));
+          h = h.map((v, j) => z[j] * v + (1 - z[j]) * hh[j]);
+        }
+        return h;
+      });
+      const layer = layer_gru({ units: U, reset_after: false, weights: [kernel, rec, bias] });
+      expectClose(layer(tf.tensor3d(xv)), expected, 1e-5);
+    });
   });
-});
 
 describe("recurrent cells: one step, cell API, defaults", () => {
   before(async () => {
@@ -150,7 +176,17 @@ describe("recurrent cells: one step, cell API, defaults", () => {
   });
 
   it("cells run one step with cell_call, equal to the layer's first step", () => {
-    const gru = layer_gru_cell({ units: 1, weights: [[[Wz, Wr, Wh]], [[Uz, Ur, Uh]], [[bz, br, bh], [rbz, rbr, rbh]]] });
+    const gru = layer_gru_cell({
+      units: 1,
+      weights: [
+        [[Wz, Wr, Wh]],
+        [[Uz, Ur, Uh]],
+        [
+          [bz, br, bh],
+          [rbz, rbr, rbh],
+        ],
+      ],
+    });
     const h0 = 0.3;
     const [out, states] = cell_call(gru, tf.tensor2d([[xs[1]]]), [tf.tensor2d([[h0]])]);
     expectClose(out, [gruAfter(h0, xs[1])], 1e-6);
@@ -174,7 +210,10 @@ describe("recurrent cells: one step, cell API, defaults", () => {
     expect(state_size(stack)).to.deep.equal([3, 2, 2]);
     expect(output_size(stack)).to.equal(2);
     const init = get_initial_state(rnn_cell_lstm({ units: 5 }), { batch_size: 3, dtype: "float32" });
-    expect(init.map((t) => t.shape)).to.deep.equal([[3, 5], [3, 5]]);
+    expect(init.map((t) => t.shape)).to.deep.equal([
+      [3, 5],
+      [3, 5],
+    ]);
     expectClose(init[1], new Array(15).fill(0));
     const z = zero_state(rnn_cell_gru({ units: 4 }), 2, "float32") as tf.Tensor;
     expect(z.shape).to.deep.equal([2, 4]);
@@ -188,7 +227,12 @@ describe("recurrent cells: one step, cell API, defaults", () => {
     expect(g.config.reset_after).to.equal(true);
     expect(g.config.implementation).to.equal(2);
     expect(layer_lstm({ units: 2 }).config.unit_forget_bias).to.equal(true);
-    const old = layer_gru({ units: 2, recurrent_activation: "hard_sigmoid_keras2", reset_after: false, implementation: 1 });
+    const old = layer_gru({
+      units: 2,
+      recurrent_activation: "hard_sigmoid_keras2",
+      reset_after: false,
+      implementation: 1,
+    });
     expect(old.config.recurrent_activation.name).to.equal("hard_sigmoid_keras2");
     expect(old.config.reset_after).to.equal(false);
   });
@@ -206,15 +250,26 @@ describe("recurrent cells: one step, cell API, defaults", () => {
     const layer = layer_gru({ units: 2 });
     layer(tf.zeros([1, 2, 3]));
     const w = get_weights(layer);
-    expect([w[0].length, w[0][0].length, w[1].length, w[1][0].length, w[2].length, w[2][0].length]).to.deep.equal([3, 6, 2, 6, 2, 6]);
+    expect([w[0].length, w[0][0].length, w[1].length, w[1][0].length, w[2].length, w[2][0].length]).to.deep.equal([
+      3, 6, 2, 6, 2, 6,
+    ]);
   });
 
   it("argument errors name the function and the argument", () => {
-    expect(() => layer_gru({ unit: 3 } as any)).to.throw(KerasError, /layer_gru\(\).*unknown argument `unit`; did you mean `units`/s);
+    expect(() => layer_gru({ unit: 3 } as any)).to.throw(
+      KerasError,
+      /layer_gru\(\).*unknown argument `unit`; did you mean `units`/s,
+    );
     expect(() => layer_lstm({ units: 3, dropout: 1.5 })).to.throw(KerasError, /`dropout` must be a number in \[0, 1\)/);
-    expect(() => layer_gru({ units: 3, implementation: 3 } as any)).to.throw(KerasError, /`implementation` must be 1 or 2/);
+    expect(() => layer_gru({ units: 3, implementation: 3 } as any)).to.throw(
+      KerasError,
+      /`implementation` must be 1 or 2/,
+    );
     expect(() => layer_gru({ units: 3, time_major: true })).to.throw(KerasError, /time_major/);
-    expect(() => layer_gru({ units: 3, use_cudnn: true, recurrent_activation: "hard_sigmoid" })).to.throw(KerasError, /use_cudnn = TRUE.*recurrent_activation must be "sigmoid"/);
+    expect(() => layer_gru({ units: 3, use_cudnn: true, recurrent_activation: "hard_sigmoid" })).to.throw(
+      KerasError,
+      /use_cudnn = TRUE.*recurrent_activation must be "sigmoid"/,
+    );
     expect(() => layer_gru({ units: 3, use_cudnn: true })).not.to.throw();
   });
 });

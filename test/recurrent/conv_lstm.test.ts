@@ -7,18 +7,43 @@
 import { expect } from "chai";
 import { tf, type Tensor } from "../../src/backend/tf.js";
 import { use_backend } from "../../src/backend/index.js";
-import { KerasError, bidirectional, count_params, get_weights, keras_model_sequential, layer_conv_lstm_1d, layer_conv_lstm_2d, layer_conv_lstm_3d, layer_input, reset_states, summary } from "../../src/index.js";
+import {
+  KerasError,
+  bidirectional,
+  count_params,
+  get_weights,
+  keras_model_sequential,
+  layer_conv_lstm_1d,
+  layer_conv_lstm_2d,
+  layer_conv_lstm_3d,
+  layer_input,
+  reset_states,
+  summary,
+} from "../../src/index.js";
 import { familyOf } from "../../src/model/layer.js";
 import { BACKENDS, expectClose, fixture } from "../wrappers/helpers.js";
 
-const FAMILIES = { 1: layer_conv_lstm_1d, 2: layer_conv_lstm_2d, 3: layer_conv_lstm_3d } as Record<number, typeof layer_conv_lstm_2d>;
+const FAMILIES = { 1: layer_conv_lstm_1d, 2: layer_conv_lstm_2d, 3: layer_conv_lstm_3d } as Record<
+  number,
+  typeof layer_conv_lstm_2d
+>;
 const cases = fixture().conv_lstm as Record<string, any>;
 const disposeAll = (y: unknown) => (Array.isArray(y) ? y : [y]).forEach((t) => (t as Tensor).dispose());
 
 /** The layer arguments of a fixture case. */
 function argsOf(c: any, format: string, extra: Record<string, unknown> = {}) {
   const { filters, kernel_size, strides, padding, dilation_rate, go_backwards } = c.config;
-  return { filters, kernel_size, strides, padding, dilation_rate, go_backwards: go_backwards ?? false, data_format: format, weights: c.weights, ...extra };
+  return {
+    filters,
+    kernel_size,
+    strides,
+    padding,
+    dilation_rate,
+    go_backwards: go_backwards ?? false,
+    data_format: format,
+    weights: c.weights,
+    ...extra,
+  };
 }
 
 /** Timesteps [from, to) of a nested (batch, time, ...) array. */
@@ -43,13 +68,38 @@ for (const backend of BACKENDS) {
       const kernel = [[gate(1, 0, 1, 0.5)], [gate(0, 1, 1, 0)]]; // (2, 1, 4): tap, channel, gate
       const recurrent = [[gate(0, 0, 1, 0)], [gate(0, 0, 1, 0)]];
       const bias = gate(0, 0, 0, 1);
-      const common = { filters: 1, kernel_size: 2, activation: null, recurrent_activation: null, return_sequences: true, return_state: true, weights: [kernel, recurrent, bias] };
-      const last = layer_conv_lstm_1d(common)([[[[1], [2], [3]], [[0], [1], [-1]]]]) as Tensor[];
-      expectClose(last[0], [[[[4.5], [20]], [[3], [15]]]], 1e-6, "sequence");
+      const common = {
+        filters: 1,
+        kernel_size: 2,
+        activation: null,
+        recurrent_activation: null,
+        return_sequences: true,
+        return_state: true,
+        weights: [kernel, recurrent, bias],
+      };
+      const last = layer_conv_lstm_1d(common)([
+        [
+          [[1], [2], [3]],
+          [[0], [1], [-1]],
+        ],
+      ]) as Tensor[];
+      expectClose(
+        last[0],
+        [
+          [
+            [[4.5], [20]],
+            [[3], [15]],
+          ],
+        ],
+        1e-6,
+        "sequence",
+      );
       expectClose(last[1], [[[3], [15]]], 1e-6, "h");
       expectClose(last[2], [[[3], [10]]], 1e-6, "c");
       // channels_first: (batch, time, channels, rows).
-      const first = layer_conv_lstm_1d({ ...common, data_format: "channels_first" })([[[[1, 2, 3]], [[0, 1, -1]]]]) as Tensor[];
+      const first = layer_conv_lstm_1d({ ...common, data_format: "channels_first" })([
+        [[[1, 2, 3]], [[0, 1, -1]]],
+      ]) as Tensor[];
       expectClose(first[0], [[[[4.5, 20]], [[3, 15]]]], 1e-6, "sequence (channels_first)");
       expectClose(first[2], [[[3, 10]]], 1e-6, "c (channels_first)");
       [...last, ...first].forEach((t) => t.dispose());
@@ -81,7 +131,13 @@ for (const backend of BACKENDS) {
       const ref = c.channels_first;
       const batch = ref.x.length;
       const inputShape = [null, ...[ref.x[0][0].length, ref.x[0][0][0].length, ref.x[0][0][0][0].length]];
-      const layer = layer_conv_lstm_2d(argsOf(c, "channels_first", { return_sequences: true, stateful: true, batch_input_shape: [batch, ...inputShape] }));
+      const layer = layer_conv_lstm_2d(
+        argsOf(c, "channels_first", {
+          return_sequences: true,
+          stateful: true,
+          batch_input_shape: [batch, ...inputShape],
+        }),
+      );
       const y1 = layer(timeSlice(ref.x, 0, 2)) as Tensor;
       const y2 = layer(timeSlice(ref.x, 2, 3)) as Tensor;
       expectClose(y1, timeSlice(ref.sequences, 0, 2), 1e-5, "call 1");
@@ -95,7 +151,10 @@ for (const backend of BACKENDS) {
     it("bidirectional over a ConvLSTM2D: param count doubles, merge concat on the channel axis", () => {
       const c = cases["2d_same_dilated"];
       const ref = c.channels_last;
-      const layer = bidirectional({ layer: layer_conv_lstm_2d(argsOf(c, "channels_last", { weights: undefined, return_sequences: true })), weights: [...c.weights, ...c.weights] });
+      const layer = bidirectional({
+        layer: layer_conv_lstm_2d(argsOf(c, "channels_last", { weights: undefined, return_sequences: true })),
+        weights: [...c.weights, ...c.weights],
+      });
       const y = layer(ref.x) as Tensor;
       // Forward half = the reference sequence; backward half = the go_backwards reference flipped back
       // to input time order; the channel axis doubles.
@@ -122,7 +181,8 @@ for (const backend of BACKENDS) {
 
 describe("layer_conv_lstm: wasm and cpu agree to 1e-5", () => {
   /** Deterministic pseudo-random values in [-0.5, 0.5). */
-  const values = (n: number, seed: number) => Array.from({ length: n }, (_, i) => ((Math.sin(seed * 7919 + i * 104729) * 43758.5453) % 1) / 2);
+  const values = (n: number, seed: number) =>
+    Array.from({ length: n }, (_, i) => ((Math.sin(seed * 7919 + i * 104729) * 43758.5453) % 1) / 2);
   for (const rank of [1, 2, 3] as const) {
     it(`ConvLSTM${rank}D, larger random case, both data formats`, async () => {
       const spatial = [[9], [6, 5], [4, 4, 3]][rank - 1];
@@ -139,9 +199,17 @@ describe("layer_conv_lstm: wasm and cpu agree to 1e-5", () => {
       for (const backend of BACKENDS) {
         await use_backend(backend);
         for (const format of ["channels_last", "channels_first"]) {
-          const shape = format === "channels_last" ? [batch, time, ...spatial, channels] : [batch, time, channels, ...spatial];
+          const shape =
+            format === "channels_last" ? [batch, time, ...spatial, channels] : [batch, time, channels, ...spatial];
           const xt = tf.tensor(x, shape);
-          const y = FAMILIES[rank]({ filters, kernel_size: k, padding: "same", data_format: format, return_sequences: true, weights: weights.map((w) => w.arraySync()) })(xt) as Tensor;
+          const y = FAMILIES[rank]({
+            filters,
+            kernel_size: k,
+            padding: "same",
+            data_format: format,
+            return_sequences: true,
+            weights: weights.map((w) => w.arraySync()),
+          })(xt) as Tensor;
           results.push(Array.from(y.dataSync()));
           [xt, y].forEach((t) => t.dispose());
         }
@@ -184,16 +252,40 @@ describe("layer_conv_lstm: gradients run on wasm and agree with cpu", () => {
     w.dispose();
   });
 
-  for (const [rank, shape] of [[1, [2, 3, 6, 2]], [2, [2, 3, 5, 4, 2]], [3, [1, 2, 4, 3, 3, 2]]] as const) {
+  for (const [rank, shape] of [
+    [1, [2, 3, 6, 2]],
+    [2, [2, 3, 5, 4, 2]],
+    [3, [1, 2, 4, 3, 3, 2]],
+  ] as const) {
     it(`ConvLSTM${rank}D: gradients w.r.t. the input and every weight`, async () => {
-      const layer = FAMILIES[rank]({ filters: 2, kernel_size: 2, padding: "same", kernel_initializer: "random_uniform", recurrent_initializer: "random_uniform" });
+      const layer = FAMILIES[rank]({
+        filters: 2,
+        kernel_size: 2,
+        padding: "same",
+        kernel_initializer: "random_uniform",
+        recurrent_initializer: "random_uniform",
+      });
       const specs = familyOf(layer).weights!(layer.config, [[null, ...shape.slice(1)]]);
-      const raw = [...specs.map((w, i) => Array.from({ length: w.shape.reduce((a, b) => a * b, 1) }, (_, j) => Math.sin(i * 31 + j * 1.7) / 2)), Array.from({ length: shape.reduce((a: number, b: number) => a * b, 1) }, (_, j) => Math.cos(j * 0.7))];
+      const raw = [
+        ...specs.map((w, i) =>
+          Array.from({ length: w.shape.reduce((a, b) => a * b, 1) }, (_, j) => Math.sin(i * 31 + j * 1.7) / 2),
+        ),
+        Array.from({ length: shape.reduce((a: number, b: number) => a * b, 1) }, (_, j) => Math.cos(j * 0.7)),
+      ];
       const grads: number[][][] = [];
       for (const backend of BACKENDS) {
         await use_backend(backend);
-        const tensors = [...specs.map((w, i) => tf.tensor(raw[i], [...w.shape])), tf.tensor(raw[specs.length], [...shape])];
-        const f = (k: Tensor, r: Tensor, b: Tensor, x: Tensor) => tf.sum(tf.square(familyOf(layer).forward(layer.config, { inputs: [x], weights: [k, r, b], masks: [null], training: true }).outputs[0]));
+        const tensors = [
+          ...specs.map((w, i) => tf.tensor(raw[i], [...w.shape])),
+          tf.tensor(raw[specs.length], [...shape]),
+        ];
+        const f = (k: Tensor, r: Tensor, b: Tensor, x: Tensor) =>
+          tf.sum(
+            tf.square(
+              familyOf(layer).forward(layer.config, { inputs: [x], weights: [k, r, b], masks: [null], training: true })
+                .outputs[0],
+            ),
+          );
         const gs = tf.grads(f as any)(tensors);
         grads.push(gs.map((g) => Array.from(g.dataSync())));
         [...tensors, ...gs].forEach((t) => t.dispose());
@@ -207,16 +299,29 @@ describe("layer_conv_lstm: gradients run on wasm and agree with cpu", () => {
 describe("layer_conv_lstm: shapes, parameter counts and errors", () => {
   it("Keras parameter counts and output shapes in summary()", () => {
     // 1D: filters 5, kernel 3, 2 channels: 3*2*20 + 3*5*20 + 20 = 120 + 300 + 20 = 440; rows 20 - 2 = 18.
-    const m1 = keras_model_sequential({ input_shape: [6, 20, 2], layers: [layer_conv_lstm_1d({ filters: 5, kernel_size: 3 })] });
-    expect(summary(m1, { print: false, line_length: 80 })).to.match(/conv_lstm1d \(ConvLSTM1D\)\s+\(None, 18, 5\)\s+440/);
+    const m1 = keras_model_sequential({
+      input_shape: [6, 20, 2],
+      layers: [layer_conv_lstm_1d({ filters: 5, kernel_size: 3 })],
+    });
+    expect(summary(m1, { print: false, line_length: 80 })).to.match(
+      /conv_lstm1d \(ConvLSTM1D\)\s+\(None, 18, 5\)\s+440/,
+    );
     // 2D: filters 4, kernel 3x3, 3 channels: 9*3*16 + 9*4*16 + 16 = 432 + 576 + 16 = 1,024; 16 - 2 = 14.
-    const m2 = keras_model_sequential({ input_shape: [10, 16, 16, 3], layers: [layer_conv_lstm_2d({ filters: 4, kernel_size: 3, return_sequences: true })] });
+    const m2 = keras_model_sequential({
+      input_shape: [10, 16, 16, 3],
+      layers: [layer_conv_lstm_2d({ filters: 4, kernel_size: 3, return_sequences: true })],
+    });
     const t2 = summary(m2, { print: false, line_length: 80 });
     expect(t2).to.match(/conv_lstm2d \(ConvLSTM2D\)\s+\(None, 10, 14, 14, 4\)\s+1024/);
     expect(t2).to.contain("Total params: 1,024");
     // 3D, channels_first: filters 2, kernel 2x2x2, 1 channel: 8*1*8 + 8*2*8 + 8 = 64 + 128 + 8 = 200; 6 - 1 = 5.
-    const m3 = keras_model_sequential({ input_shape: [4, 1, 6, 6, 6], layers: [layer_conv_lstm_3d({ filters: 2, kernel_size: 2, data_format: "channels_first" })] });
-    expect(summary(m3, { print: false, line_length: 80 })).to.match(/conv_lstm3d \(ConvLSTM3D\)\s+\(None, 2, 5, 5, 5\)\s+200/);
+    const m3 = keras_model_sequential({
+      input_shape: [4, 1, 6, 6, 6],
+      layers: [layer_conv_lstm_3d({ filters: 2, kernel_size: 2, data_format: "channels_first" })],
+    });
+    expect(summary(m3, { print: false, line_length: 80 })).to.match(
+      /conv_lstm3d \(ConvLSTM3D\)\s+\(None, 2, 5, 5, 5\)\s+200/,
+    );
     expect(count_params(m3)).to.equal(200);
   });
 
@@ -225,10 +330,25 @@ describe("layer_conv_lstm: shapes, parameter counts and errors", () => {
     // rows: valid, kernel 3, stride 2: floor((11 - 3) / 2) + 1 = 5; cols: kernel 3 -> 8 - 2 = 6.
     expect(layer_conv_lstm_2d(x, { filters: 3, kernel_size: 3, strides: [2, 1] }).shape).to.deep.equal([null, 5, 6, 3]);
     // same padding, stride 2: ceil(11 / 2) = 6, ceil(8 / 2) = 4.
-    expect(layer_conv_lstm_2d(x, { filters: 3, kernel_size: 3, strides: 2, padding: "same" }).shape).to.deep.equal([null, 6, 4, 3]);
+    expect(layer_conv_lstm_2d(x, { filters: 3, kernel_size: 3, strides: 2, padding: "same" }).shape).to.deep.equal([
+      null,
+      6,
+      4,
+      3,
+    ]);
     // valid with dilation 2: effective kernel 5: 11 - 4 = 7, 8 - 4 = 4.
-    const ys = layer_conv_lstm_2d(x, { filters: 3, kernel_size: 3, dilation_rate: 2, return_sequences: true, return_state: true });
-    expect(ys.map((t: { shape: unknown }) => t.shape)).to.deep.equal([[null, null, 7, 4, 3], [null, 7, 4, 3], [null, 7, 4, 3]]);
+    const ys = layer_conv_lstm_2d(x, {
+      filters: 3,
+      kernel_size: 3,
+      dilation_rate: 2,
+      return_sequences: true,
+      return_state: true,
+    });
+    expect(ys.map((t: { shape: unknown }) => t.shape)).to.deep.equal([
+      [null, null, 7, 4, 3],
+      [null, 7, 4, 3],
+      [null, 7, 4, 3],
+    ]);
   });
 
   it("unit_forget_bias initialises the forget-gate bias to ones (gate order i, f, c, o)", () => {
@@ -242,10 +362,25 @@ describe("layer_conv_lstm: shapes, parameter counts and errors", () => {
   it("errors name the function and the argument", () => {
     const err = (f: () => unknown, re: RegExp) => expect(f).to.throw(KerasError, re);
     err(() => layer_conv_lstm_2d({ kernel_size: 3 }), /layer_conv_lstm_2d\(\): `filters` is required/);
-    err(() => layer_conv_lstm_2d({ filters: 2, kernel_size: [3, 3, 3] }), /`kernel_size` must be a positive integer or a vector of 2 of them/);
-    err(() => layer_conv_lstm_2d({ filters: 2, kernel_size: 3, padding: "causal" }), /`padding` must be one of "valid", "same"/);
-    err(() => layer_conv_lstm_2d({ filters: 2, kernel_size: 3, strides: 2, dilation_rate: 2 }), /strides > 1 cannot be combined with dilation_rate > 1/);
-    err(() => layer_conv_lstm_2d(layer_input({ shape: [5, 8, 3] }), { filters: 2, kernel_size: 3 }), /expected a 5-D input of shape \(batch, time, rows, cols, channels\), got shape \(None, 5, 8, 3\)/);
-    err(() => layer_conv_lstm_1d(layer_input({ shape: [5, 2, 3] }), { filters: 2, kernel_size: 3 }), /too small for kernel_size/);
+    err(
+      () => layer_conv_lstm_2d({ filters: 2, kernel_size: [3, 3, 3] }),
+      /`kernel_size` must be a positive integer or a vector of 2 of them/,
+    );
+    err(
+      () => layer_conv_lstm_2d({ filters: 2, kernel_size: 3, padding: "causal" }),
+      /`padding` must be one of "valid", "same"/,
+    );
+    err(
+      () => layer_conv_lstm_2d({ filters: 2, kernel_size: 3, strides: 2, dilation_rate: 2 }),
+      /strides > 1 cannot be combined with dilation_rate > 1/,
+    );
+    err(
+      () => layer_conv_lstm_2d(layer_input({ shape: [5, 8, 3] }), { filters: 2, kernel_size: 3 }),
+      /expected a 5-D input of shape \(batch, time, rows, cols, channels\), got shape \(None, 5, 8, 3\)/,
+    );
+    err(
+      () => layer_conv_lstm_1d(layer_input({ shape: [5, 2, 3] }), { filters: 2, kernel_size: 3 }),
+      /too small for kernel_size/,
+    );
   });
 });

@@ -8,9 +8,24 @@ import { expect } from "chai";
 import { pipe } from "fp-ts/lib/function.js";
 import { tf, type Tensor } from "../../src/backend/tf.js";
 import {
-  bidirectional, get_weights, keras_model, keras_model_sequential, layer_cudnn_gru, layer_cudnn_lstm, layer_dense,
-  layer_gru, layer_input, layer_lstm, layer_masking, layer_rnn, layer_simple_rnn, rnn_cell_gru, rnn_fused_status,
-  set_weights, use_backend, type Model,
+  bidirectional,
+  get_weights,
+  keras_model,
+  keras_model_sequential,
+  layer_cudnn_gru,
+  layer_cudnn_lstm,
+  layer_dense,
+  layer_gru,
+  layer_input,
+  layer_lstm,
+  layer_masking,
+  layer_rnn,
+  layer_simple_rnn,
+  rnn_cell_gru,
+  rnn_fused_status,
+  set_weights,
+  use_backend,
+  type Model,
 } from "../../src/index.js";
 import { getRuntime } from "../../src/engine/runtime.js";
 import { setFusedKernelsEnabled } from "../../src/layers/recurrent/rnn_layer.js";
@@ -18,7 +33,7 @@ import { setFusedKernelsEnabled } from "../../src/layers/recurrent/rnn_layer.js"
 /** Deterministic values in [-0.5, 0.5) (not constant: constant weights would hide a swapped gate). */
 function values(n: number, seed: number): number[] {
   let s = seed >>> 0;
-  return Array.from({ length: n }, () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32) - 0.5);
+  return Array.from({ length: n }, () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32 - 0.5);
 }
 
 function nested(shape: number[], flat: number[]): any {
@@ -53,14 +68,19 @@ function runAndDifferentiate(model: Model, inputs: number[][][][], calls = 1): R
     const { value, grads: g } = tf.variableGrads(() => {
       const result = rt.run(xs, { training: false });
       outputs.push(...result.outputs.map((o) => Array.from(o.dataSync())));
-      const kept = { stateUpdates: result.stateUpdates.map((u) => ({ ...u, states: u.states.map((s) => tf.keep(s.clone())) })), weightUpdates: [] };
+      const kept = {
+        stateUpdates: result.stateUpdates.map((u) => ({ ...u, states: u.states.map((s) => tf.keep(s.clone())) })),
+        weightUpdates: [],
+      };
       rt.commit(kept);
       return result.outputs
         .map((o, i) => tf.sum(tf.mul(o, tf.tensor(values(o.size, 99 + i), o.shape))))
         .reduce((a, b) => tf.add(a, b)) as tf.Scalar;
     });
     value.dispose();
-    grads = Object.fromEntries(Object.entries(g).map(([, t], i) => [`${i}:${t.shape.join("x")}`, Array.from(t.dataSync())]));
+    grads = Object.fromEntries(
+      Object.entries(g).map(([, t], i) => [`${i}:${t.shape.join("x")}`, Array.from(t.dataSync())]),
+    );
     Object.values(g).forEach((t) => t.dispose());
     xs.forEach((x) => x.dispose());
   }
@@ -86,7 +106,10 @@ function compareFusedWithLoop(build: () => Model, inputs: number[][][][], calls 
     expect(Object.keys(fused.grads).length).to.be.greaterThan(2);
     for (const k of Object.keys(fused.grads)) {
       expectClose(fused.grads[k], loop.grads[k], `gradient ${k}`);
-      expect(fused.grads[k].some((v) => v !== 0), `gradient ${k} is not all zero`).to.equal(true);
+      expect(
+        fused.grads[k].some((v) => v !== 0),
+        `gradient ${k} is not all zero`,
+      ).to.equal(true);
     }
   } finally {
     setFusedKernelsEnabled(true);
@@ -97,8 +120,15 @@ function compareFusedWithLoop(build: () => Model, inputs: number[][][][], calls 
 const x = nested([3, 5, 2], values(30, 1)).map((row: number[][], b: number) =>
   row.map((step, t) => ((b === 1 && t >= 3) || (b === 2 && (t === 0 || t === 2)) ? [0, 0] : step)),
 );
-const seq = (layer: (m: Model) => Model, inputShape: (number | null)[] = [5, 2], batch?: number) => () =>
-  pipe(keras_model_sequential({ input_shape: inputShape, batch_size: batch }), layer_masking({ mask_value: 0 }), layer, layer_dense({ units: 1 }));
+const seq =
+  (layer: (m: Model) => Model, inputShape: (number | null)[] = [5, 2], batch?: number) =>
+  () =>
+    pipe(
+      keras_model_sequential({ input_shape: inputShape, batch_size: batch }),
+      layer_masking({ mask_value: 0 }),
+      layer,
+      layer_dense({ units: 1 }),
+    );
 
 for (const backend of ["wasm", "cpu"] as const) {
   describe(`fused kernels vs step-wise loop through the layers (${backend})`, () => {
@@ -111,16 +141,25 @@ for (const backend of ["wasm", "cpu"] as const) {
         compareFusedWithLoop(seq(layer_gru({ units: 3, return_sequences: true, go_backwards })), [x]));
     }
     it("GRU reset_after = FALSE with the Keras 2 hard sigmoid, masked", () =>
-      compareFusedWithLoop(seq(layer_gru({ units: 3, reset_after: false, recurrent_activation: "hard_sigmoid_keras2" })), [x]));
+      compareFusedWithLoop(
+        seq(layer_gru({ units: 3, reset_after: false, recurrent_activation: "hard_sigmoid_keras2" })),
+        [x],
+      ));
     it("LSTM, masked, go_backwards, zero_output_for_mask", () =>
-      compareFusedWithLoop(seq(layer_lstm({ units: 4, go_backwards: true, return_sequences: true, zero_output_for_mask: true })), [x]));
-    it("SimpleRNN with relu, masked", () => compareFusedWithLoop(seq(layer_simple_rnn({ units: 3, activation: "relu" })), [x]));
-    it("layer_rnn over a built-in GRU cell", () => compareFusedWithLoop(seq(layer_rnn({ cell: rnn_cell_gru({ units: 3 }) })), [x]));
+      compareFusedWithLoop(
+        seq(layer_lstm({ units: 4, go_backwards: true, return_sequences: true, zero_output_for_mask: true })),
+        [x],
+      ));
+    it("SimpleRNN with relu, masked", () =>
+      compareFusedWithLoop(seq(layer_simple_rnn({ units: 3, activation: "relu" })), [x]));
+    it("layer_rnn over a built-in GRU cell", () =>
+      compareFusedWithLoop(seq(layer_rnn({ cell: rnn_cell_gru({ units: 3 }) })), [x]));
     it("cuDNN GRU and LSTM layers (bias layouts 6u and 8u)", () => {
       compareFusedWithLoop(seq(layer_cudnn_gru({ units: 3, return_sequences: true })), [x]);
       compareFusedWithLoop(seq(layer_cudnn_lstm({ units: 3 })), [x]);
     });
-    it("bidirectional LSTM, masked, concat", () => compareFusedWithLoop(seq(bidirectional({ layer: layer_lstm({ units: 3, return_sequences: true }) })), [x]));
+    it("bidirectional LSTM, masked, concat", () =>
+      compareFusedWithLoop(seq(bidirectional({ layer: layer_lstm({ units: 3, return_sequences: true }) })), [x]));
     it("LSTM with a symbolic initial state (gradients reach the state inputs)", () => {
       const build = () => {
         const seqIn = layer_input({ shape: [5, 2] });
@@ -155,7 +194,12 @@ describe("use_cudnn and rnn_fused_status choose and report the path", () => {
       { layer: "bidirectional/backward", class_name: "SimpleRNN", path: "fused", reason: null },
     ]);
     const training = rnn_fused_status(model, { training: true });
-    expect(training[2]).to.deep.equal({ layer: "bidirectional/forward", class_name: "SimpleRNN", path: "step-wise", reason: "dropout / recurrent_dropout apply while training" });
+    expect(training[2]).to.deep.equal({
+      layer: "bidirectional/forward",
+      class_name: "SimpleRNN",
+      path: "step-wise",
+      reason: "dropout / recurrent_dropout apply while training",
+    });
   });
 
   it("a user's own activation function takes the loop even when it is named like a built-in", () => {
@@ -165,11 +209,16 @@ describe("use_cudnn and rnn_fused_status choose and report the path", () => {
   });
 
   it("use_cudnn = TRUE refuses to fall back silently", async () => {
-    const model = pipe(keras_model_sequential({ input_shape: [5, 2] }), layer_gru({ units: 2, use_cudnn: true, dropout: 0.2 }));
+    const model = pipe(
+      keras_model_sequential({ input_shape: [5, 2] }),
+      layer_gru({ units: 2, use_cudnn: true, dropout: 0.2 }),
+    );
     const rt = getRuntime(model);
     const input = tf.tensor(x);
     try {
-      expect(() => tf.tidy(() => rt.run([input], { training: true }).outputs[0])).to.throw(/layer_gru\(\): use_cudnn = TRUE, but the fused kernel cannot run this call: dropout \/ recurrent_dropout apply while training/);
+      expect(() => tf.tidy(() => rt.run([input], { training: true }).outputs[0])).to.throw(
+        /layer_gru\(\): use_cudnn = TRUE, but the fused kernel cannot run this call: dropout \/ recurrent_dropout apply while training/,
+      );
       const out = tf.tidy(() => rt.run([input], { training: false }).outputs[0]);
       expect(out.shape).to.deep.equal([3, 2]);
       out.dispose();

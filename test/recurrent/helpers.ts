@@ -7,7 +7,8 @@ import type { ForwardResult } from "../../src/model/types.js";
 export const flat = (x: unknown): number[] => {
   if (x instanceof tf.Tensor) return Array.from(x.dataSync());
   if (ArrayBuffer.isView(x)) return Array.from(x as unknown as ArrayLike<number>);
-  if (Array.isArray(x)) return (x as unknown[]).flat(Infinity).map((v) => (typeof v === "boolean" ? Number(v) : (v as number)));
+  if (Array.isArray(x))
+    return (x as unknown[]).flat(Infinity).map((v) => (typeof v === "boolean" ? Number(v) : (v as number)));
   return [x as number];
 };
 
@@ -55,10 +56,16 @@ import type { Model } from "../../src/model/model.js";
 /** Runs a model the way predict does (one batch): outputs kept, stateful layers' states committed. */
 export function runModel(model: Model, inputs: Tensor | Tensor[], training = false): Tensor[] {
   const xs = Array.isArray(inputs) ? inputs : [inputs];
-  const rt = getRuntime(model, xs.map((x) => x.shape));
+  const rt = getRuntime(
+    model,
+    xs.map((x) => x.shape),
+  );
   const r = tf.tidy(() => {
     const res = rt.run(xs, { training });
-    return { outputs: res.outputs, stateUpdates: res.stateUpdates.map((u) => ({ layerIndex: u.layerIndex, states: u.states })) };
+    return {
+      outputs: res.outputs,
+      stateUpdates: res.stateUpdates.map((u) => ({ layerIndex: u.layerIndex, states: u.states })),
+    };
   });
   rt.commit({ stateUpdates: r.stateUpdates, weightUpdates: [] });
   return r.outputs;

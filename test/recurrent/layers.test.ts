@@ -60,11 +60,18 @@ describe("layer_rnn, stacked and custom cells", () => {
     const c1 = rnn_cell_simple({ units: 1, activation: "linear" });
     const c2 = rnn_cell_simple({ units: 1, activation: "linear" });
     const weights = [[[1]], [[0.5]], [0], [[2]], [[0]], [0]];
-    const [out, s1, s2] = layer_rnn({ cell: [c1, c2], return_sequences: true, return_state: true, weights })(seq(1, 2)) as Tensor[];
+    const [out, s1, s2] = layer_rnn({ cell: [c1, c2], return_sequences: true, return_state: true, weights })(
+      seq(1, 2),
+    ) as Tensor[];
     expectClose(out, [2, 5], 1e-6);
     expectClose(s1, [2.5], 1e-6);
     expectClose(s2, [5], 1e-6);
-    const stacked = layer_stacked_rnn_cells({ cells: [layer_simple_rnn_cell({ units: 1, activation: "linear" }), layer_simple_rnn_cell({ units: 1, activation: "linear" })] });
+    const stacked = layer_stacked_rnn_cells({
+      cells: [
+        layer_simple_rnn_cell({ units: 1, activation: "linear" }),
+        layer_simple_rnn_cell({ units: 1, activation: "linear" }),
+      ],
+    });
     expectClose(layer_rnn({ cell: stacked, return_sequences: true, weights })(seq(1, 2)), [2, 5], 1e-6);
   });
 
@@ -74,7 +81,10 @@ describe("layer_rnn, stacked and custom cells", () => {
     const mid = gru(x) as Tensor;
     const lstm = layer_lstm({ units: 2 });
     const expected = lstm(mid);
-    const stack = layer_rnn({ cell: [layer_gru_cell({ units: 4 }), rnn_cell_lstm({ units: 2 })], weights: [...get_weights(gru), ...get_weights(lstm)] });
+    const stack = layer_rnn({
+      cell: [layer_gru_cell({ units: 4 }), rnn_cell_lstm({ units: 2 })],
+      weights: [...get_weights(gru), ...get_weights(lstm)],
+    });
     expectClose(stack(x), expected, 1e-5);
   });
 
@@ -98,26 +108,41 @@ describe("layer_rnn, stacked and custom cells", () => {
         return [s, [s, tf.add(count, 1)]];
       },
     });
-    const [out, sum, count] = layer_rnn({ cell: counter, return_state: true, return_sequences: true })(seq(1, 2, 3)) as Tensor[];
+    const [out, sum, count] = layer_rnn({ cell: counter, return_state: true, return_sequences: true })(
+      seq(1, 2, 3),
+    ) as Tensor[];
     expectClose(out, [1, 3, 6]);
     expectClose(sum, [6]);
     expectClose(count, [3]);
     expectClose(layer_rnn({ cell: counter, go_backwards: true, return_sequences: true })(seq(1, 2, 3)), [3, 5, 6]);
     // stacked after a linear SimpleRNN cell h = 0.5 h + x (1, 2.5, 4.25): sums 1, 3.5, 7.75
-    const stack = layer_rnn({ cell: [rnn_cell_simple({ units: 1, activation: "linear" }), counter], return_sequences: true, weights: [[[1]], [[0.5]], [0]] });
+    const stack = layer_rnn({
+      cell: [rnn_cell_simple({ units: 1, activation: "linear" }), counter],
+      return_sequences: true,
+      weights: [[[1]], [[0.5]], [0]],
+    });
     expectClose(stack(seq(1, 2, 3)), [1, 3.5, 7.75], 1e-6);
   });
 
   it("a custom cell in bidirectional: the backward copy runs with go_backwards and is flipped back", () => {
     // running sums of 1, 2, 3: forward 1, 3, 6; backward (3, 2, 1) 3, 5, 6, back in input order 6, 5, 3
-    const counter = rnn_cell_custom({ state_size: 1, call: (x, [sum]) => { const s = tf.add(sum, x); return [s, [s]]; } });
+    const counter = rnn_cell_custom({
+      state_size: 1,
+      call: (x, [sum]) => {
+        const s = tf.add(sum, x);
+        return [s, [s]];
+      },
+    });
     const out = bidirectional(seq(1, 2, 3), { layer: layer_rnn({ cell: counter, return_sequences: true }) });
     expectClose(out, [1, 6, 3, 5, 6, 3]);
   });
 
   it("a custom cell returning wrong shapes is a KerasError naming the layer function", () => {
     const bad = rnn_cell_custom({ state_size: 2, call: (x, [h]) => [x, [h]] });
-    expect(() => layer_rnn({ cell: bad })(tf.ones([1, 2, 3]))).to.throw(KerasError, /layer_rnn\(\).*output of shape \(1, 3\); expected \(1, 2\)/);
+    expect(() => layer_rnn({ cell: bad })(tf.ones([1, 2, 3]))).to.throw(
+      KerasError,
+      /layer_rnn\(\).*output of shape \(1, 3\); expected \(1, 2\)/,
+    );
     expect(() => layer_rnn({ cell: 3 } as any)).to.throw(KerasError, /layer_rnn\(\).*`cell` must be an RNN cell/);
   });
 });
@@ -148,7 +173,12 @@ describe("cuDNN layers", () => {
     const c = fixtureCase("lstm");
     const [k, rk, b] = c.weights as [number[][], number[][], number[]];
     const split = [...b.map((v) => v * 0.25), ...b.map((v) => v * 0.75)];
-    expectClose(layer_cudnn_lstm({ units: 3, return_sequences: true, weights: [k, rk, split] })(tf.tensor(c.x)), c.outputs, 1e-5, 1e-4);
+    expectClose(
+      layer_cudnn_lstm({ units: 3, return_sequences: true, weights: [k, rk, split] })(tf.tensor(c.x)),
+      c.outputs,
+      1e-5,
+      1e-4,
+    );
     expectClose(convert_cudnn_weights([k, rk, split], "CuDNNLSTM")[2], b, 1e-6);
     expectClose(convert_cudnn_weights([k, rk, b], "LSTM")[2], [...b, ...new Array(12).fill(0)], 1e-6);
   });
@@ -160,7 +190,10 @@ describe("cuDNN layers", () => {
     expectClose(converted[2], b, 1e-6);
     expect((converted[2] as number[][]).map((r) => r.length)).to.deep.equal([9, 9]);
     expectClose(convert_cudnn_weights([k, rk, b], "GRU")[2], b.flat(), 1e-6);
-    expect(() => convert_cudnn_weights([k, rk, [0, 0, 0, 0, 0, 0, 0, 0, 0]], "GRU")).to.throw(KerasError, /reset_after = FALSE/);
+    expect(() => convert_cudnn_weights([k, rk, [0, 0, 0, 0, 0, 0, 0, 0, 0]], "GRU")).to.throw(
+      KerasError,
+      /reset_after = FALSE/,
+    );
     const cudnn = layer_cudnn_gru({ units: 3, return_sequences: true, weights: [k, rk, b.flat()] });
     cudnn(tf.tensor(c.x));
     const gru = layer_from_cudnn(cudnn);
@@ -176,7 +209,10 @@ describe("cuDNN layers", () => {
     // torch fixture "gru_go_backwards": the sequence processed in reverse, outputs in processing order
     const c = fixtureCase("gru_go_backwards");
     const [k, rk, b] = c.weights;
-    const cudnn = from_config({ class_name: "CuDNNGRU", config: { name: "cu_dnngru", units: 3, return_sequences: true, go_backwards: true } }) as any;
+    const cudnn = from_config({
+      class_name: "CuDNNGRU",
+      config: { name: "cu_dnngru", units: 3, return_sequences: true, go_backwards: true },
+    }) as any;
     cudnn(tf.tensor(c.x)).dispose(); // builds it, so its weights can be set
     const withWeights = set_weights(cudnn, [k, rk, b.flat()] as any) as any;
     expectClose(withWeights(tf.tensor(c.x)), c.outputs, 1e-5, 1e-4);
@@ -189,9 +225,15 @@ describe("cuDNN layers", () => {
   });
 
   it("the cuDNN layers take R keras 2's arguments only", () => {
-    expect(() => layer_cudnn_gru({ units: 2, go_backwards: true })).to.throw(KerasError, /layer_cudnn_gru\(\).*unknown argument `go_backwards`/);
+    expect(() => layer_cudnn_gru({ units: 2, go_backwards: true })).to.throw(
+      KerasError,
+      /layer_cudnn_gru\(\).*unknown argument `go_backwards`/,
+    );
     expect(() => layer_cudnn_lstm({ units: 2, dropout: 0.1 })).to.throw(KerasError, /unknown argument `dropout`/);
-    expect(layer_cudnn_lstm({ units: 2, unit_forget_bias: false, stateful: true, batch_input_shape: [2, 3, 4] }).config.stateful).to.equal(true);
+    expect(
+      layer_cudnn_lstm({ units: 2, unit_forget_bias: false, stateful: true, batch_input_shape: [2, 3, 4] }).config
+        .stateful,
+    ).to.equal(true);
   });
 });
 
@@ -230,12 +272,36 @@ describe("wasm and cpu agree to 1e-5 (outputs and gradients)", () => {
         await use_backend(backend);
         const layer = make();
         const specs = layer(tf.zeros([1, 2, 4])) && get_weights(layer);
-        const weights = specs.map((w: any, i: number) => tf.tensor(flat(w).map((_, j) => Math.sin(1 + 7 * i + 3.1 * j)), tf.tensor(w).shape));
-        const x = tf.tensor3d(Array.from({ length: 2 }, (_, b) => Array.from({ length: 5 }, (_, t) => Array.from({ length: 4 }, (_, f) => Math.cos(b + 2 * t + 0.7 * f)))));
-        const mask = name.includes("masked") ? tf.tensor2d([[1, 1, 0, 1, 0], [0, 1, 1, 1, 1]], undefined, "bool") : null;
-        const f = (xv: Tensor, ...w: Tensor[]) => forwardOf(layer, { x: xv, weights: w, mask }).outputs.reduce((s: Tensor, o: Tensor) => tf.add(s, tf.sum(tf.sin(o))), tf.scalar(0));
+        const weights = specs.map((w: any, i: number) =>
+          tf.tensor(
+            flat(w).map((_, j) => Math.sin(1 + 7 * i + 3.1 * j)),
+            tf.tensor(w).shape,
+          ),
+        );
+        const x = tf.tensor3d(
+          Array.from({ length: 2 }, (_, b) =>
+            Array.from({ length: 5 }, (_, t) => Array.from({ length: 4 }, (_, f) => Math.cos(b + 2 * t + 0.7 * f))),
+          ),
+        );
+        const mask = name.includes("masked")
+          ? tf.tensor2d(
+              [
+                [1, 1, 0, 1, 0],
+                [0, 1, 1, 1, 1],
+              ],
+              undefined,
+              "bool",
+            )
+          : null;
+        const f = (xv: Tensor, ...w: Tensor[]) =>
+          forwardOf(layer, { x: xv, weights: w, mask }).outputs.reduce(
+            (s: Tensor, o: Tensor) => tf.add(s, tf.sum(tf.sin(o))),
+            tf.scalar(0),
+          );
         const outputs = forwardOf(layer, { x, weights, mask }).outputs.map((o: Tensor) => flat(o));
-        const grads = tf.grads(f)([x, ...weights]).map((g) => flat(g));
+        const grads = tf
+          .grads(f)([x, ...weights])
+          .map((g) => flat(g));
         return { outputs, grads };
       };
       const wasm = await run("wasm");

@@ -23,53 +23,73 @@ const mask = (...m: number[]) => tf.tensor2d([m], undefined, "bool");
 
 // The layers take the fused kernels by default; the step-wise loop (custom cells, stacks, dropout) must
 // give the same hand-derived numbers, so the semantics below are checked on both paths.
-for (const path of ["fused kernels", "step-wise loop"] as const) describe(`recurrent loop semantics: numbers (${path})`, () => {
-  before(async () => {
-    await use_backend("wasm");
-    setFusedKernelsEnabled(path === "fused kernels");
-  });
-  after(() => setFusedKernelsEnabled(true));
+for (const path of ["fused kernels", "step-wise loop"] as const)
+  describe(`recurrent loop semantics: numbers (${path})`, () => {
+    before(async () => {
+      await use_backend("wasm");
+      setFusedKernelsEnabled(path === "fused kernels");
+    });
+    after(() => setFusedKernelsEnabled(true));
 
-  it("return_sequences / last output: h = 0.5 h + x over [1, 2, 3, 4] gives 1, 2.5, 4.25, 6.125", () => {
-    expectClose(halfDecay({ return_sequences: true })(seq(1, 2, 3, 4)), [1, 2.5, 4.25, 6.125], 1e-6);
-    expectClose(halfDecay()(seq(1, 2, 3, 4)), [6.125], 1e-6);
-  });
+    it("return_sequences / last output: h = 0.5 h + x over [1, 2, 3, 4] gives 1, 2.5, 4.25, 6.125", () => {
+      expectClose(halfDecay({ return_sequences: true })(seq(1, 2, 3, 4)), [1, 2.5, 4.25, 6.125], 1e-6);
+      expectClose(halfDecay()(seq(1, 2, 3, 4)), [6.125], 1e-6);
+    });
 
-  it("go_backwards runs over reversed time and returns outputs in processing order: 4, 5, 4.5, 3.25", () => {
-    expectClose(halfDecay({ go_backwards: true, return_sequences: true })(seq(1, 2, 3, 4)), [4, 5, 4.5, 3.25], 1e-6);
-    expectClose(halfDecay({ go_backwards: true })(seq(1, 2, 3, 4)), [3.25], 1e-6);
-  });
+    it("go_backwards runs over reversed time and returns outputs in processing order: 4, 5, 4.5, 3.25", () => {
+      expectClose(halfDecay({ go_backwards: true, return_sequences: true })(seq(1, 2, 3, 4)), [4, 5, 4.5, 3.25], 1e-6);
+      expectClose(halfDecay({ go_backwards: true })(seq(1, 2, 3, 4)), [3.25], 1e-6);
+    });
 
-  it("masked steps keep the state and repeat the previous output (or zeros with zero_output_for_mask)", () => {
-    // mask 1,0,1,0: h = 1, (kept) 1, 0.5 + 3 = 3.5, (kept) 3.5
-    expectClose(halfDecay({ return_sequences: true })(seq(1, 2, 3, 4), { mask: mask(1, 0, 1, 0) }), [1, 1, 3.5, 3.5], 1e-6);
-    expectClose(halfDecay({ return_sequences: true, zero_output_for_mask: true })(seq(1, 2, 3, 4), { mask: mask(1, 0, 1, 0) }), [1, 0, 3.5, 0], 1e-6);
-    // return_sequences = FALSE: the last processed step's output, which repeats 3.5
-    expectClose(halfDecay()(seq(1, 2, 3, 4), { mask: mask(1, 0, 1, 0) }), [3.5], 1e-6);
-  });
+    it("masked steps keep the state and repeat the previous output (or zeros with zero_output_for_mask)", () => {
+      // mask 1,0,1,0: h = 1, (kept) 1, 0.5 + 3 = 3.5, (kept) 3.5
+      expectClose(
+        halfDecay({ return_sequences: true })(seq(1, 2, 3, 4), { mask: mask(1, 0, 1, 0) }),
+        [1, 1, 3.5, 3.5],
+        1e-6,
+      );
+      expectClose(
+        halfDecay({ return_sequences: true, zero_output_for_mask: true })(seq(1, 2, 3, 4), { mask: mask(1, 0, 1, 0) }),
+        [1, 0, 3.5, 0],
+        1e-6,
+      );
+      // return_sequences = FALSE: the last processed step's output, which repeats 3.5
+      expectClose(halfDecay()(seq(1, 2, 3, 4), { mask: mask(1, 0, 1, 0) }), [3.5], 1e-6);
+    });
 
-  it("before any unmasked step the output is zeros, while the state is the initial state", () => {
-    // initial h = 10; mask 0,1,1,0: out 0 (state 10), 5 + 2 = 7, 3.5 + 3 = 6.5, (kept) 6.5
-    const layer = halfDecay({ return_sequences: true, return_state: true });
-    const [out, h] = layer(seq(1, 2, 3, 4), { mask: mask(0, 1, 1, 0), initial_state: [tf.tensor2d([[10]])] }) as tf.Tensor[];
-    expectClose(out, [0, 7, 6.5, 6.5], 1e-6);
-    expectClose(h, [6.5], 1e-6);
-  });
+    it("before any unmasked step the output is zeros, while the state is the initial state", () => {
+      // initial h = 10; mask 0,1,1,0: out 0 (state 10), 5 + 2 = 7, 3.5 + 3 = 6.5, (kept) 6.5
+      const layer = halfDecay({ return_sequences: true, return_state: true });
+      const [out, h] = layer(seq(1, 2, 3, 4), {
+        mask: mask(0, 1, 1, 0),
+        initial_state: [tf.tensor2d([[10]])],
+      }) as tf.Tensor[];
+      expectClose(out, [0, 7, 6.5, 6.5], 1e-6);
+      expectClose(h, [6.5], 1e-6);
+    });
 
-  it("go_backwards reverses the mask with the inputs", () => {
-    // reversed x 4,3,2,1 with reversed mask 0,0,1,1 (mask 1,1,0,0): out 0, 0, 2, 0.5*2 + 1 = 2
-    expectClose(halfDecay({ go_backwards: true, return_sequences: true })(seq(1, 2, 3, 4), { mask: mask(1, 1, 0, 0) }), [0, 0, 2, 2], 1e-6);
-  });
+    it("go_backwards reverses the mask with the inputs", () => {
+      // reversed x 4,3,2,1 with reversed mask 0,0,1,1 (mask 1,1,0,0): out 0, 0, 2, 0.5*2 + 1 = 2
+      expectClose(
+        halfDecay({ go_backwards: true, return_sequences: true })(seq(1, 2, 3, 4), { mask: mask(1, 1, 0, 0) }),
+        [0, 0, 2, 2],
+        1e-6,
+      );
+    });
 
-  it("the mask comes from layer_embedding(mask_zero = TRUE) and from layer_masking", () => {
-    // embedding row k = k, tokens 1 2 0 3 -> x 1 2 _ 3 (token 0 masked): h = 1, 2.5, (kept) 2.5, 1.25 + 3 = 4.25
-    const model = keras_model_sequential({ input_shape: [4] });
-    const m1 = halfDecay({ return_sequences: true })(layer_embedding(model, { input_dim: 5, output_dim: 1, mask_zero: true, weights: [[[0], [1], [2], [3], [4]]] }));
-    expectClose(runModel(m1, tf.tensor2d([[1, 2, 0, 3]]))[0], [1, 2.5, 2.5, 4.25], 1e-6);
-    const m2 = halfDecay({ return_sequences: true })(layer_masking(keras_model_sequential({ input_shape: [4, 1] }), { mask_value: 0 }));
-    expectClose(runModel(m2, seq(1, 2, 0, 3))[0], [1, 2.5, 2.5, 4.25], 1e-6);
+    it("the mask comes from layer_embedding(mask_zero = TRUE) and from layer_masking", () => {
+      // embedding row k = k, tokens 1 2 0 3 -> x 1 2 _ 3 (token 0 masked): h = 1, 2.5, (kept) 2.5, 1.25 + 3 = 4.25
+      const model = keras_model_sequential({ input_shape: [4] });
+      const m1 = halfDecay({ return_sequences: true })(
+        layer_embedding(model, { input_dim: 5, output_dim: 1, mask_zero: true, weights: [[[0], [1], [2], [3], [4]]] }),
+      );
+      expectClose(runModel(m1, tf.tensor2d([[1, 2, 0, 3]]))[0], [1, 2.5, 2.5, 4.25], 1e-6);
+      const m2 = halfDecay({ return_sequences: true })(
+        layer_masking(keras_model_sequential({ input_shape: [4, 1] }), { mask_value: 0 }),
+      );
+      expectClose(runModel(m2, seq(1, 2, 0, 3))[0], [1, 2.5, 2.5, 4.25], 1e-6);
+    });
   });
-});
 
 describe("recurrent loop semantics", () => {
   before(async () => {
@@ -78,19 +98,34 @@ describe("recurrent loop semantics", () => {
 
   it("return_sequences passes the input mask on; otherwise the output has no mask", () => {
     const x = seq(1, 2, 3, 4);
-    const r1 = forwardOf(halfDecay({ return_sequences: true }), { x, weights: [tf.tensor2d([[1]]), tf.tensor2d([[0.5]]), tf.tensor1d([0])], mask: mask(1, 1, 0, 0) });
+    const r1 = forwardOf(halfDecay({ return_sequences: true }), {
+      x,
+      weights: [tf.tensor2d([[1]]), tf.tensor2d([[0.5]]), tf.tensor1d([0])],
+      mask: mask(1, 1, 0, 0),
+    });
     expect(r1.masks![0]).to.not.equal(null);
-    const r2 = forwardOf(halfDecay({ return_state: true }), { x, weights: [tf.tensor2d([[1]]), tf.tensor2d([[0.5]]), tf.tensor1d([0])], mask: mask(1, 1, 0, 0) });
+    const r2 = forwardOf(halfDecay({ return_state: true }), {
+      x,
+      weights: [tf.tensor2d([[1]]), tf.tensor2d([[0.5]]), tf.tensor1d([0])],
+      mask: mask(1, 1, 0, 0),
+    });
     expect(r2.masks).to.deep.equal([null, null]);
   });
 
   it("return_state returns [output, ...final states]; symbolically a list of tensors", () => {
     const lstm = layer_lstm({ units: 2, return_state: true });
     const out = lstm(tf.ones([3, 4, 5])) as tf.Tensor[];
-    expect(out.map((t) => t.shape)).to.deep.equal([[3, 2], [3, 2], [3, 2]]);
+    expect(out.map((t) => t.shape)).to.deep.equal([
+      [3, 2],
+      [3, 2],
+      [3, 2],
+    ]);
     expectClose(out[0], out[1]); // the output is h
     const sym = layer_gru(layer_input({ shape: [4, 5] }), { units: 2, return_state: true, return_sequences: true });
-    expect(sym.map((s: any) => s.shape)).to.deep.equal([[null, 4, 2], [null, 2]]);
+    expect(sym.map((s: any) => s.shape)).to.deep.equal([
+      [null, 4, 2],
+      [null, 2],
+    ]);
   });
 
   it("initial_state symbolic: an encoder's states start the decoder (encoder -> decoder)", () => {
@@ -103,14 +138,23 @@ describe("recurrent loop semantics", () => {
     expectClose(runModel(model, [seq(1, 2), seq(4)])[0], [5.25], 1e-6);
     // LSTM states [h, c] flow too, and a wrong number of states is a shape error at composition
     const [, h, c] = layer_lstm(enc, { units: 3, return_state: true });
-    expect(layer_lstm(dec, { units: 3 }, ).shape).to.deep.equal([null, 3]);
+    expect(layer_lstm(dec, { units: 3 }).shape).to.deep.equal([null, 3]);
     expect(layer_lstm({ units: 3 })(dec, { initial_state: [h, c] }).shape).to.deep.equal([null, 3]);
-    expect(() => layer_lstm({ units: 3 })(dec, { initial_state: [h] })).to.throw(KerasError, /initial_state.*2 state tensors/);
-    expect(() => layer_gru({ units: 4 })(dec, { initial_state: [h] })).to.throw(KerasError, /initial_state.*\(None, 4\)/);
+    expect(() => layer_lstm({ units: 3 })(dec, { initial_state: [h] })).to.throw(
+      KerasError,
+      /initial_state.*2 state tensors/,
+    );
+    expect(() => layer_gru({ units: 4 })(dec, { initial_state: [h] })).to.throw(
+      KerasError,
+      /initial_state.*\(None, 4\)/,
+    );
   });
 
   it("a 2-D input is a shape error naming (batch, timesteps, features)", () => {
-    expect(() => layer_gru(keras_model_sequential({ input_shape: [8] }), { units: 2 })).to.throw(KerasError, /layer_gru\(\).*\(batch, timesteps, features\).*\(None, 8\)/);
+    expect(() => layer_gru(keras_model_sequential({ input_shape: [8] }), { units: 2 })).to.throw(
+      KerasError,
+      /layer_gru\(\).*\(batch, timesteps, features\).*\(None, 8\)/,
+    );
     expect(() => layer_lstm({ units: 2 })(tf.ones([2, 3]))).to.throw(KerasError, /\(batch, timesteps, features\)/);
   });
 
@@ -120,7 +164,14 @@ describe("recurrent loop semantics", () => {
 
   it("dropout: masks only in training, drawn once per sequence (the same at every step)", () => {
     // linear SimpleRNN with W = 1, U = 0: output_t = x_t * mask; x = ones, so each step shows the mask
-    const layer = layer_simple_rnn({ units: 4, activation: "linear", dropout: 0.5, return_sequences: true, seed: 1, weights: [tf.eye(6, 4).arraySync(), tf.zeros([4, 4]).arraySync(), [0, 0, 0, 0]] });
+    const layer = layer_simple_rnn({
+      units: 4,
+      activation: "linear",
+      dropout: 0.5,
+      return_sequences: true,
+      seed: 1,
+      weights: [tf.eye(6, 4).arraySync(), tf.zeros([4, 4]).arraySync(), [0, 0, 0, 0]],
+    });
     const x = tf.ones([8, 5, 6]);
     expectClose(layer(x), tf.ones([8, 5, 4]));
     const out = (layer(x, { training: true }) as tf.Tensor).arraySync() as number[][][];
@@ -130,7 +181,13 @@ describe("recurrent loop semantics", () => {
     // the masks differ between samples (and are not all kept)
     expect(out.some((s) => s[0].some((v) => v === 0))).to.equal(true);
     // recurrent_dropout: h_t = (h_{t-1} * m) U + x_t with U = I, x = [1,0,...]: later steps show the same mask
-    const rec = layer_simple_rnn({ units: 3, activation: "linear", recurrent_dropout: 0.5, return_sequences: true, weights: [[[1, 1, 1]], tf.eye(3).arraySync(), [0, 0, 0]] });
+    const rec = layer_simple_rnn({
+      units: 3,
+      activation: "linear",
+      recurrent_dropout: 0.5,
+      return_sequences: true,
+      weights: [[[1, 1, 1]], tf.eye(3).arraySync(), [0, 0, 0]],
+    });
     const xr = tf.concat([tf.ones([16, 1, 1]), tf.zeros([16, 3, 1])], 1);
     const r = (rec(xr, { training: true }) as tf.Tensor).arraySync() as number[][][];
     // step 0: 1; step 1: m; step 2: m * m (m in {0, 2}) -> 0 or 4, consistent with the same m at both steps
@@ -146,7 +203,20 @@ describe("recurrent loop semantics", () => {
     //   one mask per gate:             h ∈ {0, tanh(2) / 2, tanh 2}; tanh(2) / 2 only when the masks differ
     //   no mask on the h gate:         h ∈ {tanh(1) / 2, tanh 1};  no dropout at all: h = tanh 1
     // 64 samples: each expected value shows up except with probability <= (3/4)^64 ≈ 1e-8.
-    const layer = (impl: 1 | 2) => layer_gru({ units: 1, implementation: impl, dropout: 0.5, weights: [[[-100, 0, 1]], [[0, 0, 0]], [[0, 0, 0], [0, 0, 0]]] });
+    const layer = (impl: 1 | 2) =>
+      layer_gru({
+        units: 1,
+        implementation: impl,
+        dropout: 0.5,
+        weights: [
+          [[-100, 0, 1]],
+          [[0, 0, 0]],
+          [
+            [0, 0, 0],
+            [0, 0, 0],
+          ],
+        ],
+      });
     const x = tf.ones([64, 1, 1]);
     const t2 = Math.tanh(2);
     const seen = (impl: 1 | 2) => {
@@ -155,7 +225,12 @@ describe("recurrent loop semantics", () => {
     };
     const only = (impl: 1 | 2, allowed: number[]) => {
       const v = Array.from((layer(impl)(x, { training: true }) as tf.Tensor).dataSync());
-      v.forEach((e) => expect(allowed.some((a) => Math.abs(e - a) < 1e-5), `implementation ${impl}: ${e} not in ${allowed}`).to.equal(true));
+      v.forEach((e) =>
+        expect(
+          allowed.some((a) => Math.abs(e - a) < 1e-5),
+          `implementation ${impl}: ${e} not in ${allowed}`,
+        ).to.equal(true),
+      );
     };
     only(2, [0, t2]);
     const shared = seen(2);
@@ -169,14 +244,24 @@ describe("recurrent loop semantics", () => {
 
   it("activity_regularizer adds a loss on the output (divided by the batch size, as Keras)", () => {
     const layer = halfDecay({ activity_regularizer: regularizer_l2(0.5) });
-    const r = forwardOf(layer, { x: seq(1, 2, 3, 4), weights: [tf.tensor2d([[1]]), tf.tensor2d([[0.5]]), tf.tensor1d([0])] });
+    const r = forwardOf(layer, {
+      x: seq(1, 2, 3, 4),
+      weights: [tf.tensor2d([[1]]), tf.tensor2d([[0.5]]), tf.tensor1d([0])],
+    });
     expectClose(r.losses![0], [0.5 * 6.125 * 6.125], 1e-6); // batch 1, output 6.125
   });
 
   it("get_config form of layer_rnn names its cell by class", () => {
-    const config = familyOf(layer_rnn({ cell: [rnn_cell_gru({ units: 2 }), rnn_cell_gru({ units: 3 })] })).toConfig!(layer_rnn({ cell: [rnn_cell_gru({ units: 2 }), rnn_cell_gru({ units: 3 })] }).config);
+    const config = familyOf(layer_rnn({ cell: [rnn_cell_gru({ units: 2 }), rnn_cell_gru({ units: 3 })] })).toConfig!(
+      layer_rnn({ cell: [rnn_cell_gru({ units: 2 }), rnn_cell_gru({ units: 3 })] }).config,
+    );
     expect((config.cell as any).class_name).to.equal("StackedRNNCells");
-    expect((config.cell as any).config.cells.map((c: any) => [c.class_name, c.config.units, c.config.recurrent_activation])).to.deep.equal([["GRUCell", 2, "sigmoid"], ["GRUCell", 3, "sigmoid"]]);
+    expect(
+      (config.cell as any).config.cells.map((c: any) => [c.class_name, c.config.units, c.config.recurrent_activation]),
+    ).to.deep.equal([
+      ["GRUCell", 2, "sigmoid"],
+      ["GRUCell", 3, "sigmoid"],
+    ]);
     expect(config.return_sequences).to.equal(false);
   });
 
@@ -196,10 +281,22 @@ describe("recurrent loop semantics", () => {
     };
     expect(leftover(12)).to.equal(leftover(4));
     const x = tf.randomNormal([2, 6, 4]);
-    const m = tf.tensor2d([[1, 1, 1, 0, 0, 1], [1, 0, 1, 1, 1, 1]], undefined, "bool");
+    const m = tf.tensor2d(
+      [
+        [1, 1, 1, 0, 0, 1],
+        [1, 0, 1, 1, 1, 1],
+      ],
+      undefined,
+      "bool",
+    );
     const inTidy = tf.memory().numTensors;
     tf.tidy(() => {
-      forwardOf(layer_lstm({ units: 3, return_sequences: true, return_state: true }), { x, weights: [tf.randomNormal([4, 12]), tf.randomNormal([3, 12]), tf.zeros([12])], mask: m, training: true });
+      forwardOf(layer_lstm({ units: 3, return_sequences: true, return_state: true }), {
+        x,
+        weights: [tf.randomNormal([4, 12]), tf.randomNormal([3, 12]), tf.zeros([12])],
+        mask: m,
+        training: true,
+      });
     });
     expect(tf.memory().numTensors).to.equal(inTidy);
   });

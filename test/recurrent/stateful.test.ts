@@ -50,7 +50,9 @@ describe("stateful recurrent layers and reset_states", () => {
   });
 
   it("layer level on a layer taken from a model with get_layer", () => {
-    const model = halfDecay({ stateful: true, name: "carry" })(keras_model_sequential({ batch_input_shape: [1, 2, 1] }));
+    const model = halfDecay({ stateful: true, name: "carry" })(
+      keras_model_sequential({ batch_input_shape: [1, 2, 1] }),
+    );
     runModel(model, seq(1, 2));
     reset_states(get_layer(model, { name: "carry" }));
     expectClose(runModel(model, seq(1, 2))[0], [2.5], 1e-6);
@@ -63,7 +65,10 @@ describe("stateful recurrent layers and reset_states", () => {
     const plain = layer_gru({ units: 4, seed: 1 });
     const whole = plain(x) as tf.Tensor;
     const w = get_weights(plain);
-    const model = set_weights(layer_gru(keras_model_sequential({ batch_input_shape: [2, 3, 3] }), { units: 4, stateful: true }), w);
+    const model = set_weights(
+      layer_gru(keras_model_sequential({ batch_input_shape: [2, 3, 3] }), { units: 4, stateful: true }),
+      w,
+    );
     runModel(model, tf.slice(x, [0, 0, 0], [2, 3, 3]));
     expectClose(runModel(model, tf.slice(x, [0, 3, 0], [2, 3, 3]))[0], whole, 1e-5);
   });
@@ -81,10 +86,17 @@ describe("stateful recurrent layers and reset_states", () => {
 
   it("a stateful layer without a fixed batch size is a composition error naming the three ways", () => {
     const err = /stateful.*batch size.*batch_input_shape.*input_shape.*batch_size.*layer_input/s;
-    expect(() => layer_gru(keras_model_sequential({ input_shape: [5, 3] }), { units: 2, stateful: true })).to.throw(KerasError, err);
+    expect(() => layer_gru(keras_model_sequential({ input_shape: [5, 3] }), { units: 2, stateful: true })).to.throw(
+      KerasError,
+      err,
+    );
     expect(() => layer_lstm(layer_input({ shape: [5, 3] }), { units: 2, stateful: true })).to.throw(KerasError, err);
-    expect(() => layer_gru(keras_model_sequential({ input_shape: [5, 3], batch_size: 4 }), { units: 2, stateful: true })).not.to.throw();
-    expect(() => keras_model_sequential({ layers: [layer_gru({ units: 2, stateful: true, input_shape: [5, 3], batch_size: 4 })] })).not.to.throw();
+    expect(() =>
+      layer_gru(keras_model_sequential({ input_shape: [5, 3], batch_size: 4 }), { units: 2, stateful: true }),
+    ).not.to.throw();
+    expect(() =>
+      keras_model_sequential({ layers: [layer_gru({ units: 2, stateful: true, input_shape: [5, 3], batch_size: 4 })] }),
+    ).not.to.throw();
     const inp = layer_input({ shape: [5, 3], batch_size: 4 });
     expect(() => keras_model({ inputs: inp, outputs: layer_gru(inp, { units: 2, stateful: true }) })).not.to.throw();
   });

@@ -29,11 +29,21 @@ const model = () =>
     ],
   });
 
-const h1 = [[1, -2], [0.5, 4]];
-const h2 = [[2, 0], [-1, 3]];
-const c2 = [[1, 2], [-4, 0.5]];
+const h1 = [
+  [1, -2],
+  [0.5, 4],
+];
+const h2 = [
+  [2, 0],
+  [-1, 3],
+];
+const c2 = [
+  [1, 2],
+  [-4, 0.5],
+];
 const x = () => tf.ones([2, 2, 3]);
-const stateValues = (m: ReturnType<typeof model>, layerIndex: number) => getRuntime(m).states[layerIndex]!.map((t) => t.arraySync());
+const stateValues = (m: ReturnType<typeof model>, layerIndex: number) =>
+  getRuntime(m).states[layerIndex]!.map((t) => t.arraySync());
 
 describe("reset_states(model, states) with several stateful layers", () => {
   before(async () => {
@@ -47,10 +57,22 @@ describe("reset_states(model, states) with several stateful layers", () => {
     expect(stateValues(m, 2)).to.deep.equal([h2, c2]);
     const [y] = runModel(m, x());
     // LSTM output after 2 steps: tanh(c0 / 4) / 2
-    expectClose(y, c2.map((r) => r.map((c) => Math.tanh(c / 4) / 2)), 1e-6);
+    expectClose(
+      y,
+      c2.map((r) => r.map((c) => Math.tanh(c / 4) / 2)),
+      1e-6,
+    );
     // GRU state after 2 steps: h0 / 4; LSTM states: h = tanh(c0 / 4) / 2, c = c0 / 4
-    expectClose(stateValues(m, 0), h1.map((r) => r.map((h) => h / 4)), 1e-6);
-    expectClose(stateValues(m, 2)[1], c2.map((r) => r.map((c) => c / 4)), 1e-6);
+    expectClose(
+      stateValues(m, 0),
+      h1.map((r) => r.map((h) => h / 4)),
+      1e-6,
+    );
+    expectClose(
+      stateValues(m, 2)[1],
+      c2.map((r) => r.map((c) => c / 4)),
+      1e-6,
+    );
     tf.dispose(y);
   });
 
@@ -61,13 +83,31 @@ describe("reset_states(model, states) with several stateful layers", () => {
     reset_states(m, [null, [h2, c2]]);
     expect(stateValues(m, 2)).to.deep.equal([h2, c2]);
     const [y] = runModel(m, x());
-    expectClose(y, c2.map((r) => r.map((c) => Math.tanh(c / 4) / 2)), 1e-6);
+    expectClose(
+      y,
+      c2.map((r) => r.map((c) => Math.tanh(c / 4) / 2)),
+      1e-6,
+    );
     // the GRU started from zeros: it stays at zero
-    expectClose(stateValues(m, 0), [[0, 0], [0, 0]], 1e-7);
+    expectClose(
+      stateValues(m, 0),
+      [
+        [0, 0],
+        [0, 0],
+      ],
+      1e-7,
+    );
     tf.dispose(y);
     reset_states(m);
     const [zero] = runModel(m, x());
-    expectClose(zero, [[0, 0], [0, 0]], 1e-7); // from zero states the LSTM stays at tanh(0) / 2 = 0
+    expectClose(
+      zero,
+      [
+        [0, 0],
+        [0, 0],
+      ],
+      1e-7,
+    ); // from zero states the LSTM stays at tanh(0) / 2 = 0
     tf.dispose(zero);
   });
 
@@ -75,10 +115,30 @@ describe("reset_states(model, states) with several stateful layers", () => {
     const m = model();
     reset_states(m, [[h1], [h2, c2]]);
     const before = tf.memory().numTensors;
-    expect(() => reset_states(m, [[h1]])).to.throw(KerasError, /reset_states\(\): model "sequential" has 2 stateful layers \("g", "l"\): `states` must be a list of 2 entries, one per stateful layer in model order.*got a list of 1/);
-    expect(() => reset_states(m, [[h1], [h2]])).to.throw(KerasError, /reset_states\(\): layer "l" has 2 states \(\(2, 2\), \(2, 2\)\), got 1/);
-    expect(() => reset_states(m, [[h1], [h2, [[1, 2, 3], [4, 5, 6]]]])).to.throw(KerasError, /layer "l": state 2 must have shape \(2, 2\), got \(2, 3\)/);
-    expect(() => reset_states(m, [[[[1, 2]]], [h2, c2]])).to.throw(KerasError, /layer "g": state 1 must have shape \(2, 2\), got \(1, 2\)/);
+    expect(() => reset_states(m, [[h1]])).to.throw(
+      KerasError,
+      /reset_states\(\): model "sequential" has 2 stateful layers \("g", "l"\): `states` must be a list of 2 entries, one per stateful layer in model order.*got a list of 1/,
+    );
+    expect(() => reset_states(m, [[h1], [h2]])).to.throw(
+      KerasError,
+      /reset_states\(\): layer "l" has 2 states \(\(2, 2\), \(2, 2\)\), got 1/,
+    );
+    expect(() =>
+      reset_states(m, [
+        [h1],
+        [
+          h2,
+          [
+            [1, 2, 3],
+            [4, 5, 6],
+          ],
+        ],
+      ]),
+    ).to.throw(KerasError, /layer "l": state 2 must have shape \(2, 2\), got \(2, 3\)/);
+    expect(() => reset_states(m, [[[[1, 2]]], [h2, c2]])).to.throw(
+      KerasError,
+      /layer "g": state 1 must have shape \(2, 2\), got \(1, 2\)/,
+    );
     expect(() => reset_states(m, 3)).to.throw(KerasError, /must be a list of 2 entries.*got 3/);
     expect(tf.memory().numTensors, "tensors leaked").to.equal(before);
     expect(stateValues(m, 0)).to.deep.equal([h1]);

@@ -24,7 +24,7 @@ interface Case {
   units: number;
   go_backwards: boolean;
   zero_output_for_mask?: boolean;
-  weights: number[][] [];
+  weights: number[][][];
   x: number[][][];
   outputs: number[][][];
   states: number[][][];
@@ -51,41 +51,59 @@ describe("recurrent layers vs PyTorch (fixture)", () => {
   after(() => setFusedKernelsEnabled(true));
 
   // Both the fused kernels (the default) and the step-wise loop are checked against torch.
-  for (const path of ["fused kernels", "step-wise loop"] as const) for (const c of doc.cases) {
-    it(`${c.name} (${path}): outputs, final states and gradients match torch`, () => {
-      setFusedKernelsEnabled(path === "fused kernels");
-      const layer = makeLayer[c.kind]({
-        units: c.units,
-        return_sequences: true,
-        return_state: true,
-        go_backwards: c.go_backwards,
-        zero_output_for_mask: c.zero_output_for_mask ?? false,
+  for (const path of ["fused kernels", "step-wise loop"] as const)
+    for (const c of doc.cases) {
+      it(`${c.name} (${path}): outputs, final states and gradients match torch`, () => {
+        setFusedKernelsEnabled(path === "fused kernels");
+        const layer = makeLayer[c.kind]({
+          units: c.units,
+          return_sequences: true,
+          return_state: true,
+          go_backwards: c.go_backwards,
+          zero_output_for_mask: c.zero_output_for_mask ?? false,
+        });
+        const before = tf.memory().numTensors;
+        const x = tf.tensor(c.x);
+        const weights = c.weights.map((w) => tf.tensor(w as any));
+        const mask = c.mask
+          ? tf.tensor2d(
+              c.mask.map((r) => r.map(Number)),
+              undefined,
+              "bool",
+            )
+          : null;
+        const initialState = c.initial_state?.map((s) => tf.tensor2d(s));
+        const gOut = tf.tensor(c.g_outputs);
+        const gStates = c.g_states.map((g) => tf.tensor2d(g));
+        const outputsSeen: Tensor[][] = [];
+        const loss = (xv: Tensor, ...w: Tensor[]) => {
+          const r = forwardOf(layer, { x: xv, weights: w, mask, initialState });
+          outputsSeen.push(r.outputs.map((o) => tf.keep(o.clone())));
+          const [seq, ...states] = r.outputs;
+          return states.reduce((acc, s, i) => tf.add(acc, tf.sum(tf.mul(s, gStates[i]))), tf.sum(tf.mul(seq, gOut)));
+        };
+        const grads = tf.grads(loss)([x, ...weights]);
+        const [seq, ...states] = outputsSeen[0];
+        expectClose(seq, c.outputs, 1e-5, 1e-4, "outputs");
+        expect(states.length).to.equal(c.states.length);
+        states.forEach((s, i) => expectClose(s, c.states[i], 1e-5, 1e-4, `state ${i + 1}`));
+        expectClose(grads[0], c.grad_x, 1e-5, 1e-4, "grad x");
+        c.grad_weights.forEach((g, i) =>
+          expectClose(grads[i + 1], g, 1e-5, 1e-4, `grad ${["kernel", "recurrent_kernel", "bias"][i]}`),
+        );
+        tf.dispose([
+          x,
+          ...weights,
+          ...(mask ? [mask] : []),
+          ...(initialState ?? []),
+          gOut,
+          ...gStates,
+          ...grads,
+          ...outputsSeen.flat(),
+        ]);
+        expect(tf.memory().numTensors).to.equal(before);
       });
-      const before = tf.memory().numTensors;
-      const x = tf.tensor(c.x);
-      const weights = c.weights.map((w) => tf.tensor(w as any));
-      const mask = c.mask ? tf.tensor2d(c.mask.map((r) => r.map(Number)), undefined, "bool") : null;
-      const initialState = c.initial_state?.map((s) => tf.tensor2d(s));
-      const gOut = tf.tensor(c.g_outputs);
-      const gStates = c.g_states.map((g) => tf.tensor2d(g));
-      const outputsSeen: Tensor[][] = [];
-      const loss = (xv: Tensor, ...w: Tensor[]) => {
-        const r = forwardOf(layer, { x: xv, weights: w, mask, initialState });
-        outputsSeen.push(r.outputs.map((o) => tf.keep(o.clone())));
-        const [seq, ...states] = r.outputs;
-        return states.reduce((acc, s, i) => tf.add(acc, tf.sum(tf.mul(s, gStates[i]))), tf.sum(tf.mul(seq, gOut)));
-      };
-      const grads = tf.grads(loss)([x, ...weights]);
-      const [seq, ...states] = outputsSeen[0];
-      expectClose(seq, c.outputs, 1e-5, 1e-4, "outputs");
-      expect(states.length).to.equal(c.states.length);
-      states.forEach((s, i) => expectClose(s, c.states[i], 1e-5, 1e-4, `state ${i + 1}`));
-      expectClose(grads[0], c.grad_x, 1e-5, 1e-4, "grad x");
-      c.grad_weights.forEach((g, i) => expectClose(grads[i + 1], g, 1e-5, 1e-4, `grad ${["kernel", "recurrent_kernel", "bias"][i]}`));
-      tf.dispose([x, ...weights, ...(mask ? [mask] : []), ...(initialState ?? []), gOut, ...gStates, ...grads, ...outputsSeen.flat()]);
-      expect(tf.memory().numTensors).to.equal(before);
-    });
-  }
+    }
 
   it("the fixture is reproducible from its script (runs only where torch is installed)", function () {
     if (!torchAvailable()) {
@@ -103,7 +121,8 @@ describe("recurrent layers vs PyTorch (fixture)", () => {
       fresh.cases.forEach((c, i) => {
         const keys = Object.keys(c) as (keyof Case)[];
         expect(keys).to.have.members(Object.keys(doc.cases[i]));
-        for (const k of keys) if (typeof c[k] !== "string") expectClose(flat(c[k]), flat(doc.cases[i][k]), 1e-7, 1e-6, `${c.name}.${k}`);
+        for (const k of keys)
+          if (typeof c[k] !== "string") expectClose(flat(c[k]), flat(doc.cases[i][k]), 1e-7, 1e-6, `${c.name}.${k}`);
       });
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -5,8 +5,19 @@
 import { expect } from "chai";
 import { pipe } from "fp-ts/lib/function.js";
 import {
-  compile, constraint_nonneg, evaluate, fit, get_weights, keras_model_sequential, layer_gru, layer_lstm,
-  optimizer_sgd, regularizer_l1, regularizer_l2, set_weights, use_backend,
+  compile,
+  constraint_nonneg,
+  evaluate,
+  fit,
+  get_weights,
+  keras_model_sequential,
+  layer_gru,
+  layer_lstm,
+  optimizer_sgd,
+  regularizer_l1,
+  regularizer_l2,
+  set_weights,
+  use_backend,
 } from "../../src/index.js";
 
 describe("recurrent layers in training", () => {
@@ -21,11 +32,25 @@ describe("recurrent layers in training", () => {
     // Loss = mse + l2 penalty + l1 penalty = 0 + 0.5 * (1 + 4 + 9) + 0.1 * (|1| + |-1| + |2|) = 7 + 0.4 = 7.4.
     let model = pipe(
       keras_model_sequential({ input_shape: [3, 1] }),
-      layer_gru({ units: 1, kernel_regularizer: regularizer_l2({ l: 0.5 }), recurrent_regularizer: regularizer_l1(0.1) }),
+      layer_gru({
+        units: 1,
+        kernel_regularizer: regularizer_l2({ l: 0.5 }),
+        recurrent_regularizer: regularizer_l1(0.1),
+      }),
       compile({ optimizer: "sgd", loss: "mse" }),
     );
-    model = set_weights(model, [[[1, 2, 3]], [[1, -1, 2]], [[0, 0, 0], [0, 0, 0]]]);
-    const x = [[[0], [0], [0]], [[0], [0], [0]]];
+    model = set_weights(model, [
+      [[1, 2, 3]],
+      [[1, -1, 2]],
+      [
+        [0, 0, 0],
+        [0, 0, 0],
+      ],
+    ]);
+    const x = [
+      [[0], [0], [0]],
+      [[0], [0], [0]],
+    ];
     const y = [[0], [0]];
     const scores = await evaluate(model, x, y, { verbose: 0 });
     expect(scores.loss).to.be.closeTo(7.4, 1e-5);

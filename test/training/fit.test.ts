@@ -1,7 +1,22 @@
 import { expect } from "chai";
 import {
-  use_backend, keras_model_sequential, keras_model, layer_input, layer_dense, get_weights, set_weights,
-  compile, fit, evaluate, predict, train_on_batch, test_on_batch, predict_on_batch, optimizer_adam, optimizer_sgd, regularizer_l2,
+  use_backend,
+  keras_model_sequential,
+  keras_model,
+  layer_input,
+  layer_dense,
+  get_weights,
+  set_weights,
+  compile,
+  fit,
+  evaluate,
+  predict,
+  train_on_batch,
+  test_on_batch,
+  predict_on_batch,
+  optimizer_adam,
+  optimizer_sgd,
+  regularizer_l2,
 } from "../../src/index.js";
 import { tf } from "../../src/backend/tf.js";
 import { releaseRuntime } from "../../src/engine/runtime.js";
@@ -11,7 +26,7 @@ import { expectClose, expectKerasError } from "./helpers.js";
 /** Deterministic pseudo-random numbers in [0, 1) (a linear congruential generator). */
 function rng(seed: number) {
   let s = seed >>> 0;
-  return () => ((s = (1664525 * s + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (1664525 * s + 1013904223) >>> 0) / 2 ** 32;
 }
 
 function regressionData(n: number) {
@@ -51,7 +66,9 @@ for (const backend of ["wasm", "cpu"] as const) {
     it("a small regression: mse falls below 0.01", async () => {
       const { x, y } = regressionData(128);
       const model = compile(
-        layer_dense(layer_dense(keras_model_sequential({ input_shape: [2] }), { units: 8, activation: "tanh" }), { units: 1 }),
+        layer_dense(layer_dense(keras_model_sequential({ input_shape: [2] }), { units: 8, activation: "tanh" }), {
+          units: 1,
+        }),
         { optimizer: optimizer_adam({ learning_rate: 0.05 }), loss: "mse", metrics: ["mae"] },
       );
       const { model: trained, history } = await fit(model, x, y, { epochs: 40, batch_size: 16, verbose: 0 });
@@ -67,13 +84,19 @@ for (const backend of ["wasm", "cpu"] as const) {
     it("a small classification: binary crossentropy below 0.1, accuracy 1", async () => {
       const { x, y } = classificationData(64);
       const model = compile(
-        layer_dense(layer_dense(keras_model_sequential({ input_shape: [2] }), { units: 4, activation: "relu" }), { units: 1, activation: "sigmoid" }),
+        layer_dense(layer_dense(keras_model_sequential({ input_shape: [2] }), { units: 4, activation: "relu" }), {
+          units: 1,
+          activation: "sigmoid",
+        }),
         { optimizer: optimizer_adam({ learning_rate: 0.05 }), loss: "binary_crossentropy", metrics: ["accuracy"] },
       );
       const { model: trained, history } = await fit(model, x, y, { epochs: 30, batch_size: 16, verbose: 0 });
       expect(history.metrics.loss[29]).to.be.below(0.1);
       expect(history.metrics.accuracy[29]).to.equal(1);
-      const p = (await predict(trained, [[-1, -1], [1, 1]])) as number[][];
+      const p = (await predict(trained, [
+        [-1, -1],
+        [1, 1],
+      ])) as number[][];
       expect(p[0][0]).to.be.below(0.5);
       expect(p[1][0]).to.be.above(0.5);
     });
@@ -88,7 +111,10 @@ describe("training: fit, evaluate and predict semantics", function () {
 
   it("fit leaves its argument model unchanged and returns a new value", async () => {
     const { x, y } = regressionData(32);
-    const model = compile(layer_dense(keras_model_sequential({ input_shape: [2] }), { units: 1 }), { optimizer: "sgd", loss: "mse" });
+    const model = compile(layer_dense(keras_model_sequential({ input_shape: [2] }), { units: 1 }), {
+      optimizer: "sgd",
+      loss: "mse",
+    });
     const w0 = get_weights(model);
     const p0 = await predict(model, x, { verbose: 0 });
     const { model: trained } = await fit(model, x, y, { epochs: 2, verbose: 0 });
@@ -104,7 +130,10 @@ describe("training: fit, evaluate and predict semantics", function () {
 
   it("continues with the optimizer state: two fits of 1 epoch equal one fit of 2 epochs (no shuffling)", async () => {
     const { x, y } = regressionData(32);
-    const model = compile(layer_dense(keras_model_sequential({ input_shape: [2] }), { units: 1, weights: [[[0.1], [0.2]], [0]] }), { optimizer: optimizer_adam({ learning_rate: 0.1 }), loss: "mse" });
+    const model = compile(
+      layer_dense(keras_model_sequential({ input_shape: [2] }), { units: 1, weights: [[[0.1], [0.2]], [0]] }),
+      { optimizer: optimizer_adam({ learning_rate: 0.1 }), loss: "mse" },
+    );
     const once = await fit(model, x, y, { epochs: 2, batch_size: 8, shuffle: false, verbose: 0 });
     const a = await fit(model, x, y, { epochs: 1, batch_size: 8, shuffle: false, verbose: 0 });
     const b = await fit(a.model, x, y, { epochs: 1, batch_size: 8, shuffle: false, verbose: 0 });
@@ -114,13 +143,22 @@ describe("training: fit, evaluate and predict semantics", function () {
 
   it("loss with sample weights, weighted metrics and regularization (hand-computed)", async () => {
     // identity model on x = [1, 2], y = [0, 0]: squared errors [1, 4]
-    const model = compile(identityModel(), { optimizer: "sgd", loss: "mse", metrics: ["mse"], weighted_metrics: ["mse"] });
+    const model = compile(identityModel(), {
+      optimizer: "sgd",
+      loss: "mse",
+      metrics: ["mse"],
+      weighted_metrics: ["mse"],
+    });
     const ev = await evaluate(model, [[1], [2]], [[0], [0]], { sample_weight: [1, 3], verbose: 0 });
     expect(ev.loss).to.be.closeTo((1 * 1 + 3 * 4) / 2, 1e-6); // Keras: sum of weighted values / count
     expect(ev.mse).to.be.closeTo(2.5, 1e-6); // unweighted
     expect(ev.weighted_mse).to.be.closeTo((1 + 12) / 4, 1e-6); // weighted mean
     // l2(0.5) on kernel 1: penalty 0.5 added to the loss
-    const reg = layer_dense(keras_model_sequential({ input_shape: [1] }), { units: 1, weights: [[[1]], [0]], kernel_regularizer: regularizer_l2(0.5) });
+    const reg = layer_dense(keras_model_sequential({ input_shape: [1] }), {
+      units: 1,
+      weights: [[[1]], [0]],
+      kernel_regularizer: regularizer_l2(0.5),
+    });
     const ev2 = await evaluate(compile(reg, { loss: "mse" }), [[1], [2]], [[0], [0]], { verbose: 0 });
     expect(ev2.loss).to.be.closeTo(2.5 + 0.5, 1e-6);
   });
@@ -140,7 +178,10 @@ describe("training: fit, evaluate and predict semantics", function () {
   it("validation_split takes the last samples, validation_data gives val_* logs", async () => {
     const model = compile(identityModel(), { optimizer: optimizer_sgd({ learning_rate: 0 }), loss: "mse" });
     // the last 25% = the last sample (x = 2, y = 0): val_loss = 4; training on the first three: (1 + 0 + 1) / 3
-    const { history } = await fit(model, [[1], [0], [1], [2]], [[0], [0], [0], [0]], { validation_split: 0.25, verbose: 0 });
+    const { history } = await fit(model, [[1], [0], [1], [2]], [[0], [0], [0], [0]], {
+      validation_split: 0.25,
+      verbose: 0,
+    });
     expect(history.metrics.val_loss[0]).to.be.closeTo(4, 1e-6);
     expect(history.metrics.loss[0]).to.be.closeTo(2 / 3, 1e-6);
     const h2 = (await fit(model, [[1]], [[0]], { validation_data: [[[3]], [[0]]], epochs: 2, verbose: 0 })).history;
@@ -152,20 +193,41 @@ describe("training: fit, evaluate and predict semantics", function () {
     const b = layer_input({ shape: [1], name: "b" });
     const outA = layer_dense(a, { units: 1, name: "out_a", weights: [[[1]], [0]] });
     const outB = layer_dense(b, { units: 1, name: "out_b", weights: [[[2]], [0]] });
-    const model = compile(keras_model({ inputs: [a, b], outputs: [outA, outB] }), { optimizer: "sgd", loss: "mse", loss_weights: { out_a: 1, out_b: 0.5 }, metrics: ["mae"] });
+    const model = compile(keras_model({ inputs: [a, b], outputs: [outA, outB] }), {
+      optimizer: "sgd",
+      loss: "mse",
+      loss_weights: { out_a: 1, out_b: 0.5 },
+      metrics: ["mae"],
+    });
     const x = { a: [[1], [2]], b: [[1], [1]] };
-    const y = [[[0], [0]], [[0], [0]]];
+    const y = [
+      [[0], [0]],
+      [[0], [0]],
+    ];
     const ev = await evaluate(model, x, y, { verbose: 0 });
     // out_a: mse (1 + 4) / 2 = 2.5; out_b: predictions [2, 2], mse 4, weight 0.5 -> 2
     expect(ev.out_a_loss).to.be.closeTo(2.5, 1e-6);
     expect(ev.out_b_loss).to.be.closeTo(2, 1e-6);
     expect(ev.loss).to.be.closeTo(4.5, 1e-6);
     expect(ev.out_a_mae).to.be.closeTo(1.5, 1e-6);
-    const p = (await predict(model, [[[1], [2]], [[1], [1]]], { verbose: 0 })) as number[][][];
+    const p = (await predict(
+      model,
+      [
+        [[1], [2]],
+        [[1], [1]],
+      ],
+      { verbose: 0 },
+    )) as number[][][];
     expect(p).to.have.length(2);
     expectClose(p[1], [[2], [2]]);
     const { history } = await fit(model, x, { out_a: [[0], [0]], out_b: [[0], [0]] }, { verbose: 0 });
-    expect(Object.keys(history.metrics)).to.include.members(["loss", "out_a_loss", "out_b_loss", "out_a_mae", "out_b_mae"]);
+    expect(Object.keys(history.metrics)).to.include.members([
+      "loss",
+      "out_a_loss",
+      "out_b_loss",
+      "out_a_mae",
+      "out_b_mae",
+    ]);
   });
 
   it("accepts tf.Tensors (never disposing them), typed arrays and { data, shape }", async () => {
@@ -183,7 +245,12 @@ describe("training: fit, evaluate and predict semantics", function () {
     const model = compile(identityModel(), { optimizer: optimizer_sgd({ learning_rate: 0 }), loss: "mse" });
     let batches = 0;
     const { model: trained, history } = await fit(model, [[1], [2], [3], [4]], [[0], [0], [0], [0]], {
-      epochs: 2, batch_size: 2, steps_per_epoch: 3, shuffle: false, verbose: 0, callbacks: [{ on_train_batch_end: () => void batches++ }],
+      epochs: 2,
+      batch_size: 2,
+      steps_per_epoch: 3,
+      shuffle: false,
+      verbose: 0,
+      callbacks: [{ on_train_batch_end: () => void batches++ }],
     });
     expect(batches).to.equal(6);
     expect((trained.compiled as any).optimizerState.iterations).to.equal(6);
@@ -194,7 +261,11 @@ describe("training: fit, evaluate and predict semantics", function () {
   it("class_weight weighs the samples by their class", async () => {
     const model = compile(identityModel(), { optimizer: optimizer_sgd({ learning_rate: 0 }), loss: "mse" });
     // x = [1, 2] with classes [0, 1]: errors (1-0)^2 = 1 and (2-1)^2 = 1, weights 1 and 3 -> (1 + 3) / 2
-    const { history } = await fit(model, [[1], [2]], [[0], [1]], { class_weight: { 0: 1, 1: 3 }, verbose: 0, shuffle: false });
+    const { history } = await fit(model, [[1], [2]], [[0], [1]], {
+      class_weight: { 0: 1, 1: 3 },
+      verbose: 0,
+      shuffle: false,
+    });
     expect(history.metrics.loss[0]).to.be.closeTo(2, 1e-6);
   });
 
@@ -221,7 +292,11 @@ describe("training: fit, evaluate and predict semantics", function () {
   it("leaks no tensors over 200 fit / predict calls", async () => {
     const { x, y } = regressionData(16);
     const xt = tf.tensor2d(x);
-    let model = compile(layer_dense(keras_model_sequential({ input_shape: [2] }), { units: 1 }), { optimizer: "adam", loss: "mse", metrics: ["mae", "accuracy"] });
+    let model = compile(layer_dense(keras_model_sequential({ input_shape: [2] }), { units: 1 }), {
+      optimizer: "adam",
+      loss: "mse",
+      metrics: ["mae", "accuracy"],
+    });
     model = (await fit(model, x, y, { verbose: 0, validation_split: 0.25 })).model; // warm-up: runtime + optimizer slots exist now
     await predict(model, xt, { verbose: 0 });
     const before = tf.memory().numTensors;

@@ -2,9 +2,21 @@ import { expect } from "chai";
 import { use_backend } from "../../src/index.js";
 import { tf } from "../../src/backend/tf.js";
 import {
-  loss_mean_squared_error, loss_mean_absolute_error, loss_mean_absolute_percentage_error, loss_mean_squared_logarithmic_error,
-  loss_binary_crossentropy, loss_categorical_crossentropy, loss_sparse_categorical_crossentropy, loss_hinge, loss_squared_hinge,
-  loss_categorical_hinge, loss_huber, loss_log_cosh, loss_kl_divergence, loss_poisson, loss_cosine_similarity,
+  loss_mean_squared_error,
+  loss_mean_absolute_error,
+  loss_mean_absolute_percentage_error,
+  loss_mean_squared_logarithmic_error,
+  loss_binary_crossentropy,
+  loss_categorical_crossentropy,
+  loss_sparse_categorical_crossentropy,
+  loss_hinge,
+  loss_squared_hinge,
+  loss_categorical_hinge,
+  loss_huber,
+  loss_log_cosh,
+  loss_kl_divergence,
+  loss_poisson,
+  loss_cosine_similarity,
 } from "../../src/api/training.js";
 import { expectClose, expectKerasError } from "./helpers.js";
 
@@ -16,8 +28,32 @@ describe("training: losses (hand-derived values)", () => {
 
   it("mean squared / absolute errors", () => {
     // mse: [(0.5^2 + 0)/2, (1^2 + 2^2)/2] = [0.125, 2.5]; mae: [(0.5 + 0)/2, (1 + 2)/2] = [0.25, 1.5]
-    expectClose(loss_mean_squared_error([[1, 2], [3, 4]], [[1.5, 2], [2, 6]]), [0.125, 2.5]);
-    expectClose(loss_mean_absolute_error([[1, 2], [3, 4]], [[1.5, 2], [2, 6]]), [0.25, 1.5]);
+    expectClose(
+      loss_mean_squared_error(
+        [
+          [1, 2],
+          [3, 4],
+        ],
+        [
+          [1.5, 2],
+          [2, 6],
+        ],
+      ),
+      [0.125, 2.5],
+    );
+    expectClose(
+      loss_mean_absolute_error(
+        [
+          [1, 2],
+          [3, 4],
+        ],
+        [
+          [1.5, 2],
+          [2, 6],
+        ],
+      ),
+      [0.25, 1.5],
+    );
   });
 
   it("mean absolute percentage error and mean squared logarithmic error", () => {
@@ -47,7 +83,16 @@ describe("training: losses (hand-derived values)", () => {
   });
 
   it("sparse categorical crossentropy takes integer labels of shape (n) or (n, 1)", () => {
-    expectClose(loss_sparse_categorical_crossentropy([1, 2], [[0.2, 0.7, 0.1], [0.25, 0.25, 0.5]]), [-Math.log(0.7), Math.LN2]);
+    expectClose(
+      loss_sparse_categorical_crossentropy(
+        [1, 2],
+        [
+          [0.2, 0.7, 0.1],
+          [0.25, 0.25, 0.5],
+        ],
+      ),
+      [-Math.log(0.7), Math.LN2],
+    );
     expectClose(loss_sparse_categorical_crossentropy([[1]], [[0.2, 0.7, 0.1]]), [-Math.log(0.7)]);
   });
 
@@ -85,7 +130,11 @@ describe("training: losses (hand-derived values)", () => {
     expect(l.class_name).to.equal("BinaryCrossentropy");
     expect(l.config.from_logits).to.equal(true);
     expect(Object.isFrozen(l)).to.equal(true);
-    await expectKerasError(() => loss_binary_crossentropy({ from_logit: true } as any), /loss_binary_crossentropy\(\)/, /from_logits/);
+    await expectKerasError(
+      () => loss_binary_crossentropy({ from_logit: true } as any),
+      /loss_binary_crossentropy\(\)/,
+      /from_logits/,
+    );
     await expectKerasError(() => (loss_mean_squared_error as any)([[1]]), /y_pred/);
     await expectKerasError(() => loss_huber({ delta: -1 }), /delta/, /positive/);
   });

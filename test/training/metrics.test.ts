@@ -1,10 +1,22 @@
 import { expect } from "chai";
 import { use_backend } from "../../src/index.js";
 import {
-  metric_mean_squared_error, metric_mean_absolute_error, metric_mean_absolute_percentage_error, metric_root_mean_squared_error,
-  metric_binary_accuracy, metric_categorical_accuracy, metric_sparse_categorical_accuracy, metric_top_k_categorical_accuracy,
-  metric_sparse_top_k_categorical_accuracy, metric_auc, metric_precision, metric_recall, metric_binary_crossentropy,
-  metric_categorical_crossentropy, metric_sparse_categorical_crossentropy, loss_binary_crossentropy,
+  metric_mean_squared_error,
+  metric_mean_absolute_error,
+  metric_mean_absolute_percentage_error,
+  metric_root_mean_squared_error,
+  metric_binary_accuracy,
+  metric_categorical_accuracy,
+  metric_sparse_categorical_accuracy,
+  metric_top_k_categorical_accuracy,
+  metric_sparse_top_k_categorical_accuracy,
+  metric_auc,
+  metric_precision,
+  metric_recall,
+  metric_binary_crossentropy,
+  metric_categorical_crossentropy,
+  metric_sparse_categorical_crossentropy,
+  loss_binary_crossentropy,
 } from "../../src/api/training.js";
 import { resolveAutoMetric, resolveMetric } from "../../src/ops/metrics.js";
 import { resolveLoss } from "../../src/ops/losses.js";
@@ -16,8 +28,32 @@ describe("training: metrics (hand-derived values)", () => {
   });
 
   it("mean metrics compute per-sample values like the losses", () => {
-    expectClose(metric_mean_squared_error([[1, 2], [3, 4]], [[1.5, 2], [2, 6]]), [0.125, 2.5]);
-    expectClose(metric_mean_absolute_error([[1, 2], [3, 4]], [[1.5, 2], [2, 6]]), [0.25, 1.5]);
+    expectClose(
+      metric_mean_squared_error(
+        [
+          [1, 2],
+          [3, 4],
+        ],
+        [
+          [1.5, 2],
+          [2, 6],
+        ],
+      ),
+      [0.125, 2.5],
+    );
+    expectClose(
+      metric_mean_absolute_error(
+        [
+          [1, 2],
+          [3, 4],
+        ],
+        [
+          [1.5, 2],
+          [2, 6],
+        ],
+      ),
+      [0.25, 1.5],
+    );
     expectClose(metric_mean_absolute_percentage_error([[2, 4]], [[1, 5]]), [37.5]);
     expectClose(metric_binary_crossentropy([[1, 0]], [[0.8, 0.4]]), [0.36698459]);
     expectClose(metric_categorical_crossentropy([[0, 1, 0]], [[0.2, 0.7, 0.1]]), [-Math.log(0.7)]);
@@ -32,8 +68,29 @@ describe("training: metrics (hand-derived values)", () => {
     // 0.7 > 0.5 matches 1; 0.6 -> 1 vs 0; 0.4 -> 0 vs 1; 0.1 -> 0 matches 0
     expectClose(metric_binary_accuracy([[1], [0], [1], [0]], [[0.7], [0.6], [0.4], [0.1]]), [1, 0, 0, 1]);
     expectClose(metric_binary_accuracy([[1]], [[0.7]], { threshold: 0.8 }), [0]);
-    expectClose(metric_categorical_accuracy([[0, 1], [1, 0]], [[0.2, 0.8], [0.3, 0.7]]), [1, 0]);
-    expectClose(metric_sparse_categorical_accuracy([[1], [0]], [[0.2, 0.8], [0.3, 0.7]]), [1, 0]);
+    expectClose(
+      metric_categorical_accuracy(
+        [
+          [0, 1],
+          [1, 0],
+        ],
+        [
+          [0.2, 0.8],
+          [0.3, 0.7],
+        ],
+      ),
+      [1, 0],
+    );
+    expectClose(
+      metric_sparse_categorical_accuracy(
+        [[1], [0]],
+        [
+          [0.2, 0.8],
+          [0.3, 0.7],
+        ],
+      ),
+      [1, 0],
+    );
     // class 2 scores 0.2; two classes score higher: in the top 3, not in the top 2
     expectClose(metric_top_k_categorical_accuracy([[0, 0, 1]], [[0.5, 0.3, 0.2]], { k: 2 }), [0]);
     expectClose(metric_top_k_categorical_accuracy([[0, 0, 1]], [[0.5, 0.3, 0.2]], { k: 3 }), [1]);
@@ -59,8 +116,15 @@ describe("training: metrics (hand-derived values)", () => {
     expect(resolveAutoMetric(acc, [8], [8, 3], null).class_name).to.equal("SparseCategoricalAccuracy");
     expect(resolveAutoMetric(acc, [8, 1], [8, 3], null).class_name).to.equal("SparseCategoricalAccuracy");
     expect(resolveAutoMetric(acc, [8, 3], [8, 3], null).class_name).to.equal("CategoricalAccuracy");
-    expect(resolveAutoMetric(acc, [8, 3], [8, 3], resolveLoss("compile", "binary_crossentropy")).class_name).to.equal("BinaryAccuracy");
-    const ce = resolveAutoMetric(resolveMetric("compile", "crossentropy"), [8, 3], [8, 3], resolveLoss("compile", "sparse_categorical_crossentropy"));
+    expect(resolveAutoMetric(acc, [8, 3], [8, 3], resolveLoss("compile", "binary_crossentropy")).class_name).to.equal(
+      "BinaryAccuracy",
+    );
+    const ce = resolveAutoMetric(
+      resolveMetric("compile", "crossentropy"),
+      [8, 3],
+      [8, 3],
+      resolveLoss("compile", "sparse_categorical_crossentropy"),
+    );
     expect(ce.class_name).to.equal("SparseCategoricalCrossentropy");
     expect(resolveAutoMetric(acc, [8, 1], [8, 1], null).name).to.equal("accuracy");
   });

@@ -2,16 +2,29 @@ import { expect } from "chai";
 import { use_backend } from "../../src/index.js";
 import { tf } from "../../src/backend/tf.js";
 import {
-  optimizer_sgd, optimizer_rmsprop, optimizer_adam, optimizer_adamw, optimizer_adagrad, optimizer_adadelta, optimizer_adamax, optimizer_nadam,
-  learning_rate_schedule_exponential_decay, learning_rate_schedule_inverse_time_decay, learning_rate_schedule_piecewise_constant_decay,
-  learning_rate_schedule_cosine_decay, type OptimizerSpec,
+  optimizer_sgd,
+  optimizer_rmsprop,
+  optimizer_adam,
+  optimizer_adamw,
+  optimizer_adagrad,
+  optimizer_adadelta,
+  optimizer_adamax,
+  optimizer_nadam,
+  learning_rate_schedule_exponential_decay,
+  learning_rate_schedule_inverse_time_decay,
+  learning_rate_schedule_piecewise_constant_decay,
+  learning_rate_schedule_cosine_decay,
+  type OptimizerSpec,
 } from "../../src/api/training.js";
 import { OptimizerRuntime } from "../../src/ops/optimizers.js";
 import { constraint_nonneg } from "../../src/index.js";
 import { expectClose, expectKerasError } from "./helpers.js";
 
 const W0 = [1.0, -0.5];
-const GRADS = [[0.5, 0.1], [-0.2, 0.3]];
+const GRADS = [
+  [0.5, 0.1],
+  [-0.2, 0.3],
+];
 
 /** Applies the optimizer to W0 with the two gradients; returns the weights after each step. */
 function twoSteps(spec: OptimizerSpec, grads = GRADS, w0 = W0, constraint: any = null): number[][] {
@@ -30,8 +43,12 @@ function twoSteps(spec: OptimizerSpec, grads = GRADS, w0 = W0, constraint: any =
 }
 
 /** Runs a scalar update rule (written from the published Keras 3 formulas) on each component. */
-function reference(rule: (w: number, g: number, state: Record<string, number>, t: number) => number, grads = GRADS, w0 = W0): number[][] {
-  const states = w0.map(() => ({} as Record<string, number>));
+function reference(
+  rule: (w: number, g: number, state: Record<string, number>, t: number) => number,
+  grads = GRADS,
+  w0 = W0,
+): number[][] {
+  const states = w0.map(() => ({}) as Record<string, number>);
   const w = [...w0];
   return grads.map((g, step) => {
     w.forEach((wi, i) => (w[i] = rule(wi, g[i], states[i], step + 1)));
@@ -46,11 +63,20 @@ describe("training: optimizers follow the Keras 3 update rules (two steps)", () 
 
   it("sgd: plain, momentum, nesterov (hand-computed)", () => {
     // plain lr 0.1: 1 - 0.05 = 0.95, then 0.95 + 0.02 = 0.97
-    expectClose(twoSteps(optimizer_sgd({ learning_rate: 0.1 })).map((w) => w[0]), [0.95, 0.97]);
+    expectClose(
+      twoSteps(optimizer_sgd({ learning_rate: 0.1 })).map((w) => w[0]),
+      [0.95, 0.97],
+    );
     // momentum 0.9: m1 = -0.05, w = 0.95; m2 = 0.9 * -0.05 + 0.02 = -0.025, w = 0.925
-    expectClose(twoSteps(optimizer_sgd({ learning_rate: 0.1, momentum: 0.9 })).map((w) => w[0]), [0.95, 0.925]);
+    expectClose(
+      twoSteps(optimizer_sgd({ learning_rate: 0.1, momentum: 0.9 })).map((w) => w[0]),
+      [0.95, 0.925],
+    );
     // nesterov: w1 = 1 + 0.9 * -0.05 - 0.05 = 0.905; w2 = 0.905 + 0.9 * -0.025 + 0.02 = 0.9025
-    expectClose(twoSteps(optimizer_sgd({ learning_rate: 0.1, momentum: 0.9, nesterov: true })).map((w) => w[0]), [0.905, 0.9025]);
+    expectClose(
+      twoSteps(optimizer_sgd({ learning_rate: 0.1, momentum: 0.9, nesterov: true })).map((w) => w[0]),
+      [0.905, 0.9025],
+    );
   });
 
   it("sgd default learning rate is 0.01 (Keras), not tfjs's", () => {
@@ -76,7 +102,10 @@ describe("training: optimizers follow the Keras 3 update rules (two steps)", () 
     // so the result is the update itself, compared to 1e-4 relative. Each expected value is the
     // Keras 3 formula written out here; the same formula with tfjs's 1e-8 (or with epsilon outside the
     // root for rmsprop/adagrad, the Keras 2 form) must differ by more than 20%, or the check would be blind.
-    const tiny = [[1e-6, -2e-6], [3e-6, 1e-6]];
+    const tiny = [
+      [1e-6, -2e-6],
+      [3e-6, 1e-6],
+    ];
     const zero = [0, 0];
     const rel = (a: number[][], e: number[][], what: string) =>
       e.flat().forEach((v, i) => expect(a.flat()[i], `${what}[${i}]`).to.be.closeTo(v, 1e-4 * Math.abs(v)));
@@ -84,12 +113,16 @@ describe("training: optimizers follow the Keras 3 update rules (two steps)", () 
       a.flat().forEach((v, i) => expect(Math.abs(v - b.flat()[i])).to.be.greaterThan(0.2 * Math.abs(v)));
 
     const adam = (eps: number) =>
-      reference((w, g, s, t) => {
-        s.m = (s.m ?? 0) + (g - (s.m ?? 0)) * 0.1;
-        s.v = (s.v ?? 0) + (g * g - (s.v ?? 0)) * 0.001;
-        const alpha = (0.1 * Math.sqrt(1 - 0.999 ** t)) / (1 - 0.9 ** t);
-        return w - (alpha * s.m) / (Math.sqrt(s.v) + eps);
-      }, tiny, zero);
+      reference(
+        (w, g, s, t) => {
+          s.m = (s.m ?? 0) + (g - (s.m ?? 0)) * 0.1;
+          s.v = (s.v ?? 0) + (g * g - (s.v ?? 0)) * 0.001;
+          const alpha = (0.1 * Math.sqrt(1 - 0.999 ** t)) / (1 - 0.9 ** t);
+          return w - (alpha * s.m) / (Math.sqrt(s.v) + eps);
+        },
+        tiny,
+        zero,
+      );
     // step 1 by hand, first weight: m = 1e-7, sqrt(v) = sqrt(1e-15) = 3.16228e-8, alpha = 0.0316228;
     // w = -0.0316228 * 1e-7 / (3.16228e-8 + 1e-7) = -0.0240253 (with 1e-8: -0.0759747)
     expect(twoSteps(optimizer_adam({ learning_rate: 0.1 }), tiny, zero)[0][0]).to.be.closeTo(-0.0240253, 1e-6);
@@ -97,38 +130,57 @@ describe("training: optimizers follow the Keras 3 update rules (two steps)", () 
     rel(twoSteps(optimizer_adam({ learning_rate: 0.1 }), tiny, zero), adam(1e-7), "adam");
 
     const rms = (eps: number, inside: boolean) =>
-      reference((w, g, s) => {
-        s.v = 0.9 * (s.v ?? 0) + 0.1 * g * g;
-        return w - (0.1 * g) / (inside ? Math.sqrt(s.v + eps) : Math.sqrt(s.v) + eps);
-      }, tiny, zero);
+      reference(
+        (w, g, s) => {
+          s.v = 0.9 * (s.v ?? 0) + 0.1 * g * g;
+          return w - (0.1 * g) / (inside ? Math.sqrt(s.v + eps) : Math.sqrt(s.v) + eps);
+        },
+        tiny,
+        zero,
+      );
     far(rms(1e-7, true), rms(1e-8, true));
     far(rms(1e-7, true), rms(1e-7, false));
     rel(twoSteps(optimizer_rmsprop({ learning_rate: 0.1 }), tiny, zero), rms(1e-7, true), "rmsprop");
 
     // adagrad's accumulator starts at 0.1 by default, which hides epsilon; start it at 0.
     const adagrad = (eps: number, inside: boolean) =>
-      reference((w, g, s) => {
-        s.acc = (s.acc ?? 0) + g * g;
-        return w - (0.1 * g) / (inside ? Math.sqrt(s.acc + eps) : Math.sqrt(s.acc) + eps);
-      }, tiny, zero);
+      reference(
+        (w, g, s) => {
+          s.acc = (s.acc ?? 0) + g * g;
+          return w - (0.1 * g) / (inside ? Math.sqrt(s.acc + eps) : Math.sqrt(s.acc) + eps);
+        },
+        tiny,
+        zero,
+      );
     far(adagrad(1e-7, true), adagrad(1e-8, true));
     far(adagrad(1e-7, true), adagrad(1e-7, false));
-    rel(twoSteps(optimizer_adagrad({ learning_rate: 0.1, initial_accumulator_value: 0 }), tiny, zero), adagrad(1e-7, true), "adagrad");
+    rel(
+      twoSteps(optimizer_adagrad({ learning_rate: 0.1, initial_accumulator_value: 0 }), tiny, zero),
+      adagrad(1e-7, true),
+      "adagrad",
+    );
 
     // adamax divides by max|g| + epsilon (no root): gradients of order 1e-7 show epsilon.
     const tinier = tiny.map((g) => g.map((v) => v / 10));
     const adamax = (eps: number) =>
-      reference((w, g, s, t) => {
-        s.m = (s.m ?? 0) + (g - (s.m ?? 0)) * 0.1;
-        s.u = Math.max(0.999 * (s.u ?? 0), Math.abs(g));
-        return w - (0.1 * s.m) / ((1 - 0.9 ** t) * (s.u + eps));
-      }, tinier, zero);
+      reference(
+        (w, g, s, t) => {
+          s.m = (s.m ?? 0) + (g - (s.m ?? 0)) * 0.1;
+          s.u = Math.max(0.999 * (s.u ?? 0), Math.abs(g));
+          return w - (0.1 * s.m) / ((1 - 0.9 ** t) * (s.u + eps));
+        },
+        tinier,
+        zero,
+      );
     far(adamax(1e-7), adamax(1e-8));
     rel(twoSteps(optimizer_adamax({ learning_rate: 0.1 }), tinier, zero), adamax(1e-7), "adamax");
   });
 
   it("adam amsgrad keeps the running maximum of v", () => {
-    const grads = [[1, 1], [0.01, 0.01]];
+    const grads = [
+      [1, 1],
+      [0.01, 0.01],
+    ];
     const expected = reference((w, g, s, t) => {
       s.m = (s.m ?? 0) + (g - (s.m ?? 0)) * 0.1;
       s.v = (s.v ?? 0) + (g * g - (s.v ?? 0)) * 0.001;
@@ -238,20 +290,38 @@ describe("training: optimizers follow the Keras 3 update rules (two steps)", () 
   });
 
   it("learning-rate schedules (formulas evaluated by hand)", () => {
-    const exp = learning_rate_schedule_exponential_decay({ initial_learning_rate: 0.1, decay_steps: 10, decay_rate: 0.5 });
+    const exp = learning_rate_schedule_exponential_decay({
+      initial_learning_rate: 0.1,
+      decay_steps: 10,
+      decay_rate: 0.5,
+    });
     expect(exp.at(0)).to.be.closeTo(0.1, 1e-12);
     expect(exp.at(10)).to.be.closeTo(0.05, 1e-12);
     expect(exp.at(5)).to.be.closeTo(0.1 * Math.SQRT1_2, 1e-12);
-    const stair = learning_rate_schedule_exponential_decay({ initial_learning_rate: 0.1, decay_steps: 10, decay_rate: 0.5, staircase: true });
+    const stair = learning_rate_schedule_exponential_decay({
+      initial_learning_rate: 0.1,
+      decay_steps: 10,
+      decay_rate: 0.5,
+      staircase: true,
+    });
     expect(stair.at(19)).to.be.closeTo(0.05, 1e-12);
-    const inv = learning_rate_schedule_inverse_time_decay({ initial_learning_rate: 0.1, decay_steps: 1, decay_rate: 0.5 });
+    const inv = learning_rate_schedule_inverse_time_decay({
+      initial_learning_rate: 0.1,
+      decay_steps: 1,
+      decay_rate: 0.5,
+    });
     expect(inv.at(2)).to.be.closeTo(0.05, 1e-12); // 0.1 / (1 + 0.5 * 2)
     const pw = learning_rate_schedule_piecewise_constant_decay({ boundaries: [2, 5], values: [1, 0.5, 0.1] });
     expect([0, 2, 3, 5, 6].map(pw.at)).to.deep.equal([1, 1, 0.5, 0.5, 0.1]);
     const cos = learning_rate_schedule_cosine_decay({ initial_learning_rate: 1, decay_steps: 10, alpha: 0.1 });
     expect(cos.at(5)).to.be.closeTo(0.9 * 0.5 + 0.1, 1e-12); // cos(pi/2) = 0
     expect(cos.at(20)).to.be.closeTo(0.1, 1e-12);
-    const warm = learning_rate_schedule_cosine_decay({ initial_learning_rate: 0, decay_steps: 10, warmup_target: 1, warmup_steps: 4 });
+    const warm = learning_rate_schedule_cosine_decay({
+      initial_learning_rate: 0,
+      decay_steps: 10,
+      warmup_target: 1,
+      warmup_steps: 4,
+    });
     expect(warm.at(2)).to.be.closeTo(0.5, 1e-12);
     expect(warm.at(4)).to.be.closeTo(1, 1e-12);
   });
@@ -259,7 +329,10 @@ describe("training: optimizers follow the Keras 3 update rules (two steps)", () 
   it("a schedule drives the optimizer's step size from step 0", () => {
     const pw = learning_rate_schedule_piecewise_constant_decay({ boundaries: [0], values: [0.1, 0.01] });
     // step 0 uses 0.1, step 1 uses 0.01: 1 - 0.1 * 0.5 = 0.95, then 0.95 + 0.01 * 0.2 = 0.952
-    expectClose(twoSteps(optimizer_sgd({ learning_rate: pw })).map((w) => w[0]), [0.95, 0.952]);
+    expectClose(
+      twoSteps(optimizer_sgd({ learning_rate: pw })).map((w) => w[0]),
+      [0.95, 0.952],
+    );
   });
 
   it("leaks no tensors, and validates arguments", async () => {

@@ -8,7 +8,10 @@ import { makeHistory } from "../../src/report/history.js";
 
 describe("plot_history: PNG output", function () {
   this.timeout(60_000);
-  const history = makeHistory({ epochs: 3, steps: 1, verbose: 0 }, [0, 1, 2], { loss: [1, 0.5, 0.25], val_loss: [1.2, 0.7, 0.4] });
+  const history = makeHistory({ epochs: 3, steps: 1, verbose: 0 }, [0, 1, 2], {
+    loss: [1, 0.5, 0.25],
+    val_loss: [1.2, 0.7, 0.4],
+  });
 
   it("writes a PNG twice the size of the SVG, and nothing else", async function () {
     try {

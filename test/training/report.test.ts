@@ -2,7 +2,17 @@ import { expect } from "chai";
 import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { use_backend, keras_model_sequential, layer_dense, compile, fit, optimizer_sgd, print_history, as_data_frame, plot_history } from "../../src/index.js";
+import {
+  use_backend,
+  keras_model_sequential,
+  layer_dense,
+  compile,
+  fit,
+  optimizer_sgd,
+  print_history,
+  as_data_frame,
+  plot_history,
+} from "../../src/index.js";
 import { Progbar, formatLogValue, resolveVerbose } from "../../src/report/progress.js";
 import { makeHistory } from "../../src/report/history.js";
 import { expectKerasError } from "./helpers.js";
@@ -13,6 +23,7 @@ function fakeIO(times: number[]) {
   let i = 0;
   return { io: { write: (s: string) => void out.push(s), now: () => times[Math.min(i++, times.length - 1)] }, out };
 }
+// eslint-disable-next-line no-control-regex -- ANSI escape sequences are what is being removed
 const strip = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, "");
 
 describe("training: progress bar, history, plot", function () {
@@ -39,7 +50,15 @@ describe("training: progress bar, history, plot", function () {
     const p = fakeIO([0, 0.01, 0.042]);
     const bar32 = new Progbar(32, 2, p.io);
     bar32.update(1, []);
-    bar32.update(32, [["loss", 0.0313], ["mae", 0.052], ["val_loss", 0.0004]], true);
+    bar32.update(
+      32,
+      [
+        ["loss", 0.0313],
+        ["mae", 0.052],
+        ["val_loss", 0.0004],
+      ],
+      true,
+    );
     // (0.042 - 0.01) / 31 = 1.03ms/step; elapsed 0.042 -> 0s
     expect(p.out).to.deep.equal(["32/32 - 0s - 1ms/step - loss: 0.0313 - mae: 0.0520 - val_loss: 4.0000e-04\n"]);
   });
@@ -57,12 +76,21 @@ describe("training: progress bar, history, plot", function () {
   });
 
   it("fit with verbose 2 prints `Epoch i/n` and one Keras line per epoch", async () => {
-    const model = compile(layer_dense(keras_model_sequential({ input_shape: [1] }), { units: 1 }), { optimizer: optimizer_sgd({ learning_rate: 0 }), loss: "mse", metrics: ["mae"] });
+    const model = compile(layer_dense(keras_model_sequential({ input_shape: [1] }), { units: 1 }), {
+      optimizer: optimizer_sgd({ learning_rate: 0 }),
+      loss: "mse",
+      metrics: ["mae"],
+    });
     const written: string[] = [];
     const original = process.stdout.write;
     (process.stdout as any).write = (s: string) => (written.push(String(s)), true);
     try {
-      await fit(model, [[1], [2], [3]], [[0], [0], [0]], { epochs: 2, batch_size: 2, verbose: 2, validation_data: [[[1]], [[0]]] });
+      await fit(model, [[1], [2], [3]], [[0], [0], [0]], {
+        epochs: 2,
+        batch_size: 2,
+        verbose: 2,
+        validation_data: [[[1]], [[0]]],
+      });
     } finally {
       (process.stdout as any).write = original;
     }
@@ -70,7 +98,8 @@ describe("training: progress bar, history, plot", function () {
     expect(lines).to.have.length(4);
     expect(lines[0]).to.equal("Epoch 1/2");
     expect(lines[2]).to.equal("Epoch 2/2");
-    const line = /^2\/2 - \d+s - \d+(s|ms|us)\/step - loss: \d+\.\d{4} - mae: \d+\.\d{4} - val_loss: \d+\.\d{4} - val_mae: \d+\.\d{4}$/;
+    const line =
+      /^2\/2 - \d+s - \d+(s|ms|us)\/step - loss: \d+\.\d{4} - mae: \d+\.\d{4} - val_loss: \d+\.\d{4} - val_mae: \d+\.\d{4}$/;
     expect(lines[1]).to.match(line);
     expect(lines[3]).to.match(line);
   });
@@ -80,15 +109,31 @@ describe("training: progress bar, history, plot", function () {
     expect(resolveVerbose(2)).to.equal(2);
   });
 
-  it("history values print with 4 significant digits, as R's prettyNum(format = \"fg\", digits = 4)", () => {
+  it('history values print with 4 significant digits, as R\'s prettyNum(format = "fg", digits = 4)', () => {
     // R: prettyNum(c(0.0419612, 0.98781, 12.3456, 1234.567, 2e-5), format = "fg", digits = 4)
     //    -> "0.04196" "0.9878" "12.35" "1235" "0.00002"
-    const h = makeHistory({ epochs: 1, steps: 1, verbose: 0 }, [0], { loss: [0.0419612], acc: [0.98781], mse: [12.3456], sse: [1234.567], tiny: [2e-5] });
-    expect(String(h).split("\n").slice(1)).to.deep.equal(["loss: 0.04196", " acc: 0.9878", " mse: 12.35", " sse: 1235", "tiny: 0.00002"]);
+    const h = makeHistory({ epochs: 1, steps: 1, verbose: 0 }, [0], {
+      loss: [0.0419612],
+      acc: [0.98781],
+      mse: [12.3456],
+      sse: [1234.567],
+      tiny: [2e-5],
+    });
+    expect(String(h).split("\n").slice(1)).to.deep.equal([
+      "loss: 0.04196",
+      " acc: 0.9878",
+      " mse: 12.35",
+      " sse: 1235",
+      "tiny: 0.00002",
+    ]);
   });
 
   it("history prints R's way and reshapes to long rows", () => {
-    const h = makeHistory({ epochs: 2, steps: 1, verbose: 0 }, [0, 1], { loss: [1, 0.123456789], mae: [0.9, 0.5], val_loss: [1.5, 0.25] });
+    const h = makeHistory({ epochs: 2, steps: 1, verbose: 0 }, [0, 1], {
+      loss: [1, 0.123456789],
+      mae: [0.9, 0.5],
+      val_loss: [1.5, 0.25],
+    });
     expect(String(h)).to.equal("Final epoch (plot to see history):\n    loss: 0.1235\n     mae: 0.5\nval_loss: 0.25");
     expect(Object.isFrozen(h) && Object.isFrozen(h.metrics) && Object.isFrozen(h.metrics.loss)).to.equal(true);
     const rows = as_data_frame(h);
@@ -107,7 +152,13 @@ describe("training: progress bar, history, plot", function () {
   });
 
   it("plot_history writes an SVG with one panel per metric", async () => {
-    const h = makeHistory({ epochs: 3, steps: 1, verbose: 0 }, [0, 1, 2], { loss: [1, 0.5, 0.25], mae: [0.9, 0.5, 0.3], auc: [0.5, 0.7, 0.9], val_loss: [1.1, 0.6, 0.4], val_mae: [1, 0.6, 0.5] });
+    const h = makeHistory({ epochs: 3, steps: 1, verbose: 0 }, [0, 1, 2], {
+      loss: [1, 0.5, 0.25],
+      mae: [0.9, 0.5, 0.3],
+      auc: [0.5, 0.7, 0.9],
+      val_loss: [1.1, 0.6, 0.4],
+      val_mae: [1, 0.6, 0.5],
+    });
     const dir = mkdtempSync(join(tmpdir(), "tskeras-plot-"));
     const file = join(dir, "history.svg");
     const svg = await plot_history(h, { file });

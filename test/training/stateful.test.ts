@@ -1,5 +1,14 @@
 import { expect } from "chai";
-import { use_backend, keras_model_sequential, layer_dense, compile, fit, evaluate, predict, optimizer_sgd } from "../../src/index.js";
+import {
+  use_backend,
+  keras_model_sequential,
+  layer_dense,
+  compile,
+  fit,
+  evaluate,
+  predict,
+  optimizer_sgd,
+} from "../../src/index.js";
 import { tf } from "../../src/backend/tf.js";
 import { Bool } from "../../src/args.js";
 import { defineLayer } from "../../src/model/layer.js";
@@ -43,7 +52,10 @@ describe("training: stateful models", () => {
   it("fit carries the state across batches and hands it to the trained model", async () => {
     const model = statefulModel();
     // targets equal the running sums, so the loss is 0 only if the state is carried in order
-    const { model: trained, history } = await fit(model, [[1], [2], [10], [20]], [[1], [2], [11], [22]], { batch_size: 2, verbose: 0 });
+    const { model: trained, history } = await fit(model, [[1], [2], [10], [20]], [[1], [2], [11], [22]], {
+      batch_size: 2,
+      verbose: 0,
+    });
     expect(history.metrics.loss[0]).to.be.closeTo(0, 1e-9);
     // the trained value continues from the state after fit: [11 + 5, 22 + 5]
     expectClose(await predict(trained, [[5], [5]], { verbose: 0 }), [[16], [27]]);
@@ -55,10 +67,28 @@ describe("training: stateful models", () => {
 
   it("refuses a sample count that is not a multiple of the batch size, another batch_size, and shuffle = TRUE", async () => {
     const model = statefulModel();
-    await expectKerasError(() => fit(model, [[1], [2], [3]], [[1], [2], [3]], { verbose: 0 }), /fit\(\)/, /3 samples is not a multiple of the batch size 2/, /"running"/, /Use 2 or 4 samples/);
+    await expectKerasError(
+      () => fit(model, [[1], [2], [3]], [[1], [2], [3]], { verbose: 0 }),
+      /fit\(\)/,
+      /3 samples is not a multiple of the batch size 2/,
+      /"running"/,
+      /Use 2 or 4 samples/,
+    );
     await expectKerasError(() => predict(model, [[1], [2], [3]], { verbose: 0 }), /predict\(\)/, /not a multiple/);
-    await expectKerasError(() => fit(model, [[1], [2]], [[1], [2]], { batch_size: 4, verbose: 0 }), /batch_size/, /fixed batch size of 2/);
-    await expectKerasError(() => fit(model, [[1], [2]], [[1], [2]], { shuffle: true, verbose: 0 }), /shuffle/, /"running"/, /shuffle: false/);
-    await expectKerasError(() => fit(model, [[1], [2], [3], [4]], [[1], [2], [3], [4]], { validation_split: 0.25, verbose: 0 }), /not a multiple/);
+    await expectKerasError(
+      () => fit(model, [[1], [2]], [[1], [2]], { batch_size: 4, verbose: 0 }),
+      /batch_size/,
+      /fixed batch size of 2/,
+    );
+    await expectKerasError(
+      () => fit(model, [[1], [2]], [[1], [2]], { shuffle: true, verbose: 0 }),
+      /shuffle/,
+      /"running"/,
+      /shuffle: false/,
+    );
+    await expectKerasError(
+      () => fit(model, [[1], [2], [3], [4]], [[1], [2], [3], [4]], { validation_split: 0.25, verbose: 0 }),
+      /not a multiple/,
+    );
   });
 });

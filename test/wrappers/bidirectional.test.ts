@@ -33,10 +33,16 @@ const MODES = ["concat", "sum", "ave", "mul", null] as const;
 
 /** Runs a model's plan on `inputs` (no training), keeping the outputs and committing stateful state. */
 function runModel(model: Model, inputs: Tensor[]): Tensor[] {
-  const rt = getRuntime(model, inputs.map((t) => t.shape));
+  const rt = getRuntime(
+    model,
+    inputs.map((t) => t.shape),
+  );
   const r = tf.tidy(() => {
     const res = rt.run(inputs, { training: false });
-    return { outputs: res.outputs, stateUpdates: res.stateUpdates.map((u) => ({ ...u, states: u.states.map((s) => tf.keep(s)) })) };
+    return {
+      outputs: res.outputs,
+      stateUpdates: res.stateUpdates.map((u) => ({ ...u, states: u.states.map((s) => tf.keep(s)) })),
+    };
   });
   rt.commit({ stateUpdates: r.stateUpdates, weightUpdates: [] });
   return r.outputs;
@@ -53,7 +59,11 @@ for (const backend of BACKENDS) {
     for (const mode of MODES) {
       for (const returnSequences of [true, false]) {
         it(`merge_mode ${mode === null ? "NULL" : `"${mode}"`}, return_sequences ${returnSequences ? "TRUE" : "FALSE"}`, () => {
-          const layer = bidirectional({ layer: layer_lstm({ units: lstmCase.units, return_sequences: returnSequences }), merge_mode: mode, weights: lstmCase.weights });
+          const layer = bidirectional({
+            layer: layer_lstm({ units: lstmCase.units, return_sequences: returnSequences }),
+            merge_mode: mode,
+            weights: lstmCase.weights,
+          });
           const y = layer(lstmCase.x);
           const expected = lstmCase.merges[mode ?? "null"][returnSequences ? "sequences" : "last"];
           if (mode === null) {
@@ -67,16 +77,25 @@ for (const backend of BACKENDS) {
     }
 
     it("return_state appends the forward states, then the backward states", () => {
-      const layer = bidirectional({ layer: layer_lstm({ units: lstmCase.units, return_sequences: true, return_state: true }), weights: lstmCase.weights });
+      const layer = bidirectional({
+        layer: layer_lstm({ units: lstmCase.units, return_sequences: true, return_state: true }),
+        weights: lstmCase.weights,
+      });
       const y = layer(lstmCase.x) as Tensor[];
       expect(y).to.have.length(5);
       expectClose(y[0], lstmCase.merges.concat.sequences, 1e-5, "output");
-      lstmCase.states.forEach((s: number[][], i: number) => expectClose(y[i + 1], s, 1e-5, ["h_f", "c_f", "h_b", "c_b"][i]));
+      lstmCase.states.forEach((s: number[][], i: number) =>
+        expectClose(y[i + 1], s, 1e-5, ["h_f", "c_f", "h_b", "c_b"][i]),
+      );
       disposeAll(y);
     });
 
     it("merge_mode NULL with return_state returns [forward, backward, ...states]", () => {
-      const layer = bidirectional({ layer: layer_lstm({ units: lstmCase.units, return_state: true }), merge_mode: null, weights: lstmCase.weights });
+      const layer = bidirectional({
+        layer: layer_lstm({ units: lstmCase.units, return_state: true }),
+        merge_mode: null,
+        weights: lstmCase.weights,
+      });
       const y = layer(lstmCase.x) as Tensor[];
       expect(y).to.have.length(6);
       expectClose(y[0], lstmCase.merges.null.last[0], 1e-5, "forward");
@@ -86,15 +105,23 @@ for (const backend of BACKENDS) {
     });
 
     it("initial_state is split half and half: [h_f, c_f] to the forward layer, [h_b, c_b] to the backward one", () => {
-      const layer = bidirectional({ layer: layer_lstm({ units: lstmCase.units, return_sequences: true, return_state: true }), weights: lstmCase.weights });
+      const layer = bidirectional({
+        layer: layer_lstm({ units: lstmCase.units, return_sequences: true, return_state: true }),
+        weights: lstmCase.weights,
+      });
       const y = layer(lstmCase.x, { initial_state: lstmCase.initial_state }) as Tensor[];
       expectClose(y[0], lstmCase.with_initial_state.sequences, 1e-5, "output");
-      lstmCase.with_initial_state.states.forEach((s: number[][], i: number) => expectClose(y[i + 1], s, 1e-5, `state ${i + 1}`));
+      lstmCase.with_initial_state.states.forEach((s: number[][], i: number) =>
+        expectClose(y[i + 1], s, 1e-5, `state ${i + 1}`),
+      );
       disposeAll(y);
     });
 
     it("masks reach both directions; return_sequences gives zeros at masked steps", () => {
-      const layer = bidirectional({ layer: layer_lstm({ units: lstmCase.units, return_sequences: true, return_state: true }), weights: lstmCase.weights });
+      const layer = bidirectional({
+        layer: layer_lstm({ units: lstmCase.units, return_sequences: true, return_state: true }),
+        weights: lstmCase.weights,
+      });
       const y = layer(lstmCase.x, { mask: lstmCase.mask }) as Tensor[];
       expectClose(y[0], lstmCase.masked.sequences, 1e-5, "output");
       // Hand check of the zero-output rule: sample 1 is masked at t = 3, so both halves are zero there.
@@ -131,9 +158,16 @@ for (const backend of BACKENDS) {
     });
 
     it("stateful in a model: the runtime carries both halves' states; reset_states(model) zeroes them", () => {
-      const model = keras_model_sequential({ input_shape: [lstmCase.time, lstmCase.features], batch_size: lstmCase.batch, layers: [
-        bidirectional({ layer: layer_lstm({ units: lstmCase.units, return_sequences: true, stateful: true }), weights: lstmCase.weights }),
-      ] });
+      const model = keras_model_sequential({
+        input_shape: [lstmCase.time, lstmCase.features],
+        batch_size: lstmCase.batch,
+        layers: [
+          bidirectional({
+            layer: layer_lstm({ units: lstmCase.units, return_sequences: true, stateful: true }),
+            weights: lstmCase.weights,
+          }),
+        ],
+      });
       const [x1, x2] = [tf.tensor(lstmCase.x), tf.tensor(lstmCase.x2)];
       const [y1] = runModel(model, [x1]);
       const [y2] = runModel(model, [x2]);
@@ -148,7 +182,10 @@ for (const backend of BACKENDS) {
       const { batch, time, features, units } = lstmCase;
       const x = layer_input({ shape: [time, features] });
       const states = [0, 1, 2, 3].map(() => layer_input({ shape: [units] }));
-      const withState = bidirectional({ layer: layer_lstm({ units, return_sequences: true }), weights: lstmCase.weights })(x, { initial_state: states });
+      const withState = bidirectional({
+        layer: layer_lstm({ units, return_sequences: true }),
+        weights: lstmCase.weights,
+      })(x, { initial_state: states });
       expect(withState.shape).to.deep.equal([null, time, 2 * units]);
       const model = keras_model({ inputs: [x, ...states], outputs: withState });
       const inputs = [tf.tensor(lstmCase.x), ...lstmCase.initial_state.map((s: number[][]) => tf.tensor(s))];
@@ -158,24 +195,35 @@ for (const backend of BACKENDS) {
       [...inputs, out].forEach((t) => t.dispose());
     });
 
-    it("a GRU (reset_after TRUE), merge_mode \"sum\", against torch.nn.GRU(bidirectional = TRUE)", () => {
+    it('a GRU (reset_after TRUE), merge_mode "sum", against torch.nn.GRU(bidirectional = TRUE)', () => {
       const g = fx.bidirectional_gru;
-      const layer = bidirectional({ layer: layer_gru({ units: g.units, return_sequences: true }), merge_mode: "sum", weights: g.weights });
+      const layer = bidirectional({
+        layer: layer_gru({ units: g.units, return_sequences: true }),
+        merge_mode: "sum",
+        weights: g.weights,
+      });
       const y = layer(g.x);
       expectClose(y, g.sum, 1e-5);
       disposeAll(y);
     });
 
-    it("a SimpleRNN, merge_mode \"ave\", return_sequences FALSE, against torch.nn.RNN(bidirectional = TRUE)", () => {
+    it('a SimpleRNN, merge_mode "ave", return_sequences FALSE, against torch.nn.RNN(bidirectional = TRUE)', () => {
       const s = fx.bidirectional_simple_rnn;
-      const layer = layer_bidirectional({ layer: layer_simple_rnn({ units: s.units }), merge_mode: "ave", weights: s.weights });
+      const layer = layer_bidirectional({
+        layer: layer_simple_rnn({ units: s.units }),
+        merge_mode: "ave",
+        weights: s.weights,
+      });
       const y = layer(s.x);
       expectClose(y, s.ave, 1e-5);
       disposeAll(y);
     });
 
     it("leaks no tensors (a masked call keeps only the mask attached to its output)", () => {
-      const layer = bidirectional({ layer: layer_lstm({ units: lstmCase.units, return_sequences: true, return_state: true }), weights: lstmCase.weights });
+      const layer = bidirectional({
+        layer: layer_lstm({ units: lstmCase.units, return_sequences: true, return_state: true }),
+        weights: lstmCase.weights,
+      });
       disposeAll(layer(lstmCase.x));
       const before = tf.memory().numTensors;
       disposeAll(layer(lstmCase.x, { initial_state: lstmCase.initial_state }));
@@ -199,7 +247,10 @@ function flatRow(y: Tensor, b: number, t: number): number[] {
 describe("bidirectional: shapes, parameter counts and errors", () => {
   it("summary shows bidirectional (Bidirectional) with Keras's output shape and parameter count", () => {
     // LSTM(10) on 8 features: 4 * (8*10 + 10*10 + 10) = 760 per direction, 1,520 in all; concat: 20 features.
-    const model = keras_model_sequential({ input_shape: [5, 8], layers: [bidirectional({ layer: layer_lstm({ units: 10 }) }), layer_dense({ units: 1 })] });
+    const model = keras_model_sequential({
+      input_shape: [5, 8],
+      layers: [bidirectional({ layer: layer_lstm({ units: 10 }) }), layer_dense({ units: 1 })],
+    });
     // (line_length 80 keeps the name on one line; at 65 Keras wraps it as "bidirectional (Bidirectiona" + "l)".)
     const text = summary(model, { print: false, line_length: 80 });
     expect(text).to.match(/bidirectional \(Bidirectional\)\s+\(None, 20\)\s+1520/);
@@ -210,14 +261,24 @@ describe("bidirectional: shapes, parameter counts and errors", () => {
   it("output shapes for every merge mode, return_sequences and return_state", () => {
     const x = layer_input({ shape: [7, 3] });
     const shapeOf = (mode: (typeof MODES)[number], rs: boolean, rst = false) => {
-      const y = bidirectional(x, { layer: layer_gru({ units: 4, return_sequences: rs, return_state: rst }), merge_mode: mode });
+      const y = bidirectional(x, {
+        layer: layer_gru({ units: 4, return_sequences: rs, return_state: rst }),
+        merge_mode: mode,
+      });
       return Array.isArray(y) ? y.map((t) => t.shape) : y.shape;
     };
     expect(shapeOf("concat", true)).to.deep.equal([null, 7, 8]);
     expect(shapeOf("sum", true)).to.deep.equal([null, 7, 4]);
     expect(shapeOf("mul", false)).to.deep.equal([null, 4]);
-    expect(shapeOf(null, true)).to.deep.equal([[null, 7, 4], [null, 7, 4]]);
-    expect(shapeOf("ave", false, true)).to.deep.equal([[null, 4], [null, 4], [null, 4]]);
+    expect(shapeOf(null, true)).to.deep.equal([
+      [null, 7, 4],
+      [null, 7, 4],
+    ]);
+    expect(shapeOf("ave", false, true)).to.deep.equal([
+      [null, 4],
+      [null, 4],
+      [null, 4],
+    ]);
   });
 
   it("weights: the forward layer's, then the backward layer's; the backward layer copies the config with go_backwards flipped", () => {
@@ -232,7 +293,10 @@ describe("bidirectional: shapes, parameter counts and errors", () => {
   });
 
   it("a given backward_layer (other units) is used as is; merge concat adds the units", () => {
-    const layer = bidirectional({ layer: layer_lstm({ units: 3, return_sequences: true }), backward_layer: layer_gru({ units: 2, return_sequences: true, go_backwards: true }) });
+    const layer = bidirectional({
+      layer: layer_lstm({ units: 3, return_sequences: true }),
+      backward_layer: layer_gru({ units: 2, return_sequences: true, go_backwards: true }),
+    });
     const model = keras_model_sequential({ input_shape: [4, 5], layers: [layer] });
     // LSTM(3): 4 * (5*3 + 3*3 + 3) = 108; GRU(2, reset_after): 3 * (5*2 + 2*2) + 2 * 3*2 = 54.
     expect(count_params(model)).to.equal(108 + 54);
@@ -240,24 +304,58 @@ describe("bidirectional: shapes, parameter counts and errors", () => {
   });
 
   it("the wrapper takes its inner layer's input shape", () => {
-    const model = keras_model_sequential({ layers: [bidirectional({ layer: layer_simple_rnn({ units: 2, input_shape: [6, 3] }) })] });
+    const model = keras_model_sequential({
+      layers: [bidirectional({ layer: layer_simple_rnn({ units: 2, input_shape: [6, 3] }) })],
+    });
     expect(model.inputShape).to.deep.equal([null, 6, 3]);
   });
 
   it("errors name the function and the argument", () => {
     const err = (f: () => unknown, re: RegExp) => expect(f).to.throw(KerasError, re);
-    err(() => bidirectional({ layer: layer_dense({ units: 2 }) }), /bidirectional\(\): `layer` must be a recurrent layer .* got a Dense layer/);
+    err(
+      () => bidirectional({ layer: layer_dense({ units: 2 }) }),
+      /bidirectional\(\): `layer` must be a recurrent layer .* got a Dense layer/,
+    );
     err(() => bidirectional({ layer: "lstm" }), /`layer` must be a layer value/);
     err(() => bidirectional({}), /`layer` is required/);
-    err(() => bidirectional({ layer: layer_lstm({ units: 2 }), merge_mode: "max" }), /`merge_mode` must be one of "concat", "sum", "ave", "mul" or null, got "max"/);
-    err(() => bidirectional({ layer: layer_lstm({ units: 2 }), backward_layer: layer_lstm({ units: 2 }) }), /different `go_backwards`/);
     err(
-      () => bidirectional({ layer: layer_lstm({ units: 2 }), backward_layer: layer_lstm({ units: 2, go_backwards: true, return_sequences: true }) }),
+      () => bidirectional({ layer: layer_lstm({ units: 2 }), merge_mode: "max" }),
+      /`merge_mode` must be one of "concat", "sum", "ave", "mul" or null, got "max"/,
+    );
+    err(
+      () => bidirectional({ layer: layer_lstm({ units: 2 }), backward_layer: layer_lstm({ units: 2 }) }),
+      /different `go_backwards`/,
+    );
+    err(
+      () =>
+        bidirectional({
+          layer: layer_lstm({ units: 2 }),
+          backward_layer: layer_lstm({ units: 2, go_backwards: true, return_sequences: true }),
+        }),
       /same `return_sequences`/,
     );
-    err(() => bidirectional({ layer: layer_lstm({ units: 2 }), merge_mode: "sum", backward_layer: layer_lstm({ units: 3, go_backwards: true }) })(layer_input({ shape: [4, 2] })), /outputs of the same shape/);
+    err(
+      () =>
+        bidirectional({
+          layer: layer_lstm({ units: 2 }),
+          merge_mode: "sum",
+          backward_layer: layer_lstm({ units: 3, go_backwards: true }),
+        })(layer_input({ shape: [4, 2] })),
+      /outputs of the same shape/,
+    );
     err(() => bidirectional({ layer: layer_lstm({ units: 2 }) })(layer_input({ shape: [4] })), /expected a 3-D input/);
-    err(() => keras_model_sequential({ input_shape: [4, 2], layers: [bidirectional({ layer: layer_lstm({ units: 2, stateful: true }) })] }), /batch_input_shape.*batch_size/);
-    err(() => bidirectional({ layer: layer_lstm({ units: 2 }) })(tf.zeros([1, 3, 2]), { initial_state: [tf.zeros([1, 2])] }), /even number/);
+    err(
+      () =>
+        keras_model_sequential({
+          input_shape: [4, 2],
+          layers: [bidirectional({ layer: layer_lstm({ units: 2, stateful: true }) })],
+        }),
+      /batch_input_shape.*batch_size/,
+    );
+    err(
+      () =>
+        bidirectional({ layer: layer_lstm({ units: 2 }) })(tf.zeros([1, 3, 2]), { initial_state: [tf.zeros([1, 2])] }),
+      /even number/,
+    );
   });
 });

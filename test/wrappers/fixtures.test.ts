@@ -20,13 +20,25 @@ describe("wrapper fixtures (scripts/torch_wrapper_fixtures.py)", function () {
     const dir = mkdtempSync(join(tmpdir(), "tskeras-wrappers-"));
     try {
       const out = join(dir, "fixture.json");
-      const r = spawnSync(TORCH_PYTHON, [join(root, "scripts/torch_wrapper_fixtures.py"), out], { encoding: "utf8", cwd: root });
+      const r = spawnSync(TORCH_PYTHON, [join(root, "scripts/torch_wrapper_fixtures.py"), out], {
+        encoding: "utf8",
+        cwd: root,
+      });
       expect(r.status, r.stderr).to.equal(0);
       const fresh = JSON.parse(readFileSync(out, "utf8"));
       const committed = JSON.parse(readFileSync(FIXTURE, "utf8"));
       expect(Object.keys(fresh)).to.deep.equal(Object.keys(committed));
       for (const key of ["bidirectional_lstm", "bidirectional_gru", "bidirectional_simple_rnn", "conv_lstm"]) {
-        expectClose(JSON.stringify(fresh[key]).match(/-?\d+(\.\d+)?(e-?\d+)?/g)!.map(Number), JSON.stringify(committed[key]).match(/-?\d+(\.\d+)?(e-?\d+)?/g)!.map(Number), 1e-9, key);
+        expectClose(
+          JSON.stringify(fresh[key])
+            .match(/-?\d+(\.\d+)?(e-?\d+)?/g)!
+            .map(Number),
+          JSON.stringify(committed[key])
+            .match(/-?\d+(\.\d+)?(e-?\d+)?/g)!
+            .map(Number),
+          1e-9,
+          key,
+        );
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -20,7 +20,8 @@ export function torchAvailable(): boolean {
 
 export const flat = (x: unknown): number[] => {
   if (x instanceof tf.Tensor) return Array.from(x.dataSync());
-  if (Array.isArray(x)) return (x as unknown[]).flat(Infinity).map((v) => (typeof v === "boolean" ? Number(v) : (v as number)));
+  if (Array.isArray(x))
+    return (x as unknown[]).flat(Infinity).map((v) => (typeof v === "boolean" ? Number(v) : (v as number)));
   return [x as number];
 };
 
@@ -32,7 +33,8 @@ export const nestedShape = (x: unknown): number[] => {
 
 /** Same shape (when `expected` is a nested array) and |a - e| <= atol elementwise. */
 export function expectClose(actual: unknown, expected: unknown, atol = 1e-5, what = "value"): void {
-  if (actual instanceof tf.Tensor && Array.isArray(expected)) expect(actual.shape, `${what}: shape`).to.deep.equal(nestedShape(expected));
+  if (actual instanceof tf.Tensor && Array.isArray(expected))
+    expect(actual.shape, `${what}: shape`).to.deep.equal(nestedShape(expected));
   const a = flat(actual);
   const e = flat(expected);
   expect(a.length, `${what}: size`).to.equal(e.length);

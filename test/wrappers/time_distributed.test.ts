@@ -24,12 +24,44 @@ import {
 import { eagerMaskOf } from "../../src/engine/eager.js";
 import { BACKENDS, expectClose } from "./helpers.js";
 
-const dense2 = () => layer_dense({ units: 2, weights: [[[1, 2], [3, 4]], [0.5, -1]] });
+const dense2 = () =>
+  layer_dense({
+    units: 2,
+    weights: [
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      [0.5, -1],
+    ],
+  });
 // x (2, 3, 2); y[b, t] = x[b, t] · [[1, 2], [3, 4]] + [0.5, -1]:
 //   [1, 0] -> [1.5, 1];  [0, 1] -> [3.5, 3];  [1, 1] -> [4.5, 5]
 //   [2, -1] -> [2 - 3 + 0.5, 4 - 4 - 1] = [-0.5, -1];  [0, 0] -> [0.5, -1];  [-1, 3] -> [-1 + 9 + 0.5, -2 + 12 - 1] = [8.5, 9]
-const X = [[[1, 0], [0, 1], [1, 1]], [[2, -1], [0, 0], [-1, 3]]];
-const Y = [[[1.5, 1], [3.5, 3], [4.5, 5]], [[-0.5, -1], [0.5, -1], [8.5, 9]]];
+const X = [
+  [
+    [1, 0],
+    [0, 1],
+    [1, 1],
+  ],
+  [
+    [2, -1],
+    [0, 0],
+    [-1, 3],
+  ],
+];
+const Y = [
+  [
+    [1.5, 1],
+    [3.5, 3],
+    [4.5, 5],
+  ],
+  [
+    [-0.5, -1],
+    [0.5, -1],
+    [8.5, 9],
+  ],
+];
 
 /** SimpleRNN(1) with linear activation: h' = w x + u h + b. */
 const linearRnn = (w: number, u: number, args: Record<string, unknown> = {}) =>
@@ -48,14 +80,26 @@ for (const backend of BACKENDS) {
     });
 
     it("the weights argument of the wrapper replaces the inner layer's", () => {
-      const td = layer_time_distributed({ layer: layer_dense({ units: 2 }), weights: [[[1, 2], [3, 4]], [0.5, -1]] });
+      const td = layer_time_distributed({
+        layer: layer_dense({ units: 2 }),
+        weights: [
+          [
+            [1, 2],
+            [3, 4],
+          ],
+          [0.5, -1],
+        ],
+      });
       const y = td(X) as Tensor;
       expectClose(y, Y, 1e-6);
       y.dispose();
     });
 
     it("passes the mask on: the output carries the input mask", () => {
-      const mask = [[true, false, true], [false, true, true]];
+      const mask = [
+        [true, false, true],
+        [false, true, true],
+      ];
       const y = time_distributed(X, { layer: dense2() });
       const ym = time_distributed({ layer: dense2() })(X, { mask }) as Tensor;
       expectClose(ym, Y, 1e-6); // a dense layer ignores the mask
@@ -81,8 +125,18 @@ for (const backend of BACKENDS) {
     it("a (batch, time, inner time) mask reaches an inner recurrent layer step by step", () => {
       // SimpleRNN(1), linear, w = u = 1 (a running sum of the unmasked inputs) at each outer timestep:
       //   t = 1: x = [1, 2, 3], mask [T, F, T] -> 1 + 3 = 4;  t = 2: x = [4, 5, 6], mask [F, T, T] -> 5 + 6 = 11.
-      const x = [[[[1], [2], [3]], [[4], [5], [6]]]];
-      const mask = [[[true, false, true], [false, true, true]]];
+      const x = [
+        [
+          [[1], [2], [3]],
+          [[4], [5], [6]],
+        ],
+      ];
+      const mask = [
+        [
+          [true, false, true],
+          [false, true, true],
+        ],
+      ];
       const y = time_distributed({ layer: linearRnn(1, 1) })(x, { mask }) as Tensor;
       expectClose(y, [[[4], [11]]], 1e-6);
       // The inner layer returns no mask, so the output mask is the input mask reduced to (batch, time).
@@ -94,7 +148,12 @@ for (const backend of BACKENDS) {
     it("a stateful inner layer carries its state from timestep to timestep and call to call", () => {
       // Running sum: t = 1: [1, 2] -> 3; t = 2 starts at 3: 3 + 3 + 4 = 10. Next call starts at 10: 13, 20.
       const td = time_distributed({ layer: linearRnn(1, 1, { stateful: true }), batch_input_shape: [1, 2, 2, 1] });
-      const x = [[[[1], [2]], [[3], [4]]]];
+      const x = [
+        [
+          [[1], [2]],
+          [[3], [4]],
+        ],
+      ];
       const y1 = td(x) as Tensor;
       expectClose(y1, [[[3], [10]]], 1e-6);
       const y2 = td(x) as Tensor;
@@ -104,8 +163,18 @@ for (const backend of BACKENDS) {
       expectClose(y3, [[[3], [10]]], 1e-6);
       [y1, y2, y3].forEach((t) => t.dispose());
       // With a (batch, time, inner time) mask: t = 1: [1, 2], mask [T, F] -> 1; t = 2: [3, 4], mask [F, T] -> 1 + 4 = 5.
-      const tdMasked = time_distributed({ layer: linearRnn(1, 1, { stateful: true }), batch_input_shape: [1, 2, 2, 1] });
-      const ym = tdMasked(x, { mask: [[[true, false], [false, true]]] }) as Tensor;
+      const tdMasked = time_distributed({
+        layer: linearRnn(1, 1, { stateful: true }),
+        batch_input_shape: [1, 2, 2, 1],
+      });
+      const ym = tdMasked(x, {
+        mask: [
+          [
+            [true, false],
+            [false, true],
+          ],
+        ],
+      }) as Tensor;
       expectClose(ym, [[[1], [5]]], 1e-6);
       ym.dispose();
     });
@@ -123,11 +192,19 @@ for (const backend of BACKENDS) {
 describe("time_distributed: shapes, parameter counts and errors", () => {
   it("summary shows the (batch, time, ...inner output) shape and the inner layer's parameter count", () => {
     // Dense(8) on 16 features: 16 * 8 + 8 = 136.
-    const model = keras_model_sequential({ input_shape: [10, 16], layers: [time_distributed({ layer: layer_dense({ units: 8 }) })] });
+    const model = keras_model_sequential({
+      input_shape: [10, 16],
+      layers: [time_distributed({ layer: layer_dense({ units: 8 }) })],
+    });
     const text = summary(model, { print: false, line_length: 80 });
     expect(text).to.match(/time_distributed \(TimeDistributed\)\s+\(None, 10, 8\)\s+136/);
     expect(count_params(model)).to.equal(136);
-    expect(get_weights(model).map((w: number[][]) => [w.length, Array.isArray(w[0]) ? w[0].length : null])).to.deep.equal([[16, 8], [8, null]]);
+    expect(
+      get_weights(model).map((w: number[][]) => [w.length, Array.isArray(w[0]) ? w[0].length : null]),
+    ).to.deep.equal([
+      [16, 8],
+      [8, null],
+    ]);
   });
 
   it("wraps a recurrent layer over 4-D inputs", () => {
@@ -140,7 +217,14 @@ describe("time_distributed: shapes, parameter counts and errors", () => {
     const err = (f: () => unknown, re: RegExp) => expect(f).to.throw(KerasError, re);
     err(() => time_distributed({ layer: 3 }), /time_distributed\(\): `layer` must be a layer value/);
     err(() => time_distributed({}), /`layer` is required/);
-    err(() => time_distributed(layer_input({ shape: [4] }), { layer: layer_dense({ units: 2 }) }), /at least 3 axes .* got shape \(None, 4\)/);
-    err(() => time_distributed(layer_input({ shape: [4, 3, 2] }), { layer: layer_lstm({ units: 2, return_state: true }) }), /must return one tensor/);
+    err(
+      () => time_distributed(layer_input({ shape: [4] }), { layer: layer_dense({ units: 2 }) }),
+      /at least 3 axes .* got shape \(None, 4\)/,
+    );
+    err(
+      () =>
+        time_distributed(layer_input({ shape: [4, 3, 2] }), { layer: layer_lstm({ units: 2, return_state: true }) }),
+      /must return one tensor/,
+    );
   });
 });

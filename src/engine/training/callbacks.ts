@@ -6,7 +6,18 @@ import { readFile } from "node:fs/promises";
 import { writeFileAtomic } from "../../io/atomic.js";
 import * as t from "io-ts";
 import { KerasError, describeValue } from "../../errors.js";
-import { Bool, NonNegativeInt, NonNegativeNum, Num, Nullable, OneOf, Str, decodeArgs, described, closestName } from "../../args.js";
+import {
+  Bool,
+  NonNegativeInt,
+  NonNegativeNum,
+  Num,
+  Nullable,
+  OneOf,
+  Str,
+  decodeArgs,
+  described,
+  closestName,
+} from "../../args.js";
 import { Progbar, defaultProgressIO, type ProgressIO } from "../../report/progress.js";
 
 export type Logs = Record<string, number>;
@@ -54,9 +65,20 @@ export interface CallbackHooks {
 export type HookName = keyof CallbackHooks;
 
 export const HOOK_NAMES: readonly HookName[] = [
-  "on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end", "on_train_batch_begin", "on_train_batch_end",
-  "on_test_begin", "on_test_end", "on_test_batch_begin", "on_test_batch_end",
-  "on_predict_begin", "on_predict_end", "on_predict_batch_begin", "on_predict_batch_end",
+  "on_train_begin",
+  "on_train_end",
+  "on_epoch_begin",
+  "on_epoch_end",
+  "on_train_batch_begin",
+  "on_train_batch_end",
+  "on_test_begin",
+  "on_test_end",
+  "on_test_batch_begin",
+  "on_test_batch_end",
+  "on_predict_begin",
+  "on_predict_end",
+  "on_predict_batch_begin",
+  "on_predict_batch_end",
 ];
 /** Keras's aliases: on_batch_* fire for training batches when on_train_batch_* is not given. */
 const USER_HOOK_NAMES = [...HOOK_NAMES, "on_batch_begin", "on_batch_end"];
@@ -74,7 +96,11 @@ export function isCallback(x: unknown): x is CallbackSpec {
   return x !== null && typeof x === "object" && (x as any)[CALLBACK_BRAND] === true;
 }
 
-function makeCallback(class_name: string, config: Record<string, unknown>, create: (ctx: CallbackContext) => CallbackHooks): CallbackSpec {
+function makeCallback(
+  class_name: string,
+  config: Record<string, unknown>,
+  create: (ctx: CallbackContext) => CallbackHooks,
+): CallbackSpec {
   return Object.freeze({ [CALLBACK_BRAND]: true as const, class_name, config: Object.freeze(config), create });
 }
 
@@ -91,15 +117,19 @@ function userHooks(fn: string, what: string, rec: Record<string, unknown>): Call
   if (problems.length) throw new KerasError(fn, problems.join("; "));
   const hooks: Record<string, unknown> = {};
   for (const name of HOOK_NAMES) if (typeof rec[name] === "function") hooks[name] = rec[name];
-  if (!hooks.on_train_batch_begin && typeof rec.on_batch_begin === "function") hooks.on_train_batch_begin = rec.on_batch_begin;
+  if (!hooks.on_train_batch_begin && typeof rec.on_batch_begin === "function")
+    hooks.on_train_batch_begin = rec.on_batch_begin;
   if (!hooks.on_train_batch_end && typeof rec.on_batch_end === "function") hooks.on_train_batch_end = rec.on_batch_end;
   return hooks as CallbackHooks;
 }
 
 /** `callback_lambda({ on_epoch_end: (epoch, logs) => ..., ... })`; epochs and batches are 0-based as in Keras. */
-export function callback_lambda(args: Partial<Record<HookName | "on_batch_begin" | "on_batch_end", (...a: any[]) => unknown>>): CallbackSpec {
+export function callback_lambda(
+  args: Partial<Record<HookName | "on_batch_begin" | "on_batch_end", (...a: any[]) => unknown>>,
+): CallbackSpec {
   const fn = "callback_lambda";
-  if (args === null || typeof args !== "object" || Array.isArray(args)) throw new KerasError(fn, `arguments must be a record of on_* functions, got ${describeValue(args)}`);
+  if (args === null || typeof args !== "object" || Array.isArray(args))
+    throw new KerasError(fn, `arguments must be a record of on_* functions, got ${describeValue(args)}`);
   const hooks = userHooks(fn, "`callback_lambda()`", args as Record<string, unknown>);
   return makeCallback("LambdaCallback", { ...args }, () => hooks);
 }
@@ -107,8 +137,12 @@ export function callback_lambda(args: Partial<Record<HookName | "on_batch_begin"
 /** The hooks of one entry of `callbacks`: a callback_*() value or a record of on_* functions. */
 export function hooksOf(fn: string, entry: unknown, index: number, ctx: CallbackContext): CallbackHooks {
   if (isCallback(entry)) return entry.create(ctx);
-  if (entry !== null && typeof entry === "object" && !Array.isArray(entry)) return userHooks(fn, `\`callbacks[${index + 1}]\``, entry as Record<string, unknown>);
-  throw new KerasError(fn, `\`callbacks[${index + 1}]\` must be a callback_*() value or a record of on_* functions, got ${describeValue(entry)}`);
+  if (entry !== null && typeof entry === "object" && !Array.isArray(entry))
+    return userHooks(fn, `\`callbacks[${index + 1}]\``, entry as Record<string, unknown>);
+  throw new KerasError(
+    fn,
+    `\`callbacks[${index + 1}]\` must be a callback_*() value or a record of on_* functions, got ${describeValue(entry)}`,
+  );
 }
 
 /** Fires hooks in list order, awaiting each (user hooks may be async). */
@@ -132,7 +166,10 @@ function monitorDirection(fn: string, ctx: CallbackContext, monitor: string, mod
   if (mode === "max") return "up";
   const dir = ctx.metricDirection(monitor);
   if (dir) return dir;
-  throw new KerasError(fn, `cannot tell whether \`${monitor}\` should go up or down; give \`mode = "min"\` or \`"max"\``);
+  throw new KerasError(
+    fn,
+    `cannot tell whether \`${monitor}\` should go up or down; give \`mode = "min"\` or \`"max"\``,
+  );
 }
 
 const warned = new Set<string>();
@@ -140,7 +177,10 @@ function warnMissing(fn: string, monitor: string, logs: Logs): void {
   const key = `${fn}:${monitor}:${Object.keys(logs).join(",")}`;
   if (warned.has(key)) return;
   warned.add(key);
-  process.emitWarning(`${fn}(): the monitored value \`${monitor}\` is not in the logs (available: ${Object.keys(logs).join(", ") || "none"})`, "KerasWarning");
+  process.emitWarning(
+    `${fn}(): the monitored value \`${monitor}\` is not in the logs (available: ${Object.keys(logs).join(", ") || "none"})`,
+    "KerasWarning",
+  );
 }
 
 const MonitorMode = OneOf("auto", "min", "max");
@@ -148,22 +188,42 @@ const Verbose01 = described(t.union([t.literal(0), t.literal(1), t.boolean]), "0
 const asVerbose = (v: unknown) => (v === true || v === 1 ? 1 : 0);
 
 /** `callback_early_stopping()`: Keras 3 EarlyStopping, restoring the best weights at the end when asked. */
-export function callback_early_stopping(args: {
-  monitor?: string;
-  min_delta?: number;
-  patience?: number;
-  verbose?: number | boolean;
-  mode?: Mode;
-  baseline?: number | null;
-  restore_best_weights?: boolean;
-  start_from_epoch?: number;
-} = {}): CallbackSpec {
+export function callback_early_stopping(
+  args: {
+    monitor?: string;
+    min_delta?: number;
+    patience?: number;
+    verbose?: number | boolean;
+    mode?: Mode;
+    baseline?: number | null;
+    restore_best_weights?: boolean;
+    start_from_epoch?: number;
+  } = {},
+): CallbackSpec {
   const fn = "callback_early_stopping";
   const a = decodeArgs(
     fn,
-    { monitor: Str, min_delta: Num, patience: NonNegativeInt, verbose: Verbose01, mode: MonitorMode, baseline: Nullable(Num), restore_best_weights: Bool, start_from_epoch: NonNegativeInt },
+    {
+      monitor: Str,
+      min_delta: Num,
+      patience: NonNegativeInt,
+      verbose: Verbose01,
+      mode: MonitorMode,
+      baseline: Nullable(Num),
+      restore_best_weights: Bool,
+      start_from_epoch: NonNegativeInt,
+    },
     args,
-    { monitor: "val_loss", min_delta: 0, patience: 0, verbose: 0, mode: "auto" as Mode, baseline: null, restore_best_weights: false, start_from_epoch: 0 },
+    {
+      monitor: "val_loss",
+      min_delta: 0,
+      patience: 0,
+      verbose: 0,
+      mode: "auto" as Mode,
+      baseline: null,
+      restore_best_weights: false,
+      start_from_epoch: 0,
+    },
   );
   return makeCallback("EarlyStopping", a, (ctx) => {
     let better: (current: number, reference: number) => boolean;
@@ -218,24 +278,45 @@ export function callback_early_stopping(args: {
 }
 
 /** `callback_reduce_lr_on_plateau()`: Keras 3 ReduceLROnPlateau (adds `learning_rate` to the epoch logs). */
-export function callback_reduce_lr_on_plateau(args: {
-  monitor?: string;
-  factor?: number;
-  patience?: number;
-  verbose?: number | boolean;
-  mode?: Mode;
-  min_delta?: number;
-  cooldown?: number;
-  min_lr?: number;
-} = {}): CallbackSpec {
+export function callback_reduce_lr_on_plateau(
+  args: {
+    monitor?: string;
+    factor?: number;
+    patience?: number;
+    verbose?: number | boolean;
+    mode?: Mode;
+    min_delta?: number;
+    cooldown?: number;
+    min_lr?: number;
+  } = {},
+): CallbackSpec {
   const fn = "callback_reduce_lr_on_plateau";
   const a = decodeArgs(
     fn,
-    { monitor: Str, factor: NonNegativeNum, patience: NonNegativeInt, verbose: Verbose01, mode: MonitorMode, min_delta: NonNegativeNum, cooldown: NonNegativeInt, min_lr: NonNegativeNum },
+    {
+      monitor: Str,
+      factor: NonNegativeNum,
+      patience: NonNegativeInt,
+      verbose: Verbose01,
+      mode: MonitorMode,
+      min_delta: NonNegativeNum,
+      cooldown: NonNegativeInt,
+      min_lr: NonNegativeNum,
+    },
     args,
-    { monitor: "val_loss", factor: 0.1, patience: 10, verbose: 0, mode: "auto" as Mode, min_delta: 1e-4, cooldown: 0, min_lr: 0 },
+    {
+      monitor: "val_loss",
+      factor: 0.1,
+      patience: 10,
+      verbose: 0,
+      mode: "auto" as Mode,
+      min_delta: 1e-4,
+      cooldown: 0,
+      min_lr: 0,
+    },
   );
-  if (a.factor >= 1) throw new KerasError(fn, `\`factor\` must be below 1 (it multiplies the learning rate), got ${a.factor}`);
+  if (a.factor >= 1)
+    throw new KerasError(fn, `\`factor\` must be below 1 (it multiplies the learning rate), got ${a.factor}`);
   return makeCallback("ReduceLROnPlateau", a, (ctx) => {
     let better: (v: number, best: number) => boolean;
     let best = Infinity;
@@ -267,7 +348,8 @@ export function callback_reduce_lr_on_plateau(args: {
             if (old > Math.fround(a.min_lr)) {
               const lr = Math.max(old * a.factor, a.min_lr);
               ctx.setLearningRate(fn, lr);
-              if (asVerbose(a.verbose)) ctx.io.write(`\nEpoch ${epoch + 1}: ReduceLROnPlateau reducing learning rate to ${lr}.\n`);
+              if (asVerbose(a.verbose))
+                ctx.io.write(`\nEpoch ${epoch + 1}: ReduceLROnPlateau reducing learning rate to ${lr}.\n`);
               cooldownCounter = a.cooldown;
               wait = 0;
             }
@@ -279,16 +361,25 @@ export function callback_reduce_lr_on_plateau(args: {
 }
 
 /** `callback_learning_rate_scheduler(schedule)`: `schedule(epoch, lr)` (epoch 0-based) sets the rate at each epoch's start. */
-export function callback_learning_rate_scheduler(schedule: (epoch: number, lr: number) => number, args: { verbose?: number | boolean } = {}): CallbackSpec {
+export function callback_learning_rate_scheduler(
+  schedule: (epoch: number, lr: number) => number,
+  args: { verbose?: number | boolean } = {},
+): CallbackSpec {
   const fn = "callback_learning_rate_scheduler";
-  if (typeof schedule !== "function") throw new KerasError(fn, `\`schedule\` must be a function (epoch, lr) => new learning rate, got ${describeValue(schedule)}`);
+  if (typeof schedule !== "function")
+    throw new KerasError(
+      fn,
+      `\`schedule\` must be a function (epoch, lr) => new learning rate, got ${describeValue(schedule)}`,
+    );
   const a = decodeArgs(fn, { verbose: Verbose01 }, args, { verbose: 0 });
   return makeCallback("LearningRateScheduler", { schedule, ...a }, (ctx) => ({
     on_epoch_begin: (epoch) => {
       const lr = schedule(epoch, ctx.learningRate(fn));
-      if (typeof lr !== "number" || !Number.isFinite(lr)) throw new KerasError(fn, `\`schedule\` must return a number, got ${describeValue(lr)} at epoch ${epoch}`);
+      if (typeof lr !== "number" || !Number.isFinite(lr))
+        throw new KerasError(fn, `\`schedule\` must return a number, got ${describeValue(lr)} at epoch ${epoch}`);
       ctx.setLearningRate(fn, lr);
-      if (asVerbose(a.verbose)) ctx.io.write(`\nEpoch ${epoch + 1}: LearningRateScheduler setting learning rate to ${lr}.\n`);
+      if (asVerbose(a.verbose))
+        ctx.io.write(`\nEpoch ${epoch + 1}: LearningRateScheduler setting learning rate to ${lr}.\n`);
     },
     on_epoch_end: (_epoch, logs) => {
       logs.learning_rate = ctx.learningRate(fn);
@@ -310,9 +401,13 @@ export function callback_terminate_on_nan(): CallbackSpec {
 }
 
 /** `callback_csv_logger(filename, { separator, append })`: one row per epoch (0-based `epoch`, then the logs sorted by name). */
-export function callback_csv_logger(filename: string, args: { separator?: string; append?: boolean } = {}): CallbackSpec {
+export function callback_csv_logger(
+  filename: string,
+  args: { separator?: string; append?: boolean } = {},
+): CallbackSpec {
   const fn = "callback_csv_logger";
-  if (typeof filename !== "string" || filename === "") throw new KerasError(fn, `\`filename\` must be a file path, got ${describeValue(filename)}`);
+  if (typeof filename !== "string" || filename === "")
+    throw new KerasError(fn, `\`filename\` must be a file path, got ${describeValue(filename)}`);
   const a = decodeArgs(fn, { separator: Str, append: Bool }, args, { separator: ",", append: false });
   return makeCallback("CSVLogger", { filename, ...a }, () => {
     let content = "";
@@ -348,9 +443,16 @@ export function callback_csv_logger(filename: string, args: { separator?: string
 }
 
 /** `callback_progbar_logger()`: the Keras 3 progress bar (fit adds one by default when verbose > 0). */
-export function callback_progbar_logger(args: { count_mode?: "steps"; stateful_metrics?: string[] | null } = {}): CallbackSpec {
+export function callback_progbar_logger(
+  args: { count_mode?: "steps"; stateful_metrics?: string[] | null } = {},
+): CallbackSpec {
   const fn = "callback_progbar_logger";
-  const a = decodeArgs(fn, { count_mode: OneOf("steps"), stateful_metrics: Nullable(described(t.array(t.string), "a vector of names")) }, args, { count_mode: "steps", stateful_metrics: null });
+  const a = decodeArgs(
+    fn,
+    { count_mode: OneOf("steps"), stateful_metrics: Nullable(described(t.array(t.string), "a vector of names")) },
+    args,
+    { count_mode: "steps", stateful_metrics: null },
+  );
   return makeCallback("ProgbarLogger", a, (ctx) => progbarHooks(ctx));
 }
 
@@ -363,7 +465,16 @@ export function progbarHooks(ctx: CallbackContext): CallbackHooks {
   const verbose = () => ctx.params.verbose;
   const newBar = () => {
     const v = verbose();
-    bar = v === 0 ? null : new Progbar(Math.max(ctx.params.steps, 1), v, ctx.io, 0.05, ctx.io !== defaultProgressIO || process.stdout.isTTY === true);
+    bar =
+      v === 0
+        ? null
+        : new Progbar(
+            Math.max(ctx.params.steps, 1),
+            v,
+            ctx.io,
+            0.05,
+            ctx.io !== defaultProgressIO || process.stdout.isTTY === true,
+          );
   };
   const entries = (logs: Logs) => Object.entries(logs).filter(([, v]) => typeof v === "number") as [string, number][];
   return {

@@ -13,12 +13,21 @@ export interface Converted {
 }
 
 export function isDataRecord(x: unknown): x is { data: ArrayLike<number>; shape: readonly number[] } {
-  return x !== null && typeof x === "object" && !Array.isArray(x) && "data" in x && "shape" in x && Object.keys(x).length === 2;
+  return (
+    x !== null &&
+    typeof x === "object" &&
+    !Array.isArray(x) &&
+    "data" in x &&
+    "shape" in x &&
+    Object.keys(x).length === 2
+  );
 }
 
 /** True for anything `toTensorData` accepts as one array of data. */
 export function isArrayData(x: unknown): boolean {
-  return x instanceof tf.Tensor || Array.isArray(x) || ArrayBuffer.isView(x) || isDataRecord(x) || typeof x === "number";
+  return (
+    x instanceof tf.Tensor || Array.isArray(x) || ArrayBuffer.isView(x) || isDataRecord(x) || typeof x === "number"
+  );
 }
 
 function nestedShape(a: unknown): number[] {
@@ -31,17 +40,35 @@ function nestedShape(a: unknown): number[] {
  * One array of user data as a float32 tensor. `featureShape` (shape without the batch axis, all known)
  * lets a flat typed array stand for several samples.
  */
-export function toTensorData(fn: string, x: unknown, what: string, featureShape?: readonly (number | null)[]): Converted {
+export function toTensorData(
+  fn: string,
+  x: unknown,
+  what: string,
+  featureShape?: readonly (number | null)[],
+): Converted {
   if (x instanceof tf.Tensor) {
     if (x.isDisposed) throw new KerasError(fn, `${what} is a disposed tensor`);
     return { tensor: x, owned: false };
   }
   if (isDataRecord(x)) {
     const { data, shape } = x;
-    if (!ArrayBuffer.isView(data) && !Array.isArray(data)) throw new KerasError(fn, `${what}: \`data\` must be a typed array or an array of numbers, got ${describeValue(data)}`);
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) throw new KerasError(fn, `${what}: \`shape\` must be a vector of non-negative integers, got ${describeValue(shape)}`);
+    if (!ArrayBuffer.isView(data) && !Array.isArray(data))
+      throw new KerasError(
+        fn,
+        `${what}: \`data\` must be a typed array or an array of numbers, got ${describeValue(data)}`,
+      );
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0))
+      throw new KerasError(
+        fn,
+        `${what}: \`shape\` must be a vector of non-negative integers, got ${describeValue(shape)}`,
+      );
     const n = shape.reduce((a, b) => a * b, 1);
-    if (data.length !== n) throw new KerasError(fn, `${what}: \`data\` has ${data.length} values but \`shape\` [${shape.join(", ")}] needs ${n}`, "shape");
+    if (data.length !== n)
+      throw new KerasError(
+        fn,
+        `${what}: \`data\` has ${data.length} values but \`shape\` [${shape.join(", ")}] needs ${n}`,
+        "shape",
+      );
     return { tensor: tf.tensor(Float32Array.from(data), [...shape], "float32"), owned: true };
   }
   if (ArrayBuffer.isView(x)) {
@@ -49,7 +76,12 @@ export function toTensorData(fn: string, x: unknown, what: string, featureShape?
     const known = featureShape && featureShape.every((d) => d !== null) ? (featureShape as number[]) : undefined;
     if (!known) return { tensor: tf.tensor(data, [data.length], "float32"), owned: true };
     const per = known.reduce((a, b) => a * b, 1);
-    if (data.length % per !== 0) throw new KerasError(fn, `${what} is a flat array of ${data.length} values, not a whole number of samples of shape [${known.join(", ")}]`, "shape");
+    if (data.length % per !== 0)
+      throw new KerasError(
+        fn,
+        `${what} is a flat array of ${data.length} values, not a whole number of samples of shape [${known.join(", ")}]`,
+        "shape",
+      );
     return { tensor: tf.tensor(data, [data.length / per, ...known], "float32"), owned: true };
   }
   if (Array.isArray(x) || typeof x === "number") {
@@ -57,11 +89,18 @@ export function toTensorData(fn: string, x: unknown, what: string, featureShape?
     const flat = Array.isArray(x) ? (x as unknown[]).flat(Infinity) : [x];
     const n = shape.reduce((a, b) => a * b, 1);
     if (flat.length !== n || !flat.every((v) => typeof v === "number" || typeof v === "boolean")) {
-      throw new KerasError(fn, `${what} must be a rectangular nested array of numbers (shape [${shape.join(", ")}] from its first elements)`, "shape");
+      throw new KerasError(
+        fn,
+        `${what} must be a rectangular nested array of numbers (shape [${shape.join(", ")}] from its first elements)`,
+        "shape",
+      );
     }
     return { tensor: tf.tensor(Float32Array.from(flat as number[]), shape, "float32"), owned: true };
   }
-  throw new KerasError(fn, `${what} must be a tf.Tensor, a nested array of numbers, a typed array or { data, shape }, got ${describeValue(x)}`);
+  throw new KerasError(
+    fn,
+    `${what} must be a tf.Tensor, a nested array of numbers, a typed array or { data, shape }, got ${describeValue(x)}`,
+  );
 }
 
 export function release(items: readonly (Converted | undefined)[]): void {
@@ -78,4 +117,3 @@ export function toNestedArray(values: ArrayLike<number>, shape: readonly number[
       : Array.from({ length: shape[dim] }, (_, i) => build(offset + i * strides[dim], dim + 1));
   return build(0, 0);
 }
-

@@ -35,38 +35,68 @@ function outputFeatureShapes(model: Model): ((number | null)[] | undefined)[] {
 
 /** A list whose elements are each one array (tensors, { data, shape } or typed arrays), not a nested array of numbers. */
 const isListOfWholeArrays = (v: unknown): v is unknown[] =>
-  Array.isArray(v) && v.length > 0 && v.every((e) => e instanceof tf.Tensor || isDataRecord(e) || ArrayBuffer.isView(e));
+  Array.isArray(v) &&
+  v.length > 0 &&
+  v.every((e) => e instanceof tf.Tensor || isDataRecord(e) || ArrayBuffer.isView(e));
 
 /**
  * Splits `v` into one array per name: a single array (one name), a list in order, or a record keyed by
  * name. A nested array for a single-input model is one array, not a list.
  */
 function perName(fn: string, what: string, v: unknown, names: readonly string[]): unknown[] {
-  if (v !== null && typeof v === "object" && !Array.isArray(v) && !(v instanceof tf.Tensor) && !ArrayBuffer.isView(v) && !isDataRecord(v)) {
+  if (
+    v !== null &&
+    typeof v === "object" &&
+    !Array.isArray(v) &&
+    !(v instanceof tf.Tensor) &&
+    !ArrayBuffer.isView(v) &&
+    !isDataRecord(v)
+  ) {
     const rec = v as Record<string, unknown>;
     const unknown = Object.keys(rec).filter((k) => !names.includes(k));
     const missing = names.filter((n) => rec[n] === undefined);
     if (unknown.length || missing.length) {
-      throw new KerasError(fn, `\`${what}\` as a record must be keyed by the model's ${what === "x" ? "input" : "output"} names (${names.map((n) => `"${n}"`).join(", ")})${unknown.length ? `; unknown: ${unknown.map((k) => `"${k}"`).join(", ")}` : ""}${missing.length ? `; missing: ${missing.map((k) => `"${k}"`).join(", ")}` : ""}`);
+      throw new KerasError(
+        fn,
+        `\`${what}\` as a record must be keyed by the model's ${what === "x" ? "input" : "output"} names (${names.map((n) => `"${n}"`).join(", ")})${unknown.length ? `; unknown: ${unknown.map((k) => `"${k}"`).join(", ")}` : ""}${missing.length ? `; missing: ${missing.map((k) => `"${k}"`).join(", ")}` : ""}`,
+      );
     }
     return names.map((n) => rec[n]);
   }
   if (names.length === 1) {
     if (isListOfWholeArrays(v)) {
-      if (v.length !== 1) throw new KerasError(fn, `\`${what}\` is a list of ${v.length} arrays but the model has one ${what === "x" ? "input" : "output"}`);
+      if (v.length !== 1)
+        throw new KerasError(
+          fn,
+          `\`${what}\` is a list of ${v.length} arrays but the model has one ${what === "x" ? "input" : "output"}`,
+        );
       return v;
     }
     return [v];
   }
   if (!Array.isArray(v) || v.length !== names.length || !v.every(isArrayData)) {
-    throw new KerasError(fn, `the model has ${names.length} ${what === "x" ? "inputs" : "outputs"} (${names.map((n) => `"${n}"`).join(", ")}): give \`${what}\` as a list of ${names.length} arrays or a record keyed by those names, got ${describeValue(v)}`);
+    throw new KerasError(
+      fn,
+      `the model has ${names.length} ${what === "x" ? "inputs" : "outputs"} (${names.map((n) => `"${n}"`).join(", ")}): give \`${what}\` as a list of ${names.length} arrays or a record keyed by those names, got ${describeValue(v)}`,
+    );
   }
   return v;
 }
 
-function convertAll(fn: string, what: string, values: unknown[], names: readonly string[], shapes: ((number | null)[] | undefined)[], done: Converted[]): Tensor[] {
+function convertAll(
+  fn: string,
+  what: string,
+  values: unknown[],
+  names: readonly string[],
+  shapes: ((number | null)[] | undefined)[],
+  done: Converted[],
+): Tensor[] {
   return values.map((v, k) => {
-    if (!isArrayData(v)) throw new KerasError(fn, `\`${what}\`${names.length > 1 ? ` for "${names[k]}"` : ""} must be a tf.Tensor, a nested array, a typed array or { data, shape }, got ${describeValue(v)}`);
+    if (!isArrayData(v))
+      throw new KerasError(
+        fn,
+        `\`${what}\`${names.length > 1 ? ` for "${names[k]}"` : ""} must be a tf.Tensor, a nested array, a typed array or { data, shape }, got ${describeValue(v)}`,
+      );
     const c = toTensorData(fn, v, names.length > 1 ? `\`${what}\` for "${names[k]}"` : `\`${what}\``, shapes[k]);
     done.push(c);
     if (c.tensor.rank === 0) throw new KerasError(fn, `\`${what}\` must have a samples axis, got a scalar`, "shape");
@@ -81,7 +111,13 @@ export interface AdaptOptions {
 }
 
 /** Converts x (and y, weights) for `model`. Throws KerasError on inconsistent sample counts. */
-export function adaptData(fn: string, model: Model, x: unknown, y: unknown | undefined, options: AdaptOptions = {}): ArraySet {
+export function adaptData(
+  fn: string,
+  model: Model,
+  x: unknown,
+  y: unknown | undefined,
+  options: AdaptOptions = {},
+): ArraySet {
   const done: Converted[] = [];
   try {
     const inputNames = inputNamesOf(model);
@@ -104,17 +140,27 @@ export function adaptData(fn: string, model: Model, x: unknown, y: unknown | und
     const n = inputs[0].shape[0];
     const counts = [...inputs, ...(targets ?? [])].map((t) => t.shape[0]);
     if (counts.some((c) => c !== n)) {
-      throw new KerasError(fn, `x and y must have the same number of samples (first axis); got ${counts.join(", ")}`, "shape");
+      throw new KerasError(
+        fn,
+        `x and y must have the same number of samples (first axis); got ${counts.join(", ")}`,
+        "shape",
+      );
     }
     let sampleWeight: Tensor | null = null;
     if (options.sampleWeight !== undefined && options.sampleWeight !== null) {
       const c = toTensorData(fn, options.sampleWeight, "`sample_weight`");
       done.push(c);
-      if (c.tensor.rank !== 1 || c.tensor.shape[0] !== n) throw new KerasError(fn, `\`sample_weight\` must be a vector of ${n} weights (one per sample), got shape [${c.tensor.shape.join(", ")}]`, "shape");
+      if (c.tensor.rank !== 1 || c.tensor.shape[0] !== n)
+        throw new KerasError(
+          fn,
+          `\`sample_weight\` must be a vector of ${n} weights (one per sample), got shape [${c.tensor.shape.join(", ")}]`,
+          "shape",
+        );
       sampleWeight = c.tensor;
     }
     if (options.classWeight) {
-      if (!targets || targets.length !== 1) throw new KerasError(fn, "`class_weight` needs y and a model with one output");
+      if (!targets || targets.length !== 1)
+        throw new KerasError(fn, "`class_weight` needs y and a model with one output");
       const w = classWeights(fn, targets[0], options.classWeight);
       done.push({ tensor: w, owned: true });
       if (sampleWeight) {
@@ -132,13 +178,18 @@ export function adaptData(fn: string, model: Model, x: unknown, y: unknown | und
 
 /** Per-sample weights from class weights: class = argmax of one-hot targets, else the label itself. */
 function classWeights(fn: string, y: Tensor, cw: Readonly<Record<string, number>> | readonly number[]): Tensor {
-  const classes = tf.tidy(() => (y.rank > 1 && y.shape[y.rank - 1] > 1 ? tf.argMax(y, -1) : tf.round(tf.reshape(y, [y.shape[0], -1]).slice([0, 0], [-1, 1]).reshape([-1]))));
+  const classes = tf.tidy(() =>
+    y.rank > 1 && y.shape[y.rank - 1] > 1
+      ? tf.argMax(y, -1)
+      : tf.round(tf.reshape(y, [y.shape[0], -1]).slice([0, 0], [-1, 1]).reshape([-1])),
+  );
   const labels = classes.dataSync();
   classes.dispose();
   const weightOf = (c: number) => {
     const w = Array.isArray(cw) ? cw[c] : (cw as Record<string, number>)[String(c)];
     if (w === undefined) return 1;
-    if (typeof w !== "number" || !Number.isFinite(w)) throw new KerasError(fn, `\`class_weight\` for class ${c} must be a number, got ${describeValue(w)}`);
+    if (typeof w !== "number" || !Number.isFinite(w))
+      throw new KerasError(fn, `\`class_weight\` for class ${c} must be a number, got ${describeValue(w)}`);
     return w;
   };
   return tf.tensor1d(Float32Array.from(labels, weightOf));
@@ -148,14 +199,24 @@ function classWeights(fn: string, y: Tensor, cw: Readonly<Record<string, number>
 export function splitValidation(fn: string, set: ArraySet, fraction: number): [ArraySet, ArraySet] {
   const splitAt = Math.floor(set.n * (1 - fraction));
   if (splitAt === 0 || splitAt === set.n) {
-    throw new KerasError(fn, `\`validation_split\` = ${fraction} leaves ${splitAt === 0 ? "no training" : "no validation"} samples out of ${set.n}`);
+    throw new KerasError(
+      fn,
+      `\`validation_split\` = ${fraction} leaves ${splitAt === 0 ? "no training" : "no validation"} samples out of ${set.n}`,
+    );
   }
   const part = (start: number, size: number): ArraySet => {
-    const take = (t: Tensor) => tf.slice(t, [start, ...t.shape.slice(1).map(() => 0)], [size, ...t.shape.slice(1).map(() => -1)]);
+    const take = (t: Tensor) =>
+      tf.slice(t, [start, ...t.shape.slice(1).map(() => 0)], [size, ...t.shape.slice(1).map(() => -1)]);
     const inputs = set.inputs.map(take);
     const targets = set.targets ? set.targets.map(take) : null;
     const sampleWeight = set.sampleWeight ? take(set.sampleWeight) : null;
-    return { inputs, targets, sampleWeight, n: size, owned: [...inputs, ...(targets ?? []), ...(sampleWeight ? [sampleWeight] : [])] };
+    return {
+      inputs,
+      targets,
+      sampleWeight,
+      n: size,
+      owned: [...inputs, ...(targets ?? []), ...(sampleWeight ? [sampleWeight] : [])],
+    };
   };
   return [part(0, splitAt), part(splitAt, set.n - splitAt)];
 }
@@ -175,7 +236,8 @@ export function takeBatch(set: ArraySet, start: number, size: number, order: Int
           const idx = tf.tensor1d(order.subarray(start, start + size), "int32");
           return (t: Tensor) => tf.gather(t, idx);
         })()
-      : (t: Tensor) => tf.slice(t, [start, ...t.shape.slice(1).map(() => 0)], [size, ...t.shape.slice(1).map(() => -1)]);
+      : (t: Tensor) =>
+          tf.slice(t, [start, ...t.shape.slice(1).map(() => 0)], [size, ...t.shape.slice(1).map(() => -1)]);
     return {
       inputs: set.inputs.map(take),
       targets: set.targets ? set.targets.map(take) : null,

@@ -15,8 +15,27 @@ import { defaultProgressIO, type ProgressIO } from "../../report/progress.js";
 import { toNestedArray } from "./convert.js";
 import { disposeBatch, disposeSet, permutation, takeBatch, type ArraySet } from "./data.js";
 import { setupOf, type TrainingSetup } from "./setup.js";
-import { EpochAccumulator, optimizedVariables, optimizerFor, predictStep, stepContext, testStep, trainStep, type StepContext } from "./step.js";
-import { CallbackList, PROGBAR_CLASS, hooksOf, isCallback, progbarHooks, type CallbackContext, type CallbackHooks, type Logs, type RunParams } from "./callbacks.js";
+import {
+  EpochAccumulator,
+  optimizedVariables,
+  optimizerFor,
+  predictStep,
+  stepContext,
+  testStep,
+  trainStep,
+  type StepContext,
+} from "./step.js";
+import {
+  CallbackList,
+  PROGBAR_CLASS,
+  hooksOf,
+  isCallback,
+  progbarHooks,
+  type CallbackContext,
+  type CallbackHooks,
+  type Logs,
+  type RunParams,
+} from "./callbacks.js";
 
 /** The batch size every batch must have (a model input with a fixed batch axis), or null. */
 function fixedBatchSize(rt: Runtime): number | null {
@@ -31,16 +50,31 @@ function firstStatefulLayer(rt: Runtime): Layer | undefined {
  * The batch size to use, with the errors R users hit with stateful models: a sample count that is not a
  * multiple of the fixed batch size, another batch_size, or shuffling.
  */
-export function checkBatching(fn: string, rt: Runtime, n: number, batchSize: number | undefined, shuffle: boolean | undefined, what = "samples"): number {
+export function checkBatching(
+  fn: string,
+  rt: Runtime,
+  n: number,
+  batchSize: number | undefined,
+  shuffle: boolean | undefined,
+  what = "samples",
+): number {
   const fixed = fixedBatchSize(rt);
   const stateful = firstStatefulLayer(rt);
   const owner = stateful ? `stateful layer "${stateful.name}"` : "the model's input";
   if (stateful && shuffle === true) {
-    throw new KerasError(fn, `\`shuffle = TRUE\` with ${owner}: batch k+1 must continue the sequences of batch k, so give \`shuffle: false\` (and order the samples so that sample i of each batch continues sample i of the previous one)`, "state");
+    throw new KerasError(
+      fn,
+      `\`shuffle = TRUE\` with ${owner}: batch k+1 must continue the sequences of batch k, so give \`shuffle: false\` (and order the samples so that sample i of each batch continues sample i of the previous one)`,
+      "state",
+    );
   }
   if (fixed === null) return batchSize ?? 32;
   if (batchSize !== undefined && batchSize !== fixed) {
-    throw new KerasError(fn, `\`batch_size\` is ${batchSize} but ${owner} has a fixed batch size of ${fixed}; give \`batch_size: ${fixed}\` (or leave it out)`, "shape");
+    throw new KerasError(
+      fn,
+      `\`batch_size\` is ${batchSize} but ${owner} has a fixed batch size of ${fixed}; give \`batch_size: ${fixed}\` (or leave it out)`,
+      "shape",
+    );
   }
   if (n % fixed !== 0) {
     const lower = Math.floor(n / fixed) * fixed;
@@ -56,11 +90,16 @@ export function checkBatching(fn: string, rt: Runtime, n: number, batchSize: num
 /** Checks the data's feature dimensions against the model's inputs (the batch axis is checked by checkBatching). */
 function checkFeatureShapes(fn: string, rt: Runtime, inputs: readonly Tensor[]): void {
   const want = rt.plan.inputShapes;
-  if (inputs.length !== want.length) throw new KerasError(fn, `the model takes ${want.length} inputs, got ${inputs.length}`, "shape");
+  if (inputs.length !== want.length)
+    throw new KerasError(fn, `the model takes ${want.length} inputs, got ${inputs.length}`, "shape");
   inputs.forEach((t, k) => {
     const w = want[k];
     if (t.shape.length !== w.length || w.some((d, i) => i > 0 && d !== null && d !== t.shape[i])) {
-      throw new KerasError(fn, `x${inputs.length > 1 ? ` (input ${k + 1})` : ""} must have shape ${formatShape([null, ...w.slice(1)])}, got ${formatShape(t.shape)}`, "shape");
+      throw new KerasError(
+        fn,
+        `x${inputs.length > 1 ? ` (input ${k + 1})` : ""} must have shape ${formatShape([null, ...w.slice(1)])}, got ${formatShape(t.shape)}`,
+        "shape",
+      );
     }
   });
 }
@@ -78,7 +117,13 @@ interface LoopContext extends CallbackContext {
   params: RunParams;
 }
 
-function makeLoopContext(rt: Runtime, setup: TrainingSetup | null, step: StepContext | null, params: RunParams, io: ProgressIO): LoopContext {
+function makeLoopContext(
+  rt: Runtime,
+  setup: TrainingSetup | null,
+  step: StepContext | null,
+  params: RunParams,
+  io: ProgressIO,
+): LoopContext {
   return {
     params,
     stopTraining: false,
@@ -92,7 +137,8 @@ function makeLoopContext(rt: Runtime, setup: TrainingSetup | null, step: StepCon
       optimizerFor(rt, setup).setLearningRate(fn, v);
     },
     getWeights: () => rt.variables.map((vs) => vs.map((v) => Float32Array.from(v.dataSync() as Float32Array))),
-    setWeights: (w) => tf.tidy(() => rt.variables.forEach((vs, i) => vs.forEach((v, j) => v.assign(tf.tensor(w[i][j], v.shape))))),
+    setWeights: (w) =>
+      tf.tidy(() => rt.variables.forEach((vs, i) => vs.forEach((v, j) => v.assign(tf.tensor(w[i][j], v.shape))))),
     metricDirection: (name) => (step ? directionOf(step, name) : undefined),
   };
 }
@@ -106,7 +152,13 @@ function buildCallbacks(fn: string, entries: readonly unknown[], ctx: LoopContex
 }
 
 /** Runs the test loop over `set`, firing on_test_* hooks; returns the logs. */
-async function testLoop(step: StepContext, set: ArraySet, batchSize: number, callbacks: CallbackList, prefix = ""): Promise<Logs> {
+async function testLoop(
+  step: StepContext,
+  set: ArraySet,
+  batchSize: number,
+  callbacks: CallbackList,
+  prefix = "",
+): Promise<Logs> {
   const acc = new EpochAccumulator(step);
   const steps = Math.ceil(set.n / batchSize);
   await callbacks.fire("on_test_begin", {});
@@ -133,7 +185,11 @@ async function testLoop(step: StepContext, set: ArraySet, batchSize: number, cal
 class BatchSchedule {
   private order: Int32Array | null = null;
   private pos = 0;
-  constructor(private readonly n: number, private readonly batchSize: number, private readonly shuffle: boolean) {}
+  constructor(
+    private readonly n: number,
+    private readonly batchSize: number,
+    private readonly shuffle: boolean,
+  ) {}
 
   epoch(steps: number | undefined): { start: number; size: number; order: Int32Array | null }[] {
     const out: { start: number; size: number; order: Int32Array | null }[] = [];
@@ -172,21 +228,38 @@ function trainedModel(model: Model, rt: Runtime, setup: TrainingSetup): Model {
   const weights = rt.readWeights();
   const layers = model.layers.map((l, i) => (rt.variables[i].length ? withLayer(l, { weightValues: weights[i] }) : l));
   const optimizerState = optimizerFor(rt, setup).snapshot();
-  return withModel(model, { layers: Object.freeze(layers), compiled: Object.freeze({ ...setup, optimizerState }) as unknown as CompiledState });
+  return withModel(model, {
+    layers: Object.freeze(layers),
+    compiled: Object.freeze({ ...setup, optimizerState }) as unknown as CompiledState,
+  });
 }
 
-export async function fitLoop(fn: string, model: Model, train: ArraySet, o: FitOptions): Promise<{ model: Model; history: History }> {
+export async function fitLoop(
+  fn: string,
+  model: Model,
+  train: ArraySet,
+  o: FitOptions,
+): Promise<{ model: Model; history: History }> {
   const setup = setupOf(fn, model);
   if (!train.targets) throw new KerasError(fn, "`y` is required to train");
-  const rt = getRuntime(model, train.inputs.map((t) => t.shape));
+  const rt = getRuntime(
+    model,
+    train.inputs.map((t) => t.shape),
+  );
   let finished = false;
   try {
     checkFeatureShapes(fn, rt, train.inputs);
     const batchSize = checkBatching(fn, rt, train.n, o.batchSize, o.shuffle);
     const shuffle = o.shuffle ?? !firstStatefulLayer(rt);
-    const valBatch = o.validation ? checkBatching(fn, rt, o.validation.n, o.validationBatchSize ?? o.batchSize, undefined, "validation samples") : batchSize;
+    const valBatch = o.validation
+      ? checkBatching(fn, rt, o.validation.n, o.validationBatchSize ?? o.batchSize, undefined, "validation samples")
+      : batchSize;
     if (o.validation) checkFeatureShapes(fn, rt, o.validation.inputs);
-    const step = stepContext(rt, setup, train.targets.map((t) => t.shape));
+    const step = stepContext(
+      rt,
+      setup,
+      train.targets.map((t) => t.shape),
+    );
     const optimizer = optimizerFor(rt, setup);
     const targets = optimizedVariables(rt);
     const schedule = new BatchSchedule(train.n, batchSize, shuffle);
@@ -237,28 +310,57 @@ export async function fitLoop(fn: string, model: Model, train: ArraySet, o: FitO
     const trained = trainedModel(model, rt, setup);
     transferRuntime(model, trained);
     finished = true;
-    return { model: trained, history: makeHistory({ epochs: o.epochs, steps, verbose: o.verbose }, epochsRun, metrics) };
+    return {
+      model: trained,
+      history: makeHistory({ epochs: o.epochs, steps, verbose: o.verbose }, epochsRun, metrics),
+    };
   } finally {
     // The argument model keeps its own weights: a failed run's partly trained runtime is dropped.
     if (!finished) releaseRuntime(model);
   }
 }
 
-export async function evaluateLoop(fn: string, model: Model, set: ArraySet, o: { batchSize?: number; verbose: 0 | 1 | 2; callbacks: readonly unknown[]; io?: ProgressIO }): Promise<Logs> {
+export async function evaluateLoop(
+  fn: string,
+  model: Model,
+  set: ArraySet,
+  o: { batchSize?: number; verbose: 0 | 1 | 2; callbacks: readonly unknown[]; io?: ProgressIO },
+): Promise<Logs> {
   const setup = setupOf(fn, model);
   if (!set.targets) throw new KerasError(fn, "`y` is required to evaluate");
-  const rt = getRuntime(model, set.inputs.map((t) => t.shape));
+  const rt = getRuntime(
+    model,
+    set.inputs.map((t) => t.shape),
+  );
   checkFeatureShapes(fn, rt, set.inputs);
   const batchSize = checkBatching(fn, rt, set.n, o.batchSize, undefined);
-  const step = stepContext(rt, setup, set.targets.map((t) => t.shape));
-  const ctx = makeLoopContext(rt, setup, step, { epochs: 1, steps: Math.ceil(set.n / batchSize), verbose: o.verbose }, o.io ?? defaultProgressIO);
+  const step = stepContext(
+    rt,
+    setup,
+    set.targets.map((t) => t.shape),
+  );
+  const ctx = makeLoopContext(
+    rt,
+    setup,
+    step,
+    { epochs: 1, steps: Math.ceil(set.n / batchSize), verbose: o.verbose },
+    o.io ?? defaultProgressIO,
+  );
   const callbacks = buildCallbacks(fn, o.callbacks, ctx, o.verbose > 0);
   return testLoop(step, set, batchSize, callbacks);
 }
 
 /** Predicts `set` batch by batch; returns nested arrays (a list of them for several outputs). */
-export async function predictLoop(fn: string, model: Model, set: ArraySet, o: { batchSize?: number; verbose: 0 | 1 | 2; callbacks: readonly unknown[]; io?: ProgressIO }): Promise<any> {
-  const rt = getRuntime(model, set.inputs.map((t) => t.shape));
+export async function predictLoop(
+  fn: string,
+  model: Model,
+  set: ArraySet,
+  o: { batchSize?: number; verbose: 0 | 1 | 2; callbacks: readonly unknown[]; io?: ProgressIO },
+): Promise<any> {
+  const rt = getRuntime(
+    model,
+    set.inputs.map((t) => t.shape),
+  );
   checkFeatureShapes(fn, rt, set.inputs);
   const batchSize = checkBatching(fn, rt, set.n, o.batchSize, undefined);
   const steps = Math.ceil(set.n / batchSize);
@@ -289,7 +391,10 @@ export async function predictLoop(fn: string, model: Model, set: ArraySet, o: { 
     const total = list.reduce((n, c) => n + c.length, 0);
     const all = new Float32Array(total);
     let o2 = 0;
-    for (const c of list) all.set(c, o2), (o2 += c.length);
+    for (const c of list) {
+      all.set(c, o2);
+      o2 += c.length;
+    }
     return toNestedArray(all, [set.n, ...shapes[k]]);
   });
   return results.length === 1 ? results[0] : results;
@@ -299,12 +404,19 @@ export async function predictLoop(fn: string, model: Model, set: ArraySet, o: { 
 export async function trainOnBatch(fn: string, model: Model, set: ArraySet): Promise<{ model: Model; logs: Logs }> {
   const setup = setupOf(fn, model);
   if (!set.targets) throw new KerasError(fn, "`y` is required to train");
-  const rt = getRuntime(model, set.inputs.map((t) => t.shape));
+  const rt = getRuntime(
+    model,
+    set.inputs.map((t) => t.shape),
+  );
   let finished = false;
   try {
     checkFeatureShapes(fn, rt, set.inputs);
     checkBatching(fn, rt, set.n, set.n, undefined);
-    const step = stepContext(rt, setup, set.targets.map((t) => t.shape));
+    const step = stepContext(
+      rt,
+      setup,
+      set.targets.map((t) => t.shape),
+    );
     const batch = takeBatch(set, 0, set.n, null);
     let sums: Tensor;
     try {

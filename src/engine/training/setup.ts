@@ -29,7 +29,11 @@ export function isTrainingSetup(x: unknown): x is TrainingSetup {
 /** The model's compiled setup, or a KerasError telling to compile first. */
 export function setupOf(fn: string, model: Model): TrainingSetup {
   if (!isTrainingSetup(model.compiled)) {
-    throw new KerasError(fn, `model "${model.name}" must be compiled first: compile(model, { optimizer: "adam", loss: "mse" })`, "state");
+    throw new KerasError(
+      fn,
+      `model "${model.name}" must be compiled first: compile(model, { optimizer: "adam", loss: "mse" })`,
+      "state",
+    );
   }
   return model.compiled;
 }
@@ -53,15 +57,31 @@ const isRecord = (v: unknown): v is Record<string, unknown> =>
  * Spreads a per-output argument over the outputs: one value for all, a list in output order, or a record
  * keyed by output name (missing names get `missing`).
  */
-function perOutput<T>(fn: string, arg: string, v: unknown, names: readonly string[], one: (x: unknown) => T, missing: T, listIsOne = false): T[] {
+function perOutput<T>(
+  fn: string,
+  arg: string,
+  v: unknown,
+  names: readonly string[],
+  one: (x: unknown) => T,
+  missing: T,
+  listIsOne = false,
+): T[] {
   if (v === undefined || v === null) return names.map(() => missing);
   if (isRecord(v)) {
     const unknown = Object.keys(v).filter((k) => !names.includes(k));
-    if (unknown.length) throw new KerasError(fn, `\`${arg}\` names output${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => `"${k}"`).join(", ")} the model does not have (outputs: ${names.map((n) => `"${n}"`).join(", ")})`);
+    if (unknown.length)
+      throw new KerasError(
+        fn,
+        `\`${arg}\` names output${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => `"${k}"`).join(", ")} the model does not have (outputs: ${names.map((n) => `"${n}"`).join(", ")})`,
+      );
     return names.map((n) => (v[n] === undefined ? missing : one(v[n])));
   }
   if (Array.isArray(v) && !listIsOne) {
-    if (v.length !== names.length) throw new KerasError(fn, `\`${arg}\` has ${v.length} entries but the model has ${names.length} output${names.length === 1 ? "" : "s"} (${names.map((n) => `"${n}"`).join(", ")})`);
+    if (v.length !== names.length)
+      throw new KerasError(
+        fn,
+        `\`${arg}\` has ${v.length} entries but the model has ${names.length} output${names.length === 1 ? "" : "s"} (${names.map((n) => `"${n}"`).join(", ")})`,
+      );
     return v.map(one);
   }
   return names.map(() => one(v));
@@ -73,7 +93,10 @@ function metricsPerOutput(fn: string, arg: string, v: unknown, names: readonly s
   if (v === undefined || v === null) return names.map(() => []);
   if (isRecord(v)) return perOutput(fn, arg, v, names, list, []);
   if (!Array.isArray(v) && typeof v !== "string" && typeof v !== "function" && !isMetric(v) && !isLoss(v)) {
-    throw new KerasError(fn, `\`${arg}\` must be a list of metrics (names, metric_*() values or functions), got ${describeValue(v)}`);
+    throw new KerasError(
+      fn,
+      `\`${arg}\` must be a list of metrics (names, metric_*() values or functions), got ${describeValue(v)}`,
+    );
   }
   return names.map(() => list(v));
 }
@@ -90,14 +113,16 @@ export function makeSetup(fn: string, model: Model, a: CompileArgs): TrainingSet
   const outputNames = outputNamesOf(model);
   if (outputNames.length === 0) throw new KerasError(fn, `model "${model.name}" has no layers to compile`);
   const losses = perOutput(fn, "loss", a.loss, outputNames, (x) => resolveLoss(fn, x), null as LossSpec | null);
-  if (a.loss !== undefined && a.loss !== null && losses.every((l) => l === null)) throw new KerasError(fn, "`loss` gives no loss for any output");
+  if (a.loss !== undefined && a.loss !== null && losses.every((l) => l === null))
+    throw new KerasError(fn, "`loss` gives no loss for any output");
   const lossWeights = perOutput(
     fn,
     "loss_weights",
     a.loss_weights,
     outputNames,
     (x) => {
-      if (typeof x !== "number" || !Number.isFinite(x)) throw new KerasError(fn, `\`loss_weights\` must be numbers, got ${describeValue(x)}`);
+      if (typeof x !== "number" || !Number.isFinite(x))
+        throw new KerasError(fn, `\`loss_weights\` must be numbers, got ${describeValue(x)}`);
       return x;
     },
     1,
@@ -109,7 +134,9 @@ export function makeSetup(fn: string, model: Model, a: CompileArgs): TrainingSet
     losses: Object.freeze(losses),
     lossWeights: Object.freeze(lossWeights),
     metrics: Object.freeze(metricsPerOutput(fn, "metrics", a.metrics, outputNames).map((m) => Object.freeze(m))),
-    weightedMetrics: Object.freeze(metricsPerOutput(fn, "weighted_metrics", a.weighted_metrics, outputNames).map((m) => Object.freeze(m))),
+    weightedMetrics: Object.freeze(
+      metricsPerOutput(fn, "weighted_metrics", a.weighted_metrics, outputNames).map((m) => Object.freeze(m)),
+    ),
     optimizerState: null,
   });
 }

@@ -48,7 +48,11 @@ export function optimizerFor(rt: Runtime, setup: TrainingSetup): OptimizerRuntim
  * Binds the compiled metrics to log names, resolving "accuracy"/"crossentropy" from the shapes of the
  * targets and outputs as Keras does.
  */
-export function stepContext(rt: Runtime, setup: TrainingSetup, targetShapes: readonly (readonly number[])[] | null): StepContext {
+export function stepContext(
+  rt: Runtime,
+  setup: TrainingSetup,
+  targetShapes: readonly (readonly number[])[] | null,
+): StepContext {
   const multi = setup.outputNames.length > 1;
   const prefix = (k: number) => (multi ? `${setup.outputNames[k]}_` : "");
   const metrics: BoundMetric[] = [];
@@ -61,7 +65,8 @@ export function stepContext(rt: Runtime, setup: TrainingSetup, targetShapes: rea
       const spec = resolveAutoMetric(m, targetShapes[k], yPredShape, setup.losses[k]);
       let logName = prefix(k) + spec.name;
       if (taken.has(logName)) logName = prefix(k) + (weighted ? "weighted_" : "") + spec.name;
-      if (taken.has(logName)) throw new KerasError("compile", `two metrics are named "${logName}"; give one a different \`name\``);
+      if (taken.has(logName))
+        throw new KerasError("compile", `two metrics are named "${logName}"; give one a different \`name\``);
       taken.add(logName);
       metrics.push({ output: k, logName, spec, weighted });
     };
@@ -92,7 +97,14 @@ function combinedWeight(sw: Tensor | null, mask: Tensor | null, like: Tensor, sc
 }
 
 /** Weighted Keras loss of one output: sum(per-sample loss × weight) / number of values. */
-function outputLoss(ctx: StepContext, k: number, yTrue: Tensor, yPred: Tensor, sw: Tensor | null, mask: Tensor | null): Tensor {
+function outputLoss(
+  ctx: StepContext,
+  k: number,
+  yTrue: Tensor,
+  yPred: Tensor,
+  sw: Tensor | null,
+  mask: Tensor | null,
+): Tensor {
   const loss = ctx.setup.losses[k]!;
   let per: Tensor;
   try {
@@ -126,18 +138,32 @@ function lossAndSums(ctx: StepContext, run: RunResult, batch: Batch): { total: T
   const { setup } = ctx;
   const targets = batch.targets!;
   const perOutput = setup.losses.map((loss, k) =>
-    loss ? tf.mul(outputLoss(ctx, k, targets[k], run.outputs[k], batch.sampleWeight, run.outputMasks[k]), setup.lossWeights[k]) : null,
+    loss
+      ? tf.mul(
+          outputLoss(ctx, k, targets[k], run.outputs[k], batch.sampleWeight, run.outputMasks[k]),
+          setup.lossWeights[k],
+        )
+      : null,
   );
   const parts = perOutput.filter((p): p is Tensor => p !== null);
   if (parts.length === 0) throw new KerasError("fit", "no output has a loss: give `loss` to compile()");
   parts.push(...extraLosses(ctx.rt, run));
   const total = parts.length === 1 ? parts[0] : tf.addN(parts);
   const metricSums = ctx.metrics.map((m) => {
-    const w = combinedWeight(m.weighted ? batch.sampleWeight : null, run.outputMasks[m.output], run.outputs[m.output], false);
+    const w = combinedWeight(
+      m.weighted ? batch.sampleWeight : null,
+      run.outputMasks[m.output],
+      run.outputs[m.output],
+      false,
+    );
     return m.spec.stats(targets[m.output], run.outputs[m.output], w);
   });
   const lossSums = ctx.outputLossNames.length ? perOutput.map((p) => p ?? tf.scalar(0)) : [];
-  const sums = tf.concat([tf.reshape(total, [1]), ...lossSums.map((t) => tf.reshape(t, [1])), ...metricSums.map((t) => tf.reshape(tf.cast(t, "float32"), [-1]))]);
+  const sums = tf.concat([
+    tf.reshape(total, [1]),
+    ...lossSums.map((t) => tf.reshape(t, [1])),
+    ...metricSums.map((t) => tf.reshape(tf.cast(t, "float32"), [-1])),
+  ]);
   return { total, sums };
 }
 
@@ -154,14 +180,24 @@ export function optimizedVariables(rt: Runtime): OptimizedVariable[] {
   const out: OptimizedVariable[] = [];
   rt.variables.forEach((vars, i) =>
     vars.forEach((v, j) => {
-      if (v.trainable) out.push({ key: `${rt.layers[i].name}/${rt.specs[i][j].name}`, variable: v, constraint: rt.specs[i][j].constraint ?? null });
+      if (v.trainable)
+        out.push({
+          key: `${rt.layers[i].name}/${rt.specs[i][j].name}`,
+          variable: v,
+          constraint: rt.specs[i][j].constraint ?? null,
+        });
     }),
   );
   return out;
 }
 
 /** One training step: forward, loss, gradients, optimizer update, state commit. Returns the sums (dispose). */
-export function trainStep(ctx: StepContext, optimizer: OptimizerRuntime, targets: readonly OptimizedVariable[], batch: Batch): Tensor {
+export function trainStep(
+  ctx: StepContext,
+  optimizer: OptimizerRuntime,
+  targets: readonly OptimizedVariable[],
+  batch: Batch,
+): Tensor {
   const { rt } = ctx;
   let sums: Tensor | undefined;
   let updates: Pick<RunResult, "stateUpdates" | "weightUpdates"> | undefined;
@@ -175,9 +211,14 @@ export function trainStep(ctx: StepContext, optimizer: OptimizerRuntime, targets
   if (targets.length === 0) {
     tf.tidy(forward);
   } else {
-    const { value, grads } = tf.variableGrads(forward, targets.map((t) => t.variable));
+    const { value, grads } = tf.variableGrads(
+      forward,
+      targets.map((t) => t.variable),
+    );
     value.dispose();
-    const pairs = targets.filter((t) => grads[t.variable.name]).map((t) => ({ target: t, grad: grads[t.variable.name] }));
+    const pairs = targets
+      .filter((t) => grads[t.variable.name])
+      .map((t) => ({ target: t, grad: grads[t.variable.name] }));
     try {
       optimizer.apply(pairs);
     } finally {

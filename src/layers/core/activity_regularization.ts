@@ -16,5 +16,8 @@ export const layer_activity_regularization = defineLayer<ActivityRegularizationC
   props: { l1: NonNegativeNum, l2: NonNegativeNum },
   defaults: { l1: 0, l2: 0 },
   outputShape: (_c, [input]) => [input as Shape],
-  forward: (c, { inputs: [x] }) => ({ outputs: [x], losses: c.l1 || c.l2 ? activityLoss(regularizer_l1_l2(c.l1, c.l2), x, x.shape[0]) : [] }),
+  forward: (c, { inputs: [x] }) => ({
+    outputs: [x],
+    losses: c.l1 || c.l2 ? activityLoss(regularizer_l1_l2(c.l1, c.l2), x, x.shape[0]) : [],
+  }),
 });

@@ -6,7 +6,10 @@ import { formatShape } from "../../model/shape.js";
 import type { Shape } from "../../model/types.js";
 
 /** An integer axis, negative counting from the end (Keras/Python convention, batch axis = 0). */
-export const AxisArg = described(t.refinement(t.number, (n) => Number.isInteger(n)), "an integer axis (negative counts from the end)");
+export const AxisArg = described(
+  t.refinement(t.number, (n) => Number.isInteger(n)),
+  "an integer axis (negative counts from the end)",
+);
 
 export const DataFormatArg = OneOf("channels_last", "channels_first");
 export type DataFormat = "channels_last" | "channels_first";
@@ -32,7 +35,13 @@ export function knownDim(fn: string, shape: Shape, axis: number, what: string): 
 }
 
 /** Output length of a 1-D window op (convolution or pooling) as TF computes it; null when unknown. */
-export function windowOutputLength(length: number | null, window: number, stride: number, padding: "valid" | "same" | "causal", dilation = 1): number | null {
+export function windowOutputLength(
+  length: number | null,
+  window: number,
+  stride: number,
+  padding: "valid" | "same" | "causal",
+  dilation = 1,
+): number | null {
   if (length === null) return null;
   if (padding === "valid") {
     const effective = (window - 1) * dilation + 1;

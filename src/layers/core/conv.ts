@@ -57,8 +57,13 @@ export const layer_conv_1d = defineLayer<Conv1DConfig>({
   },
   required: ["filters", "kernel_size"],
   validate: (c) => {
-    if (c.strides[0] > 1 && c.dilation_rate[0] > 1) throw new KerasError(FN, `\`strides\` > 1 cannot be combined with \`dilation_rate\` > 1, got strides ${c.strides[0]} and dilation_rate ${c.dilation_rate[0]}`);
-    if (c.filters % c.groups !== 0) throw new KerasError(FN, `\`filters\` (${c.filters}) must be divisible by \`groups\` (${c.groups})`);
+    if (c.strides[0] > 1 && c.dilation_rate[0] > 1)
+      throw new KerasError(
+        FN,
+        `\`strides\` > 1 cannot be combined with \`dilation_rate\` > 1, got strides ${c.strides[0]} and dilation_rate ${c.dilation_rate[0]}`,
+      );
+    if (c.filters % c.groups !== 0)
+      throw new KerasError(FN, `\`filters\` (${c.filters}) must be divisible by \`groups\` (${c.groups})`);
     return c;
   },
   mask: "drop",
@@ -66,25 +71,57 @@ export const layer_conv_1d = defineLayer<Conv1DConfig>({
     expectRank(FN, input, 3, "a sequence input (batch, steps, channels)");
     const [stepsAxis, channelAxis] = axesOf(c);
     const channels = knownDim(FN, input, channelAxis, "the channel axis");
-    if (channels % c.groups !== 0) throw new KerasError(FN, `the input channels (${channels}) must be divisible by \`groups\` (${c.groups}), input shape ${formatShape(input)}`, "shape");
+    if (channels % c.groups !== 0)
+      throw new KerasError(
+        FN,
+        `the input channels (${channels}) must be divisible by \`groups\` (${c.groups}), input shape ${formatShape(input)}`,
+        "shape",
+      );
     const steps = windowOutputLength(input[stepsAxis], c.kernel_size[0], c.strides[0], c.padding, c.dilation_rate[0]);
     if (steps !== null && steps <= 0) {
-      throw new KerasError(FN, `the input is too short for kernel_size ${c.kernel_size[0]} (dilation ${c.dilation_rate[0]}) with padding "valid": input shape ${formatShape(input)}`, "shape");
+      throw new KerasError(
+        FN,
+        `the input is too short for kernel_size ${c.kernel_size[0]} (dilation ${c.dilation_rate[0]}) with padding "valid": input shape ${formatShape(input)}`,
+        "shape",
+      );
     }
     return [(c.data_format === "channels_last" ? [input[0], steps, c.filters] : [input[0], c.filters, steps]) as Shape];
   },
   weights: (c, [input]) => {
     const channels = input[axesOf(c)[1]] as number;
     return [
-      { name: "kernel", shape: [c.kernel_size[0], channels / c.groups, c.filters], initializer: c.kernel_initializer, trainable: true, regularizer: c.kernel_regularizer, constraint: c.kernel_constraint },
-      ...(c.use_bias ? [{ name: "bias", shape: [c.filters], initializer: c.bias_initializer, trainable: true, regularizer: c.bias_regularizer, constraint: c.bias_constraint }] : []),
+      {
+        name: "kernel",
+        shape: [c.kernel_size[0], channels / c.groups, c.filters],
+        initializer: c.kernel_initializer,
+        trainable: true,
+        regularizer: c.kernel_regularizer,
+        constraint: c.kernel_constraint,
+      },
+      ...(c.use_bias
+        ? [
+            {
+              name: "bias",
+              shape: [c.filters],
+              initializer: c.bias_initializer,
+              trainable: true,
+              regularizer: c.bias_regularizer,
+              constraint: c.bias_constraint,
+            },
+          ]
+        : []),
     ];
   },
   forward: (c, { inputs: [x0], weights: [kernel0, bias] }) => {
     let x = c.data_format === "channels_first" ? tf.transpose(x0, [0, 2, 1]) : x0;
     const d = c.dilation_rate[0];
     const kernel = d > 1 ? dilateKernel(kernel0, d) : kernel0;
-    if (c.padding === "causal") x = tf.pad(x, [[0, 0], [d * (c.kernel_size[0] - 1), 0], [0, 0]]);
+    if (c.padding === "causal")
+      x = tf.pad(x, [
+        [0, 0],
+        [d * (c.kernel_size[0] - 1), 0],
+        [0, 0],
+      ]);
     const pad = c.padding === "same" ? "same" : "valid";
     const conv = (xi: Tensor, ki: Tensor) => tf.conv1d(xi as tf.Tensor3D, ki as tf.Tensor3D, c.strides[0], pad);
     let y: Tensor;
@@ -92,7 +129,10 @@ export const layer_conv_1d = defineLayer<Conv1DConfig>({
     else {
       const xs = tf.split(x, c.groups, 2);
       const ks = tf.split(kernel, c.groups, 2);
-      y = tf.concat(xs.map((xi, g) => conv(xi, ks[g])), 2);
+      y = tf.concat(
+        xs.map((xi, g) => conv(xi, ks[g])),
+        2,
+      );
     }
     if (c.use_bias) y = tf.add(y, bias);
     y = c.activation.fn(y);

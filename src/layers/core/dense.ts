@@ -3,7 +3,13 @@ import { PositiveInt } from "../../args.js";
 import { defineLayer } from "../../model/layer.js";
 import { expectRank, knownLastDim } from "../../model/shape.js";
 import type { Shape } from "../../model/types.js";
-import { KERNEL_LAYER_DEFAULTS, KERNEL_LAYER_PROPS, activityLoss, denseApply, type KernelLayerConfig } from "../common.js";
+import {
+  KERNEL_LAYER_DEFAULTS,
+  KERNEL_LAYER_PROPS,
+  activityLoss,
+  denseApply,
+  type KernelLayerConfig,
+} from "../common.js";
 
 export interface DenseConfig extends KernelLayerConfig {
   units: number;
@@ -23,8 +29,26 @@ export const layer_dense = defineLayer<DenseConfig>({
   weights: (c, [input]) => {
     const inDim = input[input.length - 1] as number;
     return [
-      { name: "kernel", shape: [inDim, c.units], initializer: c.kernel_initializer, trainable: true, regularizer: c.kernel_regularizer, constraint: c.kernel_constraint },
-      ...(c.use_bias ? [{ name: "bias", shape: [c.units], initializer: c.bias_initializer, trainable: true, regularizer: c.bias_regularizer, constraint: c.bias_constraint }] : []),
+      {
+        name: "kernel",
+        shape: [inDim, c.units],
+        initializer: c.kernel_initializer,
+        trainable: true,
+        regularizer: c.kernel_regularizer,
+        constraint: c.kernel_constraint,
+      },
+      ...(c.use_bias
+        ? [
+            {
+              name: "bias",
+              shape: [c.units],
+              initializer: c.bias_initializer,
+              trainable: true,
+              regularizer: c.bias_regularizer,
+              constraint: c.bias_constraint,
+            },
+          ]
+        : []),
     ];
   },
   forward: (c, { inputs: [x], weights: [kernel, bias] }) => {

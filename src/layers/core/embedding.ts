@@ -48,12 +48,23 @@ export const layer_embedding = defineLayer<EmbeddingConfig>({
   impliedInputShape: (c) => (c.input_length ? [c.input_length] : null),
   outputShape: (c, [input]) => {
     if (c.input_length !== null && input.length >= 2 && input[1] !== null && input[1] !== c.input_length) {
-      throw new KerasError("layer_embedding", `\`input_length\` = ${c.input_length} does not match the input shape ${formatShape(input)}`, "shape");
+      throw new KerasError(
+        "layer_embedding",
+        `\`input_length\` = ${c.input_length} does not match the input shape ${formatShape(input)}`,
+        "shape",
+      );
     }
     return [[...input, c.output_dim] as Shape];
   },
   weights: (c) => [
-    { name: "embeddings", shape: [c.input_dim, c.output_dim], initializer: c.embeddings_initializer, trainable: true, regularizer: c.embeddings_regularizer, constraint: c.embeddings_constraint },
+    {
+      name: "embeddings",
+      shape: [c.input_dim, c.output_dim],
+      initializer: c.embeddings_initializer,
+      trainable: true,
+      regularizer: c.embeddings_regularizer,
+      constraint: c.embeddings_constraint,
+    },
   ],
   forward: (c, { inputs: [x], weights: [embeddings] }) => {
     // Tokens arrive as float data; gather needs int32 indices (its gradient is UnsortedSegmentSum).

@@ -6,8 +6,22 @@ export { layer_activity_regularization } from "./activity_regularization.js";
 export { layer_embedding } from "./embedding.js";
 export { layer_masking } from "./masking.js";
 export { layer_flatten, layer_reshape, layer_permute, layer_repeat_vector } from "./reshaping.js";
-export { layer_concatenate, layer_add, layer_subtract, layer_multiply, layer_average, layer_maximum, layer_minimum, layer_dot } from "./merge.js";
+export {
+  layer_concatenate,
+  layer_add,
+  layer_subtract,
+  layer_multiply,
+  layer_average,
+  layer_maximum,
+  layer_minimum,
+  layer_dot,
+} from "./merge.js";
 export { layer_lambda } from "./lambda.js";
 export { layer_batch_normalization, layer_layer_normalization } from "./normalization.js";
 export { layer_conv_1d } from "./conv.js";
-export { layer_max_pooling_1d, layer_average_pooling_1d, layer_global_max_pooling_1d, layer_global_average_pooling_1d } from "./pooling.js";
+export {
+  layer_max_pooling_1d,
+  layer_average_pooling_1d,
+  layer_global_max_pooling_1d,
+  layer_global_average_pooling_1d,
+} from "./pooling.js";

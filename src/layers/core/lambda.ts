@@ -42,7 +42,11 @@ function probeOutputShape(c: LambdaConfig, input: Shape): Shape {
     b = run(3);
   } catch (e) {
     if (e instanceof KerasError) throw e;
-    throw new KerasError("layer_lambda", `\`f\` failed on an input of shape ${formatShape(input)} (${(e as Error).message}); give \`output_shape\` if it needs a particular input`, "shape");
+    throw new KerasError(
+      "layer_lambda",
+      `\`f\` failed on an input of shape ${formatShape(input)} (${(e as Error).message}); give \`output_shape\` if it needs a particular input`,
+      "shape",
+    );
   }
   if (a.length !== b.length) return [null];
   return a.map((d, i) => (d === b[i] ? d : null));
@@ -53,7 +57,10 @@ export const layer_lambda = defineLayer<LambdaConfig>({
   fn: "layer_lambda",
   props: {
     f: Fn,
-    output_shape: described(t.union([ShapeArg, Fn, t.null]), "a shape (batch axis excluded), a function of the input shape, or null"),
+    output_shape: described(
+      t.union([ShapeArg, Fn, t.null]),
+      "a shape (batch axis excluded), a function of the input shape, or null",
+    ),
     mask: Nullable(Fn),
     arguments: Nullable(described(t.UnknownRecord, "a record of named arguments")),
   },

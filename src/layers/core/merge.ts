@@ -21,11 +21,17 @@ function atLeastTwo(fn: string, shapes: readonly Shape[], exactly?: number): voi
 /** Keras's element-wise merge shape rule: per axis the dims must agree, where 1 broadcasts and None is unknown. */
 function elementwiseShape(fn: string, shapes: readonly Shape[]): Shape {
   const rank = shapes[0].length;
-  if (shapes.some((s) => s.length !== rank)) throw new KerasError(fn, `inputs must have the same rank, got shapes ${formatShapes(shapes)}`, "shape");
+  if (shapes.some((s) => s.length !== rank))
+    throw new KerasError(fn, `inputs must have the same rank, got shapes ${formatShapes(shapes)}`, "shape");
   return shapes[0].map((_, i) => {
     const dims = shapes.map((s) => s[i]);
     const known = [...new Set(dims.filter((d): d is number => d !== null && d !== 1))];
-    if (known.length > 1) throw new KerasError(fn, `inputs must have compatible shapes, got ${shapes.map(formatShape).join(" and ")}`, "shape");
+    if (known.length > 1)
+      throw new KerasError(
+        fn,
+        `inputs must have compatible shapes, got ${shapes.map(formatShape).join(" and ")}`,
+        "shape",
+      );
     if (known.length === 1) return known[0];
     return dims.some((d) => d === null) ? null : 1;
   });
@@ -57,10 +63,16 @@ const sum = (xs: readonly Tensor[]) => xs.slice(1).reduce((a, b) => tf.add(a, b)
 
 export const layer_add = elementwiseMerge("Add", "layer_add", sum);
 export const layer_subtract = elementwiseMerge("Subtract", "layer_subtract", ([a, b]) => tf.sub(a, b), 2);
-export const layer_multiply = elementwiseMerge("Multiply", "layer_multiply", (xs) => xs.slice(1).reduce((a, b) => tf.mul(a, b), xs[0]));
+export const layer_multiply = elementwiseMerge("Multiply", "layer_multiply", (xs) =>
+  xs.slice(1).reduce((a, b) => tf.mul(a, b), xs[0]),
+);
 export const layer_average = elementwiseMerge("Average", "layer_average", (xs) => tf.div(sum(xs), xs.length));
-export const layer_maximum = elementwiseMerge("Maximum", "layer_maximum", (xs) => xs.slice(1).reduce((a, b) => tf.maximum(a, b), xs[0]));
-export const layer_minimum = elementwiseMerge("Minimum", "layer_minimum", (xs) => xs.slice(1).reduce((a, b) => tf.minimum(a, b), xs[0]));
+export const layer_maximum = elementwiseMerge("Maximum", "layer_maximum", (xs) =>
+  xs.slice(1).reduce((a, b) => tf.maximum(a, b), xs[0]),
+);
+export const layer_minimum = elementwiseMerge("Minimum", "layer_minimum", (xs) =>
+  xs.slice(1).reduce((a, b) => tf.minimum(a, b), xs[0]),
+);
 
 export interface ConcatenateConfig {
   axis: number;
@@ -77,7 +89,12 @@ export const layer_concatenate = defineLayer<ConcatenateConfig>({
     atLeastTwo(fn, shapes);
     const rank = shapes[0].length;
     const axis = resolveAxis(fn, c.axis, shapes[0]);
-    const misfit = () => new KerasError(fn, `inputs must match in every axis except the concatenation axis ${c.axis}, got shapes ${formatShapes(shapes)}`, "shape");
+    const misfit = () =>
+      new KerasError(
+        fn,
+        `inputs must match in every axis except the concatenation axis ${c.axis}, got shapes ${formatShapes(shapes)}`,
+        "shape",
+      );
     if (shapes.some((s) => s.length !== rank)) throw misfit();
     const out: Dim[] = [...shapes[0]];
     for (let i = 0; i < rank; i++) {
@@ -112,7 +129,10 @@ function concatMask(inputs: readonly Tensor[], masks: readonly (Tensor | null)[]
 }
 
 const Axes = described(
-  t.union([t.refinement(t.number, Number.isInteger), t.refinement(t.array(t.number), (a) => a.length === 2 && a.every(Number.isInteger))]),
+  t.union([
+    t.refinement(t.number, Number.isInteger),
+    t.refinement(t.array(t.number), (a) => a.length === 2 && a.every(Number.isInteger)),
+  ]),
   "an integer axis or a pair of them (batch axis = 0)",
 );
 
@@ -147,7 +167,11 @@ export const layer_dot = defineLayer<DotConfig>({
     const [x, y] = shapes;
     const [ax, ay] = dotAxes(c, shapes);
     if (x[ax] !== null && y[ay] !== null && x[ax] !== y[ay]) {
-      throw new KerasError(fn, `the dot axes must have the same length: axis ${ax} of ${formatShape(x)} is ${x[ax]}, axis ${ay} of ${formatShape(y)} is ${y[ay]}`, "shape");
+      throw new KerasError(
+        fn,
+        `the dot axes must have the same length: axis ${ax} of ${formatShape(x)} is ${x[ax]}, axis ${ay} of ${formatShape(y)} is ${y[ay]}`,
+        "shape",
+      );
     }
     return [dotShape(x, y, ax, ay)];
   },
@@ -163,7 +187,10 @@ export const layer_dot = defineLayer<DotConfig>({
     const yt = tf.transpose(y, [0, ay, ...y.shape.map((_, i) => i).filter((i) => i !== 0 && i !== ay)]);
     const batch = x.shape[0];
     const k = x.shape[ax];
-    const prod = tf.matMul(tf.reshape(xt, [batch, product(restX), k]) as tf.Tensor3D, tf.reshape(yt, [batch, k, product(restY)]) as tf.Tensor3D);
+    const prod = tf.matMul(
+      tf.reshape(xt, [batch, product(restX), k]) as tf.Tensor3D,
+      tf.reshape(yt, [batch, k, product(restY)]) as tf.Tensor3D,
+    );
     const outShape = dotShape(x.shape, y.shape, ax, ay) as number[];
     return { outputs: [tf.reshape(prod, outShape)] };
   },

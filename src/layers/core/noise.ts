@@ -11,7 +11,12 @@ import { formatShape, expectRank } from "../../model/shape.js";
 import type { Shape } from "../../model/types.js";
 import { tf, type Tensor } from "../../backend/tf.js";
 
-const Seed = Nullable(described(t.refinement(t.number, (n) => Number.isInteger(n) && n >= 0), "a non-negative integer"));
+const Seed = Nullable(
+  described(
+    t.refinement(t.number, (n) => Number.isInteger(n) && n >= 0),
+    "a non-negative integer",
+  ),
+);
 
 /**
  * A seeded layer draws a different mask on every call, in a sequence fixed by its seed (as Keras's
@@ -46,8 +51,15 @@ export const layer_dropout = defineLayer<DropoutConfig>({
   required: ["rate"],
   outputShape: (c, [input]) => {
     const ns = c.noise_shape;
-    if (ns && (ns.length !== input.length || ns.some((d, i) => d !== null && d !== 1 && input[i] !== null && d !== input[i]))) {
-      throw new KerasError("layer_dropout", `\`noise_shape\` ${formatShape(ns)} must have the input's rank and each dim equal to 1, null or the input's dim; the input has shape ${formatShape(input)}`, "shape");
+    if (
+      ns &&
+      (ns.length !== input.length || ns.some((d, i) => d !== null && d !== 1 && input[i] !== null && d !== input[i]))
+    ) {
+      throw new KerasError(
+        "layer_dropout",
+        `\`noise_shape\` ${formatShape(ns)} must have the input's rank and each dim equal to 1, null or the input's dim; the input has shape ${formatShape(input)}`,
+        "shape",
+      );
     }
     return [input];
   },

@@ -56,13 +56,43 @@ const AFFINE_DEFAULTS: Partial<AffineConfig> = {
 /** Keras order: gamma (if scale), then beta (if center). */
 function affineWeights(c: AffineConfig, shape: number[]): WeightSpec[] {
   return [
-    ...(c.scale ? [{ name: "gamma", shape, initializer: c.gamma_initializer, trainable: true, regularizer: c.gamma_regularizer, constraint: c.gamma_constraint }] : []),
-    ...(c.center ? [{ name: "beta", shape, initializer: c.beta_initializer, trainable: true, regularizer: c.beta_regularizer, constraint: c.beta_constraint }] : []),
+    ...(c.scale
+      ? [
+          {
+            name: "gamma",
+            shape,
+            initializer: c.gamma_initializer,
+            trainable: true,
+            regularizer: c.gamma_regularizer,
+            constraint: c.gamma_constraint,
+          },
+        ]
+      : []),
+    ...(c.center
+      ? [
+          {
+            name: "beta",
+            shape,
+            initializer: c.beta_initializer,
+            trainable: true,
+            regularizer: c.beta_regularizer,
+            constraint: c.beta_constraint,
+          },
+        ]
+      : []),
   ];
 }
 
 /** (x - mean) / sqrt(var + eps) * gamma + beta, with every statistic already shaped to broadcast. */
-function normalize(c: AffineConfig, x: Tensor, mean: Tensor, variance: Tensor, gamma: Tensor | undefined, beta: Tensor | undefined, paramShape: number[]): Tensor {
+function normalize(
+  c: AffineConfig,
+  x: Tensor,
+  mean: Tensor,
+  variance: Tensor,
+  gamma: Tensor | undefined,
+  beta: Tensor | undefined,
+  paramShape: number[],
+): Tensor {
   let y = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, c.epsilon)));
   if (gamma) y = tf.mul(y, tf.reshape(gamma, paramShape));
   if (beta) y = tf.add(y, tf.reshape(beta, paramShape));
@@ -82,10 +112,27 @@ const BACKEND_EPSILON = 1e-7;
 export const layer_batch_normalization = defineLayer<BatchNormalizationConfig>({
   className: "BatchNormalization",
   fn: "layer_batch_normalization",
-  props: { axis: AxisArg, momentum: Num, moving_mean_initializer: InitializerArg, moving_variance_initializer: InitializerArg, ...AFFINE_PROPS },
-  defaults: { axis: -1, momentum: 0.99, moving_mean_initializer: initializerSpec("zeros"), moving_variance_initializer: initializerSpec("ones"), ...AFFINE_DEFAULTS },
+  props: {
+    axis: AxisArg,
+    momentum: Num,
+    moving_mean_initializer: InitializerArg,
+    moving_variance_initializer: InitializerArg,
+    ...AFFINE_PROPS,
+  },
+  defaults: {
+    axis: -1,
+    momentum: 0.99,
+    moving_mean_initializer: initializerSpec("zeros"),
+    moving_variance_initializer: initializerSpec("ones"),
+    ...AFFINE_DEFAULTS,
+  },
   outputShape: (c, [input]) => {
-    knownDim("layer_batch_normalization", input, resolveAxis("layer_batch_normalization", c.axis, input), "the normalised axis");
+    knownDim(
+      "layer_batch_normalization",
+      input,
+      resolveAxis("layer_batch_normalization", c.axis, input),
+      "the normalised axis",
+    );
     return [input];
   },
   weights: (c, [input]) => {
@@ -106,14 +153,26 @@ export const layer_batch_normalization = defineLayer<BatchNormalizationConfig>({
     const beta = c.center ? weights[k++] : undefined;
     const [movingMeanIndex, movingVarIndex] = [k, k + 1];
     if (!training || trainable === false) {
-      const y = normalize(c, x, tf.reshape(weights[movingMeanIndex], paramShape), tf.reshape(weights[movingVarIndex], paramShape), gamma, beta, paramShape);
+      const y = normalize(
+        c,
+        x,
+        tf.reshape(weights[movingMeanIndex], paramShape),
+        tf.reshape(weights[movingVarIndex], paramShape),
+        gamma,
+        beta,
+        paramShape,
+      );
       return { outputs: [y] };
     }
     const reduce = x.shape.map((_, i) => i).filter((i) => i !== axis);
-    const { mean, variance } = mask && axis === x.rank - 1 && mask.rank === x.rank - 1 ? maskedMoments(x, mask, reduce) : tf.moments(x, reduce, true);
+    const { mean, variance } =
+      mask && axis === x.rank - 1 && mask.rank === x.rank - 1
+        ? maskedMoments(x, mask, reduce)
+        : tf.moments(x, reduce, true);
     const y = normalize(c, x, mean, variance, gamma, beta, paramShape);
     // Keras 3: moving = moving * momentum + batch * (1 - momentum), with the biased batch variance.
-    const update = (moving: Tensor, batch: Tensor) => tf.add(tf.mul(moving, c.momentum), tf.mul(tf.reshape(batch, moving.shape), 1 - c.momentum));
+    const update = (moving: Tensor, batch: Tensor) =>
+      tf.add(tf.mul(moving, c.momentum), tf.mul(tf.reshape(batch, moving.shape), 1 - c.momentum));
     return {
       outputs: [y],
       weightUpdates: [
@@ -142,8 +201,11 @@ export interface LayerNormalizationConfig extends AffineConfig {
 const AxisOrAxes = described(t.union([AxisArg, t.array(AxisArg)]), "an integer axis or a vector of them");
 
 function layerNormAxes(c: LayerNormalizationConfig, input: Shape): number[] {
-  const axes = (typeof c.axis === "number" ? [c.axis] : c.axis).map((a) => resolveAxis("layer_layer_normalization", a, input));
-  if (new Set(axes).size !== axes.length) throw new KerasError("layer_layer_normalization", `\`axis\` repeats an axis: [${axes.join(", ")}]`);
+  const axes = (typeof c.axis === "number" ? [c.axis] : c.axis).map((a) =>
+    resolveAxis("layer_layer_normalization", a, input),
+  );
+  if (new Set(axes).size !== axes.length)
+    throw new KerasError("layer_layer_normalization", `\`axis\` repeats an axis: [${axes.join(", ")}]`);
   return axes.sort((a, b) => a - b);
 }
 
@@ -153,17 +215,21 @@ export const layer_layer_normalization = defineLayer<LayerNormalizationConfig>({
   props: { axis: AxisOrAxes, ...AFFINE_PROPS },
   defaults: { axis: -1, ...AFFINE_DEFAULTS },
   outputShape: (c, [input]) => {
-    for (const a of layerNormAxes(c, input)) knownDim("layer_layer_normalization", input, a, `axis ${a} of ${formatShape(input)}`);
+    for (const a of layerNormAxes(c, input))
+      knownDim("layer_layer_normalization", input, a, `axis ${a} of ${formatShape(input)}`);
     return [input];
   },
-  weights: (c, [input]) => affineWeights(c, layerNormAxes(c, input).map((a) => input[a] as number)),
+  weights: (c, [input]) =>
+    affineWeights(
+      c,
+      layerNormAxes(c, input).map((a) => input[a] as number),
+    ),
   forward: (c, { inputs: [x], weights }) => {
     const axes = layerNormAxes(c, x.shape);
     const paramShape = x.shape.map((d, i) => (axes.includes(i) ? d : 1));
     const { mean, variance } = tf.moments(x, axes, true);
-    let k = 0;
-    const gamma = c.scale ? weights[k++] : undefined;
-    const beta = c.center ? weights[k++] : undefined;
+    const gamma = c.scale ? weights[0] : undefined;
+    const beta = c.center ? weights[c.scale ? 1 : 0] : undefined;
     return { outputs: [normalize(c, x, mean, variance, gamma, beta, paramShape)] };
   },
 });

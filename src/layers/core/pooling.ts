@@ -19,18 +19,32 @@ export interface Pooling1DConfig {
   data_format: DataFormat;
 }
 
-function pooling1d(className: string, fn: string, pool: (x4: tf.Tensor4D, window: [number, number], strides: [number, number], padding: "valid" | "same") => Tensor) {
+function pooling1d(
+  className: string,
+  fn: string,
+  pool: (x4: tf.Tensor4D, window: [number, number], strides: [number, number], padding: "valid" | "same") => Tensor,
+) {
   return defineLayer<Pooling1DConfig>({
     className,
     fn,
-    props: { pool_size: PositiveInt, strides: Nullable(PositiveInt), padding: OneOf("valid", "same"), data_format: DataFormatArg },
+    props: {
+      pool_size: PositiveInt,
+      strides: Nullable(PositiveInt),
+      padding: OneOf("valid", "same"),
+      data_format: DataFormatArg,
+    },
     defaults: { pool_size: 2, strides: null, padding: "valid", data_format: "channels_last" },
     mask: "drop",
     outputShape: (c, [input]) => {
       expectRank(fn, input, 3, "a sequence input (batch, steps, channels)");
       const stepsAxis = c.data_format === "channels_last" ? 1 : 2;
       const steps = windowOutputLength(input[stepsAxis], c.pool_size, c.strides ?? c.pool_size, c.padding);
-      if (steps !== null && steps <= 0) throw new KerasError(fn, `the input is too short for pool_size ${c.pool_size} with padding "valid": input shape ${formatShape(input)}`, "shape");
+      if (steps !== null && steps <= 0)
+        throw new KerasError(
+          fn,
+          `the input is too short for pool_size ${c.pool_size} with padding "valid": input shape ${formatShape(input)}`,
+          "shape",
+        );
       const out = [...input];
       out[stepsAxis] = steps;
       return [out];
@@ -46,16 +60,24 @@ function pooling1d(className: string, fn: string, pool: (x4: tf.Tensor4D, window
   });
 }
 
-export const layer_max_pooling_1d = pooling1d("MaxPooling1D", "layer_max_pooling_1d", (x, w, s, p) => tf.maxPool(x, w, s, p));
+export const layer_max_pooling_1d = pooling1d("MaxPooling1D", "layer_max_pooling_1d", (x, w, s, p) =>
+  tf.maxPool(x, w, s, p),
+);
 /** Windows at the edges with padding "same" average over their real values only (TF/Keras). */
-export const layer_average_pooling_1d = pooling1d("AveragePooling1D", "layer_average_pooling_1d", (x, w, s, p) => tf.avgPool(x, w, s, p));
+export const layer_average_pooling_1d = pooling1d("AveragePooling1D", "layer_average_pooling_1d", (x, w, s, p) =>
+  tf.avgPool(x, w, s, p),
+);
 
 export interface GlobalPooling1DConfig {
   data_format: DataFormat;
   keepdims: boolean;
 }
 
-function globalPooling1d(className: string, fn: string, reduce: (x: Tensor, stepsAxis: number, keepdims: boolean, mask: Tensor | null) => Tensor) {
+function globalPooling1d(
+  className: string,
+  fn: string,
+  reduce: (x: Tensor, stepsAxis: number, keepdims: boolean, mask: Tensor | null) => Tensor,
+) {
   return defineLayer<GlobalPooling1DConfig>({
     className,
     fn,
@@ -65,17 +87,31 @@ function globalPooling1d(className: string, fn: string, reduce: (x: Tensor, step
     outputShape: (c, [input]) => {
       expectRank(fn, input, 3, "a sequence input (batch, steps, channels)");
       const stepsAxis = c.data_format === "channels_last" ? 1 : 2;
-      return [(c.keepdims ? input.map((d, i) => (i === stepsAxis ? 1 : d)) : input.filter((_, i) => i !== stepsAxis)) as Shape];
+      return [
+        (c.keepdims
+          ? input.map((d, i) => (i === stepsAxis ? 1 : d))
+          : input.filter((_, i) => i !== stepsAxis)) as Shape,
+      ];
     },
-    forward: (c, { inputs: [x], masks: [mask] }) => ({ outputs: [reduce(x, c.data_format === "channels_last" ? 1 : 2, c.keepdims, mask)] }),
+    forward: (c, { inputs: [x], masks: [mask] }) => ({
+      outputs: [reduce(x, c.data_format === "channels_last" ? 1 : 2, c.keepdims, mask)],
+    }),
   });
 }
 
-export const layer_global_max_pooling_1d = globalPooling1d("GlobalMaxPooling1D", "layer_global_max_pooling_1d", (x, axis, keepdims) => tf.max(x, axis, keepdims));
+export const layer_global_max_pooling_1d = globalPooling1d(
+  "GlobalMaxPooling1D",
+  "layer_global_max_pooling_1d",
+  (x, axis, keepdims) => tf.max(x, axis, keepdims),
+);
 
 /** With a (batch, steps) mask: sum(x * mask) / sum(mask) over steps (Keras GlobalAveragePooling1D). */
-export const layer_global_average_pooling_1d = globalPooling1d("GlobalAveragePooling1D", "layer_global_average_pooling_1d", (x, axis, keepdims, mask) => {
-  if (!mask) return tf.mean(x, axis, keepdims);
-  const w = tf.expandDims(tf.cast(mask, x.dtype), axis === 1 ? 2 : 1);
-  return tf.div(tf.sum(tf.mul(x, w), axis, keepdims), tf.sum(w, axis, keepdims));
-});
+export const layer_global_average_pooling_1d = globalPooling1d(
+  "GlobalAveragePooling1D",
+  "layer_global_average_pooling_1d",
+  (x, axis, keepdims, mask) => {
+    if (!mask) return tf.mean(x, axis, keepdims);
+    const w = tf.expandDims(tf.cast(mask, x.dtype), axis === 1 ? 2 : 1);
+    return tf.div(tf.sum(tf.mul(x, w), axis, keepdims), tf.sum(w, axis, keepdims));
+  },
+);

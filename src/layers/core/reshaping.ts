@@ -27,13 +27,19 @@ export const layer_flatten = defineLayer<FlattenConfig>({
     return [[input[0], rest.some((d) => d === null) ? null : product(rest as number[])]];
   },
   forward: (c, { inputs: [x] }) => {
-    const ordered = c.data_format === "channels_first" && x.rank >= 3 ? tf.transpose(x, [0, ...Array.from({ length: x.rank - 2 }, (_, i) => i + 2), 1]) : x;
+    const ordered =
+      c.data_format === "channels_first" && x.rank >= 3
+        ? tf.transpose(x, [0, ...Array.from({ length: x.rank - 2 }, (_, i) => i + 2), 1])
+        : x;
     return { outputs: [tf.reshape(ordered, [x.shape[0], -1])] };
   },
 });
 
 const TargetShape = described(
-  t.refinement(t.array(t.number), (a) => a.every((d) => Number.isInteger(d) && (d > 0 || d === -1)) && a.filter((d) => d === -1).length <= 1),
+  t.refinement(
+    t.array(t.number),
+    (a) => a.every((d) => Number.isInteger(d) && (d > 0 || d === -1)) && a.filter((d) => d === -1).length <= 1,
+  ),
   "a shape: positive integers with at most one -1",
 );
 
@@ -55,7 +61,11 @@ export const layer_reshape = defineLayer<ReshapeConfig>({
     const fixed = product(c.target_shape.filter((d) => d !== -1));
     const wildcard = c.target_shape.indexOf(-1);
     const mismatch = () =>
-      new KerasError("layer_reshape", `the total size must be unchanged: input shape ${formatShape(input)} (${total} values per sample) cannot be reshaped to target_shape [${c.target_shape.join(", ")}]`, "shape");
+      new KerasError(
+        "layer_reshape",
+        `the total size must be unchanged: input shape ${formatShape(input)} (${total} values per sample) cannot be reshaped to target_shape [${c.target_shape.join(", ")}]`,
+        "shape",
+      );
     if (wildcard < 0) {
       if (total !== null && total !== fixed) throw mismatch();
       return [[input[0], ...c.target_shape]];
@@ -82,12 +92,20 @@ export const layer_permute = defineLayer<PermuteConfig>({
   validate: (c) => {
     const sorted = [...c.dims].sort((a, b) => a - b);
     if (c.dims.length === 0 || sorted.some((d, i) => d !== i + 1)) {
-      throw new KerasError("layer_permute", `\`dims\` must be a permutation of 1..${c.dims.length || "k"} (1-based axes, batch axis excluded), got [${c.dims.join(", ")}]`);
+      throw new KerasError(
+        "layer_permute",
+        `\`dims\` must be a permutation of 1..${c.dims.length || "k"} (1-based axes, batch axis excluded), got [${c.dims.join(", ")}]`,
+      );
     }
     return c;
   },
   outputShape: (c, [input]) => {
-    expectRank("layer_permute", input, c.dims.length + 1, `an input with ${c.dims.length} non-batch axes for dims [${c.dims.join(", ")}]`);
+    expectRank(
+      "layer_permute",
+      input,
+      c.dims.length + 1,
+      `an input with ${c.dims.length} non-batch axes for dims [${c.dims.join(", ")}]`,
+    );
     return [[input[0], ...c.dims.map((d) => input[d])]];
   },
   forward: (c, { inputs: [x] }) => ({ outputs: [tf.transpose(x, [0, ...c.dims])] }),

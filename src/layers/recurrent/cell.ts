@@ -89,7 +89,10 @@ export const CellArg = described(
   new t.Type<Layer | Layer[], unknown, unknown>(
     "Cell",
     (u): u is Layer | Layer[] => isCellLayer(u) || (Array.isArray(u) && u.length > 0 && u.every(isCellLayer)),
-    (u, c) => (isCellLayer(u) || (Array.isArray(u) && u.length > 0 && u.every(isCellLayer)) ? t.success(u as Layer | Layer[]) : t.failure(u, c)),
+    (u, c) =>
+      isCellLayer(u) || (Array.isArray(u) && u.length > 0 && u.every(isCellLayer))
+        ? t.success(u as Layer | Layer[])
+        : t.failure(u, c),
     (u) => u,
   ),
   "an RNN cell (layer_gru_cell(), rnn_cell_lstm(), rnn_cell_custom(), ...) or a list of cells",
@@ -98,7 +101,11 @@ export const CellArg = described(
 /** Output shapes of a cell called on one step: [output, ...new states]. */
 export function cellStepShapes(fn: string, cell: RecurrentCell, input: Shape, call: CallShapes): Shape[] {
   if (input.length !== 2) {
-    throw new KerasError(fn, `a cell takes one timestep: expected an input of shape (batch, features), got shape ${formatShape(input)}`, "shape");
+    throw new KerasError(
+      fn,
+      `a cell takes one timestep: expected an input of shape (batch, features), got shape ${formatShape(input)}`,
+      "shape",
+    );
   }
   checkStateShapes(fn, cell, input[0], call.initialState);
   return [[input[0], cell.outputSize], ...cell.stateSizes.map((s) => [input[0], s] as Shape)];
@@ -107,12 +114,20 @@ export function cellStepShapes(fn: string, cell: RecurrentCell, input: Shape, ca
 export function checkStateShapes(fn: string, cell: RecurrentCell, batch: number | null, given: readonly Shape[]): void {
   if (given.length === 0) return;
   if (given.length !== cell.stateSizes.length) {
-    throw new KerasError(fn, `\`initial_state\` must be a list of ${cell.stateSizes.length} state tensor${cell.stateSizes.length === 1 ? "" : "s"} of shape${cell.stateSizes.length === 1 ? "" : "s"} ${cell.stateSizes.map((s) => formatShape([batch, s])).join(", ")}, got ${given.length}`, "shape");
+    throw new KerasError(
+      fn,
+      `\`initial_state\` must be a list of ${cell.stateSizes.length} state tensor${cell.stateSizes.length === 1 ? "" : "s"} of shape${cell.stateSizes.length === 1 ? "" : "s"} ${cell.stateSizes.map((s) => formatShape([batch, s])).join(", ")}, got ${given.length}`,
+      "shape",
+    );
   }
   given.forEach((s, i) => {
     const want = cell.stateSizes[i];
     if (s.length !== 2 || (s[1] !== null && s[1] !== want) || (batch !== null && s[0] !== null && s[0] !== batch)) {
-      throw new KerasError(fn, `\`initial_state\` ${i + 1} must have shape ${formatShape([batch, want])}, got ${formatShape(s)}`, "shape");
+      throw new KerasError(
+        fn,
+        `\`initial_state\` ${i + 1} must have shape ${formatShape([batch, want])}, got ${formatShape(s)}`,
+        "shape",
+      );
     }
   });
 }
@@ -122,7 +137,13 @@ export function zeroStates(cell: RecurrentCell, batch: number): Tensor[] {
 }
 
 /** Runs one step of `cell` (the family forward of cell values and `cell_call`). */
-export function runCellStep(cell: RecurrentCell, x: Tensor, weights: readonly Tensor[], states: readonly Tensor[] | undefined, ctx: StepContext): Tensor[] {
+export function runCellStep(
+  cell: RecurrentCell,
+  x: Tensor,
+  weights: readonly Tensor[],
+  states: readonly Tensor[] | undefined,
+  ctx: StepContext,
+): Tensor[] {
   const [batch, inputDim] = x.shape;
   const prepared = cell.prepare(weights, { batch, inputDim, training: ctx.training });
   const r = prepared.step(prepared.project(x), states && states.length ? states : zeroStates(cell, batch), ctx);
@@ -156,7 +177,10 @@ export function defineCell<C extends Record<string, any>>(spec: {
     outputShape: (c, [input], call) => cellStepShapes(spec.fn, cell(c), input, call),
     weights: (c, [input]) => cell(c).weightSpecs(input[input.length - 1] as number),
     forward: (c, ctx) => ({
-      outputs: runCellStep(cell(c), ctx.inputs[0], ctx.weights, ctx.initialState, { training: ctx.training, constants: ctx.constants ?? [] }),
+      outputs: runCellStep(cell(c), ctx.inputs[0], ctx.weights, ctx.initialState, {
+        training: ctx.training,
+        constants: ctx.constants ?? [],
+      }),
     }),
     mask: "drop",
     toConfig: spec.toConfig,
@@ -230,14 +254,40 @@ export const CELL_DEFAULTS: Partial<CellArgs> = {
 };
 
 /** The kernel, recurrent_kernel and bias specs of a built-in cell with `gates` gate blocks. */
-export function gatedWeightSpecs(c: CellArgs, inputDim: number, gates: number, bias: { shape: number[]; initializer?: InitializerSpec } | null): WeightSpec[] {
+export function gatedWeightSpecs(
+  c: CellArgs,
+  inputDim: number,
+  gates: number,
+  bias: { shape: number[]; initializer?: InitializerSpec } | null,
+): WeightSpec[] {
   const u = c.units;
   const specs: WeightSpec[] = [
-    { name: "kernel", shape: [inputDim, gates * u], initializer: c.kernel_initializer, trainable: true, regularizer: c.kernel_regularizer, constraint: c.kernel_constraint },
-    { name: "recurrent_kernel", shape: [u, gates * u], initializer: c.recurrent_initializer, trainable: true, regularizer: c.recurrent_regularizer, constraint: c.recurrent_constraint },
+    {
+      name: "kernel",
+      shape: [inputDim, gates * u],
+      initializer: c.kernel_initializer,
+      trainable: true,
+      regularizer: c.kernel_regularizer,
+      constraint: c.kernel_constraint,
+    },
+    {
+      name: "recurrent_kernel",
+      shape: [u, gates * u],
+      initializer: c.recurrent_initializer,
+      trainable: true,
+      regularizer: c.recurrent_regularizer,
+      constraint: c.recurrent_constraint,
+    },
   ];
   if (c.use_bias && bias) {
-    specs.push({ name: "bias", shape: bias.shape, initializer: bias.initializer ?? c.bias_initializer, trainable: true, regularizer: c.bias_regularizer, constraint: c.bias_constraint });
+    specs.push({
+      name: "bias",
+      shape: bias.shape,
+      initializer: bias.initializer ?? c.bias_initializer,
+      trainable: true,
+      regularizer: c.bias_regularizer,
+      constraint: c.bias_constraint,
+    });
   }
   return specs;
 }
@@ -250,7 +300,13 @@ export function gateBlocks(w: Tensor, gates: number): Tensor[] {
 /** x · w over the last axis of x (any rank >= 2). */
 export function project(x: Tensor, w: Tensor, bias?: Tensor): Tensor {
   const inDim = x.shape[x.rank - 1];
-  const y = x.rank === 2 ? tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D) : tf.reshape(tf.matMul(tf.reshape(x, [-1, inDim]) as tf.Tensor2D, w as tf.Tensor2D), [...x.shape.slice(0, -1), w.shape[1] as number]);
+  const y =
+    x.rank === 2
+      ? tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D)
+      : tf.reshape(tf.matMul(tf.reshape(x, [-1, inDim]) as tf.Tensor2D, w as tf.Tensor2D), [
+          ...x.shape.slice(0, -1),
+          w.shape[1] as number,
+        ]);
   return bias ? tf.add(y, bias) : y;
 }
 
@@ -268,18 +324,36 @@ function nextSeed(seed: number | null): number | undefined {
 }
 
 /** `count` inverted-dropout masks of shape (batch, size) with values 0 or 1/(1-rate); null when inactive. */
-export function dropoutMasks(rate: number, training: boolean, count: number, batch: number, size: number, seed: number | null): Tensor[] | null {
+export function dropoutMasks(
+  rate: number,
+  training: boolean,
+  count: number,
+  batch: number,
+  size: number,
+  seed: number | null,
+): Tensor[] | null {
   if (!training || rate <= 0) return null;
   return Array.from({ length: count }, () =>
-    tf.tidy(() => tf.div(tf.cast(tf.greaterEqual(tf.randomUniform([batch, size], 0, 1, "float32", nextSeed(seed)), rate), "float32"), 1 - rate)),
+    tf.tidy(() =>
+      tf.div(
+        tf.cast(tf.greaterEqual(tf.randomUniform([batch, size], 0, 1, "float32", nextSeed(seed)), rate), "float32"),
+        1 - rate,
+      ),
+    ),
   );
 }
 
 /** Masks per gate: implementation 1 draws one per gate, implementation 2 one shared by all gates. */
-export function gateDropoutMasks(rate: number, c: CellArgs, training: boolean, gates: number, batch: number, size: number): (Tensor | null)[] {
+export function gateDropoutMasks(
+  rate: number,
+  c: CellArgs,
+  training: boolean,
+  gates: number,
+  batch: number,
+  size: number,
+): (Tensor | null)[] {
   const masks = dropoutMasks(rate, training, c.implementation === 1 ? gates : 1, batch, size, c.seed);
   return Array.from({ length: gates }, (_, g) => (masks ? masks[c.implementation === 1 ? g : 0] : null));
 }
 
 export const applyMask = (x: Tensor, mask: Tensor | null): Tensor => (mask ? tf.mul(x, mask) : x);
-

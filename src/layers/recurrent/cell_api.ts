@@ -8,15 +8,24 @@ import type { Layer } from "../../model/layer.js";
 import { cellOf, isCellLayer } from "./cell.js";
 
 function checkCell(fn: string, cell: unknown): asserts cell is Layer {
-  if (!isCellLayer(cell)) throw new KerasError(fn, `\`cell\` must be an RNN cell (layer_gru_cell(), rnn_cell_lstm(), rnn_cells_stack(), rnn_cell_custom(), ...), got ${describeValue(cell)}`);
+  if (!isCellLayer(cell))
+    throw new KerasError(
+      fn,
+      `\`cell\` must be an RNN cell (layer_gru_cell(), rnn_cell_lstm(), rnn_cells_stack(), rnn_cell_custom(), ...), got ${describeValue(cell)}`,
+    );
 }
 
 function checkBatch(fn: string, batch: unknown): asserts batch is number {
-  if (typeof batch !== "number" || !Number.isInteger(batch) || batch < 1) throw new KerasError(fn, `\`batch_size\` must be a positive integer, got ${describeValue(batch)}`);
+  if (typeof batch !== "number" || !Number.isInteger(batch) || batch < 1)
+    throw new KerasError(fn, `\`batch_size\` must be a positive integer, got ${describeValue(batch)}`);
 }
 
 function checkDtype(fn: string, dtype: unknown): void {
-  if (dtype !== undefined && dtype !== null && dtype !== "float32") throw new KerasError(fn, `\`dtype\` must be "float32" (the only float type of the backends), got ${describeValue(dtype)}`);
+  if (dtype !== undefined && dtype !== null && dtype !== "float32")
+    throw new KerasError(
+      fn,
+      `\`dtype\` must be "float32" (the only float type of the backends), got ${describeValue(dtype)}`,
+    );
 }
 
 /** The size of the cell's state: a number for one state, a list for several (LSTM: [units, units]; stacks: every cell's, flat). */
@@ -36,7 +45,8 @@ export function output_size(cell: Layer): number {
 export function get_initial_state(cell: Layer, args: { batch_size: number; dtype?: string }): Tensor[] {
   const fn = "get_initial_state";
   checkCell(fn, cell);
-  if (!args || typeof args !== "object") throw new KerasError(fn, `expected { batch_size, dtype }, got ${describeValue(args)}`);
+  if (!args || typeof args !== "object")
+    throw new KerasError(fn, `expected { batch_size, dtype }, got ${describeValue(args)}`);
   checkBatch(fn, args.batch_size);
   checkDtype(fn, args.dtype);
   return cellOf(cell).stateSizes.map((s) => tf.zeros([args.batch_size, s]));
@@ -56,13 +66,24 @@ export function zero_state(cell: Layer, batch_size: number, dtype: string = "flo
  * One step of `cell`: inputs (batch, features), states (a tensor or list; zeros when omitted) →
  * `[output, new_states]`. The cell keeps the weights it builds on first use, like any eager layer.
  */
-export function cell_call(cell: Layer, inputs: unknown, states?: unknown, options: { training?: boolean; constants?: unknown } = {}): [Tensor, Tensor[]] {
+export function cell_call(
+  cell: Layer,
+  inputs: unknown,
+  states?: unknown,
+  options: { training?: boolean; constants?: unknown } = {},
+): [Tensor, Tensor[]] {
   const fn = "cell_call";
   checkCell(fn, cell);
-  if (options === null || typeof options !== "object") throw new KerasError(fn, `\`options\` must be { training, constants }, got ${describeValue(options)}`);
+  if (options === null || typeof options !== "object")
+    throw new KerasError(fn, `\`options\` must be { training, constants }, got ${describeValue(options)}`);
   const unknown = Object.keys(options).filter((k) => k !== "training" && k !== "constants");
   if (unknown.length) throw new KerasError(fn, `unknown option \`${unknown[0]}\` (expected training, constants)`);
-  if (options.training !== undefined && typeof options.training !== "boolean") throw new KerasError(fn, `\`training\` must be TRUE or FALSE, got ${describeValue(options.training)}`);
-  const out = cell(inputs, { initial_state: states ?? undefined, training: options.training, constants: options.constants }) as Tensor[];
+  if (options.training !== undefined && typeof options.training !== "boolean")
+    throw new KerasError(fn, `\`training\` must be TRUE or FALSE, got ${describeValue(options.training)}`);
+  const out = cell(inputs, {
+    initial_state: states ?? undefined,
+    training: options.training,
+    constants: options.constants,
+  }) as Tensor[];
   return [out[0], out.slice(1)];
 }

@@ -20,13 +20,23 @@ import type { CallShapes, ForwardContext, ForwardResult, Shape } from "../../mod
 import { DataFormatArg, windowOutputLength, type DataFormat } from "../core/axes.js";
 import { CELL_DEFAULTS, GATED_CELL_PROPS } from "./cell.js";
 import { RNN_DEFAULTS, RNN_PROPS, recurrentForward, type RnnArgs } from "./rnn_layer.js";
-import { convLstmCell, convLstmWeightSpecs, type ConvLSTMCellConfig, type ConvLSTMGeometry, type ConvRank } from "./conv_lstm_cell.js";
+import {
+  convLstmCell,
+  convLstmWeightSpecs,
+  type ConvLSTMCellConfig,
+  type ConvLSTMGeometry,
+  type ConvRank,
+} from "./conv_lstm_cell.js";
 
 export interface ConvLSTMConfig extends ConvLSTMCellConfig, RnnArgs {
   data_format: DataFormat;
 }
 
-const SPATIAL_NAMES: Record<ConvRank, string[]> = { 1: ["rows"], 2: ["rows", "cols"], 3: ["conv_dim1", "conv_dim2", "conv_dim3"] };
+const SPATIAL_NAMES: Record<ConvRank, string[]> = {
+  1: ["rows"],
+  2: ["rows", "cols"],
+  3: ["conv_dim1", "conv_dim2", "conv_dim3"],
+};
 
 /** Axis permutation moving axis `from` to position `to` (the others keep their order). */
 function moveAxisPerm(rank: number, from: number, to: number): number[] {
@@ -44,10 +54,13 @@ function layout(format: DataFormat, rank: ConvRank) {
   const fromLast = (n: number, leading: number) => moveAxisPerm(n, n - 1, leading);
   const identity = format === "channels_last";
   return {
-    shapeToChannelsLast: (s: Shape, leading: number): Shape => (identity ? s : permute(s, toLast(leading + rank + 1, leading))),
-    shapeFromChannelsLast: (s: Shape, leading: number): Shape => (identity ? s : permute(s, fromLast(leading + rank + 1, leading))),
+    shapeToChannelsLast: (s: Shape, leading: number): Shape =>
+      identity ? s : permute(s, toLast(leading + rank + 1, leading)),
+    shapeFromChannelsLast: (s: Shape, leading: number): Shape =>
+      identity ? s : permute(s, fromLast(leading + rank + 1, leading)),
     toChannelsLast: (x: Tensor, leading: number): Tensor => (identity ? x : tf.transpose(x, toLast(x.rank, leading))),
-    fromChannelsLast: (x: Tensor, leading: number): Tensor => (identity ? x : tf.transpose(x, fromLast(x.rank, leading))),
+    fromChannelsLast: (x: Tensor, leading: number): Tensor =>
+      identity ? x : tf.transpose(x, fromLast(x.rank, leading)),
   };
 }
 
@@ -58,17 +71,33 @@ function describeInput(rank: ConvRank, format: DataFormat): string {
 }
 
 /** The input's geometry (channels_last) and the output image shape, checking rank and sizes. */
-function geometryOf(fn: string, rank: ConvRank, c: ConvLSTMConfig, input: Shape): { spatial: (number | null)[]; channels: number; outputSpatial: (number | null)[] } {
+function geometryOf(
+  fn: string,
+  rank: ConvRank,
+  c: ConvLSTMConfig,
+  input: Shape,
+): { spatial: (number | null)[]; channels: number; outputSpatial: (number | null)[] } {
   if (input.length !== rank + 3) {
-    throw new KerasError(fn, `expected a ${rank + 3}-D input of shape ${describeInput(rank, c.data_format)}, got shape ${formatShape(input)}`, "shape");
+    throw new KerasError(
+      fn,
+      `expected a ${rank + 3}-D input of shape ${describeInput(rank, c.data_format)}, got shape ${formatShape(input)}`,
+      "shape",
+    );
   }
   const last = layout(c.data_format, rank).shapeToChannelsLast(input, 2);
   const spatial = [...last.slice(2, -1)];
   const channels = last[last.length - 1];
-  if (channels === null) throw new KerasError(fn, `the number of input channels must be known, got shape ${formatShape(input)}`, "shape");
-  const outputSpatial = spatial.map((d, i) => windowOutputLength(d, c.kernel_size[i], c.strides[i], c.padding, c.dilation_rate[i]));
+  if (channels === null)
+    throw new KerasError(fn, `the number of input channels must be known, got shape ${formatShape(input)}`, "shape");
+  const outputSpatial = spatial.map((d, i) =>
+    windowOutputLength(d, c.kernel_size[i], c.strides[i], c.padding, c.dilation_rate[i]),
+  );
   if (outputSpatial.some((d) => d !== null && d <= 0)) {
-    throw new KerasError(fn, `the input ${formatShape(input)} is too small for kernel_size ${formatShape(c.kernel_size)} with padding "valid"${c.dilation_rate.some((d) => d > 1) ? ` and dilation_rate ${formatShape(c.dilation_rate)}` : ""}`, "shape");
+    throw new KerasError(
+      fn,
+      `the input ${formatShape(input)} is too small for kernel_size ${formatShape(c.kernel_size)} with padding "valid"${c.dilation_rate.some((d) => d > 1) ? ` and dilation_rate ${formatShape(c.dilation_rate)}` : ""}`,
+      "shape",
+    );
   }
   return { spatial, channels, outputSpatial };
 }
@@ -87,8 +116,15 @@ function defineConvLstm(rank: ConvRank) {
     const { outputSpatial } = geometryOf(fn, rank, c, input);
     const [batch, time] = input;
     const state = imageShape(c, batch, outputSpatial);
-    if (call.initialState.length && (call.initialState.length !== 2 || call.initialState.some((s) => !shapesCompatible(s, state)))) {
-      throw new KerasError(fn, `\`initial_state\` must be a list of 2 state tensors [h, c], each of shape ${formatShape(state)}, got ${call.initialState.map(formatShape).join(", ") || "none"}`, "shape");
+    if (
+      call.initialState.length &&
+      (call.initialState.length !== 2 || call.initialState.some((s) => !shapesCompatible(s, state)))
+    ) {
+      throw new KerasError(
+        fn,
+        `\`initial_state\` must be a list of 2 state tensors [h, c], each of shape ${formatShape(state)}, got ${call.initialState.map(formatShape).join(", ") || "none"}`,
+        "shape",
+      );
     }
     const output: Shape = c.return_sequences ? [batch, time, ...state.slice(1)] : state;
     return c.return_state ? [output, state, state] : [output];
@@ -101,10 +137,13 @@ function defineConvLstm(rank: ConvRank) {
     const geometry: ConvLSTMGeometry = {
       inputSpatial: image.slice(0, -1),
       channels: image[image.length - 1],
-      outputSpatial: image.slice(0, -1).map((d, i) => windowOutputLength(d, c.kernel_size[i], c.strides[i], c.padding, c.dilation_rate[i])!),
+      outputSpatial: image
+        .slice(0, -1)
+        .map((d, i) => windowOutputLength(d, c.kernel_size[i], c.strides[i], c.padding, c.dilation_rate[i])!),
     };
     const flatState = (s: Tensor) => tf.reshape(convert.toChannelsLast(s, 1), [batch, -1]);
-    const toImage = (s: Tensor) => convert.fromChannelsLast(tf.reshape(s, [batch, ...geometry.outputSpatial, c.filters]), 1);
+    const toImage = (s: Tensor) =>
+      convert.fromChannelsLast(tf.reshape(s, [batch, ...geometry.outputSpatial, c.filters]), 1);
     const r = recurrentForward(fn, convLstmCell(c, geometry), c, {
       ...ctx,
       inputs: [tf.reshape(x, [batch, time, product(image)])],
@@ -144,7 +183,10 @@ function defineConvLstm(rank: ConvRank) {
     required: ["filters", "kernel_size"],
     validate: (c) => {
       if (c.strides.some((s) => s > 1) && c.dilation_rate.some((d) => d > 1)) {
-        throw new KerasError(fn, `strides > 1 cannot be combined with dilation_rate > 1, got strides ${formatShape(c.strides)} and dilation_rate ${formatShape(c.dilation_rate)}`);
+        throw new KerasError(
+          fn,
+          `strides > 1 cannot be combined with dilation_rate > 1, got strides ${formatShape(c.strides)} and dilation_rate ${formatShape(c.dilation_rate)}`,
+        );
       }
       return { ...c, data_format: c.data_format ?? "channels_last" };
     },

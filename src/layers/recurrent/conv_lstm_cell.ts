@@ -40,26 +40,67 @@ export interface ConvLSTMGeometry {
 }
 
 /** An N-D convolution of a channels_last batch (cross-correlation, as TF and PyTorch). */
-export function convChannelsLast(x: Tensor, kernel: Tensor, strides: readonly number[], padding: ConvPadding, dilation: readonly number[]): Tensor {
+export function convChannelsLast(
+  x: Tensor,
+  kernel: Tensor,
+  strides: readonly number[],
+  padding: ConvPadding,
+  dilation: readonly number[],
+): Tensor {
   switch (strides.length) {
     case 1:
       return tf.conv1d(x as tf.Tensor3D, kernel as tf.Tensor3D, strides[0], padding, "NWC", dilation[0]);
     case 2:
-      return tf.conv2d(x as tf.Tensor4D, kernel as tf.Tensor4D, strides as [number, number], padding, "NHWC", dilation as [number, number]);
+      return tf.conv2d(
+        x as tf.Tensor4D,
+        kernel as tf.Tensor4D,
+        strides as [number, number],
+        padding,
+        "NHWC",
+        dilation as [number, number],
+      );
     default:
-      return tf.conv3d(x as tf.Tensor5D, kernel as tf.Tensor5D, strides as [number, number, number], padding, "NDHWC", dilation as [number, number, number]);
+      return tf.conv3d(
+        x as tf.Tensor5D,
+        kernel as tf.Tensor5D,
+        strides as [number, number, number],
+        padding,
+        "NDHWC",
+        dilation as [number, number, number],
+      );
   }
 }
 
 export function convLstmWeightSpecs(c: ConvLSTMCellConfig, channels: number): WeightSpec[] {
   const f = c.filters;
   const specs: WeightSpec[] = [
-    { name: "kernel", shape: [...c.kernel_size, channels, 4 * f], initializer: c.kernel_initializer, trainable: true, regularizer: c.kernel_regularizer, constraint: c.kernel_constraint },
-    { name: "recurrent_kernel", shape: [...c.kernel_size, f, 4 * f], initializer: c.recurrent_initializer, trainable: true, regularizer: c.recurrent_regularizer, constraint: c.recurrent_constraint },
+    {
+      name: "kernel",
+      shape: [...c.kernel_size, channels, 4 * f],
+      initializer: c.kernel_initializer,
+      trainable: true,
+      regularizer: c.kernel_regularizer,
+      constraint: c.kernel_constraint,
+    },
+    {
+      name: "recurrent_kernel",
+      shape: [...c.kernel_size, f, 4 * f],
+      initializer: c.recurrent_initializer,
+      trainable: true,
+      regularizer: c.recurrent_regularizer,
+      constraint: c.recurrent_constraint,
+    },
   ];
   if (c.use_bias) {
     const initializer = c.unit_forget_bias ? forgetBiasInitializer(c.bias_initializer, f, 4, 1) : c.bias_initializer;
-    specs.push({ name: "bias", shape: [4 * f], initializer, trainable: true, regularizer: c.bias_regularizer, constraint: c.bias_constraint });
+    specs.push({
+      name: "bias",
+      shape: [4 * f],
+      initializer,
+      trainable: true,
+      regularizer: c.bias_regularizer,
+      constraint: c.bias_constraint,
+    });
   }
   return specs;
 }
@@ -90,9 +131,15 @@ export function convLstmCell(c: ConvLSTMCellConfig, g: ConvLSTMGeometry): Recurr
         },
         step: ([projected], [h, cPrev]) => {
           const hImage = tf.reshape(recurrentMask ? tf.mul(h, recurrentMask) : h, [batch, ...stateImage]);
-          const z = tf.add(tf.reshape(projected, [batch, ...gatesImage]), convChannelsLast(hImage, recurrentKernel, ones, "same", ones));
+          const z = tf.add(
+            tf.reshape(projected, [batch, ...gatesImage]),
+            convChannelsLast(hImage, recurrentKernel, ones, "same", ones),
+          );
           const [zi, zf, zc, zo] = tf.split(z, 4, -1);
-          const cNext = tf.add(tf.mul(recAct(zf), tf.reshape(cPrev, [batch, ...stateImage])), tf.mul(recAct(zi), act(zc)));
+          const cNext = tf.add(
+            tf.mul(recAct(zf), tf.reshape(cPrev, [batch, ...stateImage])),
+            tf.mul(recAct(zi), act(zc)),
+          );
           const hNext = tf.mul(recAct(zo), act(cNext));
           const hFlat = tf.reshape(hNext, [batch, stateSize]);
           return { output: hFlat, states: [hFlat, tf.reshape(cNext, [batch, stateSize])] };

@@ -30,7 +30,9 @@ const warned = new Set<string>();
 function deprecationWarning(fn: string, replacement: string): void {
   if (warned.has(fn)) return;
   warned.add(fn);
-  console.warn(`${fn}() is deprecated (as in R keras >= 2.x): use ${replacement}() instead, which gives the same numbers with its default cuDNN-compatible arguments.`);
+  console.warn(
+    `${fn}() is deprecated (as in R keras >= 2.x): use ${replacement}() instead, which gives the same numbers with its default cuDNN-compatible arguments.`,
+  );
 }
 
 type CudnnConfig = CellArgs & RnnArgs & { unit_forget_bias?: boolean };
@@ -79,7 +81,11 @@ export function layer_cudnn_lstm(a?: unknown, b?: unknown): any {
 type Kind = "CuDNNGRU" | "CuDNNLSTM" | "GRU" | "LSTM";
 
 function biasOf(fn: string, weights: readonly unknown[], shape: number[]): Float32Array {
-  if (!Array.isArray(weights) || weights.length !== 3) throw new KerasError(fn, `\`weights\` must be a list of 3 arrays (kernel, recurrent_kernel, bias), got ${describeValue(weights)}`);
+  if (!Array.isArray(weights) || weights.length !== 3)
+    throw new KerasError(
+      fn,
+      `\`weights\` must be a list of 3 arrays (kernel, recurrent_kernel, bias), got ${describeValue(weights)}`,
+    );
   const b = toFloat32(weights[2], shape);
   if (!b) throw new KerasError(fn, `the bias must have shape [${shape.join(", ")}]`, "shape");
   return b;
@@ -88,7 +94,8 @@ function biasOf(fn: string, weights: readonly unknown[], shape: number[]): Float
 function unitsOf(fn: string, weights: readonly unknown[]): number {
   const rk = weights?.[1] as any;
   const rows = Array.isArray(rk) ? rk.length : rk?.shape?.[0];
-  if (!Number.isInteger(rows) || rows < 1) throw new KerasError(fn, "`weights[[2]]` (recurrent_kernel) must be a (units, gates * units) matrix");
+  if (!Number.isInteger(rows) || rows < 1)
+    throw new KerasError(fn, "`weights[[2]]` (recurrent_kernel) must be a (units, gates * units) matrix");
   return rows;
 }
 
@@ -99,15 +106,21 @@ function unitsOf(fn: string, weights: readonly unknown[]): number {
  */
 export function convert_cudnn_weights(weights: readonly unknown[], from: Kind): unknown[] {
   const fn = "convert_cudnn_weights";
-  if (!["CuDNNGRU", "CuDNNLSTM", "GRU", "LSTM"].includes(from)) throw new KerasError(fn, `\`from\` must be "CuDNNGRU", "CuDNNLSTM", "GRU" or "LSTM", got ${describeValue(from)}`);
+  if (!["CuDNNGRU", "CuDNNLSTM", "GRU", "LSTM"].includes(from))
+    throw new KerasError(fn, `\`from\` must be "CuDNNGRU", "CuDNNLSTM", "GRU" or "LSTM", got ${describeValue(from)}`);
   const u = unitsOf(fn, weights);
   const [kernel, recurrent] = weights;
-  const mat = (values: Float32Array, rows: number, cols: number) => Array.from({ length: rows }, (_, r) => Array.from(values.subarray(r * cols, (r + 1) * cols)));
+  const mat = (values: Float32Array, rows: number, cols: number) =>
+    Array.from({ length: rows }, (_, r) => Array.from(values.subarray(r * cols, (r + 1) * cols)));
   switch (from) {
     case "CuDNNGRU":
       return [kernel, recurrent, mat(biasOf(fn, weights, [6 * u]), 2, 3 * u)];
     case "GRU":
-      if (toFloat32(weights[2], [3 * u])) throw new KerasError(fn, "a GRU with reset_after = FALSE has no cuDNN equivalent (CuDNNGRU is the reset_after = TRUE variant)");
+      if (toFloat32(weights[2], [3 * u]))
+        throw new KerasError(
+          fn,
+          "a GRU with reset_after = FALSE has no cuDNN equivalent (CuDNNGRU is the reset_after = TRUE variant)",
+        );
       return [kernel, recurrent, Array.from(biasOf(fn, weights, [2, 3 * u]))];
     case "CuDNNLSTM": {
       const b = biasOf(fn, weights, [8 * u]);
@@ -126,7 +139,11 @@ const nested = (w: WeightValue) => ({ shape: w.shape, values: w.values });
  */
 export function layer_from_cudnn(layer: Layer): Layer {
   const fn = "layer_from_cudnn";
-  if (!isLayer(layer) || (layer.className !== "CuDNNGRU" && layer.className !== "CuDNNLSTM")) throw new KerasError(fn, `\`layer\` must be a layer_cudnn_gru() or layer_cudnn_lstm() layer, got ${describeValue(layer)}`);
+  if (!isLayer(layer) || (layer.className !== "CuDNNGRU" && layer.className !== "CuDNNLSTM"))
+    throw new KerasError(
+      fn,
+      `\`layer\` must be a layer_cudnn_gru() or layer_cudnn_lstm() layer, got ${describeValue(layer)}`,
+    );
   const { unit_forget_bias, ...c } = layer.config;
   const args: Record<string, unknown> = { ...c, name: layer.autoName ? undefined : layer.name };
   for (const k of ["implementation", "time_major", "unroll", "zero_output_for_mask"]) delete args[k];
@@ -142,7 +159,8 @@ export function layer_from_cudnn(layer: Layer): Layer {
 /** `layer_to_cudnn(layer)`: the cuDNN layer equivalent to a cuDNN-compatible layer_gru / layer_lstm. */
 export function layer_to_cudnn(layer: Layer): Layer {
   const fn = "layer_to_cudnn";
-  if (!isLayer(layer) || (layer.className !== "GRU" && layer.className !== "LSTM")) throw new KerasError(fn, `\`layer\` must be a layer_gru() or layer_lstm() layer, got ${describeValue(layer)}`);
+  if (!isLayer(layer) || (layer.className !== "GRU" && layer.className !== "LSTM"))
+    throw new KerasError(fn, `\`layer\` must be a layer_gru() or layer_lstm() layer, got ${describeValue(layer)}`);
   const c = layer.config;
   const bad: string[] = [];
   if (c.activation.name !== "tanh") bad.push('activation "tanh"');
@@ -151,7 +169,23 @@ export function layer_to_cudnn(layer: Layer): Layer {
   if (layer.className === "GRU" && !c.reset_after) bad.push("reset_after TRUE");
   if (bad.length) throw new KerasError(fn, `layer "${layer.name}" has no cuDNN equivalent: it needs ${bad.join(", ")}`);
   const args: Record<string, unknown> = {};
-  for (const k of ["units", "kernel_initializer", "recurrent_initializer", "bias_initializer", "kernel_regularizer", "recurrent_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "recurrent_constraint", "bias_constraint", "return_sequences", "return_state", "stateful"]) args[k] = c[k];
+  for (const k of [
+    "units",
+    "kernel_initializer",
+    "recurrent_initializer",
+    "bias_initializer",
+    "kernel_regularizer",
+    "recurrent_regularizer",
+    "bias_regularizer",
+    "activity_regularizer",
+    "kernel_constraint",
+    "recurrent_constraint",
+    "bias_constraint",
+    "return_sequences",
+    "return_state",
+    "stateful",
+  ])
+    args[k] = c[k];
   if (layer.className === "LSTM") args.unit_forget_bias = c.unit_forget_bias;
   if (!layer.autoName) args.name = layer.name;
   const shape = builtInputShapesOf(layer)?.[0];

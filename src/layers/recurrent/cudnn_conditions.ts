@@ -23,7 +23,8 @@ interface CudnnRelevant {
 export function cudnnViolations(c: CudnnRelevant, kind: "gru" | "lstm"): string[] {
   const out: string[] = [];
   if (c.activation.name !== "tanh") out.push(`activation must be "tanh" (is "${c.activation.name}")`);
-  if (c.recurrent_activation.name !== "sigmoid") out.push(`recurrent_activation must be "sigmoid" (is "${c.recurrent_activation.name}")`);
+  if (c.recurrent_activation.name !== "sigmoid")
+    out.push(`recurrent_activation must be "sigmoid" (is "${c.recurrent_activation.name}")`);
   if (c.recurrent_dropout !== 0) out.push("recurrent_dropout must be 0");
   if (c.unroll) out.push("unroll must be FALSE");
   if (!c.use_bias) out.push("use_bias must be TRUE");
@@ -34,6 +35,10 @@ export function cudnnViolations(c: CudnnRelevant, kind: "gru" | "lstm"): string[
 export function checkUseCudnn<C extends CudnnRelevant>(fn: string, c: C, kind: "gru" | "lstm"): C {
   if (c.use_cudnn !== true) return c;
   const v = cudnnViolations(c, kind);
-  if (v.length) throw new KerasError(fn, `use_cudnn = TRUE, but this configuration cannot use the cuDNN kernel: ${v.join("; ")}. Use use_cudnn = "auto" (the default) or FALSE`);
+  if (v.length)
+    throw new KerasError(
+      fn,
+      `use_cudnn = TRUE, but this configuration cannot use the cuDNN kernel: ${v.join("; ")}. Use use_cudnn = "auto" (the default) or FALSE`,
+    );
   return c;
 }

@@ -43,13 +43,26 @@ function customCell(c: CustomCellConfig): RecurrentCell {
   const stateSizes = Array.isArray(c.state_size) ? c.state_size : [c.state_size];
   const weightSpecs = (inputDim: number): WeightSpec[] => {
     const specs = c.build(inputDim);
-    if (!Array.isArray(specs)) throw new KerasError(fn, `\`weights(input_dim)\` must return a list of { name, shape, initializer }, got ${describeValue(specs)}`);
+    if (!Array.isArray(specs))
+      throw new KerasError(
+        fn,
+        `\`weights(input_dim)\` must return a list of { name, shape, initializer }, got ${describeValue(specs)}`,
+      );
     return specs.map((s, i) => {
-      if (!s || typeof s.name !== "string" || !Array.isArray(s.shape) || !s.shape.every((d) => Number.isInteger(d) && d > 0)) {
-        throw new KerasError(fn, `weight ${i + 1} must be { name: string, shape: positive integers, initializer? }, got ${describeValue(s)}`);
+      if (
+        !s ||
+        typeof s.name !== "string" ||
+        !Array.isArray(s.shape) ||
+        !s.shape.every((d) => Number.isInteger(d) && d > 0)
+      ) {
+        throw new KerasError(
+          fn,
+          `weight ${i + 1} must be { name: string, shape: positive integers, initializer? }, got ${describeValue(s)}`,
+        );
       }
       const initializer = resolveInitializer(s.initializer ?? "glorot_uniform");
-      if (!initializer) throw new KerasError(fn, `weight "${s.name}": unknown initializer ${describeValue(s.initializer)}`);
+      if (!initializer)
+        throw new KerasError(fn, `weight "${s.name}": unknown initializer ${describeValue(s.initializer)}`);
       return { name: s.name, shape: [...s.shape], initializer, trainable: s.trainable ?? true };
     });
   };
@@ -62,7 +75,11 @@ function customCell(c: CustomCellConfig): RecurrentCell {
       project: (x) => [x],
       step: ([x], states, ctx) => {
         const r = c.call(x, [...states], [...weights], { training: ctx.training, constants: [...ctx.constants] });
-        if (!Array.isArray(r) || r.length !== 2) throw new KerasError(fn, `the \`call\` function of cell "${c.class_name}" must return [output, new_states], got ${describeValue(r)}`);
+        if (!Array.isArray(r) || r.length !== 2)
+          throw new KerasError(
+            fn,
+            `the \`call\` function of cell "${c.class_name}" must return [output, new_states], got ${describeValue(r)}`,
+          );
         const [output, newStates] = r;
         return { output, states: Array.isArray(newStates) ? newStates : [newStates] };
       },
@@ -70,7 +87,13 @@ function customCell(c: CustomCellConfig): RecurrentCell {
   };
 }
 
-const CUSTOM_PROPS = { class_name: Str, state_size: StateSize, output_size: described(t.union([PositiveInt, t.null]), "a positive integer or null"), build: Fn, call: Fn };
+const CUSTOM_PROPS = {
+  class_name: Str,
+  state_size: StateSize,
+  output_size: described(t.union([PositiveInt, t.null]), "a positive integer or null"),
+  build: Fn,
+  call: Fn,
+};
 
 const customCellLayer = defineCell<CustomCellConfig>({
   className: "CustomRNNCell",
@@ -79,8 +102,18 @@ const customCellLayer = defineCell<CustomCellConfig>({
   defaults: { class_name: "CustomRNNCell", output_size: null, build: () => [] },
   required: ["state_size", "call"],
   build: customCell,
-  toConfig: (c) => ({ ...functionConfig(String(c.call), "rnn_cell_custom()"), class_name: c.class_name, state_size: c.state_size, output_size: c.output_size }),
-  fromConfig: (_config, fn) => refuseFunctionConfig(fn, "a custom cell's TypeScript functions (`call`, `build`)", "rnn_cell_custom({ state_size, build, call })"),
+  toConfig: (c) => ({
+    ...functionConfig(String(c.call), "rnn_cell_custom()"),
+    class_name: c.class_name,
+    state_size: c.state_size,
+    output_size: c.output_size,
+  }),
+  fromConfig: (_config, fn) =>
+    refuseFunctionConfig(
+      fn,
+      "a custom cell's TypeScript functions (`call`, `build`)",
+      "rnn_cell_custom({ state_size, build, call })",
+    ),
 });
 
 /**

@@ -38,7 +38,8 @@ export function gruCell(c: GRUCellConfig, biasLayout: GruBiasLayout = "keras"): 
     stateSizes: [u],
     outputSize: u,
     builtin: { kind: "gru", config: c },
-    weightSpecs: (inputDim) => gatedWeightSpecs(c, inputDim, 3, { shape: biasLayout === "cudnn" ? [6 * u] : resetAfter ? [2, 3 * u] : [3 * u] }),
+    weightSpecs: (inputDim) =>
+      gatedWeightSpecs(c, inputDim, 3, { shape: biasLayout === "cudnn" ? [6 * u] : resetAfter ? [2, 3 * u] : [3 * u] }),
     prepare: (weights, { batch, inputDim, training }) => {
       const [kernel, recurrent, bias] = weights;
       const W = gateBlocks(kernel, 3);
@@ -64,7 +65,17 @@ export function gruCell(c: GRUCellConfig, biasLayout: GruBiasLayout = "keras"): 
           const z = recAct(tf.add(xz, tf.matMul(applyMask(h, recMasks[0]), U[0])));
           const r = recAct(tf.add(xr, tf.matMul(applyMask(h, recMasks[1]), U[1])));
           const hh = resetAfter
-            ? act(tf.add(xh, tf.mul(r, recBiasH ? tf.add(tf.matMul(applyMask(h, recMasks[2]), U[2]), recBiasH) : tf.matMul(applyMask(h, recMasks[2]), U[2]))))
+            ? act(
+                tf.add(
+                  xh,
+                  tf.mul(
+                    r,
+                    recBiasH
+                      ? tf.add(tf.matMul(applyMask(h, recMasks[2]), U[2]), recBiasH)
+                      : tf.matMul(applyMask(h, recMasks[2]), U[2]),
+                  ),
+                ),
+              )
             : act(tf.add(xh, tf.matMul(tf.mul(r, applyMask(h, recMasks[2])), U[2])));
           // z*h + (1-z)*hh written as hh + z*(h - hh): one kernel fewer.
           const next = tf.add(hh, tf.mul(z, tf.sub(h, hh)));

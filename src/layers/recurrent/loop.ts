@@ -78,16 +78,33 @@ export function runLoop(cell: RecurrentCell, prepared: PreparedCell, x: Tensor, 
   return { output, states };
 }
 
-function checkStepResult(fn: string, cell: RecurrentCell, batch: number, output: Tensor, states: readonly Tensor[]): void {
+function checkStepResult(
+  fn: string,
+  cell: RecurrentCell,
+  batch: number,
+  output: Tensor,
+  states: readonly Tensor[],
+): void {
   const bad = (what: string, got: readonly number[], size: number) => {
-    throw new KerasError(fn, `the cell's step function returned ${what} of shape ${formatShape(got)}; expected ${formatShape([batch, size])}`, "shape");
+    throw new KerasError(
+      fn,
+      `the cell's step function returned ${what} of shape ${formatShape(got)}; expected ${formatShape([batch, size])}`,
+      "shape",
+    );
   };
-  if (!(output instanceof tf.Tensor)) throw new KerasError(fn, "the cell's step function must return [output, states] with tensors");
-  if (output.rank !== 2 || output.shape[0] !== batch || output.shape[1] !== cell.outputSize) bad("an output", output.shape, cell.outputSize);
+  if (!(output instanceof tf.Tensor))
+    throw new KerasError(fn, "the cell's step function must return [output, states] with tensors");
+  if (output.rank !== 2 || output.shape[0] !== batch || output.shape[1] !== cell.outputSize)
+    bad("an output", output.shape, cell.outputSize);
   if (states.length !== cell.stateSizes.length) {
-    throw new KerasError(fn, `the cell's step function returned ${states.length} states; its state_size lists ${cell.stateSizes.length}`, "shape");
+    throw new KerasError(
+      fn,
+      `the cell's step function returned ${states.length} states; its state_size lists ${cell.stateSizes.length}`,
+      "shape",
+    );
   }
   states.forEach((s, i) => {
-    if (!(s instanceof tf.Tensor) || s.rank !== 2 || s.shape[0] !== batch || s.shape[1] !== cell.stateSizes[i]) bad(`state ${i + 1}`, s instanceof tf.Tensor ? s.shape : [], cell.stateSizes[i]);
+    if (!(s instanceof tf.Tensor) || s.rank !== 2 || s.shape[0] !== batch || s.shape[1] !== cell.stateSizes[i])
+      bad(`state ${i + 1}`, s instanceof tf.Tensor ? s.shape : [], cell.stateSizes[i]);
   });
 }

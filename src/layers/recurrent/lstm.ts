@@ -30,7 +30,12 @@ export interface LSTMCellConfig extends CellArgs {
  * The bias initializer with unit_forget_bias: `blocks` bias blocks of `units` each (4 for LSTM, 8 for
  * CuDNNLSTM) drawn from `base`, except block `forgetBlock`, which is ones.
  */
-export function forgetBiasInitializer(base: InitializerSpec, units: number, blocks: number, forgetBlock: number): InitializerSpec {
+export function forgetBiasInitializer(
+  base: InitializerSpec,
+  units: number,
+  blocks: number,
+  forgetBlock: number,
+): InitializerSpec {
   return Object.freeze({
     class_name: "Custom",
     config: Object.freeze({ name: "unit_forget_bias" }),
@@ -48,7 +53,9 @@ export type LstmBiasLayout = "keras" | "cudnn";
 export function lstmCell(c: LSTMCellConfig, biasLayout: LstmBiasLayout = "keras"): RecurrentCell {
   const u = c.units;
   const blocks = biasLayout === "cudnn" ? 8 : 4;
-  const biasInit = c.unit_forget_bias ? forgetBiasInitializer(c.bias_initializer, u, blocks, biasLayout === "cudnn" ? 5 : 1) : c.bias_initializer;
+  const biasInit = c.unit_forget_bias
+    ? forgetBiasInitializer(c.bias_initializer, u, blocks, biasLayout === "cudnn" ? 5 : 1)
+    : c.bias_initializer;
   return {
     stateSizes: [u, u],
     outputSize: u,

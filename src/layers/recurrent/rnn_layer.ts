@@ -30,7 +30,10 @@ export interface RnnArgs {
 }
 
 const FalseOnly = (what: string) =>
-  described(t.refinement(t.boolean, (b) => b === false), `FALSE (${what})`);
+  described(
+    t.refinement(t.boolean, (b) => b === false),
+    `FALSE (${what})`,
+  );
 
 export const RNN_PROPS = {
   return_sequences: Bool,
@@ -56,12 +59,27 @@ export const RNN_DEFAULTS: RnnArgs = {
 };
 
 /** Output shapes: the output (sequence or last step), then the final states with return_state. */
-export function recurrentOutputShapes(fn: string, cell: RecurrentCell, c: RnnArgs, inputShapes: readonly Shape[], call: CallShapes): Shape[] {
+export function recurrentOutputShapes(
+  fn: string,
+  cell: RecurrentCell,
+  c: RnnArgs,
+  inputShapes: readonly Shape[],
+  call: CallShapes,
+): Shape[] {
   const [input] = inputShapes;
   if (input.length !== 3) {
-    throw new KerasError(fn, `expected a 3-D input of shape (batch, timesteps, features), got shape ${formatShape(input)}`, "shape");
+    throw new KerasError(
+      fn,
+      `expected a 3-D input of shape (batch, timesteps, features), got shape ${formatShape(input)}`,
+      "shape",
+    );
   }
-  if (input[2] === null) throw new KerasError(fn, `the number of features (last axis) of the input must be known, got shape ${formatShape(input)}`, "shape");
+  if (input[2] === null)
+    throw new KerasError(
+      fn,
+      `the number of features (last axis) of the input must be known, got shape ${formatShape(input)}`,
+      "shape",
+    );
   const [batch, steps] = input;
   checkStateShapes(fn, cell, batch, call.initialState);
   const output: Shape = c.return_sequences ? [batch, steps, cell.outputSize] : [batch, cell.outputSize];
@@ -74,12 +92,16 @@ export function recurrentOutputShapes(fn: string, cell: RecurrentCell, c: RnnArg
  * built-in cells with built-in activations on the wasm and cpu backends; everything else (custom and
  * stacked cells, constants, dropout while training, another backend) takes the loop.
  */
-export function fusedPathUnavailable(cell: RecurrentCell, options: { training: boolean; constants: number; backend?: string }): string | null {
+export function fusedPathUnavailable(
+  cell: RecurrentCell,
+  options: { training: boolean; constants: number; backend?: string },
+): string | null {
   const builtin = cell.builtin;
   if (!builtin) return "the cell is not a built-in GRU, LSTM or SimpleRNN cell";
   if (options.constants > 0) return "the call passes constants";
   const c = builtin.config;
-  if (options.training && (c.dropout > 0 || c.recurrent_dropout > 0)) return "dropout / recurrent_dropout apply while training";
+  if (options.training && (c.dropout > 0 || c.recurrent_dropout > 0))
+    return "dropout / recurrent_dropout apply while training";
   // Compare functions, not only names: a user's own function called "tanh" must take the loop.
   const builtinName = (a: Activation | undefined) => (a && ACTIVATIONS[a.name] === a.fn ? a.name : "custom");
   return fusedRnnUnsupported({
@@ -98,7 +120,10 @@ export function recurrentCellOf(layer: { className: string; config: Record<strin
 }
 
 /** The path a recurrent layer's calls take, and why not the fused one (null when fused). */
-export function recurrentPath(layer: { className: string; config: Record<string, any> }, training: boolean): { fused: boolean; reason: string | null } | undefined {
+export function recurrentPath(
+  layer: { className: string; config: Record<string, any> },
+  training: boolean,
+): { fused: boolean; reason: string | null } | undefined {
   const cell = recurrentCellOf(layer);
   if (!cell) return undefined;
   if (layer.config.use_cudnn === false) return { fused: false, reason: "use_cudnn = FALSE" };
@@ -117,16 +142,31 @@ export function setFusedKernelsEnabled(enabled: boolean): void {
  * Which path a call takes. `use_cudnn` (GRU/LSTM, as Keras's switch for its fused cuDNN kernel):
  * FALSE = the step-wise loop; "auto" = fused when it applies; TRUE = fused, or an error naming why not.
  */
-function chooseFused(fn: string, cell: RecurrentCell, c: RnnArgs & { use_cudnn?: "auto" | boolean }, ctx: ForwardContext): boolean {
+function chooseFused(
+  fn: string,
+  cell: RecurrentCell,
+  c: RnnArgs & { use_cudnn?: "auto" | boolean },
+  ctx: ForwardContext,
+): boolean {
   if (c.use_cudnn === false || !fusedKernelsEnabled) return false;
   const why = fusedPathUnavailable(cell, { training: ctx.training, constants: ctx.constants?.length ?? 0 });
   if (why !== null && c.use_cudnn === true) {
-    throw new KerasError(fn, `use_cudnn = TRUE, but the fused kernel cannot run this call: ${why}. Use use_cudnn = "auto" (the default) or FALSE`, "runtime");
+    throw new KerasError(
+      fn,
+      `use_cudnn = TRUE, but the fused kernel cannot run this call: ${why}. Use use_cudnn = "auto" (the default) or FALSE`,
+      "runtime",
+    );
   }
   return why === null;
 }
 
-function runFused(cell: RecurrentCell, c: RnnArgs, ctx: ForwardContext, initialStates: Tensor[], mask: Tensor | null): { output: Tensor; states: Tensor[] } {
+function runFused(
+  cell: RecurrentCell,
+  c: RnnArgs,
+  ctx: ForwardContext,
+  initialStates: Tensor[],
+  mask: Tensor | null,
+): { output: Tensor; states: Tensor[] } {
   const { kind, config } = cell.builtin!;
   return fusedRnn({
     kind,
@@ -148,28 +188,41 @@ function runFused(cell: RecurrentCell, c: RnnArgs, ctx: ForwardContext, initialS
 /** Forward of every recurrent layer: initial state, the loop (or a fused kernel), outputs and masks. */
 export function recurrentForward(fn: string, cell: RecurrentCell, c: RnnArgs, ctx: ForwardContext): ForwardResult {
   const x = ctx.inputs[0];
-  if (x.rank !== 3) throw new KerasError(fn, `expected a 3-D input of shape (batch, timesteps, features), got shape ${formatShape(x.shape)}`, "shape");
+  if (x.rank !== 3)
+    throw new KerasError(
+      fn,
+      `expected a 3-D input of shape (batch, timesteps, features), got shape ${formatShape(x.shape)}`,
+      "shape",
+    );
   const [batch, , inputDim] = x.shape;
   // Call-time initial_state wins over the carried state of a stateful layer (as Keras).
-  const initialStates: Tensor[] = ctx.initialState?.length ? [...ctx.initialState] : ctx.state?.length ? [...ctx.state] : zeroStates(cell, batch);
+  const initialStates: Tensor[] = ctx.initialState?.length
+    ? [...ctx.initialState]
+    : ctx.state?.length
+      ? [...ctx.state]
+      : zeroStates(cell, batch);
   initialStates.forEach((s, i) => {
     if (s.rank !== 2 || s.shape[0] !== batch || s.shape[1] !== cell.stateSizes[i]) {
-      throw new KerasError(fn, `initial state ${i + 1} must have shape ${formatShape([batch, cell.stateSizes[i]])}, got ${formatShape(s.shape)}`, "shape");
+      throw new KerasError(
+        fn,
+        `initial state ${i + 1} must have shape ${formatShape([batch, cell.stateSizes[i]])}, got ${formatShape(s.shape)}`,
+        "shape",
+      );
     }
   });
   const mask = ctx.masks[0] ?? null;
   const { output, states } = chooseFused(fn, cell, c, ctx)
     ? runFused(cell, c, ctx, initialStates, mask)
     : runLoop(cell, cell.prepare(ctx.weights, { batch, inputDim, training: ctx.training }), x, {
-    fn,
-    goBackwards: c.go_backwards,
-    returnSequences: c.return_sequences,
-    zeroOutputForMask: c.zero_output_for_mask,
-    mask,
-    initialStates,
-    training: ctx.training,
-    constants: ctx.constants ?? [],
-  });
+        fn,
+        goBackwards: c.go_backwards,
+        returnSequences: c.return_sequences,
+        zeroOutputForMask: c.zero_output_for_mask,
+        mask,
+        initialStates,
+        training: ctx.training,
+        constants: ctx.constants ?? [],
+      });
   const outputMask = c.return_sequences ? mask : null;
   return {
     outputs: c.return_state ? [output, ...states] : [output],
@@ -220,7 +273,13 @@ export function defineRecurrentLayer<C extends Record<string, any>>(spec: {
     forward: (c, ctx) => recurrentForward(spec.fn, cell(c), c, ctx),
     mask: "drop",
     stateShapes: (c, [input]) => cell(c).stateSizes.map((s) => [input[0], s] as Shape),
-    toConfig: spec.toConfig ?? ((c) => serializeConfigValue(Object.fromEntries(accepted.filter((k) => k in c).map((k) => [k, c[k]]))) as Record<string, unknown>),
+    toConfig:
+      spec.toConfig ??
+      ((c) =>
+        serializeConfigValue(Object.fromEntries(accepted.filter((k) => k in c).map((k) => [k, c[k]]))) as Record<
+          string,
+          unknown
+        >),
     fromConfig: spec.fromConfig,
   });
 }

@@ -3,7 +3,17 @@
  * (u, u), bias (u).
  */
 import { tf } from "../../backend/tf.js";
-import { CELL_DEFAULTS, CELL_PROPS, applyMask, defineCell, dropoutMasks, gatedWeightSpecs, project, type CellArgs, type RecurrentCell } from "./cell.js";
+import {
+  CELL_DEFAULTS,
+  CELL_PROPS,
+  applyMask,
+  defineCell,
+  dropoutMasks,
+  gatedWeightSpecs,
+  project,
+  type CellArgs,
+  type RecurrentCell,
+} from "./cell.js";
 import { defineRecurrentLayer, type RnnArgs } from "./rnn_layer.js";
 
 export type SimpleRNNCellConfig = Omit<CellArgs, "recurrent_activation" | "implementation">;

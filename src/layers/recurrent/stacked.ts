@@ -82,7 +82,8 @@ export const rnn_cells_stack = layer_stacked_rnn_cells;
 /** The cell of a `cell` argument: one cell value, or a list (stacked). */
 export function cellFromArg(fn: string, cell: Layer | readonly Layer[]): RecurrentCell {
   const list = Array.isArray(cell) ? cell : [cell];
-  if (list.length === 0 || !list.every(isCellLayer)) throw new KerasError(fn, "`cell` must be an RNN cell or a non-empty list of cells");
+  if (list.length === 0 || !list.every(isCellLayer))
+    throw new KerasError(fn, "`cell` must be an RNN cell or a non-empty list of cells");
   return stackCells(list.map(cellOf));
 }
 

@@ -17,7 +17,14 @@ import { KerasError } from "../../errors.js";
 import { defineLayer, familyOf, inferOutputShapes, makeLayer, type Layer } from "../../model/layer.js";
 import { formatShape } from "../../model/shape.js";
 import type { CallShapes, ForwardContext, ForwardResult, LayerFamily, Shape } from "../../model/types.js";
-import { LayerArg, innerForward, innerWeightSpecs, nestedLayerConfig, nestedLayersFromConfig, wrapperFunction } from "./common.js";
+import {
+  LayerArg,
+  innerForward,
+  innerWeightSpecs,
+  nestedLayerConfig,
+  nestedLayersFromConfig,
+  wrapperFunction,
+} from "./common.js";
 
 const FN = "bidirectional";
 
@@ -41,7 +48,10 @@ const COMMON_ATTRIBUTES = ["stateful", "return_sequences", "return_state"] as co
 function checkRecurrent(arg: string, layer: Layer): void {
   const c = layer.config;
   if (typeof c.return_sequences !== "boolean" || typeof c.go_backwards !== "boolean") {
-    throw new KerasError(FN, `\`${arg}\` must be a recurrent layer (layer_lstm(), layer_gru(), layer_simple_rnn(), layer_rnn(), layer_conv_lstm_2d(), ...), got a ${layer.className} layer`);
+    throw new KerasError(
+      FN,
+      `\`${arg}\` must be a recurrent layer (layer_lstm(), layer_gru(), layer_simple_rnn(), layer_rnn(), layer_conv_lstm_2d(), ...), got a ${layer.className} layer`,
+    );
   }
 }
 
@@ -49,7 +59,13 @@ const withoutPrefix = (name: string, prefix: string) => (name.startsWith(prefix)
 
 /** A fresh layer value (no weights carried over) from `layer`'s config with `changes`, renamed. */
 function recreate(layer: Layer, name: string, changes: Record<string, unknown> = {}): Layer {
-  return makeLayer(layer.className, { name, config: { ...layer.config, ...changes }, trainable: layer.trainable, batchInputShape: layer.batchInputShape, inputDtype: layer.inputDtype });
+  return makeLayer(layer.className, {
+    name,
+    config: { ...layer.config, ...changes },
+    trainable: layer.trainable,
+    batchInputShape: layer.batchInputShape,
+    inputDtype: layer.inputDtype,
+  });
 }
 
 function validate(c: { layer: Layer; backward_layer: Layer | null; merge_mode: MergeMode }): BidirectionalConfig {
@@ -67,11 +83,16 @@ function validate(c: { layer: Layer; backward_layer: Layer | null; merge_mode: M
     }
     for (const a of COMMON_ATTRIBUTES) {
       if ((forward.config[a] ?? false) !== (backward.config[a] ?? false)) {
-        throw new KerasError(FN, `\`layer\` and \`backward_layer\` must have the same \`${a}\`: the forward layer has ${forward.config[a] ? "TRUE" : "FALSE"}, the backward layer ${backward.config[a] ? "TRUE" : "FALSE"}`);
+        throw new KerasError(
+          FN,
+          `\`layer\` and \`backward_layer\` must have the same \`${a}\`: the forward layer has ${forward.config[a] ? "TRUE" : "FALSE"}, the backward layer ${backward.config[a] ? "TRUE" : "FALSE"}`,
+        );
       }
     }
   } else {
-    backward = recreate(c.layer, `backward_${withoutPrefix(c.layer.name, "backward_")}`, { go_backwards: !c.layer.config.go_backwards });
+    backward = recreate(c.layer, `backward_${withoutPrefix(c.layer.name, "backward_")}`, {
+      go_backwards: !c.layer.config.go_backwards,
+    });
   }
   const stateful = forward.config.stateful === true;
   if (stateful && (!familyOf(forward).stateShapes || !familyOf(backward).stateShapes)) {
@@ -91,7 +112,11 @@ function validate(c: { layer: Layer; backward_layer: Layer | null; merge_mode: M
 function splitHalf<T>(states: readonly T[] | undefined): [T[] | undefined, T[] | undefined] {
   if (!states || states.length === 0) return [undefined, undefined];
   if (states.length % 2 !== 0) {
-    throw new KerasError(FN, `\`initial_state\` must list the forward layer's states then the backward layer's (an even number of tensors), got ${states.length}`, "shape");
+    throw new KerasError(
+      FN,
+      `\`initial_state\` must list the forward layer's states then the backward layer's (an even number of tensors), got ${states.length}`,
+      "shape",
+    );
   }
   const half = states.length / 2;
   return [states.slice(0, half), states.slice(half)];
@@ -106,7 +131,11 @@ function mergedShapes(mode: MergeMode, y: Shape, yRev: Shape): Shape[] {
     return [[...y.slice(0, last), a === null || b === null ? null : a + b]];
   }
   if (y[last] !== null && yRev[last] !== null && y[last] !== yRev[last]) {
-    throw new KerasError(FN, `merge_mode "${mode}" needs outputs of the same shape, got ${formatShape(y)} (forward) and ${formatShape(yRev)} (backward)`, "shape");
+    throw new KerasError(
+      FN,
+      `merge_mode "${mode}" needs outputs of the same shape, got ${formatShape(y)} (forward) and ${formatShape(yRev)} (backward)`,
+      "shape",
+    );
   }
   return [y];
 }
@@ -128,8 +157,18 @@ function merge(mode: MergeMode, y: Tensor, yRev: Tensor): Tensor[] {
 
 function outputShape(c: BidirectionalConfig, [input]: readonly Shape[], call: CallShapes): Shape[] {
   const [forwardState, backwardState] = splitHalf(call.initialState);
-  const forward = inferOutputShapes(c.layer, [input], { initialState: forwardState ?? [], constants: call.constants }, FN);
-  const backward = inferOutputShapes(c.backward_layer, [input], { initialState: backwardState ?? [], constants: call.constants }, FN);
+  const forward = inferOutputShapes(
+    c.layer,
+    [input],
+    { initialState: forwardState ?? [], constants: call.constants },
+    FN,
+  );
+  const backward = inferOutputShapes(
+    c.backward_layer,
+    [input],
+    { initialState: backwardState ?? [], constants: call.constants },
+    FN,
+  );
   const states = c.return_state ? [...forward.slice(1), ...backward.slice(1)] : [];
   return [...mergedShapes(c.merge_mode, forward[0], backward[0]), ...states];
 }
@@ -144,10 +183,24 @@ function forward(c: BidirectionalConfig, ctx: ForwardContext): ForwardResult {
   const forwardWeightCount = innerWeightSpecs(c.layer, [[null, ...input.slice(1)]]).length;
   const [forwardInitial, backwardInitial] = splitHalf(ctx.initialState);
   const forwardStateCount = ctx.state ? stateCount(c.layer, input) : 0;
-  const direction = (layer: Layer, weights: readonly Tensor[], initialState: Tensor[] | undefined, state: readonly Tensor[] | undefined) =>
+  const direction = (
+    layer: Layer,
+    weights: readonly Tensor[],
+    initialState: Tensor[] | undefined,
+    state: readonly Tensor[] | undefined,
+  ) =>
     innerForward(
       layer,
-      { inputs: [x], weights, masks: [ctx.masks[0] ?? null], training: ctx.training, trainable: ctx.trainable, initialState, constants: ctx.constants, state },
+      {
+        inputs: [x],
+        weights,
+        masks: [ctx.masks[0] ?? null],
+        training: ctx.training,
+        trainable: ctx.trainable,
+        initialState,
+        constants: ctx.constants,
+        state,
+      },
       { zero_output_for_mask: c.return_sequences },
     );
   const forwardState = ctx.state?.slice(0, forwardStateCount);
@@ -181,10 +234,17 @@ export const BidirectionalFamily: LayerFamily<BidirectionalConfig> = {
   inputDimShape: (d) => [null, d],
   outputShape,
   weights: (c, [input]) => [...innerWeightSpecs(c.layer, [input]), ...innerWeightSpecs(c.backward_layer, [input])],
-  stateShapes: (c, [input]) => [...familyOf(c.layer).stateShapes!(c.layer.config, [input]), ...familyOf(c.backward_layer).stateShapes!(c.backward_layer.config, [input])],
+  stateShapes: (c, [input]) => [
+    ...familyOf(c.layer).stateShapes!(c.layer.config, [input]),
+    ...familyOf(c.backward_layer).stateShapes!(c.backward_layer.config, [input]),
+  ],
   forward,
   // Keras 3's form; a Keras 2 config (no backward_layer) derives the backward layer again.
-  toConfig: (c) => ({ merge_mode: c.merge_mode, layer: nestedLayerConfig(c.layer), backward_layer: nestedLayerConfig(c.backward_layer) }),
+  toConfig: (c) => ({
+    merge_mode: c.merge_mode,
+    layer: nestedLayerConfig(c.layer),
+    backward_layer: nestedLayerConfig(c.backward_layer),
+  }),
   fromConfig: nestedLayersFromConfig("layer", "backward_layer"),
 };
 

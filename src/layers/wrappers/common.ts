@@ -12,7 +12,12 @@ import { layerToConfig, nestedLayerFromConfig, type LayerConfig } from "../../io
 
 /** A layer value (made by a `layer_*()` function called without data). */
 export const LayerArg = described(
-  new t.Type<Layer, Layer, unknown>("Layer", isLayer, (u, c) => (isLayer(u) ? t.success(u) : t.failure(u, c)), t.identity),
+  new t.Type<Layer, Layer, unknown>(
+    "Layer",
+    isLayer,
+    (u, c) => (isLayer(u) ? t.success(u) : t.failure(u, c)),
+    t.identity,
+  ),
   "a layer value (e.g. layer_lstm({ units: 8 }))",
 );
 
@@ -27,7 +32,11 @@ export function innerWeightSpecs(layer: Layer, inputShapes: readonly Shape[]): r
  * Runs `layer`'s family forward function with its config (optionally changed) on `ctx` (which carries
  * the wrapper's `trainable`): the wrapped layer is frozen when the wrapper or the layer itself is.
  */
-export function innerForward(layer: Layer, ctx: ForwardContext, configChanges: Record<string, unknown> = {}): ForwardResult {
+export function innerForward(
+  layer: Layer,
+  ctx: ForwardContext,
+  configChanges: Record<string, unknown> = {},
+): ForwardResult {
   const config = Object.keys(configChanges).length ? { ...layer.config, ...configChanges } : layer.config;
   return familyOf(layer).forward(config, { ...ctx, trainable: ctx.trainable !== false && layer.trainable });
 }
@@ -53,7 +62,11 @@ export const nestedLayersFromConfig =
  * `adoptInputShape`, a wrapper with no input shape of its own takes the one its inner layer declares
  * (`bidirectional({ layer: layer_lstm({ units: 4, input_shape: [10, 8] }) })`): both see the same input.
  */
-export function wrapperFunction(fn: string, makeLayer: (args?: Record<string, unknown>) => Layer, adoptInputShape: boolean) {
+export function wrapperFunction(
+  fn: string,
+  makeLayer: (args?: Record<string, unknown>) => Layer,
+  adoptInputShape: boolean,
+) {
   return dualLayerFunction(fn, (args) => {
     const made = makeLayer(args);
     return adoptInputShape ? adoptInnerInputShape(made) : made;

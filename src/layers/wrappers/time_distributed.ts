@@ -12,7 +12,15 @@ import { KerasError } from "../../errors.js";
 import { builtWeightsOf, defineLayer, familyOf, inferOutputShapes, withLayer, type Layer } from "../../model/layer.js";
 import { formatShape } from "../../model/shape.js";
 import type { ForwardContext, ForwardResult, LayerFamily, Shape } from "../../model/types.js";
-import { LayerArg, innerForward, innerOutputMask, innerWeightSpecs, nestedLayerConfig, nestedLayersFromConfig, wrapperFunction } from "./common.js";
+import {
+  LayerArg,
+  innerForward,
+  innerOutputMask,
+  innerWeightSpecs,
+  nestedLayerConfig,
+  nestedLayersFromConfig,
+  wrapperFunction,
+} from "./common.js";
 
 const FN = "time_distributed";
 
@@ -26,7 +34,11 @@ export interface TimeDistributedConfig {
 /** The shape one timestep has: the input without its time axis. */
 function stepShape(input: Shape): Shape {
   if (input.length < 3) {
-    throw new KerasError(FN, `expected an input with at least 3 axes (batch, time, ...features), got shape ${formatShape(input)}`, "shape");
+    throw new KerasError(
+      FN,
+      `expected an input with at least 3 axes (batch, time, ...features), got shape ${formatShape(input)}`,
+      "shape",
+    );
   }
   return [input[0], ...input.slice(2)];
 }
@@ -43,7 +55,12 @@ const splitBatchAndTime = (x: Tensor, batch: number, time: number) => tf.reshape
 function outputMask(innerMask: Tensor | null, inputMask: Tensor | null, batch: number, time: number): Tensor | null {
   if (innerMask) return splitBatchAndTime(innerMask, batch, time);
   if (!inputMask) return null;
-  return inputMask.rank > 2 ? tf.any(tf.cast(inputMask, "bool"), [...Array(inputMask.rank - 2).keys()].map((a) => a + 2)) : inputMask;
+  return inputMask.rank > 2
+    ? tf.any(
+        tf.cast(inputMask, "bool"),
+        [...Array(inputMask.rank - 2).keys()].map((a) => a + 2),
+      )
+    : inputMask;
 }
 
 function forwardReshaped(layer: Layer, ctx: ForwardContext): ForwardResult {
@@ -51,7 +68,13 @@ function forwardReshaped(layer: Layer, ctx: ForwardContext): ForwardResult {
   const [batch, time] = x.shape;
   const mask = ctx.masks[0] ?? null;
   const stepMask = mask ? mergeBatchAndTime(mask) : null;
-  const r = innerForward(layer, { inputs: [mergeBatchAndTime(x)], weights: ctx.weights, masks: [stepMask], training: ctx.training, trainable: ctx.trainable });
+  const r = innerForward(layer, {
+    inputs: [mergeBatchAndTime(x)],
+    weights: ctx.weights,
+    masks: [stepMask],
+    training: ctx.training,
+    trainable: ctx.trainable,
+  });
   return {
     outputs: [splitBatchAndTime(r.outputs[0], batch, time)],
     masks: [outputMask(innerOutputMask(layer, r, stepMask), mask, batch, time)],
@@ -66,14 +89,23 @@ function forwardStepwise(layer: Layer, ctx: ForwardContext): ForwardResult {
   const mask = ctx.masks[0] ?? null;
   const steps = tf.unstack(x, 1);
   // Sliced as float32 (wasm's slicing kernels assume 4-byte elements), each step's mask cast back to bool.
-  const stepMasks = mask ? tf.unstack(tf.cast(mask, "float32"), 1).map((m) => tf.cast(m, "bool")) : steps.map(() => null);
+  const stepMasks = mask
+    ? tf.unstack(tf.cast(mask, "float32"), 1).map((m) => tf.cast(m, "bool"))
+    : steps.map(() => null);
   let state = ctx.state;
   const outputs: Tensor[] = [];
   const innerMasks: (Tensor | null)[] = [];
   const losses: Tensor[] = [];
   let last: ForwardResult | undefined;
   steps.forEach((step, t) => {
-    last = innerForward(layer, { inputs: [step], weights: ctx.weights, masks: [stepMasks[t]], training: ctx.training, trainable: ctx.trainable, state });
+    last = innerForward(layer, {
+      inputs: [step],
+      weights: ctx.weights,
+      masks: [stepMasks[t]],
+      training: ctx.training,
+      trainable: ctx.trainable,
+      state,
+    });
     if (last.newState) state = last.newState;
     outputs.push(last.outputs[0]);
     innerMasks.push(innerOutputMask(layer, last, stepMasks[t]));
@@ -105,13 +137,20 @@ export const TimeDistributedFamily: LayerFamily<TimeDistributedConfig> = {
   outputShape: (c: TimeDistributedConfig, [input]: readonly Shape[]) => {
     const inner = inferOutputShapes(c.layer, [stepShape(input)], undefined, FN);
     if (inner.length !== 1) {
-      throw new KerasError(FN, `the wrapped layer "${c.layer.name}" must return one tensor, it returns ${inner.length}`, "shape");
+      throw new KerasError(
+        FN,
+        `the wrapped layer "${c.layer.name}" must return one tensor, it returns ${inner.length}`,
+        "shape",
+      );
     }
     return [[input[0], input[1], ...inner[0].slice(1)]];
   },
-  weights: (c: TimeDistributedConfig, [input]: readonly Shape[]) => innerWeightSpecs(c.layer, [[null, ...stepShape(input).slice(1)]]),
-  stateShapes: (c: TimeDistributedConfig, [input]: readonly Shape[]) => familyOf(c.layer).stateShapes!(c.layer.config, [stepShape(input)]),
-  forward: (c: TimeDistributedConfig, ctx: ForwardContext): ForwardResult => (ctx.state ? forwardStepwise(c.layer, ctx) : forwardReshaped(c.layer, ctx)),
+  weights: (c: TimeDistributedConfig, [input]: readonly Shape[]) =>
+    innerWeightSpecs(c.layer, [[null, ...stepShape(input).slice(1)]]),
+  stateShapes: (c: TimeDistributedConfig, [input]: readonly Shape[]) =>
+    familyOf(c.layer).stateShapes!(c.layer.config, [stepShape(input)]),
+  forward: (c: TimeDistributedConfig, ctx: ForwardContext): ForwardResult =>
+    ctx.state ? forwardStepwise(c.layer, ctx) : forwardReshaped(c.layer, ctx),
   toConfig: (c: TimeDistributedConfig) => ({ layer: nestedLayerConfig(c.layer) }),
   fromConfig: nestedLayersFromConfig("layer"),
 };

@@ -70,13 +70,15 @@ export function fusedRnnUnsupported(o: {
   readonly backend?: string;
 }): string | null {
   const backend = o.backend ?? tf.getBackend();
-  if (!(FUSED_BACKENDS as readonly string[]).includes(backend)) return `the fused recurrent kernels exist for the wasm and cpu backends, not "${backend}"`;
+  if (!(FUSED_BACKENDS as readonly string[]).includes(backend))
+    return `the fused recurrent kernels exist for the wasm and cpu backends, not "${backend}"`;
   if (o.kind !== "gru" && o.kind !== "lstm" && o.kind !== "simple_rnn") return `no fused kernel for cell "${o.kind}"`;
   const acts = FUSED_ACTIVATIONS as readonly string[];
   const act = o.activation ?? "tanh";
   if (!acts.includes(act)) return `activation "${act}" has no fused implementation (fused: ${acts.join(", ")})`;
   const ract = o.recurrentActivation ?? "sigmoid";
-  if (o.kind !== "simple_rnn" && !acts.includes(ract)) return `recurrent_activation "${ract}" has no fused implementation (fused: ${acts.join(", ")})`;
+  if (o.kind !== "simple_rnn" && !acts.includes(ract))
+    return `recurrent_activation "${ract}" has no fused implementation (fused: ${acts.join(", ")})`;
   return null;
 }
 
@@ -92,27 +94,47 @@ export function fusedRnn(o: FusedRnnArgs): FusedRnnResult {
   const recurrentActivation = (o.recurrentActivation ?? "sigmoid") as FusedActivation;
   const why = fusedRnnUnsupported({ kind, activation, recurrentActivation });
   if (why) throw new KerasError(FN, why, "value");
-  const resetAfter = kind === "gru" ? o.resetAfter ?? true : false;
+  const resetAfter = kind === "gru" ? (o.resetAfter ?? true) : false;
   const x = o.inputs;
   check(x.rank === 3, `inputs must be (batch, time, features), got shape [${x.shape}]`);
   const [B, T, F] = x.shape;
   check(T >= 1, "inputs need at least one timestep");
   const u = o.recurrentKernel.shape[0];
   const Gu = gatesOf(kind) * u;
-  check(o.kernel.rank === 2 && o.kernel.shape[0] === F && o.kernel.shape[1] === Gu, `kernel must be (${F}, ${Gu}), got [${o.kernel.shape}]`);
-  check(o.recurrentKernel.rank === 2 && o.recurrentKernel.shape[1] === Gu, `recurrent kernel must be (${u}, ${Gu}), got [${o.recurrentKernel.shape}]`);
+  check(
+    o.kernel.rank === 2 && o.kernel.shape[0] === F && o.kernel.shape[1] === Gu,
+    `kernel must be (${F}, ${Gu}), got [${o.kernel.shape}]`,
+  );
+  check(
+    o.recurrentKernel.rank === 2 && o.recurrentKernel.shape[1] === Gu,
+    `recurrent kernel must be (${u}, ${Gu}), got [${o.recurrentKernel.shape}]`,
+  );
   const bias = o.bias ?? null;
   if (bias) {
     // GRU reset_after: input and recurrent bias (2, 3u) or (6u); LSTM also takes CuDNNLSTM's (8u)
-    const ok = kind === "gru" && resetAfter ? bias.size === 2 * Gu : bias.size === Gu || (kind === "lstm" && bias.size === 2 * Gu);
-    check(ok, `bias must have ${kind === "gru" && resetAfter ? 2 * Gu : Gu} values for ${kind}${kind === "gru" ? ` (reset_after ${resetAfter ? "TRUE" : "FALSE"})` : ""}, got shape [${bias.shape}]`);
+    const ok =
+      kind === "gru" && resetAfter
+        ? bias.size === 2 * Gu
+        : bias.size === Gu || (kind === "lstm" && bias.size === 2 * Gu);
+    check(
+      ok,
+      `bias must have ${kind === "gru" && resetAfter ? 2 * Gu : Gu} values for ${kind}${kind === "gru" ? ` (reset_after ${resetAfter ? "TRUE" : "FALSE"})` : ""}, got shape [${bias.shape}]`,
+    );
   }
   const nStates = kind === "lstm" ? 2 : 1;
   const init = o.initialState ?? [];
   check(init.length === 0 || init.length === nStates, `initial state must be ${nStates} tensor(s), got ${init.length}`);
-  for (const s of init) check(s.rank === 2 && s.shape[0] === B && s.shape[1] === u, `each initial state must be (${B}, ${u}), got [${s.shape}]`);
+  for (const s of init)
+    check(
+      s.rank === 2 && s.shape[0] === B && s.shape[1] === u,
+      `each initial state must be (${B}, ${u}), got [${s.shape}]`,
+    );
   const mask = o.mask ?? null;
-  if (mask) check(mask.rank === 2 && mask.shape[0] === B && mask.shape[1] === T, `mask must be (${B}, ${T}), got [${mask.shape}]`);
+  if (mask)
+    check(
+      mask.rank === 2 && mask.shape[0] === B && mask.shape[1] === T,
+      `mask must be (${B}, ${T}), got [${mask.shape}]`,
+    );
 
   const attrs: FusedAttrs = {
     kind,
@@ -162,7 +184,7 @@ export function fusedRnn(o: FusedRnnArgs): FusedRnnResult {
         let k = 3;
         const dBias = bias ? g[k++] : undefined;
         const dh0 = g[k++];
-        const dc0 = kind === "lstm" ? g[k++] : undefined;
+        const dc0 = kind === "lstm" ? g[k] : undefined;
         const grads: Record<string, () => Tensor> = {
           x: () => tf.reshape(tf.matMul(tf.reshape(dXP, [B * T, Gu]), tf.transpose(W)), [B, T, F]),
           kernel: () => dW,

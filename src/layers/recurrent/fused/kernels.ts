@@ -112,7 +112,12 @@ function copyOf(buf: Buf): Float32Array {
 }
 
 /** Splits the bias into the input-side part (added to XP) and the recurrent-side part (added to h·U). */
-function splitBias(bias: Float32Array | null, kind: FusedKind, resetAfter: boolean, Gu: number): { bi: Float32Array; br: Float32Array | null } {
+function splitBias(
+  bias: Float32Array | null,
+  kind: FusedKind,
+  resetAfter: boolean,
+  Gu: number,
+): { bi: Float32Array; br: Float32Array | null } {
   const bi = new Float32Array(Gu);
   let br: Float32Array | null = null;
   if (bias) {
@@ -141,7 +146,12 @@ function transposeCols(src: Float32Array, rows: number, cols: number, c0: number
 // ---------------------------------------------------------------------------------------------
 // Forward
 
-export function rnnForward(backend: any, backendName: string, inputs: Record<string, TensorInfo | undefined>, a: FusedAttrs): TensorInfo[] {
+export function rnnForward(
+  backend: any,
+  backendName: string,
+  inputs: Record<string, TensorInfo | undefined>,
+  a: FusedAttrs,
+): TensorInfo[] {
   const mem = memFor(backend, backendName);
   try {
     return forwardImpl(mem, inputs, a);
@@ -151,14 +161,17 @@ export function rnnForward(backend: any, backendName: string, inputs: Record<str
 }
 
 function forwardImpl(mem: Mem, inputs: Record<string, TensorInfo | undefined>, a: FusedAttrs): TensorInfo[] {
-  const x = inputs.x!, kernel = inputs.kernel!, rk = inputs.recurrentKernel!;
+  const x = inputs.x!,
+    kernel = inputs.kernel!,
+    rk = inputs.recurrentKernel!;
   const [B, T, F] = x.shape;
   const u = rk.shape[0];
   const kind = a.kind;
   const G = gatesOf(kind);
   const Gu = G * u;
   const resetBefore = kind === "gru" && !a.resetAfter;
-  const act = ACT[a.activation], ract = ACT[a.recurrentActivation];
+  const act = ACT[a.activation],
+    ract = ACT[a.recurrentActivation];
   const { bi, br } = splitBias(inputs.bias ? copyOf(mem.input(inputs.bias)) : null, kind, a.resetAfter, Gu);
   const mask = inputs.mask ? mem.readMask(inputs.mask) : null;
   const zeroOut = a.zeroOutputForMask;
@@ -170,22 +183,42 @@ function forwardImpl(mem: Mem, inputs: Record<string, TensorInfo | undefined>, a
   if (T > 1 && B > 1) {
     const xin = Xtm;
     Xtm = mem.temp(B * T * F);
-    if (mem.simd && mem.ptr) for (let t = 0; t < T; t++) mem.simd.copy_rows(mem.ptr(xin) + t * F * 4, T * F * 4, mem.ptr(Xtm) + t * B * F * 4, F * 4, F * 4, B);
+    if (mem.simd && mem.ptr)
+      for (let t = 0; t < T; t++)
+        mem.simd.copy_rows(mem.ptr(xin) + t * F * 4, T * F * 4, mem.ptr(Xtm) + t * B * F * 4, F * 4, F * 4, B);
     else {
-      const src = xin.view(), dst = Xtm.view(); // views taken after the malloc (the heap may have moved)
-      for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) dst.set(src.subarray((b * T + t) * F, (b * T + t + 1) * F), (t * B + b) * F);
+      const src = xin.view(),
+        dst = Xtm.view(); // views taken after the malloc (the heap may have moved)
+      for (let b = 0; b < B; b++)
+        for (let t = 0; t < T; t++) dst.set(src.subarray((b * T + t) * F, (b * T + t + 1) * F), (t * B + b) * F);
     }
   }
   // WebAssembly SIMD gate kernels (simd.ts): default activations, units a multiple of 4, wasm + SIMD.
-  const simdK = mem.simd && mem.ptr && u % 4 === 0 && a.activation === "tanh" && (kind === "simple_rnn" || a.recurrentActivation === "sigmoid") ? mem.simd : null;
+  const simdK =
+    mem.simd &&
+    mem.ptr &&
+    u % 4 === 0 &&
+    a.activation === "tanh" &&
+    (kind === "simple_rnn" || a.recurrentActivation === "sigmoid")
+      ? mem.simd
+      : null;
   // Otherwise, fully vectorised pre-activations (wasm, sigmoid recurrent activation, enough rows to pay off):
   // biases folded into the gemms, pre = XP_t + h·U by the backend's SIMD add, and the columns of
   // a tanh gate (LSTM's c, all of SimpleRNN's) pre-scaled by 2 in W, U and b for the sigmoid trick.
   const vectorisable = (f: FusedActivation) => f === "sigmoid" || f === "tanh";
-  const vec = !simdK && !!mem.sigmoid && !resetBefore && vectorisable(a.activation) && (kind === "simple_rnn" || vectorisable(a.recurrentActivation));
-  const fullVec = vec && !!mem.gemmBias && !!mem.add && (kind === "simple_rnn" || a.recurrentActivation === "sigmoid") && B * T >= 64;
+  const vec =
+    !simdK &&
+    !!mem.sigmoid &&
+    !resetBefore &&
+    vectorisable(a.activation) &&
+    (kind === "simple_rnn" || vectorisable(a.recurrentActivation));
+  const fullVec =
+    vec && !!mem.gemmBias && !!mem.add && (kind === "simple_rnn" || a.recurrentActivation === "sigmoid") && B * T >= 64;
   const aScale = a.activation === "tanh" ? 2 : 1;
-  let Wx: Buf = mem.input(kernel), Ux: Buf = mem.input(rk), biX: Buf | null = null, biR: Buf | null = null;
+  let Wx: Buf = mem.input(kernel),
+    Ux: Buf = mem.input(rk),
+    biX: Buf | null = null,
+    biR: Buf | null = null;
   if (fullVec) {
     const colScale = new Float32Array(Gu).fill(1);
     if (kind === "simple_rnn") colScale.fill(aScale);
@@ -193,7 +226,8 @@ function forwardImpl(mem: Mem, inputs: Record<string, TensorInfo | undefined>, a
     const scaled = colScale.some((v) => v !== 1);
     const scaleInto = (src: Buf, rows: number): Buf => {
       const out = mem.temp(rows * Gu);
-      const sv = src.view(), ov = out.view();
+      const sv = src.view(),
+        ov = out.view();
       for (let i = 0; i < rows; i++) for (let g = 0; g < Gu; g++) ov[i * Gu + g] = colScale[g] * sv[i * Gu + g];
       return out;
     };
@@ -236,7 +270,8 @@ function forwardImpl(mem: Mem, inputs: Record<string, TensorInfo | undefined>, a
   const cHeap = simdK && c ? mem.temp(B * u) : null;
   if (cHeap) cHeap.view().set(c!);
   // gates / aux of one step when they are not kept (inference): the SIMD kernels always write them
-  const scratchG = simdK && !Gates ? mem.temp(B * S * u) : null, scratchA = simdK && !Aux ? mem.temp(B * u) : null;
+  const scratchG = simdK && !Gates ? mem.temp(B * S * u) : null,
+    scratchA = simdK && !Aux ? mem.temp(B * u) : null;
   let maskPtr = 0;
   if (simdK && mask) {
     const mb = mem.temp(Math.ceil((B * T) / 4));
@@ -247,7 +282,9 @@ function forwardImpl(mem: Mem, inputs: Record<string, TensorInfo | undefined>, a
   // Recurrent operands: U itself, or for reset_before U split into [U_z U_r] and U_h.
   const Grec = resetBefore ? 2 * u : Gu;
   let Urec: Buf = mem.input(rk);
-  let Uh: Buf | null = null, rh: Buf | null = null, rech: Buf | null = null;
+  let Uh: Buf | null = null,
+    rh: Buf | null = null,
+    rech: Buf | null = null;
   if (resetBefore) {
     Urec = mem.temp(u * 2 * u);
     copyCols(mem.input(rk).view(), u, Gu, 0, 2 * u, Urec.view());
@@ -268,30 +305,42 @@ function forwardImpl(mem: Mem, inputs: Record<string, TensorInfo | undefined>, a
     const [ra, rb] = a.recurrentActivation === "tanh" ? [2, 1] : [1, 0];
     const [aa, ab] = a.activation === "tanh" ? [2, 1] : [1, 0];
     const W1 = kind === "gru" && !fullVec ? 2 * u : Gu; // width of the first squashed block
-    const P = mem.temp(B * W1), SP = mem.temp(B * W1);
-    const Q = kind === "simple_rnn" ? null : mem.temp(B * u), SQ = Q ? mem.temp(B * u) : null;
+    const P = mem.temp(B * W1),
+      SP = mem.temp(B * W1);
+    const Q = kind === "simple_rnn" ? null : mem.temp(B * u),
+      SQ = Q ? mem.temp(B * u) : null;
     // per-column pre-activation scale of the first block
     const colScale = new Float32Array(W1);
-    for (let g = 0; g < W1; g++) colScale[g] = kind === "simple_rnn" ? aa : kind === "lstm" && g >= 2 * u && g < 3 * u ? aa : ra;
+    for (let g = 0; g < W1; g++)
+      colScale[g] = kind === "simple_rnn" ? aa : kind === "lstm" && g >= 2 * u && g < 3 * u ? aa : ra;
     // with fullVec the biases are already inside XP and rec
     const bi0 = fullVec ? new Float32Array(Gu) : bi;
     const brr = fullVec || !br ? new Float32Array(Gu) : br;
     return (s, t) => {
       if (fullVec) mem.add!(mem.sub(XP, t * B * Gu, B * Gu), rec, B, Gu, P);
       else {
-        const xp = XP.view(), rv = rec.view(), pv = P.view();
+        const xp = XP.view(),
+          rv = rec.view(),
+          pv = P.view();
         for (let b = 0; b < B; b++) {
-          const xo = (t * B + b) * Gu, ro = b * Gu, po = b * W1;
+          const xo = (t * B + b) * Gu,
+            ro = b * Gu,
+            po = b * W1;
           for (let g = 0; g < W1; g++) pv[po + g] = colScale[g] * (xp[xo + g] + bi0[g] + rv[ro + g] + brr[g]);
         }
       }
       sig(P, SP);
-      const xp = XP.view(), rv = rec.view(), sp = SP.view(), h = hcur.view();
-      const gs = Gates ? Gates.buf.view() : null, ax = Aux ? Aux.buf.view() : null;
+      const xp = XP.view(),
+        rv = rec.view(),
+        sp = SP.view(),
+        h = hcur.view();
+      const gs = Gates ? Gates.buf.view() : null,
+        ax = Aux ? Aux.buf.view() : null;
       if (kind === "simple_rnn") {
         for (let b = 0; b < B; b++) {
           if (mask && !mask[b * T + t]) continue;
-          const ho = b * u, go = (s * B + b) * u;
+          const ho = b * u,
+            go = (s * B + b) * u;
           for (let j = 0; j < u; j++) {
             const hn = aa * sp[ho + j] - ab;
             if (gs) gs[go + j] = hn;
@@ -303,7 +352,11 @@ function forwardImpl(mem: Mem, inputs: Record<string, TensorInfo | undefined>, a
       const qv = Q!.view();
       if (kind === "gru") {
         for (let b = 0; b < B; b++) {
-          const xo = (t * B + b) * Gu, ro = b * Gu, po = b * W1, ho = b * u, ao = (s * B + b) * u;
+          const xo = (t * B + b) * Gu,
+            ro = b * Gu,
+            po = b * W1,
+            ho = b * u,
+            ao = (s * B + b) * u;
           for (let j = 0; j < u; j++) {
             const r = ra * sp[po + u + j] - rb;
             const rc = rv[ro + 2 * u + j] + brr[2 * u + j];
@@ -312,11 +365,15 @@ function forwardImpl(mem: Mem, inputs: Record<string, TensorInfo | undefined>, a
           }
         }
         sig(Q!, SQ!);
-        const sp2 = SP.view(), sq = SQ!.view(), h2 = hcur.view();
+        const sp2 = SP.view(),
+          sq = SQ!.view(),
+          h2 = hcur.view();
         const gs2 = Gates ? Gates.buf.view() : null;
         for (let b = 0; b < B; b++) {
           if (mask && !mask[b * T + t]) continue;
-          const po = b * W1, ho = b * u, go = (s * B + b) * 3 * u;
+          const po = b * W1,
+            ho = b * u,
+            go = (s * B + b) * 3 * u;
           for (let j = 0; j < u; j++) {
             const z = ra * sp2[po + j] - rb;
             const hh = aa * sq[ho + j] - ab;
@@ -333,18 +390,28 @@ function forwardImpl(mem: Mem, inputs: Record<string, TensorInfo | undefined>, a
       // LSTM: c' = f*c + i*g into Q (scaled for the activation), then h = o * act(c').
       const cc = c!;
       for (let b = 0; b < B; b++) {
-        const po = b * Gu, ho = b * u;
+        const po = b * Gu,
+          ho = b * u;
         for (let j = 0; j < u; j++) {
-          const i = ra * sp[po + j] - rb, f = ra * sp[po + u + j] - rb, g = aa * sp[po + 2 * u + j] - ab;
+          const i = ra * sp[po + j] - rb,
+            f = ra * sp[po + u + j] - rb,
+            g = aa * sp[po + 2 * u + j] - ab;
           qv[ho + j] = aa * (f * cc[ho + j] + i * g);
         }
       }
       sig(Q!, SQ!);
-      const sp2 = SP.view(), sq = SQ!.view(), qv2 = Q!.view(), h2 = hcur.view();
-      const gs2 = Gates ? Gates.buf.view() : null, ax2 = Aux ? Aux.buf.view() : null;
+      const sp2 = SP.view(),
+        sq = SQ!.view(),
+        qv2 = Q!.view(),
+        h2 = hcur.view();
+      const gs2 = Gates ? Gates.buf.view() : null,
+        ax2 = Aux ? Aux.buf.view() : null;
       for (let b = 0; b < B; b++) {
         if (mask && !mask[b * T + t]) continue;
-        const po = b * Gu, ho = b * u, go = (s * B + b) * 5 * u, ao = (s * B + b) * u;
+        const po = b * Gu,
+          ho = b * u,
+          go = (s * B + b) * 5 * u,
+          ao = (s * B + b) * u;
         for (let j = 0; j < u; j++) {
           const o = ra * sp2[po + 3 * u + j] - rb;
           const ac = aa * sq[ho + j] - ab;
@@ -370,15 +437,21 @@ function forwardImpl(mem: Mem, inputs: Record<string, TensorInfo | undefined>, a
     if (simdK || !fullVec) mem.gemm(hcur, B, u, Urec, Grec, rec);
     else if (biR) mem.gemmBias!(hcur, B, u, Ux, Gu, biR, rec);
     else mem.gemm(hcur, B, u, Ux, Gu, rec);
-    const xp = XP.view(), h = hcur.view(), rv = rec.view();
+    const xp = XP.view(),
+      h = hcur.view(),
+      rv = rec.view();
     const hp = Hprev ? Hprev.buf.view() : null;
     const gs = Gates ? Gates.buf.view() : null;
     const ax = Aux ? Aux.buf.view() : null;
     if (hp) hp.set(h, s * B * u);
 
     if (simdK) {
-      const xpP = P(XP) + t * B * Gu * 4, recP = P(rec), hP = P(hcur), mP = maskPtr ? maskPtr + t : 0;
-      const gP = Gates ? P(Gates.buf) + s * B * S * u4 : P(scratchG!), aP = Aux ? P(Aux.buf) + s * B * u4 : scratchA ? P(scratchA) : 0;
+      const xpP = P(XP) + t * B * Gu * 4,
+        recP = P(rec),
+        hP = P(hcur),
+        mP = maskPtr ? maskPtr + t : 0;
+      const gP = Gates ? P(Gates.buf) + s * B * S * u4 : P(scratchG!),
+        aP = Aux ? P(Aux.buf) + s * B * u4 : scratchA ? P(scratchA) : 0;
       if (resetBefore) {
         // z, r and r*h; the gemm (r*h)·U_h; then hh and the state update
         simdK.gru_rb_fwd1(B, u4, xpP, recP, P(biX!), hP, gP, P(rh!));
@@ -392,7 +465,11 @@ function forwardImpl(mem: Mem, inputs: Record<string, TensorInfo | undefined>, a
       const brr = br!;
       for (let b = 0; b < B; b++) {
         if (mask && !mask[b * T + t]) continue;
-        const xo = (t * B + b) * Gu, ro = b * Gu, ho = b * u, go = (s * B + b) * 3 * u, ao = (s * B + b) * u;
+        const xo = (t * B + b) * Gu,
+          ro = b * Gu,
+          ho = b * u,
+          go = (s * B + b) * 3 * u,
+          ao = (s * B + b) * u;
         for (let j = 0; j < u; j++) {
           const z = ract(xp[xo + j] + bi[j] + rv[ro + j] + brr[j]);
           const r = ract(xp[xo + u + j] + bi[u + j] + rv[ro + u + j] + brr[u + j]);
@@ -416,7 +493,9 @@ function forwardImpl(mem: Mem, inputs: Record<string, TensorInfo | undefined>, a
           rhv.fill(0, ho, ho + u);
           continue;
         }
-        const xo = (t * B + b) * Gu, ro = b * Grec, go = (s * B + b) * 3 * u;
+        const xo = (t * B + b) * Gu,
+          ro = b * Grec,
+          go = (s * B + b) * 3 * u;
         for (let j = 0; j < u; j++) {
           const z = ract(xp[xo + j] + bi[j] + rv[ro + j]);
           const r = ract(xp[xo + u + j] + bi[u + j] + rv[ro + u + j]);
@@ -429,15 +508,24 @@ function forwardImpl(mem: Mem, inputs: Record<string, TensorInfo | undefined>, a
         }
       }
       mem.gemm(rh!, B, u, Uh!, u, rech!);
-      const xp2 = XP.view(), h2 = hcur.view(), rv2 = rec.view(), rcv = rech!.view(), rhv2 = rh!.view();
-      const gs2 = Gates ? Gates.buf.view() : null, ax2 = Aux ? Aux.buf.view() : null;
+      const xp2 = XP.view(),
+        h2 = hcur.view(),
+        rv2 = rec.view(),
+        rcv = rech!.view(),
+        rhv2 = rh!.view();
+      const gs2 = Gates ? Gates.buf.view() : null,
+        ax2 = Aux ? Aux.buf.view() : null;
       for (let b = 0; b < B; b++) {
         if (mask && !mask[b * T + t]) {
           // r*h of a masked row feeds dU's gemm in the backward pass (times a zero gradient): keep it finite
           if (ax2) ax2.fill(0, (s * B + b) * u, (s * B + b + 1) * u);
           continue;
         }
-        const xo = (t * B + b) * Gu, ro = b * Grec, ho = b * u, go = (s * B + b) * 3 * u, ao = (s * B + b) * u;
+        const xo = (t * B + b) * Gu,
+          ro = b * Grec,
+          ho = b * u,
+          go = (s * B + b) * 3 * u,
+          ao = (s * B + b) * u;
         for (let j = 0; j < u; j++) {
           const z = rv2[ro + j];
           const hh = act(xp2[xo + 2 * u + j] + bi[2 * u + j] + rcv[ho + j]);
@@ -452,7 +540,11 @@ function forwardImpl(mem: Mem, inputs: Record<string, TensorInfo | undefined>, a
       const cc = c!;
       for (let b = 0; b < B; b++) {
         if (mask && !mask[b * T + t]) continue;
-        const xo = (t * B + b) * Gu, ro = b * Gu, ho = b * u, go = (s * B + b) * 5 * u, ao = (s * B + b) * u;
+        const xo = (t * B + b) * Gu,
+          ro = b * Gu,
+          ho = b * u,
+          go = (s * B + b) * 5 * u,
+          ao = (s * B + b) * u;
         for (let j = 0; j < u; j++) {
           const i = ract(xp[xo + j] + bi[j] + rv[ro + j]);
           const f = ract(xp[xo + u + j] + bi[u + j] + rv[ro + u + j]);
@@ -476,7 +568,10 @@ function forwardImpl(mem: Mem, inputs: Record<string, TensorInfo | undefined>, a
     } else {
       for (let b = 0; b < B; b++) {
         if (mask && !mask[b * T + t]) continue;
-        const xo = (t * B + b) * Gu, ro = b * Gu, ho = b * u, go = (s * B + b) * u;
+        const xo = (t * B + b) * Gu,
+          ro = b * Gu,
+          ho = b * u,
+          go = (s * B + b) * u;
         for (let j = 0; j < u; j++) {
           const hn = act(xp[xo + j] + bi[j] + rv[ro + j]);
           if (gs) gs[go + j] = hn;
@@ -520,7 +615,12 @@ function forwardImpl(mem: Mem, inputs: Record<string, TensorInfo | undefined>, a
  * Outputs: dXP (B,T,G·u) — the gradient of the input projection X·W + b in input time order —,
  * dW (F,G·u), dU (u,G·u), [dBias (biasShape)], dh0 (B,u), [dc0 (B,u)].
  */
-export function rnnBackward(backend: any, backendName: string, inputs: Record<string, TensorInfo | undefined>, a: FusedAttrs): TensorInfo[] {
+export function rnnBackward(
+  backend: any,
+  backendName: string,
+  inputs: Record<string, TensorInfo | undefined>,
+  a: FusedAttrs,
+): TensorInfo[] {
   const mem = memFor(backend, backendName);
   try {
     return backwardImpl(mem, inputs, a);
@@ -530,7 +630,8 @@ export function rnnBackward(backend: any, backendName: string, inputs: Record<st
 }
 
 function backwardImpl(mem: Mem, inputs: Record<string, TensorInfo | undefined>, a: FusedAttrs): TensorInfo[] {
-  const x = inputs.x!, rk = inputs.recurrentKernel!;
+  const x = inputs.x!,
+    rk = inputs.recurrentKernel!;
   const [B, T, F] = x.shape;
   const u = rk.shape[0];
   const kind = a.kind;
@@ -538,7 +639,8 @@ function backwardImpl(mem: Mem, inputs: Record<string, TensorInfo | undefined>, 
   const Gu = G * u;
   const TB = T * B;
   const resetBefore = kind === "gru" && !a.resetAfter;
-  const dact = DACT[a.activation], dract = DACT[a.recurrentActivation];
+  const dact = DACT[a.activation],
+    dract = DACT[a.recurrentActivation];
   const mask = inputs.mask ? mem.readMask(inputs.mask) : null;
   const zeroOut = a.zeroOutputForMask;
   const S = savedWidth(kind);
@@ -560,7 +662,14 @@ function backwardImpl(mem: Mem, inputs: Record<string, TensorInfo | undefined>, 
   const Aux = inputs.aux ? mem.input(inputs.aux) : null;
 
   // WebAssembly SIMD gate kernels (simd.ts): default activations, units a multiple of 4.
-  if (mem.simd && mem.ptr && mem.bytes && u % 4 === 0 && a.activation === "tanh" && (kind === "simple_rnn" || a.recurrentActivation === "sigmoid")) {
+  if (
+    mem.simd &&
+    mem.ptr &&
+    mem.bytes &&
+    u % 4 === 0 &&
+    a.activation === "tanh" &&
+    (kind === "simple_rnn" || a.recurrentActivation === "sigmoid")
+  ) {
     backwardSimd(mem, mem.simd, x, rk, a, { dY, dh, dc, Hprev, Gates, Aux, mask }, { dXP, dW, dU, dBias, dh0, dc0 });
     const out: TensorInfo[] = [dXP.info, dW.info, dU.info];
     if (dBias) out.push(dBias.info);
@@ -573,7 +682,9 @@ function backwardImpl(mem: Mem, inputs: Record<string, TensorInfo | undefined>, 
   const Grec = resetBefore ? 2 * u : Gu;
   const UT = mem.temp(Grec * u);
   transposeCols(mem.input(rk).view(), u, Gu, 0, Grec, UT.view());
-  let UhT: Buf | null = null, dhhB: Buf | null = null, dRH: Buf | null = null;
+  let UhT: Buf | null = null,
+    dhhB: Buf | null = null,
+    dRH: Buf | null = null;
   if (resetBefore) {
     UhT = mem.temp(u * u);
     transposeCols(mem.input(rk).view(), u, Gu, 2 * u, u, UhT.view());
@@ -592,14 +703,20 @@ function backwardImpl(mem: Mem, inputs: Record<string, TensorInfo | undefined>, 
 
   for (let s = T - 1; s >= 0; s--) {
     const t = a.goBackwards ? T - 1 - s : s;
-    const dy = dY.view(), hp = Hprev.view(), gs = Gates.view(), ax = Aux ? Aux.view() : null;
-    const dxp = dXP.buf.view(), dr = drec.view();
+    const dy = dY.view(),
+      hp = Hprev.view(),
+      gs = Gates.view(),
+      ax = Aux ? Aux.view() : null;
+    const dxp = dXP.buf.view(),
+      dr = drec.view();
     const hpo0 = s * B * u;
     const dhhv = dhhB ? dhhB.view() : null;
 
     // Pass 1: per row, gradient w.r.t. this step's new state; masked rows pass it through.
     for (let b = 0; b < B; b++) {
-      const ho = b * u, xo = (b * T + t) * Gu, ro = b * Grec;
+      const ho = b * u,
+        xo = (b * T + t) * Gu,
+        ro = b * Grec;
       const dyo = rs ? (b * T + s) * u : b * u;
       const withDy = rs || s === T - 1;
       const live = !mask || mask[b * T + t] === 1;
@@ -623,18 +740,23 @@ function backwardImpl(mem: Mem, inputs: Record<string, TensorInfo | undefined>, 
         }
         dh[ho + j] = g;
       }
-      const go = (s * B + b) * S * u, ao = (s * B + b) * u, hpo = hpo0 + ho;
+      const go = (s * B + b) * S * u,
+        ao = (s * B + b) * u,
+        hpo = hpo0 + ho;
       if (kind === "gru") {
         for (let j = 0; j < u; j++) {
           const g = dh[ho + j];
-          const z = gs[go + j], hh = gs[go + 2 * u + j], hprev = hp[hpo + j];
+          const z = gs[go + j],
+            hh = gs[go + 2 * u + j],
+            hprev = hp[hpo + j];
           const dhh = g * (1 - z) * dact(hh);
           const dz = g * (hprev - hh) * dract(z);
           dxp[xo + j] = dz;
           dxp[xo + 2 * u + j] = dhh;
           dh[ho + j] = g * z; // direct path h_{t-1} → h_t
           if (!resetBefore) {
-            const r = gs[go + u + j], rc = ax![ao + j];
+            const r = gs[go + u + j],
+              rc = ax![ao + j];
             const drr = dhh * rc * dract(r);
             dxp[xo + u + j] = drr;
             dr[ro + j] = dz;
@@ -649,7 +771,11 @@ function backwardImpl(mem: Mem, inputs: Record<string, TensorInfo | undefined>, 
         const dcv = dc!;
         for (let j = 0; j < u; j++) {
           const g = dh[ho + j];
-          const i = gs[go + j], f = gs[go + u + j], cc = gs[go + 2 * u + j], o = gs[go + 3 * u + j], ac = gs[go + 4 * u + j];
+          const i = gs[go + j],
+            f = gs[go + u + j],
+            cc = gs[go + 2 * u + j],
+            o = gs[go + 3 * u + j],
+            ac = gs[go + 4 * u + j];
           const dct = dcv[ho + j] + g * o * dact(ac);
           const dO = g * ac * dract(o);
           const dI = dct * cc * dract(i);
@@ -681,12 +807,21 @@ function backwardImpl(mem: Mem, inputs: Record<string, TensorInfo | undefined>, 
       const dhv = dhhB!.view();
       if (mask) for (let b = 0; b < B; b++) if (!mask[b * T + t]) dhv.fill(0, b * u, b * u + u);
       mem.gemm(dhhB!, B, u, UhT!, u, dRH!);
-      const drh = dRH!.view(), gs2 = Gates.view(), hp2 = Hprev.view(), dxp2 = dXP.buf.view(), dr2 = drec.view();
+      const drh = dRH!.view(),
+        gs2 = Gates.view(),
+        hp2 = Hprev.view(),
+        dxp2 = dXP.buf.view(),
+        dr2 = drec.view();
       for (let b = 0; b < B; b++) {
         if (mask && !mask[b * T + t]) continue;
-        const ho = b * u, xo = (b * T + t) * Gu, ro = b * Grec, go = (s * B + b) * 3 * u, hpo = hpo0 + ho;
+        const ho = b * u,
+          xo = (b * T + t) * Gu,
+          ro = b * Grec,
+          go = (s * B + b) * 3 * u,
+          hpo = hpo0 + ho;
         for (let j = 0; j < u; j++) {
-          const r = gs2[go + u + j], q = drh[ho + j];
+          const r = gs2[go + u + j],
+            q = drh[ho + j];
           const drr = q * hp2[hpo + j] * dract(r);
           dxp2[xo + u + j] = drr;
           dr2[ro + u + j] = drr;
@@ -697,7 +832,10 @@ function backwardImpl(mem: Mem, inputs: Record<string, TensorInfo | undefined>, 
 
     // this step's columns of dRecT / dXPT (masked rows are zeros already)
     {
-      const dr4 = drec.view(), drt = dRecT.view(), dxt = dXPT.view(), dxp4 = dXP.buf.view();
+      const dr4 = drec.view(),
+        drt = dRecT.view(),
+        dxt = dXPT.view(),
+        dxp4 = dXP.buf.view();
       const col = s * B;
       for (let g = 0; g < Grec; g++) {
         const o = g * TB + col;
@@ -738,11 +876,16 @@ function backwardImpl(mem: Mem, inputs: Record<string, TensorInfo | undefined>, 
   const RH = resetBefore ? mem.temp(TB * u) : null;
   const outH = resetBefore ? mem.temp(u * u) : null;
   {
-    const av = A.view(), hp = Hprev.view(), xv = mem.input(x).view(), xpb = XpB ? XpB.view() : null;
+    const av = A.view(),
+      hp = Hprev.view(),
+      xv = mem.input(x).view(),
+      xpb = XpB ? XpB.view() : null;
     for (let s = 0; s < T; s++) {
       const t = a.goBackwards ? T - 1 - s : s;
       for (let b = 0; b < B; b++) {
-        const r = s * B + b, ao = r * KA, xo = (b * T + t) * F;
+        const r = s * B + b,
+          ao = r * KA,
+          xo = (b * T + t) * F;
         for (let j = 0; j < u; j++) av[ao + j] = hp[r * u + j];
         if (shared) {
           for (let f = 0; f < F; f++) av[ao + u + f] = xv[xo + f];
@@ -761,7 +904,10 @@ function backwardImpl(mem: Mem, inputs: Record<string, TensorInfo | undefined>, 
   if (resetBefore) mem.gemm(mem.sub(dRecT, 2 * u * TB, u * TB), u, TB, RH!, u, outH!);
   if (!shared) mem.gemm(dXPT, Gu, TB, XpB!, F + 1, outX!);
   {
-    const oa = outA.view(), du = dU.buf.view(), dw = dW.buf.view(), db = dBias ? dBias.buf.view() : null;
+    const oa = outA.view(),
+      du = dU.buf.view(),
+      dw = dW.buf.view(),
+      db = dBias ? dBias.buf.view() : null;
     for (let g = 0; g < Grec; g++) for (let i = 0; i < u; i++) du[i * Gu + g] = oa[g * KA + i];
     if (resetBefore) {
       const oh = outH!.view();
@@ -804,13 +950,24 @@ function backwardSimd(
   x: TensorInfo,
   rk: TensorInfo,
   a: FusedAttrs,
-  i: { dY: Buf; dh: Float32Array; dc: Float32Array | null; Hprev: Buf; Gates: Buf; Aux: Buf | null; mask: Uint8Array | null },
+  i: {
+    dY: Buf;
+    dh: Float32Array;
+    dc: Float32Array | null;
+    Hprev: Buf;
+    Gates: Buf;
+    Aux: Buf | null;
+    mask: Uint8Array | null;
+  },
   o: { dXP: Out; dW: Out; dU: Out; dBias: Out | null; dh0: Out; dc0: Out | null },
 ): void {
   const [B, T, F] = x.shape;
   const u = rk.shape[0];
   const kind = a.kind;
-  const Gu = gatesOf(kind) * u, TB = T * B, S = savedWidth(kind), u4 = u * 4;
+  const Gu = gatesOf(kind) * u,
+    TB = T * B,
+    S = savedWidth(kind),
+    u4 = u * 4;
   const P = mem.ptr!;
   // GRU reset_before: dRec holds the z and r blocks only (the h gate's recurrent gradient is dhh·[r*h],
   // kept apart in dHH) and a second gemm per step gives drh = dhh·U_hᵀ
@@ -819,7 +976,9 @@ function backwardSimd(
   const UT = mem.temp(Grec * u);
   transposeCols(mem.input(rk).view(), u, Gu, 0, Grec, UT.view());
   const dRec = mem.temp(TB * Grec);
-  let UhT: Buf | null = null, dHH: Buf | null = null, dRH: Buf | null = null;
+  let UhT: Buf | null = null,
+    dHH: Buf | null = null,
+    dRH: Buf | null = null;
   if (resetBefore) {
     UhT = mem.temp(u * u);
     transposeCols(mem.input(rk).view(), u, Gu, 2 * u, u, UhT.view());
@@ -836,7 +995,8 @@ function backwardSimd(
   // With a mask (the _m kernels): the carried output gradient dyc, and for LSTM / SimpleRNN a carried
   // state gradient in dhB too (masked steps pass the state's gradient through unchanged).
   const mask = i.mask;
-  let maskP = 0, dycP = 0;
+  let maskP = 0,
+    dycP = 0;
   let dhB = kind === "gru" ? mem.temp(B * u) : null;
   if (mask) {
     if (!dhB) dhB = mem.temp(B * u);
@@ -848,26 +1008,128 @@ function backwardSimd(
     mem.bytes!().set(mask, maskP);
   }
   if (dhB) dhB.view().fill(0);
-  const rs = a.returnSequences, zeroOut = a.zeroOutputForMask;
-  const dyP = P(i.dY), gP = P(i.Gates), hpP = P(i.Hprev), axP = i.Aux ? P(i.Aux) : 0, dxpP = P(o.dXP.buf), drP = P(dRec);
+  const rs = a.returnSequences,
+    zeroOut = a.zeroOutputForMask;
+  const dyP = P(i.dY),
+    gP = P(i.Gates),
+    hpP = P(i.Hprev),
+    axP = i.Aux ? P(i.Aux) : 0,
+    dxpP = P(o.dXP.buf),
+    drP = P(dRec);
   for (let s = T - 1; s >= 0; s--) {
     const t = a.goBackwards ? T - 1 - s : s;
-    const dyS = rs ? dyP + s * u4 : s === T - 1 ? dyP : P(zeros), dyStride = rs ? T * u4 : s === T - 1 ? u4 : 0;
-    const dxpS = dxpP + t * Gu * 4, dxpStride = T * Gu * 4, drS = drP + s * B * Grec * 4;
+    const dyS = rs ? dyP + s * u4 : s === T - 1 ? dyP : P(zeros),
+      dyStride = rs ? T * u4 : s === T - 1 ? u4 : 0;
+    const dxpS = dxpP + t * Gu * 4,
+      dxpStride = T * Gu * 4,
+      drS = drP + s * B * Grec * 4;
     if (resetBefore) {
-      const gS = gP + s * B * S * u4, hpS = hpP + s * B * u4, dhhS = P(dHH!) + s * B * u4;
-      if (mask) k.gru_rb_bwd1_m(B, u4, P(dhB!), P(dhRec), dyS, dyStride, gS, hpS, dxpS, dxpStride, drS, dhhS, maskP + t, T, dycP, zeroOut ? P(zeros) : dyS, zeroOut ? 0 : dyStride);
+      const gS = gP + s * B * S * u4,
+        hpS = hpP + s * B * u4,
+        dhhS = P(dHH!) + s * B * u4;
+      if (mask)
+        k.gru_rb_bwd1_m(
+          B,
+          u4,
+          P(dhB!),
+          P(dhRec),
+          dyS,
+          dyStride,
+          gS,
+          hpS,
+          dxpS,
+          dxpStride,
+          drS,
+          dhhS,
+          maskP + t,
+          T,
+          dycP,
+          zeroOut ? P(zeros) : dyS,
+          zeroOut ? 0 : dyStride,
+        );
       else k.gru_rb_bwd1(B, u4, P(dhB!), P(dhRec), dyS, dyStride, gS, hpS, dxpS, dxpStride, drS, dhhS);
       mem.gemm(mem.sub(dHH!, s * B * u, B * u), B, u, UhT!, u, dRH!);
       k.gru_rb_bwd2(B, u4, P(dhB!), P(dRH!), gS, hpS, dxpS, dxpStride, drS);
     } else if (mask) {
       // what a masked step adds to the carried output gradient: its dy, or nothing under zero_output_for_mask
-      const dy2 = zeroOut ? P(zeros) : dyS, dy2Stride = zeroOut ? 0 : dyStride, mP = maskP + t;
-      if (kind === "gru") k.gru_bwd_m(B, u4, P(dhB!), P(dhRec), dyS, dyStride, gP + s * B * S * u4, hpP + s * B * u4, axP + s * B * u4, dxpS, dxpStride, drS, mP, T, dycP, dy2, dy2Stride);
-      else if (kind === "lstm") k.lstm_bwd_m(B, u4, P(dhRec), P(dcB!), dyS, dyStride, gP + s * B * S * u4, axP + s * B * u4, dxpS, dxpStride, drS, mP, T, dycP, dy2, dy2Stride, P(dhB!));
-      else k.rnn_bwd_m(B, u4, P(dhRec), dyS, dyStride, gP + s * B * S * u4, dxpS, dxpStride, drS, mP, T, dycP, dy2, dy2Stride, P(dhB!));
-    } else if (kind === "gru") k.gru_bwd(B, u4, P(dhB!), P(dhRec), dyS, dyStride, gP + s * B * S * u4, hpP + s * B * u4, axP + s * B * u4, dxpS, dxpStride, drS);
-    else if (kind === "lstm") k.lstm_bwd(B, u4, P(dhRec), P(dcB!), dyS, dyStride, gP + s * B * S * u4, axP + s * B * u4, dxpS, dxpStride, drS);
+      const dy2 = zeroOut ? P(zeros) : dyS,
+        dy2Stride = zeroOut ? 0 : dyStride,
+        mP = maskP + t;
+      if (kind === "gru")
+        k.gru_bwd_m(
+          B,
+          u4,
+          P(dhB!),
+          P(dhRec),
+          dyS,
+          dyStride,
+          gP + s * B * S * u4,
+          hpP + s * B * u4,
+          axP + s * B * u4,
+          dxpS,
+          dxpStride,
+          drS,
+          mP,
+          T,
+          dycP,
+          dy2,
+          dy2Stride,
+        );
+      else if (kind === "lstm")
+        k.lstm_bwd_m(
+          B,
+          u4,
+          P(dhRec),
+          P(dcB!),
+          dyS,
+          dyStride,
+          gP + s * B * S * u4,
+          axP + s * B * u4,
+          dxpS,
+          dxpStride,
+          drS,
+          mP,
+          T,
+          dycP,
+          dy2,
+          dy2Stride,
+          P(dhB!),
+        );
+      else
+        k.rnn_bwd_m(
+          B,
+          u4,
+          P(dhRec),
+          dyS,
+          dyStride,
+          gP + s * B * S * u4,
+          dxpS,
+          dxpStride,
+          drS,
+          mP,
+          T,
+          dycP,
+          dy2,
+          dy2Stride,
+          P(dhB!),
+        );
+    } else if (kind === "gru")
+      k.gru_bwd(
+        B,
+        u4,
+        P(dhB!),
+        P(dhRec),
+        dyS,
+        dyStride,
+        gP + s * B * S * u4,
+        hpP + s * B * u4,
+        axP + s * B * u4,
+        dxpS,
+        dxpStride,
+        drS,
+      );
+    else if (kind === "lstm")
+      k.lstm_bwd(B, u4, P(dhRec), P(dcB!), dyS, dyStride, gP + s * B * S * u4, axP + s * B * u4, dxpS, dxpStride, drS);
     else k.rnn_bwd(B, u4, P(dhRec), dyS, dyStride, gP + s * B * S * u4, dxpS, dxpStride, drS);
     // dh_{t-1} (recurrent part) = dRec_s·Uᵀ, added in by the next step's kernel
     mem.gemm(mem.sub(dRec, s * B * Grec, B * Grec), B, Grec, UT, u, dhRec);
@@ -900,7 +1162,8 @@ function backwardSimd(
   }
   k.transpose(P(outU), Gu, u, P(o.dU.buf));
   const xP = P(mem.input(x));
-  const Xp = mem.temp(TB * F), outX = mem.temp(Gu * F);
+  const Xp = mem.temp(TB * F),
+    outX = mem.temp(Gu * F);
   if (shared) {
     for (let s = 0; s < T; s++) {
       const t = a.goBackwards ? T - 1 - s : s;
@@ -912,12 +1175,14 @@ function backwardSimd(
     k.transpose(dxpP, TB, Gu, P(dXPT));
     mem.gemm(dXPT, Gu, TB, mem.input(x), F, outX);
   }
-  const ox = outX.view(), dw = o.dW.buf.view();
+  const ox = outX.view(),
+    dw = o.dW.buf.view();
   for (let g = 0; g < Gu; g++) for (let f = 0; f < F; f++) dw[f * Gu + g] = ox[g * F + f];
   if (o.dBias) {
     const dbP = P(o.dBias.buf);
     k.colsum(dxpP, TB, Gu * 4, dbP); // input bias (LSTM / SimpleRNN: the only one)
-    if (kind === "gru" && !resetBefore) k.colsum(drP, TB, Gu * 4, dbP + Gu * 4); // GRU reset_after: the recurrent bias
+    if (kind === "gru" && !resetBefore)
+      k.colsum(drP, TB, Gu * 4, dbP + Gu * 4); // GRU reset_after: the recurrent bias
     else if (o.dBias.buf.n > Gu) k.copy_rows(dbP, 0, dbP + Gu * 4, 0, Gu * 4, 1); // CuDNNLSTM's (8u): both halves
   }
 }

@@ -77,31 +77,76 @@ class ArrayBuf implements Buf {
  * ~2× faster in V8 than a row-axpy loop; leftover rows use the axpy loop, leftover columns dots.
  */
 export function gemmJs(a: Float32Array, m: number, k: number, b: Float32Array, n: number, out: Float32Array): void {
-  const m4 = m - (m % 4), n4 = n - (n % 4);
+  const m4 = m - (m % 4),
+    n4 = n - (n % 4);
   for (let i = 0; i < m4; i += 4) {
-    const a0 = i * k, a1 = a0 + k, a2 = a1 + k, a3 = a2 + k;
+    const a0 = i * k,
+      a1 = a0 + k,
+      a2 = a1 + k,
+      a3 = a2 + k;
     for (let j = 0; j < n4; j += 4) {
-      let c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
-      let c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+      let c00 = 0,
+        c01 = 0,
+        c02 = 0,
+        c03 = 0,
+        c10 = 0,
+        c11 = 0,
+        c12 = 0,
+        c13 = 0;
+      let c20 = 0,
+        c21 = 0,
+        c22 = 0,
+        c23 = 0,
+        c30 = 0,
+        c31 = 0,
+        c32 = 0,
+        c33 = 0;
       for (let p = 0, bo = j; p < k; p++, bo += n) {
-        const b0 = b[bo], b1 = b[bo + 1], b2 = b[bo + 2], b3 = b[bo + 3];
+        const b0 = b[bo],
+          b1 = b[bo + 1],
+          b2 = b[bo + 2],
+          b3 = b[bo + 3];
         let v = a[a0 + p];
-        c00 += v * b0; c01 += v * b1; c02 += v * b2; c03 += v * b3;
+        c00 += v * b0;
+        c01 += v * b1;
+        c02 += v * b2;
+        c03 += v * b3;
         v = a[a1 + p];
-        c10 += v * b0; c11 += v * b1; c12 += v * b2; c13 += v * b3;
+        c10 += v * b0;
+        c11 += v * b1;
+        c12 += v * b2;
+        c13 += v * b3;
         v = a[a2 + p];
-        c20 += v * b0; c21 += v * b1; c22 += v * b2; c23 += v * b3;
+        c20 += v * b0;
+        c21 += v * b1;
+        c22 += v * b2;
+        c23 += v * b3;
         v = a[a3 + p];
-        c30 += v * b0; c31 += v * b1; c32 += v * b2; c33 += v * b3;
+        c30 += v * b0;
+        c31 += v * b1;
+        c32 += v * b2;
+        c33 += v * b3;
       }
       let o = i * n + j;
-      out[o] = c00; out[o + 1] = c01; out[o + 2] = c02; out[o + 3] = c03;
+      out[o] = c00;
+      out[o + 1] = c01;
+      out[o + 2] = c02;
+      out[o + 3] = c03;
       o += n;
-      out[o] = c10; out[o + 1] = c11; out[o + 2] = c12; out[o + 3] = c13;
+      out[o] = c10;
+      out[o + 1] = c11;
+      out[o + 2] = c12;
+      out[o + 3] = c13;
       o += n;
-      out[o] = c20; out[o + 1] = c21; out[o + 2] = c22; out[o + 3] = c23;
+      out[o] = c20;
+      out[o + 1] = c21;
+      out[o + 2] = c22;
+      out[o + 3] = c23;
       o += n;
-      out[o] = c30; out[o + 1] = c31; out[o + 2] = c32; out[o + 3] = c33;
+      out[o] = c30;
+      out[o + 1] = c31;
+      out[o + 2] = c32;
+      out[o + 3] = c33;
     }
     for (let r = i; r < i + 4; r++)
       for (let j = n4; j < n; j++) {
@@ -111,7 +156,8 @@ export function gemmJs(a: Float32Array, m: number, k: number, b: Float32Array, n
       }
   }
   for (let i = m4; i < m; i++) {
-    const o = i * n, ao = i * k;
+    const o = i * n,
+      ao = i * k;
     out.fill(0, o, o + n);
     for (let p = 0; p < k; p++) {
       const v = a[ao + p];
@@ -161,10 +207,43 @@ interface WasmModule {
   HEAP32: Int32Array;
   _malloc(n: number): number;
   _free(p: number): void;
-  _BatchMatMul(aId: number, aShape: number, aRank: number, bId: number, bShape: number, bRank: number, ta: number, tb: number, outId: number): void;
+  _BatchMatMul(
+    aId: number,
+    aShape: number,
+    aRank: number,
+    bId: number,
+    bShape: number,
+    bRank: number,
+    ta: number,
+    tb: number,
+    outId: number,
+  ): void;
   _Sigmoid(xId: number, outId: number): void;
-  _Add(aId: number, aShape: number, aRank: number, bId: number, bShape: number, bRank: number, dtype: number, outId: number): void;
-  __FusedMatMul(aId: number, aShape: number, aRank: number, bId: number, bShape: number, bRank: number, ta: number, tb: number, act: number, biasId: number, preluId: number, alpha: number, outId: number): void;
+  _Add(
+    aId: number,
+    aShape: number,
+    aRank: number,
+    bId: number,
+    bShape: number,
+    bRank: number,
+    dtype: number,
+    outId: number,
+  ): void;
+  __FusedMatMul(
+    aId: number,
+    aShape: number,
+    aRank: number,
+    bId: number,
+    bShape: number,
+    bRank: number,
+    ta: number,
+    tb: number,
+    act: number,
+    biasId: number,
+    preluId: number,
+    alpha: number,
+    outId: number,
+  ): void;
   tfjs: { registerTensor(id: number, size: number, offset: number): void; disposeData(id: number): void };
   /** emscripten's exports, among them the module's WebAssembly.Memory */
   asm?: { memory?: WasmMemory };
@@ -244,7 +323,9 @@ export function wasmMem(backend: any): Mem {
       return new HeapBuf(wasm, h.offset + offset * 4, n, 0);
     },
     gemm(a, m, k, b, n, out) {
-      const aId = register(a as HeapBuf), bId = register(b as HeapBuf), outId = register(out as HeapBuf);
+      const aId = register(a as HeapBuf),
+        bId = register(b as HeapBuf),
+        outId = register(out as HeapBuf);
       writeMatMulShapes(m, k, n);
       wasm._BatchMatMul(aId, sp, 3, bId, sp + 12, 3, 0, 0, outId);
     },
@@ -252,13 +333,19 @@ export function wasmMem(backend: any): Mem {
       wasm._Sigmoid(register(inp as HeapBuf), register(out as HeapBuf));
     },
     gemmBias(a, m, k, b, n, bias, out) {
-      const aId = register(a as HeapBuf), bId = register(b as HeapBuf), biasId = register(bias as HeapBuf), outId = register(out as HeapBuf);
+      const aId = register(a as HeapBuf),
+        bId = register(b as HeapBuf),
+        biasId = register(bias as HeapBuf),
+        outId = register(out as HeapBuf);
       writeMatMulShapes(m, k, n);
       wasm.__FusedMatMul(aId, sp, 3, bId, sp + 12, 3, 0, 0, 0 /* linear */, biasId, 0, 0, outId);
     },
     add(x, y, rows, cols, out) {
-      const xId = register(x as HeapBuf), yId = register(y as HeapBuf), outId = register(out as HeapBuf);
-      const s = wasm.HEAP32, q = sp >> 2;
+      const xId = register(x as HeapBuf),
+        yId = register(y as HeapBuf),
+        outId = register(out as HeapBuf);
+      const s = wasm.HEAP32,
+        q = sp >> 2;
       s[q] = rows;
       s[q + 1] = cols;
       s[q + 3] = rows;

@@ -4,7 +4,7 @@ import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 
-const root = resolve(import.meta.dirname, "..");
+const root = resolve(import.meta.dirname, "../..");
 const examples = readdirSync(join(root, "examples")).filter((f) => f.endsWith(".ts"));
 
 describe("examples run", function () {
@@ -12,7 +12,11 @@ describe("examples run", function () {
   it("there are examples", () => expect(examples).to.include("train_gru.ts"));
   for (const file of examples) {
     it(`examples/${file}`, () => {
-      const r = spawnSync(process.execPath, ["--import", "tsx", join("examples", file)], { cwd: root, encoding: "utf8", env: { ...process.env, KERAS_BACKEND: "" } });
+      const r = spawnSync(process.execPath, ["--import", "tsx", join("examples", file)], {
+        cwd: root,
+        encoding: "utf8",
+        env: { ...process.env, KERAS_BACKEND: "" },
+      });
       expect(r.status, `${file} failed:\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-2000)}`).to.equal(0);
     });
   }

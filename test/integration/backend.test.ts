@@ -7,10 +7,10 @@ import { expect } from "chai";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { backend_info, backend_ready, use_backend, KerasError } from "../src/index.js";
-import { tf } from "../src/backend/tf.js";
+import { backend_info, backend_ready, use_backend, KerasError } from "../../src/index.js";
+import { tf } from "../../src/backend/tf.js";
 
-const root = resolve(import.meta.dirname, "..");
+const root = resolve(import.meta.dirname, "../..");
 
 function probe(env: Record<string, string>, code = "console.log(JSON.stringify(await k.backend_ready()))") {
   const script = `const k = await import(${JSON.stringify(join(root, "src", "index.ts"))}); ${code}`;
@@ -32,7 +32,10 @@ describe("backend selection", function () {
     const nodeInstalled = existsSync(join(root, "node_modules/@tensorflow/tfjs-node"));
     if (!nodeInstalled) {
       expect(info.backend).to.equal("wasm");
-      expect(info.not_used).to.deep.equal(["@tensorflow/tfjs-node-gpu: not installed", "@tensorflow/tfjs-node: not installed"]);
+      expect(info.not_used).to.deep.equal([
+        "@tensorflow/tfjs-node-gpu: not installed",
+        "@tensorflow/tfjs-node: not installed",
+      ]);
     } else {
       expect(info.backend).to.equal("tensorflow");
     }
@@ -54,14 +57,24 @@ describe("backend selection", function () {
   });
 
   it("KERAS_BACKEND with an unknown name is a KerasError", () => {
-    const r = probe({ KERAS_BACKEND: "theano" }, "try { await k.backend_ready(); } catch (e) { console.log(e.name + ': ' + e.message); }");
-    expect(r.stdout).to.match(/KerasError: backend_ready\(\): KERAS_BACKEND must be "tensorflow", "wasm" or "cpu", got "theano"/);
+    const r = probe(
+      { KERAS_BACKEND: "theano" },
+      "try { await k.backend_ready(); } catch (e) { console.log(e.name + ': ' + e.message); }",
+    );
+    expect(r.stdout).to.match(
+      /KerasError: backend_ready\(\): KERAS_BACKEND must be "tensorflow", "wasm" or "cpu", got "theano"/,
+    );
   });
 
   it("KERAS_BACKEND=tensorflow without the node bindings says what is missing", function () {
     if (existsSync(join(root, "node_modules/@tensorflow/tfjs-node"))) this.skip();
-    const r = probe({ KERAS_BACKEND: "tensorflow" }, "try { await k.backend_ready(); } catch (e) { console.log(e.message); }");
-    expect(r.stdout).to.match(/backend "tensorflow" is not available: @tensorflow\/tfjs-node-gpu: not installed; @tensorflow\/tfjs-node: not installed/);
+    const r = probe(
+      { KERAS_BACKEND: "tensorflow" },
+      "try { await k.backend_ready(); } catch (e) { console.log(e.message); }",
+    );
+    expect(r.stdout).to.match(
+      /backend "tensorflow" is not available: @tensorflow\/tfjs-node-gpu: not installed; @tensorflow\/tfjs-node: not installed/,
+    );
   });
 
   it("an installed node binding that fails to load falls back to wasm and reports the failure", function () {
@@ -69,13 +82,21 @@ describe("backend selection", function () {
     if (existsSync(stub)) this.skip(); // a real tfjs-node is installed: nothing to simulate
     mkdirSync(stub, { recursive: true });
     try {
-      writeFileSync(join(stub, "package.json"), JSON.stringify({ name: "@tensorflow/tfjs-node", version: "4.22.0", main: "index.js" }));
-      writeFileSync(join(stub, "index.js"), 'throw new Error("libtensorflow.so.2: cannot open shared object file: No such file or directory");\n');
+      writeFileSync(
+        join(stub, "package.json"),
+        JSON.stringify({ name: "@tensorflow/tfjs-node", version: "4.22.0", main: "index.js" }),
+      );
+      writeFileSync(
+        join(stub, "index.js"),
+        'throw new Error("libtensorflow.so.2: cannot open shared object file: No such file or directory");\n',
+      );
       const r = probe({});
       expect(r.status, r.stderr).to.equal(0);
       const info = JSON.parse(r.stdout.trim().split("\n").pop()!);
       expect(info.backend).to.equal("wasm");
-      expect(info.not_used[1]).to.equal("@tensorflow/tfjs-node: failed to load (libtensorflow.so.2: cannot open shared object file: No such file or directory)");
+      expect(info.not_used[1]).to.equal(
+        "@tensorflow/tfjs-node: failed to load (libtensorflow.so.2: cannot open shared object file: No such file or directory)",
+      );
     } finally {
       rmSync(stub, { recursive: true, force: true });
     }
@@ -105,7 +126,12 @@ describe("backend selection", function () {
       const r = probe({});
       expect(r.status, r.stderr).to.equal(0);
       const info = JSON.parse(r.stdout.trim().split("\n").pop()!);
-      expect(info).to.deep.include({ backend: "tensorflow", package: "@tensorflow/tfjs-node-gpu", gpu: true, chosen_by: "auto" });
+      expect(info).to.deep.include({
+        backend: "tensorflow",
+        package: "@tensorflow/tfjs-node-gpu",
+        gpu: true,
+        chosen_by: "auto",
+      });
       expect(info.not_used).to.deep.equal([]);
     });
     if (!ran) this.skip();

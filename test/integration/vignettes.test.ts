@@ -7,9 +7,14 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 
-const root = resolve(import.meta.dirname, "..");
+const root = resolve(import.meta.dirname, "../..");
 const dir = join(root, "vignettes");
-const documents = [...readdirSync(dir).filter((f) => f.endsWith(".md")).map((f) => join(dir, f)), join(root, "README.md")];
+const documents = [
+  ...readdirSync(dir)
+    .filter((f) => f.endsWith(".md"))
+    .map((f) => join(dir, f)),
+  join(root, "README.md"),
+];
 
 /** The code of the ```ts blocks, import statements (single- or multi-line) hoisted, so blocks may import as they go. */
 export function vignetteModule(markdown: string): string {
@@ -49,7 +54,11 @@ describe("the code in vignettes and the README runs", function () {
       const tmp = mkdtempSync(join(cache, "tskeras-vignette-"));
       const script = join(tmp, file.replace(/\//g, "_").replace(/\.md$/, ".mts"));
       writeFileSync(script, code);
-      const r = spawnSync(process.execPath, ["--import", "tsx", script], { cwd: root, encoding: "utf8", env: { ...process.env, KERAS_BACKEND: "wasm" } });
+      const r = spawnSync(process.execPath, ["--import", "tsx", script], {
+        cwd: root,
+        encoding: "utf8",
+        env: { ...process.env, KERAS_BACKEND: "wasm" },
+      });
       rmSync(tmp, { recursive: true, force: true });
       expect(r.status, `${file} failed:\n${r.stdout}\n${r.stderr}`).to.equal(0);
     });
