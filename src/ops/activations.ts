@@ -28,6 +28,19 @@ export const hardSigmoid: ActivationFn = (x) => tf.tidy(() => tf.clipByValue(tf.
 /** Keras 2 / tf.keras / tfjs: clip(0.2 x + 0.5, 0, 1). */
 export const hardSigmoidKeras2: ActivationFn = (x) => tf.tidy(() => tf.clipByValue(tf.add(tf.mul(x, 0.2), 0.5), 0, 1));
 
+/**
+ * Softmax (or log-softmax) along `axis` (negative counts from the end; the caller checks its range).
+ * tfjs's kernels take only the last axis, so another axis is moved last and back.
+ */
+export function softmaxAlong(x: Tensor, axis: number, log = false): Tensor {
+  const last = (t: Tensor) => (log ? tf.logSoftmax(t, -1) : tf.softmax(t, -1));
+  const a = axis < 0 ? x.rank + axis : axis;
+  if (a === x.rank - 1) return last(x);
+  const order = [...Array(x.rank).keys()].filter((i) => i !== a).concat(a);
+  const back = order.map((_, i) => order.indexOf(i));
+  return tf.tidy(() => tf.transpose(last(tf.transpose(x, order)), back));
+}
+
 const softmaxLastAxis: ActivationFn = (x) => tf.softmax(x, -1);
 
 export const ACTIVATIONS: Readonly<Record<string, ActivationFn>> = Object.freeze({

@@ -11,7 +11,7 @@ import type { Runtime, RunResult } from "../runtime.js";
 import { regularizationPenalty } from "../../ops/regularizers.js";
 import { EPSILON } from "../../ops/losses.js";
 import { resolveAutoMetric, type MetricSpec } from "../../ops/metrics.js";
-import { OptimizerRuntime, type OptimizedVariable } from "../../ops/optimizers.js";
+import { OptimizerRuntime, slotKey, type OptimizedVariable } from "../../ops/optimizers.js";
 import type { TrainingSetup } from "./setup.js";
 import type { Batch } from "./data.js";
 
@@ -175,14 +175,14 @@ function keepUpdates(run: RunResult): Pick<RunResult, "stateUpdates" | "weightUp
   };
 }
 
-/** The variables the optimizer updates, with stable keys and their constraints. */
+/** The variables the optimizer updates, with their slot keys and constraints. */
 export function optimizedVariables(rt: Runtime): OptimizedVariable[] {
   const out: OptimizedVariable[] = [];
   rt.variables.forEach((vars, i) =>
     vars.forEach((v, j) => {
       if (v.trainable)
         out.push({
-          key: `${rt.layers[i].name}/${rt.specs[i][j].name}`,
+          key: slotKey(i, j),
           variable: v,
           constraint: rt.specs[i][j].constraint ?? null,
         });
