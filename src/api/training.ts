@@ -309,8 +309,7 @@ export async function train_on_batch(
   await backend_ready();
   const set = adaptData(fn, model, x, y, { sampleWeight: a.sample_weight, classWeight: a.class_weight });
   try {
-    const r = await trainOnBatch(fn, model, set);
-    return { model: r.model, logs: Object.freeze(r.logs) };
+    return await trainOnBatch(fn, model, set);
   } finally {
     disposeSet(set);
   }

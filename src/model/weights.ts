@@ -1,8 +1,118 @@
-/** Converting user-supplied weight values (nested arrays, typed arrays, tensors) to WeightValues. */
+/**
+ * Converting user-supplied weight values (nested arrays, typed arrays, tensors) to WeightValues, and the
+ * sealed form in which a value holds numbers: typed arrays cannot be frozen, so a sealed weight keeps its
+ * array private and `values` hands out a copy (writing into what you read changes nothing).
+ */
 import { tf } from "../backend/tf.js";
 import { KerasError, describeValue } from "../errors.js";
 import type { WeightSpec, WeightValue } from "./types.js";
 import { product } from "./shape.js";
+
+/** A frozen array of numbers: `values` reads a copy; `shape` is null for a flat array given without one. */
+export class SealedArray {
+  readonly #data: Float32Array;
+  declare readonly values: Float32Array;
+  constructor(
+    readonly shape: readonly number[] | null,
+    data: Float32Array,
+  ) {
+    this.#data = data;
+    // An own enumerable accessor, so that spreading or serializing the record still sees the numbers.
+    Object.defineProperty(this, "values", { enumerable: true, get: () => this.#data.slice() });
+    if (shape) Object.freeze(shape);
+    if (new.target === SealedArray) Object.freeze(this);
+  }
+
+  /** The private array itself, for code that only reads it (uploads, conversions). Never write into it. */
+  static dataOf(x: { readonly values: Float32Array }): Float32Array {
+    return x instanceof SealedArray ? x.#data : x.values;
+  }
+}
+
+/** A sealed array with a name (an optimizer slot: `{ name, shape, values }`). */
+class SealedNamedArray extends SealedArray {
+  constructor(
+    readonly name: string,
+    shape: readonly number[],
+    data: Float32Array,
+  ) {
+    super([...shape], data);
+    if (new.target === SealedNamedArray) Object.freeze(this);
+  }
+  declare readonly shape: readonly number[];
+}
+
+/** A sealed weight value (the form every model and layer value holds). `data` is taken, not copied. */
+class SealedWeight extends SealedNamedArray implements WeightValue {
+  constructor(
+    name: string,
+    shape: readonly number[],
+    data: Float32Array,
+    readonly trainable: boolean,
+  ) {
+    super(name, shape, data);
+    Object.freeze(this);
+  }
+}
+
+/** A sealed `{ name, shape, values }` record holding a copy of `values`. */
+export function sealNamed(name: string, shape: readonly number[], values: ArrayLike<number>) {
+  return new SealedNamedArray(name, shape, Float32Array.from(values));
+}
+
+export function sealWeight(
+  name: string,
+  shape: readonly number[],
+  data: Float32Array,
+  trainable: boolean,
+): WeightValue {
+  return new SealedWeight(name, shape, data, trainable);
+}
+
+/** `w` as a sealed weight: itself when sealed already (with `trainable` changed if asked), else a sealed copy. */
+export function sealed(w: WeightValue, trainable = w.trainable): WeightValue {
+  if (w instanceof SealedWeight && w.trainable === trainable) return w;
+  const data = w instanceof SealedWeight ? SealedArray.dataOf(w) : Float32Array.from(w.values);
+  return new SealedWeight(w.name, w.shape, data, trainable);
+}
+
+/** A weight's numbers without copying them, for code that only reads (never write into the result). */
+export const weightData = (w: WeightValue): Float32Array => SealedArray.dataOf(w);
+
+/** Raw `weights` given to a layer, copied so that later writes to the caller's arrays or tensors change nothing. */
+export function sealRawWeights(raw: readonly unknown[]): readonly unknown[] {
+  if (sealedLists.has(raw)) return raw;
+  const list = Object.freeze(raw.map(sealRaw));
+  sealedLists.add(list);
+  return list;
+}
+const sealedLists = new WeakSet<object>();
+
+function sealRaw(raw: unknown): unknown {
+  if (raw instanceof SealedArray) return raw;
+  if (raw instanceof tf.Tensor)
+    return raw.isDisposed || raw.dtype === "string"
+      ? raw
+      : new SealedArray([...raw.shape], Float32Array.from(raw.dataSync() as ArrayLike<number>));
+  if (ArrayBuffer.isView(raw))
+    return raw instanceof DataView || raw instanceof BigInt64Array || raw instanceof BigUint64Array
+      ? raw
+      : new SealedArray(null, Float32Array.from(raw as unknown as ArrayLike<number>));
+  if (Array.isArray(raw)) return Object.freeze(raw.map(sealRaw));
+  if (raw && typeof raw === "object" && "values" in raw && "shape" in raw) {
+    const r = raw as { shape: unknown; values: unknown };
+    if (Array.isArray(r.shape) && r.shape.every((d) => typeof d === "number") && isNumberList(r.values))
+      return new SealedArray([...r.shape], Float32Array.from(r.values));
+  }
+  return raw;
+}
+
+const isNumberList = (v: unknown): v is ArrayLike<number> =>
+  (Array.isArray(v) && v.every((x) => typeof x === "number")) ||
+  (ArrayBuffer.isView(v) &&
+    !(v instanceof DataView) &&
+    !(v instanceof BigInt64Array) &&
+    !(v instanceof BigUint64Array));
 
 function nestedShape(a: unknown): number[] {
   const shape: number[] = [];
@@ -17,6 +127,10 @@ function nestedShape(a: unknown): number[] {
 /** Flattens `raw` to float32 and checks it against `shape`. Returns undefined when impossible. */
 export function toFloat32(raw: unknown, shape: readonly number[]): Float32Array | undefined {
   const n = product(shape);
+  if (raw instanceof SealedArray && raw.shape === null) {
+    const v = SealedArray.dataOf(raw);
+    return v.length === n ? Float32Array.from(v) : undefined;
+  }
   if (raw instanceof tf.Tensor) {
     if (
       raw.size !== n ||
@@ -46,6 +160,8 @@ export function toFloat32(raw: unknown, shape: readonly number[]): Float32Array 
 }
 
 export function describeShapeOf(raw: unknown): string {
+  if (raw instanceof SealedArray)
+    return raw.shape ? `[${raw.shape.join(", ")}]` : `a flat array of ${SealedArray.dataOf(raw).length} values`;
   if (raw instanceof tf.Tensor) return `[${raw.shape.join(", ")}]`;
   if (Array.isArray(raw)) return `[${nestedShape(raw).join(", ")}]`;
   if (ArrayBuffer.isView(raw)) return `a flat array of ${(raw as unknown as ArrayLike<number>).length} values`;
@@ -77,19 +193,15 @@ export function weightsFromRaw(
         "shape",
       );
     }
-    return Object.freeze({
-      name: spec.name,
-      shape: Object.freeze([...spec.shape]),
-      values,
-      trainable: spec.trainable && trainable,
-    });
+    return sealWeight(spec.name, spec.shape, values, spec.trainable && trainable);
   });
 }
 
 /** A weight value as a nested JS array (R's get_weights returns arrays). */
 export function toNested(w: WeightValue): any {
+  const values = weightData(w);
   const build = (offset: number, dim: number): any => {
-    if (dim === w.shape.length) return w.values[offset];
+    if (dim === w.shape.length) return values[offset];
     const stride = product(w.shape.slice(dim + 1));
     return Array.from({ length: w.shape[dim] }, (_, i) => build(offset + i * stride, dim + 1));
   };

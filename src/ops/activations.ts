@@ -72,13 +72,29 @@ export const ACTIVATIONS: Readonly<Record<string, ActivationFn>> = Object.freeze
 
 export const ACTIVATION_NAMES = Object.freeze(Object.keys(ACTIVATIONS));
 
-/** Resolves a name, a function, or null ("linear") to an Activation. Unknown names return undefined. */
+const activationValue = (name: string, fn: ActivationFn): Activation => Object.freeze({ name, fn });
+
+/**
+ * Resolves a name, a function, or null ("linear") to an Activation: a new frozen value each time, so no two
+ * layers share one (and none can be changed after it is made).
+ */
 export function resolveActivation(a: string | ActivationFn | Activation | null | undefined): Activation | undefined {
-  if (a === null || a === undefined) return { name: "linear", fn: ACTIVATIONS.linear };
+  if (a === null || a === undefined) return activationValue("linear", ACTIVATIONS.linear);
   if (typeof a === "string") {
-    return Object.hasOwn(ACTIVATIONS, a) ? { name: a, fn: ACTIVATIONS[a] } : undefined;
+    return Object.hasOwn(ACTIVATIONS, a) ? activationValue(a, ACTIVATIONS[a]) : undefined;
   }
-  if (typeof a === "function") return { name: a.name || "custom_activation", fn: a as ActivationFn };
-  if (typeof a === "object" && a !== null && "fn" in a) return a as Activation;
+  if (typeof a === "function") return activationValue(a.name || "custom_activation", a as ActivationFn);
+  if (typeof a === "object" && a !== null && "fn" in a) return activationValue(a.name, a.fn);
   return undefined;
+}
+
+/** TRUE for a resolved Activation value (`{ name, fn }`). */
+export function isActivation(x: unknown): x is Activation {
+  return (
+    typeof x === "object" &&
+    x !== null &&
+    typeof (x as Activation).fn === "function" &&
+    typeof (x as Activation).name === "string" &&
+    Object.keys(x).length === 2
+  );
 }

@@ -61,8 +61,13 @@ export interface CallbackHooks {
   on_predict_end?: Hook<[Logs]>;
   on_predict_batch_begin?: Hook<[number, Logs]>;
   on_predict_batch_end?: Hook<[number, Logs]>;
+  /**
+   * Entries a built-in callback adds to an epoch's logs before on_epoch_end fires (Keras's learning-rate
+   * callbacks write `learning_rate` there); logs are frozen values, so this is how they get in.
+   */
+  extraEpochLogs?: (epoch: number) => Logs;
 }
-export type HookName = keyof CallbackHooks;
+export type HookName = Exclude<keyof CallbackHooks, "extraEpochLogs">;
 
 export const HOOK_NAMES: readonly HookName[] = [
   "on_train_begin",
@@ -153,6 +158,11 @@ export class CallbackList {
       const f = h[name] as ((...a: unknown[]) => unknown) | undefined;
       if (f) await f.apply(h, args);
     }
+  }
+
+  /** The entries the callbacks add to epoch `epoch`'s logs. */
+  extraEpochLogs(epoch: number): Logs {
+    return Object.assign({}, ...this.hooks.map((h) => h.extraEpochLogs?.(epoch) ?? {}));
   }
 }
 
@@ -330,8 +340,8 @@ export function callback_reduce_lr_on_plateau(
         wait = 0;
         cooldownCounter = 0;
       },
+      extraEpochLogs: () => ({ learning_rate: ctx.learningRate(fn) }),
       on_epoch_end: (epoch, logs) => {
-        logs.learning_rate = ctx.learningRate(fn);
         const current = logs[a.monitor];
         if (current === undefined) return warnMissing(fn, a.monitor, logs);
         if (cooldownCounter > 0) {
@@ -381,9 +391,7 @@ export function callback_learning_rate_scheduler(
       if (asVerbose(a.verbose))
         ctx.io.write(`\nEpoch ${epoch + 1}: LearningRateScheduler setting learning rate to ${lr}.\n`);
     },
-    on_epoch_end: (_epoch, logs) => {
-      logs.learning_rate = ctx.learningRate(fn);
-    },
+    extraEpochLogs: () => ({ learning_rate: ctx.learningRate(fn) }),
   }));
 }
 
