@@ -3,7 +3,7 @@
  * can run, and the names it gives weights. tfjs-layers reads Keras 2 configs (the form io/config.ts
  * writes: `batch_input_shape`, `inbound_nodes` of `[layer, node, tensor, kwargs]`) after turning
  * every snake_case key and string value into camelCase; the facts below come from its sources
- * (node_modules/@tensorflow/tfjs-layers/dist) and are checked by test/io/tfjs_format.test.ts.
+ * (node_modules/@tensorflow/tfjs-layers/dist) and are checked against it by test/io/tfjs_*.test.ts.
  */
 import { KerasError, describeValue } from "../errors.js";
 import { familyOf, snakeCase, weightSpecsOf, type Layer } from "../model/layer.js";
@@ -168,6 +168,14 @@ function layerRefusals(layer: Layer): string[] {
       break;
     case "Conv1D":
       if (c.padding === "causal") out.push('padding = "causal": tfjs-layers 4.22 does not implement it');
+      if (c.data_format !== "channels_last")
+        out.push('data_format = "channels_first": tfjs-layers 4.22 computes it differently (it drops the setting)');
+      break;
+    case "ConvLSTM2D":
+      if (c.data_format !== "channels_last")
+        out.push(
+          'data_format = "channels_first": tfjs-layers 4.22 needs channels-first convolutions, which tfjs\'s wasm backend does not have',
+        );
       break;
     case "MaxPooling1D":
     case "AveragePooling1D":
@@ -193,6 +201,8 @@ function layerRefusals(layer: Layer): string[] {
       break;
     case "Bidirectional": {
       out.push(...nested("wrapped layer", c.layer));
+      if (c.layer.className === "RNN")
+        out.push("tfjs-layers 4.22 cannot copy a generic RNN layer (layer_rnn()) into a bidirectional wrapper");
       const comparable = (l: Layer) => {
         const { name: _name, go_backwards: _goBackwards, ...rest } = layerToConfig(l, null).config;
         return JSON.stringify(rest);
@@ -276,6 +286,15 @@ function graphIssues(model: Model, plan: Plan): NodeIssue[] {
     if (node.mask) issue("it is called with an explicit `mask`, which a tfjs-layers model file cannot express");
     if (node.constants.length) issue("it is called with `constants`, which tfjs-layers 4.22 does not support");
     if (node.training === true) issue("it is called with training = TRUE, which tfjs-layers ignores at predict time");
+    const rank = node.inputShapes[0]?.length ?? 0;
+    if (layer.className === "BatchNormalization" && (layer.config.axis + rank) % rank !== rank - 1)
+      issue("it normalizes another axis than the last, which tfjs-layers 4.22 computes wrongly");
+    if (layer.className === "Dot" && node.inputShapes.some((s) => s.length > 3))
+      issue("tfjs-layers 4.22's Dot takes inputs of rank 3 at most");
+    if (layer.config.stateful === true && node.outputShapes.length > 1)
+      issue(
+        "it is stateful with several outputs: tfjs-layers 4.22 runs a layer once per output it fetches, advancing the state each time",
+      );
     if (node.initialState.length && isStacked(layer))
       issue("initial_state with stacked cells: tfjs-layers 4.22 takes the cells' states in reverse order");
     if (masks.some((m) => m !== null)) {

@@ -213,6 +213,19 @@ describe("save_model_tfjs(): tf.loadLayersModel() predicts our numbers", functio
     await roundTripToTfjs(model, [tokens(6)]);
   });
 
+  it("one mask through dense, time_distributed, dropout and a concatenation, into recurrent layers", async () => {
+    const x = k.layer_input({ shape: [6] });
+    const e = k.layer_embedding(x, { input_dim: 10, output_dim: 3, mask_zero: true });
+    const d = k.layer_dropout(k.layer_dense(e, { units: 4, activation: "tanh" }), { rate: 0.2 });
+    const t = k.time_distributed(d, { layer: k.layer_dense({ units: 3 }) });
+    const a = k.layer_lstm(t, { units: 2, return_sequences: true });
+    const b = k.layer_gru(d, { units: 2, reset_after: false, return_sequences: true });
+    const c = k.layer_concatenate([a, b]);
+    const outs = [k.bidirectional(c, { layer: k.layer_lstm({ units: 2 }) }), k.layer_simple_rnn(c, { units: 3 })];
+    const model = withPatternWeights(k.keras_model({ inputs: x, outputs: outs }));
+    await roundTripToTfjs(model, [tokens(6)]);
+  });
+
   it("bidirectional with return_sequences over a mask: the same numbers at unmasked steps (zeros here at masked ones)", async () => {
     const model = withPatternWeights(
       seq(

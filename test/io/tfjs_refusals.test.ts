@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { tf } from "../../src/backend/tf.js";
 import * as k from "../../src/index.js";
 import type { Model } from "../../src/model/model.js";
+import { nested } from "../core/helpers.js";
 import {
   expectSame,
   oursPredict,
@@ -97,6 +98,41 @@ describe("save_model_tfjs() refuses what tfjs-layers 4.22 cannot run", function 
       /layer "stack" \(RNN\): cell "[^"]+" \(GRUCell\): reset_after = TRUE/,
     ]);
     expect(message.split("\n  - ")).to.have.length(17); // the heading and 16 layers
+  });
+
+  it("refuses settings tfjs-layers 4.22 computes differently or cannot rebuild", async () => {
+    const seqs = k.layer_input({ batch_shape: [2, 3, 8] });
+    const rank4 = k.layer_input({ batch_shape: [2, 2, 3, 4] });
+    const frames = k.layer_input({ batch_shape: [2, 2, 2, 5, 5] });
+    const model = k.keras_model({
+      inputs: [seqs, rank4, frames],
+      outputs: [
+        k.layer_conv_1d(seqs, { filters: 2, kernel_size: 3, data_format: "channels_first", name: "cf_conv" }),
+        k.layer_batch_normalization(seqs, { axis: 1, name: "bn_axis1" }),
+        k.layer_batch_normalization(seqs, { axis: 2, name: "bn_last_is_fine" }),
+        ...k.layer_lstm(seqs, { units: 2, stateful: true, return_state: true, name: "stateful_states" }),
+        k.bidirectional(seqs, { layer: k.layer_rnn({ cell: k.rnn_cell_lstm({ units: 2 }) }), name: "bidi_rnn" }),
+        k.layer_dot([rank4, rank4], { axes: 3, name: "dot4" }),
+        k.layer_conv_lstm_2d(frames, {
+          filters: 2,
+          kernel_size: 3,
+          data_format: "channels_first",
+          name: "cf_convlstm",
+        }),
+        k.layer_global_average_pooling_1d(seqs, { keepdims: true, name: "keep" }),
+      ],
+    });
+    const message = await refusal(model);
+    expectLines(message, [
+      /layer "cf_conv" \(Conv1D\): data_format = "channels_first"/,
+      /layer "bn_axis1" \(BatchNormalization\): it normalizes another axis than the last/,
+      /layer "stateful_states" \(LSTM\): it is stateful with several outputs: tfjs-layers 4\.22 runs a layer once per output/,
+      /layer "bidi_rnn" \(Bidirectional\): tfjs-layers 4\.22 cannot copy a generic RNN layer/,
+      /layer "dot4" \(Dot\): tfjs-layers 4\.22's Dot takes inputs of rank 3 at most/,
+      /layer "cf_convlstm" \(ConvLSTM2D\): data_format = "channels_first"/,
+      /layer "keep" \(GlobalAveragePooling1D\): keepdims = TRUE/,
+    ]);
+    expect(message).not.to.match(/bn_last_is_fine/);
   });
 
   it("refuses masks tfjs-layers handles differently: elementwise merges, global average pooling, mixed concatenation", async () => {
@@ -227,6 +263,54 @@ describe("the tfjs-layers 4.22 behaviours behind the refusals", function () {
     return tf.models.modelFromJSON(json as any).then(
       () => expect.fail("tfjs-layers read gelu_new"),
       (e: Error) => expect(e.message).to.match(/geluNew|Unknown activation/),
+    );
+  });
+
+  it("tfjs-layers normalizes a non-last axis and convolves channels_first Conv1D otherwise than we do", async () => {
+    const x = nested([2, 3, 8]);
+    const pairs: [tf.LayersModel, Model][] = [
+      [
+        tf.sequential({ layers: [L.batchNormalization({ axis: 1, inputShape: [3, 8] })] }),
+        k.keras_model_sequential({ input_shape: [3, 8], layers: [k.layer_batch_normalization({ axis: 1 })] }),
+      ],
+      [
+        tf.sequential({
+          layers: [L.conv1d({ filters: 2, kernelSize: 3, dataFormat: "channelsFirst", inputShape: [3, 8] })],
+        }),
+        k.keras_model_sequential({
+          input_shape: [3, 8],
+          layers: [k.layer_conv_1d({ filters: 2, kernel_size: 3, data_format: "channels_first" })],
+        }),
+      ],
+    ];
+    for (const [theirs, ours] of pairs) {
+      withPatternWeightsTfjs(theirs);
+      const same = k.set_weights(
+        ours,
+        theirs.getWeights().map((w) => w.arraySync()),
+      );
+      const [a] = await oursPredict(same, [x]);
+      const [b] = tfjsPredict(theirs, [x]);
+      expect(Math.max(...a.map((v, i) => Math.abs(v - b[i])))).to.be.greaterThan(1e-2);
+    }
+  });
+
+  it("tfjs-layers advances a stateful layer once per output, and cannot wrap layer_rnn() in Bidirectional", async () => {
+    const x = tf.input({ batchShape: [2, 3, 2] });
+    const outs = L.lstm({ units: 2, stateful: true, returnState: true }).apply(x) as tf.SymbolicTensor[];
+    const theirs = withPatternWeightsTfjs(tf.model({ inputs: x, outputs: outs }));
+    const ours = await k.load_model_tfjs(await saveFromTfjs(theirs, join(tmp(), "stateful")));
+    const input = [nested([2, 3, 2])];
+    const [a] = await oursPredict(ours, input);
+    const [b] = tfjsPredict(theirs, input);
+    // A first call starts from zero states, as the same LSTM without state computes; tfjs-layers' does not.
+    const plain = tf.sequential({ layers: [L.lstm({ units: 2, inputShape: [3, 2] })] });
+    plain.setWeights(theirs.getWeights());
+    const [fresh] = tfjsPredict(plain, input);
+    expectSame([a], [fresh], 1e-6, "our first call");
+    expect(Math.max(...b.map((v, i) => Math.abs(v - fresh[i])))).to.be.greaterThan(1e-3);
+    expect(() => L.bidirectional({ layer: L.rnn({ cell: L.lstmCell({ units: 2 }) }) as any })).to.throw(
+      /Improper config format/,
     );
   });
 
