@@ -7,6 +7,8 @@ export async function writeFileAtomic(fn: string, file: string, text: string | U
   await writeFilesAtomic(fn, [{ file, data: text }]);
 }
 
+let writes = 0;
+
 /**
  * Writes several files that belong together (model.json and its weights.bin): every temporary file is
  * written before the first rename, so an error while writing leaves all old files untouched and no
@@ -16,7 +18,8 @@ export async function writeFilesAtomic(
   fn: string,
   files: readonly { readonly file: string; readonly data: string | Uint8Array }[],
 ): Promise<void> {
-  const tmps = files.map(({ file }, i) => `${file}.${process.pid}.${Date.now()}.${i}.tmp`);
+  // pid and a per-process counter: concurrent writes of one file never share a temporary file.
+  const tmps = files.map(({ file }) => `${file}.${process.pid}.${++writes}.tmp`);
   let current = files[0]?.file;
   try {
     for (let i = 0; i < files.length; i++) {

@@ -37,13 +37,19 @@ function planOf(fn: string, model: Model, unknownShape: string): Plan {
   }
 }
 
-/** Little-endian float32 bytes of `values`. */
-function float32Bytes(values: readonly Float32Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total * 4);
-  const view = new DataView(out.buffer);
+const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+
+/** Little-endian float32 bytes of `values`, one after the other. */
+function float32Bytes(values: readonly Float32Array[]): Uint8Array {
+  const out = new Float32Array(values.reduce((n, v) => n + v.length, 0));
   let offset = 0;
-  for (const v of values) for (let i = 0; i < v.length; i++, offset += 4) view.setFloat32(offset, v[i], true);
-  return out;
+  for (const v of values) {
+    out.set(v, offset);
+    offset += v.length;
+  }
+  const bytes = new Uint8Array(out.buffer);
+  if (!LITTLE_ENDIAN) for (let i = 0; i < bytes.length; i += 4) bytes.subarray(i, i + 4).reverse();
+  return bytes;
 }
 
 export interface SaveTfjsOptions {
@@ -75,7 +81,7 @@ export function tfjsArtifacts(
   model.layers.forEach((layer, i) => {
     const shapes = plan.layerInputShapes[i];
     if (!shapes) return;
-    const names = tfjsWeightNames(layer, shapes);
+    const names = tfjsWeightNames(fn, layer, shapes);
     weightValuesOf(layer, shapes, fn).forEach((w, k) => {
       entries.push({ name: names[k], shape: [...w.shape], dtype: "float32" });
       values.push(w.values);
@@ -90,8 +96,7 @@ export function tfjsArtifacts(
     weightsManifest: [{ paths: [WEIGHTS_BIN], weights: entries as unknown as Json }],
     ...(trainingConfig ? { trainingConfig } : {}),
   };
-  const total = values.reduce((n, v) => n + v.length, 0);
-  return { modelJson, weights: float32Bytes(values, total) };
+  return { modelJson, weights: float32Bytes(values) };
 }
 
 const exists = (p: string) =>
@@ -302,9 +307,14 @@ function decodeWeights(
   for (const e of entries) {
     if (e.group !== "optimizer") {
       if (out.has(e.name)) throw new KerasError(fn, `the weights manifest lists "${e.name}" twice`, "io");
-      const values = new Float32Array(e.bytes / 4);
-      for (let i = 0; i < values.length; i++)
-        values[i] = e.int ? view.getInt32(offset + 4 * i, true) : view.getFloat32(offset + 4 * i, true);
+      let values: Float32Array;
+      if (!e.int && LITTLE_ENDIAN)
+        values = new Float32Array(data.buffer.slice(data.byteOffset + offset, data.byteOffset + offset + e.bytes));
+      else {
+        values = new Float32Array(e.bytes / 4);
+        for (let i = 0; i < values.length; i++)
+          values[i] = e.int ? view.getInt32(offset + 4 * i, true) : view.getFloat32(offset + 4 * i, true);
+      }
       out.set(e.name, { shape: e.shape, values });
     }
     offset += e.bytes;
@@ -333,7 +343,7 @@ function withWeights(
     if (!shapes) return layer;
     const specs = weightSpecsOf(layer, shapes);
     if (specs.length === 0) return layer;
-    const raw = tfjsWeightNames(layer, shapes).map((name, k) => {
+    const raw = tfjsWeightNames(fn, layer, shapes).map((name, k) => {
       const found = weights.has(name) ? name : byShortName.get(name);
       if (found === undefined) {
         problems.push(`no weight "${name}" (${specs[k].name} of layer "${layer.name}") in the weights manifest`);

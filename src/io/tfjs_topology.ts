@@ -219,10 +219,13 @@ function layerRefusals(layer: Layer): string[] {
   return out;
 }
 
-/** What the recurrent layer of a bidirectional wrapper is called in tfjs-layers (it adds "forward_"/"backward_"). */
-function innerBaseName(forward: Layer): string {
-  return forward.name.startsWith("forward_") ? forward.name.slice("forward_".length) : forward.name;
-}
+/**
+ * The name a bidirectional wrapper's layer has in the tfjs file: tfjs-layers prefixes it with "forward_"
+ * and "backward_" itself, we keep the prefixed names.
+ */
+const unprefixedName = (forwardName: string) =>
+  forwardName.startsWith("forward_") ? forwardName.slice("forward_".length) : forwardName;
+const innerBaseName = (forward: Layer) => unprefixedName(forward.name);
 
 // ---------------------------------------------------------------------------------------------
 // Masks: where tfjs-layers' handling differs from ours
@@ -365,10 +368,10 @@ export function tfjsRefusals(model: Model, plan: Plan = buildPlan(model)): strin
  * `RNNCell_<i>/`; TimeDistributed and single cells open none (topology.ts apply(), wrappers.ts,
  * recurrent.ts StackedRNNCells.build()).
  */
-export function tfjsWeightNames(layer: Layer, inputShapes: readonly Shape[]): string[] {
+export function tfjsWeightNames(fn: string, layer: Layer, inputShapes: readonly Shape[]): string[] {
   const names = scopedWeightNames(layer, `${layer.name}/`, inputShapes[0]);
   if (names.length !== weightSpecsOf(layer, inputShapes).length)
-    throw new KerasError("save_model_tfjs", `internal: weight names of layer "${layer.name}" do not match its weights`);
+    throw new KerasError(fn, `internal: the tfjs names of layer "${layer.name}" do not match its weights`);
   return names;
 }
 
@@ -430,8 +433,7 @@ function layerConfigToTfjs(lc: LayerConfig): LayerConfig {
   switch (lc.class_name) {
     case "Bidirectional": {
       const inner = layerConfigToTfjs(c.layer as unknown as LayerConfig);
-      const name = String(inner.config.name);
-      inner.config.name = name.startsWith("forward_") ? name.slice("forward_".length) : name;
+      inner.config.name = unprefixedName(String(inner.config.name));
       c.layer = inner as unknown as Json;
       delete c.backward_layer;
       break;
