@@ -11,8 +11,9 @@ let writes = 0;
 
 /**
  * Writes several files that belong together (model.json and its weights.bin): every temporary file is
- * written before the first rename, so an error while writing leaves all old files untouched and no
- * temporary file behind.
+ * written before the first rename, so an error while writing leaves all old files untouched, and no
+ * temporary file is left behind. Only a failing rename after a successful one (the target turned into
+ * a folder meanwhile) leaves the files renamed so far replaced.
  */
 export async function writeFilesAtomic(
   fn: string,
