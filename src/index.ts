@@ -33,3 +33,4 @@ export * from "./api/training.js";
 export * from "./api/states.js";
 export * from "./api/config.js";
 export * from "./api/recurrent.js";
+export * from "./api/tfjs.js";
