@@ -20,6 +20,7 @@ import type { RegularizerSpec } from "../../ops/regularizers.js";
 import type { ConstraintSpec } from "../../ops/constraints.js";
 import { Rng } from "../../ops/random.js";
 import { ActivationArg, ConstraintArg, InitializerArg, RegularizerArg } from "../common.js";
+import type { FusedCellSpec } from "./fused/plan.js";
 
 export interface StepContext {
   readonly training: boolean;
@@ -55,8 +56,8 @@ export interface RecurrentCell {
   readonly outputSize: number;
   weightSpecs(inputDim: number): WeightSpec[];
   prepare(weights: readonly Tensor[], setup: PrepareSetup): PreparedCell;
-  /** A hint for the fused-kernel dispatcher: the built-in cell kind and its config, if any. */
-  readonly builtin?: { readonly kind: "simple_rnn" | "gru" | "lstm"; readonly config: Readonly<Record<string, any>> };
+  /** Built-in cells: what the fused kernels need to run this cell (fused/plan.ts decides whether they do). */
+  readonly fused?: FusedCellSpec;
 }
 
 // ---------------------------------------------------------------------------------------------
