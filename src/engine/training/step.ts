@@ -13,6 +13,7 @@ import { EPSILON } from "../../ops/losses.js";
 import { resolveAutoMetric, type MetricSpec } from "../../ops/metrics.js";
 import { OptimizerRuntime, type OptimizedVariable } from "../../ops/optimizers.js";
 import type { TrainingSetup } from "./setup.js";
+import { slotKey } from "../../io/optimizer_vars.js";
 import type { Batch } from "./data.js";
 
 /** A metric with its log name and whether it takes sample weights. */
@@ -182,7 +183,7 @@ export function optimizedVariables(rt: Runtime): OptimizedVariable[] {
     vars.forEach((v, j) => {
       if (v.trainable)
         out.push({
-          key: `${rt.layers[i].name}/${rt.specs[i][j].name}`,
+          key: slotKey(i, j),
           variable: v,
           constraint: rt.specs[i][j].constraint ?? null,
         });

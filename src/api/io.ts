@@ -1,0 +1,329 @@
+/**
+ * Saving and loading models in Keras's formats (R keras3's names): the `.keras` zip, `.weights.h5`,
+ * JSON configs, and raw bytes. Loading returns a new model value; saving never changes the model.
+ * Files are written atomically (a temporary file in the same folder, then a rename).
+ */
+import * as t from "io-ts";
+import { readFile, stat } from "node:fs/promises";
+import { KerasError, describeValue } from "../errors.js";
+import { Bool, Str, decodeArgs, described } from "../args.js";
+import { isModel } from "../model/guards.js";
+import type { Model } from "../model/model.js";
+import { writeFileAtomic } from "../io/atomic.js";
+import { hasHdf5Signature, readHdf5, writeHdf5 } from "../io/hdf5.js";
+import { modelFromKeras3, modelToKeras3, type CustomObjects } from "../io/keras3_config.js";
+import { compileArgsFromKeras3, compileToKeras3 } from "../io/keras_compile.js";
+import { readKerasWeights, readOptimizerState, writeKerasWeights } from "../io/keras_weights.js";
+import {
+  CONFIG_ENTRY,
+  METADATA_ENTRY,
+  WEIGHTS_ENTRY,
+  hasZipSignature,
+  packArchive,
+  parseJsonEntry,
+  unpackArchive,
+} from "../io/keras_archive.js";
+import { isTrainingSetup } from "../engine/training/setup.js";
+import { compile } from "./training.js";
+
+/** The Keras version this package writes files as (the one its tests load them in). */
+const KERAS_VERSION = "3.15.1";
+
+const CustomObjectsArg = described(
+  t.UnknownRecord,
+  "a record of custom objects by name (functions, rnn_cell_custom() cells)",
+);
+const Bytes = described(
+  new t.Type<Uint8Array, Uint8Array, unknown>(
+    "Bytes",
+    (u): u is Uint8Array => u instanceof Uint8Array,
+    (u, c) => (u instanceof Uint8Array ? t.success(u) : t.failure(u, c)),
+    t.identity,
+  ),
+  "raw bytes (a Uint8Array, e.g. from serialize_model())",
+);
+
+function checkModel(fn: string, model: unknown): asserts model is Model {
+  if (!isModel(model))
+    throw new KerasError(
+      fn,
+      `\`model\` must be a model (keras_model_sequential() or keras_model()), got ${describeValue(model)}`,
+    );
+}
+
+function checkPath(fn: string, filepath: unknown, arg = "filepath"): asserts filepath is string {
+  if (typeof filepath !== "string" || filepath.length === 0)
+    throw new KerasError(fn, `\`${arg}\` must be a file path (a string), got ${describeValue(filepath)}`);
+}
+
+const LEGACY = /\.(h5|hdf5)$/i;
+
+function legacyNotAvailable(fn: string, filepath: string): never {
+  throw new KerasError(
+    fn,
+    `"${filepath}" names the legacy HDF5 (.h5) model format, which is not available yet; use the Keras 3 format, a path ending in ".keras"`,
+    "io",
+  );
+}
+
+/** R's refusal to overwrite (keras3's confirm_overwrite). */
+async function checkOverwrite(fn: string, filepath: string, overwrite: boolean): Promise<void> {
+  if (overwrite) return;
+  const exists = await stat(filepath).then(
+    () => true,
+    () => false,
+  );
+  if (exists)
+    throw new KerasError(fn, `File '${filepath}' already exists (pass overwrite = TRUE to force save).`, "io");
+}
+
+async function readBytes(fn: string, filepath: string): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(filepath));
+  } catch (e) {
+    throw new KerasError(fn, `cannot read "${filepath}": ${(e as Error).message}`, "io");
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// .keras
+
+/** The `.keras` archive of a model, as bytes. */
+async function kerasArchive(fn: string, model: Model, includeOptimizer: boolean): Promise<Uint8Array> {
+  const config = modelToKeras3(fn, model);
+  if (isTrainingSetup(model.compiled)) config.compile_config = compileToKeras3(model.compiled);
+  const weights = await writeHdf5(fn, (file) => writeKerasWeights(file, fn, model, includeOptimizer));
+  const encode = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
+  const metadata = { keras_version: KERAS_VERSION, date_saved: kerasDate(new Date()) };
+  return packArchive([
+    [METADATA_ENTRY, encode(metadata)],
+    [CONFIG_ENTRY, encode(config)],
+    [WEIGHTS_ENTRY, weights],
+  ]);
+}
+
+/** Keras's `date_saved`: "%Y-%m-%d@%H:%M:%S" in local time. */
+function kerasDate(d: Date): string {
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}@${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+/** A model from `.keras` archive bytes; `what` names them in errors. */
+async function modelFromArchive(
+  fn: string,
+  what: string,
+  bytes: Uint8Array,
+  custom: CustomObjects,
+  compileIt: boolean,
+): Promise<Model> {
+  if (hasHdf5Signature(bytes))
+    throw new KerasError(fn, `${what} is a legacy HDF5 (.h5) model file, a format not available yet`, "io");
+  if (!hasZipSignature(bytes))
+    throw new KerasError(fn, `${what} is not a Keras model file (a .keras zip archive)`, "io");
+  const entries = await unpackArchive(fn, what, bytes, (n) =>
+    [CONFIG_ENTRY, METADATA_ENTRY, WEIGHTS_ENTRY].includes(n),
+  );
+  const configBytes = entries.get(CONFIG_ENTRY);
+  if (!configBytes) throw new KerasError(fn, `${what} has no ${CONFIG_ENTRY}: it is not a .keras model file`, "io");
+  const config = parseJsonEntry(fn, `${what}'s ${CONFIG_ENTRY}`, configBytes);
+  let model = modelFromKeras3(fn, config, custom);
+  const compileConfig = (config as Record<string, unknown>).compile_config;
+  if (compileIt && compileConfig && typeof compileConfig === "object" && Object.keys(compileConfig).length > 0)
+    model = compile(model, compileArgsFromKeras3(fn, model, compileConfig, custom));
+  const weights = entries.get(WEIGHTS_ENTRY);
+  if (!weights)
+    throw new KerasError(
+      fn,
+      `${what} has no ${WEIGHTS_ENTRY} (Keras's sharded or .npz weights are not supported)`,
+      "io",
+    );
+  return readHdf5(fn, `${what}'s ${WEIGHTS_ENTRY}`, weights, (file) => {
+    const loaded = readKerasWeights(file, fn, `the file`, model, false).model;
+    return readOptimizerState(file, fn, loaded);
+  });
+}
+
+/**
+ * `save_model(model, filepath, { overwrite = TRUE })`: the model as a Keras 3 `.keras` file (config,
+ * weights, and when compiled its optimizer, loss, metrics and optimizer state), which Python Keras's
+ * `keras.saving.load_model()` reads. A path ending in `.h5` / `.hdf5` names the legacy format (not
+ * available yet).
+ */
+export async function save_model(model: Model, filepath: string, args: { overwrite?: boolean } = {}): Promise<void> {
+  const fn = "save_model";
+  checkModel(fn, model);
+  checkPath(fn, filepath);
+  const { overwrite } = decodeArgs(fn, { overwrite: Bool }, args, { overwrite: true });
+  if (LEGACY.test(filepath)) legacyNotAvailable(fn, filepath);
+  if (!/\.keras$/i.test(filepath))
+    throw new KerasError(
+      fn,
+      `\`filepath\` must end in ".keras" (the Keras 3 format; ".h5" names the legacy format), got "${filepath}"`,
+      "io",
+    );
+  await checkOverwrite(fn, filepath, overwrite);
+  await writeFileAtomic(fn, filepath, await kerasArchive(fn, model, true));
+}
+
+/**
+ * `load_model(model, { custom_objects, compile = TRUE })`: a model from a `.keras` file (a path) or
+ * from its bytes (a Uint8Array, as serialize_model() makes). Layers built on TypeScript functions
+ * (layer_lambda, rnn_cell_custom) need `custom_objects`; nothing in a file is run as code.
+ */
+export async function load_model(
+  model: string | Uint8Array,
+  args: { custom_objects?: Record<string, unknown>; compile?: boolean } = {},
+): Promise<Model> {
+  const fn = "load_model";
+  const a = decodeArgs(fn, { custom_objects: CustomObjectsArg, compile: Bool }, args, {
+    custom_objects: {},
+    compile: true,
+  });
+  if (model instanceof Uint8Array) return modelFromArchive(fn, "the model bytes", model, a.custom_objects, a.compile);
+  checkPath(fn, model, "model");
+  if (LEGACY.test(model)) legacyNotAvailable(fn, model);
+  return modelFromArchive(fn, `"${model}"`, await readBytes(fn, model), a.custom_objects, a.compile);
+}
+
+/** `serialize_model(model, { include_optimizer = TRUE })`: the `.keras` file as raw bytes (for a database column). */
+export async function serialize_model(model: Model, args: { include_optimizer?: boolean } = {}): Promise<Uint8Array> {
+  const fn = "serialize_model";
+  checkModel(fn, model);
+  const { include_optimizer } = decodeArgs(fn, { include_optimizer: Bool }, args, { include_optimizer: true });
+  return kerasArchive(fn, model, include_optimizer);
+}
+
+/** `unserialize_model(model, { custom_objects, compile = TRUE })`: the model from serialize_model()'s bytes. */
+export async function unserialize_model(
+  model: Uint8Array,
+  args: { custom_objects?: Record<string, unknown>; compile?: boolean } = {},
+): Promise<Model> {
+  const fn = "unserialize_model";
+  const a = decodeArgs(
+    fn,
+    { model: Bytes, custom_objects: CustomObjectsArg, compile: Bool },
+    { ...args, model },
+    {
+      custom_objects: {},
+      compile: true,
+    },
+  );
+  return modelFromArchive(fn, "the model bytes", a.model, a.custom_objects, a.compile);
+}
+
+// ---------------------------------------------------------------------------------------------
+// .weights.h5
+
+const WEIGHTS_FILE = /\.weights\.h5$/i;
+
+/**
+ * `save_model_weights(model, filepath, { overwrite = TRUE })`: every layer's weights in a Keras 3
+ * `.weights.h5` file (Keras's `model.save_weights()` layout).
+ */
+export async function save_model_weights(
+  model: Model,
+  filepath: string,
+  args: { overwrite?: boolean } = {},
+): Promise<void> {
+  const fn = "save_model_weights";
+  checkModel(fn, model);
+  checkPath(fn, filepath);
+  const { overwrite } = decodeArgs(fn, { overwrite: Bool }, args, { overwrite: true });
+  if (!WEIGHTS_FILE.test(filepath))
+    throw new KerasError(
+      fn,
+      `\`filepath\` must end in ".weights.h5" (Keras 3's weights format; the legacy .h5 weights format is not available yet), got "${filepath}"`,
+      "io",
+    );
+  await checkOverwrite(fn, filepath, overwrite);
+  await writeFileAtomic(fn, filepath, await writeHdf5(fn, (file) => writeKerasWeights(file, fn, model, false)));
+}
+
+/**
+ * `load_model_weights(model, filepath, { skip_mismatch = FALSE })`: a new model value holding the weights
+ * of a `.weights.h5` file (or of a `.keras` file), matched by the model's structure as Keras does.
+ * With `skip_mismatch`, layers whose weights do not fit keep theirs, with a warning each.
+ */
+export async function load_model_weights<M extends Model>(
+  model: M,
+  filepath: string,
+  args: { skip_mismatch?: boolean } = {},
+): Promise<M> {
+  const fn = "load_model_weights";
+  checkModel(fn, model);
+  checkPath(fn, filepath);
+  const { skip_mismatch } = decodeArgs(fn, { skip_mismatch: Bool }, args, { skip_mismatch: false });
+  const what = `"${filepath}"`;
+  let bytes = await readBytes(fn, filepath);
+  if (hasZipSignature(bytes)) {
+    const weights = (await unpackArchive(fn, what, bytes, (n) => n === WEIGHTS_ENTRY)).get(WEIGHTS_ENTRY);
+    if (!weights) throw new KerasError(fn, `${what} has no ${WEIGHTS_ENTRY}`, "io");
+    bytes = weights;
+  } else if (!WEIGHTS_FILE.test(filepath) && LEGACY.test(filepath)) legacyNotAvailable(fn, filepath);
+  const loaded = await readHdf5(fn, what, bytes, (file) =>
+    readKerasWeights(file, fn, "the file", model, skip_mismatch),
+  );
+  for (const s of loaded.skipped) console.warn(`${fn}(): skipped: ${s}`);
+  return loaded.model as M;
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON
+
+/** `model_to_json(model)`: the model's Keras 3 JSON (`model.to_json()`: architecture and compile settings, no weights). */
+export function model_to_json(model: Model): string {
+  const fn = "model_to_json";
+  checkModel(fn, model);
+  const config = modelToKeras3(fn, model);
+  if (isTrainingSetup(model.compiled)) config.compile_config = compileToKeras3(model.compiled);
+  return JSON.stringify(config);
+}
+
+/** `model_from_json(json, { custom_objects })`: a new model (fresh weights) from model_to_json()'s or Keras's JSON. */
+export function model_from_json(json: string, args: { custom_objects?: Record<string, unknown> } = {}): Model {
+  const fn = "model_from_json";
+  const a = decodeArgs(fn, { json: Str, custom_objects: CustomObjectsArg }, { ...args, json }, { custom_objects: {} });
+  let config: unknown;
+  try {
+    config = JSON.parse(a.json);
+  } catch (e) {
+    throw new KerasError(fn, `\`json\` is not valid JSON: ${(e as Error).message}`, "io");
+  }
+  return modelWithCompileConfig(fn, config, a.custom_objects);
+}
+
+/** Keras's `model_from_json` compiles the model when the JSON has a compile_config. */
+function modelWithCompileConfig(fn: string, config: unknown, custom: CustomObjects): Model {
+  const model = modelFromKeras3(fn, config, custom);
+  const compileConfig = (config as Record<string, unknown>).compile_config;
+  if (compileConfig && typeof compileConfig === "object" && Object.keys(compileConfig).length > 0)
+    return compile(model, compileArgsFromKeras3(fn, model, compileConfig, custom));
+  return model;
+}
+
+/** `save_model_config(model, filepath, { overwrite = TRUE })`: model_to_json() written to a file. */
+export async function save_model_config(
+  model: Model,
+  filepath: string,
+  args: { overwrite?: boolean } = {},
+): Promise<void> {
+  const fn = "save_model_config";
+  checkModel(fn, model);
+  checkPath(fn, filepath);
+  const { overwrite } = decodeArgs(fn, { overwrite: Bool }, args, { overwrite: true });
+  const json = model_to_json(model);
+  await checkOverwrite(fn, filepath, overwrite);
+  await writeFileAtomic(fn, filepath, json);
+}
+
+/** `load_model_config(filepath, { custom_objects })`: a new model (fresh weights) from a saved config. */
+export async function load_model_config(
+  filepath: string,
+  args: { custom_objects?: Record<string, unknown> } = {},
+): Promise<Model> {
+  const fn = "load_model_config";
+  checkPath(fn, filepath);
+  const a = decodeArgs(fn, { custom_objects: CustomObjectsArg }, args, { custom_objects: {} });
+  const config = parseJsonEntry(fn, `"${filepath}"`, await readBytes(fn, filepath));
+  return modelWithCompileConfig(fn, config, a.custom_objects);
+}
