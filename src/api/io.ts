@@ -43,20 +43,47 @@ const Bytes = described(
   "raw bytes (a Uint8Array, e.g. from serialize_model())",
 );
 
-function checkModel(fn: string, model: unknown): asserts model is Model {
-  if (!isModel(model))
-    throw new KerasError(
-      fn,
-      `\`model\` must be a model (keras_model_sequential() or keras_model()), got ${describeValue(model)}`,
-    );
-}
+const ModelArg = described(
+  new t.Type<Model, Model, unknown>(
+    "Model",
+    isModel,
+    (u, c) => (isModel(u) ? t.success(u) : t.failure(u, c)),
+    t.identity,
+  ),
+  "a model (keras_model_sequential() or keras_model())",
+);
+const PathArg = described(
+  t.refinement(t.string, (s) => s.length > 0),
+  "a file path (a non-empty string)",
+);
 
-function checkPath(fn: string, filepath: unknown, arg = "filepath"): asserts filepath is string {
-  if (typeof filepath !== "string" || filepath.length === 0)
-    throw new KerasError(fn, `\`${arg}\` must be a file path (a string), got ${describeValue(filepath)}`);
+/**
+ * Decodes a call's positional arguments together with its options record, so one KerasError lists
+ * every problem (an options record that is not one is reported as such).
+ */
+function decodeCall<D extends Record<string, unknown>>(
+  fn: string,
+  positional: Record<string, [t.Mixed, unknown]>,
+  args: unknown,
+  props: Record<string, t.Mixed>,
+  defaults: D,
+): D & Record<string, any> {
+  const options = args === undefined || args === null ? {} : args;
+  if (typeof options !== "object" || Array.isArray(options) || options instanceof Uint8Array)
+    throw new KerasError(fn, `the options must be a record of named arguments, got ${describeValue(args)}`);
+  const given = Object.fromEntries(Object.entries(positional).map(([k, [, v]]) => [k, v]));
+  const codecs = Object.fromEntries(Object.entries(positional).map(([k, [c]]) => [k, c]));
+  const clash = Object.keys(options).filter((k) => k in positional);
+  if (clash.length) throw new KerasError(fn, `\`${clash[0]}\` is given twice (as an argument and in the options)`);
+  return decodeArgs(fn, { ...codecs, ...props }, { ...options, ...given }, defaults, Object.keys(positional));
 }
 
 const LEGACY = /\.(h5|hdf5)$/i;
+
+const PathOrBytes = described(
+  t.union([PathArg, Bytes]),
+  "a file path (a string) or the bytes of a .keras file (a Uint8Array)",
+);
 
 function legacyNotAvailable(fn: string, filepath: string): never {
   throw new KerasError(
@@ -125,7 +152,7 @@ async function modelFromArchive(
   );
   const configBytes = entries.get(CONFIG_ENTRY);
   if (!configBytes) throw new KerasError(fn, `${what} has no ${CONFIG_ENTRY}: it is not a .keras model file`, "io");
-  const config = parseJsonEntry(fn, `${what}'s ${CONFIG_ENTRY}`, configBytes);
+  const config = parseJsonEntry(fn, `${CONFIG_ENTRY} in ${what}`, configBytes);
   let model = modelFromKeras3(fn, config, custom);
   const compileConfig = (config as Record<string, unknown>).compile_config;
   if (compileIt && compileConfig && typeof compileConfig === "object" && Object.keys(compileConfig).length > 0)
@@ -137,7 +164,7 @@ async function modelFromArchive(
       `${what} has no ${WEIGHTS_ENTRY} (Keras's sharded or .npz weights are not supported)`,
       "io",
     );
-  return readHdf5(fn, `${what}'s ${WEIGHTS_ENTRY}`, weights, (file) => {
+  return readHdf5(fn, `${WEIGHTS_ENTRY} in ${what}`, weights, (file) => {
     const loaded = readKerasWeights(file, fn, `the file`, model, false).model;
     return readOptimizerState(file, fn, loaded);
   });
@@ -151,9 +178,13 @@ async function modelFromArchive(
  */
 export async function save_model(model: Model, filepath: string, args: { overwrite?: boolean } = {}): Promise<void> {
   const fn = "save_model";
-  checkModel(fn, model);
-  checkPath(fn, filepath);
-  const { overwrite } = decodeArgs(fn, { overwrite: Bool }, args, { overwrite: true });
+  const { overwrite } = decodeCall(
+    fn,
+    { model: [ModelArg, model], filepath: [PathArg, filepath] },
+    args,
+    { overwrite: Bool },
+    { overwrite: true },
+  );
   if (LEGACY.test(filepath)) legacyNotAvailable(fn, filepath);
   if (!/\.keras$/i.test(filepath))
     throw new KerasError(
@@ -175,12 +206,14 @@ export async function load_model(
   args: { custom_objects?: Record<string, unknown>; compile?: boolean } = {},
 ): Promise<Model> {
   const fn = "load_model";
-  const a = decodeArgs(fn, { custom_objects: CustomObjectsArg, compile: Bool }, args, {
-    custom_objects: {},
-    compile: true,
-  });
+  const a = decodeCall(
+    fn,
+    { model: [PathOrBytes, model] },
+    args,
+    { custom_objects: CustomObjectsArg, compile: Bool },
+    { custom_objects: {}, compile: true },
+  );
   if (model instanceof Uint8Array) return modelFromArchive(fn, "the model bytes", model, a.custom_objects, a.compile);
-  checkPath(fn, model, "model");
   if (LEGACY.test(model)) legacyNotAvailable(fn, model);
   return modelFromArchive(fn, `"${model}"`, await readBytes(fn, model), a.custom_objects, a.compile);
 }
@@ -188,8 +221,13 @@ export async function load_model(
 /** `serialize_model(model, { include_optimizer = TRUE })`: the `.keras` file as raw bytes (for a database column). */
 export async function serialize_model(model: Model, args: { include_optimizer?: boolean } = {}): Promise<Uint8Array> {
   const fn = "serialize_model";
-  checkModel(fn, model);
-  const { include_optimizer } = decodeArgs(fn, { include_optimizer: Bool }, args, { include_optimizer: true });
+  const { include_optimizer } = decodeCall(
+    fn,
+    { model: [ModelArg, model] },
+    args,
+    { include_optimizer: Bool },
+    { include_optimizer: true },
+  );
   return kerasArchive(fn, model, include_optimizer);
 }
 
@@ -226,9 +264,13 @@ export async function save_model_weights(
   args: { overwrite?: boolean } = {},
 ): Promise<void> {
   const fn = "save_model_weights";
-  checkModel(fn, model);
-  checkPath(fn, filepath);
-  const { overwrite } = decodeArgs(fn, { overwrite: Bool }, args, { overwrite: true });
+  const { overwrite } = decodeCall(
+    fn,
+    { model: [ModelArg, model], filepath: [PathArg, filepath] },
+    args,
+    { overwrite: Bool },
+    { overwrite: true },
+  );
   if (!WEIGHTS_FILE.test(filepath))
     throw new KerasError(
       fn,
@@ -250,9 +292,13 @@ export async function load_model_weights<M extends Model>(
   args: { skip_mismatch?: boolean } = {},
 ): Promise<M> {
   const fn = "load_model_weights";
-  checkModel(fn, model);
-  checkPath(fn, filepath);
-  const { skip_mismatch } = decodeArgs(fn, { skip_mismatch: Bool }, args, { skip_mismatch: false });
+  const { skip_mismatch } = decodeCall(
+    fn,
+    { model: [ModelArg, model], filepath: [PathArg, filepath] },
+    args,
+    { skip_mismatch: Bool },
+    { skip_mismatch: false },
+  );
   const what = `"${filepath}"`;
   let bytes = await readBytes(fn, filepath);
   if (hasZipSignature(bytes)) {
@@ -273,7 +319,7 @@ export async function load_model_weights<M extends Model>(
 /** `model_to_json(model)`: the model's Keras 3 JSON (`model.to_json()`: architecture and compile settings, no weights). */
 export function model_to_json(model: Model): string {
   const fn = "model_to_json";
-  checkModel(fn, model);
+  decodeCall(fn, { model: [ModelArg, model] }, {}, {}, {});
   const config = modelToKeras3(fn, model);
   if (isTrainingSetup(model.compiled)) config.compile_config = compileToKeras3(model.compiled);
   return JSON.stringify(config);
@@ -282,7 +328,7 @@ export function model_to_json(model: Model): string {
 /** `model_from_json(json, { custom_objects })`: a new model (fresh weights) from model_to_json()'s or Keras's JSON. */
 export function model_from_json(json: string, args: { custom_objects?: Record<string, unknown> } = {}): Model {
   const fn = "model_from_json";
-  const a = decodeArgs(fn, { json: Str, custom_objects: CustomObjectsArg }, { ...args, json }, { custom_objects: {} });
+  const a = decodeCall(fn, { json: [Str, json] }, args, { custom_objects: CustomObjectsArg }, { custom_objects: {} });
   let config: unknown;
   try {
     config = JSON.parse(a.json);
@@ -308,9 +354,13 @@ export async function save_model_config(
   args: { overwrite?: boolean } = {},
 ): Promise<void> {
   const fn = "save_model_config";
-  checkModel(fn, model);
-  checkPath(fn, filepath);
-  const { overwrite } = decodeArgs(fn, { overwrite: Bool }, args, { overwrite: true });
+  const { overwrite } = decodeCall(
+    fn,
+    { model: [ModelArg, model], filepath: [PathArg, filepath] },
+    args,
+    { overwrite: Bool },
+    { overwrite: true },
+  );
   const json = model_to_json(model);
   await checkOverwrite(fn, filepath, overwrite);
   await writeFileAtomic(fn, filepath, json);
@@ -322,8 +372,13 @@ export async function load_model_config(
   args: { custom_objects?: Record<string, unknown> } = {},
 ): Promise<Model> {
   const fn = "load_model_config";
-  checkPath(fn, filepath);
-  const a = decodeArgs(fn, { custom_objects: CustomObjectsArg }, args, { custom_objects: {} });
+  const a = decodeCall(
+    fn,
+    { filepath: [PathArg, filepath] },
+    args,
+    { custom_objects: CustomObjectsArg },
+    { custom_objects: {} },
+  );
   const config = parseJsonEntry(fn, `"${filepath}"`, await readBytes(fn, filepath));
   return modelWithCompileConfig(fn, config, a.custom_objects);
 }

@@ -15,6 +15,10 @@
  * Paths are "/"-separated from the root ("layers/gru/vars/0"). Names containing "/" cannot exist in
  * HDF5 (it is the path separator), which is why Keras's own layouts never put a layer name in a path.
  */
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join as joinPath } from "node:path";
+import { pathToFileURL } from "node:url";
 import { KerasError } from "../errors.js";
 
 /** Typed arrays a dataset holds (what h5wasm returns for the numeric types Keras writes). */
@@ -104,13 +108,24 @@ async function loadInstance(): Promise<Instance> {
     diagnostics.push(args.map(String).join(" "));
   };
   try {
-    const url = `${import.meta.resolve("h5wasm")}?tskeras=${++generation}`;
+    const url = `${h5wasmUrl()}?tskeras=${++generation}`;
     const h5 = (await import(url)) as H5wasm;
     await h5.ready;
     return { h5, diagnostics };
   } finally {
     console.error = original;
   }
+}
+
+/** The URL of h5wasm's module (import.meta.resolve where the runtime has it, else a lookup from here). */
+function h5wasmUrl(): string {
+  const resolve = (import.meta as { resolve?: (specifier: string) => string }).resolve;
+  if (typeof resolve === "function") return resolve("h5wasm");
+  for (const base of createRequire(import.meta.url).resolve.paths("h5wasm") ?? []) {
+    const file = joinPath(base, "h5wasm", "dist", "esm", "hdf5_hl.js");
+    if (existsSync(file)) return pathToFileURL(file).href;
+  }
+  throw new Error("the h5wasm package is not installed");
 }
 
 function instance(): Promise<Instance> {
