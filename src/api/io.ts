@@ -11,7 +11,8 @@ import { isModel } from "../model/guards.js";
 import type { Model } from "../model/model.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { hasHdf5Signature, readHdf5, writeHdf5 } from "../io/hdf5.js";
-import { modelFromKeras3, modelToKeras3, type CustomObjects } from "../io/keras3_config.js";
+import { kerasJson, modelFromKeras3, modelToKeras3, type CustomObjects } from "../io/keras3_config.js";
+import type { Json } from "../io/layer_config.js";
 import { compileArgsFromKeras3, compileToKeras3 } from "../io/keras_compile.js";
 import { readKerasWeights, readOptimizerState, writeKerasWeights } from "../io/keras_weights.js";
 import {
@@ -120,7 +121,7 @@ async function kerasArchive(fn: string, model: Model, includeOptimizer: boolean)
   const config = modelToKeras3(fn, model);
   if (isTrainingSetup(model.compiled)) config.compile_config = compileToKeras3(model.compiled);
   const weights = await writeHdf5(fn, (file) => writeKerasWeights(file, fn, model, includeOptimizer));
-  const encode = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
+  const encode = (v: Json) => new TextEncoder().encode(kerasJson(v));
   const metadata = { keras_version: KERAS_VERSION, date_saved: kerasDate(new Date()) };
   return packArchive([
     [METADATA_ENTRY, encode(metadata)],
@@ -322,7 +323,7 @@ export function model_to_json(model: Model): string {
   decodeCall(fn, { model: [ModelArg, model] }, {}, {}, {});
   const config = modelToKeras3(fn, model);
   if (isTrainingSetup(model.compiled)) config.compile_config = compileToKeras3(model.compiled);
-  return JSON.stringify(config);
+  return kerasJson(config);
 }
 
 /** `model_from_json(json, { custom_objects })`: a new model (fresh weights) from model_to_json()'s or Keras's JSON. */

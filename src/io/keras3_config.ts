@@ -25,6 +25,19 @@ import { asRecord, dtypeName, layerToConfig, toJson, type ConfigRecord, type Jso
 /** What `custom_objects` may hold: functions (Lambda functions, activations, losses, metrics) and cells. */
 export type CustomObjects = Readonly<Record<string, unknown>>;
 
+const FLOAT_MARK = "\u0000tskeras-float:";
+
+/**
+ * A number Keras requires to be a Python float (an optimizer's learning rate): JSON has one number
+ * type, so an integral value is marked here and written with ".0" by `kerasJson`.
+ */
+export const kerasFloat = (x: number): Json => (Number.isInteger(x) ? `${FLOAT_MARK}${x}` : x);
+
+/** The JSON text of a Keras 3 config, `kerasFloat` values written as floats ("1.0"). */
+export function kerasJson(value: Json): string {
+  return JSON.stringify(value).replace(/"\\u0000tskeras-float:(-?\d+)"/g, "$1.0");
+}
+
 const dtypePolicy = (name: string): ConfigRecord => ({
   module: "keras",
   class_name: "DTypePolicy",
@@ -56,6 +69,16 @@ const FUNCTION_MARKERS = ["function_type", "function_source", "serializable", "n
 /** Keras 2 arguments Keras 3 has no use for: dropped when they hold the value Keras 3 assumes. */
 const KERAS2_ONLY: Readonly<Record<string, unknown>> = { time_major: false };
 
+/**
+ * Config keys a Keras 3 class does not take (its `__init__` refuses them) though this package's config
+ * has them: Embedding's Keras 2 `input_length` (the input layer carries the shape), SpatialDropout1D's
+ * `trainable` (it has no weights).
+ */
+const NOT_TAKEN_BY_KERAS3: Readonly<Record<string, readonly string[]>> = {
+  Embedding: ["input_length"],
+  SpatialDropout1D: ["trainable"],
+};
+
 /** The fixed arguments of the cuDNN layers, written out when they are saved as Keras 3 GRU / LSTM. */
 const CUDNN_AS_KERAS3: Readonly<Record<string, Record<string, Json>>> = {
   CuDNNGRU: { activation: "tanh", recurrent_activation: "sigmoid", use_bias: true, reset_after: true, dropout: 0 },
@@ -72,6 +95,10 @@ const CUDNN_AS_KERAS3: Readonly<Record<string, Record<string, Json>>> = {
 function layerObject(fn: string, json: unknown, buildShape?: Json): ConfigRecord {
   const r = asRecord(json) as { class_name: string; config: ConfigRecord };
   const where = `layer "${String(r.config.name)}" (${r.class_name})`;
+  if (String(r.config.name).includes("/"))
+    console.warn(
+      `${fn}(): layer name "${String(r.config.name)}" contains "/", which Keras 3 refuses: the file reads back here, not in Python Keras`,
+    );
   let className = r.class_name;
   let module: string | null = "keras.layers";
   let registeredName: string | null = null;
@@ -83,7 +110,7 @@ function layerObject(fn: string, json: unknown, buildShape?: Json): ConfigRecord
       throw new KerasError(fn, `${where}: \`${k} = ${JSON.stringify(config[k])}\` has no Keras 3 equivalent`, "io");
     delete config[k];
   }
-  if (className === "Embedding") delete config.input_length;
+  for (const k of NOT_TAKEN_BY_KERAS3[className] ?? []) delete config[k];
   if (CUDNN_AS_KERAS3[className]) {
     Object.assign(config, CUDNN_AS_KERAS3[className], { recurrent_dropout: 0, unroll: false });
     className = className === "CuDNNGRU" ? "GRU" : "LSTM";

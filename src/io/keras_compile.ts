@@ -24,7 +24,7 @@ import {
 } from "../ops/optimizers.js";
 import { isSchedule } from "../ops/schedules.js";
 import { asRecord, toJson, type ConfigRecord, type Json } from "./layer_config.js";
-import type { CustomObjects } from "./keras3_config.js";
+import { kerasFloat, type CustomObjects } from "./keras3_config.js";
 
 const OPTIMIZERS: Readonly<Record<string, (args?: Record<string, unknown>) => OptimizerSpec>> = {
   SGD: optimizer_sgd,
@@ -63,7 +63,7 @@ function optimizerToKeras3(spec: OptimizerSpec, currentLearningRate: number | nu
   const { learning_rate, ...rest } = spec.config;
   const lr = isSchedule(learning_rate)
     ? kerasObject("keras.optimizers.schedules", learning_rate.class_name, toJson(learning_rate.config))
-    : (currentLearningRate ?? learning_rate);
+    : kerasFloat(currentLearningRate ?? learning_rate);
   const config = {
     ...(toJson(rest) as ConfigRecord),
     learning_rate: lr,

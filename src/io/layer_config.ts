@@ -56,6 +56,11 @@ const INERT_KEYS: Readonly<Record<string, unknown>> = {
   lora_rank: null,
   lora_alpha: null,
   autocast: true,
+  quantization_config: null,
+  optional: false,
+  renorm: false,
+  renorm_clipping: null,
+  renorm_momentum: 0.99,
 };
 
 /** Keras 3 writes dtype policies as objects: `{ class_name: "DTypePolicy", config: { name: "float32" } }`. */
