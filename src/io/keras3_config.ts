@@ -290,6 +290,13 @@ function historyOf(v: unknown): Json {
  */
 function fromKeras3Value(v: unknown, key: string, custom: CustomObjects): unknown {
   if (Array.isArray(v)) return v.map((x) => fromKeras3Value(x, key, custom));
+  const activation = ACTIVATION_KEYS.includes(key) ? functionName(v) : null;
+  if (activation !== null) {
+    const f = custom[activation];
+    return ACTIVATION_NAMES.includes(activation) || typeof f !== "function"
+      ? activation
+      : named(activation, f as (...args: any[]) => unknown);
+  }
   const r = asRecord(v);
   if (!r) return v;
   if (key === "dtype" || r.class_name === "DTypePolicy") return dtypeName(r);
@@ -299,6 +306,20 @@ function fromKeras3Value(v: unknown, key: string, custom: CustomObjects): unknow
     return { class_name: r.class_name, config: fromKeras3Value(r.config, "", custom) };
   }
   return Object.fromEntries(Object.entries(r).map(([k, x]) => [k, fromKeras3Value(x, k, custom)]));
+}
+
+/** The name of a function reference: a name, or Keras's `{ class_name: "function", config: name }`; else null. */
+export function functionName(v: unknown): string | null {
+  if (typeof v === "string") return v;
+  const r = asRecord(v);
+  return r && r.class_name === "function" && typeof r.config === "string" ? r.config : null;
+}
+
+/** `f` under the name a file gives it (the name a model's logs and configs then use). */
+export function named(name: string, f: (...args: any[]) => unknown): (...args: any[]) => unknown {
+  const g = (...args: any[]) => f(...args);
+  Object.defineProperty(g, "name", { value: name });
+  return g;
 }
 
 /** The custom-object key and description of a Keras 3 layer object that needs one, or null. */
@@ -346,13 +367,14 @@ function missingCustomObjects(config: unknown, custom: CustomObjects): string[] 
   const missing: string[] = [];
   const visit = (v: unknown, key: string) => {
     if (Array.isArray(v)) return v.forEach((x) => visit(x, key));
-    const r = asRecord(v);
-    if (!r) {
-      if (ACTIVATION_KEYS.includes(key) && typeof v === "string" && !ACTIVATION_NAMES.includes(v)) {
-        if (typeof custom[v] !== "function") missing.push(`"${v}" (an activation function)`);
-      }
+    const activation = ACTIVATION_KEYS.includes(key) ? functionName(v) : null;
+    if (activation !== null) {
+      if (!ACTIVATION_NAMES.includes(activation) && typeof custom[activation] !== "function")
+        missing.push(`"${activation}" (an activation function)`);
       return;
     }
+    const r = asRecord(v);
+    if (!r) return;
     if (typeof r.class_name === "string" && asRecord(r.config)) {
       const need = customNeed(r);
       if (need && !need.keys.some((k) => typeof custom[k] === "function"))

@@ -24,7 +24,7 @@ import {
 } from "../ops/optimizers.js";
 import { isSchedule } from "../ops/schedules.js";
 import { asRecord, toJson, type ConfigRecord, type Json } from "./layer_config.js";
-import { kerasFloat, type CustomObjects } from "./keras3_config.js";
+import { functionName, kerasFloat, named, type CustomObjects } from "./keras3_config.js";
 
 const OPTIMIZERS: Readonly<Record<string, (args?: Record<string, unknown>) => OptimizerSpec>> = {
   SGD: optimizer_sgd,
@@ -167,6 +167,9 @@ function scheduleFromKeras3(r: Record<string, unknown>): schedules.LearningRateS
 
 /** A loss or metric from Keras's form: a name (built-in or from `custom_objects`) or a Keras object. */
 function lossOrMetricFromKeras3(v: unknown, kind: "loss" | "metric", custom: CustomObjects): unknown {
+  // A function given by reference (keras.losses.mean_squared_error) is written by its name.
+  const name = functionName(v);
+  if (name !== null) v = name;
   if (typeof v === "string") {
     const known =
       kind === "loss"
@@ -174,12 +177,8 @@ function lossOrMetricFromKeras3(v: unknown, kind: "loss" | "metric", custom: Cus
         : attempt(() => metrics.resolveMetric("compile", v));
     if (known) return known;
     const f = custom[v];
-    if (typeof f === "function") {
-      // The saved name names the logs, whatever the given function is called.
-      const named = (yTrue: unknown, yPred: unknown) => f(yTrue, yPred);
-      Object.defineProperty(named, "name", { value: v });
-      return named;
-    }
+    // The saved name names the logs, whatever the given function is called.
+    if (typeof f === "function") return named(v, f as (...args: any[]) => unknown);
     throw new Error(`${kind} "${v}" is neither built in nor in \`custom_objects\``);
   }
   const r = asRecord(v);

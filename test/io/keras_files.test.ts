@@ -11,12 +11,14 @@ import { join } from "node:path";
 import { pipe } from "fp-ts/lib/function.js";
 import * as k from "../../src/index.js";
 import { use_backend } from "../../src/backend/index.js";
+import { tf, type Tensor } from "../../src/backend/tf.js";
 import { familyNames, getFamily } from "../../src/model/registry.js";
 import type { Model } from "../../src/model/model.js";
 import type { Layer } from "../../src/model/layer.js";
 import { readHdf5 } from "../../src/io/hdf5.js";
 import { expectKerasError } from "../training/helpers.js";
 import { fileCases, halve, minimalCell, type FileCase } from "./cases.js";
+import { withPatternWeights } from "../core/helpers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "tskeras-io-"));
 const quiet = { verbose: 0 as const };
@@ -171,6 +173,79 @@ describe("Keras 3 files: save_model / load_model here", function () {
     );
     const back = await k.load_model(file, { custom_objects: { lambda: halve, MinimalRNNCell: minimalCell() } });
     expect(await predictions({ ...c, model: back })).to.deep.equal(await predictions(c));
+  });
+
+  it("user functions (activation, loss, metric) are written by name and need custom_objects", async () => {
+    const shifted_relu = (x: Tensor) => tf.relu(tf.sub(x, 0.1));
+    const my_loss = (yTrue: Tensor, yPred: Tensor) => tf.mean(tf.abs(tf.sub(yTrue, yPred)), -1);
+    const my_metric = (yTrue: Tensor, yPred: Tensor) => tf.mean(tf.square(tf.sub(yTrue, yPred)), -1);
+    const model = withPatternWeights(
+      pipe(
+        k.keras_model_sequential({ input_shape: [3] }),
+        k.layer_dense({ units: 2, activation: shifted_relu }),
+        k.compile({ optimizer: "sgd", loss: my_loss, metrics: [my_metric] }),
+      ),
+    );
+    const json = JSON.parse(k.model_to_json(model));
+    expect(json.config.layers[1].config.activation).to.equal("shifted_relu");
+    expect(json.compile_config).to.include({ loss: "my_loss" });
+    expect(json.compile_config.metrics).to.deep.equal(["my_metric"]);
+    const file = join(dir, "functions.keras");
+    await k.save_model(model, file);
+    await expectKerasError(
+      () => k.load_model(file),
+      /needs `custom_objects` for: "shifted_relu" \(an activation function\)/,
+    );
+    await expectKerasError(
+      () => k.load_model(file, { custom_objects: { shifted_relu } }),
+      /cannot compile the model as the file says \(loss "my_loss" is neither built in nor in `custom_objects`\); load it with `compile = FALSE`/,
+    );
+    const uncompiled = await k.load_model(file, { custom_objects: { shifted_relu }, compile: false });
+    expect(uncompiled.compiled).to.equal(null);
+    const back = await k.load_model(file, { custom_objects: { shifted_relu, my_loss, my_metric } });
+    const x = [
+      [1, -2, 3],
+      [0.5, 0.5, -1],
+    ];
+    expect(await k.predict(back, x, quiet)).to.deep.equal(await k.predict(model, x, quiet));
+    const { history } = await k.fit(
+      back,
+      x,
+      [
+        [1, 0],
+        [0, 1],
+      ],
+      { verbose: 0 },
+    );
+    expect(Object.keys(history.metrics)).to.deep.equal(["loss", "my_metric"]);
+  });
+
+  it("reads Keras's function references (keras.losses.mean_squared_error) and activation objects", () => {
+    const model = pipe(
+      k.keras_model_sequential({ input_shape: [3] }),
+      k.layer_dense({ units: 2 }),
+      k.compile({ loss: "mse" }),
+    );
+    const json = JSON.parse(k.model_to_json(model));
+    const ref = (name: string) => ({
+      module: "keras.losses",
+      class_name: "function",
+      config: name,
+      registered_name: null,
+    });
+    json.compile_config.loss = ref("mean_absolute_error");
+    json.compile_config.metrics = [ref("mean_squared_error")];
+    json.config.layers[1].config.activation = {
+      module: "builtins",
+      class_name: "function",
+      config: "tanh",
+      registered_name: "function",
+    };
+    const back = k.model_from_json(JSON.stringify(json));
+    expect((back.layers[0].config.activation as { name: string }).name).to.equal("tanh");
+    const setup = back.compiled as any;
+    expect(setup.losses[0].class_name).to.equal("MeanAbsoluteError");
+    expect(setup.metrics[0][0].class_name).to.equal("MeanSquaredError");
   });
 
   it("a compiled model keeps optimizer, loss, metrics and state: training resumes exactly", async () => {

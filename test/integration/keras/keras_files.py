@@ -35,6 +35,11 @@ def tolist(y):
     return np.asarray(y).tolist()
 
 
+def call(model, xs):
+    """The model on one batch, in inference mode (a direct call: no tf.function to trace per model)."""
+    return model(xs if len(xs) > 1 else xs[0], training=False)
+
+
 def weights_h5(path):
     """The model.weights.h5 of a .keras file, as an open h5py file."""
     data = zipfile.ZipFile(path).read("model.weights.h5")
@@ -89,13 +94,17 @@ def differing(a, b):
 
 result = {"ours": {}, "resume_ours": {}, "keras": [], "resume_keras": {}}
 
-# 1. tskeras's files
+def halve(x):
+    return x * 0.5
+
+
+# 1. tskeras's files (a Lambda layer's function is found by its name in custom_objects, as for Keras's own)
 for case in inp["ours"]:
     path = case["file"]
-    model = keras.saving.load_model(path)
+    model = keras.saving.load_model(path, custom_objects={"halve": halve})
     xs = arrays(case["inputs"])
     # (TensorFlow cannot run a layer whose name is not ASCII: such a model is only loaded and saved.)
-    y = model.predict(xs if len(xs) > 1 else xs[0], batch_size=len(xs[0]), verbose=0) if case.get("predict", True) else None
+    y = call(model, xs) if case.get("predict", True) else None
     again = os.path.join(out_dir, "keras_" + os.path.basename(path))
     model.save(again)
     with weights_h5(path) as a, weights_h5(again) as b:
@@ -153,7 +162,7 @@ def keras_case(name, model, xs, compile_args=None, fit_data=None):
     weights_file = os.path.join(out_dir, f"k_{name}.weights.h5")
     model.save(keras_file)
     model.save_weights(weights_file)
-    y = model.predict(xs if len(xs) > 1 else xs[0], batch_size=len(xs[0]), verbose=0)
+    y = call(model, xs)
     entry = {
         "name": name,
         "keras_file": keras_file,
@@ -161,6 +170,7 @@ def keras_case(name, model, xs, compile_args=None, fit_data=None):
         "json": model.to_json(),
         "inputs": {"values": [x.tolist() for x in xs], "dtypes": [str(x.dtype) for x in xs]},
         "predictions": tolist(y),
+        "weights": [w.tolist() for w in model.get_weights()],
     }
     if compile_args:
         entry["iterations"] = int(model.optimizer.iterations.numpy())
@@ -243,6 +253,7 @@ OPTIMIZERS = {
     "adamax": lambda: keras.optimizers.Adamax(0.01),
     "nadam": lambda: keras.optimizers.Nadam(0.01),
     "adamw": lambda: keras.optimizers.AdamW(0.01),
+    "schedule": lambda: keras.optimizers.Adam(keras.optimizers.schedules.ExponentialDecay(0.02, 3, 0.5)),
 }
 resume = inp["resume_data"]
 rx, ry = np.asarray(resume["x"], "float32"), np.asarray(resume["y"], "float32")

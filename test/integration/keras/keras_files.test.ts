@@ -18,7 +18,8 @@ import { use_backend } from "../../../src/backend/index.js";
 import type { Model } from "../../../src/model/model.js";
 import { isTrainingSetup } from "../../../src/engine/training/setup.js";
 import { requireKeras, runKeras } from "../../helpers/keras.js";
-import { fileCases, type FileCase } from "../../io/cases.js";
+import { fileCases, halve, type FileCase } from "../../io/cases.js";
+import { withPatternWeights } from "../../core/helpers.js";
 
 const script = readFileSync(join(import.meta.dirname, "keras_files.py"), "utf8");
 const quiet = { verbose: 0 as const };
@@ -60,6 +61,14 @@ const OPTIMIZERS: Record<string, () => ReturnType<typeof k.optimizer_adam>> = {
   adamax: () => k.optimizer_adamax({ learning_rate: 0.01 }),
   nadam: () => k.optimizer_nadam({ learning_rate: 0.01 }),
   adamw: () => k.optimizer_adamw({ learning_rate: 0.01 }),
+  schedule: () =>
+    k.optimizer_adam({
+      learning_rate: k.learning_rate_schedule_exponential_decay({
+        initial_learning_rate: 0.02,
+        decay_steps: 3,
+        decay_rate: 0.5,
+      }),
+    }),
 };
 const fitArgs = { epochs: 1, batch_size: resumeData.batch_size, shuffle: false, ...quiet };
 
@@ -82,6 +91,28 @@ describe("Keras 3 files against real Keras 3.15.1", function () {
       ours.set(c.name, await predictOn(c.model, c.inputs));
       sent.push({ name: c.name, file, inputs: { values: c.inputs, dtypes: inputDtypes(c.model) } });
     }
+    // a Lambda layer: Keras finds its function by name in custom_objects
+    const lambda = withPatternWeights(
+      pipe(
+        k.keras_model_sequential({ input_shape: [3], name: "lambda" }),
+        k.layer_dense({ units: 2 }),
+        k.layer_lambda({ f: halve }),
+        k.layer_dense({ units: 1 }),
+      ),
+    );
+    const lambdaInputs = [
+      [
+        [0.5, -1, 2],
+        [1, 0.25, -0.5],
+      ],
+    ];
+    await k.save_model(lambda, join(dir, "lambda.keras"));
+    ours.set("lambda", await predictOn(lambda, lambdaInputs));
+    sent.push({
+      name: "lambda",
+      file: join(dir, "lambda.keras"),
+      inputs: { values: lambdaInputs, dtypes: ["float32"] },
+    });
     const unicode = fileCases().find((c) => c.name === "unicode_name")!;
     await k.save_model(unicode.model, join(dir, "unicode_name.keras"));
     sent.push({
@@ -178,6 +209,7 @@ describe("Keras 3 files against real Keras 3.15.1", function () {
     ]);
     for (const c of answer.keras) {
       const model = await k.load_model(c.keras_file);
+      expect(k.get_weights(model), `${c.name}: weights, bit-exact`).to.deep.equal(c.weights);
       expectClose(await predictOn(model, c.inputs.values), c.predictions, 1e-5, c.name);
     }
   });
