@@ -6,7 +6,7 @@
 import * as t from "io-ts";
 import { readFile, stat } from "node:fs/promises";
 import { KerasError, describeValue } from "../errors.js";
-import { Bool, Str, decodeArgs, described } from "../args.js";
+import { Bool, Guarded, Str, decodeArgs, described } from "../args.js";
 import { isModel } from "../model/guards.js";
 import type { Model } from "../model/model.js";
 import { writeFileAtomic } from "../io/atomic.js";
@@ -34,25 +34,12 @@ const CustomObjectsArg = described(
   t.UnknownRecord,
   "a record of custom objects by name (functions, rnn_cell_custom() cells)",
 );
-const Bytes = described(
-  new t.Type<Uint8Array, Uint8Array, unknown>(
-    "Bytes",
-    (u): u is Uint8Array => u instanceof Uint8Array,
-    (u, c) => (u instanceof Uint8Array ? t.success(u) : t.failure(u, c)),
-    t.identity,
-  ),
+const Bytes = Guarded(
+  "Bytes",
+  (u): u is Uint8Array => u instanceof Uint8Array,
   "raw bytes (a Uint8Array, e.g. from serialize_model())",
 );
-
-const ModelArg = described(
-  new t.Type<Model, Model, unknown>(
-    "Model",
-    isModel,
-    (u, c) => (isModel(u) ? t.success(u) : t.failure(u, c)),
-    t.identity,
-  ),
-  "a model (keras_model_sequential() or keras_model())",
-);
+const ModelArg = Guarded("Model", isModel, "a model (keras_model_sequential() or keras_model())");
 const PathArg = described(
   t.refinement(t.string, (s) => s.length > 0),
   "a file path (a non-empty string)",
@@ -80,6 +67,10 @@ function decodeCall<D extends Record<string, unknown>>(
 }
 
 const LEGACY = /\.(h5|hdf5)$/i;
+
+/** The options of the loaders of whole models. */
+const LOAD_PROPS = { custom_objects: CustomObjectsArg, compile: Bool };
+const LOAD_DEFAULTS = { custom_objects: {}, compile: true };
 
 const PathOrBytes = described(
   t.union([PathArg, Bytes]),
@@ -111,6 +102,39 @@ async function readBytes(fn: string, filepath: string): Promise<Uint8Array> {
   } catch (e) {
     throw new KerasError(fn, `cannot read "${filepath}": ${(e as Error).message}`, "io");
   }
+}
+
+/**
+ * What the savers share: `(model, filepath, { overwrite = TRUE })` decoded, the path checked by
+ * `checkPath`, an existing file kept unless `overwrite`, the content written atomically.
+ */
+async function saveTo(
+  fn: string,
+  model: Model,
+  filepath: string,
+  args: unknown,
+  checkPath: (filepath: string) => void,
+  content: (model: Model) => Promise<string | Uint8Array> | string,
+): Promise<void> {
+  const { overwrite } = decodeCall(
+    fn,
+    { model: [ModelArg, model], filepath: [PathArg, filepath] },
+    args,
+    { overwrite: Bool },
+    { overwrite: true },
+  );
+  checkPath(filepath);
+  await checkOverwrite(fn, filepath, overwrite);
+  await writeFileAtomic(fn, filepath, await content(model));
+}
+
+/** A model from its Keras 3 config, compiled (with `compileIt`) when the config has a compile_config, as Keras does. */
+function modelFromConfig(fn: string, config: unknown, custom: CustomObjects, compileIt = true): Model {
+  const model = modelFromKeras3(fn, config, custom);
+  const compileConfig = (config as Record<string, unknown>).compile_config;
+  if (compileIt && compileConfig && typeof compileConfig === "object" && Object.keys(compileConfig).length > 0)
+    return compile(model, compileArgsFromKeras3(fn, model, compileConfig, custom));
+  return model;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -154,10 +178,7 @@ async function modelFromArchive(
   const configBytes = entries.get(CONFIG_ENTRY);
   if (!configBytes) throw new KerasError(fn, `${what} has no ${CONFIG_ENTRY}: it is not a .keras model file`, "io");
   const config = parseJsonEntry(fn, `${CONFIG_ENTRY} in ${what}`, configBytes);
-  let model = modelFromKeras3(fn, config, custom);
-  const compileConfig = (config as Record<string, unknown>).compile_config;
-  if (compileIt && compileConfig && typeof compileConfig === "object" && Object.keys(compileConfig).length > 0)
-    model = compile(model, compileArgsFromKeras3(fn, model, compileConfig, custom));
+  const model = modelFromConfig(fn, config, custom, compileIt);
   const weights = entries.get(WEIGHTS_ENTRY);
   if (!weights)
     throw new KerasError(
@@ -179,22 +200,22 @@ async function modelFromArchive(
  */
 export async function save_model(model: Model, filepath: string, args: { overwrite?: boolean } = {}): Promise<void> {
   const fn = "save_model";
-  const { overwrite } = decodeCall(
+  await saveTo(
     fn,
-    { model: [ModelArg, model], filepath: [PathArg, filepath] },
+    model,
+    filepath,
     args,
-    { overwrite: Bool },
-    { overwrite: true },
+    (path) => {
+      if (LEGACY.test(path)) legacyNotAvailable(fn, path);
+      if (!/\.keras$/i.test(path))
+        throw new KerasError(
+          fn,
+          `\`filepath\` must end in ".keras" (the Keras 3 format; ".h5" names the legacy format), got "${path}"`,
+          "io",
+        );
+    },
+    (m) => kerasArchive(fn, m, true),
   );
-  if (LEGACY.test(filepath)) legacyNotAvailable(fn, filepath);
-  if (!/\.keras$/i.test(filepath))
-    throw new KerasError(
-      fn,
-      `\`filepath\` must end in ".keras" (the Keras 3 format; ".h5" names the legacy format), got "${filepath}"`,
-      "io",
-    );
-  await checkOverwrite(fn, filepath, overwrite);
-  await writeFileAtomic(fn, filepath, await kerasArchive(fn, model, true));
 }
 
 /**
@@ -207,13 +228,7 @@ export async function load_model(
   args: { custom_objects?: Record<string, unknown>; compile?: boolean } = {},
 ): Promise<Model> {
   const fn = "load_model";
-  const a = decodeCall(
-    fn,
-    { model: [PathOrBytes, model] },
-    args,
-    { custom_objects: CustomObjectsArg, compile: Bool },
-    { custom_objects: {}, compile: true },
-  );
+  const a = decodeCall(fn, { model: [PathOrBytes, model] }, args, LOAD_PROPS, LOAD_DEFAULTS);
   if (model instanceof Uint8Array) return modelFromArchive(fn, "the model bytes", model, a.custom_objects, a.compile);
   if (LEGACY.test(model)) legacyNotAvailable(fn, model);
   return modelFromArchive(fn, `"${model}"`, await readBytes(fn, model), a.custom_objects, a.compile);
@@ -238,15 +253,7 @@ export async function unserialize_model(
   args: { custom_objects?: Record<string, unknown>; compile?: boolean } = {},
 ): Promise<Model> {
   const fn = "unserialize_model";
-  const a = decodeArgs(
-    fn,
-    { model: Bytes, custom_objects: CustomObjectsArg, compile: Bool },
-    { ...args, model },
-    {
-      custom_objects: {},
-      compile: true,
-    },
-  );
+  const a = decodeCall(fn, { model: [Bytes, model] }, args, LOAD_PROPS, LOAD_DEFAULTS);
   return modelFromArchive(fn, "the model bytes", a.model, a.custom_objects, a.compile);
 }
 
@@ -265,21 +272,21 @@ export async function save_model_weights(
   args: { overwrite?: boolean } = {},
 ): Promise<void> {
   const fn = "save_model_weights";
-  const { overwrite } = decodeCall(
+  await saveTo(
     fn,
-    { model: [ModelArg, model], filepath: [PathArg, filepath] },
+    model,
+    filepath,
     args,
-    { overwrite: Bool },
-    { overwrite: true },
+    (path) => {
+      if (!WEIGHTS_FILE.test(path))
+        throw new KerasError(
+          fn,
+          `\`filepath\` must end in ".weights.h5" (Keras 3's weights format; the legacy .h5 weights format is not available yet), got "${path}"`,
+          "io",
+        );
+    },
+    (m) => writeHdf5(fn, (file) => writeKerasWeights(file, fn, m, false)),
   );
-  if (!WEIGHTS_FILE.test(filepath))
-    throw new KerasError(
-      fn,
-      `\`filepath\` must end in ".weights.h5" (Keras 3's weights format; the legacy .h5 weights format is not available yet), got "${filepath}"`,
-      "io",
-    );
-  await checkOverwrite(fn, filepath, overwrite);
-  await writeFileAtomic(fn, filepath, await writeHdf5(fn, (file) => writeKerasWeights(file, fn, model, false)));
 }
 
 /**
@@ -336,16 +343,7 @@ export function model_from_json(json: string, args: { custom_objects?: Record<st
   } catch (e) {
     throw new KerasError(fn, `\`json\` is not valid JSON: ${(e as Error).message}`, "io");
   }
-  return modelWithCompileConfig(fn, config, a.custom_objects);
-}
-
-/** Keras's `model_from_json` compiles the model when the JSON has a compile_config. */
-function modelWithCompileConfig(fn: string, config: unknown, custom: CustomObjects): Model {
-  const model = modelFromKeras3(fn, config, custom);
-  const compileConfig = (config as Record<string, unknown>).compile_config;
-  if (compileConfig && typeof compileConfig === "object" && Object.keys(compileConfig).length > 0)
-    return compile(model, compileArgsFromKeras3(fn, model, compileConfig, custom));
-  return model;
+  return modelFromConfig(fn, config, a.custom_objects);
 }
 
 /** `save_model_config(model, filepath, { overwrite = TRUE })`: model_to_json() written to a file. */
@@ -354,17 +352,7 @@ export async function save_model_config(
   filepath: string,
   args: { overwrite?: boolean } = {},
 ): Promise<void> {
-  const fn = "save_model_config";
-  const { overwrite } = decodeCall(
-    fn,
-    { model: [ModelArg, model], filepath: [PathArg, filepath] },
-    args,
-    { overwrite: Bool },
-    { overwrite: true },
-  );
-  const json = model_to_json(model);
-  await checkOverwrite(fn, filepath, overwrite);
-  await writeFileAtomic(fn, filepath, json);
+  await saveTo("save_model_config", model, filepath, args, () => undefined, model_to_json);
 }
 
 /** `load_model_config(filepath, { custom_objects })`: a new model (fresh weights) from a saved config. */
@@ -381,5 +369,5 @@ export async function load_model_config(
     { custom_objects: {} },
   );
   const config = parseJsonEntry(fn, `"${filepath}"`, await readBytes(fn, filepath));
-  return modelWithCompileConfig(fn, config, a.custom_objects);
+  return modelFromConfig(fn, config, a.custom_objects);
 }
