@@ -89,8 +89,10 @@ type H5wasm = typeof import("h5wasm");
 
 interface Instance {
   readonly h5: H5wasm;
-  /** Diagnostics HDF5 printed since the last `take()`. */
+  /** What HDF5 printed during the current guarded call. */
   readonly diagnostics: string[];
+  /** Set while a guarded call runs: only then is the printer's output HDF5's. */
+  capturing: boolean;
 }
 
 let current: Promise<Instance> | null = null;
@@ -98,20 +100,22 @@ let generation = 0;
 
 /**
  * Loads a fresh h5wasm instance. h5wasm binds its stderr printer to `console.error` when the instance
- * is created, so it is created with a capturing printer in place (restored right after); a query
- * string on the module URL gives a new instance after a trap.
+ * is created, so it is created with our printer in place (restored right after): it keeps HDF5's
+ * output during guarded calls and passes anything else on. A query string on the module URL gives a
+ * new instance after a trap.
  */
 async function loadInstance(): Promise<Instance> {
-  const diagnostics: string[] = [];
   const original = console.error;
-  console.error = function capture(...args: unknown[]) {
-    diagnostics.push(args.map(String).join(" "));
+  const inst = { diagnostics: [] as string[], capturing: false };
+  console.error = function printer(...args: unknown[]) {
+    if (inst.capturing) inst.diagnostics.push(args.map(String).join(" "));
+    else original.apply(console, args);
   };
   try {
     const url = `${h5wasmUrl()}?tskeras=${++generation}`;
     const h5 = (await import(url)) as H5wasm;
     await h5.ready;
-    return { h5, diagnostics };
+    return Object.assign(inst, { h5 });
   } finally {
     console.error = original;
   }
@@ -164,6 +168,7 @@ async function guarded<T>(
     throw new KerasError(fn, `cannot load the HDF5 library (h5wasm): ${(e as Error).message}`, "io");
   }
   inst.diagnostics.length = 0;
+  inst.capturing = true;
   const check = (step: string) => {
     if (inst.diagnostics.length === 0) return;
     const detail = innermostDiagnostic(inst.diagnostics);
@@ -182,6 +187,7 @@ async function guarded<T>(
     const detail = e instanceof HdfFailure ? e.message : innermostDiagnostic(inst.diagnostics) || String(e);
     throw new KerasError(fn, `${what} is not a readable HDF5 file: ${detail}`, "io");
   } finally {
+    inst.capturing = false;
     inst.diagnostics.length = 0;
   }
 }
