@@ -32,5 +32,6 @@ export * from "./layers/wrappers/index.js";
 export * from "./api/training.js";
 export * from "./api/states.js";
 export * from "./api/config.js";
+export * from "./api/io.js";
 export * from "./api/recurrent.js";
 export * from "./api/tfjs.js";

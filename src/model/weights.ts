@@ -165,6 +165,8 @@ export function describeShapeOf(raw: unknown): string {
   if (raw instanceof tf.Tensor) return `[${raw.shape.join(", ")}]`;
   if (Array.isArray(raw)) return `[${nestedShape(raw).join(", ")}]`;
   if (ArrayBuffer.isView(raw)) return `a flat array of ${(raw as unknown as ArrayLike<number>).length} values`;
+  if (raw && typeof raw === "object" && Array.isArray((raw as { shape?: unknown }).shape))
+    return `[${(raw as { shape: number[] }).shape.join(", ")}]`;
   return describeValue(raw);
 }
 
