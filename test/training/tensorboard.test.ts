@@ -1,0 +1,156 @@
+/**
+ * callback_tensorboard() without TensorFlow: argument checks, the TFRecord framing against a record
+ * TensorFlow wrote, TensorBoard's histogram bucketing on hand-derived cases, and that a run killed
+ * mid-training keeps every finished epoch. Tags, steps and values against Keras itself are in
+ * test/integration/keras/tensorboard.test.ts.
+ */
+import { expect } from "chai";
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  callback_lambda,
+  callback_tensorboard,
+  compile,
+  fit,
+  keras_model_sequential,
+  layer_dense,
+  optimizer_sgd,
+  use_backend,
+} from "../../src/index.js";
+import { histogramBuckets, loadCrc32c, tfRecord } from "../../src/io/tfevents.js";
+import { expectKerasError } from "./helpers.js";
+
+/**
+ * The first record of an event file TensorFlow 2.21 wrote (Keras's TensorBoard callback): the
+ * `brain.Event:2` version event, framed with its length, masked CRC32C of the length, and masked
+ * CRC32C of the data.
+ */
+const TF_RECORD_HEX =
+  "3e00000000000000d9d240e7" +
+  "09000040df4fc3da411a0d627261696e2e4576656e743a3252240a2274656e736f72666c6f772e636f72652e7574696c2e6576656e74735f777269746572" +
+  "ce7cbc04";
+
+/** The payloads of a TFRecord file, checking that the lengths add up. */
+function records(bytes: Uint8Array): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let at = 0;
+  while (at < bytes.length) {
+    const n = view.getUint32(at, true);
+    out.push(bytes.subarray(at + 12, at + 12 + n));
+    at += 12 + n + 4;
+  }
+  expect(at).to.equal(bytes.length);
+  return out;
+}
+const contains = (payload: Uint8Array, text: string) => Buffer.from(payload).includes(Buffer.from(text));
+
+describe("callback_tensorboard", function () {
+  this.timeout(60000);
+  let dir: string;
+  before(async () => {
+    await use_backend("wasm");
+    dir = mkdtempSync(join(tmpdir(), "tskeras-tb-unit-"));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("frames records exactly as TensorFlow does (length, masked CRC32C of length and data)", async () => {
+    const want = Uint8Array.from(Buffer.from(TF_RECORD_HEX, "hex"));
+    const payload = want.subarray(12, want.length - 4);
+    const crc = await loadCrc32c("test");
+    expect(Buffer.from(tfRecord(crc, payload)).toString("hex")).to.equal(TF_RECORD_HEX);
+  });
+
+  it("buckets histograms as TensorBoard does (hand-derived cases)", () => {
+    // [0, 1, 2, 3] in 3 buckets of width 1: the maximum falls into the last bucket.
+    expect(Array.from(histogramBuckets([0, 1, 2, 3], 3))).to.deep.equal([0, 1, 1, 1, 2, 1, 2, 3, 2]);
+    // A single distinct value: zero-width buckets at it, every count in the last one.
+    expect(Array.from(histogramBuckets([5, 5], 2))).to.deep.equal([5, 5, 0, 5, 5, 2]);
+    expect(Array.from(histogramBuckets([], 2))).to.deep.equal([0, 0, 0, 0, 0, 0]);
+    expect(histogramBuckets([1, 2]).length).to.equal(30 * 3);
+  });
+
+  it("accepts R's call forms and Keras's argument values", () => {
+    expect(callback_tensorboard().config).to.include({ log_dir: "logs", update_freq: "epoch", write_graph: true });
+    expect(callback_tensorboard("runs/a", { update_freq: 5 }).config).to.include({ log_dir: "runs/a", update_freq: 5 });
+    expect(callback_tensorboard({ log_dir: "runs/b", update_freq: "batch" }).config).to.include({
+      log_dir: "runs/b",
+      update_freq: "batch",
+    });
+    for (const profile_batch of [0, [0, 0] as [number, number], "0", "0,0"])
+      expect(callback_tensorboard("x", { profile_batch }).class_name).to.equal("TensorBoard");
+  });
+
+  it("rejects bad arguments and refuses what it cannot do, naming the function and the argument", async () => {
+    await expectKerasError(
+      () => callback_tensorboard("x", { update_frq: 1 } as any),
+      /callback_tensorboard/,
+      /update_freq/,
+    );
+    await expectKerasError(
+      () => callback_tensorboard("x", { update_freq: 0 }),
+      /callback_tensorboard/,
+      /`update_freq`/,
+    );
+    await expectKerasError(() => callback_tensorboard("x", { update_freq: "often" as any }), /`update_freq`/);
+    await expectKerasError(() => callback_tensorboard("x", { histogram_freq: -1 }), /`histogram_freq`/);
+    await expectKerasError(() => callback_tensorboard(""), /callback_tensorboard/, /`log_dir`/);
+    await expectKerasError(() => callback_tensorboard(3 as any), /`log_dir`/);
+    await expectKerasError(() => callback_tensorboard("a", { log_dir: "b" }), /`log_dir`/, /not both/);
+    await expectKerasError(
+      () => callback_tensorboard("x", { profile_batch: 5 }),
+      /`profile_batch` must be 0/,
+      /profiler/,
+    );
+    await expectKerasError(() => callback_tensorboard("x", { profile_batch: "10,20" }), /`profile_batch` must be 0/);
+    await expectKerasError(() => callback_tensorboard("x", { profile_batch: [3, 1] }), /start <= stop/);
+    await expectKerasError(() => callback_tensorboard("x", { embeddings_freq: 1 }), /`embeddings_freq` must be 0/);
+    await expectKerasError(() => callback_tensorboard("x", { write_images: true }), /`write_images = TRUE`/);
+  });
+
+  it("keeps every finished epoch on disk when training dies mid-run", async () => {
+    const logDir = join(dir, "killed");
+    let model = keras_model_sequential({ input_shape: [2] });
+    model = layer_dense(model, { units: 1 });
+    model = compile(model, { optimizer: optimizer_sgd({ learning_rate: 0.1 }), loss: "mse" });
+    const die = callback_lambda({
+      on_epoch_begin: (epoch: number) => {
+        if (epoch === 2) throw new Error("killed");
+      },
+    });
+    let error: unknown;
+    try {
+      await fit(
+        model,
+        [
+          [1, 2],
+          [3, 4],
+          [5, 6],
+        ],
+        [[1], [2], [3]],
+        {
+          epochs: 5,
+          batch_size: 2,
+          verbose: 0,
+          validation_split: 0.34,
+          callbacks: [callback_tensorboard(logDir, { update_freq: "batch" }), die],
+        },
+      );
+    } catch (e) {
+      error = e;
+    }
+    expect((error as Error)?.message).to.equal("killed");
+    const runRecords = (run: string) => {
+      const files = readdirSync(join(logDir, run));
+      expect(files).to.have.length(1);
+      return records(readFileSync(join(logDir, run, files[0])));
+    };
+    const train = runRecords("train");
+    expect(contains(train[0], "brain.Event:2")).to.equal(true);
+    expect(train.filter((r) => contains(r, "epoch_loss"))).to.have.length(2);
+    expect(train.filter((r) => contains(r, "epoch_learning_rate"))).to.have.length(2);
+    expect(train.filter((r) => contains(r, "batch_loss"))).to.have.length(2);
+    expect(runRecords("validation").filter((r) => contains(r, "epoch_loss"))).to.have.length(2);
+  });
+});
