@@ -11,17 +11,15 @@ import { join } from "node:path";
 import {
   bidirectional,
   freeze_weights,
-  keras_model,
   keras_model_sequential,
-  layer_concatenate,
   layer_dense,
-  layer_input,
   layer_lstm,
   plot_model,
   time_distributed,
 } from "../../src/index.js";
 import type { Model } from "../../src/model/model.js";
 import { KerasError } from "../../src/errors.js";
+import { functionalModel, sequentialModel } from "../helpers/plot_models.js";
 
 // ---------------------------------------------------------------------------------------------
 // A tiny XML reader: enough to prove the SVG well-formed and to walk it.
@@ -151,27 +149,6 @@ function readDrawing(svgText: string): Drawing {
 const sortEdges = (edges: [string, string][]) => edges.map((e) => e.join(" -> ")).sort();
 
 // ---------------------------------------------------------------------------------------------
-
-function sequentialModel(): Model {
-  let m: Model = keras_model_sequential({ input_shape: [3], name: "seq" });
-  m = layer_dense(m, { units: 4, activation: "relu", name: "first" });
-  m = layer_dense(m, { units: 2, name: "second" });
-  return layer_dense(m, { units: 1, activation: "sigmoid", name: "third" });
-}
-
-/** Two inputs, a layer shared by both, a merge and two outputs. */
-function functionalModel(): Model {
-  const a = layer_input({ shape: [3], name: "in_a" });
-  const b = layer_input({ shape: [3], name: "in_b" });
-  const shared = layer_dense({ units: 2, name: "shared" });
-  const hidden = layer_dense(a, { units: 2, activation: "relu", name: "hidden" });
-  const merged = layer_concatenate([hidden, shared(a), shared(b)], { name: "merged" });
-  return keras_model({
-    inputs: [a, b],
-    outputs: [layer_dense(merged, { units: 1, name: "out_1" }), layer_dense(merged, { units: 2, name: "out_2" })],
-    name: "func",
-  });
-}
 
 describe("plot_model", function () {
   this.timeout(60000);

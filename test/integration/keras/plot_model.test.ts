@@ -7,40 +7,16 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
-import {
-  freeze_weights,
-  keras_model,
-  keras_model_sequential,
-  layer_concatenate,
-  layer_dense,
-  layer_input,
-  type PlotModelArgs,
-} from "../../../src/index.js";
+import { freeze_weights, type PlotModelArgs } from "../../../src/index.js";
 import type { Model } from "../../../src/model/model.js";
 import { diagramDot, modelDiagram } from "../../../src/report/plot_model.js";
 import { requireKeras, runKeras } from "../../helpers/keras.js";
+import { functionalModel, sequentialModel } from "../../helpers/plot_models.js";
 
 const SCRIPT = readFileSync(join(import.meta.dirname, "plot_model.py"), "utf8");
 
 type Kind = "sequential" | "functional";
-function build(kind: Kind): Model {
-  if (kind === "sequential") {
-    let m: Model = keras_model_sequential({ input_shape: [3], name: "seq" });
-    m = layer_dense(m, { units: 4, activation: "relu", name: "first" });
-    m = layer_dense(m, { units: 2, name: "second" });
-    return layer_dense(m, { units: 1, activation: "sigmoid", name: "third" });
-  }
-  const a = layer_input({ shape: [3], name: "in_a" });
-  const b = layer_input({ shape: [3], name: "in_b" });
-  const shared = layer_dense({ units: 2, name: "shared" });
-  const hidden = layer_dense(a, { units: 2, activation: "relu", name: "hidden" });
-  const merged = layer_concatenate([hidden, shared(a), shared(b)], { name: "merged" });
-  return keras_model({
-    inputs: [a, b],
-    outputs: [layer_dense(merged, { units: 1, name: "out_1" }), layer_dense(merged, { units: 2, name: "out_2" })],
-    name: "func",
-  });
-}
+const build = (kind: Kind): Model => (kind === "sequential" ? sequentialModel() : functionalModel());
 
 const DEFAULTS: Required<Omit<PlotModelArgs, "to_file">> = {
   show_shapes: false,
