@@ -116,16 +116,25 @@ function summaryEvent(wallTime: number, step: number, tag: string, tensor: Messa
 // ---------------------------------------------------------------------------------------------
 // TFRecord framing
 
-type Crc32c = (data: Uint8Array, seed?: number) => number;
-let crc32cImpl: Crc32c | undefined;
+export type Crc = (data: Uint8Array, seed?: number) => number;
+const crcs = new Map<string, Crc>();
 
-export async function loadCrc32c(fn: string): Promise<Crc32c> {
-  if (crc32cImpl) return crc32cImpl;
+/**
+ * A checksum of the `crc-32` package, imported on first use: "crc32c" (Castagnoli, TFRecord framing)
+ * or "crc32" (ISO-HDLC, PNG chunks).
+ */
+export async function loadCrc(fn: string, kind: "crc32c" | "crc32"): Promise<Crc> {
+  const known = crcs.get(kind);
+  if (known) return known;
   try {
-    const mod = (await import("crc-32/crc32c.js")) as unknown as { default?: { buf: Crc32c }; buf?: Crc32c };
+    const mod = (await (kind === "crc32c" ? import("crc-32/crc32c.js") : import("crc-32/crc32.js"))) as unknown as {
+      default?: { buf: Crc };
+      buf?: Crc;
+    };
     const buf = mod.buf ?? mod.default?.buf;
-    if (!buf) throw new Error("crc-32/crc32c.js has no buf()");
-    return (crc32cImpl = buf);
+    if (!buf) throw new Error(`crc-32/${kind}.js has no buf()`);
+    crcs.set(kind, buf);
+    return buf;
   } catch (e) {
     throw new KerasError(
       fn,
@@ -136,13 +145,13 @@ export async function loadCrc32c(fn: string): Promise<Crc32c> {
 }
 
 /** TFRecord's masked CRC32C: rotate right by 15 bits and add a constant (mod 2^32). */
-function maskedCrc(crc: Crc32c, data: Uint8Array): number {
+function maskedCrc(crc: Crc, data: Uint8Array): number {
   const c = crc(data) >>> 0;
   return (((c >>> 15) | (c << 17)) + 0xa282ead8) >>> 0;
 }
 
 /** One TFRecord: length (uint64 LE), its masked CRC, the data, the data's masked CRC. */
-export function tfRecord(crc: Crc32c, data: Uint8Array): Uint8Array {
+export function tfRecord(crc: Crc, data: Uint8Array): Uint8Array {
   const out = new Uint8Array(8 + 4 + data.length + 4);
   const view = new DataView(out.buffer);
   view.setUint32(0, data.length, true);
@@ -162,6 +171,7 @@ let fileCounter = 0;
 export const SCALARS_PLUGIN = "scalars";
 export const HISTOGRAMS_PLUGIN = "histograms";
 export const KERAS_GRAPH_PLUGIN = "graph_keras_model";
+export const IMAGES_PLUGIN = "images";
 /** The writer named in each file's first event (TensorFlow puts its events writer's module there). */
 const SOURCE_WRITER = "tskeras";
 
@@ -172,12 +182,12 @@ export class EventFileWriter {
   private constructor(
     private readonly fn: string,
     readonly path: string,
-    private readonly crc: Crc32c,
+    private readonly crc: Crc,
   ) {}
 
   /** Creates `dir` (and parents) and the event file with its version record. */
   static async open(fn: string, dir: string): Promise<EventFileWriter> {
-    const crc = await loadCrc32c(fn);
+    const crc = await loadCrc(fn, "crc32c");
     const now = Date.now() / 1000;
     const name = `events.out.tfevents.${Math.floor(now)}.${hostname()}.${process.pid}.${fileCounter++}.v2`;
     const writer = new EventFileWriter(fn, join(dir, name), crc);
@@ -214,10 +224,17 @@ export class EventFileWriter {
     this.add(step, tag, tensorProto(DT_DOUBLE, [buckets.length / 3, 3], content), pluginMetadata(HISTOGRAMS_PLUGIN));
   }
 
-  /** A scalar string tensor summary with the given plugin (the Keras model config for the graph plugin). */
-  text(tag: string, value: string, step: number, plugin: string, pluginContent?: Uint8Array): void {
-    const tensor = tensorProto(DT_STRING, [], null, [new TextEncoder().encode(value)]);
-    this.add(step, tag, tensor, pluginMetadata(plugin, pluginContent));
+  /** A string tensor summary of the given shape and plugin (the Keras model config, images). */
+  strings(
+    tag: string,
+    values: readonly (string | Uint8Array)[],
+    shape: readonly number[],
+    step: number,
+    plugin: string,
+    pluginContent?: Uint8Array,
+  ): void {
+    const bytes = values.map((v) => (typeof v === "string" ? new TextEncoder().encode(v) : v));
+    this.add(step, tag, tensorProto(DT_STRING, shape, null, bytes), pluginMetadata(plugin, pluginContent));
   }
 
   /** Number of records not yet written. */

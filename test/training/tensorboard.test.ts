@@ -18,7 +18,10 @@ import {
   optimizer_sgd,
   use_backend,
 } from "../../src/index.js";
-import { histogramBuckets, loadCrc32c, tfRecord } from "../../src/io/tfevents.js";
+import { histogramBuckets, loadCrc, tfRecord } from "../../src/io/tfevents.js";
+import { encodePng } from "../../src/io/png.js";
+import { weightImage } from "../../src/engine/training/tensorboard.js";
+import { inflateSync } from "node:zlib";
 import { expectKerasError } from "./helpers.js";
 
 /**
@@ -58,7 +61,7 @@ describe("callback_tensorboard", function () {
   it("frames records exactly as TensorFlow does (length, masked CRC32C of length and data)", async () => {
     const want = Uint8Array.from(Buffer.from(TF_RECORD_HEX, "hex"));
     const payload = want.subarray(12, want.length - 4);
-    const crc = await loadCrc32c("test");
+    const crc = await loadCrc("test", "crc32c");
     expect(Buffer.from(tfRecord(crc, payload)).toString("hex")).to.equal(TF_RECORD_HEX);
   });
 
@@ -69,6 +72,41 @@ describe("callback_tensorboard", function () {
     expect(Array.from(histogramBuckets([5, 5], 2))).to.deep.equal([5, 5, 0, 5, 5, 2]);
     expect(Array.from(histogramBuckets([], 2))).to.deep.equal([0, 0, 0, 0, 0, 0]);
     expect(histogramBuckets([1, 2]).length).to.equal(30 * 3);
+  });
+
+  it("lays weights out as images as Keras does (hand-derived: squeeze, transpose to wide, one image per output channel)", () => {
+    const v = Float32Array.from([1, 2, 3, 4, 5, 6]);
+    // A (3, 2) kernel is transposed to (2, 3): one image 2 high, 3 wide.
+    const k = weightImage(v, [3, 2])!;
+    expect(k.shape).to.deep.equal([1, 2, 3, 1]);
+    expect(Array.from(k.data)).to.deep.equal([1, 3, 5, 2, 4, 6]);
+    expect(weightImage(v, [2, 3])!.shape).to.deep.equal([1, 2, 3, 1]);
+    // A bias is one column; a (1, 6) kernel squeezes to one too.
+    expect(weightImage(v, [6])!.shape).to.deep.equal([1, 6, 1, 1]);
+    expect(weightImage(v, [1, 6])!.shape).to.deep.equal([1, 6, 1, 1]);
+    // A (kernel 3, in 1, out 2) convolution kernel squeezes to a (3, 2) matrix, drawn like a dense kernel.
+    expect(weightImage(v, [3, 1, 2])!.shape).to.deep.equal([1, 2, 3, 1]);
+    // A (kernel 2, in 3, out 2) kernel: one 2 x 3 image per output channel.
+    const c = weightImage(Float32Array.from([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]), [2, 3, 2])!;
+    expect(c.shape).to.deep.equal([2, 2, 3, 1]);
+    // image o holds w[i, j, o]: w is [[[0, 1], [2, 3], [4, 5]], [[6, 7], [8, 9], [10, 11]]].
+    expect(Array.from(c.data)).to.deep.equal([0, 2, 4, 6, 8, 10, 1, 3, 5, 7, 9, 11]);
+    // A scalar has no image; nor has a 4-D kernel whose last axis is not 1, 3 or 4 channels.
+    expect(weightImage(Float32Array.of(1), [1])).to.equal(null);
+    expect(weightImage(new Float32Array(2 * 2 * 2 * 2), [2, 2, 2, 2])).to.equal(null);
+  });
+
+  it("encodes PNG: signature, IHDR, rows with filter byte 0, chunk CRC-32s", async () => {
+    const pixels = Uint8Array.of(0, 10, 20, 30, 40, 50);
+    const png = Buffer.from(await encodePng("test", 3, 2, 1, pixels));
+    expect(png.subarray(0, 8).toString("hex")).to.equal("89504e470d0a1a0a");
+    expect(png.subarray(12, 16).toString("latin1")).to.equal("IHDR");
+    expect([png.readUInt32BE(16), png.readUInt32BE(20), png[24], png[25]]).to.deep.equal([3, 2, 8, 0]);
+    const idatLength = png.readUInt32BE(33);
+    expect(png.subarray(37, 41).toString("latin1")).to.equal("IDAT");
+    expect(Array.from(inflateSync(png.subarray(41, 41 + idatLength)))).to.deep.equal([0, 0, 10, 20, 0, 30, 40, 50]);
+    // Every PNG ends with the same IEND chunk, CRC included.
+    expect(png.subarray(png.length - 12).toString("hex")).to.equal("0000000049454e44ae426082");
   });
 
   it("accepts R's call forms and Keras's argument values", () => {
@@ -106,7 +144,6 @@ describe("callback_tensorboard", function () {
     await expectKerasError(() => callback_tensorboard("x", { profile_batch: "10,20" }), /`profile_batch` must be 0/);
     await expectKerasError(() => callback_tensorboard("x", { profile_batch: [3, 1] }), /start <= stop/);
     await expectKerasError(() => callback_tensorboard("x", { embeddings_freq: 1 }), /`embeddings_freq` must be 0/);
-    await expectKerasError(() => callback_tensorboard("x", { write_images: true }), /`write_images = TRUE`/);
   });
 
   it("keeps every finished epoch on disk when training dies mid-run", async () => {

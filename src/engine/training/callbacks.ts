@@ -42,8 +42,8 @@ export interface CallbackContext {
   /** A copy of the current weights. */
   getWeights(): Float32Array[][];
   setWeights(weights: Float32Array[][]): void;
-  /** The Keras names of each layer's weights ("kernel", "bias", ...), in getWeights() order. */
-  weightNames(): string[][];
+  /** Each layer's weights' Keras names ("kernel", "bias", ...) and shapes, in getWeights() order. */
+  weightSpecs(): { name: string; shape: readonly number[] }[][];
   /** The optimizer's update count (Keras's `optimizer.iterations`); 0 without an optimizer. */
   iterations(): number;
   /** "up" when larger values of a log name are better, "down" when smaller are, undefined if unknown. */

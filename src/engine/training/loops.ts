@@ -164,7 +164,7 @@ function makeLoopContext(
       if (!training) throw new KerasError("callback", "weights can be set only while training");
       tf.tidy(() => rt.variables.forEach((vs, i) => vs.forEach((v, j) => v.assign(tf.tensor(w[i][j], v.shape)))));
     },
-    weightNames: () => rt.specs.map((specs) => specs.map((s) => s.name)),
+    weightSpecs: () => rt.specs.map((specs) => specs.map((s) => ({ name: s.name, shape: s.shape }))),
     iterations: () => (setup ? optimizer("callback").iterations : 0),
     metricDirection: (name) => (step ? directionOf(step, name) : undefined),
   };

@@ -5,7 +5,8 @@
  *   (0-based); `batch_<log>` at step = the run's global batch number (1-based) every `update_freq`
  *   batches; the model config as the `keras` summary of the graph_keras_model plugin at step 0 (TensorBoard's
  *   Graphs tab draws the layer graph from it); weight histograms `[<model>/]<layer>/<weight>/histogram`
- *   (the model's name for sequential models, as Keras's weight paths) every `histogram_freq` epochs.
+ *   (the model's name for sequential models, as Keras's weight paths) every `histogram_freq` epochs, and
+ *   with `write_images` the weights as images `.../<weight>/image` beside them.
  * - `<log_dir>/validation`: `epoch_<log>` of the `val_` logs (prefix dropped) at step = epoch, and
  *   `evaluation_<log>_vs_iterations` at step = the optimizer's iteration count after each test run
  *   (validation in fit, or evaluate()).
@@ -17,7 +18,8 @@ import { join } from "node:path";
 import * as t from "io-ts";
 import { KerasError, describeValue } from "../../errors.js";
 import { Bool, NonNegativeInt, Nullable, OneOf, PositiveInt, Str, decodeArgs, described } from "../../args.js";
-import { EventFileWriter, KERAS_GRAPH_PLUGIN, histogramBuckets } from "../../io/tfevents.js";
+import { EventFileWriter, IMAGES_PLUGIN, KERAS_GRAPH_PLUGIN, histogramBuckets } from "../../io/tfevents.js";
+import { encodePng } from "../../io/png.js";
 import { layerToConfig, toJson, type Json } from "../../io/layer_config.js";
 import type { Model } from "../../model/model.js";
 import type { SymbolicTensor } from "../../model/symbolic.js";
@@ -53,7 +55,7 @@ export interface TensorBoardArgs {
   histogram_freq?: number;
   /** Write the model config for TensorBoard's Graphs tab (default TRUE). */
   write_graph?: boolean;
-  /** Weights as images: not supported (must be FALSE). */
+  /** With histograms, also each weight as an image (`<weight>/image`), as Keras draws it. */
   write_images?: boolean;
   /** Also log `steps_per_second` (per epoch) and `batch_steps_per_second` (with batch-level logging). */
   write_steps_per_second?: boolean;
@@ -93,21 +95,16 @@ function checkUnsupported(a: Required<TensorBoardArgs>): void {
       FN,
       "`embeddings_freq` must be 0: TensorBoard's embedding projector reads TensorFlow checkpoints, which this package does not write",
     );
-  if (a.write_images)
-    throw new KerasError(
-      FN,
-      "`write_images = TRUE` is not supported (weights as images); `histogram_freq` writes weight histograms",
-    );
 }
 
 /**
  * `callback_tensorboard(log_dir = "logs", { histogram_freq = 0, write_graph = TRUE, write_images = FALSE,
  * write_steps_per_second = FALSE, update_freq = "epoch", profile_batch = 0, embeddings_freq = 0,
  * embeddings_metadata = NULL })`: writes TensorBoard event files while fit() runs (scalars per epoch, per
- * batch with `update_freq = "batch"` or N, the learning rate, the model graph, weight histograms). Each
- * fit writes new files into `<log_dir>/train` and `<log_dir>/validation`; they are flushed at every
- * epoch end. `log_dir` may also be given in the record. Profiling, embeddings and weight images are
- * refused with an error.
+ * batch with `update_freq = "batch"` or N, the learning rate, the model graph, weight histograms and
+ * images). Each fit writes new files into `<log_dir>/train` and `<log_dir>/validation`; they are flushed
+ * at every epoch end. `log_dir` may also be given in the record. Profiling and embeddings are refused
+ * with an error.
  *
  * @example
  * const { model: trained } = await fit(model, x, y, {
@@ -163,27 +160,34 @@ export function callback_tensorboard(log_dir?: string | TensorBoardArgs, args?: 
       started = true;
       if (!a.write_graph) return;
       const w = await writer("train");
-      w.text("keras", JSON.stringify(kerasModelJson(ctx.model)), 0, KERAS_GRAPH_PLUGIN, new TextEncoder().encode("1"));
+      const json = JSON.stringify(kerasModelJson(ctx.model));
+      w.strings("keras", [json], [], 0, KERAS_GRAPH_PLUGIN, new TextEncoder().encode("1"));
       await w.flush();
     };
 
-    const logHistograms = async (epoch: number) => {
+    /** Keras's _log_weights: a histogram of every weight, and with write_images the weight as images. */
+    const logWeights = async (epoch: number) => {
       const w = await writer("train");
-      const names = ctx.weightNames();
+      const specs = ctx.weightSpecs();
       const weights = ctx.getWeights();
       // Keras's weight paths: a sequential model builds its layers inside its own name scope, a
       // functional model's layers are built outside any.
       const scope = ctx.model.type === "sequential" ? `${ctx.model.name}/` : "";
-      ctx.model.layers.forEach((layer, i) => {
+      for (const [i, layer] of ctx.model.layers.entries()) {
         const seen = new Map<string, number>();
-        names[i].forEach((name, j) => {
+        for (const [j, { name, shape }] of specs[i].entries()) {
           // A wrapper holds its inner layers' weights under the same names: number the repeats.
           const k = seen.get(name) ?? 0;
           seen.set(name, k + 1);
-          const tag = `${scope}${layer.name}/${k ? `${name}_${k}` : name}/histogram`;
-          w.histogram(tag, histogramBuckets(weights[i][j]), epoch);
-        });
-      });
+          const path = `${scope}${layer.name}/${k ? `${name}_${k}` : name}`;
+          w.histogram(`${path}/histogram`, histogramBuckets(weights[i][j]), epoch);
+          const image = a.write_images ? weightImage(weights[i][j], shape) : null;
+          if (image) {
+            const values = await imageSummary(image);
+            w.strings(`${path}/image`, values, [values.length], epoch, IMAGES_PLUGIN);
+          }
+        }
+      }
     };
 
     return {
@@ -235,11 +239,62 @@ export function callback_tensorboard(log_dir?: string | TensorBoardArgs, args?: 
           const vw = await writer("validation");
           for (const [name, value] of val) vw.scalar(`epoch_${name.slice(4)}`, value, epoch);
         }
-        if (a.histogram_freq && epoch % a.histogram_freq === 0) await logHistograms(epoch);
+        if (a.histogram_freq && epoch % a.histogram_freq === 0) await logWeights(epoch);
         await flushAll();
       },
     };
   });
+}
+
+/** An image batch `[n, height, width, channels]` of float data, row-major. */
+interface ImageBatch {
+  shape: [number, number, number, number];
+  data: Float32Array;
+}
+
+/**
+ * Keras's _log_weight_as_image: the weight squeezed, then a vector as one 1-pixel-wide column, a matrix
+ * as one image (transposed to be wider than tall), a rank-3 kernel as one image per output channel; shown
+ * when that is a batch of images with 1, 3 or 4 channels (so not scalars or 3-D convolutions' kernels).
+ */
+export function weightImage(values: Float32Array, shape: readonly number[]): ImageBatch | null {
+  const s = shape.filter((d) => d !== 1);
+  if (s.length === 1) return { shape: [1, s[0], 1, 1], data: values };
+  if (s.length === 2) {
+    const [r, c] = s;
+    if (r <= c) return { shape: [1, r, c, 1], data: values };
+    const t = new Float32Array(values.length);
+    for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) t[j * r + i] = values[i * c + j];
+    return { shape: [1, c, r, 1], data: t };
+  }
+  if (s.length === 3) {
+    // channels_last kernels: one image per output channel (transpose [2, 0, 1]).
+    const [a0, a1, a2] = s;
+    const t = new Float32Array(values.length);
+    for (let i = 0; i < a0; i++)
+      for (let j = 0; j < a1; j++)
+        for (let k = 0; k < a2; k++) t[(k * a0 + i) * a1 + j] = values[(i * a1 + j) * a2 + k];
+    return { shape: [a2, a0, a1, 1], data: t };
+  }
+  if (s.length === 4 && [1, 3, 4].includes(s[3])) return { shape: s as ImageBatch["shape"], data: values };
+  return null;
+}
+
+/**
+ * tf.summary.image's tensor: width and height as strings, then the first three images as PNG, their
+ * float pixels converted as tf.image.convert_image_dtype(saturate = TRUE) does (x 255.5, clamped, truncated).
+ */
+async function imageSummary(image: ImageBatch): Promise<(string | Uint8Array)[]> {
+  const [n, height, width, channels] = image.shape;
+  const size = height * width * channels;
+  const pngs: Uint8Array[] = [];
+  for (let i = 0; i < Math.min(n, 3); i++) {
+    const pixels = new Uint8Array(size);
+    for (let p = 0; p < size; p++)
+      pixels[p] = Math.trunc(Math.min(255, Math.max(0, Math.fround(image.data[i * size + p] * 255.5))));
+    pngs.push(await encodePng(FN, width, height, channels as 1 | 3 | 4, pixels));
+  }
+  return [String(width), String(height), ...pngs];
 }
 
 /**

@@ -23,6 +23,16 @@ arr = lambda v: np.array(v, dtype="float32")
 
 def build(kind):
     Dense = keras.layers.Dense
+    if kind == "conv":
+        return keras.Sequential(
+            [
+                keras.Input((6, 2)),
+                keras.layers.Conv1D(2, 3, name="conv"),
+                keras.layers.Flatten(name="flat"),
+                Dense(1, name="out"),
+            ],
+            name="conv_seq",
+        )
     if kind == "sequential":
         return keras.Sequential(
             [keras.Input((3,), name="input_layer"), Dense(2, activation="relu", name="hidden"), Dense(1, name="out")],
@@ -57,6 +67,10 @@ def read(folder):
                         for n in graph.node
                     ]
                     value = None
+                elif plugin == "images":
+                    value = [value[0].decode(), value[1].decode()] + [
+                        tf.io.decode_png(png).numpy().tolist() for png in value[2:]
+                    ]
                 else:
                     value = value.tolist()
                 out["events"].append({"run": run, "tag": tag, "step": int(ev.step), "plugin": plugin, "value": value})

@@ -19,7 +19,9 @@ import {
   keras_model,
   keras_model_sequential,
   layer_concatenate,
+  layer_conv_1d,
   layer_dense,
+  layer_flatten,
   layer_input,
   optimizer_sgd,
   set_weights,
@@ -35,7 +37,8 @@ interface Event {
   tag: string;
   step: number;
   plugin: string;
-  value: number | number[][] | null;
+  /** A scalar, histogram rows, or an image summary's [width, height, ...decoded images]. */
+  value: number | number[][] | unknown[] | null;
 }
 interface Folder {
   files: Record<string, string[]>;
@@ -50,7 +53,7 @@ interface Answer {
   ours_evaluate: Folder | null;
 }
 
-type Kind = "sequential" | "functional";
+type Kind = "sequential" | "functional" | "conv";
 interface Case {
   name: string;
   kind: Kind;
@@ -58,13 +61,20 @@ interface Case {
   evaluate?: boolean;
 }
 const CASES: Case[] = [
-  { name: "epoch", kind: "sequential", args: { histogram_freq: 1 }, evaluate: true },
+  { name: "epoch", kind: "sequential", args: { histogram_freq: 1, write_images: true }, evaluate: true },
   { name: "batch", kind: "sequential", args: { update_freq: "batch", write_steps_per_second: true } },
   { name: "every2", kind: "sequential", args: { update_freq: 2 } },
   { name: "functional", kind: "functional", args: { histogram_freq: 2 } },
+  { name: "conv", kind: "conv", args: { histogram_freq: 1, write_images: true } },
 ];
 
 function build(kind: Kind): Model {
+  if (kind === "conv") {
+    let m: Model = keras_model_sequential({ input_shape: [6, 2], name: "conv_seq" });
+    m = layer_conv_1d(m, { filters: 2, kernel_size: 3, name: "conv" });
+    m = layer_flatten(m, { name: "flat" });
+    return layer_dense(m, { units: 1, name: "out" });
+  }
   if (kind === "sequential") {
     let m: Model = keras_model_sequential({ input_shape: [3], name: "seq" });
     m = layer_dense(m, { units: 2, activation: "relu", name: "hidden" });
@@ -94,6 +104,9 @@ function reshapeLike(flat: number[], like: unknown): unknown {
 
 const xa = Array.from({ length: 10 }, (_, i) => [i / 10, ((i * 7) % 10) / 10, ((i * 3) % 10) / 10]);
 const xb = Array.from({ length: 10 }, (_, i) => [Math.cos(i), ((i * 5) % 10) / 10]);
+const xc = Array.from({ length: 10 }, (_, i) =>
+  Array.from({ length: 6 }, (_, t) => [Math.sin(i + t), Math.cos(i * t)]),
+);
 const y = xa.map((r, i) => [r[0] - r[1] + 0.5 * r[2] + 0.2 * xb[i][0]]);
 
 const key = (e: Event) => `${e.run} ${e.tag} @${e.step}`;
@@ -121,7 +134,7 @@ describe("callback_tensorboard() against Keras 3's TensorBoard callback", functi
       const weights = get_weights(model).map((w: unknown, i: number) => reshapeLike(flat[i], w));
       model = set_weights(model, weights);
       model = compile(model, { optimizer: optimizer_sgd({ learning_rate: 0.1 }), loss: "mse", metrics: ["mae"] });
-      const x = c.kind === "functional" ? [xa, xb] : xa;
+      const x = c.kind === "functional" ? [xa, xb] : c.kind === "conv" ? xc : xa;
       const dir = join(root, "ours", c.name);
       const { model: trained } = await fit(model, x, y, {
         batch_size: 4,
@@ -167,7 +180,7 @@ describe("callback_tensorboard() against Keras 3's TensorBoard callback", functi
   });
 
   it("writes Keras's scalar tags at Keras's steps: epoch_* per epoch in train/ and validation/, the learning rate, evaluation_*_vs_iterations", function () {
-    for (const name of ["epoch", "batch", "functional"]) {
+    for (const name of ["epoch", "batch", "functional", "conv"]) {
       const { ours, keras } = answers.get(name)!;
       expect(keysOf(ours.events), name).to.deep.equal(keysOf(keras.events));
     }
@@ -225,7 +238,7 @@ describe("callback_tensorboard() against Keras 3's TensorBoard callback", functi
   });
 
   it("weight histograms have Keras's tags, steps, bucket edges and counts", function () {
-    for (const name of ["epoch", "functional"]) {
+    for (const name of ["epoch", "functional", "conv"]) {
       const { ours, keras } = answers.get(name)!;
       const hist = (e: Event) => e.plugin === "histograms";
       expect(keysOf(ours.events, hist), name).to.deep.equal(keysOf(keras.events, hist));
@@ -241,6 +254,31 @@ describe("callback_tensorboard() against Keras 3's TensorBoard callback", functi
         });
       }
     }
+  });
+
+  it("write_images writes Keras's weight images: same tags, sizes and pixels (dense and convolution kernels)", function () {
+    const images = (e: Event) => e.plugin === "images";
+    for (const name of ["epoch", "conv"]) {
+      const { ours, keras } = answers.get(name)!;
+      expect(keysOf(ours.events, images), name).to.deep.equal(keysOf(keras.events, images));
+      for (const e of keras.events.filter(images)) {
+        const [width, height, ...pixels] = find(ours.events, e.run, e.tag, e.step)!.value as unknown[];
+        const [kWidth, kHeight, ...kPixels] = e.value as unknown[];
+        expect([width, height], key(e)).to.deep.equal([kWidth, kHeight]);
+        expect(pixels, key(e)).to.have.length(kPixels.length);
+        // Pixels are float weights x 255.5, truncated: weights equal to 1e-5 may land one level apart.
+        const flat = (v: unknown) => (v as number[][][]).flat(2);
+        pixels.forEach((img, i) =>
+          flat(img).forEach((p, j) => expect(p, key(e)).to.be.closeTo(flat(kPixels[i])[j], 1)),
+        );
+      }
+    }
+    // Kernels and the first bias at every epoch; the output bias is a scalar, which Keras does not draw.
+    expect(keysOf(answers.get("epoch")!.ours.events, images)).to.have.length(9);
+    // The convolution kernel (3, 2, 2): one 3 x 2 image per output channel.
+    const conv = find(answers.get("conv")!.ours.events, "train", "conv_seq/conv/kernel/image", 0)!.value as unknown[];
+    expect(conv.slice(0, 2)).to.deep.equal(["2", "3"]);
+    expect(conv).to.have.length(4);
   });
 
   it("TensorBoard draws the same layer graph from the `keras` summary as from Keras's (sequential and functional)", function () {
