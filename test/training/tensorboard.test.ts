@@ -5,7 +5,7 @@
  * test/integration/keras/tensorboard.test.ts.
  */
 import { expect } from "chai";
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -16,6 +16,7 @@ import {
   keras_model_sequential,
   layer_dense,
   optimizer_sgd,
+  predict,
   use_backend,
 } from "../../src/index.js";
 import { histogramBuckets, loadCrc, tfRecord } from "../../src/io/tfevents.js";
@@ -189,5 +190,26 @@ describe("callback_tensorboard", function () {
     expect(train.filter((r) => contains(r, "epoch_learning_rate"))).to.have.length(2);
     expect(train.filter((r) => contains(r, "batch_loss"))).to.have.length(2);
     expect(runRecords("validation").filter((r) => contains(r, "epoch_loss"))).to.have.length(2);
+  });
+
+  it("predict() writes the model graph like Keras's set_model; an unwritable log_dir is a KerasError from fit", async () => {
+    let model = keras_model_sequential({ input_shape: [2] });
+    model = layer_dense(model, { units: 1 });
+    const logDir = join(dir, "predict");
+    await predict(model, [[1, 2]], { verbose: 0, callbacks: [callback_tensorboard(logDir)] });
+    expect(readdirSync(logDir)).to.deep.equal(["train"]);
+    const [file] = readdirSync(join(logDir, "train"));
+    const recs = records(readFileSync(join(logDir, "train", file)));
+    expect(recs).to.have.length(2);
+    expect(contains(recs[1], "graph_keras_model")).to.equal(true);
+
+    const blocked = join(dir, "not-a-directory");
+    writeFileSync(blocked, "");
+    const compiled = compile(model, { optimizer: "sgd", loss: "mse" });
+    await expectKerasError(
+      () => fit(compiled, [[1, 2]], [[1]], { verbose: 0, callbacks: [callback_tensorboard(blocked)] }),
+      /callback_tensorboard/,
+      /cannot create the log directory/,
+    );
   });
 });
