@@ -8,6 +8,7 @@ export type { Layer, CallOptions } from "./model/layer.js";
 export type { Model, SequentialModel, FunctionalModel } from "./model/model.js";
 export type { Shape } from "./model/types.js";
 export { summary } from "./report/summary.js";
+export { plot_model, type PlotModelArgs } from "./report/plot_model.js";
 export {
   get_weights,
   set_weights,

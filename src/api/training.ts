@@ -84,6 +84,7 @@ export {
   type CallbackSpec,
   type Logs,
 } from "../engine/training/callbacks.js";
+export { callback_tensorboard, type TensorBoardArgs } from "../engine/training/tensorboard.js";
 export { print_history, as_data_frame, type History, type HistoryRow } from "../report/history.js";
 export { plot_history } from "../report/plot.js";
 export type { TrainingSetup } from "../engine/training/setup.js";

@@ -38,7 +38,6 @@ export async function writeFileAtomic(fn: string, file: string, text: string | U
   await writeFilesAtomic(fn, [{ file, data: text }]);
 }
 
-
 /**
  * Writes several files that belong together (model.json and its weights.bin): every temporary file is
  * written before the first rename, so an error while writing leaves all old files untouched, and no

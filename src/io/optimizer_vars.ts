@@ -14,7 +14,6 @@ import { slotKey, type OptimizerSpec, type OptimizerStateValue } from "../ops/op
 import { isSchedule } from "../ops/schedules.js";
 import type { H5Array } from "./hdf5.js";
 
-
 interface SlotLayout {
   /** Slot names (this package's, in the update rule's order) in Keras's creation groups. */
   readonly groups: readonly (readonly string[])[];

@@ -84,8 +84,15 @@ export async function plot_history(
 
 const FONT_DIR = fileURLToPath(new URL("../../assets/fonts/", import.meta.url));
 
-/** PNG bytes of `svg` at twice its size (crisp on high-density screens), text in the bundled fonts. */
-async function svgToPng(fn: string, svg: string): Promise<Uint8Array> {
+/**
+ * PNG bytes of `svg`, by default at twice its size (crisp on high-density screens), text in the bundled
+ * fonts.
+ */
+export async function svgToPng(
+  fn: string,
+  svg: string,
+  fitTo: { mode: "zoom" | "width"; value: number } = { mode: "zoom", value: 2 },
+): Promise<Uint8Array> {
   let Resvg: typeof import("@resvg/resvg-js").Resvg;
   try {
     ({ Resvg } = await import("@resvg/resvg-js"));
@@ -97,7 +104,7 @@ async function svgToPng(fn: string, svg: string): Promise<Uint8Array> {
     );
   }
   const renderer = new Resvg(svg, {
-    fitTo: { mode: "zoom", value: 2 },
+    fitTo,
     background: "white",
     font: {
       loadSystemFonts: false,

@@ -19,6 +19,7 @@ import {
   closestName,
 } from "../../args.js";
 import { Progbar, defaultProgressIO, type ProgressIO } from "../../report/progress.js";
+import type { Model } from "../../model/model.js";
 
 export type Logs = Record<string, number>;
 
@@ -32,6 +33,8 @@ export interface RunParams {
 /** What built-in callbacks may see and do to the run (Keras's `self.model`). */
 export interface CallbackContext {
   readonly params: RunParams;
+  /** The model the loop runs (what fit / evaluate / predict was given). */
+  readonly model: Model;
   stopTraining: boolean;
   readonly io: ProgressIO;
   learningRate(fn: string): number;
@@ -39,6 +42,10 @@ export interface CallbackContext {
   /** A copy of the current weights. */
   getWeights(): Float32Array[][];
   setWeights(weights: Float32Array[][]): void;
+  /** Each layer's weights' Keras names ("kernel", "bias", ...) and shapes, in getWeights() order. */
+  weightSpecs(): { name: string; shape: readonly number[] }[][];
+  /** The optimizer's update count (Keras's `optimizer.iterations`); 0 without an optimizer. */
+  iterations(): number;
   /** "up" when larger values of a log name are better, "down" when smaller are, undefined if unknown. */
   metricDirection(name: string): "up" | "down" | undefined;
 }
@@ -101,7 +108,7 @@ export function isCallback(x: unknown): x is CallbackSpec {
   return x !== null && typeof x === "object" && (x as any)[CALLBACK_BRAND] === true;
 }
 
-function makeCallback(
+export function makeCallback(
   class_name: string,
   config: Record<string, unknown>,
   create: (ctx: CallbackContext) => CallbackHooks,

@@ -137,6 +137,7 @@ interface LoopContext extends CallbackContext {
  * compiled state, and a callback setting it changes only this call's copy).
  */
 function makeLoopContext(
+  model: Model,
   rt: Runtime,
   setup: TrainingSetup | null,
   step: StepContext | null,
@@ -153,6 +154,7 @@ function makeLoopContext(
   };
   return {
     params,
+    model,
     stopTraining: false,
     io,
     learningRate: (fn) => optimizer(fn).currentLearningRate(),
@@ -162,6 +164,8 @@ function makeLoopContext(
       if (!training) throw new KerasError("callback", "weights can be set only while training");
       tf.tidy(() => rt.variables.forEach((vs, i) => vs.forEach((v, j) => v.assign(tf.tensor(w[i][j], v.shape)))));
     },
+    weightSpecs: () => rt.specs.map((specs) => specs.map((s) => ({ name: s.name, shape: s.shape }))),
+    iterations: () => (setup ? optimizer("callback").iterations : 0),
     metricDirection: (name) => (step ? directionOf(step, name) : undefined),
   };
 }
@@ -320,7 +324,7 @@ export async function fitLoop(
     const schedule = new BatchSchedule(train.n, batchSize, shuffle);
     const steps = o.stepsPerEpoch ?? Math.ceil(train.n / batchSize);
     const params: RunParams = { epochs: o.epochs, steps, verbose: o.verbose };
-    const ctx = makeLoopContext(rt, setup, step, params, o.io ?? defaultProgressIO, true);
+    const ctx = makeLoopContext(model, rt, setup, step, params, o.io ?? defaultProgressIO, true);
     const callbacks = buildCallbacks(fn, o.callbacks, ctx, o.verbose > 0);
     const metrics: Record<string, number[]> = {};
     const epochsRun: number[] = [];
@@ -398,6 +402,7 @@ export async function evaluateLoop(
       set.targets.map((t) => t.shape),
     );
     const ctx = makeLoopContext(
+      model,
       rt,
       setup,
       step,
@@ -430,7 +435,7 @@ export async function predictLoop(
     const steps = Math.ceil(set.n / batchSize);
     const setup = model.compiled ? setupOf(fn, model) : null;
     const params = { epochs: 1, steps, verbose: o.verbose };
-    const ctx = makeLoopContext(rt, setup, null, params, o.io ?? defaultProgressIO, false);
+    const ctx = makeLoopContext(model, rt, setup, null, params, o.io ?? defaultProgressIO, false);
     const callbacks = buildCallbacks(fn, o.callbacks, ctx, o.verbose > 0);
     const chunks: Float32Array[][] = rt.plan.outputShapes.map(() => []);
     const shapes: number[][] = rt.plan.outputShapes.map(() => []);
