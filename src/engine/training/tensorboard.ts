@@ -20,9 +20,7 @@ import { KerasError, describeValue } from "../../errors.js";
 import { Bool, NonNegativeInt, Nullable, OneOf, PositiveInt, Str, decodeArgs, described } from "../../args.js";
 import { EventFileWriter, IMAGES_PLUGIN, KERAS_GRAPH_PLUGIN, histogramBuckets } from "../../io/tfevents.js";
 import { encodePng } from "../../io/png.js";
-import { layerToConfig, toJson, type Json } from "../../io/layer_config.js";
-import type { Model } from "../../model/model.js";
-import type { SymbolicTensor } from "../../model/symbolic.js";
+import { kerasJson, modelToKeras3 } from "../../io/keras3_config.js";
 import { makeCallback, type CallbackSpec, type Logs } from "./callbacks.js";
 
 const FN = "callback_tensorboard";
@@ -160,7 +158,7 @@ export function callback_tensorboard(log_dir?: string | TensorBoardArgs, args?: 
       started = true;
       if (!a.write_graph) return;
       const w = await writer("train");
-      const json = JSON.stringify(kerasModelJson(ctx.model));
+      const json = kerasJson(modelToKeras3("callback_tensorboard", ctx.model));
       w.strings("keras", [json], [], 0, KERAS_GRAPH_PLUGIN, new TextEncoder().encode("1"));
       await w.flush();
     };
@@ -295,68 +293,4 @@ async function imageSummary(image: ImageBatch): Promise<(string | Uint8Array)[]>
     pngs.push(await encodePng(FN, width, height, channels as 1 | 3 | 4, pixels));
   }
   return [String(width), String(height), ...pngs];
-}
-
-/**
- * The model as Keras 3's `model.to_json()` shapes it, as far as TensorBoard's graph plugin reads it:
- * `{ class_name, config: { name, layers, input_layers, output_layers } }`, a functional layer's
- * `inbound_nodes` as `{ args: [keras tensors with keras_history], kwargs }` and a sequential model's
- * InputLayer first. Layer configs are get_config()'s.
- */
-export function kerasModelJson(model: Model): Json {
-  const wrap = (class_name: string, config: Record<string, Json>): Json => ({
-    module: "keras",
-    class_name,
-    config: { name: model.name, trainable: true, ...config },
-    registered_name: null,
-  });
-  const layerJson = (layer: Model["layers"][number], extra: Record<string, Json> = {}): Json => ({
-    module: "keras.layers",
-    ...layerToConfig(layer, null),
-    registered_name: null,
-    ...extra,
-  });
-  const inputLayer = (name: string, batchShape: readonly (number | null)[], dtype: string): Json => ({
-    module: "keras.layers",
-    class_name: "InputLayer",
-    config: { batch_shape: [...batchShape], dtype, sparse: false, ragged: false, name },
-    registered_name: null,
-  });
-  if (model.type === "sequential") {
-    const first = model.inputShape ?? model.layers[0]?.batchInputShape ?? null;
-    const layers = model.layers.map((l) => layerJson(l));
-    return wrap("Sequential", {
-      layers: first ? [inputLayer("input_layer", first, model.inputDtype), ...layers] : layers,
-    });
-  }
-  const nodeIndex = new Map<object, number>();
-  const calls = new Map<number, number>();
-  for (const node of model.nodes) {
-    const k = calls.get(node.layer.id) ?? 0;
-    calls.set(node.layer.id, k + 1);
-    nodeIndex.set(node, k);
-  }
-  const history = (s: SymbolicTensor): Json => [s.node.layer.name, nodeIndex.get(s.node)!, s.index];
-  const kerasTensor = (s: SymbolicTensor): Json => ({
-    class_name: "__keras_tensor__",
-    config: { shape: toJson(s.shape), dtype: s.dtype, keras_history: history(s) },
-  });
-  const layers = model.layers.map((layer) => {
-    if (layer.className === "InputLayer") {
-      const c = layer.config;
-      return { ...(inputLayer(layer.name, c.batch_shape, c.dtype) as object), name: layer.name, inbound_nodes: [] };
-    }
-    const inbound = model.nodes
-      .filter((n) => n.layer.id === layer.id)
-      .map((n) => ({
-        args: n.inputs.length === 1 ? [kerasTensor(n.inputs[0])] : [n.inputs.map(kerasTensor)],
-        kwargs: {},
-      }));
-    return layerJson(layer, { name: layer.name, inbound_nodes: inbound });
-  }) as Json[];
-  return wrap("Functional", {
-    layers,
-    input_layers: model.inputs.map(history),
-    output_layers: model.outputs.map(history),
-  });
 }
