@@ -34,3 +34,5 @@ export * from "./api/states.js";
 export * from "./api/config.js";
 export * from "./api/recurrent.js";
 export * from "./api/tfjs.js";
+export * from "./data/index.js";
+export { set_random_seed } from "./ops/random.js";
