@@ -278,7 +278,10 @@ export async function fit(
 
 const EVAL_PROPS = { batch_size: PositiveInt, verbose: Verbose, sample_weight: Data, callbacks: List };
 
-/** `evaluate(model, x, y, { batch_size, verbose, sample_weight, callbacks })` → `{ loss, <metrics> }`. */
+/**
+ * `evaluate(model, x, y, { batch_size, verbose, sample_weight, callbacks })` → `{ loss, <metrics> }`;
+ * `evaluate(model, dataset, { verbose })` for a timeseries dataset or generator.
+ */
 export async function evaluate(
   model: Model,
   x: unknown,
@@ -308,7 +311,10 @@ export async function evaluate(
 
 const PREDICT_PROPS = { batch_size: PositiveInt, verbose: Verbose, callbacks: List };
 
-/** `predict(model, x, { batch_size, verbose, callbacks })` → nested arrays (a list of them for several outputs). */
+/**
+ * `predict(model, x, { batch_size, verbose, callbacks })` → nested arrays (a list of them for several outputs).
+ * `x` may be a timeseries dataset or generator: one prediction per window, in the order its batches come.
+ */
 export async function predict(
   model: Model,
   x: unknown,

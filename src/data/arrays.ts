@@ -7,6 +7,7 @@
 import { tf } from "../backend/tf.js";
 import { KerasError, describeValue } from "../errors.js";
 import { OneOf } from "../args.js";
+import { isDataRecord } from "../engine/training/convert.js";
 
 export type TypedArray =
   Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | Float32Array | Float64Array;
@@ -41,17 +42,6 @@ export interface HostArray {
 
 export const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
-export function isArrayValue(x: unknown): x is ArrayValue {
-  return (
-    x !== null &&
-    typeof x === "object" &&
-    !Array.isArray(x) &&
-    "data" in x &&
-    "shape" in x &&
-    Object.keys(x).length === 2
-  );
-}
-
 /** A new `{ data, shape }` record (frozen; the typed array is the caller's own copy). */
 export function arrayValue<T extends TypedArray>(data: T, shape: readonly number[]): ArrayValue<T> {
   return Object.freeze({ data, shape: Object.freeze([...shape]) });
@@ -66,26 +56,41 @@ function nestedArray(fn: string, what: string, x: readonly unknown[]): HostArray
   }
   const data = new Float64Array(size(shape));
   let k = 0;
-  const walk = (v: unknown, dim: number, path: number[]): void => {
+  const path: number[] = []; // the position being read, for messages
+  const isList = (v: unknown) => Array.isArray(v) || (ArrayBuffer.isView(v) && !(v instanceof DataView));
+  const walk = (v: unknown, dim: number): void => {
     if (dim === shape.length) {
       if (typeof v !== "number" && typeof v !== "boolean")
         throw new KerasError(fn, `${what} must hold numbers, got ${describeValue(v)} at [${path.join(", ")}]`);
       data[k++] = Number(v);
       return;
     }
-    if (
-      !(Array.isArray(v) || (ArrayBuffer.isView(v) && !(v instanceof DataView))) ||
-      (v as ArrayLike<unknown>).length !== shape[dim]
-    )
+    if (!isList(v) || (v as ArrayLike<unknown>).length !== shape[dim])
       throw new KerasError(
         fn,
         `${what} must be a rectangular array of shape [${shape.join(", ")}] (read from its first elements); the element at [${path.join(", ")}] is ${describeValue(v)}`,
         "shape",
       );
     const a = v as ArrayLike<unknown>;
-    for (let i = 0; i < a.length; i++) walk(a[i], dim + 1, [...path, i]);
+    if (dim === shape.length - 1) {
+      for (let i = 0; i < a.length; i++) {
+        const e = a[i];
+        if (typeof e === "number") data[k++] = e;
+        else {
+          path.push(i);
+          walk(e, dim + 1);
+          path.pop();
+        }
+      }
+      return;
+    }
+    for (let i = 0; i < a.length; i++) {
+      path.push(i);
+      walk(a[i], dim + 1);
+      path.pop();
+    }
   };
-  walk(x, 0, []);
+  walk(x, 0);
   return { data, shape };
 }
 
@@ -97,7 +102,7 @@ export function readArray(fn: string, what: string, x: unknown): HostArray {
       throw new KerasError(fn, `${what} must hold numbers, got a ${x.dtype} tensor`);
     return { data: x.dataSync() as ArrayLike<number>, shape: x.shape };
   }
-  if (isArrayValue(x)) {
+  if (isDataRecord(x)) {
     const { data, shape } = x as { data: unknown; shape: unknown };
     if (!(ArrayBuffer.isView(data) && !(data instanceof DataView)) && !Array.isArray(data))
       throw new KerasError(
@@ -128,6 +133,7 @@ export function readArray(fn: string, what: string, x: unknown): HostArray {
     return { data: x as unknown as ArrayLike<number>, shape: [(x as unknown as ArrayLike<number>).length] };
   }
   if (typeof x === "number") return { data: [x], shape: [] };
+  if (Array.isArray(x) && x.every((v) => typeof v === "number")) return { data: x as number[], shape: [x.length] };
   if (Array.isArray(x)) return nestedArray(fn, what, x);
   throw new KerasError(
     fn,

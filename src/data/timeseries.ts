@@ -77,6 +77,7 @@ function takeRows(a: ArrayValue<Float32Array>, rows: ArrayLike<number>, lead: nu
 }
 
 function batchesValue(cls: TimeseriesBatches["class"], plan: WindowPlan): TimeseriesBatches {
+  Object.freeze(plan);
   return Object.freeze({
     class: cls,
     batch_size: plan.batchSize,

@@ -22,6 +22,7 @@ import {
 } from "../../src/index.js";
 import { adaptData, disposeSet } from "../../src/engine/training/data.js";
 import { windowPlanOf } from "../../src/data/timeseries.js";
+import { tf } from "../../src/backend/tf.js";
 import { expectArray, keras } from "./helpers.js";
 
 /** The fixture's series: 20 rows of 2 features (0, 1), (2, 3), ...; targets 0, 10, 20, ... */
@@ -241,6 +242,21 @@ describe("fit / evaluate / predict take the batches as x", function () {
     expect(await predict(a.model, gen, { verbose: 0 })).to.deep.equal(
       await predict(a.model, x, { batch_size: 5, verbose: 0 }),
     );
+  });
+
+  it("leaves no tensor behind", async () => {
+    const ds = timeseries_dataset_from_array(scaled, y, { sequence_length: 4, batch_size: 5, shuffle: true, seed: 1 });
+    const gen = timeseries_generator(scaled, y, { length: 4, batch_size: 5, shuffle: true });
+    const { model: trained } = await fit(model(), ds, { epochs: 1, verbose: 0 });
+    await predict(trained, ds, { verbose: 0 }); // the runtime's variables exist from here on
+    const before = tf.memory().numTensors;
+    await evaluate(trained, ds, { verbose: 0 });
+    await evaluate(trained, gen, { verbose: 0 });
+    await predict(trained, gen, { verbose: 0 });
+    expect([...ds, ...gen]).to.have.length(ds.length + gen.length); // iterating gathers on the host
+    expect(tf.memory().numTensors).to.equal(before);
+    await fit(trained, gen, { epochs: 1, verbose: 0, validation_data: ds }); // the runtime moves on to the new value
+    expect(tf.memory().numTensors).to.equal(before);
   });
 
   it("rejects what a dataset fixes itself, with a KerasError", async () => {
