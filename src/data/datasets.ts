@@ -346,7 +346,7 @@ async function wordIndex(fn: string, file: RemoteFile): Promise<Readonly<Record<
  *
  * ```ts
  * const index = await dataset_imdb_word_index();
- * index["good"]; // 49
+ * index["good"]; // its rank (1 for the most frequent word)
  * ```
  */
 export async function dataset_imdb_word_index(args: { path?: string } = {}): Promise<Readonly<Record<string, number>>> {
