@@ -200,7 +200,11 @@ function noDataset(fn: string, x: unknown): void {
 const batchSizeOf = (x: unknown): number | undefined => (isTimeseriesBatches(x) ? x.batch_size : undefined);
 
 function validationSet(fn: string, model: Model, v: unknown): ArraySet {
-  if (isTimeseriesBatches(v)) return adaptData(fn, model, v, undefined);
+  if (isTimeseriesBatches(v)) {
+    if (!windowPlanOf(v).targets)
+      throw new KerasError(fn, "`validation_data` made without `targets` cannot be evaluated: give it targets");
+    return adaptData(fn, model, v, undefined);
+  }
   if (Array.isArray(v) && (v.length === 2 || v.length === 3))
     return adaptData(fn, model, v[0], v[1], { sampleWeight: v[2] });
   if (v !== null && typeof v === "object" && !Array.isArray(v) && "x" in v && "y" in v) {

@@ -276,6 +276,10 @@ describe("fit / evaluate / predict take the batches as x", function () {
       [() => evaluate(m, ds, { batch_size: 2 }), /^evaluate\(\): `batch_size` cannot be used/],
       [() => test_on_batch(m, ds, windowTargets), /^test_on_batch\(\): `x` must be arrays \(one batch\)/],
       [
+        () => fit(m, ds, { validation_data: timeseries_dataset_from_array(scaled, null, { sequence_length: 4 }) }),
+        /^fit\(\): `validation_data` made without `targets` cannot be evaluated/,
+      ],
+      [
         () => fit(m, timeseries_dataset_from_array(scaled, null, { sequence_length: 4 }), { verbose: 0 }),
         /^fit\(\): `y` is required to train/,
       ],
