@@ -36,3 +36,5 @@ export * from "./api/config.js";
 export * from "./api/io.js";
 export * from "./api/recurrent.js";
 export * from "./api/tfjs.js";
+export * from "./data/index.js";
+export { set_random_seed } from "./ops/random.js";

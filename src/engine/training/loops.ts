@@ -24,7 +24,16 @@ import {
 import { makeHistory, type History } from "../../report/history.js";
 import { defaultProgressIO, type ProgressIO } from "../../report/progress.js";
 import { toNestedArray } from "./convert.js";
-import { disposeBatch, disposeSet, permutation, takeBatch, type ArraySet } from "./data.js";
+import {
+  WindowSchedule,
+  disposeBatch,
+  disposeSet,
+  inputShapesOf,
+  passBatches,
+  permutation,
+  takeBatch,
+  type ArraySet,
+} from "./data.js";
 import { setupOf, type TrainingSetup } from "./setup.js";
 import {
   EpochAccumulator,
@@ -102,16 +111,16 @@ export function checkBatching(
 }
 
 /** Checks the data's feature dimensions against the model's inputs (the batch axis is checked by checkBatching). */
-function checkFeatureShapes(fn: string, rt: Runtime, inputs: readonly Tensor[]): void {
+function checkFeatureShapes(fn: string, rt: Runtime, inputs: readonly (readonly number[])[]): void {
   const want = rt.plan.inputShapes;
   if (inputs.length !== want.length)
     throw new KerasError(fn, `the model takes ${want.length} inputs, got ${inputs.length}`, "shape");
-  inputs.forEach((t, k) => {
+  inputs.forEach((shape, k) => {
     const w = want[k];
-    if (t.shape.length !== w.length || w.some((d, i) => i > 0 && d !== null && d !== t.shape[i])) {
+    if (shape.length !== w.length || w.some((d, i) => i > 0 && d !== null && d !== shape[i])) {
       throw new KerasError(
         fn,
-        `x${inputs.length > 1 ? ` (input ${k + 1})` : ""} must have shape ${formatShape([null, ...w.slice(1)])}, got ${formatShape(t.shape)}`,
+        `x${inputs.length > 1 ? ` (input ${k + 1})` : ""} must have shape ${formatShape([null, ...w.slice(1)])}, got ${formatShape(shape)}`,
         "shape",
       );
     }
@@ -187,11 +196,11 @@ async function testLoop(
   prefix = "",
 ): Promise<Logs> {
   const acc = new EpochAccumulator(step);
-  const steps = Math.ceil(set.n / batchSize);
+  const slices = passBatches(set, batchSize);
   await callbacks.fire("on_test_begin", NO_LOGS);
-  for (let b = 0; b < steps; b++) {
+  for (let b = 0; b < slices.length; b++) {
     await callbacks.fire("on_test_batch_begin", b, NO_LOGS);
-    const batch = takeBatch(set, b * batchSize, Math.min(batchSize, set.n - b * batchSize), null);
+    const batch = takeBatch(set, slices[b].start, slices[b].size, slices[b].order);
     let sums: Tensor;
     try {
       sums = testStep(step, batch);
@@ -301,19 +310,23 @@ export async function fitLoop(
 ): Promise<{ model: Model; history: History }> {
   const setup = setupOf(fn, model);
   if (!train.targets) throw new KerasError(fn, "`y` is required to train");
-  const rt = trainingRuntime(
-    model,
-    train.inputs.map((t) => t.shape),
-  );
+  const rt = trainingRuntime(model, inputShapesOf(train));
   let kept = false;
   try {
-    checkFeatureShapes(fn, rt, train.inputs);
+    checkFeatureShapes(fn, rt, inputShapesOf(train));
     const batchSize = checkBatching(fn, rt, train.n, o.batchSize, o.shuffle);
     const shuffle = o.shuffle ?? !firstStatefulLayer(rt);
     const valBatch = o.validation
-      ? checkBatching(fn, rt, o.validation.n, o.validationBatchSize ?? o.batchSize, undefined, "validation samples")
+      ? checkBatching(
+          fn,
+          rt,
+          o.validation.n,
+          o.validationBatchSize ?? o.validation.windows?.batchSize ?? o.batchSize,
+          undefined,
+          "validation samples",
+        )
       : batchSize;
-    if (o.validation) checkFeatureShapes(fn, rt, o.validation.inputs);
+    if (o.validation) checkFeatureShapes(fn, rt, inputShapesOf(o.validation));
     const step = stepContext(
       rt,
       setup,
@@ -321,7 +334,9 @@ export async function fitLoop(
     );
     const optimizer = optimizerFor(rt, setup);
     const targets = optimizedVariables(rt);
-    const schedule = new BatchSchedule(train.n, batchSize, shuffle);
+    const schedule = train.windows
+      ? new WindowSchedule(train.windows, shuffle)
+      : new BatchSchedule(train.n, batchSize, shuffle);
     const steps = o.stepsPerEpoch ?? Math.ceil(train.n / batchSize);
     const params: RunParams = { epochs: o.epochs, steps, verbose: o.verbose };
     const ctx = makeLoopContext(model, rt, setup, step, params, o.io ?? defaultProgressIO, true);
@@ -388,13 +403,10 @@ export async function evaluateLoop(
 ): Promise<Logs> {
   const setup = setupOf(fn, model);
   if (!set.targets) throw new KerasError(fn, "`y` is required to evaluate");
-  const lease = pinModelRuntime(
-    model,
-    set.inputs.map((t) => t.shape),
-  );
+  const lease = pinModelRuntime(model, inputShapesOf(set));
   try {
     const rt = lease.runtime;
-    checkFeatureShapes(fn, rt, set.inputs);
+    checkFeatureShapes(fn, rt, inputShapesOf(set));
     const batchSize = checkBatching(fn, rt, set.n, o.batchSize, undefined);
     const step = stepContext(
       rt,
@@ -424,13 +436,10 @@ export async function predictLoop(
   set: ArraySet,
   o: { batchSize?: number; verbose: 0 | 1 | 2; callbacks: readonly unknown[]; io?: ProgressIO },
 ): Promise<any> {
-  const lease = pinModelRuntime(
-    model,
-    set.inputs.map((t) => t.shape),
-  );
+  const lease = pinModelRuntime(model, inputShapesOf(set));
   try {
     const rt = lease.runtime;
-    checkFeatureShapes(fn, rt, set.inputs);
+    checkFeatureShapes(fn, rt, inputShapesOf(set));
     const batchSize = checkBatching(fn, rt, set.n, o.batchSize, undefined);
     const steps = Math.ceil(set.n / batchSize);
     const setup = model.compiled ? setupOf(fn, model) : null;
@@ -439,10 +448,11 @@ export async function predictLoop(
     const callbacks = buildCallbacks(fn, o.callbacks, ctx, o.verbose > 0);
     const chunks: Float32Array[][] = rt.plan.outputShapes.map(() => []);
     const shapes: number[][] = rt.plan.outputShapes.map(() => []);
+    const slices = passBatches(set, batchSize);
     await callbacks.fire("on_predict_begin", NO_LOGS);
     for (let b = 0; b < steps; b++) {
       await callbacks.fire("on_predict_batch_begin", b, NO_LOGS);
-      const batch = takeBatch(set, b * batchSize, Math.min(batchSize, set.n - b * batchSize), null);
+      const batch = takeBatch(set, slices[b].start, slices[b].size, slices[b].order);
       let outputs: Tensor[];
       try {
         outputs = predictStep(rt, batch.inputs);
@@ -477,13 +487,10 @@ export async function predictLoop(
 export async function trainOnBatch(fn: string, model: Model, set: ArraySet): Promise<{ model: Model; logs: Logs }> {
   const setup = setupOf(fn, model);
   if (!set.targets) throw new KerasError(fn, "`y` is required to train");
-  const rt = trainingRuntime(
-    model,
-    set.inputs.map((t) => t.shape),
-  );
+  const rt = trainingRuntime(model, inputShapesOf(set));
   let kept = false;
   try {
-    checkFeatureShapes(fn, rt, set.inputs);
+    checkFeatureShapes(fn, rt, inputShapesOf(set));
     checkBatching(fn, rt, set.n, set.n, undefined);
     const step = stepContext(
       rt,

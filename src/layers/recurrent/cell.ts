@@ -18,7 +18,7 @@ import { resolveActivation, type Activation } from "../../ops/activations.js";
 import { initializerSpec, type InitializerSpec } from "../../ops/initializers.js";
 import type { RegularizerSpec } from "../../ops/regularizers.js";
 import type { ConstraintSpec } from "../../ops/constraints.js";
-import { Rng } from "../../ops/random.js";
+import { Rng, drawSeed } from "../../ops/random.js";
 import { ActivationArg, ConstraintArg, InitializerArg, RegularizerArg } from "../common.js";
 import type { FusedCellSpec } from "./fused/plan.js";
 
@@ -316,9 +316,12 @@ export function project(x: Tensor, w: Tensor, bias?: Tensor): Tensor {
 
 const seedStreams = new Map<number, Rng>();
 
-/** Successive draws of a seeded layer differ but are reproducible from the start of the process. */
-function nextSeed(seed: number | null): number | undefined {
-  if (seed === null) return undefined;
+/**
+ * Successive draws of a seeded layer differ but are reproducible from the start of the process; an
+ * unseeded layer draws from the global stream (set_random_seed).
+ */
+function nextSeed(seed: number | null): number {
+  if (seed === null) return drawSeed();
   let rng = seedStreams.get(seed);
   if (!rng) seedStreams.set(seed, (rng = new Rng(seed)));
   return Math.floor(rng.uniform() * 2 ** 31);
