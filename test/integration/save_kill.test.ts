@@ -38,7 +38,7 @@ describe("a save killed mid-way", function () {
       `import * as k from ${JSON.stringify(join(root, "src", "index.ts"))};
 import { bigModel } from ${JSON.stringify(join(dir, "model.mjs"))};
 const model = bigModel(k);
-await k.save_model(model, ${JSON.stringify(file)});
+await k.save_model(model, ${JSON.stringify(file)}, { overwrite: true });
 process.stdout.write("saved\\n");
 for (;;) await k.save_model(model, ${JSON.stringify(file)}, { overwrite: true });
 `,
