@@ -41,7 +41,7 @@ const kerasObject = (module: string, class_name: string, config: Json): ConfigRe
 function optimizerToKeras3(spec: OptimizerSpec, currentLearningRate: number | null): ConfigRecord {
   const { learning_rate, ...rest } = spec.config;
   const lr = isSchedule(learning_rate)
-    ? kerasObject("keras.optimizers.schedules", learning_rate.class_name, toJson(learning_rate.config))
+    ? kerasObject("keras.optimizers.schedules", learning_rate.class_name, withFloats(toJson(learning_rate.config)))
     : kerasFloat(currentLearningRate ?? learning_rate);
   const config = {
     ...(toJson(rest) as ConfigRecord),
@@ -54,6 +54,20 @@ function optimizerToKeras3(spec: OptimizerSpec, currentLearningRate: number | nu
   } as ConfigRecord;
   return kerasObject("keras.optimizers", spec.class_name, config);
 }
+
+/**
+ * Arguments Keras needs as Python floats: FBetaScore checks `beta` and `threshold`, and a schedule
+ * computes in the dtype of its `initial_learning_rate` (an integer one truncates pi, t_mul, ...).
+ */
+const KERAS_FLOAT_ARGS = [
+  ...["beta", "threshold", "alpha", "gamma", "label_smoothing", "delta"],
+  ...["initial_learning_rate", "end_learning_rate", "power", "t_mul", "m_mul", "decay_rate", "warmup_target"],
+];
+const withFloats = (config: Json): ConfigRecord => {
+  const out = { ...(config as ConfigRecord) };
+  for (const key of KERAS_FLOAT_ARGS) if (typeof out[key] === "number") out[key] = kerasFloat(out[key] as number);
+  return out;
+};
 
 /** Short names Keras 3's `losses.get` and `metrics.get` resolve, besides the snake_case class names. */
 const KERAS_SHORT_NAMES = ["mse", "mae", "mape", "msle", "bce"];
@@ -72,7 +86,7 @@ function lossOrMetricToKeras3(
   const kerasKnows = name === snakeCase(spec.class_name) || KERAS_SHORT_NAMES.includes(name as string);
   const named = typeof name === "string" && kerasKnows ? byName(name) : undefined;
   if (named && JSON.stringify(named.config) === JSON.stringify(spec.config)) return name as string;
-  const config = toJson(spec.config) as ConfigRecord;
+  const config = withFloats(toJson(spec.config));
   if (module === "keras.losses") config.reduction = "sum_over_batch_size";
   return kerasObject(module, spec.class_name, config);
 }
@@ -117,9 +131,13 @@ export function compileToKeras3(setup: TrainingSetup): ConfigRecord {
 /** Arguments of a Keras object's config for this package's function: options that are "off" dropped. */
 function argumentsOf(config: Record<string, unknown>, drop: readonly string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(config)) if (!drop.includes(k) && v !== null) out[k] = v;
+  for (const [k, v] of Object.entries(config))
+    if (!drop.includes(k) && (v !== null || MEANINGFUL_NULLS.includes(k))) out[k] = v;
   return out;
 }
+
+/** Arguments whose null is not their default: R2Score's `class_aggregation = None` gives one score per output. */
+const MEANINGFUL_NULLS = ["class_aggregation"];
 
 function optimizerFromKeras3(v: unknown): OptimizerSpec {
   if (typeof v === "string") {

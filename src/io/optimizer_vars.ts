@@ -6,7 +6,7 @@
  * (in `model.trainable_variables` order) — grouped as each optimizer's `build()` creates them: Adam
  * makes momentum and velocity per weight (interleaved), then, with amsgrad, every velocity_hat;
  * RMSprop makes all velocities, then all momentums, then all average gradients; Adafactor makes r, c and
- * velocity per weight, r and c only for weights of rank >= 2 — and last any optimizer-wide variable
+ * velocity per weight (r and c scalars for weights of rank < 2) — and last any optimizer-wide variable
  * (Nadam's u_product). This package keeps the same state as plain data (`OptimizerStateValue`), its
  * slots keyed by `slotKey()`; which slots a weight has, their shapes and initial values come from the
  * optimizer's update rule (`slotSpecs()`).

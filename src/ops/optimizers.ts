@@ -354,15 +354,12 @@ const RULES: Record<string, UpdateRule> = {
       relative_step: true,
     },
     // Weights of rank >= 2 keep row (r) and column (c) averages of the squared gradient and rebuild the
-    // second moment from them; the others keep it whole. Keras saves r and c only for the former.
-    slots: (_c, shape) =>
-      shape.length >= 2
-        ? [
-            { name: "r", init: 0, shape: shape.slice(0, -1) },
-            { name: "c", init: 0, shape: [...shape.slice(0, -2), shape[shape.length - 1]] },
-            { name: "velocity", init: 0 },
-          ]
-        : [{ name: "velocity", init: 0 }],
+    // second moment from them; the others keep it whole, and r and c are unused scalars (Keras saves them).
+    slots: (_c, shape) => [
+      { name: "r", init: 0, shape: shape.length >= 2 ? shape.slice(0, -1) : [] },
+      { name: "c", init: 0, shape: shape.length >= 2 ? [...shape.slice(0, -2), shape[shape.length - 1]] : [] },
+      { name: "velocity", init: 0 },
+    ],
     // Keras 3: rho = min(lr, 1 / sqrt(t)) (`relative_step` changes nothing more there), alpha = max(eps_2,
     // rms(v)) * rho, beta_2 = 1 - t^beta_2_decay, update clipped to rms <= clip_threshold.
     update: (g, v, slots, { lr, c, step }) => {
@@ -377,7 +374,7 @@ const RULES: Record<string, UpdateRule> = {
         const col = decay(slots[1], tf.mean(squared, -2));
         const velocity = mul(tf.expandDims(div(r, tf.mean(r, -1, true)), -1), tf.expandDims(col, -2));
         out = [r, col, velocity];
-      } else out = [decay(slots[0], squared)];
+      } else out = [slots[0], slots[1], decay(slots[2], squared)];
       const u = div(g, sqrt(out[out.length - 1]));
       const uHat = div(u, tf.maximum(div(rms(u), c.clip_threshold), 1));
       return { variable: sub(v, mul(alpha, uHat)), slots: out };
@@ -637,7 +634,8 @@ export class OptimizerRuntime {
         let value: Tensor = target.variable;
         if (c.weight_decay) value = sub(value, mul(value, c.weight_decay * lr));
         const r = this.rule.update(grads[i], value, slotLists[i], info);
-        r.slots.forEach((s, k) => slotLists[i][k].assign(s));
+        // A rule may hand a slot back unchanged (Adafactor's unused r, c): a variable is not assigned to itself.
+        r.slots.forEach((s, k) => s !== slotLists[i][k] && slotLists[i][k].assign(s));
         target.variable.assign(target.constraint ? applyConstraint(target.constraint, r.variable) : r.variable);
       });
     });
