@@ -43,8 +43,12 @@ function optimizerToKeras3(spec: OptimizerSpec, currentLearningRate: number | nu
   const lr = isSchedule(learning_rate)
     ? kerasObject("keras.optimizers.schedules", learning_rate.class_name, withFloats(toJson(learning_rate.config)))
     : kerasFloat(currentLearningRate ?? learning_rate);
+  // Every numeric optimizer hyperparameter is a float in Keras (SGD refuses an integer `momentum`).
+  const hyper = Object.fromEntries(
+    Object.entries(toJson(rest) as ConfigRecord).map(([key, v]) => [key, typeof v === "number" ? kerasFloat(v) : v]),
+  );
   const config = {
-    ...(toJson(rest) as ConfigRecord),
+    ...hyper,
     learning_rate: lr,
     use_ema: false,
     ema_momentum: 0.99,

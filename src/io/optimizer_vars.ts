@@ -47,7 +47,7 @@ function* keras3Slots(spec: OptimizerSpec, layout: SlotLayout, weights: readonly
       const specs = slotSpecs(spec, w.shape);
       for (const name of group) {
         const index = specs.findIndex((s) => s.name === name);
-        if (index >= 0) yield { w, index, name, shape: specs[index].shape ?? w.shape, init: specs[index].init };
+        if (index >= 0) yield { w, index, ...specs[index], shape: specs[index].shape ?? w.shape };
       }
     }
 }
@@ -87,11 +87,11 @@ export function optimizerVars(
   const out: OptimizerVar[] = [{ data: BigInt64Array.of(BigInt(state?.iterations ?? 0)), shape: [] }];
   if (hasLearningRateVariable(spec)) out.push({ data: Float32Array.of(lr ?? 0), shape: [] });
   if (!state) return out;
-  for (const { w, index, name, shape, init } of keras3Slots(spec, layout, weights)) {
+  for (const { w, index, name, shape, init, integer } of keras3Slots(spec, layout, weights)) {
     const slot = state.slots[slotKey(w.layerIndex, w.weightIndex)]?.[index];
     const n = shape.reduce((a, b) => a * b, 1);
     const data = slot && slot.name === name && slot.values.length === n ? slot.values : new Float32Array(n).fill(init);
-    out.push({ data, shape });
+    out.push({ data: integer ? Int32Array.from(data) : data, shape });
   }
   for (const g of layout.globals ?? []) out.push({ data: Float32Array.of(state.globals[g] ?? 1), shape: [] });
   return out;

@@ -49,6 +49,8 @@ export interface SlotSpec {
   readonly name: string;
   readonly init: number;
   readonly shape?: readonly number[];
+  /** Keras keeps this slot as an integer variable (saved as int32). */
+  readonly integer?: boolean;
 }
 
 interface UpdateRule {
@@ -262,11 +264,15 @@ const RULES: Record<string, UpdateRule> = {
     props: { beta_1: PositiveNum, beta_2: Beta },
     defaults: { learning_rate: 0.001, beta_1: 0.9, beta_2: 0.99 },
     slots: () => [{ name: "momentum", init: 0 }],
-    // v -= lr * sign(beta_1 m + (1 - beta_1) g); then m = beta_2 m + (1 - beta_2) g
-    update: (g, v, [m], { lr, c }) => ({
-      variable: sub(v, mul(lr, tf.sign(add(mul(m, c.beta_1), mul(g, 1 - c.beta_1))))),
-      slots: [add(mul(m, c.beta_2), mul(g, 1 - c.beta_2))],
-    }),
+    // v -= lr * sign(beta_1 m + (1 - beta_1) g); then m = beta_2 m + (1 - beta_2) g. Keras takes 1 - beta in
+    // float32: the same constants keep the sign of a near-zero step the same.
+    update: (g, v, [m], { lr, c }) => {
+      const complement = (beta: number) => Math.fround(1 - Math.fround(beta));
+      return {
+        variable: sub(v, mul(lr, tf.sign(add(mul(m, c.beta_1), mul(g, complement(c.beta_1)))))),
+        slots: [add(mul(m, c.beta_2), mul(g, complement(c.beta_2)))],
+      };
+    },
     validate: (c) => {
       if (c.beta_1 > 1)
         throw new KerasError(
@@ -356,8 +362,12 @@ const RULES: Record<string, UpdateRule> = {
     // Weights of rank >= 2 keep row (r) and column (c) averages of the squared gradient and rebuild the
     // second moment from them; the others keep it whole, and r and c are unused scalars (Keras saves them).
     slots: (_c, shape) => [
-      { name: "r", init: 0, shape: shape.length >= 2 ? shape.slice(0, -1) : [] },
-      { name: "c", init: 0, shape: shape.length >= 2 ? [...shape.slice(0, -2), shape[shape.length - 1]] : [] },
+      shape.length >= 2
+        ? { name: "r", init: 0, shape: shape.slice(0, -1) }
+        : { name: "r", init: 0, shape: [], integer: true },
+      shape.length >= 2
+        ? { name: "c", init: 0, shape: [...shape.slice(0, -2), shape[shape.length - 1]] }
+        : { name: "c", init: 0, shape: [], integer: true },
       { name: "velocity", init: 0 },
     ],
     // Keras 3: rho = min(lr, 1 / sqrt(t)) (`relative_step` changes nothing more there), alpha = max(eps_2,
