@@ -802,8 +802,8 @@ export const metric_recall_at_precision = dualMetric("recall_at_precision");
  * counts as predicted; with it, every y_pred > threshold.
  *
  * @example
- * metric_f1_score([[0, 1, 1], [1, 0, 0], [1, 1, 0]], [[0.2, 0.6, 0.7], [0.2, 0.6, 0.6], [0.6, 0.8, 0.0]],
- *   { average: "micro", threshold: 0.5 }); // 0.666
+ * metric_f1_score([[1, 1, 1], [1, 0, 0], [1, 1, 0]], [[0.2, 0.6, 0.7], [0.2, 0.6, 0.6], [0.6, 0.8, 0.0]],
+ *   { threshold: 0.5 }); // [0.5, 0.8, 0.667]
  */
 export const metric_f1_score = dualMetric("f1_score");
 /** F-beta score (Keras 3 `FBetaScore`): as metric_f1_score(), recall weighted `beta` (default 1) times as much as precision. */
