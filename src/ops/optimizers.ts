@@ -114,6 +114,11 @@ const COMMON_DEFAULTS = { weight_decay: null, clipnorm: null, clipvalue: null, g
 const { add, sub, mul, div, sqrt, square } = tf;
 /** Root mean square of a whole tensor. */
 const rms = (x: Tensor) => sqrt(tf.mean(square(x)));
+/** Adam's moving averages of g and g² (Adam, AdamW, Nadam, Lamb): m += (g - m)(1 - beta_1), v likewise. */
+const moments = (g: Tensor, m: Tensor, v: Tensor, c: Readonly<Record<string, any>>) => [
+  add(m, mul(sub(g, m), 1 - c.beta_1)),
+  add(v, mul(sub(square(g), v), 1 - c.beta_2)),
+];
 
 const RULES: Record<string, UpdateRule> = {
   sgd: {
@@ -251,8 +256,7 @@ const RULES: Record<string, UpdateRule> = {
       const uT1 = c.beta_1 * (1 - 0.5 * Math.pow(0.96, step + 1));
       const uProduct = globals.u_product;
       const uProduct1 = uProduct * uT1;
-      const m1 = add(m, mul(sub(g, m), 1 - c.beta_1));
-      const v1 = add(vel, mul(sub(square(g), vel), 1 - c.beta_2));
+      const [m1, v1] = moments(g, m, vel, c);
       const mHat = add(mul(uT1 / (1 - uProduct1), m1), mul((1 - uT) / (1 - uProduct), g));
       const vHat = div(v1, 1 - Math.pow(c.beta_2, step));
       return { variable: sub(v, div(mul(lr, mHat), add(sqrt(vHat), c.epsilon))), slots: [m1, v1] };
@@ -292,8 +296,7 @@ const RULES: Record<string, UpdateRule> = {
     ],
     // Adam's bias-corrected step, scaled per weight by the trust ratio ||v|| / ||step|| (1 when either is 0).
     update: (g, v, [m, vel], { lr, c, step }) => {
-      const m1 = add(m, mul(sub(g, m), 1 - c.beta_1));
-      const v1 = add(vel, mul(sub(square(g), vel), 1 - c.beta_2));
+      const [m1, v1] = moments(g, m, vel, c);
       const mHat = div(m1, 1 - Math.pow(c.beta_1, step));
       const update = div(mHat, add(sqrt(div(v1, 1 - Math.pow(c.beta_2, step))), c.epsilon));
       const wNorm = sqrt(tf.sum(square(v)));
@@ -395,8 +398,8 @@ const RULES: Record<string, UpdateRule> = {
 /** Adam / AdamW (Keras 3): alpha = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t); v -= alpha * m / (sqrt(v) + eps). */
 function adamUpdate(g: Tensor, v: Tensor, slots: readonly Tensor[], { lr, c, step }: StepInfo) {
   const alpha = (lr * Math.sqrt(1 - Math.pow(c.beta_2, step))) / (1 - Math.pow(c.beta_1, step));
-  const m = add(slots[0], mul(sub(g, slots[0]), 1 - c.beta_1));
-  let vel = add(slots[1], mul(sub(square(g), slots[1]), 1 - c.beta_2));
+  const [m, v1] = moments(g, slots[0], slots[1], c);
+  let vel = v1;
   const out = [m, vel];
   if (c.amsgrad) {
     vel = tf.maximum(slots[2], vel);
