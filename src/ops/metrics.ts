@@ -774,11 +774,26 @@ export const metric_cosine_similarity = dualMetric("cosine_similarity");
  * metric_true_positives([0, 1, 1, 1], [0.2, 0.4, 0.6, 0.9], { thresholds: [0.3, 0.7] }); // [3, 1]
  */
 export const metric_true_positives = dualMetric("true_positives");
-/** False positives (Keras 3 `FalsePositives`): y_true == 0 predicted positive; `thresholds` as metric_true_positives(). */
+/**
+ * False positives (Keras 3 `FalsePositives`): y_true == 0 predicted positive; `thresholds` as metric_true_positives().
+ *
+ * @example
+ * metric_false_positives([0, 1, 0, 0], [0, 0, 1, 1]); // 2
+ */
 export const metric_false_positives = dualMetric("false_positives");
-/** True negatives (Keras 3 `TrueNegatives`): y_true == 0 predicted negative; `thresholds` as metric_true_positives(). */
+/**
+ * True negatives (Keras 3 `TrueNegatives`): y_true == 0 predicted negative; `thresholds` as metric_true_positives().
+ *
+ * @example
+ * metric_true_negatives([0, 1, 0, 0], [0, 0, 1, 0]); // 2
+ */
 export const metric_true_negatives = dualMetric("true_negatives");
-/** False negatives (Keras 3 `FalseNegatives`): y_true != 0 predicted negative; `thresholds` as metric_true_positives(). */
+/**
+ * False negatives (Keras 3 `FalseNegatives`): y_true != 0 predicted negative; `thresholds` as metric_true_positives().
+ *
+ * @example
+ * metric_false_negatives([0, 1, 1, 1], [0, 1, 0, 0]); // 2
+ */
 export const metric_false_negatives = dualMetric("false_negatives");
 /**
  * Best precision at a recall of at least `recall` (Keras 3 `PrecisionAtRecall`), over `num_thresholds`
@@ -806,7 +821,14 @@ export const metric_recall_at_precision = dualMetric("recall_at_precision");
  *   { threshold: 0.5 }); // [0.5, 0.8, 0.667]
  */
 export const metric_f1_score = dualMetric("f1_score");
-/** F-beta score (Keras 3 `FBetaScore`): as metric_f1_score(), recall weighted `beta` (default 1) times as much as precision. */
+/**
+ * F-beta score (Keras 3 `FBetaScore`): as metric_f1_score(), recall weighted `beta` (default 1) times as
+ * much as precision.
+ *
+ * @example
+ * compile(model, { optimizer: "adam", loss: "binary_crossentropy",
+ *   metrics: [metric_fbeta_score({ beta: 2, average: "macro", threshold: 0.5 })] });
+ */
 export const metric_fbeta_score = dualMetric("fbeta_score");
 /**
  * R² (Keras 3 `R2Score`) of (batch, outputs) data: per output, then `class_aggregation`
@@ -826,10 +848,14 @@ export const metric_r2_score = dualMetric("r2_score");
  * metric_iou([0, 0, 1, 1], [0, 1, 0, 1], { num_classes: 2, target_class_ids: [0] }); // 1/3
  */
 export const metric_iou = dualMetric("iou");
-/** Mean IoU over all `num_classes` (Keras 3 `MeanIoU`); the other arguments as metric_iou(). */
+/**
+ * Mean IoU over all `num_classes` (Keras 3 `MeanIoU`, name "mean_io_u"); the other arguments as metric_iou().
+ *
+ * @example
+ * metric_mean_iou([0, 0, 1, 1], [0, 1, 0, 1], { num_classes: 2 }); // 1/3
+ */
 export const metric_mean_iou = dualMetric("mean_iou");
 
-const AGGREGATE_PROPS = { name: Str, dtype: Nullable(Str) };
 /**
  * `metric_mean({ name = "mean" })`: Keras 3's `Mean`, the weighted mean of the values given to
  * `update_state(values, { sample_weight })`. For custom training loops; compile() takes custom_metric().
@@ -837,20 +863,14 @@ const AGGREGATE_PROPS = { name: Str, dtype: Nullable(Str) };
  * @example
  * metric_mean().update_state([1, 3, 5, 7]).result(); // 4
  */
-export const metric_mean = (args?: { name?: string; dtype?: string | null }): MetricSpec => {
-  decodeArgs("metric_mean", AGGREGATE_PROPS, args, {});
-  return makeMetric("mean", args);
-};
+export const metric_mean = (args?: { name?: string; dtype?: string | null }): MetricSpec => makeMetric("mean", args);
 /**
  * `metric_sum({ name = "sum" })`: Keras 3's `Sum` of the values given to `update_state(values, { sample_weight })`.
  *
  * @example
  * metric_sum().update_state([1, 3, 5, 7], { sample_weight: [1, 1, 0, 0] }).result(); // 4
  */
-export const metric_sum = (args?: { name?: string; dtype?: string | null }): MetricSpec => {
-  decodeArgs("metric_sum", AGGREGATE_PROPS, args, {});
-  return makeMetric("sum", args);
-};
+export const metric_sum = (args?: { name?: string; dtype?: string | null }): MetricSpec => makeMetric("sum", args);
 
 /**
  * `custom_metric(name, fn)` (R keras's helper): `fn(y_true, y_pred)` → per-sample tensor, tracked in
