@@ -120,8 +120,7 @@ function accumulate(fn: string, spec: MetricSpec, yTrue: unknown, yPred: unknown
     return c.tensor;
   };
   try {
-    const values = spec.valuesOnly ? "`values`" : "`y_true`";
-    const t = convert(yTrue, values);
+    const t = convert(yTrue, spec.valuesOnly ? "`values`" : "`y_true`");
     const p = spec.valuesOnly ? t : convert(yPred, "`y_pred`");
     const w =
       a.sample_weight === undefined || a.sample_weight === null ? null : convert(a.sample_weight, "`sample_weight`");
