@@ -32,8 +32,14 @@ export {
   loss_kl_divergence,
   loss_poisson,
   loss_cosine_similarity,
+  loss_binary_focal_crossentropy,
+  loss_categorical_focal_crossentropy,
+  loss_dice,
+  loss_tversky,
+  loss_ctc,
   type LossSpec,
 } from "../ops/losses.js";
+export { k_ctc_decode, type CtcDecodeArgs } from "../ops/ctc.js";
 export {
   metric_mean_squared_error,
   metric_mean_absolute_error,
@@ -53,6 +59,23 @@ export {
   metric_auc,
   metric_precision,
   metric_recall,
+  metric_hinge,
+  metric_log_cosh_error,
+  metric_cosine_similarity,
+  metric_true_positives,
+  metric_false_positives,
+  metric_true_negatives,
+  metric_false_negatives,
+  metric_precision_at_recall,
+  metric_recall_at_precision,
+  metric_f1_score,
+  metric_fbeta_score,
+  metric_r2_score,
+  metric_iou,
+  metric_mean_iou,
+  metric_mean,
+  metric_sum,
+  custom_metric,
   type MetricSpec,
 } from "../ops/metrics.js";
 export {
@@ -64,6 +87,10 @@ export {
   optimizer_adadelta,
   optimizer_adamax,
   optimizer_nadam,
+  optimizer_lion,
+  optimizer_lamb,
+  optimizer_ftrl,
+  optimizer_adafactor,
   type OptimizerSpec,
   type OptimizerStateValue,
 } from "../ops/optimizers.js";
@@ -72,6 +99,8 @@ export {
   learning_rate_schedule_inverse_time_decay,
   learning_rate_schedule_piecewise_constant_decay,
   learning_rate_schedule_cosine_decay,
+  learning_rate_schedule_polynomial_decay,
+  learning_rate_schedule_cosine_decay_restarts,
   type LearningRateSchedule,
 } from "../ops/schedules.js";
 export {

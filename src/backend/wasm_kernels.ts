@@ -134,6 +134,19 @@ function unpack({ inputs, backend, attrs }: KernelArgs): TensorInfo[] {
   });
 }
 
+/**
+ * Sign: the native kernel gives 0 for |x| below about 1e-7 (tfjs-backend-wasm 4.22), which drops Lion's
+ * steps for small momenta and reads a value within 1e-7 of a mask value as masked.
+ */
+function sign({ inputs, backend }: KernelArgs): TensorInfo {
+  const wasm = backend as WasmBackendApi;
+  const x = inputs.x;
+  const v = wasm.readSync(x.dataId);
+  const out = new (v.constructor as new (n: number) => Float32Array)(v.length);
+  for (let i = 0; i < v.length; i++) out[i] = v[i] > 0 ? 1 : v[i] < 0 ? -1 : v[i] === 0 ? 0 : NaN;
+  return wasm.makeOutput(x.shape, x.dtype, undefined, out);
+}
+
 type KernelFunc = (args: KernelArgs) => TensorInfo | TensorInfo[];
 
 /** Kernels wasm lacks. */
@@ -142,10 +155,11 @@ const FALLBACKS: readonly { kernelName: string; kernelFunc: KernelFunc }[] = [
   { kernelName: "Conv2DBackpropFilter", kernelFunc: conv2dBackpropFilter },
 ];
 
-/** Native wasm kernels replaced: Unpack for speed, Conv3DBackpropInputV2 because its numbers are wrong. */
+/** Native wasm kernels replaced: Unpack for speed, Conv3DBackpropInputV2 and Sign because their numbers are wrong. */
 const REPLACEMENTS: readonly { kernelName: string; kernelFunc: KernelFunc }[] = [
   { kernelName: "Unpack", kernelFunc: unpack },
   { kernelName: "Conv3DBackpropInputV2", kernelFunc: conv3dBackpropInput },
+  { kernelName: "Sign", kernelFunc: sign },
 ];
 
 let replaced = false;

@@ -11,31 +11,10 @@ import type { CompileArgs, TrainingSetup } from "../engine/training/setup.js";
 import * as losses from "../ops/losses.js";
 import * as metrics from "../ops/metrics.js";
 import * as schedules from "../ops/schedules.js";
-import {
-  optimizer_adadelta,
-  optimizer_adagrad,
-  optimizer_adam,
-  optimizer_adamax,
-  optimizer_adamw,
-  optimizer_nadam,
-  optimizer_rmsprop,
-  optimizer_sgd,
-  type OptimizerSpec,
-} from "../ops/optimizers.js";
+import { OPTIMIZER_NAMES, optimizerFunctionOf, resolveOptimizer, type OptimizerSpec } from "../ops/optimizers.js";
 import { isSchedule } from "../ops/schedules.js";
 import { asRecord, toJson, type ConfigRecord, type Json } from "./layer_config.js";
 import { functionName, kerasFloat, named, type CustomObjects } from "./keras3_config.js";
-
-const OPTIMIZERS: Readonly<Record<string, (args?: Record<string, unknown>) => OptimizerSpec>> = {
-  SGD: optimizer_sgd,
-  RMSprop: optimizer_rmsprop,
-  Adam: optimizer_adam,
-  AdamW: optimizer_adamw,
-  Adagrad: optimizer_adagrad,
-  Adadelta: optimizer_adadelta,
-  Adamax: optimizer_adamax,
-  Nadam: optimizer_nadam,
-};
 
 /** Keras optimizer options this package does not have, and the value that means "off". */
 const OPTIMIZER_OPTIONS_OFF: Readonly<Record<string, unknown>> = {
@@ -62,10 +41,14 @@ const kerasObject = (module: string, class_name: string, config: Json): ConfigRe
 function optimizerToKeras3(spec: OptimizerSpec, currentLearningRate: number | null): ConfigRecord {
   const { learning_rate, ...rest } = spec.config;
   const lr = isSchedule(learning_rate)
-    ? kerasObject("keras.optimizers.schedules", learning_rate.class_name, toJson(learning_rate.config))
+    ? kerasObject("keras.optimizers.schedules", learning_rate.class_name, withFloats(toJson(learning_rate.config)))
     : kerasFloat(currentLearningRate ?? learning_rate);
+  // Every numeric optimizer hyperparameter is a float in Keras (SGD refuses an integer `momentum`).
+  const hyper = Object.fromEntries(
+    Object.entries(toJson(rest) as ConfigRecord).map(([key, v]) => [key, typeof v === "number" ? kerasFloat(v) : v]),
+  );
   const config = {
-    ...(toJson(rest) as ConfigRecord),
+    ...hyper,
     learning_rate: lr,
     use_ema: false,
     ema_momentum: 0.99,
@@ -76,16 +59,38 @@ function optimizerToKeras3(spec: OptimizerSpec, currentLearningRate: number | nu
   return kerasObject("keras.optimizers", spec.class_name, config);
 }
 
-/** A loss or metric as Keras writes it: its name when it was given by name, else a Keras object. */
+/**
+ * Arguments Keras needs as Python floats: FBetaScore checks `beta` and `threshold`, and a schedule
+ * computes in the dtype of its `initial_learning_rate` (an integer one truncates pi, t_mul, ...).
+ */
+const KERAS_FLOAT_ARGS = [
+  ...["beta", "threshold", "alpha", "gamma", "label_smoothing", "delta"],
+  ...["initial_learning_rate", "end_learning_rate", "power", "t_mul", "m_mul", "decay_rate", "warmup_target"],
+];
+const withFloats = (config: Json): ConfigRecord => {
+  const out = { ...(config as ConfigRecord) };
+  for (const key of KERAS_FLOAT_ARGS) if (typeof out[key] === "number") out[key] = kerasFloat(out[key] as number);
+  return out;
+};
+
+/** Short names Keras 3's `losses.get` and `metrics.get` resolve, besides the snake_case class names. */
+const KERAS_SHORT_NAMES = ["mse", "mae", "mape", "msle", "bce"];
+
+/**
+ * A loss or metric as Keras writes it: its name when it was given by a name Keras knows, else a Keras
+ * object (Keras's `get()` does not know every name this package does: "fbeta_score", "logcosh", "rmse").
+ */
 function lossOrMetricToKeras3(
   spec: { name: string; class_name: string; config: Readonly<Record<string, unknown>> },
   module: string,
   byName: (name: string) => { config: Readonly<Record<string, unknown>> } | undefined,
 ): Json {
   if (spec.class_name === "Custom" || spec.class_name === "auto") return spec.name;
-  const named = typeof spec.config.name === "string" ? byName(spec.config.name) : undefined;
-  if (named && JSON.stringify(named.config) === JSON.stringify(spec.config)) return spec.config.name as string;
-  const config = toJson(spec.config) as ConfigRecord;
+  const name = spec.config.name;
+  const kerasKnows = name === snakeCase(spec.class_name) || KERAS_SHORT_NAMES.includes(name as string);
+  const named = typeof name === "string" && kerasKnows ? byName(name) : undefined;
+  if (named && JSON.stringify(named.config) === JSON.stringify(spec.config)) return name as string;
+  const config = withFloats(toJson(spec.config));
   if (module === "keras.losses") config.reduction = "sum_over_batch_size";
   return kerasObject(module, spec.class_name, config);
 }
@@ -130,21 +135,24 @@ export function compileToKeras3(setup: TrainingSetup): ConfigRecord {
 /** Arguments of a Keras object's config for this package's function: options that are "off" dropped. */
 function argumentsOf(config: Record<string, unknown>, drop: readonly string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(config)) if (!drop.includes(k) && v !== null) out[k] = v;
+  for (const [k, v] of Object.entries(config))
+    if (!drop.includes(k) && (v !== null || MEANINGFUL_NULLS.includes(k))) out[k] = v;
   return out;
 }
 
+/** Arguments whose null is not their default: R2Score's `class_aggregation = None` gives one score per output. */
+const MEANINGFUL_NULLS = ["class_aggregation"];
+
 function optimizerFromKeras3(v: unknown): OptimizerSpec {
   if (typeof v === "string") {
-    const make = Object.entries(OPTIMIZERS).find(([k]) => k.toLowerCase() === v.toLowerCase())?.[1];
-    if (!make) throw new Error(`optimizer "${v}" is not available here`);
-    return make();
+    if (!OPTIMIZER_NAMES.includes(v.toLowerCase())) throw new Error(`optimizer "${v}" is not available here`);
+    return resolveOptimizer("compile", v);
   }
   const r = asRecord(v);
-  const make = r && typeof r.class_name === "string" ? OPTIMIZERS[r.class_name] : undefined;
+  const make = r && typeof r.class_name === "string" ? optimizerFunctionOf(r.class_name) : undefined;
   if (!r || !make)
     throw new Error(
-      `optimizer ${describeValue(r?.class_name ?? v)} is not available here (${Object.keys(OPTIMIZERS).join(", ")} are)`,
+      `optimizer ${describeValue(r?.class_name ?? v)} is not available here (${OPTIMIZER_NAMES.join(", ")} are)`,
     );
   const c = { ...(asRecord(r.config) ?? {}) };
   for (const [k, off] of Object.entries(OPTIMIZER_OPTIONS_OFF)) {
@@ -184,9 +192,10 @@ function lossOrMetricFromKeras3(v: unknown, kind: "loss" | "metric", custom: Cus
   const r = asRecord(v);
   if (!r || typeof r.class_name !== "string")
     throw new Error(`a ${kind} must be a name or a Keras object, got ${describeValue(v)}`);
-  const fn = (kind === "loss" ? (losses as Record<string, unknown>) : (metrics as Record<string, unknown>))[
-    `${kind}_${snakeCase(r.class_name)}`
-  ];
+  const fn =
+    kind === "loss"
+      ? (losses as Record<string, unknown>)[`loss_${snakeCase(r.class_name)}`]
+      : metrics.metricFunctionOf(r.class_name);
   if (typeof fn !== "function") {
     const f = custom[r.class_name];
     if (typeof f === "function") return f;

@@ -5,20 +5,20 @@
  * (float32; absent when it is a schedule), then the slot variables of the model's trainable weights
  * (in `model.trainable_variables` order) — grouped as each optimizer's `build()` creates them: Adam
  * makes momentum and velocity per weight (interleaved), then, with amsgrad, every velocity_hat;
- * RMSprop makes all velocities, then all momentums, then all average gradients — and last any
- * optimizer-wide variable (Nadam's u_product). This package keeps the same state as plain data
- * (`OptimizerStateValue`), its slots keyed by `slotKey()`.
+ * RMSprop makes all velocities, then all momentums, then all average gradients; Adafactor makes r, c and
+ * velocity per weight (r and c scalars for weights of rank < 2) — and last any optimizer-wide variable
+ * (Nadam's u_product). This package keeps the same state as plain data (`OptimizerStateValue`), its
+ * slots keyed by `slotKey()`; which slots a weight has, their shapes and initial values come from the
+ * optimizer's update rule (`slotSpecs()`).
  */
 import { KerasError } from "../errors.js";
-import { slotKey, type OptimizerSpec, type OptimizerStateValue } from "../ops/optimizers.js";
+import { slotKey, slotSpecs, type OptimizerSpec, type OptimizerStateValue } from "../ops/optimizers.js";
 import { isSchedule } from "../ops/schedules.js";
 import type { H5Array } from "./hdf5.js";
 
 interface SlotLayout {
-  /** Slot names (this package's, in the update rule's order) in Keras's creation groups. */
+  /** Slot names (this package's) in Keras's creation groups; a weight without such a slot skips it. */
   readonly groups: readonly (readonly string[])[];
-  /** Initial value of each slot (0 unless listed). */
-  readonly init?: Readonly<Record<string, number>>;
   /** Optimizer-wide variables after the slots, by their `globals` name. */
   readonly globals?: readonly string[];
 }
@@ -30,11 +30,27 @@ const LAYOUTS: Readonly<Record<string, (c: Readonly<Record<string, any>>) => Slo
   }),
   Adam: (c) => ({ groups: [["momentum", "velocity"], ...(c.amsgrad ? [["velocity_hat"]] : [])] }),
   AdamW: (c) => ({ groups: [["momentum", "velocity"], ...(c.amsgrad ? [["velocity_hat"]] : [])] }),
-  Adagrad: (c) => ({ groups: [["accumulator"]], init: { accumulator: c.initial_accumulator_value } }),
+  Adagrad: () => ({ groups: [["accumulator"]] }),
   Adadelta: () => ({ groups: [["accumulated_grad", "accumulated_delta_var"]] }),
   Adamax: () => ({ groups: [["m", "u"]] }),
   Nadam: () => ({ groups: [["momentum", "velocity"]], globals: ["u_product"] }),
+  Lion: () => ({ groups: [["momentum"]] }),
+  Lamb: () => ({ groups: [["momentum", "velocity"]] }),
+  Ftrl: () => ({ groups: [["accumulator", "linear"]] }),
+  Adafactor: () => ({ groups: [["r", "c", "velocity"]] }),
 };
+
+/** The slots of `w` in Keras's order: [index in the rule's slot list, name, shape, initial value]. */
+function* keras3Slots(spec: OptimizerSpec, layout: SlotLayout, weights: readonly TrainableWeight[]) {
+  for (const group of layout.groups)
+    for (const w of weights) {
+      const specs = slotSpecs(spec, w.shape);
+      for (const name of group) {
+        const index = specs.findIndex((s) => s.name === name);
+        if (index >= 0) yield { w, index, ...specs[index], shape: specs[index].shape ?? w.shape };
+      }
+    }
+}
 
 /** A trainable weight of the model, in Keras's `trainable_variables` order. */
 export interface TrainableWeight {
@@ -71,20 +87,12 @@ export function optimizerVars(
   const out: OptimizerVar[] = [{ data: BigInt64Array.of(BigInt(state?.iterations ?? 0)), shape: [] }];
   if (hasLearningRateVariable(spec)) out.push({ data: Float32Array.of(lr ?? 0), shape: [] });
   if (!state) return out;
-  const slotNames = layout.groups.flat();
-  for (const group of layout.groups)
-    for (const w of weights) {
-      const have = state.slots[slotKey(w.layerIndex, w.weightIndex)];
-      for (const name of group) {
-        const slot = have?.[slotNames.indexOf(name)];
-        const n = w.shape.reduce((a, b) => a * b, 1);
-        const data =
-          slot && slot.name === name && slot.values.length === n
-            ? slot.values
-            : new Float32Array(n).fill(layout.init?.[name] ?? 0);
-        out.push({ data, shape: w.shape });
-      }
-    }
+  for (const { w, index, name, shape, init, integer } of keras3Slots(spec, layout, weights)) {
+    const slot = state.slots[slotKey(w.layerIndex, w.weightIndex)]?.[index];
+    const n = shape.reduce((a, b) => a * b, 1);
+    const data = slot && slot.name === name && slot.values.length === n ? slot.values : new Float32Array(n).fill(init);
+    out.push({ data: integer ? Int32Array.from(data) : data, shape });
+  }
   for (const g of layout.globals ?? []) out.push({ data: Float32Array.of(state.globals[g] ?? 1), shape: [] });
   return out;
 }
@@ -99,34 +107,26 @@ export function optimizerStateFromVars(
   weights: readonly TrainableWeight[],
 ): OptimizerStateValue | { mismatch: string } | null {
   const layout = layoutOf(spec);
-  const slotNames = layout.groups.flat();
+  const slots = [...keras3Slots(spec, layout, weights)];
   const lrVars = hasLearningRateVariable(spec) ? 1 : 0;
-  const expected = 1 + lrVars + slotNames.length * weights.length + (layout.globals?.length ?? 0);
+  const expected = 1 + lrVars + slots.length + (layout.globals?.length ?? 0);
   if (vars.length === unbuiltVarCount(spec) && expected !== vars.length) return null;
   if (vars.length !== expected)
     return {
       mismatch: `the file holds ${vars.length} optimizer variables, a ${spec.class_name} optimizer of this model has ${expected}`,
     };
   const scalar = (i: number) => Number(vars[i].read()[0]);
-  const slots: Record<string, { name: string; shape: readonly number[]; values: Float32Array }[]> = {};
+  const state: Record<string, { name: string; shape: readonly number[]; values: Float32Array }[]> = {};
   let at = 1 + lrVars;
-  for (const group of layout.groups)
-    for (const w of weights) {
-      const key = slotKey(w.layerIndex, w.weightIndex);
-      const list = (slots[key] ??= []);
-      for (const name of group) {
-        const v = vars[at++];
-        if (v.shape.length !== w.shape.length || v.shape.some((d, i) => d !== w.shape[i]))
-          return {
-            mismatch: `optimizer variable ${at - 1} has shape [${v.shape.join(", ")}], the weight it belongs to [${w.shape.join(", ")}]`,
-          };
-        list[slotNames.indexOf(name)] = {
-          name,
-          shape: [...w.shape],
-          values: Float32Array.from(v.read() as Float32Array),
-        };
-      }
-    }
+  for (const { w, index, name, shape } of slots) {
+    const list = (state[slotKey(w.layerIndex, w.weightIndex)] ??= []);
+    const v = vars[at++];
+    if (v.shape.length !== shape.length || v.shape.some((d, i) => d !== shape[i]))
+      return {
+        mismatch: `optimizer variable ${at - 1} (${name}) has shape [${v.shape.join(", ")}], the slot of the weight it belongs to [${shape.join(", ")}]`,
+      };
+    list[index] = { name, shape: [...shape], values: Float32Array.from(v.read() as Float32Array) };
+  }
   const globals: Record<string, number> = {};
   for (const g of layout.globals ?? []) globals[g] = scalar(at++);
   return Object.freeze({
@@ -134,6 +134,6 @@ export function optimizerStateFromVars(
     iterations: scalar(0),
     learning_rate: lrVars ? scalar(1) : null,
     globals: Object.freeze(globals),
-    slots: Object.freeze(slots),
+    slots: Object.freeze(state),
   });
 }

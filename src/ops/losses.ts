@@ -6,9 +6,22 @@
  */
 import { tf, type Tensor } from "../backend/tf.js";
 import { KerasError, describeValue } from "../errors.js";
-import { Bool, Int, PositiveNum, Rate, Str, decodeArgs, Nullable, type Props } from "../args.js";
+import * as t from "io-ts";
+import {
+  Bool,
+  Int,
+  NonNegativeNum,
+  PositiveNum,
+  Rate,
+  Str,
+  decodeArgs,
+  described,
+  Nullable,
+  type Props,
+} from "../args.js";
 import { isArrayData, release, toNestedArray, toTensorData } from "../engine/training/convert.js";
 import { softmaxAlong } from "./activations.js";
+import { ctcPerSample } from "./ctc.js";
 
 export const LOSS_BRAND = Symbol.for("tskeras.loss");
 /** Keras's backend epsilon, used to clip probabilities and denominators. */
@@ -53,6 +66,23 @@ export function sparseToOneHot(yTrue: Tensor, classes: number, predRank: number)
   if (labels.rank === predRank) labels = tf.squeeze(labels, [-1]);
   return tf.oneHot(tf.cast(labels, "int32"), classes);
 }
+
+/** Keras's `binary_crossentropy` of probabilities `q` (clipped to [eps, 1 - eps]) against targets `y`. */
+const clippedBinaryCrossentropy = (y: Tensor, q: Tensor) => {
+  const c = clipByValue(q, EPSILON, 1 - EPSILON);
+  return tf.neg(add(mul(y, log(c)), mul(sub(1, y), log(sub(1, c)))));
+};
+/** The same from logits `x`: max(x, 0) - x * y + log(1 + exp(-|x|)) (the numerically stable sigmoid form). */
+const logitBinaryCrossentropy = (y: Tensor, x: Tensor) =>
+  add(sub(relu(x), mul(x, y)), tf.log1p(tf.exp(tf.neg(abs(x)))));
+
+const UnitInterval = described(
+  t.refinement(t.number, (n) => n >= 0 && n <= 1),
+  "a number in [0, 1]",
+);
+/** Keras's `axis` of dice and tversky: null (every axis, one value for the batch), an axis or a vector of axes. */
+const Axes = described(t.union([t.null, Int, t.array(Int)]), "null, an integer or a vector of integers");
+const axesOf = (axis: number | number[] | null) => (axis === null ? undefined : axis);
 
 interface LossDef {
   readonly className: string;
@@ -106,12 +136,7 @@ const LOSSES: Record<string, LossDef> = {
     perSample: (c) => (t, p) => {
       const y = c.label_smoothing ? add(mul(t, 1 - c.label_smoothing), 0.5 * c.label_smoothing) : t;
       // from logits: max(x, 0) - x * y + log(1 + exp(-|x|)) (the numerically stable sigmoid form)
-      const elementwise = c.from_logits
-        ? add(sub(relu(p), mul(p, y)), tf.log1p(tf.exp(tf.neg(abs(p)))))
-        : (() => {
-            const q = clipByValue(p, EPSILON, 1 - EPSILON);
-            return tf.neg(add(mul(y, log(q)), mul(sub(1, y), log(sub(1, q)))));
-          })();
+      const elementwise = c.from_logits ? logitBinaryCrossentropy(y, p) : clippedBinaryCrossentropy(y, p);
       return mean(elementwise, c.axis);
     },
   },
@@ -139,6 +164,93 @@ const LOSSES: Record<string, LossDef> = {
       const ce = categoricalCrossentropy(sparseToOneHot(labels, classes, p.rank), p, c.from_logits, -1);
       return c.ignore_class === null ? ce : mul(ce, tf.cast(tf.notEqual(labels, c.ignore_class), "float32"));
     },
+  },
+  binary_focal_crossentropy: {
+    className: "BinaryFocalCrossentropy",
+    fn: "loss_binary_focal_crossentropy",
+    aliases: [],
+    props: {
+      apply_class_balancing: Bool,
+      alpha: UnitInterval,
+      gamma: NonNegativeNum,
+      from_logits: Bool,
+      label_smoothing: Rate,
+      axis: Int,
+    },
+    defaults: { apply_class_balancing: false, alpha: 0.25, gamma: 2, from_logits: false, label_smoothing: 0, axis: -1 },
+    // Keras 3: bce * (1 - p_t)^gamma [* (y alpha + (1 - y)(1 - alpha))], p_t = y p + (1 - y)(1 - p). From
+    // logits, Keras's TF backend computes the bce from the logits themselves (no clipping).
+    perSample: (c) => (t, p) => {
+      const y = c.label_smoothing ? add(mul(t, 1 - c.label_smoothing), 0.5 * c.label_smoothing) : t;
+      const prob = c.from_logits ? tf.sigmoid(p) : p;
+      const bce = c.from_logits ? logitBinaryCrossentropy(y, p) : clippedBinaryCrossentropy(y, p);
+      const pT = add(mul(y, prob), mul(sub(1, y), sub(1, prob)));
+      let focal = mul(tf.pow(sub(1, pT), c.gamma), bce);
+      if (c.apply_class_balancing) focal = mul(add(mul(y, c.alpha), mul(sub(1, y), 1 - c.alpha)), focal);
+      return mean(focal, c.axis);
+    },
+  },
+  categorical_focal_crossentropy: {
+    className: "CategoricalFocalCrossentropy",
+    fn: "loss_categorical_focal_crossentropy",
+    aliases: [],
+    props: {
+      alpha: described(
+        t.union([NonNegativeNum, t.array(NonNegativeNum)]),
+        "a non-negative number or a vector of them (one per class)",
+      ),
+      gamma: NonNegativeNum,
+      from_logits: Bool,
+      label_smoothing: Rate,
+      axis: Int,
+    },
+    defaults: { alpha: 0.25, gamma: 2, from_logits: false, label_smoothing: 0, axis: -1 },
+    // Keras 3: sum(alpha * (1 - q)^gamma * -y log(q)) with q the normalised, clipped probabilities.
+    perSample: (c) => (t, p) => {
+      const classes = t.shape[t.rank - 1];
+      const y = c.label_smoothing ? add(mul(t, 1 - c.label_smoothing), c.label_smoothing / classes) : t;
+      const prob = c.from_logits ? softmaxAlong(p, c.axis) : p;
+      const q = clipByValue(div(prob, sum(prob, c.axis, true)), EPSILON, 1 - EPSILON);
+      const alpha = Array.isArray(c.alpha) ? tf.tensor1d(c.alpha) : c.alpha;
+      const weight = mul(tf.pow(sub(1, q), c.gamma), alpha);
+      return sum(mul(weight, tf.neg(mul(y, log(q)))), c.axis);
+    },
+  },
+  dice: {
+    className: "Dice",
+    fn: "loss_dice",
+    aliases: [],
+    props: { axis: Axes },
+    defaults: { axis: null },
+    // 1 - 2 sum(y p) / (sum(y) + sum(p) + eps) over `axis` (null: one value for the whole batch).
+    perSample: (c) => (t, p) => {
+      const axis = axesOf(c.axis);
+      const intersection = sum(mul(t, p), axis);
+      return sub(1, div(mul(2, intersection), add(add(sum(t, axis), sum(p, axis)), EPSILON)));
+    },
+  },
+  tversky: {
+    className: "Tversky",
+    fn: "loss_tversky",
+    aliases: [],
+    props: { alpha: NonNegativeNum, beta: NonNegativeNum, axis: Axes },
+    defaults: { alpha: 0.5, beta: 0.5, axis: null },
+    // Keras 3 (its names): 1 - tp / (tp + alpha sum((1 - p) y) + beta sum(p (1 - y)) + eps).
+    perSample: (c) => (t, p) => {
+      const axis = axesOf(c.axis);
+      const tp = sum(mul(t, p), axis);
+      const fp = sum(mul(sub(1, p), t), axis);
+      const fn = sum(mul(p, sub(1, t)), axis);
+      return sub(1, div(tp, add(add(add(tp, mul(fp, c.alpha)), mul(fn, c.beta)), EPSILON)));
+    },
+  },
+  ctc: {
+    className: "CTC",
+    fn: "loss_ctc",
+    aliases: [],
+    props: {},
+    defaults: {},
+    perSample: () => ctcPerSample,
   },
   hinge: {
     className: "Hinge",
@@ -377,6 +489,58 @@ export const loss_log_cosh = dualLoss("log_cosh");
 export const loss_kl_divergence = dualLoss("kl_divergence");
 export const loss_poisson = dualLoss("poisson");
 export const loss_cosine_similarity = dualLoss("cosine_similarity");
+/**
+ * Binary focal crossentropy (Keras 3): `(1 - p_t)^gamma * bce`, with `apply_class_balancing` weighting
+ * class 1 by `alpha` and class 0 by `1 - alpha`. Arguments: apply_class_balancing = FALSE, alpha = 0.25,
+ * gamma = 2, from_logits = FALSE, label_smoothing = 0, axis = -1.
+ *
+ * @example
+ * loss_binary_focal_crossentropy([[0, 1], [0, 0]], [[0.6, 0.4], [0.4, 0.6]], { gamma: 2 }); // [0.330, 0.206]
+ * compile(model, { optimizer: "adam", loss: loss_binary_focal_crossentropy({ gamma: 3 }) });
+ */
+export const loss_binary_focal_crossentropy = dualLoss("binary_focal_crossentropy");
+/**
+ * Categorical focal crossentropy (Keras 3): `sum(alpha * (1 - p)^gamma * -y log(p))` over `axis`, `alpha`
+ * a number or one weight per class. Arguments: alpha = 0.25, gamma = 2, from_logits = FALSE,
+ * label_smoothing = 0, axis = -1.
+ *
+ * @example
+ * loss_categorical_focal_crossentropy([[0, 1, 0], [0, 0, 1]], [[0.05, 0.9, 0.05], [0.1, 0.85, 0.05]]);
+ * // [0.000263, 0.6759]
+ */
+export const loss_categorical_focal_crossentropy = dualLoss("categorical_focal_crossentropy");
+/**
+ * Dice loss (Keras 3): `1 - 2 sum(y_true * y_pred) / (sum(y_true) + sum(y_pred))` over `axis`; with the
+ * default `axis = NULL` one value for the whole batch, with e.g. `axis = c(1, 2, 3)` one per sample.
+ *
+ * @example
+ * loss_dice([[1, 1, 0, 0]], [[0, 1, 0, 1]]); // 0.5
+ */
+export const loss_dice = dualLoss("dice");
+/**
+ * Tversky loss (Keras 3): `1 - tp / (tp + alpha * fp + beta * fn)` over `axis` (default NULL: the whole
+ * batch), where Keras weighs `sum((1 - y_pred) * y_true)` by `alpha` and `sum(y_pred * (1 - y_true))` by
+ * `beta`; alpha = beta = 0.5 is the dice loss.
+ *
+ * @example
+ * loss_tversky([[1, 1, 0, 0]], [[0, 1, 0, 1]], { alpha: 0.7, beta: 0.3 });
+ */
+export const loss_tversky = dualLoss("tversky");
+/**
+ * CTC loss (Keras 3 `keras.losses.CTC`): `y_true` integer labels (batch, max_length) padded with 0,
+ * `y_pred` logits (batch, time, classes) with class 0 the blank — a log-softmax is taken inside, so
+ * end the model with a linear layer. One value per sample: -log P(labels | logits), summed over every
+ * alignment. Decode predictions with `k_ctc_decode()`.
+ *
+ * @example
+ * const model = pipe(
+ *   keras_model_sequential({ input_shape: [20, 8] }),
+ *   layer_gru({ units: 32, return_sequences: true }),
+ *   layer_dense({ units: 5 }), // 4 labels + the blank (class 0)
+ *   compile({ optimizer: "adam", loss: loss_ctc() }),
+ * );
+ */
+export const loss_ctc = dualLoss("ctc");
 
 /** Per-sample functions by Keras name, shared with the metrics of the same names. */
 export function lossFunction(name: string, config: Record<string, unknown> = {}): (t: Tensor, p: Tensor) => Tensor {

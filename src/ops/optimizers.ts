@@ -5,7 +5,18 @@
  */
 import { tf, type Tensor } from "../backend/tf.js";
 import { KerasError, describeValue } from "../errors.js";
-import { Bool, Nullable, NonNegativeNum, PositiveNum, Rate, Str, decodeArgs, described, type Props } from "../args.js";
+import {
+  Bool,
+  Nullable,
+  NonNegativeNum,
+  Num,
+  PositiveNum,
+  Rate,
+  Str,
+  decodeArgs,
+  described,
+  type Props,
+} from "../args.js";
 import * as t from "io-ts";
 import { isSchedule, type LearningRateSchedule } from "./schedules.js";
 import { applyConstraint, type ConstraintSpec } from "./constraints.js";
@@ -34,13 +45,24 @@ interface StepInfo {
   readonly globals: Readonly<Record<string, number>>;
 }
 
+export interface SlotSpec {
+  readonly name: string;
+  readonly init: number;
+  readonly shape?: readonly number[];
+  /** Keras keeps this slot as an integer variable (saved as int32). */
+  readonly integer?: boolean;
+}
+
 interface UpdateRule {
   readonly className: string;
   readonly fn: string;
   readonly props: Props;
   readonly defaults: Record<string, unknown>;
-  /** Slot names and their initial value (a constant) per variable. */
-  readonly slots: (c: Record<string, any>) => readonly { name: string; init: number }[];
+  /**
+   * Slot names and their initial value (a constant) for a variable of shape `shape`; a slot's own shape
+   * when it differs from the variable's (Adafactor's factored row and column averages).
+   */
+  readonly slots: (c: Record<string, any>, shape: readonly number[]) => readonly SlotSpec[];
   /** New variable value and new slot values. Runs inside tf.tidy. */
   readonly update: (
     g: Tensor,
@@ -73,6 +95,10 @@ const LearningRate = described(
 
 const Beta = Rate;
 const NullablePositive = Nullable(PositiveNum);
+const NonPositiveNum = described(
+  t.refinement(t.number, (n) => Number.isFinite(n) && n <= 0),
+  "a number <= 0",
+);
 
 /** Arguments every Keras 3 optimizer takes. */
 const COMMON_PROPS: Props = {
@@ -86,6 +112,13 @@ const COMMON_PROPS: Props = {
 const COMMON_DEFAULTS = { weight_decay: null, clipnorm: null, clipvalue: null, global_clipnorm: null };
 
 const { add, sub, mul, div, sqrt, square } = tf;
+/** Root mean square of a whole tensor. */
+const rms = (x: Tensor) => sqrt(tf.mean(square(x)));
+/** Adam's moving averages of g and g² (Adam, AdamW, Nadam, Lamb): m += (g - m)(1 - beta_1), v likewise. */
+const moments = (g: Tensor, m: Tensor, v: Tensor, c: Readonly<Record<string, any>>) => [
+  add(m, mul(sub(g, m), 1 - c.beta_1)),
+  add(v, mul(sub(square(g), v), 1 - c.beta_2)),
+];
 
 const RULES: Record<string, UpdateRule> = {
   sgd: {
@@ -223,11 +256,141 @@ const RULES: Record<string, UpdateRule> = {
       const uT1 = c.beta_1 * (1 - 0.5 * Math.pow(0.96, step + 1));
       const uProduct = globals.u_product;
       const uProduct1 = uProduct * uT1;
-      const m1 = add(m, mul(sub(g, m), 1 - c.beta_1));
-      const v1 = add(vel, mul(sub(square(g), vel), 1 - c.beta_2));
+      const [m1, v1] = moments(g, m, vel, c);
       const mHat = add(mul(uT1 / (1 - uProduct1), m1), mul((1 - uT) / (1 - uProduct), g));
       const vHat = div(v1, 1 - Math.pow(c.beta_2, step));
       return { variable: sub(v, div(mul(lr, mHat), add(sqrt(vHat), c.epsilon))), slots: [m1, v1] };
+    },
+  },
+  lion: {
+    className: "Lion",
+    fn: "optimizer_lion",
+    props: { beta_1: PositiveNum, beta_2: Beta },
+    defaults: { learning_rate: 0.001, beta_1: 0.9, beta_2: 0.99 },
+    slots: () => [{ name: "momentum", init: 0 }],
+    // v -= lr * sign(beta_1 m + (1 - beta_1) g); then m = beta_2 m + (1 - beta_2) g. Keras takes 1 - beta in
+    // float32: the same constants keep the sign of a near-zero step the same.
+    update: (g, v, [m], { lr, c }) => {
+      const complement = (beta: number) => Math.fround(1 - Math.fround(beta));
+      return {
+        variable: sub(v, mul(lr, tf.sign(add(mul(m, c.beta_1), mul(g, complement(c.beta_1)))))),
+        slots: [add(mul(m, c.beta_2), mul(g, complement(c.beta_2)))],
+      };
+    },
+    validate: (c) => {
+      if (c.beta_1 > 1)
+        throw new KerasError(
+          "optimizer_lion",
+          `\`beta_1\` must be in (0, 1] (otherwise Lion degenerates to sign SGD), got ${c.beta_1}`,
+        );
+    },
+  },
+  lamb: {
+    className: "Lamb",
+    fn: "optimizer_lamb",
+    props: { beta_1: Beta, beta_2: Beta, epsilon: PositiveNum },
+    defaults: { learning_rate: 0.001, beta_1: 0.9, beta_2: 0.999, epsilon: 1e-7 },
+    slots: () => [
+      { name: "momentum", init: 0 },
+      { name: "velocity", init: 0 },
+    ],
+    // Adam's bias-corrected step, scaled per weight by the trust ratio ||v|| / ||step|| (1 when either is 0).
+    update: (g, v, [m, vel], { lr, c, step }) => {
+      const [m1, v1] = moments(g, m, vel, c);
+      const mHat = div(m1, 1 - Math.pow(c.beta_1, step));
+      const update = div(mHat, add(sqrt(div(v1, 1 - Math.pow(c.beta_2, step))), c.epsilon));
+      const wNorm = sqrt(tf.sum(square(v)));
+      const uNorm = sqrt(tf.sum(square(update)));
+      const one = tf.scalar(1);
+      const ratio = tf.where(tf.greater(wNorm, 0), tf.where(tf.greater(uNorm, 0), div(wNorm, uNorm), one), one);
+      return { variable: sub(v, mul(mul(ratio, lr), update)), slots: [m1, v1] };
+    },
+  },
+  ftrl: {
+    className: "Ftrl",
+    fn: "optimizer_ftrl",
+    props: {
+      learning_rate_power: NonPositiveNum,
+      initial_accumulator_value: NonNegativeNum,
+      l1_regularization_strength: NonNegativeNum,
+      l2_regularization_strength: NonNegativeNum,
+      l2_shrinkage_regularization_strength: NonNegativeNum,
+      beta: Num,
+    },
+    defaults: {
+      learning_rate: 0.001,
+      learning_rate_power: -0.5,
+      initial_accumulator_value: 0.1,
+      l1_regularization_strength: 0,
+      l2_regularization_strength: 0,
+      l2_shrinkage_regularization_strength: 0,
+      beta: 0,
+    },
+    slots: (c) => [
+      { name: "accumulator", init: c.initial_accumulator_value },
+      { name: "linear", init: 0 },
+    ],
+    // Keras 3 (follow-the-regularized-leader, McMahan et al. 2013).
+    update: (g, v, [accum, linear], { lr, c }) => {
+      const power = -c.learning_rate_power;
+      const l2 = c.l2_regularization_strength + c.beta / (2 * lr);
+      const gradToUse = add(g, mul(2 * c.l2_shrinkage_regularization_strength, v));
+      const newAccum = add(accum, square(g));
+      const sigma = div(sub(tf.pow(newAccum, power), tf.pow(accum, power)), lr);
+      const linear1 = add(linear, sub(gradToUse, mul(sigma, v)));
+      const quadratic = add(div(tf.pow(newAccum, power), lr), 2 * l2);
+      const l1 = c.l1_regularization_strength;
+      const clipped = tf.clipByValue(linear1, -l1, l1);
+      return { variable: div(sub(clipped, linear1), quadratic), slots: [newAccum, linear1] };
+    },
+  },
+  adafactor: {
+    className: "Adafactor",
+    fn: "optimizer_adafactor",
+    props: {
+      beta_2_decay: Num,
+      epsilon_1: PositiveNum,
+      epsilon_2: PositiveNum,
+      clip_threshold: PositiveNum,
+      relative_step: Bool,
+    },
+    defaults: {
+      learning_rate: 0.001,
+      beta_2_decay: -0.8,
+      epsilon_1: 1e-30,
+      epsilon_2: 1e-3,
+      clip_threshold: 1,
+      relative_step: true,
+    },
+    // Weights of rank >= 2 keep row (r) and column (c) averages of the squared gradient and rebuild the
+    // second moment from them; the others keep it whole, and r and c are unused scalars (Keras saves them).
+    slots: (_c, shape) => [
+      shape.length >= 2
+        ? { name: "r", init: 0, shape: shape.slice(0, -1) }
+        : { name: "r", init: 0, shape: [], integer: true },
+      shape.length >= 2
+        ? { name: "c", init: 0, shape: [...shape.slice(0, -2), shape[shape.length - 1]] }
+        : { name: "c", init: 0, shape: [], integer: true },
+      { name: "velocity", init: 0 },
+    ],
+    // Keras 3: rho = min(lr, 1 / sqrt(t)) (`relative_step` changes nothing more there), alpha = max(eps_2,
+    // rms(v)) * rho, beta_2 = 1 - t^beta_2_decay, update clipped to rms <= clip_threshold.
+    update: (g, v, slots, { lr, c, step }) => {
+      const rho = Math.min(lr, 1 / Math.sqrt(step));
+      const alpha = mul(tf.maximum(rms(v), c.epsilon_2), rho);
+      const squared = add(square(g), c.epsilon_1);
+      const beta2 = 1 - Math.pow(step, c.beta_2_decay);
+      const decay = (old: Tensor, fresh: Tensor) => add(mul(beta2, old), mul(1 - beta2, fresh));
+      let out: Tensor[];
+      if (v.rank >= 2) {
+        const r = decay(slots[0], tf.mean(squared, -1));
+        const col = decay(slots[1], tf.mean(squared, -2));
+        const velocity = mul(tf.expandDims(div(r, tf.mean(r, -1, true)), -1), tf.expandDims(col, -2));
+        out = [r, col, velocity];
+      } else out = [slots[0], slots[1], decay(slots[2], squared)];
+      const u = div(g, sqrt(out[out.length - 1]));
+      const uHat = div(u, tf.maximum(div(rms(u), c.clip_threshold), 1));
+      return { variable: sub(v, mul(alpha, uHat)), slots: out };
     },
   },
 };
@@ -235,8 +398,8 @@ const RULES: Record<string, UpdateRule> = {
 /** Adam / AdamW (Keras 3): alpha = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t); v -= alpha * m / (sqrt(v) + eps). */
 function adamUpdate(g: Tensor, v: Tensor, slots: readonly Tensor[], { lr, c, step }: StepInfo) {
   const alpha = (lr * Math.sqrt(1 - Math.pow(c.beta_2, step))) / (1 - Math.pow(c.beta_1, step));
-  const m = add(slots[0], mul(sub(g, slots[0]), 1 - c.beta_1));
-  let vel = add(slots[1], mul(sub(square(g), slots[1]), 1 - c.beta_2));
+  const [m, v1] = moments(g, slots[0], slots[1], c);
+  let vel = v1;
   const out = [m, vel];
   if (c.amsgrad) {
     vel = tf.maximum(slots[2], vel);
@@ -246,6 +409,18 @@ function adamUpdate(g: Tensor, v: Tensor, slots: readonly Tensor[], { lr, c, ste
 }
 
 export const OPTIMIZER_NAMES = Object.keys(RULES);
+
+/** The optimizer_*() of a Keras class name ("Adam" → optimizer_adam), for reading Keras's configs. */
+export function optimizerFunctionOf(
+  className: string,
+): ((args?: Record<string, unknown>) => OptimizerSpec) | undefined {
+  const key = Object.keys(RULES).find((k) => RULES[k].className === className);
+  return key ? (args) => makeOptimizer(key, args) : undefined;
+}
+
+/** The slots the optimizer keeps for a weight of shape `shape`, in its update rule's order. */
+export const slotSpecs = (spec: OptimizerSpec, shape: readonly number[]): readonly SlotSpec[] =>
+  ruleOf(spec).slots(spec.config, shape);
 
 function ruleOf(spec: OptimizerSpec): UpdateRule {
   const r = Object.values(RULES).find((x) => x.className === spec.class_name);
@@ -287,6 +462,41 @@ export const optimizer_adadelta = (args?: OptArgs) => makeOptimizer("adadelta", 
 export const optimizer_adamax = (args?: OptArgs) => makeOptimizer("adamax", args);
 /** Nadam (Keras 3's momentum-schedule form with decay 0.96). */
 export const optimizer_nadam = (args?: OptArgs) => makeOptimizer("nadam", args);
+/**
+ * Lion (Keras 3; Chen et al. 2023): steps of size `learning_rate` in the sign of an interpolated
+ * momentum. Defaults: learning_rate = 0.001, beta_1 = 0.9, beta_2 = 0.99. Use a learning rate 3-10 times
+ * smaller than Adam's.
+ *
+ * @example
+ * compile(model, { optimizer: optimizer_lion({ learning_rate: 1e-4 }), loss: "mse" });
+ */
+export const optimizer_lion = (args?: OptArgs) => makeOptimizer("lion", args);
+/**
+ * LAMB (Keras 3; You et al. 2019): Adam's step rescaled per weight by the trust ratio ||w|| / ||step||.
+ * Defaults: learning_rate = 0.001, beta_1 = 0.9, beta_2 = 0.999, epsilon = 1e-7.
+ *
+ * @example
+ * compile(model, { optimizer: optimizer_lamb({ learning_rate: 0.01 }), loss: "mse" });
+ */
+export const optimizer_lamb = (args?: OptArgs) => makeOptimizer("lamb", args);
+/**
+ * FTRL-proximal (Keras 3). Defaults: learning_rate = 0.001, learning_rate_power = -0.5,
+ * initial_accumulator_value = 0.1, l1_regularization_strength = 0, l2_regularization_strength = 0,
+ * l2_shrinkage_regularization_strength = 0, beta = 0.
+ *
+ * @example
+ * compile(model, { optimizer: optimizer_ftrl({ learning_rate: 0.1, l1_regularization_strength: 0.01 }), loss: "mse" });
+ */
+export const optimizer_ftrl = (args?: OptArgs) => makeOptimizer("ftrl", args);
+/**
+ * Adafactor (Keras 3; Shazeer & Stern 2018): factored second moments for weights of rank >= 2, step
+ * size min(learning_rate, 1 / sqrt(t)) relative to the weights' RMS. Defaults: learning_rate = 0.001,
+ * beta_2_decay = -0.8, epsilon_1 = 1e-30, epsilon_2 = 1e-3, clip_threshold = 1, relative_step = TRUE.
+ *
+ * @example
+ * compile(model, { optimizer: optimizer_adafactor({ learning_rate: 0.01 }), loss: "mse" });
+ */
+export const optimizer_adafactor = (args?: OptArgs) => makeOptimizer("adafactor", args);
 
 /** An optimizer by name ("adam", "sgd", ...) or an optimizer_*() value; undefined when not one. */
 export function resolveOptimizer(fn: string, v: unknown): OptimizerSpec {
@@ -400,15 +610,21 @@ export class OptimizerRuntime {
   }
 
   private slotsFor(v: OptimizedVariable): tf.Variable[] {
-    const wanted = this.rule.slots(this.spec.config);
+    const wanted = this.rule.slots(this.spec.config, v.variable.shape);
+    const shapeOf = (w: SlotSpec) => w.shape ?? v.variable.shape;
     const have = this.slots.get(v.key);
     const fits =
       have &&
       have.names.length === wanted.length &&
-      have.vars.every((s, i) => have.names[i] === wanted[i].name && s.shape.every((d, j) => d === v.variable.shape[j]));
+      have.vars.every(
+        (s, i) =>
+          have.names[i] === wanted[i].name &&
+          s.shape.length === shapeOf(wanted[i]).length &&
+          s.shape.every((d, j) => d === shapeOf(wanted[i])[j]),
+      );
     if (fits) return have!.vars;
     if (have) have.vars.forEach((s) => s.dispose());
-    const vars = wanted.map((w) => tf.tidy(() => tf.variable(tf.fill(v.variable.shape, w.init), false)));
+    const vars = wanted.map((w) => tf.tidy(() => tf.variable(tf.fill([...shapeOf(w)], w.init), false)));
     this.slots.set(v.key, { names: wanted.map((w) => w.name), vars });
     return vars;
   }
@@ -431,7 +647,8 @@ export class OptimizerRuntime {
         let value: Tensor = target.variable;
         if (c.weight_decay) value = sub(value, mul(value, c.weight_decay * lr));
         const r = this.rule.update(grads[i], value, slotLists[i], info);
-        r.slots.forEach((s, k) => slotLists[i][k].assign(s));
+        // A rule may hand a slot back unchanged (Adafactor's unused r, c): a variable is not assigned to itself.
+        r.slots.forEach((s, k) => s !== slotLists[i][k] && slotLists[i][k].assign(s));
         target.variable.assign(target.constraint ? applyConstraint(target.constraint, r.variable) : r.variable);
       });
     });

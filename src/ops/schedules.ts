@@ -163,3 +163,94 @@ export function learning_rate_schedule_cosine_decay(args: {
     return target * ((1 - a.alpha) * cosine + a.alpha);
   });
 }
+
+/**
+ * Polynomial decay (Keras 3 `PolynomialDecay`): from `initial_learning_rate` to `end_learning_rate`
+ * (default 1e-4) over `decay_steps` as `(initial - end) * (1 - step / decay_steps)^power + end`
+ * (power 1: linear), then constant; with `cycle = TRUE` the decay restarts, `decay_steps` growing to the
+ * next multiple of itself above the step.
+ *
+ * @example
+ * optimizer_sgd({ learning_rate: learning_rate_schedule_polynomial_decay({
+ *   initial_learning_rate: 0.1, decay_steps: 1000, end_learning_rate: 0.001, power: 0.5 }) });
+ */
+export function learning_rate_schedule_polynomial_decay(args: {
+  initial_learning_rate: number;
+  decay_steps: number;
+  end_learning_rate?: number;
+  power?: number;
+  cycle?: boolean;
+  name?: string;
+}): LearningRateSchedule {
+  const a = decodeArgs(
+    "learning_rate_schedule_polynomial_decay",
+    {
+      initial_learning_rate: NonNegativeNum,
+      decay_steps: PositiveInt,
+      end_learning_rate: NonNegativeNum,
+      power: NonNegativeNum,
+      cycle: Bool,
+      name: Name,
+    },
+    args,
+    { end_learning_rate: 0.0001, power: 1, cycle: false, name: "PolynomialDecay" },
+    ["initial_learning_rate", "decay_steps"],
+  );
+  return makeSchedule("PolynomialDecay", a, (step) => {
+    let decaySteps = a.decay_steps;
+    let s = step;
+    if (a.cycle) decaySteps *= step === 0 ? 1 : Math.ceil(step / a.decay_steps);
+    else s = Math.min(step, decaySteps);
+    return (
+      (a.initial_learning_rate - a.end_learning_rate) * Math.pow(1 - s / decaySteps, a.power) + a.end_learning_rate
+    );
+  });
+}
+
+/**
+ * Cosine decay with warm restarts (Keras 3 `CosineDecayRestarts`, SGDR): a cosine from
+ * `initial_learning_rate` down to `alpha` times it over `first_decay_steps`, then again over a period
+ * `t_mul` (default 2) times longer from a peak `m_mul` (default 1) times the previous one.
+ *
+ * @example
+ * optimizer_adam({ learning_rate: learning_rate_schedule_cosine_decay_restarts({
+ *   initial_learning_rate: 0.01, first_decay_steps: 100 }) });
+ */
+export function learning_rate_schedule_cosine_decay_restarts(args: {
+  initial_learning_rate: number;
+  first_decay_steps: number;
+  t_mul?: number;
+  m_mul?: number;
+  alpha?: number;
+  name?: string;
+}): LearningRateSchedule {
+  const a = decodeArgs(
+    "learning_rate_schedule_cosine_decay_restarts",
+    {
+      initial_learning_rate: NonNegativeNum,
+      first_decay_steps: PositiveInt,
+      t_mul: PositiveNum,
+      m_mul: NonNegativeNum,
+      alpha: NonNegativeNum,
+      name: Name,
+    },
+    args,
+    { t_mul: 2, m_mul: 1, alpha: 0, name: "SGDRDecay" },
+    ["initial_learning_rate", "first_decay_steps"],
+  );
+  return makeSchedule("CosineDecayRestarts", a, (step) => {
+    let fraction = step / a.first_decay_steps;
+    let restart: number;
+    if (a.t_mul === 1) {
+      restart = Math.floor(fraction);
+      fraction -= restart;
+    } else {
+      // Periods grow geometrically: restart i begins after (1 - t_mul^i) / (1 - t_mul) first periods.
+      restart = Math.floor(Math.log(1 - fraction * (1 - a.t_mul)) / Math.log(a.t_mul));
+      const before = (1 - Math.pow(a.t_mul, restart)) / (1 - a.t_mul);
+      fraction = (fraction - before) / Math.pow(a.t_mul, restart);
+    }
+    const cosine = 0.5 * Math.pow(a.m_mul, restart) * (1 + Math.cos(Math.PI * fraction));
+    return a.initial_learning_rate * ((1 - a.alpha) * cosine + a.alpha);
+  });
+}

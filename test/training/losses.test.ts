@@ -144,8 +144,15 @@ describe("training: losses (hand-derived values)", () => {
     for (const name of LOSS_NAMES) {
       const spec = resolveLoss("compile", name);
       const sparse = spec.class_name === "SparseCategoricalCrossentropy";
-      const yTrue = tf.tensor2d(sparse ? [[1], [0]] : oneHot);
-      const yPred = tf.tensor2d(probabilities);
+      // CTC: labels (batch, max_length) against logits (batch, time, classes)
+      const ctc = spec.class_name === "CTC";
+      const yTrue = ctc
+        ? tf.tensor2d([
+            [1, 2],
+            [2, 0],
+          ])
+        : tf.tensor2d(sparse ? [[1], [0]] : oneHot);
+      const yPred = ctc ? tf.tensor3d([probabilities, oneHot]) : tf.tensor2d(probabilities);
       const g = tf.grad((p) => tf.mean(spec.perSample(yTrue, p)))(yPred);
       const values = Array.from(g.dataSync());
       expect(values.every(Number.isFinite), `${name}: finite gradient`).to.equal(true);

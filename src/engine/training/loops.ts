@@ -131,7 +131,7 @@ function checkFeatureShapes(fn: string, rt: Runtime, inputs: readonly (readonly 
 function directionOf(ctx: StepContext, name: string): "up" | "down" | undefined {
   const base = name.startsWith("val_") ? name.slice(4) : name;
   if (base === "loss" || ctx.outputLossNames.includes(base) || base === "learning_rate") return "down";
-  const m = ctx.metrics.find((x) => x.logName === base);
+  const m = ctx.metrics.find((x) => x.logName === base || base.replace(/_\d+$/, "") === x.logName);
   if (m) return m.spec.direction;
   return /acc|auc|precision|recall/.test(base) ? "up" : undefined;
 }

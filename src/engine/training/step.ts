@@ -10,7 +10,7 @@ import { KerasError } from "../../errors.js";
 import { keptUpdates, type Runtime, type RunResult, type RunUpdates } from "../runtime.js";
 import { regularizationPenalty } from "../../ops/regularizers.js";
 import { EPSILON } from "../../ops/losses.js";
-import { resolveAutoMetric, type MetricSpec } from "../../ops/metrics.js";
+import { metricForShapes, resolveAutoMetric, type MetricSpec } from "../../ops/metrics.js";
 import { OptimizerRuntime, slotKey, type OptimizedVariable } from "../../ops/optimizers.js";
 import type { TrainingSetup } from "./setup.js";
 import type { Batch } from "./data.js";
@@ -61,8 +61,13 @@ export function stepContext(
   outputLossNames.forEach((n) => taken.add(n));
   if (targetShapes) {
     const bind = (k: number, m: MetricSpec, weighted: boolean) => {
-      const yPredShape = rt.plan.outputShapes[k].map((d) => d ?? 1);
-      const spec = resolveAutoMetric(m, targetShapes[k], yPredShape, setup.losses[k]);
+      const outputShape = rt.plan.outputShapes[k];
+      const yPredShape = outputShape.map((d) => d ?? 1);
+      const spec = metricForShapes(
+        resolveAutoMetric(m, targetShapes[k], yPredShape, setup.losses[k]),
+        targetShapes[k],
+        outputShape,
+      );
       let logName = prefix(k) + spec.name;
       if (taken.has(logName)) logName = prefix(k) + (weighted ? "weighted_" : "") + spec.name;
       if (taken.has(logName))
@@ -96,7 +101,10 @@ function combinedWeight(sw: Tensor | null, mask: Tensor | null, like: Tensor, sc
   return sw ?? m;
 }
 
-/** Weighted Keras loss of one output: sum(per-sample loss × weight) / number of values. */
+/**
+ * Weighted Keras loss of one output: sum(per-sample loss × weight) / number of weighted values (a loss
+ * of the whole batch, as dice's, times a weight per sample averages the weights, as in Keras).
+ */
 function outputLoss(
   ctx: StepContext,
   k: number,
@@ -118,7 +126,7 @@ function outputLoss(
   }
   const w = combinedWeight(sw, mask, per, true);
   const weighted = w ? tf.mul(per, expandTo(w, per.rank)) : per;
-  return tf.div(tf.sum(weighted), Math.max(per.size, 1));
+  return tf.div(tf.sum(weighted), Math.max(weighted.size, 1));
 }
 
 /** The regularization penalties of trainable weights plus the layers' own losses (activity regularization). */
@@ -271,7 +279,12 @@ export class EpochAccumulator {
     const mean = (s: number) => (this.samples ? s / this.samples : NaN);
     out[`${prefix}loss`] = mean(this.lossSum);
     this.ctx.outputLossNames.forEach((n, k) => (out[prefix + n] = mean(this.outputLossSums[k])));
-    this.ctx.metrics.forEach((m, k) => (out[prefix + m.logName] = m.spec.result(this.metricSums[k])));
+    this.ctx.metrics.forEach((m, k) => {
+      const value = m.spec.value(this.metricSums[k]);
+      // A metric of one value per class or threshold logs `<name>_<i>` for each.
+      if (Array.isArray(value)) value.forEach((v, i) => (out[`${prefix}${m.logName}_${i}`] = v));
+      else out[prefix + m.logName] = value;
+    });
     return out;
   }
 }

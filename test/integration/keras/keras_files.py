@@ -254,6 +254,12 @@ OPTIMIZERS = {
     "nadam": lambda: keras.optimizers.Nadam(0.01),
     "adamw": lambda: keras.optimizers.AdamW(0.01),
     "schedule": lambda: keras.optimizers.Adam(keras.optimizers.schedules.ExponentialDecay(0.02, 3, 0.5)),
+    "lion": lambda: keras.optimizers.Lion(0.01),
+    "lamb": lambda: keras.optimizers.Lamb(0.01),
+    "ftrl": lambda: keras.optimizers.Ftrl(0.1, l1_regularization_strength=0.01),
+    "adafactor": lambda: keras.optimizers.Adafactor(0.01),
+    "polynomial_decay": lambda: keras.optimizers.SGD(keras.optimizers.schedules.PolynomialDecay(0.05, 3)),
+    "cosine_decay_restarts": lambda: keras.optimizers.SGD(keras.optimizers.schedules.CosineDecayRestarts(1.0, 2)),
 }
 resume = inp["resume_data"]
 rx, ry = np.asarray(resume["x"], "float32"), np.asarray(resume["y"], "float32")

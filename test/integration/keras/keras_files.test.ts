@@ -69,6 +69,19 @@ const OPTIMIZERS: Record<string, () => ReturnType<typeof k.optimizer_adam>> = {
         decay_rate: 0.5,
       }),
     }),
+  lion: () => k.optimizer_lion({ learning_rate: 0.01 }),
+  lamb: () => k.optimizer_lamb({ learning_rate: 0.01 }),
+  ftrl: () => k.optimizer_ftrl({ learning_rate: 0.1, l1_regularization_strength: 0.01 }),
+  // GRU weights of rank 2 (factored r, c) and the Dense bias of rank 1 (scalar r, c)
+  adafactor: () => k.optimizer_adafactor({ learning_rate: 0.01 }),
+  polynomial_decay: () =>
+    k.optimizer_sgd({
+      learning_rate: k.learning_rate_schedule_polynomial_decay({ initial_learning_rate: 0.05, decay_steps: 3 }),
+    }),
+  cosine_decay_restarts: () =>
+    k.optimizer_sgd({
+      learning_rate: k.learning_rate_schedule_cosine_decay_restarts({ initial_learning_rate: 1, first_decay_steps: 2 }),
+    }),
 };
 const fitArgs = { epochs: 1, batch_size: resumeData.batch_size, shuffle: false, ...quiet };
 
