@@ -1,12 +1,12 @@
 /** `activation_*()` functions (R names): Keras activations applied to a tensor or a nested array. */
 import { ACTIVATIONS } from "../ops/activations.js";
 import { tf, type Tensor } from "../backend/tf.js";
-import { toTensor } from "../engine/eager.js";
+import { toTensorData } from "../engine/training/convert.js";
 import { Bool, Int, decodeArgs } from "../args.js";
 
 /** Runs `f` on `x` (a tensor, or data converted to one and freed afterwards), as `fn`. */
 function applyTo(fn: string, x: unknown, f: (t: Tensor) => Tensor): Tensor {
-  const { tensor, owned } = toTensor(fn, x, "`x`");
+  const { tensor, owned } = toTensorData(fn, x, "`x`");
   try {
     return tf.tidy(() => {
       const y = f(tensor);

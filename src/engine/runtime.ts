@@ -47,7 +47,7 @@ export class Runtime {
       const shapes = plan.layerInputShapes[i];
       if (!shapes) return [];
       // Inside tidy: the initial tensor would otherwise stay registered next to the variable.
-      return weightValuesOf(l, shapes, "build").map((w) =>
+      return weightValuesOf(l, shapes).map((w) =>
         tf.tidy(() => tf.variable(tf.tensor(w.values, [...w.shape], "float32"), w.trainable)),
       );
     });

@@ -57,7 +57,7 @@ export function keras_model_sequential(
     shapes: inputShape ? Object.freeze([]) : null,
   });
   for (const [i, l] of (a.layers ?? []).entries()) {
-    if (!isLayer(l)) throw new KerasError(fn, `\`layers[${i + 1}]\` must be a layer, got ${describeValue(l)}`);
+    if (!isLayer(l)) throw new KerasError(fn, `\`layers[[${i + 1}]]\` must be a layer, got ${describeValue(l)}`);
     model = appendLayer(model, l);
   }
   if (a.trainable === false)

@@ -33,7 +33,8 @@ export { isSymbolic };
 
 /** A symbolic tensor or a non-empty list of them (multi-input layers). */
 export function isSymbolicInput(x: unknown): x is SymbolicTensor | SymbolicTensor[] {
-  return isSymbolic(x) || (Array.isArray(x) && x.length > 0 && x.every(isSymbolic));
+  // Array.from: `every` skips the holes of a sparse array, which would pass as a list of tensors.
+  return isSymbolic(x) || (Array.isArray(x) && x.length > 0 && Array.from(x).every(isSymbolic));
 }
 
 function symbolic(node: GraphNode, index: number, dtype: string): SymbolicTensor {

@@ -102,6 +102,12 @@ export interface LayerFamily<C extends Record<string, any> = Record<string, any>
   readonly weights?: (config: C, inputShapes: readonly Shape[]) => readonly WeightSpec[];
   readonly forward: (config: C, ctx: ForwardContext) => ForwardResult;
   /**
+   * What the layer's data must be beyond its shape (Embedding: token indices below input_dim), checked
+   * on the host where user data enters — an eager call, or a model input feeding the layer directly —
+   * since tfjs kernels do not check it. Returns the problem (completing "`x` ...") or null.
+   */
+  readonly inputProblem?: (config: C, x: Tensor) => string | null;
+  /**
    * Mask policy when forward returns no masks: "propagate" passes the first input mask on (default for
    * shape-preserving layers), "drop" returns none.
    */

@@ -1,55 +1,41 @@
 /** Converting user-supplied weight values (nested arrays, typed arrays, tensors) to WeightValues. */
 import { tf } from "../backend/tf.js";
 import { KerasError, describeValue } from "../errors.js";
+import { isPlainRecord } from "../args.js";
+import { hostData } from "../engine/training/convert.js";
 import type { WeightSpec, WeightValue } from "./types.js";
 import { product } from "./shape.js";
 
-function nestedShape(a: unknown): number[] {
-  const shape: number[] = [];
-  let cur = a;
-  while (Array.isArray(cur)) {
-    shape.push(cur.length);
-    cur = cur[0];
-  }
-  return shape;
-}
-
-/** Flattens `raw` to float32 and checks it against `shape`. Returns undefined when impossible. */
-export function toFloat32(raw: unknown, shape: readonly number[]): Float32Array | undefined {
+/**
+ * `raw` as float32 values of `shape`: a tensor, nested arrays, a flat typed array or a `{ shape, values }`
+ * record (a weight value). Else the problem (text completing "... must be ").
+ */
+export function toFloat32(raw: unknown, shape: readonly number[]): Float32Array | string {
   const n = product(shape);
+  const want = `[${shape.join(", ")}]`;
+  let got: { values: ArrayLike<number>; shape: readonly number[] } | string;
   if (raw instanceof tf.Tensor) {
-    if (
-      raw.size !== n ||
-      raw.shape.length !== shape.length ||
-      !raw.shape.every((d: number, i: number) => d === shape[i])
-    )
-      return undefined;
-    return Float32Array.from(raw.dataSync() as Float32Array);
-  }
-  if (ArrayBuffer.isView(raw)) {
-    const v = raw as unknown as ArrayLike<number>;
-    return v.length === n ? Float32Array.from(v) : undefined;
-  }
-  if (typeof raw === "number") return shape.length === 0 ? Float32Array.of(raw) : undefined;
-  if (raw && typeof raw === "object" && !Array.isArray(raw) && "values" in raw && "shape" in raw) {
-    const r = raw as { shape: number[]; values: ArrayLike<number> };
-    if (r.shape.length !== shape.length || !r.shape.every((d, i) => d === shape[i]) || r.values.length !== n)
-      return undefined;
-    return Float32Array.from(r.values);
-  }
-  if (!Array.isArray(raw)) return undefined;
-  const s = nestedShape(raw);
-  if (s.length !== shape.length || !s.every((d, i) => d === shape[i])) return undefined;
-  const flat = (raw as unknown[]).flat(Infinity) as unknown[];
-  if (flat.length !== n || !flat.every((x) => typeof x === "number")) return undefined;
-  return Float32Array.from(flat as number[]);
+    got =
+      raw.isDisposed || raw.dtype === "string"
+        ? `numeric, got a ${raw.isDisposed ? "disposed" : "string"} tensor`
+        : { values: raw.dataSync() as Float32Array, shape: raw.shape };
+  } else if (isPlainRecord(raw) && "values" in raw && "shape" in raw) {
+    const values = hostData(raw.values);
+    got = typeof values === "string" ? values : { values: values.values, shape: raw.shape as number[] };
+  } else got = hostData(raw);
+  if (typeof got === "string") return got;
+  // A flat typed array holds the weight in row-major order.
+  const flat = ArrayBuffer.isView(raw) && got.values.length === n;
+  const same = got.shape.length === shape.length && got.shape.every((d, i) => d === shape[i]);
+  if (!flat && !same) return `of shape ${want}, got shape [${got.shape.join(", ")}]`;
+  return Float32Array.from(got.values);
 }
 
-export function describeShapeOf(raw: unknown): string {
-  if (raw instanceof tf.Tensor) return `[${raw.shape.join(", ")}]`;
-  if (Array.isArray(raw)) return `[${nestedShape(raw).join(", ")}]`;
-  if (ArrayBuffer.isView(raw)) return `a flat array of ${(raw as unknown as ArrayLike<number>).length} values`;
-  return describeValue(raw);
+/** TRUE for one weight's values in a form `toFloat32` reads (whatever their shape). */
+export function isWeightData(raw: unknown): boolean {
+  if (raw instanceof tf.Tensor) return !raw.isDisposed && raw.dtype !== "string";
+  if (isPlainRecord(raw) && "values" in raw && "shape" in raw) return typeof hostData(raw.values) !== "string";
+  return typeof hostData(raw) !== "string";
 }
 
 /** Checks a list of raw weights against specs (count and shapes) and converts them. */
@@ -61,22 +47,21 @@ export function weightsFromRaw(
   trainable = true,
 ): WeightValue[] {
   if (!Array.isArray(raw))
-    throw new KerasError(fn, `weights for ${owner} must be a list of arrays, got ${describeValue(raw)}`);
+    throw new KerasError(fn, `\`weights\` for ${owner} must be a list of arrays, got ${describeValue(raw)}`);
   if (raw.length !== specs.length) {
     throw new KerasError(
       fn,
-      `${owner} has ${specs.length} weight${specs.length === 1 ? "" : "s"} (${specs.map((s) => `${s.name} [${s.shape.join(", ")}]`).join(", ") || "none"}), got ${raw.length}`,
+      `\`weights\`: ${owner} has ${specs.length} weight${specs.length === 1 ? "" : "s"} (${specs.map((s) => `${s.name} [${s.shape.join(", ")}]`).join(", ") || "none"}), got ${raw.length}`,
     );
   }
   return specs.map((spec, i) => {
     const values = toFloat32(raw[i], spec.shape);
-    if (!values) {
+    if (typeof values === "string")
       throw new KerasError(
         fn,
-        `weight ${i + 1} of ${owner} (${spec.name}) must have shape [${spec.shape.join(", ")}], got ${describeShapeOf(raw[i])}`,
+        `\`weights\`: weight ${i + 1} of ${owner} (${spec.name}, shape [${spec.shape.join(", ")}]) must be ${values}`,
         "shape",
       );
-    }
     return Object.freeze({
       name: spec.name,
       shape: Object.freeze([...spec.shape]),

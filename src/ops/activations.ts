@@ -1,5 +1,6 @@
 /** Keras activations by name (both hard sigmoids: see KERAS_FACTS "Defaults policy"). */
 import { tf, type Tensor } from "../backend/tf.js";
+import { ArgumentError, callUser, describeValue } from "../errors.js";
 
 export type ActivationFn = (x: Tensor) => Tensor;
 /** A resolved activation: its Keras name (for configs/summary) and the function. */
@@ -59,13 +60,36 @@ export const ACTIVATIONS: Readonly<Record<string, ActivationFn>> = Object.freeze
 
 export const ACTIVATION_NAMES = Object.freeze(Object.keys(ACTIVATIONS));
 
-/** Resolves a name, a function, or null ("linear") to an Activation. Unknown names return undefined. */
-export function resolveActivation(a: string | ActivationFn | Activation | null | undefined): Activation | undefined {
-  if (a === null || a === undefined) return { name: "linear", fn: ACTIVATIONS.linear };
-  if (typeof a === "string") {
-    return Object.hasOwn(ACTIVATIONS, a) ? { name: a, fn: ACTIVATIONS[a] } : undefined;
-  }
-  if (typeof a === "function") return { name: a.name || "custom_activation", fn: a as ActivationFn };
-  if (typeof a === "object" && a !== null && "fn" in a) return a as Activation;
+/** The activations resolved here (an `{ name, fn }` record from elsewhere is not one). */
+const resolved = new WeakSet<object>();
+
+const activationOf = (name: string, fn: ActivationFn): Activation => {
+  const a = Object.freeze({ name, fn });
+  resolved.add(a);
+  return a;
+};
+
+/** A user activation, checked when it runs: it must return a float tensor of its input's shape. */
+function customActivation(f: (x: Tensor) => unknown, arg: string): Activation {
+  const what = `\`${arg}\` (a function)`;
+  return activationOf(f.name || "custom_activation", (x) => {
+    const y = callUser(what, () => f(x));
+    if (!(y instanceof tf.Tensor) || y.dtype === "string" || y.dtype === "bool" || y.shape.join() !== x.shape.join())
+      throw new ArgumentError(
+        `${what} must return a tensor of its input's shape [${x.shape.join(", ")}], got ${y instanceof tf.Tensor ? `a ${y.dtype} tensor of shape [${y.shape.join(", ")}]` : describeValue(y)}`,
+      );
+    return y;
+  });
+}
+
+/**
+ * Resolves a name, a function, an already resolved activation, or null ("linear") given as argument
+ * `arg`. Unknown names and other values return undefined.
+ */
+export function resolveActivation(a: unknown, arg = "activation"): Activation | undefined {
+  if (a === null || a === undefined) return activationOf("linear", ACTIVATIONS.linear);
+  if (typeof a === "string") return Object.hasOwn(ACTIVATIONS, a) ? activationOf(a, ACTIVATIONS[a]) : undefined;
+  if (typeof a === "function") return customActivation(a as (x: Tensor) => unknown, arg);
+  if (typeof a === "object" && resolved.has(a)) return a as Activation;
   return undefined;
 }

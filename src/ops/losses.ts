@@ -7,7 +7,14 @@
 import { tf, type Tensor } from "../backend/tf.js";
 import { KerasError, describeValue } from "../errors.js";
 import { Bool, Int, PositiveNum, Rate, Str, decodeArgs, Nullable, type Props } from "../args.js";
-import { isArrayData, release, toNestedArray, toTensorData } from "../engine/training/convert.js";
+import {
+  indexProblem,
+  isArrayData,
+  isClassIndexed,
+  release,
+  toNestedArray,
+  toTensorData,
+} from "../engine/training/convert.js";
 
 export const LOSS_BRAND = Symbol.for("tskeras.loss");
 /** Keras's backend epsilon, used to clip probabilities and denominators. */
@@ -286,6 +293,7 @@ export function computePerSample(
   perSample: (t: Tensor, p: Tensor) => Tensor,
   yTrue: unknown,
   yPred: unknown,
+  className?: string,
 ): any {
   const t = toTensorData(fn, yTrue, "`y_true`");
   let p;
@@ -296,6 +304,7 @@ export function computePerSample(
     throw e;
   }
   try {
+    checkClassLabels(fn, className, t.tensor, p.tensor);
     const out = tf.tidy(() => perSample(t.tensor, p.tensor));
     const values = out.dataSync() as Float32Array;
     const shape = out.shape;
@@ -311,6 +320,13 @@ export function computePerSample(
   } finally {
     release([t, p]);
   }
+}
+
+/** Class-index labels of a Sparse* loss or metric must index y_pred's classes (its last axis). */
+export function checkClassLabels(fn: string, className: string | undefined, yTrue: Tensor, yPred: Tensor): void {
+  if (!isClassIndexed(className) || yPred.rank === 0) return;
+  const problem = indexProblem(yTrue, yPred.shape[yPred.rank - 1], "y_pred's number of classes");
+  if (problem) throw new KerasError(fn, `\`y_true\` ${problem}`);
 }
 
 /** The R-style dual: `(args?)` → a value for compile(); `(y_true, y_pred, args?)` → computed. */
@@ -335,7 +351,7 @@ export function dualYFunction<S>(
       if (b !== undefined)
         throw new KerasError(
           fn,
-          `give either a record of arguments, or y_true and y_pred (then arguments third); got ${describeValue(a)} then ${describeValue(b)}`,
+          `\`y_true\` must be data (a tensor, a nested array of numbers, a typed array or { data, shape }) to compute the ${what}, or give a record of arguments alone; got ${describeValue(a)} then ${describeValue(b)}`,
         );
       return make(a);
     }
@@ -356,7 +372,7 @@ function dualLoss(key: string) {
     fn,
     "loss",
     (args) => makeLoss(key, args),
-    (loss, yTrue, yPred) => computePerSample(fn, loss.perSample, yTrue, yPred),
+    (loss, yTrue, yPred) => computePerSample(fn, loss.perSample, yTrue, yPred, loss.class_name),
   );
 }
 

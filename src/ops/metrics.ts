@@ -6,7 +6,7 @@
  */
 import { tf, type Tensor } from "../backend/tf.js";
 import { KerasError, describeValue } from "../errors.js";
-import { Bool, PositiveInt, Rate, Str, decodeArgs, OneOf, type Props } from "../args.js";
+import { Bool, FloatDType, PositiveInt, Rate, Str, decodeArgs, OneOf, type Props } from "../args.js";
 import { release, toTensorData } from "../engine/training/convert.js";
 import { computePerSample, dualYFunction, isLoss, lossFunction, type LossSpec } from "./losses.js";
 
@@ -316,7 +316,7 @@ export const METRIC_NAMES = [...Object.keys(METRICS), ...Object.keys(ALIASES), .
 
 function makeMetric(key: string, args: unknown): MetricSpec {
   const def = METRICS[key];
-  const c = decodeArgs(def.fn, { ...def.props, name: Str, dtype: Str }, args, def.defaults);
+  const c = decodeArgs(def.fn, { ...def.props, name: Str, dtype: FloatDType }, args, def.defaults);
   return def.make(c);
 }
 
@@ -375,16 +375,16 @@ export function resolveAutoMetric(
 }
 
 /** A metric by name, a metric_*() value, or a function (y_true, y_pred) → per-sample tensor. */
-export function resolveMetric(fn: string, v: unknown): MetricSpec {
+export function resolveMetric(fn: string, v: unknown, what = "`metrics`"): MetricSpec {
   if (isMetric(v)) return v;
   if (typeof v === "string") {
     const key = v.toLowerCase();
     if (AUTO_NAMES.includes(key)) return autoMetric(v);
-    const full = ALIASES[key] ?? key;
-    if (METRICS[full]) return makeMetric(full, { name: v });
+    const full = Object.hasOwn(ALIASES, key) ? ALIASES[key] : key;
+    if (Object.hasOwn(METRICS, full)) return makeMetric(full, { name: v });
     throw new KerasError(
       fn,
-      `metric "${v}" is not known; use one of ${METRIC_NAMES.map((n) => `"${n}"`).join(", ")}, a metric_*() value or a function`,
+      `${what}: metric "${v}" is not known; use one of ${METRIC_NAMES.map((n) => `"${n}"`).join(", ")}, a metric_*() value or a function`,
     );
   }
   if (typeof v === "function") {
@@ -394,7 +394,7 @@ export function resolveMetric(fn: string, v: unknown): MetricSpec {
   if (isLoss(v)) return meanMetric(v.name, v.class_name, { ...v.config }, "down", v.perSample);
   throw new KerasError(
     fn,
-    `a metric must be a name, a metric_*() value or a function (y_true, y_pred) => tensor, got ${describeValue(v)}`,
+    `${what}: a metric must be a name, a metric_*() value or a function (y_true, y_pred) => tensor, got ${describeValue(v)}`,
   );
 }
 
@@ -408,6 +408,13 @@ function computeWhole(fn: string, m: MetricSpec, yTrue: unknown, yPred: unknown)
     const sums = s.dataSync();
     s.dispose();
     return m.result(sums);
+  } catch (e) {
+    if (e instanceof KerasError || !p) throw e;
+    throw new KerasError(
+      fn,
+      `cannot compute on y_true ${JSON.stringify(t.tensor.shape)} and y_pred ${JSON.stringify(p.tensor.shape)}: ${(e as Error).message}`,
+      "shape",
+    );
   } finally {
     release([t, p]);
   }
@@ -420,7 +427,7 @@ function dualMetric(key: string) {
     "metric",
     (args) => makeMetric(key, args),
     (m, yTrue, yPred) =>
-      m.perSample ? computePerSample(fn, m.perSample, yTrue, yPred) : computeWhole(fn, m, yTrue, yPred),
+      m.perSample ? computePerSample(fn, m.perSample, yTrue, yPred, m.class_name) : computeWhole(fn, m, yTrue, yPred),
   );
 }
 

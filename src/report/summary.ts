@@ -4,7 +4,7 @@ import { familyOf, weightSpecsOf, type Layer } from "../model/layer.js";
 import type { Shape } from "../model/types.js";
 import { formatShape } from "../model/shape.js";
 import { buildPlan, type Plan } from "../engine/plan.js";
-import { KerasError, describeValue } from "../errors.js";
+import { ArgumentError, KerasError, describeValue } from "../errors.js";
 import { Bool, PositiveInt, decodeArgs } from "../args.js";
 import { isModel } from "../model/guards.js";
 
@@ -48,7 +48,7 @@ function tryPlan(model: Model): Plan | null {
   try {
     return buildPlan(model);
   } catch (e) {
-    if (e instanceof KerasError) return null;
+    if (e instanceof KerasError || e instanceof ArgumentError) return null;
     throw e;
   }
 }

@@ -1,0 +1,137 @@
+/**
+ * A seeded fuzz of the whole public API (issue 9, "Bad input"): every export of src/index.ts, found at
+ * run time, gets bad calls derived from its valid calls and its codecs (cases.ts); each must end in a
+ * KerasError naming the export and the argument — never a raw error, a silent acceptance, a crash or a
+ * hang. Cases that may allocate without bound run in a child process with a time limit.
+ *
+ *   FUZZ_SEED=n       another seed (the default is fixed, so the suite is reproducible)
+ *   FUZZ_CASES=n      cases to sample (default 6000; "all" for every case)
+ *   FUZZ_CASE=id      only this case (ids like `layer_dense#17`, printed with each failure)
+ *   FUZZ_SUMMARY=1    print the cases run per export
+ */
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { expect } from "chai";
+import { makeFixtures } from "./fixtures.js";
+import { EXPORTS, planCases, verdict, type Case, type Outcome, type Plan } from "./cases.js";
+
+const SEED = Number(process.env.FUZZ_SEED ?? 20261130);
+const TARGET = process.env.FUZZ_CASES === "all" ? Infinity : Number(process.env.FUZZ_CASES ?? 6000);
+const ONLY = process.env.FUZZ_CASE;
+/** A risky case running longer than this in the child is a hang. */
+const CASE_TIMEOUT_MS = 15_000;
+
+const CHILD = fileURLToPath(new URL("./child.ts", import.meta.url));
+
+/**
+ * Runs `ids` in child processes, one after the other: a case that kills its process or outlives
+ * CASE_TIMEOUT_MS is recorded as a crash and the rest go on in a new process.
+ */
+async function runInChild(ids: readonly string[]): Promise<Map<string, Outcome>> {
+  const outcomes = new Map<string, Outcome>();
+  let rest = [...ids];
+  while (rest.length) {
+    const batch = rest;
+    await new Promise<void>((resolve) => {
+      const child = spawn(process.execPath, ["--import", "tsx", CHILD, String(SEED), String(TARGET), ...batch], {
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let current: string | null = null;
+      let timer: NodeJS.Timeout | undefined;
+      let stderr = "";
+      let buffered = "";
+      const arm = () => {
+        clearTimeout(timer);
+        timer = setTimeout(() => {
+          if (current)
+            outcomes.set(current, { kind: "crash", message: `no answer after ${CASE_TIMEOUT_MS} ms (hang)` });
+          child.kill("SIGKILL");
+        }, CASE_TIMEOUT_MS);
+      };
+      child.stderr.on("data", (d) => (stderr = (stderr + d).slice(-2000)));
+      child.stdout.on("data", (d) => {
+        buffered += d;
+        let nl: number;
+        while ((nl = buffered.indexOf("\n")) >= 0) {
+          const line = buffered.slice(0, nl);
+          buffered = buffered.slice(nl + 1);
+          if (!line.startsWith("{")) continue;
+          const msg = JSON.parse(line) as { id: string; start?: boolean; outcome?: Outcome };
+          if (msg.start) {
+            current = msg.id;
+            arm();
+          } else if (msg.outcome) {
+            outcomes.set(msg.id, msg.outcome);
+            current = null;
+            clearTimeout(timer);
+          }
+        }
+      });
+      child.on("exit", (code, signal) => {
+        clearTimeout(timer);
+        if (current && !outcomes.has(current))
+          outcomes.set(current, {
+            kind: "crash",
+            message: `the process ended (${signal ?? `exit code ${code}`}): ${stderr.trim().split("\n").slice(-3).join(" | ")}`,
+          });
+        resolve();
+      });
+    });
+    const left = batch.filter((id) => !outcomes.has(id));
+    // A child that died before starting any case would loop forever: record the rest as crashed.
+    if (left.length === batch.length)
+      for (const id of left) outcomes.set(id, { kind: "crash", message: "the child process ran no case" });
+    rest = left.filter((id) => !outcomes.has(id));
+  }
+  return outcomes;
+}
+
+describe(`fuzz: bad input to every export is a KerasError (seed ${SEED}; FUZZ_SEED, FUZZ_CASES, FUZZ_CASE)`, function () {
+  this.timeout(300_000);
+  let plan: Plan;
+  let child: Promise<Map<string, Outcome>>;
+  const ran = new Map<string, number>();
+  const selected = (c: Case) => !ONLY || c.id === ONLY;
+
+  before(async () => {
+    const fx = await makeFixtures();
+    plan = await planCases(fx, SEED, TARGET);
+    child = runInChild(plan.cases.filter((c) => c.risky && selected(c)).map((c) => c.id));
+  });
+
+  after(() => {
+    if (!process.env.FUZZ_SUMMARY) return;
+    const rows = [...ran.entries()].sort(([a], [b]) => a.localeCompare(b));
+    console.log(`\n  fuzz seed ${SEED}: ${rows.reduce((n, [, k]) => n + k, 0)} cases over ${rows.length} exports`);
+    for (const [name, n] of rows) console.log(`    ${name.padEnd(48)} ${n}`);
+    if (plan.undescribed.length)
+      console.log(
+        `  exports with generic cases only (add them to test/fuzz/signatures.ts): ${plan.undescribed.join(", ")}`,
+      );
+  });
+
+  it("runs every valid call, decodes every record of named arguments with decodeArgs, and has 5000+ cases", () => {
+    expect(plan.baselineFailures, "valid calls that fail").to.deep.equal([]);
+    expect(plan.undecoded, "records of named arguments not decoded by decodeArgs").to.deep.equal([]);
+    if (!ONLY && TARGET >= 5000) expect(plan.cases.length).to.be.at.least(5000);
+  });
+
+  for (const name of EXPORTS) {
+    it(name, async () => {
+      const cases = plan.cases.filter((c) => c.exportName === name && selected(c));
+      const risky = await child;
+      const failures: string[] = [];
+      for (const c of cases) {
+        const outcome = c.risky ? risky.get(c.id)! : await c.run();
+        const why = verdict(c, outcome);
+        if (why)
+          failures.push(
+            `${c.id} ${c.description}: ${why}\n      re-run: FUZZ_SEED=${SEED} FUZZ_CASES=${process.env.FUZZ_CASES ?? 6000} FUZZ_CASE='${c.id}' npx mocha test/fuzz/fuzz.test.ts`,
+          );
+      }
+      ran.set(name, cases.length);
+      if (failures.length)
+        expect.fail(`${failures.length} of ${cases.length} cases of ${name} failed:\n    ${failures.join("\n    ")}`);
+    });
+  }
+});

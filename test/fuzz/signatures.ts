@@ -1,0 +1,596 @@
+/**
+ * How to call each export validly: the positional arguments of a working call, which of them is the
+ * record of named arguments (its codecs are learnt from decodeArgs, see cases.ts), which positional
+ * arguments take data or objects (and under which R name errors must report them), and what to do
+ * with the result so that a lazily checked value is really used (a spec compiled, a layer run).
+ * An export without an entry here still gets the generic cases of cases.ts.
+ */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as api from "../../src/index.js";
+import type { Fixtures } from "./fixtures.js";
+
+/** What bad values a positional argument gets (see values.ts). */
+export type PositionalKind =
+  | "model"
+  | "model or layer"
+  | "layer"
+  | "cell"
+  | "history"
+  | "data"
+  | "samples"
+  | "labels"
+  | "indices"
+  | "weights"
+  | "states"
+  | "config"
+  | "function"
+  | "name"
+  | "dtype"
+  | "path"
+  | "a positive integer"
+  | "a non-negative number";
+
+export interface Positional {
+  readonly index: number;
+  /** The argument's name as errors must give it (R's name). */
+  readonly name: string;
+  readonly kind: PositionalKind;
+}
+
+export interface Call {
+  /** The positional arguments of a valid call (a fresh array per call). */
+  readonly args: unknown[];
+  /** Index in `args` of the record of named arguments, when the function takes one. */
+  readonly options?: number;
+  readonly positional?: readonly Positional[];
+  /** Makes the result do its work (errors from here count as the call's). */
+  readonly use?: (result: any) => unknown;
+  /** Other public functions a KerasError may name: the verb that runs a spec (fit for a callback). */
+  readonly alsoFn?: readonly string[];
+  /** Named arguments that legitimately take any value (no junk is bad for them). */
+  readonly anyValue?: readonly string[];
+  /** TRUE when `use` trains (so regularizers and constraints run). */
+  readonly trains?: boolean;
+  /** Told apart in reports when an export has several calls ("computed", "compiled"). */
+  readonly label?: string;
+  /** Cases that do not apply (e.g. a number where regularizer_l1 also takes its factor positionally). */
+  readonly skip?: RegExp;
+  /** Further bad calls: a change to the valid options, and what the error must name. */
+  readonly extra?: readonly Extra[];
+}
+
+export interface Extra {
+  readonly label: string;
+  /** Replaces named arguments of the valid call. */
+  readonly options?: Record<string, unknown>;
+  /** Replaces positional arguments (by index) of the valid call. */
+  readonly args?: Record<number, (fx: Fixtures) => unknown>;
+  /** Names one of which the error must give in backticks. */
+  readonly names: readonly string[];
+  readonly risky?: boolean;
+}
+
+export type Signature = (fx: Fixtures) => Call | Call[];
+
+const T = (fx: Fixtures) => fx.tf;
+const dispose = (r: any) => {
+  const list = Array.isArray(r) ? r.flat(Infinity) : [r];
+  for (const t of list) if (t && typeof t.dispose === "function") t.dispose();
+};
+
+/** Layer functions: the layer's required arguments and the data to apply it to. */
+const LAYERS: Record<
+  string,
+  { args: (fx: Fixtures) => Record<string, unknown>; input: (fx: Fixtures) => unknown; kind?: PositionalKind }
+> = {
+  layer_dense: { args: () => ({ units: 2 }), input: (fx) => fx.x4 },
+  layer_activation: { args: () => ({ activation: "relu" }), input: (fx) => fx.x4 },
+  layer_activity_regularization: { args: () => ({ l1: 0.01 }), input: (fx) => fx.x4 },
+  layer_add: { args: () => ({}), input: (fx) => fx.pair },
+  layer_subtract: { args: () => ({}), input: (fx) => fx.pair },
+  layer_multiply: { args: () => ({}), input: (fx) => fx.pair },
+  layer_average: { args: () => ({}), input: (fx) => fx.pair },
+  layer_maximum: { args: () => ({}), input: (fx) => fx.pair },
+  layer_minimum: { args: () => ({}), input: (fx) => fx.pair },
+  layer_concatenate: { args: () => ({}), input: (fx) => fx.pair },
+  layer_dot: { args: () => ({ axes: 1 }), input: (fx) => fx.pair },
+  layer_average_pooling_1d: { args: () => ({}), input: (fx) => fx.seq(2, 4, 2) },
+  layer_max_pooling_1d: { args: () => ({}), input: (fx) => fx.seq(2, 4, 2) },
+  layer_global_average_pooling_1d: { args: () => ({}), input: (fx) => fx.x3 },
+  layer_global_max_pooling_1d: { args: () => ({}), input: (fx) => fx.x3 },
+  layer_batch_normalization: { args: () => ({}), input: (fx) => fx.x4 },
+  layer_layer_normalization: { args: () => ({}), input: (fx) => fx.x4 },
+  layer_conv_1d: { args: () => ({ filters: 2, kernel_size: 2 }), input: (fx) => fx.x3 },
+  layer_dropout: { args: () => ({ rate: 0.5 }), input: (fx) => fx.x4 },
+  layer_spatial_dropout_1d: { args: () => ({ rate: 0.5 }), input: (fx) => fx.x3 },
+  layer_gaussian_noise: { args: () => ({ stddev: 0.1 }), input: (fx) => fx.x4 },
+  layer_embedding: {
+    args: () => ({ input_dim: 5, output_dim: 2 }),
+    kind: "indices",
+    input: () => [
+      [0, 1, 2],
+      [3, 4, 0],
+    ],
+  },
+  layer_flatten: { args: () => ({}), input: (fx) => fx.x3 },
+  layer_reshape: { args: () => ({ target_shape: [6] }), input: (fx) => fx.x3 },
+  layer_permute: { args: () => ({ dims: [2, 1] }), input: (fx) => fx.x3 },
+  layer_repeat_vector: { args: () => ({ n: 2 }), input: (fx) => fx.x4 },
+  layer_masking: { args: () => ({}), input: (fx) => fx.x3 },
+  layer_lambda: { args: (fx) => ({ f: (x: any) => T(fx).mul(x, 2) }), input: (fx) => fx.x4 },
+  layer_gru: { args: () => ({ units: 2 }), input: (fx) => fx.x3 },
+  layer_lstm: { args: () => ({ units: 2 }), input: (fx) => fx.x3 },
+  layer_simple_rnn: { args: () => ({ units: 2 }), input: (fx) => fx.x3 },
+  layer_cudnn_gru: { args: () => ({ units: 2 }), input: (fx) => fx.x3 },
+  layer_cudnn_lstm: { args: () => ({ units: 2 }), input: (fx) => fx.x3 },
+  layer_rnn: { args: () => ({ cell: api.rnn_cell_gru({ units: 2 }) }), input: (fx) => fx.x3 },
+  layer_gru_cell: { args: () => ({ units: 2 }), input: (fx) => fx.mat(2, 2) },
+  rnn_cell_gru: { args: () => ({ units: 2 }), input: (fx) => fx.mat(2, 2) },
+  layer_lstm_cell: { args: () => ({ units: 2 }), input: (fx) => fx.mat(2, 2) },
+  rnn_cell_lstm: { args: () => ({ units: 2 }), input: (fx) => fx.mat(2, 2) },
+  layer_simple_rnn_cell: { args: () => ({ units: 2 }), input: (fx) => fx.mat(2, 2) },
+  rnn_cell_simple: { args: () => ({ units: 2 }), input: (fx) => fx.mat(2, 2) },
+  layer_stacked_rnn_cells: {
+    args: () => ({ cells: [api.rnn_cell_gru({ units: 2 }), api.rnn_cell_simple({ units: 2 })] }),
+    input: (fx) => fx.mat(2, 2),
+  },
+  rnn_cells_stack: {
+    args: () => ({ cells: [api.rnn_cell_gru({ units: 2 }), api.rnn_cell_simple({ units: 2 })] }),
+    input: (fx) => fx.mat(2, 2),
+  },
+  layer_conv_lstm_1d: {
+    args: () => ({ filters: 2, kernel_size: 2 }),
+    input: (fx) => [fx.seq(3, 3, 2), fx.seq(3, 3, 2, 1)],
+  },
+  layer_conv_lstm_2d: {
+    args: () => ({ filters: 2, kernel_size: 2 }),
+    input: (fx) => [[fx.seq(3, 3, 2), fx.seq(3, 3, 2, 1)]],
+  },
+  layer_conv_lstm_3d: {
+    args: () => ({ filters: 1, kernel_size: 2 }),
+    input: (fx) => [[[fx.seq(2, 2, 1), fx.seq(2, 2, 1, 1)]]],
+  },
+  bidirectional: { args: () => ({ layer: api.layer_gru({ units: 2 }) }), input: (fx) => fx.x3 },
+  layer_bidirectional: { args: () => ({ layer: api.layer_gru({ units: 2 }) }), input: (fx) => fx.x3 },
+  time_distributed: { args: () => ({ layer: api.layer_dense({ units: 2 }) }), input: (fx) => fx.x3 },
+  layer_time_distributed: { args: () => ({ layer: api.layer_dense({ units: 2 }) }), input: (fx) => fx.x3 },
+};
+
+const MULTI_INPUT = /^layer_(add|subtract|multiply|average|maximum|minimum|concatenate|dot)$/;
+const CELL = /_cells?$|^rnn_cell/;
+const shapeOf = (x: unknown): number[] => (Array.isArray(x) ? [x.length, ...shapeOf(x[0])] : []);
+
+/** A model whose layer uses `spec` (initializers, regularizers, constraints), trained one step. */
+async function trainWith(fx: Fixtures, layerArgs: Record<string, unknown>) {
+  const model = api.compile(
+    api.layer_dense(api.keras_model_sequential({ input_shape: [4] }), { units: 2, ...layerArgs }),
+    { optimizer: "sgd", loss: "mse" },
+  );
+  return api.train_on_batch(model, fx.x4, fx.mat(4, 2));
+}
+
+const lossData = (fx: Fixtures, name: string): [unknown, unknown] => {
+  if (/sparse/.test(name)) return [[0, 2, 1], fx.tf.softmax(fx.tf.tensor(fx.mat(3, 3))).arraySync()];
+  if (/(binary|hinge|auc|precision|recall|accuracy|crossentropy|kl_div|poisson)/.test(name))
+    return [
+      [
+        [1, 0, 0],
+        [0, 1, 0],
+        [0, 0, 1],
+      ],
+      fx.tf.softmax(fx.tf.tensor(fx.mat(3, 3))).arraySync(),
+    ];
+  return [fx.mat(3, 3), fx.mat(3, 3, 1)];
+};
+
+/** The targets a loss or metric of this name wants: regression, sparse labels or one-hot classes. */
+const targetKind = (name: string) =>
+  /sparse/.test(name) ? "sparse" : /(categorical|top_k|kl_div|poisson)/.test(name) ? "onehot" : "regression";
+
+/** Compile-time specs (losses, metrics, optimizers) go through compile and one training step. */
+const compileWith = (
+  fx: Fixtures,
+  args: Record<string, unknown>,
+  kind = "regression",
+  step: (m: api.Model, x: unknown, y: unknown) => Promise<unknown> = api.train_on_batch,
+) => {
+  if (kind === "regression")
+    return step(api.compile(fx.gruModel, { optimizer: "sgd", loss: "mse", ...args }), fx.x3, fx.y1);
+  const loss = kind === "sparse" ? "sparse_categorical_crossentropy" : "categorical_crossentropy";
+  const y = kind === "sparse" ? fx.labels : fx.onehot;
+  return step(api.compile(fx.classifier, { optimizer: "sgd", loss, ...args }), fx.x4, y);
+};
+
+const fitWith = (fx: Fixtures, callbacks: unknown[]) =>
+  api.fit(fx.gruModel, fx.x3, fx.y1, { epochs: 2, verbose: 0, validation_split: 0.25, callbacks });
+
+const REQUIRED_SCHEDULE: Record<string, Record<string, unknown>> = {
+  learning_rate_schedule_cosine_decay: { initial_learning_rate: 0.1, decay_steps: 10 },
+  learning_rate_schedule_exponential_decay: { initial_learning_rate: 0.1, decay_steps: 10, decay_rate: 0.9 },
+  learning_rate_schedule_inverse_time_decay: { initial_learning_rate: 0.1, decay_steps: 10, decay_rate: 0.5 },
+  learning_rate_schedule_piecewise_constant_decay: { boundaries: [2], values: [0.1, 0.01] },
+};
+
+const MODEL = { index: 0, name: "object", kind: "model" } as const;
+const MODEL_OR_LAYER = { index: 0, name: "object", kind: "model or layer" } as const;
+
+export const SIGNATURES: Record<string, Signature> = {
+  ...Object.fromEntries(
+    Object.entries(LAYERS).map(([name, l]) => [
+      name,
+      (fx: Fixtures): Call[] => [
+        {
+          label: "applied to data",
+          args: [l.input(fx), l.args(fx)],
+          options: 1,
+          positional: [{ index: 0, name: MULTI_INPUT.test(name) ? "inputs" : "object", kind: l.kind ?? "data" }],
+          use: dispose,
+          // A cyclic record is a valid record of lambda arguments.
+          skip: name === "layer_lambda" ? /`arguments` = a cyclic record/ : undefined,
+        },
+        ...(MULTI_INPUT.test(name) || CELL.test(name)
+          ? []
+          : [
+              {
+                label: "added to a model and trained",
+                args: [api.keras_model_sequential({ input_shape: shapeOf(l.input(fx)).slice(1) }), l.args(fx)],
+                options: 1,
+                trains: true,
+                use: async (model: api.SequentialModel) => {
+                  // A dense layer on top: a model whose output is its input cannot be trained (issue 9, 3.).
+                  const m = api.layer_dense(model, { units: 1 });
+                  const x = l.input(fx);
+                  const y = await api.predict(m, x, { verbose: 0 });
+                  return api.train_on_batch(api.compile(m, { optimizer: "sgd", loss: "mse" }), x, y);
+                },
+                alsoFn: ["predict", "train_on_batch"],
+                skip: name === "layer_lambda" ? /`arguments` = a cyclic record/ : undefined,
+              },
+            ]),
+      ],
+    ]),
+  ),
+  rnn_cell_custom: (fx) => ({
+    args: [
+      {
+        state_size: 2,
+        build: (d: number) => [{ name: "kernel", shape: [d, 2] }],
+        call: (x: any, [h]: any[], [k]: any[]) => {
+          const y = fx.tf.tanh(fx.tf.add(fx.tf.matMul(x, k), h));
+          return [y, [y]];
+        },
+      },
+    ],
+    options: 0,
+    use: (cell) => dispose(api.layer_rnn(fx.x3, { cell })),
+  }),
+
+  ...Object.fromEntries(
+    Object.keys(api)
+      .filter((n) => n.startsWith("activation_"))
+      .map((name) => [
+        name,
+        (fx: Fixtures): Call => ({
+          args: [
+            fx.x4,
+            ...(["activation_softmax", "activation_log_softmax", "activation_gelu"].includes(name) ? [{}] : []),
+          ],
+          options: ["activation_softmax", "activation_log_softmax", "activation_gelu"].includes(name) ? 1 : undefined,
+          positional: [{ index: 0, name: "x", kind: "data" }],
+          use: dispose,
+        }),
+      ]),
+  ),
+  ...Object.fromEntries(
+    Object.keys(api)
+      .filter((n) => n.startsWith("initializer_"))
+      .map((name) => [
+        name,
+        (fx: Fixtures): Call => ({
+          args: [{}],
+          options: 0,
+          use: (spec) => dispose(api.layer_dense(fx.x4, { units: 4, kernel_initializer: spec })),
+        }),
+      ]),
+  ),
+  regularizer_l1: (fx) => [
+    {
+      args: [{ l: 0.01 }],
+      options: 0,
+      use: (spec) => trainWith(fx, { kernel_regularizer: spec }),
+      skip: /as a number$/,
+    },
+    // Keras takes None as the default factor.
+    { args: [0.01], positional: [{ index: 0, name: "l", kind: "a non-negative number" }], skip: /= null$/ },
+  ],
+  regularizer_l2: (fx) => [
+    {
+      args: [{ l: 0.01 }],
+      options: 0,
+      use: (spec) => trainWith(fx, { kernel_regularizer: spec }),
+      skip: /as a number$/,
+    },
+    { args: [0.01], positional: [{ index: 0, name: "l", kind: "a non-negative number" }], skip: /= null$/ },
+  ],
+  regularizer_l1_l2: (fx) => ({
+    args: [{ l1: 0.01, l2: 0.01 }],
+    options: 0,
+    skip: /as a number$/,
+    use: (spec) => trainWith(fx, { kernel_regularizer: spec }),
+  }),
+  constraint_maxnorm: (fx) => ({ args: [{}], options: 0, use: (spec) => trainWith(fx, { kernel_constraint: spec }) }),
+  constraint_unitnorm: (fx) => ({ args: [{}], options: 0, use: (spec) => trainWith(fx, { kernel_constraint: spec }) }),
+  constraint_minmaxnorm: (fx) => ({
+    args: [{}],
+    options: 0,
+    use: (spec) => trainWith(fx, { kernel_constraint: spec }),
+  }),
+  constraint_nonneg: (fx) => ({ args: [], use: (spec) => trainWith(fx, { kernel_constraint: spec }) }),
+
+  ...Object.fromEntries(
+    Object.keys(api)
+      .filter((n) => n.startsWith("loss_") || n.startsWith("metric_"))
+      .map((name) => [
+        name,
+        (fx: Fixtures): Call[] => {
+          const [t, p] = lossData(fx, name);
+          const classes = /sparse/.test(name);
+          return [
+            {
+              label: "computed",
+              args: [t, p, {}],
+              options: 2,
+              positional: [
+                { index: 0, name: "y_true", kind: classes ? "labels" : "data" },
+                { index: 1, name: "y_pred", kind: "data" },
+              ],
+            },
+            {
+              label: "compiled",
+              args: [{}],
+              options: 0,
+              use: (spec) =>
+                compileWith(
+                  fx,
+                  name.startsWith("loss_") ? { loss: spec } : { metrics: [spec] },
+                  targetKind(name),
+                  api.test_on_batch,
+                ),
+              alsoFn: ["test_on_batch"],
+            },
+          ];
+        },
+      ]),
+  ),
+  ...Object.fromEntries(
+    Object.keys(api)
+      .filter((n) => n.startsWith("optimizer_"))
+      .map((name) => [
+        name,
+        (fx: Fixtures): Call => ({
+          args: [{}],
+          options: 0,
+          use: (spec) => compileWith(fx, { optimizer: spec }),
+          alsoFn: ["train_on_batch"],
+        }),
+      ]),
+  ),
+  ...Object.fromEntries(
+    Object.entries(REQUIRED_SCHEDULE).map(([name, required]) => [
+      name,
+      (fx: Fixtures): Call => ({
+        args: [{ ...required }],
+        options: 0,
+        use: (s) => compileWith(fx, { optimizer: api.optimizer_sgd({ learning_rate: s }) }),
+        alsoFn: ["train_on_batch"],
+      }),
+    ]),
+  ),
+
+  callback_early_stopping: (fx) => ({ args: [{}], options: 0, use: (cb) => fitWith(fx, [cb]), alsoFn: ["fit"] }),
+  callback_reduce_lr_on_plateau: (fx) => ({
+    args: [{}],
+    options: 0,
+    use: (cb) => fitWith(fx, [cb]),
+    alsoFn: ["fit"],
+  }),
+  callback_progbar_logger: (fx) => ({ args: [{}], options: 0, use: (cb) => fitWith(fx, [cb]), alsoFn: ["fit"] }),
+  callback_terminate_on_nan: (fx) => ({ args: [], use: (cb) => fitWith(fx, [cb]) }),
+  callback_learning_rate_scheduler: (fx) => ({
+    args: [(_epoch: number, lr: number) => lr, {}],
+    options: 1,
+    positional: [{ index: 0, name: "schedule", kind: "function" }],
+    use: (cb) => fitWith(fx, [cb]),
+    alsoFn: ["fit"],
+  }),
+  callback_lambda: (fx) => ({
+    args: [{ on_epoch_end: () => undefined }],
+    options: 0,
+    use: (cb) => fitWith(fx, [cb]),
+    alsoFn: ["fit"],
+  }),
+  callback_csv_logger: (fx) => ({
+    args: [`${tmpDir()}/log.csv`, {}],
+    options: 1,
+    positional: [{ index: 0, name: "filename", kind: "path" }],
+    use: (cb) => fitWith(fx, [cb]),
+    alsoFn: ["fit"],
+  }),
+
+  compile: (fx) => ({
+    args: [fx.gruModel, { optimizer: "sgd", loss: "mse" }],
+    options: 1,
+    positional: [MODEL],
+    use: (m) => api.test_on_batch(m, fx.x3, fx.y1),
+  }),
+  fit: (fx) => [
+    {
+      args: [fx.gruModel, fx.x3, fx.y1, { epochs: 1, verbose: 0 }],
+      options: 3,
+      positional: [MODEL, { index: 1, name: "x", kind: "samples" }, { index: 2, name: "y", kind: "samples" }],
+    },
+    {
+      label: "classifier",
+      args: [fx.classifier, fx.x4, fx.labels, { epochs: 1, verbose: 0 }],
+      options: 3,
+      positional: [{ index: 2, name: "y", kind: "labels" }],
+    },
+  ],
+  evaluate: (fx) => [
+    {
+      args: [fx.gruModel, fx.x3, fx.y1, { verbose: 0 }],
+      options: 3,
+      positional: [MODEL, { index: 1, name: "x", kind: "samples" }, { index: 2, name: "y", kind: "samples" }],
+    },
+    {
+      label: "classifier",
+      args: [fx.classifier, fx.x4, fx.labels, { verbose: 0 }],
+      options: 3,
+      positional: [{ index: 2, name: "y", kind: "labels" }],
+    },
+  ],
+  predict: (fx) => ({
+    args: [fx.gruModel, fx.x3, { verbose: 0 }],
+    options: 2,
+    positional: [MODEL, { index: 1, name: "x", kind: "data" }],
+  }),
+  train_on_batch: (fx) => [
+    {
+      args: [fx.gruModel, fx.x3, fx.y1, {}],
+      options: 3,
+      positional: [MODEL, { index: 1, name: "x", kind: "samples" }, { index: 2, name: "y", kind: "samples" }],
+    },
+    {
+      label: "classifier",
+      args: [fx.classifier, fx.x4, fx.labels, {}],
+      options: 3,
+      positional: [{ index: 2, name: "y", kind: "labels" }],
+    },
+  ],
+  test_on_batch: (fx) => [
+    {
+      args: [fx.gruModel, fx.x3, fx.y1, {}],
+      options: 3,
+      positional: [MODEL, { index: 1, name: "x", kind: "samples" }, { index: 2, name: "y", kind: "samples" }],
+    },
+    {
+      label: "classifier",
+      args: [fx.classifier, fx.x4, fx.labels, {}],
+      options: 3,
+      positional: [{ index: 2, name: "y", kind: "labels" }],
+    },
+  ],
+  predict_on_batch: (fx) => ({
+    args: [fx.gruModel, fx.x3],
+    positional: [MODEL, { index: 1, name: "x", kind: "data" }],
+  }),
+
+  print_history: (fx) => ({ args: [fx.history], positional: [{ index: 0, name: "x", kind: "history" }] }),
+  as_data_frame: (fx) => ({ args: [fx.history], positional: [{ index: 0, name: "x", kind: "history" }] }),
+  plot_history: (fx) => ({
+    args: [fx.history, {}],
+    options: 1,
+    positional: [{ index: 0, name: "x", kind: "history" }],
+  }),
+  summary: (fx) => ({ args: [fx.gruModel, { print: false }], options: 1, positional: [{ ...MODEL, name: "model" }] }),
+
+  get_weights: (fx) => ({ args: [fx.gruModel], positional: [MODEL_OR_LAYER] }),
+  set_weights: (fx) => ({
+    args: [fx.gruModel, api.get_weights(fx.gruModel)],
+    positional: [MODEL_OR_LAYER, { index: 1, name: "weights", kind: "weights" }],
+  }),
+  count_params: (fx) => ({ args: [fx.gruModel], positional: [MODEL_OR_LAYER] }),
+  get_layer: (fx) => ({ args: [fx.gruModel, { index: 1 }], options: 1, positional: [MODEL] }),
+  pop_layer: (fx) => ({ args: [fx.gruModel], positional: [MODEL] }),
+  freeze_weights: (fx) => ({ args: [fx.gruModel, { from: 1 }], options: 1, positional: [MODEL] }),
+  unfreeze_weights: (fx) => ({ args: [fx.gruModel, { from: 1 }], options: 1, positional: [MODEL] }),
+  get_config: (fx) => ({ args: [fx.gruModel], positional: [MODEL_OR_LAYER] }),
+  from_config: (fx) => ({
+    args: [JSON.parse(JSON.stringify(api.get_config(fx.gruModel)))],
+    positional: [{ index: 0, name: "config", kind: "config" }],
+  }),
+  rnn_fused_status: (fx) => ({ args: [fx.gruModel, {}], options: 1, positional: [{ ...MODEL, name: "model" }] }),
+  reset_states: (fx) => [
+    { args: [fx.statefulModel], positional: [MODEL_OR_LAYER] },
+    {
+      label: "with states",
+      args: [fx.statefulModel, [fx.mat(2, 2)]],
+      positional: [{ index: 1, name: "states", kind: "states" }],
+    },
+  ],
+
+  keras_model_sequential: () => ({ args: [{ input_shape: [3, 2] }], options: 0 }),
+  keras_model: () => {
+    const a = api.layer_input({ shape: [2] });
+    return { args: [{ inputs: a, outputs: api.layer_dense(a, { units: 1 }) }], options: 0 };
+  },
+  layer_input: () => ({ args: [{ shape: [2] }], options: 0 }),
+  keras_input: () => ({ args: [{ shape: [2] }], options: 0 }),
+
+  state_size: () => ({
+    args: [api.rnn_cell_lstm({ units: 2 })],
+    positional: [{ index: 0, name: "cell", kind: "cell" }],
+  }),
+  output_size: () => ({
+    args: [api.rnn_cell_lstm({ units: 2 })],
+    positional: [{ index: 0, name: "cell", kind: "cell" }],
+  }),
+  get_initial_state: () => ({
+    args: [api.rnn_cell_lstm({ units: 2 }), { batch_size: 2 }],
+    options: 1,
+    positional: [{ index: 0, name: "cell", kind: "cell" }],
+    use: dispose,
+  }),
+  zero_state: () => ({
+    args: [api.rnn_cell_lstm({ units: 2 }), 2, "float32"],
+    positional: [
+      { index: 0, name: "cell", kind: "cell" },
+      { index: 1, name: "batch_size", kind: "a positive integer" },
+      { index: 2, name: "dtype", kind: "dtype" },
+    ],
+    use: dispose,
+  }),
+  cell_call: (fx) => ({
+    args: [api.rnn_cell_lstm({ units: 2 }), fx.mat(2, 2), undefined, {}],
+    options: 3,
+    positional: [
+      { index: 0, name: "cell", kind: "cell" },
+      { index: 1, name: "inputs", kind: "data" },
+      { index: 2, name: "states", kind: "states" },
+    ],
+    use: dispose,
+  }),
+  convert_cudnn_weights: (fx) => {
+    return {
+      args: [api.get_weights(api.get_layer(fx.gruModel, { index: 1 })), "GRU"],
+      positional: [
+        { index: 0, name: "weights", kind: "weights" },
+        { index: 1, name: "from", kind: "name" },
+      ],
+    };
+  },
+  layer_from_cudnn: () => ({
+    args: [api.layer_cudnn_gru({ units: 2 })],
+    positional: [{ index: 0, name: "layer", kind: "layer" }],
+  }),
+  layer_to_cudnn: () => ({
+    args: [api.layer_gru({ units: 2 })],
+    positional: [{ index: 0, name: "layer", kind: "layer" }],
+  }),
+
+  backend_info: () => ({ args: [] }),
+  backend_ready: () => ({ args: [] }),
+  use_backend: () => ({
+    args: [api.backend_info().backend],
+    positional: [{ index: 0, name: "name", kind: "name" }],
+  }),
+};
+
+let dir: string | undefined;
+/** A temporary folder for the files the cases write (csv logs, plots). */
+export function tmpDir(): string {
+  dir ??= mkdtempSync(join(tmpdir(), "tskeras-fuzz-"));
+  return dir;
+}
