@@ -31,7 +31,11 @@ function integer(min: number, expected: string): t.Type<number, number, unknown>
       (u, c) => {
         if (!isIntegral(u) || u < min) return t.failure(u, c);
         if (u > MAX_INT || u < -MAX_INT - 1)
-          return t.failure(u, c, `must be ${expected} between ${-MAX_INT - 1} and ${MAX_INT} (R's integers), got ${u}`);
+          return t.failure(
+            u,
+            c,
+            `must be ${expected} ${u > MAX_INT ? `of at most ${MAX_INT}` : `of at least ${-MAX_INT - 1}`} (R's integers are 32-bit), got ${u}`,
+          );
         return t.success(u);
       },
       t.identity,

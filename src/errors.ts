@@ -5,11 +5,14 @@ export class KerasError extends Error {
   readonly kind: KerasErrorKind;
   /** The public function that raised it, e.g. "layer_gru". */
   readonly fn: string;
+  /** The message without its "fn(): " prefix. */
+  readonly detail: string;
   constructor(fn: string, message: string, kind: KerasErrorKind = "value", options?: { cause?: unknown }) {
     super(`${fn}(): ${message}`, options);
     this.name = "KerasError";
     this.kind = kind;
     this.fn = fn;
+    this.detail = message;
   }
 }
 
@@ -38,8 +41,7 @@ export function asKerasError(fn: string, e: unknown, context?: string): unknown 
 
 /** A KerasError of `fn` with `context` put before the message of `e` (its "fn(): " prefix dropped when it is `fn`'s). */
 export function within(fn: string, context: string, e: KerasError): KerasError {
-  const message = e.fn === fn && e.message.startsWith(`${fn}(): `) ? e.message.slice(fn.length + 4) : e.message;
-  return new KerasError(fn, `${context}: ${message}`, e.kind, { cause: e.cause });
+  return new KerasError(fn, `${context}: ${e.fn === fn ? e.detail : e.message}`, e.kind, { cause: e.cause });
 }
 
 /** Runs a user function given as argument `what`, turning a throw into an ArgumentError naming it. */

@@ -8,6 +8,7 @@ import { KerasError, asKerasError } from "../errors.js";
 import { toTensorData } from "./training/convert.js";
 import { familyOf, inferOutputShapes, weightValuesOf, type CallOptions, type Layer } from "../model/layer.js";
 import type { Shape } from "../model/types.js";
+import { checkMaskShape } from "../model/shape.js";
 import { isStatefulLayer } from "../model/stateful.js";
 
 interface EagerCache {
@@ -115,6 +116,7 @@ function runEager(caller: EagerCaller, layer: Layer, x: unknown, options: CallOp
     if (options.mask !== undefined && options.mask !== null) {
       const m = toTensorData(fn, options.mask, "`mask`");
       if (m.owned) owned.push(m.tensor);
+      checkMaskShape(fn, m.tensor.shape, inputs[0].shape, family.takesStates === true);
       mask = m.tensor;
     } else mask = eagerMasks.get(inputs[0]) ?? null;
     const masks = multi ? inputs.map((t) => eagerMasks.get(t) ?? null) : [mask];

@@ -5,7 +5,7 @@
  */
 import * as t from "io-ts";
 import { inspect } from "node:util";
-import { ArgumentError, KerasError, asKerasError, describeValue } from "../errors.js";
+import { ArgumentError, KerasError, asKerasError, describeValue, within } from "../errors.js";
 import { Bool, DType, MAX_TENSOR_SIZE, Nullable, PositiveInt, ShapeArg, decodeArgs, described } from "../args.js";
 import { initialize, initializerProblem } from "../ops/initializers.js";
 import { constraintShapeProblem } from "../ops/constraints.js";
@@ -175,12 +175,16 @@ const CALL_OPTION_PROPS = {
 };
 
 function checkCallOptions(layer: Layer, options: unknown): void {
-  const fn = familyOf(layer).fn;
+  const family = familyOf(layer);
+  const fn = family.fn;
   try {
-    decodeArgs(fn, CALL_OPTION_PROPS, options, {});
+    const o = decodeArgs(fn, CALL_OPTION_PROPS, options, {});
+    const states = ["initial_state", "constants"].filter((k) => o[k] !== undefined && o[k] !== null);
+    if (states.length && !family.takesStates)
+      throw new KerasError(fn, `\`${states[0]}\` is for recurrent layers; ${fn}() does not take it`);
   } catch (e) {
     if (!(e instanceof KerasError)) throw e;
-    throw new KerasError(fn, `calling layer "${layer.name}": ${e.message.slice(`${fn}(): `.length)}`);
+    throw within(fn, `calling layer "${layer.name}"`, e);
   }
 }
 
@@ -304,8 +308,7 @@ export function weightValuesOf(layer: Layer, inputShapes: readonly Shape[], fn?:
   try {
     return layerWeightValues(layer, inputShapes, fn);
   } catch (e) {
-    if (fn === undefined && e instanceof KerasError)
-      throw new ArgumentError(e.message.slice(e.fn.length + 4), { cause: e.cause });
+    if (fn === undefined && e instanceof KerasError) throw new ArgumentError(e.detail, { cause: e.cause });
     throw e;
   }
 }

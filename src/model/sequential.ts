@@ -119,7 +119,7 @@ export function appendLayer(model: SequentialModel | import("./model.js").Model,
         const after = first ? "the model input" : `"${model.layers[model.layers.length - 1].name}"`;
         throw new KerasError(
           e.fn,
-          `cannot add "${named.name}" after ${after} with output shape ${formatShape(prevShape)}: ${e.message.replace(/^[^:]+\(\): /, "")}`,
+          `cannot add "${named.name}" after ${after} with output shape ${formatShape(prevShape)}: ${e.detail}`,
           "shape",
         );
       }

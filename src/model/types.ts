@@ -95,6 +95,8 @@ export interface LayerFamily<C extends Record<string, any> = Record<string, any>
    * owns that name (Embedding's vocabulary size): it then does not set the input shape.
    */
   readonly impliedInputShape?: (config: C) => (number | null)[] | null;
+  /** TRUE when a call may give `initial_state` and `constants` (recurrent layers, cells, bidirectional). */
+  readonly takesStates?: boolean;
   /** Number of primary inputs: 1 (default) or "many" (merge layers). */
   readonly inputs?: 1 | "many";
   /** Output shapes (batch axis included) for the given input shapes; throws KerasError("shape"). */

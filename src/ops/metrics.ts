@@ -5,8 +5,8 @@
  * y_pred)` → computed (per-sample numbers for the mean metrics, one number for auc/precision/recall/rmse).
  */
 import { tf, type Tensor } from "../backend/tf.js";
-import { KerasError, describeValue } from "../errors.js";
-import { Bool, FloatDType, PositiveInt, Rate, Str, decodeArgs, OneOf, type Props } from "../args.js";
+import { ArgumentError, KerasError, describeValue } from "../errors.js";
+import { Bool, FloatDType, MAX_TENSOR_SIZE, PositiveInt, Rate, Str, decodeArgs, OneOf, type Props } from "../args.js";
 import { release, toTensorData } from "../engine/training/convert.js";
 import { computePerSample, dualYFunction, isLoss, lossFunction, type LossSpec } from "./losses.js";
 
@@ -96,7 +96,15 @@ const topK = (k: number) => (t: Tensor, p: Tensor) => inTopK(cast(argMax(t, -1),
 const sparseTopK = (k: number) => (t: Tensor, p: Tensor) => inTopK(sparseLabels(t, p), p, k);
 
 /** Counts of true/false positives/negatives (predicted positive when y_pred > threshold). */
+/** More AUC thresholds than float32 can tell apart in [0, 1] (its 2^24 steps below 1) add nothing. */
+const MAX_THRESHOLDS = 2 ** 24;
+
 function confusionStats(t: Tensor, p: Tensor, w: Tensor | null, thresholds: readonly number[]): Tensor {
+  // Every prediction is compared with every threshold in one tensor.
+  if (p.size * thresholds.length > MAX_TENSOR_SIZE)
+    throw new ArgumentError(
+      `\`num_thresholds\` = ${thresholds.length} compared with ${p.size} predictions at once needs ${p.size * thresholds.length} values, more than a tensor can hold (${MAX_TENSOR_SIZE}); use fewer thresholds or smaller batches`,
+    );
   const labels = tf.reshape(cast(t, "bool"), [-1, 1]);
   const weights = w ? tf.reshape(broadcastWeight(w, p), [-1, 1]) : tf.onesLike(tf.reshape(p, [-1, 1]));
   const pred = greater(tf.reshape(p, [-1, 1]), tf.tensor1d(thresholds as number[]).reshape([1, -1]));
@@ -280,8 +288,11 @@ const METRIC_LIST: [string, MetricDef][] = [
       props: { num_thresholds: PositiveInt, curve: OneOf("ROC", "PR") },
       defaults: { name: "auc", num_thresholds: 200, curve: "ROC" },
       make: (c) => {
-        if (c.num_thresholds < 2)
-          throw new KerasError("metric_auc", `\`num_thresholds\` must be at least 2, got ${c.num_thresholds}`);
+        if (c.num_thresholds < 2 || c.num_thresholds > MAX_THRESHOLDS)
+          throw new KerasError(
+            "metric_auc",
+            `\`num_thresholds\` must be between 2 and ${MAX_THRESHOLDS} (more are closer than float32 predictions in [0, 1] can tell apart), got ${c.num_thresholds}`,
+          );
         const thresholds = aucThresholds(c.num_thresholds);
         return Object.freeze({
           [METRIC_BRAND]: true as const,

@@ -8,14 +8,28 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { writeFileAtomic } from "../io/atomic.js";
 import { KerasError } from "../errors.js";
-import { PositiveInt, Str, decodeArgs } from "../args.js";
+import * as t from "io-ts";
+import { FilePath, PositiveInt, decodeArgs, described } from "../args.js";
 import { as_data_frame, isHistory, type History } from "./history.js";
 import { describeValue } from "../errors.js";
 
+/** The widest canvas side browsers draw; a panel side beyond it is refused. */
+const MAX_SIDE = 16384;
+/**
+ * The most pixels a PNG may have (2^26, 256 MiB of RGBA while resvg draws it, and seconds of work):
+ * far beyond screen or print plots; resvg allocates any size asked and the process dies of it.
+ */
+const MAX_PNG_PIXELS = 2 ** 26;
+
+const Pixels = described(
+  t.refinement(PositiveInt, (n) => n <= MAX_SIDE),
+  `a positive integer of at most ${MAX_SIDE} (pixels)`,
+);
+
 const PLOT_PROPS = {
-  file: Str,
-  width: PositiveInt,
-  height: PositiveInt,
+  file: FilePath,
+  width: Pixels,
+  height: Pixels,
 };
 
 /** The vega-lite specification of the history plot (exported for inspection and custom rendering). */
@@ -86,6 +100,14 @@ const FONT_DIR = fileURLToPath(new URL("../../assets/fonts/", import.meta.url));
 
 /** PNG bytes of `svg` at twice its size (crisp on high-density screens), text in the bundled fonts. */
 async function svgToPng(fn: string, svg: string): Promise<Uint8Array> {
+  const [width, height] = [/width="(\d+(?:\.\d+)?)"/, /height="(\d+(?:\.\d+)?)"/].map((re) =>
+    Number(svg.match(re)?.[1] ?? 0),
+  );
+  if (4 * width * height > MAX_PNG_PIXELS)
+    throw new KerasError(
+      fn,
+      `the PNG would be ${2 * width} x ${2 * height} pixels, more than ${MAX_PNG_PIXELS}: give a smaller \`width\` or \`height\` (per panel), or write an .svg file`,
+    );
   let Resvg: typeof import("@resvg/resvg-js").Resvg;
   try {
     ({ Resvg } = await import("@resvg/resvg-js"));

@@ -9,6 +9,8 @@ import { Bool, PositiveInt, decodeArgs } from "../args.js";
 import { isModel } from "../model/guards.js";
 
 const thousands = (n: number) => n.toLocaleString("en-US");
+/** V8's longest string (2^29 - 24 characters). */
+const MAX_STRING_LENGTH = 2 ** 29 - 24;
 
 /** Keras print_row: fixed column stops, cells cut to fit, continuation lines for long cells. */
 function row(fields: string[], positions: number[]): string[] {
@@ -145,6 +147,13 @@ export function summary(model: Model, options: SummaryOptions = {}): string {
   const fn = "summary";
   if (!isModel(model)) throw new KerasError(fn, `\`model\` must be a model, got ${describeValue(model)}`);
   const o = decodeArgs(fn, { line_length: PositiveInt, print: Bool }, options, { print: true });
+  // Every line is padded to line_length: at least the header, footer and two lines per layer.
+  const lines = 10 + 2 * model.layers.length;
+  if (o.line_length !== undefined && o.line_length * lines > MAX_STRING_LENGTH)
+    throw new KerasError(
+      fn,
+      `\`line_length\` = ${o.line_length} makes a table of more than ${MAX_STRING_LENGTH} characters, the longest string JavaScript holds`,
+    );
   const text = summaryText(model, o);
   if (o.print) console.log(text);
   return text;

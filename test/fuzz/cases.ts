@@ -170,14 +170,14 @@ function casesOf(name: string, discovered: readonly Discovered[], fx: Fixtures, 
           for (const b of values)
             add(`\`${key}\` = ${b.label}`, () => withArg(k, { ...base, [key]: b.make(fx) }), [key], b.risky);
         }
-        // Two bad arguments at once: the one error lists both.
-        const keys = Object.keys(props as Props).filter((key) => valuesFor((props as Props)[key].name, fx)?.length);
+        // Two bad arguments at once: the one error names one of them (decoding lists both).
+        const plain = (key: string) =>
+          (valuesFor((props as Props)[key].name, fx) ?? []).filter((v) => !v.risky && (call.trains || !v.whenTrained));
+        const keys = Object.keys(props as Props).filter((key) => plain(key).length);
         for (let i = 0; i < Math.min(3, keys.length); i++) {
           const [a, b] = rng.sample(keys, 2);
           if (!b) break;
-          const va = rng.pick(valuesFor((props as Props)[a].name, fx)!.filter((v) => !v.risky));
-          const vb = rng.pick(valuesFor((props as Props)[b].name, fx)!.filter((v) => !v.risky));
-          if (!va || !vb) continue;
+          const [va, vb] = [rng.pick(plain(a)), rng.pick(plain(b))];
           add(
             `\`${a}\` = ${va.label} and \`${b}\` = ${vb.label}`,
             () => withArg(k, { ...base, [a]: va.make(fx), [b]: vb.make(fx) }),
@@ -256,16 +256,23 @@ export interface Plan {
 }
 
 /**
- * All cases for `seed`: every case of every export when there are at most `target` of them, else a
- * seeded sample of `target` that keeps at least `perExport` cases of each export.
+ * The cases of `exports` (default all) for `seed`: every case when there are at most `target` of
+ * them, else a seeded sample of `target` that keeps at least `perExport` cases of each export. Each
+ * export draws from its own seeded sequence, so a case id (`export#index`) names the same case in a
+ * plan of fewer exports (the child process plans only the exports of its cases).
  */
-export async function planCases(fx: Fixtures, seed: number, target: number, perExport = 12): Promise<Plan> {
-  const rng = new Random(seed);
+export async function planCases(
+  fx: Fixtures,
+  seed: number,
+  target: number,
+  exports: readonly string[] = EXPORTS,
+  perExport = 12,
+): Promise<Plan> {
   const baselineFailures: string[] = [];
   const undescribed: string[] = [];
   const undecoded: string[] = [];
   const byExport = new Map<string, Omit<Case, "id">[]>();
-  for (const name of EXPORTS) {
+  for (const name of exports) {
     const discovered = await discover(name, fx);
     if (discovered.length === 0) undescribed.push(name);
     for (const d of discovered) {
@@ -273,8 +280,9 @@ export async function planCases(fx: Fixtures, seed: number, target: number, perE
         baselineFailures.push(`${name}${d.call.label ? ` (${d.call.label})` : ""}: ${JSON.stringify(d.baseline)}`);
       if (d.call.options !== undefined && d.props === null) undecoded.push(name);
     }
-    byExport.set(name, casesOf(name, discovered, fx, rng));
+    byExport.set(name, casesOf(name, discovered, fx, new Random(seed, name)));
   }
+  const rng = new Random(seed, "sample");
   const total = [...byExport.values()].reduce((n, l) => n + l.length, 0);
   const cases: Case[] = [];
   for (const [name, list] of byExport) {

@@ -6,7 +6,7 @@
  *
  *   FUZZ_SEED=n       another seed (the default is fixed, so the suite is reproducible)
  *   FUZZ_CASES=n      cases to sample (default 6000; "all" for every case)
- *   FUZZ_CASE=id      only this case (ids like `layer_dense#17`, printed with each failure)
+ *   FUZZ_CASE=id      only this case, sampled or not (ids like `layer_dense#17`, printed with each failure)
  *   FUZZ_SUMMARY=1    print the cases run per export
  */
 import { spawn } from "node:child_process";
@@ -24,16 +24,18 @@ const CASE_TIMEOUT_MS = 15_000;
 const CHILD = fileURLToPath(new URL("./child.ts", import.meta.url));
 
 /**
- * Runs `ids` in child processes, one after the other: a case that kills its process or outlives
- * CASE_TIMEOUT_MS is recorded as a crash and the rest go on in a new process.
+ * Runs the risky cases in child processes, one after the other. The first child plans the cases itself
+ * (same seed and sample as this process, meanwhile) and announces their ids; a case that kills its
+ * process or outlives CASE_TIMEOUT_MS is recorded as a crash and the rest go on in a new process.
  */
-async function runInChild(ids: readonly string[]): Promise<Map<string, Outcome>> {
+async function runInChild(first: readonly string[]): Promise<Map<string, Outcome>> {
   const outcomes = new Map<string, Outcome>();
-  let rest = [...ids];
-  while (rest.length) {
-    const batch = rest;
+  let args = first;
+  let pending: string[] | null = null;
+  for (;;) {
+    let announced: string[] = [];
     await new Promise<void>((resolve) => {
-      const child = spawn(process.execPath, ["--import", "tsx", CHILD, String(SEED), String(TARGET), ...batch], {
+      const child = spawn(process.execPath, ["--import", "tsx", CHILD, String(SEED), ...args], {
         stdio: ["ignore", "pipe", "pipe"],
       });
       let current: string | null = null;
@@ -56,8 +58,9 @@ async function runInChild(ids: readonly string[]): Promise<Map<string, Outcome>>
           const line = buffered.slice(0, nl);
           buffered = buffered.slice(nl + 1);
           if (!line.startsWith("{")) continue;
-          const msg = JSON.parse(line) as { id: string; start?: boolean; outcome?: Outcome };
-          if (msg.start) {
+          const msg = JSON.parse(line) as { ids?: string[]; id: string; start?: boolean; outcome?: Outcome };
+          if (msg.ids) announced = msg.ids;
+          else if (msg.start) {
             current = msg.id;
             arm();
           } else if (msg.outcome) {
@@ -77,13 +80,17 @@ async function runInChild(ids: readonly string[]): Promise<Map<string, Outcome>>
         resolve();
       });
     });
-    const left = batch.filter((id) => !outcomes.has(id));
-    // A child that died before starting any case would loop forever: record the rest as crashed.
-    if (left.length === batch.length)
+    pending ??= announced;
+    const left: string[] = pending.filter((id) => !outcomes.has(id));
+    if (left.length === 0) return outcomes;
+    // A child that ran no case would loop forever: record the rest as crashed.
+    if (left.length === pending.length && args !== first) {
       for (const id of left) outcomes.set(id, { kind: "crash", message: "the child process ran no case" });
-    rest = left.filter((id) => !outcomes.has(id));
+      return outcomes;
+    }
+    pending = left;
+    args = left;
   }
-  return outcomes;
 }
 
 describe(`fuzz: bad input to every export is a KerasError (seed ${SEED}; FUZZ_SEED, FUZZ_CASES, FUZZ_CASE)`, function () {
@@ -94,9 +101,9 @@ describe(`fuzz: bad input to every export is a KerasError (seed ${SEED}; FUZZ_SE
   const selected = (c: Case) => !ONLY || c.id === ONLY;
 
   before(async () => {
+    child = runInChild(ONLY ? [ONLY] : [process.env.FUZZ_CASES ?? "6000"]);
     const fx = await makeFixtures();
-    plan = await planCases(fx, SEED, TARGET);
-    child = runInChild(plan.cases.filter((c) => c.risky && selected(c)).map((c) => c.id));
+    plan = ONLY ? await planCases(fx, SEED, Infinity, [ONLY.split("#")[0]]) : await planCases(fx, SEED, TARGET);
   });
 
   after(() => {
@@ -119,14 +126,16 @@ describe(`fuzz: bad input to every export is a KerasError (seed ${SEED}; FUZZ_SE
   for (const name of EXPORTS) {
     it(name, async () => {
       const cases = plan.cases.filter((c) => c.exportName === name && selected(c));
-      const risky = await child;
       const failures: string[] = [];
-      for (const c of cases) {
-        const outcome = c.risky ? risky.get(c.id)! : await c.run();
+      // The risky cases run in the child meanwhile: their outcomes are awaited last.
+      for (const c of [...cases.filter((c) => !c.risky), ...cases.filter((c) => c.risky)]) {
+        const outcome: Outcome = c.risky
+          ? ((await child).get(c.id) ?? { kind: "crash", message: "the child process did not run it" })
+          : await c.run();
         const why = verdict(c, outcome);
         if (why)
           failures.push(
-            `${c.id} ${c.description}: ${why}\n      re-run: FUZZ_SEED=${SEED} FUZZ_CASES=${process.env.FUZZ_CASES ?? 6000} FUZZ_CASE='${c.id}' npx mocha test/fuzz/fuzz.test.ts`,
+            `${c.id} ${c.description}: ${why}\n      re-run: FUZZ_SEED=${SEED} FUZZ_CASE='${c.id}' npx mocha test/fuzz/fuzz.test.ts`,
           );
       }
       ran.set(name, cases.length);

@@ -1,8 +1,11 @@
 /** A small seeded generator (mulberry32): the fuzz suite draws every case from it, so a seed replays a run. */
 export class Random {
   private state: number;
-  constructor(seed: number) {
-    this.state = seed >>> 0;
+  /** Seeded by a number, or by a number and a name (each export draws from its own sequence). */
+  constructor(seed: number, name = "") {
+    let h = (seed ^ 0x811c9dc5) >>> 0;
+    for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0;
+    this.state = h;
   }
   /** Uniform in [0, 1). */
   next(): number {

@@ -83,9 +83,15 @@ const dispose = (r: any) => {
 /** Layer functions: the layer's required arguments and the data to apply it to. */
 const LAYERS: Record<
   string,
-  { args: (fx: Fixtures) => Record<string, unknown>; input: (fx: Fixtures) => unknown; kind?: PositionalKind }
+  {
+    args: (fx: Fixtures) => Record<string, unknown>;
+    input: (fx: Fixtures) => unknown;
+    kind?: PositionalKind;
+    /** Sizes within int32 whose tensors would not fit (refused when the layer is composed). */
+    tooBig?: Record<string, unknown>;
+  }
 > = {
-  layer_dense: { args: () => ({ units: 2 }), input: (fx) => fx.x4 },
+  layer_dense: { args: () => ({ units: 2 }), input: (fx) => fx.x4, tooBig: { units: 2 ** 30 } },
   layer_activation: { args: () => ({ activation: "relu" }), input: (fx) => fx.x4 },
   layer_activity_regularization: { args: () => ({ l1: 0.01 }), input: (fx) => fx.x4 },
   layer_add: { args: () => ({}), input: (fx) => fx.pair },
@@ -102,13 +108,14 @@ const LAYERS: Record<
   layer_global_max_pooling_1d: { args: () => ({}), input: (fx) => fx.x3 },
   layer_batch_normalization: { args: () => ({}), input: (fx) => fx.x4 },
   layer_layer_normalization: { args: () => ({}), input: (fx) => fx.x4 },
-  layer_conv_1d: { args: () => ({ filters: 2, kernel_size: 2 }), input: (fx) => fx.x3 },
+  layer_conv_1d: { args: () => ({ filters: 2, kernel_size: 2 }), input: (fx) => fx.x3, tooBig: { filters: 2 ** 30 } },
   layer_dropout: { args: () => ({ rate: 0.5 }), input: (fx) => fx.x4 },
   layer_spatial_dropout_1d: { args: () => ({ rate: 0.5 }), input: (fx) => fx.x3 },
   layer_gaussian_noise: { args: () => ({ stddev: 0.1 }), input: (fx) => fx.x4 },
   layer_embedding: {
     args: () => ({ input_dim: 5, output_dim: 2 }),
     kind: "indices",
+    tooBig: { input_dim: 2 ** 30, output_dim: 8 },
     input: () => [
       [0, 1, 2],
       [3, 4, 0],
@@ -117,10 +124,10 @@ const LAYERS: Record<
   layer_flatten: { args: () => ({}), input: (fx) => fx.x3 },
   layer_reshape: { args: () => ({ target_shape: [6] }), input: (fx) => fx.x3 },
   layer_permute: { args: () => ({ dims: [2, 1] }), input: (fx) => fx.x3 },
-  layer_repeat_vector: { args: () => ({ n: 2 }), input: (fx) => fx.x4 },
+  layer_repeat_vector: { args: () => ({ n: 2 }), input: (fx) => fx.x4, tooBig: { n: 2 ** 30 } },
   layer_masking: { args: () => ({}), input: (fx) => fx.x3 },
   layer_lambda: { args: (fx) => ({ f: (x: any) => T(fx).mul(x, 2) }), input: (fx) => fx.x4 },
-  layer_gru: { args: () => ({ units: 2 }), input: (fx) => fx.x3 },
+  layer_gru: { args: () => ({ units: 2 }), input: (fx) => fx.x3, tooBig: { units: 2 ** 28 } },
   layer_lstm: { args: () => ({ units: 2 }), input: (fx) => fx.x3 },
   layer_simple_rnn: { args: () => ({ units: 2 }), input: (fx) => fx.x3 },
   layer_cudnn_gru: { args: () => ({ units: 2 }), input: (fx) => fx.x3 },
@@ -213,7 +220,33 @@ const REQUIRED_SCHEDULE: Record<string, Record<string, unknown>> = {
   learning_rate_schedule_piecewise_constant_decay: { boundaries: [2], values: [0.1, 0.01] },
 };
 
+/** regularizer_l1 / _l2: the factor by R's name `l` or positionally (where Keras takes None as the default). */
+const regularizerFactor = (fx: Fixtures): Call[] => [
+  {
+    args: [{ l: 0.01 }],
+    options: 0,
+    use: (spec) => trainWith(fx, { kernel_regularizer: spec }),
+    skip: /as a number$/,
+  },
+  { args: [0.01], positional: [{ index: 0, name: "l", kind: "a non-negative number" }], skip: /= null$/ },
+];
+
 const MODEL = { index: 0, name: "object", kind: "model" } as const;
+
+/** fit / evaluate / train_on_batch / test_on_batch: (object, x, y, options) on sequences, then on class labels. */
+const withTargets = (fx: Fixtures, options: Record<string, unknown>): Call[] => [
+  {
+    args: [fx.gruModel, fx.x3, fx.y1, { ...options }],
+    options: 3,
+    positional: [MODEL, { index: 1, name: "x", kind: "samples" }, { index: 2, name: "y", kind: "samples" }],
+  },
+  {
+    label: "classifier",
+    args: [fx.classifier, fx.x4, fx.labels, { ...options }],
+    options: 3,
+    positional: [{ index: 2, name: "y", kind: "labels" }],
+  },
+];
 const MODEL_OR_LAYER = { index: 0, name: "object", kind: "model or layer" } as const;
 
 export const SIGNATURES: Record<string, Signature> = {
@@ -227,6 +260,7 @@ export const SIGNATURES: Record<string, Signature> = {
           options: 1,
           positional: [{ index: 0, name: MULTI_INPUT.test(name) ? "inputs" : "object", kind: l.kind ?? "data" }],
           use: dispose,
+          extra: l.tooBig ? [{ label: "sizes too big for a tensor", options: l.tooBig, names: [], risky: true }] : [],
           // A cyclic record is a valid record of lambda arguments.
           skip: name === "layer_lambda" ? /`arguments` = a cyclic record/ : undefined,
         },
@@ -295,25 +329,8 @@ export const SIGNATURES: Record<string, Signature> = {
         }),
       ]),
   ),
-  regularizer_l1: (fx) => [
-    {
-      args: [{ l: 0.01 }],
-      options: 0,
-      use: (spec) => trainWith(fx, { kernel_regularizer: spec }),
-      skip: /as a number$/,
-    },
-    // Keras takes None as the default factor.
-    { args: [0.01], positional: [{ index: 0, name: "l", kind: "a non-negative number" }], skip: /= null$/ },
-  ],
-  regularizer_l2: (fx) => [
-    {
-      args: [{ l: 0.01 }],
-      options: 0,
-      use: (spec) => trainWith(fx, { kernel_regularizer: spec }),
-      skip: /as a number$/,
-    },
-    { args: [0.01], positional: [{ index: 0, name: "l", kind: "a non-negative number" }], skip: /= null$/ },
-  ],
+  regularizer_l1: (fx) => regularizerFactor(fx),
+  regularizer_l2: (fx) => regularizerFactor(fx),
   regularizer_l1_l2: (fx) => ({
     args: [{ l1: 0.01, l2: 0.01 }],
     options: 0,
@@ -346,6 +363,23 @@ export const SIGNATURES: Record<string, Signature> = {
                 { index: 0, name: "y_true", kind: classes ? "labels" : "data" },
                 { index: 1, name: "y_pred", kind: "data" },
               ],
+              extra:
+                name === "metric_auc"
+                  ? [
+                      {
+                        label: "more thresholds than float32 tells apart",
+                        options: { num_thresholds: 2 ** 25 },
+                        names: ["num_thresholds"],
+                      },
+                      {
+                        label: "thresholds x predictions too many for a tensor",
+                        options: { num_thresholds: 2 ** 24 },
+                        args: { 0: () => new Array(256).fill(1), 1: () => new Array(256).fill(0.5) },
+                        names: ["num_thresholds"],
+                        risky: true,
+                      },
+                    ]
+                  : [],
             },
             {
               label: "compiled",
@@ -425,63 +459,15 @@ export const SIGNATURES: Record<string, Signature> = {
     positional: [MODEL],
     use: (m) => api.test_on_batch(m, fx.x3, fx.y1),
   }),
-  fit: (fx) => [
-    {
-      args: [fx.gruModel, fx.x3, fx.y1, { epochs: 1, verbose: 0 }],
-      options: 3,
-      positional: [MODEL, { index: 1, name: "x", kind: "samples" }, { index: 2, name: "y", kind: "samples" }],
-    },
-    {
-      label: "classifier",
-      args: [fx.classifier, fx.x4, fx.labels, { epochs: 1, verbose: 0 }],
-      options: 3,
-      positional: [{ index: 2, name: "y", kind: "labels" }],
-    },
-  ],
-  evaluate: (fx) => [
-    {
-      args: [fx.gruModel, fx.x3, fx.y1, { verbose: 0 }],
-      options: 3,
-      positional: [MODEL, { index: 1, name: "x", kind: "samples" }, { index: 2, name: "y", kind: "samples" }],
-    },
-    {
-      label: "classifier",
-      args: [fx.classifier, fx.x4, fx.labels, { verbose: 0 }],
-      options: 3,
-      positional: [{ index: 2, name: "y", kind: "labels" }],
-    },
-  ],
+  fit: (fx) => withTargets(fx, { epochs: 1, verbose: 0 }),
+  evaluate: (fx) => withTargets(fx, { verbose: 0 }),
   predict: (fx) => ({
     args: [fx.gruModel, fx.x3, { verbose: 0 }],
     options: 2,
     positional: [MODEL, { index: 1, name: "x", kind: "data" }],
   }),
-  train_on_batch: (fx) => [
-    {
-      args: [fx.gruModel, fx.x3, fx.y1, {}],
-      options: 3,
-      positional: [MODEL, { index: 1, name: "x", kind: "samples" }, { index: 2, name: "y", kind: "samples" }],
-    },
-    {
-      label: "classifier",
-      args: [fx.classifier, fx.x4, fx.labels, {}],
-      options: 3,
-      positional: [{ index: 2, name: "y", kind: "labels" }],
-    },
-  ],
-  test_on_batch: (fx) => [
-    {
-      args: [fx.gruModel, fx.x3, fx.y1, {}],
-      options: 3,
-      positional: [MODEL, { index: 1, name: "x", kind: "samples" }, { index: 2, name: "y", kind: "samples" }],
-    },
-    {
-      label: "classifier",
-      args: [fx.classifier, fx.x4, fx.labels, {}],
-      options: 3,
-      positional: [{ index: 2, name: "y", kind: "labels" }],
-    },
-  ],
+  train_on_batch: (fx) => withTargets(fx, {}),
+  test_on_batch: (fx) => withTargets(fx, {}),
   predict_on_batch: (fx) => ({
     args: [fx.gruModel, fx.x3],
     positional: [MODEL, { index: 1, name: "x", kind: "data" }],
@@ -493,8 +479,29 @@ export const SIGNATURES: Record<string, Signature> = {
     args: [fx.history, {}],
     options: 1,
     positional: [{ index: 0, name: "x", kind: "history" }],
+    extra: [
+      { label: "a panel wider than canvases", options: { width: 20000 }, names: ["width"] },
+      {
+        label: "a PNG of too many pixels",
+        options: { width: 16384, height: 16384, file: join(tmpDir(), "big.png") },
+        names: ["width", "height"],
+        risky: true,
+      },
+    ],
   }),
-  summary: (fx) => ({ args: [fx.gruModel, { print: false }], options: 1, positional: [{ ...MODEL, name: "model" }] }),
+  summary: (fx) => ({
+    args: [fx.gruModel, { print: false }],
+    options: 1,
+    positional: [{ ...MODEL, name: "model" }],
+    extra: [
+      {
+        label: "a line longer than strings get",
+        options: { line_length: 2 ** 28 },
+        names: ["line_length"],
+        risky: true,
+      },
+    ],
+  }),
 
   get_weights: (fx) => ({ args: [fx.gruModel], positional: [MODEL_OR_LAYER] }),
   set_weights: (fx) => ({
@@ -521,12 +528,22 @@ export const SIGNATURES: Record<string, Signature> = {
     },
   ],
 
-  keras_model_sequential: () => ({ args: [{ input_shape: [3, 2] }], options: 0 }),
+  keras_model_sequential: () => ({
+    args: [{ input_shape: [3, 2] }],
+    options: 0,
+    extra: [
+      { label: "an input too big for a tensor", options: { input_shape: [65536, 65536] }, names: ["input_shape"] },
+    ],
+  }),
   keras_model: () => {
     const a = api.layer_input({ shape: [2] });
     return { args: [{ inputs: a, outputs: api.layer_dense(a, { units: 1 }) }], options: 0 };
   },
-  layer_input: () => ({ args: [{ shape: [2] }], options: 0 }),
+  layer_input: () => ({
+    args: [{ shape: [2] }],
+    options: 0,
+    extra: [{ label: "an input too big for a tensor", options: { shape: [65536, 65536] }, names: ["shape"] }],
+  }),
   keras_input: () => ({ args: [{ shape: [2] }], options: 0 }),
 
   state_size: () => ({
@@ -540,11 +557,15 @@ export const SIGNATURES: Record<string, Signature> = {
   get_initial_state: () => ({
     args: [api.rnn_cell_lstm({ units: 2 }), { batch_size: 2 }],
     options: 1,
+    extra: [
+      { label: "states too big for a tensor", options: { batch_size: 2 ** 30 }, names: ["batch_size"], risky: true },
+    ],
     positional: [{ index: 0, name: "cell", kind: "cell" }],
     use: dispose,
   }),
   zero_state: () => ({
     args: [api.rnn_cell_lstm({ units: 2 }), 2, "float32"],
+    extra: [{ label: "states too big for a tensor", args: { 1: () => 2 ** 30 }, names: ["batch_size"], risky: true }],
     positional: [
       { index: 0, name: "cell", kind: "cell" },
       { index: 1, name: "batch_size", kind: "a positive integer" },

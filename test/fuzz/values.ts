@@ -100,25 +100,27 @@ const junkCallables = (fx: Fixtures): Bad[] => [
 
 const PROTOTYPE_NAMES = ["constructor", "toString", "valueOf", "__proto__", "hasOwnProperty"];
 
+/** Wrong for every spec argument (activation, initializer, ...): unknown and prototype names, junk records. */
+const SPEC_JUNK: readonly Bad[] = [
+  value("bogus", '"bogus"'),
+  ...PROTOTYPE_NAMES.map((n) => value(n, JSON.stringify(n))),
+  value(1),
+  value({}, "{}"),
+];
+
+/** A Keras `{ class_name, config }` record. */
+const config = (class_name: string, config: unknown) =>
+  value({ class_name, config }, JSON.stringify({ class_name, config }));
+
+const trained = (values: Bad[]): Bad[] => values.map((b) => ({ ...b, whenTrained: true }));
+
 export function activationValues(fx: Fixtures): Bad[] {
-  return [
-    value("bogus", '"bogus"'),
-    ...PROTOTYPE_NAMES.map((n) => value(n, JSON.stringify(n))),
-    value(1),
-    value({}, "{}"),
-    value({ fn: 1 }, "{ fn: 1 }"),
-    ...junkCallables(fx),
-  ];
+  return [...SPEC_JUNK, value({ fn: 1 }, "{ fn: 1 }"), ...junkCallables(fx)];
 }
 
 export function initializerValues(): Bad[] {
-  const config = (class_name: string, config: unknown) =>
-    value({ class_name, config }, JSON.stringify({ class_name, config }));
   return [
-    value("bogus", '"bogus"'),
-    ...PROTOTYPE_NAMES.map((n) => value(n, JSON.stringify(n))),
-    value(1),
-    value({}, "{}"),
+    ...SPEC_JUNK,
     config("Bogus", {}),
     config("constructor", {}),
     config("Constant", { value: "abc" }),
@@ -142,16 +144,9 @@ export function initializerValues(): Bad[] {
   ];
 }
 
-const trained = (values: Bad[]): Bad[] => values.map((b) => ({ ...b, whenTrained: true }));
-
 export function regularizerValues(fx: Fixtures): Bad[] {
-  const config = (class_name: string, config: unknown) =>
-    value({ class_name, config }, JSON.stringify({ class_name, config }));
   return [
-    value("bogus", '"bogus"'),
-    ...PROTOTYPE_NAMES.map((n) => value(n, JSON.stringify(n))),
-    value(1),
-    value({}, "{}"),
+    ...SPEC_JUNK,
     config("L1", { l1: -1 }),
     config("L2", { l2: "x" }),
     config("L1L2", { l1: NaN }),
@@ -162,13 +157,8 @@ export function regularizerValues(fx: Fixtures): Bad[] {
 }
 
 export function constraintValues(fx: Fixtures): Bad[] {
-  const config = (class_name: string, config: unknown) =>
-    value({ class_name, config }, JSON.stringify({ class_name, config }));
   return [
-    value("bogus", '"bogus"'),
-    ...PROTOTYPE_NAMES.map((n) => value(n, JSON.stringify(n))),
-    value(1),
-    value({}, "{}"),
+    ...SPEC_JUNK,
     config("Bogus", {}),
     config("MaxNorm", { max_value: -1 }),
     config("MaxNorm", { max_value: "x" }),
@@ -298,6 +288,15 @@ export function labelValues(valid: unknown, classes = 3): Bad[] {
   ];
 }
 
+/** Objects of the wrong kind: nothing, an empty record, junk, and `others`. */
+const wrong = (...others: Bad[]): Bad[] => [
+  value(null),
+  value(undefined, "undefined"),
+  value({}, "{}"),
+  ...others,
+  ...JUNK,
+];
+
 /** Bad values for a positional argument of `kind`, given its valid value. */
 export function positionalValues(kind: string, valid: unknown, fx: Fixtures): readonly Bad[] {
   const api = fx.api;
@@ -316,41 +315,28 @@ export function positionalValues(kind: string, valid: unknown, fx: Fixtures): re
         ...dataValues(valid),
       ];
     case "model or layer":
-      return [value(null), value(undefined, "undefined"), value({}, "{}"), bad("data", (f) => f.x4), ...JUNK];
+      return wrong(bad("data", (f) => f.x4));
     case "model":
-      return [
-        value(null),
-        value(undefined, "undefined"),
-        value({}, "{}"),
+      return wrong(
         bad("a layer", () => api.layer_dense({ units: 1 })),
         bad("data", (f) => f.x4),
-        ...JUNK,
-      ];
+      );
     case "layer":
-      return [
-        value(null),
-        value({}, "{}"),
+      return wrong(
         bad("a dense layer", () => api.layer_dense({ units: 1 })),
         bad("a model", (f) => f.gruModel),
-        ...JUNK,
-      ];
+      );
     case "cell":
-      return [
-        value(null),
-        value({}, "{}"),
+      return wrong(
         bad("a dense layer", () => api.layer_dense({ units: 1 })),
         bad("a GRU layer", () => api.layer_gru({ units: 1 })),
-        ...JUNK,
-      ];
+      );
     case "history":
-      return [
-        value(null),
-        value({}, "{}"),
+      return wrong(
         value([], "[]"),
         value({ metrics: {}, params: {} }, "a fake history"),
         bad("a model", (f) => f.gruModel),
-        ...JUNK,
-      ];
+      );
     case "weights": {
       const list = valid as unknown[];
       return [

@@ -55,6 +55,8 @@ export interface RecurrentCell {
   readonly outputSize: number;
   weightSpecs(inputDim: number): WeightSpec[];
   prepare(weights: readonly Tensor[], setup: PrepareSetup): PreparedCell;
+  /** TRUE when its step reads call-time `constants` (custom cells; Keras's built-in cells take none). */
+  readonly takesConstants?: boolean;
   /** A hint for the fused-kernel dispatcher: the built-in cell kind and its config, if any. */
   readonly builtin?: { readonly kind: "simple_rnn" | "gru" | "lstm"; readonly config: Readonly<Record<string, any>> };
 }
@@ -108,7 +110,17 @@ export function cellStepShapes(fn: string, cell: RecurrentCell, input: Shape, ca
     );
   }
   checkStateShapes(fn, cell, input[0], call.initialState);
+  checkConstants(fn, cell, call.constants);
   return [[input[0], cell.outputSize], ...cell.stateSizes.map((s) => [input[0], s] as Shape)];
+}
+
+/** Keras refuses constants for a cell whose call has no `constants` argument (its built-in cells). */
+export function checkConstants(fn: string, cell: RecurrentCell, given: readonly Shape[]): void {
+  if (given.length && !cell.takesConstants)
+    throw new KerasError(
+      fn,
+      "`constants`: this cell does not take constants (only rnn_cell_custom() cells receive them in their `call`)",
+    );
 }
 
 export function checkStateShapes(fn: string, cell: RecurrentCell, batch: number | null, given: readonly Shape[]): void {
@@ -174,6 +186,7 @@ export function defineCell<C extends Record<string, any>>(spec: {
     defaults: spec.defaults,
     required: spec.required,
     validate: spec.validate,
+    takesStates: true,
     outputShape: (c, [input], call) => cellStepShapes(spec.fn, cell(c), input, call),
     weights: (c, [input]) => cell(c).weightSpecs(input[input.length - 1] as number),
     forward: (c, ctx) => ({

@@ -66,6 +66,7 @@ function customCell(c: CustomCellConfig): RecurrentCell {
   return {
     stateSizes,
     outputSize: c.output_size ?? stateSizes[0],
+    takesConstants: true,
     weightSpecs,
     prepare: (weights) => ({
       // A custom cell projects nothing ahead: its step function receives the raw inputs at t.
