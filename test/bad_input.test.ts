@@ -309,7 +309,7 @@ describe("bad input is a KerasError naming the function and the argument (issue 
       await refuses(
         "layer_dense",
         () => api.layer_dense(x4, { units: 2, activation: () => "a" }),
-        /layer "dense": `activation` \(a function\) must return a tensor of its input's shape \[3, 2\], got "a"/,
+        /layer "dense": `activation` \(a function\) must return a numeric tensor, got "a"/,
       );
       await refuses(
         "layer_dense",
@@ -341,12 +341,49 @@ describe("bad input is a KerasError naming the function and the argument (issue 
       await refuses(
         "train_on_batch",
         () => train({ kernel_regularizer: () => "a" }),
-        /`kernel_regularizer` \(a function of the weights\) must return the penalty as a scalar tensor/,
+        /`kernel_regularizer` \(a function of the weights\) must return a numeric tensor, got "a"/,
       );
       await refuses(
         "train_on_batch",
         () => train({ kernel_constraint: () => tf.ones([7]) }),
         /`kernel_constraint` \(a function of the weights\) must return a tensor of the weights' shape \[4, 1\], got shape \[7\]/,
+      );
+    });
+
+    it("layer_lambda's functions and custom losses and metrics are checked too (found by the fuzz)", async () => {
+      await refuses(
+        "layer_lambda",
+        () => api.layer_lambda(x4, { f: () => tf.ones([7]), output_shape: [4] }),
+        /`f` returned shape \(7,\) where `output_shape` gives \(3, 4\)/,
+      );
+      await refuses(
+        "layer_lambda",
+        () => api.layer_lambda(x4, { f: (t: any) => t, output_shape: () => "a" as any }),
+        /`output_shape` \(a function of the input shape\) must return a shape/,
+      );
+      await refuses(
+        "layer_lambda",
+        () => api.layer_lambda(x4, { f: (t: any) => t, mask: () => "a" as any }),
+        /`mask` \(a function\) must return a tensor or null, got "a"/,
+      );
+      await refuses(
+        "fit",
+        () =>
+          api.fit(api.compile(denseModel(), { optimizer: "sgd", loss: () => "a" }), x4, [[1], [2], [3]], {
+            verbose: 0,
+          }),
+        /`loss` \(a function\) must return a numeric tensor, got "a"/,
+      );
+      await refuses(
+        "evaluate",
+        () =>
+          api.evaluate(
+            api.compile(denseModel(), { optimizer: "sgd", loss: "mse", metrics: [() => "a"] }),
+            x4,
+            [[1], [2], [3]],
+            { verbose: 0 },
+          ),
+        /`metrics` \(a function\) must return a numeric tensor, got "a"/,
       );
     });
 

@@ -1,6 +1,6 @@
 /** Keras activations by name (both hard sigmoids: see KERAS_FACTS "Defaults policy"). */
 import { tf, type Tensor } from "../backend/tf.js";
-import { ArgumentError, callUser, describeValue } from "../errors.js";
+import { checkedTensorFunction, shapeProblem } from "./user_functions.js";
 
 export type ActivationFn = (x: Tensor) => Tensor;
 /** A resolved activation: its Keras name (for configs/summary) and the function. */
@@ -69,17 +69,12 @@ const activationOf = (name: string, fn: ActivationFn): Activation => {
   return a;
 };
 
-/** A user activation, checked when it runs: it must return a float tensor of its input's shape. */
+/** A user activation, checked when it runs: it must return a tensor of its input's shape. */
 function customActivation(f: (x: Tensor) => unknown, arg: string): Activation {
-  const what = `\`${arg}\` (a function)`;
-  return activationOf(f.name || "custom_activation", (x) => {
-    const y = callUser(what, () => f(x));
-    if (!(y instanceof tf.Tensor) || y.dtype === "string" || y.dtype === "bool" || y.shape.join() !== x.shape.join())
-      throw new ArgumentError(
-        `${what} must return a tensor of its input's shape [${x.shape.join(", ")}], got ${y instanceof tf.Tensor ? `a ${y.dtype} tensor of shape [${y.shape.join(", ")}]` : describeValue(y)}`,
-      );
-    return y;
-  });
+  const fn = checkedTensorFunction(`\`${arg}\` (a function)`, f, (y, x) =>
+    shapeProblem(y, x.shape, "its input's shape"),
+  );
+  return activationOf(f.name || "custom_activation", fn);
 }
 
 /**

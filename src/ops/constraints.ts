@@ -1,7 +1,7 @@
 /** Keras weight constraints, applied after each optimizer update. */
 import { tf, type Tensor } from "../backend/tf.js";
 import { Int, NonNegativeNum, checkArgs, decodeArgs, isPlainRecord, type Props } from "../args.js";
-import { ArgumentError, callUser, describeValue } from "../errors.js";
+import { checkedTensorFunction, shapeProblem } from "./user_functions.js";
 
 export interface ConstraintSpec {
   readonly class_name: "MaxNorm" | "NonNeg" | "UnitNorm" | "MinMaxNorm" | "Custom";
@@ -50,15 +50,9 @@ const customSpecs = new WeakSet<object>();
 
 /** A user constraint, checked when it runs: it must return the weights' new values, same shape. */
 function customConstraint(f: (w: Tensor) => unknown, arg: string): ConstraintSpec {
-  const what = `\`${arg}\` (a function of the weights)`;
-  const fn = (w: Tensor): Tensor => {
-    const v = callUser(what, () => f(w));
-    if (!(v instanceof tf.Tensor) || v.dtype === "string" || v.shape.join() !== w.shape.join())
-      throw new ArgumentError(
-        `${what} must return a tensor of the weights' shape [${w.shape.join(", ")}], got ${v instanceof tf.Tensor ? `shape [${v.shape.join(", ")}]` : describeValue(v)}`,
-      );
-    return v;
-  };
+  const fn = checkedTensorFunction(`\`${arg}\` (a function of the weights)`, f, (v, w) =>
+    shapeProblem(v, w.shape, "the weights' shape"),
+  );
   const s = Object.freeze({ class_name: "Custom" as const, config: Object.freeze({}), fn });
   customSpecs.add(s);
   return s;

@@ -6,6 +6,7 @@
  */
 import { tf, type Tensor } from "../backend/tf.js";
 import { KerasError, describeValue } from "../errors.js";
+import { checkedTensorFunction } from "./user_functions.js";
 import { Bool, Int, PositiveNum, Rate, Str, decodeArgs, Nullable, type Props } from "../args.js";
 import {
   indexProblem,
@@ -269,13 +270,12 @@ export function resolveLoss(fn: string, v: unknown, what = "`loss`"): LossSpec {
     return makeLoss(hit[0], { name: v });
   }
   if (typeof v === "function") {
-    const f = v as (t: Tensor, p: Tensor) => Tensor;
     return Object.freeze({
       [LOSS_BRAND]: true as const,
-      name: f.name || "loss",
+      name: v.name || "loss",
       class_name: "Custom",
       config: Object.freeze({}),
-      perSample: f,
+      perSample: checkedTensorFunction(`${what} (a function)`, v as (t: Tensor, p: Tensor) => unknown),
     });
   }
   throw new KerasError(

@@ -6,6 +6,7 @@
  */
 import { tf, type Tensor } from "../backend/tf.js";
 import { ArgumentError, KerasError, describeValue } from "../errors.js";
+import { checkedTensorFunction } from "./user_functions.js";
 import { Bool, FloatDType, MAX_TENSOR_SIZE, PositiveInt, Rate, Str, decodeArgs, OneOf, type Props } from "../args.js";
 import { release, toTensorData } from "../engine/training/convert.js";
 import { computePerSample, dualYFunction, isLoss, lossFunction, type LossSpec } from "./losses.js";
@@ -399,8 +400,8 @@ export function resolveMetric(fn: string, v: unknown, what = "`metrics`"): Metri
     );
   }
   if (typeof v === "function") {
-    const f = v as (t: Tensor, p: Tensor) => Tensor;
-    return meanMetric(f.name || "custom_metric", "Custom", {}, "down", f);
+    const f = checkedTensorFunction(`${what} (a function)`, v as (t: Tensor, p: Tensor) => unknown);
+    return meanMetric(v.name || "custom_metric", "Custom", {}, "down", f);
   }
   if (isLoss(v)) return meanMetric(v.name, v.class_name, { ...v.config }, "down", v.perSample);
   throw new KerasError(

@@ -1,7 +1,7 @@
 /** Keras weight regularizers: l1, l2, l1_l2 (plain data specs; penalty computed with tf ops). */
 import { tf, type Tensor } from "../backend/tf.js";
 import { NonNegativeNum, checkArgs, decodeArgs, isPlainRecord, type Props } from "../args.js";
-import { ArgumentError, callUser, describeValue } from "../errors.js";
+import { checkedTensorFunction } from "./user_functions.js";
 
 export interface RegularizerSpec {
   readonly class_name: "L1" | "L2" | "L1L2" | "Custom";
@@ -43,13 +43,10 @@ const customSpecs = new WeakSet<object>();
 
 /** A user regularizer, checked when it runs: it must return the penalty as a scalar tensor. */
 function customRegularizer(f: (w: Tensor) => unknown, arg: string): RegularizerSpec {
-  const what = `\`${arg}\` (a function of the weights)`;
-  const fn = (w: Tensor): Tensor => {
-    const p = callUser(what, () => f(w));
-    if (!(p instanceof tf.Tensor) || p.size !== 1 || p.dtype === "string")
-      throw new ArgumentError(`${what} must return the penalty as a scalar tensor, got ${describeValue(p)}`);
-    return p.rank === 0 ? p : tf.reshape(p, []);
-  };
+  const penalty = checkedTensorFunction(`\`${arg}\` (a function of the weights)`, f, (p) =>
+    p.size === 1 ? null : `the penalty as a scalar tensor, got shape [${p.shape.join(", ")}]`,
+  );
+  const fn = (w: Tensor): Tensor => tf.reshape(penalty(w), []);
   const s = Object.freeze({ class_name: "Custom" as const, config: Object.freeze({}), fn });
   customSpecs.add(s);
   return s;

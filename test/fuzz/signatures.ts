@@ -75,6 +75,9 @@ export interface Extra {
 export type Signature = (fx: Fixtures) => Call | Call[];
 
 const T = (fx: Fixtures) => fx.tf;
+const boom = () => {
+  throw new Error("boom");
+};
 const dispose = (r: any) => {
   const list = Array.isArray(r) ? r.flat(Infinity) : [r];
   for (const t of list) if (t && typeof t.dispose === "function") t.dispose();
@@ -89,6 +92,8 @@ const LAYERS: Record<
     kind?: PositionalKind;
     /** Sizes within int32 whose tensors would not fit (refused when the layer is composed). */
     tooBig?: Record<string, unknown>;
+    /** Further bad calls when applied to data. */
+    extra?: (fx: Fixtures) => Extra[];
   }
 > = {
   layer_dense: { args: () => ({ units: 2 }), input: (fx) => fx.x4, tooBig: { units: 2 ** 30 } },
@@ -126,7 +131,24 @@ const LAYERS: Record<
   layer_permute: { args: () => ({ dims: [2, 1] }), input: (fx) => fx.x3 },
   layer_repeat_vector: { args: () => ({ n: 2 }), input: (fx) => fx.x4, tooBig: { n: 2 ** 30 } },
   layer_masking: { args: () => ({}), input: (fx) => fx.x3 },
-  layer_lambda: { args: (fx) => ({ f: (x: any) => T(fx).mul(x, 2) }), input: (fx) => fx.x4 },
+  layer_lambda: {
+    args: (fx) => ({ f: (x: any) => T(fx).mul(x, 2) }),
+    input: (fx) => fx.x4,
+    extra: (fx) => [
+      { label: "`f` returning junk", options: { f: () => "a" }, names: ["f"] },
+      { label: "`f` throwing", options: { f: boom }, names: ["f"] },
+      { label: "`f` returning junk, `output_shape` given", options: { f: () => "a", output_shape: [4] }, names: ["f"] },
+      { label: "`f` throwing, `output_shape` given", options: { f: boom, output_shape: [4] }, names: ["f"] },
+      {
+        label: "`f` returning another shape than `output_shape`",
+        options: { f: () => T(fx).ones([7]), output_shape: [4] },
+        names: ["f", "output_shape"],
+      },
+      { label: "`output_shape` returning junk", options: { output_shape: () => "a" }, names: ["output_shape"] },
+      { label: "`output_shape` throwing", options: { output_shape: boom }, names: ["output_shape"] },
+      { label: "`mask` returning junk", options: { mask: () => "a" }, names: ["mask"] },
+    ],
+  },
   layer_gru: { args: () => ({ units: 2 }), input: (fx) => fx.x3, tooBig: { units: 2 ** 28 } },
   layer_lstm: { args: () => ({ units: 2 }), input: (fx) => fx.x3 },
   layer_simple_rnn: { args: () => ({ units: 2 }), input: (fx) => fx.x3 },
@@ -260,7 +282,10 @@ export const SIGNATURES: Record<string, Signature> = {
           options: 1,
           positional: [{ index: 0, name: MULTI_INPUT.test(name) ? "inputs" : "object", kind: l.kind ?? "data" }],
           use: dispose,
-          extra: l.tooBig ? [{ label: "sizes too big for a tensor", options: l.tooBig, names: [], risky: true }] : [],
+          extra: [
+            ...(l.tooBig ? [{ label: "sizes too big for a tensor", options: l.tooBig, names: [], risky: true }] : []),
+            ...(l.extra?.(fx) ?? []),
+          ],
           // A cyclic record is a valid record of lambda arguments.
           skip: name === "layer_lambda" ? /`arguments` = a cyclic record/ : undefined,
         },
@@ -299,6 +324,23 @@ export const SIGNATURES: Record<string, Signature> = {
     ],
     options: 0,
     use: (cell) => dispose(api.layer_rnn(fx.x3, { cell })),
+    alsoFn: ["layer_rnn"],
+    extra: [
+      { label: "`call` returning junk", options: { call: () => "a" }, names: ["call"] },
+      { label: "`call` throwing", options: { call: boom }, names: ["call"] },
+      {
+        label: "`call` returning the wrong shapes",
+        options: { call: (_x: any, s: any) => [fx.tf.ones([1, 1]), s] },
+        names: ["call"],
+      },
+      { label: "`build` returning junk", options: { build: () => "a" }, names: ["build"] },
+      { label: "`build` throwing", options: { build: boom }, names: ["build"] },
+      {
+        label: "`build` with a junk initializer",
+        options: { build: (d: number) => [{ name: "k", shape: [d, 2], initializer: "bogus" }] },
+        names: ["initializer"],
+      },
+    ],
   }),
 
   ...Object.fromEntries(
@@ -458,6 +500,12 @@ export const SIGNATURES: Record<string, Signature> = {
     options: 1,
     positional: [MODEL],
     use: (m) => api.test_on_batch(m, fx.x3, fx.y1),
+    alsoFn: ["test_on_batch"],
+    extra: [
+      { label: "a loss function returning junk", options: { loss: () => "a" }, names: ["loss"] },
+      { label: "a loss function throwing", options: { loss: boom }, names: ["loss"] },
+      { label: "a metric function returning junk", options: { metrics: [() => "a"] }, names: ["metrics"] },
+    ],
   }),
   fit: (fx) => withTargets(fx, { epochs: 1, verbose: 0 }),
   evaluate: (fx) => withTargets(fx, { verbose: 0 }),

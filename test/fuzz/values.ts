@@ -45,6 +45,17 @@ export const JUNK: readonly Bad[] = [
   bad("a WeakMap", () => new WeakMap()),
 ];
 
+/** Option names that shadow Object.prototype members (and `__proto__` as JSON.parse makes it). */
+export const PROTOTYPE_KEYS = [
+  "constructor",
+  "toString",
+  "valueOf",
+  "hasOwnProperty",
+  "isPrototypeOf",
+  "__defineGetter__",
+  "__proto__",
+];
+
 const NUMBER_JUNK = [value("1", '"1"'), value(true), value(null), value([1], "[1]"), value(NaN), value(Infinity)];
 /** Integers beyond int32 (R's integers): refused before anything is allocated. */
 const HUGE_INTS = [risky(2 ** 31, "2^31"), risky(1e12), risky(2 ** 53, "2^53"), risky(1e300)];
@@ -66,6 +77,7 @@ const KINDS: Record<string, readonly Bad[]> = {
     value([true], "[true]"),
   ],
   "a string": [value(1), value(null), value(["a"], '["a"]'), value({}, "{}"), value(true)],
+  "a file path (a non-empty string)": [value("", '""'), value(1), value(null), value(["a.csv"], '["a.csv"]')],
   "a function": [value(1), value("f", '"f"'), value({}, "{}"), value(null), value([() => 1], "[a function]")],
   "a record of named arguments": [
     value([1], "[1]"),
@@ -98,12 +110,10 @@ const junkCallables = (fx: Fixtures): Bad[] => [
   bad("a function returning a tensor of another shape", () => () => fx.tf.ones([7])),
 ];
 
-const PROTOTYPE_NAMES = ["constructor", "toString", "valueOf", "__proto__", "hasOwnProperty"];
-
 /** Wrong for every spec argument (activation, initializer, ...): unknown and prototype names, junk records. */
 const SPEC_JUNK: readonly Bad[] = [
   value("bogus", '"bogus"'),
-  ...PROTOTYPE_NAMES.map((n) => value(n, JSON.stringify(n))),
+  ...PROTOTYPE_KEYS.map((n) => value(n, JSON.stringify(n))),
   value(1),
   value({}, "{}"),
 ];
@@ -203,6 +213,8 @@ function enumValues(description: string): string[] | undefined {
  */
 export function valuesFor(description: string, fx: Fixtures): readonly Bad[] | undefined {
   if (KINDS[description]) return KINDS[description];
+  const bounded = /^a positive integer of at most (\d+)/.exec(description);
+  if (bounded) return [value(0), value(1.5), value(Number(bounded[1]) + 1), ...NUMBER_JUNK, ...HUGE_INTS];
   const tuple = intTupleValues(description);
   if (tuple) return tuple;
   const nullable = /^(.*) or null$/.exec(description);
@@ -428,17 +440,6 @@ export function positionalValues(kind: string, valid: unknown, fx: Fixtures): re
     }
   }
 }
-
-/** Option names that shadow Object.prototype members (and `__proto__` as JSON.parse makes it). */
-export const PROTOTYPE_KEYS = [
-  "constructor",
-  "toString",
-  "valueOf",
-  "hasOwnProperty",
-  "isPrototypeOf",
-  "__defineGetter__",
-  "__proto__",
-];
 
 /** A record of arguments with `key` set, `__proto__` included as an own key. */
 export function withKey(record: Record<string, unknown>, key: string, v: unknown): Record<string, unknown> {

@@ -40,25 +40,23 @@ const StateSize = described(t.union([PositiveInt, t.array(PositiveInt)]), "a pos
 
 function customCell(c: CustomCellConfig): RecurrentCell {
   const stateSizes = Array.isArray(c.state_size) ? c.state_size : [c.state_size];
+  const build = "`build` (a function of input_dim)";
   const weightSpecs = (inputDim: number): WeightSpec[] => {
-    const specs = callUser("`build` (a function of input_dim)", () => c.build(inputDim));
+    const specs = callUser(build, () => c.build(inputDim));
     if (!Array.isArray(specs))
       throw new ArgumentError(
-        `\`build(input_dim)\` must return a list of { name, shape, initializer }, got ${describeValue(specs)}`,
+        `${build} must return a list of { name, shape, initializer }, got ${describeValue(specs)}`,
       );
     return specs.map((s, i) => {
       if (!s || typeof s.name !== "string" || !Array.isArray(s.shape) || !s.shape.every((d) => PositiveInt.is(d))) {
         throw new ArgumentError(
-          `\`build(input_dim)\`: weight ${i + 1} must be { name: string, shape: positive integers, initializer? }, got ${describeValue(s)}`,
+          `${build}: weight ${i + 1} must be { name: string, shape: positive integers, initializer? }, got ${describeValue(s)}`,
         );
       }
-      const initializer = resolveInitializer(
-        s.initializer ?? "glorot_uniform",
-        `build(input_dim)\`'s weight "${s.name}": \`initializer`,
-      );
+      const initializer = resolveInitializer(s.initializer ?? "glorot_uniform", "initializer");
       if (!initializer || typeof initializer === "string")
         throw new ArgumentError(
-          `\`build(input_dim)\`: weight "${s.name}": ${typeof initializer === "string" ? `the initializer ${initializer}` : `unknown initializer ${describeValue(s.initializer)}`}`,
+          `${build}: weight "${s.name}": ${typeof initializer === "string" ? `the \`initializer\` ${initializer}` : `unknown \`initializer\` ${describeValue(s.initializer)}`}`,
         );
       return { name: s.name, shape: [...s.shape], initializer, trainable: s.trainable ?? true };
     });
