@@ -431,7 +431,15 @@ export function inferOutputShapes(
   if (family.inputs !== "many" && inputShapes.length !== 1) {
     throw new KerasError(fn ?? family.fn, `layer "${layer.name}" takes one input, got ${inputShapes.length}`, "shape");
   }
-  const outputs = family.outputShape(layer.config, inputShapes, call);
+  let outputs: readonly Shape[];
+  try {
+    outputs = family.outputShape(layer.config, inputShapes, call);
+  } catch (e) {
+    // Another function composing this layer (a wrapper, an eager caller) reports its problems as its own.
+    if (fn && fn !== family.fn && e instanceof KerasError && e.fn === family.fn)
+      throw within(fn, `layer "${layer.name}"`, e);
+    throw e;
+  }
   checkBuild(fn ?? family.fn, layer, inputShapes, outputs);
   return outputs;
 }

@@ -128,7 +128,7 @@ async function discover(name: string, fx: Fixtures): Promise<Discovered[]> {
 
 async function run(name: string, call: Call, args: unknown[]): Promise<unknown> {
   const f = (api as Record<string, any>)[name];
-  const result = await f(...args);
+  const result = await (call.invoke ? call.invoke(f, args) : f(...args));
   if (call.use) await call.use(result);
   return result;
 }

@@ -47,6 +47,8 @@ export interface Call {
   readonly positional?: readonly Positional[];
   /** Makes the result do its work (errors from here count as the call's). */
   readonly use?: (result: any) => unknown;
+  /** How the export is called with `args` (default: `f(...args)`). */
+  readonly invoke?: (f: any, args: unknown[]) => unknown;
   /** Other public functions a KerasError may name: the verb that runs a spec (fit for a callback). */
   readonly alsoFn?: readonly string[];
   /** Named arguments that legitimately take any value (no junk is bad for them). */
@@ -289,6 +291,18 @@ export const SIGNATURES: Record<string, Signature> = {
           // A cyclic record is a valid record of lambda arguments.
           skip: name === "layer_lambda" ? /`arguments` = a cyclic record/ : undefined,
         },
+        ...(MULTI_INPUT.test(name)
+          ? []
+          : [
+              {
+                label: "a layer value called with options",
+                args: [l.input(fx), { training: false }, l.args(fx)],
+                options: 1,
+                invoke: (f: any, [x, options, args]: unknown[]) => f(args)(x, options),
+                positional: [],
+                use: dispose,
+              },
+            ]),
         ...(MULTI_INPUT.test(name) || CELL.test(name)
           ? []
           : [

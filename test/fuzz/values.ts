@@ -87,6 +87,19 @@ const KINDS: Record<string, readonly Bad[]> = {
     bad("a Date", () => new Date(0)),
     bad("a class instance", () => new Junk()),
   ],
+  // Call options of a layer value: no baseline uses them, so none of these fits any layer.
+  "a mask tensor": [
+    value([[1, 1, 1, 1, 1, 1, 1]], "a (1, 7) mask (another shape)"),
+    value("a", '"a"'),
+    bad("a BigInt64Array", () => BigInt64Array.of(1n)),
+    value([["a"]], '[["a"]]'),
+  ],
+  "a list of state tensors": [
+    value([[[1, 2, 3]]], "a state of shape (1, 3)"),
+    value("a", '"a"'),
+    value([["a"]], '[["a"]]'),
+  ],
+  "a list of constant tensors": [value([[[1]]], "a (1, 1) constant"), value("a", '"a"')],
   "a shape: a vector of positive integers or null": [
     value([0], "[0]"),
     value([-1], "[-1]"),
