@@ -3,6 +3,7 @@ import { ACTIVATIONS } from "../ops/activations.js";
 import { tf, type Tensor } from "../backend/tf.js";
 import { toTensorData } from "../engine/training/convert.js";
 import { Bool, Int, decodeArgs } from "../args.js";
+import { KerasError } from "../errors.js";
 
 /** Runs `f` on `x` (a tensor, or data converted to one and freed afterwards), as `fn`. */
 function applyTo(fn: string, x: unknown, f: (t: Tensor) => Tensor): Tensor {
@@ -41,16 +42,25 @@ export const activation_silu = wrap("silu");
 export const activation_hard_silu = wrap("hard_silu");
 export const activation_mish = wrap("mish");
 
+/** `f` along `axis` of `x`, an axis of x (a scalar has none). */
+function alongAxis(fn: string, x: unknown, axis: number, f: (t: Tensor, axis: number) => Tensor): Tensor {
+  return applyTo(fn, x, (t) => {
+    if (axis < -t.rank || axis >= t.rank)
+      throw new KerasError(fn, `\`axis\` = ${axis} is not an axis of \`x\` (shape [${t.shape.join(", ")}])`);
+    return f(t, axis);
+  });
+}
+
 /** `activation_softmax(x, axis = -1)`. */
 export function activation_softmax(x: Tensor | number[] | number[][], args: { axis?: number } = {}): Tensor {
   const { axis } = decodeArgs("activation_softmax", { axis: Int }, args, { axis: -1 });
-  return applyTo("activation_softmax", x, (t) => tf.softmax(t, axis));
+  return alongAxis("activation_softmax", x, axis, (t, a) => tf.softmax(t, a));
 }
 
 /** `activation_log_softmax(x, axis = -1)`. */
 export function activation_log_softmax(x: Tensor | number[] | number[][], args: { axis?: number } = {}): Tensor {
   const { axis } = decodeArgs("activation_log_softmax", { axis: Int }, args, { axis: -1 });
-  return applyTo("activation_log_softmax", x, (t) => tf.logSoftmax(t, axis));
+  return alongAxis("activation_log_softmax", x, axis, (t, a) => tf.logSoftmax(t, a));
 }
 
 /** `activation_gelu(x, approximate = FALSE)`. */

@@ -92,6 +92,8 @@ function runEager(caller: EagerCaller, layer: Layer, x: unknown, options: CallOp
   const owned = [...inputsIn.owned];
   try {
     const inputs = inputsIn.tensors;
+    if (inputs.some((t) => t.rank === 0))
+      throw new KerasError(fn, `${object} must have a batch axis, got a scalar`, "shape");
     const problem = family.inputProblem?.(layer.config, inputs[0]);
     if (problem) throw new KerasError(fn, `${object} ${problem}`);
     const inputShapes: Shape[] = inputs.map((t) => t.shape);

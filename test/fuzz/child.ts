@@ -27,4 +27,5 @@ for (const id of ids) {
   console.log(JSON.stringify({ id, start: true }));
   console.log(JSON.stringify({ id, outcome: await c.run() }));
 }
-process.exit(0);
+// Exit once stdout is flushed (a pipe is written asynchronously); the backend may keep the process alive.
+process.stdout.write("", () => process.exit(0));

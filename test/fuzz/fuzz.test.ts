@@ -13,7 +13,7 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { expect } from "chai";
 import { makeFixtures } from "./fixtures.js";
-import { EXPORTS, planCases, verdict, type Case, type Outcome, type Plan } from "./cases.js";
+import { EXPORTS, genericCases, planCases, verdict, type Case, type Outcome, type Plan } from "./cases.js";
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261130);
 const TARGET = process.env.FUZZ_CASES === "all" ? Infinity : Number(process.env.FUZZ_CASES ?? 6000);
@@ -70,7 +70,8 @@ async function runInChild(first: readonly string[]): Promise<Map<string, Outcome
           }
         }
       });
-      child.on("exit", (code, signal) => {
+      // "close": the process has ended and its output is read to the end.
+      child.on("close", (code, signal) => {
         clearTimeout(timer);
         if (current && !outcomes.has(current))
           outcomes.set(current, {
@@ -121,6 +122,19 @@ describe(`fuzz: bad input to every export is a KerasError (seed ${SEED}; FUZZ_SE
     expect(plan.baselineFailures, "valid calls that fail").to.deep.equal([]);
     expect(plan.undecoded, "records of named arguments not decoded by decodeArgs").to.deep.equal([]);
     if (!ONLY && TARGET >= 5000) expect(plan.cases.length).to.be.at.least(5000);
+  });
+
+  it("the generic cases (what an export without a signature gets) pass on every export", async function () {
+    if (ONLY) this.skip();
+    const fx = await makeFixtures();
+    const failures: string[] = [];
+    for (const name of EXPORTS) {
+      for (const c of genericCases(name, fx)) {
+        const why = verdict(c as Case, await c.run());
+        if (why) failures.push(`${name}: ${c.description}: ${why}`);
+      }
+    }
+    expect(failures).to.deep.equal([]);
   });
 
   for (const name of EXPORTS) {
