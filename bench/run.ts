@@ -110,12 +110,11 @@ function fusedNet(name: CaseName, resetAfter = true): FusedNet {
     extra: Partial<Parameters<typeof fusedRnn>[0]> = {},
   ) =>
     fusedRnn({
-      kind,
+      cell: kind === "lstm" ? "lstm" : resetAfter ? "gru_reset_after" : "gru_reset_before",
       inputs: x,
       kernel: v.kernel,
       recurrentKernel: v.recurrentKernel,
       bias: v.bias,
-      resetAfter,
       ...extra,
     }).output;
   if (name === "gru" || name === "lstm") {
@@ -376,13 +375,12 @@ async function benchStreaming(backend: string) {
   let h: Tensor = tf.keep(tf.zeros([1, U]));
   const step = () => {
     const r = fusedRnn({
-      kind: "gru",
+      cell: "gru_reset_after",
       inputs: xs,
       kernel: v.kernel,
       recurrentKernel: v.recurrentKernel,
       bias: v.bias,
       initialState: [h],
-      resetAfter: true,
     });
     h.dispose();
     h = r.states[0];
@@ -477,8 +475,13 @@ async function benchLong(backend: string) {
       forward: (xx) =>
         tf.add(
           tf.matMul(
-            fusedRnn({ kind: "gru", inputs: xx, kernel: v.kernel, recurrentKernel: v.recurrentKernel, bias: v.bias })
-              .output,
+            fusedRnn({
+              cell: "gru_reset_after",
+              inputs: xx,
+              kernel: v.kernel,
+              recurrentKernel: v.recurrentKernel,
+              bias: v.bias,
+            }).output,
             dense.w,
           ),
           dense.b,

@@ -1,6 +1,7 @@
 /**
  * The main job (`npm start`): build a small GRU model with pipes, train it end to end on the default
- * backend with a live progress bar, evaluate and predict, then write the training history plot.
+ * backend with a live progress bar, evaluate and predict, then write the training history plot. It calls
+ * set_random_seed(), so every run prints the same numbers.
  *
  * Task: each sample is 20 noisy steps of a sine wave (phase and frequency vary); predict the next value.
  * In your own project, import from "tskeras" instead of "../src/index.js".
@@ -20,6 +21,7 @@ import {
   print_history,
   plot_history,
   callback_early_stopping,
+  set_random_seed,
 } from "../src/index.js";
 
 const timesteps = 20;
@@ -44,6 +46,9 @@ function makeData(n: number, seed: number) {
   }
   return { x, y };
 }
+
+// The same initial weights and the same shuffling on every run: the numbers below do not change.
+set_random_seed(42);
 
 const info = await backend_ready();
 console.log(

@@ -75,6 +75,12 @@ export const Fn = described(
   ),
   "a function",
 );
+/** A codec accepting the values `is` recognizes, as they are (a model, a layer, raw bytes). */
+export const Guarded = <A>(name: string, is: (u: unknown) => u is A, expected: string) =>
+  described(
+    new t.Type<A, A, unknown>(name, is, (u, c) => (is(u) ? t.success(u) : t.failure(u, c)), t.identity),
+    expected,
+  );
 export const Nullable = <A, O>(c: t.Type<A, O, unknown>) => described(t.union([c, t.null]), `${c.name} or null`);
 export const OneOf = <L extends string>(...values: L[]) =>
   described(

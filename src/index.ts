@@ -8,6 +8,7 @@ export type { Layer, CallOptions } from "./model/layer.js";
 export type { Model, SequentialModel, FunctionalModel } from "./model/model.js";
 export type { Shape } from "./model/types.js";
 export { summary } from "./report/summary.js";
+export { plot_model, type PlotModelArgs } from "./report/plot_model.js";
 export {
   get_weights,
   set_weights,
@@ -32,4 +33,8 @@ export * from "./layers/wrappers/index.js";
 export * from "./api/training.js";
 export * from "./api/states.js";
 export * from "./api/config.js";
+export * from "./api/io.js";
 export * from "./api/recurrent.js";
+export * from "./api/tfjs.js";
+export * from "./data/index.js";
+export { set_random_seed } from "./ops/random.js";

@@ -1,9 +1,14 @@
 /** `activation_*()` functions (R names): Keras activations applied to a tensor or a nested array. */
-import { ACTIVATIONS } from "../ops/activations.js";
+import { ACTIVATIONS, softmaxAlong } from "../ops/activations.js";
+import { resolveAxis } from "../layers/core/axes.js";
 import { tf, type Tensor } from "../backend/tf.js";
 import { toTensorData } from "../engine/training/convert.js";
 import { Bool, Int, decodeArgs } from "../args.js";
-import { KerasError } from "../errors.js";
+
+/** Numbers nested to any depth (a scalar, a vector, a matrix, ...). */
+type NestedNumbers = number | readonly NestedNumbers[];
+/** What `activation_*()` takes: a tensor, or numbers nested to any rank. */
+export type ActivationInput = Tensor | NestedNumbers;
 
 /** Runs `f` on `x` (a tensor, or data converted to one and freed afterwards), as `fn`. */
 function applyTo(fn: string, x: unknown, f: (t: Tensor) => Tensor): Tensor {
@@ -18,8 +23,7 @@ function applyTo(fn: string, x: unknown, f: (t: Tensor) => Tensor): Tensor {
   }
 }
 
-const wrap = (name: string) => (x: Tensor | number[] | number[][]) =>
-  applyTo(`activation_${name}`, x, ACTIVATIONS[name]);
+const wrap = (name: string) => (x: ActivationInput) => applyTo(`activation_${name}`, x, ACTIVATIONS[name]);
 export const activation_linear = wrap("linear");
 export const activation_relu = wrap("relu");
 export const activation_relu6 = wrap("relu6");
@@ -42,29 +46,24 @@ export const activation_silu = wrap("silu");
 export const activation_hard_silu = wrap("hard_silu");
 export const activation_mish = wrap("mish");
 
-/** `f` along `axis` of `x`, an axis of x (a scalar has none). */
-function alongAxis(fn: string, x: unknown, axis: number, f: (t: Tensor, axis: number) => Tensor): Tensor {
-  return applyTo(fn, x, (t) => {
-    if (axis < -t.rank || axis >= t.rank)
-      throw new KerasError(fn, `\`axis\` = ${axis} is not an axis of \`x\` (shape [${t.shape.join(", ")}])`);
-    return f(t, axis);
-  });
+/** Softmax or log-softmax along `args.axis` (any axis of any rank, negative from the end), as `fn`. */
+function softmaxActivation(fn: string, x: unknown, args: { axis?: number }, log: boolean): Tensor {
+  const { axis } = decodeArgs(fn, { axis: Int }, args, { axis: -1 });
+  return applyTo(fn, x, (t) => softmaxAlong(t, resolveAxis(fn, axis, t.shape, "`axis`", true), log));
 }
 
 /** `activation_softmax(x, axis = -1)`. */
-export function activation_softmax(x: Tensor | number[] | number[][], args: { axis?: number } = {}): Tensor {
-  const { axis } = decodeArgs("activation_softmax", { axis: Int }, args, { axis: -1 });
-  return alongAxis("activation_softmax", x, axis, (t, a) => tf.softmax(t, a));
+export function activation_softmax(x: ActivationInput, args: { axis?: number } = {}): Tensor {
+  return softmaxActivation("activation_softmax", x, args, false);
 }
 
 /** `activation_log_softmax(x, axis = -1)`. */
-export function activation_log_softmax(x: Tensor | number[] | number[][], args: { axis?: number } = {}): Tensor {
-  const { axis } = decodeArgs("activation_log_softmax", { axis: Int }, args, { axis: -1 });
-  return alongAxis("activation_log_softmax", x, axis, (t, a) => tf.logSoftmax(t, a));
+export function activation_log_softmax(x: ActivationInput, args: { axis?: number } = {}): Tensor {
+  return softmaxActivation("activation_log_softmax", x, args, true);
 }
 
 /** `activation_gelu(x, approximate = FALSE)`. */
-export function activation_gelu(x: Tensor | number[] | number[][], args: { approximate?: boolean } = {}): Tensor {
+export function activation_gelu(x: ActivationInput, args: { approximate?: boolean } = {}): Tensor {
   const { approximate } = decodeArgs("activation_gelu", { approximate: Bool }, args, { approximate: false });
   return applyTo("activation_gelu", x, ACTIVATIONS[approximate ? "gelu_approximate" : "gelu"]);
 }

@@ -3,7 +3,7 @@ import { KerasError, describeValue } from "../errors.js";
 import { isModel } from "../model/guards.js";
 import type { Model } from "../model/model.js";
 import { isLayer, type Layer } from "../model/layer.js";
-import { recurrentPath } from "../layers/recurrent/rnn_layer.js";
+import { recurrentPlan } from "../layers/recurrent/rnn_layer.js";
 import { Bool, decodeArgs } from "../args.js";
 
 export interface RnnPathRow {
@@ -24,7 +24,8 @@ function recurrentLayers(layer: Layer, prefix: string): { name: string; layer: L
 /**
  * `rnn_fused_status(model, { training })`: for each recurrent layer (wrapped ones included), whether its
  * calls run on the fused sequence kernels or the step-wise loop, and why. Both compute the same numbers;
- * the fused path is faster. Reflects the backend in use now (see backend_info()).
+ * the fused path is faster. Each row is the plan the layer's calls follow (the same `fusedPlan()` they
+ * ask) on the backend in use now (see backend_info()), in training or inference.
  */
 export function rnn_fused_status(model: Model, args: { training?: boolean } = {}): RnnPathRow[] {
   const fn = "rnn_fused_status";
@@ -33,16 +34,9 @@ export function rnn_fused_status(model: Model, args: { training?: boolean } = {}
   const rows: RnnPathRow[] = [];
   for (const top of model.layers) {
     for (const { name, layer } of recurrentLayers(top, top.name)) {
-      const path = recurrentPath(layer, training);
-      if (path)
-        rows.push(
-          Object.freeze({
-            layer: name,
-            class_name: layer.className,
-            path: path.fused ? "fused" : "step-wise",
-            reason: path.reason,
-          }),
-        );
+      const plan = recurrentPlan(layer, training);
+      if (plan)
+        rows.push(Object.freeze({ layer: name, class_name: layer.className, path: plan.path, reason: plan.reason }));
     }
   }
   return rows;

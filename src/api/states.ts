@@ -1,8 +1,7 @@
 /**
  * `reset_states(model | layer, states)`: zeroes the recurrent state of stateful layers, or sets it to
- * given values (DESIGN principle 8: the one mutable thing, held by a model's runtime or, for a layer
- * used eagerly, by its eager cache). A layer value taken from a model (get_layer) reaches the state
- * of every live runtime that holds it.
+ * given values (DESIGN principle 8: the one mutable thing). The state belongs to the layer value
+ * (engine/layer_state.ts), so a layer taken from a model with get_layer() reaches the model's state.
  */
 import { tf, type Tensor } from "../backend/tf.js";
 import { KerasError, asKerasError, describeValue } from "../errors.js";
@@ -12,8 +11,8 @@ import type { Model } from "../model/model.js";
 import type { Shape } from "../model/types.js";
 import { formatShape } from "../model/shape.js";
 import { isStatefulLayer } from "../model/stateful.js";
-import { getRuntime, hasRuntime, runtimesHoldingLayer } from "../engine/runtime.js";
-import { resetEagerState } from "../engine/eager.js";
+import { buildPlan } from "../engine/plan.js";
+import { existingStateCell, stateCellOf } from "../engine/layer_state.js";
 import { toTensorData } from "../engine/training/convert.js";
 
 const FN = "reset_states";
@@ -79,17 +78,14 @@ function setModelStates(model: Model, stateful: readonly number[], states: unkno
       "shape",
     );
   }
-  const rt = getRuntime(model);
+  const plan = buildPlan(model);
   const converted: { tensors: Tensor[]; owned: Tensor[] }[] = [];
   try {
     entries.forEach((entry, k) => {
       if (entry !== null && entry !== undefined)
-        converted[k] = stateTensors(layers[k], entry, rt.plan.layerInputShapes[stateful[k]]);
+        converted[k] = stateTensors(layers[k], entry, plan.layerInputShapes[stateful[k]]);
     });
-    rt.resetStates(
-      stateful,
-      stateful.map((_, k) => converted[k]?.tensors ?? null),
-    );
+    layers.forEach((l, k) => stateCellOf(l).reset(converted[k]?.tensors ?? null));
   } finally {
     converted.forEach((c) => c?.owned.forEach((t) => t.dispose()));
   }
@@ -105,7 +101,7 @@ export function reset_states<T extends Model | Layer>(object: T, states?: unknow
   if (isModel(object)) {
     const stateful = object.layers.map((l, i) => (isStatefulLayer(l) ? i : -1)).filter((i) => i >= 0);
     if (states === undefined || states === null) {
-      if (hasRuntime(object)) getRuntime(object).resetStates(stateful);
+      for (const i of stateful) existingStateCell(object.layers[i])?.reset();
       return object;
     }
     try {
@@ -122,24 +118,21 @@ export function reset_states<T extends Model | Layer>(object: T, states?: unknow
         `layer "${object.name}" is not stateful: only recurrent layers created with stateful = TRUE have states to reset`,
       );
     }
-    const held = runtimesHoldingLayer(object.id);
+    const cell = existingStateCell(object);
     if (states === undefined || states === null) {
-      resetEagerState(object);
-      for (const { runtime, layerIndex } of held) runtime.resetStates([layerIndex]);
+      cell?.reset();
       return object;
     }
-    const shapes = held.length ? held[0].runtime.plan.layerInputShapes[held[0].layerIndex] : builtInputShapesOf(object);
-    const { tensors, owned } = stateTensors(object, states, shapes);
+    if (!cell) {
+      throw new KerasError(
+        FN,
+        `layer "${object.name}" has not been run yet: call it on data (or use it in a model that has run) before setting its states`,
+        "state",
+      );
+    }
+    const { tensors, owned } = stateTensors(object, states, builtInputShapesOf(object));
     try {
-      const eager = resetEagerState(object, tensors);
-      for (const { runtime, layerIndex } of held) runtime.resetStates([layerIndex], [tensors]);
-      if (!eager && held.length === 0) {
-        throw new KerasError(
-          FN,
-          `layer "${object.name}" has not been run yet: call it on data (or use it in a model that has run) before setting its states`,
-          "state",
-        );
-      }
+      cell.reset(tensors);
     } finally {
       owned.forEach((t) => t.dispose());
     }

@@ -10,6 +10,7 @@ import { isModel } from "../model/guards.js";
 import { withModel, type CompiledState, type Model } from "../model/model.js";
 import { makeSetup, type CompileArgs } from "../engine/training/setup.js";
 import { adaptData, disposeSet, splitValidation, type ArraySet } from "../engine/training/data.js";
+import { isTimeseriesBatches, windowPlanOf, type TimeseriesBatches } from "../data/timeseries.js";
 import { evaluateLoop, fitLoop, predictLoop, trainOnBatch } from "../engine/training/loops.js";
 import { resolveVerbose } from "../report/progress.js";
 import type { History } from "../report/history.js";
@@ -84,6 +85,7 @@ export {
   type CallbackSpec,
   type Logs,
 } from "../engine/training/callbacks.js";
+export { callback_tensorboard, type TensorBoardArgs } from "../engine/training/tensorboard.js";
 export { print_history, as_data_frame, type History, type HistoryRow } from "../report/history.js";
 export { plot_history } from "../report/plot.js";
 export type { TrainingSetup } from "../engine/training/setup.js";
@@ -169,7 +171,40 @@ export interface FitArgs {
   validation_freq?: number | number[];
 }
 
+/**
+ * `x` made by timeseries_dataset_from_array() / timeseries_generator() holds its targets, so R's
+ * `fit(dataset, epochs = 5)` is `fit(model, dataset, { epochs: 5 })`: the third argument is then the
+ * arguments. Returns [y, args]; arguments that a batches value fixes itself are rejected.
+ */
+function datasetCall<A>(fn: string, x: unknown, y: unknown, args: A | undefined): [unknown, A | undefined] {
+  if (!isTimeseriesBatches(x)) return [y, args];
+  if (args === undefined && y !== null && typeof y === "object" && !Array.isArray(y)) [y, args] = [undefined, y as A];
+  const made = `made by ${windowPlanOf(x).fn}()`;
+  if (y !== undefined && y !== null)
+    throw new KerasError(fn, `\`y\` must not be given when \`x\` is ${made}: its batches hold the targets`);
+  const fixed: Record<string, string> = {
+    batch_size: `its batches have batch_size ${(x as TimeseriesBatches).batch_size}, set when it was made`,
+    validation_split: "give `validation_data` (e.g. another dataset over later rows, with `start_index`)",
+  };
+  for (const [k, why] of Object.entries(fixed))
+    if ((args as Record<string, unknown> | undefined)?.[k] != null)
+      throw new KerasError(fn, `\`${k}\` cannot be used when \`x\` is ${made}: ${why}`);
+  return [undefined, args];
+}
+
+function noDataset(fn: string, x: unknown): void {
+  if (isTimeseriesBatches(x))
+    throw new KerasError(fn, `\`x\` must be arrays (one batch), not a value made by ${windowPlanOf(x).fn}()`);
+}
+
+const batchSizeOf = (x: unknown): number | undefined => (isTimeseriesBatches(x) ? x.batch_size : undefined);
+
 function validationSet(fn: string, model: Model, v: unknown): ArraySet {
+  if (isTimeseriesBatches(v)) {
+    if (!windowPlanOf(v).targets)
+      throw new KerasError(fn, "`validation_data` made without `targets` cannot be evaluated: give it targets");
+    return adaptData(fn, model, v, undefined);
+  }
   if (Array.isArray(v) && (v.length === 2 || v.length === 3)) {
     const labels = { x: "validation_data[[1]]", y: "validation_data[[2]]", sampleWeight: "validation_data[[3]]" };
     if (v[1] === undefined || v[1] === null) throw new KerasError(fn, `\`${labels.y}\` (the targets) is required`);
@@ -187,7 +222,7 @@ function validationSet(fn: string, model: Model, v: unknown): ArraySet {
   }
   throw new KerasError(
     fn,
-    `\`validation_data\` must be list(x_val, y_val) (optionally with sample weights third) or { x, y, sample_weight }, got ${describeValue(v)}`,
+    `\`validation_data\` must be list(x_val, y_val) (optionally with sample weights third), { x, y, sample_weight } or a timeseries dataset, got ${describeValue(v)}`,
   );
 }
 
@@ -195,15 +230,18 @@ function validationSet(fn: string, model: Model, v: unknown): ArraySet {
  * `fit(model, x, y, { batch_size = 32, epochs = 1, verbose = "auto", ... })` → `{ model, history }`.
  * The argument model is unchanged; the trained weights, optimizer state and recurrent state live on
  * the returned model. `shuffle` defaults to TRUE, or FALSE for a model with a stateful layer.
+ * `x` may be a timeseries dataset or generator (`fit(model, ds, { epochs })`): it brings its targets
+ * and batch size.
  */
 export async function fit(
   model: Model,
   x: unknown,
-  y: unknown,
-  args: FitArgs = {},
+  y?: unknown,
+  args?: FitArgs,
 ): Promise<{ model: Model; history: History }> {
   const fn = "fit";
   checkModel(fn, model);
+  [y, args] = datasetCall(fn, x, y, args);
   const a = decodeArgs(fn, FIT_PROPS, args, {
     epochs: 1,
     verbose: "auto" as const,
@@ -218,7 +256,8 @@ export async function fit(
     );
   if (a.validation_split !== undefined && a.validation_data !== undefined)
     throw new KerasError(fn, "give `validation_split` or `validation_data`, not both");
-  if (y === undefined || y === null) throw new KerasError(fn, "`y` (the targets) is required");
+  if ((y === undefined || y === null) && !isTimeseriesBatches(x))
+    throw new KerasError(fn, "`y` (the targets) is required");
   await backend_ready();
   const sets: ArraySet[] = [];
   try {
@@ -234,7 +273,7 @@ export async function fit(
     }
     const freq = a.validation_freq;
     return await fitLoop(fn, model, train, {
-      batchSize: a.batch_size,
+      batchSize: a.batch_size ?? batchSizeOf(x),
       epochs: a.epochs,
       verbose: resolveVerbose(a.verbose),
       callbacks: a.callbacks,
@@ -254,23 +293,28 @@ export async function fit(
 
 const EVAL_PROPS = { batch_size: PositiveInt, verbose: Verbose, sample_weight: Data, callbacks: List };
 
-/** `evaluate(model, x, y, { batch_size, verbose, sample_weight, callbacks })` → `{ loss, <metrics> }`. */
+/**
+ * `evaluate(model, x, y, { batch_size, verbose, sample_weight, callbacks })` → `{ loss, <metrics> }`;
+ * `evaluate(model, dataset, { verbose })` for a timeseries dataset or generator.
+ */
 export async function evaluate(
   model: Model,
   x: unknown,
-  y: unknown,
-  args: { batch_size?: number; verbose?: 0 | 1 | 2 | "auto"; sample_weight?: unknown; callbacks?: unknown[] } = {},
+  y?: unknown,
+  args?: { batch_size?: number; verbose?: 0 | 1 | 2 | "auto"; sample_weight?: unknown; callbacks?: unknown[] },
 ): Promise<Logs> {
   const fn = "evaluate";
   checkModel(fn, model);
+  [y, args] = datasetCall(fn, x, y, args);
   const a = decodeArgs(fn, EVAL_PROPS, args, { verbose: "auto" as const, callbacks: [] as unknown[] });
-  if (y === undefined || y === null) throw new KerasError(fn, "`y` (the targets) is required");
+  if ((y === undefined || y === null) && !isTimeseriesBatches(x))
+    throw new KerasError(fn, "`y` (the targets) is required");
   await backend_ready();
   const set = adaptData(fn, model, x, y, { sampleWeight: a.sample_weight });
   try {
     return Object.freeze(
       await evaluateLoop(fn, model, set, {
-        batchSize: a.batch_size,
+        batchSize: a.batch_size ?? batchSizeOf(x),
         verbose: resolveVerbose(a.verbose),
         callbacks: a.callbacks,
       }),
@@ -284,7 +328,10 @@ export async function evaluate(
 
 const PREDICT_PROPS = { batch_size: PositiveInt, verbose: Verbose, callbacks: List };
 
-/** `predict(model, x, { batch_size, verbose, callbacks })` → nested arrays (a list of them for several outputs). */
+/**
+ * `predict(model, x, { batch_size, verbose, callbacks })` → nested arrays (a list of them for several outputs).
+ * `x` may be a timeseries dataset or generator: one prediction per window, in the order its batches come.
+ */
 export async function predict(
   model: Model,
   x: unknown,
@@ -292,12 +339,13 @@ export async function predict(
 ): Promise<any> {
   const fn = "predict";
   checkModel(fn, model);
+  datasetCall(fn, x, undefined, args);
   const a = decodeArgs(fn, PREDICT_PROPS, args, { verbose: "auto" as const, callbacks: [] as unknown[] });
   await backend_ready();
   const set = adaptData(fn, model, x, undefined);
   try {
     return await predictLoop(fn, model, set, {
-      batchSize: a.batch_size,
+      batchSize: a.batch_size ?? batchSizeOf(x),
       verbose: resolveVerbose(a.verbose),
       callbacks: a.callbacks,
     });
@@ -319,12 +367,12 @@ export async function train_on_batch(
 ): Promise<{ model: Model; logs: Logs }> {
   const fn = "train_on_batch";
   checkModel(fn, model);
+  noDataset(fn, x);
   const a = decodeArgs(fn, ON_BATCH_PROPS, args, {});
   await backend_ready();
   const set = adaptData(fn, model, x, y, { sampleWeight: a.sample_weight, classWeight: a.class_weight });
   try {
-    const r = await trainOnBatch(fn, model, set);
-    return { model: r.model, logs: Object.freeze(r.logs) };
+    return await trainOnBatch(fn, model, set);
   } catch (e) {
     throw asKerasError(fn, e);
   } finally {
@@ -341,6 +389,7 @@ export async function test_on_batch(
 ): Promise<Logs> {
   const fn = "test_on_batch";
   checkModel(fn, model);
+  noDataset(fn, x);
   const a = decodeArgs(fn, { sample_weight: Data }, args, {});
   await backend_ready();
   const set = adaptData(fn, model, x, y, { sampleWeight: a.sample_weight });
@@ -357,6 +406,7 @@ export async function test_on_batch(
 export async function predict_on_batch(model: Model, x: unknown): Promise<any> {
   const fn = "predict_on_batch";
   checkModel(fn, model);
+  noDataset(fn, x);
   await backend_ready();
   const set = adaptData(fn, model, x, undefined);
   try {

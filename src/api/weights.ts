@@ -49,12 +49,10 @@ export function get_weights(object: Model | Layer): any[] {
     const values = object.knownInputShapes
       ? weightValuesOf(object, object.knownInputShapes, fn)
       : (builtWeightsOf(object) ?? []);
-    // A layer used eagerly computes with its cached variables, which training-mode calls update
-    // (batch normalization's moving statistics): report those.
+    // Training-mode eager calls update a layer's non-trainable weights (batch normalization's moving
+    // statistics), as in Keras: report those.
     const current = eagerWeights(object);
-    return (
-      current && current.length === values.length ? values.map((v, i) => ({ ...v, values: current[i] })) : values
-    ).map(toNested);
+    return (current && current.length === values.length ? current : values).map(toNested);
   }
   throw new KerasError(fn, `\`object\` must be a model or a layer, got ${describeValue(object)}`);
 }

@@ -60,6 +60,10 @@ async function activate(name: BackendName): Promise<boolean> {
   }
 }
 
+/** Backend info is a value: frozen, with its list. */
+const frozenInfo = (info: BackendInfo): BackendInfo =>
+  Object.freeze({ ...info, not_used: Object.freeze([...info.not_used]) });
+
 async function select(wanted: BackendName | undefined, chosenBy: string): Promise<BackendInfo> {
   const notUsed: string[] = [];
   const order: BackendName[] = wanted ? [wanted] : ["tensorflow", "wasm", "cpu"];
@@ -72,14 +76,14 @@ async function select(wanted: BackendName | undefined, chosenBy: string): Promis
           continue;
         }
         if (await activate("tensorflow")) {
-          return {
+          return frozenInfo({
             backend: "tensorflow",
             package: pkg,
             version: VERSION,
             gpu: pkg.endsWith("gpu"),
             not_used: notUsed,
             chosen_by: chosenBy,
-          };
+          });
         }
         notUsed.push(`${pkg}: the "tensorflow" backend failed to initialise`);
       }
@@ -88,24 +92,24 @@ async function select(wanted: BackendName | undefined, chosenBy: string): Promis
       if (why) notUsed.push(why);
       else if (await activate("wasm")) {
         registerWasmFallbackKernels();
-        return {
+        return frozenInfo({
           backend: "wasm",
           package: "@tensorflow/tfjs-backend-wasm",
           version: VERSION,
           gpu: false,
           not_used: notUsed,
           chosen_by: chosenBy,
-        };
+        });
       } else notUsed.push("@tensorflow/tfjs-backend-wasm: the wasm backend failed to initialise");
     } else if (await activate("cpu")) {
-      return {
+      return frozenInfo({
         backend: "cpu",
         package: "@tensorflow/tfjs (cpu)",
         version: VERSION,
         gpu: false,
         not_used: notUsed,
         chosen_by: chosenBy,
-      };
+      });
     }
   }
   throw new KerasError(
@@ -158,12 +162,12 @@ export async function use_backend(name: BackendName): Promise<BackendInfo> {
  */
 export function backend_info(): BackendInfo {
   if (current) return current;
-  return {
+  return frozenInfo({
     backend: tf.getBackend() ?? "cpu",
     package: "@tensorflow/tfjs (cpu)",
     version: VERSION,
     gpu: false,
     not_used: ["not selected yet: await backend_ready() (fit/predict/evaluate do) to pick the best backend"],
     chosen_by: "default",
-  };
+  });
 }

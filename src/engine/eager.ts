@@ -1,26 +1,32 @@
 /**
- * Eager execution: a layer applied to concrete data (`layer_dense(x, { units: 2 })` or `dense(x)`).
- * The layer keeps the weights it built (and, when stateful, its state) for later calls: they are
- * cached per layer value, like a model's runtime.
+ * Eager execution: a layer applied to concrete data (`layer_dense(x, { units: 2 })` or `dense(x)`). A call
+ * is a one-layer plan run by the layer value's runtime, cached like a model's (runtime.ts): the device
+ * copies of its weights are bounded and freed by that cache, and a stateful layer's state lives in its
+ * state cell. Training-mode calls update non-trainable weights (batch normalization's moving statistics),
+ * as in Keras: those new values are kept in host memory for the layer value (what get_weights() reports and
+ * what its next runtime is built from).
  */
 import { tf, type Tensor } from "../backend/tf.js";
 import { KerasError, asKerasError } from "../errors.js";
 import { toTensorData } from "./training/convert.js";
-import { familyOf, inferOutputShapes, weightValuesOf, type CallOptions, type Layer } from "../model/layer.js";
-import type { Shape } from "../model/types.js";
+import {
+  familyOf,
+  inferOutputShapes,
+  weightSpecsOf,
+  weightValuesOf,
+  type CallOptions,
+  type Layer,
+} from "../model/layer.js";
+import type { Shape, WeightValue } from "../model/types.js";
 import { checkMaskShape } from "../model/shape.js";
-import { isStatefulLayer } from "../model/stateful.js";
+import { layerCallPlan } from "./plan.js";
+import { Runtime, keptUpdates, pinRuntime, unpinRuntime, type RunUpdates } from "./runtime.js";
 
-interface EagerCache {
-  variables: tf.Variable[];
-  state: Tensor[] | null;
-}
-const caches = new WeakMap<Layer, EagerCache>();
-const finalizer = new FinalizationRegistry<Tensor[]>((ts) => ts.forEach((t) => t.dispose()));
-
-/** Masks computed by eager layers, attached to their outputs (Keras's `_keras_mask`). */
+/** Masks computed by eager layers, attached to their outputs (Keras's `_keras_mask`); freed with the output. */
 const eagerMasks = new WeakMap<Tensor, Tensor>();
-const maskFinalizer = new FinalizationRegistry<Tensor>((m) => m.dispose());
+
+/** Non-trainable weights updated by training-mode eager calls, per layer value (host memory). */
+const updatedWeights = new WeakMap<Layer, readonly WeightValue[]>();
 
 /** The mask an eager layer attached to `x`, if any. */
 export function eagerMaskOf(x: Tensor): Tensor | undefined {
@@ -53,6 +59,10 @@ function toTensorList(
   });
   return { tensors, owned };
 }
+
+/** TRUE when two weight lists have the same shapes (a cached runtime serves calls its weights fit). */
+const sameShapes = (a: readonly { shape: readonly number[] }[], b: readonly { shape: readonly number[] }[]) =>
+  a.length === b.length && a.every((w, i) => w.shape.join() === b[i].shape.join());
 
 /**
  * Who runs an eager call for the user, for errors: the public function (the layer's own, or one that
@@ -105,15 +115,11 @@ function runEager(caller: EagerCaller, layer: Layer, x: unknown, options: CallOp
     const constants = options.constants != null ? toTensorList(fn, options.constants, "`constants`", 2) : undefined;
     if (initial) owned.push(...initial.owned);
     if (constants) owned.push(...constants.owned);
-    inferOutputShapes(
-      layer,
-      inputShapes,
-      {
-        initialState: initial?.tensors.map((t) => t.shape) ?? [],
-        constants: constants?.tensors.map((t) => t.shape) ?? [],
-      },
-      fn,
-    );
+    const call = {
+      initialState: initial?.tensors.map((t) => t.shape) ?? [],
+      constants: constants?.tensors.map((t) => t.shape) ?? [],
+    };
+    const outputShapes = inferOutputShapes(layer, inputShapes, call, fn);
     let mask: Tensor | null = null;
     if (options.mask !== undefined && options.mask !== null) {
       const m = toTensorData(fn, options.mask, "`mask`");
@@ -123,96 +129,56 @@ function runEager(caller: EagerCaller, layer: Layer, x: unknown, options: CallOp
     } else mask = eagerMasks.get(inputs[0]) ?? null;
     const masks = multi ? inputs.map((t) => eagerMasks.get(t) ?? null) : [mask];
 
-    let cache = caches.get(layer);
-    if (!cache) {
-      const variables = weightValuesOf(
-        layer,
-        inputShapes.map((s) => [null, ...s.slice(1)]),
-        fn,
-      ).map((w) => tf.tidy(() => tf.variable(tf.tensor(w.values, [...w.shape], "float32"), w.trainable)));
-      cache = { variables, state: null };
-      caches.set(layer, cache);
-      finalizer.register(layer, variables);
-    }
-    const c = cache;
-    let state: Tensor[] | undefined;
-    if (isStatefulLayer(layer)) {
-      if (!c.state)
-        c.state = familyOf(layer).stateShapes!(layer.config, inputShapes).map((s) => tf.keep(tf.zeros(s as number[])));
-      state = c.state;
-    }
-    const result = (tf.tidy as any)(() => {
-      const r = family.forward(layer.config, {
-        inputs,
-        weights: c.variables,
-        masks: masks.map((m) => (m ? tf.cast(m, "bool") : null)),
-        training: options.training ?? false,
-        trainable: layer.trainable,
-        initialState: initial?.tensors,
-        constants: constants?.tensors,
-        state,
+    const plan = layerCallPlan(inputShapes, call, outputShapes);
+    const lease = pinRuntime(
+      layer,
+      (rt) => sameShapes(rt.specs[0], weightSpecsOf(layer, inputShapes)),
+      () =>
+        new Runtime({
+          layers: [layer],
+          plan,
+          weights: (l, shapes) => updatedWeights.get(l) ?? weightValuesOf(l, shapes, fn),
+        }),
+    );
+    try {
+      const rt = lease.runtime;
+      const training = options.training ?? false;
+      let updates: RunUpdates | undefined;
+      // tf.tidy keeps what it returns (its typing just does not allow the nulls of absent masks).
+      const result = (tf.tidy as <T>(f: () => T) => T)(() => {
+        const run = rt.run(
+          [...inputs, ...(initial?.tensors ?? []), ...(constants?.tensors ?? [])],
+          { training, inputMasks: masks.map((m) => (m ? tf.cast(m, "bool") : null)) },
+          plan,
+        );
+        updates = keptUpdates(run);
+        return { outputs: run.outputs, masks: run.outputMasks.map((m) => (m ? tf.cast(m, "bool") : null)) };
       });
-      const outMasks = r.masks ?? (family.mask === "drop" ? r.outputs.map(() => null) : r.outputs.map(() => masks[0]));
-      // An identity layer (dropout at inference, ...) returns its input: hand out a copy, since the
-      // caller owns (and may dispose) the output, and converted inputs are disposed below.
-      const outputs = r.outputs.map((o) => (inputs.includes(o) ? tf.clone(o) : o));
-      const weightUpdates = options.training ? (r.weightUpdates ?? []) : [];
-      return {
-        outputs,
-        masks: outMasks.map((m) => (m ? tf.cast(m, "bool") : null)),
-        newState: r.newState ? [...r.newState] : undefined,
-        weightUpdates,
-      };
-    }) as unknown as {
-      outputs: Tensor[];
-      masks: (Tensor | null)[];
-      newState?: Tensor[];
-      weightUpdates: { index: number; value: Tensor }[];
-    };
-    // Non-trainable weight updates of a training call (batch norm's moving statistics) go to the
-    // layer's cached variables, as a model's runtime applies them to its own.
-    for (const u of result.weightUpdates) {
-      c.variables[u.index].assign(u.value);
-      u.value.dispose();
-    }
-    if (result.newState) {
-      const old = c.state;
-      c.state = result.newState;
-      if (old) old.forEach((t) => t.dispose());
-    }
-    result.outputs.forEach((o, i) => {
-      const m = result.masks[i];
-      if (m) {
+      rt.commit(updates!);
+      if (updates!.weightUpdates.length) updatedWeights.set(layer, rt.readWeights()[0]);
+      result.outputs.forEach((o, i) => {
+        const m = result.masks[i];
+        if (!m) return;
         eagerMasks.set(o, m);
-        maskFinalizer.register(o, m, o);
-        // Disposing the output disposes its mask too (else masks pile up until GC runs the finalizer).
+        // The caller owns the output: disposing it (or the tidy it was made in) disposes its mask too.
         const disposeOutput = o.dispose.bind(o);
         Object.defineProperty(o, "dispose", {
           value: () => {
             disposeOutput();
             if (!m.isDisposed) m.dispose();
-            maskFinalizer.unregister(o);
           },
         });
-      }
-    });
-    return result.outputs.length === 1 ? result.outputs[0] : result.outputs;
+      });
+      return result.outputs.length === 1 ? result.outputs[0] : result.outputs;
+    } finally {
+      unpinRuntime(lease);
+    }
   } finally {
     for (const t of owned) t.dispose();
   }
 }
 
-/** Zeroes or sets the state of an eagerly used stateful layer. */
-export function resetEagerState(layer: Layer, values?: readonly Tensor[]): boolean {
-  const c = caches.get(layer);
-  if (!c) return false;
-  if (c.state) c.state.forEach((t) => t.dispose());
-  c.state = values ? values.map((t) => tf.keep(t.clone())) : null;
-  return true;
-}
-
-/** The weights an eagerly used layer holds now (read back from its variables). */
-export function eagerWeights(layer: Layer): Float32Array[] | undefined {
-  const c = caches.get(layer);
-  return c?.variables.map((v) => Float32Array.from(v.dataSync() as Float32Array));
+/** The weights an eagerly used layer holds now, when training-mode calls have updated them. */
+export function eagerWeights(layer: Layer): readonly WeightValue[] | undefined {
+  return updatedWeights.get(layer);
 }

@@ -117,3 +117,35 @@ function functionalPlan(model: Model & { type: "functional" }): Plan {
 export function buildPlan(model: Model, dataShapes?: readonly Shape[]): Plan {
   return model.type === "sequential" ? sequentialPlan(model, dataShapes) : functionalPlan(model);
 }
+
+/**
+ * The plan of one eager layer call: model inputs are the call's inputs, then its initial states, then its
+ * constants; the outputs are all of the layer's. Stateful layers need the batch axis, so it is kept.
+ */
+export function layerCallPlan(
+  inputShapes: readonly Shape[],
+  call: { readonly initialState: readonly Shape[]; readonly constants: readonly Shape[] },
+  outputShapes: readonly Shape[],
+): Plan {
+  const refs = (from: number, n: number) => Array.from({ length: n }, (_, k) => modelInputRef(from + k));
+  const nInputs = inputShapes.length;
+  const nStates = call.initialState.length;
+  return {
+    nodes: [
+      {
+        layerIndex: 0,
+        inputs: refs(0, nInputs),
+        initialState: refs(nInputs, nStates),
+        constants: refs(nInputs + nStates, call.constants.length),
+        mask: null,
+        training: undefined,
+        inputShapes,
+        outputShapes,
+      },
+    ],
+    outputs: outputShapes.map((_, k) => ({ node: 0, output: k })),
+    inputShapes: [...inputShapes, ...call.initialState, ...call.constants],
+    outputShapes,
+    layerInputShapes: [inputShapes],
+  };
+}

@@ -55,7 +55,11 @@ function sequentialToConfig(model: SequentialModel): SequentialConfig {
   };
 }
 
-function functionalToConfig(model: FunctionalModel): FunctionalConfig {
+/**
+ * How a functional model's configs refer to a tensor: `[layer_name, node_index, tensor_index]`, the node
+ * index counting the calls of that layer in graph order.
+ */
+export function tensorRefs(model: FunctionalModel): (t: SymbolicTensor) => [string, number, number] {
   const nameOf = new Map(model.layers.map((l) => [l.id, l.name]));
   const nodeIndex = new Map<GraphNode, number>();
   const calls = new Map<number, number>();
@@ -64,11 +68,11 @@ function functionalToConfig(model: FunctionalModel): FunctionalConfig {
     calls.set(node.layer.id, k + 1);
     nodeIndex.set(node, k);
   }
-  const ref = (t: SymbolicTensor): [string, number, number] => [
-    nameOf.get(t.node.layer.id)!,
-    nodeIndex.get(t.node)!,
-    t.index,
-  ];
+  return (t) => [nameOf.get(t.node.layer.id)!, nodeIndex.get(t.node)!, t.index];
+}
+
+function functionalToConfig(model: FunctionalModel): FunctionalConfig {
+  const ref = tensorRefs(model);
   const callKwargs = (node: GraphNode): ConfigRecord => {
     const kwargs: ConfigRecord = {};
     if (node.training !== undefined) kwargs.training = node.training;
@@ -195,7 +199,13 @@ function functionalFromConfig(fn: string, c: Record<string, unknown>): Functiona
           break;
         let layer = built.get(p.name);
         if (!layer)
-          built.set(p.name, (layer = layerFromConfig(fn, { class_name: p.spec.class_name, config: p.spec.config })));
+          built.set(
+            p.name,
+            (layer = layerFromConfig(
+              fn,
+              isLayer(p.spec.layer) ? p.spec.layer : { class_name: p.spec.class_name, config: p.spec.config },
+            )),
+          );
         const options: CallOptions = {};
         if (mask !== undefined) options.mask = mask;
         if (initialState !== undefined) options.initial_state = initialState;

@@ -6,7 +6,7 @@
  */
 import { KerasError, describeValue, within } from "../errors.js";
 import { closestName } from "../args.js";
-import { createLayer, familyOf, type Layer } from "../model/layer.js";
+import { createLayer, familyOf, isLayer, type Layer } from "../model/layer.js";
 import { familyNames, getFamily } from "../model/registry.js";
 import type { Shape } from "../model/types.js";
 import { serializeConfigValue } from "../layers/common.js";
@@ -56,6 +56,11 @@ const INERT_KEYS: Readonly<Record<string, unknown>> = {
   lora_rank: null,
   lora_alpha: null,
   autocast: true,
+  quantization_config: null,
+  optional: false,
+  renorm: false,
+  renorm_clipping: null,
+  renorm_momentum: 0.99,
 };
 
 /** Keras 3 writes dtype policies as objects: `{ class_name: "DTypePolicy", config: { name: "float32" } }`. */
@@ -70,6 +75,8 @@ export function dtypeName(d: unknown): unknown {
  * are rebuilt by it with this same function, so an error names every enclosing layer.
  */
 export function layerFromConfig(fn: string, json: unknown): Layer {
+  // A layer value stands for itself (a reader that had to build one, e.g. from `custom_objects`).
+  if (isLayer(json)) return json;
   const r = asRecord(json);
   if (!r || typeof r.class_name !== "string" || !asRecord(r.config)) {
     throw new KerasError(fn, `a layer config must be { class_name, config }, got ${describeValue(json)}`, "io");

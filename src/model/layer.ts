@@ -9,9 +9,10 @@ import { ArgumentError, KerasError, asKerasError, describeValue, within } from "
 import { Bool, DType, MAX_TENSOR_SIZE, Nullable, PositiveInt, ShapeArg, decodeArgs, described } from "../args.js";
 import { initialize, initializerProblem } from "../ops/initializers.js";
 import { constraintShapeProblem } from "../ops/constraints.js";
+import { isActivation, resolveActivation } from "../ops/activations.js";
 import { registerFamily } from "./registry.js";
 import type { CallShapes, LayerFamily, Shape, WeightSpec, WeightValue } from "./types.js";
-import { isWeightData, weightsFromRaw } from "./weights.js";
+import { isWeightData, sealRawWeights, sealWeight, sealed, weightsFromRaw } from "./weights.js";
 import { formatShape } from "./shape.js";
 import { isModel } from "./guards.js";
 import { callSymbolic, isSymbolicInput } from "./symbolic.js";
@@ -136,8 +137,8 @@ export function makeLayer(className: string, init: LayerInit): Layer {
       ? Object.freeze(init.knownInputShapes.map((sh) => Object.freeze([...sh])))
       : null,
     inputDtype: init.inputDtype ?? "float32",
-    weightValues: init.weightValues ? Object.freeze([...init.weightValues]) : null,
-    weightsArg: init.weightsArg ? Object.freeze([...init.weightsArg]) : null,
+    weightValues: init.weightValues ? Object.freeze(init.weightValues.map((w) => sealed(w))) : null,
+    weightsArg: init.weightsArg ? sealRawWeights(init.weightsArg) : null,
     origin: init.origin ?? Object.freeze({}),
   };
   for (const [k, v] of Object.entries(props)) Object.defineProperty(call, k, { value: v, enumerable: true });
@@ -219,7 +220,8 @@ export function createLayer(family: LayerFamily<any>, args: unknown, fromConfig 
   const decoded = decodeArgs(family.fn, props, args, family.defaults as Record<string, unknown>, family.required ?? []);
   const config: Record<string, any> = {};
   const ownKeys = Object.keys(own);
-  for (const [k, v] of Object.entries(decoded)) if (!COMMON_KEYS.includes(k) || ownKeys.includes(k)) config[k] = v;
+  for (const [k, v] of Object.entries(decoded))
+    if (!COMMON_KEYS.includes(k) || ownKeys.includes(k)) config[k] = isActivation(v) ? resolveActivation(v) : v; // a layer's own (defaults are shared)
   const validated = family.validate ? family.validate(config) : config;
   const shapeArgs = ownKeys.includes("input_dim") ? { ...decoded, input_dim: undefined } : decoded;
   const implied = family.impliedInputShape?.(validated as any);
@@ -315,28 +317,25 @@ export function weightValuesOf(layer: Layer, inputShapes: readonly Shape[], fn?:
 
 function layerWeightValues(layer: Layer, inputShapes: readonly Shape[], fn = "build"): readonly WeightValue[] {
   const specs = weightSpecsOf(layer, inputShapes);
+  const fitsSpecs = (ws: readonly WeightValue[]) =>
+    ws.length === specs.length &&
+    ws.every((v, i) => v.shape.length === specs[i].shape.length && v.shape.every((d, j) => d === specs[i].shape[j]));
   if (layer.weightValues) {
     const w = layer.weightValues;
-    if (
-      w.length !== specs.length ||
-      w.some((v, i) => v.shape.length !== specs[i].shape.length || v.shape.some((d, j) => d !== specs[i].shape[j]))
-    ) {
+    if (!fitsSpecs(w)) {
       throw new KerasError(
         fn,
         `layer "${layer.name}" holds weights for another input shape than ${inputShapes.map(formatShape).join(", ")}`,
         "shape",
       );
     }
-    return w.map((v, i) =>
-      v.trainable === (specs[i].trainable && layer.trainable)
-        ? v
-        : { ...v, trainable: specs[i].trainable && layer.trainable },
-    );
+    return w.map((v, i) => sealed(v, specs[i].trainable && layer.trainable));
   }
   const key = shapesKey(inputShapes);
   const memo = drawn.get(layer.origin);
   let values: readonly WeightValue[];
-  if (memo && memo.key === key) values = memo.values;
+  // Input shapes that give the same weight shapes (another sequence length) reuse the drawn weights.
+  if (memo && (memo.key === key || fitsSpecs(memo.values))) values = memo.values;
   else {
     if (memo) {
       throw new KerasError(
@@ -347,17 +346,10 @@ function layerWeightValues(layer: Layer, inputShapes: readonly Shape[], fn = "bu
     }
     values = layer.weightsArg
       ? weightsFromRaw(familyOf(layer).fn, `layer "${layer.name}"`, specs, layer.weightsArg)
-      : specs.map((s) =>
-          Object.freeze({
-            name: s.name,
-            shape: Object.freeze([...s.shape]),
-            values: drawWeight(fn, layer, s),
-            trainable: s.trainable,
-          }),
-        );
+      : specs.map((s) => sealWeight(s.name, s.shape, drawWeight(fn, layer, s), s.trainable));
     drawn.set(layer.origin, { key, values });
   }
-  return values.map((v, i) => ({ ...v, trainable: specs[i].trainable && layer.trainable }));
+  return values.map((v, i) => sealed(v, specs[i].trainable && layer.trainable));
 }
 
 /** The initial values of one weight, with a user initializer's problems (or no memory) as `fn`'s KerasError. */

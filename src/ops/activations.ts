@@ -29,6 +29,19 @@ export const hardSigmoid: ActivationFn = (x) => tf.tidy(() => tf.clipByValue(tf.
 /** Keras 2 / tf.keras / tfjs: clip(0.2 x + 0.5, 0, 1). */
 export const hardSigmoidKeras2: ActivationFn = (x) => tf.tidy(() => tf.clipByValue(tf.add(tf.mul(x, 0.2), 0.5), 0, 1));
 
+/**
+ * Softmax (or log-softmax) along `axis` (negative counts from the end; the caller checks its range).
+ * tfjs's kernels take only the last axis, so another axis is moved last and back.
+ */
+export function softmaxAlong(x: Tensor, axis: number, log = false): Tensor {
+  const last = (t: Tensor) => (log ? tf.logSoftmax(t, -1) : tf.softmax(t, -1));
+  const a = axis < 0 ? x.rank + axis : axis;
+  if (a === x.rank - 1) return last(x);
+  const order = [...Array(x.rank).keys()].filter((i) => i !== a).concat(a);
+  const back = order.map((_, i) => order.indexOf(i));
+  return tf.tidy(() => tf.transpose(last(tf.transpose(x, order)), back));
+}
+
 const softmaxLastAxis: ActivationFn = (x) => tf.softmax(x, -1);
 
 export const ACTIVATIONS: Readonly<Record<string, ActivationFn>> = Object.freeze({
@@ -63,6 +76,7 @@ export const ACTIVATION_NAMES = Object.freeze(Object.keys(ACTIVATIONS));
 /** The activations resolved here (an `{ name, fn }` record from elsewhere is not one). */
 const resolved = new WeakSet<object>();
 
+/** A new frozen activation value each time, so no two layers share one (and none can be changed after it is made). */
 const activationOf = (name: string, fn: ActivationFn): Activation => {
   const a = Object.freeze({ name, fn });
   resolved.add(a);
@@ -78,13 +92,18 @@ function customActivation(f: (x: Tensor) => unknown, arg: string): Activation {
 }
 
 /**
- * Resolves a name, a function, an already resolved activation, or null ("linear") given as argument
- * `arg`. Unknown names and other values return undefined.
+ * Resolves a name, a function, an activation resolved before, or null ("linear") given as argument `arg`
+ * to a new Activation. Unknown names and other values return undefined.
  */
 export function resolveActivation(a: unknown, arg = "activation"): Activation | undefined {
   if (a === null || a === undefined) return activationOf("linear", ACTIVATIONS.linear);
   if (typeof a === "string") return Object.hasOwn(ACTIVATIONS, a) ? activationOf(a, ACTIVATIONS[a]) : undefined;
   if (typeof a === "function") return customActivation(a as (x: Tensor) => unknown, arg);
-  if (typeof a === "object" && resolved.has(a)) return a as Activation;
+  if (isActivation(a)) return activationOf(a.name, a.fn);
   return undefined;
+}
+
+/** TRUE for an Activation resolved by resolveActivation (`{ name, fn }`). */
+export function isActivation(x: unknown): x is Activation {
+  return typeof x === "object" && x !== null && resolved.has(x);
 }

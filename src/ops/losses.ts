@@ -16,6 +16,7 @@ import {
   toNestedArray,
   toTensorData,
 } from "../engine/training/convert.js";
+import { softmaxAlong } from "./activations.js";
 
 export const LOSS_BRAND = Symbol.for("tskeras.loss");
 /** Keras's backend epsilon, used to clip probabilities and denominators. */
@@ -49,7 +50,7 @@ const l2Normalize = (x: Tensor, axis: number) => div(x, tf.sqrt(maximum(sum(squa
 
 /** Probabilities from `yPred` (logits when `fromLogits`), normalised and clipped as Keras does. */
 function categoricalCrossentropy(yTrue: Tensor, yPred: Tensor, fromLogits: boolean, axis: number): Tensor {
-  if (fromLogits) return tf.neg(sum(mul(yTrue, tf.logSoftmax(yPred, axis)), axis));
+  if (fromLogits) return tf.neg(sum(mul(yTrue, softmaxAlong(yPred, axis, true)), axis));
   const p = clipByValue(div(yPred, sum(yPred, axis, true)), EPSILON, 1 - EPSILON);
   return tf.neg(sum(mul(yTrue, log(p)), axis));
 }
@@ -181,11 +182,12 @@ const LOSSES: Record<string, LossDef> = {
     aliases: ["huber_loss"],
     props: { delta: PositiveNum },
     defaults: { delta: 1 },
+    // Keras: where(|e| <= delta, e² / 2, delta * |e| - delta² / 2), written with min(|e|, delta) so
+    // that it is differentiable in tfjs (whose comparisons have no gradient).
     perSample: (c) => (t, p) => {
       const err = abs(sub(p, t));
-      const quadratic = mul(0.5, square(err));
-      const linear = sub(mul(c.delta, err), 0.5 * c.delta * c.delta);
-      return lastMean(tf.where(tf.lessEqual(err, c.delta), quadratic, linear));
+      const quadratic = tf.minimum(err, c.delta);
+      return lastMean(add(mul(0.5, square(quadratic)), mul(c.delta, sub(err, quadratic))));
     },
   },
   log_cosh: {

@@ -308,13 +308,35 @@ export function resolveOptimizer(fn: string, v: unknown): OptimizerSpec {
 // ---------------------------------------------------------------------------------------------
 // The device side
 
-/** Plain-data optimizer state (stored on the trained model value; slot values keyed by variable path). */
+/**
+ * The key of one model weight's optimizer slots: `"<layerIndex>/<weightIndex>"`, where layerIndex is the
+ * layer's index in `model.layers` and weightIndex the weight's index in that layer's weight list in
+ * `get_weights` order (a wrapper's list includes its sublayers' weights; non-trainable weights count).
+ * Names cannot be keys: Bidirectional's forward and backward weights, and the cells of a stack, share
+ * their names, and Keras gives every weight its own slots.
+ */
+export function slotKey(layerIndex: number, weightIndex: number): string {
+  return `${layerIndex}/${weightIndex}`;
+}
+
+const SLOT_KEY = /^\d+\/\d+$/;
+
+/**
+ * Plain-data optimizer state, stored on the trained model value as `model.compiled.optimizerState`
+ * (the .keras / .h5 savers read and write it).
+ */
 export interface OptimizerStateValue {
   readonly class_name: string;
   readonly iterations: number;
   /** Current learning rate when it is a number (callbacks may have changed it). */
   readonly learning_rate: number | null;
   readonly globals: Readonly<Record<string, number>>;
+  /**
+   * Slot values (Adam's momentum and velocity, ...) in the rule's slot order, keyed by `slotKey()`:
+   * `"<layerIndex>/<weightIndex>"` (index in `model.layers` / index in that layer's `get_weights` list).
+   * Only trainable weights that have been updated have an entry. Other keys (the name-keyed state of
+   * earlier development versions) are ignored when the state is loaded.
+   */
   readonly slots: Readonly<
     Record<
       string,
@@ -323,7 +345,7 @@ export interface OptimizerStateValue {
   >;
 }
 
-/** One variable the optimizer updates: its stable key ("layer/weight") and constraint. */
+/** One variable the optimizer updates: its own slots' key (`slotKey()` in training) and constraint. */
 export interface OptimizedVariable {
   readonly key: string;
   readonly variable: tf.Variable;
@@ -348,6 +370,7 @@ export class OptimizerRuntime {
     this.globals = { ...(this.rule.initialGlobals ?? {}), ...(usable?.globals ?? {}) };
     if (usable) {
       for (const [key, list] of Object.entries(usable.slots)) {
+        if (!SLOT_KEY.test(key)) continue;
         this.slots.set(key, {
           names: list.map((s) => s.name),
           vars: list.map((s) => tf.tidy(() => tf.variable(tf.tensor(s.values, [...s.shape]), false))),

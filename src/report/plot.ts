@@ -98,15 +98,24 @@ export async function plot_history(
 
 const FONT_DIR = fileURLToPath(new URL("../../assets/fonts/", import.meta.url));
 
-/** PNG bytes of `svg` at twice its size (crisp on high-density screens), text in the bundled fonts. */
-async function svgToPng(fn: string, svg: string): Promise<Uint8Array> {
-  const [width, height] = [/width="(\d+(?:\.\d+)?)"/, /height="(\d+(?:\.\d+)?)"/].map((re) =>
-    Number(svg.match(re)?.[1] ?? 0),
+/**
+ * PNG bytes of `svg`, by default at twice its size (crisp on high-density screens), text in the bundled
+ * fonts. A PNG of more than MAX_PNG_PIXELS is refused before resvg allocates it.
+ */
+export async function svgToPng(
+  fn: string,
+  svg: string,
+  fitTo: { mode: "zoom" | "width"; value: number } = { mode: "zoom", value: 2 },
+): Promise<Uint8Array> {
+  const [width, height] = [/<svg[^>]*?\swidth="([\d.]+)(?:pt|px)?"/, /<svg[^>]*?\sheight="([\d.]+)(?:pt|px)?"/].map(
+    (re) => Number(svg.match(re)?.[1] ?? 0),
   );
-  if (4 * width * height > MAX_PNG_PIXELS)
+  const scale = fitTo.mode === "zoom" ? fitTo.value : width > 0 ? fitTo.value / width : 1;
+  const [w, h] = [Math.ceil(scale * width), Math.ceil(scale * height)];
+  if (w * h > MAX_PNG_PIXELS)
     throw new KerasError(
       fn,
-      `the PNG would be ${2 * width} x ${2 * height} pixels, more than ${MAX_PNG_PIXELS}: give a smaller \`width\` or \`height\` (per panel), or write an .svg file`,
+      `the PNG would be ${w} x ${h} pixels, more than ${MAX_PNG_PIXELS}: ${fn === "plot_history" ? "give a smaller `width` or `height` (per panel), or " : ""}write an .svg file`,
     );
   let Resvg: typeof import("@resvg/resvg-js").Resvg;
   try {
@@ -119,7 +128,7 @@ async function svgToPng(fn: string, svg: string): Promise<Uint8Array> {
     );
   }
   const renderer = new Resvg(svg, {
-    fitTo: { mode: "zoom", value: 2 },
+    fitTo,
     background: "white",
     font: {
       loadSystemFonts: false,

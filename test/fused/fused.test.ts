@@ -1,14 +1,16 @@
 import { expect } from "chai";
 import { tf, type Tensor } from "../../src/backend/tf.js";
 import { use_backend } from "../../src/backend/index.js";
-import { fusedRnn, fusedRnnUnsupported, gemmJs, type FusedKind } from "../../src/layers/recurrent/fused/index.js";
-import { referenceRnn, type RefArgs } from "./reference.js";
 import {
-  SIMD_MODULE_BYTES,
-  setFusedSimd,
-  simdKernelsFor,
-  simdSupported,
-} from "../../src/layers/recurrent/fused/simd.js";
+  fusedKernelCalls,
+  fusedRnn,
+  gemmJs,
+  type FusedActivation,
+  type FusedCellId,
+} from "../../src/layers/recurrent/fused/index.js";
+import { referenceRnn, type RefArgs } from "./reference.js";
+import { FUSED_CELLS } from "../../src/layers/recurrent/fused/cells/index.js";
+import { allFunctionsFor, kernelsFor, newMemory } from "../../src/layers/recurrent/fused/step_kernels.js";
 
 /** Deterministic uniform(-scale, scale) values. */
 function rand(seed: number, n: number, scale = 1): Float32Array {
@@ -44,6 +46,8 @@ function arbitraryMask(B: number, T: number): Tensor {
   return tf.tensor2d(m, [B, T], "bool");
 }
 
+type FusedKind = "gru" | "lstm" | "simple_rnn";
+
 interface Case {
   kind: FusedKind;
   resetAfter: boolean;
@@ -53,8 +57,8 @@ interface Case {
   zeroOutputForMask: boolean;
   initial: boolean;
   bias: boolean;
-  activation: string;
-  recurrentActivation: string;
+  activation: FusedActivation;
+  recurrentActivation: FusedActivation;
   B: number;
   T: number;
   F: number;
@@ -95,8 +99,11 @@ function refArgs(c: Case, s: Setup): RefArgs {
   };
 }
 
+const cellId = (c: { kind: FusedKind; resetAfter: boolean }): FusedCellId =>
+  c.kind === "gru" ? (c.resetAfter ? "gru_reset_after" : "gru_reset_before") : c.kind;
+
 const fusedArgs = (c: Case, s: Setup) => ({
-  kind: c.kind,
+  cell: cellId(c),
   inputs: s.x,
   kernel: s.kernel,
   recurrentKernel: s.recurrentKernel,
@@ -106,7 +113,6 @@ const fusedArgs = (c: Case, s: Setup) => ({
   goBackwards: c.goBackwards,
   returnSequences: c.returnSequences,
   zeroOutputForMask: c.zeroOutputForMask,
-  resetAfter: c.resetAfter,
   activation: c.activation,
   recurrentActivation: c.recurrentActivation,
 });
@@ -124,6 +130,7 @@ function run(c: Case, s: Setup, which: "fused" | "ref") {
     const ss = { ...s, x, kernel, recurrentKernel, bias, initialState };
     return which === "fused" ? fusedRnn(fusedArgs(c, ss)) : referenceRnn(refArgs(c, ss));
   };
+  const calls = fusedKernelCalls();
   const fwd = tf.tidy(() => {
     const r = go(...diffables);
     return [r.output, ...r.states];
@@ -135,6 +142,11 @@ function run(c: Case, s: Setup, which: "fused" | "ref") {
     return l as tf.Scalar;
   };
   const grads = tf.tidy(() => tf.grads(loss)(diffables));
+  // the path under test ran: one fused forward and backward each (forward twice: inference, then taped)
+  const now = fusedKernelCalls();
+  const ran = which === "fused" ? 1 : 0;
+  expect(now.forward - calls.forward, "fused forward calls").to.equal(2 * ran);
+  expect(now.backward - calls.backward, "fused backward calls").to.equal(ran);
   return { fwd, grads };
 }
 
@@ -314,7 +326,7 @@ for (const backend of ["wasm", "cpu"] as const) {
         ["relu", "sigmoid"],
         ["linear", "sigmoid"],
         ["sigmoid", "tanh"],
-      ])
+      ] as const)
         for (const v of VARIANTS)
           it(`${v.name}: activation=${act} recurrent_activation=${ract}`, () =>
             compare({ ...base, ...v.c, mask: true, activation: act, recurrentActivation: ract }, 21));
@@ -335,7 +347,12 @@ for (const backend of ["wasm", "cpu"] as const) {
       const b8 = tf.concat([s.bias!, b2]);
       const fused = tf.grads(
         (k: Tensor) =>
-          tf.sum(tf.mul(fusedRnn({ ...fusedArgs(c, s), bias: k }).output, T_(5, [c.B, c.T, c.u]))) as tf.Scalar,
+          tf.sum(
+            tf.mul(
+              fusedRnn({ ...fusedArgs(c, s), bias: k, biasLayout: "input+recurrent" }).output,
+              T_(5, [c.B, c.T, c.u]),
+            ),
+          ) as tf.Scalar,
       )([b8])[0];
       const sum = tf.add(s.bias!, b2);
       const ref = tf.grads(
@@ -346,7 +363,7 @@ for (const backend of ["wasm", "cpu"] as const) {
       expect(maxDiff(tf.slice(fused, [4 * c.u], [4 * c.u]), ref)).to.be.below(1e-5);
       expect(
         maxDiff(
-          fusedRnn({ ...fusedArgs(c, s), bias: b8 }).output,
+          fusedRnn({ ...fusedArgs(c, s), bias: b8, biasLayout: "input+recurrent" }).output,
           referenceRnn({ ...refArgs(c, s), bias: sum }).output,
         ),
       ).to.be.below(1e-5);
@@ -416,15 +433,6 @@ describe("fused recurrent helpers", () => {
         expect(out[i * n + j]).to.be.closeTo(s, 1e-5);
       }
   });
-
-  it("fusedRnnUnsupported names the reason", () => {
-    expect(
-      fusedRnnUnsupported({ kind: "gru", activation: "tanh", recurrentActivation: "sigmoid", backend: "wasm" }),
-    ).to.equal(null);
-    expect(fusedRnnUnsupported({ kind: "gru", activation: "softplus", backend: "cpu" })).to.match(/softplus/);
-    expect(fusedRnnUnsupported({ kind: "gru", backend: "tensorflow" })).to.match(/wasm and cpu/);
-    expect(fusedRnnUnsupported({ kind: "conv_lstm", backend: "cpu" })).to.match(/conv_lstm/);
-  });
 });
 
 describe("fused kernels on wasm when the heap grows inside the kernel", () => {
@@ -445,7 +453,7 @@ describe("fused kernels on wasm when the heap grows inside the kernel", () => {
       const x = tf.tensor(xs, [Bt, T, F]),
         k = tf.tensor(ks, [F, 3 * u]),
         r = tf.tensor(rs, [u, 3 * u]);
-      const out = fusedRnn({ kind: "gru", inputs: x, kernel: k, recurrentKernel: r, bias: null });
+      const out = fusedRnn({ cell: "gru_reset_after", inputs: x, kernel: k, recurrentKernel: r, bias: null });
       const v = [out.output.dataSync().slice(), out.states[0].dataSync().slice()];
       tf.dispose([x, k, r, out.output, ...out.states]);
       return v;
@@ -457,103 +465,123 @@ describe("fused kernels on wasm when the heap grows inside the kernel", () => {
   });
 });
 
-describe("WebAssembly SIMD gate kernels (simd.ts)", () => {
+describe("WebAssembly step functions (step_kernels.ts)", () => {
   const WA = (globalThis as any).WebAssembly;
+  const CELLS = Object.values(FUSED_CELLS);
   const fresh = () => {
-    const memory = new WA.Memory({ initial: 16 });
-    return { k: simdKernelsFor(memory)!, f: new Float32Array(memory.buffer) };
+    const memory = newMemory(16);
+    const k = kernelsFor(memory);
+    if (typeof k === "string") throw new Error(k);
+    return { k, f: new Float32Array(memory.buffer) };
   };
 
-  it("the module validates (Node 20 has wasm SIMD) and binds to a memory", () => {
-    expect(WA.validate(SIMD_MODULE_BYTES)).to.equal(true);
-    expect(simdSupported()).to.equal(true);
-    expect(fresh().k).to.not.equal(null);
-  });
-
-  it("tanh and sigmoid (through the SimpleRNN and GRU steps) are within 1e-6 of Math's", () => {
-    const { k, f } = fresh();
-    const n = 4096,
-      u = 64,
-      B = n / u;
-    // SimpleRNN: h = tanh(xp + rec), rec = 0
-    for (let i = 0; i < n; i++) f[i] = -12 + (24 * i) / n;
-    f.fill(0, n, 2 * n);
-    k.rnn_fwd(B, u * 4, 0, n * 4, n * 4, 2 * n * 4, 3 * n * 4, 0, 0); // bi = rec = zeros
-    let err = 0;
-    for (let i = 0; i < n; i++) err = Math.max(err, Math.abs(f[2 * n + i] - Math.tanh(f[i])));
-    expect(err).to.be.below(1e-6);
-    // GRU with rec = 0: gates z, r = sigmoid(xp); the input rows are (B/4) × 3u
-    const Bg = B / 4,
-      xp = 0,
-      rec = 4 * n,
-      h = 8 * n,
-      gates = 12 * n,
-      aux = 16 * n;
-    for (let i = 0; i < 3 * Bg * u; i++) f[xp / 4 + i] = -12 + (24 * i) / (3 * Bg * u);
-    f.fill(0, rec / 4, rec / 4 + 3 * Bg * u);
-    f.fill(0, h / 4, h / 4 + Bg * u);
-    k.gru_fwd(Bg, u * 4, xp, rec, rec, rec, h, gates, aux, 0, 0); // biases = rec = zeros
-    err = 0;
-    for (let b = 0; b < Bg; b++)
-      for (let g = 0; g < 2 * u; g++) {
-        const x = f[xp / 4 + b * 3 * u + g];
-        err = Math.max(err, Math.abs(f[gates / 4 + b * 3 * u + g] - 1 / (1 + Math.exp(-x))));
+  it("every cell's module validates; each export takes exactly the parameters declared once for it", () => {
+    for (const cell of CELLS)
+      for (const [act, ract] of [
+        ["tanh", "sigmoid"],
+        ["relu", "hard_sigmoid"],
+        ["linear", "hard_sigmoid_keras2"],
+      ] as const) {
+        const { bytes, functions } = allFunctionsFor(cell, act, ract);
+        expect(WA.validate(bytes), `${cell.id} ${act}/${ract}`).to.equal(true);
+        const exports = new WA.Instance(new WA.Module(bytes), { env: { memory: new WA.Memory({ initial: 1 }) } })
+          .exports;
+        for (const f of functions) {
+          expect(new Set(f.params).size, `${f.name}: parameter names are unique`).to.equal(f.params.length);
+          expect(exports[f.name].length, `${f.name}: wasm arity`).to.equal(f.params.length);
+        }
       }
-    expect(err).to.be.below(1e-6);
+    // the masked backward variants take the mask and the carried output gradient
+    const names = allFunctionsFor(FUSED_CELLS.lstm, "tanh", "sigmoid").functions.map((f) => f.name);
+    expect(names).to.deep.equal(["lstm_fwd", "lstm_bwd", "lstm_bwd_m"]);
   });
 
-  it("transpose matches a naive transpose (4×4 blocks, column panels, leftover rows)", () => {
+  it("a call without one of its parameters is refused (positionally it would read address 0)", () => {
+    const { k } = fresh();
+    const step = k.cell(FUSED_CELLS.simple_rnn, "tanh", "sigmoid").forward[0];
+    const args = { B: 1, u4: 16, xp: 64, bi: 128, rec: 192, h: 256, gates: 320, mask: 0, mstride: 1 };
+    expect(() => step.call(args)).to.not.throw();
+    const { h: _h, ...withoutH } = args;
+    expect(() => step.call(withoutH)).to.throw(/simple_rnn_fwd\(\): no value for parameter `h`/);
+  });
+
+  it("tanh and sigmoid (through the SimpleRNN and GRU steps), four units at a time and one at a time, are within 1e-6 of Math's", () => {
+    const { k, f } = fresh();
+    for (const u of [64, 3]) {
+      // SimpleRNN: h = tanh(xp + bi + rec), bi = rec = 0; B rows of u units
+      const B = (4096 / u) >> 0,
+        n = B * u;
+      for (let i = 0; i < n; i++) f[i] = -12 + (24 * i) / n;
+      f.fill(0, n, 2 * n);
+      const rnn = k.cell(FUSED_CELLS.simple_rnn, "tanh", "sigmoid").forward[0];
+      rnn.call({ B, u4: 4 * u, xp: 0, bi: 4 * n, rec: 4 * n, h: 8 * n, gates: 12 * n, mask: 0, mstride: 0 });
+      let err = 0;
+      for (let i = 0; i < n; i++) err = Math.max(err, Math.abs(f[2 * n + i] - Math.tanh(f[i])));
+      expect(err, `tanh, ${u} units`).to.be.below(1e-6);
+      // GRU with rec = 0: z and r = sigmoid(xp); rows of 3u
+      const Bg = Math.floor(B / 4),
+        m = 3 * Bg * u;
+      for (let i = 0; i < m; i++) f[i] = -12 + (24 * i) / m;
+      f.fill(0, m, 2 * m);
+      f.fill(0, 2 * m, 2 * m + Bg * u);
+      const gru = k.cell(FUSED_CELLS.gru_reset_after, "tanh", "sigmoid").forward[0];
+      const z = (p: number) => 4 * p;
+      gru.call({
+        B: Bg,
+        u4: 4 * u,
+        xp: 0,
+        bi: z(m),
+        br: z(m),
+        rec: z(m),
+        h: z(2 * m),
+        gates: z(3 * m),
+        aux: z(4 * m),
+        mask: 0,
+        mstride: 0,
+      });
+      err = 0;
+      for (let b = 0; b < Bg; b++)
+        for (let g = 0; g < 2 * u; g++) {
+          const x = f[b * 3 * u + g];
+          err = Math.max(err, Math.abs(f[3 * m + b * 3 * u + g] - 1 / (1 + Math.exp(-x))));
+        }
+      expect(err, `sigmoid, ${u} units`).to.be.below(1e-6);
+    }
+  });
+
+  it("transpose matches a naive transpose (4×4 blocks, column panels, leftover rows and columns)", () => {
     const { k, f } = fresh();
     for (const [rows, cols] of [
       [11, 8],
       [91, 36],
       [3, 4],
       [64, 20],
+      [7, 5],
+      [13, 3],
+      [1, 1],
     ]) {
       for (let i = 0; i < rows * cols; i++) f[i] = i + 0.5;
-      k.transpose(0, rows, cols, 65536);
+      k.utilities.transpose.call({ src: 0, rows, cols, dst: 65536 });
       for (let r = 0; r < rows; r++)
-        for (let c = 0; c < cols; c++) expect(f[16384 + c * rows + r]).to.equal(r * cols + c + 0.5);
+        for (let c = 0; c < cols; c++)
+          expect(f[16384 + c * rows + r], `${rows}×${cols} [${r}, ${c}]`).to.equal(r * cols + c + 0.5);
     }
   });
 
-  it("switched off, the wasm kernels fall back to the JavaScript gate passes with the same results", async function () {
-    this.timeout(60000);
-    await use_backend("wasm");
-    for (const [kind, resetAfter, mask] of [
-      ["gru", true, false],
-      ["gru", false, false],
-      ["lstm", true, false],
-      ["simple_rnn", true, false],
-      ["gru", true, true],
-      ["gru", false, true],
-      ["lstm", true, true],
-      ["simple_rnn", true, true],
-    ] as const) {
-      const c: Case = { ...base, kind, resetAfter, mask, B: 6, T: 7, u: 8 };
-      const s = setup(c, 41);
-      const on = run(c, s, "fused");
-      const was = setFusedSimd(false);
-      let off;
-      try {
-        off = run(c, s, "fused");
-      } finally {
-        setFusedSimd(was);
+  it("colsum sums the rows, any row width", () => {
+    const { k, f } = fresh();
+    for (const [rows, cols] of [
+      [5, 8],
+      [3, 7],
+      [9, 1],
+    ]) {
+      for (let i = 0; i < rows * cols; i++) f[i] = i + 1;
+      k.utilities.colsum.call({ src: 0, rows, rowbytes: 4 * cols, dst: 4096 });
+      for (let c = 0; c < cols; c++) {
+        let s = 0;
+        for (let r = 0; r < rows; r++) s += r * cols + c + 1;
+        expect(f[1024 + c], `${rows}×${cols} column ${c}`).to.equal(s);
       }
-      on.fwd.forEach((t, i) => expect(maxDiff(t, off.fwd[i])).to.be.below(1e-5));
-      on.grads.forEach((t, i) => expect(maxDiff(t, off.grads[i])).to.be.below(1e-5));
-      tf.dispose([
-        ...on.fwd,
-        ...on.grads,
-        ...off.fwd,
-        ...off.grads,
-        s.x,
-        s.kernel,
-        s.recurrentKernel,
-        ...(s.bias ? [s.bias] : []),
-        ...s.initialState,
-        ...(s.mask ? [s.mask] : []),
-      ]);
     }
   });
 });

@@ -30,13 +30,12 @@ for (const backend of ["wasm", "cpu"] as const) {
         const bias = c.kind === "gru" ? tf.tensor(c.bias, [2, G * U]) : tf.tensor(c.bias, [G * U]);
         const init = c.kind === "gru" ? [tf.tensor(c.h0, [B, U])] : [tf.tensor(c.h0, [B, U]), tf.tensor(c.c0, [B, U])];
         const args = {
-          kind: c.kind,
+          cell: c.kind === "gru" ? ("gru_reset_after" as const) : ("lstm" as const),
           kernel,
           recurrentKernel: rk,
           bias,
           goBackwards: c.go_backwards,
           returnSequences: true,
-          resetAfter: true,
         };
         const r = fusedRnn({ ...args, inputs: x, initialState: init });
         expect(maxAbs(r.output, c.output), "output").to.be.below(1e-5);

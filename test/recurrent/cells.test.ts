@@ -23,8 +23,8 @@ import {
   zero_state,
 } from "../../src/layers/recurrent/index.js";
 import { get_weights } from "../../src/api/weights.js";
-import { setFusedKernelsEnabled } from "../../src/layers/recurrent/rnn_layer.js";
-import { expectClose } from "./helpers.js";
+import { setFusedKernelsEnabled } from "../../src/layers/recurrent/fused/index.js";
+import { expectClose, eachTestOnPath } from "./helpers.js";
 
 const sig = (v: number) => 1 / (1 + Math.exp(-v));
 const xs = [1, -2]; // one sample, two timesteps, one feature
@@ -71,6 +71,7 @@ for (const path of ["fused kernels", "step-wise loop"] as const)
       setFusedKernelsEnabled(path === "fused kernels");
     });
     after(() => setFusedKernelsEnabled(true));
+    eachTestOnPath(path);
 
     it("SimpleRNN: h' = tanh(x W + b + h U)", () => {
       // W = 0.5, U = -1, b = 0.1: h1 = tanh(0.5 + 0.1) = tanh(0.6); h2 = tanh(-1 + 0.1 - h1)

@@ -252,15 +252,17 @@ describe("layer_conv_lstm: gradients run on wasm and agree with cpu", () => {
     w.dispose();
   });
 
-  for (const [rank, shape] of [
-    [1, [2, 3, 6, 2]],
-    [2, [2, 3, 5, 4, 2]],
-    [3, [1, 2, 4, 3, 3, 2]],
+  for (const [rank, shape, dilation_rate] of [
+    [1, [2, 3, 6, 2], 1],
+    [2, [2, 3, 5, 4, 2], 1],
+    [3, [1, 2, 4, 3, 3, 2], 1],
+    [3, [1, 2, 4, 3, 3, 2], 2],
   ] as const) {
-    it(`ConvLSTM${rank}D: gradients w.r.t. the input and every weight`, async () => {
+    it(`ConvLSTM${rank}D${dilation_rate > 1 ? `, dilation ${dilation_rate}` : ""}: gradients w.r.t. the input and every weight`, async () => {
       const layer = FAMILIES[rank]({
         filters: 2,
         kernel_size: 2,
+        dilation_rate,
         padding: "same",
         kernel_initializer: "random_uniform",
         recurrent_initializer: "random_uniform",

@@ -2,7 +2,8 @@
  * Through the layers, the fused sequence kernels and the step-wise loop (the reference path) give the
  * same outputs and gradients (w.r.t. the inputs and every weight) to 1e-5, for every built-in cell,
  * both GRU variants, masks with holes, go_backwards, initial states, stateful carry, the cuDNN layers
- * and bidirectional; and use_cudnn / rnn_fused_status report and control the path.
+ * and bidirectional — each run asserting which path it took (the fused kernels' call counts); and
+ * use_cudnn / rnn_fused_status control and report the path, on every backend.
  */
 import { expect } from "chai";
 import { pipe } from "fp-ts/lib/function.js";
@@ -28,7 +29,10 @@ import {
   type Model,
 } from "../../src/index.js";
 import { getRuntime } from "../../src/engine/runtime.js";
-import { setFusedKernelsEnabled } from "../../src/layers/recurrent/rnn_layer.js";
+import { fusedPlan, setFusedKernelsEnabled } from "../../src/layers/recurrent/fused/index.js";
+import { expectPath } from "./helpers.js";
+import { missingWasmInternals } from "../../src/layers/recurrent/fused/mem.js";
+import { recurrentCellOf } from "../../src/layers/recurrent/rnn_layer.js";
 
 /** Deterministic values in [-0.5, 0.5) (not constant: constant weights would hide a swapped gate). */
 function values(n: number, seed: number): number[] {
@@ -97,10 +101,10 @@ function compareFusedWithLoop(build: () => Model, inputs: number[][][][], calls 
   const fusedModel = withRandomWeights(build(), 7);
   const loopModel = set_weights(build(), get_weights(fusedModel));
   setFusedKernelsEnabled(true);
-  const fused = runAndDifferentiate(fusedModel, inputs, calls);
+  const fused = expectPath("fused kernels", () => runAndDifferentiate(fusedModel, inputs, calls), true);
   setFusedKernelsEnabled(false);
   try {
-    const loop = runAndDifferentiate(loopModel, inputs, calls);
+    const loop = expectPath("step-wise loop", () => runAndDifferentiate(loopModel, inputs, calls));
     fused.outputs.forEach((o, i) => expectClose(o, loop.outputs[i], `output ${i}`));
     expect(Object.keys(fused.grads)).to.deep.equal(Object.keys(loop.grads));
     expect(Object.keys(fused.grads).length).to.be.greaterThan(2);
@@ -205,7 +209,39 @@ describe("use_cudnn and rnn_fused_status choose and report the path", () => {
   it("a user's own activation function takes the loop even when it is named like a built-in", () => {
     const tanh = (t: Tensor) => tf.tanh(t);
     const model = pipe(keras_model_sequential({ input_shape: [5, 2] }), layer_gru({ units: 2, activation: tanh }));
-    expect(rnn_fused_status(model)[0].path).to.equal("step-wise");
+    expect(rnn_fused_status(model)[0]).to.deep.include({
+      path: "step-wise",
+      reason:
+        "activation (a function of your own) has no fused implementation (fused: tanh, sigmoid, hard_sigmoid, hard_sigmoid_keras2, relu, linear)",
+    });
+  });
+
+  it("reports the path each layer's calls actually take (the fused kernels run exactly when it says fused)", () => {
+    const tanh = (t: Tensor) => tf.tanh(t);
+    const layers: [string, () => (m: Model) => Model][] = [
+      ["GRU", () => layer_gru({ units: 3 })],
+      ["GRU reset_after = FALSE, 5 units", () => layer_gru({ units: 5, reset_after: false })],
+      ["GRU, use_cudnn = FALSE", () => layer_gru({ units: 3, use_cudnn: false })],
+      ["LSTM, hard_sigmoid", () => layer_lstm({ units: 4, recurrent_activation: "hard_sigmoid" })],
+      ["LSTM, own activation", () => layer_lstm({ units: 2, activation: tanh })],
+      ["SimpleRNN, dropout", () => layer_simple_rnn({ units: 2, dropout: 0.3 })],
+      ["SimpleRNN, softplus", () => layer_simple_rnn({ units: 2, activation: "softplus" })],
+      ["RNN over a stack", () => layer_rnn({ cell: [rnn_cell_gru({ units: 2 }), rnn_cell_gru({ units: 2 })] })],
+    ];
+    const input = tf.tensor(x);
+    try {
+      for (const [what, layer] of layers)
+        for (const training of [false, true]) {
+          const model = pipe(keras_model_sequential({ input_shape: [5, 2] }), layer());
+          const [row] = rnn_fused_status(model, { training });
+          expectPath(row.path === "fused" ? "fused kernels" : "step-wise loop", () =>
+            tf.dispose(tf.tidy(() => getRuntime(model).run([input], { training }).outputs)),
+          );
+          expect(row.reason === null, `${what}, training ${training}: ${row.reason}`).to.equal(row.path === "fused");
+        }
+    } finally {
+      input.dispose();
+    }
   });
 
   it("use_cudnn = TRUE refuses to fall back silently", async () => {
@@ -224,6 +260,116 @@ describe("use_cudnn and rnn_fused_status choose and report the path", () => {
       out.dispose();
     } finally {
       input.dispose();
+    }
+  });
+});
+
+describe("the fused path checks its environment", () => {
+  const model = () =>
+    pipe(
+      keras_model_sequential({ input_shape: [5, 2] }),
+      layer_gru({ units: 3, use_cudnn: true, dropout: 0.2, return_sequences: true }),
+      layer_lstm({ units: 2 }),
+    );
+  const run = (m: Model, training: boolean) => {
+    const input = tf.tensor(x);
+    try {
+      return tf.tidy(() => Array.from(getRuntime(m).run([input], { training }).outputs[0].dataSync()));
+    } finally {
+      input.dispose();
+    }
+  };
+
+  it("the wasm backend's internals the kernels use are checked; a missing one means the step-wise loop, with the reason", async () => {
+    await use_backend("wasm");
+    expect(missingWasmInternals(tf.backend())).to.deep.equal([]);
+    // stand-ins: nothing at all; everything but one member
+    expect(missingWasmInternals({})).to.include.members(["wasm", "wasm._BatchMatMul", "dataIdMap.get", "makeOutput"]);
+    const real = tf.backend() as any;
+    const standIn = { ...real, wasm: { ...real.wasm, _BatchMatMul: undefined }, dataIdMap: real.dataIdMap };
+    standIn.readSync = real.readSync;
+    standIn.makeOutput = real.makeOutput;
+    expect(missingWasmInternals(standIn)).to.deep.equal(["wasm._BatchMatMul"]);
+
+    const m = model();
+    const fused = expectPath("fused kernels", () => run(m, false));
+    // the real backend without its memory export (the backend itself no longer needs it)
+    const wasm = real.wasm;
+    const asm = wasm.asm;
+    wasm.asm = { ...asm, memory: undefined };
+    try {
+      expect(rnn_fused_status(m)[0]).to.deep.include({
+        path: "step-wise",
+        reason: "the wasm backend lacks what the fused kernels use (wasm.asm.memory)",
+      });
+      // use_cudnn = TRUE does not make the environment an error: the loop runs, with the same numbers
+      const loop = expectPath("step-wise loop", () => run(m, false));
+      loop.forEach((v, i) => expect(v).to.be.closeTo(fused[i], 1e-5));
+    } finally {
+      wasm.asm = asm;
+    }
+    expect(rnn_fused_status(m)[0].path).to.equal("fused");
+  });
+
+  it("fusedPlan() with the backend named: tensorflow and others take the loop, and use_cudnn = TRUE is no error there", async () => {
+    await use_backend("wasm");
+    const cell = recurrentCellOf(layer_gru({ units: 2, use_cudnn: true, dropout: 0.5 }))!;
+    const plan = (backend: string | undefined, training: boolean) =>
+      fusedPlan({ cell, useCudnn: true, training, backend });
+    expect(plan("tensorflow", true)).to.deep.equal({
+      path: "step-wise",
+      reason:
+        "the tensorflow backend has no fused recurrent kernel here: the step-wise loop runs on TensorFlow's native ops",
+      error: null,
+    });
+    expect(plan("webgl", false)).to.deep.include({
+      path: "step-wise",
+      reason: 'the fused recurrent kernels exist for the wasm and cpu backends, not "webgl"',
+      error: null,
+    });
+    // on wasm and cpu the configuration decides, and use_cudnn = TRUE refuses what it cannot fuse
+    for (const backend of [undefined, "wasm", "cpu"]) {
+      expect(plan(backend, false)).to.deep.include({ path: "fused", reason: null, error: null });
+      expect(plan(backend, true).error).to.match(
+        /^use_cudnn = TRUE, but the fused kernel cannot run this call: dropout/,
+      );
+    }
+  });
+
+  it("use_cudnn = TRUE on the tensorflow backend runs the step-wise loop of its native ops and says so", async () => {
+    // A stand-in "tensorflow" backend: the cpu backend's class with the cpu kernels (not the fused ones).
+    await use_backend("cpu");
+    const cpu = tf.backend();
+    const kernels = tf.getKernelsForBackend("cpu").filter((k) => !k.kernelName.startsWith("TskFused"));
+    tf.registerBackend("tensorflow", () => new (cpu.constructor as new () => tf.KernelBackend)());
+    for (const k of kernels) tf.registerKernel({ ...k, backendName: "tensorflow" });
+    try {
+      await tf.setBackend("tensorflow");
+      const m = model();
+      expect(rnn_fused_status(m, { training: true })).to.deep.equal([
+        {
+          layer: "gru",
+          class_name: "GRU",
+          path: "step-wise",
+          reason:
+            "the tensorflow backend has no fused recurrent kernel here: the step-wise loop runs on TensorFlow's native ops",
+        },
+        {
+          layer: "lstm",
+          class_name: "LSTM",
+          path: "step-wise",
+          reason:
+            "the tensorflow backend has no fused recurrent kernel here: the step-wise loop runs on TensorFlow's native ops",
+        },
+      ]);
+      // no error, also where the wasm and cpu backends refuse (dropout while training)
+      const out = expectPath("step-wise loop", () => run(m, true));
+      expect(out).to.have.length(3 * 2);
+      expectPath("step-wise loop", () => run(m, false));
+    } finally {
+      for (const k of kernels) tf.unregisterKernel(k.kernelName, "tensorflow");
+      tf.removeBackend("tensorflow");
+      await use_backend("wasm");
     }
   });
 });

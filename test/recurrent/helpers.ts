@@ -3,6 +3,7 @@ import { expect } from "chai";
 import { tf, type Tensor } from "../../src/backend/tf.js";
 import { familyOf, type Layer } from "../../src/model/layer.js";
 import type { ForwardResult } from "../../src/model/types.js";
+import { fusedKernelCalls } from "../../src/layers/recurrent/fused/index.js";
 
 export const flat = (x: unknown): number[] => {
   if (x instanceof tf.Tensor) return Array.from(x.dataSync());
@@ -69,4 +70,36 @@ export function runModel(model: Model, inputs: Tensor | Tensor[], training = fal
   });
   rt.commit({ stateUpdates: r.stateUpdates, weightUpdates: [] });
   return r.outputs;
+}
+
+export type RecurrentPath = "fused kernels" | "step-wise loop";
+
+/**
+ * Asserts which path ran during `run`: the fused kernels (forward, and backward when `backward`) at
+ * least once, or never on the step-wise loop.
+ */
+export function expectPath<T>(path: RecurrentPath, run: () => T, backward = false): T {
+  const before = fusedKernelCalls();
+  const result = run();
+  const after = fusedKernelCalls();
+  const counts = { forward: after.forward - before.forward, backward: after.backward - before.backward };
+  if (path === "fused kernels") {
+    expect(counts.forward, "fused forward kernel calls").to.be.above(0);
+    if (backward) expect(counts.backward, "fused backward kernel calls").to.be.above(0);
+  } else expect(counts, "fused kernel calls on the step-wise loop").to.deep.equal({ forward: 0, backward: 0 });
+  return result;
+}
+
+/** Mocha hooks: every test of the enclosing describe runs on `path` (asserted after each test). */
+export function eachTestOnPath(path: RecurrentPath): void {
+  let before = 0;
+  beforeEach(() => {
+    before = fusedKernelCalls().forward;
+  });
+  afterEach(function () {
+    if (this.currentTest?.state !== "passed") return;
+    const ran = fusedKernelCalls().forward - before;
+    if (path === "fused kernels") expect(ran, `${this.currentTest.title}: fused forward kernel calls`).to.be.above(0);
+    else expect(ran, `${this.currentTest.title}: fused kernel calls on the step-wise loop`).to.equal(0);
+  });
 }

@@ -13,8 +13,8 @@ import { layer_embedding, layer_masking } from "../../src/layers/core/index.js";
 import { layer_gru, layer_lstm, layer_rnn, layer_simple_rnn, rnn_cell_gru } from "../../src/layers/recurrent/index.js";
 import { regularizer_l2 } from "../../src/ops/regularizers.js";
 import { familyOf } from "../../src/model/layer.js";
-import { setFusedKernelsEnabled } from "../../src/layers/recurrent/rnn_layer.js";
-import { expectClose, forwardOf, runModel } from "./helpers.js";
+import { setFusedKernelsEnabled } from "../../src/layers/recurrent/fused/index.js";
+import { expectClose, forwardOf, runModel, eachTestOnPath } from "./helpers.js";
 
 const halfDecay = (args: Record<string, unknown> = {}) =>
   layer_simple_rnn({ units: 1, activation: "linear", weights: [[[1]], [[0.5]], [0]], ...args });
@@ -30,6 +30,7 @@ for (const path of ["fused kernels", "step-wise loop"] as const)
       setFusedKernelsEnabled(path === "fused kernels");
     });
     after(() => setFusedKernelsEnabled(true));
+    eachTestOnPath(path);
 
     it("return_sequences / last output: h = 0.5 h + x over [1, 2, 3, 4] gives 1, 2.5, 4.25, 6.125", () => {
       expectClose(halfDecay({ return_sequences: true })(seq(1, 2, 3, 4)), [1, 2.5, 4.25, 6.125], 1e-6);

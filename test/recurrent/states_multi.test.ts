@@ -9,7 +9,7 @@ import { expect } from "chai";
 import { tf } from "../../src/backend/tf.js";
 import { use_backend } from "../../src/backend/index.js";
 import { KerasError } from "../../src/errors.js";
-import { getRuntime } from "../../src/engine/runtime.js";
+import { existingStateCell } from "../../src/engine/layer_state.js";
 import { keras_model_sequential } from "../../src/model/sequential.js";
 import { layer_dense } from "../../src/layers/core/index.js";
 import { reset_states } from "../../src/api/states.js";
@@ -42,8 +42,13 @@ const c2 = [
   [-4, 0.5],
 ];
 const x = () => tf.ones([2, 2, 3]);
+/** The state a layer of `m` holds, as nested arrays. */
 const stateValues = (m: ReturnType<typeof model>, layerIndex: number) =>
-  getRuntime(m).states[layerIndex]!.map((t) => t.arraySync());
+  existingStateCell(m.layers[layerIndex])!
+    .read()!
+    .map((s) =>
+      Array.from({ length: s.shape[0] }, (_, i) => Array.from(s.values.subarray(i * s.shape[1], (i + 1) * s.shape[1]))),
+    );
 
 describe("reset_states(model, states) with several stateful layers", () => {
   before(async () => {

@@ -18,6 +18,7 @@ import {
   loss_poisson,
   loss_cosine_similarity,
 } from "../../src/api/training.js";
+import { LOSS_NAMES, resolveLoss } from "../../src/ops/losses.js";
 import { expectClose, expectKerasError } from "./helpers.js";
 
 // Expected values are derived by hand from the Keras definitions (per-sample, mean over the last axis).
@@ -114,6 +115,62 @@ describe("training: losses (hand-derived values)", () => {
     // mean(1 - 1 ln 1, 4 - 2 ln 4)
     expectClose(loss_poisson([[1, 2]], [[1, 4]]), [(1 + 4 - 2 * Math.log(4)) / 2], 1e-5);
     expectClose(loss_cosine_similarity([[1, 0]], [[1, 1]]), [-Math.SQRT1_2]);
+  });
+
+  it("huber is differentiable: d mean / d y_pred = clip(e, -delta, delta) / n, at e = 0 and |e| = delta too", () => {
+    const errors = [0, 0.25, -0.5, 1, -1, 2, -3];
+    for (const delta of [1, 0.5]) {
+      const spec = loss_huber({ delta });
+      const yTrue = tf.zeros([1, errors.length]);
+      const yPred = tf.tensor2d([errors]);
+      const g = tf.grad((p) => tf.mean(spec.perSample(yTrue, p)))(yPred);
+      expectClose(
+        Array.from(g.dataSync()),
+        errors.map((e) => Math.max(-delta, Math.min(delta, e)) / errors.length),
+      );
+      tf.dispose([yTrue, yPred, g]);
+    }
+  });
+
+  it("every loss has a gradient with respect to y_pred", () => {
+    const probabilities = [
+      [0.2, 0.5, 0.3],
+      [0.6, 0.3, 0.1],
+    ];
+    const oneHot = [
+      [0, 1, 0],
+      [1, 0, 0],
+    ];
+    for (const name of LOSS_NAMES) {
+      const spec = resolveLoss("compile", name);
+      const sparse = spec.class_name === "SparseCategoricalCrossentropy";
+      const yTrue = tf.tensor2d(sparse ? [[1], [0]] : oneHot);
+      const yPred = tf.tensor2d(probabilities);
+      const g = tf.grad((p) => tf.mean(spec.perSample(yTrue, p)))(yPred);
+      const values = Array.from(g.dataSync());
+      expect(values.every(Number.isFinite), `${name}: finite gradient`).to.equal(true);
+      expect(
+        values.some((v) => v !== 0),
+        `${name}: non-zero gradient`,
+      ).to.equal(true);
+      tf.dispose([yTrue, yPred, g]);
+    }
+  });
+
+  it("crossentropy from logits along a non-last axis", () => {
+    // axis 0 of [[0, 0], [ln 3, 0]]: log-softmax of column 0 is [ln 1/4, ln 3/4]; labels pick row 1 / row 0
+    const ce = loss_categorical_crossentropy(
+      [
+        [0, 1],
+        [1, 0],
+      ],
+      [
+        [0, 0],
+        [Math.log(3), 0],
+      ],
+      { from_logits: true, axis: 0 },
+    );
+    expectClose(ce, [-Math.log(3 / 4), -Math.log(1 / 2)]);
   });
 
   it("accepts tensors, typed arrays with shape, and leaks nothing", () => {

@@ -16,8 +16,23 @@ import {
   learning_rate_schedule_cosine_decay,
   type OptimizerSpec,
 } from "../../src/api/training.js";
-import { OptimizerRuntime } from "../../src/ops/optimizers.js";
-import { constraint_nonneg } from "../../src/index.js";
+import { OptimizerRuntime, type OptimizerStateValue } from "../../src/ops/optimizers.js";
+import {
+  bidirectional,
+  compile,
+  constraint_nonneg,
+  fit,
+  get_weights,
+  keras_model_sequential,
+  layer_dense,
+  layer_gru_cell,
+  layer_lstm_cell,
+  layer_rnn,
+  layer_simple_rnn,
+  layer_stacked_rnn_cells,
+} from "../../src/index.js";
+import type { Model } from "../../src/model/model.js";
+import { nested, withPatternWeights } from "../core/helpers.js";
 import { expectClose, expectKerasError } from "./helpers.js";
 
 const W0 = [1.0, -0.5];
@@ -343,5 +358,89 @@ describe("training: optimizers follow the Keras 3 update rules (two steps)", () 
     await expectKerasError(() => optimizer_adam({ beta_1: 1.5 }), /optimizer_adam\(\)/, /beta_1/);
     await expectKerasError(() => optimizer_sgd({ clipnorm: 1, clipvalue: 1 }), /only one of/);
     await expectKerasError(() => optimizer_adam({ learning_rte: 0.1 } as any), /learning_rate/);
+  });
+});
+
+describe("training: every weight has its own optimizer slots, keyed by layer and weight index", () => {
+  before(async () => {
+    await use_backend("wasm");
+  });
+
+  const x = nested([3, 4, 2], 1);
+  const y = nested([3, 1], 2);
+  /** Trains `model` for one full batch; the weights per layer before and after, and the stored slots. */
+  async function oneStep(model: Model, optimizer: OptimizerSpec) {
+    const start = withPatternWeights(model);
+    const compiled = compile(start, { optimizer, loss: "mse" });
+    const { model: trained } = await fit(compiled, x, y, { epochs: 1, batch_size: 3, shuffle: false, verbose: 0 });
+    const perLayer = (m: Model) => {
+      const flat = get_weights(m).map((w) => (Array.isArray(w) ? (w.flat(Infinity) as number[]) : [w as number]));
+      let k = 0;
+      return m.layers.map((l) => get_weights(l).map(() => flat[k++]));
+    };
+    const state = (trained.compiled as any).optimizerState as OptimizerStateValue;
+    return { w0: perLayer(start), w1: perLayer(trained), slots: state.slots };
+  }
+
+  it("bidirectional: forward and backward weights (same names) get separate momentum (step 1: m = w1 - w0)", async () => {
+    const model = keras_model_sequential({
+      input_shape: [4, 2],
+      layers: [bidirectional({ layer: layer_simple_rnn({ units: 2 }) }), layer_dense({ units: 1 })],
+    });
+    const { w0, w1, slots } = await oneStep(model, optimizer_sgd({ learning_rate: 0.1, momentum: 0.9 }));
+    // 3 weights per direction, then the dense kernel and bias; every one trainable.
+    expect(Object.keys(slots).sort()).to.deep.equal(["0/0", "0/1", "0/2", "0/3", "0/4", "0/5", "1/0", "1/1"]);
+    for (const [key, [momentum]] of Object.entries(slots)) {
+      const [i, j] = key.split("/").map(Number);
+      expect(momentum.name).to.equal("momentum");
+      // SGD with momentum from zero: m1 = -lr * g and w1 = w0 + m1.
+      expectClose(
+        Array.from(momentum.values),
+        w1[i][j].map((v, n) => v - w0[i][j][n]),
+        1e-6,
+      );
+    }
+  });
+
+  it("stacked GRU + LSTM cells with Adam: each weight's slots have its own shape and drive its own update", async () => {
+    const model = keras_model_sequential({
+      input_shape: [4, 2],
+      layers: [
+        layer_rnn({
+          cell: layer_stacked_rnn_cells({ cells: [layer_gru_cell({ units: 3 }), layer_lstm_cell({ units: 2 })] }),
+        }),
+        layer_dense({ units: 1 }),
+      ],
+    });
+    const lr = 0.01;
+    const { w0, w1, slots } = await oneStep(model, optimizer_adam({ learning_rate: lr }));
+    expect(Object.keys(slots).sort()).to.deep.equal(["0/0", "0/1", "0/2", "0/3", "0/4", "0/5", "1/0", "1/1"]);
+    for (const [key, [m, v]] of Object.entries(slots)) {
+      const [i, j] = key.split("/").map(Number);
+      expect(m.values.length, `${key} slot size`).to.equal(w0[i][j].length);
+      // Adam's first step: alpha = lr * sqrt(1 - 0.999) / (1 - 0.9); w1 = w0 - alpha * m / (sqrt(v) + 1e-7).
+      const alpha = (lr * Math.sqrt(0.001)) / 0.1;
+      const expected = w0[i][j].map((w, n) => w - (alpha * m.values[n]) / (Math.sqrt(v.values[n]) + 1e-7));
+      expectClose(w1[i][j], expected, 1e-6);
+    }
+  });
+
+  it("restores slots keyed by index and ignores the name-keyed state of earlier versions", () => {
+    const values = (a: number[]) => [{ name: "momentum", shape: [2], values: Float32Array.from(a) }];
+    const opt = new OptimizerRuntime(optimizer_sgd({ learning_rate: 0.1, momentum: 0.5 }), {
+      class_name: "SGD",
+      iterations: 1,
+      learning_rate: 0.1,
+      globals: {},
+      slots: { "dense/kernel": values([9, 9]), "0/0": values([0.4, -0.2]) },
+    });
+    const v = tf.tidy(() => tf.variable(tf.tensor1d([1, 1])));
+    const g = tf.tensor1d([0, 0]);
+    opt.apply([{ target: { key: "0/0", variable: v }, grad: g }]);
+    // m = 0.5 * [0.4, -0.2] - 0.1 * 0 = [0.2, -0.1]
+    expectClose(Array.from(v.dataSync()), [1.2, 0.9]);
+    expect(Object.keys(opt.snapshot().slots)).to.deep.equal(["0/0"]);
+    opt.dispose();
+    tf.dispose([v, g]);
   });
 });

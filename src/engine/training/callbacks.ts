@@ -22,6 +22,7 @@ import {
   Fn,
 } from "../../args.js";
 import { Progbar, defaultProgressIO, type ProgressIO } from "../../report/progress.js";
+import type { Model } from "../../model/model.js";
 
 export type Logs = Record<string, number>;
 
@@ -35,6 +36,8 @@ export interface RunParams {
 /** What built-in callbacks may see and do to the run (Keras's `self.model`). */
 export interface CallbackContext {
   readonly params: RunParams;
+  /** The model the loop runs (what fit / evaluate / predict was given). */
+  readonly model: Model;
   stopTraining: boolean;
   readonly io: ProgressIO;
   learningRate(fn: string): number;
@@ -42,6 +45,10 @@ export interface CallbackContext {
   /** A copy of the current weights. */
   getWeights(): Float32Array[][];
   setWeights(weights: Float32Array[][]): void;
+  /** Each layer's weights' Keras names ("kernel", "bias", ...) and shapes, in getWeights() order. */
+  weightSpecs(): { name: string; shape: readonly number[] }[][];
+  /** The optimizer's update count (Keras's `optimizer.iterations`); 0 without an optimizer. */
+  iterations(): number;
   /** "up" when larger values of a log name are better, "down" when smaller are, undefined if unknown. */
   metricDirection(name: string): "up" | "down" | undefined;
 }
@@ -64,8 +71,13 @@ export interface CallbackHooks {
   on_predict_end?: Hook<[Logs]>;
   on_predict_batch_begin?: Hook<[number, Logs]>;
   on_predict_batch_end?: Hook<[number, Logs]>;
+  /**
+   * Entries a built-in callback adds to an epoch's logs before on_epoch_end fires (Keras's learning-rate
+   * callbacks write `learning_rate` there); logs are frozen values, so this is how they get in.
+   */
+  extraEpochLogs?: (epoch: number) => Logs;
 }
-export type HookName = keyof CallbackHooks;
+export type HookName = Exclude<keyof CallbackHooks, "extraEpochLogs">;
 
 export const HOOK_NAMES: readonly HookName[] = [
   "on_train_begin",
@@ -99,7 +111,7 @@ export function isCallback(x: unknown): x is CallbackSpec {
   return x !== null && typeof x === "object" && (x as any)[CALLBACK_BRAND] === true;
 }
 
-function makeCallback(
+export function makeCallback(
   class_name: string,
   config: Record<string, unknown>,
   create: (ctx: CallbackContext) => CallbackHooks,
@@ -133,13 +145,15 @@ export function callback_lambda(
  * batch (the user's error kept as `cause`); a KerasError of a built-in callback passes unchanged.
  */
 function guarded(hooks: CallbackHooks, what: string): CallbackHooks {
-  const out: Record<string, unknown> = {};
-  for (const [name, f] of Object.entries(hooks) as [string, (...a: unknown[]) => unknown][]) {
+  const out: Record<string, unknown> = { ...hooks };
+  for (const name of HOOK_NAMES) {
+    const f = hooks[name] as ((...a: unknown[]) => unknown) | undefined;
+    if (!f) continue;
     const at = (args: unknown[]) =>
       /epoch/.test(name) ? `epoch = ${args[0]}` : /batch/.test(name) ? `batch = ${args[0]}` : "";
     out[name] = async (...args: unknown[]) => {
       try {
-        return await f(...args);
+        return await f.apply(hooks, args);
       } catch (e) {
         if (e instanceof KerasError || e instanceof ArgumentError) throw e;
         throw new ArgumentError(
@@ -177,6 +191,11 @@ export class CallbackList {
       const f = h[name] as ((...a: unknown[]) => unknown) | undefined;
       if (f) await f.apply(h, args);
     }
+  }
+
+  /** The entries the callbacks add to epoch `epoch`'s logs. */
+  extraEpochLogs(epoch: number): Logs {
+    return Object.assign({}, ...this.hooks.map((h) => h.extraEpochLogs?.(epoch) ?? {}));
   }
 }
 
@@ -354,8 +373,8 @@ export function callback_reduce_lr_on_plateau(
         wait = 0;
         cooldownCounter = 0;
       },
+      extraEpochLogs: () => ({ learning_rate: ctx.learningRate(fn) }),
       on_epoch_end: (epoch, logs) => {
-        logs.learning_rate = ctx.learningRate(fn);
         const current = logs[a.monitor];
         if (current === undefined) return warnMissing(fn, a.monitor, logs);
         if (cooldownCounter > 0) {
@@ -405,9 +424,7 @@ export function callback_learning_rate_scheduler(
       if (asVerbose(a.verbose))
         ctx.io.write(`\nEpoch ${epoch + 1}: LearningRateScheduler setting learning rate to ${lr}.\n`);
     },
-    on_epoch_end: (_epoch, logs) => {
-      logs.learning_rate = ctx.learningRate(fn);
-    },
+    extraEpochLogs: () => ({ learning_rate: ctx.learningRate(fn) }),
   }));
 }
 

@@ -1,6 +1,8 @@
 /**
  * The data adapter: user x / y / sample weights → device tensors with samples on the first axis, the
- * validation split, and batches (slices, or gathers in shuffled order).
+ * validation split, and batches (slices, or gathers in shuffled order). A timeseries batches value
+ * (timeseries_dataset_from_array, timeseries_generator) goes on the device as its whole series, and its
+ * batches are gathered window by window.
  */
 import { tf, type Tensor } from "../../backend/tf.js";
 import { KerasError, describeValue } from "../../errors.js";
@@ -16,6 +18,8 @@ import {
 } from "./convert.js";
 import { inputNamesOf, isTrainingSetup, outputNamesOf } from "./setup.js";
 import { familyOf, type Layer } from "../../model/layer.js";
+import { Rng } from "../../ops/random.js";
+import { isTimeseriesBatches, windowPlanOf, windowRows, type WindowPlan } from "../../data/timeseries.js";
 
 /** Arrays of samples on the device. Tensors listed in `owned` were made here and are freed by `dispose`. */
 export interface ArraySet {
@@ -24,6 +28,8 @@ export interface ArraySet {
   readonly sampleWeight: Tensor | null;
   readonly n: number;
   readonly owned: readonly Tensor[];
+  /** Set when the samples are windows over a series: `inputs` / `targets` then hold the whole series. */
+  readonly windows?: WindowPlan;
 }
 
 export function disposeSet(set: ArraySet | null | undefined): void {
@@ -129,6 +135,7 @@ export function adaptData(
   y: unknown | undefined,
   options: AdaptOptions = {},
 ): ArraySet {
+  if (isTimeseriesBatches(x)) return adaptWindows(fn, model, windowPlanOf(x), y, options);
   const done: Converted[] = [];
   try {
     const inputNames = inputNamesOf(model);
@@ -247,6 +254,96 @@ function checkSparseLabels(fn: string, model: Model, targets: readonly Tensor[],
   });
 }
 
+/** The series of a batches value on the device; its batches are gathered by takeBatch. */
+function adaptWindows(fn: string, model: Model, plan: WindowPlan, y: unknown, options: AdaptOptions): ArraySet {
+  const what = `\`x\` (made by ${plan.fn}())`;
+  if (y !== undefined && y !== null)
+    throw new KerasError(
+      fn,
+      `\`y\` must not be given when \`x\` is made by ${plan.fn}(): its batches hold the targets`,
+    );
+  if ((options.sampleWeight ?? null) !== null || (options.classWeight ?? null) !== null)
+    throw new KerasError(fn, `\`sample_weight\` and \`class_weight\` cannot be used when ${what}`);
+  if (inputNamesOf(model).length !== 1)
+    throw new KerasError(fn, `${what} gives one input, but the model has ${inputNamesOf(model).length}`);
+  const series = tf.tensor(plan.series.data, [...plan.series.shape], "float32");
+  let targets: Tensor | null = null;
+  if (plan.targets) {
+    const want = outputFeatureShapes(model)[0];
+    const rowShape = plan.targets.shape.slice(1);
+    // A vector of targets for a one-unit output: rows become (1), as for arrays.
+    const shape =
+      rowShape.length === 0 && want && want.length === 1 && want[0] === 1
+        ? [...plan.targets.shape, 1]
+        : plan.targets.shape;
+    targets = tf.tensor(plan.targets.data, [...shape], "float32");
+  }
+  return {
+    inputs: [series],
+    targets: targets ? [targets] : null,
+    sampleWeight: null,
+    n: plan.samplesPerPass,
+    owned: targets ? [series, targets] : [series],
+    windows: plan,
+  };
+}
+
+/** Shapes of the samples as the model sees them (first axis: the samples). */
+export function inputShapesOf(set: ArraySet): number[][] {
+  if (!set.windows) return set.inputs.map((t) => t.shape);
+  return [[set.n, set.windows.timesteps, ...set.windows.series.shape.slice(1)]];
+}
+
+export interface BatchSlice {
+  readonly start: number;
+  readonly size: number;
+  /** Sample numbers of the pass (start and size index it), or null for samples in order. */
+  readonly order: Int32Array | null;
+}
+
+/** The batches of a batches value, pass after pass, continuing across epochs when steps_per_epoch cuts a pass short. */
+export class WindowSchedule {
+  private queue: BatchSlice[] = [];
+  private readonly rng: Rng;
+  constructor(
+    private readonly plan: WindowPlan,
+    private readonly shuffle: boolean,
+  ) {
+    this.rng = plan.newRng();
+  }
+
+  epoch(steps?: number): BatchSlice[] {
+    if (steps === undefined) return this.pass();
+    const out: BatchSlice[] = [];
+    while (out.length < steps) {
+      if (!this.queue.length) this.queue = this.pass();
+      out.push(this.queue.shift()!);
+    }
+    return out;
+  }
+
+  private pass(): BatchSlice[] {
+    const batches = this.plan.pass(this.rng, this.shuffle);
+    const order = new Int32Array(batches.reduce((n, b) => n + b.length, 0));
+    let start = 0;
+    return batches.map((b) => {
+      order.set(b, start);
+      start += b.length;
+      return { start: start - b.length, size: b.length, order };
+    });
+  }
+}
+
+/** The batches of one pass for evaluate / predict: slices in order, or a batches value's own batches. */
+export function passBatches(set: ArraySet, batchSize: number): BatchSlice[] {
+  if (set.windows) return new WindowSchedule(set.windows, false).epoch();
+  return Array.from({ length: Math.ceil(set.n / batchSize) }, (_, b) => ({
+    start: b * batchSize,
+    size: Math.min(batchSize, set.n - b * batchSize),
+    order: null,
+  }));
+}
+
 /** Per-sample weights from class weights: class = argmax of one-hot targets, else the label itself. */
 function classWeights(fn: string, y: Tensor, cw: Readonly<Record<string, number>> | readonly number[]): Tensor {
   const classes = tf.tidy(() =>
@@ -301,6 +398,7 @@ export interface Batch {
 
 /** Samples `start .. start+size` of the set in `order` (or in order). The tensors are new: dispose them. */
 export function takeBatch(set: ArraySet, start: number, size: number, order: Int32Array | null): Batch {
+  if (set.windows) return takeWindows(set, set.windows, start, size, order);
   return tf.tidy(() => {
     const take = order
       ? (() => {
@@ -318,18 +416,31 @@ export function takeBatch(set: ArraySet, start: number, size: number, order: Int
   }) as unknown as Batch;
 }
 
+function takeWindows(set: ArraySet, plan: WindowPlan, start: number, size: number, order: Int32Array | null): Batch {
+  const ids = order ? order.subarray(start, start + size) : Int32Array.from({ length: size }, (_, i) => start + i);
+  return tf.tidy(() => {
+    const series = set.inputs[0];
+    const rows = tf.tensor1d(windowRows(plan, ids), "int32");
+    const x = tf.reshape(tf.gather(series, rows), [size, plan.timesteps, ...series.shape.slice(1)]);
+    const targets = set.targets
+      ? [
+          tf.gather(
+            set.targets[0],
+            tf.tensor1d(
+              Int32Array.from(ids, (i) => plan.targetRow[i]),
+              "int32",
+            ),
+          ),
+        ]
+      : null;
+    return { inputs: [x], targets, sampleWeight: null, size } as any;
+  }) as unknown as Batch;
+}
+
 export function disposeBatch(b: Batch): void {
   for (const t of b.inputs) t.dispose();
   if (b.targets) for (const t of b.targets) t.dispose();
   b.sampleWeight?.dispose();
 }
 
-/** A random permutation of 0..n-1 (Fisher–Yates). */
-export function permutation(n: number): Int32Array {
-  const p = Int32Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [p[i], p[j]] = [p[j], p[i]];
-  }
-  return p;
-}
+export { permutation } from "../../ops/random.js";

@@ -1,19 +1,39 @@
 /**
- * The training, evaluation and prediction loops on a model's runtime. fit never changes its argument:
- * it trains the runtime's variables, reads them back into a NEW model value and moves the runtime
- * (variables, optimizer slots, recurrent state) to that value.
+ * The training, evaluation and prediction loops on a model's runtime (runtime.ts has the lifecycle).
+ * fit never changes its argument: it trains a runtime of its own (with its own copy of the recurrent
+ * state), reads the weights and optimizer slots back into a NEW model value, and caches the runtime
+ * under that value. evaluate and predict pin the argument's cached runtime while they run.
  */
 import { tf, type Tensor } from "../../backend/tf.js";
 import { KerasError } from "../../errors.js";
 import { withLayer, type Layer } from "../../model/layer.js";
+import { sealNamed } from "../../model/weights.js";
+import { OptimizerRuntime, type OptimizerStateValue } from "../../ops/optimizers.js";
 import { withModel, type CompiledState, type Model } from "../../model/model.js";
 import { isStatefulLayer } from "../../model/stateful.js";
 import { formatShape } from "../../model/shape.js";
-import { getRuntime, releaseRuntime, transferRuntime, type Runtime } from "../runtime.js";
+import {
+  fitsData,
+  keepRuntime,
+  modelRuntime,
+  pinModelRuntime,
+  takeRuntime,
+  unpinRuntime,
+  type Runtime,
+} from "../runtime.js";
 import { makeHistory, type History } from "../../report/history.js";
 import { defaultProgressIO, type ProgressIO } from "../../report/progress.js";
 import { toNestedArray } from "./convert.js";
-import { disposeBatch, disposeSet, permutation, takeBatch, type ArraySet } from "./data.js";
+import {
+  WindowSchedule,
+  disposeBatch,
+  disposeSet,
+  inputShapesOf,
+  passBatches,
+  permutation,
+  takeBatch,
+  type ArraySet,
+} from "./data.js";
 import { setupOf, type TrainingSetup } from "./setup.js";
 import {
   EpochAccumulator,
@@ -36,6 +56,9 @@ import {
   type Logs,
   type RunParams,
 } from "./callbacks.js";
+
+/** Logs handed to callbacks and returned are values too. */
+const NO_LOGS: Logs = Object.freeze({});
 
 /** The batch size every batch must have (a model input with a fixed batch axis), or null. */
 function fixedBatchSize(rt: Runtime): number | null {
@@ -88,16 +111,16 @@ export function checkBatching(
 }
 
 /** Checks the data's feature dimensions against the model's inputs (the batch axis is checked by checkBatching). */
-function checkFeatureShapes(fn: string, rt: Runtime, inputs: readonly Tensor[]): void {
+function checkFeatureShapes(fn: string, rt: Runtime, inputs: readonly (readonly number[])[]): void {
   const want = rt.plan.inputShapes;
   if (inputs.length !== want.length)
     throw new KerasError(fn, `the model takes ${want.length} inputs, got ${inputs.length}`, "shape");
-  inputs.forEach((t, k) => {
+  inputs.forEach((shape, k) => {
     const w = want[k];
-    if (t.shape.length !== w.length || w.some((d, i) => i > 0 && d !== null && d !== t.shape[i])) {
+    if (shape.length !== w.length || w.some((d, i) => i > 0 && d !== null && d !== shape[i])) {
       throw new KerasError(
         fn,
-        `x${inputs.length > 1 ? ` (input ${k + 1})` : ""} must have shape ${formatShape([null, ...w.slice(1)])}, got ${formatShape(t.shape)}`,
+        `x${inputs.length > 1 ? ` (input ${k + 1})` : ""} must have shape ${formatShape([null, ...w.slice(1)])}, got ${formatShape(shape)}`,
         "shape",
       );
     }
@@ -117,28 +140,41 @@ interface LoopContext extends CallbackContext {
   params: RunParams;
 }
 
+/**
+ * What callbacks may see and do. `training`: the runtime is fit's own, whose optimizer and weights they
+ * may change; otherwise it is the model value's and stays as it is (the learning rate is read from the
+ * compiled state, and a callback setting it changes only this call's copy).
+ */
 function makeLoopContext(
+  model: Model,
   rt: Runtime,
   setup: TrainingSetup | null,
   step: StepContext | null,
   params: RunParams,
   io: ProgressIO,
+  training: boolean,
 ): LoopContext {
+  let readOnly: OptimizerRuntime | undefined;
+  const optimizer = (fn: string): OptimizerRuntime => {
+    if (!setup) throw new KerasError(fn, "the model is not compiled");
+    if (training) return optimizerFor(rt, setup);
+    const state = setup.optimizerState;
+    return (readOnly ??= new OptimizerRuntime(setup.optimizer, state && { ...state, slots: {} }));
+  };
   return {
     params,
+    model,
     stopTraining: false,
     io,
-    learningRate: (fn) => {
-      if (!setup) throw new KerasError(fn, "the model is not compiled");
-      return optimizerFor(rt, setup).currentLearningRate();
-    },
-    setLearningRate: (fn, v) => {
-      if (!setup) throw new KerasError(fn, "the model is not compiled");
-      optimizerFor(rt, setup).setLearningRate(fn, v);
-    },
+    learningRate: (fn) => optimizer(fn).currentLearningRate(),
+    setLearningRate: (fn, v) => optimizer(fn).setLearningRate(fn, v),
     getWeights: () => rt.variables.map((vs) => vs.map((v) => Float32Array.from(v.dataSync() as Float32Array))),
-    setWeights: (w) =>
-      tf.tidy(() => rt.variables.forEach((vs, i) => vs.forEach((v, j) => v.assign(tf.tensor(w[i][j], v.shape))))),
+    setWeights: (w) => {
+      if (!training) throw new KerasError("callback", "weights can be set only while training");
+      tf.tidy(() => rt.variables.forEach((vs, i) => vs.forEach((v, j) => v.assign(tf.tensor(w[i][j], v.shape)))));
+    },
+    weightSpecs: () => rt.specs.map((specs) => specs.map((s) => ({ name: s.name, shape: s.shape }))),
+    iterations: () => (setup ? optimizer("callback").iterations : 0),
     metricDirection: (name) => (step ? directionOf(step, name) : undefined),
   };
 }
@@ -160,11 +196,11 @@ async function testLoop(
   prefix = "",
 ): Promise<Logs> {
   const acc = new EpochAccumulator(step);
-  const steps = Math.ceil(set.n / batchSize);
-  await callbacks.fire("on_test_begin", {});
-  for (let b = 0; b < steps; b++) {
-    await callbacks.fire("on_test_batch_begin", b, {});
-    const batch = takeBatch(set, b * batchSize, Math.min(batchSize, set.n - b * batchSize), null);
+  const slices = passBatches(set, batchSize);
+  await callbacks.fire("on_test_begin", NO_LOGS);
+  for (let b = 0; b < slices.length; b++) {
+    await callbacks.fire("on_test_batch_begin", b, NO_LOGS);
+    const batch = takeBatch(set, slices[b].start, slices[b].size, slices[b].order);
     let sums: Tensor;
     try {
       sums = testStep(step, batch);
@@ -174,11 +210,11 @@ async function testLoop(
     const values = await sums.data();
     sums.dispose();
     acc.add(values, batch.size);
-    await callbacks.fire("on_test_batch_end", b, acc.logs());
+    await callbacks.fire("on_test_batch_end", b, Object.freeze(acc.logs()));
   }
-  const logs = acc.logs();
+  const logs = Object.freeze(acc.logs());
   await callbacks.fire("on_test_end", logs);
-  return prefix ? Object.fromEntries(Object.entries(logs).map(([k, v]) => [prefix + k, v])) : logs;
+  return prefix ? Object.freeze(Object.fromEntries(Object.entries(logs).map(([k, v]) => [prefix + k, v]))) : logs;
 }
 
 /** Batch starts and sizes of epochs, continuing across epochs when steps_per_epoch cuts a pass short. */
@@ -223,15 +259,47 @@ export interface FitOptions {
   readonly io?: ProgressIO;
 }
 
-/** The trained model value: weights read back from the runtime, optimizer state snapshotted. */
+/** The optimizer state with its slot arrays sealed (like weights, nobody can write into them), and their bytes. */
+function sealedOptimizerState(state: OptimizerStateValue): { state: OptimizerStateValue; bytes: number } {
+  let bytes = 0;
+  const slots = Object.fromEntries(
+    Object.entries(state.slots).map(([key, list]) => [
+      key,
+      Object.freeze(
+        list.map((slot) => {
+          bytes += slot.values.length * 4;
+          return sealNamed(slot.name, slot.shape, slot.values);
+        }),
+      ),
+    ]),
+  );
+  return { state: Object.freeze({ ...state, slots: Object.freeze(slots) }), bytes };
+}
+
+/**
+ * The trained model value: weights read back from the runtime, optimizer state snapshotted; the runtime
+ * is then bound to it. Stateful layers get new layer values too, which adopt the run's final state.
+ */
 function trainedModel(model: Model, rt: Runtime, setup: TrainingSetup): Model {
   const weights = rt.readWeights();
-  const layers = model.layers.map((l, i) => (rt.variables[i].length ? withLayer(l, { weightValues: weights[i] }) : l));
-  const optimizerState = optimizerFor(rt, setup).snapshot();
-  return withModel(model, {
+  const layers = model.layers.map((l, i) =>
+    rt.variables[i].length ? withLayer(l, { weightValues: weights[i] }) : isStatefulLayer(l) ? withLayer(l, {}) : l,
+  );
+  const { state: optimizerState, bytes } = sealedOptimizerState(optimizerFor(rt, setup).snapshot());
+  rt.attachmentBytes = bytes;
+  const trained = withModel(model, {
     layers: Object.freeze(layers),
     compiled: Object.freeze({ ...setup, optimizerState }) as unknown as CompiledState,
   });
+  rt.rebind(trained.layers);
+  return trained;
+}
+
+/** fit's own runtime for `model`: its cached one when no call is using it (taken out), else a new one. */
+function trainingRuntime(model: Model, dataShapes: readonly (readonly number[])[]): Runtime {
+  const rt = takeRuntime(model, fitsData(dataShapes)) ?? modelRuntime(model, dataShapes);
+  rt.ownStateCopies();
+  return rt;
 }
 
 export async function fitLoop(
@@ -242,19 +310,23 @@ export async function fitLoop(
 ): Promise<{ model: Model; history: History }> {
   const setup = setupOf(fn, model);
   if (!train.targets) throw new KerasError(fn, "`y` is required to train");
-  const rt = getRuntime(
-    model,
-    train.inputs.map((t) => t.shape),
-  );
-  let finished = false;
+  const rt = trainingRuntime(model, inputShapesOf(train));
+  let kept = false;
   try {
-    checkFeatureShapes(fn, rt, train.inputs);
+    checkFeatureShapes(fn, rt, inputShapesOf(train));
     const batchSize = checkBatching(fn, rt, train.n, o.batchSize, o.shuffle);
     const shuffle = o.shuffle ?? !firstStatefulLayer(rt);
     const valBatch = o.validation
-      ? checkBatching(fn, rt, o.validation.n, o.validationBatchSize ?? o.batchSize, undefined, "validation samples")
+      ? checkBatching(
+          fn,
+          rt,
+          o.validation.n,
+          o.validationBatchSize ?? o.validation.windows?.batchSize ?? o.batchSize,
+          undefined,
+          "validation samples",
+        )
       : batchSize;
-    if (o.validation) checkFeatureShapes(fn, rt, o.validation.inputs);
+    if (o.validation) checkFeatureShapes(fn, rt, inputShapesOf(o.validation));
     const step = stepContext(
       rt,
       setup,
@@ -262,22 +334,24 @@ export async function fitLoop(
     );
     const optimizer = optimizerFor(rt, setup);
     const targets = optimizedVariables(rt);
-    const schedule = new BatchSchedule(train.n, batchSize, shuffle);
+    const schedule = train.windows
+      ? new WindowSchedule(train.windows, shuffle)
+      : new BatchSchedule(train.n, batchSize, shuffle);
     const steps = o.stepsPerEpoch ?? Math.ceil(train.n / batchSize);
     const params: RunParams = { epochs: o.epochs, steps, verbose: o.verbose };
-    const ctx = makeLoopContext(rt, setup, step, params, o.io ?? defaultProgressIO);
+    const ctx = makeLoopContext(model, rt, setup, step, params, o.io ?? defaultProgressIO, true);
     const callbacks = buildCallbacks(fn, o.callbacks, ctx, o.verbose > 0);
     const metrics: Record<string, number[]> = {};
     const epochsRun: number[] = [];
-    let lastLogs: Logs = {};
-    await callbacks.fire("on_train_begin", {});
+    let lastLogs: Logs = NO_LOGS;
+    await callbacks.fire("on_train_begin", NO_LOGS);
     for (let epoch = o.initialEpoch; epoch < o.epochs && !ctx.stopTraining; epoch++) {
       ctx.params = params;
-      await callbacks.fire("on_epoch_begin", epoch, {});
+      await callbacks.fire("on_epoch_begin", epoch, NO_LOGS);
       const acc = new EpochAccumulator(step);
       const batches = schedule.epoch(o.stepsPerEpoch);
       for (let b = 0; b < batches.length; b++) {
-        await callbacks.fire("on_train_batch_begin", b, {});
+        await callbacks.fire("on_train_batch_begin", b, NO_LOGS);
         const batch = takeBatch(train, batches[b].start, batches[b].size, batches[b].order);
         let sums: Tensor;
         try {
@@ -288,15 +362,16 @@ export async function fitLoop(
         const values = await sums.data();
         sums.dispose();
         acc.add(values, batch.size);
-        await callbacks.fire("on_train_batch_end", b, acc.logs());
+        await callbacks.fire("on_train_batch_end", b, Object.freeze(acc.logs()));
         if (ctx.stopTraining) break;
       }
-      const logs: Logs = acc.logs();
+      const epochLogs: Logs = acc.logs();
       if (o.validation && o.validateAt(epoch + 1)) {
         ctx.params = { ...params, steps: Math.ceil(o.validation.n / valBatch) };
-        Object.assign(logs, await testLoop(step, o.validation, valBatch, callbacks, "val_"));
+        Object.assign(epochLogs, await testLoop(step, o.validation, valBatch, callbacks, "val_"));
         ctx.params = params;
       }
+      const logs = Object.freeze(Object.assign(epochLogs, callbacks.extraEpochLogs(epoch)));
       await callbacks.fire("on_epoch_end", epoch, logs);
       epochsRun.push(epoch);
       for (const [k, v] of Object.entries(logs)) {
@@ -308,15 +383,15 @@ export async function fitLoop(
     }
     await callbacks.fire("on_train_end", lastLogs);
     const trained = trainedModel(model, rt, setup);
-    transferRuntime(model, trained);
-    finished = true;
-    return {
+    keepRuntime(trained, rt);
+    kept = true;
+    return Object.freeze({
       model: trained,
       history: makeHistory({ epochs: o.epochs, steps, verbose: o.verbose }, epochsRun, metrics),
-    };
+    });
   } finally {
     // The argument model keeps its own weights: a failed run's partly trained runtime is dropped.
-    if (!finished) releaseRuntime(model);
+    if (!kept) rt.dispose();
   }
 }
 
@@ -328,26 +403,30 @@ export async function evaluateLoop(
 ): Promise<Logs> {
   const setup = setupOf(fn, model);
   if (!set.targets) throw new KerasError(fn, "`y` is required to evaluate");
-  const rt = getRuntime(
-    model,
-    set.inputs.map((t) => t.shape),
-  );
-  checkFeatureShapes(fn, rt, set.inputs);
-  const batchSize = checkBatching(fn, rt, set.n, o.batchSize, undefined);
-  const step = stepContext(
-    rt,
-    setup,
-    set.targets.map((t) => t.shape),
-  );
-  const ctx = makeLoopContext(
-    rt,
-    setup,
-    step,
-    { epochs: 1, steps: Math.ceil(set.n / batchSize), verbose: o.verbose },
-    o.io ?? defaultProgressIO,
-  );
-  const callbacks = buildCallbacks(fn, o.callbacks, ctx, o.verbose > 0);
-  return testLoop(step, set, batchSize, callbacks);
+  const lease = pinModelRuntime(model, inputShapesOf(set));
+  try {
+    const rt = lease.runtime;
+    checkFeatureShapes(fn, rt, inputShapesOf(set));
+    const batchSize = checkBatching(fn, rt, set.n, o.batchSize, undefined);
+    const step = stepContext(
+      rt,
+      setup,
+      set.targets.map((t) => t.shape),
+    );
+    const ctx = makeLoopContext(
+      model,
+      rt,
+      setup,
+      step,
+      { epochs: 1, steps: Math.ceil(set.n / batchSize), verbose: o.verbose },
+      o.io ?? defaultProgressIO,
+      false,
+    );
+    const callbacks = buildCallbacks(fn, o.callbacks, ctx, o.verbose > 0);
+    return await testLoop(step, set, batchSize, callbacks);
+  } finally {
+    unpinRuntime(lease);
+  }
 }
 
 /** Predicts `set` batch by batch; returns nested arrays (a list of them for several outputs). */
@@ -357,60 +436,61 @@ export async function predictLoop(
   set: ArraySet,
   o: { batchSize?: number; verbose: 0 | 1 | 2; callbacks: readonly unknown[]; io?: ProgressIO },
 ): Promise<any> {
-  const rt = getRuntime(
-    model,
-    set.inputs.map((t) => t.shape),
-  );
-  checkFeatureShapes(fn, rt, set.inputs);
-  const batchSize = checkBatching(fn, rt, set.n, o.batchSize, undefined);
-  const steps = Math.ceil(set.n / batchSize);
-  const setup = model.compiled ? setupOf(fn, model) : null;
-  const ctx = makeLoopContext(rt, setup, null, { epochs: 1, steps, verbose: o.verbose }, o.io ?? defaultProgressIO);
-  const callbacks = buildCallbacks(fn, o.callbacks, ctx, o.verbose > 0);
-  const chunks: Float32Array[][] = rt.plan.outputShapes.map(() => []);
-  const shapes: number[][] = rt.plan.outputShapes.map(() => []);
-  await callbacks.fire("on_predict_begin", {});
-  for (let b = 0; b < steps; b++) {
-    await callbacks.fire("on_predict_batch_begin", b, {});
-    const batch = takeBatch(set, b * batchSize, Math.min(batchSize, set.n - b * batchSize), null);
-    let outputs: Tensor[];
-    try {
-      outputs = predictStep(rt, batch.inputs);
-    } finally {
-      disposeBatch(batch);
+  const lease = pinModelRuntime(model, inputShapesOf(set));
+  try {
+    const rt = lease.runtime;
+    checkFeatureShapes(fn, rt, inputShapesOf(set));
+    const batchSize = checkBatching(fn, rt, set.n, o.batchSize, undefined);
+    const steps = Math.ceil(set.n / batchSize);
+    const setup = model.compiled ? setupOf(fn, model) : null;
+    const params = { epochs: 1, steps, verbose: o.verbose };
+    const ctx = makeLoopContext(model, rt, setup, null, params, o.io ?? defaultProgressIO, false);
+    const callbacks = buildCallbacks(fn, o.callbacks, ctx, o.verbose > 0);
+    const chunks: Float32Array[][] = rt.plan.outputShapes.map(() => []);
+    const shapes: number[][] = rt.plan.outputShapes.map(() => []);
+    const slices = passBatches(set, batchSize);
+    await callbacks.fire("on_predict_begin", NO_LOGS);
+    for (let b = 0; b < steps; b++) {
+      await callbacks.fire("on_predict_batch_begin", b, NO_LOGS);
+      const batch = takeBatch(set, slices[b].start, slices[b].size, slices[b].order);
+      let outputs: Tensor[];
+      try {
+        outputs = predictStep(rt, batch.inputs);
+      } finally {
+        disposeBatch(batch);
+      }
+      for (let k = 0; k < outputs.length; k++) {
+        chunks[k].push((await outputs[k].data()) as Float32Array);
+        shapes[k] = outputs[k].shape.slice(1);
+        outputs[k].dispose();
+      }
+      await callbacks.fire("on_predict_batch_end", b, NO_LOGS);
     }
-    for (let k = 0; k < outputs.length; k++) {
-      chunks[k].push((await outputs[k].data()) as Float32Array);
-      shapes[k] = outputs[k].shape.slice(1);
-      outputs[k].dispose();
-    }
-    await callbacks.fire("on_predict_batch_end", b, {});
+    await callbacks.fire("on_predict_end", NO_LOGS);
+    const results = chunks.map((list, k) => {
+      const total = list.reduce((n, c) => n + c.length, 0);
+      const all = new Float32Array(total);
+      let o2 = 0;
+      for (const c of list) {
+        all.set(c, o2);
+        o2 += c.length;
+      }
+      return toNestedArray(all, [set.n, ...shapes[k]]);
+    });
+    return results.length === 1 ? results[0] : results;
+  } finally {
+    unpinRuntime(lease);
   }
-  await callbacks.fire("on_predict_end", {});
-  const results = chunks.map((list, k) => {
-    const total = list.reduce((n, c) => n + c.length, 0);
-    const all = new Float32Array(total);
-    let o2 = 0;
-    for (const c of list) {
-      all.set(c, o2);
-      o2 += c.length;
-    }
-    return toNestedArray(all, [set.n, ...shapes[k]]);
-  });
-  return results.length === 1 ? results[0] : results;
 }
 
 /** One training step on one batch; returns the new model value and the batch's logs. */
 export async function trainOnBatch(fn: string, model: Model, set: ArraySet): Promise<{ model: Model; logs: Logs }> {
   const setup = setupOf(fn, model);
   if (!set.targets) throw new KerasError(fn, "`y` is required to train");
-  const rt = getRuntime(
-    model,
-    set.inputs.map((t) => t.shape),
-  );
-  let finished = false;
+  const rt = trainingRuntime(model, inputShapesOf(set));
+  let kept = false;
   try {
-    checkFeatureShapes(fn, rt, set.inputs);
+    checkFeatureShapes(fn, rt, inputShapesOf(set));
     checkBatching(fn, rt, set.n, set.n, undefined);
     const step = stepContext(
       rt,
@@ -429,11 +509,11 @@ export async function trainOnBatch(fn: string, model: Model, set: ArraySet): Pro
     const acc = new EpochAccumulator(step);
     acc.add(values, set.n);
     const trained = trainedModel(model, rt, setup);
-    transferRuntime(model, trained);
-    finished = true;
-    return { model: trained, logs: acc.logs() };
+    keepRuntime(trained, rt);
+    kept = true;
+    return Object.freeze({ model: trained, logs: Object.freeze(acc.logs()) });
   } finally {
-    if (!finished) releaseRuntime(model);
+    if (!kept) rt.dispose();
   }
 }
 

@@ -7,11 +7,11 @@
  */
 import { tf, type Tensor } from "../../backend/tf.js";
 import { ArgumentError, KerasError } from "../../errors.js";
-import type { Runtime, RunResult } from "../runtime.js";
+import { keptUpdates, type Runtime, type RunResult, type RunUpdates } from "../runtime.js";
 import { regularizationPenalty } from "../../ops/regularizers.js";
 import { EPSILON } from "../../ops/losses.js";
 import { resolveAutoMetric, type MetricSpec } from "../../ops/metrics.js";
-import { OptimizerRuntime, type OptimizedVariable } from "../../ops/optimizers.js";
+import { OptimizerRuntime, slotKey, type OptimizedVariable } from "../../ops/optimizers.js";
 import type { TrainingSetup } from "./setup.js";
 import type { Batch } from "./data.js";
 
@@ -166,22 +166,14 @@ function lossAndSums(ctx: StepContext, run: RunResult, batch: Batch): { total: T
   return { total, sums };
 }
 
-/** Keeps a run's state and non-trainable weight updates beyond the tidy, for `Runtime.commit`. */
-function keepUpdates(run: RunResult): Pick<RunResult, "stateUpdates" | "weightUpdates"> {
-  return {
-    stateUpdates: run.stateUpdates.map((u) => ({ layerIndex: u.layerIndex, states: u.states.map((s) => tf.keep(s)) })),
-    weightUpdates: run.weightUpdates.map((u) => ({ ...u, value: tf.keep(u.value) })),
-  };
-}
-
-/** The variables the optimizer updates, with stable keys and their constraints. */
+/** The variables the optimizer updates, with their slot keys and constraints. */
 export function optimizedVariables(rt: Runtime): OptimizedVariable[] {
   const out: OptimizedVariable[] = [];
   rt.variables.forEach((vars, i) =>
     vars.forEach((v, j) => {
       if (v.trainable)
         out.push({
-          key: `${rt.layers[i].name}/${rt.specs[i][j].name}`,
+          key: slotKey(i, j),
           variable: v,
           constraint: rt.specs[i][j].constraint ?? null,
         });
@@ -199,12 +191,12 @@ export function trainStep(
 ): Tensor {
   const { rt } = ctx;
   let sums: Tensor | undefined;
-  let updates: Pick<RunResult, "stateUpdates" | "weightUpdates"> | undefined;
+  let updates: RunUpdates | undefined;
   const forward = () => {
     const run = rt.run(batch.inputs, { training: true });
     const r = lossAndSums(ctx, run, batch);
     sums = tf.keep(r.sums);
-    updates = keepUpdates(run);
+    updates = keptUpdates(run);
     return r.total as tf.Scalar;
   };
   if (targets.length === 0) {
@@ -230,10 +222,10 @@ export function trainStep(
 
 /** One evaluation step (inference mode). Returns the sums (dispose). */
 export function testStep(ctx: StepContext, batch: Batch): Tensor {
-  let updates: Pick<RunResult, "stateUpdates" | "weightUpdates"> | undefined;
+  let updates: RunUpdates | undefined;
   const sums = tf.tidy(() => {
     const run = ctx.rt.run(batch.inputs, { training: false });
-    updates = keepUpdates(run);
+    updates = keptUpdates(run);
     return lossAndSums(ctx, run, batch).sums;
   });
   ctx.rt.commit(updates!);
@@ -242,10 +234,10 @@ export function testStep(ctx: StepContext, batch: Batch): Tensor {
 
 /** One prediction step: the outputs (dispose them). */
 export function predictStep(rt: Runtime, inputs: readonly Tensor[]): Tensor[] {
-  let updates: Pick<RunResult, "stateUpdates" | "weightUpdates"> | undefined;
+  let updates: RunUpdates | undefined;
   const outputs = tf.tidy(() => {
     const run = rt.run(inputs, { training: false });
-    updates = keepUpdates(run);
+    updates = keptUpdates(run);
     return run.outputs;
   });
   rt.commit(updates!);

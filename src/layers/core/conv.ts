@@ -1,7 +1,6 @@
 /**
  * layer_conv_1d: `activation(conv1d(x, kernel) + bias)` with kernel shape (kernel_size, in / groups, filters).
- * Padding "causal" pads dilation * (kernel_size - 1) zeros on the left; dilation is applied by spreading
- * the kernel with zeros (tfjs has no gradient for dilated convolutions).
+ * Padding "causal" pads dilation * (kernel_size - 1) zeros on the left; dilation as in ops/convolution.ts.
  */
 import { IntTuple, OneOf, PositiveInt } from "../../args.js";
 import { KerasError } from "../../errors.js";
@@ -10,6 +9,7 @@ import { expectRank, formatShape } from "../../model/shape.js";
 import type { Shape } from "../../model/types.js";
 import { KERNEL_LAYER_DEFAULTS, KERNEL_LAYER_PROPS, activityLoss, type KernelLayerConfig } from "../common.js";
 import { tf, type Tensor } from "../../backend/tf.js";
+import { convChannelsLast } from "../../ops/convolution.js";
 import { DataFormatArg, knownDim, windowOutputLength, type DataFormat } from "./axes.js";
 
 export interface Conv1DConfig extends KernelLayerConfig {
@@ -26,13 +26,6 @@ const FN = "layer_conv_1d";
 
 /** (steps axis, channels axis) of a rank-3 input. */
 const axesOf = (c: Conv1DConfig): [number, number] => (c.data_format === "channels_last" ? [1, 2] : [2, 1]);
-
-/** kernel (k, in, out) → (d*(k-1)+1, in, out) with d-1 zero taps between the original taps. */
-function dilateKernel(kernel: Tensor, d: number): Tensor {
-  const [k, inCh, outCh] = kernel.shape;
-  const spread = tf.concat([tf.expandDims(kernel, 1), tf.zeros([k, d - 1, inCh, outCh])], 1);
-  return tf.slice(tf.reshape(spread, [k * d, inCh, outCh]), 0, d * (k - 1) + 1);
-}
 
 export const layer_conv_1d = defineLayer<Conv1DConfig>({
   className: "Conv1D",
@@ -112,10 +105,9 @@ export const layer_conv_1d = defineLayer<Conv1DConfig>({
         : []),
     ];
   },
-  forward: (c, { inputs: [x0], weights: [kernel0, bias] }) => {
+  forward: (c, { inputs: [x0], weights: [kernel, bias] }) => {
     let x = c.data_format === "channels_first" ? tf.transpose(x0, [0, 2, 1]) : x0;
     const d = c.dilation_rate[0];
-    const kernel = d > 1 ? dilateKernel(kernel0, d) : kernel0;
     if (c.padding === "causal")
       x = tf.pad(x, [
         [0, 0],
@@ -123,7 +115,7 @@ export const layer_conv_1d = defineLayer<Conv1DConfig>({
         [0, 0],
       ]);
     const pad = c.padding === "same" ? "same" : "valid";
-    const conv = (xi: Tensor, ki: Tensor) => tf.conv1d(xi as tf.Tensor3D, ki as tf.Tensor3D, c.strides[0], pad);
+    const conv = (xi: Tensor, ki: Tensor) => convChannelsLast(xi, ki, c.strides, pad, c.dilation_rate);
     let y: Tensor;
     if (c.groups === 1) y = conv(x, kernel);
     else {

@@ -111,6 +111,8 @@ export const layer_lambda = defineLayer<LambdaConfig>({
   },
   toConfig: (c) => ({
     ...functionConfig(String(c.f), "layer_lambda()"),
+    // Files refer to the function by this name (Keras writes a named function so); custom_objects supply it.
+    function_name: c.f.name || null,
     output_shape: typeof c.output_shape === "function" ? null : c.output_shape,
     arguments: c.arguments,
   }),

@@ -9,17 +9,19 @@ import { defineLayer } from "../../model/layer.js";
 import { formatShape, expectRank } from "../../model/shape.js";
 import type { Shape } from "../../model/types.js";
 import { tf, type Tensor } from "../../backend/tf.js";
+import { drawSeed } from "../../ops/random.js";
 
 const Seed = Nullable(NonNegativeInt);
 
 /**
  * A seeded layer draws a different mask on every call, in a sequence fixed by its seed (as Keras's
  * seed generators and TF's stateful random ops do). The position in that sequence belongs to the
- * layer's config object, i.e. to one layer value.
+ * layer's config object, i.e. to one layer value. An unseeded layer draws from the global stream
+ * (set_random_seed).
  */
 const drawsSoFar = new WeakMap<object, number>();
-function nextSeed(config: { seed: number | null }): number | undefined {
-  if (config.seed === null) return undefined;
+function nextSeed(config: { seed: number | null }): number {
+  if (config.seed === null) return drawSeed();
   const n = drawsSoFar.get(config) ?? 0;
   drawsSoFar.set(config, n + 1);
   return config.seed + n * 7919;

@@ -18,8 +18,9 @@ import { resolveActivation, type Activation } from "../../ops/activations.js";
 import { initializerSpec, type InitializerSpec } from "../../ops/initializers.js";
 import type { RegularizerSpec } from "../../ops/regularizers.js";
 import type { ConstraintSpec } from "../../ops/constraints.js";
-import { Rng } from "../../ops/random.js";
+import { Rng, drawSeed } from "../../ops/random.js";
 import { ActivationArg, ConstraintArg, InitializerArg, RegularizerArg } from "../common.js";
+import type { FusedCellSpec } from "./fused/plan.js";
 
 export interface StepContext {
   readonly training: boolean;
@@ -57,8 +58,8 @@ export interface RecurrentCell {
   prepare(weights: readonly Tensor[], setup: PrepareSetup): PreparedCell;
   /** TRUE when its step reads call-time `constants` (custom cells; Keras's built-in cells take none). */
   readonly takesConstants?: boolean;
-  /** A hint for the fused-kernel dispatcher: the built-in cell kind and its config, if any. */
-  readonly builtin?: { readonly kind: "simple_rnn" | "gru" | "lstm"; readonly config: Readonly<Record<string, any>> };
+  /** Built-in cells: what the fused kernels need to run this cell (fused/plan.ts decides whether they do). */
+  readonly fused?: FusedCellSpec;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -328,9 +329,12 @@ export function project(x: Tensor, w: Tensor, bias?: Tensor): Tensor {
 
 const seedStreams = new Map<number, Rng>();
 
-/** Successive draws of a seeded layer differ but are reproducible from the start of the process. */
-function nextSeed(seed: number | null): number | undefined {
-  if (seed === null) return undefined;
+/**
+ * Successive draws of a seeded layer differ but are reproducible from the start of the process; an
+ * unseeded layer draws from the global stream (set_random_seed).
+ */
+function nextSeed(seed: number | null): number {
+  if (seed === null) return drawSeed();
   let rng = seedStreams.get(seed);
   if (!rng) seedStreams.set(seed, (rng = new Rng(seed)));
   return Math.floor(rng.uniform() * 2 ** 31);

@@ -13,14 +13,14 @@
  * convolution runs once for all timesteps (`project`), only the recurrent one per step. Dropout (Keras 3):
  * one input mask and one recurrent mask per sequence, shared by the four gates.
  */
-import { tf, type Tensor } from "../../backend/tf.js";
+import { tf } from "../../backend/tf.js";
 import type { WeightSpec } from "../../model/types.js";
 import { product } from "../../model/shape.js";
 import { dropoutMasks, type CellArgs, type RecurrentCell } from "./cell.js";
 import { forgetBiasInitializer } from "./lstm.js";
+import { convChannelsLast, type ConvPadding } from "../../ops/convolution.js";
 
 export type ConvRank = 1 | 2 | 3;
-export type ConvPadding = "valid" | "same";
 
 /** The recurrent cell arguments (CellArgs) with filters and convolution geometry in place of units. */
 export interface ConvLSTMCellConfig extends Omit<CellArgs, "units" | "implementation"> {
@@ -37,38 +37,6 @@ export interface ConvLSTMGeometry {
   readonly inputSpatial: readonly number[];
   readonly channels: number;
   readonly outputSpatial: readonly number[];
-}
-
-/** An N-D convolution of a channels_last batch (cross-correlation, as TF and PyTorch). */
-export function convChannelsLast(
-  x: Tensor,
-  kernel: Tensor,
-  strides: readonly number[],
-  padding: ConvPadding,
-  dilation: readonly number[],
-): Tensor {
-  switch (strides.length) {
-    case 1:
-      return tf.conv1d(x as tf.Tensor3D, kernel as tf.Tensor3D, strides[0], padding, "NWC", dilation[0]);
-    case 2:
-      return tf.conv2d(
-        x as tf.Tensor4D,
-        kernel as tf.Tensor4D,
-        strides as [number, number],
-        padding,
-        "NHWC",
-        dilation as [number, number],
-      );
-    default:
-      return tf.conv3d(
-        x as tf.Tensor5D,
-        kernel as tf.Tensor5D,
-        strides as [number, number, number],
-        padding,
-        "NDHWC",
-        dilation as [number, number, number],
-      );
-  }
 }
 
 export function convLstmWeightSpecs(c: ConvLSTMCellConfig, channels: number): WeightSpec[] {

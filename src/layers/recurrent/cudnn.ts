@@ -83,7 +83,7 @@ type Kind = "CuDNNGRU" | "CuDNNLSTM" | "GRU" | "LSTM";
 
 function biasOf(fn: string, weights: readonly unknown[], shape: number[]): Float32Array {
   const b = toFloat32(weights[2], shape);
-  if (typeof b === "string") throw new KerasError(fn, `\`weights[[3]]\` (the bias) must be ${b}`, "shape");
+  if (typeof b === "string") throw new KerasError(fn, `\`weights[[3]]\` (the bias) must ${b}`, "shape");
   return b;
 }
 
@@ -127,11 +127,7 @@ export function convert_cudnn_weights(weights: readonly unknown[], from: Kind): 
   ] as const) {
     const ok = toFloat32(w, shape);
     if (typeof ok === "string")
-      throw new KerasError(
-        fn,
-        `\`weights[[${k}]]\` (${k === 1 ? "kernel" : "recurrent_kernel"}) must be ${ok}`,
-        "shape",
-      );
+      throw new KerasError(fn, `\`weights[[${k}]]\` (${k === 1 ? "kernel" : "recurrent_kernel"}) must ${ok}`, "shape");
   }
   const mat = (values: Float32Array, rows: number, cols: number) =>
     Array.from({ length: rows }, (_, r) => Array.from(values.subarray(r * cols, (r + 1) * cols)));

@@ -1,11 +1,8 @@
 /**
  * GRU (KERAS_FACTS "Cells"): gate order z, r, h; kernel (input_dim, 3u), recurrent_kernel (u, 3u);
  * bias (2, 3u) [input bias; recurrent bias] with reset_after = TRUE (default, cuDNN-compatible), (3u)
- * with reset_after = FALSE.
- *   z = rec_act(x W_z + b_z + h U_z + rb_z),  r likewise,
- *   reset_after TRUE:  hh = act(x W_h + b_h + r * (h U_h + rb_h))
- *   reset_after FALSE: hh = act(x W_h + b_h + (r * h) U_h)
- *   h' = z * h + (1 - z) * hh
+ * with reset_after = FALSE. The step's math is fused/cells/gru_reset_after.ts and gru_reset_before.ts,
+ * shared with the fused kernels.
  */
 import { tf, type Tensor } from "../../backend/tf.js";
 import { Bool } from "../../args.js";
@@ -22,7 +19,10 @@ import {
   type RecurrentCell,
 } from "./cell.js";
 import { defineRecurrentLayer, type RnnArgs } from "./rnn_layer.js";
-import { USE_CUDNN_PROP, checkUseCudnn, type UseCudnn } from "./cudnn_conditions.js";
+import { USE_CUDNN_PROP, checkUseCudnn, type UseCudnn } from "./fused/plan.js";
+import { tensorAlgebra } from "./fused/cells/algebra.js";
+import { gruResetAfterStep } from "./fused/cells/gru_reset_after.js";
+import { gruResetBeforeGates, gruResetBeforeUpdate } from "./fused/cells/gru_reset_before.js";
 
 export interface GRUCellConfig extends CellArgs {
   reset_after: boolean;
@@ -37,9 +37,16 @@ export function gruCell(c: GRUCellConfig, biasLayout: GruBiasLayout = "keras"): 
   return {
     stateSizes: [u],
     outputSize: u,
-    builtin: { kind: "gru", config: c },
     weightSpecs: (inputDim) =>
       gatedWeightSpecs(c, inputDim, 3, { shape: biasLayout === "cudnn" ? [6 * u] : resetAfter ? [2, 3 * u] : [3 * u] }),
+    fused: {
+      cell: resetAfter ? "gru_reset_after" : "gru_reset_before",
+      activation: c.activation,
+      recurrentActivation: c.recurrent_activation,
+      biasLayout: !c.use_bias ? "none" : resetAfter ? "input+recurrent" : "input",
+      dropout: c.dropout,
+      recurrentDropout: c.recurrent_dropout,
+    },
     prepare: (weights, { batch, inputDim, training }) => {
       const [kernel, recurrent, bias] = weights;
       const W = gateBlocks(kernel, 3);
@@ -57,28 +64,35 @@ export function gruCell(c: GRUCellConfig, biasLayout: GruBiasLayout = "keras"): 
       }
       const inMasks = gateDropoutMasks(c.dropout, c, training, 3, batch, inputDim);
       const recMasks = gateDropoutMasks(c.recurrent_dropout, c, training, 3, batch, u);
-      const act = c.activation.fn;
-      const recAct = c.recurrent_activation.fn;
+      const A = tensorAlgebra(c.activation.fn, c.recurrent_activation.fn);
+      const rec = (h: Tensor, g: number) => tf.matMul(applyMask(h, recMasks[g]), U[g]);
       return {
         project: (x) => [0, 1, 2].map((g) => project(applyMask(x, inMasks[g]), W[g], inBias[g])),
-        step: ([xz, xr, xh], [h]) => {
-          const z = recAct(tf.add(xz, tf.matMul(applyMask(h, recMasks[0]), U[0])));
-          const r = recAct(tf.add(xr, tf.matMul(applyMask(h, recMasks[1]), U[1])));
-          const hh = resetAfter
-            ? act(
-                tf.add(
-                  xh,
-                  tf.mul(
-                    r,
-                    recBiasH
-                      ? tf.add(tf.matMul(applyMask(h, recMasks[2]), U[2]), recBiasH)
-                      : tf.matMul(applyMask(h, recMasks[2]), U[2]),
-                  ),
-                ),
-              )
-            : act(tf.add(xh, tf.matMul(tf.mul(r, applyMask(h, recMasks[2])), U[2])));
-          // z*h + (1-z)*hh written as hh + z*(h - hh): one kernel fewer.
-          const next = tf.add(hh, tf.mul(z, tf.sub(h, hh)));
+        step: (x, [h]) => {
+          let next: Tensor;
+          if (resetAfter) {
+            const recAt = (g: number) => (g === 2 && recBiasH ? tf.add(rec(h, 2), recBiasH) : rec(h, g));
+            next = gruResetAfterStep(
+              A,
+              (g) => x[g],
+              recAt,
+              () => h,
+            ).h;
+          } else {
+            const { z, rh } = gruResetBeforeGates(
+              A,
+              (g) => x[g],
+              (g) => rec(h, g),
+              () => applyMask(h, recMasks[2]),
+            );
+            next = gruResetBeforeUpdate(
+              A,
+              () => x[2],
+              () => tf.matMul(rh, U[2]),
+              () => z,
+              () => h,
+            ).h;
+          }
           return { output: next, states: [next] };
         },
       };

@@ -62,7 +62,8 @@ export function runLoop(cell: RecurrentCell, prepared: PreparedCell, x: Tensor, 
       const out = tf.where(keep, r.output, o.zeroOutputForMask ? tf.zerosLike(r.output) : prevOutput!);
       return [out, ...r.states.map((s, i) => tf.where(keep, s, states[i]))];
     });
-    for (const b of inputsAtT) b.dispose();
+    // A step may return its input as the output or a state (an identity cell): that one is kept.
+    for (const b of inputsAtT) if (b !== output && !newStates.includes(b)) b.dispose();
     if (maskAtT) maskAtT.dispose();
     // Release the previous step's tensors unless they are still needed (the sequence output, or given by the caller).
     const retained = new Set<Tensor>([output, ...newStates, ...outputs]);

@@ -1,7 +1,6 @@
 /**
  * LSTM (KERAS_FACTS "Cells"): gate order i, f, c, o; kernel (input_dim, 4u), recurrent_kernel (u, 4u),
- * bias (4u). States [h, c].
- *   i, f, o = rec_act(x W + h U + b),  c' = f * c + i * act(x W_c + h U_c + b_c),  h' = o * act(c')
+ * bias (4u). States [h, c]. The step's math is fused/cells/lstm.ts, shared with the fused kernels.
  * unit_forget_bias = TRUE initialises the forget-gate bias to ones: [init(u), ones(u), init(2u)].
  */
 import { tf, type Tensor } from "../../backend/tf.js";
@@ -20,7 +19,9 @@ import {
   type RecurrentCell,
 } from "./cell.js";
 import { defineRecurrentLayer, type RnnArgs } from "./rnn_layer.js";
-import { USE_CUDNN_PROP, checkUseCudnn, type UseCudnn } from "./cudnn_conditions.js";
+import { USE_CUDNN_PROP, checkUseCudnn, type UseCudnn } from "./fused/plan.js";
+import { tensorAlgebra } from "./fused/cells/algebra.js";
+import { lstmStep } from "./fused/cells/lstm.js";
 
 export interface LSTMCellConfig extends CellArgs {
   unit_forget_bias: boolean;
@@ -59,7 +60,14 @@ export function lstmCell(c: LSTMCellConfig, biasLayout: LstmBiasLayout = "keras"
   return {
     stateSizes: [u, u],
     outputSize: u,
-    builtin: { kind: "lstm", config: c },
+    fused: {
+      cell: "lstm",
+      activation: c.activation,
+      recurrentActivation: c.recurrent_activation,
+      biasLayout: !c.use_bias ? "none" : biasLayout === "cudnn" ? "input+recurrent" : "input",
+      dropout: c.dropout,
+      recurrentDropout: c.recurrent_dropout,
+    },
     weightSpecs: (inputDim) => gatedWeightSpecs(c, inputDim, 4, { shape: [blocks * u], initializer: biasInit }),
     prepare: (weights, { batch, inputDim, training }) => {
       const [kernel, recurrent, bias] = weights;
@@ -69,18 +77,18 @@ export function lstmCell(c: LSTMCellConfig, biasLayout: LstmBiasLayout = "keras"
       if (c.use_bias) b = gateBlocks(biasLayout === "cudnn" ? tf.sum(tf.reshape(bias, [2, 4 * u]), 0) : bias, 4);
       const inMasks = gateDropoutMasks(c.dropout, c, training, 4, batch, inputDim);
       const recMasks = gateDropoutMasks(c.recurrent_dropout, c, training, 4, batch, u);
-      const act = c.activation.fn;
-      const recAct = c.recurrent_activation.fn;
-      const gate = (x: Tensor, h: Tensor, g: number) => tf.add(x, tf.matMul(applyMask(h, recMasks[g]), U[g]));
+      const A = tensorAlgebra(c.activation.fn, c.recurrent_activation.fn);
+      const rec = (h: Tensor, g: number) => tf.matMul(applyMask(h, recMasks[g]), U[g]);
       return {
         project: (x) => [0, 1, 2, 3].map((g) => project(applyMask(x, inMasks[g]), W[g], b[g])),
-        step: ([xi, xf, xc, xo], [h, cPrev]) => {
-          const i = recAct(gate(xi, h, 0));
-          const f = recAct(gate(xf, h, 1));
-          const cNext = tf.add(tf.mul(f, cPrev), tf.mul(i, act(gate(xc, h, 2))));
-          const o = recAct(gate(xo, h, 3));
-          const hNext = tf.mul(o, act(cNext));
-          return { output: hNext, states: [hNext, cNext] };
+        step: (x, [h, cPrev]) => {
+          const s = lstmStep(
+            A,
+            (g) => x[g],
+            (g) => rec(h, g),
+            () => cPrev,
+          );
+          return { output: s.h, states: [s.h, s.c] };
         },
       };
     },

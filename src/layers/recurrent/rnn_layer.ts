@@ -15,8 +15,7 @@ import type { RegularizerSpec } from "../../ops/regularizers.js";
 import { RegularizerArg, activityLoss, serializeConfigValue } from "../common.js";
 import { checkConstants, checkStateShapes, memoCell, zeroStates, type RecurrentCell } from "./cell.js";
 import { runLoop } from "./loop.js";
-import { fusedRnn, fusedRnnUnsupported } from "./fused/index.js";
-import { ACTIVATIONS, type Activation } from "../../ops/activations.js";
+import { fusedPlan, fusedRnn, type FusedPlan, type UseCudnn } from "./fused/index.js";
 
 export interface RnnArgs {
   return_sequences: boolean;
@@ -87,32 +86,6 @@ export function recurrentOutputShapes(
   return c.return_state ? [output, ...cell.stateSizes.map((s) => [batch, s] as Shape)] : [output];
 }
 
-/**
- * Why the fused sequence kernels (src/layers/recurrent/fused/) cannot run this layer call, or null
- * when they can. They compute the same numbers as the step-wise loop (the tests compare both), for the
- * built-in cells with built-in activations on the wasm and cpu backends; everything else (custom and
- * stacked cells, constants, dropout while training, another backend) takes the loop.
- */
-export function fusedPathUnavailable(
-  cell: RecurrentCell,
-  options: { training: boolean; constants: number; backend?: string },
-): string | null {
-  const builtin = cell.builtin;
-  if (!builtin) return "the cell is not a built-in GRU, LSTM or SimpleRNN cell";
-  if (options.constants > 0) return "the call passes constants";
-  const c = builtin.config;
-  if (options.training && (c.dropout > 0 || c.recurrent_dropout > 0))
-    return "dropout / recurrent_dropout apply while training";
-  // Compare functions, not only names: a user's own function called "tanh" must take the loop.
-  const builtinName = (a: Activation | undefined) => (a && ACTIVATIONS[a.name] === a.fn ? a.name : "custom");
-  return fusedRnnUnsupported({
-    kind: builtin.kind,
-    activation: builtinName(c.activation),
-    recurrentActivation: builtin.kind === "simple_rnn" ? undefined : builtinName(c.recurrent_activation),
-    backend: options.backend,
-  });
-}
-
 const cellBuilders = new Map<string, (config: Record<string, any>) => RecurrentCell>();
 
 /** The cell of a recurrent layer value (GRU, LSTM, RNN, ...), or undefined for other layers. */
@@ -120,74 +93,22 @@ export function recurrentCellOf(layer: { className: string; config: Record<strin
   return cellBuilders.get(layer.className)?.(layer.config);
 }
 
-/** The path a recurrent layer's calls take, and why not the fused one (null when fused). */
-export function recurrentPath(
+/** The plan of a recurrent layer's calls on the current backend (fused or step-wise, and why), or undefined for other layers. */
+export function recurrentPlan(
   layer: { className: string; config: Record<string, any> },
   training: boolean,
-): { fused: boolean; reason: string | null } | undefined {
+): FusedPlan | undefined {
   const cell = recurrentCellOf(layer);
-  if (!cell) return undefined;
-  if (layer.config.use_cudnn === false) return { fused: false, reason: "use_cudnn = FALSE" };
-  if (!fusedKernelsEnabled) return { fused: false, reason: "the fused kernels are switched off" };
-  const reason = fusedPathUnavailable(cell, { training, constants: 0 });
-  return { fused: reason === null, reason };
-}
-
-let fusedKernelsEnabled = true;
-/** Test hook: turn the fused path off (everything takes the step-wise loop) or back on. */
-export function setFusedKernelsEnabled(enabled: boolean): void {
-  fusedKernelsEnabled = enabled;
-}
-
-/**
- * Which path a call takes. `use_cudnn` (GRU/LSTM, as Keras's switch for its fused cuDNN kernel):
- * FALSE = the step-wise loop; "auto" = fused when it applies; TRUE = fused, or an error naming why not.
- */
-function chooseFused(
-  fn: string,
-  cell: RecurrentCell,
-  c: RnnArgs & { use_cudnn?: "auto" | boolean },
-  ctx: ForwardContext,
-): boolean {
-  if (c.use_cudnn === false || !fusedKernelsEnabled) return false;
-  const why = fusedPathUnavailable(cell, { training: ctx.training, constants: ctx.constants?.length ?? 0 });
-  if (why !== null && c.use_cudnn === true) {
-    throw new KerasError(
-      fn,
-      `use_cudnn = TRUE, but the fused kernel cannot run this call: ${why}. Use use_cudnn = "auto" (the default) or FALSE`,
-      "runtime",
-    );
-  }
-  return why === null;
-}
-
-function runFused(
-  cell: RecurrentCell,
-  c: RnnArgs,
-  ctx: ForwardContext,
-  initialStates: Tensor[],
-  mask: Tensor | null,
-): { output: Tensor; states: Tensor[] } {
-  const { kind, config } = cell.builtin!;
-  return fusedRnn({
-    kind,
-    inputs: ctx.inputs[0],
-    kernel: ctx.weights[0],
-    recurrentKernel: ctx.weights[1],
-    bias: config.use_bias ? ctx.weights[2] : null,
-    initialState: initialStates,
-    mask,
-    goBackwards: c.go_backwards,
-    returnSequences: c.return_sequences,
-    zeroOutputForMask: c.zero_output_for_mask,
-    resetAfter: kind === "gru" ? config.reset_after : undefined,
-    activation: config.activation.name,
-    recurrentActivation: kind === "simple_rnn" ? undefined : config.recurrent_activation.name,
-  });
+  return cell && fusedPlan({ cell, useCudnn: layer.config.use_cudnn ?? "auto", training });
 }
 
 /** Forward of every recurrent layer: initial state, the loop (or a fused kernel), outputs and masks. */
-export function recurrentForward(fn: string, cell: RecurrentCell, c: RnnArgs, ctx: ForwardContext): ForwardResult {
+export function recurrentForward(
+  fn: string,
+  cell: RecurrentCell,
+  c: RnnArgs & { use_cudnn?: UseCudnn },
+  ctx: ForwardContext,
+): ForwardResult {
   const x = ctx.inputs[0];
   if (x.rank !== 3)
     throw new KerasError(
@@ -212,18 +133,33 @@ export function recurrentForward(fn: string, cell: RecurrentCell, c: RnnArgs, ct
     }
   });
   const mask = ctx.masks[0] ?? null;
-  const { output, states } = chooseFused(fn, cell, c, ctx)
-    ? runFused(cell, c, ctx, initialStates, mask)
-    : runLoop(cell, cell.prepare(ctx.weights, { batch, inputDim, training: ctx.training }), x, {
-        fn,
-        goBackwards: c.go_backwards,
-        returnSequences: c.return_sequences,
-        zeroOutputForMask: c.zero_output_for_mask,
-        mask,
-        initialStates,
-        training: ctx.training,
-        constants: ctx.constants ?? [],
-      });
+  const plan = fusedPlan({ cell, useCudnn: c.use_cudnn ?? "auto", training: ctx.training });
+  if (plan.error) throw new KerasError(fn, plan.error, "runtime");
+  const { output, states } =
+    plan.path === "fused"
+      ? fusedRnn({
+          ...plan.run,
+          fn,
+          inputs: x,
+          kernel: ctx.weights[0],
+          recurrentKernel: ctx.weights[1],
+          bias: plan.run.biasLayout === "none" ? null : ctx.weights[2],
+          initialState: initialStates,
+          mask,
+          goBackwards: c.go_backwards,
+          returnSequences: c.return_sequences,
+          zeroOutputForMask: c.zero_output_for_mask,
+        })
+      : runLoop(cell, cell.prepare(ctx.weights, { batch, inputDim, training: ctx.training }), x, {
+          fn,
+          goBackwards: c.go_backwards,
+          returnSequences: c.return_sequences,
+          zeroOutputForMask: c.zero_output_for_mask,
+          mask,
+          initialStates,
+          training: ctx.training,
+          constants: ctx.constants ?? [],
+        });
   const outputMask = c.return_sequences ? mask : null;
   return {
     outputs: c.return_state ? [output, ...states] : [output],

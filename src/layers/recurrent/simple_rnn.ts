@@ -1,6 +1,6 @@
 /**
  * SimpleRNN (KERAS_FACTS "Cells"): h' = act(x W + b + h U); kernel (input_dim, u), recurrent_kernel
- * (u, u), bias (u).
+ * (u, u), bias (u). The step's math is fused/cells/simple_rnn.ts, shared with the fused kernels.
  */
 import { tf } from "../../backend/tf.js";
 import {
@@ -15,6 +15,8 @@ import {
   type RecurrentCell,
 } from "./cell.js";
 import { defineRecurrentLayer, type RnnArgs } from "./rnn_layer.js";
+import { tensorAlgebra } from "./fused/cells/algebra.js";
+import { simpleRnnStep } from "./fused/cells/simple_rnn.js";
 
 export type SimpleRNNCellConfig = Omit<CellArgs, "recurrent_activation" | "implementation">;
 
@@ -24,15 +26,23 @@ export function simpleRnnCell(c: SimpleRNNCellConfig): RecurrentCell {
   return {
     stateSizes: [u],
     outputSize: u,
-    builtin: { kind: "simple_rnn", config: c },
+    fused: {
+      cell: "simple_rnn",
+      activation: c.activation,
+      recurrentActivation: null,
+      biasLayout: c.use_bias ? "input" : "none",
+      dropout: c.dropout,
+      recurrentDropout: c.recurrent_dropout,
+    },
     weightSpecs: (inputDim) => gatedWeightSpecs(args, inputDim, 1, { shape: [u] }),
     prepare: ([kernel, recurrent, bias], { batch, inputDim, training }) => {
       const inMask = dropoutMasks(c.dropout, training, 1, batch, inputDim, c.seed)?.[0] ?? null;
+      const A = tensorAlgebra(c.activation.fn);
       const recMask = dropoutMasks(c.recurrent_dropout, training, 1, batch, u, c.seed)?.[0] ?? null;
       return {
         project: (x) => [project(applyMask(x, inMask), kernel, c.use_bias ? bias : undefined)],
         step: ([xt], [h]) => {
-          const next = c.activation.fn(tf.add(xt, tf.matMul(applyMask(h, recMask), recurrent)));
+          const next = simpleRnnStep(A, xt, tf.matMul(applyMask(h, recMask), recurrent));
           return { output: next, states: [next] };
         },
       };

@@ -4,22 +4,13 @@
  * function that lets a wrapper adopt its inner layer's input shape, and the Keras config of a nested layer
  * both ways.
  */
-import * as t from "io-ts";
-import { described } from "../../args.js";
+import { Guarded } from "../../args.js";
 import { dualLayerFunction, familyOf, isLayer, withLayer, type Layer } from "../../model/layer.js";
 import type { ForwardContext, ForwardResult, Shape, WeightSpec } from "../../model/types.js";
 import { layerToConfig, nestedLayerFromConfig, type LayerConfig } from "../../io/layer_config.js";
 
 /** A layer value (made by a `layer_*()` function called without data). */
-export const LayerArg = described(
-  new t.Type<Layer, Layer, unknown>(
-    "Layer",
-    isLayer,
-    (u, c) => (isLayer(u) ? t.success(u) : t.failure(u, c)),
-    t.identity,
-  ),
-  "a layer value (e.g. layer_lstm({ units: 8 }))",
-);
+export const LayerArg = Guarded("Layer", isLayer, "a layer value (e.g. layer_lstm({ units: 8 }))");
 
 /** A wrapped layer's weight specs for `inputShapes`, non-trainable when the wrapped layer is frozen. */
 export function innerWeightSpecs(layer: Layer, inputShapes: readonly Shape[]): readonly WeightSpec[] {

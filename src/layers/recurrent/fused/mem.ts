@@ -1,76 +1,86 @@
 /**
- * Memory and matrix-multiply access for the fused recurrent kernels, per backend.
+ * The memory the fused kernels work in, per backend, and its matrix product.
  *
- * A fused kernel runs a whole sequence inside ONE tfjs kernel call: the gate arithmetic loops over
- * typed arrays in JavaScript, and the per-step matrix products go straight to the backend's own
- * matmul, never through the tfjs engine (no per-step dispatch):
- *  - wasm: the backend's exported `_BatchMatMul` (XNNPACK, SIMD), called on buffers in the wasm heap.
- *    Scratch buffers are registered with the wasm backend's tensor table under fresh ids so that
- *    XNNPACK can read and write them; XNNPACK caches the packed right-hand operand per tensor id,
- *    so a recurrent kernel that stays the same tensor is packed once and reused across steps and calls.
- *    The per-step gate arithmetic can run in the same heap through simd.ts's WebAssembly SIMD module,
- *    instantiated on the backend's own WebAssembly.Memory (`Mem.simd`, addressed by `Mem.ptr`).
- *  - cpu: a blocked JavaScript matmul on Float32Arrays (tfjs's cpu backend is itself plain JS).
+ * A fused kernel runs a whole sequence inside ONE tfjs kernel call: the step functions (step_kernels.ts)
+ * and the matrix products work on buffers of one WebAssembly memory, never through the tfjs engine:
+ *  - wasm: the backend's own heap. Inputs and outputs are the backend's tensors, read and written in place;
+ *    scratch buffers come from its malloc. Products are the backend's exported `_BatchMatMul` (XNNPACK,
+ *    SIMD) on buffers registered in its tensor table under fresh ids; XNNPACK caches the packed right
+ *    operand per id, so a recurrent kernel that stays the same tensor is packed once.
+ *  - cpu: an arena of our own (a WebAssembly.Memory) that inputs are copied into and outputs out of;
+ *    products are a blocked JavaScript matmul on views of it (tfjs's cpu backend is itself plain JS).
  *
- * Views into the wasm heap become invalid when the heap grows (any malloc, including XNNPACK
- * creating an operator), so code takes `buf.view()` afresh after every gemm.
+ * Views into a memory become invalid when it grows (any allocation, including XNNPACK creating an
+ * operator), so code takes `buf.view()` afresh after every allocation or product.
  */
 import type { tf } from "../../../backend/tf.js";
-import { simdKernelsFor, type SimdKernels, type WasmMemory } from "./simd.js";
+import { kernelsFor, newMemory, wasmSimdProblem, type MemoryKernels, type WasmMemory } from "./step_kernels.js";
 
 type TensorInfo = tf.TensorInfo;
 
+/** `n` float32 values at byte `offset` of the memory. */
 export interface Buf {
-  /** Number of float32 elements. */
+  readonly offset: number;
   readonly n: number;
-  /** A Float32Array over the buffer's current memory (re-take after any gemm). */
+  /** A Float32Array over the buffer's current memory (re-take after any allocation or product). */
   view(): Float32Array;
 }
 
+/** An output tensor being written. */
+export interface Out {
+  readonly buf: Buf;
+  readonly shape: readonly number[];
+}
+
 export interface Mem {
-  /** A float32 tensor input, read in place. */
+  /** The step functions bound to this memory. */
+  readonly kernels: MemoryKernels;
+  /** A float32 tensor input. */
   input(t: TensorInfo): Buf;
   /** A copy of any-dtype tensor data as 0/1 bytes (masks). */
   readMask(t: TensorInfo): Uint8Array;
-  /** A new float32 output tensor (contents undefined until written). */
-  output(shape: readonly number[]): { buf: Buf; info: TensorInfo };
-  /** A scratch buffer freed by `done()` (contents undefined). */
+  /** A new float32 output (contents undefined until written). */
+  output(shape: readonly number[]): Out;
+  /** A scratch buffer, freed by `done()` (contents undefined). */
   temp(n: number): Buf;
-  /** `n` elements of `buf` starting at element `offset`, usable as a gemm operand. */
+  /** `n` elements of `buf` from element `offset`, usable as a product operand. */
   sub(buf: Buf, offset: number, n: number): Buf;
-  /** out(m×n) = a(m×k) · b(k×n), all row-major; `out` is overwritten. */
+  /** out(m×n) = a(m×k)·b(k×n), all row-major; `out` is overwritten. */
   gemm(a: Buf, m: number, k: number, b: Buf, n: number, out: Buf): void;
-  /**
-   * out = sigmoid(inp), element-wise, vectorised (XNNPACK) — only where the backend has one (wasm).
-   * Used for tanh too, as tanh(x) = 2·sigmoid(2x) − 1: the wasm backend's own tanh is scalar.
-   */
-  sigmoid?: (inp: Buf, out: Buf) => void;
-  /** out(m×n) = a(m×k)·b(k×n) + bias(n), vectorised (wasm only). */
-  gemmBias?: (a: Buf, m: number, k: number, b: Buf, n: number, bias: Buf, out: Buf) => void;
-  /** out = a + b, both (rows × cols), vectorised (wasm only). */
-  add?: (a: Buf, b: Buf, rows: number, cols: number, out: Buf) => void;
-  /** The WebAssembly SIMD gate kernels working on this memory (wasm with SIMD only; see simd.ts). */
-  simd?: SimdKernels | null;
-  /** Byte offset of a buffer in the wasm heap (wasm only; for the SIMD kernels). */
-  ptr?: (buf: Buf) => number;
-  /** A Uint8Array over the wasm heap (re-take after any gemm; wasm only). */
-  bytes?: () => Uint8Array;
-  /** Frees scratch buffers and unregisters temporary ids. */
+  /** A Uint8Array over the memory (re-take after any allocation or product). */
+  bytes(): Uint8Array;
+  /** The finished output as a tensor of the backend. */
+  result(out: Out): TensorInfo;
+  /** Frees scratch buffers and temporary ids. */
   done(): void;
 }
 
-// ---------------------------------------------------------------------------------------------
-// cpu
-
-class ArrayBuf implements Buf {
-  constructor(readonly data: Float32Array) {}
-  get n(): number {
-    return this.data.length;
+class MemoryBuf implements Buf {
+  private v: Float32Array;
+  constructor(
+    private readonly buffer: () => ArrayBuffer,
+    readonly offset: number,
+    readonly n: number,
+    /** id in the wasm backend's tensor table (0 = not registered yet) */
+    public id = 0,
+  ) {
+    this.v = new Float32Array(buffer(), offset, n);
   }
   view(): Float32Array {
-    return this.data;
+    const buffer = this.buffer();
+    if (this.v.buffer !== buffer) this.v = new Float32Array(buffer, this.offset, this.n);
+    return this.v;
   }
 }
+
+const sizeOf = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+
+const kernelsOrThrow = (memory: WasmMemory): MemoryKernels => {
+  const k = kernelsFor(memory);
+  // fusedPlan() checked this before choosing the fused path
+  if (typeof k === "string") throw new Error(`fused kernels: ${k}`);
+  return k;
+};
 
 /**
  * out(m×n) = a(m×k)·b(k×n) on typed arrays: 4×4 blocks of `out` accumulated in registers (float64),
@@ -168,41 +178,71 @@ export function gemmJs(a: Float32Array, m: number, k: number, b: Float32Array, n
   }
 }
 
-export function cpuMem(backend: any): Mem {
+// ---------------------------------------------------------------------------------------------
+// cpu
+
+/** The cpu backend's internals used here. */
+export interface CpuBackend {
+  data: { get(dataId: object): { values: unknown } | undefined };
+  makeTensorInfo(shape: number[], dtype: "float32", values: Float32Array): TensorInfo;
+}
+
+/** One arena for the process (kernels run one at a time): a WebAssembly.Memory and a bump allocator. */
+let arena: { memory: WasmMemory; top: number } | undefined;
+
+const PAGE = 65536;
+/** Where allocation starts: offset 0 stays unused (a step function reads mask 0 as "no mask"). */
+const ARENA_START = 16;
+/** A WebAssembly.Memory cannot shrink: an arena grown past this is dropped after the call (the GC frees it). */
+const ARENA_KEEP_BYTES = 64 << 20;
+
+const theArena = () => (arena ??= { memory: newMemory(16), top: ARENA_START });
+
+export function cpuMem(backend: CpuBackend): Mem {
+  const a = theArena();
+  const buffer = () => a.memory.buffer;
+  const alloc = (n: number): MemoryBuf => {
+    const offset = a.top;
+    a.top = (offset + Math.max(4, n * 4) + 15) & ~15;
+    const short = a.top - a.memory.buffer.byteLength;
+    if (short > 0) a.memory.grow(Math.ceil(short / PAGE));
+    return new MemoryBuf(buffer, offset, n);
+  };
+  const valuesOf = (t: TensorInfo) => backend.data.get(t.dataId)!.values as ArrayLike<number>;
   return {
+    kernels: kernelsOrThrow(a.memory),
     input(t) {
-      const vals = backend.data.get(t.dataId).values;
-      return new ArrayBuf(vals instanceof Float32Array ? vals : Float32Array.from(vals as ArrayLike<number>));
+      const values = valuesOf(t);
+      const buf = alloc(values.length);
+      buf.view().set(values);
+      return buf;
     },
     readMask(t) {
-      const vals = backend.data.get(t.dataId).values as ArrayLike<number>;
+      const vals = valuesOf(t);
       const m = new Uint8Array(vals.length);
       for (let i = 0; i < vals.length; i++) m[i] = vals[i] ? 1 : 0;
       return m;
     },
-    output(shape) {
-      let size = 1;
-      for (const d of shape) size *= d;
-      const data = new Float32Array(size);
-      return { buf: new ArrayBuf(data), info: backend.makeTensorInfo([...shape], "float32", data) };
+    output: (shape) => ({ buf: alloc(sizeOf(shape)), shape }),
+    temp: alloc,
+    sub: (buf, offset, n) => new MemoryBuf(buffer, buf.offset + offset * 4, n),
+    gemm(x, m, k, y, n, out) {
+      gemmJs(x.view(), m, k, y.view(), n, out.view());
     },
-    temp(n) {
-      return new ArrayBuf(new Float32Array(n));
+    bytes: () => new Uint8Array(a.memory.buffer),
+    result: (out) => backend.makeTensorInfo([...out.shape], "float32", out.buf.view().slice()),
+    done() {
+      a.top = ARENA_START;
+      if (a.memory.buffer.byteLength > ARENA_KEEP_BYTES) arena = undefined;
     },
-    sub(buf, offset, n) {
-      return new ArrayBuf(buf.view().subarray(offset, offset + n));
-    },
-    gemm(a, m, k, b, n, out) {
-      gemmJs(a.view(), m, k, b.view(), n, out.view());
-    },
-    done() {},
   };
 }
 
 // ---------------------------------------------------------------------------------------------
 // wasm
 
-interface WasmModule {
+/** The emscripten module of tfjs's wasm backend: the members used here. */
+export interface WasmModule {
   HEAPU8: Uint8Array;
   HEAP32: Int32Array;
   _malloc(n: number): number;
@@ -218,140 +258,125 @@ interface WasmModule {
     tb: number,
     outId: number,
   ): void;
-  _Sigmoid(xId: number, outId: number): void;
-  _Add(
-    aId: number,
-    aShape: number,
-    aRank: number,
-    bId: number,
-    bShape: number,
-    bRank: number,
-    dtype: number,
-    outId: number,
-  ): void;
-  __FusedMatMul(
-    aId: number,
-    aShape: number,
-    aRank: number,
-    bId: number,
-    bShape: number,
-    bRank: number,
-    ta: number,
-    tb: number,
-    act: number,
-    biasId: number,
-    preluId: number,
-    alpha: number,
-    outId: number,
-  ): void;
   tfjs: { registerTensor(id: number, size: number, offset: number): void; disposeData(id: number): void };
   /** emscripten's exports, among them the module's WebAssembly.Memory */
   asm?: { memory?: WasmMemory };
 }
 
-class HeapBuf implements Buf {
-  private v: Float32Array;
-  constructor(
-    private readonly wasm: WasmModule,
-    /** byte offset in the heap */
-    readonly offset: number,
-    readonly n: number,
-    /** id in the backend's tensor table (0 = not registered yet) */
-    public id: number,
-  ) {
-    this.v = new Float32Array(wasm.HEAPU8.buffer, offset, n);
-  }
-  view(): Float32Array {
-    const buffer = this.wasm.HEAPU8.buffer;
-    if (this.v.buffer !== buffer) this.v = new Float32Array(buffer, this.offset, this.n);
-    return this.v;
-  }
+/** The wasm backend's internals used here. */
+export interface WasmBackend {
+  wasm: WasmModule;
+  dataIdMap: { get(dataId: object): { id: number; memoryOffset: number } | undefined };
+  dataIdNextNumber: number;
+  makeOutput(shape: number[], dtype: "float32"): TensorInfo;
+  readSync(dataId: object): ArrayLike<number>;
+}
+
+/**
+ * What `wasmMem` needs of the wasm backend that is missing (empty when all is there). tfjs does not
+ * publish these internals; fusedPlan() checks them before taking the fused path.
+ */
+export function missingWasmInternals(backend: unknown): string[] {
+  const b = backend as Partial<Record<string, unknown>> | null;
+  const w = (b?.wasm ?? null) as Partial<Record<string, unknown>> | null;
+  const fn = (o: Partial<Record<string, unknown>> | null, k: string) => typeof o?.[k] === "function";
+  const tfjs = (w?.tfjs ?? null) as Partial<Record<string, unknown>> | null;
+  const asm = (w?.asm ?? null) as Partial<Record<string, unknown>> | null;
+  const dataIdMap = (b?.dataIdMap ?? null) as Partial<Record<string, unknown>> | null;
+  const checks: [string, boolean][] = [
+    ["wasm", w !== null],
+    ["wasm._malloc", fn(w, "_malloc")],
+    ["wasm._free", fn(w, "_free")],
+    ["wasm._BatchMatMul", fn(w, "_BatchMatMul")],
+    ["wasm.HEAPU8", w?.HEAPU8 instanceof Uint8Array],
+    ["wasm.HEAP32", w?.HEAP32 instanceof Int32Array],
+    ["wasm.tfjs.registerTensor", fn(tfjs, "registerTensor")],
+    ["wasm.tfjs.disposeData", fn(tfjs, "disposeData")],
+    [
+      "wasm.asm.memory",
+      (asm?.memory as { buffer?: unknown } | undefined)?.buffer === (w?.HEAPU8 as Uint8Array | undefined)?.buffer,
+    ],
+    ["dataIdMap.get", fn(dataIdMap, "get")],
+    ["dataIdNextNumber", typeof b?.dataIdNextNumber === "number"],
+    ["makeOutput", fn(b, "makeOutput")],
+    ["readSync", fn(b, "readSync")],
+  ];
+  return checks.filter(([, ok]) => !ok).map(([name]) => name);
+}
+
+/** What `cpuMem` needs of the cpu backend that is missing. */
+export function missingCpuInternals(backend: unknown): string[] {
+  const b = backend as Partial<Record<string, unknown>> | null;
+  const data = (b?.data ?? null) as Partial<Record<string, unknown>> | null;
+  const checks: [string, boolean][] = [
+    ["data.get", typeof data?.get === "function"],
+    ["makeTensorInfo", typeof b?.makeTensorInfo === "function"],
+  ];
+  return checks.filter(([, ok]) => !ok).map(([name]) => name);
 }
 
 /** Per backend instance: a persistent 6-int buffer for the two rank-3 shapes gemm passes. */
 const shapeBuffers = new WeakMap<object, number>();
 
-export function wasmMem(backend: any): Mem {
-  const wasm = backend.wasm as WasmModule;
+export function wasmMem(backend: WasmBackend): Mem {
+  const wasm = backend.wasm;
   let shapePtr = shapeBuffers.get(backend);
   if (shapePtr === undefined) {
     shapePtr = wasm._malloc(24);
     shapeBuffers.set(backend, shapePtr);
   }
+  const sp = shapePtr;
+  const buffer = () => wasm.HEAPU8.buffer as ArrayBuffer;
   const mallocs: number[] = [];
   const ids: number[] = [];
-  const register = (buf: HeapBuf): number => {
-    if (!buf.id) {
-      buf.id = backend.dataIdNextNumber++;
-      wasm.tfjs.registerTensor(buf.id, buf.n, buf.offset);
-      ids.push(buf.id);
+  const outputs = new Map<Buf, TensorInfo>();
+  const register = (buf: Buf): number => {
+    const b = buf as MemoryBuf;
+    if (!b.id) {
+      b.id = backend.dataIdNextNumber++;
+      wasm.tfjs.registerTensor(b.id, b.n, b.offset);
+      ids.push(b.id);
     }
-    return buf.id;
+    return b.id;
   };
-  const sp = shapePtr;
-  /** Writes the shapes [1, m, k] and [1, k, n] of a batched matmul at `sp` (read by the backend). */
-  const writeMatMulShapes = (m: number, k: number, n: number) => {
-    wasm.HEAP32.set([1, m, k, 1, k, n], sp >> 2);
+  const tensorBuf = (info: TensorInfo): MemoryBuf => {
+    const d = backend.dataIdMap.get(info.dataId)!;
+    return new MemoryBuf(buffer, d.memoryOffset, sizeOf(info.shape), d.id);
   };
   return {
-    simd: simdKernelsFor(wasm.asm?.memory),
-    ptr: (buf) => (buf as HeapBuf).offset,
-    bytes: () => wasm.HEAPU8,
-    input(t) {
-      const d = backend.dataIdMap.get(t.dataId);
-      return new HeapBuf(wasm, d.memoryOffset, sizeOf(t.shape), d.id);
-    },
+    kernels: kernelsOrThrow(wasm.asm!.memory!),
+    input: tensorBuf,
     readMask(t) {
-      const vals = backend.readSync(t.dataId) as ArrayLike<number>;
+      const vals = backend.readSync(t.dataId);
       const m = new Uint8Array(vals.length);
       for (let i = 0; i < vals.length; i++) m[i] = vals[i] ? 1 : 0;
       return m;
     },
     output(shape) {
-      const info = backend.makeOutput([...shape], "float32") as TensorInfo;
-      const d = backend.dataIdMap.get(info.dataId);
-      return { buf: new HeapBuf(wasm, d.memoryOffset, sizeOf(shape), d.id), info };
+      const info = backend.makeOutput([...shape], "float32");
+      const buf = tensorBuf(info);
+      outputs.set(buf, info);
+      return { buf, shape };
     },
     temp(n) {
       const p = wasm._malloc(Math.max(4, n * 4)) >>> 0;
       mallocs.push(p);
-      return new HeapBuf(wasm, p, n, 0);
+      return new MemoryBuf(buffer, p, n);
     },
     sub(buf, offset, n) {
-      const h = buf as HeapBuf;
-      if (offset === 0 && n === h.n) return h;
-      return new HeapBuf(wasm, h.offset + offset * 4, n, 0);
+      if (offset === 0 && n === buf.n) return buf;
+      return new MemoryBuf(buffer, buf.offset + offset * 4, n);
     },
     gemm(a, m, k, b, n, out) {
-      const aId = register(a as HeapBuf),
-        bId = register(b as HeapBuf),
-        outId = register(out as HeapBuf);
-      writeMatMulShapes(m, k, n);
+      const aId = register(a),
+        bId = register(b),
+        outId = register(out);
+      // the shapes [1, m, k] and [1, k, n] of a batched product, read by the backend
+      wasm.HEAP32.set([1, m, k, 1, k, n], sp >> 2);
       wasm._BatchMatMul(aId, sp, 3, bId, sp + 12, 3, 0, 0, outId);
     },
-    sigmoid(inp, out) {
-      wasm._Sigmoid(register(inp as HeapBuf), register(out as HeapBuf));
-    },
-    gemmBias(a, m, k, b, n, bias, out) {
-      const aId = register(a as HeapBuf),
-        bId = register(b as HeapBuf),
-        biasId = register(bias as HeapBuf),
-        outId = register(out as HeapBuf);
-      writeMatMulShapes(m, k, n);
-      wasm.__FusedMatMul(aId, sp, 3, bId, sp + 12, 3, 0, 0, 0 /* linear */, biasId, 0, 0, outId);
-    },
-    add(x, y, rows, cols, out) {
-      const xId = register(x as HeapBuf),
-        yId = register(y as HeapBuf),
-        outId = register(out as HeapBuf);
-      const s = wasm.HEAP32,
-        q = sp >> 2;
-      s[q] = rows;
-      s[q + 1] = cols;
-      s[q + 3] = rows;
-      s[q + 4] = cols;
-      wasm._Add(xId, sp, 2, yId, sp + 12, 2, 0 /* float32 */, outId);
-    },
+    bytes: () => wasm.HEAPU8,
+    result: (out) => outputs.get(out.buf)!,
     done() {
       for (const id of ids) wasm.tfjs.disposeData(id);
       for (const p of mallocs) wasm._free(p);
@@ -361,8 +386,17 @@ export function wasmMem(backend: any): Mem {
   };
 }
 
-function sizeOf(shape: readonly number[]): number {
-  let s = 1;
-  for (const d of shape) s *= d;
-  return s;
+/**
+ * NULL when the fused kernels can run on this backend (by name and instance), else why not: the backend
+ * has none, lacks an internal the kernels use, or the step functions cannot run in its memory.
+ */
+export function memoryProblem(backendName: string, backend: unknown): string | null {
+  if (backendName !== "wasm" && backendName !== "cpu")
+    return `the fused recurrent kernels exist for the wasm and cpu backends, not "${backendName}"`;
+  const missing = backendName === "wasm" ? missingWasmInternals(backend) : missingCpuInternals(backend);
+  if (missing.length) return `the ${backendName} backend lacks what the fused kernels use (${missing.join(", ")})`;
+  const simd = wasmSimdProblem();
+  if (simd) return simd;
+  const k = kernelsFor(backendName === "wasm" ? (backend as WasmBackend).wasm.asm!.memory! : theArena().memory);
+  return typeof k === "string" ? k : null;
 }

@@ -1,0 +1,376 @@
+/**
+ * A tiny WebAssembly encoder for the fused kernels' step functions (no assembler, no build step):
+ * instructions are byte arrays in stack-machine order, a module is a list of functions with i32
+ * parameters that import one memory ("env"."memory") and work in place on it.
+ *
+ * `Lanes` are the two instruction sets a step function's unit loop is written in: f32x4 (four units at
+ * a time) and f32 (the units left over when `units` is not a multiple of 4). `WasmAlgebra` writes a
+ * cell's step math (cells/*.ts) in either, one local per value, and `ACTIVATIONS` gives every activation
+ * the fused path implements, with its derivative expressed through its output.
+ */
+import type { GradAlgebra } from "./cells/algebra.js";
+
+export type Code = number[];
+
+function uleb(n: number): Code {
+  // a local or parameter name that does not exist would otherwise encode as index 0
+  if (!Number.isInteger(n) || n < 0) throw new Error(`wasm encoder: ${n} is not an index or size`);
+  const out: Code = [];
+  do {
+    let b = n & 0x7f;
+    n >>>= 7;
+    if (n) b |= 0x80;
+    out.push(b);
+  } while (n);
+  return out;
+}
+
+function sleb(n: number): Code {
+  const out: Code = [];
+  for (;;) {
+    const b = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && !(b & 0x40)) || (n === -1 && b & 0x40)) {
+      out.push(b);
+      return out;
+    }
+    out.push(b | 0x80);
+  }
+}
+
+const f32bytes = (x: number): Code => Array.from(new Uint8Array(new Float32Array([x]).buffer));
+export const vec = (...parts: Code[]): Code => {
+  const out: Code = [];
+  for (const p of parts) for (const b of p) out.push(b);
+  return out;
+};
+const section = (id: number, body: Code): Code => [id, ...uleb(body.length), ...body];
+const list = (items: Code[]): Code => vec(uleb(items.length), ...items);
+const name = (s: string): Code => [...uleb(s.length), ...Array.from(s, (ch) => ch.charCodeAt(0))];
+
+const I32 = 0x7f,
+  F32 = 0x7d,
+  V128 = 0x7b;
+const simd = (op: number): Code => [0xfd, ...uleb(op)];
+
+// ---------------------------------------------------------------------------------------------
+// i32 instructions (addresses, counters)
+
+export const get = (i: number): Code => [0x20, ...uleb(i)];
+export const set = (i: number, e: Code): Code => [...e, 0x21, ...uleb(i)];
+export const i32 = (n: number): Code => [0x41, ...sleb(n)];
+export const add = (a: Code, b: Code): Code => [...a, ...b, 0x6a];
+export const sub = (a: Code, b: Code): Code => [...a, ...b, 0x6b];
+export const mul = (a: Code, b: Code): Code => [...a, ...b, 0x6c];
+export const and = (a: Code, b: Code): Code => [...a, ...b, 0x71];
+export const geU = (a: Code, b: Code): Code => [...a, ...b, 0x4f];
+export const leU = (a: Code, b: Code): Code => [...a, ...b, 0x4d];
+export const eqz = (a: Code): Code => [...a, 0x45];
+/** a when cond ≠ 0, else b (any operand type). */
+export const select = (a: Code, b: Code, cond: Code): Code => [...a, ...b, ...cond, 0x1b];
+export const load8u = (addr: Code): Code => [...addr, 0x2d, 0, 0];
+export const inc = (i: number, by: Code): Code => set(i, add(get(i), by));
+/** for (;;) { if (stop) break; body } */
+export const loopUntil = (stop: Code, body: Code): Code => [
+  0x02,
+  0x40,
+  0x03,
+  0x40,
+  ...stop,
+  0x0d,
+  1,
+  ...body,
+  0x0c,
+  0,
+  0x0b,
+  0x0b,
+];
+/** if (cond) then else otherwise */
+export const ifElse = (cond: Code, then: Code, otherwise: Code): Code => [
+  ...cond,
+  0x04,
+  0x40,
+  ...then,
+  0x05,
+  ...otherwise,
+  0x0b,
+];
+/** memory.copy(dst, src, n) (bulk memory) */
+export const memoryCopy = (dst: Code, src: Code, n: Code): Code => [...dst, ...src, ...n, 0xfc, 0x0a, 0x00, 0x00];
+
+// ---------------------------------------------------------------------------------------------
+// The unit loop's instruction sets
+
+export interface Lanes {
+  /** Type of a value local. */
+  readonly valueType: number;
+  /** Bytes of one value (4 units or 1). */
+  readonly bytes: 16 | 4;
+  load(addr: Code): Code;
+  store(addr: Code, v: Code): Code;
+  constant(x: number): Code;
+  add(a: Code, b: Code): Code;
+  sub(a: Code, b: Code): Code;
+  mul(a: Code, b: Code): Code;
+  div(a: Code, b: Code): Code;
+  min(a: Code, b: Code): Code;
+  max(a: Code, b: Code): Code;
+  /** Lane-wise a > b, a < b, both (conditions for `where`). */
+  gt(a: Code, b: Code): Code;
+  lt(a: Code, b: Code): Code;
+  both(c1: Code, c2: Code): Code;
+  /** Lane-wise cond ? a : b. */
+  where(cond: Code, a: Code, b: Code): Code;
+  /** The condition "row is masked" from an i32 local holding 1 (masked) or 0 (live). */
+  masked(flagLocal: number): Code;
+}
+
+/** f32x4: four units per instruction. */
+export const VECTOR: Lanes = {
+  valueType: V128,
+  bytes: 16,
+  load: (addr) => [...addr, ...simd(0x00), 2, 0],
+  store: (addr, v) => [...addr, ...v, ...simd(0x0b), 2, 0],
+  constant: (x) => [0xfd, 0x0c, ...f32bytes(x), ...f32bytes(x), ...f32bytes(x), ...f32bytes(x)],
+  add: (a, b) => [...a, ...b, ...simd(0xe4)],
+  sub: (a, b) => [...a, ...b, ...simd(0xe5)],
+  mul: (a, b) => [...a, ...b, ...simd(0xe6)],
+  div: (a, b) => [...a, ...b, ...simd(0xe7)],
+  min: (a, b) => [...a, ...b, ...simd(0xe8)],
+  max: (a, b) => [...a, ...b, ...simd(0xe9)],
+  gt: (a, b) => [...a, ...b, ...simd(0x44)],
+  lt: (a, b) => [...a, ...b, ...simd(0x43)],
+  both: (c1, c2) => [...c1, ...c2, ...simd(0x4e)],
+  where: (cond, a, b) => [...a, ...b, ...cond, ...simd(0x52)], // v128.bitselect
+  masked: (flag) => [...sub(i32(0), get(flag)), ...simd(0x11)], // i32x4.splat(0 − flag): all ones when masked
+};
+
+/** f32: one unit per instruction (the units after the last multiple of 4). */
+export const SCALAR: Lanes = {
+  valueType: F32,
+  bytes: 4,
+  load: (addr) => [...addr, 0x2a, 2, 0],
+  store: (addr, v) => [...addr, ...v, 0x38, 2, 0],
+  constant: (x) => [0x43, ...f32bytes(x)],
+  add: (a, b) => [...a, ...b, 0x92],
+  sub: (a, b) => [...a, ...b, 0x93],
+  mul: (a, b) => [...a, ...b, 0x94],
+  div: (a, b) => [...a, ...b, 0x95],
+  min: (a, b) => [...a, ...b, 0x96],
+  max: (a, b) => [...a, ...b, 0x97],
+  gt: (a, b) => [...a, ...b, 0x5e],
+  lt: (a, b) => [...a, ...b, 0x5d],
+  both: (c1, c2) => [...c1, ...c2, 0x71],
+  where: (cond, a, b) => select(a, b, cond),
+  masked: (flag) => get(flag),
+};
+
+// ---------------------------------------------------------------------------------------------
+// Activations
+
+/** The activations the fused kernels implement (by Keras name). */
+export const FUSED_ACTIVATIONS = ["tanh", "sigmoid", "hard_sigmoid", "hard_sigmoid_keras2", "relu", "linear"] as const;
+export type FusedActivation = (typeof FUSED_ACTIVATIONS)[number];
+
+export const isFusedActivation = (name: string): name is FusedActivation =>
+  (FUSED_ACTIVATIONS as readonly string[]).includes(name);
+
+/**
+ * tanh as a rational function (Eigen / XLA's float32 tanh): odd degree-13 numerator over even degree-6
+ * denominator, input clamped to ±7.905. Error a few float32 ulps against Math.tanh.
+ */
+const TANH_CLAMP = 7.90531110763549805;
+const TANH_P = [
+  -2.76076847742355e-16, 2.00018790482477e-13, -8.60467152213735e-11, 5.12229709037114e-8, 1.48572235717979e-5,
+  6.37261928875436e-4, 4.89352455891786e-3,
+];
+const TANH_Q = [1.19825839466702e-6, 1.18534705686654e-4, 2.268434632439e-3, 4.89352518554385e-3];
+
+interface ActivationCode {
+  value(A: WasmAlgebra, x: Code): Code;
+  /** The derivative, from the activation's output y. */
+  derivative(A: WasmAlgebra, y: Code): Code;
+}
+
+const horner = (A: WasmAlgebra, coefficients: readonly number[], x: Code): Code =>
+  coefficients.slice(1).reduce((e, c) => A.add(A.mul(e, x), A.constant(c)), A.constant(coefficients[0]));
+
+const tanh = (A: WasmAlgebra, x: Code): Code => {
+  const c = A.min(A.max(x, A.constant(-TANH_CLAMP)), A.constant(TANH_CLAMP));
+  const c2 = A.mul(c, c);
+  return A.div(A.mul(horner(A, TANH_P, c2), c), horner(A, TANH_Q, c2));
+};
+
+/** The value between 0 and 1 (exclusive) where a hard sigmoid has slope `slope`, else 0. */
+const slopeInside = (A: WasmAlgebra, y: Code, slope: number): Code =>
+  A.where(A.both(A.gt(y, A.constant(0)), A.lt(y, A.constant(1))), A.constant(slope), A.constant(0));
+
+const ACTIVATIONS: Record<FusedActivation, ActivationCode> = {
+  tanh: { value: tanh, derivative: (A, y) => A.sub(A.one, A.mul(y, y)) },
+  // sigmoid(x) = 0.5 + 0.5·tanh(x/2)
+  sigmoid: {
+    value: (A, x) => A.add(A.mul(tanh(A, A.mul(x, A.constant(0.5))), A.constant(0.5)), A.constant(0.5)),
+    derivative: (A, y) => A.mul(y, A.sub(A.one, y)),
+  },
+  hard_sigmoid: {
+    value: (A, x) => A.min(A.max(A.add(A.div(x, A.constant(6)), A.constant(0.5)), A.constant(0)), A.one),
+    derivative: (A, y) => slopeInside(A, y, 1 / 6),
+  },
+  hard_sigmoid_keras2: {
+    value: (A, x) => A.min(A.max(A.add(A.mul(x, A.constant(0.2)), A.constant(0.5)), A.constant(0)), A.one),
+    derivative: (A, y) => slopeInside(A, y, 0.2),
+  },
+  relu: {
+    value: (A, x) => A.max(x, A.constant(0)),
+    derivative: (A, y) => A.where(A.gt(y, A.constant(0)), A.one, A.constant(0)),
+  },
+  linear: { value: (_A, x) => x, derivative: (A) => A.one },
+};
+
+/**
+ * A cell's step math in one instruction set: every result goes to a local (`statements` collects the
+ * assignments in order), so a value may be used any number of times, and one that is computed twice
+ * (1 − z in a GRU's gradients, say) is computed once. `act` is the cell's activation, `ract` its
+ * recurrent activation.
+ */
+export class WasmAlgebra implements GradAlgebra<Code> {
+  readonly statements: Code[] = [];
+  readonly one: Code;
+  /** Values by expression: locals are assigned once, so the same expression is the same value. */
+  private readonly computed = new Map<string, Code>();
+
+  constructor(
+    readonly lanes: Lanes,
+    private readonly newLocal: () => number,
+    private readonly activation: FusedActivation,
+    private readonly recurrentActivation: FusedActivation,
+  ) {
+    this.one = lanes.constant(1);
+  }
+
+  /** The value of `e` in a local (a new one unless the same expression was computed before). */
+  private bind(e: Code, reuse = true): Code {
+    const key = e.join(",");
+    let v = reuse ? this.computed.get(key) : undefined;
+    if (!v) {
+      const local = this.newLocal();
+      this.statements.push(set(local, e));
+      v = get(local);
+      if (reuse) this.computed.set(key, v);
+    }
+    return v;
+  }
+
+  /** The value at `addr` now (never merged with another load: memory changes). */
+  load(addr: Code): Code {
+    return this.bind(this.lanes.load(addr), false);
+  }
+  /** Stores `v` at `addr`. */
+  store(addr: Code, v: Code): void {
+    this.statements.push(this.lanes.store(addr, v));
+  }
+  constant(x: number): Code {
+    return this.lanes.constant(x);
+  }
+  add(a: Code, b: Code): Code {
+    return this.bind(this.lanes.add(a, b));
+  }
+  sub(a: Code, b: Code): Code {
+    return this.bind(this.lanes.sub(a, b));
+  }
+  mul(a: Code, b: Code): Code {
+    return this.bind(this.lanes.mul(a, b));
+  }
+  div(a: Code, b: Code): Code {
+    return this.bind(this.lanes.div(a, b));
+  }
+  min(a: Code, b: Code): Code {
+    return this.bind(this.lanes.min(a, b));
+  }
+  max(a: Code, b: Code): Code {
+    return this.bind(this.lanes.max(a, b));
+  }
+  gt(a: Code, b: Code): Code {
+    return this.lanes.gt(a, b);
+  }
+  lt(a: Code, b: Code): Code {
+    return this.lanes.lt(a, b);
+  }
+  both(c1: Code, c2: Code): Code {
+    return this.lanes.both(c1, c2);
+  }
+  where(cond: Code, a: Code, b: Code): Code {
+    return this.bind(this.lanes.where(cond, a, b));
+  }
+  act(x: Code): Code {
+    return ACTIVATIONS[this.activation].value(this, x);
+  }
+  ract(x: Code): Code {
+    return ACTIVATIONS[this.recurrentActivation].value(this, x);
+  }
+  dact(y: Code): Code {
+    return ACTIVATIONS[this.activation].derivative(this, y);
+  }
+  dract(y: Code): Code {
+    return ACTIVATIONS[this.recurrentActivation].derivative(this, y);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Functions and modules
+
+/** One exported function: its parameters (all i32, by name: the signature), the types of its locals, its body. */
+export interface WasmFunction {
+  readonly name: string;
+  readonly params: readonly string[];
+  readonly locals: readonly number[];
+  readonly body: Code;
+}
+
+/**
+ * Builds a function: parameters and the named i32 locals get indices in that order; `valueLocal(lanes)`
+ * allocates a value local (v128 or f32) while the body is generated.
+ */
+export function defineFunction(
+  fname: string,
+  params: readonly string[],
+  i32Names: readonly string[],
+  build: (L: Record<string, number>, valueLocal: (lanes: Lanes) => number) => Code,
+): WasmFunction {
+  const L: Record<string, number> = {};
+  [...params, ...i32Names].forEach((n, i) => (L[n] = i));
+  const locals: number[] = i32Names.map(() => I32);
+  const valueLocal = (lanes: Lanes): number => params.length + locals.push(lanes.valueType) - 1;
+  const body = build(L, valueLocal);
+  return { name: fname, params, locals, body };
+}
+
+/** The local declarations: runs of one type. */
+function localDeclarations(types: readonly number[]): Code {
+  const runs: Code[] = [];
+  for (let i = 0; i < types.length;) {
+    let j = i;
+    while (j < types.length && types[j] === types[i]) j++;
+    runs.push(vec(uleb(j - i), [types[i]]));
+    i = j;
+  }
+  return list(runs);
+}
+
+export function moduleBytes(fns: readonly WasmFunction[]): Uint8Array {
+  const arities = [...new Set(fns.map((f) => f.params.length))];
+  const types = section(1, list(arities.map((n) => vec([0x60], list(Array.from({ length: n }, () => [I32])), [0]))));
+  const imports = section(2, list([vec(name("env"), name("memory"), [0x02, 0x00], uleb(1))]));
+  const funcs = section(3, list(fns.map((f) => uleb(arities.indexOf(f.params.length)))));
+  const exports = section(7, list(fns.map((f, i) => vec(name(f.name), [0x00], uleb(i)))));
+  const code = section(
+    10,
+    list(
+      fns.map((f) => {
+        const body = vec(localDeclarations(f.locals), f.body, [0x0b]);
+        return vec(uleb(body.length), body);
+      }),
+    ),
+  );
+  return new Uint8Array(vec([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00], types, imports, funcs, exports, code));
+}

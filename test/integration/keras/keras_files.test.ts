@@ -1,0 +1,276 @@
+/**
+ * Keras 3 files against real Keras 3.15.1 (issue 8), both ways, one Python call (keras_files.py):
+ * - every file written here (every layer, cell and wrapper; sequential and functional; stateful with
+ *   its batch size; masked; compiled with optimizer state) loads in Keras and predicts the same numbers;
+ * - h5py sees Keras's own layout: Keras saving the loaded model again gives the same groups, datasets,
+ *   shapes, dtypes and attributes, and the same values bit for bit;
+ * - files written by Keras (sequential, functional, stateful, masked, bidirectional, compiled) load here
+ *   and predict Keras's numbers; its .weights.h5 files load into the model of its to_json();
+ * - training resumed from a one-epoch file — here or in Keras — matches two epochs without stopping.
+ */
+import { readFileSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { expect } from "chai";
+import { pipe } from "fp-ts/lib/function.js";
+import * as k from "../../../src/index.js";
+import { use_backend } from "../../../src/backend/index.js";
+import type { Model } from "../../../src/model/model.js";
+import { isTrainingSetup } from "../../../src/engine/training/setup.js";
+import { requireKeras, runKeras } from "../../helpers/keras.js";
+import { fileCases, halve, type FileCase } from "../../io/cases.js";
+import { withPatternWeights } from "../../core/helpers.js";
+
+const script = readFileSync(join(import.meta.dirname, "keras_files.py"), "utf8");
+const quiet = { verbose: 0 as const };
+
+const flatten = (v: unknown): number[] => (Array.isArray(v) ? v.flatMap(flatten) : [v as number]);
+
+function expectClose(actual: unknown, expected: unknown, tol: number, what: string): void {
+  const [a, e] = [flatten(actual), flatten(expected)];
+  expect(a.length, `${what}: length`).to.equal(e.length);
+  e.forEach((x, i) => {
+    if (Math.abs(a[i] - x) > tol * Math.max(1, Math.abs(x))) expect.fail(`${what}[${i}]: expected ${x}, got ${a[i]}`);
+  });
+}
+
+const inputDtypes = (m: Model): string[] => (m.type === "sequential" ? [m.inputDtype] : m.inputs.map((i) => i.dtype));
+
+async function predictOn(model: Model, inputs: unknown[]): Promise<unknown> {
+  return k.predict(model, inputs.length === 1 ? inputs[0] : inputs, {
+    ...quiet,
+    batch_size: (inputs[0] as unknown[]).length,
+  });
+}
+
+/** Training data of the resume cases: 8 sequences of 4 steps, 3 features, 2 batches of 4. */
+const resumeData = {
+  x: Array.from({ length: 8 }, (_, i) =>
+    Array.from({ length: 4 }, (_, t) => [0, 1, 2].map((f) => Math.sin(i + 2 * t + 3 * f))),
+  ),
+  y: Array.from({ length: 8 }, (_, i) => [Math.cos(i)]),
+  batch_size: 4,
+};
+
+const OPTIMIZERS: Record<string, () => ReturnType<typeof k.optimizer_adam>> = {
+  adam: () => k.optimizer_adam({ learning_rate: 0.01, amsgrad: true }),
+  sgd: () => k.optimizer_sgd({ learning_rate: 0.05, momentum: 0.9, nesterov: true }),
+  rmsprop: () => k.optimizer_rmsprop({ learning_rate: 0.01, momentum: 0.5, centered: true }),
+  adagrad: () => k.optimizer_adagrad({ learning_rate: 0.05 }),
+  adadelta: () => k.optimizer_adadelta({ learning_rate: 1 }),
+  adamax: () => k.optimizer_adamax({ learning_rate: 0.01 }),
+  nadam: () => k.optimizer_nadam({ learning_rate: 0.01 }),
+  adamw: () => k.optimizer_adamw({ learning_rate: 0.01 }),
+  schedule: () =>
+    k.optimizer_adam({
+      learning_rate: k.learning_rate_schedule_exponential_decay({
+        initial_learning_rate: 0.02,
+        decay_steps: 3,
+        decay_rate: 0.5,
+      }),
+    }),
+};
+const fitArgs = { epochs: 1, batch_size: resumeData.batch_size, shuffle: false, ...quiet };
+
+describe("Keras 3 files against real Keras 3.15.1", function () {
+  this.timeout(900_000);
+  const dir = mkdtempSync(join(tmpdir(), "tskeras-keras-files-"));
+  let cases: FileCase[];
+  const ours = new Map<string, unknown>();
+  const twoEpochs = new Map<string, { weights: unknown[]; loss: number }>();
+  let answer: any;
+
+  before(async function () {
+    requireKeras(this);
+    await use_backend("wasm");
+    cases = fileCases().filter((c) => c.keras);
+    const sent: unknown[] = [];
+    for (const c of cases) {
+      const file = join(dir, `${c.name}.keras`);
+      await k.save_model(c.model, file);
+      ours.set(c.name, await predictOn(c.model, c.inputs));
+      sent.push({ name: c.name, file, inputs: { values: c.inputs, dtypes: inputDtypes(c.model) } });
+    }
+    // a Lambda layer: Keras finds its function by name in custom_objects
+    const lambda = withPatternWeights(
+      pipe(
+        k.keras_model_sequential({ input_shape: [3], name: "lambda" }),
+        k.layer_dense({ units: 2 }),
+        k.layer_lambda({ f: halve }),
+        k.layer_dense({ units: 1 }),
+      ),
+    );
+    const lambdaInputs = [
+      [
+        [0.5, -1, 2],
+        [1, 0.25, -0.5],
+      ],
+    ];
+    await k.save_model(lambda, join(dir, "lambda.keras"));
+    ours.set("lambda", await predictOn(lambda, lambdaInputs));
+    sent.push({
+      name: "lambda",
+      file: join(dir, "lambda.keras"),
+      inputs: { values: lambdaInputs, dtypes: ["float32"] },
+    });
+    const unicode = fileCases().find((c) => c.name === "unicode_name")!;
+    await k.save_model(unicode.model, join(dir, "unicode_name.keras"));
+    sent.push({
+      name: "unicode_name",
+      file: join(dir, "unicode_name.keras"),
+      inputs: { values: unicode.inputs, dtypes: ["float32"] },
+      predict: false,
+    });
+    const resumeOurs: unknown[] = [];
+    for (const [name, optimizer] of Object.entries(OPTIMIZERS)) {
+      const model = k.set_weights(
+        pipe(
+          k.keras_model_sequential({ input_shape: [4, 3] }),
+          k.layer_gru({ units: 3 }),
+          k.layer_dense({ units: 1 }),
+          k.compile({ optimizer: optimizer(), loss: "mse", metrics: ["mae"] }),
+        ),
+        Array.from({ length: 5 }, (_, i) => {
+          const shapes = [[3, 9], [3, 9], [2, 9], [3, 1], [1]][i];
+          const n = shapes.reduce((a, b) => a * b, 1);
+          return { shape: shapes, values: Float32Array.from({ length: n }, (_, j) => 0.4 * Math.sin(7 * i + j)) };
+        }),
+      );
+      const once = (await k.fit(model, resumeData.x, resumeData.y, fitArgs)).model;
+      const twice = await k.fit(model, resumeData.x, resumeData.y, { ...fitArgs, epochs: 2 });
+      twoEpochs.set(name, { weights: k.get_weights(twice.model), loss: twice.history.metrics.loss[1] });
+      const file = join(dir, `resume_${name}.keras`);
+      await k.save_model(once, file);
+      resumeOurs.push({ name, file, ...resumeData });
+      // the compiled, trained file is also checked for Keras's layout (optimizer/vars)
+      sent.push({ name: `compiled_${name}`, file, inputs: { values: [resumeData.x], dtypes: ["float32"] } });
+      ours.set(`compiled_${name}`, await predictOn(once, [resumeData.x]));
+    }
+    // a frozen layer has no optimizer slots (Keras's trainable_variables leave it out)
+    const frozen = (
+      await k.fit(
+        k.freeze_weights(
+          pipe(
+            k.keras_model_sequential({ input_shape: [4, 3] }),
+            k.layer_gru({ units: 3 }),
+            k.layer_dense({ units: 1 }),
+            k.compile({ optimizer: "adam", loss: "mse" }),
+          ),
+          { to: 1 },
+        ),
+        resumeData.x,
+        resumeData.y,
+        fitArgs,
+      )
+    ).model;
+    await k.save_model(frozen, join(dir, "compiled_frozen.keras"));
+    ours.set("compiled_frozen", await predictOn(frozen, [resumeData.x]));
+    sent.push({
+      name: "compiled_frozen",
+      file: join(dir, "compiled_frozen.keras"),
+      inputs: { values: [resumeData.x], dtypes: ["float32"] },
+    });
+    answer = runKeras(script, { dir, ours: sent, resume_ours: resumeOurs, resume_data: resumeData });
+  });
+
+  it("Keras loads every file written here and predicts the same numbers (1e-5)", () => {
+    expect(Object.keys(answer.ours).sort()).to.deep.equal([...ours.keys(), "unicode_name"].sort());
+    expect(answer.ours.unicode_name.layer_names).to.deep.equal(["ausgabe_ü"]);
+    for (const [name, want] of ours) expectClose(answer.ours[name].predictions, want, 1e-5, name);
+  });
+
+  it("h5py sees Keras's layout: Keras saving the loaded model again gives the same file tree, values bit-exact", () => {
+    for (const name of [...ours.keys(), "unicode_name"]) {
+      const a = answer.ours[name];
+      expect(a.ours, `${name}: groups, datasets, shapes, dtypes, attributes`).to.deep.equal(a.keras);
+      expect(a.differing, `${name}: datasets whose values differ`).to.deep.equal([]);
+    }
+    // the trees hold what they should: the cuDNN GRU as a Keras GRU cell, optimizer variables
+    expect(answer.ours.cudnn.ours["layers/gru/cell/vars/2"]).to.include({ kind: "dataset", dtype: "float32" });
+    expect(answer.ours.cudnn.ours["layers/gru/cell/vars/2"].shape).to.deep.equal([2, 9]);
+    expect(answer.ours.compiled_adam.ours["optimizer/vars/0"]).to.include({ dtype: "int64" });
+    const optimizerVars = (name: string) =>
+      Object.keys(answer.ours[name].ours).filter((p) => /^optimizer\/vars\/\d+$/.test(p));
+    expect(optimizerVars("compiled_frozen")).to.have.length(2 + 2 * 2);
+    expect(optimizerVars("compiled_adam")).to.have.length(2 + 3 * 5);
+  });
+
+  it("the configs written here are Keras 3's: modules, registered names, dtype policies, build configs", () => {
+    const config = answer.ours.recurrent.config;
+    expect(config).to.include({ module: "keras", class_name: "Sequential", registered_name: null });
+    const gru = config.config.layers[1];
+    expect(gru).to.include({ module: "keras.layers", class_name: "GRU", registered_name: null });
+    expect(gru.build_config).to.deep.equal({ input_shape: [null, 4, 3] });
+    expect(gru.config.dtype).to.deep.equal({
+      module: "keras",
+      class_name: "DTypePolicy",
+      config: { name: "float32" },
+      registered_name: null,
+    });
+    expect(gru.config.kernel_initializer).to.include({ module: "keras.initializers", class_name: "GlorotUniform" });
+  });
+
+  it("training resumed in Keras from a one-epoch file written here = two epochs here", () => {
+    for (const [name, want] of twoEpochs) {
+      const got = answer.resume_ours[name];
+      expect(got.iterations, `${name}: iterations`).to.equal(4);
+      expectClose(got.weights, want.weights, 1e-5, `${name}: weights`);
+      expect(got.loss, `${name}: loss`).to.be.closeTo(want.loss, 1e-5);
+    }
+  });
+
+  it("files written by Keras load here and predict Keras's numbers (1e-5)", async () => {
+    const names = answer.keras.map((c: any) => c.name);
+    expect(names).to.include.members([
+      "sequential",
+      "functional",
+      "stateful",
+      "masked_embedding",
+      "masking",
+      "masked_functional",
+      "bidirectional",
+      "bidirectional_none",
+      "compiled",
+    ]);
+    for (const c of answer.keras) {
+      const model = await k.load_model(c.keras_file);
+      expect(k.get_weights(model), `${c.name}: weights, bit-exact`).to.deep.equal(c.weights);
+      expectClose(await predictOn(model, c.inputs.values), c.predictions, 1e-5, c.name);
+    }
+  });
+
+  it("Keras's .weights.h5 files load, bit-exact, into the model of its to_json()", async () => {
+    for (const c of answer.keras) {
+      const full = await k.load_model(c.keras_file);
+      const model = await k.load_model_weights(k.model_from_json(c.json), c.weights_file);
+      expect(k.get_weights(model), c.name).to.deep.equal(k.get_weights(full));
+      expectClose(await predictOn(model, c.inputs.values), c.predictions, 1e-5, `${c.name} (weights file)`);
+    }
+  });
+
+  it("a compiled Keras model comes back compiled: optimizer, loss, metrics and optimizer state", async () => {
+    const c = answer.keras.find((x: any) => x.name === "compiled");
+    const model = await k.load_model(c.keras_file);
+    const setup = model.compiled;
+    expect(isTrainingSetup(setup)).to.equal(true);
+    if (!isTrainingSetup(setup)) return;
+    expect(setup.optimizer.class_name).to.equal("Adam");
+    expect(setup.optimizer.config.learning_rate).to.be.closeTo(0.01, 1e-9);
+    expect(setup.losses[0]?.class_name).to.equal("MeanSquaredError");
+    expect(setup.metrics[0].map((m) => m.name)).to.deep.equal(["mae", "root_mean_squared_error"]);
+    expect(setup.optimizerState?.iterations).to.equal(c.iterations);
+    expect(Object.keys(setup.optimizerState?.slots ?? {})).to.have.length(5);
+    const uncompiled = await k.load_model(c.keras_file, { compile: false });
+    expect(uncompiled.compiled).to.equal(null);
+  });
+
+  it("training resumed here from a one-epoch Keras file = two epochs in Keras", async () => {
+    for (const [name, want] of Object.entries(answer.resume_keras) as [string, any][]) {
+      const loaded = await k.load_model(want.file);
+      const resumed = await k.fit(loaded, resumeData.x, resumeData.y, fitArgs);
+      expectClose(k.get_weights(resumed.model), want.weights, 1e-5, `${name}: weights`);
+      expect(resumed.history.metrics.loss[0], `${name}: loss`).to.be.closeTo(want.loss, 1e-5);
+      expect(resumed.history.metrics.mae[0], `${name}: mae`).to.be.closeTo(want.mae, 1e-5);
+    }
+  });
+});
