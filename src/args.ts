@@ -165,6 +165,16 @@ export function isPlainRecord(v: unknown): v is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
+/**
+ * A record of `codec` values by name. Only a plain record is one (io-ts's own record codecs also take a
+ * Map, a Set or a Date, whose entries are not own properties: they would read as an empty record).
+ */
+export const RecordOf = <A>(codec: t.Type<A, A, unknown>, expected: string) =>
+  described(
+    t.refinement(t.record(t.string, codec), (r): r is Record<string, A> => isPlainRecord(r)),
+    expected,
+  );
+
 type Observer = (fn: string, props: Props, args: Record<string, unknown>) => void;
 let observer: Observer | null = null;
 
@@ -227,6 +237,31 @@ export function checkArgs<D extends Record<string, unknown>>(
 /** Several problems as one message: the problem itself, or a list. */
 export function problemList(problems: readonly string[]): string {
   return problems.length === 1 ? problems[0] : `invalid arguments:\n  - ${problems.join("\n  - ")}`;
+}
+
+/**
+ * Decodes a call's positional arguments (`positional`: name → [codec, value]) together with its record of
+ * named arguments `args`, so that one KerasError lists every problem. A positional argument may not be
+ * given in the record as well.
+ */
+export function decodeCall<D extends Record<string, unknown>>(
+  fn: string,
+  positional: Readonly<Record<string, readonly [t.Mixed, unknown]>>,
+  args: unknown,
+  props: Props,
+  defaults: D,
+): D & Record<string, any> {
+  const named = args === undefined || args === null ? {} : args;
+  if (!isPlainRecord(named))
+    throw new KerasError(fn, `arguments must be a record of named arguments, got ${describeValue(args)}`);
+  if (observer) observer(fn, props, named);
+  const twice = Object.keys(named).filter((k) => Object.hasOwn(positional, k) && named[k] !== undefined);
+  if (twice.length) throw new KerasError(fn, `\`${twice[0]}\` is given twice (as an argument and by name)`);
+  const codecs = Object.fromEntries(Object.entries(positional).map(([k, [c]]) => [k, c]));
+  const given = Object.fromEntries(Object.entries(positional).map(([k, [, v]]) => [k, v]));
+  const r = checkArgs({ ...codecs, ...props }, { ...named, ...given }, defaults, Object.keys(positional));
+  if (r.problems) throw new KerasError(fn, problemList(r.problems));
+  return r.value;
 }
 
 /**

@@ -3,7 +3,7 @@
  * the public function and the argument. test/fuzz covers the classes at large; these pin the findings.
  */
 import { expect } from "chai";
-import { mkdtempSync, readdirSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as api from "../src/index.js";
@@ -174,6 +174,7 @@ describe("bad input is a KerasError naming the function and the argument (issue 
         /`file` must be a file path \(a non-empty string\)/,
       );
       expect(readdirSync(dir)).to.deep.equal([]);
+      rmSync(dir, { recursive: true });
     });
   });
 
@@ -550,6 +551,120 @@ describe("bad input is a KerasError naming the function and the argument (issue 
         () => api.from_config(config),
         /^from_config\(\): `config`: keras_model_sequential\(\): `input_batch_shape` must be a shape/,
       );
+    });
+  });
+
+  describe("found by the fuzz in the files, data utilities, datasets and TensorBoard", () => {
+    let dir: string;
+    before(() => (dir = mkdtempSync(join(tmpdir(), "tskeras-bad-"))));
+    after(() => rmSync(dir, { recursive: true, force: true }));
+
+    it("the file functions take a plain record of named arguments (a Map or a Date was read as none)", async () => {
+      const file = join(dir, "m.keras");
+      await api.save_model(denseModel(), file);
+      for (const [fn, call] of [
+        ["save_model", () => api.save_model(denseModel(), file, new Map([["overwrite", true]]) as any)],
+        ["load_model", () => api.load_model(file, new Date(0) as any)],
+        ["serialize_model", () => api.serialize_model(denseModel(), new Map() as any)],
+        ["save_model_tfjs", () => api.save_model_tfjs(denseModel(), join(dir, "tfjs"), new Map() as any)],
+        ["load_model_tfjs", () => api.load_model_tfjs(join(dir, "tfjs"), new Date(0) as any)],
+      ] as const)
+        await refuses(fn, call, /arguments must be a record of named arguments, got a (Map|Date)/);
+      expect(readdirSync(dir)).to.deep.equal(["m.keras"]);
+    });
+
+    it("records inside arguments are plain records of what they hold", async () => {
+      const file = join(dir, "m.keras");
+      await refuses(
+        "load_model",
+        () => api.load_model(file, { custom_objects: new Map([["f", () => 1]]) as any }),
+        /`custom_objects` must be a record of custom objects by name/,
+      );
+      await refuses(
+        "load_model",
+        () => api.load_model(file, { custom_objects: { f: 1 } as any }),
+        /`custom_objects` must be a record of custom objects by name \(functions, rnn_cell_custom\(\) cells\), got/,
+      );
+      await refuses(
+        "callback_tensorboard",
+        () => api.callback_tensorboard(join(dir, "logs"), { embeddings_metadata: new Map() as any }),
+        /`embeddings_metadata` must be a file name or a record of file names by layer or null, got a Map/,
+      );
+    });
+
+    it("holes in sparse lists are refused (they were read as NaN, or failed raw)", async () => {
+      /** `list` with element `i` deleted (a hole). */
+      const holed = (list: unknown[], i: number): any => {
+        const copy = [...list];
+        delete copy[i];
+        return copy;
+      };
+      await refuses("normalize", () => api.normalize(holed([1, 2, 3], 1)), /`x` must be .*element \[2\] is missing/);
+      await refuses(
+        "pad_sequences",
+        () => api.pad_sequences(holed([[1], [1, 2]], 0)),
+        /`sequences` must be a list of sequences/,
+      );
+      await refuses(
+        "pad_sequences",
+        () => api.pad_sequences([holed([1, 2, 3], 1)]),
+        /`sequences\[\[1\]\]` must be .*element \[2\] is missing/,
+      );
+      const tok = api.fit_text_tokenizer(api.text_tokenizer(), ["a b"]);
+      await refuses("fit_text_tokenizer", () => api.fit_text_tokenizer(tok, holed(["x", "a"], 0)), /`texts` must be/);
+      await refuses(
+        "texts_to_sequences",
+        () => api.texts_to_sequences(tok, holed(["a", "x", "b"], 1)),
+        /`texts` must be/,
+      );
+    });
+
+    it("results of the data utilities that no tensor could hold are refused before they are allocated", async () => {
+      await refuses(
+        "to_categorical",
+        () => api.to_categorical([0, 1, 2], { num_classes: 2 ** 30 }),
+        /the result would hold 3221225472 values, more than a tensor can \(2147483647\): give a smaller `num_classes`/,
+      );
+      await refuses("pad_sequences", () => api.pad_sequences([[1], [2], [3]], { maxlen: 2 ** 30 }), /`maxlen`/);
+      const tok = api.fit_text_tokenizer(api.text_tokenizer({ num_words: 2 ** 30 }), ["a"]);
+      await refuses("texts_to_matrix", () => api.texts_to_matrix(tok, ["a", "b", "c"]), /`num_words`/);
+    });
+
+    it("a Sequential config whose layers are not a list (it made a model without layers)", async () => {
+      await refuses(
+        "model_from_json",
+        () => api.model_from_json('{"class_name": "Sequential", "config": {"name": "m", "layers": "x"}}'),
+        /`layers` must be a list of layers, got "x"/,
+      );
+    });
+
+    it("a timeseries dataset's targets and series are checked like arrays (class labels, embedding tokens)", async () => {
+      const labels = api.timeseries_dataset_from_array(seq(1, 8, 4)[0], [0, 1, 2, 5, 1, 0, 2, 1], {
+        sequence_length: 1,
+      });
+      const windowClassifier = api.compile(
+        api.layer_dense(api.layer_flatten(api.keras_model_sequential({ input_shape: [1, 4] })), {
+          units: 3,
+          activation: "softmax",
+        }),
+        { optimizer: "sgd", loss: "sparse_categorical_crossentropy" },
+      );
+      await refuses(
+        "fit",
+        () => api.fit(windowClassifier, labels, { verbose: 0 }),
+        /`targets` holds 5 at \[4\], not an index in 0..2/,
+      );
+      const tokens = api.compile(
+        api.layer_dense(
+          api.layer_flatten(
+            api.layer_embedding(api.keras_model_sequential({ input_shape: [3] }), { input_dim: 5, output_dim: 2 }),
+          ),
+          { units: 1 },
+        ),
+        { optimizer: "sgd", loss: "mse" },
+      );
+      const series = api.timeseries_dataset_from_array([0, 1, 2, 9, 1, 2], [0, 1, 2, 3, 4, 5], { sequence_length: 3 });
+      await refuses("evaluate", () => api.evaluate(tokens, series, { verbose: 0 }), /`x` holds 9 at \[4\]/);
     });
   });
 

@@ -4,7 +4,17 @@
  */
 import * as t from "io-ts";
 import { KerasError, asKerasError, describeValue } from "../errors.js";
-import { Bool, NonNegativeInt, Num, PositiveInt, Rate, decodeArgs, described, isPlainRecord } from "../args.js";
+import {
+  Bool,
+  NonNegativeInt,
+  Num,
+  PositiveInt,
+  Rate,
+  RecordOf,
+  decodeArgs,
+  described,
+  isPlainRecord,
+} from "../args.js";
 import { backend_ready } from "../backend/index.js";
 import { isModel } from "../model/guards.js";
 import { withModel, type CompiledState, type Model } from "../model/model.js";
@@ -129,7 +139,7 @@ const List = described(t.array(t.unknown), "a list");
 const Data = described(t.unknown, "data");
 const ClassWeight = described(
   t.union([
-    t.refinement(t.record(t.string, Num), (r) => isPlainRecord(r) && Object.keys(r).every((k) => /^\d+$/.test(k))),
+    t.refinement(RecordOf(Num, "a record of weights"), (r) => Object.keys(r).every((k) => /^\d+$/.test(k))),
     t.array(Num),
   ]),
   "a record of weights by class index (e.g. { 0: 1, 1: 5 }) or a vector of weights",

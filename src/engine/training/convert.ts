@@ -34,15 +34,25 @@ export function isArrayData(x: unknown): boolean {
 /** Deepest nesting taken as data: beyond it (or on a cycle) an array is not data. */
 const MAX_RANK = 32;
 
+/** Typed arrays of numbers (BigInt arrays are not data for a float tensor). */
+const isNumericView = (x: unknown): x is ArrayLike<number> =>
+  ArrayBuffer.isView(x) && !(x instanceof DataView) && !(x instanceof BigInt64Array) && !(x instanceof BigUint64Array);
+
+/** A level of nesting: an array, or a typed array of numbers (a row). */
+const isNestedList = (x: unknown): x is ArrayLike<unknown> => Array.isArray(x) || isNumericView(x);
+
 /**
- * Nested arrays of numbers (or booleans) as float32 values and their shape, or a problem: not
- * rectangular, a non-number, a hole, a cycle. The shape is read from the first elements; every
- * element is then checked against it.
+ * Nested arrays of numbers (or booleans; rows may be typed arrays) as values of `Type` and their shape,
+ * or a problem: not rectangular, a non-number, a hole, a cycle, more values than a tensor holds. The
+ * shape is read from the first elements; every element is then checked against it.
  */
-function nestedData(x: unknown): { values: Float32Array; shape: number[] } | string {
+export function nestedNumbers<T extends Float32Array | Float64Array>(
+  x: unknown,
+  Type: { new (n: number): T },
+): { values: T; shape: number[] } | string {
   const shape: number[] = [];
   const chain = new Set<unknown>();
-  for (let cur = x; Array.isArray(cur); cur = cur[0]) {
+  for (let cur = x; isNestedList(cur); cur = cur[0]) {
     if (chain.has(cur) || shape.length >= MAX_RANK)
       return `it nests deeper than ${MAX_RANK} levels (or contains itself)`;
     chain.add(cur);
@@ -50,7 +60,7 @@ function nestedData(x: unknown): { values: Float32Array; shape: number[] } | str
   }
   const n = shape.reduce((a, b) => a * b, 1);
   if (n > MAX_TENSOR_SIZE) return `it holds more values than a tensor can (${MAX_TENSOR_SIZE})`;
-  const values = new Float32Array(n);
+  const values = new Type(n);
   let k = 0;
   // The index of the element being read at each depth: only turned into text for a problem.
   const at: number[] = [];
@@ -64,13 +74,18 @@ function nestedData(x: unknown): { values: Float32Array; shape: number[] } | str
       if (typeof a === "number") values[k++] = a;
       else if (typeof a === "boolean") values[k++] = a ? 1 : 0;
       else
-        return Array.isArray(a)
+        return isNestedList(a)
           ? `it is not rectangular: element ${where(depth)} is an array where a number belongs (shape [${shape.join(", ")}] from its first elements)`
           : `element ${where(depth)} is ${describeValue(a)}, not a number`;
       return null;
     }
-    if (!Array.isArray(a) || a.length !== shape[depth])
-      return `it is not rectangular: element ${where(depth)} is ${Array.isArray(a) ? `an array of ${a.length}` : describeValue(a)} where the first elements give an array of ${shape[depth]} (shape [${shape.join(", ")}])`;
+    if (!isNestedList(a) || a.length !== shape[depth])
+      return `it is not rectangular: element ${where(depth)} is ${isNestedList(a) ? `an array of ${a.length}` : describeValue(a)} where the first elements give an array of ${shape[depth]} (shape [${shape.join(", ")}])`;
+    if (isNumericView(a) && depth === shape.length - 1) {
+      values.set(a, k);
+      k += a.length;
+      return null;
+    }
     for (let i = 0; i < a.length; i++) {
       at[depth] = i;
       if (!(i in a)) return `element ${where(depth + 1)} is missing (a sparse array)`;
@@ -83,10 +98,6 @@ function nestedData(x: unknown): { values: Float32Array; shape: number[] } | str
   return problem ?? { values, shape };
 }
 
-/** Typed arrays of numbers (BigInt arrays are not data for a float32 tensor). */
-const isNumericView = (x: unknown): x is ArrayLike<number> =>
-  ArrayBuffer.isView(x) && !(x instanceof DataView) && !(x instanceof BigInt64Array) && !(x instanceof BigUint64Array);
-
 /**
  * Numbers on the host as float32 values and a shape: nested arrays (their shape), a number (a scalar)
  * or a numeric typed array (flat, one axis); else the problem (text completing "`x` must be ...: ").
@@ -97,7 +108,7 @@ export function hostData(x: unknown): { values: Float32Array; shape: number[] } 
     return { values: Float32Array.from(x), shape: [x.length] };
   }
   if (Array.isArray(x) || typeof x === "number" || typeof x === "boolean") {
-    const r = nestedData(x);
+    const r = nestedNumbers(x, Float32Array);
     return typeof r === "string" ? `a rectangular nested array of numbers: ${r}` : r;
   }
   return `a tensor, a nested array of numbers or a typed array, got ${describeValue(x)}`;

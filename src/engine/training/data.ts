@@ -278,12 +278,21 @@ function adaptWindows(fn: string, model: Model, plan: WindowPlan, y: unknown, op
         : plan.targets.shape;
     targets = tf.tensor(plan.targets.data, [...shape], "float32");
   }
+  const owned = targets ? [series, targets] : [series];
+  try {
+    checkInputData(fn, model, [series], "x");
+    // The targets were given to the function that made x, under this name.
+    if (targets) checkSparseLabels(fn, model, [targets], "targets");
+  } catch (e) {
+    owned.forEach((t) => t.dispose());
+    throw e;
+  }
   return {
     inputs: [series],
     targets: targets ? [targets] : null,
     sampleWeight: null,
     n: plan.samplesPerPass,
-    owned: targets ? [series, targets] : [series],
+    owned,
     windows: plan,
   };
 }

@@ -3,7 +3,7 @@
  * The function cannot be serialised: get_config() says so and from_config() refuses it.
  */
 import * as t from "io-ts";
-import { Fn, Nullable, PositiveInt, ShapeArg, described, isPlainRecord } from "../../args.js";
+import { Fn, Nullable, PositiveInt, RecordOf, ShapeArg, described } from "../../args.js";
 import { checkedTensorFunction } from "../../ops/user_functions.js";
 import { ArgumentError, KerasError, asKerasError, callUser, describeValue } from "../../errors.js";
 import { defineLayer } from "../../model/layer.js";
@@ -89,7 +89,7 @@ export const layer_lambda = defineLayer<LambdaConfig>({
       "a shape (batch axis excluded), a function of the input shape, or null",
     ),
     mask: Nullable(Fn),
-    arguments: Nullable(described(t.refinement(t.UnknownRecord, isPlainRecord), "a record of named arguments")),
+    arguments: Nullable(RecordOf(t.unknown, "a record of named arguments")),
   },
   defaults: { output_shape: null, mask: null, arguments: null },
   required: ["f"],
