@@ -5,9 +5,8 @@
  * with the result so that a lazily checked value is really used (a spec compiled, a layer run).
  * An export without an entry here still gets the generic cases of cases.ts.
  */
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { zipSync } from "fflate";
 import * as api from "../../src/index.js";
 import type { Fixtures } from "./fixtures.js";
 
@@ -29,6 +28,13 @@ export type PositionalKind =
   | "name"
   | "dtype"
   | "path"
+  | "sequences"
+  | "class indices"
+  | "texts"
+  | "tokenizer"
+  | "bytes"
+  | "json"
+  | "seed"
   | "a positive integer"
   | "a non-negative number";
 
@@ -68,7 +74,7 @@ export interface Extra {
   /** Replaces named arguments of the valid call. */
   readonly options?: Record<string, unknown>;
   /** Replaces positional arguments (by index) of the valid call. */
-  readonly args?: Record<number, (fx: Fixtures) => unknown>;
+  readonly args?: { readonly [index: number]: ((fx: Fixtures) => unknown) | undefined };
   /** Names one of which the error must give in backticks. */
   readonly names: readonly string[];
   readonly risky?: boolean;
@@ -257,6 +263,72 @@ const regularizerFactor = (fx: Fixtures): Call[] => [
 
 const MODEL = { index: 0, name: "object", kind: "model" } as const;
 
+/** Windows of 3 rows over 10 rows of 2 features, with one target each (for fx.gruModel). */
+const windows = (fx: Fixtures, args: Record<string, unknown> = {}) =>
+  api.timeseries_dataset_from_array(fx.mat(10, 2), fx.mat(10, 1), { sequence_length: 3, batch_size: 4, ...args });
+
+/** fit / evaluate given a timeseries dataset as `x`: what the dataset fixes itself cannot be given too. */
+const withDataset = (fx: Fixtures, options: Record<string, unknown>, verb: "fit" | "evaluate"): Call => ({
+  label: "a timeseries dataset",
+  args: [fx.gruModel, windows(fx), undefined, { ...options }],
+  options: 3,
+  positional: [],
+  extra: [
+    { label: "`y` given with a dataset", args: { 2: (f) => f.y1 }, names: ["y"] },
+    { label: "`batch_size` given with a dataset", options: { batch_size: 2 }, names: ["batch_size"] },
+    {
+      label: "`sample_weight` with a dataset",
+      options: { sample_weight: [1, 1, 1, 1, 1, 1, 1, 1] },
+      names: ["sample_weight"],
+    },
+    { label: "a dataset for a model of two inputs", args: { 0: (f) => f.twoInputs }, names: [] },
+    {
+      label: "windows of another shape than the model's input",
+      args: { 1: (f) => api.timeseries_dataset_from_array(f.mat(10, 3), f.mat(10, 1), { sequence_length: 3 }) },
+      names: [],
+    },
+    {
+      label: "class labels out of range in the dataset's targets",
+      args: {
+        0: (f) => f.seqClassifier,
+        1: (f) =>
+          api.timeseries_dataset_from_array(f.mat(10, 2), [0, 1, 2, 5, 1, 0, 2, 1, 0, 1], { sequence_length: 3 }),
+      },
+      names: ["targets"],
+    },
+    {
+      label: "tokens out of range in the dataset's series",
+      args: {
+        0: (f) => f.embedModel,
+        1: () =>
+          api.timeseries_dataset_from_array([0, 1, 2, 3, 9, 1, 2], [0, 1, 2, 3, 4, 5, 6], { sequence_length: 3 }),
+      },
+      names: ["x"],
+    },
+    ...(verb === "fit"
+      ? [
+          {
+            label: "`validation_split` with a dataset",
+            options: { validation_split: 0.2 },
+            names: ["validation_split"],
+          },
+          {
+            label: "`class_weight` with a dataset",
+            options: { class_weight: { 0: 1 } },
+            names: ["class_weight", "sample_weight"],
+          },
+          {
+            label: "validation data made without targets",
+            options: {
+              validation_data: api.timeseries_dataset_from_array(fx.mat(10, 2), null, { sequence_length: 3 }),
+            },
+            names: ["validation_data"],
+          },
+        ]
+      : []),
+  ],
+});
+
 /** fit / evaluate / train_on_batch / test_on_batch: (object, x, y, options) on sequences, then on class labels. */
 const withTargets = (fx: Fixtures, options: Record<string, unknown>): Call[] => [
   {
@@ -272,6 +344,45 @@ const withTargets = (fx: Fixtures, options: Record<string, unknown>): Call[] => 
   },
 ];
 const MODEL_OR_LAYER = { index: 0, name: "object", kind: "model or layer" } as const;
+
+/** A model whose input shape is unknown (it cannot be saved: its weights do not exist yet). */
+const unbuilt = () => api.layer_dense(api.keras_model_sequential(), { units: 1 });
+
+/** Files a loader must refuse with a KerasError (they name the file, not an argument). */
+const loadExtras = (): Extra[] => [
+  { label: "a file that does not exist", args: { 0: (f) => join(f.out, "missing") }, names: [] },
+  { label: "a file that is not a model", args: { 0: (f) => f.saved.notAModel }, names: [] },
+  { label: "a folder", args: { 0: (f) => join(f.out) }, names: [] },
+  {
+    label: "a truncated file",
+    args: { 0: (f) => f.saved.truncated },
+    names: [],
+  },
+];
+
+/** Bytes that are not a .keras archive, or a damaged one. */
+const bytesExtras = (): Extra[] => [
+  { label: "random bytes", args: { 0: () => Uint8Array.from({ length: 64 }, (_, i) => (i * 37) & 255) }, names: [] },
+  { label: "truncated bytes", args: { 0: (f) => f.bytes.slice(0, f.bytes.length >> 1) }, names: [] },
+  { label: "no bytes", args: { 0: () => new Uint8Array(0) }, names: [] },
+  { label: "a zip without a model", args: { 0: () => zipSync({ "a.txt": new Uint8Array([1]) }) }, names: [] },
+];
+
+/** JSON texts that are not a model (model_from_json). */
+const JSON_CONTENT = [
+  "{nope",
+  "null",
+  "1",
+  '"x"',
+  "[]",
+  "{}",
+  '{"class_name": "Bogus", "config": {}}',
+  '{"class_name": "Sequential", "config": {"layers": "x"}}',
+  '{"class_name": "Sequential", "config": {"layers": [null]}}',
+  '{"class_name": "Sequential", "config": {"layers": [{"class_name": "Dense", "config": {"units": -1}}]}}',
+  '{"class_name": "Sequential", "config": {"layers": [{"class_name": "constructor", "config": {}}]}}',
+  '{"class_name": "Functional", "config": {"layers": [], "input_layers": [["x", 0, 0]], "output_layers": []}}',
+];
 
 export const SIGNATURES: Record<string, Signature> = {
   ...Object.fromEntries(
@@ -502,7 +613,7 @@ export const SIGNATURES: Record<string, Signature> = {
     alsoFn: ["fit"],
   }),
   callback_csv_logger: (fx) => ({
-    args: [`${tmpDir()}/log.csv`, {}],
+    args: [join(fx.out, "log.csv"), {}],
     options: 1,
     positional: [{ index: 0, name: "filename", kind: "path" }],
     use: (cb) => fitWith(fx, [cb]),
@@ -521,18 +632,37 @@ export const SIGNATURES: Record<string, Signature> = {
       { label: "a metric function returning junk", options: { metrics: [() => "a"] }, names: ["metrics"] },
     ],
   }),
-  fit: (fx) => withTargets(fx, { epochs: 1, verbose: 0 }),
-  evaluate: (fx) => withTargets(fx, { verbose: 0 }),
-  predict: (fx) => ({
-    args: [fx.gruModel, fx.x3, { verbose: 0 }],
-    options: 2,
-    positional: [MODEL, { index: 1, name: "x", kind: "data" }],
-  }),
-  train_on_batch: (fx) => withTargets(fx, {}),
-  test_on_batch: (fx) => withTargets(fx, {}),
+  fit: (fx) => [...withTargets(fx, { epochs: 1, verbose: 0 }), withDataset(fx, { epochs: 1, verbose: 0 }, "fit")],
+  evaluate: (fx) => [...withTargets(fx, { verbose: 0 }), withDataset(fx, { verbose: 0 }, "evaluate")],
+  predict: (fx) => [
+    {
+      args: [fx.gruModel, fx.x3, { verbose: 0 }],
+      options: 2,
+      positional: [MODEL, { index: 1, name: "x", kind: "data" }],
+    },
+    {
+      label: "a timeseries dataset",
+      args: [fx.gruModel, windows(fx), { verbose: 0 }],
+      options: 2,
+      extra: [{ label: "`batch_size` given with a dataset", options: { batch_size: 2 }, names: ["batch_size"] }],
+    },
+  ],
+  train_on_batch: (fx) =>
+    withTargets(fx, {}).map((c, i) =>
+      i
+        ? c
+        : { ...c, extra: [{ label: "a timeseries dataset", args: { 1: (f: Fixtures) => windows(f) }, names: ["x"] }] },
+    ),
+  test_on_batch: (fx) =>
+    withTargets(fx, {}).map((c, i) =>
+      i
+        ? c
+        : { ...c, extra: [{ label: "a timeseries dataset", args: { 1: (f: Fixtures) => windows(f) }, names: ["x"] }] },
+    ),
   predict_on_batch: (fx) => ({
     args: [fx.gruModel, fx.x3],
     positional: [MODEL, { index: 1, name: "x", kind: "data" }],
+    extra: [{ label: "a timeseries dataset", args: { 1: (f) => windows(f) }, names: ["x"] }],
   }),
 
   print_history: (fx) => ({ args: [fx.history], positional: [{ index: 0, name: "x", kind: "history" }] }),
@@ -545,7 +675,7 @@ export const SIGNATURES: Record<string, Signature> = {
       { label: "a panel wider than canvases", options: { width: 20000 }, names: ["width"] },
       {
         label: "a PNG of too many pixels",
-        options: { width: 16384, height: 16384, file: join(tmpDir(), "big.png") },
+        options: { width: 16384, height: 16384, file: join(fx.out, "big.png") },
         names: ["width", "height"],
         risky: true,
       },
@@ -663,6 +793,301 @@ export const SIGNATURES: Record<string, Signature> = {
     positional: [{ index: 0, name: "layer", kind: "layer" }],
   }),
 
+  // Files: everything is written under fx.out (the sandbox); savers overwrite their own file.
+  ...Object.fromEntries(
+    (
+      [
+        ["save_model", "s.keras", (f: Fixtures) => f.saved.keras],
+        ["save_model_weights", "s.weights.h5", (f: Fixtures) => f.saved.weights],
+        ["save_model_config", "s.json", (f: Fixtures) => f.saved.config],
+        ["save_model_tfjs", "s_tfjs", (f: Fixtures) => f.saved.tfjs],
+      ] as const
+    ).map(([name, file, existing]) => [
+      name,
+      (fx: Fixtures): Call => ({
+        // tfjs-layers has no GRU with reset_after = TRUE: the tfjs format gets the classifier.
+        args: [name === "save_model_tfjs" ? fx.classifier : fx.gruModel, join(fx.out, file), { overwrite: true }],
+        options: 2,
+        positional: [
+          { index: 0, name: "model", kind: "model" },
+          { index: 1, name: "filepath", kind: "path" },
+        ],
+        extra: [
+          // model_to_json() writes an unbuilt model; save_model_tfjs() makes the folder it writes into.
+          ...(name === "save_model_config"
+            ? []
+            : [{ label: "an unbuilt model", args: { 0: () => unbuilt() }, names: [] }]),
+          ...(name === "save_model_tfjs"
+            ? []
+            : [
+                {
+                  label: "a file in a folder that does not exist",
+                  args: { 1: (f: Fixtures) => join(f.out, "no", "such", file) },
+                  names: [],
+                },
+              ]),
+          {
+            label: "an existing file without overwrite",
+            options: { overwrite: false },
+            args: { 1: existing },
+            names: [],
+          },
+          ...(name === "save_model_tfjs"
+            ? [{ label: "a path that is a file", args: { 1: (f: Fixtures) => f.saved.notAModel }, names: [] }]
+            : [{ label: "a path that is a folder", args: { 1: (f: Fixtures) => f.saved.tfjs }, names: [] }]),
+          ...(name === "save_model" || name === "save_model_weights"
+            ? [
+                {
+                  label: "a path with another extension",
+                  args: { 1: (f: Fixtures) => join(f.out, "m.txt") },
+                  names: ["filepath"],
+                },
+              ]
+            : []),
+        ],
+      }),
+    ]),
+  ),
+  load_model: (fx) => [
+    {
+      args: [fx.saved.keras, {}],
+      options: 1,
+      positional: [{ index: 0, name: "model", kind: "path" }],
+      extra: loadExtras(),
+    },
+    {
+      label: "from bytes",
+      args: [fx.bytes, { compile: false }],
+      options: 1,
+      extra: bytesExtras(),
+    },
+  ],
+  unserialize_model: (fx) => ({
+    args: [fx.bytes, {}],
+    options: 1,
+    positional: [{ index: 0, name: "model", kind: "bytes" }],
+    extra: bytesExtras(),
+  }),
+  serialize_model: (fx) => ({
+    args: [fx.gruModel, {}],
+    options: 1,
+    positional: [{ index: 0, name: "model", kind: "model" }],
+    extra: [{ label: "an unbuilt model", args: { 0: () => unbuilt() }, names: [] }],
+  }),
+  load_model_weights: (fx) => ({
+    args: [fx.gruModel, fx.saved.weights, {}],
+    options: 2,
+    positional: [
+      { index: 0, name: "model", kind: "model" },
+      { index: 1, name: "filepath", kind: "path" },
+    ],
+    extra: [
+      ...loadExtras().map((e) => ({ ...e, args: { 1: e.args?.[0] } })),
+      { label: "a model of other shapes", args: { 0: (f) => f.classifier }, names: [] },
+      { label: "an unbuilt model", args: { 0: () => unbuilt() }, names: [] },
+    ],
+  }),
+  load_model_config: (fx) => ({
+    args: [fx.saved.config, {}],
+    options: 1,
+    positional: [{ index: 0, name: "filepath", kind: "path" }],
+    extra: loadExtras(),
+  }),
+  load_model_tfjs: (fx) => ({
+    args: [fx.saved.tfjs, {}],
+    options: 1,
+    positional: [{ index: 0, name: "filepath", kind: "path" }],
+    extra: loadExtras(),
+  }),
+  model_to_json: (fx) => ({ args: [fx.gruModel], positional: [{ index: 0, name: "model", kind: "model" }] }),
+  model_from_json: (fx) => ({
+    args: [api.model_to_json(fx.gruModel), {}],
+    options: 1,
+    positional: [{ index: 0, name: "json", kind: "json" }],
+    extra: JSON_CONTENT.map((text) => ({ label: `json ${text}`, args: { 0: () => text }, names: [] })),
+  }),
+
+  plot_model: (fx) => [
+    {
+      args: [fx.gruModel, {}],
+      options: 1,
+      positional: [{ index: 0, name: "model", kind: "model" }],
+      extra: [
+        { label: "a file of another kind", options: { to_file: join(fx.out, "m.pdf") }, names: ["to_file"] },
+        {
+          label: "a file in a folder that does not exist",
+          options: { to_file: join(fx.out, "no", "m.svg") },
+          names: [],
+        },
+        {
+          label: "a model without layers",
+          args: { 0: () => api.keras_model_sequential({ input_shape: [2] }) },
+          names: [],
+        },
+      ],
+    },
+  ],
+  callback_tensorboard: (fx) => ({
+    args: [join(fx.out, "tb"), { histogram_freq: 1, write_images: true, update_freq: "batch" }],
+    options: 1,
+    positional: [{ index: 0, name: "log_dir", kind: "path" }],
+    use: (cb) => fitWith(fx, [cb]),
+    alsoFn: ["fit"],
+    extra: [
+      { label: "profiling", options: { profile_batch: [1, 2] }, names: ["profile_batch"] },
+      { label: "embeddings", options: { embeddings_freq: 1 }, names: ["embeddings_freq"] },
+      { label: "log_dir given twice", options: { log_dir: join(fx.out, "tb2") }, names: ["log_dir"] },
+      { label: "a log_dir that is a file", args: { 0: (f) => f.saved.notAModel }, names: [] },
+    ],
+  }),
+
+  // Data utilities.
+  pad_sequences: () => ({
+    args: [[[1], [2, 3], [4, 5, 6]], { maxlen: 2 }],
+    options: 1,
+    positional: [{ index: 0, name: "sequences", kind: "sequences" }],
+    extra: [
+      { label: "samples of different shapes", args: { 0: () => [[[1, 2]], [[3]]] }, names: [] },
+      { label: "an integer dtype with value NaN", options: { value: NaN }, names: ["value"] },
+      { label: "value Infinity in int32", options: { value: Infinity }, names: ["value"] },
+      { label: "a result too big for a tensor", options: { maxlen: 2 ** 30 }, names: ["maxlen"], risky: true },
+    ],
+  }),
+  to_categorical: () => ({
+    args: [[0, 2, 1], { num_classes: 3 }],
+    options: 1,
+    positional: [{ index: 0, name: "y", kind: "class indices" }],
+    extra: [
+      { label: "a class beyond num_classes", args: { 0: () => [0, 3] }, names: [] },
+      {
+        label: "too many values for a tensor",
+        options: { num_classes: 2 ** 30 },
+        args: { 0: () => [0, 1, 2] },
+        names: ["num_classes"],
+        risky: true,
+      },
+    ],
+  }),
+  normalize: (fx) => ({
+    args: [fx.mat(3, 2), { axis: -1, order: 2 }],
+    options: 1,
+    positional: [{ index: 0, name: "x", kind: "data" }],
+    extra: [{ label: "an axis x does not have", options: { axis: 2 }, names: ["axis"] }],
+  }),
+  timeseries_dataset_from_array: (fx) => ({
+    args: [fx.mat(10, 2), fx.mat(10, 1), { sequence_length: 3, batch_size: 4 }],
+    options: 2,
+    positional: [
+      { index: 0, name: "data", kind: "data" },
+      { index: 1, name: "targets", kind: "data" },
+    ],
+    use: (ds) => api.fit(fx.gruModel, ds, { epochs: 1, verbose: 0 }),
+    alsoFn: ["fit"],
+    extra: [
+      { label: "windows longer than the data", options: { sequence_length: 11 }, names: [] },
+      { label: "start_index past the data", options: { start_index: 10 }, names: ["start_index"] },
+      { label: "end_index before start_index", options: { start_index: 5, end_index: 4 }, names: ["end_index"] },
+    ],
+  }),
+  timeseries_generator: (fx) => ({
+    args: [fx.mat(10, 2), fx.mat(10, 1), { length: 3, batch_size: 4 }],
+    options: 2,
+    positional: [
+      { index: 0, name: "data", kind: "data" },
+      { index: 1, name: "targets", kind: "data" },
+    ],
+    use: (gen) => api.fit(fx.gruModel, gen, { epochs: 1, verbose: 0 }),
+    alsoFn: ["fit"],
+    extra: [
+      { label: "targets of another length", args: { 1: (f) => f.mat(9, 1) }, names: ["targets"] },
+      { label: "end_index past the data", options: { end_index: 10 }, names: ["end_index"] },
+      { label: "no row left for a sample", options: { start_index: 8 }, names: [] },
+    ],
+  }),
+  text_tokenizer: () => ({
+    args: [{ num_words: 10 }],
+    options: 0,
+    use: (tok) => api.texts_to_matrix(api.fit_text_tokenizer(tok, ["a b", "b c"]), ["a c"], { mode: "tfidf" }),
+    extra: [{ label: "an empty split", options: { split: "" }, names: ["split"] }],
+  }),
+  fit_text_tokenizer: (fx) => ({
+    args: [fx.tokenizer, ["the cat", "a dog"]],
+    positional: [
+      { index: 0, name: "tokenizer", kind: "tokenizer" },
+      { index: 1, name: "texts", kind: "texts" },
+    ],
+  }),
+  texts_to_sequences: (fx) => ({
+    args: [fx.tokenizer, ["the cat", "a dog"]],
+    positional: [
+      { index: 0, name: "tokenizer", kind: "tokenizer" },
+      { index: 1, name: "texts", kind: "texts" },
+    ],
+    extra: [{ label: "an unfitted tokenizer", args: { 0: () => api.text_tokenizer() }, names: [] }],
+  }),
+  texts_to_matrix: (fx) => ({
+    args: [fx.tokenizer, ["the cat", "a dog"], { mode: "count" }],
+    options: 2,
+    positional: [
+      { index: 0, name: "tokenizer", kind: "tokenizer" },
+      { index: 1, name: "texts", kind: "texts" },
+    ],
+    extra: [
+      { label: "an unfitted tokenizer", args: { 0: () => api.text_tokenizer() }, names: [] },
+      {
+        label: "a matrix too big for a tensor",
+        args: {
+          0: () => api.fit_text_tokenizer(api.text_tokenizer({ num_words: 2 ** 30 }), ["a"]),
+          1: () => ["a", "b", "c"],
+        },
+        names: ["num_words"],
+        risky: true,
+      },
+    ],
+  }),
+  sequences_to_matrix: (fx) => ({
+    args: [fx.tokenizer, [[1, 2], [3]], { mode: "binary" }],
+    options: 2,
+    positional: [
+      { index: 0, name: "tokenizer", kind: "tokenizer" },
+      { index: 1, name: "sequences", kind: "sequences" },
+    ],
+    extra: [
+      { label: "a negative index", args: { 1: () => [[1, -2]] }, names: ["sequences"] },
+      { label: "a fractional index", args: { 1: () => [[1.5]] }, names: ["sequences"] },
+      { label: "sequences of vectors", args: { 1: () => [[[1, 2]]] }, names: ["sequences"] },
+      { label: "an unfitted tokenizer without num_words", args: { 0: () => api.text_tokenizer() }, names: [] },
+    ],
+  }),
+  ...Object.fromEntries(
+    [
+      "dataset_mnist",
+      "dataset_fashion_mnist",
+      "dataset_imdb",
+      "dataset_imdb_word_index",
+      "dataset_reuters",
+      "dataset_reuters_word_index",
+      "dataset_boston_housing",
+    ].map((name) => [
+      name,
+      (): Call => ({
+        args: [{}],
+        options: 0,
+        extra: ["dataset_fashion_mnist"].includes(name)
+          ? []
+          : [
+              { label: "a path with a folder", options: { path: "../x.npz" }, names: ["path"] },
+              { label: "a path that is a folder", options: { path: ".." }, names: ["path"] },
+              // Keras's reuters loader returns empty arrays then; its imdb loader refuses.
+              ...(name === "dataset_imdb"
+                ? [{ label: "a maxlen that keeps nothing", options: { maxlen: 1 }, names: ["maxlen"] }]
+                : []),
+            ],
+      }),
+    ]),
+  ),
+  set_random_seed: () => ({ args: [42], positional: [{ index: 0, name: "seed", kind: "seed" }] }),
+
   backend_info: () => ({ args: [] }),
   backend_ready: () => ({ args: [] }),
   use_backend: () => ({
@@ -670,10 +1095,3 @@ export const SIGNATURES: Record<string, Signature> = {
     positional: [{ index: 0, name: "name", kind: "name" }],
   }),
 };
-
-let dir: string | undefined;
-/** A temporary folder for the files the cases write (csv logs, plots). */
-export function tmpDir(): string {
-  dir ??= mkdtempSync(join(tmpdir(), "tskeras-fuzz-"));
-  return dir;
-}

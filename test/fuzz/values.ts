@@ -77,6 +77,8 @@ const KINDS: Record<string, readonly Bad[]> = {
     value([true], "[true]"),
   ],
   "a string": [value(1), value(null), value(["a"], '["a"]'), value({}, "{}"), value(true)],
+  "an integer in [0, 2^32)": [value(-1), value(1.5), value(2 ** 32, "2^32"), ...NUMBER_JUNK],
+  seed: [value(-1), value(1.5), value(2 ** 32, "2^32"), ...NUMBER_JUNK],
   "a file path (a non-empty string)": [value("", '""'), value(1), value(null), value(["a.csv"], '["a.csv"]')],
   "a function": [value(1), value("f", '"f"'), value({}, "{}"), value(null), value([() => 1], "[a function]")],
   "a record of named arguments": [
@@ -446,6 +448,68 @@ export function positionalValues(kind: string, valid: unknown, fx: Fixtures): re
       ];
     case "path":
       return [value("", '""'), value(1), value(null), value({}, "{}"), ...JUNK];
+    case "sequences": {
+      const list = valid as unknown[];
+      return [
+        bad("a string inside", () => replaceFirstLeaf(valid, "a")),
+        bad("null inside", () => replaceFirstLeaf(valid, null)),
+        bad("undefined inside", () => replaceFirstLeaf(valid, undefined)),
+        bad("a sparse list", () => {
+          const copy = structuredClone(list);
+          delete copy[0];
+          return copy;
+        }),
+        bad("a sparse sequence", () => {
+          const copy = structuredClone(list) as unknown[][];
+          delete copy[copy.length - 1][0];
+          return copy;
+        }),
+        bad("a string as a sequence", () => ["abc", ...list.slice(1)]),
+        bad("a BigInt64Array as a sequence", () => [BigInt64Array.of(1n), ...list.slice(1)]),
+        bad("a string tensor", (fx) => fx.tf.tensor([["a"]])),
+        bad("a disposed tensor", (fx) => {
+          const t = fx.tf.tensor([[1]]);
+          t.dispose();
+          return t;
+        }),
+        value("x", '"x"'),
+        value(null),
+        value({}, "{}"),
+        ...JUNK,
+      ];
+    }
+    case "class indices":
+      return [
+        bad("class -1", () => replaceFirstLeaf(valid, -1)),
+        bad("class 1.5", () => replaceFirstLeaf(valid, 1.5)),
+        bad("class NaN", () => replaceFirstLeaf(valid, NaN)),
+        bad("class Infinity", () => replaceFirstLeaf(valid, Infinity)),
+        ...dataValues(valid),
+      ];
+    case "texts":
+      return [
+        value(1),
+        value(null),
+        value([1], "[1]"),
+        value(["a", 1], '["a", 1]'),
+        value([["a", 1]], '[["a", 1]]'),
+        bad("a sparse list", () => {
+          const a = ["a", "b"];
+          delete a[0];
+          return a;
+        }),
+        value({}, "{}"),
+        ...JUNK,
+      ];
+    case "tokenizer":
+      return wrong(
+        bad("a copy of a tokenizer", (fx) => ({ ...fx.tokenizer })),
+        bad("a model", (fx) => fx.gruModel),
+      );
+    case "bytes":
+      return [value("x", '"x"'), value(1), bad("a Float32Array", () => new Float32Array(4)), ...wrong()];
+    case "json":
+      return [value(1), value(null), value({}, "{}"), bad("a Uint8Array", () => new Uint8Array(2)), ...JUNK];
     default: {
       const known = KINDS[kind];
       if (!known) throw new Error(`fuzz: no bad values for positional kind ${kind}`);
