@@ -47,6 +47,12 @@ function integer(min: number, expected: string): t.Type<number, number, unknown>
 export const PositiveInt = integer(1, "a positive integer");
 export const NonNegativeInt = integer(0, "a non-negative integer");
 export const Int = integer(-MAX_INT - 1, "an integer");
+/** A positive integer of at most `max` (`unit` says what it counts, e.g. "pixels"). */
+export const PositiveIntAtMost = (max: number, unit?: string) =>
+  described(
+    t.refinement(PositiveInt, (n) => n <= max),
+    `a positive integer of at most ${max}${unit ? ` (${unit})` : ""}`,
+  );
 export const Num = described(t.refinement(t.number, Number.isFinite), "a finite number");
 export const PositiveNum = described(
   t.refinement(t.number, (n) => Number.isFinite(n) && n > 0),

@@ -630,6 +630,14 @@ describe("bad input is a KerasError naming the function and the argument (issue 
       await refuses("texts_to_matrix", () => api.texts_to_matrix(tok, ["a", "b", "c"]), /`num_words`/);
     });
 
+    it("plot_model's dpi is at most 10000 (Graphviz's sizes overflowed: a 2147483647 pt wide SVG)", async () => {
+      await refuses(
+        "plot_model",
+        () => api.plot_model(denseModel(), { dpi: 2 ** 31 - 1 }),
+        /`dpi` must be a positive integer of at most 10000, got 2147483647/,
+      );
+    });
+
     it("a Sequential config whose layers are not a list (it made a model without layers)", async () => {
       await refuses(
         "model_from_json",

@@ -8,8 +8,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { writeFileAtomic } from "../io/atomic.js";
 import { KerasError } from "../errors.js";
-import * as t from "io-ts";
-import { FilePath, PositiveInt, decodeArgs, described } from "../args.js";
+import { FilePath, PositiveIntAtMost, decodeArgs } from "../args.js";
 import { as_data_frame, isHistory, type History } from "./history.js";
 import { describeValue } from "../errors.js";
 
@@ -21,10 +20,7 @@ const MAX_SIDE = 16384;
  */
 const MAX_PNG_PIXELS = 2 ** 26;
 
-const Pixels = described(
-  t.refinement(PositiveInt, (n) => n <= MAX_SIDE),
-  `a positive integer of at most ${MAX_SIDE} (pixels)`,
-);
+const Pixels = PositiveIntAtMost(MAX_SIDE, "pixels");
 
 const PLOT_PROPS = {
   file: FilePath,
