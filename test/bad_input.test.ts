@@ -432,6 +432,19 @@ describe("bad input is a KerasError naming the function and the argument (issue 
         /`kernel_constraint` names an unknown constraint class "Bogus"/,
       );
     });
+
+    it("Keras 3.15's input_axes / output_axes of the variance-scaling initializers: null is their default, others are not computed here", async () => {
+      const glorot = (axes: unknown) =>
+        api.layer_dense({
+          units: 2,
+          kernel_initializer: { class_name: "GlorotUniform", config: { seed: 1, input_axes: axes, output_axes: null } },
+        });
+      expect(glorot(null).config.kernel_initializer).to.deep.equal({
+        class_name: "GlorotUniform",
+        config: { seed: 1 },
+      });
+      await refuses("layer_dense", () => glorot([0]), /`kernel_initializer` .*unknown argument `input_axes`/);
+    });
   });
 
   describe("arguments accepted silently before", () => {

@@ -143,9 +143,32 @@ export function resolveInitializer(v: unknown, arg = "initializer"): Initializer
   const cls = classOf(v.class_name);
   if (!cls)
     return `names an unknown initializer class ${JSON.stringify(v.class_name)} (known: ${Object.keys(INITIALIZER_CLASSES).join(", ")})`;
-  const r = checkArgs(INITIALIZER_CLASSES[cls].props, v.config ?? {}, {});
+  const r = checkArgs(INITIALIZER_CLASSES[cls].props, withoutDefaultFanAxes(cls, v.config), {});
   if (r.problems) return `is not a valid ${cls} initializer: ${r.problems.join("; ")}`;
   return initializerSpec(cls, r.value);
+}
+
+/** The variance-scaling classes (their fans come from the weight's shape). */
+const VARIANCE_SCALING = new Set([
+  "VarianceScaling",
+  "GlorotUniform",
+  "GlorotNormal",
+  "HeUniform",
+  "HeNormal",
+  "LecunUniform",
+  "LecunNormal",
+]);
+
+/**
+ * A config record without Keras 3.15's `input_axes` / `output_axes` of the variance-scaling classes when
+ * they hold their default (null: the fans of Keras's compute_fans, the only ones computed here); another
+ * value stays and is refused as an unknown argument.
+ */
+function withoutDefaultFanAxes(cls: string, config: unknown): unknown {
+  if (!VARIANCE_SCALING.has(cls) || !isPlainRecord(config)) return config ?? {};
+  return Object.fromEntries(
+    Object.entries(config).filter(([k, x]) => !((k === "input_axes" || k === "output_axes") && x === null)),
+  );
 }
 
 /** Why `spec` cannot draw a weight of `shape` (Keras's build-time checks), or null. */
