@@ -14,15 +14,45 @@ export function described<A, O = A>(codec: t.Type<A, O, unknown>, expected: stri
 
 const isIntegral = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v) && Math.floor(v) === v;
 
-export const PositiveInt = described(
-  t.refinement(t.number, (n) => isIntegral(n) && n > 0),
-  "a positive integer",
-);
-export const NonNegativeInt = described(
-  t.refinement(t.number, (n) => isIntegral(n) && n >= 0),
-  "a non-negative integer",
-);
-export const Int = described(t.refinement(t.number, isIntegral), "an integer");
+/**
+ * The largest integer an integer argument may be: R's integers are int32 (R keras hands `units = 1e12`
+ * to Keras as `as.integer(1e12)`, which is NA), and tfjs indexes tensors with int32.
+ */
+export const MAX_INT = 2 ** 31 - 1;
+/** The most elements one tensor may hold (what int32 indexing reaches); larger shapes are refused before allocating. */
+export const MAX_TENSOR_SIZE = MAX_INT;
+
+/** An int32 integer of at least `min`; above the int32 range the failure says why. */
+function integer(min: number, expected: string): t.Type<number, number, unknown> {
+  return described(
+    new t.Type<number, number, unknown>(
+      "Integer",
+      (u): u is number => isIntegral(u) && u >= min && u >= -MAX_INT - 1 && u <= MAX_INT,
+      (u, c) => {
+        if (!isIntegral(u) || u < min) return t.failure(u, c);
+        if (u > MAX_INT || u < -MAX_INT - 1)
+          return t.failure(
+            u,
+            c,
+            `must be ${expected} ${u > MAX_INT ? `of at most ${MAX_INT}` : `of at least ${-MAX_INT - 1}`} (R's integers are 32-bit), got ${u}`,
+          );
+        return t.success(u);
+      },
+      t.identity,
+    ),
+    expected,
+  );
+}
+
+export const PositiveInt = integer(1, "a positive integer");
+export const NonNegativeInt = integer(0, "a non-negative integer");
+export const Int = integer(-MAX_INT - 1, "an integer");
+/** A positive integer of at most `max` (`unit` says what it counts, e.g. "pixels"). */
+export const PositiveIntAtMost = (max: number, unit?: string) =>
+  described(
+    t.refinement(PositiveInt, (n) => n <= max),
+    `a positive integer of at most ${max}${unit ? ` (${unit})` : ""}`,
+  );
 export const Num = described(t.refinement(t.number, Number.isFinite), "a finite number");
 export const PositiveNum = described(
   t.refinement(t.number, (n) => Number.isFinite(n) && n > 0),
@@ -38,6 +68,10 @@ export const Rate = described(
 );
 export const Bool = described(t.boolean, "TRUE or FALSE (a boolean)");
 export const Str = described(t.string, "a string");
+export const FilePath = described(
+  t.refinement(t.string, (s) => s.length > 0),
+  "a file path (a non-empty string)",
+);
 export const Fn = described(
   new t.Type<(...a: any[]) => any>(
     "Function",
@@ -66,14 +100,14 @@ export const IntTuple = (n: number, what = "a positive integer") =>
       "IntTuple",
       (u): u is number[] => Array.isArray(u),
       (u, c) => {
-        const ok = (x: unknown) => isIntegral(x) && (x as number) > 0;
+        const ok = (x: unknown) => PositiveInt.is(x);
         if (ok(u)) return t.success(Array(n).fill(u as number));
         if (Array.isArray(u) && u.length === n && u.every(ok)) return t.success(u as number[]);
         return t.failure(u, c);
       },
       t.identity,
     ),
-    n === 1 ? what : `${what} or a vector of ${n} of them`,
+    `${what} or a vector of ${n} of them`,
   );
 
 /** One dimension of a shape: a positive integer or null (unknown). */
@@ -84,9 +118,17 @@ export const ShapeArg = described(
     "Shape",
     (u): u is (number | null)[] => Array.isArray(u),
     (u, c) => {
-      if (isIntegral(u) && (u as number) > 0) return t.success([u as number]);
-      if (Array.isArray(u) && u.every((d) => d === null || (isIntegral(d) && d > 0)))
+      if (PositiveInt.is(u)) return t.success([u]);
+      if (Array.isArray(u) && u.every((d) => d === null || PositiveInt.is(d))) {
+        const known = (u as (number | null)[]).reduce<number>((n, d) => n * (d ?? 1), 1);
+        if (known > MAX_TENSOR_SIZE)
+          return t.failure(
+            u,
+            c,
+            `is a shape of ${known} values per sample, more than a tensor can hold (${MAX_TENSOR_SIZE})`,
+          );
         return t.success(u as (number | null)[]);
+      }
       return t.failure(u, c);
     },
     t.identity,
@@ -94,6 +136,8 @@ export const ShapeArg = described(
   "a shape: a vector of positive integers or null",
 );
 export const DType = OneOf("float32", "int32", "bool", "float64", "float16", "int64", "string");
+/** The dtype of a computation: float32, the only float type of the backends (null: the default). */
+export const FloatDType = Nullable(OneOf("float32"));
 
 export type Props = Record<string, t.Mixed>;
 
@@ -118,8 +162,117 @@ export function closestName(name: string, known: readonly string[]): string | un
 }
 
 /**
- * Decodes `args` against `props`. Values equal to `undefined` count as absent. Returns the decoded
- * values merged over `defaults`. Throws one KerasError listing every problem.
+ * A record of named arguments: a plain object (or one without a prototype). A Map, a Date, an array
+ * or a class instance is not one: its entries would be silently ignored.
+ */
+export function isPlainRecord(v: unknown): v is Record<string, unknown> {
+  if (v === null || typeof v !== "object") return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * A record of `codec` values by name. Only a plain record is one (io-ts's own record codecs also take a
+ * Map, a Set or a Date, whose entries are not own properties: they would read as an empty record).
+ */
+export const RecordOf = <A>(codec: t.Type<A, A, unknown>, expected: string) =>
+  described(
+    t.refinement(t.record(t.string, codec), (r): r is Record<string, A> => isPlainRecord(r)),
+    expected,
+  );
+
+type Observer = (fn: string, props: Props, args: Record<string, unknown>) => void;
+let observer: Observer | null = null;
+
+/**
+ * Calls `observe` with every record of arguments `decodeArgs` checks, until the returned function is
+ * called: how the fuzz suite learns each public function's codecs (test/fuzz).
+ */
+export function observeDecoding(observe: Observer): () => void {
+  observer = observe;
+  return () => {
+    if (observer === observe) observer = null;
+  };
+}
+
+/** The name of the argument a codec is decoding (decodeArgs puts it first in the io-ts context). */
+export function argumentName(c: t.Context): string {
+  return c[0]?.key || "value";
+}
+
+/**
+ * Checks `args` against `props` without throwing: the decoded values merged over `defaults`, or every
+ * problem. Values equal to `undefined` count as absent.
+ */
+export function checkArgs<D extends Record<string, unknown>>(
+  props: Props,
+  args: unknown,
+  defaults: D,
+  required: readonly string[] = [],
+): { value: D & Record<string, any>; problems: null } | { value: null; problems: string[] } {
+  if (args === undefined || args === null) args = {};
+  if (!isPlainRecord(args))
+    return { value: null, problems: [`arguments must be a record of named arguments, got ${describeValue(args)}`] };
+  const problems: string[] = [];
+  const invalid = new Set<string>();
+  const out: Record<string, unknown> = { ...defaults };
+  const known = Object.keys(props);
+  for (const [key, value] of Object.entries(args)) {
+    // Own names only: `constructor`, `toString`, `__proto__` are unknown arguments, not Object.prototype's.
+    const codec = Object.hasOwn(props, key) ? props[key] : undefined;
+    if (!codec) {
+      const hint = closestName(key, known);
+      problems.push(`unknown argument \`${key}\`${hint ? `; did you mean \`${hint}\`?` : ""}`);
+      continue;
+    }
+    if (value === undefined) continue;
+    const r = codec.validate(value, [{ key, type: codec, actual: value }]);
+    if (isLeft(r)) {
+      invalid.add(key);
+      const why = r.left.find((e) => e.message)?.message;
+      problems.push(why ? `\`${key}\` ${why}` : `\`${key}\` must be ${codec.name}, got ${describeValue(value)}`);
+    } else out[key] = r.right;
+  }
+  for (const key of required) {
+    if (out[key] === undefined && !invalid.has(key))
+      problems.push(`\`${key}\` is required (${props[key]?.name ?? "a value"})`);
+  }
+  return problems.length ? { value: null, problems } : { value: out as D & Record<string, any>, problems: null };
+}
+
+/** Several problems as one message: the problem itself, or a list. */
+export function problemList(problems: readonly string[]): string {
+  return problems.length === 1 ? problems[0] : `invalid arguments:\n  - ${problems.join("\n  - ")}`;
+}
+
+/**
+ * Decodes a call's positional arguments (`positional`: name → [codec, value]) together with its record of
+ * named arguments `args`, so that one KerasError lists every problem. A positional argument may not be
+ * given in the record as well.
+ */
+export function decodeCall<D extends Record<string, unknown>>(
+  fn: string,
+  positional: Readonly<Record<string, readonly [t.Mixed, unknown]>>,
+  args: unknown,
+  props: Props,
+  defaults: D,
+): D & Record<string, any> {
+  const named = args === undefined || args === null ? {} : args;
+  if (!isPlainRecord(named))
+    throw new KerasError(fn, `arguments must be a record of named arguments, got ${describeValue(args)}`);
+  if (observer) observer(fn, props, named);
+  const twice = Object.keys(named).filter((k) => Object.hasOwn(positional, k) && named[k] !== undefined);
+  if (twice.length) throw new KerasError(fn, `\`${twice[0]}\` is given twice (as an argument and by name)`);
+  const codecs = Object.fromEntries(Object.entries(positional).map(([k, [c]]) => [k, c]));
+  const given = Object.fromEntries(Object.entries(positional).map(([k, [, v]]) => [k, v]));
+  const r = checkArgs({ ...codecs, ...props }, { ...named, ...given }, defaults, Object.keys(positional));
+  if (r.problems) throw new KerasError(fn, problemList(r.problems));
+  return r.value;
+}
+
+/**
+ * Decodes `args` against `props` (see checkArgs) and returns the decoded values merged over
+ * `defaults`. Throws one KerasError of `fn` listing every problem.
  */
 export function decodeArgs<D extends Record<string, unknown>>(
   fn: string,
@@ -128,33 +281,8 @@ export function decodeArgs<D extends Record<string, unknown>>(
   defaults: D,
   required: readonly string[] = [],
 ): D & Record<string, any> {
-  if (args === undefined || args === null) args = {};
-  if (typeof args !== "object" || Array.isArray(args)) {
-    throw new KerasError(fn, `arguments must be a record of named arguments, got ${describeValue(args)}`);
-  }
-  const problems: string[] = [];
-  const invalid = new Set<string>();
-  const out: Record<string, unknown> = { ...defaults };
-  const known = Object.keys(props);
-  for (const [key, value] of Object.entries(args as Record<string, unknown>)) {
-    const codec = props[key];
-    if (!codec) {
-      const hint = closestName(key, known);
-      problems.push(`unknown argument \`${key}\`${hint ? `; did you mean \`${hint}\`?` : ""}`);
-      continue;
-    }
-    if (value === undefined) continue;
-    const r = codec.decode(value);
-    if (isLeft(r)) {
-      invalid.add(key);
-      problems.push(`\`${key}\` must be ${codec.name}, got ${describeValue(value)}`);
-    } else out[key] = r.right;
-  }
-  for (const key of required) {
-    if (out[key] === undefined && !invalid.has(key))
-      problems.push(`\`${key}\` is required (${props[key]?.name ?? "a value"})`);
-  }
-  if (problems.length === 1) throw new KerasError(fn, problems[0]);
-  if (problems.length > 1) throw new KerasError(fn, `invalid arguments:\n  - ${problems.join("\n  - ")}`);
-  return out as D & Record<string, any>;
+  if (observer && isPlainRecord(args)) observer(fn, props, args);
+  const r = checkArgs(props, args, defaults, required);
+  if (r.problems) throw new KerasError(fn, problemList(r.problems));
+  return r.value;
 }

@@ -75,7 +75,7 @@ describe("every public function rejects bad arguments with a KerasError", functi
     );
     expect(() => api.summary({} as any)).to.throw(/summary\(\): `model` must be a model/);
     expect(() => api.activation_relu("x" as any)).to.throw(
-      /activation_relu\(\): `x` must be a tensor or a nested array of numbers, got "x"/,
+      /activation_relu\(\): `x` must be a tf.Tensor, a nested array of numbers, a typed array or \{ data, shape \}, got "x"/,
     );
   });
 });

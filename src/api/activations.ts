@@ -2,7 +2,7 @@
 import { ACTIVATIONS, softmaxAlong } from "../ops/activations.js";
 import { resolveAxis } from "../layers/core/axes.js";
 import { tf, type Tensor } from "../backend/tf.js";
-import { toTensor } from "../engine/eager.js";
+import { toTensorData } from "../engine/training/convert.js";
 import { Bool, Int, decodeArgs } from "../args.js";
 
 /** Numbers nested to any depth (a scalar, a vector, a matrix, ...). */
@@ -12,7 +12,7 @@ export type ActivationInput = Tensor | NestedNumbers;
 
 /** Runs `f` on `x` (a tensor, or data converted to one and freed afterwards), as `fn`. */
 function applyTo(fn: string, x: unknown, f: (t: Tensor) => Tensor): Tensor {
-  const { tensor, owned } = toTensor(fn, x, "`x`");
+  const { tensor, owned } = toTensorData(fn, x, "`x`");
   try {
     return tf.tidy(() => {
       const y = f(tensor);

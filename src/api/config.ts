@@ -1,5 +1,5 @@
 /** `get_config(model | layer)` and `from_config(config)`: Keras config JSON (snake_case keys), both ways. */
-import { KerasError, describeValue } from "../errors.js";
+import { KerasError, describeValue, within } from "../errors.js";
 import { isModel } from "../model/guards.js";
 import { isLayer, type Layer } from "../model/layer.js";
 import type { Model } from "../model/model.js";
@@ -35,5 +35,12 @@ export function get_config(object: Model | Layer): SequentialConfig | Functional
  * (layer_lambda, rnn_cell_custom) are refused with a KerasError saying how to rebuild them.
  */
 export function from_config(config: unknown): Model | Layer {
-  return fromConfig("from_config", config);
+  const fn = "from_config";
+  try {
+    return fromConfig(fn, config);
+  } catch (e) {
+    // Every problem is in `config`, whichever function rebuilding it found it (layer_dense, keras_model_sequential, ...).
+    if (e instanceof KerasError && !e.message.startsWith(`${fn}(): \`config\``)) throw within(fn, "`config`", e);
+    throw e;
+  }
 }

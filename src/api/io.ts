@@ -5,8 +5,9 @@
  */
 import * as t from "io-ts";
 import { readFile, stat } from "node:fs/promises";
-import { KerasError, describeValue } from "../errors.js";
-import { Bool, Guarded, Str, decodeArgs, described } from "../args.js";
+import { KerasError } from "../errors.js";
+import { Bool, FilePath, Fn, Guarded, RecordOf, Str, decodeCall, described } from "../args.js";
+import { isCellLayer } from "../layers/recurrent/cell.js";
 import { isModel } from "../model/guards.js";
 import type { Model } from "../model/model.js";
 import { writeFileAtomic } from "../io/atomic.js";
@@ -30,8 +31,8 @@ import { compile } from "./training.js";
 /** The Keras version this package writes files as (the one its tests load them in). */
 const KERAS_VERSION = "3.15.1";
 
-const CustomObjectsArg = described(
-  t.UnknownRecord,
+const CustomObjectsArg = RecordOf(
+  t.union([Fn, Guarded("Cell", isCellLayer, "a cell")]),
   "a record of custom objects by name (functions, rnn_cell_custom() cells)",
 );
 const Bytes = Guarded(
@@ -40,31 +41,6 @@ const Bytes = Guarded(
   "raw bytes (a Uint8Array, e.g. from serialize_model())",
 );
 const ModelArg = Guarded("Model", isModel, "a model (keras_model_sequential() or keras_model())");
-const PathArg = described(
-  t.refinement(t.string, (s) => s.length > 0),
-  "a file path (a non-empty string)",
-);
-
-/**
- * Decodes a call's positional arguments together with its options record, so one KerasError lists
- * every problem (an options record that is not one is reported as such).
- */
-function decodeCall<D extends Record<string, unknown>>(
-  fn: string,
-  positional: Record<string, [t.Mixed, unknown]>,
-  args: unknown,
-  props: Record<string, t.Mixed>,
-  defaults: D,
-): D & Record<string, any> {
-  const options = args === undefined || args === null ? {} : args;
-  if (typeof options !== "object" || Array.isArray(options) || options instanceof Uint8Array)
-    throw new KerasError(fn, `the options must be a record of named arguments, got ${describeValue(args)}`);
-  const given = Object.fromEntries(Object.entries(positional).map(([k, [, v]]) => [k, v]));
-  const codecs = Object.fromEntries(Object.entries(positional).map(([k, [c]]) => [k, c]));
-  const clash = Object.keys(options).filter((k) => k in positional);
-  if (clash.length) throw new KerasError(fn, `\`${clash[0]}\` is given twice (as an argument and in the options)`);
-  return decodeArgs(fn, { ...codecs, ...props }, { ...options, ...given }, defaults, Object.keys(positional));
-}
 
 const LEGACY = /\.(h5|hdf5)$/i;
 
@@ -73,7 +49,7 @@ const LOAD_PROPS = { custom_objects: CustomObjectsArg, compile: Bool };
 const LOAD_DEFAULTS = { custom_objects: {}, compile: true };
 
 const PathOrBytes = described(
-  t.union([PathArg, Bytes]),
+  t.union([FilePath, Bytes]),
   "a file path (a string) or the bytes of a .keras file (a Uint8Array)",
 );
 
@@ -118,7 +94,7 @@ async function saveTo(
 ): Promise<void> {
   const { overwrite } = decodeCall(
     fn,
-    { model: [ModelArg, model], filepath: [PathArg, filepath] },
+    { model: [ModelArg, model], filepath: [FilePath, filepath] },
     args,
     { overwrite: Bool },
     { overwrite: false },
@@ -302,7 +278,7 @@ export async function load_model_weights<M extends Model>(
   const fn = "load_model_weights";
   const { skip_mismatch } = decodeCall(
     fn,
-    { model: [ModelArg, model], filepath: [PathArg, filepath] },
+    { model: [ModelArg, model], filepath: [FilePath, filepath] },
     args,
     { skip_mismatch: Bool },
     { skip_mismatch: false },
@@ -363,7 +339,7 @@ export async function load_model_config(
   const fn = "load_model_config";
   const a = decodeCall(
     fn,
-    { filepath: [PathArg, filepath] },
+    { filepath: [FilePath, filepath] },
     args,
     { custom_objects: CustomObjectsArg },
     { custom_objects: {} },

@@ -4,7 +4,7 @@
  * (engine/layer_state.ts), so a layer taken from a model with get_layer() reaches the model's state.
  */
 import { tf, type Tensor } from "../backend/tf.js";
-import { KerasError, describeValue } from "../errors.js";
+import { KerasError, asKerasError, describeValue } from "../errors.js";
 import { isModel } from "../model/guards.js";
 import { builtInputShapesOf, familyOf, isLayer, type Layer } from "../model/layer.js";
 import type { Model } from "../model/model.js";
@@ -13,7 +13,7 @@ import { formatShape } from "../model/shape.js";
 import { isStatefulLayer } from "../model/stateful.js";
 import { buildPlan } from "../engine/plan.js";
 import { existingStateCell, stateCellOf } from "../engine/layer_state.js";
-import { toTensor } from "../engine/eager.js";
+import { toTensorData } from "../engine/training/convert.js";
 
 const FN = "reset_states";
 
@@ -33,7 +33,7 @@ function stateTensors(
   const owned: Tensor[] = [];
   try {
     const tensors = list.map((s, i) => {
-      const r = toTensor(FN, s, `layer "${layer.name}": state ${i + 1}`);
+      const r = toTensorData(FN, s, `\`states\` (layer "${layer.name}", state ${i + 1})`);
       if (r.owned) owned.push(r.tensor);
       return r.tensor;
     });
@@ -48,7 +48,7 @@ function stateTensors(
                   : "",
               )
               .find((m) => m);
-      if (problem) throw new KerasError(FN, problem, "shape");
+      if (problem) throw new KerasError(FN, `\`states\`: ${problem}`, "shape");
     }
     return { tensors, owned };
   } catch (e) {
@@ -104,7 +104,11 @@ export function reset_states<T extends Model | Layer>(object: T, states?: unknow
       for (const i of stateful) existingStateCell(object.layers[i])?.reset();
       return object;
     }
-    setModelStates(object, stateful, states);
+    try {
+      setModelStates(object, stateful, states);
+    } catch (e) {
+      throw asKerasError(FN, e);
+    }
     return object;
   }
   if (isLayer(object)) {

@@ -4,7 +4,7 @@
  */
 import * as t from "io-ts";
 import { KerasError, describeValue } from "../errors.js";
-import { Bool, decodeArgs, described, type Props } from "../args.js";
+import { Bool, decodeCall, described } from "../args.js";
 import { isModel } from "../model/guards.js";
 import type { Model } from "../model/model.js";
 import { loadTfjsModel, saveTfjsModel } from "../io/tfjs.js";
@@ -13,19 +13,6 @@ const FilePath = described(
   t.refinement(t.string, (s) => s.length > 0),
   "a path (a non-empty string)",
 );
-
-/** Decodes a positional argument together with the named ones, so every problem is listed at once. */
-function decodeWithPositional<D extends Record<string, unknown>>(
-  fn: string,
-  props: Props,
-  positional: Record<string, unknown>,
-  args: unknown,
-  defaults: D,
-): D & Record<string, any> {
-  if (args !== undefined && args !== null && (typeof args !== "object" || Array.isArray(args)))
-    decodeArgs(fn, props, args, defaults); // throws: arguments must be a record
-  return decodeArgs(fn, props, { ...(args as object), ...positional }, defaults, Object.keys(positional));
-}
 
 export interface SaveModelTfjsArgs {
   /** Replace an existing model.json / weights.bin in the folder (default FALSE, as keras3's save_model()). */
@@ -47,11 +34,11 @@ export async function save_model_tfjs<M extends Model>(
   args?: SaveModelTfjsArgs,
 ): Promise<M> {
   const fn = "save_model_tfjs";
-  const a = decodeWithPositional(
+  const a = decodeCall(
     fn,
-    { filepath: FilePath, overwrite: Bool, include_optimizer: Bool },
-    { filepath },
+    { filepath: [FilePath, filepath] },
     args,
+    { overwrite: Bool, include_optimizer: Bool },
     { overwrite: false, include_optimizer: true },
   );
   if (!isModel(model)) throw new KerasError(fn, `\`model\` must be a model, got ${describeValue(model)}`);
@@ -71,6 +58,6 @@ export interface LoadModelTfjsArgs {
  */
 export async function load_model_tfjs(filepath: string, args?: LoadModelTfjsArgs): Promise<Model> {
   const fn = "load_model_tfjs";
-  const a = decodeWithPositional(fn, { filepath: FilePath, compile: Bool }, { filepath }, args, { compile: true });
+  const a = decodeCall(fn, { filepath: [FilePath, filepath] }, args, { compile: Bool }, { compile: true });
   return loadTfjsModel(fn, a.filepath, { compile: a.compile });
 }

@@ -3,8 +3,18 @@
  * the public losses, metrics, optimizers, schedules, callbacks and history helpers.
  */
 import * as t from "io-ts";
-import { KerasError, describeValue } from "../errors.js";
-import { Bool, NonNegativeInt, PositiveInt, decodeArgs, described } from "../args.js";
+import { KerasError, asKerasError, describeValue } from "../errors.js";
+import {
+  Bool,
+  NonNegativeInt,
+  Num,
+  PositiveInt,
+  Rate,
+  RecordOf,
+  decodeArgs,
+  described,
+  isPlainRecord,
+} from "../args.js";
 import { backend_ready } from "../backend/index.js";
 import { isModel } from "../model/guards.js";
 import { withModel, type CompiledState, type Model } from "../model/model.js";
@@ -154,14 +164,13 @@ export function compile(a: unknown, b?: unknown): unknown {
 }
 
 const Verbose = described(t.union([t.literal(0), t.literal(1), t.literal(2), t.literal("auto")]), '0, 1, 2 or "auto"');
-const Fraction = described(
-  t.refinement(t.number, (n) => n >= 0 && n < 1),
-  "a number in [0, 1)",
-);
 const List = described(t.array(t.unknown), "a list");
 const Data = described(t.unknown, "data");
 const ClassWeight = described(
-  t.union([t.record(t.string, t.number), t.array(t.number)]),
+  t.union([
+    t.refinement(RecordOf(Num, "a record of weights"), (r) => Object.keys(r).every((k) => /^\d+$/.test(k))),
+    t.array(Num),
+  ]),
   "a record of weights by class index (e.g. { 0: 1, 1: 5 }) or a vector of weights",
 );
 const ValidationFreq = described(
@@ -174,7 +183,7 @@ const FIT_PROPS = {
   epochs: PositiveInt,
   verbose: Verbose,
   callbacks: List,
-  validation_split: Fraction,
+  validation_split: Rate,
   validation_data: Data,
   shuffle: Bool,
   class_weight: ClassWeight,
@@ -235,11 +244,20 @@ function validationSet(fn: string, model: Model, v: unknown): ArraySet {
       throw new KerasError(fn, "`validation_data` made without `targets` cannot be evaluated: give it targets");
     return adaptData(fn, model, v, undefined);
   }
-  if (Array.isArray(v) && (v.length === 2 || v.length === 3))
-    return adaptData(fn, model, v[0], v[1], { sampleWeight: v[2] });
-  if (v !== null && typeof v === "object" && !Array.isArray(v) && "x" in v && "y" in v) {
-    const r = v as { x: unknown; y: unknown; sample_weight?: unknown };
-    return adaptData(fn, model, r.x, r.y, { sampleWeight: r.sample_weight });
+  if (Array.isArray(v) && (v.length === 2 || v.length === 3)) {
+    const labels = { x: "validation_data[[1]]", y: "validation_data[[2]]", sampleWeight: "validation_data[[3]]" };
+    if (v[1] === undefined || v[1] === null) throw new KerasError(fn, `\`${labels.y}\` (the targets) is required`);
+    return adaptData(fn, model, v[0], v[1], { sampleWeight: v[2], labels });
+  }
+  if (
+    isPlainRecord(v) &&
+    Object.keys(v).every((k) => ["x", "y", "sample_weight"].includes(k)) &&
+    "x" in v &&
+    "y" in v
+  ) {
+    const labels = { x: "validation_data$x", y: "validation_data$y", sampleWeight: "validation_data$sample_weight" };
+    if (v.y === undefined || v.y === null) throw new KerasError(fn, `\`${labels.y}\` (the targets) is required`);
+    return adaptData(fn, model, v.x, v.y, { sampleWeight: v.sample_weight, labels });
   }
   throw new KerasError(
     fn,
@@ -305,6 +323,8 @@ export async function fit(
       validationBatchSize: a.validation_batch_size,
       validateAt: (epoch) => (Array.isArray(freq) ? freq.includes(epoch) : epoch % freq === 0),
     });
+  } catch (e) {
+    throw asKerasError(fn, e);
   } finally {
     sets.forEach(disposeSet);
   }
@@ -338,6 +358,8 @@ export async function evaluate(
         callbacks: a.callbacks,
       }),
     );
+  } catch (e) {
+    throw asKerasError(fn, e);
   } finally {
     disposeSet(set);
   }
@@ -366,6 +388,8 @@ export async function predict(
       verbose: resolveVerbose(a.verbose),
       callbacks: a.callbacks,
     });
+  } catch (e) {
+    throw asKerasError(fn, e);
   } finally {
     disposeSet(set);
   }
@@ -388,6 +412,8 @@ export async function train_on_batch(
   const set = adaptData(fn, model, x, y, { sampleWeight: a.sample_weight, classWeight: a.class_weight });
   try {
     return await trainOnBatch(fn, model, set);
+  } catch (e) {
+    throw asKerasError(fn, e);
   } finally {
     disposeSet(set);
   }
@@ -408,6 +434,8 @@ export async function test_on_batch(
   const set = adaptData(fn, model, x, y, { sampleWeight: a.sample_weight });
   try {
     return Object.freeze(await evaluateLoop(fn, model, set, { batchSize: set.n, verbose: 0, callbacks: [] }));
+  } catch (e) {
+    throw asKerasError(fn, e);
   } finally {
     disposeSet(set);
   }
@@ -422,6 +450,8 @@ export async function predict_on_batch(model: Model, x: unknown): Promise<any> {
   const set = adaptData(fn, model, x, undefined);
   try {
     return await predictLoop(fn, model, set, { batchSize: set.n, verbose: 0, callbacks: [] });
+  } catch (e) {
+    throw asKerasError(fn, e);
   } finally {
     disposeSet(set);
   }

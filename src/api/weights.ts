@@ -1,6 +1,6 @@
 /** Weights and inspection verbs: get/set_weights, count_params, get_layer, pop_layer, freeze/unfreeze. */
 import * as t from "io-ts";
-import { KerasError, describeValue } from "../errors.js";
+import { ArgumentError, KerasError, describeValue } from "../errors.js";
 import { Int, decodeArgs, described } from "../args.js";
 import { isModel } from "../model/guards.js";
 import {
@@ -26,7 +26,7 @@ function modelLayerWeights(fn: string, model: Model): { layer: Layer; values: re
   try {
     plan = buildPlan(model);
   } catch (e) {
-    if (e instanceof KerasError)
+    if (e instanceof KerasError || e instanceof ArgumentError)
       throw new KerasError(
         fn,
         `model "${model.name}" is not built yet (its input shape is unknown): give input_shape, or fit/predict it first`,
@@ -66,7 +66,7 @@ export function set_weights<T extends Model | Layer>(object: T, weights: readonl
     const layers = modelLayerWeights(fn, object);
     const total = layers.reduce((n, l) => n + l.values.length, 0);
     if (weights.length !== total)
-      throw new KerasError(fn, `model "${object.name}" has ${total} weight arrays, got ${weights.length}`);
+      throw new KerasError(fn, `\`weights\`: model "${object.name}" has ${total} weight arrays, got ${weights.length}`);
     let k = 0;
     const newLayers = layers.map(({ layer, shapes }) => {
       if (!shapes) return layer;
@@ -128,7 +128,7 @@ export function get_layer(model: Model, args: { name?: string; index?: number })
   checkModel(fn, model);
   const { name, index } = decodeArgs(
     fn,
-    { name: described(t.string, "a layer name"), index: described(t.number, "a 1-based index") },
+    { name: described(t.string, "a layer name"), index: described(Int, "a 1-based index") },
     args,
     {},
   ) as { name?: string; index?: number };

@@ -4,7 +4,7 @@
  * tried and why it was not used is kept for `backend_info()`.
  */
 import { tf } from "./tf.js";
-import { KerasError } from "../errors.js";
+import { KerasError, describeValue } from "../errors.js";
 import { registerWasmFallbackKernels } from "./wasm_kernels.js";
 
 export type BackendName = "tensorflow" | "wasm" | "cpu";
@@ -148,7 +148,7 @@ export function backend_ready(): Promise<BackendInfo> {
 /** Switches backend explicitly: "tensorflow" (tfjs-node-gpu, else tfjs-node), "wasm" or "cpu". */
 export async function use_backend(name: BackendName): Promise<BackendInfo> {
   if (name !== "tensorflow" && name !== "wasm" && name !== "cpu") {
-    throw new KerasError("use_backend", `\`name\` must be "tensorflow", "wasm" or "cpu", got ${JSON.stringify(name)}`);
+    throw new KerasError("use_backend", `\`name\` must be "tensorflow", "wasm" or "cpu", got ${describeValue(name)}`);
   }
   if (pending) await pending.catch(() => undefined);
   current = await select(name, "use_backend");

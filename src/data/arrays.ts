@@ -6,8 +6,8 @@
  */
 import { tf } from "../backend/tf.js";
 import { KerasError, describeValue } from "../errors.js";
-import { OneOf } from "../args.js";
-import { isDataRecord } from "../engine/training/convert.js";
+import { MAX_TENSOR_SIZE, OneOf } from "../args.js";
+import { isDataRecord, nestedNumbers } from "../engine/training/convert.js";
 
 export type TypedArray =
   Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | Float32Array | Float64Array;
@@ -42,56 +42,23 @@ export interface HostArray {
 
 export const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
+/**
+ * A new typed array for `n` values of a result: more than a tensor holds is refused (the result could not
+ * be trained on, and its memory might not exist); `cause` names what made it that big.
+ */
+export function allocate<T extends TypedArray>(fn: string, Type: new (n: number) => T, n: number, cause: string): T {
+  if (n > MAX_TENSOR_SIZE)
+    throw new KerasError(
+      fn,
+      `the result would hold ${n} values, more than a tensor can (${MAX_TENSOR_SIZE}): ${cause}`,
+      "shape",
+    );
+  return new Type(n);
+}
+
 /** A new `{ data, shape }` record (frozen; the typed array is the caller's own copy). */
 export function arrayValue<T extends TypedArray>(data: T, shape: readonly number[]): ArrayValue<T> {
   return Object.freeze({ data, shape: Object.freeze([...shape]) });
-}
-
-/** The shape of a nested array read from its first elements, then every element checked against it. */
-function nestedArray(fn: string, what: string, x: readonly unknown[]): HostArray {
-  const shape: number[] = [];
-  for (let cur: unknown = x; Array.isArray(cur) || ArrayBuffer.isView(cur); cur = (cur as ArrayLike<unknown>)[0]) {
-    shape.push((cur as ArrayLike<unknown>).length);
-    if ((cur as ArrayLike<unknown>).length === 0) break;
-  }
-  const data = new Float64Array(size(shape));
-  let k = 0;
-  const path: number[] = []; // the position being read, for messages
-  const isList = (v: unknown) => Array.isArray(v) || (ArrayBuffer.isView(v) && !(v instanceof DataView));
-  const walk = (v: unknown, dim: number): void => {
-    if (dim === shape.length) {
-      if (typeof v !== "number" && typeof v !== "boolean")
-        throw new KerasError(fn, `${what} must hold numbers, got ${describeValue(v)} at [${path.join(", ")}]`);
-      data[k++] = Number(v);
-      return;
-    }
-    if (!isList(v) || (v as ArrayLike<unknown>).length !== shape[dim])
-      throw new KerasError(
-        fn,
-        `${what} must be a rectangular array of shape [${shape.join(", ")}] (read from its first elements); the element at [${path.join(", ")}] is ${describeValue(v)}`,
-        "shape",
-      );
-    const a = v as ArrayLike<unknown>;
-    if (dim === shape.length - 1) {
-      for (let i = 0; i < a.length; i++) {
-        const e = a[i];
-        if (typeof e === "number") data[k++] = e;
-        else {
-          path.push(i);
-          walk(e, dim + 1);
-          path.pop();
-        }
-      }
-      return;
-    }
-    for (let i = 0; i < a.length; i++) {
-      path.push(i);
-      walk(a[i], dim + 1);
-      path.pop();
-    }
-  };
-  walk(x, 0);
-  return { data, shape };
 }
 
 /** Reads one rectangular array of numbers. A tf.Tensor is read, never disposed. */
@@ -133,25 +100,45 @@ export function readArray(fn: string, what: string, x: unknown): HostArray {
     return { data: x as unknown as ArrayLike<number>, shape: [(x as unknown as ArrayLike<number>).length] };
   }
   if (typeof x === "number") return { data: [x], shape: [] };
-  if (Array.isArray(x) && x.every((v) => typeof v === "number")) return { data: x as number[], shape: [x.length] };
-  if (Array.isArray(x)) return nestedArray(fn, what, x);
+  if (Array.isArray(x) && isNumberList(x)) return { data: x, shape: [x.length] };
+  if (Array.isArray(x)) {
+    // The conversion of the training verbs, keeping float64 (the data utilities compute on the host).
+    const r = nestedNumbers(x, Float64Array);
+    if (typeof r === "string")
+      throw new KerasError(fn, `${what} must be a rectangular nested array of numbers: ${r}`, "shape");
+    return { data: r.values, shape: r.shape };
+  }
   throw new KerasError(
     fn,
     `${what} must be an array: a nested array of numbers, a typed array, { data, shape } or a tf.Tensor; got ${describeValue(x)}`,
   );
 }
 
+/** A vector of numbers without holes (a hole would read as undefined). */
+function isNumberList(x: readonly unknown[]): x is number[] {
+  for (let i = 0; i < x.length; i++) if (typeof x[i] !== "number") return false;
+  return true;
+}
+
 /** Float64 when the values came as float64 (JS numbers or a Float64Array), else float32 (tfjs computes in float32). */
 export const floatTypeFor = (data: ArrayLike<number>): typeof Float32Array | typeof Float64Array =>
   Array.isArray(data) || data instanceof Float64Array ? Float64Array : Float32Array;
 
-/** A list of sequences: each a vector of numbers or of equally shaped samples; a rectangular array's rows also count. */
-export function readSequences(fn: string, what: string, x: unknown): HostArray[] {
+/**
+ * A list of sequences (argument `name`): each a vector of numbers or of equally shaped samples; a
+ * rectangular array's rows also count.
+ */
+export function readSequences(fn: string, name: string, x: unknown): HostArray[] {
+  const what = `\`${name}\``;
   if (Array.isArray(x)) {
-    return x.map((s, i) => {
+    // Array.from: a hole in a sparse list is an undefined entry, refused like any non-sequence.
+    return Array.from(x, (s: unknown, i) => {
       if (!Array.isArray(s) && !(ArrayBuffer.isView(s) && !(s instanceof DataView)))
-        throw new KerasError(fn, `${what} must be a list of sequences (arrays); element ${i} is ${describeValue(s)}`);
-      return readArray(fn, `${what}[${i}]`, s);
+        throw new KerasError(
+          fn,
+          `${what} must be a list of sequences (arrays); element ${i + 1} is ${describeValue(s)}`,
+        );
+      return readArray(fn, `\`${name}[[${i + 1}]]\``, s);
     });
   }
   const all = readArray(fn, what, x);

@@ -4,6 +4,7 @@ import { KerasError } from "../errors.js";
 import { Int, NonNegativeInt, Nullable, OneOf, PositiveInt, decodeArgs, described } from "../args.js";
 import {
   ARRAY_TYPES,
+  allocate,
   ArrayDTypeArg,
   arrayValue,
   floatTypeFor,
@@ -57,19 +58,19 @@ export function pad_sequences(sequences: readonly ArrayInput[] | ArrayInput, arg
   const Type = ARRAY_TYPES[a.dtype as ArrayDType];
   if (!Number.isFinite(a.value) && !(Type === Float32Array || Type === Float64Array))
     throw new KerasError(fn, `\`value\` ${a.value} cannot be stored in dtype "${a.dtype}"; use a float dtype`);
-  const seqs = readSequences(fn, "`sequences`", sequences);
+  const seqs = readSequences(fn, "sequences", sequences);
   const first = seqs.find((s) => s.shape[0] > 0);
   const sampleShape = first ? first.shape.slice(1) : [];
   const per = size(sampleShape);
   const maxlen: number = a.maxlen ?? seqs.reduce((m, s) => Math.max(m, s.shape[0]), 0);
-  const out = new Type(seqs.length * maxlen * per).fill(a.value) as TypedArray;
+  const out = allocate<TypedArray>(fn, Type, seqs.length * maxlen * per, "give a smaller `maxlen`").fill(a.value);
   seqs.forEach((s, i) => {
     const len = s.shape[0];
     if (len === 0) return;
     if (s.shape.length - 1 !== sampleShape.length || s.shape.slice(1).some((d, k) => d !== sampleShape[k]))
       throw new KerasError(
         fn,
-        `the samples of sequence ${i} have shape ${formatDims(s.shape.slice(1))}, those of the first non-empty sequence ${formatDims(sampleShape)}`,
+        `the samples of \`sequences[[${i + 1}]]\` have shape ${formatDims(s.shape.slice(1))}, those of the first non-empty sequence ${formatDims(sampleShape)}`,
         "shape",
       );
     const keep = Math.min(len, maxlen);
@@ -119,7 +120,7 @@ export function to_categorical(y: ArrayInput, args: ToCategoricalArgs = {}): Arr
       `\`y\` holds class ${max}, outside 0..${classes - 1} for \`num_classes\` = ${classes} (class indices start at 0)`,
     );
   const labelShape = shape.length > 1 && shape[shape.length - 1] === 1 ? shape.slice(0, -1) : shape;
-  const out = new ARRAY_TYPES[a.dtype as ArrayDType](n * classes);
+  const out = allocate<TypedArray>(fn, ARRAY_TYPES[a.dtype as ArrayDType], n * classes, "give a smaller `num_classes`");
   for (let i = 0; i < n; i++) out[i * classes + data[i]] = 1;
   return arrayValue(out, [...labelShape, classes]);
 }

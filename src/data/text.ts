@@ -6,7 +6,7 @@
 import * as t from "io-ts";
 import { KerasError, describeValue } from "../errors.js";
 import { Bool, Nullable, OneOf, PositiveInt, Str, decodeArgs, described } from "../args.js";
-import { arrayValue, readSequences, type ArrayInput, type ArrayValue } from "./arrays.js";
+import { allocate, arrayValue, readSequences, type ArrayInput, type ArrayValue } from "./arrays.js";
 
 type Lookup<K extends string | number, V> = Readonly<Record<K, V>>;
 
@@ -114,16 +114,15 @@ function checkTokenizer(fn: string, x: unknown): asserts x is TextTokenizer {
 
 /** `texts`: one string, a list of strings, or a list of token lists (already split). */
 function readTexts(fn: string, texts: unknown): (string | readonly string[])[] {
-  const list = typeof texts === "string" ? [texts] : texts;
-  if (
-    !Array.isArray(list) ||
-    !list.every((s) => typeof s === "string" || (Array.isArray(s) && s.every((w) => typeof w === "string")))
-  )
+  // Array.from: a hole in a sparse list reads as undefined, which is not a text (every() skips holes).
+  const isTokens = (s: unknown) => Array.isArray(s) && Array.from(s).every((w) => typeof w === "string");
+  const list = typeof texts === "string" ? [texts] : Array.isArray(texts) ? Array.from(texts as unknown[]) : null;
+  if (!list || !list.every((s) => typeof s === "string" || isTokens(s)))
     throw new KerasError(
       fn,
       `\`texts\` must be a string or a list of strings (or of token lists), got ${describeValue(texts)}`,
     );
-  return list;
+  return list as (string | readonly string[])[];
 }
 
 const escapeForClass = (c: string) => c.replace(/[\\\]^-]/g, "\\$&");
@@ -234,11 +233,15 @@ export function sequences_to_matrix(
   const fn = "sequences_to_matrix";
   checkTokenizer(fn, tokenizer);
   const a = decodeArgs(fn, MODE_PROPS, args, { mode: "binary" as MatrixMode });
-  const seqs = readSequences(fn, "`sequences`", sequences).map((s, i) => {
-    if (s.shape.length !== 1) throw new KerasError(fn, `\`sequences\`[${i}] must be a vector of word indices`, "shape");
+  const seqs = readSequences(fn, "sequences", sequences).map((s, i) => {
+    if (s.shape.length !== 1)
+      throw new KerasError(fn, `\`sequences[[${i + 1}]]\` must be a vector of word indices`, "shape");
     for (let k = 0; k < s.data.length; k++)
       if (!Number.isInteger(s.data[k]) || s.data[k] < 0)
-        throw new KerasError(fn, `\`sequences\`[${i}] must hold word indices (integers from 0), got ${s.data[k]}`);
+        throw new KerasError(
+          fn,
+          `\`sequences[[${i + 1}]]\` must hold word indices (integers from 0), got ${s.data[k]}`,
+        );
     return s.data;
   });
   return toMatrix(fn, tokenizer, seqs, a.mode as MatrixMode);
@@ -256,7 +259,7 @@ function toMatrix(
   const columns = tok.num_words ?? wordCount + 1;
   if (mode === "tfidf" && tok.document_count === 0)
     throw new KerasError(fn, 'fit the tokenizer on some texts before using mode "tfidf"');
-  const out = new Float32Array(seqs.length * columns);
+  const out = allocate(fn, Float32Array, seqs.length * columns, "the tokenizer's `num_words` is too large");
   seqs.forEach((seq, i) => {
     const counts = new Map<number, number>();
     for (let k = 0; k < seq.length; k++) if (seq[k] < columns) counts.set(seq[k], (counts.get(seq[k]) ?? 0) + 1);

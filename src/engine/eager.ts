@@ -7,7 +7,8 @@
  * what its next runtime is built from).
  */
 import { tf, type Tensor } from "../backend/tf.js";
-import { KerasError, describeValue } from "../errors.js";
+import { KerasError, asKerasError } from "../errors.js";
+import { toTensorData } from "./training/convert.js";
 import {
   familyOf,
   inferOutputShapes,
@@ -17,6 +18,7 @@ import {
   type Layer,
 } from "../model/layer.js";
 import type { Shape, WeightValue } from "../model/types.js";
+import { checkMaskShape } from "../model/shape.js";
 import { layerCallPlan } from "./plan.js";
 import { Runtime, keptUpdates, pinRuntime, unpinRuntime, type RunUpdates } from "./runtime.js";
 
@@ -29,25 +31,6 @@ const updatedWeights = new WeakMap<Layer, readonly WeightValue[]>();
 /** The mask an eager layer attached to `x`, if any. */
 export function eagerMaskOf(x: Tensor): Tensor | undefined {
   return eagerMasks.get(x);
-}
-
-/** Converts user data (tf.Tensor, nested arrays, typed array) to a tensor; `owned` ones must be disposed. */
-export function toTensor(fn: string, x: unknown, what = "the input"): { tensor: Tensor; owned: boolean } {
-  if (x instanceof tf.Tensor) {
-    if (x.isDisposed) throw new KerasError(fn, `${what} is a disposed tensor`);
-    return { tensor: x, owned: false };
-  }
-  if (Array.isArray(x) || ArrayBuffer.isView(x) || typeof x === "number") {
-    try {
-      return { tensor: tf.tensor(x as any, undefined, "float32"), owned: true };
-    } catch (e) {
-      throw new KerasError(
-        fn,
-        `${what} must be a tensor or a rectangular nested array of numbers (${(e as Error).message})`,
-      );
-    }
-  }
-  throw new KerasError(fn, `${what} must be a tensor or a nested array of numbers, got ${describeValue(x)}`);
 }
 
 /** A list of tensors given as tf.Tensors or nested arrays; a single tensor/array is a list of one. */
@@ -66,10 +49,11 @@ function toTensorList(
   what: string,
   minNestedRank: number,
 ): { tensors: Tensor[]; owned: Tensor[] } {
-  const list = isTensorList(v, minNestedRank) ? v : [v];
+  // Array.from: a hole in a sparse list is an undefined entry, refused like any non-data.
+  const list = isTensorList(v, minNestedRank) ? Array.from(v) : [v];
   const owned: Tensor[] = [];
   const tensors = list.map((e, i) => {
-    const r = toTensor(fn, e, list.length > 1 ? `${what} ${i + 1}` : what);
+    const r = toTensorData(fn, e, list.length > 1 ? `${what}[[${i + 1}]]` : what);
     if (r.owned) owned.push(r.tensor);
     return r.tensor;
   });
@@ -80,23 +64,54 @@ function toTensorList(
 const sameShapes = (a: readonly { shape: readonly number[] }[], b: readonly { shape: readonly number[] }[]) =>
   a.length === b.length && a.every((w, i) => w.shape.join() === b[i].shape.join());
 
-export function callEager(layer: Layer, x: unknown, options: CallOptions = {}): Tensor | Tensor[] {
+/**
+ * Who runs an eager call for the user, for errors: the public function (the layer's own, or one that
+ * runs it, like cell_call) and the names it gives the input and the initial states.
+ */
+export interface EagerCaller {
+  readonly fn: string;
+  readonly object?: string;
+  readonly initial_state?: string;
+}
+
+/** Runs `layer` on concrete data; errors are `caller`'s (by default the layer's function's). */
+export function callEager(
+  layer: Layer,
+  x: unknown,
+  options: CallOptions = {},
+  caller: EagerCaller = { fn: familyOf(layer).fn },
+): Tensor | Tensor[] {
+  try {
+    return runEager(caller, layer, x, options);
+  } catch (e) {
+    throw asKerasError(caller.fn, e, `layer "${layer.name}"`);
+  }
+}
+
+function runEager(caller: EagerCaller, layer: Layer, x: unknown, options: CallOptions): Tensor | Tensor[] {
+  const fn = caller.fn;
   const family = familyOf(layer);
-  const fn = family.fn;
   const multi = family.inputs === "many";
+  const object = `\`${caller.object ?? (multi ? "inputs" : "object")}\``;
   const inputsIn = multi
-    ? toTensorList(fn, x, "the input", 1)
+    ? toTensorList(fn, x, object, 1)
     : (() => {
-        const r = toTensor(fn, x);
+        const r = toTensorData(fn, x, object);
         return { tensors: [r.tensor], owned: r.owned ? [r.tensor] : [] };
       })();
   const owned = [...inputsIn.owned];
   try {
     const inputs = inputsIn.tensors;
+    if (inputs.some((t) => t.rank === 0))
+      throw new KerasError(fn, `${object} must have a batch axis, got a scalar`, "shape");
+    const problem = family.inputProblem?.(layer.config, inputs[0]);
+    if (problem) throw new KerasError(fn, `${object} ${problem}`);
     const inputShapes: Shape[] = inputs.map((t) => t.shape);
     // States are (batch, units) matrices: a list of them is an array of tensors or of 2-D arrays.
     const initial =
-      options.initial_state != null ? toTensorList(fn, options.initial_state, "`initial_state`", 2) : undefined;
+      options.initial_state != null
+        ? toTensorList(fn, options.initial_state, `\`${caller.initial_state ?? "initial_state"}\``, 2)
+        : undefined;
     const constants = options.constants != null ? toTensorList(fn, options.constants, "`constants`", 2) : undefined;
     if (initial) owned.push(...initial.owned);
     if (constants) owned.push(...constants.owned);
@@ -104,11 +119,12 @@ export function callEager(layer: Layer, x: unknown, options: CallOptions = {}): 
       initialState: initial?.tensors.map((t) => t.shape) ?? [],
       constants: constants?.tensors.map((t) => t.shape) ?? [],
     };
-    const outputShapes = inferOutputShapes(layer, inputShapes, call);
+    const outputShapes = inferOutputShapes(layer, inputShapes, call, fn);
     let mask: Tensor | null = null;
     if (options.mask !== undefined && options.mask !== null) {
-      const m = toTensor(fn, options.mask, "`mask`");
+      const m = toTensorData(fn, options.mask, "`mask`");
       if (m.owned) owned.push(m.tensor);
+      checkMaskShape(fn, m.tensor.shape, inputs[0].shape, family.takesStates === true);
       mask = m.tensor;
     } else mask = eagerMasks.get(inputs[0]) ?? null;
     const masks = multi ? inputs.map((t) => eagerMasks.get(t) ?? null) : [mask];

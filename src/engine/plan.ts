@@ -2,7 +2,7 @@
  * Plan tier (DESIGN principle 4): a model compiled to a topologically ordered list of layer calls with
  * references between them and the input shape of every layer. Pure: no tfjs here.
  */
-import { KerasError } from "../errors.js";
+import { ArgumentError } from "../errors.js";
 import type { Model } from "../model/model.js";
 import type { Shape } from "../model/types.js";
 import type { GraphNode } from "../model/symbolic.js";
@@ -41,15 +41,13 @@ function sequentialPlan(model: Model & { type: "sequential" }, dataShapes?: read
   let input: Shape | null = model.inputShape;
   if (!input) {
     if (!dataShapes || dataShapes.length === 0) {
-      throw new KerasError(
-        "build",
+      throw new ArgumentError(
         `model "${model.name}" has no input shape yet: give input_shape to keras_model_sequential() or the first layer, or call it on data`,
-        "shape",
       );
     }
     input = [null, ...dataShapes[0].slice(1)];
   }
-  if (model.layers.length === 0) throw new KerasError("build", `model "${model.name}" has no layers`);
+  if (model.layers.length === 0) throw new ArgumentError(`model "${model.name}" has no layers`);
   const nodes: PlanNode[] = [];
   const layerInputShapes: Shape[][] = [];
   let cur: Shape = input;
@@ -86,7 +84,7 @@ function functionalPlan(model: Model & { type: "functional" }): Plan {
   const layerInputShapes: (Shape[] | null)[] = model.layers.map(() => null);
   const ref = (t: { node: GraphNode; index: number }): Ref => {
     const n = refOf.get(t.node);
-    if (n === undefined) throw new KerasError("build", "internal: node used before it is computed");
+    if (n === undefined) throw new Error("internal: node used before it is computed");
     return { node: n, output: t.index };
   };
   for (const node of model.nodes) {

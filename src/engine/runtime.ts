@@ -263,7 +263,7 @@ export function modelRuntime(model: Model, dataShapes?: readonly Shape[]): Runti
   return new Runtime({
     layers: model.layers,
     plan: buildPlan(model, dataShapes),
-    weights: (layer, shapes) => weightValuesOf(layer, shapes, "build"),
+    weights: (layer, shapes) => weightValuesOf(layer, shapes),
   });
 }
 

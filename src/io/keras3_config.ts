@@ -478,6 +478,12 @@ export function modelFromKeras3(fn: string, json: unknown, custom: CustomObjects
     );
   const c = asRecord(r.config)!;
   const isFunctional = r.class_name !== "Sequential";
+  if (!isFunctional && c.layers !== undefined && !Array.isArray(c.layers))
+    throw new KerasError(
+      fn,
+      `the Sequential config's \`layers\` must be a list of layers, got ${describeValue(c.layers)}`,
+      "io",
+    );
   const converted = isFunctional
     ? functionalFromKeras3(fn, c, custom)
     : {

@@ -3,7 +3,7 @@
  * a `.keras` file and the `.weights.h5` of save_model_weights() — both ways. Where each weight goes is
  * weight_paths.ts's; how optimizer state is laid out is optimizer_vars.ts's.
  */
-import { KerasError } from "../errors.js";
+import { ArgumentError, KerasError } from "../errors.js";
 import { weightValuesOf, weightSpecsOf, withLayer, type Layer } from "../model/layer.js";
 import { withModel, type CompiledState, type Model } from "../model/model.js";
 import type { Shape, WeightValue } from "../model/types.js";
@@ -20,7 +20,7 @@ export function builtPlan(fn: string, model: Model): Plan {
   try {
     return buildPlan(model);
   } catch (e) {
-    if (e instanceof KerasError)
+    if (e instanceof KerasError || e instanceof ArgumentError)
       throw new KerasError(
         fn,
         `model "${model.name}" is not built yet (its input shape is unknown), so its weights are not known: give input_shape`,
@@ -60,7 +60,7 @@ function cudnnLayout(
   const gates = kind === "CuDNNGRU" ? 3 : 4;
   const biasShape = toKeras ? (kind === "CuDNNGRU" ? [2, 3 * units] : [4 * units]) : [2 * gates * units];
   const shapes = [raw[0].shape, raw[1].shape, biasShape];
-  return converted.map((w, i) => ({ shape: shapes[i], values: toFloat32(w, shapes[i])! }));
+  return converted.map((w, i) => ({ shape: shapes[i], values: toFloat32(w, shapes[i]) as Float32Array }));
 }
 
 /**
@@ -145,7 +145,7 @@ export function readKerasWeights(
         const own = g.cudnn ? cudnnLayout(read, g.cudnn, false) : read;
         g.weights.forEach((k, j) => (raw[k] = own[j]));
       }
-      const values: WeightValue[] = weightsFromRaw(fn, `layer "${layer.name}"`, specs, raw);
+      const values: WeightValue[] = weightsFromRaw(fn, `layer "${layer.name}"`, specs, raw, true, null);
       return withLayer(layer, { weightValues: values });
     } catch (e) {
       if (!(e instanceof KerasError) || !skipMismatch) throw e;

@@ -4,7 +4,7 @@
  * wrappers (Bidirectional's `layer` / `backward_layer`, TimeDistributed's `layer`) and the recurrent
  * layers' cells serialise and rebuild their inner layers with these same two functions.
  */
-import { KerasError, describeValue } from "../errors.js";
+import { KerasError, describeValue, within } from "../errors.js";
 import { closestName } from "../args.js";
 import { createLayer, familyOf, isLayer, type Layer } from "../model/layer.js";
 import { familyNames, getFamily } from "../model/registry.js";
@@ -67,12 +67,6 @@ const INERT_KEYS: Readonly<Record<string, unknown>> = {
 export function dtypeName(d: unknown): unknown {
   const r = asRecord(d);
   return r ? (asRecord(r.config)?.name ?? d) : d;
-}
-
-/** A KerasError of `fn` with `context` put before the message of `e` (its "fn(): " prefix dropped when it is `fn`'s). */
-function within(fn: string, context: string, e: KerasError): KerasError {
-  const message = e.fn === fn && e.message.startsWith(`${fn}(): `) ? e.message.slice(fn.length + 4) : e.message;
-  return new KerasError(fn, `${context}: ${message}`, e.kind);
 }
 
 /**

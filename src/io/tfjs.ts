@@ -7,7 +7,7 @@
  */
 import { mkdir, readFile, rm, stat } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
-import { KerasError, describeValue } from "../errors.js";
+import { ArgumentError, KerasError, describeValue } from "../errors.js";
 import { weightSpecsOf, weightValuesOf, withLayer } from "../model/layer.js";
 import { withModel, type Model } from "../model/model.js";
 import { weightsFromRaw } from "../model/weights.js";
@@ -32,7 +32,7 @@ function planOf(fn: string, model: Model, unknownShape: string): Plan {
   try {
     return buildPlan(model);
   } catch (e) {
-    if (e instanceof KerasError) throw new KerasError(fn, unknownShape, "shape");
+    if (e instanceof KerasError || e instanceof ArgumentError) throw new KerasError(fn, unknownShape, "shape");
     throw e;
   }
 }
@@ -360,7 +360,7 @@ function withWeights(
       return { shape: w.shape, values: w.values };
     });
     if (raw.some((r) => r === null)) return layer;
-    return withLayer(layer, { weightValues: weightsFromRaw(fn, `layer "${layer.name}"`, specs, raw) });
+    return withLayer(layer, { weightValues: weightsFromRaw(fn, `layer "${layer.name}"`, specs, raw, true, null) });
   });
   for (const name of weights.keys())
     if (!used.has(name)) problems.push(`weight "${name}" belongs to no layer of the model`);

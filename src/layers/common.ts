@@ -1,6 +1,6 @@
 /** Argument codecs shared by layer families: activations, initializers, regularizers, constraints. */
 import * as t from "io-ts";
-import { described } from "../args.js";
+import { Bool, argumentName, described } from "../args.js";
 import { ACTIVATION_NAMES, resolveActivation, type Activation } from "../ops/activations.js";
 import { INITIALIZER_NAMES, initializerSpec, resolveInitializer, type InitializerSpec } from "../ops/initializers.js";
 import { resolveRegularizer, type RegularizerSpec } from "../ops/regularizers.js";
@@ -8,18 +8,27 @@ import { resolveConstraint, type ConstraintSpec } from "../ops/constraints.js";
 import { tf, type Tensor } from "../backend/tf.js";
 import { KerasError } from "../errors.js";
 
+/**
+ * A codec resolving what the user gave (a name, a spec, a Keras `{ class_name, config }` record, a
+ * function) with `resolve(value, argument)`: a string is a problem completing "`argument` ...",
+ * undefined a value of the wrong kind altogether.
+ */
 function resolving<A>(
   name: string,
   expected: string,
-  resolve: (u: unknown) => A | undefined,
+  resolve: (u: unknown, arg: string) => A | string | undefined,
   encode: (a: A) => unknown,
 ): t.Type<A, unknown, unknown> {
   return described(
     new t.Type<A, unknown, unknown>(
       name,
-      (u): u is A => resolve(u) !== undefined,
+      (u): u is A => {
+        const r = resolve(u, "value");
+        return r !== undefined && typeof r !== "string";
+      },
       (u, c) => {
-        const r = resolve(u);
+        const r = resolve(u, argumentName(c));
+        if (typeof r === "string") return t.failure(u, c, r);
         return r === undefined ? t.failure(u, c) : t.success(r);
       },
       encode,
@@ -32,10 +41,7 @@ function resolving<A>(
 export const ActivationArg = resolving<Activation>(
   "Activation",
   `an activation name (${ACTIVATION_NAMES.join(", ")}), a function, or null`,
-  (u) =>
-    u === null || typeof u === "string" || typeof u === "function" || (typeof u === "object" && u && "fn" in u)
-      ? resolveActivation(u as any)
-      : undefined,
+  resolveActivation,
   (a) => a.name,
 );
 
@@ -49,14 +55,14 @@ export const InitializerArg = resolving<InitializerSpec>(
 export const RegularizerArg = resolving<RegularizerSpec | null>(
   "Regularizer",
   'a regularizer (regularizer_l1(), regularizer_l2(), regularizer_l1_l2(), "l1", "l2"), a function, or null',
-  (u) => resolveRegularizer(u),
+  resolveRegularizer,
   (s) => (s ? { class_name: s.class_name, config: s.config } : null),
 );
 
 export const ConstraintArg = resolving<ConstraintSpec | null>(
   "Constraint",
   "a constraint (constraint_maxnorm(), constraint_nonneg(), constraint_unitnorm(), constraint_minmaxnorm()), a function, or null",
-  (u) => resolveConstraint(u),
+  resolveConstraint,
   (s) => (s ? { class_name: s.class_name, config: s.config } : null),
 );
 
@@ -138,7 +144,7 @@ export interface KernelLayerConfig {
 
 export const KERNEL_LAYER_PROPS = {
   activation: ActivationArg,
-  use_bias: described(t.boolean, "TRUE or FALSE (a boolean)"),
+  use_bias: Bool,
   kernel_initializer: InitializerArg,
   bias_initializer: InitializerArg,
   kernel_regularizer: RegularizerArg,

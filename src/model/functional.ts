@@ -1,5 +1,7 @@
 /** Functional models: `keras_model({ inputs, outputs, name })` over a graph of symbolic tensors. */
+import * as t from "io-ts";
 import { KerasError, describeValue } from "../errors.js";
+import { Bool, Str, decodeArgs, described } from "../args.js";
 import { isSymbolic, type GraphNode, type SymbolicTensor } from "./symbolic.js";
 import { withLayer, type Layer } from "./layer.js";
 import { freezeModel, uniqueName, type FunctionalModel } from "./model.js";
@@ -38,6 +40,9 @@ function topologicalNodes(outputs: readonly SymbolicTensor[]): GraphNode[] {
   return order;
 }
 
+const Tensors = described(t.unknown, "a symbolic tensor or a list of them");
+const MODEL_PROPS = { inputs: Tensors, outputs: Tensors, name: Str, trainable: Bool };
+
 export function keras_model(args: {
   inputs: unknown;
   outputs: unknown;
@@ -45,15 +50,9 @@ export function keras_model(args: {
   trainable?: boolean;
 }): FunctionalModel {
   const fn = "keras_model";
-  if (!args || typeof args !== "object")
-    throw new KerasError(fn, `expected { inputs, outputs, name }, got ${describeValue(args)}`);
-  const known = ["inputs", "outputs", "name", "trainable"];
-  const unknown = Object.keys(args).filter((k) => !known.includes(k));
-  if (unknown.length) throw new KerasError(fn, `unknown argument \`${unknown[0]}\` (expected inputs, outputs, name)`);
-  const inputs = asTensorList(fn, "inputs", args.inputs);
-  const outputs = asTensorList(fn, "outputs", args.outputs);
-  if (args.name !== undefined && typeof args.name !== "string")
-    throw new KerasError(fn, `\`name\` must be a string, got ${describeValue(args.name)}`);
+  const a = decodeArgs(fn, MODEL_PROPS, args, {}, ["inputs", "outputs"]);
+  const inputs = asTensorList(fn, "inputs", a.inputs);
+  const outputs = asTensorList(fn, "outputs", a.outputs);
   for (const i of inputs) {
     if (i.node.layer.className !== "InputLayer")
       throw new KerasError(fn, "every element of `inputs` must come from layer_input()");
@@ -112,8 +111,8 @@ export function keras_model(args: {
   });
   return freezeModel<FunctionalModel>({
     type: "functional",
-    name: args.name ?? "functional",
-    layers: Object.freeze(args.trainable === false ? layers.map((l) => withLayer(l, { trainable: false })) : layers),
+    name: a.name ?? "functional",
+    layers: Object.freeze(a.trainable === false ? layers.map((l) => withLayer(l, { trainable: false })) : layers),
     compiled: null,
     inputs: Object.freeze([...inputs]),
     outputs: Object.freeze([...outputs]),

@@ -5,13 +5,14 @@
  */
 import * as t from "io-ts";
 import { inspect } from "node:util";
-import { KerasError, describeValue } from "../errors.js";
-import { Bool, DType, PositiveInt, ShapeArg, decodeArgs, described } from "../args.js";
-import { initialize } from "../ops/initializers.js";
+import { ArgumentError, KerasError, asKerasError, describeValue, within } from "../errors.js";
+import { Bool, DType, MAX_TENSOR_SIZE, Nullable, PositiveInt, ShapeArg, decodeArgs, described } from "../args.js";
+import { initialize, initializerProblem } from "../ops/initializers.js";
+import { constraintShapeProblem } from "../ops/constraints.js";
 import { isActivation, resolveActivation } from "../ops/activations.js";
 import { registerFamily } from "./registry.js";
 import type { CallShapes, LayerFamily, Shape, WeightSpec, WeightValue } from "./types.js";
-import { sealRawWeights, sealWeight, sealed, weightsFromRaw } from "./weights.js";
+import { isWeightData, sealRawWeights, sealWeight, sealed, weightsFromRaw } from "./weights.js";
 import { formatShape } from "./shape.js";
 import { isModel } from "./guards.js";
 import { callSymbolic, isSymbolicInput } from "./symbolic.js";
@@ -81,7 +82,12 @@ export const COMMON_PROPS = {
   dtype: DType,
   name: described(t.string, "a string"),
   trainable: Bool,
-  weights: described(t.union([t.array(t.unknown), t.null]), "a list of arrays"),
+  weights: Nullable(
+    described(
+      t.refinement(t.array(t.unknown), (list) => list.every(isWeightData)),
+      "a list of arrays (tensors, nested arrays of numbers or typed arrays)",
+    ),
+  ),
 };
 const COMMON_KEYS = Object.keys(COMMON_PROPS);
 
@@ -170,12 +176,16 @@ const CALL_OPTION_PROPS = {
 };
 
 function checkCallOptions(layer: Layer, options: unknown): void {
-  const fn = familyOf(layer).fn;
+  const family = familyOf(layer);
+  const fn = family.fn;
   try {
-    decodeArgs(fn, CALL_OPTION_PROPS, options, {});
+    const o = decodeArgs(fn, CALL_OPTION_PROPS, options, {});
+    const states = ["initial_state", "constants"].filter((k) => o[k] !== undefined && o[k] !== null);
+    if (states.length && !family.takesStates)
+      throw new KerasError(fn, `\`${states[0]}\` is for recurrent layers; ${fn}() does not take it`);
   } catch (e) {
     if (!(e instanceof KerasError)) throw e;
-    throw new KerasError(fn, `calling layer "${layer.name}": ${e.message.slice(`${fn}(): `.length)}`);
+    throw within(fn, `calling layer "${layer.name}"`, e);
   }
 }
 
@@ -233,7 +243,11 @@ export function createLayer(family: LayerFamily<any>, args: unknown, fromConfig 
  */
 export function defineLayer<C extends Record<string, any>>(family: LayerFamily<C>) {
   registerFamily(family);
-  return dualLayerFunction(family.fn, (args) => createLayer(family, args));
+  return dualLayerFunction(
+    family.fn,
+    (args) => createLayer(family, args),
+    family.inputs === "many" ? "inputs" : "object",
+  );
 }
 
 /** A record of named arguments, as opposed to what a layer can be applied to. */
@@ -249,7 +263,11 @@ function isArgumentRecord(a: unknown): boolean {
  * `f(object, args)` applies the new layer to `object` — a sequential model (append), a symbolic tensor
  * (functional graph) or data (eager).
  */
-export function dualLayerFunction(fn: string, make: (args: Record<string, unknown> | undefined) => Layer) {
+export function dualLayerFunction(
+  fn: string,
+  make: (args: Record<string, unknown> | undefined) => Layer,
+  object = "object",
+) {
   function layerFunction(args?: Record<string, unknown>): Layer;
   function layerFunction<T>(object: T, args?: Record<string, unknown>): any;
   function layerFunction(a?: unknown, b?: unknown): unknown {
@@ -257,7 +275,7 @@ export function dualLayerFunction(fn: string, make: (args: Record<string, unknow
       if (b !== undefined)
         throw new KerasError(
           fn,
-          `the first argument must be a model, a tensor or a record of arguments, got ${describeValue(a)}`,
+          `\`${object}\` must be a model, a symbolic tensor or data (a tensor or a nested array of numbers), or give a record of arguments alone; got ${describeValue(a)}`,
         );
       return make(a as Record<string, unknown> | undefined);
     }
@@ -285,13 +303,19 @@ const shapesKey = (shapes: readonly Shape[]) => JSON.stringify(shapes.map((s) =>
 /**
  * The layer's weight values for the given input shapes: explicit ones if set, else the `weights`
  * argument, else drawn from the initializers once (memoised per layer identity, so every view of the
- * same layer sees the same numbers).
+ * same layer sees the same numbers). Problems are KerasErrors of `fn`, or — building a model's
+ * runtime for a verb, which names itself — ArgumentErrors.
  */
-export function weightValuesOf(
-  layer: Layer,
-  inputShapes: readonly Shape[],
-  fn = "get_weights",
-): readonly WeightValue[] {
+export function weightValuesOf(layer: Layer, inputShapes: readonly Shape[], fn?: string): readonly WeightValue[] {
+  try {
+    return layerWeightValues(layer, inputShapes, fn);
+  } catch (e) {
+    if (fn === undefined && e instanceof KerasError) throw new ArgumentError(e.detail, { cause: e.cause });
+    throw e;
+  }
+}
+
+function layerWeightValues(layer: Layer, inputShapes: readonly Shape[], fn = "build"): readonly WeightValue[] {
   const specs = weightSpecsOf(layer, inputShapes);
   const fitsSpecs = (ws: readonly WeightValue[]) =>
     ws.length === specs.length &&
@@ -322,10 +346,64 @@ export function weightValuesOf(
     }
     values = layer.weightsArg
       ? weightsFromRaw(familyOf(layer).fn, `layer "${layer.name}"`, specs, layer.weightsArg)
-      : specs.map((s) => sealWeight(s.name, s.shape, initialize(s.initializer, s.shape), s.trainable));
+      : specs.map((s) => sealWeight(s.name, s.shape, drawWeight(fn, layer, s), s.trainable));
     drawn.set(layer.origin, { key, values });
   }
   return values.map((v, i) => sealed(v, specs[i].trainable && layer.trainable));
+}
+
+/** The initial values of one weight, with a user initializer's problems (or no memory) as `fn`'s KerasError. */
+function drawWeight(fn: string, layer: Layer, spec: WeightSpec): Float32Array {
+  try {
+    return initialize(spec.initializer, spec.shape);
+  } catch (e) {
+    if (e instanceof RangeError)
+      throw new KerasError(
+        fn,
+        `layer "${layer.name}": weight "${spec.name}" of shape ${formatShape(spec.shape)} could not be allocated (${e.message})`,
+        "runtime",
+      );
+    throw asKerasError(fn, e, `layer "${layer.name}"`);
+  }
+}
+
+/** The name of the argument of `layer` whose value is `value` (a spec it was given), if any. */
+function argumentHolding(layer: Layer, value: unknown): string | undefined {
+  return Object.keys(layer.config).find((k) => layer.config[k] === value);
+}
+
+const elements = (shape: readonly (number | null)[]) => shape.reduce<number>((n, d) => n * (d ?? 1), 1);
+
+/**
+ * What composing a layer checks beyond its family's shape rules, before anything is allocated: every
+ * output and weight fits in a tensor (MAX_TENSOR_SIZE elements; the batch axis counts when known) and
+ * every weight's initializer and constraint suit its shape.
+ */
+function checkBuild(fn: string, layer: Layer, inputShapes: readonly Shape[], outputs: readonly Shape[]): void {
+  const fail = (message: string) => {
+    throw new KerasError(fn, `layer "${layer.name}": ${message}`, "shape");
+  };
+  for (const shape of outputs)
+    if (elements(shape) > MAX_TENSOR_SIZE)
+      fail(
+        `its output shape ${formatShape(shape)} holds ${elements(shape)} values, more than a tensor can (${MAX_TENSOR_SIZE})`,
+      );
+  if (inputShapes.some((s) => s.slice(1).some((d) => d === null))) return;
+  for (const spec of weightSpecsOf(layer, inputShapes)) {
+    const named = (v: unknown, what: string) => {
+      const arg = argumentHolding(layer, v);
+      return arg ? `\`${arg}\`` : `the ${what} of weight "${spec.name}"`;
+    };
+    if (elements(spec.shape) > MAX_TENSOR_SIZE)
+      fail(
+        `weight "${spec.name}" would have shape ${formatShape(spec.shape)}: ${elements(spec.shape)} values, more than a tensor can hold (${MAX_TENSOR_SIZE})`,
+      );
+    const initProblem = initializerProblem(spec.initializer, spec.shape);
+    if (initProblem) fail(`${named(spec.initializer, "initializer")}: ${initProblem} (weight "${spec.name}")`);
+    const constraintProblem = spec.constraint ? constraintShapeProblem(spec.constraint, spec.shape) : null;
+    if (constraintProblem)
+      fail(`${named(spec.constraint, "constraint")}: ${constraintProblem} (weight "${spec.name}")`);
+  }
 }
 
 export function countParams(specs: readonly WeightSpec[]): number {
@@ -345,7 +423,17 @@ export function inferOutputShapes(
   if (family.inputs !== "many" && inputShapes.length !== 1) {
     throw new KerasError(fn ?? family.fn, `layer "${layer.name}" takes one input, got ${inputShapes.length}`, "shape");
   }
-  return family.outputShape(layer.config, inputShapes, call);
+  let outputs: readonly Shape[];
+  try {
+    outputs = family.outputShape(layer.config, inputShapes, call);
+  } catch (e) {
+    // Another function composing this layer (a wrapper, an eager caller) reports its problems as its own.
+    if (fn && fn !== family.fn && e instanceof KerasError && e.fn === family.fn)
+      throw within(fn, `layer "${layer.name}"`, e);
+    throw e;
+  }
+  checkBuild(fn ?? family.fn, layer, inputShapes, outputs);
+  return outputs;
 }
 
 /** Weights a layer holds without a model: explicit ones, or the ones drawn when it was first built. */

@@ -57,7 +57,7 @@ export function keras_model_sequential(
     shapes: inputShape ? Object.freeze([]) : null,
   });
   for (const [i, l] of (a.layers ?? []).entries()) {
-    if (!isLayer(l)) throw new KerasError(fn, `\`layers[${i + 1}]\` must be a layer, got ${describeValue(l)}`);
+    if (!isLayer(l)) throw new KerasError(fn, `\`layers[[${i + 1}]]\` must be a layer, got ${describeValue(l)}`);
     model = appendLayer(model, l);
   }
   if (a.trainable === false)
@@ -119,7 +119,7 @@ export function appendLayer(model: SequentialModel | import("./model.js").Model,
         const after = first ? "the model input" : `"${model.layers[model.layers.length - 1].name}"`;
         throw new KerasError(
           e.fn,
-          `cannot add "${named.name}" after ${after} with output shape ${formatShape(prevShape)}: ${e.message.replace(/^[^:]+\(\): /, "")}`,
+          `cannot add "${named.name}" after ${after} with output shape ${formatShape(prevShape)}: ${e.detail}`,
           "shape",
         );
       }

@@ -21,6 +21,20 @@ export function shapesCompatible(a: Shape, b: Shape): boolean {
   return a.length === b.length && a.every((d, i) => d === null || b[i] === null || d === b[i]);
 }
 
+/**
+ * A call's `mask` covers leading axes of the input, as Keras's masks do: (batch, time) for a recurrent
+ * layer (`sequence`), else a shape the input starts with, short of its last (features) axis.
+ */
+export function checkMaskShape(fn: string, mask: Shape, input: Shape, sequence: boolean): void {
+  const rank = sequence ? 2 : mask.length;
+  if (rank < 1 || rank >= input.length || !shapesCompatible(mask, input.slice(0, rank)))
+    throw new KerasError(
+      fn,
+      `\`mask\` must have shape ${sequence ? formatShape(input.slice(0, 2)) : `${formatShape(input.slice(0, -1))} or a leading part of it`} for an input of shape ${formatShape(input)}, got ${formatShape(mask)}`,
+      "shape",
+    );
+}
+
 export function expectRank(fn: string, shape: Shape, rank: number | readonly number[], what: string): void {
   const ranks = typeof rank === "number" ? [rank] : rank;
   if (!ranks.includes(shape.length)) {

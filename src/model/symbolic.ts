@@ -1,7 +1,7 @@
 /** Symbolic tensors (functional API): `layer_input()` and layers applied to symbolic tensors. */
 import { inspect } from "node:util";
 import { KerasError, describeValue } from "../errors.js";
-import { formatShape } from "./shape.js";
+import { checkMaskShape, formatShape } from "./shape.js";
 import { DType, PositiveInt, ShapeArg, Str, decodeArgs, Bool } from "../args.js";
 import { SYMBOLIC_BRAND, isSymbolic } from "./guards.js";
 import { familyOf, inferOutputShapes, makeLayer, type CallOptions, type Layer } from "./layer.js";
@@ -33,7 +33,8 @@ export { isSymbolic };
 
 /** A symbolic tensor or a non-empty list of them (multi-input layers). */
 export function isSymbolicInput(x: unknown): x is SymbolicTensor | SymbolicTensor[] {
-  return isSymbolic(x) || (Array.isArray(x) && x.length > 0 && x.every(isSymbolic));
+  // Array.from: `every` skips the holes of a sparse array, which would pass as a list of tensors.
+  return isSymbolic(x) || (Array.isArray(x) && x.length > 0 && Array.from(x).every(isSymbolic));
 }
 
 function symbolic(node: GraphNode, index: number, dtype: string): SymbolicTensor {
@@ -75,6 +76,7 @@ export function callSymbolic(
   const mask =
     options.mask === undefined || options.mask === null ? null : asSymbolicList(family.fn, "mask", options.mask)[0];
   const inputShapes = inputs.map((s) => s.shape);
+  if (mask) checkMaskShape(family.fn, mask.shape, inputShapes[0], family.takesStates === true);
   let outputShapes: readonly Shape[];
   try {
     outputShapes = inferOutputShapes(layer, inputShapes, {
@@ -84,11 +86,7 @@ export function callSymbolic(
   } catch (e) {
     if (e instanceof KerasError && e.kind === "shape") {
       const from = inputs.map((s) => `"${s.node.layer.name}"`).join(", ");
-      throw new KerasError(
-        e.fn,
-        `cannot apply "${layer.name}" to the output of ${from}: ${e.message.replace(/^[^:]+\(\): /, "")}`,
-        "shape",
-      );
+      throw new KerasError(e.fn, `cannot apply "${layer.name}" to the output of ${from}: ${e.detail}`, "shape");
     }
     throw e;
   }

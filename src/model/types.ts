@@ -95,12 +95,20 @@ export interface LayerFamily<C extends Record<string, any> = Record<string, any>
    * owns that name (Embedding's vocabulary size): it then does not set the input shape.
    */
   readonly impliedInputShape?: (config: C) => (number | null)[] | null;
+  /** TRUE when a call may give `initial_state` and `constants` (recurrent layers, cells, bidirectional). */
+  readonly takesStates?: boolean;
   /** Number of primary inputs: 1 (default) or "many" (merge layers). */
   readonly inputs?: 1 | "many";
   /** Output shapes (batch axis included) for the given input shapes; throws KerasError("shape"). */
   readonly outputShape: (config: C, inputShapes: readonly Shape[], call: CallShapes) => readonly Shape[];
   readonly weights?: (config: C, inputShapes: readonly Shape[]) => readonly WeightSpec[];
   readonly forward: (config: C, ctx: ForwardContext) => ForwardResult;
+  /**
+   * What the layer's data must be beyond its shape (Embedding: token indices below input_dim), checked
+   * on the host where user data enters — an eager call, or a model input feeding the layer directly —
+   * since tfjs kernels do not check it. Returns the problem (completing "`x` ...") or null.
+   */
+  readonly inputProblem?: (config: C, x: Tensor) => string | null;
   /**
    * Mask policy when forward returns no masks: "propagate" passes the first input mask on (default for
    * shape-preserving layers), "drop" returns none.

@@ -5,6 +5,8 @@
  */
 import { tf } from "../backend/tf.js";
 import { KerasError, describeValue } from "../errors.js";
+import { isPlainRecord } from "../args.js";
+import { hostData } from "../engine/training/convert.js";
 import type { WeightSpec, WeightValue } from "./types.js";
 import { product } from "./shape.js";
 
@@ -114,87 +116,73 @@ const isNumberList = (v: unknown): v is ArrayLike<number> =>
     !(v instanceof BigInt64Array) &&
     !(v instanceof BigUint64Array));
 
-function nestedShape(a: unknown): number[] {
-  const shape: number[] = [];
-  let cur = a;
-  while (Array.isArray(cur)) {
-    shape.push(cur.length);
-    cur = cur[0];
-  }
-  return shape;
-}
-
-/** Flattens `raw` to float32 and checks it against `shape`. Returns undefined when impossible. */
-export function toFloat32(raw: unknown, shape: readonly number[]): Float32Array | undefined {
+/**
+ * `raw` as float32 values of `shape`: a tensor, nested arrays, a flat typed array or a `{ shape, values }`
+ * record (a weight value, sealed or not). Else the problem (text completing "... must ").
+ */
+export function toFloat32(raw: unknown, shape: readonly number[]): Float32Array | string {
   const n = product(shape);
-  if (raw instanceof SealedArray && raw.shape === null) {
-    const v = SealedArray.dataOf(raw);
-    return v.length === n ? Float32Array.from(v) : undefined;
-  }
-  if (raw instanceof tf.Tensor) {
-    if (
-      raw.size !== n ||
-      raw.shape.length !== shape.length ||
-      !raw.shape.every((d: number, i: number) => d === shape[i])
-    )
-      return undefined;
-    return Float32Array.from(raw.dataSync() as Float32Array);
-  }
-  if (ArrayBuffer.isView(raw)) {
-    const v = raw as unknown as ArrayLike<number>;
-    return v.length === n ? Float32Array.from(v) : undefined;
-  }
-  if (typeof raw === "number") return shape.length === 0 ? Float32Array.of(raw) : undefined;
-  if (raw && typeof raw === "object" && !Array.isArray(raw) && "values" in raw && "shape" in raw) {
-    const r = raw as { shape: number[]; values: ArrayLike<number> };
-    if (r.shape.length !== shape.length || !r.shape.every((d, i) => d === shape[i]) || r.values.length !== n)
-      return undefined;
-    return Float32Array.from(r.values);
-  }
-  if (!Array.isArray(raw)) return undefined;
-  const s = nestedShape(raw);
-  if (s.length !== shape.length || !s.every((d, i) => d === shape[i])) return undefined;
-  const flat = (raw as unknown[]).flat(Infinity) as unknown[];
-  if (flat.length !== n || !flat.every((x) => typeof x === "number")) return undefined;
-  return Float32Array.from(flat as number[]);
+  const want = `[${shape.join(", ")}]`;
+  let got: { values: ArrayLike<number>; shape: readonly number[] } | string;
+  if (raw instanceof SealedArray) {
+    const data = SealedArray.dataOf(raw);
+    if (raw.shape === null)
+      return data.length === n
+        ? Float32Array.from(data)
+        : `have shape ${want}, got a flat array of ${data.length} values`;
+    got = { values: data, shape: raw.shape };
+  } else if (raw instanceof tf.Tensor) {
+    got =
+      raw.isDisposed || raw.dtype === "string"
+        ? `be numeric, got a ${raw.isDisposed ? "disposed" : "string"} tensor`
+        : { values: raw.dataSync() as Float32Array, shape: raw.shape };
+  } else if (isPlainRecord(raw) && "values" in raw && "shape" in raw) {
+    const values = hostData(raw.values);
+    got = typeof values === "string" ? values : { values: values.values, shape: raw.shape as number[] };
+  } else got = hostData(raw);
+  if (typeof got === "string") return `be ${got}`;
+  // A flat typed array holds the weight in row-major order.
+  const flat = ArrayBuffer.isView(raw) && got.values.length === n;
+  const same = got.shape.length === shape.length && got.shape.every((d, i) => d === shape[i]);
+  if (!flat && !same) return `have shape ${want}, got [${got.shape.join(", ")}]`;
+  // A `{ shape, values }` record whose values do not fill its shape.
+  if (got.values.length !== n) return `have shape ${want} (${n} values), got ${got.values.length} values`;
+  return Float32Array.from(got.values);
 }
 
-export function describeShapeOf(raw: unknown): string {
-  if (raw instanceof SealedArray)
-    return raw.shape ? `[${raw.shape.join(", ")}]` : `a flat array of ${SealedArray.dataOf(raw).length} values`;
-  if (raw instanceof tf.Tensor) return `[${raw.shape.join(", ")}]`;
-  if (Array.isArray(raw)) return `[${nestedShape(raw).join(", ")}]`;
-  if (ArrayBuffer.isView(raw)) return `a flat array of ${(raw as unknown as ArrayLike<number>).length} values`;
-  if (raw && typeof raw === "object" && Array.isArray((raw as { shape?: unknown }).shape))
-    return `[${(raw as { shape: number[] }).shape.join(", ")}]`;
-  return describeValue(raw);
+/** TRUE for one weight's values in a form `toFloat32` reads (whatever their shape). */
+export function isWeightData(raw: unknown): boolean {
+  if (raw instanceof SealedArray) return true;
+  if (raw instanceof tf.Tensor) return !raw.isDisposed && raw.dtype !== "string";
+  if (isPlainRecord(raw) && "values" in raw && "shape" in raw) return typeof hostData(raw.values) !== "string";
+  return typeof hostData(raw) !== "string";
 }
 
-/** Checks a list of raw weights against specs (count and shapes) and converts them. */
+/**
+ * Checks a list of raw weights against specs (count and shapes) and converts them. `arg` names the
+ * argument that gave them (null for weights read from a file).
+ */
 export function weightsFromRaw(
   fn: string,
   owner: string,
   specs: readonly WeightSpec[],
   raw: readonly unknown[],
   trainable = true,
+  arg: string | null = "`weights`",
 ): WeightValue[] {
+  const prefix = arg ? `${arg}: ` : "";
   if (!Array.isArray(raw))
-    throw new KerasError(fn, `weights for ${owner} must be a list of arrays, got ${describeValue(raw)}`);
+    throw new KerasError(fn, `${prefix}${owner} needs a list of arrays, got ${describeValue(raw)}`);
   if (raw.length !== specs.length) {
     throw new KerasError(
       fn,
-      `${owner} has ${specs.length} weight${specs.length === 1 ? "" : "s"} (${specs.map((s) => `${s.name} [${s.shape.join(", ")}]`).join(", ") || "none"}), got ${raw.length}`,
+      `${prefix}${owner} has ${specs.length} weight${specs.length === 1 ? "" : "s"} (${specs.map((s) => `${s.name} [${s.shape.join(", ")}]`).join(", ") || "none"}), got ${raw.length}`,
     );
   }
   return specs.map((spec, i) => {
     const values = toFloat32(raw[i], spec.shape);
-    if (!values) {
-      throw new KerasError(
-        fn,
-        `weight ${i + 1} of ${owner} (${spec.name}) must have shape [${spec.shape.join(", ")}], got ${describeShapeOf(raw[i])}`,
-        "shape",
-      );
-    }
+    if (typeof values === "string")
+      throw new KerasError(fn, `${prefix}weight ${i + 1} of ${owner} (${spec.name}) must ${values}`, "shape");
     return sealWeight(spec.name, spec.shape, values, spec.trainable && trainable);
   });
 }

@@ -1,5 +1,6 @@
 /** Keras activations by name (both hard sigmoids: see KERAS_FACTS "Defaults policy"). */
 import { tf, type Tensor } from "../backend/tf.js";
+import { checkedTensorFunction, shapeProblem } from "./user_functions.js";
 
 export type ActivationFn = (x: Tensor) => Tensor;
 /** A resolved activation: its Keras name (for configs/summary) and the function. */
@@ -72,29 +73,37 @@ export const ACTIVATIONS: Readonly<Record<string, ActivationFn>> = Object.freeze
 
 export const ACTIVATION_NAMES = Object.freeze(Object.keys(ACTIVATIONS));
 
-const activationValue = (name: string, fn: ActivationFn): Activation => Object.freeze({ name, fn });
+/** The activations resolved here (an `{ name, fn }` record from elsewhere is not one). */
+const resolved = new WeakSet<object>();
+
+/** A new frozen activation value each time, so no two layers share one (and none can be changed after it is made). */
+const activationOf = (name: string, fn: ActivationFn): Activation => {
+  const a = Object.freeze({ name, fn });
+  resolved.add(a);
+  return a;
+};
+
+/** A user activation, checked when it runs: it must return a tensor of its input's shape. */
+function customActivation(f: (x: Tensor) => unknown, arg: string): Activation {
+  const fn = checkedTensorFunction(`\`${arg}\` (a function)`, f, (y, x) =>
+    shapeProblem(y, x.shape, "its input's shape"),
+  );
+  return activationOf(f.name || "custom_activation", fn);
+}
 
 /**
- * Resolves a name, a function, or null ("linear") to an Activation: a new frozen value each time, so no two
- * layers share one (and none can be changed after it is made).
+ * Resolves a name, a function, an activation resolved before, or null ("linear") given as argument `arg`
+ * to a new Activation. Unknown names and other values return undefined.
  */
-export function resolveActivation(a: string | ActivationFn | Activation | null | undefined): Activation | undefined {
-  if (a === null || a === undefined) return activationValue("linear", ACTIVATIONS.linear);
-  if (typeof a === "string") {
-    return Object.hasOwn(ACTIVATIONS, a) ? activationValue(a, ACTIVATIONS[a]) : undefined;
-  }
-  if (typeof a === "function") return activationValue(a.name || "custom_activation", a as ActivationFn);
-  if (typeof a === "object" && a !== null && "fn" in a) return activationValue(a.name, a.fn);
+export function resolveActivation(a: unknown, arg = "activation"): Activation | undefined {
+  if (a === null || a === undefined) return activationOf("linear", ACTIVATIONS.linear);
+  if (typeof a === "string") return Object.hasOwn(ACTIVATIONS, a) ? activationOf(a, ACTIVATIONS[a]) : undefined;
+  if (typeof a === "function") return customActivation(a as (x: Tensor) => unknown, arg);
+  if (isActivation(a)) return activationOf(a.name, a.fn);
   return undefined;
 }
 
-/** TRUE for a resolved Activation value (`{ name, fn }`). */
+/** TRUE for an Activation resolved by resolveActivation (`{ name, fn }`). */
 export function isActivation(x: unknown): x is Activation {
-  return (
-    typeof x === "object" &&
-    x !== null &&
-    typeof (x as Activation).fn === "function" &&
-    typeof (x as Activation).name === "string" &&
-    Object.keys(x).length === 2
-  );
+  return typeof x === "object" && x !== null && resolved.has(x);
 }

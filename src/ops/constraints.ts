@@ -1,6 +1,7 @@
 /** Keras weight constraints, applied after each optimizer update. */
 import { tf, type Tensor } from "../backend/tf.js";
-import { Int, NonNegativeNum, decodeArgs } from "../args.js";
+import { Int, NonNegativeNum, checkArgs, decodeArgs, isPlainRecord, type Props } from "../args.js";
+import { checkedTensorFunction, shapeProblem } from "./user_functions.js";
 
 export interface ConstraintSpec {
   readonly class_name: "MaxNorm" | "NonNeg" | "UnitNorm" | "MinMaxNorm" | "Custom";
@@ -8,43 +9,81 @@ export interface ConstraintSpec {
   readonly fn?: (w: Tensor) => Tensor;
 }
 
+/** Each class's arguments (= Keras config keys) and defaults, for constraint_*() and `{ class_name, config }`. */
+const CLASSES: Readonly<Record<string, { fn: string; props: Props; defaults: Record<string, number> }>> = {
+  MaxNorm: {
+    fn: "constraint_maxnorm",
+    props: { max_value: NonNegativeNum, axis: Int },
+    defaults: { max_value: 2, axis: 0 },
+  },
+  NonNeg: { fn: "constraint_nonneg", props: {}, defaults: {} },
+  UnitNorm: { fn: "constraint_unitnorm", props: { axis: Int }, defaults: { axis: 0 } },
+  MinMaxNorm: {
+    fn: "constraint_minmaxnorm",
+    props: { min_value: NonNegativeNum, max_value: NonNegativeNum, rate: NonNegativeNum, axis: Int },
+    defaults: { min_value: 0, max_value: 1, rate: 1, axis: 0 },
+  },
+};
+
 const constraint = (class_name: ConstraintSpec["class_name"], config: Record<string, number>): ConstraintSpec =>
   Object.freeze({ class_name, config: Object.freeze(config) });
 
+const make = (class_name: keyof typeof CLASSES & ConstraintSpec["class_name"], args: unknown) => {
+  const c = CLASSES[class_name];
+  return constraint(class_name, decodeArgs(c.fn, c.props, args, c.defaults));
+};
+
 /** `constraint_maxnorm(max_value = 2, axis = 0)`: rescales weights whose norm along `axis` exceeds max_value. */
 export const constraint_maxnorm = (args: { max_value?: number; axis?: number } = {}): ConstraintSpec =>
-  constraint(
-    "MaxNorm",
-    decodeArgs("constraint_maxnorm", { max_value: NonNegativeNum, axis: Int }, args, { max_value: 2, axis: 0 }),
-  );
+  make("MaxNorm", args);
 /** `constraint_nonneg()`: negative weights become zero. */
 export const constraint_nonneg = (): ConstraintSpec => constraint("NonNeg", {});
 /** `constraint_unitnorm(axis = 0)`: weights divided by their norm along `axis`. */
-export const constraint_unitnorm = (args: { axis?: number } = {}): ConstraintSpec =>
-  constraint("UnitNorm", decodeArgs("constraint_unitnorm", { axis: Int }, args, { axis: 0 }));
+export const constraint_unitnorm = (args: { axis?: number } = {}): ConstraintSpec => make("UnitNorm", args);
 /** `constraint_minmaxnorm(min_value = 0, max_value = 1, rate = 1, axis = 0)`. */
 export const constraint_minmaxnorm = (
   args: { min_value?: number; max_value?: number; rate?: number; axis?: number } = {},
-): ConstraintSpec =>
-  constraint(
-    "MinMaxNorm",
-    decodeArgs(
-      "constraint_minmaxnorm",
-      { min_value: NonNegativeNum, max_value: NonNegativeNum, rate: NonNegativeNum, axis: Int },
-      args,
-      { min_value: 0, max_value: 1, rate: 1, axis: 0 },
-    ),
-  );
+): ConstraintSpec => make("MinMaxNorm", args);
 
-export function resolveConstraint(v: unknown): ConstraintSpec | null | undefined {
+/** The custom specs made here (a `{ class_name: "Custom", fn }` record from elsewhere is not one). */
+const customSpecs = new WeakSet<object>();
+
+/** A user constraint, checked when it runs: it must return the weights' new values, same shape. */
+function customConstraint(f: (w: Tensor) => unknown, arg: string): ConstraintSpec {
+  const fn = checkedTensorFunction(`\`${arg}\` (a function of the weights)`, f, (v, w) =>
+    shapeProblem(v, w.shape, "the weights' shape"),
+  );
+  const s = Object.freeze({ class_name: "Custom" as const, config: Object.freeze({}), fn });
+  customSpecs.add(s);
+  return s;
+}
+
+/**
+ * Resolves what a user gave as constraint argument `arg` (a name, a constraint_*() value, a Keras
+ * `{ class_name, config }` record, a function or null): the spec, null, a problem (text completing
+ * "`arg` ..."), or undefined when it is not a constraint at all.
+ */
+export function resolveConstraint(v: unknown, arg = "constraint"): ConstraintSpec | null | string | undefined {
   if (v === null) return null;
   if (v === "max_norm" || v === "maxnorm") return constraint_maxnorm();
   if (v === "non_neg" || v === "nonneg") return constraint_nonneg();
   if (v === "unit_norm" || v === "unitnorm") return constraint_unitnorm();
-  if (typeof v === "function")
-    return Object.freeze({ class_name: "Custom", config: {}, fn: v as (w: Tensor) => Tensor });
-  if (v && typeof v === "object" && typeof (v as ConstraintSpec).class_name === "string") return v as ConstraintSpec;
-  return undefined;
+  if (typeof v === "function") return customConstraint(v as (w: Tensor) => unknown, arg);
+  if (!isPlainRecord(v) || typeof v.class_name !== "string") return undefined;
+  if (customSpecs.has(v)) return v as unknown as ConstraintSpec;
+  if (!Object.hasOwn(CLASSES, v.class_name))
+    return `names an unknown constraint class ${JSON.stringify(v.class_name)} (known: ${Object.keys(CLASSES).join(", ")})`;
+  const c = CLASSES[v.class_name];
+  const r = checkArgs(c.props, v.config ?? {}, c.defaults);
+  if (r.problems) return `is not a valid ${v.class_name} constraint: ${r.problems.join("; ")}`;
+  return constraint(v.class_name as ConstraintSpec["class_name"], r.value);
+}
+
+/** Why `spec` cannot constrain a weight of `shape` (its axis is outside the weight's axes), or null. */
+export function constraintShapeProblem(spec: ConstraintSpec, shape: readonly number[]): string | null {
+  const axis = spec.config.axis;
+  if (axis === undefined || (axis >= -shape.length && axis < shape.length)) return null;
+  return `axis ${axis} is not an axis of a weight of shape [${shape.join(", ")}]`;
 }
 
 const EPS = 1e-7;

@@ -3,6 +3,19 @@
  * A spec is plain data `{ class_name, config }` (Keras config JSON); `initialize` draws values.
  */
 import { Rng } from "./random.js";
+import {
+  Int,
+  Nullable,
+  Num,
+  NonNegativeNum,
+  OneOf,
+  PositiveNum,
+  checkArgs,
+  isPlainRecord,
+  type Props,
+} from "../args.js";
+import { ArgumentError, callUser, describeValue } from "../errors.js";
+import { tf } from "../backend/tf.js";
 
 export interface InitializerSpec {
   readonly class_name: string;
@@ -32,53 +45,139 @@ const SNAKE_TO_CLASS: Record<string, string> = {
   normal: "RandomNormal",
 };
 export const INITIALIZER_NAMES = Object.freeze(Object.keys(SNAKE_TO_CLASS));
-const CLASS_NAMES = new Set(Object.values(SNAKE_TO_CLASS));
 
-const DEFAULTS: Record<string, Record<string, unknown>> = {
-  Zeros: {},
-  Ones: {},
-  Constant: { value: 0 },
-  RandomNormal: { mean: 0, stddev: 0.05, seed: null },
-  RandomUniform: { minval: -0.05, maxval: 0.05, seed: null },
-  TruncatedNormal: { mean: 0, stddev: 0.05, seed: null },
-  VarianceScaling: { scale: 1, mode: "fan_in", distribution: "truncated_normal", seed: null },
-  GlorotUniform: { seed: null },
-  GlorotNormal: { seed: null },
-  HeUniform: { seed: null },
-  HeNormal: { seed: null },
-  LecunUniform: { seed: null },
-  LecunNormal: { seed: null },
-  Orthogonal: { gain: 1, seed: null },
-  Identity: { gain: 1 },
+const SEED = { seed: Nullable(Int) };
+/**
+ * Each class's arguments (Keras config keys = R argument names) and defaults: what initializer_*()
+ * decodes and what a `{ class_name, config }` record is checked against.
+ */
+export const INITIALIZER_CLASSES: Readonly<Record<string, { props: Props; defaults: Record<string, unknown> }>> = {
+  Zeros: { props: {}, defaults: {} },
+  Ones: { props: {}, defaults: {} },
+  Constant: { props: { value: Num }, defaults: { value: 0 } },
+  RandomNormal: {
+    props: { mean: Num, stddev: NonNegativeNum, ...SEED },
+    defaults: { mean: 0, stddev: 0.05, seed: null },
+  },
+  RandomUniform: {
+    props: { minval: Num, maxval: Num, ...SEED },
+    defaults: { minval: -0.05, maxval: 0.05, seed: null },
+  },
+  TruncatedNormal: {
+    props: { mean: Num, stddev: NonNegativeNum, ...SEED },
+    defaults: { mean: 0, stddev: 0.05, seed: null },
+  },
+  VarianceScaling: {
+    props: {
+      scale: PositiveNum,
+      mode: OneOf("fan_in", "fan_out", "fan_avg"),
+      distribution: OneOf("truncated_normal", "untruncated_normal", "uniform", "normal"),
+      ...SEED,
+    },
+    defaults: { scale: 1, mode: "fan_in", distribution: "truncated_normal", seed: null },
+  },
+  GlorotUniform: { props: SEED, defaults: { seed: null } },
+  GlorotNormal: { props: SEED, defaults: { seed: null } },
+  HeUniform: { props: SEED, defaults: { seed: null } },
+  HeNormal: { props: SEED, defaults: { seed: null } },
+  LecunUniform: { props: SEED, defaults: { seed: null } },
+  LecunNormal: { props: SEED, defaults: { seed: null } },
+  Orthogonal: { props: { gain: Num, ...SEED }, defaults: { gain: 1, seed: null } },
+  Identity: { props: { gain: Num }, defaults: { gain: 1 } },
 };
 
-/** Builds a spec from a class name or snake_case name plus config overrides. */
+const classOf = (name: string): string | undefined =>
+  Object.hasOwn(SNAKE_TO_CLASS, name)
+    ? SNAKE_TO_CLASS[name]
+    : Object.hasOwn(INITIALIZER_CLASSES, name)
+      ? name
+      : undefined;
+
+/** A spec from a class name or snake_case name plus config overrides (trusted: already decoded). */
 export function initializerSpec(name: string, config: Record<string, unknown> = {}): InitializerSpec {
-  const cls = SNAKE_TO_CLASS[name] ?? name;
-  if (!CLASS_NAMES.has(cls)) throw new Error(`unknown initializer ${name}`);
-  return Object.freeze({ class_name: cls, config: Object.freeze({ ...DEFAULTS[cls], ...config }) });
+  const cls = classOf(name);
+  if (!cls) throw new Error(`internal: unknown initializer ${name}`);
+  return Object.freeze({
+    class_name: cls,
+    config: Object.freeze({ ...INITIALIZER_CLASSES[cls].defaults, ...config }),
+  });
 }
 
-/** Resolves a user value (snake name, class name, spec, `{class_name, config}` or function). */
-export function resolveInitializer(v: unknown): InitializerSpec | undefined {
+/** A user initializer, checked when it draws: it must return `prod(shape)` numbers. */
+function customInitializer(f: (shape: number[]) => unknown, arg: string): InitializerSpec {
+  const what = `\`${arg}\` (a function of the shape)`;
+  const fn = (shape: number[]): ArrayLike<number> => {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const v = callUser(what, () => f([...shape]));
+    const values = v instanceof tf.Tensor ? v.dataSync() : v;
+    const numeric =
+      (Array.isArray(values) && values.every((x) => typeof x === "number")) ||
+      (ArrayBuffer.isView(values) && !(values instanceof BigInt64Array || values instanceof BigUint64Array));
+    if (!numeric || (values as ArrayLike<number>).length !== n)
+      throw new ArgumentError(
+        `${what} must return ${n} numbers for shape [${shape.join(", ")}], got ${describeValue(values)}`,
+      );
+    return values as ArrayLike<number>;
+  };
+  const spec = Object.freeze({ class_name: "Custom", config: Object.freeze({ name: f.name || "custom" }), fn });
+  customSpecs.add(spec);
+  return spec;
+}
+
+/** The custom specs made here (a `{ class_name: "Custom", fn }` record from elsewhere is not one). */
+const customSpecs = new WeakSet<object>();
+
+/**
+ * Resolves what a user gave as initializer argument `arg` (a snake or class name, an initializer_*()
+ * value, a Keras `{ class_name, config }` record, or a function): the spec, a problem (text completing
+ * "`arg` ..."), or undefined when it is not an initializer at all.
+ */
+export function resolveInitializer(v: unknown, arg = "initializer"): InitializerSpec | string | undefined {
   if (typeof v === "string") {
-    const cls = SNAKE_TO_CLASS[v] ?? (CLASS_NAMES.has(v) ? v : undefined);
+    const cls = classOf(v);
     return cls ? initializerSpec(cls) : undefined;
   }
-  if (typeof v === "function") {
-    return Object.freeze({
-      class_name: "Custom",
-      config: Object.freeze({ name: v.name || "custom" }),
-      fn: v as InitializerSpec["fn"],
-    });
-  }
-  if (v && typeof v === "object" && typeof (v as InitializerSpec).class_name === "string") {
-    const s = v as InitializerSpec;
-    if (s.fn) return s;
-    if (!CLASS_NAMES.has(s.class_name)) return undefined;
-    return initializerSpec(s.class_name, (s.config ?? {}) as Record<string, unknown>);
-  }
-  return undefined;
+  if (typeof v === "function") return customInitializer(v as (shape: number[]) => unknown, arg);
+  if (!isPlainRecord(v) || typeof v.class_name !== "string") return undefined;
+  if (customSpecs.has(v)) return v as unknown as InitializerSpec;
+  const cls = classOf(v.class_name);
+  if (!cls)
+    return `names an unknown initializer class ${JSON.stringify(v.class_name)} (known: ${Object.keys(INITIALIZER_CLASSES).join(", ")})`;
+  const r = checkArgs(INITIALIZER_CLASSES[cls].props, withoutDefaultFanAxes(cls, v.config), {});
+  if (r.problems) return `is not a valid ${cls} initializer: ${r.problems.join("; ")}`;
+  return initializerSpec(cls, r.value);
+}
+
+/** The variance-scaling classes (their fans come from the weight's shape). */
+const VARIANCE_SCALING = new Set([
+  "VarianceScaling",
+  "GlorotUniform",
+  "GlorotNormal",
+  "HeUniform",
+  "HeNormal",
+  "LecunUniform",
+  "LecunNormal",
+]);
+
+/**
+ * A config record without Keras 3.15's `input_axes` / `output_axes` of the variance-scaling classes when
+ * they hold their default (null: the fans of Keras's compute_fans, the only ones computed here); another
+ * value stays and is refused as an unknown argument.
+ */
+function withoutDefaultFanAxes(cls: string, config: unknown): unknown {
+  if (!VARIANCE_SCALING.has(cls) || !isPlainRecord(config)) return config ?? {};
+  return Object.fromEntries(
+    Object.entries(config).filter(([k, x]) => !((k === "input_axes" || k === "output_axes") && x === null)),
+  );
+}
+
+/** Why `spec` cannot draw a weight of `shape` (Keras's build-time checks), or null. */
+export function initializerProblem(spec: InitializerSpec, shape: readonly number[]): string | null {
+  if (spec.class_name === "Orthogonal" && shape.length < 2)
+    return `the Orthogonal initializer needs a weight of rank 2 or more, got shape [${shape.join(", ")}]`;
+  if (spec.class_name === "Identity" && shape.length !== 2)
+    return `the Identity initializer needs a 2-D weight, got shape [${shape.join(", ")}]`;
+  return null;
 }
 
 /** Keras `compute_fans`. */
@@ -140,12 +239,7 @@ function orthogonal(shape: readonly number[], gain: number, rng: Rng): Float32Ar
 export function initialize(spec: InitializerSpec, shape: readonly number[]): Float32Array {
   const n = size(shape);
   const c = spec.config as Record<string, any>;
-  if (spec.fn) {
-    const v = spec.fn([...shape]);
-    if (v.length !== n)
-      throw new Error(`custom initializer returned ${v.length} values for shape [${shape.join(", ")}] (${n} expected)`);
-    return Float32Array.from(v);
-  }
+  if (spec.fn) return Float32Array.from(spec.fn([...shape]));
   const rng = new Rng(c.seed ?? undefined);
   const [fanIn, fanOut] = computeFans(shape);
   const variance = (scale: number, mode: string, distribution: string) => {

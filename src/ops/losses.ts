@@ -7,6 +7,7 @@
 import { tf, type Tensor } from "../backend/tf.js";
 import { KerasError, describeValue } from "../errors.js";
 import * as t from "io-ts";
+import { checkedTensorFunction } from "./user_functions.js";
 import {
   Bool,
   Int,
@@ -19,7 +20,14 @@ import {
   Nullable,
   type Props,
 } from "../args.js";
-import { isArrayData, release, toNestedArray, toTensorData } from "../engine/training/convert.js";
+import {
+  indexProblem,
+  isArrayData,
+  isClassIndexed,
+  release,
+  toNestedArray,
+  toTensorData,
+} from "../engine/training/convert.js";
 import { softmaxAlong } from "./activations.js";
 import { ctcPerSample } from "./ctc.js";
 
@@ -376,13 +384,12 @@ export function resolveLoss(fn: string, v: unknown, what = "`loss`"): LossSpec {
     return makeLoss(hit[0], { name: v });
   }
   if (typeof v === "function") {
-    const f = v as (t: Tensor, p: Tensor) => Tensor;
     return Object.freeze({
       [LOSS_BRAND]: true as const,
-      name: f.name || "loss",
+      name: v.name || "loss",
       class_name: "Custom",
       config: Object.freeze({}),
-      perSample: f,
+      perSample: checkedTensorFunction(`${what} (a function)`, v as (t: Tensor, p: Tensor) => unknown),
     });
   }
   throw new KerasError(
@@ -400,6 +407,7 @@ export function computePerSample(
   perSample: (t: Tensor, p: Tensor) => Tensor,
   yTrue: unknown,
   yPred: unknown,
+  className?: string,
 ): any {
   const t = toTensorData(fn, yTrue, "`y_true`");
   let p;
@@ -410,6 +418,7 @@ export function computePerSample(
     throw e;
   }
   try {
+    checkClassLabels(fn, className, t.tensor, p.tensor);
     const out = tf.tidy(() => perSample(t.tensor, p.tensor));
     const values = out.dataSync() as Float32Array;
     const shape = out.shape;
@@ -425,6 +434,13 @@ export function computePerSample(
   } finally {
     release([t, p]);
   }
+}
+
+/** Class-index labels of a Sparse* loss or metric must index y_pred's classes (its last axis). */
+export function checkClassLabels(fn: string, className: string | undefined, yTrue: Tensor, yPred: Tensor): void {
+  if (!isClassIndexed(className) || yPred.rank === 0) return;
+  const problem = indexProblem(yTrue, yPred.shape[yPred.rank - 1], "y_pred's number of classes");
+  if (problem) throw new KerasError(fn, `\`y_true\` ${problem}`);
 }
 
 /** The R-style dual: `(args?)` → a value for compile(); `(y_true, y_pred, args?)` → computed. */
@@ -449,7 +465,7 @@ export function dualYFunction<S>(
       if (b !== undefined)
         throw new KerasError(
           fn,
-          `give either a record of arguments, or y_true and y_pred (then arguments third); got ${describeValue(a)} then ${describeValue(b)}`,
+          `\`y_true\` must be data (a tensor, a nested array of numbers, a typed array or { data, shape }) to compute the ${what}, or give a record of arguments alone; got ${describeValue(a)} then ${describeValue(b)}`,
         );
       return make(a);
     }
@@ -470,7 +486,7 @@ function dualLoss(key: string) {
     fn,
     "loss",
     (args) => makeLoss(key, args),
-    (loss, yTrue, yPred) => computePerSample(fn, loss.perSample, yTrue, yPred),
+    (loss, yTrue, yPred) => computePerSample(fn, loss.perSample, yTrue, yPred, loss.class_name),
   );
 }
 

@@ -4,7 +4,8 @@
  * turns accumulated sums into the metric's value, exactly as the Keras 3 metric class does.
  */
 import { tf, type Tensor } from "../backend/tf.js";
-import { KerasError } from "../errors.js";
+import { ArgumentError, KerasError } from "../errors.js";
+import { MAX_TENSOR_SIZE } from "../args.js";
 import { EPSILON } from "./losses.js";
 
 const { mul, sum, cast } = tf;
@@ -59,10 +60,14 @@ export function thresholdsOf(values: readonly number[]): Thresholds {
 }
 
 /** The grid of AUC / the *-at-* metrics: 0, 1/(n-1), ..., 1 (AUC: ±epsilon at the ends), counted by buckets. */
-export const gridThresholds = (n: number, epsilon = 0): Thresholds => ({
-  values: [0 - epsilon, ...Array.from({ length: n - 2 }, (_, i) => (i + 1) / (n - 1)), 1 + epsilon],
-  evenly: true,
-});
+export function gridThresholds(n: number, epsilon = 0): Thresholds {
+  // A loop, not a spread of Array.from: 2^24 thresholds took seconds.
+  const values = new Array<number>(n);
+  for (let i = 1; i < n - 1; i++) values[i] = i / (n - 1);
+  values[0] = 0 - epsilon;
+  values[n - 1] = 1 + epsilon;
+  return { values, evenly: true };
+}
 
 /**
  * Weighted counts [tp(n), fp(n), tn(n), fn(n)] of the n thresholds: predicted positive when y_pred >
@@ -83,6 +88,11 @@ export function confusionStats(
     p = tf.slice(p, [...p.shape.slice(0, -1).map(() => 0), classId], [...p.shape.slice(0, -1), 1]);
   }
   const n = thresholds.values.length;
+  // Every prediction is compared with every threshold in one tensor.
+  if (p.size * n > MAX_TENSOR_SIZE)
+    throw new ArgumentError(
+      `\`num_thresholds\` = ${n} compared with ${p.size} predictions at once needs ${p.size * n} values, more than a tensor can hold (${MAX_TENSOR_SIZE}); use fewer thresholds or smaller batches`,
+    );
   const labels = tf.reshape(cast(t, "bool"), [-1, 1]);
   const weights = w ? tf.reshape(broadcastWeight(w, p), [-1, 1]) : tf.onesLike(tf.reshape(p, [-1, 1]));
   const flat = tf.reshape(p, [-1, 1]);

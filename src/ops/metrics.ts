@@ -11,9 +11,11 @@
  */
 import * as t from "io-ts";
 import { tf, type Tensor } from "../backend/tf.js";
-import { KerasError, describeValue } from "../errors.js";
+import { ArgumentError, KerasError, asKerasError, describeValue } from "../errors.js";
+import { checkedTensorFunction } from "./user_functions.js";
 import {
   Bool,
+  FloatDType,
   Fn,
   Int,
   NonNegativeInt,
@@ -49,6 +51,9 @@ import {
   type FAverage,
   type Thresholds,
 } from "./metric_stats.js";
+
+/** More AUC thresholds than float32 can tell apart in [0, 1] (its 2^24 steps below 1) add nothing. */
+const MAX_THRESHOLDS = 2 ** 24;
 
 export const METRIC_BRAND = Symbol.for("tskeras.metric");
 
@@ -132,6 +137,7 @@ function accumulate(fn: string, spec: MetricSpec, yTrue: unknown, yPred: unknown
       s.dispose();
     } catch (e) {
       if (e instanceof KerasError) throw e;
+      if (e instanceof ArgumentError) throw asKerasError(fn, e);
       throw new KerasError(
         fn,
         `${spec.name}: cannot use ${spec.valuesOnly ? `values of shape [${t.shape.join(", ")}]` : `y_true [${t.shape.join(", ")}] with y_pred [${p.shape.join(", ")}]`}${w ? ` and sample_weight [${w.shape.join(", ")}]` : ""} (${(e as Error).message})`,
@@ -532,8 +538,11 @@ const METRIC_LIST: [string, MetricDef][] = [
       props: { num_thresholds: PositiveInt, curve: OneOf("ROC", "PR") },
       defaults: { name: "auc", num_thresholds: 200, curve: "ROC" },
       make: (c) => {
-        if (c.num_thresholds < 2)
-          throw new KerasError("metric_auc", `\`num_thresholds\` must be at least 2, got ${c.num_thresholds}`);
+        if (c.num_thresholds < 2 || c.num_thresholds > MAX_THRESHOLDS)
+          throw new KerasError(
+            "metric_auc",
+            `\`num_thresholds\` must be between 2 and ${MAX_THRESHOLDS} (more are closer than float32 predictions in [0, 1] can tell apart), got ${c.num_thresholds}`,
+          );
         return confusionMetric(c.name, "AUC", c, "up", gridThresholds(c.num_thresholds, 1e-7), (_c, n, s) =>
           aucValue(s, n, c.curve),
         );
@@ -610,7 +619,7 @@ export const METRIC_NAMES = [
 
 function makeMetric(key: string, args: unknown): MetricSpec {
   const def = METRICS[key];
-  const c = decodeArgs(def.fn, { ...def.props, name: Str, dtype: Nullable(Str) }, args, def.defaults);
+  const c = decodeArgs(def.fn, { ...def.props, name: Str, dtype: FloatDType }, args, def.defaults);
   return metricValue(def.make(c));
 }
 
@@ -677,33 +686,33 @@ export function metricForShapes(
 }
 
 /** A metric by name, a metric_*() value, or a function (y_true, y_pred) → per-sample tensor. */
-export function resolveMetric(fn: string, v: unknown): MetricSpec {
+export function resolveMetric(fn: string, v: unknown, what = "`metrics`"): MetricSpec {
   if (isMetric(v)) {
     if (v.valuesOnly)
       throw new KerasError(
         fn,
-        `metric "${v.name}" (metric_${v.class_name.toLowerCase()}()) aggregates values given to its update_state(), not (y_true, y_pred); to track a function of them use custom_metric(name, fn)`,
+        `${what}: metric "${v.name}" (metric_${v.class_name.toLowerCase()}()) aggregates values given to its update_state(), not (y_true, y_pred); to track a function of them use custom_metric(name, fn)`,
       );
     return v;
   }
   if (typeof v === "string") {
     const key = v.toLowerCase();
     if (AUTO_NAMES.includes(key)) return autoMetric(v);
-    const full = ALIASES[key] ?? key;
-    if (METRICS[full] && !NOT_BY_NAME.includes(full)) return makeMetric(full, { name: v });
+    const full = Object.hasOwn(ALIASES, key) ? ALIASES[key] : key;
+    if (Object.hasOwn(METRICS, full) && !NOT_BY_NAME.includes(full)) return makeMetric(full, { name: v });
     throw new KerasError(
       fn,
-      `metric "${v}" is not known${NOT_BY_NAME.includes(full) ? ` by name (give ${METRICS[full].fn}() with its arguments)` : ""}; use one of ${METRIC_NAMES.map((n) => `"${n}"`).join(", ")}, a metric_*() value or a function`,
+      `${what}: metric "${v}" is not known${NOT_BY_NAME.includes(full) ? ` by name (give ${METRICS[full].fn}() with its arguments)` : ""}; use one of ${METRIC_NAMES.map((n) => `"${n}"`).join(", ")}, a metric_*() value or a function`,
     );
   }
   if (typeof v === "function") {
-    const f = v as (t: Tensor, p: Tensor) => Tensor;
-    return metricValue(meanMetric(f.name || "custom_metric", "Custom", {}, "down", f));
+    const f = checkedTensorFunction(`${what} (a function)`, v as (t: Tensor, p: Tensor) => unknown);
+    return metricValue(meanMetric(v.name || "custom_metric", "Custom", {}, "down", f));
   }
   if (isLoss(v)) return metricValue(meanMetric(v.name, v.class_name, { ...v.config }, "down", v.perSample));
   throw new KerasError(
     fn,
-    `a metric must be a name, a metric_*() value or a function (y_true, y_pred) => tensor, got ${describeValue(v)}`,
+    `${what}: a metric must be a name, a metric_*() value or a function (y_true, y_pred) => tensor, got ${describeValue(v)}`,
   );
 }
 
@@ -720,7 +729,9 @@ function dualMetric(key: string) {
     "metric",
     (args) => makeMetric(key, args),
     (m, yTrue, yPred) =>
-      m.perSample ? computePerSample(fn, m.perSample, yTrue, yPred) : accumulate(fn, m, yTrue, yPred, {}).result(),
+      m.perSample
+        ? computePerSample(fn, m.perSample, yTrue, yPred, m.class_name)
+        : accumulate(fn, m, yTrue, yPred, {}).result(),
   );
 }
 

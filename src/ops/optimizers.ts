@@ -503,7 +503,7 @@ export function resolveOptimizer(fn: string, v: unknown): OptimizerSpec {
   if (isOptimizer(v)) return v;
   if (typeof v === "string") {
     const key = v.toLowerCase();
-    if (RULES[key]) return makeOptimizer(key, {});
+    if (Object.hasOwn(RULES, key)) return makeOptimizer(key, {});
     throw new KerasError(
       fn,
       `\`optimizer\` "${v}" is not known; use one of ${OPTIMIZER_NAMES.map((n) => `"${n}"`).join(", ")} or an optimizer_*() value`,

@@ -8,14 +8,24 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { writeFileAtomic } from "../io/atomic.js";
 import { KerasError } from "../errors.js";
-import { PositiveInt, Str, decodeArgs } from "../args.js";
+import { FilePath, PositiveIntAtMost, decodeArgs } from "../args.js";
 import { as_data_frame, isHistory, type History } from "./history.js";
 import { describeValue } from "../errors.js";
 
+/** The widest canvas side browsers draw; a panel side beyond it is refused. */
+const MAX_SIDE = 16384;
+/**
+ * The most pixels a PNG may have (2^26, 256 MiB of RGBA while resvg draws it, and seconds of work):
+ * far beyond screen or print plots; resvg allocates any size asked and the process dies of it.
+ */
+const MAX_PNG_PIXELS = 2 ** 26;
+
+const Pixels = PositiveIntAtMost(MAX_SIDE, "pixels");
+
 const PLOT_PROPS = {
-  file: Str,
-  width: PositiveInt,
-  height: PositiveInt,
+  file: FilePath,
+  width: Pixels,
+  height: Pixels,
 };
 
 /** The vega-lite specification of the history plot (exported for inspection and custom rendering). */
@@ -86,13 +96,23 @@ const FONT_DIR = fileURLToPath(new URL("../../assets/fonts/", import.meta.url));
 
 /**
  * PNG bytes of `svg`, by default at twice its size (crisp on high-density screens), text in the bundled
- * fonts.
+ * fonts. A PNG of more than MAX_PNG_PIXELS is refused before resvg allocates it.
  */
 export async function svgToPng(
   fn: string,
   svg: string,
   fitTo: { mode: "zoom" | "width"; value: number } = { mode: "zoom", value: 2 },
 ): Promise<Uint8Array> {
+  const [width, height] = [/<svg[^>]*?\swidth="([\d.]+)(?:pt|px)?"/, /<svg[^>]*?\sheight="([\d.]+)(?:pt|px)?"/].map(
+    (re) => Number(svg.match(re)?.[1] ?? 0),
+  );
+  const scale = fitTo.mode === "zoom" ? fitTo.value : width > 0 ? fitTo.value / width : 1;
+  const [w, h] = [Math.ceil(scale * width), Math.ceil(scale * height)];
+  if (w * h > MAX_PNG_PIXELS)
+    throw new KerasError(
+      fn,
+      `the PNG would be ${w} x ${h} pixels, more than ${MAX_PNG_PIXELS}: ${fn === "plot_history" ? "give a smaller `width` or `height` (per panel), or " : ""}write an .svg file`,
+    );
   let Resvg: typeof import("@resvg/resvg-js").Resvg;
   try {
     ({ Resvg } = await import("@resvg/resvg-js"));

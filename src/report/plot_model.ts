@@ -8,7 +8,7 @@
  * their text in both files.
  */
 import { KerasError, describeValue } from "../errors.js";
-import { Bool, Nullable, OneOf, PositiveInt, Str, decodeArgs } from "../args.js";
+import { Bool, Nullable, OneOf, PositiveIntAtMost, Str, decodeArgs } from "../args.js";
 import { isModel } from "../model/guards.js";
 import { familyOf, isLayer, weightSpecsOf, type Layer } from "../model/layer.js";
 import type { Model } from "../model/model.js";
@@ -30,7 +30,8 @@ const PLOT_MODEL_PROPS = {
   show_layer_names: Bool,
   rankdir: RankDir,
   expand_nested: Bool,
-  dpi: PositiveInt,
+  // Graphviz writes sizes in points as 32-bit integers: a larger dpi overflows them (the SVG was garbage).
+  dpi: PositiveIntAtMost(10_000),
   show_layer_activations: Bool,
   show_trainable: Bool,
   splines: Splines,

@@ -4,11 +4,13 @@ import { familyOf, weightSpecsOf, type Layer } from "../model/layer.js";
 import type { Shape } from "../model/types.js";
 import { formatShape } from "../model/shape.js";
 import { buildPlan, type Plan } from "../engine/plan.js";
-import { KerasError, describeValue } from "../errors.js";
+import { ArgumentError, KerasError, describeValue } from "../errors.js";
 import { Bool, PositiveInt, decodeArgs } from "../args.js";
 import { isModel } from "../model/guards.js";
 
 const thousands = (n: number) => n.toLocaleString("en-US");
+/** V8's longest string (2^29 - 24 characters). */
+const MAX_STRING_LENGTH = 2 ** 29 - 24;
 
 /** Keras print_row: fixed column stops, cells cut to fit, continuation lines for long cells. */
 function row(fields: string[], positions: number[]): string[] {
@@ -48,7 +50,7 @@ function tryPlan(model: Model): Plan | null {
   try {
     return buildPlan(model);
   } catch (e) {
-    if (e instanceof KerasError) return null;
+    if (e instanceof KerasError || e instanceof ArgumentError) return null;
     throw e;
   }
 }
@@ -145,6 +147,13 @@ export function summary(model: Model, options: SummaryOptions = {}): string {
   const fn = "summary";
   if (!isModel(model)) throw new KerasError(fn, `\`model\` must be a model, got ${describeValue(model)}`);
   const o = decodeArgs(fn, { line_length: PositiveInt, print: Bool }, options, { print: true });
+  // Every line is padded to line_length: at least the header, footer and two lines per layer.
+  const lines = 10 + 2 * model.layers.length;
+  if (o.line_length !== undefined && o.line_length * lines > MAX_STRING_LENGTH)
+    throw new KerasError(
+      fn,
+      `\`line_length\` = ${o.line_length} makes a table of more than ${MAX_STRING_LENGTH} characters, the longest string JavaScript holds`,
+    );
   const text = summaryText(model, o);
   if (o.print) console.log(text);
   return text;

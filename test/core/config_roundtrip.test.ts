@@ -346,7 +346,7 @@ describe("get_config / from_config: the Keras forms of nested and cuDNN layers",
     expect(cellConfig.config.function_source).to.match(/\[x, ?s\]/);
     expect(() => from_config(cellConfig)).to.throw(
       KerasError,
-      /from_config\(\): layer "mine" \(CustomRNNCell\): a custom cell's TypeScript functions .* cannot be restored from a config; rebuild it with rnn_cell_custom/,
+      /from_config\(\): `config`: layer "mine" \(CustomRNNCell\): a custom cell's TypeScript functions .* cannot be restored from a config; rebuild it with rnn_cell_custom/,
     );
     const nestedCustom = configOf(
       bidirectional({ layer: R.layer_rnn({ cell: [R.layer_gru_cell({ units: 2 }), custom] }) }),

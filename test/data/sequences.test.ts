@@ -40,15 +40,15 @@ describe("pad_sequences", () => {
     );
     expect(() => pad_sequences([[1, [2]]] as any)).to.throw(
       KerasError,
-      /pad_sequences\(\): `sequences`\[0\] must hold numbers, got \[2\] at \[1\]/,
+      /pad_sequences\(\): `sequences\[\[1\]\]` must be a rectangular nested array of numbers: it is not rectangular: element \[2\] is an array where a number belongs/,
     );
     expect(() => pad_sequences([[[1, 2], [3]]])).to.throw(
       KerasError,
-      /`sequences`\[0\] must be a rectangular array of shape \[2, 2\]/,
+      /`sequences\[\[1\]\]` must be a rectangular nested array of numbers: .* \(shape \[2, 2\]\)/,
     );
     expect(() => pad_sequences([[[1, 2]], [[1, 2, 3]]])).to.throw(
       KerasError,
-      /pad_sequences\(\): the samples of sequence 1 have shape \(3,\), those of the first non-empty sequence \(2,\)/,
+      /pad_sequences\(\): the samples of `sequences\[\[2\]\]` have shape \(3,\), those of the first non-empty sequence \(2,\)/,
     );
     expect(() => pad_sequences([[1]], { padding: "middle" } as any)).to.throw(
       KerasError,
@@ -113,6 +113,6 @@ describe("normalize", () => {
     );
     expect(() => normalize([[1, 2]], { order: 0 })).to.throw(KerasError, /`order` must be a positive number/);
     expect(() => normalize(3)).to.throw(KerasError, /`x` must have at least one axis/);
-    expect(() => normalize([[1, 2], [3]])).to.throw(KerasError, /`x` must be a rectangular array/);
+    expect(() => normalize([[1, 2], [3]])).to.throw(KerasError, /`x` must be a rectangular nested array of numbers/);
   });
 });

@@ -106,7 +106,7 @@ describe("text_tokenizer / fit_text_tokenizer / texts_to_sequences / texts_to_ma
     );
     expect(() => sequences_to_matrix(tok, [[1, -1]])).to.throw(
       KerasError,
-      /`sequences`\[0\] must hold word indices \(integers from 0\), got -1/,
+      /`sequences\[\[1\]\]` must hold word indices \(integers from 0\), got -1/,
     );
     expect(() => sequences_to_matrix(tok, [[1]], { mode: "tf-idf" } as any)).to.throw(
       KerasError,

@@ -121,7 +121,7 @@ describe("timeseries_dataset_from_array", () => {
     ).to.throw(KerasError, /the window starting at row 8 has no target/);
     expect(() => timeseries_dataset_from_array([[1], [2, 3]], null, { sequence_length: 1 })).to.throw(
       KerasError,
-      /`data` must be a rectangular array/,
+      /`data` must be a rectangular nested array of numbers/,
     );
     expect(() => timeseries_dataset_from_array(series, targets, { sequence_length: 2, seq_stride: 2 } as any)).to.throw(
       KerasError,

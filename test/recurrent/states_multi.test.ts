@@ -126,7 +126,7 @@ describe("reset_states(model, states) with several stateful layers", () => {
     );
     expect(() => reset_states(m, [[h1], [h2]])).to.throw(
       KerasError,
-      /reset_states\(\): layer "l" has 2 states \(\(2, 2\), \(2, 2\)\), got 1/,
+      /reset_states\(\): `states`: layer "l" has 2 states \(\(2, 2\), \(2, 2\)\), got 1/,
     );
     expect(() =>
       reset_states(m, [

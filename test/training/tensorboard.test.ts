@@ -178,7 +178,8 @@ describe("callback_tensorboard", function () {
     } catch (e) {
       error = e;
     }
-    expect((error as Error)?.message).to.equal("killed");
+    expect((error as Error)?.message).to.equal("fit(): `callbacks[[2]]`: `on_epoch_begin(epoch = 2)` failed: killed");
+    expect(((error as Error).cause as Error).message).to.equal("killed");
     const runRecords = (run: string) => {
       const files = readdirSync(join(logDir, run));
       expect(files).to.have.length(1);

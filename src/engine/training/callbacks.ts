@@ -5,7 +5,7 @@
 import { readFile } from "node:fs/promises";
 import { writeFileAtomic } from "../../io/atomic.js";
 import * as t from "io-ts";
-import { KerasError, describeValue } from "../../errors.js";
+import { ArgumentError, KerasError, describeValue } from "../../errors.js";
 import {
   Bool,
   NonNegativeInt,
@@ -16,7 +16,10 @@ import {
   Str,
   decodeArgs,
   described,
-  closestName,
+  checkArgs,
+  problemList,
+  isPlainRecord,
+  Fn,
 } from "../../args.js";
 import { Progbar, defaultProgressIO, type ProgressIO } from "../../report/progress.js";
 import type { Model } from "../../model/model.js";
@@ -116,17 +119,11 @@ export function makeCallback(
   return Object.freeze({ [CALLBACK_BRAND]: true as const, class_name, config: Object.freeze(config), create });
 }
 
+/** R's callback_lambda arguments: a function per hook. */
+const HOOK_PROPS = Object.fromEntries(USER_HOOK_NAMES.map((n) => [n, Fn]));
+
 /** User hooks (R's callback_lambda arguments): called with (epoch|batch, logs) or (logs). */
-function userHooks(fn: string, what: string, rec: Record<string, unknown>): CallbackHooks {
-  const problems: string[] = [];
-  for (const [k, v] of Object.entries(rec)) {
-    if (v === undefined) continue;
-    if (!USER_HOOK_NAMES.includes(k)) {
-      const hint = closestName(k, USER_HOOK_NAMES);
-      problems.push(`${what} has an unknown hook \`${k}\`${hint ? `; did you mean \`${hint}\`?` : ""}`);
-    } else if (typeof v !== "function") problems.push(`${what}: \`${k}\` must be a function, got ${describeValue(v)}`);
-  }
-  if (problems.length) throw new KerasError(fn, problems.join("; "));
+function userHooks(rec: Record<string, unknown>): CallbackHooks {
   const hooks: Record<string, unknown> = {};
   for (const name of HOOK_NAMES) if (typeof rec[name] === "function") hooks[name] = rec[name];
   if (!hooks.on_train_batch_begin && typeof rec.on_batch_begin === "function")
@@ -139,21 +136,50 @@ function userHooks(fn: string, what: string, rec: Record<string, unknown>): Call
 export function callback_lambda(
   args: Partial<Record<HookName | "on_batch_begin" | "on_batch_end", (...a: any[]) => unknown>>,
 ): CallbackSpec {
-  const fn = "callback_lambda";
-  if (args === null || typeof args !== "object" || Array.isArray(args))
-    throw new KerasError(fn, `arguments must be a record of on_* functions, got ${describeValue(args)}`);
-  const hooks = userHooks(fn, "`callback_lambda()`", args as Record<string, unknown>);
-  return makeCallback("LambdaCallback", { ...args }, () => hooks);
+  const a = decodeArgs("callback_lambda", HOOK_PROPS, args, {});
+  return makeCallback("LambdaCallback", { ...a }, () => userHooks(a));
+}
+
+/**
+ * `hooks` with each one's throw turned into an ArgumentError naming `what`, the hook and its epoch or
+ * batch (the user's error kept as `cause`); a KerasError of a built-in callback passes unchanged.
+ */
+function guarded(hooks: CallbackHooks, what: string): CallbackHooks {
+  const out: Record<string, unknown> = { ...hooks };
+  for (const name of HOOK_NAMES) {
+    const f = hooks[name] as ((...a: unknown[]) => unknown) | undefined;
+    if (!f) continue;
+    const at = (args: unknown[]) =>
+      /epoch/.test(name) ? `epoch = ${args[0]}` : /batch/.test(name) ? `batch = ${args[0]}` : "";
+    out[name] = async (...args: unknown[]) => {
+      try {
+        return await f.apply(hooks, args);
+      } catch (e) {
+        if (e instanceof KerasError || e instanceof ArgumentError) throw e;
+        throw new ArgumentError(
+          `${what}: \`${name}(${at(args)})\` failed: ${(e as Error)?.message ?? describeValue(e)}`,
+          {
+            cause: e,
+          },
+        );
+      }
+    };
+  }
+  return out as CallbackHooks;
 }
 
 /** The hooks of one entry of `callbacks`: a callback_*() value or a record of on_* functions. */
 export function hooksOf(fn: string, entry: unknown, index: number, ctx: CallbackContext): CallbackHooks {
-  if (isCallback(entry)) return entry.create(ctx);
-  if (entry !== null && typeof entry === "object" && !Array.isArray(entry))
-    return userHooks(fn, `\`callbacks[${index + 1}]\``, entry as Record<string, unknown>);
+  const what = `\`callbacks[[${index + 1}]]\``;
+  if (isCallback(entry)) return guarded(entry.create(ctx), what);
+  if (isPlainRecord(entry)) {
+    const r = checkArgs(HOOK_PROPS, entry, {});
+    if (r.problems) throw new KerasError(fn, `${what}: ${problemList(r.problems)}`);
+    return guarded(userHooks(r.value), what);
+  }
   throw new KerasError(
     fn,
-    `\`callbacks[${index + 1}]\` must be a callback_*() value or a record of on_* functions, got ${describeValue(entry)}`,
+    `${what} must be a callback_*() value or a record of on_* functions, got ${describeValue(entry)}`,
   );
 }
 

@@ -7,8 +7,17 @@
 import { tf, type Tensor } from "../../backend/tf.js";
 import { KerasError, describeValue } from "../../errors.js";
 import type { Model } from "../../model/model.js";
-import { isArrayData, isDataRecord, release, toTensorData, type Converted } from "./convert.js";
-import { inputNamesOf, outputNamesOf } from "./setup.js";
+import {
+  indexProblem,
+  isArrayData,
+  isClassIndexed,
+  isDataRecord,
+  release,
+  toTensorData,
+  type Converted,
+} from "./convert.js";
+import { inputNamesOf, isTrainingSetup, outputNamesOf } from "./setup.js";
+import { familyOf, type Layer } from "../../model/layer.js";
 import { Rng } from "../../ops/random.js";
 import { isTimeseriesBatches, windowPlanOf, windowRows, type WindowPlan } from "../../data/timeseries.js";
 
@@ -49,7 +58,7 @@ const isListOfWholeArrays = (v: unknown): v is unknown[] =>
  * Splits `v` into one array per name: a single array (one name), a list in order, or a record keyed by
  * name. A nested array for a single-input model is one array, not a list.
  */
-function perName(fn: string, what: string, v: unknown, names: readonly string[]): unknown[] {
+function perName(fn: string, role: "x" | "y", what: string, v: unknown, names: readonly string[]): unknown[] {
   if (
     v !== null &&
     typeof v === "object" &&
@@ -64,7 +73,7 @@ function perName(fn: string, what: string, v: unknown, names: readonly string[])
     if (unknown.length || missing.length) {
       throw new KerasError(
         fn,
-        `\`${what}\` as a record must be keyed by the model's ${what === "x" ? "input" : "output"} names (${names.map((n) => `"${n}"`).join(", ")})${unknown.length ? `; unknown: ${unknown.map((k) => `"${k}"`).join(", ")}` : ""}${missing.length ? `; missing: ${missing.map((k) => `"${k}"`).join(", ")}` : ""}`,
+        `\`${what}\` as a record must be keyed by the model's ${role === "x" ? "input" : "output"} names (${names.map((n) => `"${n}"`).join(", ")})${unknown.length ? `; unknown: ${unknown.map((k) => `"${k}"`).join(", ")}` : ""}${missing.length ? `; missing: ${missing.map((k) => `"${k}"`).join(", ")}` : ""}`,
       );
     }
     return names.map((n) => rec[n]);
@@ -74,7 +83,7 @@ function perName(fn: string, what: string, v: unknown, names: readonly string[])
       if (v.length !== 1)
         throw new KerasError(
           fn,
-          `\`${what}\` is a list of ${v.length} arrays but the model has one ${what === "x" ? "input" : "output"}`,
+          `\`${what}\` is a list of ${v.length} arrays but the model has one ${role === "x" ? "input" : "output"}`,
         );
       return v;
     }
@@ -83,7 +92,7 @@ function perName(fn: string, what: string, v: unknown, names: readonly string[])
   if (!Array.isArray(v) || v.length !== names.length || !v.every(isArrayData)) {
     throw new KerasError(
       fn,
-      `the model has ${names.length} ${what === "x" ? "inputs" : "outputs"} (${names.map((n) => `"${n}"`).join(", ")}): give \`${what}\` as a list of ${names.length} arrays or a record keyed by those names, got ${describeValue(v)}`,
+      `the model has ${names.length} ${role === "x" ? "inputs" : "outputs"} (${names.map((n) => `"${n}"`).join(", ")}): give \`${what}\` as a list of ${names.length} arrays or a record keyed by those names, got ${describeValue(v)}`,
     );
   }
   return v;
@@ -114,6 +123,8 @@ export interface AdaptOptions {
   readonly sampleWeight?: unknown;
   /** Keras class_weight: weight per class index (a record "0": w, ... or a list). */
   readonly classWeight?: Readonly<Record<string, number>> | readonly number[] | null;
+  /** How errors name x, y and the sample weights (default "x", "y", "sample_weight"). */
+  readonly labels?: { readonly x: string; readonly y: string; readonly sampleWeight: string };
 }
 
 /** Converts x (and y, weights) for `model`. Throws KerasError on inconsistent sample counts. */
@@ -128,11 +139,26 @@ export function adaptData(
   const done: Converted[] = [];
   try {
     const inputNames = inputNamesOf(model);
-    const inputs = convertAll(fn, "x", perName(fn, "x", x, inputNames), inputNames, inputFeatureShapes(model), done);
+    const labels = { x: "x", y: "y", sampleWeight: "sample_weight", ...options.labels };
+    const inputs = convertAll(
+      fn,
+      labels.x,
+      perName(fn, "x", labels.x, x, inputNames),
+      inputNames,
+      inputFeatureShapes(model),
+      done,
+    );
     let targets: Tensor[] | null = null;
     if (y !== undefined && y !== null) {
       const outputNames = outputNamesOf(model);
-      targets = convertAll(fn, "y", perName(fn, "y", y, outputNames), outputNames, outputFeatureShapes(model), done);
+      targets = convertAll(
+        fn,
+        labels.y,
+        perName(fn, "y", labels.y, y, outputNames),
+        outputNames,
+        outputFeatureShapes(model),
+        done,
+      );
       // A vector of targets for a one-unit output: (n) → (n, 1), as Keras does.
       targets = targets.map((t, k) => {
         const want = outputFeatureShapes(model)[k];
@@ -144,23 +170,26 @@ export function adaptData(
         return t;
       });
     }
+    checkInputData(fn, model, inputs, labels.x);
+    if (targets) checkSparseLabels(fn, model, targets, labels.y);
     const n = inputs[0].shape[0];
     const counts = [...inputs, ...(targets ?? [])].map((t) => t.shape[0]);
     if (counts.some((c) => c !== n)) {
       throw new KerasError(
         fn,
-        `x and y must have the same number of samples (first axis); got ${counts.join(", ")}`,
+        `\`${labels.x}\` and \`${labels.y}\` must have the same number of samples (first axis); got ${counts.join(", ")}`,
         "shape",
       );
     }
+    if (n === 0) throw new KerasError(fn, `\`${labels.x}\` has no samples`, "shape");
     let sampleWeight: Tensor | null = null;
     if (options.sampleWeight !== undefined && options.sampleWeight !== null) {
-      const c = toTensorData(fn, options.sampleWeight, "`sample_weight`");
+      const c = toTensorData(fn, options.sampleWeight, `\`${labels.sampleWeight}\``);
       done.push(c);
       if (c.tensor.rank !== 1 || c.tensor.shape[0] !== n)
         throw new KerasError(
           fn,
-          `\`sample_weight\` must be a vector of ${n} weights (one per sample), got shape [${c.tensor.shape.join(", ")}]`,
+          `\`${labels.sampleWeight}\` must be a vector of ${n} weights (one per sample), got shape [${c.tensor.shape.join(", ")}]`,
           "shape",
         );
       sampleWeight = c.tensor;
@@ -181,6 +210,48 @@ export function adaptData(
     release(done);
     throw e;
   }
+}
+
+/**
+ * Model inputs that feed a layer whose data has a domain (embedding tokens): checked on the host here,
+ * once per call, since the device kernels do not check it.
+ */
+function checkInputData(fn: string, model: Model, inputs: readonly Tensor[], label: string): void {
+  const fed: [number, Layer][] =
+    model.type === "functional"
+      ? model.nodes.flatMap((node) =>
+          node.inputs.map((t) => [model.inputs.findIndex((i) => i.node === t.node), node.layer] as [number, Layer]),
+        )
+      : model.layers.length
+        ? [[0, model.layers[0]]]
+        : [];
+  for (const [k, layer] of fed) {
+    const problem = k >= 0 ? familyOf(layer).inputProblem?.(layer.config, inputs[k]) : null;
+    if (problem)
+      throw new KerasError(
+        fn,
+        `\`${label}\`${inputs.length > 1 ? ` for input ${k + 1}` : ""} ${problem} (fed to layer "${layer.name}")`,
+      );
+  }
+}
+
+/**
+ * Class labels of outputs with a sparse loss or metric must index the output's classes (Keras's
+ * crossentropy kernel refuses others; tf.oneHot would silently make them zero rows).
+ */
+function checkSparseLabels(fn: string, model: Model, targets: readonly Tensor[], label: string): void {
+  const setup = model.compiled;
+  if (!isTrainingSetup(setup)) return;
+  const shapes = outputFeatureShapes(model);
+  targets.forEach((y, k) => {
+    const classes = shapes[k]?.[shapes[k]!.length - 1];
+    const loss = setup.losses[k];
+    const sparse = [loss, ...setup.metrics[k], ...setup.weightedMetrics[k]].some((s) => isClassIndexed(s?.class_name));
+    if (!sparse || typeof classes !== "number") return;
+    const ignored = isClassIndexed(loss?.class_name) ? ((loss!.config.ignore_class as number | null) ?? null) : null;
+    const problem = indexProblem(y, classes, "the output's number of classes", ignored);
+    if (problem) throw new KerasError(fn, `\`${label}\`${targets.length > 1 ? ` for output ${k + 1}` : ""} ${problem}`);
+  });
 }
 
 /** The series of a batches value on the device; its batches are gathered by takeBatch. */
@@ -207,12 +278,21 @@ function adaptWindows(fn: string, model: Model, plan: WindowPlan, y: unknown, op
         : plan.targets.shape;
     targets = tf.tensor(plan.targets.data, [...shape], "float32");
   }
+  const owned = targets ? [series, targets] : [series];
+  try {
+    checkInputData(fn, model, [series], "x");
+    // The targets were given to the function that made x, under this name.
+    if (targets) checkSparseLabels(fn, model, [targets], "targets");
+  } catch (e) {
+    owned.forEach((t) => t.dispose());
+    throw e;
+  }
   return {
     inputs: [series],
     targets: targets ? [targets] : null,
     sampleWeight: null,
     n: plan.samplesPerPass,
-    owned: targets ? [series, targets] : [series],
+    owned,
     windows: plan,
   };
 }

@@ -3,6 +3,7 @@
  * weight, the metrics per output, and — after training — the optimizer state as plain data.
  */
 import { KerasError, describeValue } from "../../errors.js";
+import { isPlainRecord } from "../../args.js";
 import type { Model } from "../../model/model.js";
 import { isLoss, resolveLoss, type LossSpec } from "../../ops/losses.js";
 import { isMetric, resolveMetric, type MetricSpec } from "../../ops/metrics.js";
@@ -50,8 +51,7 @@ export function inputNamesOf(model: Model): string[] {
   return ["input"];
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-  v !== null && typeof v === "object" && !Array.isArray(v) && !isLoss(v) && !isMetric(v) && typeof v !== "function";
+const isRecord = (v: unknown): v is Record<string, unknown> => isPlainRecord(v) && !isLoss(v) && !isMetric(v);
 
 /**
  * Spreads a per-output argument over the outputs: one value for all, a list in output order, or a record
@@ -89,7 +89,8 @@ function perOutput<T>(
 
 /** Metrics: a list applied to every output, or a record by output name of lists. */
 function metricsPerOutput(fn: string, arg: string, v: unknown, names: readonly string[]): MetricSpec[][] {
-  const list = (x: unknown): MetricSpec[] => (Array.isArray(x) ? x : [x]).map((m) => resolveMetric(fn, m));
+  const list = (x: unknown): MetricSpec[] =>
+    (Array.isArray(x) ? x : [x]).map((m) => resolveMetric(fn, m, `\`${arg}\``));
   if (v === undefined || v === null) return names.map(() => []);
   if (isRecord(v)) return perOutput(fn, arg, v, names, list, []);
   if (!Array.isArray(v) && typeof v !== "string" && typeof v !== "function" && !isMetric(v) && !isLoss(v)) {

@@ -6,7 +6,7 @@
  * sums) so a batch costs one read-back.
  */
 import { tf, type Tensor } from "../../backend/tf.js";
-import { KerasError } from "../../errors.js";
+import { ArgumentError, KerasError } from "../../errors.js";
 import { keptUpdates, type Runtime, type RunResult, type RunUpdates } from "../runtime.js";
 import { regularizationPenalty } from "../../ops/regularizers.js";
 import { EPSILON } from "../../ops/losses.js";
@@ -71,7 +71,7 @@ export function stepContext(
       let logName = prefix(k) + spec.name;
       if (taken.has(logName)) logName = prefix(k) + (weighted ? "weighted_" : "") + spec.name;
       if (taken.has(logName))
-        throw new KerasError("compile", `two metrics are named "${logName}"; give one a different \`name\``);
+        throw new ArgumentError(`\`metrics\`: two metrics are named "${logName}"; give one a different \`name\``);
       taken.add(logName);
       metrics.push({ output: k, logName, spec, weighted });
     };
@@ -118,10 +118,9 @@ function outputLoss(
   try {
     per = loss.perSample(yTrue, yPred);
   } catch (e) {
-    throw new KerasError(
-      "fit",
-      `the ${loss.name} loss cannot compare y${ctx.setup.outputNames.length > 1 ? ` for "${ctx.setup.outputNames[k]}"` : ""} of shape [${yTrue.shape.join(", ")}] with the model's output of shape [${yPred.shape.join(", ")}] (${(e as Error).message})`,
-      "shape",
+    if (e instanceof ArgumentError || e instanceof KerasError) throw e;
+    throw new ArgumentError(
+      `the ${loss.name} loss cannot compare \`y\`${ctx.setup.outputNames.length > 1 ? ` for "${ctx.setup.outputNames[k]}"` : ""} of shape [${yTrue.shape.join(", ")}] with the model's output of shape [${yPred.shape.join(", ")}] (${(e as Error).message})`,
     );
   }
   const w = combinedWeight(sw, mask, per, true);
@@ -154,7 +153,7 @@ function lossAndSums(ctx: StepContext, run: RunResult, batch: Batch): { total: T
       : null,
   );
   const parts = perOutput.filter((p): p is Tensor => p !== null);
-  if (parts.length === 0) throw new KerasError("fit", "no output has a loss: give `loss` to compile()");
+  if (parts.length === 0) throw new ArgumentError("no output has a loss: give `loss` to compile()");
   parts.push(...extraLosses(ctx.rt, run));
   const total = parts.length === 1 ? parts[0] : tf.addN(parts);
   const metricSums = ctx.metrics.map((m) => {

@@ -17,7 +17,17 @@
 import { join } from "node:path";
 import * as t from "io-ts";
 import { KerasError, describeValue } from "../../errors.js";
-import { Bool, NonNegativeInt, Nullable, OneOf, PositiveInt, Str, decodeArgs, described } from "../../args.js";
+import {
+  Bool,
+  NonNegativeInt,
+  Nullable,
+  OneOf,
+  PositiveInt,
+  RecordOf,
+  Str,
+  decodeArgs,
+  described,
+} from "../../args.js";
 import { EventFileWriter, IMAGES_PLUGIN, KERAS_GRAPH_PLUGIN, histogramBuckets } from "../../io/tfevents.js";
 import { encodePng } from "../../io/png.js";
 import { kerasJson, modelToKeras3 } from "../../io/keras3_config.js";
@@ -31,7 +41,10 @@ const ProfileBatch = described(
   'a non-negative integer, a pair of them, or "start,stop"',
 );
 const EmbeddingsMetadata = Nullable(
-  described(t.union([t.string, t.record(t.string, t.string)]), "a file name or a record of file names by layer"),
+  described(
+    t.union([t.string, RecordOf(t.string, "a record of file names by layer")]),
+    "a file name or a record of file names by layer",
+  ),
 );
 
 const TENSORBOARD_PROPS = {

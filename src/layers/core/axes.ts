@@ -1,15 +1,11 @@
 /** Axis and shape helpers shared by the core layer families (spec tier: no tensors here). */
-import * as t from "io-ts";
 import { KerasError } from "../../errors.js";
-import { described, OneOf } from "../../args.js";
+import { Int, described, OneOf } from "../../args.js";
 import { formatShape } from "../../model/shape.js";
 import type { Shape } from "../../model/types.js";
 
 /** An integer axis, negative counting from the end (Keras/Python convention, batch axis = 0). */
-export const AxisArg = described(
-  t.refinement(t.number, (n) => Number.isInteger(n)),
-  "an integer axis (negative counts from the end)",
-);
+export const AxisArg = described(Int, "an integer axis (negative counts from the end)");
 
 export const DataFormatArg = OneOf("channels_last", "channels_first");
 export type DataFormat = "channels_last" | "channels_first";

@@ -9,6 +9,7 @@ import type { RegularizerSpec } from "../../ops/regularizers.js";
 import type { ConstraintSpec } from "../../ops/constraints.js";
 import { ConstraintArg, InitializerArg, RegularizerArg, activityLoss } from "../common.js";
 import { tf } from "../../backend/tf.js";
+import { indexProblem } from "../../engine/training/convert.js";
 
 export interface EmbeddingConfig {
   /** Vocabulary size (largest token + 1); not an input shape here, unlike other layers. */
@@ -66,6 +67,7 @@ export const layer_embedding = defineLayer<EmbeddingConfig>({
       constraint: c.embeddings_constraint,
     },
   ],
+  inputProblem: (c, x) => indexProblem(x, c.input_dim, "`input_dim`"),
   forward: (c, { inputs: [x], weights: [embeddings] }) => {
     // Tokens arrive as float data; gather needs int32 indices (its gradient is UnsortedSegmentSum).
     const y = tf.gather(embeddings, tf.cast(x, "int32"));

@@ -3,10 +3,11 @@
  * The function cannot be serialised: get_config() says so and from_config() refuses it.
  */
 import * as t from "io-ts";
-import { Fn, Nullable, ShapeArg, described } from "../../args.js";
-import { KerasError } from "../../errors.js";
+import { Fn, Nullable, PositiveInt, RecordOf, ShapeArg, described } from "../../args.js";
+import { checkedTensorFunction } from "../../ops/user_functions.js";
+import { ArgumentError, KerasError, asKerasError, callUser, describeValue } from "../../errors.js";
 import { defineLayer } from "../../model/layer.js";
-import { formatShape } from "../../model/shape.js";
+import { formatShape, shapesCompatible } from "../../model/shape.js";
 import type { Shape } from "../../model/types.js";
 import { tf, type Tensor } from "../../backend/tf.js";
 import { functionConfig, refuseFunctionConfig } from "../common.js";
@@ -22,7 +23,30 @@ export interface LambdaConfig {
   arguments: Record<string, unknown> | null;
 }
 
-const call = (c: LambdaConfig, x: Tensor) => (c.arguments ? c.f(x, c.arguments) : c.f(x));
+/** `f` on x: a numeric tensor, or an ArgumentError naming `f`. */
+const call = (c: LambdaConfig, x: Tensor): Tensor =>
+  checkedTensorFunction("`f`", (t: Tensor) => (c.arguments ? c.f(t, c.arguments) : c.f(t)))(x);
+
+/** The output shape `output_shape` declares for `input` (null: none declared, `f` is probed). */
+function declaredShape(c: LambdaConfig, input: Shape): Shape | null {
+  if (c.output_shape === null) return null;
+  if (typeof c.output_shape !== "function") return [input[0], ...c.output_shape];
+  const shape = callUser("`output_shape` (a function of the input shape)", () => (c.output_shape as ShapeFn)(input));
+  if (!Array.isArray(shape) || shape.length === 0 || !shape.every((d) => d === null || PositiveInt.is(d)))
+    throw new ArgumentError(
+      `\`output_shape\` (a function of the input shape) must return a shape (batch axis included) of positive integers or null, got ${describeValue(shape)}`,
+    );
+  return shape;
+}
+
+/** The output mask from the user's `mask` function: null or a tensor. */
+function outputMask(c: LambdaConfig, x: Tensor, mask: Tensor | null): Tensor | null {
+  if (!c.mask) return null;
+  const m = callUser("`mask` (a function)", () => c.mask!(x, mask));
+  if (m !== null && (!(m instanceof tf.Tensor) || m.dtype === "string"))
+    throw new ArgumentError(`\`mask\` (a function) must return a tensor or null, got ${describeValue(m)}`);
+  return m;
+}
 
 /**
  * Infers the output shape by running `f` on zeros, twice with different sizes for the unknown input
@@ -32,7 +56,6 @@ function probeOutputShape(c: LambdaConfig, input: Shape): Shape {
   const run = (fill: number) =>
     tf.tidy(() => {
       const y = call(c, tf.zeros(input.map((d) => d ?? fill)));
-      if (!(y instanceof tf.Tensor)) throw new KerasError("layer_lambda", "`f` must return a tensor");
       return y.shape;
     });
   let a: number[];
@@ -42,10 +65,14 @@ function probeOutputShape(c: LambdaConfig, input: Shape): Shape {
     b = run(3);
   } catch (e) {
     if (e instanceof KerasError) throw e;
+    // A junk result is the ArgumentError's to tell; a throw (its cause) may come from the probe's zeros.
+    if (e instanceof ArgumentError && !e.cause) throw asKerasError("layer_lambda", e);
+    const thrown = (e instanceof ArgumentError ? e.cause : e) as Error;
     throw new KerasError(
       "layer_lambda",
-      `\`f\` failed on an input of shape ${formatShape(input)} (${(e as Error).message}); give \`output_shape\` if it needs a particular input`,
+      `\`f\` failed on an input of shape ${formatShape(input)} (${thrown?.message}); give \`output_shape\` if it needs a particular input`,
       "shape",
+      { cause: thrown },
     );
   }
   if (a.length !== b.length) return [null];
@@ -62,16 +89,26 @@ export const layer_lambda = defineLayer<LambdaConfig>({
       "a shape (batch axis excluded), a function of the input shape, or null",
     ),
     mask: Nullable(Fn),
-    arguments: Nullable(described(t.UnknownRecord, "a record of named arguments")),
+    arguments: Nullable(RecordOf(t.unknown, "a record of named arguments")),
   },
   defaults: { output_shape: null, mask: null, arguments: null },
   required: ["f"],
   outputShape: (c, [input]) => {
-    if (c.output_shape === null) return [probeOutputShape(c, input)];
-    if (typeof c.output_shape === "function") return [c.output_shape(input)];
-    return [[input[0], ...c.output_shape]];
+    try {
+      return [declaredShape(c, input) ?? probeOutputShape(c, input)];
+    } catch (e) {
+      throw asKerasError("layer_lambda", e);
+    }
   },
-  forward: (c, { inputs: [x], masks: [mask] }) => ({ outputs: [call(c, x)], masks: [c.mask ? c.mask(x, mask) : null] }),
+  forward: (c, { inputs: [x], masks: [mask] }) => {
+    const y = call(c, x);
+    const declared = declaredShape(c, x.shape);
+    if (declared && !shapesCompatible(y.shape, declared))
+      throw new ArgumentError(
+        `\`f\` returned shape ${formatShape(y.shape)} where \`output_shape\` gives ${formatShape(declared)}`,
+      );
+    return { outputs: [y], masks: [outputMask(c, x, mask)] };
+  },
   toConfig: (c) => ({
     ...functionConfig(String(c.f), "layer_lambda()"),
     // Files refer to the function by this name (Keras writes a named function so); custom_objects supply it.

@@ -4,7 +4,7 @@
  * R form: `layer_concatenate(list(a, b), axis = -1)` is `layer_concatenate([a, b], { axis: -1 })`.
  */
 import * as t from "io-ts";
-import { Bool, described } from "../../args.js";
+import { Bool, Int, described } from "../../args.js";
 import { KerasError } from "../../errors.js";
 import { defineLayer } from "../../model/layer.js";
 import { formatShape, formatShapes, product } from "../../model/shape.js";
@@ -129,10 +129,7 @@ function concatMask(inputs: readonly Tensor[], masks: readonly (Tensor | null)[]
 }
 
 const Axes = described(
-  t.union([
-    t.refinement(t.number, Number.isInteger),
-    t.refinement(t.array(t.number), (a) => a.length === 2 && a.every(Number.isInteger)),
-  ]),
+  t.union([Int, t.refinement(t.array(Int), (a) => a.length === 2)]),
   "an integer axis or a pair of them (batch axis = 0)",
 );
 

@@ -3,8 +3,7 @@
  * layer_spatial_dropout_1d (whole channels) and layer_gaussian_noise. At inference they pass
  * their input through unchanged; all pass the input mask on.
  */
-import * as t from "io-ts";
-import { Nullable, NonNegativeNum, Rate, ShapeArg, described } from "../../args.js";
+import { Nullable, NonNegativeInt, NonNegativeNum, Rate, ShapeArg } from "../../args.js";
 import { KerasError } from "../../errors.js";
 import { defineLayer } from "../../model/layer.js";
 import { formatShape, expectRank } from "../../model/shape.js";
@@ -12,12 +11,7 @@ import type { Shape } from "../../model/types.js";
 import { tf, type Tensor } from "../../backend/tf.js";
 import { drawSeed } from "../../ops/random.js";
 
-const Seed = Nullable(
-  described(
-    t.refinement(t.number, (n) => Number.isInteger(n) && n >= 0),
-    "a non-negative integer",
-  ),
-);
+const Seed = Nullable(NonNegativeInt);
 
 /**
  * A seeded layer draws a different mask on every call, in a sequence fixed by its seed (as Keras's

@@ -3,7 +3,7 @@
  * None of them supports masking (Keras 3): the input mask stops here.
  */
 import * as t from "io-ts";
-import { PositiveInt, described } from "../../args.js";
+import { Int, PositiveInt, described } from "../../args.js";
 import { KerasError } from "../../errors.js";
 import { defineLayer } from "../../model/layer.js";
 import { expectRank, formatShape, product } from "../../model/shape.js";
@@ -36,10 +36,7 @@ export const layer_flatten = defineLayer<FlattenConfig>({
 });
 
 const TargetShape = described(
-  t.refinement(
-    t.array(t.number),
-    (a) => a.every((d) => Number.isInteger(d) && (d > 0 || d === -1)) && a.filter((d) => d === -1).length <= 1,
-  ),
+  t.refinement(t.array(Int), (a) => a.every((d) => d > 0 || d === -1) && a.filter((d) => d === -1).length <= 1),
   "a shape: positive integers with at most one -1",
 );
 

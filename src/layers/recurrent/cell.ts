@@ -56,6 +56,8 @@ export interface RecurrentCell {
   readonly outputSize: number;
   weightSpecs(inputDim: number): WeightSpec[];
   prepare(weights: readonly Tensor[], setup: PrepareSetup): PreparedCell;
+  /** TRUE when its step reads call-time `constants` (custom cells; Keras's built-in cells take none). */
+  readonly takesConstants?: boolean;
   /** Built-in cells: what the fused kernels need to run this cell (fused/plan.ts decides whether they do). */
   readonly fused?: FusedCellSpec;
 }
@@ -109,7 +111,17 @@ export function cellStepShapes(fn: string, cell: RecurrentCell, input: Shape, ca
     );
   }
   checkStateShapes(fn, cell, input[0], call.initialState);
+  checkConstants(fn, cell, call.constants);
   return [[input[0], cell.outputSize], ...cell.stateSizes.map((s) => [input[0], s] as Shape)];
+}
+
+/** Keras refuses constants for a cell whose call has no `constants` argument (its built-in cells). */
+export function checkConstants(fn: string, cell: RecurrentCell, given: readonly Shape[]): void {
+  if (given.length && !cell.takesConstants)
+    throw new KerasError(
+      fn,
+      "`constants`: this cell does not take constants (only rnn_cell_custom() cells receive them in their `call`)",
+    );
 }
 
 export function checkStateShapes(fn: string, cell: RecurrentCell, batch: number | null, given: readonly Shape[]): void {
@@ -175,6 +187,7 @@ export function defineCell<C extends Record<string, any>>(spec: {
     defaults: spec.defaults,
     required: spec.required,
     validate: spec.validate,
+    takesStates: true,
     outputShape: (c, [input], call) => cellStepShapes(spec.fn, cell(c), input, call),
     weights: (c, [input]) => cell(c).weightSpecs(input[input.length - 1] as number),
     forward: (c, ctx) => ({

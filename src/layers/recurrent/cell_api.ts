@@ -3,7 +3,13 @@
  * `zero_state` and one step, `cell_call(cell, inputs, states, { training })` → [output, new_states].
  */
 import { tf, type Tensor } from "../../backend/tf.js";
-import { KerasError, describeValue } from "../../errors.js";
+import * as t from "io-ts";
+import { KerasError, describeValue, within } from "../../errors.js";
+import { Bool, FloatDType, MAX_TENSOR_SIZE, PositiveInt, decodeArgs, described } from "../../args.js";
+import { callEager } from "../../engine/eager.js";
+import { isSymbolicInput } from "../../model/symbolic.js";
+import { formatShape } from "../../model/shape.js";
+import { toTensorData } from "../../engine/training/convert.js";
 import type { Layer } from "../../model/layer.js";
 import { cellOf, isCellLayer } from "./cell.js";
 
@@ -15,17 +21,18 @@ function checkCell(fn: string, cell: unknown): asserts cell is Layer {
     );
 }
 
-function checkBatch(fn: string, batch: unknown): asserts batch is number {
-  if (typeof batch !== "number" || !Number.isInteger(batch) || batch < 1)
-    throw new KerasError(fn, `\`batch_size\` must be a positive integer, got ${describeValue(batch)}`);
-}
+const STATE_PROPS = { batch_size: PositiveInt, dtype: FloatDType };
 
-function checkDtype(fn: string, dtype: unknown): void {
-  if (dtype !== undefined && dtype !== null && dtype !== "float32")
+/** Zero states of `batch` rows for `cell`, refusing sizes no tensor can hold before allocating. */
+function zeroStates(fn: string, cell: Layer, batch: number): Tensor[] {
+  const sizes = cellOf(cell).stateSizes;
+  const largest = Math.max(...sizes);
+  if (batch * largest > MAX_TENSOR_SIZE)
     throw new KerasError(
       fn,
-      `\`dtype\` must be "float32" (the only float type of the backends), got ${describeValue(dtype)}`,
+      `\`batch_size\` = ${batch} makes a state of ${batch} x ${largest} = ${batch * largest} values, more than a tensor can hold (${MAX_TENSOR_SIZE})`,
     );
+  return sizes.map((s) => tf.zeros([batch, s]));
 }
 
 /** The size of the cell's state: a number for one state, a list for several (LSTM: [units, units]; stacks: every cell's, flat). */
@@ -45,20 +52,16 @@ export function output_size(cell: Layer): number {
 export function get_initial_state(cell: Layer, args: { batch_size: number; dtype?: string }): Tensor[] {
   const fn = "get_initial_state";
   checkCell(fn, cell);
-  if (!args || typeof args !== "object")
-    throw new KerasError(fn, `expected { batch_size, dtype }, got ${describeValue(args)}`);
-  checkBatch(fn, args.batch_size);
-  checkDtype(fn, args.dtype);
-  return cellOf(cell).stateSizes.map((s) => tf.zeros([args.batch_size, s]));
+  const a = decodeArgs(fn, STATE_PROPS, args, {}, ["batch_size"]);
+  return zeroStates(fn, cell, a.batch_size);
 }
 
 /** seed 002 `zero_state(batch_size, dtype)`: one tensor for one state, else a list of them. */
 export function zero_state(cell: Layer, batch_size: number, dtype: string = "float32"): Tensor | Tensor[] {
   const fn = "zero_state";
   checkCell(fn, cell);
-  checkBatch(fn, batch_size);
-  checkDtype(fn, dtype);
-  const states = cellOf(cell).stateSizes.map((s) => tf.zeros([batch_size, s]));
+  const a = decodeArgs(fn, STATE_PROPS, { batch_size, dtype }, {}, ["batch_size"]);
+  const states = zeroStates(fn, cell, a.batch_size);
   return states.length === 1 ? states[0] : states;
 }
 
@@ -74,16 +77,61 @@ export function cell_call(
 ): [Tensor, Tensor[]] {
   const fn = "cell_call";
   checkCell(fn, cell);
-  if (options === null || typeof options !== "object")
-    throw new KerasError(fn, `\`options\` must be { training, constants }, got ${describeValue(options)}`);
-  const unknown = Object.keys(options).filter((k) => k !== "training" && k !== "constants");
-  if (unknown.length) throw new KerasError(fn, `unknown option \`${unknown[0]}\` (expected training, constants)`);
-  if (options.training !== undefined && typeof options.training !== "boolean")
-    throw new KerasError(fn, `\`training\` must be TRUE or FALSE, got ${describeValue(options.training)}`);
-  const out = cell(inputs, {
-    initial_state: states ?? undefined,
-    training: options.training,
-    constants: options.constants,
-  }) as Tensor[];
-  return [out[0], out.slice(1)];
+  const o = decodeArgs(fn, CELL_CALL_PROPS, options, {});
+  if (isSymbolicInput(inputs)) {
+    const out = cell(inputs, { initial_state: states ?? undefined, training: o.training, constants: o.constants });
+    return [out[0], out.slice(1)];
+  }
+  const owned: Tensor[] = [];
+  const convert = (x: unknown, what: string, columns?: number): Tensor => {
+    const c = toTensorData(fn, x, what);
+    if (c.owned) owned.push(c.tensor);
+    if (c.tensor.rank !== 2 || (columns !== undefined && c.tensor.shape[1] !== columns))
+      throw new KerasError(
+        fn,
+        `${what} must be a (batch, ${columns ?? "features"}) matrix, got shape ${formatShape(c.tensor.shape)}`,
+        "shape",
+      );
+    return c.tensor;
+  };
+  try {
+    const x = convert(inputs, "`inputs`");
+    const sizes = cellOf(cell).stateSizes;
+    let initial: Tensor[] | undefined;
+    if (states !== undefined && states !== null) {
+      const list =
+        Array.isArray(states) && states.every((s) => s instanceof tf.Tensor || Array.isArray(s?.[0]))
+          ? states
+          : [states];
+      if (list.length !== sizes.length)
+        throw new KerasError(
+          fn,
+          `\`states\` must be a list of ${sizes.length} state${sizes.length === 1 ? "" : "s"} (state_size ${sizes.join(", ")}), got ${list.length}`,
+          "shape",
+        );
+      initial = list.map((s, i) => convert(s, `\`states[[${i + 1}]]\``, sizes[i]));
+      const rows = initial.find((s) => s.shape[0] !== x.shape[0]);
+      if (rows)
+        throw new KerasError(
+          fn,
+          `\`states\` must have the batch size of \`inputs\` (${x.shape[0]}), got ${rows.shape[0]}`,
+          "shape",
+        );
+    }
+    const out = callEager(
+      cell,
+      x,
+      { initial_state: initial, training: o.training, constants: o.constants },
+      { fn, object: "inputs", initial_state: "states" },
+    ) as Tensor[];
+    return [out[0], out.slice(1)];
+  } catch (e) {
+    // The cell's own checks (its input size) name its function: they are cell_call's here.
+    if (e instanceof KerasError && e.fn !== fn) throw within(fn, `\`cell\` "${cell.name}"`, e);
+    throw e;
+  } finally {
+    owned.forEach((t) => t.dispose());
+  }
 }
+
+const CELL_CALL_PROPS = { training: Bool, constants: described(t.unknown, "a list of constant tensors") };

@@ -4,7 +4,8 @@
  * input bias then recurrent bias — and conversion of weights to and from layer_gru / layer_lstm.
  */
 import { KerasError, describeValue } from "../../errors.js";
-import { Bool } from "../../args.js";
+import { Bool, PositiveInt, isPlainRecord } from "../../args.js";
+import { tf } from "../../backend/tf.js";
 import { builtInputShapesOf, builtWeightsOf, isLayer, withLayer, type Layer } from "../../model/layer.js";
 import { toFloat32 } from "../../model/weights.js";
 import type { WeightValue } from "../../model/types.js";
@@ -81,20 +82,28 @@ export function layer_cudnn_lstm(a?: unknown, b?: unknown): any {
 type Kind = "CuDNNGRU" | "CuDNNLSTM" | "GRU" | "LSTM";
 
 function biasOf(fn: string, weights: readonly unknown[], shape: number[]): Float32Array {
+  const b = toFloat32(weights[2], shape);
+  if (typeof b === "string") throw new KerasError(fn, `\`weights[[3]]\` (the bias) must ${b}`, "shape");
+  return b;
+}
+
+/** The rows of a weight given as nested arrays, a tensor or a `{ shape, values }` record. */
+const rowsOf = (w: unknown): unknown =>
+  Array.isArray(w)
+    ? w.length
+    : w instanceof tf.Tensor || isPlainRecord(w)
+      ? (w.shape as unknown[] | undefined)?.[0]
+      : undefined;
+
+/** The units of [kernel, recurrent_kernel, bias]: the recurrent kernel's rows. */
+function unitsOf(fn: string, weights: unknown): number {
   if (!Array.isArray(weights) || weights.length !== 3)
     throw new KerasError(
       fn,
       `\`weights\` must be a list of 3 arrays (kernel, recurrent_kernel, bias), got ${describeValue(weights)}`,
     );
-  const b = toFloat32(weights[2], shape);
-  if (!b) throw new KerasError(fn, `the bias must have shape [${shape.join(", ")}]`, "shape");
-  return b;
-}
-
-function unitsOf(fn: string, weights: readonly unknown[]): number {
-  const rk = weights?.[1] as any;
-  const rows = Array.isArray(rk) ? rk.length : rk?.shape?.[0];
-  if (!Number.isInteger(rows) || rows < 1)
+  const rows = rowsOf(weights[1]);
+  if (!PositiveInt.is(rows))
     throw new KerasError(fn, "`weights[[2]]` (recurrent_kernel) must be a (units, gates * units) matrix");
   return rows;
 }
@@ -110,13 +119,23 @@ export function convert_cudnn_weights(weights: readonly unknown[], from: Kind): 
     throw new KerasError(fn, `\`from\` must be "CuDNNGRU", "CuDNNLSTM", "GRU" or "LSTM", got ${describeValue(from)}`);
   const u = unitsOf(fn, weights);
   const [kernel, recurrent] = weights;
+  const gates = from.endsWith("GRU") ? 3 : 4;
+  const rows = PositiveInt.is(rowsOf(kernel)) ? (rowsOf(kernel) as number) : 0;
+  for (const [k, w, shape] of [
+    [1, kernel, [rows, gates * u]],
+    [2, recurrent, [u, gates * u]],
+  ] as const) {
+    const ok = toFloat32(w, shape);
+    if (typeof ok === "string")
+      throw new KerasError(fn, `\`weights[[${k}]]\` (${k === 1 ? "kernel" : "recurrent_kernel"}) must ${ok}`, "shape");
+  }
   const mat = (values: Float32Array, rows: number, cols: number) =>
     Array.from({ length: rows }, (_, r) => Array.from(values.subarray(r * cols, (r + 1) * cols)));
   switch (from) {
     case "CuDNNGRU":
       return [kernel, recurrent, mat(biasOf(fn, weights, [6 * u]), 2, 3 * u)];
     case "GRU":
-      if (toFloat32(weights[2], [3 * u]))
+      if (typeof toFloat32(weights[2], [3 * u]) !== "string")
         throw new KerasError(
           fn,
           "a GRU with reset_after = FALSE has no cuDNN equivalent (CuDNNGRU is the reset_after = TRUE variant)",

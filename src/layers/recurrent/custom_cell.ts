@@ -6,8 +6,8 @@
  */
 import * as t from "io-ts";
 import type { Tensor } from "../../backend/tf.js";
-import { KerasError, describeValue } from "../../errors.js";
-import { Fn, PositiveInt, Str, described } from "../../args.js";
+import { ArgumentError, callUser, describeValue } from "../../errors.js";
+import { Fn, Nullable, PositiveInt, Str, described } from "../../args.js";
 import { resolveInitializer } from "../../ops/initializers.js";
 import type { WeightSpec } from "../../model/types.js";
 import { defineCell, type RecurrentCell } from "./cell.js";
@@ -39,49 +39,47 @@ export interface CustomCellConfig {
 const StateSize = described(t.union([PositiveInt, t.array(PositiveInt)]), "a positive integer or a list of them");
 
 function customCell(c: CustomCellConfig): RecurrentCell {
-  const fn = "rnn_cell_custom";
   const stateSizes = Array.isArray(c.state_size) ? c.state_size : [c.state_size];
+  const build = "`build` (a function of input_dim)";
   const weightSpecs = (inputDim: number): WeightSpec[] => {
-    const specs = c.build(inputDim);
+    const specs = callUser(build, () => c.build(inputDim));
     if (!Array.isArray(specs))
-      throw new KerasError(
-        fn,
-        `\`weights(input_dim)\` must return a list of { name, shape, initializer }, got ${describeValue(specs)}`,
+      throw new ArgumentError(
+        `${build} must return a list of { name, shape, initializer }, got ${describeValue(specs)}`,
       );
     return specs.map((s, i) => {
-      if (
-        !s ||
-        typeof s.name !== "string" ||
-        !Array.isArray(s.shape) ||
-        !s.shape.every((d) => Number.isInteger(d) && d > 0)
-      ) {
-        throw new KerasError(
-          fn,
-          `weight ${i + 1} must be { name: string, shape: positive integers, initializer? }, got ${describeValue(s)}`,
+      if (!s || typeof s.name !== "string" || !Array.isArray(s.shape) || !s.shape.every((d) => PositiveInt.is(d))) {
+        throw new ArgumentError(
+          `${build}: weight ${i + 1} must be { name: string, shape: positive integers, initializer? }, got ${describeValue(s)}`,
         );
       }
-      const initializer = resolveInitializer(s.initializer ?? "glorot_uniform");
-      if (!initializer)
-        throw new KerasError(fn, `weight "${s.name}": unknown initializer ${describeValue(s.initializer)}`);
+      const initializer = resolveInitializer(s.initializer ?? "glorot_uniform", "initializer");
+      if (!initializer || typeof initializer === "string")
+        throw new ArgumentError(
+          `${build}: weight "${s.name}": ${typeof initializer === "string" ? `the \`initializer\` ${initializer}` : `unknown \`initializer\` ${describeValue(s.initializer)}`}`,
+        );
       return { name: s.name, shape: [...s.shape], initializer, trainable: s.trainable ?? true };
     });
   };
   return {
     stateSizes,
     outputSize: c.output_size ?? stateSizes[0],
+    takesConstants: true,
     weightSpecs,
     prepare: (weights) => ({
       // A custom cell projects nothing ahead: its step function receives the raw inputs at t.
       project: (x) => [x],
       step: ([x], states, ctx) => {
-        const r = c.call(x, [...states], [...weights], { training: ctx.training, constants: [...ctx.constants] });
+        const r = callUser("`call` (the step function)", () =>
+          c.call(x, [...states], [...weights], { training: ctx.training, constants: [...ctx.constants] }),
+        );
         if (!Array.isArray(r) || r.length !== 2)
-          throw new KerasError(
-            fn,
+          throw new ArgumentError(
             `the \`call\` function of cell "${c.class_name}" must return [output, new_states], got ${describeValue(r)}`,
           );
         const [output, newStates] = r;
-        return { output, states: Array.isArray(newStates) ? newStates : [newStates] };
+        const list = Array.isArray(newStates) ? newStates : [newStates];
+        return { output, states: list };
       },
     }),
   };
@@ -90,7 +88,7 @@ function customCell(c: CustomCellConfig): RecurrentCell {
 const CUSTOM_PROPS = {
   class_name: Str,
   state_size: StateSize,
-  output_size: described(t.union([PositiveInt, t.null]), "a positive integer or null"),
+  output_size: Nullable(PositiveInt),
   build: Fn,
   call: Fn,
 };

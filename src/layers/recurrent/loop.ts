@@ -4,7 +4,7 @@
  * Every step runs in its own tf.tidy, so a step's intermediates are released as the loop goes.
  */
 import { tf, type Tensor } from "../../backend/tf.js";
-import { KerasError } from "../../errors.js";
+import { ArgumentError, KerasError, describeValue } from "../../errors.js";
 import { formatShape } from "../../model/shape.js";
 import type { PreparedCell, RecurrentCell } from "./cell.js";
 
@@ -33,14 +33,14 @@ export function runLoop(cell: RecurrentCell, prepared: PreparedCell, x: Tensor, 
   if (steps === 0) throw new KerasError(o.fn, "the input sequence has no timesteps", "shape");
   let timeMajor = tf.transpose(x, [1, 0, 2]);
   if (o.goBackwards) timeMajor = tf.reverse(timeMajor, 0);
-  const projected = prepared.project(timeMajor).map((block) => tf.unstack(block, 0));
+  const projected = prepared.project(timeMajor).map((block) => unstackTime(block, steps));
   let stepMasks: Tensor[] | null = null;
   if (o.mask) {
     // Rearranged as float32: the wasm Reverse/Transpose kernels assume 4-byte elements (a bool
     // tensor there corrupts memory); each step casts its own slice back to bool for tf.where.
     let m = tf.transpose(tf.cast(o.mask, "float32"), [1, 0]);
     if (o.goBackwards) m = tf.reverse(m, 0);
-    stepMasks = tf.unstack(tf.expandDims(m, 2), 0); // each (batch, 1): broadcasts over units
+    stepMasks = unstackTime(tf.expandDims(m, 2), steps); // each (batch, 1): broadcasts over units
   }
 
   const kept = new Set<Tensor>(o.initialStates);
@@ -55,7 +55,7 @@ export function runLoop(cell: RecurrentCell, prepared: PreparedCell, x: Tensor, 
     const maskAtT = stepMasks ? stepMasks[t] : null;
     const [output, ...newStates] = tf.tidy(() => {
       const r = prepared.step(inputsAtT, states, ctx);
-      checkStepResult(o.fn, cell, batch, r.output, r.states);
+      checkStepResult(cell, batch, r.output, r.states);
       if (!maskAtT) return [r.output, ...r.states];
       const keep = tf.cast(maskAtT, "bool");
       // Masked step: every state keeps its value; the output repeats the previous one (or zeros).
@@ -79,33 +79,33 @@ export function runLoop(cell: RecurrentCell, prepared: PreparedCell, x: Tensor, 
   return { output, states };
 }
 
-function checkStepResult(
-  fn: string,
-  cell: RecurrentCell,
-  batch: number,
-  output: Tensor,
-  states: readonly Tensor[],
-): void {
-  const bad = (what: string, got: readonly number[], size: number) => {
-    throw new KerasError(
-      fn,
-      `the cell's step function returned ${what} of shape ${formatShape(got)}; expected ${formatShape([batch, size])}`,
-      "shape",
+/**
+ * The timesteps of a time-major tensor. One timestep is reshaped, not unstacked: tfjs's Unpack gradient
+ * fails when Unpack has a single output (it stacks the lone gradient tensor as if it were a list).
+ */
+function unstackTime(x: Tensor, steps: number): Tensor[] {
+  return steps === 1 ? [tf.reshape(x, x.shape.slice(1))] : tf.unstack(x, 0);
+}
+
+/** A cell's step must return its declared output and state shapes (a custom cell's `call` may not). */
+function checkStepResult(cell: RecurrentCell, batch: number, output: Tensor, states: readonly Tensor[]): void {
+  const what = "`cell`: its step function (a custom cell's `call`)";
+  const bad = (part: string, got: unknown, size: number) => {
+    throw new ArgumentError(
+      `${what} returned ${part} ${got instanceof tf.Tensor ? `of shape ${formatShape(got.shape)}` : describeValue(got)}; expected ${formatShape([batch, size])}`,
     );
   };
-  if (!(output instanceof tf.Tensor))
-    throw new KerasError(fn, "the cell's step function must return [output, states] with tensors");
-  if (output.rank !== 2 || output.shape[0] !== batch || output.shape[1] !== cell.outputSize)
-    bad("an output", output.shape, cell.outputSize);
-  if (states.length !== cell.stateSizes.length) {
-    throw new KerasError(
-      fn,
-      `the cell's step function returned ${states.length} states; its state_size lists ${cell.stateSizes.length}`,
-      "shape",
-    );
-  }
+  if (
+    !(output instanceof tf.Tensor) ||
+    output.rank !== 2 ||
+    output.shape[0] !== batch ||
+    output.shape[1] !== cell.outputSize
+  )
+    bad("an output", output, cell.outputSize);
+  if (states.length !== cell.stateSizes.length)
+    throw new ArgumentError(`${what} returned ${states.length} states; its state_size lists ${cell.stateSizes.length}`);
   states.forEach((s, i) => {
     if (!(s instanceof tf.Tensor) || s.rank !== 2 || s.shape[0] !== batch || s.shape[1] !== cell.stateSizes[i])
-      bad(`state ${i + 1}`, s instanceof tf.Tensor ? s.shape : [], cell.stateSizes[i]);
+      bad(`state ${i + 1}`, s, cell.stateSizes[i]);
   });
 }

@@ -13,7 +13,7 @@ import { formatShape } from "../../model/shape.js";
 import type { CallShapes, ForwardContext, ForwardResult, Shape } from "../../model/types.js";
 import type { RegularizerSpec } from "../../ops/regularizers.js";
 import { RegularizerArg, activityLoss, serializeConfigValue } from "../common.js";
-import { checkStateShapes, memoCell, zeroStates, type RecurrentCell } from "./cell.js";
+import { checkConstants, checkStateShapes, memoCell, zeroStates, type RecurrentCell } from "./cell.js";
 import { runLoop } from "./loop.js";
 import { fusedPlan, fusedRnn, type FusedPlan, type UseCudnn } from "./fused/index.js";
 
@@ -81,6 +81,7 @@ export function recurrentOutputShapes(
     );
   const [batch, steps] = input;
   checkStateShapes(fn, cell, batch, call.initialState);
+  checkConstants(fn, cell, call.constants);
   const output: Shape = c.return_sequences ? [batch, steps, cell.outputSize] : [batch, cell.outputSize];
   return c.return_state ? [output, ...cell.stateSizes.map((s) => [batch, s] as Shape)] : [output];
 }
@@ -204,6 +205,7 @@ export function defineRecurrentLayer<C extends Record<string, any>>(spec: {
     required: spec.required,
     validate: spec.validate,
     inputDimShape: (d) => [null, d],
+    takesStates: true,
     outputShape: (c, inputShapes, call) => recurrentOutputShapes(spec.fn, cell(c), c, inputShapes, call),
     weights: (c, [input]) => cell(c).weightSpecs(input[2] as number),
     forward: (c, ctx) => recurrentForward(spec.fn, cell(c), c, ctx),

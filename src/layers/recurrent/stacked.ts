@@ -17,6 +17,7 @@ export function stackCells(cells: readonly RecurrentCell[]): RecurrentCell {
   return {
     stateSizes: cells.flatMap((c) => c.stateSizes),
     outputSize: cells[cells.length - 1].outputSize,
+    takesConstants: cells.some((c) => c.takesConstants),
     weightSpecs: (inputDim) => {
       const dims = inputDims(inputDim);
       return cells.flatMap((c, i) => c.weightSpecs(dims[i]));

@@ -232,6 +232,7 @@ export const BidirectionalFamily: LayerFamily<BidirectionalConfig> = {
   required: ["layer"],
   validate: validate as unknown as (c: BidirectionalConfig) => BidirectionalConfig,
   inputDimShape: (d) => [null, d],
+  takesStates: true,
   outputShape,
   weights: (c, [input]) => [...innerWeightSpecs(c.layer, [input]), ...innerWeightSpecs(c.backward_layer, [input])],
   stateShapes: (c, [input]) => [

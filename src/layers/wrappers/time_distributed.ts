@@ -149,6 +149,7 @@ export const TimeDistributedFamily: LayerFamily<TimeDistributedConfig> = {
     innerWeightSpecs(c.layer, [[null, ...stepShape(input).slice(1)]]),
   stateShapes: (c: TimeDistributedConfig, [input]: readonly Shape[]) =>
     familyOf(c.layer).stateShapes!(c.layer.config, [stepShape(input)]),
+  inputProblem: (c: TimeDistributedConfig, x) => familyOf(c.layer).inputProblem?.(c.layer.config, x) ?? null,
   forward: (c: TimeDistributedConfig, ctx: ForwardContext): ForwardResult =>
     ctx.state ? forwardStepwise(c.layer, ctx) : forwardReshaped(c.layer, ctx),
   toConfig: (c: TimeDistributedConfig) => ({ layer: nestedLayerConfig(c.layer) }),

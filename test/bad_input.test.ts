@@ -1,0 +1,729 @@
+/**
+ * The kinds of bad input issue 9 found (part 4), one case each: every one is now a KerasError that names
+ * the public function and the argument. test/fuzz covers the classes at large; these pin the findings.
+ */
+import { expect } from "chai";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as api from "../src/index.js";
+import { tf } from "../src/backend/tf.js";
+import { KerasError } from "../src/errors.js";
+import { expectKerasError } from "./training/helpers.js";
+
+const x4 = [
+  [0.1, 0.2, 0.3, 0.4],
+  [0.5, 0.6, 0.7, 0.8],
+  [0.9, 1.0, 1.1, 1.2],
+];
+const seq = (n: number, t: number, f: number) =>
+  Array.from({ length: n }, (_, i) =>
+    Array.from({ length: t }, (_, j) => Array.from({ length: f }, (_, k) => i + j + k)),
+  );
+const denseModel = () =>
+  api.compile(api.layer_dense(api.keras_model_sequential({ input_shape: [4] }), { units: 1 }), {
+    optimizer: "sgd",
+    loss: "mse",
+  });
+const classifier = () =>
+  api.compile(api.layer_dense(api.keras_model_sequential({ input_shape: [4] }), { units: 3, activation: "softmax" }), {
+    optimizer: "sgd",
+    loss: "sparse_categorical_crossentropy",
+  });
+
+/** `f` throws (or rejects with) a KerasError of `fn` whose message matches every pattern. */
+async function refuses(fn: string, f: () => unknown, ...patterns: RegExp[]): Promise<KerasError> {
+  const e = await expectKerasError(f, ...patterns);
+  expect(e.fn).to.equal(fn);
+  return e;
+}
+
+describe("bad input is a KerasError naming the function and the argument (issue 9)", function () {
+  this.timeout(60_000);
+  before(() => api.backend_ready());
+
+  describe("records of named arguments", () => {
+    it("a key named like an Object.prototype member is an unknown argument", async () => {
+      for (const key of ["constructor", "toString", "valueOf", "hasOwnProperty"])
+        await refuses(
+          "layer_dense",
+          () => api.layer_dense({ units: 2, [key]: 1 } as any),
+          new RegExp(`unknown argument \`${key}\``),
+        );
+      await refuses(
+        "fit",
+        () => api.fit(denseModel(), x4, [[1], [2], [3]], JSON.parse('{"__proto__": 1}')),
+        /unknown argument `__proto__`/,
+      );
+      await refuses(
+        "layer_dense",
+        () => api.layer_dense({ units: 2, activation: "constructor" }),
+        /`activation` must be/,
+      );
+      await refuses(
+        "compile",
+        () => api.compile(denseModel(), { optimizer: "constructor", loss: "mse" }),
+        /`optimizer` "constructor" is not known/,
+      );
+    });
+
+    it("a Map, a Date or a class instance is not a record of arguments", async () => {
+      await refuses(
+        "layer_dense",
+        () => api.layer_dense(new Map([["units", 2]]) as any),
+        /arguments must be a record of named arguments, got a Map/,
+      );
+      await refuses("callback_lambda", () => api.callback_lambda(new Map() as any), /got a Map/);
+      await refuses(
+        "fit",
+        () => api.fit(denseModel(), x4, [[1], [2], [3]], { class_weight: new Date() as any, verbose: 0 }),
+        /`class_weight` must be/,
+      );
+    });
+
+    it("cyclic values are described, not followed", async () => {
+      const cyclic: any[] = [1];
+      cyclic.push(cyclic);
+      await refuses(
+        "layer_dense",
+        () => api.layer_dense({ units: cyclic as any }),
+        /`units` must be a positive integer, got \[1, \[1, \[1, \[\.\.\.\]\]\]\]/,
+      );
+      await refuses(
+        "layer_dense",
+        () => api.layer_dense(cyclic, { units: 2 }),
+        /`object` must be a rectangular nested array of numbers/,
+      );
+      const deep: any[] = [];
+      deep.push(deep);
+      await refuses(
+        "predict",
+        () => api.predict(denseModel(), deep, { verbose: 0 }),
+        /`x` must be a rectangular nested array of numbers: it nests deeper than 32 levels \(or contains itself\)/,
+      );
+    });
+  });
+
+  describe("absurd sizes are refused before anything is allocated", () => {
+    it("integers are int32 (R's integers)", async () => {
+      await refuses(
+        "layer_dense",
+        () => api.layer_dense({ units: 1e12 }),
+        /`units` must be a positive integer of at most 2147483647 \(R's integers are 32-bit\), got 1000000000000/,
+      );
+      await refuses("zero_state", () => api.zero_state(api.rnn_cell_gru({ units: 2 }), 1e12), /`batch_size`/);
+      await refuses("summary", () => api.summary(denseModel(), { line_length: 1e12 }), /`line_length`/);
+      await refuses("metric_auc", () => api.metric_auc({ num_thresholds: 1e12 }), /`num_thresholds`/);
+    });
+
+    it("shapes and weights over 2^31 - 1 elements are refused when the layer is composed", async () => {
+      await refuses(
+        "layer_repeat_vector",
+        () => api.layer_repeat_vector(api.keras_model_sequential({ input_shape: [4] }), { n: 2 ** 30 }),
+        /its output shape \(None, 1073741824, 4\) holds 4294967296 values, more than a tensor can \(2147483647\)/,
+      );
+      await refuses(
+        "layer_dense",
+        () => api.layer_dense(api.keras_model_sequential({ input_shape: [4] }), { units: 2 ** 30 }),
+        /weight "kernel" would have shape \(4, 1073741824\): 4294967296 values/,
+      );
+      await refuses(
+        "keras_model_sequential",
+        () => api.keras_model_sequential({ input_shape: [65536, 65536] }),
+        /`input_shape` is a shape of 4294967296 values per sample/,
+      );
+      await refuses(
+        "zero_state",
+        () => api.zero_state(api.rnn_cell_gru({ units: 4 }), 2 ** 30),
+        /`batch_size` = 1073741824 makes a state of 1073741824 x 4/,
+      );
+    });
+
+    it("summary, AUC and plots have the limits of what holds their result", async () => {
+      await refuses(
+        "summary",
+        () => api.summary(denseModel(), { line_length: 2 ** 28, print: false }),
+        /`line_length` = 268435456 makes a table of more than 536870888 characters/,
+      );
+      await refuses(
+        "metric_auc",
+        () => api.metric_auc({ num_thresholds: 2 ** 25 }),
+        /`num_thresholds` must be between 2 and 16777216/,
+      );
+      await refuses(
+        "metric_auc",
+        () => api.metric_auc(new Array(256).fill(1), new Array(256).fill(0.5), { num_thresholds: 2 ** 24 }),
+        /`num_thresholds` = 16777216 compared with 256 predictions/,
+      );
+      const { history } = await api.fit(denseModel(), x4, [[1], [2], [3]], { epochs: 2, verbose: 0 });
+      await refuses("plot_history", () => api.plot_history(history, { width: 1e12 }), /`width`/);
+      await refuses(
+        "plot_history",
+        () => api.plot_history(history, { width: 20000 }),
+        /`width` must be a positive integer of at most 16384/,
+      );
+      const dir = mkdtempSync(join(tmpdir(), "tskeras-bad-"));
+      await refuses(
+        "plot_history",
+        () => api.plot_history(history, { width: 16384, height: 16384, file: join(dir, "h.png") }),
+        /the PNG would be \d+ x \d+ pixels, more than 67108864/,
+      );
+      await refuses(
+        "plot_history",
+        () => api.plot_history(history, { file: "" }),
+        /`file` must be a file path \(a non-empty string\)/,
+      );
+      expect(readdirSync(dir)).to.deep.equal([]);
+      rmSync(dir, { recursive: true });
+    });
+  });
+
+  describe("data", () => {
+    it("BigInt arrays, string tensors, strings and nulls inside arrays, ragged and sparse arrays", async () => {
+      await refuses(
+        "layer_dense",
+        () => api.layer_dense(BigInt64Array.of(1n, 2n), { units: 2 }),
+        /`object` must hold numbers, got a BigInt64Array/,
+      );
+      await refuses(
+        "activation_relu",
+        () => api.activation_relu(tf.tensor(["a", "b"])),
+        /`x` must be a numeric tensor, got a string tensor/,
+      );
+      await refuses(
+        "predict",
+        () => api.predict(denseModel(), [[1, 2, "a", 4]], { verbose: 0 }),
+        /`x` must be a rectangular nested array of numbers: element \[1\]\[3\] is "a", not a number/,
+      );
+      await refuses(
+        "fit",
+        () => api.fit(denseModel(), x4, [[1], [null], [3]], { verbose: 0 }),
+        /`y` must be a rectangular nested array of numbers: element \[2\]\[1\] is null, not a number/,
+      );
+      await refuses(
+        "layer_dense",
+        () => api.layer_dense([[1, 2], [3]], { units: 2 }),
+        /`object` must be a rectangular nested array of numbers: it is not rectangular: element \[2\] is an array of 1/,
+      );
+      const holey = [[1, 2, 3]];
+      delete holey[0][1];
+      await refuses(
+        "layer_dense",
+        () => api.layer_dense(holey, { units: 2 }),
+        /element \[1\]\[2\] is missing \(a sparse array\)/,
+      );
+    });
+
+    it("sparse labels outside the classes are refused (they trained with loss 0)", async () => {
+      await refuses(
+        "fit",
+        () => api.fit(classifier(), x4, [[0], [3], [1]], { verbose: 0 }),
+        /`y` holds 3 at \[2, 1\], not an index in 0\.\.2 \(the output's number of classes = 3\)/,
+      );
+      await refuses("evaluate", () => api.evaluate(classifier(), x4, [[0], [-1], [1]], { verbose: 0 }), /`y` holds -1/);
+      await refuses(
+        "loss_sparse_categorical_crossentropy",
+        () =>
+          api.loss_sparse_categorical_crossentropy(
+            [0, 5],
+            [
+              [0.5, 0.5],
+              [0.5, 0.5],
+            ],
+          ),
+        /`y_true` holds 5/,
+      );
+      // ignore_class labels are allowed
+      const ignoring = api.compile(classifier(), {
+        optimizer: "sgd",
+        loss: api.loss_sparse_categorical_crossentropy({ ignore_class: -1 }),
+      });
+      await api.fit(ignoring, x4, [[0], [-1], [1]], { verbose: 0 });
+    });
+
+    it("embedding indices outside input_dim are refused, eagerly and in training", async () => {
+      await refuses(
+        "layer_embedding",
+        () => api.layer_embedding([[0, 5]], { input_dim: 5, output_dim: 2 }),
+        /`object` holds 5 at \[1, 2\], not an index in 0\.\.4 \(`input_dim` = 5\)/,
+      );
+      const model = api.compile(
+        api.layer_dense(
+          api.layer_flatten(
+            api.layer_embedding(api.keras_model_sequential({ input_shape: [2] }), { input_dim: 5, output_dim: 2 }),
+          ),
+          { units: 1 },
+        ),
+        { optimizer: "sgd", loss: "mse" },
+      );
+      await refuses(
+        "fit",
+        () =>
+          api.fit(
+            model,
+            [
+              [0, 1],
+              [7, 2],
+            ],
+            [[1], [2]],
+            { verbose: 0 },
+          ),
+        /`x` holds 7 at \[2, 1\], not an index in 0\.\.4 \(`input_dim` = 5\) \(fed to layer "embedding"\)/,
+      );
+    });
+
+    it("zero samples are refused (the history was NaN)", async () => {
+      await refuses("fit", () => api.fit(denseModel(), [], [], { verbose: 0 }), /`x` has no samples/);
+      await refuses(
+        "evaluate",
+        () =>
+          api.evaluate(
+            denseModel(),
+            { data: new Float32Array(0), shape: [0, 4] },
+            { data: new Float32Array(0), shape: [0, 1] },
+            { verbose: 0 },
+          ),
+        /`x` has no samples/,
+      );
+    });
+
+    it("a bad validation_data is reported as validation_data", async () => {
+      await refuses(
+        "fit",
+        () => api.fit(denseModel(), x4, [[1], [2], [3]], { validation_data: [[[1, "a", 3, 4]], [[1]]], verbose: 0 }),
+        /`validation_data\[\[1\]\]` must be a rectangular nested array of numbers/,
+      );
+    });
+
+    it("set_weights with strings says what is wrong", async () => {
+      const w = api.get_weights(denseModel());
+      await refuses(
+        "set_weights",
+        () => api.set_weights(denseModel(), [[["a"], ["b"], ["c"], ["d"]], w[1]]),
+        /`weights`: weight 1 of layer "dense" \(kernel\) must be a rectangular nested array of numbers: element \[1\]\[1\] is "a", not a number/,
+      );
+    });
+  });
+
+  describe("user functions and specs", () => {
+    it("junk from an activation, initializer, regularizer or constraint names the argument", async () => {
+      await refuses(
+        "layer_dense",
+        () => api.layer_dense(x4, { units: 2, activation: () => "a" }),
+        /layer "dense": `activation` \(a function\) must return a numeric tensor, got "a"/,
+      );
+      await refuses(
+        "layer_dense",
+        () => api.layer_dense(x4, { units: 2, kernel_initializer: () => [1] }),
+        /`kernel_initializer` \(a function of the shape\) must return 8 numbers for shape \[4, 2\], got \[1\]/,
+      );
+      const boom = new Error("boom");
+      const e = await refuses(
+        "layer_dense",
+        () =>
+          api.layer_dense(x4, {
+            units: 2,
+            activation: () => {
+              throw boom;
+            },
+          }),
+        /`activation` \(a function\) failed: boom/,
+      );
+      expect(e.cause).to.equal(boom);
+      const train = (args: Record<string, unknown>) =>
+        api.train_on_batch(
+          api.compile(api.layer_dense(api.keras_model_sequential({ input_shape: [4] }), { units: 1, ...args }), {
+            optimizer: "sgd",
+            loss: "mse",
+          }),
+          x4,
+          [[1], [2], [3]],
+        );
+      await refuses(
+        "train_on_batch",
+        () => train({ kernel_regularizer: () => "a" }),
+        /`kernel_regularizer` \(a function of the weights\) must return a numeric tensor, got "a"/,
+      );
+      await refuses(
+        "train_on_batch",
+        () => train({ kernel_constraint: () => tf.ones([7]) }),
+        /`kernel_constraint` \(a function of the weights\) must return a tensor of the weights' shape \[4, 1\], got shape \[7\]/,
+      );
+    });
+
+    it("layer_lambda's functions and custom losses and metrics are checked too (found by the fuzz)", async () => {
+      await refuses(
+        "layer_lambda",
+        () => api.layer_lambda(x4, { f: () => tf.ones([7]), output_shape: [4] }),
+        /`f` returned shape \(7,\) where `output_shape` gives \(3, 4\)/,
+      );
+      await refuses(
+        "layer_lambda",
+        () => api.layer_lambda(x4, { f: (t: any) => t, output_shape: () => "a" as any }),
+        /`output_shape` \(a function of the input shape\) must return a shape/,
+      );
+      await refuses(
+        "layer_lambda",
+        () => api.layer_lambda(x4, { f: (t: any) => t, mask: () => "a" as any }),
+        /`mask` \(a function\) must return a tensor or null, got "a"/,
+      );
+      await refuses(
+        "fit",
+        () =>
+          api.fit(api.compile(denseModel(), { optimizer: "sgd", loss: () => "a" }), x4, [[1], [2], [3]], {
+            verbose: 0,
+          }),
+        /`loss` \(a function\) must return a numeric tensor, got "a"/,
+      );
+      await refuses(
+        "evaluate",
+        () =>
+          api.evaluate(
+            api.compile(denseModel(), { optimizer: "sgd", loss: "mse", metrics: [() => "a"] }),
+            x4,
+            [[1], [2], [3]],
+            { verbose: 0 },
+          ),
+        /`metrics` \(a function\) must return a numeric tensor, got "a"/,
+      );
+    });
+
+    it("initializer names are own names; the orthogonal initializer needs a matrix", async () => {
+      await refuses(
+        "layer_dense",
+        () => api.layer_dense({ units: 2, kernel_initializer: "constructor" }),
+        /`kernel_initializer` must be an initializer name/,
+      );
+      await refuses(
+        "layer_dense",
+        () => api.layer_dense(x4, { units: 2, bias_initializer: "orthogonal" }),
+        /`bias_initializer`: the Orthogonal initializer needs a weight of rank 2 or more, got shape \[2\]/,
+      );
+    });
+
+    it("{ class_name, config } records are checked like their functions", async () => {
+      await refuses(
+        "layer_dense",
+        () => api.layer_dense({ units: 2, kernel_regularizer: { class_name: "Bogus", config: {} } as any }),
+        /`kernel_regularizer` names an unknown regularizer class "Bogus"/,
+      );
+      await refuses(
+        "layer_dense",
+        () => api.layer_dense({ units: 2, kernel_regularizer: { class_name: "L1", config: { l1: -1 } } as any }),
+        /`kernel_regularizer` is not a valid L1 regularizer: `l1` must be a non-negative number, got -1/,
+      );
+      await refuses(
+        "layer_dense",
+        () => api.layer_dense({ units: 2, kernel_initializer: { class_name: "Constant", config: { value: "abc" } } }),
+        /`kernel_initializer` is not a valid Constant initializer: `value` must be a finite number, got "abc"/,
+      );
+      await refuses(
+        "layer_dense",
+        () =>
+          api.layer_dense({
+            units: 2,
+            kernel_initializer: { class_name: "VarianceScaling", config: { mode: "bogus" } },
+          }),
+        /`mode` must be one of "fan_in", "fan_out", "fan_avg", got "bogus"/,
+      );
+      await refuses(
+        "layer_dense",
+        () => api.layer_dense({ units: 2, kernel_constraint: { class_name: "Bogus", config: {} } as any }),
+        /`kernel_constraint` names an unknown constraint class "Bogus"/,
+      );
+    });
+
+    it("Keras 3.15's input_axes / output_axes of the variance-scaling initializers: null is their default, others are not computed here", async () => {
+      const glorot = (axes: unknown) =>
+        api.layer_dense({
+          units: 2,
+          kernel_initializer: { class_name: "GlorotUniform", config: { seed: 1, input_axes: axes, output_axes: null } },
+        });
+      expect(glorot(null).config.kernel_initializer).to.deep.equal({
+        class_name: "GlorotUniform",
+        config: { seed: 1 },
+      });
+      await refuses("layer_dense", () => glorot([0]), /`kernel_initializer` .*unknown argument `input_axes`/);
+    });
+  });
+
+  describe("arguments accepted silently before", () => {
+    it("constants for a built-in recurrent layer, and states for a layer that is not recurrent", async () => {
+      await refuses(
+        "layer_gru",
+        () => api.layer_gru({ units: 2 })(seq(2, 3, 2), { constants: [[[1], [2]]] }),
+        /`constants`: this cell does not take constants/,
+      );
+      await refuses(
+        "layer_dense",
+        () => api.layer_dense({ units: 2 })(x4, { initial_state: [[1, 2]] }),
+        /calling layer "dense": `initial_state` is for recurrent layers/,
+      );
+    });
+
+    it('trainable = "yes", a metric dtype "float33"', async () => {
+      await refuses(
+        "layer_dense",
+        () => api.layer_dense({ units: 2, trainable: "yes" as any }),
+        /`trainable` must be TRUE or FALSE/,
+      );
+      const a = api.layer_input({ shape: [2] });
+      await refuses(
+        "keras_model",
+        () => api.keras_model({ inputs: a, outputs: api.layer_dense(a, { units: 1 }), trainable: "yes" as any }),
+        /`trainable` must be TRUE or FALSE/,
+      );
+      await refuses(
+        "metric_binary_accuracy",
+        () => api.metric_binary_accuracy({ dtype: "float33" }),
+        /`dtype` must be one of "float32" or null, got "float33"/,
+      );
+    });
+
+    it("a mask of the wrong shape (it reached the fused kernels as fused_rnn())", async () => {
+      await refuses(
+        "layer_gru",
+        () => api.layer_gru({ units: 2 })(seq(2, 3, 2), { mask: [[1, 1]] }),
+        /`mask` must have shape \(2, 3\) for an input of shape \(2, 3, 2\), got \(1, 2\)/,
+      );
+    });
+  });
+
+  describe("errors name the public function that was called", () => {
+    it("evaluate, train_on_batch and test_on_batch name themselves, not fit", async () => {
+      const model = api.compile(api.layer_dense(api.keras_model_sequential({ input_shape: [4] }), { units: 3 }), {
+        optimizer: "sgd",
+        loss: "mse",
+      });
+      for (const [fn, f] of [
+        [
+          "evaluate",
+          () =>
+            api.evaluate(
+              model,
+              x4,
+              [
+                [1, 2],
+                [1, 2],
+                [1, 2],
+              ],
+              { verbose: 0 },
+            ),
+        ],
+        [
+          "train_on_batch",
+          () =>
+            api.train_on_batch(model, x4, [
+              [1, 2],
+              [1, 2],
+              [1, 2],
+            ]),
+        ],
+        [
+          "test_on_batch",
+          () =>
+            api.test_on_batch(model, x4, [
+              [1, 2],
+              [1, 2],
+              [1, 2],
+            ]),
+        ],
+      ] as const)
+        await refuses(
+          fn,
+          f,
+          /the mse loss cannot compare `y` of shape \[3, 2\] with the model's output of shape \[3, 3\]/,
+        );
+    });
+
+    it("cell_call names itself and its arguments", async () => {
+      const cell = api.rnn_cell_lstm({ units: 2 });
+      await refuses(
+        "cell_call",
+        () => api.cell_call(cell, [[1, 2]], [[[1, 2, 3]]]),
+        /`states` must be a list of 2 states/,
+      );
+      await refuses(
+        "cell_call",
+        () => api.cell_call(cell, [[1, 2]], [[[1, 2, 3]], [[1, 2]]]),
+        /`states\[\[1\]\]` must be a \(batch, 2\) matrix, got shape \(1, 3\)/,
+      );
+      await refuses("cell_call", () => api.cell_call(cell, [1, 2]), /`inputs` must be a \(batch, features\) matrix/);
+    });
+
+    it("from_config names itself and `config` whichever function rebuilds the model", async () => {
+      const config = {
+        name: "m",
+        layers: [
+          { class_name: "InputLayer", config: { batch_shape: [null, -3] } },
+          { class_name: "Dense", config: { units: 2 } },
+        ],
+      };
+      await refuses(
+        "from_config",
+        () => api.from_config(config),
+        /^from_config\(\): `config`: keras_model_sequential\(\): `input_batch_shape` must be a shape/,
+      );
+    });
+  });
+
+  describe("found by the fuzz in the files, data utilities, datasets and TensorBoard", () => {
+    let dir: string;
+    before(() => (dir = mkdtempSync(join(tmpdir(), "tskeras-bad-"))));
+    after(() => rmSync(dir, { recursive: true, force: true }));
+
+    it("the file functions take a plain record of named arguments (a Map or a Date was read as none)", async () => {
+      const file = join(dir, "m.keras");
+      await api.save_model(denseModel(), file);
+      for (const [fn, call] of [
+        ["save_model", () => api.save_model(denseModel(), file, new Map([["overwrite", true]]) as any)],
+        ["load_model", () => api.load_model(file, new Date(0) as any)],
+        ["serialize_model", () => api.serialize_model(denseModel(), new Map() as any)],
+        ["save_model_tfjs", () => api.save_model_tfjs(denseModel(), join(dir, "tfjs"), new Map() as any)],
+        ["load_model_tfjs", () => api.load_model_tfjs(join(dir, "tfjs"), new Date(0) as any)],
+      ] as const)
+        await refuses(fn, call, /arguments must be a record of named arguments, got a (Map|Date)/);
+      expect(readdirSync(dir)).to.deep.equal(["m.keras"]);
+    });
+
+    it("records inside arguments are plain records of what they hold", async () => {
+      const file = join(dir, "m.keras");
+      await refuses(
+        "load_model",
+        () => api.load_model(file, { custom_objects: new Map([["f", () => 1]]) as any }),
+        /`custom_objects` must be a record of custom objects by name/,
+      );
+      await refuses(
+        "load_model",
+        () => api.load_model(file, { custom_objects: { f: 1 } as any }),
+        /`custom_objects` must be a record of custom objects by name \(functions, rnn_cell_custom\(\) cells\), got/,
+      );
+      await refuses(
+        "callback_tensorboard",
+        () => api.callback_tensorboard(join(dir, "logs"), { embeddings_metadata: new Map() as any }),
+        /`embeddings_metadata` must be a file name or a record of file names by layer or null, got a Map/,
+      );
+    });
+
+    it("holes in sparse lists are refused (they were read as NaN, or failed raw)", async () => {
+      /** `list` with element `i` deleted (a hole). */
+      const holed = (list: unknown[], i: number): any => {
+        const copy = [...list];
+        delete copy[i];
+        return copy;
+      };
+      await refuses("normalize", () => api.normalize(holed([1, 2, 3], 1)), /`x` must be .*element \[2\] is missing/);
+      await refuses(
+        "pad_sequences",
+        () => api.pad_sequences(holed([[1], [1, 2]], 0)),
+        /`sequences` must be a list of sequences/,
+      );
+      await refuses(
+        "pad_sequences",
+        () => api.pad_sequences([holed([1, 2, 3], 1)]),
+        /`sequences\[\[1\]\]` must be .*element \[2\] is missing/,
+      );
+      const tok = api.fit_text_tokenizer(api.text_tokenizer(), ["a b"]);
+      await refuses("fit_text_tokenizer", () => api.fit_text_tokenizer(tok, holed(["x", "a"], 0)), /`texts` must be/);
+      await refuses(
+        "texts_to_sequences",
+        () => api.texts_to_sequences(tok, holed(["a", "x", "b"], 1)),
+        /`texts` must be/,
+      );
+    });
+
+    it("results of the data utilities that no tensor could hold are refused before they are allocated", async () => {
+      await refuses(
+        "to_categorical",
+        () => api.to_categorical([0, 1, 2], { num_classes: 2 ** 30 }),
+        /the result would hold 3221225472 values, more than a tensor can \(2147483647\): give a smaller `num_classes`/,
+      );
+      await refuses("pad_sequences", () => api.pad_sequences([[1], [2], [3]], { maxlen: 2 ** 30 }), /`maxlen`/);
+      const tok = api.fit_text_tokenizer(api.text_tokenizer({ num_words: 2 ** 30 }), ["a"]);
+      await refuses("texts_to_matrix", () => api.texts_to_matrix(tok, ["a", "b", "c"]), /`num_words`/);
+    });
+
+    it("plot_model's dpi is at most 10000 (Graphviz's sizes overflowed: a 2147483647 pt wide SVG)", async () => {
+      await refuses(
+        "plot_model",
+        () => api.plot_model(denseModel(), { dpi: 2 ** 31 - 1 }),
+        /`dpi` must be a positive integer of at most 10000, got 2147483647/,
+      );
+    });
+
+    it("a Sequential config whose layers are not a list (it made a model without layers)", async () => {
+      await refuses(
+        "model_from_json",
+        () => api.model_from_json('{"class_name": "Sequential", "config": {"name": "m", "layers": "x"}}'),
+        /`layers` must be a list of layers, got "x"/,
+      );
+    });
+
+    it("a timeseries dataset's targets and series are checked like arrays (class labels, embedding tokens)", async () => {
+      const labels = api.timeseries_dataset_from_array(seq(1, 8, 4)[0], [0, 1, 2, 5, 1, 0, 2, 1], {
+        sequence_length: 1,
+      });
+      const windowClassifier = api.compile(
+        api.layer_dense(api.layer_flatten(api.keras_model_sequential({ input_shape: [1, 4] })), {
+          units: 3,
+          activation: "softmax",
+        }),
+        { optimizer: "sgd", loss: "sparse_categorical_crossentropy" },
+      );
+      await refuses(
+        "fit",
+        () => api.fit(windowClassifier, labels, { verbose: 0 }),
+        /`targets` holds 5 at \[4\], not an index in 0..2/,
+      );
+      const tokens = api.compile(
+        api.layer_dense(
+          api.layer_flatten(
+            api.layer_embedding(api.keras_model_sequential({ input_shape: [3] }), { input_dim: 5, output_dim: 2 }),
+          ),
+          { units: 1 },
+        ),
+        { optimizer: "sgd", loss: "mse" },
+      );
+      const series = api.timeseries_dataset_from_array([0, 1, 2, 9, 1, 2], [0, 1, 2, 3, 4, 5], { sequence_length: 3 });
+      await refuses("evaluate", () => api.evaluate(tokens, series, { verbose: 0 }), /`x` holds 9 at \[4\]/);
+    });
+  });
+
+  it("a callback that throws inside fit is a KerasError with the hook and the epoch, the user's error as cause", async () => {
+    const boom = new Error("boom");
+    const e = await refuses(
+      "fit",
+      () =>
+        api.fit(denseModel(), x4, [[1], [2], [3]], {
+          epochs: 3,
+          verbose: 0,
+          callbacks: [
+            {
+              on_epoch_end: (epoch: number) => {
+                if (epoch === 1) throw boom;
+              },
+            },
+          ],
+        }),
+      /`callbacks\[\[1\]\]`: `on_epoch_end\(epoch = 1\)` failed: boom/,
+    );
+    expect(e.cause).to.equal(boom);
+  });
+
+  it("a ConvLSTM over a single timestep trains (tfjs's Unpack gradient failed on one output)", async () => {
+    const model = api.compile(
+      api.layer_dense(
+        api.layer_flatten(
+          api.layer_conv_lstm_1d(api.keras_model_sequential({ input_shape: [1, 3, 1] }), {
+            filters: 1,
+            kernel_size: 2,
+          }),
+        ),
+        { units: 1 },
+      ),
+      { optimizer: "sgd", loss: "mse" },
+    );
+    const { logs } = await api.train_on_batch(model, tf.ones([2, 1, 3, 1]), [[1], [2]]);
+    expect(Number.isFinite(logs.loss)).to.equal(true);
+  });
+});
