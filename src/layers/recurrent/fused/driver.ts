@@ -36,7 +36,8 @@
 import { tf, type Tensor } from "../../../backend/tf.js";
 import { KerasError } from "../../../errors.js";
 import { FUSED_CELLS, type BiasLayout, type FusedCell, type FusedCellId } from "./cells/index.js";
-import { cpuMem, wasmMem, type Buf, type CpuBackend, type Mem, type Out, type WasmBackend } from "./mem.js";
+import { memFor, type Buf, type Mem, type Out } from "./mem.js";
+import { orderedArgs, stepDelta } from "./step_kernels.js";
 import type { FusedActivation } from "./wasm.js";
 
 type TensorInfo = tf.TensorInfo;
@@ -107,19 +108,6 @@ function biasBuffers(
   return { bi, br };
 }
 
-/** Copies columns [c0, c0+w) of a (rows × cols) matrix into `out` (rows × w). */
-function copyCols(src: Float32Array, rows: number, cols: number, c0: number, w: number, out: Float32Array): void {
-  for (let i = 0; i < rows; i++) out.set(src.subarray(i * cols + c0, i * cols + c0 + w), i * w);
-}
-
-/** out (w × rows) = the transpose of columns [c0, c0+w) of src (rows × cols). */
-function transposeCols(src: Float32Array, rows: number, cols: number, c0: number, w: number, out: Float32Array): void {
-  for (let i = 0; i < rows; i++) {
-    const so = i * cols + c0;
-    for (let j = 0; j < w; j++) out[j * rows + i] = src[so + j];
-  }
-}
-
 /** The mask as bytes in the memory (byte b·T + t); its offset. */
 function maskInMemory(mem: Mem, mask: Uint8Array): number {
   const buf = mem.temp(Math.ceil(mask.length / 4));
@@ -135,115 +123,101 @@ function sizesOf(inputs: KernelInputs, a: FusedAttrs) {
   return { cell, B, T, F, u, Gu: cell.gates * u, Grec: cell.recurrentGates * u, S: cell.savedGates, u4: 4 * u };
 }
 
-/** `dst` (T·B × F) = the rows of X (B, T, F) time-major (row s·B + b holds x[b, t]), t = s or, reversed, T − 1 − s. */
-function timeMajor(mem: Mem, X: Buf, dst: Buf, B: number, T: number, F: number, reversed: boolean): void {
-  for (let s = 0; s < T; s++)
-    mem.kernels.utilities.copyRows.call({
-      src: X.offset + (reversed ? T - 1 - s : s) * F * 4,
-      srcstride: T * F * 4,
-      dst: dst.offset + s * B * F * 4,
-      dststride: F * 4,
-      nbytes: F * 4,
-      n: B,
-    });
+/** Rows per chunk: the batch is cut into chunks of this many rows, whatever the number of threads (threads.ts). */
+const CHUNK_ROWS = 16;
+
+/** The batch's chunks: [r0, r1) row ranges, each running a whole sequence on its own. */
+const chunksOf = (B: number): [number, number][] =>
+  Array.from({ length: Math.ceil(B / CHUNK_ROWS) }, (_, i) => [i * CHUNK_ROWS, Math.min(B, (i + 1) * CHUNK_ROWS)]);
+
+/**
+ * A sequence-function variable: its value at the call's first step (for row 0), its change per step,
+ * and its change per row (a chunk starting at row r0 gets v0 + r0·perRow).
+ */
+type Var = readonly [v0: number, perStep: number, perRow: number];
+const fixed = (v: number): Var => [v, 0, 0];
+const rows = (v: number, perRow: number): Var => [v, 0, perRow];
+
+/** The arguments of a sequence function for rows [r0, r1) and `steps` steps. */
+function seqArgs(vars: Readonly<Record<string, Var>>, r0: number, r1: number, steps: number): Record<string, number> {
+  const out: Record<string, number> = { steps, B: r1 - r0, [stepDelta("B")]: 0 };
+  for (const [name, [v0, d, row]] of Object.entries(vars)) {
+    out[name] = v0 + r0 * row;
+    out[stepDelta(name)] = d;
+  }
+  return out;
 }
 
 /**
  * Inputs: x (B,T,F), kernel (F,G·u), recurrentKernel (u,G·u), h0, [c0], [bias], [mask].
  * Outputs: y ((B,T,u) or (B,u)), h_T, [c_T]; when saving also the state before every step (T,B,u), the
  * saved gates (T,B,S·u) and [aux (T,B,u)].
+ *
+ * Every chunk of rows runs the cell's sequence function once (step_kernels.ts `seq_fwd`): per step
+ * x_t·W, h·U, the step functions, the outputs.
  */
 function forward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
   const { cell, B, T, F, u, Gu, Grec, S, u4 } = sizesOf(inputs, a);
-  const steps = mem.kernels.cell(cell, a.activation, a.recurrentActivation).forward;
+  const k = mem.kernels.cell(cell, a.activation, a.recurrentActivation);
 
-  // Input projection of every timestep in one product, on X reordered time-major so that each step
-  // reads one contiguous (B × G·u) block of XP (rows t·B + b).
-  const XP = mem.temp(B * T * Gu);
-  let Xtm = mem.input(inputs.x!);
-  if (T > 1 && B > 1) {
-    const X = Xtm;
-    Xtm = mem.temp(B * T * F);
-    timeMajor(mem, X, Xtm, B, T, F, false);
-  }
-  mem.gemm(Xtm, B * T, F, mem.input(inputs.kernel!), Gu, XP);
+  const X = mem.input(inputs.x!),
+    W = mem.input(inputs.kernel!),
+    U = mem.input(inputs.recurrentKernel!);
   const { bi, br } = biasBuffers(mem, cell, a.biasLayout, inputs.bias, u);
-
   const Y = mem.output(a.returnSequences ? [B, T, u] : [B, u]);
   const hT = mem.output([B, u]);
   const cT = cell.states === 2 ? mem.output([B, u]) : null;
   const Hprev = a.save ? mem.output([T, B, u]) : null;
   const Gates = a.save ? mem.output([T, B, S * u]) : null;
   const Aux = a.save && cell.savesAux ? mem.output([T, B, u]) : null;
-  // gates / aux of one step when they are not kept (inference): the step functions always write them
-  const gatesScratch = Gates ? null : mem.temp(B * S * u),
-    auxScratch = Aux ? null : mem.temp(B * u);
-
-  const h = mem.temp(B * u);
-  copyInto(h, mem.input(inputs.h0!).view());
-  const c = cell.states === 2 ? mem.temp(B * u) : null;
-  if (c) copyInto(c, mem.input(inputs.c0!).view());
+  // the states are updated in place: they end as h_T, c_T
+  copyInto(hT.buf, mem.input(inputs.h0!).view());
+  if (cT) copyInto(cT.buf, mem.input(inputs.c0!).view());
   const mask = inputs.mask ? mem.readMask(inputs.mask) : null;
   const maskOffset = mask ? maskInMemory(mem, mask) : 0;
+  const ycur = mem.zeros(B * u);
 
-  // The per-step product's operand: U, or with the reset product U's z and r columns, and U_h apart.
-  let Urec = mem.input(inputs.recurrentKernel!);
-  let Uh: Buf | null = null;
-  if (cell.resetProduct) {
-    const U = Urec;
-    Urec = mem.temp(u * Grec);
-    Uh = mem.temp(u * u);
-    copyCols(U.view(), u, Gu, 0, Grec, Urec.view());
-    copyCols(U.view(), u, Gu, Grec, u, Uh.view());
-  }
-  const rec = mem.temp(B * Grec);
-  const rh = cell.resetProduct ? mem.temp(B * u) : null,
-    rech = cell.resetProduct ? mem.temp(B * u) : null;
-
-  const ycur = new Float32Array(B * u);
-  for (let s = 0; s < T; s++) {
-    const t = a.goBackwards ? T - 1 - s : s;
-    mem.gemm(h, B, u, Urec, Grec, rec);
-    if (Hprev) copyInto(Hprev.buf, h.view(), s * B * u);
-    const args = {
-      B,
-      u4,
-      xp: XP.offset + t * B * Gu * 4,
-      bi: bi.offset,
-      br: br.offset,
-      rec: rec.offset,
-      h: h.offset,
-      c: c?.offset,
-      gates: Gates ? Gates.buf.offset + s * B * S * u4 : gatesScratch!.offset,
-      aux: Aux ? Aux.buf.offset + s * B * u4 : auxScratch!.offset,
-      rh: rh?.offset,
-      rech: rech?.offset,
-      mask: mask ? maskOffset + t : 0,
-      mstride: T,
-    };
-    steps[0].call(args);
-    if (cell.resetProduct) {
-      mem.gemm(rh!, B, u, Uh!, u, rech!);
-      steps[1].call(args);
-    }
-
-    // this step's output
-    const hv = h.view();
-    if (!mask) ycur.set(hv);
-    else
-      for (let b = 0; b < B; b++) {
-        const ho = b * u;
-        if (mask[b * T + t]) ycur.set(hv.subarray(ho, ho + u), ho);
-        else if (a.zeroOutputForMask) ycur.fill(0, ho, ho + u);
-      }
-    if (a.returnSequences) {
-      const yv = Y.buf.view();
-      for (let b = 0; b < B; b++) yv.set(ycur.subarray(b * u, b * u + u), (b * T + s) * u);
-    }
-  }
-  if (!a.returnSequences) copyInto(Y.buf, ycur);
-  copyInto(hT.buf, h.view());
-  if (cT) copyInto(cT.buf, c!.view());
+  const t0 = a.goBackwards ? T - 1 : 0,
+    dt = a.goBackwards ? -1 : 1;
+  const vars: Record<string, Var> = {
+    u4: fixed(u4),
+    F: fixed(F),
+    u: fixed(u),
+    gu: fixed(Gu),
+    grec: fixed(Grec),
+    x: [X.offset + t0 * F * 4, dt * F * 4, T * F * 4],
+    xld: fixed(T * F * 4),
+    w: fixed(W.offset),
+    wld: fixed(Gu * 4),
+    // U's first Grec columns and, with the reset product, U_h (the rest), both read with U's row stride
+    urec: fixed(U.offset),
+    uld: fixed(Gu * 4),
+    uh: fixed(U.offset + Grec * 4),
+    xp: rows(mem.temp(B * Gu).offset, Gu * 4),
+    rec: rows(mem.temp(B * Grec).offset, Grec * 4),
+    bi: fixed(bi.offset),
+    br: fixed(br.offset),
+    h: rows(hT.buf.offset, u4),
+    c: cT ? rows(cT.buf.offset, u4) : fixed(0),
+    gates: Gates ? [Gates.buf.offset, B * S * u4, S * u4] : rows(mem.temp(B * S * u).offset, S * u4),
+    aux: Aux ? [Aux.buf.offset, B * u4, u4] : rows(mem.temp(B * u).offset, u4),
+    rh: rows(mem.temp(B * u).offset, u4),
+    rech: rows(mem.temp(B * u).offset, u4),
+    mask: mask ? [maskOffset + t0, dt, T] : fixed(0),
+    mstride: fixed(T),
+    hprev: Hprev ? [Hprev.buf.offset, B * u4, u4] : fixed(0),
+    save: fixed(Hprev ? 1 : 0),
+    ycur: rows(ycur.offset, u4),
+    y: a.returnSequences ? [Y.buf.offset, u4, T * u4] : rows(ycur.offset, u4),
+    ystride: fixed(a.returnSequences ? T * u4 : u4),
+    zero: fixed(a.zeroOutputForMask ? 1 : 0),
+  };
+  const seq = k.seqForward;
+  mem.pool.run(
+    k.compiled,
+    chunksOf(B).map(([r0, r1]) => [{ kernel: seq, args: orderedArgs(seq.fn, seqArgs(vars, r0, r1, T)) }]),
+  );
+  if (!a.returnSequences) copyInto(Y.buf, ycur.view());
 
   const outs: Out[] = [Y, hT, ...(cT ? [cT] : []), ...(a.save ? [Hprev!, Gates!, ...(Aux ? [Aux] : [])] : [])];
   return outs.map((o) => mem.result(o));
@@ -257,16 +231,14 @@ function forward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
  * Outputs: dXP (B,T,G·u) — the gradient of the input projection X·W + b, in input time order —,
  * dW (F,G·u), dU (u,G·u), [dBias (biasShape)], dh0 (B,u), [dc0 (B,u)].
  *
- * Per step (last to first): the cell's backward step functions write the step's pre-activation gradients
- * row-major into dXP (the output) and into dRec, the (T·B × G·u) block of all steps (rows s·B + b); then
- * one product dh_{t-1} = dRec_s·Uᵀ, added in by the previous step's function. With the reset product,
- * the h gate's gradient goes to dHH, and a second product drh = dhh·U_hᵀ sits between the two phases.
+ * Every chunk of rows runs the cell's backward sequence function (step_kernels.ts `seq_bwd`): per step,
+ * last to first, the backward step functions write the step's pre-activation gradients into dXP (the
+ * output) and dr; dh = dr·Uᵀ goes to the previous step; the chunk's own weight and bias gradients
+ * accumulate. Those partial sums are added up in chunk order: the numbers do not depend on the threads.
  */
 function backward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
   const { cell, B, T, F, u, Gu, Grec, S, u4 } = sizesOf(inputs, a);
-  const TB = T * B;
   const k = mem.kernels.cell(cell, a.activation, a.recurrentActivation);
-  const { transpose, copyRows, colsum } = mem.kernels.utilities;
 
   const dXP = mem.output([B, T, Gu]);
   const dW = mem.output([F, Gu]);
@@ -282,107 +254,120 @@ function backward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
   const X = mem.input(inputs.x!);
   const U = mem.input(inputs.recurrentKernel!);
 
-  // Uᵀ (its z and r columns with the reset product), U_hᵀ
-  const UT = mem.temp(Grec * u);
-  transposeCols(U.view(), u, Gu, 0, Grec, UT.view());
-  const UhT = cell.resetProduct ? mem.temp(u * u) : null;
-  if (UhT) transposeCols(U.view(), u, Gu, Grec, u, UhT.view());
-  const dRec = mem.temp(TB * Grec);
-  const dHH = cell.resetProduct ? mem.temp(TB * u) : null,
-    drh = cell.resetProduct ? mem.temp(B * u) : null;
-  // dhRec starts as dhT (the step functions add it to the step's incoming gradient); dh carries the rest
+  // Uᵀ (U's first Grec columns) and U_hᵀ, packed for the per-step products
+  const { packB } = mem.kernels.utilities;
+  const panels = (n: number) => Math.ceil(n / 8) * 8;
+  const UT = mem.temp(panels(u) * Grec);
+  packB.call({ src: U.offset, k: Grec, n: u, ld: Gu, trans: 1, dst: UT.offset });
+  const UhT = cell.resetProduct ? mem.temp(panels(u) * u) : null;
+  if (UhT) packB.call({ src: U.offset + Grec * 4, k: u, n: u, ld: Gu, trans: 1, dst: UhT.offset });
+
+  // dhrec starts as dhT (the step functions add it to the step's incoming gradient); dh carries the rest
   const dhRec = mem.temp(B * u);
   copyInto(dhRec, mem.input(inputs.dhT!).view());
-  const dh = mem.temp(B * u);
-  dh.view().fill(0);
-  const dc = cell.states === 2 ? mem.temp(B * u) : null;
-  if (dc) copyInto(dc, mem.input(inputs.dcT!).view());
-  const zeros = mem.temp(u);
-  zeros.view().fill(0);
+  const dh = mem.zeros(B * u);
+  if (dc0) copyInto(dc0.buf, mem.input(inputs.dcT!).view());
+  const zeros = mem.zeros(u);
   const mask = inputs.mask ? mem.readMask(inputs.mask) : null;
-  const dyc = mask ? mem.temp(B * u) : null;
-  if (dyc) dyc.view().fill(0);
   const maskOffset = mask ? maskInMemory(mem, mask) : 0;
+  // every chunk's own weight and bias gradients: dU (u × G·u, U_h's columns included), dW, db, dbr
+  const chunks = chunksOf(B);
+  const partSize = u * Gu + F * Gu + Gu + Grec;
+  const parts = mem.zeros(chunks.length * partSize);
 
-  const steps = mask ? k.backwardMasked : k.backward;
-  for (let s = T - 1; s >= 0; s--) {
-    const t = a.goBackwards ? T - 1 - s : s;
-    const withDy = a.returnSequences || s === T - 1;
-    const dy = !withDy ? zeros.offset : a.returnSequences ? dY.offset + s * u4 : dY.offset,
-      dystride = !withDy ? 0 : a.returnSequences ? T * u4 : u4;
-    const args = {
-      B,
-      u4,
-      dh: dh.offset,
-      dhrec: dhRec.offset,
+  const vars: Record<string, Var> = {
+    u4: fixed(u4),
+    F: fixed(F),
+    u: fixed(u),
+    gu: fixed(Gu),
+    grec: fixed(Grec),
+    dh: rows(dh.offset, u4),
+    dhrec: rows(dhRec.offset, u4),
+    dr: rows(mem.temp(B * Grec).offset, Grec * 4),
+    dhh: rows(mem.temp(B * u).offset, u4),
+    drh: rows(mem.temp(B * u).offset, u4),
+    dc: dc0 ? rows(dc0.buf.offset, u4) : fixed(0),
+    dyc: rows(mem.zeros(B * u).offset, u4),
+    dxpstride: fixed(T * Gu * 4),
+    xld: fixed(T * F * 4),
+    mstride: fixed(T),
+    ut: fixed(UT.offset),
+    utpanel: fixed(32 * Grec),
+    uht: fixed(UhT?.offset ?? 0),
+    uhtpanel: fixed(32 * u),
+    usebr: fixed(a.biasLayout === "input+recurrent" && !cell.recurrentGradIsInputGrad ? 1 : 0),
+  };
+  /** The variables that move with the step, for a call from step s0 (processing order) down. */
+  const from = (s0: number, withDy: boolean): Record<string, Var> => {
+    const t0 = a.goBackwards ? T - 1 - s0 : s0,
+      dt = a.goBackwards ? 1 : -1;
+    const dy: Var = !withDy
+      ? fixed(zeros.offset)
+      : a.returnSequences
+        ? [dY.offset + s0 * u4, -u4, T * u4]
+        : rows(dY.offset, u4);
+    const dystride = !withDy ? 0 : a.returnSequences ? T * u4 : u4;
+    return {
+      ...vars,
+      gates: [Gates.offset + s0 * B * S * u4, -B * S * u4, S * u4],
+      hprev: [Hprev.offset + s0 * B * u4, -B * u4, u4],
+      aux: Aux ? [Aux.offset + s0 * B * u4, -B * u4, u4] : fixed(0),
+      dxp: [dXP.buf.offset + t0 * Gu * 4, dt * Gu * 4, T * Gu * 4],
+      x: [X.offset + t0 * F * 4, dt * F * 4, T * F * 4],
+      mask: [maskOffset + t0, dt, T],
       dy,
-      dystride,
-      gates: Gates.offset + s * B * S * u4,
-      hprev: Hprev.offset + s * B * u4,
-      aux: Aux ? Aux.offset + s * B * u4 : undefined,
-      dxp: dXP.buf.offset + t * Gu * 4,
-      dxpstride: T * Gu * 4,
-      dr: dRec.offset + s * B * Grec * 4,
-      dc: dc?.offset,
-      dhh: dHH ? dHH.offset + s * B * u4 : undefined,
-      drh: drh?.offset,
-      mask: maskOffset + t,
-      mstride: T,
-      dyc: dyc?.offset,
+      dystride: fixed(dystride),
       // what a masked step adds to the carried output gradient: its dy, or nothing under zero_output_for_mask
-      dy2: a.zeroOutputForMask ? zeros.offset : dy,
-      dy2stride: a.zeroOutputForMask ? 0 : dystride,
+      dy2: a.zeroOutputForMask ? fixed(zeros.offset) : dy,
+      dy2stride: fixed(a.zeroOutputForMask ? 0 : dystride),
     };
-    steps[0].call(args);
-    if (cell.resetProduct) {
-      mem.gemm(mem.sub(dHH!, s * B * u, B * u), B, u, UhT!, u, drh!);
-      steps[1].call(args);
-    }
-    // dh_{t-1} (recurrent part) = dRec_s·Uᵀ
-    mem.gemm(mem.sub(dRec, s * B * Grec, B * Grec), B, Grec, UT, u, dhRec);
-  }
+  };
+  // without return_sequences only the last step has an output gradient: a call for it, then one for the rest
+  const calls: [s0: number, steps: number, withDy: boolean][] = a.returnSequences
+    ? [[T - 1, T, true]]
+    : [[T - 1, 1, true], ...(T > 1 ? [[T - 2, T - 1, false] as [number, number, boolean]] : [])];
+  const seq = mask ? k.seqBackwardMasked : k.seqBackward;
+  mem.pool.run(
+    k.compiled,
+    chunks.map(([r0, r1], i) => {
+      const p = parts.offset + i * partSize * 4;
+      const own: Record<string, Var> = {
+        du: fixed(p),
+        duh: fixed(p + Grec * 4),
+        dw: fixed(p + u * Gu * 4),
+        db: fixed(p + (u + F) * Gu * 4),
+        dbr: fixed(p + (u + F + 1) * Gu * 4),
+      };
+      return calls.map(([s0, steps, withDy]) => ({
+        kernel: seq,
+        args: orderedArgs(seq.fn, seqArgs({ ...from(s0, withDy), ...own }, r0, r1, steps)),
+      }));
+    }),
+  );
+
   {
     const d0 = dh0.buf.view(),
       r = dhRec.view(),
       d = dh.view();
     for (let q = 0; q < B * u; q++) d0[q] = r[q] + d[q];
   }
-  if (dc0) copyInto(dc0.buf, dc!.view());
-
-  // Weight and bias gradients, oriented so that the packed right operand is the thin one (XNNPACK packs a
-  // wide one slowly), exactly u or F wide: dRecT = dRecᵀ (G·u × T·B, columns s·B + b); dUᵀ = dRecT·H with
-  // H = h_{t-1} of every step as saved (T·B × u, same row order); with the reset product the h gate's
-  // dU_hᵀ = dHHᵀ·(r·h) (saved as aux). dWᵀ: when dXP equals dRec, dRecT·Xp with Xp = x in processing
-  // order; otherwise dXPᵀ·X with X in its natural (b, t) row order, as dXP's rows.
-  // Bias gradients: column sums of dXP (input bias) and dRec (recurrent bias).
-  const dRecT = mem.temp(Grec * TB);
-  transpose.call({ src: dRec.offset, rows: TB, cols: Grec, dst: dRecT.offset });
-  const outU = mem.temp(Gu * u);
-  mem.gemm(dRecT, Grec, TB, Hprev, u, mem.sub(outU, 0, Grec * u));
-  if (cell.resetProduct) {
-    const dHHT = mem.temp(u * TB);
-    transpose.call({ src: dHH!.offset, rows: TB, cols: u, dst: dHHT.offset });
-    mem.gemm(dHHT, u, TB, Aux!, u, mem.sub(outU, Grec * u, u * u));
-  }
-  transpose.call({ src: outU.offset, rows: Gu, cols: u, dst: dU.buf.offset });
-  const outX = mem.temp(Gu * F);
-  if (cell.recurrentGradIsInputGrad) {
-    const Xp = mem.temp(TB * F);
-    timeMajor(mem, X, Xp, B, T, F, a.goBackwards);
-    mem.gemm(dRecT, Gu, TB, Xp, F, outX);
-  } else {
-    const dXPT = mem.temp(Gu * TB);
-    transpose.call({ src: dXP.buf.offset, rows: TB, cols: Gu, dst: dXPT.offset });
-    mem.gemm(dXPT, Gu, TB, X, F, outX);
-  }
-  transpose.call({ src: outX.offset, rows: Gu, cols: F, dst: dW.buf.offset });
+  // the chunks' partial sums, in chunk order
+  const sum = (into: Float32Array, at: number, n: number) => {
+    const pv = parts.view();
+    into.fill(0);
+    for (let i = 0; i < chunks.length; i++) {
+      const o = i * partSize + at;
+      for (let q = 0; q < n; q++) into[q] += pv[o + q];
+    }
+  };
+  sum(dU.buf.view(), 0, u * Gu);
+  sum(dW.buf.view(), u * Gu, F * Gu);
   if (dBias) {
-    const db = dBias.buf.offset;
-    colsum.call({ src: dXP.buf.offset, rows: TB, rowbytes: Gu * 4, dst: db });
+    const db = dBias.buf.view();
+    sum(db.subarray(0, Gu), (u + F) * Gu, Gu);
     if (a.biasLayout === "input+recurrent") {
-      if (cell.recurrentGradIsInputGrad)
-        copyRows.call({ src: db, srcstride: 0, dst: db + Gu * 4, dststride: 0, nbytes: Gu * 4, n: 1 });
-      else colsum.call({ src: dRec.offset, rows: TB, rowbytes: Grec * 4, dst: db + Gu * 4 });
+      if (cell.recurrentGradIsInputGrad) db.copyWithin(Gu, 0, Gu);
+      else sum(db.subarray(Gu, Gu + Grec), (u + F + 1) * Gu, Grec);
     }
   }
 
@@ -400,7 +385,7 @@ function run(
   inputs: KernelInputs,
   a: FusedAttrs,
 ): TensorInfo[] {
-  const mem = backendName === "wasm" ? wasmMem(backend as WasmBackend) : cpuMem(backend as CpuBackend);
+  const mem = memFor(backendName, backend);
   try {
     return kernel(mem, inputs, a);
   } finally {
