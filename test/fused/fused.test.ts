@@ -495,7 +495,7 @@ describe("WebAssembly step functions (step_kernels.ts)", () => {
   it("a call without one of its parameters is refused (positionally it would read address 0)", () => {
     const { k } = fresh();
     const step = k.cell(FUSED_CELLS.simple_rnn, "tanh", "sigmoid").forward[0];
-    const args = { B: 1, u4: 16, xp: 64, bi: 128, rec: 192, h: 256, gates: 320, mask: 0, mstride: 1 };
+    const args = { B: 1, u4: 16, xp: 64, xpstride: 16, bi: 128, rec: 192, h: 256, gates: 320, mask: 0, mstride: 1 };
     expect(() => step.call(args)).to.not.throw();
     const { h: _h, ...withoutH } = args;
     expect(() => step.call(withoutH)).to.throw(/simple_rnn_fwd\(\): no value for parameter `h`/);
@@ -510,7 +510,18 @@ describe("WebAssembly step functions (step_kernels.ts)", () => {
       for (let i = 0; i < n; i++) f[i] = -12 + (24 * i) / n;
       f.fill(0, n, 2 * n);
       const rnn = k.cell(FUSED_CELLS.simple_rnn, "tanh", "sigmoid").forward[0];
-      rnn.call({ B, u4: 4 * u, xp: 0, bi: 4 * n, rec: 4 * n, h: 8 * n, gates: 12 * n, mask: 0, mstride: 0 });
+      rnn.call({
+        B,
+        u4: 4 * u,
+        xp: 0,
+        xpstride: 4 * u,
+        bi: 4 * n,
+        rec: 4 * n,
+        h: 8 * n,
+        gates: 12 * n,
+        mask: 0,
+        mstride: 0,
+      });
       let err = 0;
       for (let i = 0; i < n; i++) err = Math.max(err, Math.abs(f[2 * n + i] - Math.tanh(f[i])));
       expect(err, `tanh, ${u} units`).to.be.below(1e-6);
@@ -526,6 +537,7 @@ describe("WebAssembly step functions (step_kernels.ts)", () => {
         B: Bg,
         u4: 4 * u,
         xp: 0,
+        xpstride: 12 * u,
         bi: z(m),
         br: z(m),
         rec: z(m),

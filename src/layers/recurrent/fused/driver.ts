@@ -37,7 +37,8 @@ import { tf, type Tensor } from "../../../backend/tf.js";
 import { KerasError } from "../../../errors.js";
 import { FUSED_CELLS, type BiasLayout, type FusedCell, type FusedCellId } from "./cells/index.js";
 import { memFor, type Buf, type Mem, type Out } from "./mem.js";
-import { orderedArgs, stepDelta } from "./step_kernels.js";
+import { orderedArgs, stepDelta, type StepKernel } from "./step_kernels.js";
+import type { ChunkCall } from "./threads.js";
 import type { FusedActivation } from "./wasm.js";
 
 type TensorInfo = tf.TensorInfo;
@@ -131,30 +132,50 @@ const chunksOf = (B: number): [number, number][] =>
   Array.from({ length: Math.ceil(B / CHUNK_ROWS) }, (_, i) => [i * CHUNK_ROWS, Math.min(B, (i + 1) * CHUNK_ROWS)]);
 
 /**
- * A sequence-function variable: its value at the call's first step (for row 0), its change per step,
- * and its change per row (a chunk starting at row r0 gets v0 + r0·perRow).
+ * A sequence-function variable for the chunk of rows [r0, r1): its value at the call's first step and
+ * its change per step.
  */
-type Var = readonly [v0: number, perStep: number, perRow: number];
-const fixed = (v: number): Var => [v, 0, 0];
-const rows = (v: number, perRow: number): Var => [v, 0, perRow];
+type Var = (r0: number, r1: number) => readonly [value: number, perStep: number];
+const fixed =
+  (v: number): Var =>
+  () => [v, 0];
+/** A buffer with one row per batch row (`perRow` bytes apart), and `perStep` bytes between steps. */
+const rows =
+  (v: number, perRow: number, perStep = 0): Var =>
+  (r0) => [v + r0 * perRow, perStep];
+/**
+ * A (T, B, width) buffer laid out chunk by chunk: chunk [r0, r1) holds its T × (r1 − r0) rows together,
+ * step after step, so that every chunk's rows of all steps are one matrix for the weight-gradient
+ * products. `s0`: the call's first step; `dir`: +1 or −1.
+ */
+const chunkMajor =
+  (base: number, T: number, width: number, s0: number, dir: 1 | -1): Var =>
+  (r0, r1) => [base + (r0 * T + s0 * (r1 - r0)) * width, dir * (r1 - r0) * width];
 
 /** The arguments of a sequence function for rows [r0, r1) and `steps` steps. */
 function seqArgs(vars: Readonly<Record<string, Var>>, r0: number, r1: number, steps: number): Record<string, number> {
   const out: Record<string, number> = { steps, B: r1 - r0, [stepDelta("B")]: 0 };
-  for (const [name, [v0, d, row]] of Object.entries(vars)) {
-    out[name] = v0 + r0 * row;
+  for (const [name, v] of Object.entries(vars)) {
+    const [value, d] = v(r0, r1);
+    out[name] = value;
     out[stepDelta(name)] = d;
   }
   return out;
 }
 
+/** A call of one of the module's functions. */
+const callOf = (kernel: StepKernel, args: Readonly<Record<string, number>>): ChunkCall => ({
+  kernel,
+  args: orderedArgs(kernel.fn, args),
+});
+
 /**
  * Inputs: x (B,T,F), kernel (F,G·u), recurrentKernel (u,G·u), h0, [c0], [bias], [mask].
- * Outputs: y ((B,T,u) or (B,u)), h_T, [c_T]; when saving also the state before every step (T,B,u), the
- * saved gates (T,B,S·u) and [aux (T,B,u)].
+ * Outputs: y ((B,T,u) or (B,u)), h_T, [c_T]; when saving also the state before every step, the saved
+ * gates and [aux], each (T, B, width) laid out chunk by chunk (`chunkMajor`).
  *
- * Every chunk of rows runs the cell's sequence function once (step_kernels.ts `seq_fwd`): per step
- * x_t·W, h·U, the step functions, the outputs.
+ * Every chunk of rows runs: XP = X·W for all its steps in one product, then the cell's sequence function
+ * (step_kernels.ts `seq_fwd`): per step h·U, the step functions, the outputs.
  */
 function forward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
   const { cell, B, T, F, u, Gu, Grec, S, u4 } = sizesOf(inputs, a);
@@ -176,46 +197,58 @@ function forward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
   const mask = inputs.mask ? mem.readMask(inputs.mask) : null;
   const maskOffset = mask ? maskInMemory(mem, mask) : 0;
   const ycur = mem.zeros(B * u);
+  // X·W of every step, rows (b, t) as x's
+  const XP = mem.temp(B * T * Gu);
 
   const t0 = a.goBackwards ? T - 1 : 0,
     dt = a.goBackwards ? -1 : 1;
   const vars: Record<string, Var> = {
     u4: fixed(u4),
-    F: fixed(F),
     u: fixed(u),
-    gu: fixed(Gu),
     grec: fixed(Grec),
-    x: [X.offset + t0 * F * 4, dt * F * 4, T * F * 4],
-    xld: fixed(T * F * 4),
-    w: fixed(W.offset),
-    wld: fixed(Gu * 4),
     // U's first Grec columns and, with the reset product, U_h (the rest), both read with U's row stride
     urec: fixed(U.offset),
     uld: fixed(Gu * 4),
     uh: fixed(U.offset + Grec * 4),
-    xp: rows(mem.temp(B * Gu).offset, Gu * 4),
+    xp: rows(XP.offset + t0 * Gu * 4, T * Gu * 4, dt * Gu * 4),
+    xpstride: fixed(T * Gu * 4),
     rec: rows(mem.temp(B * Grec).offset, Grec * 4),
     bi: fixed(bi.offset),
     br: fixed(br.offset),
     h: rows(hT.buf.offset, u4),
     c: cT ? rows(cT.buf.offset, u4) : fixed(0),
-    gates: Gates ? [Gates.buf.offset, B * S * u4, S * u4] : rows(mem.temp(B * S * u).offset, S * u4),
-    aux: Aux ? [Aux.buf.offset, B * u4, u4] : rows(mem.temp(B * u).offset, u4),
+    gates: Gates ? chunkMajor(Gates.buf.offset, T, S * u4, 0, 1) : rows(mem.temp(B * S * u).offset, S * u4),
+    aux: Aux ? chunkMajor(Aux.buf.offset, T, u4, 0, 1) : rows(mem.temp(B * u).offset, u4),
     rh: rows(mem.temp(B * u).offset, u4),
     rech: rows(mem.temp(B * u).offset, u4),
-    mask: mask ? [maskOffset + t0, dt, T] : fixed(0),
+    mask: mask ? rows(maskOffset + t0, T, dt) : fixed(0),
     mstride: fixed(T),
-    hprev: Hprev ? [Hprev.buf.offset, B * u4, u4] : fixed(0),
+    hprev: Hprev ? chunkMajor(Hprev.buf.offset, T, u4, 0, 1) : fixed(0),
     save: fixed(Hprev ? 1 : 0),
     ycur: rows(ycur.offset, u4),
-    y: a.returnSequences ? [Y.buf.offset, u4, T * u4] : rows(ycur.offset, u4),
+    y: a.returnSequences ? rows(Y.buf.offset, T * u4, u4) : rows(ycur.offset, u4),
     ystride: fixed(a.returnSequences ? T * u4 : u4),
     zero: fixed(a.zeroOutputForMask ? 1 : 0),
   };
-  const seq = k.seqForward;
+  const { gemmNN } = mem.kernels.utilities;
   mem.pool.run(
     k.compiled,
-    chunksOf(B).map(([r0, r1]) => [{ kernel: seq, args: orderedArgs(seq.fn, seqArgs(vars, r0, r1, T)) }]),
+    chunksOf(B).map(([r0, r1]) => [
+      callOf(gemmNN, {
+        m: (r1 - r0) * T,
+        k: F,
+        n: Gu,
+        a: X.offset + r0 * T * F * 4,
+        lda: F * 4,
+        b: W.offset,
+        ldb: Gu * 4,
+        bpanel: 32,
+        c: XP.offset + r0 * T * Gu * 4,
+        ldc: Gu * 4,
+        acc: 0,
+      }),
+      callOf(k.seqForward, seqArgs(vars, r0, r1, T)),
+    ]),
   );
   if (!a.returnSequences) copyInto(Y.buf, ycur.view());
 
@@ -227,14 +260,15 @@ function forward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
 // Backward
 
 /**
- * Inputs: dy, dhT, [dcT], x, recurrentKernel, hprev, gates, [aux], [mask].
+ * Inputs: dy, dhT, [dcT], x, recurrentKernel, hprev, gates, [aux], [mask] (the saved ones chunk by chunk).
  * Outputs: dXP (B,T,G·u) — the gradient of the input projection X·W + b, in input time order —,
  * dW (F,G·u), dU (u,G·u), [dBias (biasShape)], dh0 (B,u), [dc0 (B,u)].
  *
  * Every chunk of rows runs the cell's backward sequence function (step_kernels.ts `seq_bwd`): per step,
  * last to first, the backward step functions write the step's pre-activation gradients into dXP (the
- * output) and dr; dh = dr·Uᵀ goes to the previous step; the chunk's own weight and bias gradients
- * accumulate. Those partial sums are added up in chunk order: the numbers do not depend on the threads.
+ * output) and dr (kept for every step, chunk by chunk), and dh = dr·Uᵀ goes to the previous step. Then
+ * the chunk's own weight and bias gradients, each one product or column sum over all its steps; those
+ * partial sums are added up in chunk order, so the numbers do not depend on the threads.
  */
 function backward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
   const { cell, B, T, F, u, Gu, Grec, S, u4 } = sizesOf(inputs, a);
@@ -255,7 +289,7 @@ function backward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
   const U = mem.input(inputs.recurrentKernel!);
 
   // Uᵀ (U's first Grec columns) and U_hᵀ, packed for the per-step products
-  const { packB } = mem.kernels.utilities;
+  const { packB, gemmTN, colsumAcc } = mem.kernels.utilities;
   const panels = (n: number) => Math.ceil(n / 8) * 8;
   const UT = mem.temp(panels(u) * Grec);
   packB.call({ src: U.offset, k: Grec, n: u, ld: Gu, trans: 1, dst: UT.offset });
@@ -270,32 +304,30 @@ function backward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
   const zeros = mem.zeros(u);
   const mask = inputs.mask ? mem.readMask(inputs.mask) : null;
   const maskOffset = mask ? maskInMemory(mem, mask) : 0;
+  // the gradients w.r.t. h·U (and the reset product's h gate) of every step, chunk by chunk
+  const dRec = mem.temp(T * B * Grec);
+  const dHH = cell.resetProduct ? mem.temp(T * B * u) : null;
   // every chunk's own weight and bias gradients: dU (u × G·u, U_h's columns included), dW, db, dbr
   const chunks = chunksOf(B);
   const partSize = u * Gu + F * Gu + Gu + Grec;
   const parts = mem.zeros(chunks.length * partSize);
+  const usebr = a.biasLayout === "input+recurrent" && !cell.recurrentGradIsInputGrad;
 
   const vars: Record<string, Var> = {
     u4: fixed(u4),
-    F: fixed(F),
     u: fixed(u),
-    gu: fixed(Gu),
     grec: fixed(Grec),
     dh: rows(dh.offset, u4),
     dhrec: rows(dhRec.offset, u4),
-    dr: rows(mem.temp(B * Grec).offset, Grec * 4),
-    dhh: rows(mem.temp(B * u).offset, u4),
     drh: rows(mem.temp(B * u).offset, u4),
     dc: dc0 ? rows(dc0.buf.offset, u4) : fixed(0),
     dyc: rows(mem.zeros(B * u).offset, u4),
     dxpstride: fixed(T * Gu * 4),
-    xld: fixed(T * F * 4),
     mstride: fixed(T),
     ut: fixed(UT.offset),
     utpanel: fixed(32 * Grec),
     uht: fixed(UhT?.offset ?? 0),
     uhtpanel: fixed(32 * u),
-    usebr: fixed(a.biasLayout === "input+recurrent" && !cell.recurrentGradIsInputGrad ? 1 : 0),
   };
   /** The variables that move with the step, for a call from step s0 (processing order) down. */
   const from = (s0: number, withDy: boolean): Record<string, Var> => {
@@ -304,17 +336,18 @@ function backward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
     const dy: Var = !withDy
       ? fixed(zeros.offset)
       : a.returnSequences
-        ? [dY.offset + s0 * u4, -u4, T * u4]
+        ? rows(dY.offset + s0 * u4, T * u4, -u4)
         : rows(dY.offset, u4);
     const dystride = !withDy ? 0 : a.returnSequences ? T * u4 : u4;
     return {
       ...vars,
-      gates: [Gates.offset + s0 * B * S * u4, -B * S * u4, S * u4],
-      hprev: [Hprev.offset + s0 * B * u4, -B * u4, u4],
-      aux: Aux ? [Aux.offset + s0 * B * u4, -B * u4, u4] : fixed(0),
-      dxp: [dXP.buf.offset + t0 * Gu * 4, dt * Gu * 4, T * Gu * 4],
-      x: [X.offset + t0 * F * 4, dt * F * 4, T * F * 4],
-      mask: [maskOffset + t0, dt, T],
+      gates: chunkMajor(Gates.offset, T, S * u4, s0, -1),
+      hprev: chunkMajor(Hprev.offset, T, u4, s0, -1),
+      aux: Aux ? chunkMajor(Aux.offset, T, u4, s0, -1) : fixed(0),
+      dr: chunkMajor(dRec.offset, T, Grec * 4, s0, -1),
+      dhh: dHH ? chunkMajor(dHH.offset, T, u4, s0, -1) : fixed(0),
+      dxp: rows(dXP.buf.offset + t0 * Gu * 4, T * Gu * 4, dt * Gu * 4),
+      mask: rows(maskOffset + t0, T, dt),
       dy,
       dystride: fixed(dystride),
       // what a masked step adds to the carried output gradient: its dy, or nothing under zero_output_for_mask
@@ -330,18 +363,37 @@ function backward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
   mem.pool.run(
     k.compiled,
     chunks.map(([r0, r1], i) => {
+      const n = (r1 - r0) * T;
       const p = parts.offset + i * partSize * 4;
-      const own: Record<string, Var> = {
-        du: fixed(p),
-        duh: fixed(p + Grec * 4),
-        dw: fixed(p + u * Gu * 4),
-        db: fixed(p + (u + F) * Gu * 4),
-        dbr: fixed(p + (u + F + 1) * Gu * 4),
-      };
-      return calls.map(([s0, steps, withDy]) => ({
-        kernel: seq,
-        args: orderedArgs(seq.fn, seqArgs({ ...from(s0, withDy), ...own }, r0, r1, steps)),
-      }));
+      const [du, dw, db, dbr] = [p, p + u * Gu * 4, p + (u + F) * Gu * 4, p + (u + F + 1) * Gu * 4];
+      const weights = (m: number, a: number, lda: number, b: number, width: number, c: number) =>
+        callOf(gemmTN, { m, k: n, n: width, a, lda, b, ldb: width * 4, bpanel: 32, c, ldc: Gu * 4, acc: 0 });
+      const first = r0 * T; // the chunk's first row in (b, t) and chunk-major buffers alike
+      return [
+        ...calls.map(([s0, steps, withDy]) => callOf(seq, seqArgs(from(s0, withDy), r0, r1, steps))),
+        // dU = Hprevᵀ·dRec (with the reset product: U_h's columns = (r·h)ᵀ·dHH), dW = Xᵀ·dXP
+        weights(u, Hprev.offset + first * u4, u4, dRec.offset + first * Grec * 4, Grec, du),
+        ...(dHH ? [weights(u, Aux!.offset + first * u4, u4, dHH.offset + first * u4, u, du + Grec * 4)] : []),
+        weights(F, X.offset + first * F * 4, F * 4, dXP.buf.offset + first * Gu * 4, Gu, dw),
+        callOf(colsumAcc, {
+          rows: n,
+          src: dXP.buf.offset + first * Gu * 4,
+          srcstride: Gu * 4,
+          nbytes: Gu * 4,
+          dst: db,
+        }),
+        ...(usebr
+          ? [
+              callOf(colsumAcc, {
+                rows: n,
+                src: dRec.offset + first * Grec * 4,
+                srcstride: Grec * 4,
+                nbytes: Grec * 4,
+                dst: dbr,
+              }),
+            ]
+          : []),
+      ];
     }),
   );
 
@@ -354,8 +406,8 @@ function backward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
   // the chunks' partial sums, in chunk order
   const sum = (into: Float32Array, at: number, n: number) => {
     const pv = parts.view();
-    into.fill(0);
-    for (let i = 0; i < chunks.length; i++) {
+    into.set(pv.subarray(at, at + n));
+    for (let i = 1; i < chunks.length; i++) {
       const o = i * partSize + at;
       for (let q = 0; q < n; q++) into[q] += pv[o + q];
     }

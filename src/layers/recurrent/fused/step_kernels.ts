@@ -65,13 +65,12 @@ function rowBlocks(buffer: StepBuffer | SkeletonBuffer, cell: FusedCell): number
     case "bi":
     case "br":
       return 0;
-    case "xp":
-      return cell.gates;
     case "rec":
     case "dr":
       return cell.recurrentGates;
     case "gates":
       return cell.savedGates;
+    case "xp":
     case "dxp":
     case "dy":
     case "dy2":
@@ -313,50 +312,13 @@ const UTILITY_FUNCTIONS: readonly WasmFunction[] = [...GEMM_FUNCTIONS, colsumAcc
  * The variables of a sequence function: every one is two parameters, `v` (its value at the call's
  * first step) and `v_d` (what is added to it after every step: a pointer's advance, 0 for a constant).
  * Besides the step functions' own parameters (which take the variable of the same name):
- *  - forward: x, xld, w, wld (the input rows of this step and W, for xp = x·W); urec, uld (U's columns
- *    of the per-step product, row stride); uh (U_h with the reset product); F, u, gu, grec (sizes);
- *    hprev, save (the state before the step is copied there when save ≠ 0); ycur, y, ystride, zero (out_step).
- *  - backward: ut, utpanel (Uᵀ packed, for dh = dr·Uᵀ), uht, uhtpanel (U_hᵀ packed); du, duh, dw, db,
- *    dbr, usebr (the weight and bias gradients, accumulated over the steps: du += hprevᵀ·dr, duh +=
- *    auxᵀ·dhh, dw += xᵀ·dxp, db += Σ dxp rows, dbr += Σ dr rows when usebr ≠ 0); x, xld; sizes.
+ *  - forward: urec, uld (U's columns of the per-step product, its row stride); uh (U_h with the reset
+ *    product); u, grec (sizes); hprev, save (the state before the step is copied there when save ≠ 0);
+ *    ycur, y, ystride, zero (out_step).
+ *  - backward: ut, utpanel (Uᵀ packed, for dh = dr·Uᵀ), uht, uhtpanel (U_hᵀ packed); u, grec.
  */
-const SEQ_FORWARD_VARS = [
-  "x",
-  "xld",
-  "w",
-  "wld",
-  "urec",
-  "uld",
-  "uh",
-  "F",
-  "u",
-  "gu",
-  "grec",
-  "hprev",
-  "save",
-  "ycur",
-  "y",
-  "ystride",
-  "zero",
-] as const;
-const SEQ_BACKWARD_VARS = [
-  "ut",
-  "utpanel",
-  "uht",
-  "uhtpanel",
-  "du",
-  "duh",
-  "dw",
-  "db",
-  "dbr",
-  "usebr",
-  "x",
-  "xld",
-  "F",
-  "u",
-  "gu",
-  "grec",
-] as const;
+const SEQ_FORWARD_VARS = ["urec", "uld", "uh", "u", "grec", "hprev", "save", "ycur", "y", "ystride", "zero"] as const;
+const SEQ_BACKWARD_VARS = ["ut", "utpanel", "uht", "uhtpanel", "u", "grec"] as const;
 
 /** The name of the parameter holding variable v's change per step. */
 export const stepDelta = (v: string): string => `${v}_d`;
@@ -410,17 +372,13 @@ const gemmArgs = (
   return { m: mm, k: kk, n: nn, a: aa, lda, b: bb, ldb, bpanel, c: cc, ldc, acc: i32(acc) };
 };
 
-/** seq_fwd: per step xp = x·W, rec = h·U (+ the reset product), the step functions, hprev, the outputs. */
+/** seq_fwd: per step rec = h·U (+ the reset product), the step functions, hprev, the outputs. */
 function forwardSequence(cell: FusedCell, fns: readonly WasmFunction[]): WasmFunction {
   const phaseNames = cell.forward.map((p) => `${cell.id}_${p.name}`);
   const phaseParams = phaseNames.flatMap((n) => fns.find((f) => f.name === n)!.params);
-  const vars = [...new Set([...phaseParams, ...SEQ_FORWARD_VARS, "B", "u4", "mask", "mstride", "h", "rec", "xp"])];
+  const vars = [...new Set([...phaseParams, ...SEQ_FORWARD_VARS, "B", "u4", "mask", "mstride", "h", "rec"])];
   return sequenceFunction(`${cell.id}_seq_fwd`, fns, vars, (L, callFn) =>
     vec(
-      callFn(
-        "gemm_nn",
-        gemmArgs(L, "B", "F", "gu", "x", get(L.xld), "w", get(L.wld), i32(32), "xp", mul(get(L.gu), i32(4)), 0),
-      ),
       callFn(
         "gemm_nn",
         gemmArgs(L, "B", "u", "grec", "h", get(L.u4), "urec", get(L.uld), i32(32), "rec", mul(get(L.grec), i32(4)), 0),
@@ -442,33 +400,17 @@ function forwardSequence(cell: FusedCell, fns: readonly WasmFunction[]): WasmFun
 }
 
 /**
- * seq_bwd (and seq_bwd_m with a mask): per step, last to first, the step functions, dh = dr·Uᵀ (the
- * reset product's drh = dhh·U_hᵀ between the phases), and the weight and bias gradients accumulated.
+ * seq_bwd (and seq_bwd_m with a mask): per step, last to first, the step functions and dh = dr·Uᵀ (the
+ * reset product's drh = dhh·U_hᵀ between the phases). The weight gradients are products over all
+ * steps afterwards (the driver's chunk calls).
  */
 function backwardSequence(cell: FusedCell, fns: readonly WasmFunction[], masked: boolean): WasmFunction {
   const phaseNames = cell.backward.map((p) => `${cell.id}_${p.name}${masked && p.kind === "grad" ? "_m" : ""}`);
   const phaseParams = phaseNames.flatMap((n) => fns.find((f) => f.name === n)!.params);
-  const vars = [
-    ...new Set([
-      ...phaseParams,
-      ...SEQ_BACKWARD_VARS,
-      "B",
-      "u4",
-      "dr",
-      "dhrec",
-      "dxp",
-      "dxpstride",
-      "hprev",
-      "aux",
-      "dhh",
-      "drh",
-    ]),
-  ];
+  const vars = [...new Set([...phaseParams, ...SEQ_BACKWARD_VARS, "B", "u4", "dr", "dhrec", "dhh", "drh"])];
   const c32 = i32(32);
-  return sequenceFunction(`${cell.id}_seq_bwd${masked ? "_m" : ""}`, fns, vars, (L, callFn) => {
-    const grec4 = mul(get(L.grec), i32(4)),
-      gu4 = mul(get(L.gu), i32(4));
-    return vec(
+  return sequenceFunction(`${cell.id}_seq_bwd${masked ? "_m" : ""}`, fns, vars, (L, callFn) =>
+    vec(
       callFn(phaseNames[0]),
       cell.resetProduct
         ? vec(
@@ -479,26 +421,12 @@ function backwardSequence(cell: FusedCell, fns: readonly WasmFunction[], masked:
             callFn(phaseNames[1]),
           )
         : [],
-      callFn("gemm_nn", gemmArgs(L, "B", "grec", "u", "dr", grec4, "ut", c32, get(L.utpanel), "dhrec", get(L.u4), 0)),
-      callFn("gemm_tn", gemmArgs(L, "u", "B", "grec", "hprev", get(L.u4), "dr", grec4, c32, "du", gu4, 1)),
-      cell.resetProduct
-        ? callFn("gemm_tn", gemmArgs(L, "u", "B", "u", "aux", get(L.u4), "dhh", get(L.u4), c32, "duh", gu4, 1))
-        : [],
-      callFn("gemm_tn", gemmArgs(L, "F", "B", "gu", "x", get(L.xld), "dxp", get(L.dxpstride), c32, "dw", gu4, 1)),
-      callFn("colsum_acc", {
-        rows: get(L.B),
-        src: get(L.dxp),
-        srcstride: get(L.dxpstride),
-        nbytes: gu4,
-        dst: get(L.db),
-      }),
-      ifElse(
-        get(L.usebr),
-        callFn("colsum_acc", { rows: get(L.B), src: get(L.dr), srcstride: grec4, nbytes: grec4, dst: get(L.dbr) }),
-        [],
+      callFn(
+        "gemm_nn",
+        gemmArgs(L, "B", "grec", "u", "dr", mul(get(L.grec), i32(4)), "ut", c32, get(L.utpanel), "dhrec", get(L.u4), 0),
       ),
-    );
-  });
+    ),
+  );
 }
 
 /** A cell's module: the utilities, its step functions, and its sequence functions, which call them. */
