@@ -37,7 +37,7 @@ import { tf, type Tensor } from "../../../backend/tf.js";
 import { KerasError } from "../../../errors.js";
 import { FUSED_CELLS, type BiasLayout, type FusedCell, type FusedCellId } from "./cells/index.js";
 import { memFor, type Buf, type Mem, type Out } from "./mem.js";
-import { orderedArgs, stepDelta, type StepKernel } from "./step_kernels.js";
+import { DELTA, orderedArgs, stepDelta, type StepKernel } from "./step_kernels.js";
 import type { ChunkCall } from "./threads.js";
 import type { FusedActivation } from "./wasm.js";
 
@@ -152,22 +152,25 @@ const chunkMajor =
   (base: number, T: number, width: number, s0: number, dir: 1 | -1): Var =>
   (r0, r1) => [base + (r0 * T + s0 * (r1 - r0)) * width, dir * (r1 - r0) * width];
 
-/** The arguments of a sequence function for rows [r0, r1) and `steps` steps. */
-function seqArgs(vars: Readonly<Record<string, Var>>, r0: number, r1: number, steps: number): Record<string, number> {
-  const out: Record<string, number> = { steps, B: r1 - r0, [stepDelta("B")]: 0 };
-  for (const [name, v] of Object.entries(vars)) {
-    const [value, d] = v(r0, r1);
-    out[name] = value;
-    out[stepDelta(name)] = d;
-  }
-  return out;
-}
-
 /** A call of one of the module's functions. */
 const callOf = (kernel: StepKernel, args: Readonly<Record<string, number>>): ChunkCall => ({
   kernel,
   args: orderedArgs(kernel.fn, args),
 });
+
+/** A call of a sequence function for rows [r0, r1) and `steps` steps (arguments in parameter order). */
+function seqCall(kernel: StepKernel, vars: Readonly<Record<string, Var>>, r0: number, r1: number, steps: number) {
+  const args = kernel.fn.params.map((p) => {
+    if (p === "steps") return steps;
+    if (p === "B") return r1 - r0;
+    const delta = p.endsWith(DELTA);
+    const v = vars[delta ? p.slice(0, -DELTA.length) : p];
+    if (p === stepDelta("B")) return 0;
+    if (!v) throw new Error(`fused kernel ${kernel.name}(): no value for parameter \`${p}\``);
+    return v(r0, r1)[delta ? 1 : 0];
+  });
+  return { kernel, args };
+}
 
 /**
  * Inputs: x (B,T,F), kernel (F,G·u), recurrentKernel (u,G·u), h0, [c0], [bias], [mask].
@@ -247,7 +250,7 @@ function forward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
         ldc: Gu * 4,
         acc: 0,
       }),
-      callOf(k.seqForward, seqArgs(vars, r0, r1, T)),
+      seqCall(k.seqForward, vars, r0, r1, T),
     ]),
   );
   if (!a.returnSequences) copyInto(Y.buf, ycur.view());
@@ -370,7 +373,7 @@ function backward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
         callOf(gemmTN, { m, k: n, n: width, a, lda, b, ldb: width * 4, bpanel: 32, c, ldc: Gu * 4, acc: 0 });
       const first = r0 * T; // the chunk's first row in (b, t) and chunk-major buffers alike
       return [
-        ...calls.map(([s0, steps, withDy]) => callOf(seq, seqArgs(from(s0, withDy), r0, r1, steps))),
+        ...calls.map(([s0, steps, withDy]) => seqCall(seq, from(s0, withDy), r0, r1, steps)),
         // dU = Hprevᵀ·dRec (with the reset product: U_h's columns = (r·h)ᵀ·dHH), dW = Xᵀ·dXP
         weights(u, Hprev.offset + first * u4, u4, dRec.offset + first * Grec * 4, Grec, du),
         ...(dHH ? [weights(u, Aux!.offset + first * u4, u4, dHH.offset + first * u4, u, du + Grec * 4)] : []),

@@ -320,8 +320,10 @@ const UTILITY_FUNCTIONS: readonly WasmFunction[] = [...GEMM_FUNCTIONS, colsumAcc
 const SEQ_FORWARD_VARS = ["urec", "uld", "uh", "u", "grec", "hprev", "save", "ycur", "y", "ystride", "zero"] as const;
 const SEQ_BACKWARD_VARS = ["ut", "utpanel", "uht", "uhtpanel", "u", "grec"] as const;
 
+/** The suffix of the parameter holding a variable's change per step. */
+export const DELTA = "_d";
 /** The name of the parameter holding variable v's change per step. */
-export const stepDelta = (v: string): string => `${v}_d`;
+export const stepDelta = (v: string): string => `${v}${DELTA}`;
 
 function sequenceFunction(
   fname: string,
