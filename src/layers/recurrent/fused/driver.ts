@@ -233,7 +233,7 @@ function forward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
     ystride: fixed(a.returnSequences ? T * u4 : u4),
     zero: fixed(a.zeroOutputForMask ? 1 : 0),
   };
-  const { gemmNN } = mem.kernels.utilities;
+  const { gemmNN } = k.utilities;
   mem.pool.run(
     k.compiled,
     chunksOf(B).map(([r0, r1]) => [
@@ -292,7 +292,7 @@ function backward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
   const U = mem.input(inputs.recurrentKernel!);
 
   // Uᵀ (U's first Grec columns) and U_hᵀ, packed for the per-step products
-  const { packB, gemmTN, colsumAcc } = mem.kernels.utilities;
+  const { packB, gemmTN, colsumAcc } = k.utilities;
   const panels = (n: number) => Math.ceil(n / 8) * 8;
   const UT = mem.temp(panels(u) * Grec);
   packB.call({ src: U.offset, k: Grec, n: u, ld: Gu, trans: 1, dst: UT.offset });

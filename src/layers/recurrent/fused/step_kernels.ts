@@ -518,7 +518,16 @@ export interface CellKernels {
   readonly seqForward: StepKernel;
   readonly seqBackward: StepKernel;
   readonly seqBackwardMasked: StepKernel;
+  /** The utilities of the same module (so that a chunk's calls are all into one module). */
+  readonly utilities: Utilities;
 }
+
+const utilitiesOf = (fns: Map<string, StepKernel>): Utilities => ({
+  gemmNN: fns.get("gemm_nn")!,
+  gemmTN: fns.get("gemm_tn")!,
+  packB: fns.get("pack_b")!,
+  colsumAcc: fns.get("colsum_acc")!,
+});
 
 const compiled = new Map<string, CompiledModule>();
 
@@ -547,25 +556,24 @@ export function instantiate(c: CompiledModule, memory: WasmMemory): Map<string, 
   );
 }
 
-/** The kernels bound to one memory (shared: a memory the worker threads use too). */
+/** The kernels bound to one memory (shared: a memory the worker threads use too); modules compiled on first use. */
 export class MemoryKernels {
-  readonly utilities: Utilities;
   private readonly cells = new Map<string, CellKernels>();
+  private utilityKernels: Utilities | undefined;
 
   constructor(
     private readonly memory: WasmMemory,
     readonly shared: boolean,
-  ) {
-    const u = instantiate(
-      compile("utilities", () => UTILITY_FUNCTIONS, shared),
-      memory,
-    );
-    this.utilities = {
-      gemmNN: u.get("gemm_nn")!,
-      gemmTN: u.get("gemm_tn")!,
-      packB: u.get("pack_b")!,
-      colsumAcc: u.get("colsum_acc")!,
-    };
+  ) {}
+
+  /** The utilities alone (tests; the driver uses a cell module's own). */
+  get utilities(): Utilities {
+    return (this.utilityKernels ??= utilitiesOf(
+      instantiate(
+        compile("utilities", () => UTILITY_FUNCTIONS, this.shared),
+        this.memory,
+      ),
+    ));
   }
 
   /** `cell`'s functions for these activations (SimpleRNN: any recurrent activation; it has none). */
@@ -584,6 +592,7 @@ export class MemoryKernels {
         seqForward: named("seq_fwd"),
         seqBackward: named("seq_bwd"),
         seqBackwardMasked: named("seq_bwd_m"),
+        utilities: utilitiesOf(fns),
       };
       this.cells.set(key, k);
     }
