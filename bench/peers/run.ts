@@ -153,6 +153,7 @@ function record(r: Results, system: string, mode: string, run: PeerRun): void {
       add(`${line.workload}.train`, line.train);
       add(`${line.workload}.predict`, line.predict);
       if (line.note) r.notes.push(`- ${system}: ${line.note as string}`);
+      if (line.error) r.notes.push(`- ${system}, ${line.workload}: not measured (${line.error as string})`);
     }
     if (typeof line.stream === "string") {
       add(`stream.${line.stream}.cold`, line.cold_ms);
@@ -345,7 +346,7 @@ function report(r: Results): string {
       ratio(med("tskeras-wasm", `sweep.${T}`), med("keras-tensorflow", `sweep.${T}`)),
     ]),
   );
-  if (r.notes.length) L.push("## Notes from this run", "", ...r.notes, "");
+  if (r.notes.length) L.push("## Notes from this run", "", ...new Set(r.notes), "");
   const analysis = join(HERE, "..", "ANALYSIS.md");
   if (existsSync(analysis)) L.push(readFileSync(analysis, "utf8"));
   return L.join("\n") + "\n";

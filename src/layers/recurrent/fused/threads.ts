@@ -94,6 +94,12 @@ interface Worker {
   alive: boolean;
 }
 
+let jobsOnWorkers = 0;
+/** How many jobs this process has run with worker threads (tests assert that the threads ran). */
+export function threadedJobs(): number {
+  return jobsOnWorkers;
+}
+
 export class ThreadPool {
   private readonly control = new Int32Array(new SharedArrayBuffer(CONTROL_INTS * 4));
   private workers: Worker[] | null = null;
@@ -132,6 +138,7 @@ export class ThreadPool {
       return;
     }
     const workers = (this.workers ??= this.start());
+    jobsOnWorkers++;
     let id = this.moduleIds.get(compiled);
     if (id === undefined) this.moduleIds.set(compiled, (id = this.moduleIds.size));
     for (const w of workers)
