@@ -132,6 +132,18 @@ const chunksOf = (B: number): [number, number][] =>
   Array.from({ length: Math.ceil(B / CHUNK_ROWS) }, (_, i) => [i * CHUNK_ROWS, Math.min(B, (i + 1) * CHUNK_ROWS)]);
 
 /**
+ * The chunks dealt to as many groups as there are threads (chunk i to group i mod groups): a group's
+ * chunks run one after the other, so one scratch buffer per group serves them all (X·W of a chunk's
+ * steps, its dr), whatever the batch. Which group a chunk is in changes no number.
+ */
+function grouped<C>(chunks: readonly C[], groups: number): { chunk: C; index: number; group: number }[][] {
+  const n = Math.min(groups, chunks.length);
+  const out = Array.from({ length: n }, () => [] as { chunk: C; index: number; group: number }[]);
+  chunks.forEach((chunk, index) => out[index % n].push({ chunk, index, group: index % n }));
+  return out;
+}
+
+/**
  * A sequence-function variable for the chunk of rows [r0, r1): its value at the call's first step and
  * its change per step.
  */
@@ -143,6 +155,10 @@ const fixed =
 const rows =
   (v: number, perRow: number, perStep = 0): Var =>
   (r0) => [v + r0 * perRow, perStep];
+/** A buffer of one chunk's rows for every step (T × rows × width), from `s0` on, stepping by `dir`. */
+const stepMajor =
+  (base: number, width: number, s0: number, dir: 1 | -1): Var =>
+  (r0, r1) => [base + s0 * (r1 - r0) * width, dir * (r1 - r0) * width];
 /**
  * A (T, B, width) buffer laid out chunk by chunk: chunk [r0, r1) holds its T × (r1 − r0) rows together,
  * step after step, so that every chunk's rows of all steps are one matrix for the weight-gradient
@@ -200,8 +216,9 @@ function forward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
   const mask = inputs.mask ? mem.readMask(inputs.mask) : null;
   const maskOffset = mask ? maskInMemory(mem, mask) : 0;
   const ycur = mem.zeros(B * u);
-  // X·W of every step, rows (b, t) as x's
-  const XP = mem.temp(B * T * Gu);
+  const groups = grouped(chunksOf(B), mem.pool.threads);
+  // per group: X·W of every step of its current chunk, rows (b, t) as x's
+  const XP = groups.map(() => mem.temp(CHUNK_ROWS * T * Gu).offset);
 
   const t0 = a.goBackwards ? T - 1 : 0,
     dt = a.goBackwards ? -1 : 1;
@@ -213,7 +230,6 @@ function forward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
     urec: fixed(U.offset),
     uld: fixed(Gu * 4),
     uh: fixed(U.offset + Grec * 4),
-    xp: rows(XP.offset + t0 * Gu * 4, T * Gu * 4, dt * Gu * 4),
     xpstride: fixed(T * Gu * 4),
     rec: rows(mem.temp(B * Grec).offset, Grec * 4),
     bi: fixed(bi.offset),
@@ -236,22 +252,24 @@ function forward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
   const { gemmNN } = k.utilities;
   mem.pool.run(
     k.compiled,
-    chunksOf(B).map(([r0, r1]) => [
-      callOf(gemmNN, {
-        m: (r1 - r0) * T,
-        k: F,
-        n: Gu,
-        a: X.offset + r0 * T * F * 4,
-        lda: F * 4,
-        b: W.offset,
-        ldb: Gu * 4,
-        bpanel: 32,
-        c: XP.offset + r0 * T * Gu * 4,
-        ldc: Gu * 4,
-        acc: 0,
-      }),
-      seqCall(k.seqForward, vars, r0, r1, T),
-    ]),
+    groups.map((chunks) =>
+      chunks.flatMap(({ chunk: [r0, r1], group }) => [
+        callOf(gemmNN, {
+          m: (r1 - r0) * T,
+          k: F,
+          n: Gu,
+          a: X.offset + r0 * T * F * 4,
+          lda: F * 4,
+          b: W.offset,
+          ldb: Gu * 4,
+          bpanel: 32,
+          c: XP[group],
+          ldc: Gu * 4,
+          acc: 0,
+        }),
+        seqCall(k.seqForward, { ...vars, xp: () => [XP[group] + t0 * Gu * 4, dt * Gu * 4] }, r0, r1, T),
+      ]),
+    ),
   );
   if (!a.returnSequences) copyInto(Y.buf, ycur.view());
 
@@ -307,11 +325,12 @@ function backward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
   const zeros = mem.zeros(u);
   const mask = inputs.mask ? mem.readMask(inputs.mask) : null;
   const maskOffset = mask ? maskInMemory(mem, mask) : 0;
-  // the gradients w.r.t. h·U (and the reset product's h gate) of every step, chunk by chunk
-  const dRec = mem.temp(T * B * Grec);
-  const dHH = cell.resetProduct ? mem.temp(T * B * u) : null;
-  // every chunk's own weight and bias gradients: dU (u × G·u, U_h's columns included), dW, db, dbr
   const chunks = chunksOf(B);
+  const groups = grouped(chunks, mem.pool.threads);
+  // per group: the gradients w.r.t. h·U (and the reset product's h gate) of every step of its current chunk
+  const dRec = groups.map(() => mem.temp(CHUNK_ROWS * T * Grec).offset);
+  const dHH = cell.resetProduct ? groups.map(() => mem.temp(CHUNK_ROWS * T * u).offset) : null;
+  // every chunk's own weight and bias gradients: dU (u × G·u, U_h's columns included), dW, db, dbr
   const partSize = u * Gu + F * Gu + Gu + Grec;
   const parts = mem.zeros(chunks.length * partSize);
   const usebr = a.biasLayout === "input+recurrent" && !cell.recurrentGradIsInputGrad;
@@ -333,7 +352,7 @@ function backward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
     uhtpanel: fixed(32 * u),
   };
   /** The variables that move with the step, for a call from step s0 (processing order) down. */
-  const from = (s0: number, withDy: boolean): Record<string, Var> => {
+  const from = (s0: number, withDy: boolean, group: number): Record<string, Var> => {
     const t0 = a.goBackwards ? T - 1 - s0 : s0,
       dt = a.goBackwards ? 1 : -1;
     const dy: Var = !withDy
@@ -347,8 +366,8 @@ function backward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
       gates: chunkMajor(Gates.offset, T, S * u4, s0, -1),
       hprev: chunkMajor(Hprev.offset, T, u4, s0, -1),
       aux: Aux ? chunkMajor(Aux.offset, T, u4, s0, -1) : fixed(0),
-      dr: chunkMajor(dRec.offset, T, Grec * 4, s0, -1),
-      dhh: dHH ? chunkMajor(dHH.offset, T, u4, s0, -1) : fixed(0),
+      dr: stepMajor(dRec[group], Grec * 4, s0, -1),
+      dhh: dHH ? stepMajor(dHH[group], u4, s0, -1) : fixed(0),
       dxp: rows(dXP.buf.offset + t0 * Gu * 4, T * Gu * 4, dt * Gu * 4),
       mask: rows(maskOffset + t0, T, dt),
       dy,
@@ -365,39 +384,41 @@ function backward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
   const seq = mask ? k.seqBackwardMasked : k.seqBackward;
   mem.pool.run(
     k.compiled,
-    chunks.map(([r0, r1], i) => {
-      const n = (r1 - r0) * T;
-      const p = parts.offset + i * partSize * 4;
-      const [du, dw, db, dbr] = [p, p + u * Gu * 4, p + (u + F) * Gu * 4, p + (u + F + 1) * Gu * 4];
-      const weights = (m: number, a: number, lda: number, b: number, width: number, c: number) =>
-        callOf(gemmTN, { m, k: n, n: width, a, lda, b, ldb: width * 4, bpanel: 32, c, ldc: Gu * 4, acc: 0 });
-      const first = r0 * T; // the chunk's first row in (b, t) and chunk-major buffers alike
-      return [
-        ...calls.map(([s0, steps, withDy]) => seqCall(seq, from(s0, withDy), r0, r1, steps)),
-        // dU = Hprevᵀ·dRec (with the reset product: U_h's columns = (r·h)ᵀ·dHH), dW = Xᵀ·dXP
-        weights(u, Hprev.offset + first * u4, u4, dRec.offset + first * Grec * 4, Grec, du),
-        ...(dHH ? [weights(u, Aux!.offset + first * u4, u4, dHH.offset + first * u4, u, du + Grec * 4)] : []),
-        weights(F, X.offset + first * F * 4, F * 4, dXP.buf.offset + first * Gu * 4, Gu, dw),
-        callOf(colsumAcc, {
-          rows: n,
-          src: dXP.buf.offset + first * Gu * 4,
-          srcstride: Gu * 4,
-          nbytes: Gu * 4,
-          dst: db,
-        }),
-        ...(usebr
-          ? [
-              callOf(colsumAcc, {
-                rows: n,
-                src: dRec.offset + first * Grec * 4,
-                srcstride: Grec * 4,
-                nbytes: Grec * 4,
-                dst: dbr,
-              }),
-            ]
-          : []),
-      ];
-    }),
+    groups.map((members) =>
+      members.flatMap(({ chunk: [r0, r1], index: i, group }) => {
+        const n = (r1 - r0) * T;
+        const p = parts.offset + i * partSize * 4;
+        const [du, dw, db, dbr] = [p, p + u * Gu * 4, p + (u + F) * Gu * 4, p + (u + F + 1) * Gu * 4];
+        const weights = (m: number, a: number, lda: number, b: number, width: number, c: number) =>
+          callOf(gemmTN, { m, k: n, n: width, a, lda, b, ldb: width * 4, bpanel: 32, c, ldc: Gu * 4, acc: 0 });
+        const first = r0 * T; // the chunk's first row in (b, t) and chunk-major buffers alike
+        return [
+          ...calls.map(([s0, steps, withDy]) => seqCall(seq, from(s0, withDy, group), r0, r1, steps)),
+          // dU = Hprevᵀ·dRec (with the reset product: U_h's columns = (r·h)ᵀ·dHH), dW = Xᵀ·dXP
+          weights(u, Hprev.offset + first * u4, u4, dRec[group], Grec, du),
+          ...(dHH ? [weights(u, Aux!.offset + first * u4, u4, dHH[group], u, du + Grec * 4)] : []),
+          weights(F, X.offset + first * F * 4, F * 4, dXP.buf.offset + first * Gu * 4, Gu, dw),
+          callOf(colsumAcc, {
+            rows: n,
+            src: dXP.buf.offset + first * Gu * 4,
+            srcstride: Gu * 4,
+            nbytes: Gu * 4,
+            dst: db,
+          }),
+          ...(usebr
+            ? [
+                callOf(colsumAcc, {
+                  rows: n,
+                  src: dRec[group],
+                  srcstride: Grec * 4,
+                  nbytes: Grec * 4,
+                  dst: dbr,
+                }),
+              ]
+            : []),
+        ];
+      }),
+    ),
   );
 
   {

@@ -108,7 +108,8 @@ export class ThreadPool {
 
   constructor(
     private readonly memory: WasmMemory,
-    private readonly threads: number,
+    /** Threads that run jobs, the caller included. */
+    readonly threads: number,
     /** `n` bytes of the shared memory for a job's table, valid until the job ends. */
     private readonly scratch: (bytes: number) => number,
   ) {}
