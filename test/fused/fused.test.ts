@@ -654,3 +654,35 @@ describe("WebAssembly step functions (step_kernels.ts)", () => {
     }
   });
 });
+
+describe("fused backward: the input gradient dX = dXP·Wᵀ", () => {
+  for (const backend of ["wasm", "cpu"] as const)
+    it(`${backend}: computed in the backward kernel when x comes from the tape (a layer below), equal to tf.matMul's`, async () => {
+      await use_backend(backend);
+      for (const [cell, G] of [
+        ["gru_reset_after", 3],
+        ["lstm", 4],
+      ] as const) {
+        const [B, T, F, u] = [19, 6, 5, 7];
+        const xv = tf.variable(T_(1, [B, T, F], 1));
+        const args = { cell, kernel: T_(2, [F, G * u], 0.5), recurrentKernel: T_(3, [u, G * u], 0.5), bias: null };
+        const w = T_(4, [B, T, u]);
+        const loss = (x: Tensor) =>
+          tf.sum(tf.mul(fusedRnn({ ...args, inputs: x, returnSequences: true }).output, w)) as tf.Scalar;
+        const before = fusedKernelCalls();
+        // x = 2·v is an operation on the tape: the kernel computes dX
+        const inKernel = tf.variableGrads(() => loss(tf.mul(xv, 2)), [xv]);
+        const mid = fusedKernelCalls();
+        expect(mid.inputGrad - before.inputGrad, `${cell}: the kernel computed dX`).to.equal(1);
+        // x fed in directly: tf.grad's x is no tape output, so dX comes from tf.matMul in the gradient function
+        const viaMatMul = tf.grad(loss)(tf.mul(xv, 2));
+        expect(fusedKernelCalls().inputGrad - mid.inputGrad, `${cell}: tf.matMul path`).to.equal(0);
+        const a = inKernel.grads[xv.name].dataSync(),
+          b = viaMatMul.dataSync();
+        // d/dv = 2·dX
+        a.forEach((v, i) => expect(v, `${cell} [${i}]`).to.be.closeTo(2 * b[i], 1e-5));
+        expect(a.some((v) => v !== 0)).to.equal(true);
+        tf.dispose([xv, args.kernel, args.recurrentKernel, w, inKernel.value, inKernel.grads[xv.name], viaMatMul]);
+      }
+    });
+});

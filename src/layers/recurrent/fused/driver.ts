@@ -59,6 +59,8 @@ interface FusedAttrs {
   recurrentActivation: FusedActivation;
   /** Forward only: also output the tensors the backward kernel needs. */
   save: boolean;
+  /** Backward only: also output dX = dXP·Wᵀ (B,T,F) (kernel W is then an input). */
+  inputGrad: boolean;
   /** Backward only: the bias's shape ([] when there is none). */
   biasShape: number[];
 }
@@ -68,10 +70,14 @@ type KernelInputs = Readonly<Record<string, TensorInfo | undefined>>;
 // ---------------------------------------------------------------------------------------------
 // Invocation counts (tests assert which path ran)
 
-const calls = { forward: 0, backward: 0 };
+const calls = { forward: 0, backward: 0, inputGrad: 0 };
 
-/** How often the fused forward and backward kernels have run in this process. */
-export function fusedKernelCalls(): { readonly forward: number; readonly backward: number } {
+/** How often the fused forward and backward kernels have run in this process (inputGrad: backward with dX). */
+export function fusedKernelCalls(): {
+  readonly forward: number;
+  readonly backward: number;
+  readonly inputGrad: number;
+} {
   return { ...calls };
 }
 
@@ -281,9 +287,11 @@ function forward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
 // Backward
 
 /**
- * Inputs: dy, dhT, [dcT], x, recurrentKernel, hprev, gates, [aux], [mask] (the saved ones chunk by chunk).
+ * Inputs: dy, dhT, [dcT], x, recurrentKernel, hprev, gates, [aux], [mask] (the saved ones chunk by chunk),
+ * [kernel (with `inputGrad`)].
  * Outputs: dXP (B,T,G·u) — the gradient of the input projection X·W + b, in input time order —,
- * dW (F,G·u), dU (u,G·u), [dBias (biasShape)], dh0 (B,u), [dc0 (B,u)].
+ * dW (F,G·u), dU (u,G·u), [dBias (biasShape)], dh0 (B,u), [dc0 (B,u)], [dX = dXP·Wᵀ (B,T,F) when
+ * `inputGrad`, with kernel W among the inputs].
  *
  * Every chunk of rows runs the cell's backward sequence function (step_kernels.ts `seq_bwd`): per step,
  * last to first, the backward step functions write the step's pre-activation gradients into dXP (the
@@ -301,6 +309,7 @@ function backward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
   const dBias = a.biasShape.length ? mem.output(a.biasShape) : null;
   const dh0 = mem.output([B, u]);
   const dc0 = cell.states === 2 ? mem.output([B, u]) : null;
+  const dX = a.inputGrad ? mem.output([B, T, F]) : null;
 
   const dY = mem.input(inputs.dy!);
   const Hprev = mem.input(inputs.hprev!);
@@ -310,12 +319,15 @@ function backward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
   const U = mem.input(inputs.recurrentKernel!);
 
   // Uᵀ (U's first Grec columns) and U_hᵀ, packed for the per-step products
-  const { packB, gemmTN, colsumAcc } = k.utilities;
+  const { packB, gemmNN, gemmTN, colsumAcc } = k.utilities;
   const panels = (n: number) => Math.ceil(n / 8) * 8;
   const UT = mem.temp(panels(u) * Grec);
   packB.call({ src: U.offset, k: Grec, n: u, ld: Gu, trans: 1, dst: UT.offset });
   const UhT = cell.resetProduct ? mem.temp(panels(u) * u) : null;
   if (UhT) packB.call({ src: U.offset + Grec * 4, k: u, n: u, ld: Gu, trans: 1, dst: UhT.offset });
+  // Wᵀ for dX = dXP·Wᵀ
+  const WT = dX ? mem.temp(panels(F) * Gu) : null;
+  if (WT) packB.call({ src: mem.input(inputs.kernel!).offset, k: Gu, n: F, ld: Gu, trans: 1, dst: WT.offset });
 
   // dhrec starts as dhT (the step functions add it to the step's incoming gradient); dh carries the rest
   const dhRec = mem.temp(B * u);
@@ -398,6 +410,23 @@ function backward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
           weights(u, Hprev.offset + first * u4, u4, dRec[group], Grec, du),
           ...(dHH ? [weights(u, Aux!.offset + first * u4, u4, dHH[group], u, du + Grec * 4)] : []),
           weights(F, X.offset + first * F * 4, F * 4, dXP.buf.offset + first * Gu * 4, Gu, dw),
+          ...(dX
+            ? [
+                callOf(gemmNN, {
+                  m: n,
+                  k: Gu,
+                  n: F,
+                  a: dXP.buf.offset + first * Gu * 4,
+                  lda: Gu * 4,
+                  b: WT!.offset,
+                  ldb: 32,
+                  bpanel: 32 * Gu,
+                  c: dX.buf.offset + first * F * 4,
+                  ldc: F * 4,
+                  acc: 0,
+                }),
+              ]
+            : []),
           callOf(colsumAcc, {
             rows: n,
             src: dXP.buf.offset + first * Gu * 4,
@@ -447,7 +476,7 @@ function backward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
     }
   }
 
-  const outs: Out[] = [dXP, dW, dU, ...(dBias ? [dBias] : []), dh0, ...(dc0 ? [dc0] : [])];
+  const outs: Out[] = [dXP, dW, dU, ...(dBias ? [dBias] : []), dh0, ...(dc0 ? [dc0] : []), ...(dX ? [dX] : [])];
   return outs.map((o) => mem.result(o));
 }
 
@@ -489,6 +518,7 @@ function registerFusedKernels(): void {
       backendName,
       kernelFunc: ({ inputs, backend, attrs }) => {
         calls.backward++;
+        if ((attrs as unknown as FusedAttrs).inputGrad) calls.inputGrad++;
         return run(backend, backendName, backward, inputs, attrs as unknown as FusedAttrs);
       },
     });
@@ -550,6 +580,18 @@ export function missingEngineInternals(engine: unknown = tf.engine()): string[] 
     .map((k) => `engine.${k}`);
 }
 
+/**
+ * Whether a gradient w.r.t. x will likely be asked for: x is a trainable variable or the output of an
+ * operation on the active gradient tape (a layer below, an Embedding). Then the backward kernel computes
+ * dX = dXP·Wᵀ itself, on the threads with its own product; otherwise (data fed in) it is not computed,
+ * and should it be asked for after all, tf.matMul computes it.
+ */
+function needsGradient(engine: Engine, x: Tensor): boolean {
+  if (x instanceof tf.Variable) return x.trainable;
+  const tape = (engine as unknown as { state?: { activeTape?: { outputs?: { id: number }[] }[] } }).state?.activeTape;
+  return !tape || tape.some((node) => node.outputs?.some((o) => o.id === x.id));
+}
+
 /** Runs a whole recurrent sequence through the fused kernels (the caller has checked `fusedPlan()`). */
 export function fusedRnn(o: FusedRnnArgs): FusedRnnResult {
   registerFusedKernels();
@@ -608,6 +650,7 @@ export function fusedRnn(o: FusedRnnArgs): FusedRnnResult {
     activation: o.activation ?? "tanh",
     recurrentActivation: o.recurrentActivation ?? "sigmoid",
     save: false,
+    inputGrad: false,
     biasShape: bias ? [...bias.shape] : [],
   };
 
@@ -623,12 +666,14 @@ export function fusedRnn(o: FusedRnnArgs): FusedRnnResult {
   const kernelInputs: Record<string, Tensor> = mask ? { ...inputs, mask } : inputs;
   const nOut = 1 + cell.states;
 
+  let inputGrad = false;
   const outs = !engine.isTapeOn()
     ? engine.runKernel(FORWARD_KERNEL, kernelInputs, attrs)
     : engine.runKernelFunc({
         inputs,
         forwardFunc: (_backend, save) => {
           const r = engine.runKernel(FORWARD_KERNEL, kernelInputs, { ...attrs, save: true });
+          inputGrad = needsGradient(engine, inputs.x);
           save([inputs.x, o.kernel, o.recurrentKernel, ...r.slice(nOut), ...(mask ? [mask] : [])]);
           return r.slice(0, nOut);
         },
@@ -638,14 +683,16 @@ export function fusedRnn(o: FusedRnnArgs): FusedRnnResult {
           if (cell.states === 2) bIn.dcT = dys[2];
           if (cell.savesAux) bIn.aux = saved[5];
           if (mask) bIn.mask = saved[saved.length - 1];
-          const g = engine.runKernel(BACKWARD_KERNEL, bIn, attrs);
+          if (inputGrad) bIn.kernel = W;
+          const g = engine.runKernel(BACKWARD_KERNEL, bIn, { ...attrs, inputGrad });
           const [dXP, dW, dU] = g;
           let i = 3;
           const dBias = bias ? g[i++] : undefined;
           const dh0 = g[i++];
-          const dc0 = cell.states === 2 ? g[i] : undefined;
+          const dc0 = cell.states === 2 ? g[i++] : undefined;
+          const dX = inputGrad ? g[i] : undefined;
           const grads: Record<string, () => Tensor> = {
-            x: () => tf.reshape(tf.matMul(tf.reshape(dXP, [B * T, Gu]), tf.transpose(W)), [B, T, F]),
+            x: () => dX ?? tf.reshape(tf.matMul(tf.reshape(dXP, [B * T, Gu]), tf.transpose(W)), [B, T, F]),
             kernel: () => dW,
             recurrentKernel: () => dU,
             h0: () => dh0,
