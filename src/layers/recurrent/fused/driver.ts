@@ -12,17 +12,21 @@
  *     gradient tape it saves what the backward pass needs, and the tape's gradient runs `TskFusedRnnGrad`.
  *     Both kernels are registered for the wasm and cpu backends.
  *  3. The kernels (`forward`, `backward` below) are this driver. It does everything that is the same for
- *     every cell: the input projection X·W of all timesteps in one product, the time loop (go_backwards:
- *     reversed), the per-step product h·U, masks (a masked step keeps the states; the output repeats the
- *     previous one or is zero with zero_output_for_mask), the outputs, the saved tensors, the
- *     back-propagation-through-time skeleton (carried state and output gradients), and at the end the
- *     weight and bias gradients as a few products over all timesteps.
+ *     every cell: it cuts the batch into chunks of 16 rows (each runs a whole sequence on its own, on
+ *     the calling thread or a worker: threads.ts) and lays out, per chunk, the calls of one compiled
+ *     module: the input projection X·W of all its timesteps in one product, then the cell's sequence
+ *     function (the time loop, go_backwards reversed: the per-step product h·U, the step functions,
+ *     masks — a masked step keeps the states; the output repeats the previous one or is zero with
+ *     zero_output_for_mask —, the outputs and the saved tensors), and backward the
+ *     back-propagation-through-time skeleton (carried state and output gradients), the chunk's weight and
+ *     bias gradients as a few products over all its steps, and dX when the layer below needs it.
  *  4. Each cell module (cells/gru_reset_after.ts, gru_reset_before.ts, lstm.ts, simple_rnn.ts) holds that
  *     cell's step: its math, written once over an algebra that is tensors on the step-wise path and
  *     WebAssembly here, its bias layout, what it saves, and its phases (which buffers a step reads and
- *     writes). step_kernels.ts turns the phases into WebAssembly step functions (one call per timestep does
- *     a step's whole gate arithmetic, 4 units per instruction) that run in the same memory as the products
- *     (mem.ts: the wasm backend's heap, or an arena for the cpu backend).
+ *     writes). step_kernels.ts turns the phases into WebAssembly step functions (a step's whole gate
+ *     arithmetic, 4 units per instruction) and sequence functions around them, in one module with the
+ *     products (gemm.ts), run in one memory shared by the threads (mem.ts: an arena the kernel's inputs are
+ *     copied into and its outputs out of, for the wasm and the cpu backend alike).
  *
  * Adding a cell: a module in cells/ (its math over `CellAlgebra` / `GradAlgebra`, used by its layer's
  * step-wise cell too; its `FusedCell` description and phases), an entry in cells/index.ts, and

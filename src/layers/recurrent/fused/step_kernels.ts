@@ -1,8 +1,8 @@
 /**
- * The fused kernels' WebAssembly: a cell's phases (cells/*.ts) become step functions, one module per
- * (cell, activation, recurrent activation), compiled on first use and instantiated on the memory the
- * driver works in (the wasm backend's heap, or the cpu backend's arena; mem.ts), so they work in place on
- * the same buffers as the matrix products.
+ * The fused kernels' WebAssembly: a cell's phases (cells/*.ts) become step functions, and around them
+ * sequence functions run a whole time loop (the per-step products of gemm.ts, the step functions, the
+ * outputs) in one call. One module per (cell, activation, recurrent activation), compiled on first use and
+ * instantiated on the kernels' arena (mem.ts) by every thread that runs it (threads.ts).
  *
  * A step function runs over the B rows of one timestep; per row, a unit loop four units at a time
  * (f32x4) and then one at a time for the units left over. The phase body is the per-unit arithmetic; the
