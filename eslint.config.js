@@ -3,8 +3,13 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", "docs/site/", ".venv-keras/", "examples/output/"] },
+  { ignores: ["dist/", "node_modules/", "docs/site/", ".venv-keras/", ".venv-peers/", "examples/output/"] },
   js.configs.recommended,
+  // plain-JavaScript Node scripts (the benchmark's Node peer)
+  {
+    files: ["**/*.mjs"],
+    languageOptions: { globals: { process: "readonly", console: "readonly", performance: "readonly" } },
+  },
   ...tseslint.configs.recommended,
   {
     rules: {

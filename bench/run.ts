@@ -1,6 +1,6 @@
 /**
- * `npm run bench`: tskeras's fused recurrent kernels vs tfjs-layers (same process, same backend) and
- * PyTorch (1 thread, /usr/bin/python3 when `import torch` works). Writes bench/RESULTS.md.
+ * `npm run bench:kernels`: tskeras's fused recurrent kernels vs tfjs-layers (same process, same backend) and
+ * PyTorch (1 thread, /usr/bin/python3 when `import torch` works). Writes bench/KERNELS.md (raw numbers in bench/kernels.json).
  *
  * Options (env): BENCH_BACKENDS=wasm,cpu  BENCH_QUICK=1 (shorter timings)  BENCH_NO_TORCH=1
  *
@@ -11,7 +11,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { cpus } from "node:os";
-import { writeFileSync, readFileSync, existsSync } from "node:fs";
+import { writeFileSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { tf, type Tensor } from "../src/backend/tf.js";
 import { use_backend } from "../src/backend/index.js";
@@ -540,14 +540,14 @@ const f0 = (v: number | null | undefined) =>
 
 async function main() {
   if (process.argv.includes("--report-only")) {
-    // re-render RESULTS.md (e.g. after editing bench/ANALYSIS.md) from the last run's raw numbers
-    const raw = JSON.parse(readFileSync(HERE + "results.json", "utf8"));
+    // re-render KERNELS.md from the last run's raw numbers
+    const raw = JSON.parse(readFileSync(HERE + "kernels.json", "utf8"));
     rows.push(...raw.rows);
     streamRows.push(...raw.streamRows);
     longRows.push(...raw.longRows);
     extra.push(...raw.extra);
     BACKENDS.splice(0, BACKENDS.length, ...raw.backends);
-    writeFileSync(HERE + "RESULTS.md", report({ ...raw.meta, started: new Date(raw.meta.started) }));
+    writeFileSync(HERE + "KERNELS.md", report({ ...raw.meta, started: new Date(raw.meta.started) }));
     return;
   }
   const started = new Date();
@@ -570,11 +570,11 @@ async function main() {
   const load1 = readFileSync("/proc/loadavg", "utf8").trim();
   const meta = { started, load0, load1, rssAfterTfjs, torch, api: !!api };
   writeFileSync(
-    HERE + "results.json",
+    HERE + "kernels.json",
     JSON.stringify({ meta, rows, streamRows, longRows, extra, backends: BACKENDS }, null, 1),
   );
-  writeFileSync(HERE + "RESULTS.md", report(meta));
-  process.stderr.write(`[bench] wrote bench/RESULTS.md\n`);
+  writeFileSync(HERE + "KERNELS.md", report(meta));
+  process.stderr.write(`[bench] wrote bench/KERNELS.md\n`);
 }
 
 function report(o: {
@@ -587,7 +587,7 @@ function report(o: {
 }): string {
   const L: string[] = [];
   const cpu = cpus()[0]?.model ?? "unknown";
-  L.push("# Benchmark results (`npm run bench`)", "");
+  L.push("# Kernel benchmark (`npm run bench:kernels`)", "");
   L.push(`- Date: ${o.started.toISOString()}`);
   L.push(
     `- Machine: ${cpus().length} cores (nproc), CPU model "${cpu}", ${Math.round(require_os_totalmem() / 2 ** 30)} GiB RAM; Node ${process.version}; tfjs ${tf.version_core}`,
@@ -661,8 +661,6 @@ function report(o: {
       );
   if (extra.length) L.push("", "## Notes from this run", "", ...extra);
   L.push("");
-  const analysis = HERE + "ANALYSIS.md";
-  if (existsSync(analysis)) L.push(readFileSync(analysis, "utf8"));
   return L.join("\n") + "\n";
 }
 

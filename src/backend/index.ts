@@ -5,7 +5,7 @@
  */
 import { tf } from "./tf.js";
 import { KerasError, describeValue } from "../errors.js";
-import { registerWasmFallbackKernels } from "./wasm_kernels.js";
+import { registerCpuReplacementKernels, registerWasmFallbackKernels } from "./wasm_kernels.js";
 
 export type BackendName = "tensorflow" | "wasm" | "cpu";
 
@@ -102,6 +102,7 @@ async function select(wanted: BackendName | undefined, chosenBy: string): Promis
         });
       } else notUsed.push("@tensorflow/tfjs-backend-wasm: the wasm backend failed to initialise");
     } else if (await activate("cpu")) {
+      registerCpuReplacementKernels();
       return frozenInfo({
         backend: "cpu",
         package: "@tensorflow/tfjs (cpu)",

@@ -3,6 +3,8 @@
  * (PERF_NOTES "Missing wasm kernels"; found by training every layer of this package one step on wasm,
  * test/core/wasm_gradients.test.ts), and replacements for native kernels that are wrong or slow.
  * Each reads its inputs with readSync, computes on typed arrays and hands the result back with makeOutput.
+ * The cpu backend gets the same UnsortedSegmentSum: tfjs-backend-cpu's loops over every segment (the
+ * whole vocabulary of an Embedding's gradient) for every input row.
  */
 import { tf } from "./tf.js";
 import { conv3dBackpropInput } from "./wasm_kernels_conv3d.js";
@@ -12,6 +14,11 @@ export interface WasmBackendApi {
   readSync(dataId: object): ArrayLike<number>;
   makeOutput(shape: number[], dtype: string, memoryOffset?: number, values?: ArrayLike<number>): TensorInfo;
 }
+/** The cpu backend's members used here. */
+interface CpuBackendApi {
+  readSync(dataId: object): ArrayLike<number>;
+  makeTensorInfo(shape: number[], dtype: string, values: ArrayLike<number>): TensorInfo;
+}
 export type KernelArgs = { inputs: Record<string, TensorInfo>; backend: unknown; attrs?: Record<string, any> };
 
 const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
@@ -20,12 +27,15 @@ const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
  * UnsortedSegmentSum (the gradient of Gather, i.e. of Embedding): out[s, ...] = sum of x[i, ...]
  * over the positions i whose segment id is s; ids outside [0, numSegments) are dropped as in TF.
  */
-function unsortedSegmentSum({ inputs, backend, attrs }: KernelArgs): TensorInfo {
-  const wasm = backend as WasmBackendApi;
+function unsortedSegmentSum(
+  { inputs, backend, attrs }: KernelArgs,
+  output: (shape: number[], dtype: string, values: ArrayLike<number>) => TensorInfo,
+): TensorInfo {
   const { x, segmentIds } = inputs;
   const numSegments = attrs!.numSegments as number;
-  const xs = wasm.readSync(x.dataId);
-  const ids = wasm.readSync(segmentIds.dataId);
+  const { readSync } = backend as WasmBackendApi;
+  const xs = readSync.call(backend, x.dataId);
+  const ids = readSync.call(backend, segmentIds.dataId);
   const inner = size(x.shape.slice(segmentIds.shape.length));
   const outShape = [numSegments, ...x.shape.slice(segmentIds.shape.length)];
   const out = new Float32Array(numSegments * inner);
@@ -37,7 +47,7 @@ function unsortedSegmentSum({ inputs, backend, attrs }: KernelArgs): TensorInfo 
     for (let j = 0; j < inner; j++) out[dst + j] += xs[src + j];
   }
   const dtype = x.dtype === "int32" ? "int32" : "float32";
-  return wasm.makeOutput(outShape, dtype, undefined, dtype === "int32" ? Int32Array.from(out) : out);
+  return output(outShape, dtype, dtype === "int32" ? Int32Array.from(out) : out);
 }
 
 /**
@@ -151,13 +161,36 @@ type KernelFunc = (args: KernelArgs) => TensorInfo | TensorInfo[];
 
 /** Kernels wasm lacks. */
 const FALLBACKS: readonly { kernelName: string; kernelFunc: KernelFunc }[] = [
-  { kernelName: "UnsortedSegmentSum", kernelFunc: unsortedSegmentSum },
+  {
+    kernelName: "UnsortedSegmentSum",
+    kernelFunc: (args) =>
+      unsortedSegmentSum(args, (shape, dtype, values) =>
+        (args.backend as WasmBackendApi).makeOutput(shape, dtype, undefined, values),
+      ),
+  },
   { kernelName: "Conv2DBackpropFilter", kernelFunc: conv2dBackpropFilter },
 ];
 
-/** Native wasm kernels replaced: Unpack for speed, Conv3DBackpropInputV2 and Sign because their numbers are wrong. */
+/** The wasm backend's reference counting of tensor data (as its Reshape uses it). */
+interface RefCounted {
+  incRef(dataId: object): void;
+}
+
+/**
+ * Identity (tf.clone, and every tensor a gradient tape saves) shares the data, as on cpu and as the
+ * wasm backend's own Reshape does: tensor data is never written after it is made. The native kernel
+ * copies it (a fused GRU(64) training batch copied its 2 MB of saved activations: 4% of the batch).
+ */
+function identity({ inputs, backend }: KernelArgs): TensorInfo {
+  const x = inputs.x;
+  (backend as RefCounted).incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+}
+
+/** Native wasm kernels replaced: Unpack and Identity for speed, Conv3DBackpropInputV2 and Sign because their numbers are wrong. */
 const REPLACEMENTS: readonly { kernelName: string; kernelFunc: KernelFunc }[] = [
   { kernelName: "Unpack", kernelFunc: unpack },
+  { kernelName: "Identity", kernelFunc: identity },
   { kernelName: "Conv3DBackpropInputV2", kernelFunc: conv3dBackpropInput },
   { kernelName: "Sign", kernelFunc: sign },
 ];
@@ -176,4 +209,21 @@ export function registerWasmFallbackKernels(): void {
     if (tf.getKernel(k.kernelName, "wasm")) tf.unregisterKernel(k.kernelName, "wasm");
     tf.registerKernel({ kernelName: k.kernelName, backendName: "wasm", kernelFunc: k.kernelFunc as any });
   }
+}
+
+let cpuReplaced = false;
+
+/** Replaces the cpu backend's UnsortedSegmentSum (idempotent). */
+export function registerCpuReplacementKernels(): void {
+  if (cpuReplaced) return;
+  cpuReplaced = true;
+  if (tf.getKernel("UnsortedSegmentSum", "cpu")) tf.unregisterKernel("UnsortedSegmentSum", "cpu");
+  tf.registerKernel({
+    kernelName: "UnsortedSegmentSum",
+    backendName: "cpu",
+    kernelFunc: ((args: KernelArgs) =>
+      unsortedSegmentSum(args, (shape, dtype, values) =>
+        (args.backend as CpuBackendApi).makeTensorInfo(shape, dtype, values),
+      )) as any,
+  });
 }

@@ -4,13 +4,13 @@ import { use_backend } from "../../src/backend/index.js";
 import {
   fusedKernelCalls,
   fusedRnn,
-  gemmJs,
   type FusedActivation,
   type FusedCellId,
 } from "../../src/layers/recurrent/fused/index.js";
 import { referenceRnn, type RefArgs } from "./reference.js";
 import { FUSED_CELLS } from "../../src/layers/recurrent/fused/cells/index.js";
 import { allFunctionsFor, kernelsFor, newMemory } from "../../src/layers/recurrent/fused/step_kernels.js";
+import { arenaBytes } from "../../src/layers/recurrent/fused/mem.js";
 
 /** Deterministic uniform(-scale, scale) values. */
 function rand(seed: number, n: number, scale = 1): Float32Array {
@@ -417,51 +417,44 @@ for (const backend of ["wasm", "cpu"] as const) {
   });
 }
 
-describe("fused recurrent helpers", () => {
-  it("gemmJs matches a naive triple loop (row blocks and remainder)", () => {
-    const m = 9,
-      k = 5,
-      n = 7;
-    const a = rand(1, m * k),
-      b = rand(2, k * n),
-      out = new Float32Array(m * n);
-    gemmJs(a, m, k, b, n, out);
-    for (let i = 0; i < m; i++)
-      for (let j = 0; j < n; j++) {
-        let s = 0;
-        for (let p = 0; p < k; p++) s += a[i * k + p] * b[p * n + j];
-        expect(out[i * n + j]).to.be.closeTo(s, 1e-5);
-      }
-  });
-});
-
-describe("fused kernels on wasm when the heap grows inside the kernel", () => {
-  it("gives the same numbers as the cpu kernels (views into wasm memory are re-taken after every malloc)", async function () {
+describe("fused kernels when their memory grows inside the kernel", () => {
+  it("a sequence that grows the arena ends where its two halves, run one after the other, end (wasm, cpu)", async function () {
     this.timeout(60000);
-    await use_backend("wasm");
-    const heap = ((tf.backend() as any).wasm.HEAPU8 as Uint8Array).length;
-    // x takes half the current heap; the kernel's scratch (time-major copy of x, projections) cannot fit
-    const Bt = 64,
-      F = 4,
-      u = 2;
-    const T = Math.ceil((0.5 * heap) / (4 * Bt * F));
-    const xs = rand(7, Bt * T * F),
-      ks = rand(8, F * 3 * u, 0.5),
-      rs = rand(9, u * 3 * u, 0.5);
-    const runOn = async (backend: "wasm" | "cpu") => {
+    for (const backend of ["wasm", "cpu"] as const) {
       await use_backend(backend);
-      const x = tf.tensor(xs, [Bt, T, F]),
-        k = tf.tensor(ks, [F, 3 * u]),
-        r = tf.tensor(rs, [u, 3 * u]);
-      const out = fusedRnn({ cell: "gru_reset_after", inputs: x, kernel: k, recurrentKernel: r, bias: null });
-      const v = [out.output.dataSync().slice(), out.states[0].dataSync().slice()];
-      tf.dispose([x, k, r, out.output, ...out.states]);
-      return v;
-    };
-    const w = await runOn("wasm");
-    expect(((tf.backend() as any).wasm.HEAPU8 as Uint8Array).length, "the heap grew").to.be.above(heap);
-    const c = await runOn("cpu");
-    for (let i = 0; i < 2; i++) for (let j = 0; j < w[i].length; j++) expect(w[i][j]).to.be.closeTo(c[i][j], 1e-5);
+      const x0 = T_(1, [2, 3, 4]);
+      fusedRnn({
+        cell: "gru_reset_after",
+        inputs: x0,
+        kernel: T_(2, [4, 6]),
+        recurrentKernel: T_(3, [2, 6]),
+        bias: null,
+      });
+      const arena = arenaBytes();
+      expect(arena, "the arena exists").to.be.above(0);
+      // x alone is larger than the arena: it grows while the kernel copies its inputs and allocates
+      const Bt = 64,
+        F = 4,
+        u = 2;
+      const T = 2 * Math.ceil(arena / (4 * Bt * F));
+      const x = T_(7, [Bt, T, F]),
+        k = T_(8, [F, 3 * u], 0.5),
+        r = T_(9, [u, 3 * u], 0.5);
+      const whole = fusedRnn({ cell: "gru_reset_after", inputs: x, kernel: k, recurrentKernel: r, bias: null });
+      expect(arenaBytes(), "the arena grew").to.be.above(arena);
+      const half = (from: number, h0?: Tensor) =>
+        fusedRnn({
+          cell: "gru_reset_after",
+          inputs: tf.slice(x, [0, from, 0], [Bt, T / 2, F]),
+          kernel: k,
+          recurrentKernel: r,
+          bias: null,
+          initialState: h0 ? [h0] : [],
+        });
+      const second = half(T / 2, half(0).states[0]);
+      expect(Array.from(whole.states[0].dataSync())).to.deep.equal(Array.from(second.states[0].dataSync()));
+      tf.dispose([x0, x, k, r]);
+    }
   });
 });
 
@@ -493,13 +486,16 @@ describe("WebAssembly step functions (step_kernels.ts)", () => {
       }
     // the masked backward variants take the mask and the carried output gradient
     const names = allFunctionsFor(FUSED_CELLS.lstm, "tanh", "sigmoid").functions.map((f) => f.name);
-    expect(names).to.deep.equal(["lstm_fwd", "lstm_bwd", "lstm_bwd_m"]);
+    expect(names).to.deep.equal([
+      ...["gemm_nn", "gemm_tn", "pack_b", "colsum_acc", "out_step"],
+      ...["lstm_fwd", "lstm_bwd", "lstm_bwd_m", "lstm_seq_fwd", "lstm_seq_bwd", "lstm_seq_bwd_m"],
+    ]);
   });
 
   it("a call without one of its parameters is refused (positionally it would read address 0)", () => {
     const { k } = fresh();
     const step = k.cell(FUSED_CELLS.simple_rnn, "tanh", "sigmoid").forward[0];
-    const args = { B: 1, u4: 16, xp: 64, bi: 128, rec: 192, h: 256, gates: 320, mask: 0, mstride: 1 };
+    const args = { B: 1, u4: 16, xp: 64, xpstride: 16, bi: 128, rec: 192, h: 256, gates: 320, mask: 0, mstride: 1 };
     expect(() => step.call(args)).to.not.throw();
     const { h: _h, ...withoutH } = args;
     expect(() => step.call(withoutH)).to.throw(/simple_rnn_fwd\(\): no value for parameter `h`/);
@@ -514,7 +510,18 @@ describe("WebAssembly step functions (step_kernels.ts)", () => {
       for (let i = 0; i < n; i++) f[i] = -12 + (24 * i) / n;
       f.fill(0, n, 2 * n);
       const rnn = k.cell(FUSED_CELLS.simple_rnn, "tanh", "sigmoid").forward[0];
-      rnn.call({ B, u4: 4 * u, xp: 0, bi: 4 * n, rec: 4 * n, h: 8 * n, gates: 12 * n, mask: 0, mstride: 0 });
+      rnn.call({
+        B,
+        u4: 4 * u,
+        xp: 0,
+        xpstride: 4 * u,
+        bi: 4 * n,
+        rec: 4 * n,
+        h: 8 * n,
+        gates: 12 * n,
+        mask: 0,
+        mstride: 0,
+      });
       let err = 0;
       for (let i = 0; i < n; i++) err = Math.max(err, Math.abs(f[2 * n + i] - Math.tanh(f[i])));
       expect(err, `tanh, ${u} units`).to.be.below(1e-6);
@@ -530,6 +537,7 @@ describe("WebAssembly step functions (step_kernels.ts)", () => {
         B: Bg,
         u4: 4 * u,
         xp: 0,
+        xpstride: 12 * u,
         bi: z(m),
         br: z(m),
         rec: z(m),
@@ -549,39 +557,132 @@ describe("WebAssembly step functions (step_kernels.ts)", () => {
     }
   });
 
-  it("transpose matches a naive transpose (4×4 blocks, column panels, leftover rows and columns)", () => {
+  it("gemm_nn and gemm_tn match a naive triple loop (row tiles and leftover rows, partial panels, strides, accumulate)", () => {
     const { k, f } = fresh();
-    for (const [rows, cols] of [
-      [11, 8],
-      [91, 36],
-      [3, 4],
-      [64, 20],
-      [7, 5],
-      [13, 3],
-      [1, 1],
-    ]) {
-      for (let i = 0; i < rows * cols; i++) f[i] = i + 0.5;
-      k.utilities.transpose.call({ src: 0, rows, cols, dst: 65536 });
-      for (let r = 0; r < rows; r++)
-        for (let c = 0; c < cols; c++)
-          expect(f[16384 + c * rows + r], `${rows}×${cols} [${r}, ${c}]`).to.equal(r * cols + c + 0.5);
+    const { gemmNN, gemmTN, packB } = k.utilities;
+    for (const [m, kk, n] of [
+      [9, 5, 7],
+      [16, 64, 192],
+      [4, 1, 8],
+      [1, 3, 1],
+      [7, 12, 20],
+    ])
+      for (const transA of [false, true])
+        for (const packed of [false, true]) {
+          // A stored with 2 floats of padding per row, B (k × n) with row stride n + 3, C with stride n + 1
+          const lda = (transA ? m : kk) + 2,
+            ldb = n + 3,
+            ldc = n + 1;
+          const A = 0,
+            Bo = 2048,
+            P = 16384,
+            C = 32768;
+          const a = rand(m * 7 + kk, 2048),
+            b = rand(n * 3 + 1, 14336),
+            c0 = rand(5, 4096);
+          f.set(a, A);
+          f.set(b, Bo);
+          const aAt = (i: number, p: number) => (transA ? a[p * lda + i] : a[i * lda + p]);
+          if (packed) packB.call({ src: 4 * Bo, k: kk, n, ld: ldb, trans: 0, dst: 4 * P });
+          for (const acc of [0, 1]) {
+            f.set(c0, C);
+            (transA ? gemmTN : gemmNN).call({
+              m,
+              k: kk,
+              n,
+              a: 4 * A,
+              lda: 4 * lda,
+              b: packed ? 4 * P : 4 * Bo,
+              ldb: packed ? 32 : 4 * ldb,
+              bpanel: packed ? 32 * kk : 32,
+              c: 4 * C,
+              ldc: 4 * ldc,
+              acc,
+            });
+            for (let i = 0; i < m; i++) {
+              for (let j = 0; j < n; j++) {
+                let s = acc ? c0[i * ldc + j] : 0;
+                for (let p = 0; p < kk; p++) s += aAt(i, p) * b[p * ldb + j];
+                expect(
+                  f[C + i * ldc + j],
+                  `${m}×${kk}×${n} transA ${transA} packed ${packed} acc ${acc} [${i}, ${j}]`,
+                ).to.be.closeTo(s, 1e-5);
+              }
+              // the padding between C's rows is left alone
+              expect(f[C + i * ldc + n]).to.equal(c0[i * ldc + n]);
+            }
+          }
+        }
+  });
+
+  it("pack_b lays B (or Bᵀ) out in zero-padded panels of 8 columns", () => {
+    const { k, f } = fresh();
+    const { packB } = k.utilities;
+    for (const trans of [0, 1]) {
+      const kk = 3,
+        n = 11,
+        ld = 13;
+      for (let i = 0; i < 200; i++) f[i] = i + 1;
+      f.fill(-1, 1024, 2048);
+      packB.call({ src: 0, k: kk, n, ld, trans, dst: 4096 });
+      for (let panel = 0; panel < 2; panel++)
+        for (let p = 0; p < kk; p++)
+          for (let l = 0; l < 8; l++) {
+            const j = panel * 8 + l;
+            const want = j >= n ? 0 : trans ? j * ld + p + 1 : p * ld + j + 1;
+            expect(f[1024 + (panel * kk + p) * 8 + l], `trans ${trans} B(${p}, ${j})`).to.equal(want);
+          }
     }
   });
 
-  it("colsum sums the rows, any row width", () => {
+  it("colsum_acc adds the sums of strided rows, any row width", () => {
     const { k, f } = fresh();
     for (const [rows, cols] of [
       [5, 8],
       [3, 7],
       [9, 1],
     ]) {
-      for (let i = 0; i < rows * cols; i++) f[i] = i + 1;
-      k.utilities.colsum.call({ src: 0, rows, rowbytes: 4 * cols, dst: 4096 });
+      const stride = cols + 2;
+      for (let i = 0; i < rows * stride; i++) f[i] = i + 1;
+      for (let c = 0; c < cols; c++) f[1024 + c] = 0.5;
+      k.utilities.colsumAcc.call({ rows, src: 0, srcstride: 4 * stride, nbytes: 4 * cols, dst: 4096 });
       for (let c = 0; c < cols; c++) {
-        let s = 0;
-        for (let r = 0; r < rows; r++) s += r * cols + c + 1;
+        let s = 0.5;
+        for (let r = 0; r < rows; r++) s += r * stride + c + 1;
         expect(f[1024 + c], `${rows}×${cols} column ${c}`).to.equal(s);
       }
     }
   });
+});
+
+describe("fused backward: the input gradient dX = dXP·Wᵀ", () => {
+  for (const backend of ["wasm", "cpu"] as const)
+    it(`${backend}: computed in the backward kernel when x comes from the tape (a layer below), equal to tf.matMul's`, async () => {
+      await use_backend(backend);
+      for (const [cell, G] of [
+        ["gru_reset_after", 3],
+        ["lstm", 4],
+      ] as const) {
+        const [B, T, F, u] = [19, 6, 5, 7];
+        const xv = tf.variable(T_(1, [B, T, F], 1));
+        const args = { cell, kernel: T_(2, [F, G * u], 0.5), recurrentKernel: T_(3, [u, G * u], 0.5), bias: null };
+        const w = T_(4, [B, T, u]);
+        const loss = (x: Tensor) =>
+          tf.sum(tf.mul(fusedRnn({ ...args, inputs: x, returnSequences: true }).output, w)) as tf.Scalar;
+        const before = fusedKernelCalls();
+        // x = 2·v is an operation on the tape: the kernel computes dX
+        const inKernel = tf.variableGrads(() => loss(tf.mul(xv, 2)), [xv]);
+        const mid = fusedKernelCalls();
+        expect(mid.inputGrad - before.inputGrad, `${cell}: the kernel computed dX`).to.equal(1);
+        // x fed in directly: tf.grad's x is no tape output, so dX comes from tf.matMul in the gradient function
+        const viaMatMul = tf.grad(loss)(tf.mul(xv, 2));
+        expect(fusedKernelCalls().inputGrad - mid.inputGrad, `${cell}: tf.matMul path`).to.equal(0);
+        const a = inKernel.grads[xv.name].dataSync(),
+          b = viaMatMul.dataSync();
+        // d/dv = 2·dX
+        a.forEach((v, i) => expect(v, `${cell} [${i}]`).to.be.closeTo(2 * b[i], 1e-5));
+        expect(a.some((v) => v !== 0)).to.equal(true);
+        tf.dispose([xv, args.kernel, args.recurrentKernel, w, inKernel.value, inKernel.grads[xv.name], viaMatMul]);
+      }
+    });
 });

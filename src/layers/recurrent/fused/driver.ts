@@ -12,17 +12,21 @@
  *     gradient tape it saves what the backward pass needs, and the tape's gradient runs `TskFusedRnnGrad`.
  *     Both kernels are registered for the wasm and cpu backends.
  *  3. The kernels (`forward`, `backward` below) are this driver. It does everything that is the same for
- *     every cell: the input projection X·W of all timesteps in one product, the time loop (go_backwards:
- *     reversed), the per-step product h·U, masks (a masked step keeps the states; the output repeats the
- *     previous one or is zero with zero_output_for_mask), the outputs, the saved tensors, the
- *     back-propagation-through-time skeleton (carried state and output gradients), and at the end the
- *     weight and bias gradients as a few products over all timesteps.
+ *     every cell: it cuts the batch into chunks of 16 rows (each runs a whole sequence on its own, on
+ *     the calling thread or a worker: threads.ts) and lays out, per chunk, the calls of one compiled
+ *     module: the input projection X·W of all its timesteps in one product, then the cell's sequence
+ *     function (the time loop, go_backwards reversed: the per-step product h·U, the step functions,
+ *     masks — a masked step keeps the states; the output repeats the previous one or is zero with
+ *     zero_output_for_mask —, the outputs and the saved tensors), and backward the
+ *     back-propagation-through-time skeleton (carried state and output gradients), the chunk's weight and
+ *     bias gradients as a few products over all its steps, and dX when the layer below needs it.
  *  4. Each cell module (cells/gru_reset_after.ts, gru_reset_before.ts, lstm.ts, simple_rnn.ts) holds that
  *     cell's step: its math, written once over an algebra that is tensors on the step-wise path and
  *     WebAssembly here, its bias layout, what it saves, and its phases (which buffers a step reads and
- *     writes). step_kernels.ts turns the phases into WebAssembly step functions (one call per timestep does
- *     a step's whole gate arithmetic, 4 units per instruction) that run in the same memory as the products
- *     (mem.ts: the wasm backend's heap, or an arena for the cpu backend).
+ *     writes). step_kernels.ts turns the phases into WebAssembly step functions (a step's whole gate
+ *     arithmetic, 4 units per instruction) and sequence functions around them, in one module with the
+ *     products (gemm.ts), run in one memory shared by the threads (mem.ts: an arena the kernel's inputs are
+ *     copied into and its outputs out of, for the wasm and the cpu backend alike).
  *
  * Adding a cell: a module in cells/ (its math over `CellAlgebra` / `GradAlgebra`, used by its layer's
  * step-wise cell too; its `FusedCell` description and phases), an entry in cells/index.ts, and
@@ -36,7 +40,9 @@
 import { tf, type Tensor } from "../../../backend/tf.js";
 import { KerasError } from "../../../errors.js";
 import { FUSED_CELLS, type BiasLayout, type FusedCell, type FusedCellId } from "./cells/index.js";
-import { cpuMem, wasmMem, type Buf, type CpuBackend, type Mem, type Out, type WasmBackend } from "./mem.js";
+import { memFor, type Buf, type Mem, type Out } from "./mem.js";
+import { DELTA, orderedArgs, stepDelta, type StepKernel } from "./step_kernels.js";
+import type { ChunkCall } from "./threads.js";
 import type { FusedActivation } from "./wasm.js";
 
 type TensorInfo = tf.TensorInfo;
@@ -57,6 +63,8 @@ interface FusedAttrs {
   recurrentActivation: FusedActivation;
   /** Forward only: also output the tensors the backward kernel needs. */
   save: boolean;
+  /** Backward only: also output dX = dXP·Wᵀ (B,T,F) (kernel W is then an input). */
+  inputGrad: boolean;
   /** Backward only: the bias's shape ([] when there is none). */
   biasShape: number[];
 }
@@ -66,10 +74,14 @@ type KernelInputs = Readonly<Record<string, TensorInfo | undefined>>;
 // ---------------------------------------------------------------------------------------------
 // Invocation counts (tests assert which path ran)
 
-const calls = { forward: 0, backward: 0 };
+const calls = { forward: 0, backward: 0, inputGrad: 0 };
 
-/** How often the fused forward and backward kernels have run in this process. */
-export function fusedKernelCalls(): { readonly forward: number; readonly backward: number } {
+/** How often the fused forward and backward kernels have run in this process (inputGrad: backward with dX). */
+export function fusedKernelCalls(): {
+  readonly forward: number;
+  readonly backward: number;
+  readonly inputGrad: number;
+} {
   return { ...calls };
 }
 
@@ -107,19 +119,6 @@ function biasBuffers(
   return { bi, br };
 }
 
-/** Copies columns [c0, c0+w) of a (rows × cols) matrix into `out` (rows × w). */
-function copyCols(src: Float32Array, rows: number, cols: number, c0: number, w: number, out: Float32Array): void {
-  for (let i = 0; i < rows; i++) out.set(src.subarray(i * cols + c0, i * cols + c0 + w), i * w);
-}
-
-/** out (w × rows) = the transpose of columns [c0, c0+w) of src (rows × cols). */
-function transposeCols(src: Float32Array, rows: number, cols: number, c0: number, w: number, out: Float32Array): void {
-  for (let i = 0; i < rows; i++) {
-    const so = i * cols + c0;
-    for (let j = 0; j < w; j++) out[j * rows + i] = src[so + j];
-  }
-}
-
 /** The mask as bytes in the memory (byte b·T + t); its offset. */
 function maskInMemory(mem: Mem, mask: Uint8Array): number {
   const buf = mem.temp(Math.ceil(mask.length / 4));
@@ -135,115 +134,154 @@ function sizesOf(inputs: KernelInputs, a: FusedAttrs) {
   return { cell, B, T, F, u, Gu: cell.gates * u, Grec: cell.recurrentGates * u, S: cell.savedGates, u4: 4 * u };
 }
 
-/** `dst` (T·B × F) = the rows of X (B, T, F) time-major (row s·B + b holds x[b, t]), t = s or, reversed, T − 1 − s. */
-function timeMajor(mem: Mem, X: Buf, dst: Buf, B: number, T: number, F: number, reversed: boolean): void {
-  for (let s = 0; s < T; s++)
-    mem.kernels.utilities.copyRows.call({
-      src: X.offset + (reversed ? T - 1 - s : s) * F * 4,
-      srcstride: T * F * 4,
-      dst: dst.offset + s * B * F * 4,
-      dststride: F * 4,
-      nbytes: F * 4,
-      n: B,
-    });
+/** Rows per chunk: the batch is cut into chunks of this many rows, whatever the number of threads (threads.ts). */
+const CHUNK_ROWS = 16;
+
+/** The batch's chunks: [r0, r1) row ranges, each running a whole sequence on its own. */
+const chunksOf = (B: number): [number, number][] =>
+  Array.from({ length: Math.ceil(B / CHUNK_ROWS) }, (_, i) => [i * CHUNK_ROWS, Math.min(B, (i + 1) * CHUNK_ROWS)]);
+
+/**
+ * The chunks dealt to as many groups as there are threads (chunk i to group i mod groups): a group's
+ * chunks run one after the other, so one scratch buffer per group serves them all (X·W of a chunk's
+ * steps, its dr), whatever the batch. Which group a chunk is in changes no number.
+ */
+function grouped<C>(chunks: readonly C[], groups: number): { chunk: C; index: number; group: number }[][] {
+  const n = Math.min(groups, chunks.length);
+  const out = Array.from({ length: n }, () => [] as { chunk: C; index: number; group: number }[]);
+  chunks.forEach((chunk, index) => out[index % n].push({ chunk, index, group: index % n }));
+  return out;
+}
+
+/**
+ * A sequence-function variable for the chunk of rows [r0, r1): its value at the call's first step and
+ * its change per step.
+ */
+type Var = (r0: number, r1: number) => readonly [value: number, perStep: number];
+const fixed =
+  (v: number): Var =>
+  () => [v, 0];
+/** A buffer with one row per batch row (`perRow` bytes apart), and `perStep` bytes between steps. */
+const rows =
+  (v: number, perRow: number, perStep = 0): Var =>
+  (r0) => [v + r0 * perRow, perStep];
+/** A buffer of one chunk's rows for every step (T × rows × width), from `s0` on, stepping by `dir`. */
+const stepMajor =
+  (base: number, width: number, s0: number, dir: 1 | -1): Var =>
+  (r0, r1) => [base + s0 * (r1 - r0) * width, dir * (r1 - r0) * width];
+/**
+ * A (T, B, width) buffer laid out chunk by chunk: chunk [r0, r1) holds its T × (r1 − r0) rows together,
+ * step after step, so that every chunk's rows of all steps are one matrix for the weight-gradient
+ * products. `s0`: the call's first step; `dir`: +1 or −1.
+ */
+const chunkMajor =
+  (base: number, T: number, width: number, s0: number, dir: 1 | -1): Var =>
+  (r0, r1) => [base + (r0 * T + s0 * (r1 - r0)) * width, dir * (r1 - r0) * width];
+
+/** A call of one of the module's functions. */
+const callOf = (kernel: StepKernel, args: Readonly<Record<string, number>>): ChunkCall => ({
+  kernel,
+  args: orderedArgs(kernel.fn, args),
+});
+
+/** A call of a sequence function for rows [r0, r1) and `steps` steps (arguments in parameter order). */
+function seqCall(kernel: StepKernel, vars: Readonly<Record<string, Var>>, r0: number, r1: number, steps: number) {
+  const args = kernel.fn.params.map((p) => {
+    if (p === "steps") return steps;
+    if (p === "B") return r1 - r0;
+    const delta = p.endsWith(DELTA);
+    const v = vars[delta ? p.slice(0, -DELTA.length) : p];
+    if (p === stepDelta("B")) return 0;
+    if (!v) throw new Error(`fused kernel ${kernel.name}(): no value for parameter \`${p}\``);
+    return v(r0, r1)[delta ? 1 : 0];
+  });
+  return { kernel, args };
 }
 
 /**
  * Inputs: x (B,T,F), kernel (F,G·u), recurrentKernel (u,G·u), h0, [c0], [bias], [mask].
- * Outputs: y ((B,T,u) or (B,u)), h_T, [c_T]; when saving also the state before every step (T,B,u), the
- * saved gates (T,B,S·u) and [aux (T,B,u)].
+ * Outputs: y ((B,T,u) or (B,u)), h_T, [c_T]; when saving also the state before every step, the saved
+ * gates and [aux], each (T, B, width) laid out chunk by chunk (`chunkMajor`).
+ *
+ * Every chunk of rows runs: XP = X·W for all its steps in one product, then the cell's sequence function
+ * (step_kernels.ts `seq_fwd`): per step h·U, the step functions, the outputs.
  */
 function forward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
   const { cell, B, T, F, u, Gu, Grec, S, u4 } = sizesOf(inputs, a);
-  const steps = mem.kernels.cell(cell, a.activation, a.recurrentActivation).forward;
+  const k = mem.kernels.cell(cell, a.activation, a.recurrentActivation);
 
-  // Input projection of every timestep in one product, on X reordered time-major so that each step
-  // reads one contiguous (B × G·u) block of XP (rows t·B + b).
-  const XP = mem.temp(B * T * Gu);
-  let Xtm = mem.input(inputs.x!);
-  if (T > 1 && B > 1) {
-    const X = Xtm;
-    Xtm = mem.temp(B * T * F);
-    timeMajor(mem, X, Xtm, B, T, F, false);
-  }
-  mem.gemm(Xtm, B * T, F, mem.input(inputs.kernel!), Gu, XP);
+  const X = mem.input(inputs.x!),
+    W = mem.input(inputs.kernel!),
+    U = mem.input(inputs.recurrentKernel!);
   const { bi, br } = biasBuffers(mem, cell, a.biasLayout, inputs.bias, u);
-
   const Y = mem.output(a.returnSequences ? [B, T, u] : [B, u]);
   const hT = mem.output([B, u]);
   const cT = cell.states === 2 ? mem.output([B, u]) : null;
   const Hprev = a.save ? mem.output([T, B, u]) : null;
   const Gates = a.save ? mem.output([T, B, S * u]) : null;
   const Aux = a.save && cell.savesAux ? mem.output([T, B, u]) : null;
-  // gates / aux of one step when they are not kept (inference): the step functions always write them
-  const gatesScratch = Gates ? null : mem.temp(B * S * u),
-    auxScratch = Aux ? null : mem.temp(B * u);
-
-  const h = mem.temp(B * u);
-  copyInto(h, mem.input(inputs.h0!).view());
-  const c = cell.states === 2 ? mem.temp(B * u) : null;
-  if (c) copyInto(c, mem.input(inputs.c0!).view());
+  // the states are updated in place: they end as h_T, c_T
+  copyInto(hT.buf, mem.input(inputs.h0!).view());
+  if (cT) copyInto(cT.buf, mem.input(inputs.c0!).view());
   const mask = inputs.mask ? mem.readMask(inputs.mask) : null;
   const maskOffset = mask ? maskInMemory(mem, mask) : 0;
+  const ycur = mem.zeros(B * u);
+  const groups = grouped(chunksOf(B), mem.pool.threads);
+  // per group: X·W of every step of its current chunk, rows (b, t) as x's
+  const XP = groups.map(() => mem.temp(CHUNK_ROWS * T * Gu).offset);
 
-  // The per-step product's operand: U, or with the reset product U's z and r columns, and U_h apart.
-  let Urec = mem.input(inputs.recurrentKernel!);
-  let Uh: Buf | null = null;
-  if (cell.resetProduct) {
-    const U = Urec;
-    Urec = mem.temp(u * Grec);
-    Uh = mem.temp(u * u);
-    copyCols(U.view(), u, Gu, 0, Grec, Urec.view());
-    copyCols(U.view(), u, Gu, Grec, u, Uh.view());
-  }
-  const rec = mem.temp(B * Grec);
-  const rh = cell.resetProduct ? mem.temp(B * u) : null,
-    rech = cell.resetProduct ? mem.temp(B * u) : null;
-
-  const ycur = new Float32Array(B * u);
-  for (let s = 0; s < T; s++) {
-    const t = a.goBackwards ? T - 1 - s : s;
-    mem.gemm(h, B, u, Urec, Grec, rec);
-    if (Hprev) copyInto(Hprev.buf, h.view(), s * B * u);
-    const args = {
-      B,
-      u4,
-      xp: XP.offset + t * B * Gu * 4,
-      bi: bi.offset,
-      br: br.offset,
-      rec: rec.offset,
-      h: h.offset,
-      c: c?.offset,
-      gates: Gates ? Gates.buf.offset + s * B * S * u4 : gatesScratch!.offset,
-      aux: Aux ? Aux.buf.offset + s * B * u4 : auxScratch!.offset,
-      rh: rh?.offset,
-      rech: rech?.offset,
-      mask: mask ? maskOffset + t : 0,
-      mstride: T,
-    };
-    steps[0].call(args);
-    if (cell.resetProduct) {
-      mem.gemm(rh!, B, u, Uh!, u, rech!);
-      steps[1].call(args);
-    }
-
-    // this step's output
-    const hv = h.view();
-    if (!mask) ycur.set(hv);
-    else
-      for (let b = 0; b < B; b++) {
-        const ho = b * u;
-        if (mask[b * T + t]) ycur.set(hv.subarray(ho, ho + u), ho);
-        else if (a.zeroOutputForMask) ycur.fill(0, ho, ho + u);
-      }
-    if (a.returnSequences) {
-      const yv = Y.buf.view();
-      for (let b = 0; b < B; b++) yv.set(ycur.subarray(b * u, b * u + u), (b * T + s) * u);
-    }
-  }
-  if (!a.returnSequences) copyInto(Y.buf, ycur);
-  copyInto(hT.buf, h.view());
-  if (cT) copyInto(cT.buf, c!.view());
+  const t0 = a.goBackwards ? T - 1 : 0,
+    dt = a.goBackwards ? -1 : 1;
+  const vars: Record<string, Var> = {
+    u4: fixed(u4),
+    u: fixed(u),
+    grec: fixed(Grec),
+    // U's first Grec columns and, with the reset product, U_h (the rest), both read with U's row stride
+    urec: fixed(U.offset),
+    uld: fixed(Gu * 4),
+    uh: fixed(U.offset + Grec * 4),
+    xpstride: fixed(T * Gu * 4),
+    rec: rows(mem.temp(B * Grec).offset, Grec * 4),
+    bi: fixed(bi.offset),
+    br: fixed(br.offset),
+    h: rows(hT.buf.offset, u4),
+    c: cT ? rows(cT.buf.offset, u4) : fixed(0),
+    gates: Gates ? chunkMajor(Gates.buf.offset, T, S * u4, 0, 1) : rows(mem.temp(B * S * u).offset, S * u4),
+    aux: Aux ? chunkMajor(Aux.buf.offset, T, u4, 0, 1) : rows(mem.temp(B * u).offset, u4),
+    rh: rows(mem.temp(B * u).offset, u4),
+    rech: rows(mem.temp(B * u).offset, u4),
+    mask: mask ? rows(maskOffset + t0, T, dt) : fixed(0),
+    mstride: fixed(T),
+    hprev: Hprev ? chunkMajor(Hprev.buf.offset, T, u4, 0, 1) : fixed(0),
+    save: fixed(Hprev ? 1 : 0),
+    ycur: rows(ycur.offset, u4),
+    y: a.returnSequences ? rows(Y.buf.offset, T * u4, u4) : rows(ycur.offset, u4),
+    ystride: fixed(a.returnSequences ? T * u4 : u4),
+    zero: fixed(a.zeroOutputForMask ? 1 : 0),
+  };
+  const { gemmNN } = k.utilities;
+  mem.pool.run(
+    k.compiled,
+    groups.map((chunks) =>
+      chunks.flatMap(({ chunk: [r0, r1], group }) => [
+        callOf(gemmNN, {
+          m: (r1 - r0) * T,
+          k: F,
+          n: Gu,
+          a: X.offset + r0 * T * F * 4,
+          lda: F * 4,
+          b: W.offset,
+          ldb: Gu * 4,
+          bpanel: 32,
+          c: XP[group],
+          ldc: Gu * 4,
+          acc: 0,
+        }),
+        seqCall(k.seqForward, { ...vars, xp: () => [XP[group] + t0 * Gu * 4, dt * Gu * 4] }, r0, r1, T),
+      ]),
+    ),
+  );
+  if (!a.returnSequences) copyInto(Y.buf, ycur.view());
 
   const outs: Out[] = [Y, hT, ...(cT ? [cT] : []), ...(a.save ? [Hprev!, Gates!, ...(Aux ? [Aux] : [])] : [])];
   return outs.map((o) => mem.result(o));
@@ -253,20 +291,21 @@ function forward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
 // Backward
 
 /**
- * Inputs: dy, dhT, [dcT], x, recurrentKernel, hprev, gates, [aux], [mask].
+ * Inputs: dy, dhT, [dcT], x, recurrentKernel, hprev, gates, [aux], [mask] (the saved ones chunk by chunk),
+ * [kernel (with `inputGrad`)].
  * Outputs: dXP (B,T,G·u) — the gradient of the input projection X·W + b, in input time order —,
- * dW (F,G·u), dU (u,G·u), [dBias (biasShape)], dh0 (B,u), [dc0 (B,u)].
+ * dW (F,G·u), dU (u,G·u), [dBias (biasShape)], dh0 (B,u), [dc0 (B,u)], [dX = dXP·Wᵀ (B,T,F) when
+ * `inputGrad`, with kernel W among the inputs].
  *
- * Per step (last to first): the cell's backward step functions write the step's pre-activation gradients
- * row-major into dXP (the output) and into dRec, the (T·B × G·u) block of all steps (rows s·B + b); then
- * one product dh_{t-1} = dRec_s·Uᵀ, added in by the previous step's function. With the reset product,
- * the h gate's gradient goes to dHH, and a second product drh = dhh·U_hᵀ sits between the two phases.
+ * Every chunk of rows runs the cell's backward sequence function (step_kernels.ts `seq_bwd`): per step,
+ * last to first, the backward step functions write the step's pre-activation gradients into dXP (the
+ * output) and dr (kept for every step, chunk by chunk), and dh = dr·Uᵀ goes to the previous step. Then
+ * the chunk's own weight and bias gradients, each one product or column sum over all its steps; those
+ * partial sums are added up in chunk order, so the numbers do not depend on the threads.
  */
 function backward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
   const { cell, B, T, F, u, Gu, Grec, S, u4 } = sizesOf(inputs, a);
-  const TB = T * B;
   const k = mem.kernels.cell(cell, a.activation, a.recurrentActivation);
-  const { transpose, copyRows, colsum } = mem.kernels.utilities;
 
   const dXP = mem.output([B, T, Gu]);
   const dW = mem.output([F, Gu]);
@@ -274,6 +313,7 @@ function backward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
   const dBias = a.biasShape.length ? mem.output(a.biasShape) : null;
   const dh0 = mem.output([B, u]);
   const dc0 = cell.states === 2 ? mem.output([B, u]) : null;
+  const dX = a.inputGrad ? mem.output([B, T, F]) : null;
 
   const dY = mem.input(inputs.dy!);
   const Hprev = mem.input(inputs.hprev!);
@@ -282,111 +322,165 @@ function backward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
   const X = mem.input(inputs.x!);
   const U = mem.input(inputs.recurrentKernel!);
 
-  // Uᵀ (its z and r columns with the reset product), U_hᵀ
-  const UT = mem.temp(Grec * u);
-  transposeCols(U.view(), u, Gu, 0, Grec, UT.view());
-  const UhT = cell.resetProduct ? mem.temp(u * u) : null;
-  if (UhT) transposeCols(U.view(), u, Gu, Grec, u, UhT.view());
-  const dRec = mem.temp(TB * Grec);
-  const dHH = cell.resetProduct ? mem.temp(TB * u) : null,
-    drh = cell.resetProduct ? mem.temp(B * u) : null;
-  // dhRec starts as dhT (the step functions add it to the step's incoming gradient); dh carries the rest
+  // Uᵀ (U's first Grec columns) and U_hᵀ, packed for the per-step products
+  const { packB, gemmNN, gemmTN, colsumAcc } = k.utilities;
+  const panels = (n: number) => Math.ceil(n / 8) * 8;
+  const UT = mem.temp(panels(u) * Grec);
+  packB.call({ src: U.offset, k: Grec, n: u, ld: Gu, trans: 1, dst: UT.offset });
+  const UhT = cell.resetProduct ? mem.temp(panels(u) * u) : null;
+  if (UhT) packB.call({ src: U.offset + Grec * 4, k: u, n: u, ld: Gu, trans: 1, dst: UhT.offset });
+  // Wᵀ for dX = dXP·Wᵀ
+  const WT = dX ? mem.temp(panels(F) * Gu) : null;
+  if (WT) packB.call({ src: mem.input(inputs.kernel!).offset, k: Gu, n: F, ld: Gu, trans: 1, dst: WT.offset });
+
+  // dhrec starts as dhT (the step functions add it to the step's incoming gradient); dh carries the rest
   const dhRec = mem.temp(B * u);
   copyInto(dhRec, mem.input(inputs.dhT!).view());
-  const dh = mem.temp(B * u);
-  dh.view().fill(0);
-  const dc = cell.states === 2 ? mem.temp(B * u) : null;
-  if (dc) copyInto(dc, mem.input(inputs.dcT!).view());
-  const zeros = mem.temp(u);
-  zeros.view().fill(0);
+  const dh = mem.zeros(B * u);
+  if (dc0) copyInto(dc0.buf, mem.input(inputs.dcT!).view());
+  const zeros = mem.zeros(u);
   const mask = inputs.mask ? mem.readMask(inputs.mask) : null;
-  const dyc = mask ? mem.temp(B * u) : null;
-  if (dyc) dyc.view().fill(0);
   const maskOffset = mask ? maskInMemory(mem, mask) : 0;
+  const chunks = chunksOf(B);
+  const groups = grouped(chunks, mem.pool.threads);
+  // per group: the gradients w.r.t. h·U (and the reset product's h gate) of every step of its current chunk
+  const dRec = groups.map(() => mem.temp(CHUNK_ROWS * T * Grec).offset);
+  const dHH = cell.resetProduct ? groups.map(() => mem.temp(CHUNK_ROWS * T * u).offset) : null;
+  // every chunk's own weight and bias gradients: dU (u × G·u, U_h's columns included), dW, db, dbr
+  const partSize = u * Gu + F * Gu + Gu + Grec;
+  const parts = mem.zeros(chunks.length * partSize);
+  const usebr = a.biasLayout === "input+recurrent" && !cell.recurrentGradIsInputGrad;
 
-  const steps = mask ? k.backwardMasked : k.backward;
-  for (let s = T - 1; s >= 0; s--) {
-    const t = a.goBackwards ? T - 1 - s : s;
-    const withDy = a.returnSequences || s === T - 1;
-    const dy = !withDy ? zeros.offset : a.returnSequences ? dY.offset + s * u4 : dY.offset,
-      dystride = !withDy ? 0 : a.returnSequences ? T * u4 : u4;
-    const args = {
-      B,
-      u4,
-      dh: dh.offset,
-      dhrec: dhRec.offset,
+  const vars: Record<string, Var> = {
+    u4: fixed(u4),
+    u: fixed(u),
+    grec: fixed(Grec),
+    dh: rows(dh.offset, u4),
+    dhrec: rows(dhRec.offset, u4),
+    drh: rows(mem.temp(B * u).offset, u4),
+    dc: dc0 ? rows(dc0.buf.offset, u4) : fixed(0),
+    dyc: rows(mem.zeros(B * u).offset, u4),
+    dxpstride: fixed(T * Gu * 4),
+    mstride: fixed(T),
+    ut: fixed(UT.offset),
+    utpanel: fixed(32 * Grec),
+    uht: fixed(UhT?.offset ?? 0),
+    uhtpanel: fixed(32 * u),
+  };
+  /** The variables that move with the step, for a call from step s0 (processing order) down. */
+  const from = (s0: number, withDy: boolean, group: number): Record<string, Var> => {
+    const t0 = a.goBackwards ? T - 1 - s0 : s0,
+      dt = a.goBackwards ? 1 : -1;
+    const dy: Var = !withDy
+      ? fixed(zeros.offset)
+      : a.returnSequences
+        ? rows(dY.offset + s0 * u4, T * u4, -u4)
+        : rows(dY.offset, u4);
+    const dystride = !withDy ? 0 : a.returnSequences ? T * u4 : u4;
+    return {
+      ...vars,
+      gates: chunkMajor(Gates.offset, T, S * u4, s0, -1),
+      hprev: chunkMajor(Hprev.offset, T, u4, s0, -1),
+      aux: Aux ? chunkMajor(Aux.offset, T, u4, s0, -1) : fixed(0),
+      dr: stepMajor(dRec[group], Grec * 4, s0, -1),
+      dhh: dHH ? stepMajor(dHH[group], u4, s0, -1) : fixed(0),
+      dxp: rows(dXP.buf.offset + t0 * Gu * 4, T * Gu * 4, dt * Gu * 4),
+      mask: rows(maskOffset + t0, T, dt),
       dy,
-      dystride,
-      gates: Gates.offset + s * B * S * u4,
-      hprev: Hprev.offset + s * B * u4,
-      aux: Aux ? Aux.offset + s * B * u4 : undefined,
-      dxp: dXP.buf.offset + t * Gu * 4,
-      dxpstride: T * Gu * 4,
-      dr: dRec.offset + s * B * Grec * 4,
-      dc: dc?.offset,
-      dhh: dHH ? dHH.offset + s * B * u4 : undefined,
-      drh: drh?.offset,
-      mask: maskOffset + t,
-      mstride: T,
-      dyc: dyc?.offset,
+      dystride: fixed(dystride),
       // what a masked step adds to the carried output gradient: its dy, or nothing under zero_output_for_mask
-      dy2: a.zeroOutputForMask ? zeros.offset : dy,
-      dy2stride: a.zeroOutputForMask ? 0 : dystride,
+      dy2: a.zeroOutputForMask ? fixed(zeros.offset) : dy,
+      dy2stride: fixed(a.zeroOutputForMask ? 0 : dystride),
     };
-    steps[0].call(args);
-    if (cell.resetProduct) {
-      mem.gemm(mem.sub(dHH!, s * B * u, B * u), B, u, UhT!, u, drh!);
-      steps[1].call(args);
-    }
-    // dh_{t-1} (recurrent part) = dRec_s·Uᵀ
-    mem.gemm(mem.sub(dRec, s * B * Grec, B * Grec), B, Grec, UT, u, dhRec);
-  }
+  };
+  // without return_sequences only the last step has an output gradient: a call for it, then one for the rest
+  const calls: [s0: number, steps: number, withDy: boolean][] = a.returnSequences
+    ? [[T - 1, T, true]]
+    : [[T - 1, 1, true], ...(T > 1 ? [[T - 2, T - 1, false] as [number, number, boolean]] : [])];
+  const seq = mask ? k.seqBackwardMasked : k.seqBackward;
+  mem.pool.run(
+    k.compiled,
+    groups.map((members) =>
+      members.flatMap(({ chunk: [r0, r1], index: i, group }) => {
+        const n = (r1 - r0) * T;
+        const p = parts.offset + i * partSize * 4;
+        const [du, dw, db, dbr] = [p, p + u * Gu * 4, p + (u + F) * Gu * 4, p + (u + F + 1) * Gu * 4];
+        const weights = (m: number, a: number, lda: number, b: number, width: number, c: number) =>
+          callOf(gemmTN, { m, k: n, n: width, a, lda, b, ldb: width * 4, bpanel: 32, c, ldc: Gu * 4, acc: 0 });
+        const first = r0 * T; // the chunk's first row in (b, t) and chunk-major buffers alike
+        return [
+          ...calls.map(([s0, steps, withDy]) => seqCall(seq, from(s0, withDy, group), r0, r1, steps)),
+          // dU = Hprevᵀ·dRec (with the reset product: U_h's columns = (r·h)ᵀ·dHH), dW = Xᵀ·dXP
+          weights(u, Hprev.offset + first * u4, u4, dRec[group], Grec, du),
+          ...(dHH ? [weights(u, Aux!.offset + first * u4, u4, dHH[group], u, du + Grec * 4)] : []),
+          weights(F, X.offset + first * F * 4, F * 4, dXP.buf.offset + first * Gu * 4, Gu, dw),
+          ...(dX
+            ? [
+                callOf(gemmNN, {
+                  m: n,
+                  k: Gu,
+                  n: F,
+                  a: dXP.buf.offset + first * Gu * 4,
+                  lda: Gu * 4,
+                  b: WT!.offset,
+                  ldb: 32,
+                  bpanel: 32 * Gu,
+                  c: dX.buf.offset + first * F * 4,
+                  ldc: F * 4,
+                  acc: 0,
+                }),
+              ]
+            : []),
+          callOf(colsumAcc, {
+            rows: n,
+            src: dXP.buf.offset + first * Gu * 4,
+            srcstride: Gu * 4,
+            nbytes: Gu * 4,
+            dst: db,
+          }),
+          ...(usebr
+            ? [
+                callOf(colsumAcc, {
+                  rows: n,
+                  src: dRec[group],
+                  srcstride: Grec * 4,
+                  nbytes: Grec * 4,
+                  dst: dbr,
+                }),
+              ]
+            : []),
+        ];
+      }),
+    ),
+  );
+
   {
     const d0 = dh0.buf.view(),
       r = dhRec.view(),
       d = dh.view();
     for (let q = 0; q < B * u; q++) d0[q] = r[q] + d[q];
   }
-  if (dc0) copyInto(dc0.buf, dc!.view());
-
-  // Weight and bias gradients, oriented so that the packed right operand is the thin one (XNNPACK packs a
-  // wide one slowly), exactly u or F wide: dRecT = dRecᵀ (G·u × T·B, columns s·B + b); dUᵀ = dRecT·H with
-  // H = h_{t-1} of every step as saved (T·B × u, same row order); with the reset product the h gate's
-  // dU_hᵀ = dHHᵀ·(r·h) (saved as aux). dWᵀ: when dXP equals dRec, dRecT·Xp with Xp = x in processing
-  // order; otherwise dXPᵀ·X with X in its natural (b, t) row order, as dXP's rows.
-  // Bias gradients: column sums of dXP (input bias) and dRec (recurrent bias).
-  const dRecT = mem.temp(Grec * TB);
-  transpose.call({ src: dRec.offset, rows: TB, cols: Grec, dst: dRecT.offset });
-  const outU = mem.temp(Gu * u);
-  mem.gemm(dRecT, Grec, TB, Hprev, u, mem.sub(outU, 0, Grec * u));
-  if (cell.resetProduct) {
-    const dHHT = mem.temp(u * TB);
-    transpose.call({ src: dHH!.offset, rows: TB, cols: u, dst: dHHT.offset });
-    mem.gemm(dHHT, u, TB, Aux!, u, mem.sub(outU, Grec * u, u * u));
-  }
-  transpose.call({ src: outU.offset, rows: Gu, cols: u, dst: dU.buf.offset });
-  const outX = mem.temp(Gu * F);
-  if (cell.recurrentGradIsInputGrad) {
-    const Xp = mem.temp(TB * F);
-    timeMajor(mem, X, Xp, B, T, F, a.goBackwards);
-    mem.gemm(dRecT, Gu, TB, Xp, F, outX);
-  } else {
-    const dXPT = mem.temp(Gu * TB);
-    transpose.call({ src: dXP.buf.offset, rows: TB, cols: Gu, dst: dXPT.offset });
-    mem.gemm(dXPT, Gu, TB, X, F, outX);
-  }
-  transpose.call({ src: outX.offset, rows: Gu, cols: F, dst: dW.buf.offset });
+  // the chunks' partial sums, in chunk order
+  const sum = (into: Float32Array, at: number, n: number) => {
+    const pv = parts.view();
+    into.set(pv.subarray(at, at + n));
+    for (let i = 1; i < chunks.length; i++) {
+      const o = i * partSize + at;
+      for (let q = 0; q < n; q++) into[q] += pv[o + q];
+    }
+  };
+  sum(dU.buf.view(), 0, u * Gu);
+  sum(dW.buf.view(), u * Gu, F * Gu);
   if (dBias) {
-    const db = dBias.buf.offset;
-    colsum.call({ src: dXP.buf.offset, rows: TB, rowbytes: Gu * 4, dst: db });
+    const db = dBias.buf.view();
+    sum(db.subarray(0, Gu), (u + F) * Gu, Gu);
     if (a.biasLayout === "input+recurrent") {
-      if (cell.recurrentGradIsInputGrad)
-        copyRows.call({ src: db, srcstride: 0, dst: db + Gu * 4, dststride: 0, nbytes: Gu * 4, n: 1 });
-      else colsum.call({ src: dRec.offset, rows: TB, rowbytes: Grec * 4, dst: db + Gu * 4 });
+      if (cell.recurrentGradIsInputGrad) db.copyWithin(Gu, 0, Gu);
+      else sum(db.subarray(Gu, Gu + Grec), (u + F + 1) * Gu, Grec);
     }
   }
 
-  const outs: Out[] = [dXP, dW, dU, ...(dBias ? [dBias] : []), dh0, ...(dc0 ? [dc0] : [])];
+  const outs: Out[] = [dXP, dW, dU, ...(dBias ? [dBias] : []), dh0, ...(dc0 ? [dc0] : []), ...(dX ? [dX] : [])];
   return outs.map((o) => mem.result(o));
 }
 
@@ -400,7 +494,7 @@ function run(
   inputs: KernelInputs,
   a: FusedAttrs,
 ): TensorInfo[] {
-  const mem = backendName === "wasm" ? wasmMem(backend as WasmBackend) : cpuMem(backend as CpuBackend);
+  const mem = memFor(backendName, backend);
   try {
     return kernel(mem, inputs, a);
   } finally {
@@ -428,6 +522,7 @@ function registerFusedKernels(): void {
       backendName,
       kernelFunc: ({ inputs, backend, attrs }) => {
         calls.backward++;
+        if ((attrs as unknown as FusedAttrs).inputGrad) calls.inputGrad++;
         return run(backend, backendName, backward, inputs, attrs as unknown as FusedAttrs);
       },
     });
@@ -489,6 +584,18 @@ export function missingEngineInternals(engine: unknown = tf.engine()): string[] 
     .map((k) => `engine.${k}`);
 }
 
+/**
+ * Whether a gradient w.r.t. x will likely be asked for: x is a trainable variable or the output of an
+ * operation on the active gradient tape (a layer below, an Embedding). Then the backward kernel computes
+ * dX = dXP·Wᵀ itself, on the threads with its own product; otherwise (data fed in) it is not computed,
+ * and should it be asked for after all, tf.matMul computes it.
+ */
+function needsGradient(engine: Engine, x: Tensor): boolean {
+  if (x instanceof tf.Variable) return x.trainable;
+  const tape = (engine as unknown as { state?: { activeTape?: { outputs?: { id: number }[] }[] } }).state?.activeTape;
+  return !tape || tape.some((node) => node.outputs?.some((o) => o.id === x.id));
+}
+
 /** Runs a whole recurrent sequence through the fused kernels (the caller has checked `fusedPlan()`). */
 export function fusedRnn(o: FusedRnnArgs): FusedRnnResult {
   registerFusedKernels();
@@ -547,6 +654,7 @@ export function fusedRnn(o: FusedRnnArgs): FusedRnnResult {
     activation: o.activation ?? "tanh",
     recurrentActivation: o.recurrentActivation ?? "sigmoid",
     save: false,
+    inputGrad: false,
     biasShape: bias ? [...bias.shape] : [],
   };
 
@@ -562,12 +670,14 @@ export function fusedRnn(o: FusedRnnArgs): FusedRnnResult {
   const kernelInputs: Record<string, Tensor> = mask ? { ...inputs, mask } : inputs;
   const nOut = 1 + cell.states;
 
+  let inputGrad = false;
   const outs = !engine.isTapeOn()
     ? engine.runKernel(FORWARD_KERNEL, kernelInputs, attrs)
     : engine.runKernelFunc({
         inputs,
         forwardFunc: (_backend, save) => {
           const r = engine.runKernel(FORWARD_KERNEL, kernelInputs, { ...attrs, save: true });
+          inputGrad = needsGradient(engine, inputs.x);
           save([inputs.x, o.kernel, o.recurrentKernel, ...r.slice(nOut), ...(mask ? [mask] : [])]);
           return r.slice(0, nOut);
         },
@@ -577,14 +687,16 @@ export function fusedRnn(o: FusedRnnArgs): FusedRnnResult {
           if (cell.states === 2) bIn.dcT = dys[2];
           if (cell.savesAux) bIn.aux = saved[5];
           if (mask) bIn.mask = saved[saved.length - 1];
-          const g = engine.runKernel(BACKWARD_KERNEL, bIn, attrs);
+          if (inputGrad) bIn.kernel = W;
+          const g = engine.runKernel(BACKWARD_KERNEL, bIn, { ...attrs, inputGrad });
           const [dXP, dW, dU] = g;
           let i = 3;
           const dBias = bias ? g[i++] : undefined;
           const dh0 = g[i++];
-          const dc0 = cell.states === 2 ? g[i] : undefined;
+          const dc0 = cell.states === 2 ? g[i++] : undefined;
+          const dX = inputGrad ? g[i] : undefined;
           const grads: Record<string, () => Tensor> = {
-            x: () => tf.reshape(tf.matMul(tf.reshape(dXP, [B * T, Gu]), tf.transpose(W)), [B, T, F]),
+            x: () => dX ?? tf.reshape(tf.matMul(tf.reshape(dXP, [B * T, Gu]), tf.transpose(W)), [B, T, F]),
             kernel: () => dW,
             recurrentKernel: () => dU,
             h0: () => dh0,

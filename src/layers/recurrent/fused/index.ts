@@ -15,5 +15,5 @@ export {
   type UseCudnn,
 } from "./plan.js";
 export { FUSED_ACTIVATIONS, type FusedActivation } from "./wasm.js";
-export { gemmJs } from "./mem.js";
+
 export type { BiasLayout, FusedCellId } from "./cells/index.js";

@@ -1,8 +1,8 @@
 /**
- * The fused kernels' WebAssembly: a cell's phases (cells/*.ts) become step functions, one module per
- * (cell, activation, recurrent activation), compiled on first use and instantiated on the memory the
- * driver works in (the wasm backend's heap, or the cpu backend's arena; mem.ts), so they work in place on
- * the same buffers as the matrix products.
+ * The fused kernels' WebAssembly: a cell's phases (cells/*.ts) become step functions, and around them
+ * sequence functions run a whole time loop (the per-step products of gemm.ts, the step functions, the
+ * outputs) in one call. One module per (cell, activation, recurrent activation), compiled on first use and
+ * instantiated on the kernels' arena (mem.ts) by every thread that runs it (threads.ts).
  *
  * A step function runs over the B rows of one timestep; per row, a unit loop four units at a time
  * (f32x4) and then one at a time for the units left over. The phase body is the per-unit arithmetic; the
@@ -21,24 +21,28 @@
  * silently become address 0).
  */
 import type { FusedCell, PhaseIO, StepBuffer } from "./cells/types.js";
+import { GEMM_FUNCTIONS, GEMM_PARAMS, PACK_PARAMS } from "./gemm.js";
 import {
   SCALAR,
   VECTOR,
   WasmAlgebra,
   add,
   and,
+  call,
   defineFunction,
+  eq,
   eqz,
   geU,
   get,
   i32,
   ifElse,
   inc,
-  leU,
   load8u,
   loopUntil,
   memoryCopy,
+  memoryZero,
   moduleBytes,
+  SHARED_MAX_PAGES,
   mul,
   select,
   set,
@@ -61,13 +65,12 @@ function rowBlocks(buffer: StepBuffer | SkeletonBuffer, cell: FusedCell): number
     case "bi":
     case "br":
       return 0;
-    case "xp":
-      return cell.gates;
     case "rec":
     case "dr":
       return cell.recurrentGates;
     case "gates":
       return cell.savedGates;
+    case "xp":
     case "dxp":
     case "dy":
     case "dy2":
@@ -241,124 +244,13 @@ function phaseFunction(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Utilities (independent of the cell): transposes, row copies and column sums for the driver
+// Utilities (independent of the cell): the products (gemm.ts), column sums, a step's outputs
 
-const TRANSPOSE = ["src", "rows", "cols", "dst"] as const;
-const COPY_ROWS = ["src", "srcstride", "dst", "dststride", "nbytes", "n"] as const;
-const COLSUM = ["src", "rows", "rowbytes", "dst"] as const;
+const COLSUM_ACC = ["rows", "src", "srcstride", "nbytes", "dst"] as const;
+const OUT_STEP = ["B", "u4", "h", "ycur", "y", "ystride", "mask", "mstride", "zero"] as const;
 
-/**
- * transpose(src, rows, cols, dst): dst (cols × rows) = srcᵀ, src (rows × cols) row-major. 4×4 blocks by
- * shuffles in column panels of 16 (one cache line of a source row, every destination row written
- * sequentially); the leftover columns and rows one element at a time.
- */
-const transpose = defineFunction(
-  "transpose",
-  TRANSPOSE,
-  ["r", "c", "rs4", "cs4", "p", "q", "rows4", "cols4", "c0", "cend"],
-  (L, valueLocal) => {
-    const [a, b, cc, d, t0, t1, t2, t3] = Array.from({ length: 8 }, () => valueLocal(VECTOR));
-    const shuffle = (x: number, y: number, lanes: number[]): Code => [
-      ...get(x),
-      ...get(y),
-      0xfd,
-      0x0d,
-      ...lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]),
-    ];
-    const srcRow = (i: number): Code => VECTOR.load(add(get(L.p), mul(get(L.cs4), i32(i))));
-    const dstRow = (i: number, v: Code): Code => VECTOR.store(add(get(L.q), mul(get(L.rs4), i32(i))), v);
-    const element = (r: Code, c: Code) =>
-      SCALAR.store(
-        add(get(L.dst), mul(add(mul(c, get(L.rows)), r), i32(4))),
-        SCALAR.load(add(get(L.src), mul(add(mul(r, get(L.cols)), c), i32(4)))),
-      );
-    return vec(
-      set(L.rs4, mul(get(L.rows), i32(4))),
-      set(L.cs4, mul(get(L.cols), i32(4))),
-      set(L.rows4, and(get(L.rows), i32(-4))),
-      set(L.cols4, and(get(L.cols), i32(-4))),
-      set(L.c0, i32(0)),
-      loopUntil(
-        geU(get(L.c0), get(L.cols4)),
-        vec(
-          set(L.cend, add(get(L.c0), i32(16))),
-          set(L.cend, select(get(L.cend), get(L.cols4), leU(get(L.cend), get(L.cols4)))),
-          set(L.r, i32(0)),
-          loopUntil(
-            geU(get(L.r), get(L.rows4)),
-            vec(
-              set(L.c, get(L.c0)),
-              loopUntil(
-                geU(get(L.c), get(L.cend)),
-                vec(
-                  set(L.p, add(get(L.src), mul(add(mul(get(L.r), get(L.cols)), get(L.c)), i32(4)))),
-                  set(L.q, add(get(L.dst), mul(add(mul(get(L.c), get(L.rows)), get(L.r)), i32(4)))),
-                  set(a, srcRow(0)),
-                  set(b, srcRow(1)),
-                  set(cc, srcRow(2)),
-                  set(d, srcRow(3)),
-                  set(t0, shuffle(a, b, [0, 4, 1, 5])),
-                  set(t1, shuffle(a, b, [2, 6, 3, 7])),
-                  set(t2, shuffle(cc, d, [0, 4, 1, 5])),
-                  set(t3, shuffle(cc, d, [2, 6, 3, 7])),
-                  dstRow(0, shuffle(t0, t2, [0, 1, 4, 5])),
-                  dstRow(1, shuffle(t0, t2, [2, 3, 6, 7])),
-                  dstRow(2, shuffle(t1, t3, [0, 1, 4, 5])),
-                  dstRow(3, shuffle(t1, t3, [2, 3, 6, 7])),
-                  inc(L.c, i32(4)),
-                ),
-              ),
-              inc(L.r, i32(4)),
-            ),
-          ),
-          inc(L.c0, i32(16)),
-        ),
-      ),
-      // leftover columns of the block rows
-      set(L.r, i32(0)),
-      loopUntil(
-        geU(get(L.r), get(L.rows4)),
-        vec(
-          set(L.c, get(L.cols4)),
-          loopUntil(geU(get(L.c), get(L.cols)), vec(element(get(L.r), get(L.c)), inc(L.c, i32(1)))),
-          inc(L.r, i32(1)),
-        ),
-      ),
-      // leftover rows
-      set(L.r, get(L.rows4)),
-      loopUntil(
-        geU(get(L.r), get(L.rows)),
-        vec(
-          set(L.c, i32(0)),
-          loopUntil(geU(get(L.c), get(L.cols)), vec(element(get(L.r), get(L.c)), inc(L.c, i32(1)))),
-          inc(L.r, i32(1)),
-        ),
-      ),
-    );
-  },
-);
-
-/**
- * copy_rows(src, srcstride, dst, dststride, nbytes, n): n rows of nbytes each, from src (row stride
- * srcstride bytes, 0 repeats one row) to dst (stride dststride), by memory.copy.
- */
-const copyRows = defineFunction("copy_rows", COPY_ROWS, ["r"], (L) =>
-  vec(
-    set(L.r, i32(0)),
-    loopUntil(
-      geU(get(L.r), get(L.n)),
-      vec(
-        memoryCopy(get(L.dst), get(L.src), get(L.nbytes)),
-        inc(L.src, get(L.srcstride)),
-        inc(L.dst, get(L.dststride)),
-        inc(L.r, i32(1)),
-      ),
-    ),
-  ),
-);
-
-/** colsum(src, rows, rowbytes, dst): dst (rowbytes/4 floats) = the sum of src's rows. */
-const colsum = defineFunction("colsum", COLSUM, ["r", "j", "jv"], (L) => {
+/** colsum_acc(rows, src, srcstride, nbytes, dst): dst (nbytes/4 floats) += the sum of src's rows (stride srcstride bytes). */
+const colsumAcc = defineFunction("colsum_acc", COLSUM_ACC, ["r", "j", "jv"], (L) => {
   const sum = (lanes: Lanes, from: Code, to: number) =>
     vec(
       set(L.j, from),
@@ -373,27 +265,185 @@ const colsum = defineFunction("colsum", COLSUM, ["r", "j", "jv"], (L) => {
         ),
       ),
     );
-  const zero = (lanes: Lanes, from: Code, to: number) =>
-    vec(
-      set(L.j, from),
-      loopUntil(
-        geU(get(L.j), get(to)),
-        vec(lanes.store(add(get(L.dst), get(L.j)), lanes.constant(0)), inc(L.j, i32(lanes.bytes))),
-      ),
-    );
   return vec(
-    set(L.jv, and(get(L.rowbytes), i32(-16))),
-    zero(VECTOR, i32(0), L.jv),
-    zero(SCALAR, get(L.jv), L.rowbytes),
+    set(L.jv, and(get(L.nbytes), i32(-16))),
     set(L.r, i32(0)),
     loopUntil(
       geU(get(L.r), get(L.rows)),
-      vec(sum(VECTOR, i32(0), L.jv), sum(SCALAR, get(L.jv), L.rowbytes), inc(L.src, get(L.rowbytes)), inc(L.r, i32(1))),
+      vec(sum(VECTOR, i32(0), L.jv), sum(SCALAR, get(L.jv), L.nbytes), inc(L.src, get(L.srcstride)), inc(L.r, i32(1))),
     ),
   );
 });
 
-const UTILITY_FUNCTIONS = [transpose, copyRows, colsum];
+/**
+ * out_step(B, u4, h, ycur, y, ystride, mask, mstride, zero): a step's output rows. ycur holds the
+ * current output: a live row's new h; a masked row keeps the previous output, or zeros when `zero`
+ * (zero_output_for_mask). Then y's rows (stride ystride) get ycur's, unless y is ycur.
+ */
+const outStep = defineFunction("out_step", OUT_STEP, ["b"], (L) =>
+  vec(
+    set(L.b, i32(0)),
+    loopUntil(
+      geU(get(L.b), get(L.B)),
+      vec(
+        // mask 0: no mask, every row live
+        ifElse(
+          select(i32(1), load8u(add(get(L.mask), mul(get(L.b), get(L.mstride)))), eqz(get(L.mask))),
+          memoryCopy(get(L.ycur), get(L.h), get(L.u4)),
+          ifElse(get(L.zero), memoryZero(get(L.ycur), get(L.u4)), []),
+        ),
+        ifElse(eqz(eq(get(L.y), get(L.ycur))), memoryCopy(get(L.y), get(L.ycur), get(L.u4)), []),
+        inc(L.h, get(L.u4)),
+        inc(L.ycur, get(L.u4)),
+        inc(L.y, get(L.ystride)),
+        inc(L.b, i32(1)),
+      ),
+    ),
+  ),
+);
+
+/** The functions every module has, first in it (their numbers are their places here). */
+const UTILITY_FUNCTIONS: readonly WasmFunction[] = [...GEMM_FUNCTIONS, colsumAcc, outStep];
+
+// ---------------------------------------------------------------------------------------------
+// Sequence functions: a whole time loop in one call
+
+/**
+ * The variables of a sequence function: every one is two parameters, `v` (its value at the call's
+ * first step) and `v_d` (what is added to it after every step: a pointer's advance, 0 for a constant).
+ * Besides the step functions' own parameters (which take the variable of the same name):
+ *  - forward: urec, uld (U's columns of the per-step product, its row stride); uh (U_h with the reset
+ *    product); u, grec (sizes); hprev, save (the state before the step is copied there when save ≠ 0);
+ *    ycur, y, ystride, zero (out_step).
+ *  - backward: ut, utpanel (Uᵀ packed, for dh = dr·Uᵀ), uht, uhtpanel (U_hᵀ packed); u, grec.
+ */
+const SEQ_FORWARD_VARS = ["urec", "uld", "uh", "u", "grec", "hprev", "save", "ycur", "y", "ystride", "zero"] as const;
+const SEQ_BACKWARD_VARS = ["ut", "utpanel", "uht", "uhtpanel", "u", "grec"] as const;
+
+/** The suffix of the parameter holding a variable's change per step. */
+export const DELTA = "_d";
+/** The name of the parameter holding variable v's change per step. */
+export const stepDelta = (v: string): string => `${v}${DELTA}`;
+
+function sequenceFunction(
+  fname: string,
+  moduleFunctions: readonly WasmFunction[],
+  vars: readonly string[],
+  step: (L: Record<string, number>, callFn: (name: string, args?: Record<string, Code>) => Code) => Code,
+): WasmFunction {
+  const params = ["steps", ...vars.flatMap((v) => [v, stepDelta(v)])];
+  return defineFunction(fname, params, ["s"], (L) => {
+    const callFn = (name: string, args: Record<string, Code> = {}): Code => {
+      const index = moduleFunctions.findIndex((f) => f.name === name);
+      if (index < 0) throw new Error(`wasm encoder: no function ${name}`);
+      return call(
+        index,
+        moduleFunctions[index].params.map((p) => {
+          if (args[p]) return args[p];
+          if (!(p in L)) throw new Error(`wasm encoder: ${fname} has no variable for ${name}'s parameter ${p}`);
+          return get(L[p]);
+        }),
+      );
+    };
+    return vec(
+      set(L.s, i32(0)),
+      loopUntil(
+        geU(get(L.s), get(L.steps)),
+        vec(step(L, callFn), ...vars.map((v) => inc(L[v], get(L[stepDelta(v)]))), inc(L.s, i32(1))),
+      ),
+    );
+  });
+}
+
+const byName = (L: Record<string, number>, ...names: string[]): Code[] => names.map((n) => get(L[n]));
+const gemmArgs = (
+  L: Record<string, number>,
+  m: string,
+  k: string,
+  n: string,
+  a: string,
+  lda: Code,
+  b: string,
+  ldb: Code,
+  bpanel: Code,
+  c: string,
+  ldc: Code,
+  acc: number,
+): Record<string, Code> => {
+  const [mm, kk, nn, aa, bb, cc] = byName(L, m, k, n, a, b, c);
+  return { m: mm, k: kk, n: nn, a: aa, lda, b: bb, ldb, bpanel, c: cc, ldc, acc: i32(acc) };
+};
+
+/** seq_fwd: per step rec = h·U (+ the reset product), the step functions, hprev, the outputs. */
+function forwardSequence(cell: FusedCell, fns: readonly WasmFunction[]): WasmFunction {
+  const phaseNames = cell.forward.map((p) => `${cell.id}_${p.name}`);
+  const phaseParams = phaseNames.flatMap((n) => fns.find((f) => f.name === n)!.params);
+  const vars = [...new Set([...phaseParams, ...SEQ_FORWARD_VARS, "B", "u4", "mask", "mstride", "h", "rec"])];
+  return sequenceFunction(`${cell.id}_seq_fwd`, fns, vars, (L, callFn) =>
+    vec(
+      callFn(
+        "gemm_nn",
+        gemmArgs(L, "B", "u", "grec", "h", get(L.u4), "urec", get(L.uld), i32(32), "rec", mul(get(L.grec), i32(4)), 0),
+      ),
+      ifElse(get(L.save), memoryCopy(get(L.hprev), get(L.h), mul(get(L.B), get(L.u4))), []),
+      callFn(phaseNames[0]),
+      cell.resetProduct
+        ? vec(
+            callFn(
+              "gemm_nn",
+              gemmArgs(L, "B", "u", "u", "rh", get(L.u4), "uh", get(L.uld), i32(32), "rech", get(L.u4), 0),
+            ),
+            callFn(phaseNames[1]),
+          )
+        : [],
+      callFn("out_step"),
+    ),
+  );
+}
+
+/**
+ * seq_bwd (and seq_bwd_m with a mask): per step, last to first, the step functions and dh = dr·Uᵀ (the
+ * reset product's drh = dhh·U_hᵀ between the phases). The weight gradients are products over all
+ * steps afterwards (the driver's chunk calls).
+ */
+function backwardSequence(cell: FusedCell, fns: readonly WasmFunction[], masked: boolean): WasmFunction {
+  const phaseNames = cell.backward.map((p) => `${cell.id}_${p.name}${masked && p.kind === "grad" ? "_m" : ""}`);
+  const phaseParams = phaseNames.flatMap((n) => fns.find((f) => f.name === n)!.params);
+  const vars = [...new Set([...phaseParams, ...SEQ_BACKWARD_VARS, "B", "u4", "dr", "dhrec", "dhh", "drh"])];
+  const c32 = i32(32);
+  return sequenceFunction(`${cell.id}_seq_bwd${masked ? "_m" : ""}`, fns, vars, (L, callFn) =>
+    vec(
+      callFn(phaseNames[0]),
+      cell.resetProduct
+        ? vec(
+            callFn(
+              "gemm_nn",
+              gemmArgs(L, "B", "u", "u", "dhh", get(L.u4), "uht", c32, get(L.uhtpanel), "drh", get(L.u4), 0),
+            ),
+            callFn(phaseNames[1]),
+          )
+        : [],
+      callFn(
+        "gemm_nn",
+        gemmArgs(L, "B", "grec", "u", "dr", mul(get(L.grec), i32(4)), "ut", c32, get(L.utpanel), "dhrec", get(L.u4), 0),
+      ),
+    ),
+  );
+}
+
+/** A cell's module: the utilities, its step functions, and its sequence functions, which call them. */
+function cellFunctions(cell: FusedCell, act: FusedActivation, ract: FusedActivation): WasmFunction[] {
+  const fns = [
+    ...UTILITY_FUNCTIONS,
+    ...cell.forward.map((_, i) => phaseFunction(cell, i, "forward", false, act, ract)),
+  ];
+  cell.backward.forEach((p, i) => {
+    fns.push(phaseFunction(cell, i, "backward", false, act, ract));
+    if (p.kind === "grad") fns.push(phaseFunction(cell, i, "backward", true, act, ract));
+  });
+  fns.push(forwardSequence(cell, fns), backwardSequence(cell, fns, false), backwardSequence(cell, fns, true));
+  return fns;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Compiling and binding
@@ -403,7 +453,7 @@ interface WasmApi {
   validate(bytes: Uint8Array): boolean;
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
-  Memory: new (d: { initial: number }) => WasmMemory;
+  Memory: new (d: { initial: number; maximum?: number; shared?: boolean }) => WasmMemory;
 }
 /** A WebAssembly.Memory. */
 export interface WasmMemory {
@@ -412,15 +462,23 @@ export interface WasmMemory {
 }
 const WA = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
 
-/** A step function bound to a memory: called with its arguments by name. */
+/** The arguments of `fn` in its parameter order, from a record by name; a missing one is refused. */
+export function orderedArgs(fn: WasmFunction, args: Readonly<Record<string, number | undefined>>): number[] {
+  return fn.params.map((p) => {
+    const v = args[p];
+    // positionally a missing value would silently become address 0
+    if (typeof v !== "number" || !Number.isFinite(v))
+      throw new Error(`fused kernel ${fn.name}(): no value for parameter \`${p}\``);
+    return v;
+  });
+}
+
+/** A function of an instantiated module: called with its arguments by name. */
 export class StepKernel<P extends string = string> {
-  private readonly values: number[];
   constructor(
-    private readonly fn: WasmFunction,
+    readonly fn: WasmFunction,
     private readonly exported: (...args: number[]) => void,
-  ) {
-    this.values = new Array<number>(fn.params.length).fill(0);
-  }
+  ) {}
 
   get name(): string {
     return this.fn.name;
@@ -428,45 +486,63 @@ export class StepKernel<P extends string = string> {
 
   /** Calls the function; `args` may hold more than its parameters (absent ones are undefined). */
   call(args: Readonly<Record<P, number | undefined>>): void {
-    const { params } = this.fn;
-    for (let i = 0; i < params.length; i++) {
-      const v = (args as Readonly<Record<string, number | undefined>>)[params[i]];
-      if (typeof v !== "number" || !Number.isFinite(v))
-        throw new Error(`fused kernel ${this.fn.name}(): no value for parameter \`${params[i]}\``);
-      this.values[i] = v;
-    }
-    this.exported.apply(null, this.values);
+    this.exported.apply(null, orderedArgs(this.fn, args as Readonly<Record<string, number | undefined>>));
+  }
+
+  /** Calls the function with its arguments in parameter order (from `orderedArgs`). */
+  call0(args: readonly number[]): void {
+    this.exported.apply(null, args as number[]);
   }
 }
 
 export interface Utilities {
-  readonly transpose: StepKernel<(typeof TRANSPOSE)[number]>;
-  readonly copyRows: StepKernel<(typeof COPY_ROWS)[number]>;
-  readonly colsum: StepKernel<(typeof COLSUM)[number]>;
+  readonly gemmNN: StepKernel<(typeof GEMM_PARAMS)[number]>;
+  readonly gemmTN: StepKernel<(typeof GEMM_PARAMS)[number]>;
+  readonly packB: StepKernel<(typeof PACK_PARAMS)[number]>;
+  readonly colsumAcc: StepKernel<(typeof COLSUM_ACC)[number]>;
 }
 
-/** A cell's step functions: its forward phases, and its backward phases unmasked and masked. */
-export interface CellKernels {
-  readonly forward: readonly StepKernel[];
-  readonly backward: readonly StepKernel[];
-  readonly backwardMasked: readonly StepKernel[];
-}
-
-interface CompiledModule {
+/** A compiled module, with its functions (in module order) and a key naming it for the threads. */
+export interface CompiledModule {
+  readonly key: string;
   readonly module: object;
   readonly functions: readonly WasmFunction[];
 }
 
+/** A cell's functions: its step functions (forward phases, backward unmasked and masked), its sequence functions. */
+export interface CellKernels {
+  readonly compiled: CompiledModule;
+  readonly forward: readonly StepKernel[];
+  readonly backward: readonly StepKernel[];
+  readonly backwardMasked: readonly StepKernel[];
+  readonly seqForward: StepKernel;
+  readonly seqBackward: StepKernel;
+  readonly seqBackwardMasked: StepKernel;
+  /** The utilities of the same module (so that a chunk's calls are all into one module). */
+  readonly utilities: Utilities;
+}
+
+const utilitiesOf = (fns: Map<string, StepKernel>): Utilities => ({
+  gemmNN: fns.get("gemm_nn")!,
+  gemmTN: fns.get("gemm_tn")!,
+  packB: fns.get("pack_b")!,
+  colsumAcc: fns.get("colsum_acc")!,
+});
+
 const compiled = new Map<string, CompiledModule>();
 
-function compile(key: string, functions: readonly WasmFunction[]): CompiledModule {
-  let c = compiled.get(key);
-  if (!c) compiled.set(key, (c = { module: new WA!.Module(moduleBytes(functions)), functions }));
+function compile(key: string, functions: () => readonly WasmFunction[], shared: boolean): CompiledModule {
+  const k = `${key}${shared ? "/shared" : ""}`;
+  let c = compiled.get(k);
+  if (!c) {
+    const fns = functions();
+    compiled.set(k, (c = { key: k, module: new WA!.Module(moduleBytes(fns, shared)), functions: fns }));
+  }
   return c;
 }
 
 /** Instantiates a module on `memory` and checks every export against its declared signature. */
-function instantiate(c: CompiledModule, memory: WasmMemory): Map<string, StepKernel> {
+export function instantiate(c: CompiledModule, memory: WasmMemory): Map<string, StepKernel> {
   const exports = new WA!.Instance(c.module, { env: { memory } }).exports;
   return new Map(
     c.functions.map((f) => {
@@ -480,41 +556,43 @@ function instantiate(c: CompiledModule, memory: WasmMemory): Map<string, StepKer
   );
 }
 
-const cellFunctions = (cell: FusedCell, act: FusedActivation, ract: FusedActivation): WasmFunction[] => {
-  const fns = cell.forward.map((_, i) => phaseFunction(cell, i, "forward", false, act, ract));
-  cell.backward.forEach((p, i) => {
-    fns.push(phaseFunction(cell, i, "backward", false, act, ract));
-    if (p.kind === "grad") fns.push(phaseFunction(cell, i, "backward", true, act, ract));
-  });
-  return fns;
-};
-
-/** The kernels bound to one memory. */
+/** The kernels bound to one memory (shared: a memory the worker threads use too); modules compiled on first use. */
 export class MemoryKernels {
-  readonly utilities: Utilities;
   private readonly cells = new Map<string, CellKernels>();
+  private utilityKernels: Utilities | undefined;
 
-  constructor(private readonly memory: WasmMemory) {
-    const u = instantiate(compile("utilities", UTILITY_FUNCTIONS), memory);
-    this.utilities = {
-      transpose: u.get("transpose")!,
-      copyRows: u.get("copy_rows")!,
-      colsum: u.get("colsum")!,
-    };
+  constructor(
+    private readonly memory: WasmMemory,
+    readonly shared: boolean,
+  ) {}
+
+  /** The utilities alone (tests; the driver uses a cell module's own). */
+  get utilities(): Utilities {
+    return (this.utilityKernels ??= utilitiesOf(
+      instantiate(
+        compile("utilities", () => UTILITY_FUNCTIONS, this.shared),
+        this.memory,
+      ),
+    ));
   }
 
-  /** `cell`'s step functions for these activations (SimpleRNN: any recurrent activation; it has none). */
+  /** `cell`'s functions for these activations (SimpleRNN: any recurrent activation; it has none). */
   cell(cell: FusedCell, activation: FusedActivation, recurrentActivation: FusedActivation): CellKernels {
     const key = `${cell.id}/${activation}/${recurrentActivation}`;
     let k = this.cells.get(key);
     if (!k) {
-      const fns = instantiate(compile(key, cellFunctions(cell, activation, recurrentActivation)), this.memory);
-      const named = (phase: { name: string }, masked = false) =>
-        fns.get(`${cell.id}_${phase.name}${masked ? "_m" : ""}`)!;
+      const c = compile(key, () => cellFunctions(cell, activation, recurrentActivation), this.shared);
+      const fns = instantiate(c, this.memory);
+      const named = (name: string) => fns.get(`${cell.id}_${name}`)!;
       k = {
-        forward: cell.forward.map((p) => named(p)),
-        backward: cell.backward.map((p) => named(p)),
-        backwardMasked: cell.backward.map((p) => named(p, p.kind === "grad")),
+        compiled: c,
+        forward: cell.forward.map((p) => named(p.name)),
+        backward: cell.backward.map((p) => named(p.name)),
+        backwardMasked: cell.backward.map((p) => named(`${p.name}${p.kind === "grad" ? "_m" : ""}`)),
+        seqForward: named("seq_fwd"),
+        seqBackward: named("seq_bwd"),
+        seqBackwardMasked: named("seq_bwd_m"),
+        utilities: utilitiesOf(fns),
       };
       this.cells.set(key, k);
     }
@@ -538,15 +616,15 @@ export function wasmSimdProblem(): string | null {
 
 const bound = new WeakMap<object, MemoryKernels | string>();
 
-/** The kernels on `memory`, or why they cannot run there (e.g. a shared memory: a threaded wasm build). */
-export function kernelsFor(memory: WasmMemory): MemoryKernels | string {
+/** The kernels on `memory`, or why they cannot run there. */
+export function kernelsFor(memory: WasmMemory, shared = false): MemoryKernels | string {
   let k = bound.get(memory);
   if (k === undefined) {
     const no = wasmSimdProblem();
     if (no) k = no;
     else
       try {
-        k = new MemoryKernels(memory);
+        k = new MemoryKernels(memory, shared);
       } catch (e) {
         k = `the fused kernels cannot use this WebAssembly memory (${(e as Error).message})`;
       }
@@ -555,12 +633,12 @@ export function kernelsFor(memory: WasmMemory): MemoryKernels | string {
   return k;
 }
 
-/** A fresh WebAssembly.Memory of `pages` 64 KiB pages (the cpu backend's arena; tests). */
-export function newMemory(pages: number): WasmMemory {
-  return new WA!.Memory({ initial: pages });
+/** A fresh WebAssembly.Memory of `pages` 64 KiB pages; a shared one (threads) when `shared`. */
+export function newMemory(pages: number, shared = false): WasmMemory {
+  return new WA!.Memory(shared ? { initial: pages, maximum: SHARED_MAX_PAGES, shared: true } : { initial: pages });
 }
 
-/** Every step function's WebAssembly, for tests (validation, signatures). */
+/** Every function of a cell's module, for tests (validation, signatures). */
 export function allFunctionsFor(
   cell: FusedCell,
   act: FusedActivation,

@@ -12,7 +12,7 @@ import type { GradAlgebra } from "./cells/algebra.js";
 
 export type Code = number[];
 
-function uleb(n: number): Code {
+export function uleb(n: number): Code {
   // a local or parameter name that does not exist would otherwise encode as index 0
   if (!Number.isInteger(n) || n < 0) throw new Error(`wasm encoder: ${n} is not an index or size`);
   const out: Code = [];
@@ -66,6 +66,7 @@ export const and = (a: Code, b: Code): Code => [...a, ...b, 0x71];
 export const geU = (a: Code, b: Code): Code => [...a, ...b, 0x4f];
 export const leU = (a: Code, b: Code): Code => [...a, ...b, 0x4d];
 export const eqz = (a: Code): Code => [...a, 0x45];
+export const eq = (a: Code, b: Code): Code => [...a, ...b, 0x46];
 /** a when cond ≠ 0, else b (any operand type). */
 export const select = (a: Code, b: Code, cond: Code): Code => [...a, ...b, ...cond, 0x1b];
 export const load8u = (addr: Code): Code => [...addr, 0x2d, 0, 0];
@@ -97,6 +98,10 @@ export const ifElse = (cond: Code, then: Code, otherwise: Code): Code => [
 ];
 /** memory.copy(dst, src, n) (bulk memory) */
 export const memoryCopy = (dst: Code, src: Code, n: Code): Code => [...dst, ...src, ...n, 0xfc, 0x0a, 0x00, 0x00];
+/** memory.fill(dst, 0, n) */
+export const memoryZero = (dst: Code, n: Code): Code => [...dst, ...i32(0), ...n, 0xfc, 0x0b, 0x00];
+/** A call of the module's function number `index` (functions are numbered in the order of `moduleBytes`). */
+export const call = (index: number, args: readonly Code[]): Code => [...vec(...args), 0x10, ...uleb(index)];
 
 // ---------------------------------------------------------------------------------------------
 // The unit loop's instruction sets
@@ -357,10 +362,15 @@ function localDeclarations(types: readonly number[]): Code {
   return list(runs);
 }
 
-export function moduleBytes(fns: readonly WasmFunction[]): Uint8Array {
+/** Pages a shared memory may grow to (the import's maximum; a shared memory must declare one). */
+export const SHARED_MAX_PAGES = 65536;
+
+/** The module of `fns`, importing "env"."memory" (a shared one, which threads can use together, when `shared`). */
+export function moduleBytes(fns: readonly WasmFunction[], shared = false): Uint8Array {
   const arities = [...new Set(fns.map((f) => f.params.length))];
   const types = section(1, list(arities.map((n) => vec([0x60], list(Array.from({ length: n }, () => [I32])), [0]))));
-  const imports = section(2, list([vec(name("env"), name("memory"), [0x02, 0x00], uleb(1))]));
+  const limits = shared ? vec([0x03], uleb(1), uleb(SHARED_MAX_PAGES)) : vec([0x00], uleb(1));
+  const imports = section(2, list([vec(name("env"), name("memory"), [0x02], limits)]));
   const funcs = section(3, list(fns.map((f) => uleb(arities.indexOf(f.params.length)))));
   const exports = section(7, list(fns.map((f, i) => vec(name(f.name), [0x00], uleb(i)))));
   const code = section(
