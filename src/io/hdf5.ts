@@ -59,12 +59,17 @@ export interface H5Writer {
   group(path: string, attributes?: Readonly<Record<string, string>>): void;
   /** Writes a contiguous, uncompressed dataset (h5py's default, what Keras writes). */
   dataset(path: string, data: H5Array, shape: readonly number[]): void;
-  /** A scalar variable-length UTF-8 string attribute (what h5py writes for a Python str). */
-  stringAttribute(path: string, name: string, value: string): void;
   /**
-   * A list of strings as fixed-length byte strings (NumPy `S<n>`, UTF-8 bytes), split in chunks
-   * `name0`, `name1`, ... as Keras's `save_attributes_to_hdf5_group` does when it would exceed
-   * HDF5_OBJECT_HEADER_LIMIT; an empty list is an empty float64 attribute, as h5py writes `[]`.
+   * A scalar variable-length string attribute: UTF-8 (what h5py writes for a Python str), or with
+   * `bytes` marked ASCII holding UTF-8 bytes (what h5py writes for Python bytes).
+   */
+  stringAttribute(path: string, name: string, value: string, bytes?: boolean): void;
+  /**
+   * A list of strings as Keras's `save_attributes_to_hdf5_group` writes its lists of Python bytes:
+   * variable-length strings marked ASCII (UTF-8 bytes); when they would exceed
+   * HDF5_OBJECT_HEADER_LIMIT, split in chunks `name0`, `name1`, ... of fixed-length byte strings
+   * (NumPy `S<n>`, what `np.array_split` gives); an empty list is an empty float64 attribute, as h5py
+   * writes `[]`.
    */
   chunkedStrings(path: string, name: string, values: readonly string[]): void;
 }
@@ -270,7 +275,7 @@ export async function readHdf5<T>(
           const a = obj.attrs[attr];
           const value = a.json_value;
           check(`cannot read attribute "${attr}" of "${path}"`);
-          return isAsciiFixedString(a.metadata) ? reDecodeUtf8(value) : value;
+          return isAsciiString(a.metadata) ? reDecodeUtf8(value, a.metadata.vlen === true) : value;
         },
         chunkedStrings: (path, attr) => {
           const names = reader.attributeNames(path);
@@ -358,8 +363,9 @@ export async function writeHdf5(fn: string, write: (file: H5Writer) => void): Pr
           check(`cannot write dataset "${path}"`);
           if (!d) throw new HdfFailure(`cannot write dataset "${path}"`);
         },
-        stringAttribute: (path, attr, value) => {
-          groupOrDataset(path).create_attribute(attr, value);
+        stringAttribute: (path, attr, value, bytes = false) => {
+          if (bytes) groupOrDataset(path).create_attribute(attr, value, [], "A");
+          else groupOrDataset(path).create_attribute(attr, value);
           check(`cannot write attribute "${attr}" of "${path}"`);
         },
         chunkedStrings: (path, attr, values) => {
@@ -379,12 +385,12 @@ export async function writeHdf5(fn: string, write: (file: H5Writer) => void): Pr
               "io",
             );
           const chunks = splitLikeNumpy(values, itemSize);
-          const put = (key: string, list: readonly string[]) => {
-            target.create_attribute(key, [...list], [list.length], `A${itemSize}`);
+          const put = (key: string, list: readonly string[], dtype: string) => {
+            target.create_attribute(key, [...list], [list.length], dtype);
             check(`cannot write attribute "${key}" of "${path}"`);
           };
-          if (chunks.length === 1) put(attr, values);
-          else chunks.forEach((c, k) => put(`${attr}${k}`, c));
+          if (chunks.length === 1) put(attr, values, "A");
+          else chunks.forEach((c, k) => put(`${attr}${k}`, c, `A${itemSize}`));
         },
       };
       const groupOrDataset = (path: string) => {
@@ -407,26 +413,26 @@ export async function writeHdf5(fn: string, write: (file: H5Writer) => void): Pr
   });
 }
 
-/** A fixed-length string type marked ASCII: how h5py stores NumPy byte strings (Keras's name lists). */
-const isAsciiFixedString = (meta: { type?: number; vlen?: boolean; cset?: number }) =>
-  meta.type === 3 && !meta.vlen && meta.cset === 0;
+/** A string type marked ASCII: how h5py stores Python and NumPy byte strings (Keras's name lists). */
+const isAsciiString = (meta: { type?: number; vlen?: boolean; cset?: number }) => meta.type === 3 && meta.cset === 0;
 
 /** windows-1252 character -> byte, to undo h5wasm's decoding of ASCII-marked strings. */
 let win1252: Map<string, number> | null = null;
 
 /**
- * h5py stores Python byte strings (Keras writes UTF-8 names that way) as fixed-length strings marked
- * ASCII, which h5wasm decodes as windows-1252 (the WHATWG meaning of "ascii"); this re-reads the
- * bytes as UTF-8 so non-ASCII names survive.
+ * h5py stores Python byte strings (Keras writes UTF-8 names that way) as strings marked ASCII, which
+ * h5wasm decodes byte by byte: fixed-length ones as windows-1252 (the WHATWG meaning of "ascii"),
+ * variable-length ones as Latin-1; this re-reads the bytes as UTF-8 so non-ASCII names survive.
  */
-function reDecodeUtf8(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(reDecodeUtf8);
+function reDecodeUtf8(value: unknown, latin1: boolean): unknown {
+  if (Array.isArray(value)) return value.map((v) => reDecodeUtf8(v, latin1));
   if (typeof value !== "string" || [...value].every((c) => c.charCodeAt(0) < 0x80)) return value;
   if (!win1252) {
     const chars = new TextDecoder("windows-1252").decode(Uint8Array.from({ length: 256 }, (_, i) => i));
     win1252 = new Map([...chars].map((c, i) => [c, i]));
   }
-  const bytes = Uint8Array.from([...value].map((c) => win1252!.get(c) ?? 0x3f));
+  const byteOf = (c: string) => (latin1 ? c.charCodeAt(0) : win1252!.get(c)) ?? 0x3f;
+  const bytes = Uint8Array.from([...value].map((c) => (byteOf(c) > 0xff ? 0x3f : byteOf(c))));
   return new TextDecoder("utf-8").decode(bytes);
 }
 
