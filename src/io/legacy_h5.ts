@@ -26,7 +26,8 @@ import { asFloat32, builtPlan, cudnnLayout, trainableWeights, withOptimizerState
 import { optimizerVars, type TrainableWeight } from "./optimizer_vars.js";
 import { kerasJson, modelToKeras3 } from "./keras3_config.js";
 import { compileToKeras3 } from "./keras_compile.js";
-import { asRecord, type ConfigRecord } from "./layer_config.js";
+import { asRecord, type ConfigRecord, type Json } from "./layer_config.js";
+import { lossFullName } from "../ops/losses.js";
 
 /** The group of a whole-model file holding the weights. */
 export const MODEL_WEIGHTS = "model_weights";
@@ -148,12 +149,22 @@ export function legacyModelConfig(fn: string, model: Model): ConfigRecord {
   return { class_name: full.class_name, config };
 }
 
-/** The `training_config` attribute: Keras 3's compile config with the optimizer as `optimizer_config`. */
+/**
+ * The `training_config` attribute: Keras 3's compile config with the optimizer as `optimizer_config`.
+ * One difference from Keras 3.15.1's own files, on purpose: a loss given by an alias ("mse") is written
+ * by its full name ("mean_squared_error"), since Keras's legacy loader cannot read the alias back
+ * ("Could not deserialize 'keras.metrics.mse'"), not even from its own files.
+ */
 function legacyTrainingConfig(model: Model): ConfigRecord | null {
   if (!isTrainingSetup(model.compiled)) return null;
-  const { optimizer, ...rest } = compileToKeras3(model.compiled);
+  const { optimizer, loss, ...rest } = compileToKeras3(model.compiled);
   const o = optimizer as ConfigRecord;
-  return { ...rest, optimizer_config: { class_name: o.class_name, config: o.config } };
+  const fullName = (l: Json): Json => (typeof l === "string" ? (lossFullName(l) ?? l) : l);
+  return {
+    ...rest,
+    loss: Array.isArray(loss) ? loss.map(fullName) : fullName(loss),
+    optimizer_config: { class_name: o.class_name, config: o.config },
+  };
 }
 
 /** Keras's `save_model_to_hdf5`: a whole model (and with `includeOptimizer` its compile settings and state). */
@@ -188,7 +199,8 @@ export function writeLegacyModel(
 
 /** The group holding the legacy weights layout: the root of a weights file, or a model file's `model_weights`. */
 export function legacyWeightsRoot(file: H5Reader, fn: string, what: string): string {
-  if (file.attributeNames("").includes("layer_names")) return "";
+  const rootNames = file.attributeNames("");
+  if (rootNames.includes("layer_names") || rootNames.includes("layer_names0")) return "";
   if (file.isGroup(MODEL_WEIGHTS)) return MODEL_WEIGHTS;
   if (file.isGroup("layers") || file.isGroup("vars"))
     throw new KerasError(
