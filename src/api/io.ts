@@ -13,17 +13,16 @@ import { Bool, Guarded, Str, decodeArgs, described } from "../args.js";
 import { isModel } from "../model/guards.js";
 import type { Model } from "../model/model.js";
 import { writeFileAtomic } from "../io/atomic.js";
-import { hasHdf5Signature, readHdf5, writeHdf5 } from "../io/hdf5.js";
+import { kerasArchive, kerasWeightsFile, legacyModelFile, legacyWeightsFile } from "../io/model_files.js";
+import { hasHdf5Signature, readHdf5 } from "../io/hdf5.js";
 import { kerasJson, modelFromKeras3, modelToKeras3, type CustomObjects } from "../io/keras3_config.js";
-import type { Json } from "../io/layer_config.js";
 import { compileArgsFromKeras3, compileToKeras3 } from "../io/keras_compile.js";
-import { readKerasWeights, readOptimizerState, writeKerasWeights } from "../io/keras_weights.js";
+import { readKerasWeights, readOptimizerState } from "../io/keras_weights.js";
 import {
   CONFIG_ENTRY,
   METADATA_ENTRY,
   WEIGHTS_ENTRY,
   hasZipSignature,
-  packArchive,
   parseJsonEntry,
   unpackArchive,
 } from "../io/keras_archive.js";
@@ -36,16 +35,12 @@ import {
   legacyWeightsRoot,
   readLegacyOptimizerState,
   readLegacyWeights,
-  writeLegacyModel,
-  writeLegacyWeights,
 } from "../io/legacy_h5.js";
 import type { H5Reader } from "../io/hdf5.js";
 import { MODEL_JSON, loadTfjsModel, saveTfjsModel } from "../io/tfjs.js";
 import { isTrainingSetup } from "../engine/training/setup.js";
 import { compile } from "./training.js";
 
-/** The Keras version this package writes files as (the one its tests load them in). */
-const KERAS_VERSION = "3.15.1";
 
 const CustomObjectsArg = described(
   t.UnknownRecord,
@@ -162,26 +157,6 @@ function compiledAs(fn: string, model: Model, compileConfig: unknown, custom: Cu
 
 // ---------------------------------------------------------------------------------------------
 // .keras
-
-/** The `.keras` archive of a model, as bytes. */
-async function kerasArchive(fn: string, model: Model, includeOptimizer: boolean): Promise<Uint8Array> {
-  const config = modelToKeras3(fn, model);
-  if (isTrainingSetup(model.compiled)) config.compile_config = compileToKeras3(model.compiled);
-  const weights = await writeHdf5(fn, (file) => writeKerasWeights(file, fn, model, includeOptimizer));
-  const encode = (v: Json) => new TextEncoder().encode(kerasJson(v));
-  const metadata = { keras_version: KERAS_VERSION, date_saved: kerasDate(new Date()) };
-  return packArchive([
-    [METADATA_ENTRY, encode(metadata)],
-    [CONFIG_ENTRY, encode(config)],
-    [WEIGHTS_ENTRY, weights],
-  ]);
-}
-
-/** Keras's `date_saved`: "%Y-%m-%d@%H:%M:%S" in local time. */
-function kerasDate(d: Date): string {
-  const p = (n: number) => String(n).padStart(2, "0");
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}@${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
-}
 
 /** A model from `.keras` archive bytes; `what` names them in errors. */
 async function modelFromArchive(
@@ -319,7 +294,7 @@ export async function save_model_weights(
           "io",
         );
     },
-    (m) => writeHdf5(fn, (file) => writeKerasWeights(file, fn, m, false)),
+    (m) => kerasWeightsFile(fn, m),
   );
 }
 
@@ -417,12 +392,6 @@ export async function load_model_config(
 
 // ---------------------------------------------------------------------------------------------
 // Legacy HDF5 (.h5): Keras 2 / tf.keras's format, which Keras 3 still writes and reads
-
-/** The legacy `.h5` file of a model, as bytes. */
-function legacyModelFile(fn: string, model: Model, includeOptimizer: boolean): Promise<Uint8Array> {
-  // The config first: a model Keras cannot hold is refused before any HDF5 work.
-  return writeHdf5(fn, (file) => writeLegacyModel(file, fn, model, includeOptimizer, KERAS_VERSION));
-}
 
 /**
  * A model from legacy `.h5` bytes: its `model_config` (Keras 2 meanings when an older Keras wrote it),
@@ -553,7 +522,7 @@ export async function save_model_weights_hdf5(
   await writeFileAtomic(
     fn,
     filepath,
-    await writeHdf5(fn, (file) => writeLegacyWeights(file, "", fn, model, KERAS_VERSION)),
+    await legacyWeightsFile(fn, model),
   );
 }
 
