@@ -41,7 +41,6 @@ import { MODEL_JSON, loadTfjsModel, saveTfjsModel } from "../io/tfjs.js";
 import { isTrainingSetup } from "../engine/training/setup.js";
 import { compile } from "./training.js";
 
-
 const CustomObjectsArg = described(
   t.UnknownRecord,
   "a record of custom objects by name (functions, rnn_cell_custom() cells)",
@@ -519,11 +518,7 @@ export async function save_model_weights_hdf5(
   );
   checkLegacyPath(fn, filepath);
   await checkOverwrite(fn, filepath, overwrite);
-  await writeFileAtomic(
-    fn,
-    filepath,
-    await legacyWeightsFile(fn, model),
-  );
+  await writeFileAtomic(fn, filepath, await legacyWeightsFile(fn, model));
 }
 
 /**
