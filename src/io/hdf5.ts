@@ -10,7 +10,8 @@
  *   any diagnostic during a call counts as a failure, since h5wasm reports many failures only there;
  * - a dataset is read only when the bytes it claims fit in the file (no huge allocation on a lie);
  * - a wasm trap (abort, out-of-bounds access) discards the library instance: the next call gets a
- *   fresh one, so one bad file cannot poison later ones.
+ *   fresh one, so one bad file cannot poison later ones;
+ * - a file on which the library would loop forever is refused before it is read (hdf5_probe.ts).
  *
  * Paths are "/"-separated from the root ("layers/gru/vars/0"). Names containing "/" cannot exist in
  * HDF5 (it is the path separator), which is why Keras's own layouts never put a layer name in a path.
@@ -20,6 +21,7 @@ import { createRequire } from "node:module";
 import { join as joinPath } from "node:path";
 import { pathToFileURL } from "node:url";
 import { KerasError } from "../errors.js";
+import { hdf5Finishes, probeLimit } from "./hdf5_probe.js";
 
 /** Typed arrays a dataset holds (what h5wasm returns for the numeric types Keras writes). */
 export type H5Array = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array;
@@ -230,6 +232,12 @@ export async function readHdf5<T>(
   read: (file: H5Reader) => T,
 ): Promise<T> {
   if (!hasHdf5Signature(bytes)) throw new KerasError(fn, `${what} is not an HDF5 file (no HDF5 signature)`, "io");
+  if (!(await hdf5Finishes(h5wasmUrl(), bytes)))
+    throw new KerasError(
+      fn,
+      `${what} is damaged: the HDF5 library did not get through it within ${Math.round(probeLimit(bytes.length))} s`,
+      "io",
+    );
   return guarded(fn, what, ({ h5 }, check) => {
     const name = `/tskeras-read-${process.pid}-${++fileCounter}.h5`;
     h5.FS!.writeFile(name, bytes);

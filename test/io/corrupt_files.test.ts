@@ -1,5 +1,6 @@
 /**
- * Damaged and foreign files: hundreds of mutated and truncated `.keras`, `.weights.h5` and JSON files
+ * Damaged and foreign files: hundreds of mutated and truncated `.keras`, `.weights.h5`, legacy `.h5`
+ * (whole models and weights) and JSON files
  * are read; each one either loads or is refused with a KerasError — never another error, a wasm abort
  * or a dead process — and the library still reads a good file afterwards.
  */
@@ -150,6 +151,38 @@ describe("damaged files give a KerasError, never a crash", function () {
     expect(t.KerasError).to.be.greaterThan(100);
   });
 
+  it("300 damaged legacy .h5 model files (compiled, with optimizer state)", async () => {
+    const good = join(dir, "good.h5");
+    await k.save_model(model, good);
+    const { readFileSync } = await import("node:fs");
+    const bytes = new Uint8Array(readFileSync(good));
+    const outcomes: Outcome[] = [];
+    const file = join(dir, "bad.h5");
+    for (const b of mutants(bytes, 300, 6)) {
+      writeFileSync(file, b);
+      outcomes.push(await outcome(() => k.load_model(file)));
+    }
+    const t = tally(outcomes);
+    expect(t.loaded + t.KerasError).to.equal(300);
+    expect(t.KerasError).to.be.greaterThan(100);
+  });
+
+  it("200 damaged legacy weights files (load_model_weights_hdf5, by order and by name)", async () => {
+    const good = join(dir, "good_weights.h5");
+    await k.save_model_weights_hdf5(model, good);
+    const { readFileSync } = await import("node:fs");
+    const bytes = new Uint8Array(readFileSync(good));
+    const outcomes: Outcome[] = [];
+    const file = join(dir, "bad_weights.h5");
+    for (const [i, b] of mutants(bytes, 200, 7).entries()) {
+      writeFileSync(file, b);
+      outcomes.push(await outcome(() => k.load_model_weights_hdf5(model, file, { by_name: i % 2 === 1 })));
+    }
+    const t = tally(outcomes);
+    expect(t.loaded + t.KerasError).to.equal(200);
+    expect(t.KerasError).to.be.greaterThan(60);
+  });
+
   it("300 damaged JSON configs: broken text, and valid JSON with wrong parts", async () => {
     const json = k.model_to_json(model);
     const rand = generator(4);
@@ -202,5 +235,7 @@ describe("damaged files give a KerasError, never a crash", function () {
   it("the library still reads a good file after all that", async () => {
     const back = await k.unserialize_model(keras);
     expect(k.get_weights(back)).to.deep.equal(k.get_weights(model));
+    const legacy = await k.load_model(join(dir, "good.h5"));
+    expect(k.get_weights(legacy)).to.deep.equal(k.get_weights(model));
   });
 });

@@ -99,7 +99,7 @@ describe("callback_model_checkpoint / callback_backup_and_restore", function () 
     const model = build();
     const path = join(dir, "best.keras");
     /** Keras's lines for these losses with `up` (mode "max") or not. */
-    const keras = (losses: number[], up: boolean) => {
+    const keras = (losses: readonly number[], up: boolean) => {
       let best: number | null = null;
       return losses.flatMap((v, e) => {
         const bestText = best === null ? "None" : best.toFixed(5);
