@@ -116,6 +116,24 @@ async function readBytes(fn: string, filepath: string): Promise<Uint8Array> {
   }
 }
 
+/** A saver's `(model, filepath, { overwrite = FALSE, ...props })`, decoded. */
+function decodeSave<D extends Record<string, unknown>>(
+  fn: string,
+  model: unknown,
+  filepath: unknown,
+  args: unknown,
+  props: Record<string, t.Mixed> = {},
+  defaults: D = {} as D,
+): D & { overwrite: boolean } & Record<string, any> {
+  return decodeCall(
+    fn,
+    { model: [ModelArg, model], filepath: [PathArg, filepath] },
+    args,
+    { overwrite: Bool, ...props },
+    { overwrite: false, ...defaults },
+  );
+}
+
 /**
  * What the savers share: `(model, filepath, { overwrite = FALSE })` decoded, the path checked by
  * `checkPath`, an existing file kept unless `overwrite`, the content written atomically.
@@ -127,14 +145,9 @@ async function saveTo(
   args: unknown,
   checkPath: (filepath: string) => void,
   content: (model: Model) => Promise<string | Uint8Array> | string,
+  overwriteDefault = false,
 ): Promise<void> {
-  const { overwrite } = decodeCall(
-    fn,
-    { model: [ModelArg, model], filepath: [PathArg, filepath] },
-    args,
-    { overwrite: Bool },
-    { overwrite: false },
-  );
+  const { overwrite } = decodeSave(fn, model, filepath, args, {}, { overwrite: overwriteDefault });
   checkPath(filepath);
   await checkOverwrite(fn, filepath, overwrite);
   await writeFileAtomic(fn, filepath, await content(model));
@@ -198,13 +211,7 @@ async function modelFromArchive(
 export async function save_model(model: Model, filepath: string, args: { overwrite?: boolean } = {}): Promise<void> {
   const fn = "save_model";
   if (typeof filepath === "string" && TFJS_JSON.test(filepath)) {
-    const { overwrite } = decodeCall(
-      fn,
-      { model: [ModelArg, model], filepath: [PathArg, filepath] },
-      args,
-      { overwrite: Bool },
-      { overwrite: false },
-    );
+    const { overwrite } = decodeSave(fn, model, filepath, args);
     return saveTfjsModel(fn, model, dirname(filepath), { overwrite, includeOptimizer: true });
   }
   await saveTo(
@@ -473,11 +480,12 @@ export async function save_model_hdf5(
   args: { overwrite?: boolean; include_optimizer?: boolean } = {},
 ): Promise<void> {
   const fn = "save_model_hdf5";
-  const a = decodeCall(
+  const a = decodeSave(
     fn,
-    { model: [ModelArg, model], filepath: [PathArg, filepath] },
+    model,
+    filepath,
     args,
-    { overwrite: Bool, include_optimizer: Bool },
+    { include_optimizer: Bool },
     { overwrite: true, include_optimizer: true },
   );
   checkLegacyPath(fn, filepath);
@@ -509,16 +517,15 @@ export async function save_model_weights_hdf5(
   args: { overwrite?: boolean } = {},
 ): Promise<void> {
   const fn = "save_model_weights_hdf5";
-  const { overwrite } = decodeCall(
+  await saveTo(
     fn,
-    { model: [ModelArg, model], filepath: [PathArg, filepath] },
+    model,
+    filepath,
     args,
-    { overwrite: Bool },
-    { overwrite: true },
+    (path) => checkLegacyPath(fn, path),
+    (m) => legacyWeightsFile(fn, m),
+    true,
   );
-  checkLegacyPath(fn, filepath);
-  await checkOverwrite(fn, filepath, overwrite);
-  await writeFileAtomic(fn, filepath, await legacyWeightsFile(fn, model));
 }
 
 /**

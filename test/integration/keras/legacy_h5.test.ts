@@ -15,7 +15,6 @@ import { readFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { expect } from "chai";
-import { pipe } from "fp-ts/lib/function.js";
 import * as k from "../../../src/index.js";
 import { use_backend } from "../../../src/backend/index.js";
 import type { Model } from "../../../src/model/model.js";
@@ -24,42 +23,21 @@ import { KERAS_PYTHON, kerasEnv, requireKeras, runKeras } from "../../helpers/ke
 import { fileCases } from "../../io/cases.js";
 import { expectClose } from "../../training/helpers.js";
 import { withPatternWeights } from "../../core/helpers.js";
+import {
+  RESUME_OPTIMIZERS,
+  inputDtypes,
+  predictOn,
+  resumeData,
+  resumeFitArgs as fitArgs,
+  resumeModel,
+} from "./file_round_trips.js";
 
 const root = resolve(import.meta.dirname, "../../..");
 const script = readFileSync(join(import.meta.dirname, "legacy_h5.py"), "utf8");
-const quiet = { verbose: 0 as const };
 
-const inputDtypes = (m: Model): string[] => (m.type === "sequential" ? [m.inputDtype] : m.inputs.map((i) => i.dtype));
-
-async function predictOn(model: Model, inputs: unknown[]): Promise<unknown> {
-  return k.predict(model, inputs.length === 1 ? inputs[0] : inputs, {
-    ...quiet,
-    batch_size: (inputs[0] as unknown[]).length,
-  });
-}
-
-const resumeData = {
-  x: Array.from({ length: 8 }, (_, i) =>
-    Array.from({ length: 4 }, (_, t) => [0, 1, 2].map((f) => Math.sin(i + 2 * t + 3 * f))),
-  ),
-  y: Array.from({ length: 8 }, (_, i) => [Math.cos(i)]),
-  batch_size: 4,
-};
-const OPTIMIZERS: Record<string, () => ReturnType<typeof k.optimizer_adam>> = {
-  adam: () => k.optimizer_adam({ learning_rate: 0.01, amsgrad: true }),
-  sgd: () => k.optimizer_sgd({ learning_rate: 0.05, momentum: 0.9, nesterov: true }),
-  rmsprop: () => k.optimizer_rmsprop({ learning_rate: 0.01, momentum: 0.5, centered: true }),
-  nadam: () => k.optimizer_nadam({ learning_rate: 0.01 }),
-  schedule: () =>
-    k.optimizer_adam({
-      learning_rate: k.learning_rate_schedule_exponential_decay({
-        initial_learning_rate: 0.02,
-        decay_steps: 3,
-        decay_rate: 0.5,
-      }),
-    }),
-};
-const fitArgs = { epochs: 1, batch_size: resumeData.batch_size, shuffle: false, ...quiet };
+const OPTIMIZERS = Object.fromEntries(
+  ["adam", "sgd", "rmsprop", "nadam", "schedule"].map((n) => [n, RESUME_OPTIMIZERS[n]]),
+);
 const WEIGHTS_CASES = ["recurrent", "functional", "bidirectional", "cudnn", "rnn_cells"];
 
 describe("legacy HDF5 (.h5) files against real Keras 3.15.1", function () {
@@ -102,18 +80,7 @@ describe("legacy HDF5 (.h5) files against real Keras 3.15.1", function () {
     ]);
     const resumeOurs: unknown[] = [];
     for (const [name, optimizer] of Object.entries(OPTIMIZERS)) {
-      const model = k.set_weights(
-        pipe(
-          k.keras_model_sequential({ input_shape: [4, 3] }),
-          k.layer_gru({ units: 3 }),
-          k.layer_dense({ units: 1 }),
-          k.compile({ optimizer: optimizer(), loss: "mse", metrics: ["mae"] }),
-        ),
-        [[3, 9], [3, 9], [2, 9], [3, 1], [1]].map((shape, i) => ({
-          shape,
-          values: Float32Array.from({ length: shape[0] * (shape[1] ?? 1) }, (_, j) => 0.4 * Math.sin(7 * i + j)),
-        })),
-      );
+      const model = resumeModel(optimizer());
       const once = (await k.fit(model, resumeData.x, resumeData.y, fitArgs)).model;
       const twice = await k.fit(model, resumeData.x, resumeData.y, { ...fitArgs, epochs: 2 });
       twoEpochs.set(name, { weights: k.get_weights(twice.model), loss: twice.history.metrics.loss[1] });
