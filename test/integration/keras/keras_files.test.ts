@@ -28,7 +28,10 @@ import {
   resumeModel,
 } from "./file_round_trips.js";
 
-const script = readFileSync(join(import.meta.dirname, "keras_files.py"), "utf8");
+// the shared helpers first (runKeras runs one script)
+const script = ["h5_describe.py", "keras_files.py"]
+  .map((f) => readFileSync(join(import.meta.dirname, f), "utf8"))
+  .join("\n");
 
 const flatten = (v: unknown): number[] => (Array.isArray(v) ? v.flatMap(flatten) : [v as number]);
 

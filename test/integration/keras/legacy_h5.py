@@ -25,61 +25,7 @@ inp = json.load(open(sys.argv[1]))
 out_dir = inp["dir"]
 
 
-def arrays(xs):
-    return [np.asarray(x, dtype=d) for x, d in zip(xs["values"], xs["dtypes"])]
-
-
-def tolist(y):
-    if isinstance(y, (list, tuple)):
-        return [np.asarray(v).tolist() for v in y]
-    return np.asarray(y).tolist()
-
-
-def call(model, xs):
-    return model(xs if len(xs) > 1 else xs[0], training=False)
-
-
 JSON_ATTRS = {"model_config", "training_config"}
-
-
-def describe(f):
-    """Every object with its kind, shape, dtype and attributes (value, dtype, shape, string info); the JSON
-    attributes by kind only (Python's json.dumps spaces and floats are not ours) and parsed apart."""
-    entries = {}
-
-    def attrs(obj):
-        out = {}
-        for k in obj.attrs.keys():
-            v = obj.attrs[k]
-            tid = obj.attrs.get_id(k)
-            info = h5py.check_string_dtype(tid.dtype)
-            shown = None if k in JSON_ATTRS else str(v)
-            out[k] = [shown, str(tid.dtype), list(tid.shape), None if info is None else [info.encoding, info.length]]
-        return out
-
-    entries["/"] = {"kind": "group", "attrs": attrs(f)}
-
-    def visit(name, obj):
-        if isinstance(obj, h5py.Dataset):
-            entries[name] = {"kind": "dataset", "shape": list(obj.shape), "dtype": str(obj.dtype), "chunks": obj.chunks, "attrs": attrs(obj)}
-        else:
-            entries[name] = {"kind": "group", "attrs": attrs(obj)}
-
-    f.visititems(visit)
-    return entries
-
-
-def differing(a, b):
-    out = []
-
-    def visit(name, obj):
-        if isinstance(obj, h5py.Dataset) and name in b:
-            x, y = obj[()], b[name][()]
-            if x.dtype != y.dtype or np.asarray(x).tobytes() != np.asarray(y).tobytes():
-                out.append(name)
-
-    a.visititems(visit)
-    return out
 
 
 def json_attr(f, name):
@@ -121,8 +67,8 @@ for case in inp["ours"]:
     with h5py.File(path, "r") as a, h5py.File(again, "r") as b:
         result["ours"][case["name"]] = {
             "predictions": tolist(y),
-            "ours": describe(a),
-            "keras": describe(b),
+            "ours": describe(a, JSON_ATTRS),
+            "keras": describe(b, JSON_ATTRS),
             "differing": differing(a, b),
             "model_config": [json_attr(a, "model_config"), json_attr(b, "model_config")],
             "training_config": [json_attr(a, "training_config"), json_attr(b, "training_config")],

@@ -33,7 +33,10 @@ import {
 } from "./file_round_trips.js";
 
 const root = resolve(import.meta.dirname, "../../..");
-const script = readFileSync(join(import.meta.dirname, "legacy_h5.py"), "utf8");
+// the shared helpers first (runKeras runs one script)
+const script = ["h5_describe.py", "legacy_h5.py"]
+  .map((f) => readFileSync(join(import.meta.dirname, f), "utf8"))
+  .join("\n");
 
 const OPTIMIZERS = Object.fromEntries(
   ["adam", "sgd", "rmsprop", "nadam", "schedule"].map((n) => [n, RESUME_OPTIMIZERS[n]]),
