@@ -235,7 +235,7 @@ export async function readHdf5<T>(
   if (!(await hdf5Finishes(h5wasmUrl(), bytes)))
     throw new KerasError(
       fn,
-      `${what} is damaged: the HDF5 library did not get through it within ${Math.round(probeLimit(bytes.length))} s`,
+      `${what} is damaged: the HDF5 library did not get through it (it was stopped after ${Math.round(probeLimit(bytes.length))} s of computing)`,
       "io",
     );
   return guarded(fn, what, ({ h5 }, check) => {
