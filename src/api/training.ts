@@ -125,6 +125,12 @@ export {
   type Logs,
 } from "../engine/training/callbacks.js";
 export { callback_tensorboard, type TensorBoardArgs } from "../engine/training/tensorboard.js";
+export {
+  callback_backup_and_restore,
+  callback_model_checkpoint,
+  type BackupAndRestoreArgs,
+  type ModelCheckpointArgs,
+} from "../engine/training/checkpoint.js";
 export { print_history, as_data_frame, type History, type HistoryRow } from "../report/history.js";
 export { plot_history } from "../report/plot.js";
 export type { TrainingSetup } from "../engine/training/setup.js";

@@ -10,7 +10,8 @@
  *   any diagnostic during a call counts as a failure, since h5wasm reports many failures only there;
  * - a dataset is read only when the bytes it claims fit in the file (no huge allocation on a lie);
  * - a wasm trap (abort, out-of-bounds access) discards the library instance: the next call gets a
- *   fresh one, so one bad file cannot poison later ones.
+ *   fresh one, so one bad file cannot poison later ones;
+ * - a file on which the library would loop forever is refused before it is read (hdf5_probe.ts).
  *
  * Paths are "/"-separated from the root ("layers/gru/vars/0"). Names containing "/" cannot exist in
  * HDF5 (it is the path separator), which is why Keras's own layouts never put a layer name in a path.
@@ -20,6 +21,7 @@ import { createRequire } from "node:module";
 import { join as joinPath } from "node:path";
 import { pathToFileURL } from "node:url";
 import { KerasError } from "../errors.js";
+import { hdf5Finishes, probeLimit } from "./hdf5_probe.js";
 
 /** Typed arrays a dataset holds (what h5wasm returns for the numeric types Keras writes). */
 export type H5Array = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array;
@@ -59,12 +61,17 @@ export interface H5Writer {
   group(path: string, attributes?: Readonly<Record<string, string>>): void;
   /** Writes a contiguous, uncompressed dataset (h5py's default, what Keras writes). */
   dataset(path: string, data: H5Array, shape: readonly number[]): void;
-  /** A scalar variable-length UTF-8 string attribute (what h5py writes for a Python str). */
-  stringAttribute(path: string, name: string, value: string): void;
   /**
-   * A list of strings as fixed-length byte strings (NumPy `S<n>`, UTF-8 bytes), split in chunks
-   * `name0`, `name1`, ... as Keras's `save_attributes_to_hdf5_group` does when it would exceed
-   * HDF5_OBJECT_HEADER_LIMIT; an empty list is an empty float64 attribute, as h5py writes `[]`.
+   * A scalar variable-length string attribute: UTF-8 (what h5py writes for a Python str), or with
+   * `bytes` marked ASCII holding UTF-8 bytes (what h5py writes for Python bytes).
+   */
+  stringAttribute(path: string, name: string, value: string, bytes?: boolean): void;
+  /**
+   * A list of strings as Keras's `save_attributes_to_hdf5_group` writes its lists of Python bytes:
+   * variable-length strings marked ASCII (UTF-8 bytes); when they would exceed
+   * HDF5_OBJECT_HEADER_LIMIT, split in chunks `name0`, `name1`, ... of fixed-length byte strings
+   * (NumPy `S<n>`, what `np.array_split` gives); an empty list is an empty float64 attribute, as h5py
+   * writes `[]`.
    */
   chunkedStrings(path: string, name: string, values: readonly string[]): void;
 }
@@ -225,6 +232,12 @@ export async function readHdf5<T>(
   read: (file: H5Reader) => T,
 ): Promise<T> {
   if (!hasHdf5Signature(bytes)) throw new KerasError(fn, `${what} is not an HDF5 file (no HDF5 signature)`, "io");
+  if (!(await hdf5Finishes(h5wasmUrl(), bytes)))
+    throw new KerasError(
+      fn,
+      `${what} is damaged: the HDF5 library did not get through it (it was stopped after ${Math.round(probeLimit(bytes.length))} s of computing)`,
+      "io",
+    );
   return guarded(fn, what, ({ h5 }, check) => {
     const name = `/tskeras-read-${process.pid}-${++fileCounter}.h5`;
     h5.FS!.writeFile(name, bytes);
@@ -270,7 +283,7 @@ export async function readHdf5<T>(
           const a = obj.attrs[attr];
           const value = a.json_value;
           check(`cannot read attribute "${attr}" of "${path}"`);
-          return isAsciiFixedString(a.metadata) ? reDecodeUtf8(value) : value;
+          return isAsciiString(a.metadata) ? reDecodeUtf8(value, a.metadata.vlen === true) : value;
         },
         chunkedStrings: (path, attr) => {
           const names = reader.attributeNames(path);
@@ -358,8 +371,9 @@ export async function writeHdf5(fn: string, write: (file: H5Writer) => void): Pr
           check(`cannot write dataset "${path}"`);
           if (!d) throw new HdfFailure(`cannot write dataset "${path}"`);
         },
-        stringAttribute: (path, attr, value) => {
-          groupOrDataset(path).create_attribute(attr, value);
+        stringAttribute: (path, attr, value, bytes = false) => {
+          if (bytes) groupOrDataset(path).create_attribute(attr, value, [], "A");
+          else groupOrDataset(path).create_attribute(attr, value);
           check(`cannot write attribute "${attr}" of "${path}"`);
         },
         chunkedStrings: (path, attr, values) => {
@@ -379,12 +393,12 @@ export async function writeHdf5(fn: string, write: (file: H5Writer) => void): Pr
               "io",
             );
           const chunks = splitLikeNumpy(values, itemSize);
-          const put = (key: string, list: readonly string[]) => {
-            target.create_attribute(key, [...list], [list.length], `A${itemSize}`);
+          const put = (key: string, list: readonly string[], dtype: string) => {
+            target.create_attribute(key, [...list], [list.length], dtype);
             check(`cannot write attribute "${key}" of "${path}"`);
           };
-          if (chunks.length === 1) put(attr, values);
-          else chunks.forEach((c, k) => put(`${attr}${k}`, c));
+          if (chunks.length === 1) put(attr, values, "A");
+          else chunks.forEach((c, k) => put(`${attr}${k}`, c, `A${itemSize}`));
         },
       };
       const groupOrDataset = (path: string) => {
@@ -407,26 +421,26 @@ export async function writeHdf5(fn: string, write: (file: H5Writer) => void): Pr
   });
 }
 
-/** A fixed-length string type marked ASCII: how h5py stores NumPy byte strings (Keras's name lists). */
-const isAsciiFixedString = (meta: { type?: number; vlen?: boolean; cset?: number }) =>
-  meta.type === 3 && !meta.vlen && meta.cset === 0;
+/** A string type marked ASCII: how h5py stores Python and NumPy byte strings (Keras's name lists). */
+const isAsciiString = (meta: { type?: number; vlen?: boolean; cset?: number }) => meta.type === 3 && meta.cset === 0;
 
 /** windows-1252 character -> byte, to undo h5wasm's decoding of ASCII-marked strings. */
 let win1252: Map<string, number> | null = null;
 
 /**
- * h5py stores Python byte strings (Keras writes UTF-8 names that way) as fixed-length strings marked
- * ASCII, which h5wasm decodes as windows-1252 (the WHATWG meaning of "ascii"); this re-reads the
- * bytes as UTF-8 so non-ASCII names survive.
+ * h5py stores Python byte strings (Keras writes UTF-8 names that way) as strings marked ASCII, which
+ * h5wasm decodes byte by byte: fixed-length ones as windows-1252 (the WHATWG meaning of "ascii"),
+ * variable-length ones as Latin-1; this re-reads the bytes as UTF-8 so non-ASCII names survive.
  */
-function reDecodeUtf8(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(reDecodeUtf8);
+function reDecodeUtf8(value: unknown, latin1: boolean): unknown {
+  if (Array.isArray(value)) return value.map((v) => reDecodeUtf8(v, latin1));
   if (typeof value !== "string" || [...value].every((c) => c.charCodeAt(0) < 0x80)) return value;
   if (!win1252) {
     const chars = new TextDecoder("windows-1252").decode(Uint8Array.from({ length: 256 }, (_, i) => i));
     win1252 = new Map([...chars].map((c, i) => [c, i]));
   }
-  const bytes = Uint8Array.from([...value].map((c) => win1252!.get(c) ?? 0x3f));
+  const byteOf = (c: string) => (latin1 ? c.charCodeAt(0) : win1252!.get(c)) ?? 0x3f;
+  const bytes = Uint8Array.from([...value].map((c) => (byteOf(c) > 0xff ? 0x3f : byteOf(c))));
   return new TextDecoder("utf-8").decode(bytes);
 }
 

@@ -381,7 +381,8 @@ function missingCustomObjects(config: unknown, custom: CustomObjects): string[] 
         missing.push(`${need.keys.map((k) => `"${k}"`).join(" or ")} (${need.what})`);
       const isLayerObject = r.module === "keras.layers" || r.module === null || r.module === undefined;
       const layerish = asRecord(r.config)?.name !== undefined && isLayerObject && key !== "dtype";
-      if (layerish && !isKnownClass(r.class_name) && r.class_name !== "Functional" && r.class_name !== "Sequential") {
+      const special = ["Functional", "Sequential"].includes(r.class_name) || isOperationNode(r);
+      if (layerish && !isKnownClass(r.class_name) && !special) {
         if (!isCellLayer(custom[r.class_name]))
           missing.push(`"${r.class_name}" (a layer class this package does not have; give an rnn_cell_custom() cell)`);
         return;
@@ -393,9 +394,15 @@ function missingCustomObjects(config: unknown, custom: CustomObjects): string[] 
   return [...new Set(missing)];
 }
 
-/** Keras 3 operations recorded as graph nodes (e.g. the `NotEqual` of an Embedding's mask). */
+/**
+ * Keras 3 operations recorded as graph nodes (e.g. the `NotEqual` of an Embedding's mask). A legacy
+ * .h5 config drops their `module`: there an operation is an unknown class whose config is its name only.
+ */
 const isOperationNode = (r: Record<string, unknown>) =>
-  typeof r.module === "string" && r.module.startsWith("keras.src.ops.");
+  (typeof r.module === "string" && r.module.startsWith("keras.src.ops.")) ||
+  (r.module === undefined &&
+    !isKnownClass(String(r.class_name)) &&
+    Object.keys(asRecord(r.config) ?? {}).every((k) => k === "name"));
 
 /** A Keras 3 functional config in this package's (Keras 2 node) form. */
 function functionalFromKeras3(fn: string, c: Record<string, unknown>, custom: CustomObjects): Record<string, unknown> {

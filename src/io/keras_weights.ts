@@ -46,7 +46,7 @@ export function trainableWeights(fn: string, model: Model, plan: Plan): Trainabl
 }
 
 /** A cuDNN layer's weights in the Keras 3 GRU / LSTM layout (`toKeras`), or back. */
-function cudnnLayout(
+export function cudnnLayout(
   raw: readonly { shape: readonly number[]; values: ArrayLike<number> }[],
   kind: "CuDNNGRU" | "CuDNNLSTM",
   toKeras: boolean,
@@ -95,7 +95,7 @@ function varsOf(file: H5Reader, path: string): string[] {
   return keys.sort((a, b) => Number(a) - Number(b)).map((k) => `${path}/${k}`);
 }
 
-const asFloat32 = (a: H5Array): Float32Array =>
+export const asFloat32 = (a: H5Array): Float32Array =>
   a instanceof Float32Array ? a : Float32Array.from(a instanceof BigInt64Array ? Array.from(a, Number) : a);
 
 export interface LoadedWeights {
@@ -161,10 +161,23 @@ export function readKerasWeights(
  * has none (or that of an optimizer never used); a mismatch is a warning, as in Keras.
  */
 export function readOptimizerState(file: H5Reader, fn: string, model: Model): Model {
-  const setup = model.compiled;
-  if (!isTrainingSetup(setup) || !file.isGroup("optimizer/vars")) return model;
-  const plan = builtPlan(fn, model);
+  if (!isTrainingSetup(model.compiled) || !file.isGroup("optimizer/vars")) return model;
   const vars = varsOf(file, "optimizer/vars").map((p) => ({ shape: file.dataset(p).shape, read: () => file.read(p) }));
+  return withOptimizerState(fn, model, vars);
+}
+
+/**
+ * The compiled model with the optimizer state of Keras's optimizer variables (in `optimizer.variables`
+ * order, as both Keras file formats store them); a mismatch is a warning, as in Keras.
+ */
+export function withOptimizerState(
+  fn: string,
+  model: Model,
+  vars: readonly { shape: readonly number[]; read: () => H5Array }[],
+): Model {
+  const setup = model.compiled;
+  if (!isTrainingSetup(setup)) return model;
+  const plan = builtPlan(fn, model);
   const state = optimizerStateFromVars(setup.optimizer, vars, trainableWeights(fn, model, plan));
   if (state === null) return model;
   if ("mismatch" in state) {

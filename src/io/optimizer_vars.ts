@@ -63,7 +63,17 @@ export interface TrainableWeight {
 export interface OptimizerVar {
   readonly data: H5Array;
   readonly shape: readonly number[];
+  /**
+   * Keras's name for it: "iteration", "learning_rate", a slot's name ("momentum") for the slot of
+   * `weight` (Keras names that `<weight path with _>_<slot>`), or an optimizer-wide variable's.
+   */
+  readonly label: string;
+  /** The weight a slot variable belongs to; null for the others. */
+  readonly weight: TrainableWeight | null;
 }
+
+/** Keras's names of the optimizer-wide variables (Nadam's u_product is an unnamed `backend.Variable`). */
+const GLOBAL_NAMES: Readonly<Record<string, string>> = { u_product: "variable" };
 
 function layoutOf(spec: OptimizerSpec): SlotLayout {
   const layout = LAYOUTS[spec.class_name];
@@ -84,16 +94,20 @@ export function optimizerVars(
 ): OptimizerVar[] {
   const layout = layoutOf(spec);
   const lr = state?.learning_rate ?? (typeof spec.config.learning_rate === "number" ? spec.config.learning_rate : null);
-  const out: OptimizerVar[] = [{ data: BigInt64Array.of(BigInt(state?.iterations ?? 0)), shape: [] }];
-  if (hasLearningRateVariable(spec)) out.push({ data: Float32Array.of(lr ?? 0), shape: [] });
+  const out: OptimizerVar[] = [
+    { data: BigInt64Array.of(BigInt(state?.iterations ?? 0)), shape: [], label: "iteration", weight: null },
+  ];
+  if (hasLearningRateVariable(spec))
+    out.push({ data: Float32Array.of(lr ?? 0), shape: [], label: "learning_rate", weight: null });
   if (!state) return out;
   for (const { w, index, name, shape, init, integer } of keras3Slots(spec, layout, weights)) {
     const slot = state.slots[slotKey(w.layerIndex, w.weightIndex)]?.[index];
     const n = shape.reduce((a, b) => a * b, 1);
     const data = slot && slot.name === name && slot.values.length === n ? slot.values : new Float32Array(n).fill(init);
-    out.push({ data: integer ? Int32Array.from(data) : data, shape });
+    out.push({ data: integer ? Int32Array.from(data) : data, shape, label: name, weight: w });
   }
-  for (const g of layout.globals ?? []) out.push({ data: Float32Array.of(state.globals[g] ?? 1), shape: [] });
+  for (const g of layout.globals ?? [])
+    out.push({ data: Float32Array.of(state.globals[g] ?? 1), shape: [], label: GLOBAL_NAMES[g] ?? g, weight: null });
   return out;
 }
 

@@ -346,6 +346,9 @@ const LOSSES: Record<string, LossDef> = {
 
 export const LOSS_NAMES = Object.keys(LOSSES).flatMap((k) => [k, ...LOSSES[k].aliases]);
 
+/** The full name of a built-in loss given by name or alias ("mse" -> "mean_squared_error"); undefined if unknown. */
+export const lossFullName = (name: string): string | undefined => defByName(name)?.[0];
+
 function defByName(name: string): [string, LossDef] | undefined {
   const key = name.toLowerCase();
   const hit = Object.entries(LOSSES).find(([k, d]) => k === key || d.aliases.includes(key));

@@ -655,6 +655,16 @@ export class OptimizerRuntime {
     this.iterations = step;
   }
 
+  /** Replaces the state with `state` (a training backup being resumed); null starts afresh. */
+  load(state: OptimizerStateValue | null): void {
+    this.dispose();
+    const fresh = new OptimizerRuntime(this.spec, state);
+    this.iterations = fresh.iterations;
+    this.learningRate = fresh.learningRate;
+    this.globals = fresh.globals;
+    for (const [key, slots] of fresh.slots) this.slots.set(key, slots);
+  }
+
   /** Reads the state back as plain data. */
   snapshot(): OptimizerStateValue {
     const slots: Record<string, { name: string; shape: number[]; values: Float32Array }[]> = {};

@@ -1,6 +1,12 @@
 import * as t from "io-ts";
 import { decodeArgs, described } from "../args.js";
 
+/** An Rng's state as plain data (JSON-safe). */
+export interface RngState {
+  readonly s: readonly number[];
+  readonly spare: number | null;
+}
+
 /**
  * A small seeded PRNG (xoshiro128**) with normal draws, used for initializers on typed arrays. Without a
  * seed it takes one from the global stream (`drawSeed`).
@@ -19,6 +25,17 @@ export class Rng {
       return (z ^ (z >>> 16)) >>> 0;
     };
     this.s = new Uint32Array([next(), next(), next(), next()]);
+  }
+  /** The generator's state as plain numbers (what `fromState` resumes from). */
+  state(): RngState {
+    return { s: Array.from(this.s), spare: this.spare ?? null };
+  }
+  /** A generator continuing from `state`. */
+  static fromState(state: RngState): Rng {
+    const rng = new Rng(0);
+    rng.s = Uint32Array.from(state.s);
+    rng.spare = state.spare ?? undefined;
+    return rng;
   }
   /** Uniform in [0, 1). */
   uniform(): number {
@@ -55,6 +72,16 @@ export class Rng {
 // from it, so a script that calls set_random_seed() prints the same numbers on every run.
 
 let globalStream: Rng | null = null;
+
+/** The state of set_random_seed()'s stream (null when it was never called: draws are then not reproducible). */
+export function globalRandomState(): RngState | null {
+  return globalStream ? globalStream.state() : null;
+}
+
+/** Continues set_random_seed()'s stream from a saved state (a training backup); null leaves it as it is. */
+export function restoreGlobalRandomState(state: RngState | null): void {
+  if (state) globalStream = Rng.fromState(state);
+}
 
 /** A seed for one unseeded random draw: the next number of set_random_seed()'s stream, else a fresh random one. */
 export function drawSeed(): number {

@@ -23,6 +23,8 @@ import {
 } from "../../args.js";
 import { Progbar, defaultProgressIO, type ProgressIO } from "../../report/progress.js";
 import type { Model } from "../../model/model.js";
+import type { OptimizerStateValue } from "../../ops/optimizers.js";
+import type { RngState } from "../../ops/random.js";
 
 export type Logs = Record<string, number>;
 
@@ -51,6 +53,34 @@ export interface CallbackContext {
   iterations(): number;
   /** "up" when larger values of a log name are better, "down" when smaller are, undefined if unknown. */
   metricDirection(name: string): "up" | "down" | undefined;
+  /**
+   * In fit: the model value as training has it now (weights and optimizer state), for a checkpoint;
+   * training goes on undisturbed.
+   */
+  snapshotModel(): Model;
+  /** In fit: where training is (for a backup), as plain JSON-safe data. */
+  trainingPoint(): TrainingPoint;
+  /**
+   * In fit, from on_train_begin only: continue from a backup — these weights (per layer, in weight
+   * order) and optimizer state, at this point.
+   */
+  resumeFrom(weights: Float32Array[][], optimizerState: OptimizerStateValue | null, point: TrainingPoint): void;
+}
+
+/** Where a fit is: what a backup needs to continue it exactly. */
+export interface TrainingPoint {
+  /** The epoch (0-based) to run next, or the one in progress. */
+  readonly epoch: number;
+  /** Batches of that epoch done (0 at an epoch's start). */
+  readonly batch: number;
+  /** The epoch's batches (when batch > 0). */
+  readonly batches: unknown[] | null;
+  /** The batch schedule's state (after drawing the epoch's batches when batch > 0). */
+  readonly schedule: unknown;
+  /** set_random_seed()'s stream (null without it: shuffles and dropout are then not reproducible). */
+  readonly random: RngState | null;
+  /** The epoch's running sums (when batch > 0). */
+  readonly accumulator: unknown;
 }
 
 type Hook<A extends unknown[]> = (...args: A) => unknown;
@@ -202,9 +232,9 @@ export class CallbackList {
 // ---------------------------------------------------------------------------------------------
 // Monitoring helpers
 
-type Mode = "auto" | "min" | "max";
+export type Mode = "auto" | "min" | "max";
 
-function monitorDirection(fn: string, ctx: CallbackContext, monitor: string, mode: Mode): "up" | "down" {
+export function monitorDirection(fn: string, ctx: CallbackContext, monitor: string, mode: Mode): "up" | "down" {
   if (mode === "min") return "down";
   if (mode === "max") return "up";
   const dir = ctx.metricDirection(monitor);
@@ -226,9 +256,9 @@ function warnMissing(fn: string, monitor: string, logs: Logs): void {
   );
 }
 
-const MonitorMode = OneOf("auto", "min", "max");
-const Verbose01 = described(t.union([t.literal(0), t.literal(1), t.boolean]), "0 or 1");
-const asVerbose = (v: unknown) => (v === true || v === 1 ? 1 : 0);
+export const MonitorMode = OneOf("auto", "min", "max");
+export const Verbose01 = described(t.union([t.literal(0), t.literal(1), t.boolean]), "0 or 1");
+export const asVerbose = (v: unknown) => (v === true || v === 1 ? 1 : 0);
 
 /** `callback_early_stopping()`: Keras 3 EarlyStopping, restoring the best weights at the end when asked. */
 export function callback_early_stopping(

@@ -18,7 +18,7 @@ import {
 } from "./convert.js";
 import { inputNamesOf, isTrainingSetup, outputNamesOf } from "./setup.js";
 import { familyOf, type Layer } from "../../model/layer.js";
-import { Rng } from "../../ops/random.js";
+import { Rng, type RngState } from "../../ops/random.js";
 import { isTimeseriesBatches, windowPlanOf, windowRows, type WindowPlan } from "../../data/timeseries.js";
 
 /** Arrays of samples on the device. Tensors listed in `owned` were made here and are freed by `dispose`. */
@@ -313,7 +313,7 @@ export interface BatchSlice {
 /** The batches of a batches value, pass after pass, continuing across epochs when steps_per_epoch cuts a pass short. */
 export class WindowSchedule {
   private queue: BatchSlice[] = [];
-  private readonly rng: Rng;
+  private rng: Rng;
   constructor(
     private readonly plan: WindowPlan,
     private readonly shuffle: boolean,
@@ -331,6 +331,17 @@ export class WindowSchedule {
     return out;
   }
 
+  /** Where the schedule is, as plain data (a training backup). */
+  state(): unknown {
+    return { rng: this.rng.state(), queue: slicesToData(this.queue) };
+  }
+
+  restore(state: unknown): void {
+    const s = state as { rng: RngState; queue: SliceData[] };
+    this.rng = Rng.fromState(s.rng);
+    this.queue = slicesFromData(s.queue);
+  }
+
   private pass(): BatchSlice[] {
     const batches = this.plan.pass(this.rng, this.shuffle);
     const order = new Int32Array(batches.reduce((n, b) => n + b.length, 0));
@@ -341,6 +352,34 @@ export class WindowSchedule {
       return { start: start - b.length, size: b.length, order };
     });
   }
+}
+
+/** A batch slice as plain data; slices sharing one order array keep sharing it when read back. */
+export interface SliceData {
+  readonly start: number;
+  readonly size: number;
+  readonly order: number | null;
+  readonly orders?: number[][];
+}
+
+/** Slices as plain data: their order arrays listed once, referred to by index. */
+export function sliceData(slice: BatchSlice, index = 0, all: readonly BatchSlice[] = [slice]): SliceData {
+  const orders = [...new Set(all.map((s) => s.order).filter((o): o is Int32Array => o !== null))];
+  return {
+    start: slice.start,
+    size: slice.size,
+    order: slice.order ? orders.indexOf(slice.order) : null,
+    ...(index === 0 ? { orders: orders.map((o) => Array.from(o)) } : {}),
+  };
+}
+
+export function slicesToData(slices: readonly BatchSlice[]): SliceData[] {
+  return slices.map((s, i) => sliceData(s, i, slices));
+}
+
+export function slicesFromData(data: readonly SliceData[]): BatchSlice[] {
+  const orders = (data[0]?.orders ?? []).map((o) => Int32Array.from(o));
+  return data.map((d) => ({ start: d.start, size: d.size, order: d.order === null ? null : orders[d.order] }));
 }
 
 /** The batches of one pass for evaluate / predict: slices in order, or a batches value's own batches. */

@@ -31,10 +31,14 @@ import {
   inputShapesOf,
   passBatches,
   permutation,
+  slicesFromData,
+  slicesToData,
   takeBatch,
   type ArraySet,
+  type SliceData,
 } from "./data.js";
 import { setupOf, type TrainingSetup } from "./setup.js";
+import { globalRandomState, restoreGlobalRandomState } from "../../ops/random.js";
 import {
   EpochAccumulator,
   optimizedVariables,
@@ -55,6 +59,7 @@ import {
   type CallbackHooks,
   type Logs,
   type RunParams,
+  type TrainingPoint,
 } from "./callbacks.js";
 
 /** Logs handed to callbacks and returned are values too. */
@@ -140,6 +145,10 @@ interface LoopContext extends CallbackContext {
   params: RunParams;
 }
 
+const onlyInFit = (what: string) => (): never => {
+  throw new KerasError("callback", `${what} is available only while fit() runs`, "state");
+};
+
 /**
  * What callbacks may see and do. `training`: the runtime is fit's own, whose optimizer and weights they
  * may change; otherwise it is the model value's and stays as it is (the learning rate is read from the
@@ -176,6 +185,9 @@ function makeLoopContext(
     weightSpecs: () => rt.specs.map((specs) => specs.map((s) => ({ name: s.name, shape: s.shape }))),
     iterations: () => (setup ? optimizer("callback").iterations : 0),
     metricDirection: (name) => (step ? directionOf(step, name) : undefined),
+    snapshotModel: () => (training && setup ? snapshotModel(model, rt, setup) : onlyInFit("a snapshot of the model")()),
+    trainingPoint: onlyInFit("the training point"),
+    resumeFrom: onlyInFit("resuming"),
   };
 }
 
@@ -227,6 +239,17 @@ class BatchSchedule {
     private readonly shuffle: boolean,
   ) {}
 
+  /** Where the schedule is, as plain data (a training backup). */
+  state(): unknown {
+    return { order: this.order ? Array.from(this.order) : null, pos: this.pos };
+  }
+
+  restore(state: unknown): void {
+    const s = state as { order: number[] | null; pos: number };
+    this.order = s.order ? Int32Array.from(s.order) : null;
+    this.pos = s.pos;
+  }
+
   epoch(steps: number | undefined): { start: number; size: number; order: Int32Array | null }[] {
     const out: { start: number; size: number; order: Int32Array | null }[] = [];
     const count = steps ?? Math.ceil(this.n / this.batchSize);
@@ -274,6 +297,20 @@ function sealedOptimizerState(state: OptimizerStateValue): { state: OptimizerSta
     ]),
   );
   return { state: Object.freeze({ ...state, slots: Object.freeze(slots) }), bytes };
+}
+
+/**
+ * The model as training has it now (weights and optimizer state read back), for a checkpoint taken
+ * mid-fit: the runtime keeps training undisturbed and stays fit's own.
+ */
+function snapshotModel(model: Model, rt: Runtime, setup: TrainingSetup): Model {
+  const weights = rt.readWeights();
+  const layers = model.layers.map((l, i) => (rt.variables[i].length ? withLayer(l, { weightValues: weights[i] }) : l));
+  const { state: optimizerState } = sealedOptimizerState(optimizerFor(rt, setup).snapshot());
+  return withModel(model, {
+    layers: Object.freeze(layers),
+    compiled: Object.freeze({ ...setup, optimizerState }) as unknown as CompiledState,
+  });
 }
 
 /**
@@ -344,13 +381,45 @@ export async function fitLoop(
     const metrics: Record<string, number[]> = {};
     const epochsRun: number[] = [];
     let lastLogs: Logs = NO_LOGS;
+    // Where training is, for a backup: the epoch, the batches done in it, the epoch's batches and the
+    // schedule's state once they were drawn, the running sums.
+    let at = { epoch: o.initialEpoch, batch: 0 };
+    let batches: ReturnType<typeof schedule.epoch> = [];
+    let scheduleState: unknown = schedule.state();
+    let acc = new EpochAccumulator(step);
+    let resume: TrainingPoint | null = null;
+    ctx.trainingPoint = () => ({
+      epoch: at.epoch,
+      batch: at.batch,
+      batches: at.batch > 0 ? slicesToData(batches) : null,
+      schedule: at.batch > 0 ? scheduleState : schedule.state(),
+      random: globalRandomState(),
+      accumulator: at.batch > 0 ? acc.state() : null,
+    });
+    // Only a callback's on_train_begin may resume (a backup it found): weights, optimizer state, the point.
+    ctx.resumeFrom = (weights, optimizerState, point) => {
+      ctx.setWeights(weights);
+      optimizer.load(optimizerState);
+      resume = point;
+    };
     await callbacks.fire("on_train_begin", NO_LOGS);
-    for (let epoch = o.initialEpoch; epoch < o.epochs && !ctx.stopTraining; epoch++) {
+    ctx.resumeFrom = onlyInFit("resuming (in on_train_begin)");
+    const point = resume as TrainingPoint | null;
+    if (point) {
+      schedule.restore(point.schedule);
+      restoreGlobalRandomState(point.random);
+    }
+    const firstEpoch = Math.max(o.initialEpoch, point?.epoch ?? 0);
+    for (let epoch = firstEpoch; epoch < o.epochs && !ctx.stopTraining; epoch++) {
       ctx.params = params;
+      const resumed = point && epoch === point.epoch && point.batch > 0 && point.batches ? point : null;
+      at = { epoch, batch: 0 };
       await callbacks.fire("on_epoch_begin", epoch, NO_LOGS);
-      const acc = new EpochAccumulator(step);
-      const batches = schedule.epoch(o.stepsPerEpoch);
-      for (let b = 0; b < batches.length; b++) {
+      acc = new EpochAccumulator(step);
+      batches = resumed ? slicesFromData(resumed.batches as SliceData[]) : schedule.epoch(o.stepsPerEpoch);
+      scheduleState = schedule.state();
+      if (resumed?.accumulator) acc.restore(resumed.accumulator as Parameters<typeof acc.restore>[0]);
+      for (let b = resumed ? resumed.batch : 0; b < batches.length; b++) {
         await callbacks.fire("on_train_batch_begin", b, NO_LOGS);
         const batch = takeBatch(train, batches[b].start, batches[b].size, batches[b].order);
         let sums: Tensor;
@@ -362,9 +431,11 @@ export async function fitLoop(
         const values = await sums.data();
         sums.dispose();
         acc.add(values, batch.size);
+        at = { epoch, batch: b + 1 };
         await callbacks.fire("on_train_batch_end", b, Object.freeze(acc.logs()));
         if (ctx.stopTraining) break;
       }
+      at = { epoch: epoch + 1, batch: 0 };
       const epochLogs: Logs = acc.logs();
       if (o.validation && o.validateAt(epoch + 1)) {
         ctx.params = { ...params, steps: Math.ceil(o.validation.n / valBatch) };

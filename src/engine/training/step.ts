@@ -272,6 +272,24 @@ export class EpochAccumulator {
     for (const acc of this.metricSums) for (let i = 0; i < acc.length; i++) acc[i] += sums[o++];
   }
 
+  /** The running sums as plain data (a training backup taken mid-epoch). */
+  state(): { loss: number; outputs: number[]; samples: number; metrics: number[][] } {
+    return {
+      loss: this.lossSum,
+      outputs: [...this.outputLossSums],
+      samples: this.samples,
+      metrics: this.metricSums.map((m) => Array.from(m)),
+    };
+  }
+
+  /** Continues from `state()`'s sums. */
+  restore(state: { loss: number; outputs: number[]; samples: number; metrics: number[][] }): void {
+    this.lossSum = state.loss;
+    this.outputLossSums = [...state.outputs];
+    this.samples = state.samples;
+    this.metricSums = state.metrics.map((m) => Float64Array.from(m));
+  }
+
   /** The current logs, `prefix` added to every name ("val_" for validation). */
   logs(prefix = ""): Record<string, number> {
     const out: Record<string, number> = {};

@@ -15,14 +15,23 @@ import { expect } from "chai";
 import { pipe } from "fp-ts/lib/function.js";
 import * as k from "../../../src/index.js";
 import { use_backend } from "../../../src/backend/index.js";
-import type { Model } from "../../../src/model/model.js";
 import { isTrainingSetup } from "../../../src/engine/training/setup.js";
 import { requireKeras, runKeras } from "../../helpers/keras.js";
 import { fileCases, halve, type FileCase } from "../../io/cases.js";
 import { withPatternWeights } from "../../core/helpers.js";
+import {
+  RESUME_OPTIMIZERS as OPTIMIZERS,
+  inputDtypes,
+  predictOn,
+  resumeData,
+  resumeFitArgs as fitArgs,
+  resumeModel,
+} from "./file_round_trips.js";
 
-const script = readFileSync(join(import.meta.dirname, "keras_files.py"), "utf8");
-const quiet = { verbose: 0 as const };
+// the shared helpers first (runKeras runs one script)
+const script = ["h5_describe.py", "keras_files.py"]
+  .map((f) => readFileSync(join(import.meta.dirname, f), "utf8"))
+  .join("\n");
 
 const flatten = (v: unknown): number[] => (Array.isArray(v) ? v.flatMap(flatten) : [v as number]);
 
@@ -33,57 +42,6 @@ function expectClose(actual: unknown, expected: unknown, tol: number, what: stri
     if (Math.abs(a[i] - x) > tol * Math.max(1, Math.abs(x))) expect.fail(`${what}[${i}]: expected ${x}, got ${a[i]}`);
   });
 }
-
-const inputDtypes = (m: Model): string[] => (m.type === "sequential" ? [m.inputDtype] : m.inputs.map((i) => i.dtype));
-
-async function predictOn(model: Model, inputs: unknown[]): Promise<unknown> {
-  return k.predict(model, inputs.length === 1 ? inputs[0] : inputs, {
-    ...quiet,
-    batch_size: (inputs[0] as unknown[]).length,
-  });
-}
-
-/** Training data of the resume cases: 8 sequences of 4 steps, 3 features, 2 batches of 4. */
-const resumeData = {
-  x: Array.from({ length: 8 }, (_, i) =>
-    Array.from({ length: 4 }, (_, t) => [0, 1, 2].map((f) => Math.sin(i + 2 * t + 3 * f))),
-  ),
-  y: Array.from({ length: 8 }, (_, i) => [Math.cos(i)]),
-  batch_size: 4,
-};
-
-const OPTIMIZERS: Record<string, () => ReturnType<typeof k.optimizer_adam>> = {
-  adam: () => k.optimizer_adam({ learning_rate: 0.01, amsgrad: true }),
-  sgd: () => k.optimizer_sgd({ learning_rate: 0.05, momentum: 0.9, nesterov: true }),
-  rmsprop: () => k.optimizer_rmsprop({ learning_rate: 0.01, momentum: 0.5, centered: true }),
-  adagrad: () => k.optimizer_adagrad({ learning_rate: 0.05 }),
-  adadelta: () => k.optimizer_adadelta({ learning_rate: 1 }),
-  adamax: () => k.optimizer_adamax({ learning_rate: 0.01 }),
-  nadam: () => k.optimizer_nadam({ learning_rate: 0.01 }),
-  adamw: () => k.optimizer_adamw({ learning_rate: 0.01 }),
-  schedule: () =>
-    k.optimizer_adam({
-      learning_rate: k.learning_rate_schedule_exponential_decay({
-        initial_learning_rate: 0.02,
-        decay_steps: 3,
-        decay_rate: 0.5,
-      }),
-    }),
-  lion: () => k.optimizer_lion({ learning_rate: 0.01 }),
-  lamb: () => k.optimizer_lamb({ learning_rate: 0.01 }),
-  ftrl: () => k.optimizer_ftrl({ learning_rate: 0.1, l1_regularization_strength: 0.01 }),
-  // GRU weights of rank 2 (factored r, c) and the Dense bias of rank 1 (scalar r, c)
-  adafactor: () => k.optimizer_adafactor({ learning_rate: 0.01 }),
-  polynomial_decay: () =>
-    k.optimizer_sgd({
-      learning_rate: k.learning_rate_schedule_polynomial_decay({ initial_learning_rate: 0.05, decay_steps: 3 }),
-    }),
-  cosine_decay_restarts: () =>
-    k.optimizer_sgd({
-      learning_rate: k.learning_rate_schedule_cosine_decay_restarts({ initial_learning_rate: 1, first_decay_steps: 2 }),
-    }),
-};
-const fitArgs = { epochs: 1, batch_size: resumeData.batch_size, shuffle: false, ...quiet };
 
 describe("Keras 3 files against real Keras 3.15.1", function () {
   this.timeout(900_000);
@@ -136,19 +94,7 @@ describe("Keras 3 files against real Keras 3.15.1", function () {
     });
     const resumeOurs: unknown[] = [];
     for (const [name, optimizer] of Object.entries(OPTIMIZERS)) {
-      const model = k.set_weights(
-        pipe(
-          k.keras_model_sequential({ input_shape: [4, 3] }),
-          k.layer_gru({ units: 3 }),
-          k.layer_dense({ units: 1 }),
-          k.compile({ optimizer: optimizer(), loss: "mse", metrics: ["mae"] }),
-        ),
-        Array.from({ length: 5 }, (_, i) => {
-          const shapes = [[3, 9], [3, 9], [2, 9], [3, 1], [1]][i];
-          const n = shapes.reduce((a, b) => a * b, 1);
-          return { shape: shapes, values: Float32Array.from({ length: n }, (_, j) => 0.4 * Math.sin(7 * i + j)) };
-        }),
-      );
+      const model = resumeModel(optimizer());
       const once = (await k.fit(model, resumeData.x, resumeData.y, fitArgs)).model;
       const twice = await k.fit(model, resumeData.x, resumeData.y, { ...fitArgs, epochs: 2 });
       twoEpochs.set(name, { weights: k.get_weights(twice.model), loss: twice.history.metrics.loss[1] });

@@ -1,0 +1,3 @@
+import { describeDamagedFiles } from "../io/damaged_files.js";
+
+describeDamagedFiles(1);
