@@ -254,7 +254,7 @@ describe("training: metrics of issue 12 (hand-derived values)", () => {
     await expectKerasError(() => k.metric_iou({ num_classes: 2 } as any), /metric_iou\(\)/, /target_class_ids/);
     await expectKerasError(
       () => k.metric_iou({ num_classes: 2, target_class_ids: [2] }),
-      /target class id 2 is out of range/,
+      /`target_class_ids` holds 2, out of range/,
     );
     await expectKerasError(() => k.metric_true_positives({ thresholds: [0.5, 2] }), /thresholds/);
     await expectKerasError(() => k.metric_r2_score({ class_aggregation: "mean" as any }), /class_aggregation/);
