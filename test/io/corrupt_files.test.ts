@@ -4,14 +4,14 @@
  * or a dead process — and the library still reads a good file afterwards.
  */
 import { expect } from "chai";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pipe } from "fp-ts/lib/function.js";
 import * as k from "../../src/index.js";
 import { use_backend } from "../../src/backend/index.js";
 import type { Model } from "../../src/model/model.js";
 import { withPatternWeights } from "../core/helpers.js";
+import { temporaryFolders } from "../helpers/temporary_folders.js";
 
 /** mulberry32: a small seeded generator, so every run feeds the same files. */
 function generator(seed: number): () => number {
@@ -85,10 +85,11 @@ function tally(outcomes: Outcome[]): Record<Outcome, number> {
 }
 
 describe("damaged files give a KerasError, never a crash", function () {
+  const tmp = temporaryFolders("tskeras-corrupt-");
   this.timeout(600_000);
   let model: Model;
   let keras: Uint8Array;
-  const dir = mkdtempSync(join(tmpdir(), "tskeras-corrupt-"));
+  const dir = tmp();
   const warn = console.warn;
 
   before(async () => {

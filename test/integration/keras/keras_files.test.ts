@@ -8,8 +8,7 @@
  *   and predict Keras's numbers; its .weights.h5 files load into the model of its to_json();
  * - training resumed from a one-epoch file — here or in Keras — matches two epochs without stopping.
  */
-import { readFileSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
 import { pipe } from "fp-ts/lib/function.js";
@@ -20,6 +19,7 @@ import { isTrainingSetup } from "../../../src/engine/training/setup.js";
 import { requireKeras, runKeras } from "../../helpers/keras.js";
 import { fileCases, halve, type FileCase } from "../../io/cases.js";
 import { withPatternWeights } from "../../core/helpers.js";
+import { temporaryFolders } from "../../helpers/temporary_folders.js";
 
 const script = readFileSync(join(import.meta.dirname, "keras_files.py"), "utf8");
 const quiet = { verbose: 0 as const };
@@ -87,7 +87,7 @@ const fitArgs = { epochs: 1, batch_size: resumeData.batch_size, shuffle: false, 
 
 describe("Keras 3 files against real Keras 3.15.1", function () {
   this.timeout(900_000);
-  const dir = mkdtempSync(join(tmpdir(), "tskeras-keras-files-"));
+  const dir = temporaryFolders("tskeras-keras-files-")();
   let cases: FileCase[];
   const ours = new Map<string, unknown>();
   const twoEpochs = new Map<string, { weights: unknown[]; loss: number }>();
