@@ -403,6 +403,8 @@ const fbeta = (key: string, className: string, withBeta: boolean): [string, Metr
 ];
 
 const IOU_PROPS: Props = {
+  // Keras's IoU classes default to dtype "int" and write it ("int64"): counts of integer (truncated) weights.
+  dtype: Nullable(OneOf("float32", "int32", "int64")),
   // The confusion matrix holds num_classes^2 counts.
   num_classes: PositiveIntAtMost(Math.floor(Math.sqrt(MAX_TENSOR_SIZE)), "its square is the size of a tensor"),
   ignore_class: Nullable(Int),
@@ -648,7 +650,7 @@ export const METRIC_NAMES = [
 
 function makeMetric(key: string, args: unknown): MetricSpec {
   const def = METRICS[key];
-  const c = decodeArgs(def.fn, { ...def.props, name: Str, dtype: FloatDType }, args, def.defaults, def.required);
+  const c = decodeArgs(def.fn, { name: Str, dtype: FloatDType, ...def.props }, args, def.defaults, def.required);
   return metricValue(def.fn, def.make(c));
 }
 
@@ -881,7 +883,8 @@ export const metric_r2_score = dualMetric("r2_score");
 /**
  * Intersection over union (Keras 3 `IoU`) of the `target_class_ids` among `num_classes`: a confusion
  * matrix of class ids (sparse by default; `sparse_y_true` / `sparse_y_pred` = FALSE take the argmax over
- * `axis`), entries of `ignore_class` left out. Keras's integer dtype truncates sample weights.
+ * `axis`), entries of `ignore_class` left out. `dtype` NULL (default) is Keras's "int" (written "int64"
+ * in its files): sample weights are truncated to integers; "float32" keeps them.
  *
  * @example
  * metric_iou([0, 0, 1, 1], [0, 1, 0, 1], { num_classes: 2, target_class_ids: [0] }); // 1/3
