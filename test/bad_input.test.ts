@@ -3,13 +3,13 @@
  * the public function and the argument. test/fuzz covers the classes at large; these pin the findings.
  */
 import { expect } from "chai";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import * as api from "../src/index.js";
 import { tf } from "../src/backend/tf.js";
 import { KerasError } from "../src/errors.js";
 import { expectKerasError } from "./training/helpers.js";
+import { temporaryFolders } from "./helpers/temporary_folders.js";
 
 const x4 = [
   [0.1, 0.2, 0.3, 0.4],
@@ -39,6 +39,7 @@ async function refuses(fn: string, f: () => unknown, ...patterns: RegExp[]): Pro
 }
 
 describe("bad input is a KerasError naming the function and the argument (issue 9)", function () {
+  const tmp = temporaryFolders("tskeras-bad-");
   this.timeout(60_000);
   before(() => api.backend_ready());
 
@@ -162,7 +163,7 @@ describe("bad input is a KerasError naming the function and the argument (issue 
         () => api.plot_history(history, { width: 20000 }),
         /`width` must be a positive integer of at most 16384/,
       );
-      const dir = mkdtempSync(join(tmpdir(), "tskeras-bad-"));
+      const dir = tmp();
       await refuses(
         "plot_history",
         () => api.plot_history(history, { width: 16384, height: 16384, file: join(dir, "h.png") }),
@@ -174,7 +175,6 @@ describe("bad input is a KerasError naming the function and the argument (issue 
         /`file` must be a file path \(a non-empty string\)/,
       );
       expect(readdirSync(dir)).to.deep.equal([]);
-      rmSync(dir, { recursive: true });
     });
   });
 
@@ -568,9 +568,7 @@ describe("bad input is a KerasError naming the function and the argument (issue 
   });
 
   describe("found by the fuzz in the files, data utilities, datasets and TensorBoard", () => {
-    let dir: string;
-    before(() => (dir = mkdtempSync(join(tmpdir(), "tskeras-bad-"))));
-    after(() => rmSync(dir, { recursive: true, force: true }));
+    const dir = tmp();
 
     it("the file functions take a plain record of named arguments (a Map or a Date was read as none)", async () => {
       const file = join(dir, "m.keras");

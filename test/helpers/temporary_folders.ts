@@ -6,9 +6,10 @@
  * process follow), so what the tests leave there is theirs, not another process's in /tmp. The root
  * after-all hook below fails the run naming each leftover (and removes them, so a failing run leaves no
  * debris either). Suites make their folders with `temporaryFolders()`, which removes them in the suite's
- * after hook.
+ * after hook and fails when a write of the library left its temporary file there (atomic writes remove
+ * theirs when they fail).
  */
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 
@@ -32,13 +33,26 @@ process.env.TMPDIR = run;
 export function temporaryFolders(prefix = "tskeras-"): () => string {
   const made: string[] = [];
   after(() => {
-    for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+    const dirs = made.splice(0);
+    const temporaries = dirs.flatMap(atomicTemporaries);
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+    if (temporaries.length)
+      throw new Error(
+        `writes left their temporary files behind (a failed write must remove them): ${temporaries.join(", ")}`,
+      );
   });
   return () => {
     const dir = mkdtempSync(join(tmpdir(), prefix));
     made.push(dir);
     return dir;
   };
+}
+
+/** Temporary files of src/io/atomic.ts's writes (`<file>.<pid>.<counter>.tmp`) anywhere below `dir`. */
+function atomicTemporaries(dir: string): string[] {
+  if (!existsSync(dir)) return []; // removed by its test
+  const names = readdirSync(dir, { recursive: true, encoding: "utf8" });
+  return names.filter((name) => /\.\d+\.\d+\.tmp$/.test(name)).map((name) => join(dir, name));
 }
 
 /** Fails (after removing them) when the run's temporary folder holds anything but the tsx cache link. */
