@@ -3,13 +3,13 @@
  * the public function and the argument. test/fuzz covers the classes at large; these pin the findings.
  */
 import { expect } from "chai";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import * as api from "../src/index.js";
 import { tf } from "../src/backend/tf.js";
 import { KerasError } from "../src/errors.js";
 import { expectKerasError } from "./training/helpers.js";
+import { temporaryFolders } from "./helpers/temporary_folders.js";
 
 const x4 = [
   [0.1, 0.2, 0.3, 0.4],
@@ -39,6 +39,7 @@ async function refuses(fn: string, f: () => unknown, ...patterns: RegExp[]): Pro
 }
 
 describe("bad input is a KerasError naming the function and the argument (issue 9)", function () {
+  const tmp = temporaryFolders("tskeras-bad-");
   this.timeout(60_000);
   before(() => api.backend_ready());
 
@@ -148,7 +149,7 @@ describe("bad input is a KerasError naming the function and the argument (issue 
       await refuses(
         "metric_auc",
         () => api.metric_auc({ num_thresholds: 2 ** 25 }),
-        /`num_thresholds` must be between 2 and 16777216/,
+        /`num_thresholds` must be an integer in \[2, 16777216\]/,
       );
       await refuses(
         "metric_auc",
@@ -162,7 +163,7 @@ describe("bad input is a KerasError naming the function and the argument (issue 
         () => api.plot_history(history, { width: 20000 }),
         /`width` must be a positive integer of at most 16384/,
       );
-      const dir = mkdtempSync(join(tmpdir(), "tskeras-bad-"));
+      const dir = tmp();
       await refuses(
         "plot_history",
         () => api.plot_history(history, { width: 16384, height: 16384, file: join(dir, "h.png") }),
@@ -174,7 +175,6 @@ describe("bad input is a KerasError naming the function and the argument (issue 
         /`file` must be a file path \(a non-empty string\)/,
       );
       expect(readdirSync(dir)).to.deep.equal([]);
-      rmSync(dir, { recursive: true });
     });
   });
 
@@ -568,9 +568,7 @@ describe("bad input is a KerasError naming the function and the argument (issue 
   });
 
   describe("found by the fuzz in the files, data utilities, datasets and TensorBoard", () => {
-    let dir: string;
-    before(() => (dir = mkdtempSync(join(tmpdir(), "tskeras-bad-"))));
-    after(() => rmSync(dir, { recursive: true, force: true }));
+    const dir = tmp();
 
     it("the file functions take a plain record of named arguments (a Map or a Date was read as none)", async () => {
       const file = join(dir, "m.keras");
@@ -686,6 +684,142 @@ describe("bad input is a KerasError naming the function and the argument (issue 
       );
       const series = api.timeseries_dataset_from_array([0, 1, 2, 9, 1, 2], [0, 1, 2, 3, 4, 5], { sequence_length: 3 });
       await refuses("evaluate", () => api.evaluate(tokens, series, { verbose: 0 }), /`x` holds 9 at \[4\]/);
+    });
+  });
+
+  describe("found by the fuzz in the losses, metrics and metric objects of issue 12", () => {
+    const onehot = [
+      [1, 0, 0],
+      [0, 1, 0],
+    ];
+    const probs = [
+      [0.8, 0.1, 0.1],
+      [0.2, 0.7, 0.1],
+    ];
+
+    it("a metric object's update_state() and result() errors are its function's, naming the argument", async () => {
+      await refuses(
+        "metric_auc",
+        () => api.metric_auc().update_state(onehot, probs, { sample_weight: [1, 2, 3] }),
+        /^metric_auc\(\): update_state\(\): auc: cannot use `y_true` of shape \[2, 3\] and `y_pred` of shape \[2, 3\] with `sample_weight` of shape \[3\]/,
+      );
+      await refuses("metric_mean", () => api.metric_mean().update_state([1, "a"]), /update_state\(\): `values`/);
+      await refuses("metric_f1_score", () => api.metric_f1_score().result(), /^metric_f1_score\(\): result\(\):/);
+      await refuses(
+        "metric_r2_score",
+        () =>
+          api
+            .metric_r2_score()
+            .update_state([[1], [2]], [[1], [2]])
+            .update_state([[1, 2]], [[1, 2]]),
+        /`y_true` of shape \[1, 2\] and `y_pred` of shape \[1, 2\] give 9 sums where the metric holds 5/,
+      );
+    });
+
+    it("update_state() checks sparse labels as the computed form does (they were counted silently)", async () => {
+      await refuses(
+        "metric_sparse_categorical_crossentropy",
+        () => api.metric_sparse_categorical_crossentropy().update_state([0, 3], probs),
+        /`y_true` holds 3/,
+      );
+      await refuses(
+        "metric_sparse_categorical_accuracy",
+        () => api.metric_sparse_categorical_accuracy().update_state([0, NaN], probs),
+        /`y_true`/,
+      );
+    });
+
+    it("an axis y_pred does not have names `axis` (it was a shape error of y_true and y_pred)", async () => {
+      for (const [fn, f] of [
+        ["loss_binary_crossentropy", () => api.loss_binary_crossentropy(onehot, probs, { axis: 5 })],
+        ["loss_dice", () => api.loss_dice(onehot, probs, { axis: [0, 2] })],
+        ["metric_cosine_similarity", () => api.metric_cosine_similarity(onehot, probs, { axis: -3 })],
+        [
+          "metric_iou",
+          () => api.metric_iou(onehot, probs, { num_classes: 3, target_class_ids: [0], sparse_y_true: false, axis: 2 }),
+        ],
+      ] as const)
+        await refuses(fn, f, /`axis` = -?\d is not an axis of `y_(true|pred)` of shape \[2, 3\]/);
+      const model = api.compile(api.layer_dense(api.keras_model_sequential({ input_shape: [4] }), { units: 3 }), {
+        optimizer: "sgd",
+        loss: api.loss_categorical_crossentropy({ axis: 2 }),
+      });
+      await refuses("train_on_batch", () => api.train_on_batch(model, x4, [...onehot, [0, 0, 1]]), /`axis` = 2/);
+    });
+
+    it("arguments that do not fit the data are named", async () => {
+      await refuses(
+        "loss_categorical_focal_crossentropy",
+        () => api.loss_categorical_focal_crossentropy(onehot, probs, { alpha: [0.25, 0.25] }),
+        /`alpha` has 2 weights but `y_pred` of shape \[2, 3\] has 3 classes/,
+      );
+      await refuses(
+        "metric_precision_at_recall",
+        () => api.metric_precision_at_recall(onehot, probs, { recall: 0.5, class_id: 5 }),
+        /`class_id` = 5 is not a column of `y_pred` of shape \[2, 3\]/,
+      );
+      // Keras's IoU fails too: with sparse_y_true = FALSE, y_true's argmax is one id for the batch.
+      await refuses(
+        "metric_iou",
+        () => api.metric_iou([0, 1, 2], [0, 1, 1], { num_classes: 3, target_class_ids: [0], sparse_y_true: false }),
+        /`y_true` of shape \[3\] gives 1 class ids but `y_pred` of shape \[3\] 3/,
+      );
+      await refuses(
+        "metric_iou",
+        () => api.metric_iou({ num_classes: 3, target_class_ids: [3] }),
+        /`target_class_ids` holds 3/,
+      );
+    });
+
+    it("sizes: *-at-* thresholds are bounded as AUC's (2^25 was a raw RangeError), IoU's confusion matrix", async () => {
+      await refuses(
+        "metric_precision_at_recall",
+        () => api.metric_precision_at_recall({ recall: 0.5, num_thresholds: 2 ** 25 }),
+        /`num_thresholds` must be an integer in \[1, 16777216\]/,
+      );
+      await refuses(
+        "metric_mean_iou",
+        () => api.metric_mean_iou({ num_classes: 2 ** 16 }),
+        /`num_classes` must be a positive integer of at most 46340/,
+      );
+    });
+
+    it("CTC labels must be integers (1.5 was read as 1); its data errors are the running function's", async () => {
+      const logits = [
+        [
+          [0, 1, 2],
+          [1, 0, 0],
+        ],
+      ];
+      await refuses("loss_ctc", () => api.loss_ctc([[1.5, 0]], logits), /`y_true` holds 1.5 at \[0, 0\]/);
+      const model = api.compile(api.layer_dense(api.keras_model_sequential({ input_shape: [2, 2] }), { units: 3 }), {
+        optimizer: "sgd",
+        loss: api.loss_ctc(),
+      });
+      await refuses(
+        "train_on_batch",
+        () => api.train_on_batch(model, seq(1, 2, 2), [[3, 0]]),
+        /`y_true` holds 3 at \[0, 0\]: labels must be integers in 1..2/,
+      );
+    });
+
+    it("custom_metric()'s function is checked when it runs", async () => {
+      const m = api.custom_metric("junk", (() => "a") as any);
+      await refuses(
+        "custom_metric",
+        () => m.update_state(onehot, probs),
+        /update_state\(\): `fn` of custom_metric\("junk"\) must return a numeric tensor, got "a"/,
+      );
+      const model = api.compile(api.layer_dense(api.keras_model_sequential({ input_shape: [4] }), { units: 3 }), {
+        optimizer: "sgd",
+        loss: "mse",
+        metrics: [m],
+      });
+      await refuses(
+        "test_on_batch",
+        () => api.test_on_batch(model, x4, [...onehot, [0, 0, 1]]),
+        /`fn` of custom_metric/,
+      );
     });
   });
 

@@ -14,7 +14,7 @@
  */
 import * as t from "io-ts";
 import { tf, type Tensor } from "../backend/tf.js";
-import { KerasError } from "../errors.js";
+import { ArgumentError, KerasError } from "../errors.js";
 import { Bool, NonNegativeInt, OneOf, PositiveInt, decodeArgs, described } from "../args.js";
 import { release, toNestedArray, toTensorData } from "../engine/training/convert.js";
 
@@ -52,7 +52,6 @@ export interface CtcDims {
  * sample's label length); two equal labels in a row need a blank between them.
  */
 export function ctcLossAndGradient(
-  fn: string,
   labels: ArrayLike<number>,
   logits: ArrayLike<number>,
   dims: CtcDims,
@@ -72,13 +71,12 @@ export function ctcLossAndGradient(
     let n = 0;
     for (let i = 0; i < L; i++) {
       const raw = labels[b * L + i];
-      if (raw !== 0) n++;
-      lab[i] = Math.trunc(raw);
-      if (!(lab[i] >= 0 && lab[i] < C))
-        throw new KerasError(
-          fn,
-          `y_true[${b}, ${i}] is ${raw}: labels must be integers in 1..${C - 1} (0 is the blank and pads), as y_pred has ${C} classes`,
+      if (!(Number.isInteger(raw) && raw >= 0 && raw < C))
+        throw new ArgumentError(
+          `\`y_true\` holds ${raw} at [${b}, ${i}]: labels must be integers in 1..${C - 1} (0 is the blank and pads), as \`y_pred\` has ${C} classes`,
         );
+      if (raw !== 0) n++;
+      lab[i] = raw;
     }
     const tb = logitLengths ? logitLengths[b] : T;
     for (let s = 0; s < tb; s++) {
@@ -132,31 +130,26 @@ export function ctcLossAndGradient(
   return { loss, gradient };
 }
 
-/** Keras 3's `ctc` loss: per-sample values of shape (batch), differentiable w.r.t. y_pred. */
+/**
+ * Keras 3's `ctc` loss: per-sample values of shape (batch), differentiable w.r.t. y_pred. Bad data is an
+ * ArgumentError naming `y_true` / `y_pred` (the running function reports it as its own).
+ */
 export function ctcPerSample(yTrue: Tensor, yPred: Tensor): Tensor {
-  const fn = "loss_ctc";
+  const shapes = `(shapes [${yTrue.shape.join(", ")}] and [${yPred.shape.join(", ")}])`;
   if (yTrue.rank !== 2)
-    throw new KerasError(
-      fn,
-      `y_true must be labels of shape (batch, max_length), got shape [${yTrue.shape.join(", ")}]`,
-      "shape",
+    throw new ArgumentError(
+      `\`y_true\` must be labels of shape (batch, max_length), got shape [${yTrue.shape.join(", ")}]`,
     );
   if (yPred.rank !== 3)
-    throw new KerasError(
-      fn,
-      `y_pred must be logits of shape (batch, time, classes), got shape [${yPred.shape.join(", ")}]`,
-      "shape",
+    throw new ArgumentError(
+      `\`y_pred\` must be logits of shape (batch, time, classes), got shape [${yPred.shape.join(", ")}]`,
     );
   if (yTrue.shape[0] !== yPred.shape[0])
-    throw new KerasError(
-      fn,
-      `y_true has ${yTrue.shape[0]} samples but y_pred ${yPred.shape[0]} (shapes [${yTrue.shape.join(", ")}] and [${yPred.shape.join(", ")}])`,
-      "shape",
-    );
+    throw new ArgumentError(`\`y_true\` has ${yTrue.shape[0]} samples but \`y_pred\` ${yPred.shape[0]} ${shapes}`);
   const [batch, time, classes] = yPred.shape;
   const dims: CtcDims = { batch, time, classes, maxLabel: yTrue.shape[1] as number };
   const op = tf.customGrad(((labels: Tensor, logits: Tensor) => {
-    const { loss, gradient } = ctcLossAndGradient(fn, labels.dataSync(), logits.dataSync(), dims);
+    const { loss, gradient } = ctcLossAndGradient(labels.dataSync(), logits.dataSync(), dims);
     return {
       value: tf.tensor1d(Float32Array.from(loss)),
       gradFunc: (dy: Tensor) => [

@@ -5,7 +5,7 @@
  * with `(y_true, y_pred)` it computes the per-sample losses and returns them as numbers.
  */
 import { tf, type Tensor } from "../backend/tf.js";
-import { KerasError, describeValue } from "../errors.js";
+import { ArgumentError, KerasError, asKerasError, describeValue } from "../errors.js";
 import * as t from "io-ts";
 import { checkedTensorFunction } from "./user_functions.js";
 import {
@@ -219,6 +219,10 @@ const LOSSES: Record<string, LossDef> = {
       const y = c.label_smoothing ? add(mul(t, 1 - c.label_smoothing), c.label_smoothing / classes) : t;
       const prob = c.from_logits ? softmaxAlong(p, c.axis) : p;
       const q = clipByValue(div(prob, sum(prob, c.axis, true)), EPSILON, 1 - EPSILON);
+      if (Array.isArray(c.alpha) && c.alpha.length !== p.shape[p.rank - 1])
+        throw new ArgumentError(
+          `\`alpha\` has ${c.alpha.length} weights but \`y_pred\` of shape [${p.shape.join(", ")}] has ${p.shape[p.rank - 1]} classes`,
+        );
       const alpha = Array.isArray(c.alpha) ? tf.tensor1d(c.alpha) : c.alpha;
       const weight = mul(tf.pow(sub(1, q), c.gamma), alpha);
       return sum(mul(weight, tf.neg(mul(y, log(q)))), c.axis);
@@ -370,8 +374,33 @@ function makeLoss(key: string, args: unknown): LossSpec {
     name: c.name ?? key,
     class_name: def.className,
     config,
-    perSample: def.perSample(c),
+    perSample: perSampleOf(def, c),
   });
+}
+
+/** A loss's per-sample function for decoded arguments `c`, its `axis` (if any) checked against y_pred. */
+function perSampleOf(def: LossDef, c: Record<string, any>): (t: Tensor, p: Tensor) => Tensor {
+  return withAxisCheck(c.axis, def.perSample(c));
+}
+
+/**
+ * `perSample` refusing an `axis` argument (an integer, a vector of them, or null for every axis) that
+ * y_pred does not have: an ArgumentError naming `axis`, which the running function reports as its own.
+ */
+export function withAxisCheck(
+  axis: number | readonly number[] | null | undefined,
+  perSample: (t: Tensor, p: Tensor) => Tensor,
+): (t: Tensor, p: Tensor) => Tensor {
+  if (axis === undefined || axis === null) return perSample;
+  const axes = typeof axis === "number" ? [axis] : axis;
+  return (t, p) => {
+    const outside = axes.find((a) => a < -p.rank || a >= p.rank);
+    if (outside !== undefined)
+      throw new ArgumentError(
+        `\`axis\` = ${outside} is not an axis of \`y_pred\` of shape [${p.shape.join(", ")}] (axes ${-p.rank}..${p.rank - 1})`,
+      );
+    return perSample(t, p);
+  };
 }
 
 /** A loss by name ("mse", "binary_crossentropy", ...), a loss_*() value, or a function (y_true, y_pred) → tensor. */
@@ -429,9 +458,10 @@ export function computePerSample(
     return toNestedArray(Array.from(values), shape);
   } catch (e) {
     if (e instanceof KerasError) throw e;
+    if (e instanceof ArgumentError) throw asKerasError(fn, e);
     throw new KerasError(
       fn,
-      `cannot compute on y_true ${JSON.stringify(t.tensor.shape)} and y_pred ${JSON.stringify(p.tensor.shape)}: ${(e as Error).message}`,
+      `cannot compute on \`y_true\` of shape [${t.tensor.shape.join(", ")}] and \`y_pred\` of shape [${p.tensor.shape.join(", ")}]: ${(e as Error).message}`,
       "shape",
     );
   } finally {
@@ -564,5 +594,5 @@ export const loss_ctc = dualLoss("ctc");
 /** Per-sample functions by Keras name, shared with the metrics of the same names. */
 export function lossFunction(name: string, config: Record<string, unknown> = {}): (t: Tensor, p: Tensor) => Tensor {
   const def = LOSSES[name];
-  return def.perSample({ ...def.defaults, ...config });
+  return perSampleOf(def, { ...def.defaults, ...config });
 }

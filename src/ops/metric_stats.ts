@@ -82,6 +82,11 @@ export function confusionStats(
   classId: number | null = null,
 ): Tensor {
   if (classId !== null) {
+    const classes = p.shape[p.rank - 1];
+    if (p.rank === 0 || classId >= classes)
+      throw new ArgumentError(
+        `\`class_id\` = ${classId} is not a column of \`y_pred\` of shape [${p.shape.join(", ")}]${p.rank ? ` (classes 0..${classes - 1})` : ""}`,
+      );
     t = tf.slice(t, [...t.shape.slice(0, -1).map(() => 0), classId], [...t.shape.slice(0, -1), 1]);
     if (w && w.rank === p.rank)
       w = tf.slice(w, [...w.shape.slice(0, -1).map(() => 0), classId], [...w.shape.slice(0, -1), 1]);
@@ -281,9 +286,20 @@ export interface IoUOptions {
 
 /** The batch's confusion matrix (rows: true class, columns: predicted class), flattened. */
 export function iouStats(t: Tensor, p: Tensor, w: Tensor | null, o: IoUOptions): Tensor {
-  const ids = (x: Tensor, sparse: boolean) => tf.reshape(sparse ? cast(x, "int32") : tf.argMax(x, o.axis), [-1]);
-  const yTrue = ids(t, o.sparse_y_true);
-  const yPred = ids(p, o.sparse_y_pred);
+  const ids = (x: Tensor, sparse: boolean, what: string) => {
+    if (sparse) return tf.reshape(cast(x, "int32"), [-1]);
+    if (o.axis < -x.rank || o.axis >= x.rank || x.rank === 0)
+      throw new ArgumentError(
+        `\`axis\` = ${o.axis} is not an axis of ${what} of shape [${x.shape.join(", ")}] (its class scores, not being sparse)`,
+      );
+    return tf.reshape(tf.argMax(x, o.axis), [-1]);
+  };
+  const yTrue = ids(t, o.sparse_y_true, "`y_true`");
+  const yPred = ids(p, o.sparse_y_pred, "`y_pred`");
+  if (yTrue.size !== yPred.size)
+    throw new ArgumentError(
+      `\`y_true\` of shape [${t.shape.join(", ")}] gives ${yTrue.size} class ids but \`y_pred\` of shape [${p.shape.join(", ")}] ${yPred.size}${o.sparse_y_true && o.sparse_y_pred ? "" : " (`sparse_y_true` / `sparse_y_pred` = FALSE: one id per row of class scores)"}`,
+    );
   let weight = w ? tf.broadcastTo(tf.reshape(cast(w, "float32"), [-1]), yTrue.shape) : tf.ones(yTrue.shape);
   if (o.integerWeights) weight = cast(cast(weight, "int32"), "float32");
   const inRange = (x: Tensor) => tf.logicalAnd(tf.greaterEqual(x, 0), tf.less(x, o.num_classes));

@@ -11,7 +11,7 @@
  */
 import * as t from "io-ts";
 import { tf, type Tensor } from "../backend/tf.js";
-import { ArgumentError, KerasError, asKerasError, describeValue } from "../errors.js";
+import { ArgumentError, KerasError, asKerasError, describeValue, within } from "../errors.js";
 import { checkedTensorFunction } from "./user_functions.js";
 import {
   Bool,
@@ -27,10 +27,20 @@ import {
   described,
   Nullable,
   OneOf,
+  PositiveIntAtMost,
+  MAX_TENSOR_SIZE,
   type Props,
 } from "../args.js";
 import { release, toTensorData, type Converted } from "../engine/training/convert.js";
-import { computePerSample, dualYFunction, isLoss, lossFunction, type LossSpec } from "./losses.js";
+import {
+  checkClassLabels,
+  computePerSample,
+  dualYFunction,
+  isLoss,
+  lossFunction,
+  withAxisCheck,
+  type LossSpec,
+} from "./losses.js";
 import {
   aucValue,
   bestUnderConstraint,
@@ -52,8 +62,14 @@ import {
   type Thresholds,
 } from "./metric_stats.js";
 
-/** More AUC thresholds than float32 can tell apart in [0, 1] (its 2^24 steps below 1) add nothing. */
+/** More evenly spaced thresholds than float32 can tell apart in [0, 1] (its 2^24 steps below 1) add nothing. */
 const MAX_THRESHOLDS = 2 ** 24;
+/** `num_thresholds` of AUC and the *-at-* metrics: an integer in [min, MAX_THRESHOLDS]. */
+const NumThresholds = (min: number) =>
+  described(
+    t.refinement(PositiveInt, (n) => n >= min && n <= MAX_THRESHOLDS),
+    `an integer in [${min}, ${MAX_THRESHOLDS}] (more thresholds are closer than float32 predictions in [0, 1] can tell apart)`,
+  );
 
 export const METRIC_BRAND = Symbol.for("tskeras.metric");
 
@@ -85,6 +101,8 @@ export interface MetricCore {
 
 export interface MetricSpec extends MetricCore {
   readonly [METRIC_BRAND]: true;
+  /** The public function that made it (`metric_auc`, `custom_metric`): errors of its methods name it. */
+  readonly fn: string;
   /** Sums accumulated by update_state() (null: none yet). */
   readonly state: readonly number[] | null;
   /** A new metric value with this batch added (Keras's `update_state`); `(values, args)` for metric_mean/sum. */
@@ -99,24 +117,35 @@ export function isMetric(x: unknown): x is MetricSpec {
   return x !== null && typeof x === "object" && (x as any)[METRIC_BRAND] === true;
 }
 
-/** A metric value: `core` with `state` and the update_state / result / reset_state methods. */
-function metricValue(core: MetricCore, state: readonly number[] | null = null): MetricSpec {
+/** A metric value made by public function `fn`: `core` with `state` and the update_state / result / reset_state methods. */
+function metricValue(fn: string, core: MetricCore, state: readonly number[] | null = null): MetricSpec {
   const self: MetricSpec = Object.freeze({
     ...core,
     [METRIC_BRAND]: true as const,
+    fn,
     state: state ? Object.freeze([...state]) : null,
     update_state: (a: unknown, b?: unknown, c?: unknown) =>
-      core.valuesOnly ? accumulate("update_state", self, a, a, b) : accumulate("update_state", self, a, b, c),
-    result: () => currentResult(self),
-    reset_state: () => metricValue(core),
+      method(self, "update_state", () => (core.valuesOnly ? accumulate(self, a, a, b) : accumulate(self, a, b, c))),
+    result: () => method(self, "result", () => currentResult(self)),
+    reset_state: () => metricValue(fn, core),
   });
   return self;
+}
+
+/** Runs method `name` of `spec`: its errors are those of the metric's function, the method named first. */
+function method<T>(spec: MetricSpec, name: string, run: () => T): T {
+  try {
+    return run();
+  } catch (e) {
+    throw e instanceof KerasError ? within(spec.fn, `${name}()`, e) : e;
+  }
 }
 
 const UPDATE_PROPS = { sample_weight: described(t.unknown, "sample weights") };
 
 /** `spec` with one batch added: its stats on (y_true, y_pred, sample_weight), added to its state. */
-function accumulate(fn: string, spec: MetricSpec, yTrue: unknown, yPred: unknown, args: unknown): MetricSpec {
+function accumulate(spec: MetricSpec, yTrue: unknown, yPred: unknown, args: unknown): MetricSpec {
+  const fn = spec.fn;
   const a = decodeArgs(fn, UPDATE_PROPS, args, {});
   const held: Converted[] = [];
   const convert = (v: unknown, what: string) => {
@@ -129,6 +158,12 @@ function accumulate(fn: string, spec: MetricSpec, yTrue: unknown, yPred: unknown
     const p = spec.valuesOnly ? t : convert(yPred, "`y_pred`");
     const w =
       a.sample_weight === undefined || a.sample_weight === null ? null : convert(a.sample_weight, "`sample_weight`");
+    const shapes = (yt: Tensor, yp: Tensor, sw: Tensor | null) =>
+      (spec.valuesOnly
+        ? `\`values\` of shape [${yt.shape.join(", ")}]`
+        : `\`y_true\` of shape [${yt.shape.join(", ")}] and \`y_pred\` of shape [${yp.shape.join(", ")}]`) +
+      (sw ? ` with \`sample_weight\` of shape [${sw.shape.join(", ")}]` : "");
+    if (!spec.valuesOnly) checkClassLabels(fn, spec.class_name, t, p);
     const core = spec.build ? spec.build(t.shape, p.shape) : spec;
     let sums: ArrayLike<number>;
     try {
@@ -138,21 +173,17 @@ function accumulate(fn: string, spec: MetricSpec, yTrue: unknown, yPred: unknown
     } catch (e) {
       if (e instanceof KerasError) throw e;
       if (e instanceof ArgumentError) throw asKerasError(fn, e);
-      throw new KerasError(
-        fn,
-        `${spec.name}: cannot use ${spec.valuesOnly ? `values of shape [${t.shape.join(", ")}]` : `y_true [${t.shape.join(", ")}] with y_pred [${p.shape.join(", ")}]`}${w ? ` and sample_weight [${w.shape.join(", ")}]` : ""} (${(e as Error).message})`,
-        "shape",
-      );
+      throw new KerasError(fn, `${spec.name}: cannot use ${shapes(t, p, w)} (${(e as Error).message})`, "shape");
     }
     if (sums.length !== core.size)
       throw new KerasError(
         fn,
-        `${spec.name}: this batch gives ${sums.length} sums where the metric holds ${core.size} (its data changed shape); start again from reset_state()`,
+        `${spec.name}: ${shapes(t, p, null)} give ${sums.length} sums where the metric holds ${core.size} (the data changed shape since the earlier batches); start again from reset_state()`,
         "shape",
       );
     const total = Array.from(sums, (v, i) => v + (spec.state?.[i] ?? 0));
     const { build: _build, ...sized } = core;
-    return metricValue(sized, total);
+    return metricValue(fn, sized, total);
   } finally {
     release(held);
   }
@@ -161,7 +192,7 @@ function accumulate(fn: string, spec: MetricSpec, yTrue: unknown, yPred: unknown
 function currentResult(spec: MetricSpec): number | number[] {
   if (spec.build)
     throw new KerasError(
-      "result",
+      spec.fn,
       `${spec.name}: nothing has been added yet; call update_state() first (its size comes from the data)`,
       "state",
     );
@@ -254,6 +285,8 @@ interface MetricDef {
   readonly className: string;
   readonly props: Props;
   readonly defaults: Record<string, unknown>;
+  /** Arguments without a default. */
+  readonly required?: readonly string[];
   readonly make: (c: Record<string, any>) => MetricCore;
 }
 
@@ -271,7 +304,7 @@ const mean = (
     className,
     props,
     defaults: { name: key, ...defaults },
-    make: (c) => meanMetric(c.name, className, c, direction, per(c)),
+    make: (c) => meanMetric(c.name, className, c, direction, withAxisCheck(c.axis, per(c))),
   },
 ];
 const withoutName = (c: Record<string, any>) => {
@@ -311,11 +344,10 @@ const atConstraint = (key: string, className: string, target: "recall" | "precis
   {
     fn: `metric_${key}`,
     className,
-    props: { [target]: Probability, num_thresholds: PositiveInt, class_id: ClassId },
+    props: { [target]: Probability, num_thresholds: NumThresholds(1), class_id: ClassId },
     defaults: { name: key, num_thresholds: 200, class_id: null },
+    required: [target],
     make: (c) => {
-      if (c[target] === undefined)
-        throw new KerasError(`metric_${key}`, `\`${target}\` is required (${Probability.name})`);
       const thresholds: Thresholds =
         c.num_thresholds === 1 ? { values: [0.5], evenly: false } : gridThresholds(c.num_thresholds);
       return confusionMetric(
@@ -371,7 +403,10 @@ const fbeta = (key: string, className: string, withBeta: boolean): [string, Metr
 ];
 
 const IOU_PROPS: Props = {
-  num_classes: PositiveInt,
+  // Keras's IoU classes default to dtype "int" and write it ("int64"): counts of integer (truncated) weights.
+  dtype: Nullable(OneOf("float32", "int32", "int64")),
+  // The confusion matrix holds num_classes^2 counts.
+  num_classes: PositiveIntAtMost(Math.floor(Math.sqrt(MAX_TENSOR_SIZE)), "its square is the size of a tensor"),
   ignore_class: Nullable(Int),
   sparse_y_true: Bool,
   sparse_y_pred: Bool,
@@ -387,14 +422,16 @@ const iouMetric = (key: string, className: string, withTargets: boolean, name: s
       ? { ...IOU_PROPS, target_class_ids: described(t.array(NonNegativeInt), "a vector of class indices") }
       : IOU_PROPS,
     defaults: { name, ...IOU_DEFAULTS },
+    required: withTargets ? ["num_classes", "target_class_ids"] : ["num_classes"],
     make: (c) => {
       const fn = `metric_${key}`;
-      for (const k of withTargets ? ["num_classes", "target_class_ids"] : ["num_classes"])
-        if (c[k] === undefined) throw new KerasError(fn, `\`${k}\` is required`);
       const targets: number[] = withTargets ? c.target_class_ids : Array.from({ length: c.num_classes }, (_, i) => i);
       const outside = targets.find((id) => id >= c.num_classes);
       if (outside !== undefined)
-        throw new KerasError(fn, `target class id ${outside} is out of range [0, ${c.num_classes}) of \`num_classes\``);
+        throw new KerasError(
+          fn,
+          `\`target_class_ids\` holds ${outside}, out of range [0, ${c.num_classes}) of \`num_classes\``,
+        );
       const options = { ...c, integerWeights: !String(c.dtype ?? "int").startsWith("float") } as any;
       return {
         name: c.name,
@@ -535,18 +572,12 @@ const METRIC_LIST: [string, MetricDef][] = [
     {
       fn: "metric_auc",
       className: "AUC",
-      props: { num_thresholds: PositiveInt, curve: OneOf("ROC", "PR") },
+      props: { num_thresholds: NumThresholds(2), curve: OneOf("ROC", "PR") },
       defaults: { name: "auc", num_thresholds: 200, curve: "ROC" },
-      make: (c) => {
-        if (c.num_thresholds < 2 || c.num_thresholds > MAX_THRESHOLDS)
-          throw new KerasError(
-            "metric_auc",
-            `\`num_thresholds\` must be between 2 and ${MAX_THRESHOLDS} (more are closer than float32 predictions in [0, 1] can tell apart), got ${c.num_thresholds}`,
-          );
-        return confusionMetric(c.name, "AUC", c, "up", gridThresholds(c.num_thresholds, 1e-7), (_c, n, s) =>
+      make: (c) =>
+        confusionMetric(c.name, "AUC", c, "up", gridThresholds(c.num_thresholds, 1e-7), (_c, n, s) =>
           aucValue(s, n, c.curve),
-        );
-      },
+        ),
     },
   ],
   confusionCount("true_positives", "TruePositives", "up", "tp"),
@@ -619,13 +650,13 @@ export const METRIC_NAMES = [
 
 function makeMetric(key: string, args: unknown): MetricSpec {
   const def = METRICS[key];
-  const c = decodeArgs(def.fn, { ...def.props, name: Str, dtype: FloatDType }, args, def.defaults);
-  return metricValue(def.make(c));
+  const c = decodeArgs(def.fn, { name: Str, dtype: FloatDType, ...def.props }, args, def.defaults, def.required);
+  return metricValue(def.fn, def.make(c));
 }
 
 /** "accuracy" and "crossentropy" by name: placeholders resolved by `resolveAutoMetric`. */
-function autoMetric(name: string): MetricSpec {
-  return metricValue({
+function autoMetric(fn: string, name: string): MetricSpec {
+  return metricValue(fn, {
     name,
     class_name: "auto",
     config: Object.freeze({ name }),
@@ -682,7 +713,7 @@ export function metricForShapes(
   yTrueShape: readonly (number | null)[],
   yPredShape: readonly (number | null)[],
 ): MetricSpec {
-  return m.build ? metricValue(m.build(yTrueShape, yPredShape)) : m;
+  return m.build ? metricValue(m.fn, m.build(yTrueShape, yPredShape)) : m;
 }
 
 /** A metric by name, a metric_*() value, or a function (y_true, y_pred) → per-sample tensor. */
@@ -697,7 +728,7 @@ export function resolveMetric(fn: string, v: unknown, what = "`metrics`"): Metri
   }
   if (typeof v === "string") {
     const key = v.toLowerCase();
-    if (AUTO_NAMES.includes(key)) return autoMetric(v);
+    if (AUTO_NAMES.includes(key)) return autoMetric(fn, v);
     const full = Object.hasOwn(ALIASES, key) ? ALIASES[key] : key;
     if (Object.hasOwn(METRICS, full) && !NOT_BY_NAME.includes(full)) return makeMetric(full, { name: v });
     throw new KerasError(
@@ -707,9 +738,9 @@ export function resolveMetric(fn: string, v: unknown, what = "`metrics`"): Metri
   }
   if (typeof v === "function") {
     const f = checkedTensorFunction(`${what} (a function)`, v as (t: Tensor, p: Tensor) => unknown);
-    return metricValue(meanMetric(v.name || "custom_metric", "Custom", {}, "down", f));
+    return metricValue(fn, meanMetric(v.name || "custom_metric", "Custom", {}, "down", f));
   }
-  if (isLoss(v)) return metricValue(meanMetric(v.name, v.class_name, { ...v.config }, "down", v.perSample));
+  if (isLoss(v)) return metricValue(fn, meanMetric(v.name, v.class_name, { ...v.config }, "down", v.perSample));
   throw new KerasError(
     fn,
     `${what}: a metric must be a name, a metric_*() value or a function (y_true, y_pred) => tensor, got ${describeValue(v)}`,
@@ -731,7 +762,7 @@ function dualMetric(key: string) {
     (m, yTrue, yPred) =>
       m.perSample
         ? computePerSample(fn, m.perSample, yTrue, yPred, m.class_name)
-        : accumulate(fn, m, yTrue, yPred, {}).result(),
+        : accumulate(m, yTrue, yPred, {}).result(),
   );
 }
 
@@ -852,7 +883,8 @@ export const metric_r2_score = dualMetric("r2_score");
 /**
  * Intersection over union (Keras 3 `IoU`) of the `target_class_ids` among `num_classes`: a confusion
  * matrix of class ids (sparse by default; `sparse_y_true` / `sparse_y_pred` = FALSE take the argmax over
- * `axis`), entries of `ignore_class` left out. Keras's integer dtype truncates sample weights.
+ * `axis`), entries of `ignore_class` left out. `dtype` NULL (default) is Keras's "int" (written "int64"
+ * in its files): sample weights are truncated to integers; "float32" keeps them.
  *
  * @example
  * metric_iou([0, 0, 1, 1], [0, 1, 0, 1], { num_classes: 2, target_class_ids: [0] }); // 1/3
@@ -892,5 +924,9 @@ export const metric_sum = (args?: { name?: string; dtype?: string | null }): Met
  */
 export function custom_metric(name: string, fn: (y_true: Tensor, y_pred: Tensor) => Tensor): MetricSpec {
   const a = decodeArgs("custom_metric", { name: Str, fn: Fn }, { name, fn }, {}, ["name", "fn"]);
-  return metricValue(meanMetric(a.name, "Custom", {}, "down", a.fn));
+  const f = checkedTensorFunction(
+    `\`fn\` of custom_metric(${JSON.stringify(a.name)})`,
+    a.fn as (t: Tensor, p: Tensor) => unknown,
+  );
+  return metricValue("custom_metric", meanMetric(a.name, "Custom", {}, "down", f));
 }

@@ -1,14 +1,15 @@
 /** Saved files are written atomically: a failed write leaves the old content and no temporary file. */
 import { expect } from "chai";
-import { mkdtempSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../../src/io/atomic.js";
 import { KerasError } from "../../src/index.js";
+import { temporaryFolders } from "../helpers/temporary_folders.js";
 
 describe("writeFileAtomic", () => {
+  const tmp = temporaryFolders("tskeras-atomic-");
   it("replaces a file's content in one step", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "tskeras-atomic-"));
+    const dir = tmp();
     const file = join(dir, "log.csv");
     writeFileSync(file, "old");
     await writeFileAtomic("callback_csv_logger", file, "new");
@@ -17,7 +18,7 @@ describe("writeFileAtomic", () => {
   });
 
   it("on failure throws a KerasError of kind io, keeps the target and leaves no temporary file", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "tskeras-atomic-"));
+    const dir = tmp();
     const target = join(dir, "plot.svg");
     mkdirSync(target); // a non-empty directory: the temporary file is written, the rename fails
     writeFileSync(join(target, "keep.txt"), "kept");

@@ -5,8 +5,7 @@
  * edges against Keras's own model_to_dot are in test/integration/keras/plot_model.test.ts.
  */
 import { expect } from "chai";
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import {
   bidirectional,
@@ -20,6 +19,7 @@ import {
 import type { Model } from "../../src/model/model.js";
 import { KerasError } from "../../src/errors.js";
 import { functionalModel, sequentialModel } from "../helpers/plot_models.js";
+import { temporaryFolders } from "../helpers/temporary_folders.js";
 
 // ---------------------------------------------------------------------------------------------
 // A tiny XML reader: enough to prove the SVG well-formed and to walk it.
@@ -152,11 +152,7 @@ const sortEdges = (edges: [string, string][]) => edges.map((e) => e.join(" -> ")
 
 describe("plot_model", function () {
   this.timeout(60000);
-  let dir: string;
-  before(() => {
-    dir = mkdtempSync(join(tmpdir(), "tskeras-plot-model-"));
-  });
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = temporaryFolders("tskeras-plot-model-")();
 
   it("draws a sequential model: one box per layer with name, class and shapes; edges layer to layer", async () => {
     const d = readDrawing(await plot_model(sequentialModel(), { show_shapes: true }));

@@ -200,7 +200,10 @@ function casesOf(name: string, discovered: readonly Discovered[], fx: Fixtures, 
         () => {
           const a = [...call.args];
           if (e.options && call.options !== undefined)
-            a[call.options] = { ...(a[call.options] as Record<string, unknown>), ...e.options };
+            a[call.options] = {
+              ...(a[call.options] as Record<string, unknown>),
+              ...(typeof e.options === "function" ? e.options(fx) : e.options),
+            };
           for (const [i, make] of Object.entries(e.args ?? {})) if (make) a[Number(i)] = make(fx);
           return a;
         },

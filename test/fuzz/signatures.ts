@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { zipSync } from "fflate";
 import * as api from "../../src/index.js";
 import type { Fixtures } from "./fixtures.js";
+import { JUNK, dataValues } from "./values.js";
 
 /** What bad values a positional argument gets (see values.ts). */
 export type PositionalKind =
@@ -36,7 +37,8 @@ export type PositionalKind =
   | "json"
   | "seed"
   | "a positive integer"
-  | "a non-negative number";
+  | "a non-negative number"
+  | "a string";
 
 export interface Positional {
   readonly index: number;
@@ -71,8 +73,8 @@ export interface Call {
 
 export interface Extra {
   readonly label: string;
-  /** Replaces named arguments of the valid call. */
-  readonly options?: Record<string, unknown>;
+  /** Replaces named arguments of the valid call (a function: made when the case runs). */
+  readonly options?: Record<string, unknown> | ((fx: Fixtures) => Record<string, unknown>);
   /** Replaces positional arguments (by index) of the valid call. */
   readonly args?: { readonly [index: number]: ((fx: Fixtures) => unknown) | undefined };
   /** Names one of which the error must give in backticks. */
@@ -244,6 +246,8 @@ const fitWith = (fx: Fixtures, callbacks: unknown[]) =>
   api.fit(fx.gruModel, fx.x3, fx.y1, { epochs: 2, verbose: 0, validation_split: 0.25, callbacks });
 
 const REQUIRED_SCHEDULE: Record<string, Record<string, unknown>> = {
+  learning_rate_schedule_polynomial_decay: { initial_learning_rate: 0.1, decay_steps: 10 },
+  learning_rate_schedule_cosine_decay_restarts: { initial_learning_rate: 0.1, first_decay_steps: 10 },
   learning_rate_schedule_cosine_decay: { initial_learning_rate: 0.1, decay_steps: 10 },
   learning_rate_schedule_exponential_decay: { initial_learning_rate: 0.1, decay_steps: 10, decay_rate: 0.9 },
   learning_rate_schedule_inverse_time_decay: { initial_learning_rate: 0.1, decay_steps: 10, decay_rate: 0.5 },
@@ -384,6 +388,221 @@ const JSON_CONTENT = [
   '{"class_name": "Functional", "config": {"layers": [], "input_layers": [["x", 0, 0]], "output_layers": []}}',
 ];
 
+/** Bad sample weights for `update_state()` (the valid ones are `valid`, one per sample). */
+const sampleWeightExtras = (valid: number[]): Extra[] => [
+  { label: "`sample_weight` of another length", options: { sample_weight: [...valid, 1] }, names: ["sample_weight"] },
+  ...dataValues(valid)
+    .filter((b) => !JUNK.some((j) => j.label === b.label))
+    .map((b) => ({
+      label: `\`sample_weight\` = ${b.label}`,
+      options: (fx: Fixtures) => ({ sample_weight: b.make(fx) }),
+      names: ["sample_weight"],
+    })),
+];
+
+/** Losses and metrics that need more than lossData()'s (y_true, y_pred) without arguments. */
+interface YFunction {
+  /** Arguments without a default, given in every call. */
+  readonly required?: Record<string, unknown>;
+  /** (y_true, y_pred): 3 samples, or `samples` of them. */
+  readonly data?: (fx: Fixtures) => [unknown, unknown];
+  readonly samples?: number;
+  /** What bad y_true values get (default: "labels" for a sparse function, else "data"). */
+  readonly trueKind?: PositionalKind;
+  /** Compiles `spec` into a model and evaluates a batch (default: compileWith for targetKind(name)). */
+  readonly compiled?: (fx: Fixtures, spec: unknown) => Promise<unknown>;
+  /** Arguments of the compiled spec, beyond `required` (the model's output is not what `data` is). */
+  readonly compiledArgs?: Record<string, unknown>;
+  /** Further bad calls of the computed form (and of update_state for a metric). */
+  readonly extra?: (fx: Fixtures) => Extra[];
+}
+
+/** Class ids of 4 samples for the IoU metrics (sparse y_true and y_pred). */
+const CLASS_IDS: [number[], number[]] = [
+  [0, 2, 1, 1],
+  [0, 1, 1, 2],
+];
+const iouExtras = (): Extra[] => [
+  {
+    label: "class scores where ids are expected (`sparse_y_true` = FALSE with ids)",
+    options: { sparse_y_true: false },
+    names: ["y_true"],
+  },
+  {
+    label: "an axis the class scores do not have",
+    options: { sparse_y_pred: false, axis: 2 },
+    args: { 1: (f) => f.mat(4, 3) },
+    names: ["axis"],
+  },
+  { label: "a confusion matrix too big for a tensor", options: { num_classes: 2 ** 16 }, names: ["num_classes"] },
+];
+const atConstraintExtras = (): Extra[] => [
+  { label: "a `class_id` beyond y_pred's columns", options: { class_id: 5 }, names: ["class_id"] },
+  {
+    label: "more thresholds than float32 tells apart",
+    options: { num_thresholds: 2 ** 25 },
+    names: ["num_thresholds"],
+  },
+  {
+    label: "thresholds x predictions too many for a tensor",
+    options: { num_thresholds: 2 ** 24 },
+    args: { 0: () => new Array(256).fill(1), 1: () => new Array(256).fill(0.5) },
+    names: ["num_thresholds"],
+    risky: true,
+  },
+];
+
+const Y_FUNCTIONS: Record<string, YFunction> = {
+  metric_auc: { extra: () => atConstraintExtras().filter((e) => !/class_id/.test(e.label)) },
+  metric_precision_at_recall: { required: { recall: 0.5 }, extra: atConstraintExtras },
+  metric_recall_at_precision: { required: { precision: 0.5 }, extra: atConstraintExtras },
+  metric_iou: {
+    required: { num_classes: 3, target_class_ids: [0, 2] },
+    data: () => CLASS_IDS,
+    samples: 4,
+    // Keras leaves class ids outside 0..num_classes-1 out of the confusion matrix.
+    trueKind: "data",
+    compiled: (fx, spec) => compileWith(fx, { metrics: [spec] }, "sparse", api.test_on_batch),
+    compiledArgs: { sparse_y_pred: false },
+    extra: () => [
+      ...iouExtras(),
+      { label: "a target class beyond num_classes", options: { target_class_ids: [3] }, names: ["target_class_ids"] },
+    ],
+  },
+  metric_mean_iou: {
+    required: { num_classes: 3 },
+    data: () => CLASS_IDS,
+    samples: 4,
+    trueKind: "data",
+    compiled: (fx, spec) => compileWith(fx, { metrics: [spec] }, "sparse", api.test_on_batch),
+    compiledArgs: { sparse_y_pred: false },
+    extra: iouExtras,
+  },
+  loss_ctc: {
+    // Labels 1..2 padded with 0 (0 is the blank); logits of 4 steps over 3 classes.
+    data: (fx) => [
+      [
+        [1, 2],
+        [2, 0],
+        [1, 1],
+      ],
+      fx.seq(3, 4, 3),
+    ],
+    trueKind: "labels",
+    compiled: (fx, spec) =>
+      api.test_on_batch(
+        api.compile(api.layer_dense(api.keras_model_sequential({ input_shape: [3, 2] }), { units: 3 }), {
+          optimizer: "sgd",
+          loss: spec,
+        }),
+        fx.x3,
+        [
+          [1, 2],
+          [2, 0],
+          [1, 1],
+          [2, 2],
+        ],
+      ),
+    extra: (fx) => [
+      { label: "y_pred of rank 2", args: { 1: (f) => f.mat(3, 3) }, names: ["y_pred"] },
+      { label: "y_true of rank 1", args: { 0: () => [1, 2, 1] }, names: ["y_true"] },
+      { label: "fewer samples in y_true than in y_pred", args: { 0: () => [[1, 2]] }, names: ["y_true", "y_pred"] },
+      {
+        label: "a fractional label",
+        args: {
+          0: () => [
+            [1.5, 0],
+            [2, 0],
+            [1, 1],
+          ],
+        },
+        names: ["y_true"],
+      },
+      { label: "y_pred of 2 classes for label 2", args: { 1: () => fx.seq(3, 4, 2) }, names: ["y_true"] },
+    ],
+  },
+  loss_categorical_focal_crossentropy: {
+    extra: () => [
+      { label: "an `alpha` per class of another length", options: { alpha: [0.25, 0.25] }, names: ["alpha"] },
+    ],
+  },
+};
+
+/** Metrics whose size comes from the first batch: a later batch must have as many columns. */
+const SIZED_BY_DATA = ["metric_f1_score", "metric_fbeta_score", "metric_r2_score"];
+
+/**
+ * A loss or metric: computed on (y_true, y_pred), compiled into a model, and for a metric its object's
+ * update_state() (after a first valid batch), result() and reset_state().
+ */
+function yFunctionCalls(fx: Fixtures, name: string): Call[] {
+  const y = Y_FUNCTIONS[name] ?? {};
+  const [t, p] = y.data ? y.data(fx) : lossData(fx, name);
+  const required = y.required ?? {};
+  const f = (api as Record<string, any>)[name];
+  const extra = [
+    ...(y.extra?.(fx) ?? []),
+    ...("axis" in f(required).config && !y.data
+      ? [{ label: "an axis y_pred does not have", options: { axis: 5 }, names: ["axis"] }]
+      : []),
+    ...(y.data
+      ? []
+      : [{ label: "y_pred of another shape", args: { 1: (g: Fixtures) => g.mat(2, 2) }, names: ["y_true", "y_pred"] }]),
+  ];
+  const positional = [
+    { index: 0, name: "y_true", kind: y.trueKind ?? (/sparse/.test(name) ? "labels" : "data") },
+    { index: 1, name: "y_pred", kind: "data" },
+  ] as const;
+  const weights = Array.from({ length: y.samples ?? 3 }, (_, i) => [1, 0.5, 2, 1][i % 4]);
+  return [
+    { label: "computed", args: [t, p, { ...required }], options: 2, positional, extra },
+    {
+      label: "compiled",
+      args: [{ ...required, ...y.compiledArgs }],
+      options: 0,
+      use: (spec) =>
+        y.compiled
+          ? y.compiled(fx, spec)
+          : compileWith(
+              fx,
+              name.startsWith("loss_") ? { loss: spec } : { metrics: [spec] },
+              targetKind(name),
+              api.test_on_batch,
+            ),
+      alsoFn: ["test_on_batch"],
+    },
+    ...(name.startsWith("metric_")
+      ? [
+          {
+            label: "update_state",
+            args: [t, p, { sample_weight: weights }],
+            options: 2,
+            invoke: (g: any, [yt, yp, options]: unknown[]) =>
+              g({ ...required })
+                .update_state(t, p)
+                .update_state(yt, yp, options),
+            use: (m: api.MetricSpec) => [m.result(), m.reset_state().update_state(t, p).result()],
+            positional,
+            extra: [
+              // Its options are update_state()'s: the function's own arguments are the computed call's.
+              ...extra.filter((e) => !e.options),
+              ...sampleWeightExtras(weights),
+              ...(SIZED_BY_DATA.includes(name)
+                ? [
+                    {
+                      label: "a batch of more columns than the first",
+                      args: { 0: (g: Fixtures) => g.mat(3, 4), 1: (g: Fixtures) => g.mat(3, 4, 1) },
+                      names: ["y_true", "y_pred"],
+                    },
+                  ]
+                : []),
+            ],
+          },
+        ]
+      : []),
+  ];
+}
+
 export const SIGNATURES: Record<string, Signature> = {
   ...Object.fromEntries(
     Object.entries(LAYERS).map(([name, l]) => [
@@ -516,55 +735,74 @@ export const SIGNATURES: Record<string, Signature> = {
   ...Object.fromEntries(
     Object.keys(api)
       .filter((n) => n.startsWith("loss_") || n.startsWith("metric_"))
-      .map((name) => [
-        name,
-        (fx: Fixtures): Call[] => {
-          const [t, p] = lossData(fx, name);
-          const classes = /sparse/.test(name);
-          return [
-            {
-              label: "computed",
-              args: [t, p, {}],
-              options: 2,
-              positional: [
-                { index: 0, name: "y_true", kind: classes ? "labels" : "data" },
-                { index: 1, name: "y_pred", kind: "data" },
-              ],
-              extra:
-                name === "metric_auc"
-                  ? [
-                      {
-                        label: "more thresholds than float32 tells apart",
-                        options: { num_thresholds: 2 ** 25 },
-                        names: ["num_thresholds"],
-                      },
-                      {
-                        label: "thresholds x predictions too many for a tensor",
-                        options: { num_thresholds: 2 ** 24 },
-                        args: { 0: () => new Array(256).fill(1), 1: () => new Array(256).fill(0.5) },
-                        names: ["num_thresholds"],
-                        risky: true,
-                      },
-                    ]
-                  : [],
-            },
-            {
-              label: "compiled",
-              args: [{}],
-              options: 0,
-              use: (spec) =>
-                compileWith(
-                  fx,
-                  name.startsWith("loss_") ? { loss: spec } : { metrics: [spec] },
-                  targetKind(name),
-                  api.test_on_batch,
-                ),
-              alsoFn: ["test_on_batch"],
-            },
-          ];
-        },
-      ]),
+      .map((name) => [name, (fx: Fixtures) => yFunctionCalls(fx, name)]),
   ),
+  ...Object.fromEntries(
+    ["metric_mean", "metric_sum"].map((name) => [
+      name,
+      (): Call[] => [
+        { label: "made", args: [{}], options: 0, use: (m) => m.update_state([1, 2, 3]).result() },
+        {
+          label: "update_state",
+          args: [[1, 2, 3], { sample_weight: [1, 0.5, 2] }],
+          options: 1,
+          invoke: (f, [values, options]) => f().update_state([4]).update_state(values, options),
+          use: (m) => m.result(),
+          positional: [{ index: 0, name: "values", kind: "data" }],
+          extra: sampleWeightExtras([1, 0.5, 2]),
+        },
+      ],
+    ]),
+  ),
+  custom_metric: (fx) => {
+    const [t, p] = lossData(fx, "custom_metric");
+    return {
+      args: ["max_error", (yt: any, yp: any) => fx.tf.max(fx.tf.abs(fx.tf.sub(yp, yt)), -1)],
+      positional: [
+        { index: 0, name: "name", kind: "a string" },
+        { index: 1, name: "fn", kind: "function" },
+      ],
+      use: async (m) => {
+        m.update_state(t, p).result();
+        await compileWith(fx, { metrics: [m] }, "regression", api.test_on_batch);
+      },
+      alsoFn: ["test_on_batch"],
+      extra: [
+        { label: "`fn` returning junk", args: { 1: () => () => "a" }, names: ["fn"] },
+        { label: "`fn` throwing", args: { 1: () => boom }, names: ["fn"] },
+        { label: "`fn` returning a string tensor", args: { 1: (f) => () => f.tf.tensor(["a"]) }, names: ["fn"] },
+      ],
+    };
+  },
+  k_ctc_decode: (fx) => {
+    const decode = (options: Record<string, unknown>, extra: Extra[]): Call => ({
+      label: String(options.strategy ?? "greedy"),
+      args: [fx.seq(2, 4, 3), [4, 3], options],
+      options: 2,
+      positional: [
+        { index: 0, name: "inputs", kind: "data" },
+        { index: 1, name: "sequence_lengths", kind: "data" },
+      ],
+      extra: [
+        { label: "inputs of rank 2", args: { 0: (f) => f.mat(2, 3) }, names: ["inputs"] },
+        { label: "inputs without steps", args: { 0: () => ({ data: [], shape: [2, 0, 3] }) }, names: ["inputs"] },
+        { label: "a length beyond the time axis", args: { 1: () => [5, 3] }, names: ["sequence_lengths"] },
+        { label: "a fractional length", args: { 1: () => [2.5, 3] }, names: ["sequence_lengths"] },
+        { label: "a negative length", args: { 1: () => [-1, 3] }, names: ["sequence_lengths"] },
+        { label: "one length for two samples", args: { 1: () => [4] }, names: ["sequence_lengths"] },
+        { label: "lengths as a matrix", args: { 1: () => [[4], [3]] }, names: ["sequence_lengths"] },
+        { label: "a blank beyond the classes", options: { mask_index: 3 }, names: ["mask_index"] },
+        ...extra,
+      ],
+    });
+    return [
+      decode({}, []),
+      decode({ strategy: "beam_search", beam_width: 4, top_paths: 2 }, [
+        { label: "more paths than the beam", options: { top_paths: 5 }, names: ["top_paths"] },
+        { label: "more paths than prefixes found", args: { 1: () => [0, 0] }, names: ["top_paths"] },
+      ]),
+    ];
+  },
   ...Object.fromEntries(
     Object.keys(api)
       .filter((n) => n.startsWith("optimizer_"))

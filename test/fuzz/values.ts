@@ -230,6 +230,9 @@ export function valuesFor(description: string, fx: Fixtures): readonly Bad[] | u
   if (KINDS[description]) return KINDS[description];
   const bounded = /^a positive integer of at most (\d+)/.exec(description);
   if (bounded) return [value(0), value(1.5), value(Number(bounded[1]) + 1), ...NUMBER_JUNK, ...HUGE_INTS];
+  const range = /^an integer in \[(-?\d+), (\d+)\]/.exec(description);
+  if (range)
+    return [value(Number(range[1]) - 1), value(Number(range[2]) + 1), value(1.5), ...NUMBER_JUNK, ...HUGE_INTS];
   const tuple = intTupleValues(description);
   if (tuple) return tuple;
   const nullable = /^(.*) or null$/.exec(description);

@@ -7,9 +7,9 @@
  */
 import { expect } from "chai";
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { temporaryFolders } from "../helpers/temporary_folders.js";
 
 const root = resolve(import.meta.dirname, "../..");
 
@@ -64,11 +64,12 @@ function run(child: string, args: string[], waitFor: string | null): Promise<num
 }
 
 describe("callback_backup_and_restore: a fit killed mid-way resumes", function () {
+  const tmp = temporaryFolders();
   this.timeout(600_000);
 
   for (const saveFreq of ['"epoch"', "3"]) {
     it(`with save_freq = ${saveFreq}: killed (SIGKILL) in epoch 3, run again, it ends with the uninterrupted run's weights`, async () => {
-      const dir = mkdtempSync(join(tmpdir(), "tskeras-backup-kill-"));
+      const dir = tmp("tskeras-backup-kill-");
       const child = join(dir, "child.mts");
       writeFileSync(child, childSource(saveFreq));
       const backup = join(dir, "backup");

@@ -5,12 +5,12 @@
  */
 import { expect } from "chai";
 import { spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import * as k from "../../src/index.js";
 import { use_backend } from "../../src/backend/index.js";
 import type { Model } from "../../src/model/model.js";
+import { temporaryFolders } from "../helpers/temporary_folders.js";
 
 const root = resolve(import.meta.dirname, "../..");
 
@@ -26,10 +26,11 @@ export function bigModel(k) {
 
 describe("a save killed mid-way", function () {
   this.timeout(300_000);
+  const tmp = temporaryFolders("tskeras-kill-");
 
   it("leaves the previous file whole, and no temporary files after the next save", async () => {
     await use_backend("wasm");
-    const dir = mkdtempSync(join(tmpdir(), "tskeras-kill-"));
+    const dir = tmp();
     const file = join(dir, "model.keras");
     writeFileSync(join(dir, "model.mjs"), modelSource);
     const child = join(dir, "child.mts");

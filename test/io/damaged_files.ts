@@ -6,14 +6,14 @@
  * or a dead process — and the library still reads a good file afterwards.
  */
 import { expect } from "chai";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pipe } from "fp-ts/lib/function.js";
 import * as k from "../../src/index.js";
 import { use_backend } from "../../src/backend/index.js";
 import type { Model } from "../../src/model/model.js";
 import { withPatternWeights } from "../core/helpers.js";
+import { temporaryFolders } from "../helpers/temporary_folders.js";
 
 /** mulberry32: a small seeded generator, so every run feeds the same files. */
 function generator(seed: number): () => number {
@@ -94,10 +94,11 @@ export function describeDamagedFiles(scale: number): void {
   const n = (full: number) => Math.max(10, Math.round(full * scale));
   const [zip, inZip, weights, legacy, legacyWeights, jsonText, jsonParts] = [300, 300, 300, 300, 200, 100, 200].map(n);
   describe(`damaged files give a KerasError, never a crash (${scale === 1 ? "all" : "a sample of"} the cases)`, function () {
+    const tmp = temporaryFolders("tskeras-corrupt-");
     this.timeout(600_000);
     let model: Model;
     let keras: Uint8Array;
-    const dir = mkdtempSync(join(tmpdir(), "tskeras-corrupt-"));
+    const dir = tmp();
     const warn = console.warn;
 
     before(async () => {
@@ -118,7 +119,6 @@ export function describeDamagedFiles(scale: number): void {
     });
     after(() => {
       console.warn = warn;
-      rmSync(dir, { recursive: true, force: true });
     });
 
     it(`${zip} damaged .keras files (the zip damaged)`, async () => {

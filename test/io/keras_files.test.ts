@@ -5,8 +5,7 @@
  * (Files against real Keras: test/integration/keras/keras_files.test.ts.)
  */
 import { expect } from "chai";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pipe } from "fp-ts/lib/function.js";
 import * as k from "../../src/index.js";
@@ -19,8 +18,8 @@ import { readHdf5 } from "../../src/io/hdf5.js";
 import { expectKerasError } from "../training/helpers.js";
 import { fileCases, halve, minimalCell, type FileCase } from "./cases.js";
 import { withPatternWeights } from "../core/helpers.js";
+import { temporaryFolders } from "../helpers/temporary_folders.js";
 
-const dir = mkdtempSync(join(tmpdir(), "tskeras-io-"));
 const quiet = { verbose: 0 as const };
 
 async function predictions(c: { model: Model; inputs: unknown[] }): Promise<unknown> {
@@ -44,6 +43,8 @@ function classesOf(model: Model): Set<string> {
 const customObjects = () => ({ halve, MinimalRNNCell: minimalCell() });
 
 describe("Keras 3 files: save_model / load_model here", function () {
+  const tmp = temporaryFolders("tskeras-io-");
+  const dir = tmp();
   this.timeout(120_000);
   let cases: FileCase[];
   before(async () => {
@@ -338,7 +339,7 @@ describe("Keras 3 files: save_model / load_model here", function () {
   });
 
   it("writes atomically: a failed save keeps the previous file and leaves no temporary file", async () => {
-    const sub = mkdtempSync(join(tmpdir(), "tskeras-io-atomic-"));
+    const sub = tmp();
     const file = join(sub, "m.keras");
     await k.save_model(cases[0].model, file);
     const before = readFileSync(file);

@@ -7,8 +7,7 @@
  * test/integration/keras/legacy_h5.test.ts.
  */
 import { expect } from "chai";
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pipe } from "fp-ts/lib/function.js";
 import * as k from "../../src/index.js";
@@ -19,6 +18,7 @@ import { readHdf5 } from "../../src/io/hdf5.js";
 import { expectClose, expectKerasError } from "../training/helpers.js";
 import { withPatternWeights } from "../core/helpers.js";
 import { fileCases, halve, minimalCell } from "./cases.js";
+import { temporaryFolders } from "../helpers/temporary_folders.js";
 
 const quiet = { verbose: 0 as const };
 const fixtures = resolve(import.meta.dirname, "../fixtures/keras2_h5");
@@ -47,8 +47,9 @@ async function tree(file: string): Promise<Record<string, string[]>> {
 }
 
 describe("legacy HDF5 (.h5) files here", function () {
+  const tmp = temporaryFolders();
   this.timeout(300_000);
-  const dir = mkdtempSync(join(tmpdir(), "tskeras-legacy-"));
+  const dir = tmp("tskeras-legacy-");
   const warn = console.warn;
   let warnings: string[] = [];
   before(async () => {

@@ -3,23 +3,24 @@
  * one pair of verbs (the folder holding a model.json loads too); overwrite as save_model_tfjs().
  */
 import { expect } from "chai";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pipe } from "fp-ts/lib/function.js";
 import * as k from "../../src/index.js";
 import { use_backend } from "../../src/backend/index.js";
 import { withPatternWeights } from "../core/helpers.js";
 import { expectKerasError } from "../training/helpers.js";
+import { temporaryFolders } from "../helpers/temporary_folders.js";
 
 describe("load_model / save_model of a TensorFlow.js model.json", function () {
+  const tmp = temporaryFolders();
   this.timeout(60_000);
   before(async () => {
     await use_backend("wasm");
   });
 
   it("save_model(m, 'dir/model.json') writes the tfjs format; load_model reads it (path or folder)", async () => {
-    const dir = join(mkdtempSync(join(tmpdir(), "tskeras-modeljson-")), "web");
+    const dir = join(tmp("tskeras-modeljson-"), "web");
     const model = withPatternWeights(
       pipe(
         k.keras_model_sequential({ input_shape: [4, 3] }),

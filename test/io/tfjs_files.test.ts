@@ -253,8 +253,9 @@ describe("save_model_tfjs() / load_model_tfjs(): arguments and files", function 
     }
 
     const outcomes = { loaded: 0, refused: 0 };
+    // One folder, its two files rewritten for each attempt.
+    const d = tmp();
     const attempt = async (jsonText: string, weights: Uint8Array) => {
-      const d = tmp("tskeras-tfjs-fuzz-");
       writeFileSync(join(d, "model.json"), jsonText);
       writeFileSync(join(d, "weights.bin"), weights);
       let model: Model | null = null;

@@ -2,15 +2,16 @@
  * Helpers of the TensorFlow.js format tests: plain tfjs-layers reading our files and writing its own,
  * the way its file and http handlers do, and predictions of both sides as flat numbers.
  */
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { tf } from "../../src/backend/tf.js";
 import { predict } from "../../src/index.js";
 import type { Model } from "../../src/model/model.js";
 import { pattern } from "../core/helpers.js";
+import { temporaryFolders } from "../helpers/temporary_folders.js";
 
-export const tmp = (prefix = "tskeras-tfjs-") => mkdtempSync(join(tmpdir(), prefix));
+/** Temporary folders of the tfjs format suites (removed after every test file). */
+export const tmp = temporaryFolders("tskeras-tfjs-");
 
 /**
  * `tf.loadLayersModel()` on a model.json, reading the weight files its manifest names relative to it

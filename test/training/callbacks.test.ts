@@ -1,6 +1,5 @@
 import { expect } from "chai";
-import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import {
   use_backend,
@@ -21,6 +20,7 @@ import {
 } from "../../src/index.js";
 import type { Model } from "../../src/model/model.js";
 import { expectKerasError } from "./helpers.js";
+import { temporaryFolders } from "../helpers/temporary_folders.js";
 
 function identityModel(lr = 0.1): Model {
   return compile(layer_dense(keras_model_sequential({ input_shape: [1] }), { units: 1, weights: [[[1]], [0]] }), {
@@ -32,6 +32,7 @@ const X = [[1], [2]];
 const Y = [[0], [0]];
 
 describe("training: callbacks", function () {
+  const tmp = temporaryFolders("tskeras-csv-");
   this.timeout(60000);
   before(async () => {
     await use_backend("wasm");
@@ -165,7 +166,7 @@ describe("training: callbacks", function () {
   });
 
   it("csv_logger writes one row per epoch atomically, and appends", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "tskeras-csv-"));
+    const dir = tmp();
     const file = join(dir, "log.csv");
     await fit(identityModel(0), X, Y, {
       epochs: 2,

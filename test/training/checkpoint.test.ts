@@ -7,8 +7,7 @@
  * test/integration/backup_restore.test.ts.
  */
 import { expect } from "chai";
-import { existsSync, mkdtempSync, readdirSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { pipe } from "fp-ts/lib/function.js";
 import * as k from "../../src/index.js";
@@ -17,6 +16,7 @@ import type { Model } from "../../src/model/model.js";
 import { isTrainingSetup } from "../../src/engine/training/setup.js";
 import { expectKerasError } from "./helpers.js";
 import { withPatternWeights } from "../core/helpers.js";
+import { temporaryFolders } from "../helpers/temporary_folders.js";
 
 const x = Array.from({ length: 12 }, (_, i) =>
   Array.from({ length: 4 }, (_, t) => [i, t, i - t].map((v) => Math.sin(v))),
@@ -47,13 +47,14 @@ async function captured<T>(f: () => Promise<T>): Promise<{ value: T; text: strin
 }
 
 describe("callback_model_checkpoint / callback_backup_and_restore", function () {
+  const tmp = temporaryFolders();
   this.timeout(120_000);
   let dir: string;
   before(async () => {
     await use_backend("wasm");
   });
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), "tskeras-ckpt-"));
+    dir = tmp("tskeras-ckpt-");
   });
 
   it("names files from Python-style placeholders (epoch 1-based, any log), one per epoch", async () => {

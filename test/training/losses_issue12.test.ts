@@ -3,14 +3,13 @@
  * examples), a batch-level loss under sample weights in fit(), and every new loss, metric, optimizer
  * and schedule through a .keras file written and read here; save_model_tfjs() refuses them by name.
  */
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
 import { pipe } from "fp-ts/lib/function.js";
 import * as k from "../../src/index.js";
 import { isTrainingSetup } from "../../src/engine/training/setup.js";
 import { expectClose, expectKerasError } from "./helpers.js";
+import { temporaryFolders } from "../helpers/temporary_folders.js";
 
 describe("training: focal, dice and tversky losses (hand-derived values)", () => {
   before(async () => {
@@ -112,6 +111,7 @@ describe("training: focal, dice and tversky losses (hand-derived values)", () =>
 });
 
 describe("compile settings of issue 12 in files", function () {
+  const tmp = temporaryFolders("tskeras-issue12-");
   this.timeout(60_000);
   before(async () => {
     await k.use_backend("wasm");
@@ -147,7 +147,7 @@ describe("compile settings of issue 12 in files", function () {
     const base = compiled();
     const once = (await k.fit(base, x, y, fitArgs)).model;
     const twice = await k.fit(base, x, y, { ...fitArgs, epochs: 2 });
-    const file = join(mkdtempSync(join(tmpdir(), "tskeras-issue12-")), "m.keras");
+    const file = join(tmp(), "m.keras");
     await k.save_model(once, file);
     const back = await k.load_model(file);
     const setup = back.compiled;
@@ -171,7 +171,7 @@ describe("compile settings of issue 12 in files", function () {
   });
 
   it("save_model_tfjs() refuses what tfjs-layers cannot compile, naming each", async () => {
-    const dir = join(mkdtempSync(join(tmpdir(), "tskeras-issue12-")), "tfjs");
+    const dir = join(tmp(), "tfjs");
     const err = await k.save_model_tfjs(compiled(), dir).catch((e: unknown) => e);
     expect(err).to.be.instanceOf(k.KerasError);
     expect((err as Error).message)

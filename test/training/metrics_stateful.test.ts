@@ -127,6 +127,19 @@ describe("training: metrics of issue 12 (hand-derived values)", () => {
     expect(k.metric_iou({ num_classes: 2, target_class_ids: [0] }).name).to.equal("io_u");
   });
 
+  it("IoU's dtype: an integer one (Keras's default, written \"int64\" in its files) truncates sample weights", () => {
+    // weight 1.5 on the first hit of class 0: counted 1 (1/3 as above), or 1.5: 1.5 / (2.5 + 2.5 - 1.5) = 3/7
+    // (Keras 3.15.1: 0.33333 with dtype None and "int32", 0.42857 with "float32"; None is written "int64")
+    const iou = (dtype: string | null) =>
+      k
+        .metric_iou({ num_classes: 2, target_class_ids: [0], dtype })
+        .update_state([0, 0, 1, 1], [0, 1, 0, 1], { sample_weight: [1.5, 1, 1, 1] })
+        .result();
+    for (const dtype of [null, "int32", "int64"]) expectClose(iou(dtype), 1 / 3, 1e-6);
+    expectClose(iou("float32"), 3 / 7, 1e-6);
+    expect(k.metric_mean_iou({ num_classes: 2, dtype: "int64" }).config.dtype).to.equal("int64");
+  });
+
   it("cosine similarity, log-cosh error and hinge (Keras's documented examples)", () => {
     expectClose(
       k.metric_cosine_similarity(
@@ -254,7 +267,7 @@ describe("training: metrics of issue 12 (hand-derived values)", () => {
     await expectKerasError(() => k.metric_iou({ num_classes: 2 } as any), /metric_iou\(\)/, /target_class_ids/);
     await expectKerasError(
       () => k.metric_iou({ num_classes: 2, target_class_ids: [2] }),
-      /target class id 2 is out of range/,
+      /`target_class_ids` holds 2, out of range/,
     );
     await expectKerasError(() => k.metric_true_positives({ thresholds: [0.5, 2] }), /thresholds/);
     await expectKerasError(() => k.metric_r2_score({ class_aggregation: "mean" as any }), /class_aggregation/);

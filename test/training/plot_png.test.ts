@@ -1,12 +1,13 @@
 /** plot_history() writes a PNG (rendered by resvg with the bundled DejaVu fonts) when the file ends in .png. */
 import { expect } from "chai";
-import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { plot_history } from "../../src/index.js";
 import { makeHistory } from "../../src/report/history.js";
+import { temporaryFolders } from "../helpers/temporary_folders.js";
 
 describe("plot_history: PNG output", function () {
+  const tmp = temporaryFolders("tskeras-png-");
   this.timeout(60_000);
   const history = makeHistory({ epochs: 3, steps: 1, verbose: 0 }, [0, 1, 2], {
     loss: [1, 0.5, 0.25],
@@ -20,7 +21,7 @@ describe("plot_history: PNG output", function () {
       console.log("    (skipped: the optional package @resvg/resvg-js is not installed on this platform)");
       this.skip();
     }
-    const dir = mkdtempSync(join(tmpdir(), "tskeras-png-"));
+    const dir = tmp();
     const file = join(dir, "history.png");
     const svg = await plot_history(history, { file });
     const png = readFileSync(file);

@@ -1,6 +1,5 @@
 import { expect } from "chai";
-import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import {
   use_backend,
@@ -16,6 +15,7 @@ import {
 import { Progbar, formatLogValue, resolveVerbose } from "../../src/report/progress.js";
 import { makeHistory } from "../../src/report/history.js";
 import { expectKerasError } from "./helpers.js";
+import { temporaryFolders } from "../helpers/temporary_folders.js";
 
 /** A fake clock and a string sink for the progress bar. */
 function fakeIO(times: number[]) {
@@ -27,6 +27,7 @@ function fakeIO(times: number[]) {
 const strip = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, "");
 
 describe("training: progress bar, history, plot", function () {
+  const tmp = temporaryFolders("tskeras-plot-");
   this.timeout(60000);
   before(async () => {
     await use_backend("wasm");
@@ -162,7 +163,7 @@ describe("training: progress bar, history, plot", function () {
       val_loss: [1.1, 0.6, 0.4],
       val_mae: [1, 0.6, 0.5],
     });
-    const dir = mkdtempSync(join(tmpdir(), "tskeras-plot-"));
+    const dir = tmp();
     const file = join(dir, "history.svg");
     const svg = await plot_history(h, { file });
     expect(readFileSync(file, "utf8")).to.equal(svg);

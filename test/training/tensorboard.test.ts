@@ -5,8 +5,7 @@
  * test/integration/keras/tensorboard.test.ts.
  */
 import { expect } from "chai";
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   callback_lambda,
@@ -24,6 +23,7 @@ import { encodePng } from "../../src/io/png.js";
 import { weightImage } from "../../src/engine/training/tensorboard.js";
 import { inflateSync } from "node:zlib";
 import { expectKerasError } from "./helpers.js";
+import { temporaryFolders } from "../helpers/temporary_folders.js";
 
 /**
  * The first record of an event file TensorFlow 2.21 wrote (Keras's TensorBoard callback): the
@@ -52,12 +52,10 @@ const contains = (payload: Uint8Array, text: string) => Buffer.from(payload).inc
 
 describe("callback_tensorboard", function () {
   this.timeout(60000);
-  let dir: string;
+  const dir = temporaryFolders("tskeras-tb-unit-")();
   before(async () => {
     await use_backend("wasm");
-    dir = mkdtempSync(join(tmpdir(), "tskeras-tb-unit-"));
   });
-  after(() => rmSync(dir, { recursive: true, force: true }));
 
   it("frames records exactly as TensorFlow does (length, masked CRC32C of length and data)", async () => {
     const want = Uint8Array.from(Buffer.from(TF_RECORD_HEX, "hex"));

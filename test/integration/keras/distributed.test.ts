@@ -7,8 +7,7 @@
  */
 import { expect } from "chai";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pipe } from "fp-ts/lib/function.js";
 import * as k from "../../../src/index.js";
@@ -16,16 +15,18 @@ import { use_backend } from "../../../src/backend/index.js";
 import { isTrainingSetup } from "../../../src/engine/training/setup.js";
 import { KERAS_PYTHON, kerasEnv, requireKeras } from "../../helpers/keras.js";
 import { expectClose } from "../../training/helpers.js";
+import { temporaryFolders } from "../../helpers/temporary_folders.js";
 
 const root = resolve(import.meta.dirname, "../../..");
 
 describe("scaling out on Keras: train under a distribution strategy, come back", function () {
+  const tmp = temporaryFolders();
   this.timeout(600_000);
 
   it("a model saved here trains in Keras on 2 replicas; loaded back it predicts Keras's numbers and fine-tunes", async function () {
     requireKeras(this);
     await use_backend("wasm");
-    const dir = mkdtempSync(join(tmpdir(), "tskeras-distributed-"));
+    const dir = tmp("tskeras-distributed-");
     k.set_random_seed(3);
     const x = Array.from({ length: 64 }, (_, i) =>
       Array.from({ length: 6 }, (_, t) => [Math.sin(i + t), Math.cos(i - t)]),

@@ -8,8 +8,7 @@
  *   and predict Keras's numbers; its .weights.h5 files load into the model of its to_json();
  * - training resumed from a one-epoch file — here or in Keras — matches two epochs without stopping.
  */
-import { readFileSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
 import { pipe } from "fp-ts/lib/function.js";
@@ -27,6 +26,7 @@ import {
   resumeFitArgs as fitArgs,
   resumeModel,
 } from "./file_round_trips.js";
+import { temporaryFolders } from "../../helpers/temporary_folders.js";
 
 // the shared helpers first (runKeras runs one script)
 const script = ["h5_describe.py", "keras_files.py"]
@@ -45,7 +45,7 @@ function expectClose(actual: unknown, expected: unknown, tol: number, what: stri
 
 describe("Keras 3 files against real Keras 3.15.1", function () {
   this.timeout(900_000);
-  const dir = mkdtempSync(join(tmpdir(), "tskeras-keras-files-"));
+  const dir = temporaryFolders("tskeras-keras-files-")();
   let cases: FileCase[];
   const ours = new Map<string, unknown>();
   const twoEpochs = new Map<string, { weights: unknown[]; loss: number }>();

@@ -11,8 +11,7 @@
  * - the committed Keras 2 fixtures' expectations (scripts/keras2_h5_fixtures.py) are reproduced.
  */
 import { spawnSync } from "node:child_process";
-import { readFileSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { expect } from "chai";
 import * as k from "../../../src/index.js";
@@ -31,6 +30,7 @@ import {
   resumeFitArgs as fitArgs,
   resumeModel,
 } from "./file_round_trips.js";
+import { temporaryFolders } from "../../helpers/temporary_folders.js";
 
 const root = resolve(import.meta.dirname, "../../..");
 // the shared helpers first (runKeras runs one script)
@@ -44,8 +44,9 @@ const OPTIMIZERS = Object.fromEntries(
 const WEIGHTS_CASES = ["recurrent", "functional", "bidirectional", "cudnn", "rnn_cells"];
 
 describe("legacy HDF5 (.h5) files against real Keras 3.15.1", function () {
+  const tmp = temporaryFolders();
   this.timeout(900_000);
-  const dir = mkdtempSync(join(tmpdir(), "tskeras-legacy-keras-"));
+  const dir = tmp("tskeras-legacy-keras-");
   const ours = new Map<string, unknown>();
   const twoEpochs = new Map<string, { weights: unknown[]; loss: number }>();
   let answer: any;
@@ -194,7 +195,7 @@ describe("legacy HDF5 (.h5) files against real Keras 3.15.1", function () {
   });
 
   it("the committed Keras 2 fixtures' expectations are what Keras 3 gives now", () => {
-    const out = mkdtempSync(join(tmpdir(), "tskeras-keras2-fixtures-"));
+    const out = tmp("tskeras-keras2-fixtures-");
     const r = spawnSync(KERAS_PYTHON, [join(root, "scripts/keras2_h5_fixtures.py"), out], {
       encoding: "utf8",
       env: kerasEnv(),

@@ -11,8 +11,7 @@
  * - polynomial_decay and cosine_decay_restarts at many steps;
  * - .keras files compiled with all of them: Keras evaluates ours, we evaluate Keras's.
  */
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
 import { tf, type Tensor } from "../../../src/backend/tf.js";
@@ -20,6 +19,7 @@ import * as k from "../../../src/index.js";
 import type { Model } from "../../../src/model/model.js";
 import { resolveLoss } from "../../../src/ops/losses.js";
 import { requireKeras, runKeras } from "../../helpers/keras.js";
+import { temporaryFolders } from "../../helpers/temporary_folders.js";
 
 const SCRIPT = readFileSync(join(import.meta.dirname, "losses_metrics_optimizers.py"), "utf8");
 const TOL = 1e-5;
@@ -659,7 +659,7 @@ function compileCase(model: Model, c: FileCase): Model {
 
 describe("losses, metrics, optimizers and schedules of issue 12 match Keras 3", function () {
   this.timeout(600_000);
-  const dir = mkdtempSync(join(tmpdir(), "tskeras-ops12-"));
+  const dir = temporaryFolders("tskeras-ops12-")();
   const oursLogs = new Map<string, Record<string, number>>();
   let keras: any;
 
