@@ -217,11 +217,15 @@ built by <code>npm run docs:api</code>, which <code>npm run docs</code> runs aft
   writeFileSync(join(out, "index.html"), page("tskeras documentation", "", body));
 }
 
-/** Renders every vignettes/*.md of `vignetteDir` into `out`; returns the vignettes in index order. */
+/**
+ * Renders every *.md of `vignetteDir` into `out`; returns the vignettes in index order: getting-started.md
+ * first, then by file name.
+ */
 export function renderSite(vignetteDir: string, out: string): Vignette[] {
+  const first = (f: string) => (f === "getting-started.md" ? 0 : 1);
   const files = readdirSync(vignetteDir)
     .filter((f) => f.endsWith(".md"))
-    .sort();
+    .sort((a, b) => first(a) - first(b) || a.localeCompare(b));
   mkdirSync(out, { recursive: true });
   // only what this renderer writes is replaced: api/ belongs to docs:api
   rmSync(join(out, "figures"), { recursive: true, force: true });
