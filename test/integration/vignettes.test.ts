@@ -6,6 +6,7 @@ import { expect } from "chai";
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { tsBlocks, vignetteModule } from "../../scripts/vignette_code.js";
 
 const root = resolve(import.meta.dirname, "../..");
 const dir = join(root, "vignettes");
@@ -16,37 +17,12 @@ const documents = [
   join(root, "README.md"),
 ];
 
-/** The code of the ```ts blocks, import statements (single- or multi-line) hoisted, so blocks may import as they go. */
-export function vignetteModule(markdown: string): string {
-  const blocks = [...markdown.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
-  const imports: string[] = [];
-  const body: string[] = [];
-  for (const block of blocks) {
-    let pending: string[] | null = null;
-    for (const line of block.split("\n")) {
-      if (pending === null && /^import\s/.test(line)) pending = [];
-      if (pending === null) {
-        body.push(line);
-        continue;
-      }
-      pending.push(line);
-      if (/from\s+["'][^"']+["'];?\s*$/.test(line) || /^import\s+["'][^"']+["'];?\s*$/.test(line)) {
-        imports.push(pending.join("\n"));
-        pending = null;
-      }
-    }
-  }
-  const src = join(root, "src", "index.ts");
-  const resolved = [...new Set(imports)].map((l) => l.replace(/from\s+["']tskeras["']/, `from ${JSON.stringify(src)}`));
-  return resolved.join("\n") + "\n" + body.join("\n");
-}
-
 describe("the code in vignettes and the README runs", function () {
   this.timeout(300_000);
   for (const path of documents) {
     const file = path.slice(root.length + 1);
     it(file, () => {
-      const code = vignetteModule(readFileSync(path, "utf8"));
+      const code = vignetteModule(tsBlocks(readFileSync(path, "utf8")), join(root, "src", "index.ts"));
       expect(code.trim().length).to.be.greaterThan(0);
       // inside the project, so that the vignette's own imports (fp-ts, ...) resolve from node_modules
       const cache = join(root, "node_modules", ".cache");
