@@ -23,6 +23,7 @@ import { adaptData, disposeSet, splitValidation, type ArraySet } from "../engine
 import { isTimeseriesBatches, windowPlanOf, type TimeseriesBatches } from "../data/timeseries.js";
 import { evaluateLoop, fitLoop, predictLoop, trainOnBatch } from "../engine/training/loops.js";
 import { resolveVerbose } from "../report/progress.js";
+import { checkModelUse, noteDerived, watchTrainingResult } from "./hints.js";
 import type { History } from "../report/history.js";
 import type { Logs } from "../engine/training/callbacks.js";
 
@@ -160,7 +161,9 @@ export function compile(a: unknown, b?: unknown): unknown {
     return <M extends Model>(model: M): M => compile(model, args);
   }
   const args = decodeArgs(fn, COMPILE_PROPS, b, {});
-  return withModel(a, { compiled: makeSetup(fn, a, args) as unknown as CompiledState });
+  const compiled = withModel(a, { compiled: makeSetup(fn, a, args) as unknown as CompiledState });
+  noteDerived(fn, a, compiled);
+  return compiled;
 }
 
 const Verbose = described(t.union([t.literal(0), t.literal(1), t.literal(2), t.literal("auto")]), '0, 1, 2 or "auto"');
@@ -280,6 +283,7 @@ export async function fit(
 ): Promise<{ model: Model; history: History }> {
   const fn = "fit";
   checkModel(fn, model);
+  checkModelUse(fn, model);
   [y, args] = datasetCall(fn, x, y, args);
   const a = decodeArgs(fn, FIT_PROPS, args, {
     epochs: 1,
@@ -311,7 +315,7 @@ export async function fit(
       sets.push(validation);
     }
     const freq = a.validation_freq;
-    return await fitLoop(fn, model, train, {
+    const result = await fitLoop(fn, model, train, {
       batchSize: a.batch_size ?? batchSizeOf(x),
       epochs: a.epochs,
       verbose: resolveVerbose(a.verbose),
@@ -323,6 +327,7 @@ export async function fit(
       validationBatchSize: a.validation_batch_size,
       validateAt: (epoch) => (Array.isArray(freq) ? freq.includes(epoch) : epoch % freq === 0),
     });
+    return watchTrainingResult(fn, model, result);
   } catch (e) {
     throw asKerasError(fn, e);
   } finally {
@@ -344,6 +349,7 @@ export async function evaluate(
 ): Promise<Logs> {
   const fn = "evaluate";
   checkModel(fn, model);
+  checkModelUse(fn, model);
   [y, args] = datasetCall(fn, x, y, args);
   const a = decodeArgs(fn, EVAL_PROPS, args, { verbose: "auto" as const, callbacks: [] as unknown[] });
   if ((y === undefined || y === null) && !isTimeseriesBatches(x))
@@ -378,6 +384,7 @@ export async function predict(
 ): Promise<any> {
   const fn = "predict";
   checkModel(fn, model);
+  checkModelUse(fn, model);
   datasetCall(fn, x, undefined, args);
   const a = decodeArgs(fn, PREDICT_PROPS, args, { verbose: "auto" as const, callbacks: [] as unknown[] });
   await backend_ready();
@@ -406,12 +413,13 @@ export async function train_on_batch(
 ): Promise<{ model: Model; logs: Logs }> {
   const fn = "train_on_batch";
   checkModel(fn, model);
+  checkModelUse(fn, model);
   noDataset(fn, x);
   const a = decodeArgs(fn, ON_BATCH_PROPS, args, {});
   await backend_ready();
   const set = adaptData(fn, model, x, y, { sampleWeight: a.sample_weight, classWeight: a.class_weight });
   try {
-    return await trainOnBatch(fn, model, set);
+    return watchTrainingResult(fn, model, await trainOnBatch(fn, model, set));
   } catch (e) {
     throw asKerasError(fn, e);
   } finally {
@@ -428,6 +436,7 @@ export async function test_on_batch(
 ): Promise<Logs> {
   const fn = "test_on_batch";
   checkModel(fn, model);
+  checkModelUse(fn, model);
   noDataset(fn, x);
   const a = decodeArgs(fn, { sample_weight: Data }, args, {});
   await backend_ready();
@@ -445,6 +454,7 @@ export async function test_on_batch(
 export async function predict_on_batch(model: Model, x: unknown): Promise<any> {
   const fn = "predict_on_batch";
   checkModel(fn, model);
+  checkModelUse(fn, model);
   noDataset(fn, x);
   await backend_ready();
   const set = adaptData(fn, model, x, undefined);
