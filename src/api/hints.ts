@@ -1,33 +1,31 @@
 /**
  * The R-habit hint (issue 11): R keras changes a model in place, so `fit(model, x, y)`, `compile(model, ...)`,
- * `set_weights(model, w)` and `freeze_weights(model)` work there with their result ignored. Here they return
- * new values, and the same lines train nothing. This module notices the common cases by object identity and
- * prints one hint per process (to stderr; `TSKERAS_HINTS=0` silences it).
+ * `set_weights(model, w)`, `freeze_weights(model)` and `pop_layer(model)` work there with their result
+ * ignored. Here they return new values, and the same lines train nothing. This module notices the common cases
+ * by object identity and prints one hint per process (to stderr; `TSKERAS_HINTS=0` silences it).
  *
  * A hint needs proof that a result was thrown away, never a guess from call order alone, so that keeping a
  * result for later (`const runs = [await fit(m, ...), await fit(m, ...)]`) or evaluating the untrained model
  * beside the trained one stays silent:
- * - a fit() result counts as used once its `model` is read (destructuring reads it); a model value derived by
- *   set_weights() / freeze_weights() / unfreeze_weights() / compile() counts as used once it reaches a verb
- *   (noteModelUse) or is compiled or fitted further;
- * - when the original value then reaches fit / evaluate / predict (a derived value's original: fit or
- *   train_on_batch, directly or compiled) while the result is unused, that is a suspicion. It becomes the hint as soon as the result has been garbage-collected (nothing can use it
- *   any more), or at process exit if it was still never used.
+ * - a fit() / train_on_batch() result counts as used once its `model` is read (destructuring reads it); a
+ *   value derived by set_weights / freeze_weights / unfreeze_weights / pop_layer / compile once it reaches a
+ *   verb that calls noteModelUse / checkModelUse, or is compiled further;
+ * - when the original value then reaches fit / evaluate / predict (for a derived value: fit or
+ *   train_on_batch, directly or compiled) while the result is unused, that is a suspicion. It becomes the hint
+ *   as soon as the result has been garbage-collected (nothing can use it any more), or at process exit if it
+ *   was still never used.
+ * Only WeakMaps, WeakSets and WeakRefs hold values here, and only a compiled model keeps its uncompiled input
+ * reachable (a chain of fits or set_weights keeps nothing alive).
  */
 import { inspect } from "node:util";
 import type { Model } from "../model/model.js";
-
-/** What a model value was derived from: `fn(input)` returned it. */
-interface Derivation {
-  readonly fn: string;
-  readonly input: Model;
-}
 
 /** The record of one fit() / train_on_batch() call, kept per input model (the latest). */
 interface TrainingRecord {
   readonly fn: string;
   modelRead: boolean;
-  readonly result: WeakRef<object>;
+  /** The returned `{ model, ... }` record. */
+  result?: WeakRef<object>;
 }
 
 interface Suspicion {
@@ -40,10 +38,10 @@ interface Suspicion {
 }
 
 const lastTraining = new WeakMap<Model, TrainingRecord>();
-/** input → the values derived from it by set_weights / freeze_weights / unfreeze_weights / compile. */
+/** input → the values derived from it by set_weights / freeze_weights / unfreeze_weights / pop_layer / compile. */
 const derivedFrom = new WeakMap<Model, { fn: string; result: WeakRef<Model> }[]>();
-/** result → how it was made (keeps the input reachable only as long as the result is). */
-const derivation = new WeakMap<Model, Derivation>();
+/** compiled model → the model compile() was given (reachable only as long as the compiled one is). */
+const compiledFromInput = new WeakMap<Model, Model>();
 const used = new WeakSet<Model>();
 const suspected = new WeakSet<object>();
 let pending: Suspicion[] = [];
@@ -111,11 +109,11 @@ export function noteModelUse(model: Model): void {
   used.add(model);
 }
 
-/** `fn(input)` returned `result` (set_weights, freeze_weights, unfreeze_weights, compile). */
+/** `fn(input)` returned `result` (set_weights, freeze_weights, unfreeze_weights, pop_layer, compile). */
 export function noteDerived(fn: string, input: Model, result: Model): void {
   if (result === input) return;
   used.add(input);
-  derivation.set(result, { fn, input });
+  if (fn === "compile") compiledFromInput.set(result, input);
   derivedFrom.set(input, [...(derivedFrom.get(input) ?? []), { fn, result: new WeakRef(result) }]);
 }
 
@@ -138,12 +136,12 @@ export function checkModelUse(fn: string, model: Model): void {
       dropped: fitted.fn,
       usedBy: fn,
       unused: () => !fitted.modelRead,
-      collected: () => fitted.result.deref() === undefined,
+      collected: () => fitted.result?.deref() === undefined,
     });
   // Only training counts for derived values: evaluating or predicting the original beside an inspected
   // copy (`pop_layer(m).layers`, then predict(m)) is how one shows that values do not change.
   const training = fn === "fit" || fn === "train_on_batch";
-  for (let m: Model | undefined = training ? model : undefined; m; m = compiledFrom(m)) {
+  for (let m: Model | undefined = training ? model : undefined; m; m = compiledFromInput.get(m)) {
     for (const d of derivedFrom.get(m) ?? []) {
       const unused = () => {
         const r = d.result.deref();
@@ -155,19 +153,13 @@ export function checkModelUse(fn: string, model: Model): void {
   settle(false);
 }
 
-function compiledFrom(model: Model): Model | undefined {
-  const d = derivation.get(model);
-  return d?.fn === "compile" ? d.input : undefined;
-}
-
 /**
  * The result of `fn(input, ...)` (fit, train_on_batch), a `{ model, ... }` record whose `model` getter records
  * the read; printing it shows the values.
  */
 export function watchTrainingResult<R extends { model: Model }>(fn: string, input: Model, result: R): R {
   const { model, ...rest } = result;
-  derivation.set(model, { fn, input });
-  const record: { fn: string; modelRead: boolean; result?: WeakRef<object> } = { fn, modelRead: false };
+  const record: TrainingRecord = { fn, modelRead: false };
   const read = () => {
     record.modelRead = true;
     return model;
@@ -183,7 +175,7 @@ export function watchTrainingResult<R extends { model: Model }>(fn: string, inpu
     ),
   ) as R;
   record.result = new WeakRef(watched);
-  lastTraining.set(input, record as TrainingRecord);
+  lastTraining.set(input, record);
   return watched;
 }
 

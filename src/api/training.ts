@@ -283,7 +283,6 @@ export async function fit(
 ): Promise<{ model: Model; history: History }> {
   const fn = "fit";
   checkModel(fn, model);
-  checkModelUse(fn, model);
   [y, args] = datasetCall(fn, x, y, args);
   const a = decodeArgs(fn, FIT_PROPS, args, {
     epochs: 1,
@@ -315,6 +314,7 @@ export async function fit(
       sets.push(validation);
     }
     const freq = a.validation_freq;
+    checkModelUse(fn, model); // once the arguments and data are checked: a call that fails on them uses nothing
     const result = await fitLoop(fn, model, train, {
       batchSize: a.batch_size ?? batchSizeOf(x),
       epochs: a.epochs,
@@ -349,13 +349,13 @@ export async function evaluate(
 ): Promise<Logs> {
   const fn = "evaluate";
   checkModel(fn, model);
-  checkModelUse(fn, model);
   [y, args] = datasetCall(fn, x, y, args);
   const a = decodeArgs(fn, EVAL_PROPS, args, { verbose: "auto" as const, callbacks: [] as unknown[] });
   if ((y === undefined || y === null) && !isTimeseriesBatches(x))
     throw new KerasError(fn, "`y` (the targets) is required");
   await backend_ready();
   const set = adaptData(fn, model, x, y, { sampleWeight: a.sample_weight });
+  checkModelUse(fn, model);
   try {
     return Object.freeze(
       await evaluateLoop(fn, model, set, {
@@ -384,11 +384,11 @@ export async function predict(
 ): Promise<any> {
   const fn = "predict";
   checkModel(fn, model);
-  checkModelUse(fn, model);
   datasetCall(fn, x, undefined, args);
   const a = decodeArgs(fn, PREDICT_PROPS, args, { verbose: "auto" as const, callbacks: [] as unknown[] });
   await backend_ready();
   const set = adaptData(fn, model, x, undefined);
+  checkModelUse(fn, model);
   try {
     return await predictLoop(fn, model, set, {
       batchSize: a.batch_size ?? batchSizeOf(x),
@@ -413,11 +413,11 @@ export async function train_on_batch(
 ): Promise<{ model: Model; logs: Logs }> {
   const fn = "train_on_batch";
   checkModel(fn, model);
-  checkModelUse(fn, model);
   noDataset(fn, x);
   const a = decodeArgs(fn, ON_BATCH_PROPS, args, {});
   await backend_ready();
   const set = adaptData(fn, model, x, y, { sampleWeight: a.sample_weight, classWeight: a.class_weight });
+  checkModelUse(fn, model);
   try {
     return watchTrainingResult(fn, model, await trainOnBatch(fn, model, set));
   } catch (e) {
@@ -436,11 +436,11 @@ export async function test_on_batch(
 ): Promise<Logs> {
   const fn = "test_on_batch";
   checkModel(fn, model);
-  checkModelUse(fn, model);
   noDataset(fn, x);
   const a = decodeArgs(fn, { sample_weight: Data }, args, {});
   await backend_ready();
   const set = adaptData(fn, model, x, y, { sampleWeight: a.sample_weight });
+  checkModelUse(fn, model);
   try {
     return Object.freeze(await evaluateLoop(fn, model, set, { batchSize: set.n, verbose: 0, callbacks: [] }));
   } catch (e) {
@@ -454,10 +454,10 @@ export async function test_on_batch(
 export async function predict_on_batch(model: Model, x: unknown): Promise<any> {
   const fn = "predict_on_batch";
   checkModel(fn, model);
-  checkModelUse(fn, model);
   noDataset(fn, x);
   await backend_ready();
   const set = adaptData(fn, model, x, undefined);
+  checkModelUse(fn, model);
   try {
     return await predictLoop(fn, model, set, { batchSize: set.n, verbose: 0, callbacks: [] });
   } catch (e) {

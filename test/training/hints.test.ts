@@ -22,7 +22,7 @@ import {
   summary,
 } from "../../src/index.js";
 import { resetHintsForTests, settleHintsAtExitForTests } from "../../src/api/hints.js";
-import type { Model } from "../../src/model/model.js";
+import type { Model, SequentialModel } from "../../src/model/model.js";
 import { expectKerasError } from "./helpers.js";
 
 setFlagsFromString("--expose-gc");
@@ -225,7 +225,7 @@ describe("the R-habit hint", function () {
       const model = compiledNet();
       const err = await stderrOf(
         async () => {
-          expect(pop_layer(model).layers.length).to.equal(0);
+          expect(pop_layer(model as SequentialModel).layers.length).to.equal(0);
           expect(freeze_weights(model).layers[0].trainable).to.equal(false);
           expect(set_weights(model, get_weights(model)).layers.length).to.equal(1);
           await collect();
@@ -236,6 +236,35 @@ describe("the R-habit hint", function () {
       );
       expect(err).to.equal("");
     });
+  });
+
+  it("a call that fails on its arguments uses nothing", async () => {
+    const model = compiledNet();
+    const err = await stderrOf(
+      async () => {
+        pop_layer(model as SequentialModel);
+        await collect();
+        await expectKerasError(
+          () => fit(model, x, y, { bogus_argument: 1 } as any),
+          /unknown argument `bogus_argument`/,
+        );
+        await expectKerasError(() => evaluate(model, x, y, { bogus_argument: 1 } as any), /bogus_argument/);
+      },
+      { atExit: true },
+    );
+    expect(err).to.equal("");
+  });
+
+  it("keeps no model alive: the values of a chain of fits, set_weights and compiles are collected", async () => {
+    let model = compiledNet();
+    const first = new WeakRef(model);
+    for (let i = 0; i < 3; i++) {
+      model = (await fit(model, x, y, quiet)).model;
+      model = compile(set_weights(model, get_weights(model)), { optimizer: "sgd", loss: "mse" });
+    }
+    await collect();
+    expect(first.deref()).to.equal(undefined);
+    expect(model.compiled).to.not.equal(null);
   });
 
   it("TSKERAS_HINTS=0 silences it", async () => {
