@@ -4,25 +4,67 @@
  * ignored. Here they return new values, and the same lines train nothing. This module notices the common cases
  * by object identity and prints one hint per process (to stderr; `TSKERAS_HINTS=0` silences it).
  *
- * A hint needs proof that a result was thrown away, never a guess from call order alone, so that keeping a
- * result for later (`const runs = [await fit(m, ...), await fit(m, ...)]`) or evaluating the untrained model
- * beside the trained one stays silent:
+ * A hint needs evidence that a result was thrown away, so that keeping a result for later
+ * (`const runs = [await fit(m, ...), await fit(m, ...)]`) or evaluating the untrained model beside the trained
+ * one stays silent:
  * - a fit() / train_on_batch() result counts as used once its `model` is read (destructuring reads it); a
  *   value derived by set_weights / freeze_weights / unfreeze_weights / pop_layer / compile once it reaches a
  *   verb that calls noteModelUse / checkModelUse, or is compiled further;
  * - when the original value then reaches fit / evaluate / predict (for a derived value: fit or
  *   train_on_batch, directly or compiled) while the result is unused, that is a suspicion. It becomes the hint
- *   as soon as the result has been garbage-collected (nothing can use it any more), or at process exit if it
- *   was still never used.
+ *   when the result has been garbage-collected (nothing can use it any more; in a small script that seldom
+ *   happens before exit), at process exit if it was still never used, or — for
+ *   the two shapes of R's in-place habit — when the original reaches a verb once more while the result is
+ *   still unread: after evaluate / predict of the original following its fit (`fit(m, x, y); evaluate(m, ...);
+ *   fit(m, x, y)`), and after a second fit of the original with the same data and arguments
+ *   (`for (...) fit(m, x, y, { epochs: 1 })`). Code that keeps a result uses the trained model next, not the
+ *   original again (`const r = await fit(m, ...); await evaluate(m, ...); await evaluate(r.model, ...)`).
  * Only WeakMaps, WeakSets and WeakRefs hold values here, and only a compiled model keeps its uncompiled input
  * reachable (a chain of fits or set_weights keeps nothing alive).
  */
 import { inspect } from "node:util";
 import type { Model } from "../model/model.js";
 
+/** A value as a call saw it: primitives as they are, objects (data, callbacks) by identity, held weakly. */
+type Seen = unknown;
+const see = (v: unknown): Seen => (v !== null && typeof v === "object" ? new WeakRef(v) : v);
+const sameAs = (seen: Seen, v: unknown): boolean => (seen instanceof WeakRef ? seen.deref() === v : Object.is(seen, v));
+
+/** The data and arguments of a training call; arrays in the arguments (callbacks) element by element. */
+export interface TrainingCall {
+  readonly x: unknown;
+  readonly y: unknown;
+  readonly args: unknown;
+}
+interface SeenCall {
+  readonly x: Seen;
+  readonly y: Seen;
+  readonly args: ReadonlyMap<string, Seen | Seen[]>;
+}
+
+function seeCall(call: TrainingCall): SeenCall {
+  const args = new Map<string, Seen | Seen[]>();
+  if (call.args !== null && typeof call.args === "object")
+    for (const [k, v] of Object.entries(call.args))
+      if (v !== undefined) args.set(k, Array.isArray(v) ? v.map(see) : see(v));
+  return { x: see(call.x), y: see(call.y), args };
+}
+
+function sameCall(seen: SeenCall, call: TrainingCall): boolean {
+  if (!sameAs(seen.x, call.x) || !sameAs(seen.y, call.y)) return false;
+  const entries = Object.entries((call.args ?? {}) as Record<string, unknown>).filter(([, v]) => v !== undefined);
+  if (entries.length !== seen.args.size) return false;
+  return entries.every(([k, v]) => {
+    const s = seen.args.get(k);
+    if (!Array.isArray(v)) return !Array.isArray(s) && sameAs(s, v);
+    return Array.isArray(s) && s.length === v.length && v.every((e, i) => sameAs(s[i], e));
+  });
+}
+
 /** The record of one fit() / train_on_batch() call, kept per input model (the latest). */
 interface TrainingRecord {
   readonly fn: string;
+  readonly call: SeenCall;
   modelRead: boolean;
   /** The returned `{ model, ... }` record. */
   result?: WeakRef<object>;
@@ -35,6 +77,11 @@ interface Suspicion {
   readonly usedBy: string;
   readonly unused: () => boolean;
   readonly collected: () => boolean;
+  /** Shown when the original reaches a verb again while the result is unused (see the header). */
+  readonly onNextUse: boolean;
+  /** The original value, and how many verb calls it had reached when this was raised. */
+  readonly original: WeakRef<Model>;
+  readonly usesAtRaise: number;
 }
 
 const lastTraining = new WeakMap<Model, TrainingRecord>();
@@ -45,8 +92,12 @@ const compiledFromInput = new WeakMap<Model, Model>();
 const used = new WeakSet<Model>();
 const suspected = new WeakSet<object>();
 let pending: Suspicion[] = [];
+/** How many fit / evaluate / predict / *_on_batch calls each model value has reached. */
+const uses = new WeakMap<Model, number>();
 let shown = false;
 let exitHookInstalled = false;
+
+const usesOf = (model: Model | undefined): number => (model ? (uses.get(model) ?? 0) : 0);
 
 function hintsEnabled(): boolean {
   const v = process.env.TSKERAS_HINTS?.trim().toLowerCase();
@@ -82,12 +133,12 @@ function show(s: Suspicion): void {
   console.warn(hintText(s.dropped, s.usedBy));
 }
 
-/** Shows the first pending suspicion whose result is gone (or, at exit, still unused); drops settled ones. */
+/** Shows the first pending suspicion that is proven (see the header); drops the ones whose result got used. */
 function settle(atExit: boolean): void {
   const still: Suspicion[] = [];
   for (const s of pending) {
     if (!s.unused()) continue;
-    if (atExit || s.collected()) show(s);
+    if (atExit || s.collected() || (s.onNextUse && usesOf(s.original.deref()) > s.usesAtRaise)) show(s);
     else still.push(s);
   }
   pending = shown ? [] : still;
@@ -123,13 +174,17 @@ export function wasCompiled(model: Model): boolean {
 }
 
 /**
- * fit / evaluate / predict / *_on_batch received `model`: notes the use and records a suspicion when `model`
- * was given to fit or train_on_batch whose trained model is still unread, or, for training, when `model` (or a
- * value it was compiled from) was given to set_weights, freeze_weights, unfreeze_weights, pop_layer or compile
- * whose result is still unused.
+ * fit / evaluate / predict / *_on_batch received `model` (and for fit / train_on_batch, `call`): notes the use,
+ * settles earlier suspicions, and records a suspicion when `model` was given to fit or train_on_batch whose
+ * trained model is still unread, or, for training, when `model` (or a value it was compiled from) was given
+ * to set_weights, freeze_weights, unfreeze_weights, pop_layer or compile whose result is still unused.
  */
-export function checkModelUse(fn: string, model: Model): void {
+export function checkModelUse(fn: string, model: Model, call?: TrainingCall): void {
   noteModelUse(model);
+  uses.set(model, usesOf(model) + 1);
+  settle(false);
+  const training = call !== undefined;
+  const raised = { original: new WeakRef(model), usesAtRaise: usesOf(model) };
   const fitted = lastTraining.get(model);
   if (fitted && !fitted.modelRead)
     suspect(fitted, {
@@ -137,17 +192,26 @@ export function checkModelUse(fn: string, model: Model): void {
       usedBy: fn,
       unused: () => !fitted.modelRead,
       collected: () => fitted.result?.deref() === undefined,
+      onNextUse: !training || sameCall(fitted.call, call),
+      ...raised,
     });
   // Only training counts for derived values: evaluating or predicting the original beside an inspected
   // copy (`pop_layer(m).layers`, then predict(m)) is how one shows that values do not change.
-  const training = fn === "fit" || fn === "train_on_batch";
   for (let m: Model | undefined = training ? model : undefined; m; m = compiledFromInput.get(m)) {
     for (const d of derivedFrom.get(m) ?? []) {
       const unused = () => {
         const r = d.result.deref();
         return r === undefined || !used.has(r);
       };
-      if (unused()) suspect(d, { dropped: d.fn, usedBy: fn, unused, collected: () => d.result.deref() === undefined });
+      if (unused())
+        suspect(d, {
+          dropped: d.fn,
+          usedBy: fn,
+          unused,
+          collected: () => d.result.deref() === undefined,
+          onNextUse: false,
+          ...raised,
+        });
     }
   }
   settle(false);
@@ -157,9 +221,14 @@ export function checkModelUse(fn: string, model: Model): void {
  * The result of `fn(input, ...)` (fit, train_on_batch), a `{ model, ... }` record whose `model` getter records
  * the read; printing it shows the values.
  */
-export function watchTrainingResult<R extends { model: Model }>(fn: string, input: Model, result: R): R {
+export function watchTrainingResult<R extends { model: Model }>(
+  fn: string,
+  input: Model,
+  call: TrainingCall,
+  result: R,
+): R {
   const { model, ...rest } = result;
-  const record: TrainingRecord = { fn, modelRead: false };
+  const record: TrainingRecord = { fn, call: seeCall(call), modelRead: false };
   const read = () => {
     record.modelRead = true;
     return model;

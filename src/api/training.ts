@@ -314,7 +314,7 @@ export async function fit(
       sets.push(validation);
     }
     const freq = a.validation_freq;
-    checkModelUse(fn, model); // once the arguments and data are checked: a call that fails on them uses nothing
+    checkModelUse(fn, model, { x, y, args }); // once the arguments and data are checked: a failing call uses nothing
     const result = await fitLoop(fn, model, train, {
       batchSize: a.batch_size ?? batchSizeOf(x),
       epochs: a.epochs,
@@ -327,7 +327,7 @@ export async function fit(
       validationBatchSize: a.validation_batch_size,
       validateAt: (epoch) => (Array.isArray(freq) ? freq.includes(epoch) : epoch % freq === 0),
     });
-    return watchTrainingResult(fn, model, result);
+    return watchTrainingResult(fn, model, { x, y, args }, result);
   } catch (e) {
     throw asKerasError(fn, e);
   } finally {
@@ -417,9 +417,9 @@ export async function train_on_batch(
   const a = decodeArgs(fn, ON_BATCH_PROPS, args, {});
   await backend_ready();
   const set = adaptData(fn, model, x, y, { sampleWeight: a.sample_weight, classWeight: a.class_weight });
-  checkModelUse(fn, model);
+  checkModelUse(fn, model, { x, y, args });
   try {
-    return watchTrainingResult(fn, model, await trainOnBatch(fn, model, set));
+    return watchTrainingResult(fn, model, { x, y, args }, await trainOnBatch(fn, model, set));
   } catch (e) {
     throw asKerasError(fn, e);
   } finally {

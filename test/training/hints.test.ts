@@ -90,6 +90,27 @@ describe("the R-habit hint", function () {
     expect(err).to.include("TSKERAS_HINTS=0");
   });
 
+  it("without garbage collection: fit; evaluate; fit of one value gives the hint at the second fit", async () => {
+    const model = compiledNet();
+    const err = await stderrOf(async () => {
+      for (let round = 0; round < 3; round++) {
+        await fit(model, x, y, quiet);
+        await evaluate(model, x, y, { verbose: 0 });
+      }
+    });
+    expect(hints(err)).to.equal(1);
+    expect(err).to.include("evaluate() got a model value that was already given to fit()");
+  });
+
+  it("without garbage collection: the same fit of one value repeated gives the hint at the third call", async () => {
+    const model = compiledNet();
+    const err = await stderrOf(async () => {
+      for (let round = 0; round < 3; round++) await fit(model, x, y, quiet);
+    });
+    expect(hints(err)).to.equal(1);
+    expect(err).to.include("fit() got a model value that was already given to fit()");
+  });
+
   it("history <- fit(model); evaluate(model): the untrained model evaluated, the trained one never read", async () => {
     const model = compiledNet();
     const err = await stderrOf(async () => {
@@ -153,6 +174,18 @@ describe("the R-habit hint", function () {
     expect(err).to.include("freeze_weights() result was never used");
   });
 
+  it("a compiled model compiled again with the result dropped, then fitted: the hint names compile()", async () => {
+    const model = compiledNet();
+    const err = await stderrOf(async () => {
+      compile(model, { optimizer: "adam", loss: "mae" });
+      await collect();
+      await fit(model, x, y, quiet).then((r) => r.model);
+    });
+    expect(hints(err)).to.equal(1);
+    expect(err).to.include("fit() got a model value whose compile() result was never used");
+    expect(err).to.include("model = compile(model, ...);");
+  });
+
   it("compile(model) dropped, then fit(model): the error says compile() returns a new model", async () => {
     const model = net();
     compile(model, { optimizer: "sgd", loss: "mse" });
@@ -193,6 +226,22 @@ describe("the R-habit hint", function () {
           await collect();
           await evaluate(model, x, y, { verbose: 0 }); // the baseline
           for (const run of runs) await evaluate(run.model, x, y, { verbose: 0 });
+        },
+        { atExit: true },
+      );
+      expect(err).to.equal("");
+    });
+
+    it("without garbage collection: the untrained model evaluated between training and reading the result", async () => {
+      const model = compiledNet();
+      const err = await stderrOf(
+        async () => {
+          const runs = [];
+          for (const batch_size of [1, 2, 4]) runs.push(await fit(model, x, y, { ...quiet, batch_size }));
+          const r = await fit(model, x, y, { ...quiet, epochs: 2 });
+          await evaluate(model, x, y, { verbose: 0 }); // the baseline
+          await evaluate(r.model, x, y, { verbose: 0 });
+          for (const run of runs) await predict(run.model, x, { verbose: 0 });
         },
         { atExit: true },
       );
