@@ -1,8 +1,9 @@
 /**
  * Every ```ts block of vignettes/*.md and of README.md runs: the blocks of one document are concatenated
  * into one module (imports from "tskeras" point at src/) and executed with tsx in a child process.
- * A block opened with ```ts no-run (code that needs a GPU, say) is shown but not run: only a fence that is
- * exactly ```ts counts.
+ * A block opened with ```ts-no-run (code that needs a GPU, say) is shown but not run: only a fence whose
+ * language is exactly ts counts (a language tag, not an info string after "ts", so that every markdown
+ * parser agrees).
  */
 import { expect } from "chai";
 import { spawnSync } from "node:child_process";
