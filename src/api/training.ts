@@ -23,6 +23,7 @@ import { adaptData, disposeSet, splitValidation, type ArraySet } from "../engine
 import { isTimeseriesBatches, windowPlanOf, type TimeseriesBatches } from "../data/timeseries.js";
 import { evaluateLoop, fitLoop, predictLoop, trainOnBatch } from "../engine/training/loops.js";
 import { resolveVerbose } from "../report/progress.js";
+import { checkModelUse, noteDerived, watchTrainingResult } from "./hints.js";
 import type { History } from "../report/history.js";
 import type { Logs } from "../engine/training/callbacks.js";
 
@@ -166,7 +167,9 @@ export function compile(a: unknown, b?: unknown): unknown {
     return <M extends Model>(model: M): M => compile(model, args);
   }
   const args = decodeArgs(fn, COMPILE_PROPS, b, {});
-  return withModel(a, { compiled: makeSetup(fn, a, args) as unknown as CompiledState });
+  const compiled = withModel(a, { compiled: makeSetup(fn, a, args) as unknown as CompiledState });
+  noteDerived(fn, a, compiled);
+  return compiled;
 }
 
 const Verbose = described(t.union([t.literal(0), t.literal(1), t.literal(2), t.literal("auto")]), '0, 1, 2 or "auto"');
@@ -317,7 +320,8 @@ export async function fit(
       sets.push(validation);
     }
     const freq = a.validation_freq;
-    return await fitLoop(fn, model, train, {
+    checkModelUse(fn, model, { x, y, args }); // once the arguments and data are checked: a failing call uses nothing
+    const result = await fitLoop(fn, model, train, {
       batchSize: a.batch_size ?? batchSizeOf(x),
       epochs: a.epochs,
       verbose: resolveVerbose(a.verbose),
@@ -329,6 +333,7 @@ export async function fit(
       validationBatchSize: a.validation_batch_size,
       validateAt: (epoch) => (Array.isArray(freq) ? freq.includes(epoch) : epoch % freq === 0),
     });
+    return watchTrainingResult(fn, model, { x, y, args }, result);
   } catch (e) {
     throw asKerasError(fn, e);
   } finally {
@@ -356,6 +361,7 @@ export async function evaluate(
     throw new KerasError(fn, "`y` (the targets) is required");
   await backend_ready();
   const set = adaptData(fn, model, x, y, { sampleWeight: a.sample_weight });
+  checkModelUse(fn, model);
   try {
     return Object.freeze(
       await evaluateLoop(fn, model, set, {
@@ -388,6 +394,7 @@ export async function predict(
   const a = decodeArgs(fn, PREDICT_PROPS, args, { verbose: "auto" as const, callbacks: [] as unknown[] });
   await backend_ready();
   const set = adaptData(fn, model, x, undefined);
+  checkModelUse(fn, model);
   try {
     return await predictLoop(fn, model, set, {
       batchSize: a.batch_size ?? batchSizeOf(x),
@@ -416,8 +423,9 @@ export async function train_on_batch(
   const a = decodeArgs(fn, ON_BATCH_PROPS, args, {});
   await backend_ready();
   const set = adaptData(fn, model, x, y, { sampleWeight: a.sample_weight, classWeight: a.class_weight });
+  checkModelUse(fn, model, { x, y, args });
   try {
-    return await trainOnBatch(fn, model, set);
+    return watchTrainingResult(fn, model, { x, y, args }, await trainOnBatch(fn, model, set));
   } catch (e) {
     throw asKerasError(fn, e);
   } finally {
@@ -438,6 +446,7 @@ export async function test_on_batch(
   const a = decodeArgs(fn, { sample_weight: Data }, args, {});
   await backend_ready();
   const set = adaptData(fn, model, x, y, { sampleWeight: a.sample_weight });
+  checkModelUse(fn, model);
   try {
     return Object.freeze(await evaluateLoop(fn, model, set, { batchSize: set.n, verbose: 0, callbacks: [] }));
   } catch (e) {
@@ -454,6 +463,7 @@ export async function predict_on_batch(model: Model, x: unknown): Promise<any> {
   noDataset(fn, x);
   await backend_ready();
   const set = adaptData(fn, model, x, undefined);
+  checkModelUse(fn, model);
   try {
     return await predictLoop(fn, model, set, { batchSize: set.n, verbose: 0, callbacks: [] });
   } catch (e) {

@@ -20,6 +20,7 @@ import { buildPlan } from "../engine/plan.js";
 import { eagerWeights } from "../engine/eager.js";
 import { toNested, weightsFromRaw } from "../model/weights.js";
 import type { WeightValue } from "../model/types.js";
+import { noteDerived, noteModelUse } from "./hints.js";
 
 function modelLayerWeights(fn: string, model: Model): { layer: Layer; values: readonly WeightValue[]; shapes: any }[] {
   let plan;
@@ -43,7 +44,10 @@ function modelLayerWeights(fn: string, model: Model): { layer: Layer; values: re
 /** `get_weights(model | layer)`: the weights as nested arrays, in Keras order. */
 export function get_weights(object: Model | Layer): any[] {
   const fn = "get_weights";
-  if (isModel(object)) return modelLayerWeights(fn, object).flatMap((l) => l.values.map(toNested));
+  if (isModel(object)) {
+    noteModelUse(object);
+    return modelLayerWeights(fn, object).flatMap((l) => l.values.map(toNested));
+  }
   if (isLayer(object)) {
     // A layer taken from a model is built for the model's input shapes (its weights drawn on demand).
     const values = object.knownInputShapes
@@ -75,7 +79,9 @@ export function set_weights<T extends Model | Layer>(object: T, weights: readonl
       k += specs.length;
       return specs.length ? withLayer(layer, { weightValues: vals }) : layer;
     });
-    return withModel(object as Model, { layers: Object.freeze(newLayers) }) as T;
+    const result = withModel(object as Model, { layers: Object.freeze(newLayers) });
+    noteDerived(fn, object, result);
+    return result as T;
   }
   if (isLayer(object)) {
     const shapes = builtInputShapesOf(object);
@@ -120,6 +126,7 @@ export function count_params(object: Model | Layer): number {
 
 function checkModel(fn: string, object: unknown): asserts object is Model {
   if (!isModel(object)) throw new KerasError(fn, `\`object\` must be a model, got ${describeValue(object)}`);
+  noteModelUse(object);
 }
 
 /** `get_layer(model, { name } | { index })`; index is 1-based as in R. */
@@ -157,11 +164,13 @@ export function pop_layer(model: SequentialModel): SequentialModel {
   checkModel(fn, model);
   if (model.type !== "sequential") throw new KerasError(fn, "pop_layer() applies to sequential models only");
   if (model.layers.length === 0) throw new KerasError(fn, `model "${model.name}" has no layers to pop`);
-  return withModel(model, {
+  const popped = withModel(model, {
     layers: Object.freeze(model.layers.slice(0, -1)),
     shapes: model.shapes ? Object.freeze(model.shapes.slice(0, -1)) : null,
     compiled: null,
   });
+  noteDerived(fn, model, popped);
+  return popped;
 }
 
 type LayerSelector = string | number;
@@ -219,7 +228,9 @@ function setTrainable(fn: string, model: Model, args: FreezeArgs, trainable: boo
   const layers = model.layers.map((l, i) =>
     sel.has(i) && l.className !== "InputLayer" ? withLayer(l, { trainable }) : l,
   );
-  return withModel(model, { layers: Object.freeze(layers), compiled: model.compiled });
+  const result = withModel(model, { layers: Object.freeze(layers), compiled: model.compiled });
+  noteDerived(fn, model, result);
+  return result;
 }
 
 /** `freeze_weights(model, { from, to, which })`: a new model whose selected layers are not trainable. */

@@ -7,6 +7,7 @@ import { buildPlan, type Plan } from "../engine/plan.js";
 import { ArgumentError, KerasError, describeValue } from "../errors.js";
 import { Bool, PositiveInt, decodeArgs } from "../args.js";
 import { isModel } from "../model/guards.js";
+import { noteModelUse } from "../api/hints.js";
 
 const thousands = (n: number) => n.toLocaleString("en-US");
 /** V8's longest string (2^29 - 24 characters). */
@@ -146,6 +147,7 @@ export function summaryText(model: Model, options: SummaryOptions = {}): string 
 export function summary(model: Model, options: SummaryOptions = {}): string {
   const fn = "summary";
   if (!isModel(model)) throw new KerasError(fn, `\`model\` must be a model, got ${describeValue(model)}`);
+  noteModelUse(model);
   const o = decodeArgs(fn, { line_length: PositiveInt, print: Bool }, options, { print: true });
   // Every line is padded to line_length: at least the header, footer and two lines per layer.
   const lines = 10 + 2 * model.layers.length;

@@ -1,6 +1,9 @@
 /**
  * Every ```ts block of vignettes/*.md and of README.md runs: the blocks of one document are concatenated
  * into one module (imports from "tskeras" point at src/) and executed with tsx in a child process.
+ * A block opened with ```ts-no-run (code that needs a GPU, say) is shown but not run: only a fence whose
+ * language is exactly ts counts (a language tag, not an info string after "ts", so that every markdown
+ * parser agrees).
  */
 import { expect } from "chai";
 import { spawnSync } from "node:child_process";
@@ -37,6 +40,8 @@ describe("the code in vignettes and the README runs", function () {
       });
       rmSync(tmp, { recursive: true, force: true });
       expect(r.status, `${file} failed:\n${r.stdout}\n${r.stderr}`).to.equal(0);
+      // the documents show the right way to use model values: none may trigger the R-habit hint
+      expect(r.stderr, `${file} dropped a result`).to.not.include("tskeras hint:");
     });
   }
 });

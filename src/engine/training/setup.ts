@@ -8,6 +8,7 @@ import type { Model } from "../../model/model.js";
 import { isLoss, resolveLoss, type LossSpec } from "../../ops/losses.js";
 import { isMetric, resolveMetric, type MetricSpec } from "../../ops/metrics.js";
 import { resolveOptimizer, type OptimizerSpec, type OptimizerStateValue } from "../../ops/optimizers.js";
+import { wasCompiled } from "../../api/hints.js";
 
 export interface TrainingSetup {
   readonly kind: "tskeras.training";
@@ -30,11 +31,10 @@ export function isTrainingSetup(x: unknown): x is TrainingSetup {
 /** The model's compiled setup, or a KerasError telling to compile first. */
 export function setupOf(fn: string, model: Model): TrainingSetup {
   if (!isTrainingSetup(model.compiled)) {
-    throw new KerasError(
-      fn,
-      `model "${model.name}" must be compiled first: compile(model, { optimizer: "adam", loss: "mse" })`,
-      "state",
-    );
+    const why = wasCompiled(model)
+      ? ` (this value was given to compile(), which returns a new, compiled model and leaves its argument as it was: const compiled = compile(model, { ... }), then ${fn}(compiled, ...); R's compile() changes the model in place)`
+      : ': compile(model, { optimizer: "adam", loss: "mse" })';
+    throw new KerasError(fn, `model "${model.name}" must be compiled first${why}`, "state");
   }
   return model.compiled;
 }
