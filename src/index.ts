@@ -1,4 +1,5 @@
 /** tskeras: R keras's layer_* API in TypeScript. Public API, R names; re-exports only. */
+import "./engine/apply.js"; // installs how layer values are applied
 export { KerasError } from "./errors.js";
 export { backend_ready, backend_info, use_backend, type BackendInfo, type BackendName } from "./backend/index.js";
 export { keras_model_sequential } from "./model/sequential.js";

@@ -2,7 +2,7 @@
 import { ACTIVATIONS, softmaxAlong } from "../ops/activations.js";
 import { resolveAxis } from "../layers/core/axes.js";
 import { tf, type Tensor } from "../backend/tf.js";
-import { toTensorData } from "../engine/training/convert.js";
+import { toTensorData } from "../backend/convert.js";
 import { Bool, Int, decodeArgs } from "../args.js";
 
 /** Numbers nested to any depth (a scalar, a vector, a matrix, ...). */

@@ -13,7 +13,7 @@ import { formatShape } from "../model/shape.js";
 import { isStatefulLayer } from "../model/stateful.js";
 import { buildPlan } from "../engine/plan.js";
 import { existingStateCell, stateCellOf } from "../engine/layer_state.js";
-import { toTensorData } from "../engine/training/convert.js";
+import { toTensorData } from "../backend/convert.js";
 
 const FN = "reset_states";
 

@@ -1,7 +1,8 @@
 /**
  * Layer values: frozen, callable (as R's layer instances are functions) and dual (see `defineLayer`).
- * Calling a layer dispatches on its first argument: a sequential model (append), a symbolic tensor
- * (functional graph), or concrete data (eager run).
+ * This module is the data of a layer and its family; applying one — to a sequential model (append), a
+ * symbolic tensor (functional graph) or concrete data (eager run) — needs the tiers above it and is
+ * installed by engine/apply.ts (`installLayerApplication`).
  */
 import * as t from "io-ts";
 import { inspect } from "node:util";
@@ -10,14 +11,11 @@ import { Bool, DType, MAX_TENSOR_SIZE, Nullable, PositiveInt, ShapeArg, decodeAr
 import { initialize, initializerProblem } from "../ops/initializers.js";
 import { constraintShapeProblem } from "../ops/constraints.js";
 import { isActivation, resolveActivation } from "../ops/activations.js";
-import { registerFamily } from "./registry.js";
 import type { CallShapes, LayerFamily, Shape, WeightSpec, WeightValue } from "./types.js";
 import { isWeightData, sealRawWeights, sealWeight, sealed, weightsFromRaw } from "./weights.js";
 import { formatShape } from "./shape.js";
-import { isModel } from "./guards.js";
-import { callSymbolic, isSymbolicInput } from "./symbolic.js";
-import { appendLayer } from "./sequential.js";
-import { callEager } from "../engine/eager.js";
+import { isModel, isSymbolicInput } from "./guards.js";
+import { getFamily, registerFamily } from "./registry.js";
 
 export const LAYER_BRAND = Symbol.for("tskeras.layer");
 
@@ -118,10 +116,20 @@ export interface LayerInit {
   origin?: object;
 }
 
+/** How a layer value is applied to what it is called on (installed by engine/apply.ts). */
+export type LayerApplication = (layer: Layer, x: unknown, options?: CallOptions) => unknown;
+let application: LayerApplication | null = null;
+
+/** Installs how layer values are applied: engine/apply.ts does, when it is loaded. */
+export function installLayerApplication(apply: LayerApplication): void {
+  application = apply;
+}
+
 /** Builds a frozen, callable layer value. */
 export function makeLayer(className: string, init: LayerInit): Layer {
   const call = function (x: unknown, options?: CallOptions) {
-    return callLayer(layer, x, options);
+    if (!application) throw new Error("internal: layer application is not installed (import engine/apply.ts)");
+    return application(layer, x, options);
   };
   const name = init.name ?? snakeCase(className);
   const props: LayerData = {
@@ -168,42 +176,6 @@ export function withLayer(layer: Layer, changes: Partial<LayerInit>): Layer {
   });
 }
 
-const CALL_OPTION_PROPS = {
-  mask: described(t.unknown, "a mask tensor"),
-  initial_state: described(t.unknown, "a list of state tensors"),
-  constants: described(t.unknown, "a list of constant tensors"),
-  training: Bool,
-};
-
-function checkCallOptions(layer: Layer, options: unknown): void {
-  const family = familyOf(layer);
-  const fn = family.fn;
-  try {
-    const o = decodeArgs(fn, CALL_OPTION_PROPS, options, {});
-    const states = ["initial_state", "constants"].filter((k) => o[k] !== undefined && o[k] !== null);
-    if (states.length && !family.takesStates)
-      throw new KerasError(fn, `\`${states[0]}\` is for recurrent layers; ${fn}() does not take it`);
-  } catch (e) {
-    if (!(e instanceof KerasError)) throw e;
-    throw within(fn, `calling layer "${layer.name}"`, e);
-  }
-}
-
-function callLayer(layer: Layer, x: unknown, options?: CallOptions): unknown {
-  if (options !== undefined) checkCallOptions(layer, options);
-  if (isModel(x)) {
-    if (options !== undefined)
-      throw new KerasError(
-        familyOf(layer).fn,
-        "call options (mask, initial_state, ...) apply to tensors, not to a model",
-      );
-    return appendLayer(x, layer);
-  }
-  if (isSymbolicInput(x)) return callSymbolic(layer, x, options);
-  return callEager(layer, x, options);
-}
-
-import { getFamily } from "./registry.js";
 export function familyOf(layer: { className: string }): LayerFamily<any> {
   const f = getFamily(layer.className);
   if (!f) throw new KerasError("layer", `unknown layer class ${layer.className}`);

@@ -3,7 +3,7 @@ import { inspect } from "node:util";
 import { KerasError, describeValue } from "../errors.js";
 import { checkMaskShape, formatShape } from "./shape.js";
 import { DType, PositiveInt, ShapeArg, Str, decodeArgs, Bool } from "../args.js";
-import { SYMBOLIC_BRAND, isSymbolic } from "./guards.js";
+import { SYMBOLIC_BRAND, isSymbolic, isSymbolicInput } from "./guards.js";
 import { familyOf, inferOutputShapes, makeLayer, type CallOptions, type Layer } from "./layer.js";
 import { registerFamily } from "./registry.js";
 import type { Shape } from "./types.js";
@@ -29,13 +29,7 @@ export interface SymbolicTensor {
   readonly index: number;
 }
 
-export { isSymbolic };
-
-/** A symbolic tensor or a non-empty list of them (multi-input layers). */
-export function isSymbolicInput(x: unknown): x is SymbolicTensor | SymbolicTensor[] {
-  // Array.from: `every` skips the holes of a sparse array, which would pass as a list of tensors.
-  return isSymbolic(x) || (Array.isArray(x) && x.length > 0 && Array.from(x).every(isSymbolic));
-}
+export { isSymbolic, isSymbolicInput };
 
 function symbolic(node: GraphNode, index: number, dtype: string): SymbolicTensor {
   return Object.freeze({

@@ -6,7 +6,7 @@
 import { tf } from "../backend/tf.js";
 import { KerasError, describeValue } from "../errors.js";
 import { isPlainRecord } from "../args.js";
-import { hostData } from "../engine/training/convert.js";
+import { hostData } from "../backend/convert.js";
 import type { WeightSpec, WeightValue } from "./types.js";
 import { product } from "./shape.js";
 

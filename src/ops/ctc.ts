@@ -16,7 +16,7 @@ import * as t from "io-ts";
 import { tf, type Tensor } from "../backend/tf.js";
 import { KerasError } from "../errors.js";
 import { Bool, NonNegativeInt, OneOf, PositiveInt, decodeArgs, described } from "../args.js";
-import { release, toNestedArray, toTensorData } from "../engine/training/convert.js";
+import { release, toNestedArray, toTensorData } from "../backend/convert.js";
 
 /** TF's finite "log 0" for the start and end states (log(1e-307) as float32), so an impossible label costs ~707. */
 const LOG_ZERO = Math.fround(Math.log(1e-307));

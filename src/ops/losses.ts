@@ -20,14 +20,7 @@ import {
   Nullable,
   type Props,
 } from "../args.js";
-import {
-  indexProblem,
-  isArrayData,
-  isClassIndexed,
-  release,
-  toNestedArray,
-  toTensorData,
-} from "../engine/training/convert.js";
+import { indexProblem, isArrayData, isClassIndexed, release, toNestedArray, toTensorData } from "../backend/convert.js";
 import { softmaxAlong } from "./activations.js";
 import { ctcPerSample } from "./ctc.js";
 

@@ -29,7 +29,7 @@ import {
   OneOf,
   type Props,
 } from "../args.js";
-import { release, toTensorData, type Converted } from "../engine/training/convert.js";
+import { release, toTensorData, type Converted } from "../backend/convert.js";
 import { computePerSample, dualYFunction, isLoss, lossFunction, type LossSpec } from "./losses.js";
 import {
   aucValue,

@@ -1,5 +1,5 @@
 /** `summary(model)`: the Keras 2 (tf.keras 2.9+) summary table, returned as text and printed. */
-import type { Model } from "../model/model.js";
+import { installModelPrinter, type Model } from "../model/model.js";
 import { familyOf, weightSpecsOf, type Layer } from "../model/layer.js";
 import type { Shape } from "../model/types.js";
 import { formatShape } from "../model/shape.js";
@@ -158,3 +158,5 @@ export function summary(model: Model, options: SummaryOptions = {}): string {
   if (o.print) console.log(text);
   return text;
 }
+
+installModelPrinter((model) => summaryText(model));

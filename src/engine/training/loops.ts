@@ -23,7 +23,7 @@ import {
 } from "../runtime.js";
 import { makeHistory, type History } from "../../report/history.js";
 import { defaultProgressIO, type ProgressIO } from "../../report/progress.js";
-import { toNestedArray } from "./convert.js";
+import { toNestedArray } from "../../backend/convert.js";
 import {
   WindowSchedule,
   disposeBatch,

@@ -9,7 +9,7 @@ import type { RegularizerSpec } from "../../ops/regularizers.js";
 import type { ConstraintSpec } from "../../ops/constraints.js";
 import { ConstraintArg, InitializerArg, RegularizerArg, activityLoss } from "../common.js";
 import { tf } from "../../backend/tf.js";
-import { indexProblem } from "../../engine/training/convert.js";
+import { indexProblem } from "../../backend/convert.js";
 
 export interface EmbeddingConfig {
   /** Vocabulary size (largest token + 1); not an input shape here, unlike other layers. */

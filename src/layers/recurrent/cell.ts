@@ -12,6 +12,7 @@ import { tf, type Tensor } from "../../backend/tf.js";
 import { KerasError } from "../../errors.js";
 import { Bool, Int, Nullable, PositiveInt, Rate, described, type Props } from "../../args.js";
 import { defineLayer, isLayer, type Layer } from "../../model/layer.js";
+import { getFamily } from "../../model/registry.js";
 import { formatShape } from "../../model/shape.js";
 import type { CallShapes, Shape, WeightSpec } from "../../model/types.js";
 import { resolveActivation, type Activation } from "../../ops/activations.js";
@@ -63,10 +64,8 @@ export interface RecurrentCell {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Cell values: registry from a cell layer's class name to the builder of its RecurrentCell.
+// Cell values: layer values whose family (in the one registry) has `recurrent.role` "cell".
 
-type CellBuilder = (config: Record<string, any>) => RecurrentCell;
-const builders = new Map<string, CellBuilder>();
 const built = new WeakMap<object, RecurrentCell>();
 
 /** The RecurrentCell of a config, memoised per (frozen) config object. */
@@ -77,14 +76,15 @@ export function memoCell(config: object, build: () => RecurrentCell): RecurrentC
 }
 
 export function isCellLayer(x: unknown): x is Layer {
-  return isLayer(x) && builders.has(x.className);
+  return isLayer(x) && getFamily(x.className)?.recurrent?.role === "cell";
 }
 
 /** The computational cell behind a cell layer value. */
 export function cellOf(layer: Layer): RecurrentCell {
-  const build = builders.get(layer.className);
-  if (!build) throw new KerasError("layer_rnn", `layer "${layer.name}" (${layer.className}) is not an RNN cell`);
-  return memoCell(layer.config, () => build(layer.config));
+  const recurrent = getFamily(layer.className)?.recurrent;
+  if (recurrent?.role !== "cell")
+    throw new KerasError("layer_rnn", `layer "${layer.name}" (${layer.className}) is not an RNN cell`);
+  return recurrent.cell(layer.config);
 }
 
 /** A cell argument: one cell value or a non-empty list of them (a stack). */
@@ -178,7 +178,6 @@ export function defineCell<C extends Record<string, any>>(spec: {
   toConfig?: (config: C) => Record<string, unknown>;
   fromConfig?: (config: Record<string, unknown>, fn: string) => Record<string, unknown>;
 }) {
-  builders.set(spec.className, spec.build as CellBuilder);
   const cell = (c: C) => memoCell(c, () => spec.build(c));
   return defineLayer<C>({
     className: spec.className,
@@ -199,6 +198,7 @@ export function defineCell<C extends Record<string, any>>(spec: {
     mask: "drop",
     toConfig: spec.toConfig,
     fromConfig: spec.fromConfig,
+    recurrent: { role: "cell", cell },
   });
 }
 

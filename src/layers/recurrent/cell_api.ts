@@ -9,7 +9,7 @@ import { Bool, FloatDType, MAX_TENSOR_SIZE, PositiveInt, decodeArgs, described }
 import { callEager } from "../../engine/eager.js";
 import { isSymbolicInput } from "../../model/symbolic.js";
 import { formatShape } from "../../model/shape.js";
-import { toTensorData } from "../../engine/training/convert.js";
+import { toTensorData } from "../../backend/convert.js";
 import type { Layer } from "../../model/layer.js";
 import { cellOf, isCellLayer } from "./cell.js";
 

@@ -9,6 +9,7 @@ import type { Tensor } from "../../backend/tf.js";
 import { KerasError } from "../../errors.js";
 import { Bool, described, type Props } from "../../args.js";
 import { defineLayer } from "../../model/layer.js";
+import { getFamily } from "../../model/registry.js";
 import { formatShape } from "../../model/shape.js";
 import type { CallShapes, ForwardContext, ForwardResult, Shape } from "../../model/types.js";
 import type { RegularizerSpec } from "../../ops/regularizers.js";
@@ -86,11 +87,10 @@ export function recurrentOutputShapes(
   return c.return_state ? [output, ...cell.stateSizes.map((s) => [batch, s] as Shape)] : [output];
 }
 
-const cellBuilders = new Map<string, (config: Record<string, any>) => RecurrentCell>();
-
 /** The cell of a recurrent layer value (GRU, LSTM, RNN, ...), or undefined for other layers. */
 export function recurrentCellOf(layer: { className: string; config: Record<string, any> }): RecurrentCell | undefined {
-  return cellBuilders.get(layer.className)?.(layer.config);
+  const recurrent = getFamily(layer.className)?.recurrent;
+  return recurrent?.role === "layer" ? recurrent.cell(layer.config) : undefined;
 }
 
 /** The plan of a recurrent layer's calls on the current backend (fused or step-wise, and why), or undefined for other layers. */
@@ -195,7 +195,6 @@ export function defineRecurrentLayer<C extends Record<string, any>>(spec: {
   const configProps = spec.configRnnArgs ? pickRnnProps(spec.configRnnArgs) : undefined;
   const accepted = Object.keys({ ...spec.props, ...rnnProps, ...configProps });
   const cell = (c: Config) => memoCell(c, () => spec.cellOf(c));
-  cellBuilders.set(spec.className, cell as (c: Record<string, any>) => RecurrentCell);
   return defineLayer<Config>({
     className: spec.className,
     fn: spec.fn,
@@ -219,5 +218,6 @@ export function defineRecurrentLayer<C extends Record<string, any>>(spec: {
           unknown
         >),
     fromConfig: spec.fromConfig,
+    recurrent: { role: "layer", cell },
   });
 }
