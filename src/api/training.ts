@@ -272,12 +272,12 @@ function validationSet(fn: string, model: Model, v: unknown): ArraySet {
  * `x` may be a timeseries dataset or generator (`fit(model, ds, { epochs })`): it brings its targets
  * and batch size.
  */
-export async function fit(
-  model: Model,
+export async function fit<M extends Model>(
+  model: M,
   x: unknown,
   y?: unknown,
   args?: FitArgs,
-): Promise<{ model: Model; history: History }> {
+): Promise<{ model: M; history: History }> {
   const fn = "fit";
   checkModel(fn, model);
   [y, args] = datasetCall(fn, x, y, args);
@@ -311,7 +311,8 @@ export async function fit(
       sets.push(validation);
     }
     const freq = a.validation_freq;
-    return await fitLoop(fn, model, train, {
+    // The trained model is `model` with new weights and state: the same kind of model.
+    return (await fitLoop(fn, model, train, {
       batchSize: a.batch_size ?? batchSizeOf(x),
       epochs: a.epochs,
       verbose: resolveVerbose(a.verbose),
@@ -322,7 +323,7 @@ export async function fit(
       validation,
       validationBatchSize: a.validation_batch_size,
       validateAt: (epoch) => (Array.isArray(freq) ? freq.includes(epoch) : epoch % freq === 0),
-    });
+    })) as { model: M; history: History };
   } catch (e) {
     throw asKerasError(fn, e);
   } finally {
@@ -398,12 +399,12 @@ export async function predict(
 const ON_BATCH_PROPS = { sample_weight: Data, class_weight: ClassWeight };
 
 /** `train_on_batch(model, x, y, { sample_weight, class_weight })` → `{ model, logs }` (one update on the whole of x). */
-export async function train_on_batch(
-  model: Model,
+export async function train_on_batch<M extends Model>(
+  model: M,
   x: unknown,
   y: unknown,
   args: { sample_weight?: unknown; class_weight?: Record<string, number> | number[] } = {},
-): Promise<{ model: Model; logs: Logs }> {
+): Promise<{ model: M; logs: Logs }> {
   const fn = "train_on_batch";
   checkModel(fn, model);
   noDataset(fn, x);
@@ -411,7 +412,8 @@ export async function train_on_batch(
   await backend_ready();
   const set = adaptData(fn, model, x, y, { sampleWeight: a.sample_weight, classWeight: a.class_weight });
   try {
-    return await trainOnBatch(fn, model, set);
+    // The trained model is `model` with new weights: the same kind of model.
+    return (await trainOnBatch(fn, model, set)) as { model: M; logs: Logs };
   } catch (e) {
     throw asKerasError(fn, e);
   } finally {

@@ -9,6 +9,22 @@ export interface ConstraintSpec {
   readonly fn?: (w: Tensor) => Tensor;
 }
 
+/**
+ * What a constraint argument takes: "max_norm", "non_neg", "unit_norm", a constraint_*() value, a Keras
+ * `{ class_name, config }` record, a function of the weight returning its constrained value, or null.
+ */
+export type ConstraintInput =
+  | "max_norm"
+  | "maxnorm"
+  | "non_neg"
+  | "nonneg"
+  | "unit_norm"
+  | "unitnorm"
+  | ConstraintSpec
+  | { readonly class_name: string; readonly config?: Readonly<Record<string, unknown>> }
+  | ((w: Tensor) => Tensor)
+  | null;
+
 /** Each class's arguments (= Keras config keys) and defaults, for constraint_*() and `{ class_name, config }`. */
 const CLASSES: Readonly<Record<string, { fn: string; props: Props; defaults: Record<string, number> }>> = {
   MaxNorm: {

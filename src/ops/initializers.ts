@@ -24,7 +24,7 @@ export interface InitializerSpec {
   readonly fn?: (shape: number[]) => ArrayLike<number>;
 }
 
-const SNAKE_TO_CLASS: Record<string, string> = {
+const INITIALIZER_CLASS_BY_NAME = {
   zeros: "Zeros",
   ones: "Ones",
   constant: "Constant",
@@ -44,6 +44,18 @@ const SNAKE_TO_CLASS: Record<string, string> = {
   uniform: "RandomUniform",
   normal: "RandomNormal",
 };
+const SNAKE_TO_CLASS: Readonly<Record<string, string>> = INITIALIZER_CLASS_BY_NAME;
+/** The Keras initializers by (snake_case) name. */
+export type InitializerName = keyof typeof INITIALIZER_CLASS_BY_NAME;
+/**
+ * What an initializer argument takes: a name, an initializer_*() value, a Keras `{ class_name, config }`
+ * record, or a function of the weight's shape returning its values (row-major).
+ */
+export type InitializerInput =
+  | InitializerName
+  | InitializerSpec
+  | { readonly class_name: string; readonly config?: Readonly<Record<string, unknown>> }
+  | ((shape: number[]) => ArrayLike<number>);
 export const INITIALIZER_NAMES = Object.freeze(Object.keys(SNAKE_TO_CLASS));
 
 const SEED = { seed: Nullable(Int) };

@@ -9,6 +9,19 @@ export interface RegularizerSpec {
   readonly fn?: (w: Tensor) => Tensor;
 }
 
+/**
+ * What a regularizer argument takes: "l1", "l2", "l1_l2", a regularizer_*() value, a Keras
+ * `{ class_name, config }` record, a function of the weight returning a scalar penalty, or null.
+ */
+export type RegularizerInput =
+  | "l1"
+  | "l2"
+  | "l1_l2"
+  | RegularizerSpec
+  | { readonly class_name: string; readonly config?: Readonly<Record<string, unknown>> }
+  | ((w: Tensor) => Tensor)
+  | null;
+
 /** Each class's config keys and codecs: what a `{ class_name, config }` record is checked against. */
 const CLASSES: Readonly<Record<string, { props: Props; defaults: Record<string, number> }>> = {
   L1: { props: { l1: NonNegativeNum }, defaults: { l1: 0.01 } },

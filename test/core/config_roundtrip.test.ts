@@ -329,6 +329,7 @@ describe("get_config / from_config: the Keras forms of nested and cuDNN layers",
     // go_backwards is a Keras config key, not an R argument: a backward CuDNNGRU (e.g. Bidirectional's) reads back.
     const backward = from_config({ ...gru, config: { ...gru.config, go_backwards: true } }) as Layer;
     expect(backward.config.go_backwards).to.equal(true);
+    // @ts-expect-error: not an argument of layer_cudnn_gru (the test of the run-time check)
     expect(() => R.layer_cudnn_gru({ units: 2, go_backwards: true })).to.throw(
       KerasError,
       /unknown argument `go_backwards`/,

@@ -62,15 +62,20 @@ export const CellList = described(
   "a non-empty list of RNN cells",
 );
 
-export interface StackedConfig {
-  cells: Layer[];
-}
-
-/** `layer_stacked_rnn_cells(cells)` (R keras 2 name): a stack of cells that behaves as one cell. */
-export const layer_stacked_rnn_cells = defineCell<StackedConfig>({
+/**
+ * `layer_stacked_rnn_cells(cells)` (R keras 2 name): a stack of cells that behaves as one cell.
+ *
+ * @example
+ * const cell = layer_stacked_rnn_cells({ cells: [layer_lstm_cell({ units: 8 }), layer_lstm_cell({ units: 4 })] });
+ * const model = pipe(keras_model_sequential({ input_shape: [10, 3] }), layer_rnn({ cell }));
+ */
+export const layer_stacked_rnn_cells = defineCell({
   className: "StackedRNNCells",
   fn: "layer_stacked_rnn_cells",
-  props: { cells: CellList },
+  props: {
+    /** The cells, first (closest to the input) first. */
+    cells: CellList,
+  },
   defaults: {},
   required: ["cells"],
   build: (c) => stackCells(c.cells.map(cellOf)),
