@@ -96,6 +96,9 @@ function setModelStates(model: Model, stateful: readonly number[], states: unkno
  * layer (used eagerly, or taken from a model with get_layer()). `states` for a model with one stateful
  * layer is that layer's list of states (`list(h)`, LSTM `list(h, c)`); with several, a list with one
  * such list per stateful layer in model order (NULL entries zero that layer). Returns `object`.
+ *
+ * @example
+ * reset_states(model); // every stateful layer starts again from zeros
  */
 export function reset_states<T extends Model | Layer>(object: T, states?: unknown): T {
   if (isModel(object)) {
@@ -140,3 +143,11 @@ export function reset_states<T extends Model | Layer>(object: T, states?: unknow
   }
   throw new KerasError(FN, `\`object\` must be a model or a stateful layer, got ${describeValue(object)}`);
 }
+
+/**
+ * `reset_state(object, states = NULL)`: keras3's name of `reset_states`.
+ *
+ * @example
+ * reset_state(get_layer(model, { name: "lstm" }));
+ */
+export const reset_state = reset_states;
