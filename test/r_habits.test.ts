@@ -216,6 +216,11 @@ describe("R habits (issue 11)", () => {
     // From h = 1.5: 1 + 0.75 = 1.75, then 1 + 0.875 = 1.875.
     expect(await p(w)).to.deep.equal([[1.875]]);
     expect(await p(reset_state(w))).to.deep.equal([[1.5]]);
+    // Its errors name it.
+    expect(() => reset_state(layer_dense({ units: 1 }))).to.throw(
+      KerasError,
+      /^reset_state\(\): layer "dense.*is not stateful/,
+    );
   });
 
   describe("get_initial_state", () => {

@@ -176,4 +176,10 @@ export function layer_input(args: ArgsOf<typeof INPUT_PROPS> = {}): SymbolicTens
   });
 }
 
+/**
+ * `keras_input()`: keras3's name of `layer_input()`.
+ *
+ * @example
+ * const input = keras_input({ shape: [10, 4] });
+ */
 export const keras_input = layer_input;

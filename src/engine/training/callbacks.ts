@@ -135,7 +135,12 @@ function userHooks(rec: Record<string, unknown>): CallbackHooks {
   return hooks as CallbackHooks;
 }
 
-/** `callback_lambda({ on_epoch_end: (epoch, logs) => ..., ... })`; epochs and batches are 0-based as in Keras. */
+/**
+ * `callback_lambda({ on_epoch_end: (epoch, logs) => ..., ... })`; epochs and batches are 0-based as in Keras.
+ *
+ * @example
+ * callback_lambda({ on_epoch_end: (epoch, logs) => console.log(epoch, logs.loss) });
+ */
 export function callback_lambda(
   args: Partial<Record<HookName | "on_batch_begin" | "on_batch_end", (...a: any[]) => unknown>>,
 ): CallbackSpec {
@@ -233,7 +238,12 @@ const MonitorMode = OneOf("auto", "min", "max");
 const Verbose01 = described(t.union([t.literal(0), t.literal(1), t.boolean]), "0 or 1");
 const asVerbose = (v: unknown) => (v === true || v === 1 ? 1 : 0);
 
-/** `callback_early_stopping()`: Keras 3 EarlyStopping, restoring the best weights at the end when asked. */
+/**
+ * `callback_early_stopping()`: Keras 3 EarlyStopping, restoring the best weights at the end when asked.
+ *
+ * @example
+ * await fit(model, x, y, { epochs: 100, validation_split: 0.2, callbacks: [callback_early_stopping({ patience: 3 })] });
+ */
 export function callback_early_stopping(
   args: {
     monitor?: string;
@@ -323,7 +333,12 @@ export function callback_early_stopping(
   });
 }
 
-/** `callback_reduce_lr_on_plateau()`: Keras 3 ReduceLROnPlateau (adds `learning_rate` to the epoch logs). */
+/**
+ * `callback_reduce_lr_on_plateau()`: Keras 3 ReduceLROnPlateau (adds `learning_rate` to the epoch logs).
+ *
+ * @example
+ * await fit(model, x, y, { epochs: 50, validation_split: 0.2, callbacks: [callback_reduce_lr_on_plateau({ factor: 0.5, patience: 2 })] });
+ */
 export function callback_reduce_lr_on_plateau(
   args: {
     monitor?: string;
@@ -460,7 +475,12 @@ export function callback_learning_rate_scheduler(first: unknown, rest?: unknown)
   }));
 }
 
-/** `callback_terminate_on_nan()`: stops training when a batch's loss is NaN or infinite. */
+/**
+ * `callback_terminate_on_nan()`: stops training when a batch's loss is NaN or infinite.
+ *
+ * @example
+ * await fit(model, x, y, { epochs: 10, callbacks: [callback_terminate_on_nan()] });
+ */
 export function callback_terminate_on_nan(): CallbackSpec {
   return makeCallback("TerminateOnNaN", {}, (ctx) => ({
     on_train_batch_end: (batch, logs) => {
@@ -531,7 +551,12 @@ export function callback_csv_logger(first: unknown, rest?: unknown): CallbackSpe
   });
 }
 
-/** `callback_progbar_logger()`: the Keras 3 progress bar (fit adds one by default when verbose > 0). */
+/**
+ * `callback_progbar_logger()`: the Keras 3 progress bar (fit adds one by default when verbose > 0).
+ *
+ * @example
+ * await fit(model, x, y, { epochs: 5, verbose: 0, callbacks: [callback_progbar_logger()] });
+ */
 export function callback_progbar_logger(
   args: { count_mode?: "steps"; stateful_metrics?: string[] | null } = {},
 ): CallbackSpec {
