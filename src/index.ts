@@ -1,4 +1,7 @@
-/** tskeras: R keras's layer_* API in TypeScript. Public API, R names; re-exports only. */
+/**
+ * tskeras: R keras's layer_* API in TypeScript. The public API: everything exported here (R names), and
+ * nothing else; re-exports only. CONTRIBUTING.md ("The public verbs") says where each group is defined.
+ */
 import "./engine/apply.js"; // installs how layer values are applied
 export { KerasError } from "./errors.js";
 export { backend_ready, backend_info, use_backend, type BackendInfo, type BackendName } from "./backend/index.js";

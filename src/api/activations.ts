@@ -4,9 +4,8 @@ import { resolveAxis } from "../layers/core/axes.js";
 import { tf, type Tensor } from "../backend/tf.js";
 import { toTensorData } from "../backend/convert.js";
 import { Bool, Int, decodeArgs } from "../args.js";
+import type { NestedNumbers } from "../model/dual.js";
 
-/** Numbers nested to any depth (a scalar, a vector, a matrix, ...). */
-type NestedNumbers = number | readonly NestedNumbers[];
 /** What `activation_*()` takes: a tensor, or numbers nested to any rank. */
 export type ActivationInput = Tensor | NestedNumbers;
 

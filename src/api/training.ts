@@ -124,6 +124,7 @@ export {
   type CallbackSpec,
   type Logs,
 } from "../engine/training/callbacks.js";
+import type { NestedNumbers } from "../model/dual.js";
 export { callback_tensorboard, type TensorBoardArgs } from "../engine/training/tensorboard.js";
 export { print_history, as_data_frame, type History, type HistoryRow } from "../report/history.js";
 export { plot_history } from "../report/plot.js";
@@ -388,7 +389,7 @@ export async function predict(
   model: Model,
   x: unknown,
   args: { batch_size?: number; verbose?: 0 | 1 | 2 | "auto"; callbacks?: unknown[] } = {},
-): Promise<any> {
+): Promise<NestedNumbers[]> {
   const fn = "predict";
   checkModel(fn, model);
   datasetCall(fn, x, undefined, args);
@@ -471,7 +472,7 @@ export async function test_on_batch(
  * @example
  * const y_hat = await predict_on_batch(trained, x_batch);
  */
-export async function predict_on_batch(model: Model, x: unknown): Promise<any> {
+export async function predict_on_batch(model: Model, x: unknown): Promise<NestedNumbers[]> {
   const fn = "predict_on_batch";
   checkModel(fn, model);
   noDataset(fn, x);

@@ -20,6 +20,7 @@ import { buildPlan } from "../engine/plan.js";
 import { eagerWeights } from "../engine/eager.js";
 import { toNested, weightsFromRaw } from "../model/weights.js";
 import type { WeightValue } from "../model/types.js";
+import type { NestedNumbers } from "../model/dual.js";
 
 function modelLayerWeights(fn: string, model: Model): { layer: Layer; values: readonly WeightValue[]; shapes: any }[] {
   let plan;
@@ -46,7 +47,7 @@ function modelLayerWeights(fn: string, model: Model): { layer: Layer; values: re
  * @example
  * const [kernel, bias] = get_weights(get_layer(model, { name: "dense" }));
  */
-export function get_weights(object: Model | Layer): any[] {
+export function get_weights(object: Model | Layer): NestedNumbers[] {
   const fn = "get_weights";
   if (isModel(object)) return modelLayerWeights(fn, object).flatMap((l) => l.values.map(toNested));
   if (isLayer(object)) {

@@ -344,7 +344,11 @@ export interface CtcDecodeArgs {
  * const [decoded, scores] = k_ctc_decode(logits, [4]);
  * // decoded: [[[1, 2, -1, -1]]], scores: [[-9]]
  */
-export function k_ctc_decode(inputs: unknown, sequence_lengths: unknown, args: CtcDecodeArgs = {}): [any, any] {
+export function k_ctc_decode(
+  inputs: unknown,
+  sequence_lengths: unknown,
+  args: CtcDecodeArgs = {},
+): [number[][][], number[][]] {
   const fn = "k_ctc_decode";
   const a = decodeArgs(fn, CTC_DECODE_PROPS, args, {
     strategy: "greedy" as "greedy" | "beam_search",
@@ -407,7 +411,10 @@ export function k_ctc_decode(inputs: unknown, sequence_lengths: unknown, args: C
       );
       found.scores.forEach((s, k) => (scores[b * paths + k] = s));
     }
-    return [toNestedArray(decoded, [paths, batch, time]), toNestedArray(scores, [batch, paths])];
+    return [
+      toNestedArray(decoded, [paths, batch, time]) as number[][][],
+      toNestedArray(scores, [batch, paths]) as number[][],
+    ];
   } finally {
     release([x, lengths]);
   }

@@ -23,6 +23,7 @@ import {
 import { indexProblem, isArrayData, isClassIndexed, release, toNestedArray, toTensorData } from "../backend/convert.js";
 import { softmaxAlong } from "./activations.js";
 import { ctcPerSample } from "./ctc.js";
+import type { NestedNumbers } from "../model/dual.js";
 
 export const LOSS_BRAND = Symbol.for("tskeras.loss");
 /** Keras's backend epsilon, used to clip probabilities and denominators. */
@@ -452,7 +453,7 @@ export function dualYFunction<S>(
   compute: (spec: S, yTrue: unknown, yPred: unknown) => unknown,
 ) {
   function dual(args?: Record<string, unknown>): S;
-  function dual(y_true: unknown, y_pred: unknown, args?: Record<string, unknown>): any;
+  function dual(y_true: unknown, y_pred: unknown, args?: Record<string, unknown>): NestedNumbers;
   function dual(a?: unknown, b?: unknown, c?: unknown): unknown {
     if (!isDataCall(a)) {
       if (b !== undefined)

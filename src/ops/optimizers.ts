@@ -569,8 +569,6 @@ export function slotKey(layerIndex: number, weightIndex: number): string {
   return `${layerIndex}/${weightIndex}`;
 }
 
-const SLOT_KEY = /^\d+\/\d+$/;
-
 /**
  * Plain-data optimizer state, stored on the trained model value as `model.compiled.optimizerState`
  * (the .keras / .h5 savers read and write it).
@@ -584,8 +582,7 @@ export interface OptimizerStateValue {
   /**
    * Slot values (Adam's momentum and velocity, ...) in the rule's slot order, keyed by `slotKey()`:
    * `"<layerIndex>/<weightIndex>"` (index in `model.layers` / index in that layer's `get_weights` list).
-   * Only trainable weights that have been updated have an entry. Other keys (the name-keyed state of
-   * earlier development versions) are ignored when the state is loaded.
+   * Only trainable weights that have been updated have an entry.
    */
   readonly slots: Readonly<
     Record<
@@ -620,7 +617,6 @@ export class OptimizerRuntime {
     this.globals = { ...(this.rule.initialGlobals ?? {}), ...(usable?.globals ?? {}) };
     if (usable) {
       for (const [key, list] of Object.entries(usable.slots)) {
-        if (!SLOT_KEY.test(key)) continue;
         this.slots.set(key, {
           names: list.map((s) => s.name),
           vars: list.map((s) => tf.tidy(() => tf.variable(tf.tensor(s.values, [...s.shape]), false))),

@@ -9,11 +9,14 @@ import type { Tensor } from "../../src/backend/tf.js";
 import {
   bidirectional,
   callback_csv_logger,
+  callback_lambda,
   callback_learning_rate_scheduler,
   compile,
   fit,
   freeze_weights,
   get_initial_state,
+  get_weights,
+  k_ctc_decode,
   keras_model,
   keras_model_sequential,
   layer_concatenate,
@@ -25,6 +28,7 @@ import {
   layer_input,
   layer_lstm,
   pop_layer,
+  predict,
   reset_state,
   set_weights,
   time_distributed,
@@ -33,6 +37,7 @@ import {
   type FunctionalModel,
   type History,
   type Layer,
+  type NestedNumbers,
   type SequentialModel,
   type SymbolicTensor,
 } from "../../src/index.js";
@@ -107,6 +112,12 @@ export async function typeTests(): Promise<void> {
   get_initial_state(layer_gru_cell({ units: 3 }), { inputs: data });
   is<SequentialModel>()(reset_state(model));
 
+  // ---- Results are typed (no `any`): nested numbers, narrowed by the user where the shape is known.
+  is<NestedNumbers[]>()(await predict(model, data));
+  is<NestedNumbers[]>()(get_weights(model));
+  is<[number[][][], number[][]]>()(k_ctc_decode([[[0, 2, 0]]], [1]));
+  callback_lambda({ on_epoch_end: (epoch, logs) => console.log(epoch.toFixed(0), logs.loss) });
+
   // ---- Callbacks take a record like every other function (or R's first argument, then the record).
   callback_csv_logger({ filename: "log.csv", append: true });
   callback_csv_logger("log.csv", { separator: ";" });
@@ -134,6 +145,8 @@ export async function typeTests(): Promise<void> {
   callback_csv_logger({ append: true });
   // @ts-expect-error: the schedule takes (epoch, lr) and returns the rate
   callback_learning_rate_scheduler({ schedule: (_epoch: number, _lr: number) => "fast" });
+  // @ts-expect-error: on_epoch_end's first argument is the epoch, a number
+  callback_lambda({ on_epoch_end: (epoch: string) => epoch });
   // @ts-expect-error: merge_mode is one of "concat", "sum", "ave", "mul" or NULL
   bidirectional(layer_lstm({ units: 4 }), { merge_mode: "max" });
   void n;

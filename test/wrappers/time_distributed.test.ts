@@ -200,7 +200,7 @@ describe("time_distributed: shapes, parameter counts and errors", () => {
     expect(text).to.match(/time_distributed \(TimeDistributed\)\s+\(None, 10, 8\)\s+136/);
     expect(count_params(model)).to.equal(136);
     expect(
-      get_weights(model).map((w: number[][]) => [w.length, Array.isArray(w[0]) ? w[0].length : null]),
+      (get_weights(model) as number[][][]).map((w) => [w.length, Array.isArray(w[0]) ? w[0].length : null]),
     ).to.deep.equal([
       [16, 8],
       [8, null],

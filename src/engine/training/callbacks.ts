@@ -142,7 +142,12 @@ function userHooks(rec: Record<string, unknown>): CallbackHooks {
  * callback_lambda({ on_epoch_end: (epoch, logs) => console.log(epoch, logs.loss) });
  */
 export function callback_lambda(
-  args: Partial<Record<HookName | "on_batch_begin" | "on_batch_end", (...a: any[]) => unknown>>,
+  args: Omit<CallbackHooks, "extraEpochLogs"> & {
+    /** R keras 2's name of `on_train_batch_begin`. */
+    on_batch_begin?: Hook<[number, Logs]>;
+    /** R keras 2's name of `on_train_batch_end`. */
+    on_batch_end?: Hook<[number, Logs]>;
+  },
 ): CallbackSpec {
   const a = decodeArgs("callback_lambda", HOOK_PROPS, args, {});
   return makeCallback("LambdaCallback", { ...a }, () => userHooks(a));

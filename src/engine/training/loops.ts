@@ -56,6 +56,7 @@ import {
   type Logs,
   type RunParams,
 } from "./callbacks.js";
+import type { NestedNumbers } from "../../model/dual.js";
 
 /** Logs handed to callbacks and returned are values too. */
 const NO_LOGS: Logs = Object.freeze({});
@@ -435,7 +436,7 @@ export async function predictLoop(
   model: Model,
   set: ArraySet,
   o: { batchSize?: number; verbose: 0 | 1 | 2; callbacks: readonly unknown[]; io?: ProgressIO },
-): Promise<any> {
+): Promise<NestedNumbers[]> {
   const lease = pinModelRuntime(model, inputShapesOf(set));
   try {
     const rt = lease.runtime;
