@@ -14,6 +14,7 @@ import {
   callback_csv_logger,
   callback_learning_rate_scheduler,
   compile,
+  evaluate,
   fit,
   get_initial_state,
   keras_model,
@@ -94,6 +95,42 @@ describe("R habits (issue 11)", () => {
       expect(input.shape).to.deep.equal([null, 4]);
       const model = keras_model({ inputs: input, outputs: layer_dense(input, { units: 1 }), name: null });
       expect(model.name).to.match(/^functional/);
+    });
+
+    it("fit / evaluate / predict: batch_size, callbacks, validation_data, class_weight, sample_weight, ...", async () => {
+      const model = set_weights(
+        compile(keras_model_sequential({ input_shape: [1], layers: [layer_dense({ units: 1, use_bias: false })] }), {
+          optimizer: "sgd",
+          loss: "mse",
+        }),
+        [[[1]]],
+      );
+      const [x, y] = [
+        [[1], [2]],
+        [[0], [0]],
+      ];
+      const nulls = {
+        batch_size: null,
+        callbacks: null,
+        validation_data: null,
+        class_weight: null,
+        sample_weight: null,
+        steps_per_epoch: null,
+        validation_batch_size: null,
+      };
+      const { model: trained, history } = await fit(model, x, y, { epochs: 2, verbose: 0, ...nulls });
+      // Hand-derived as below: loss 2.5 at w = 1, then at w = 0.95.
+      expect(history.metrics.loss[0]).to.equal(2.5);
+      expect(history.metrics.loss[1]).to.be.closeTo(2.5 * 0.95 ** 2, 1e-6);
+      const scores = await evaluate(trained, x, y, {
+        batch_size: null,
+        sample_weight: null,
+        callbacks: null,
+        verbose: 0,
+      });
+      expect(scores.loss).to.be.closeTo(2.5 * 0.95 ** 4, 1e-6);
+      const p = (await predict(trained, x, { batch_size: null, callbacks: null, verbose: 0 })) as number[][];
+      expect(p[1][0]).to.be.closeTo(2 * 0.95 ** 2, 1e-6);
     });
 
     it("NULL where the argument is required is refused, naming it", () => {

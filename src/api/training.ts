@@ -7,6 +7,7 @@ import { KerasError, asKerasError, describeValue } from "../errors.js";
 import {
   Bool,
   NonNegativeInt,
+  NullIsDefault,
   Num,
   PositiveInt,
   Rate,
@@ -182,35 +183,36 @@ const ValidationFreq = described(
   "a positive integer or a vector of epochs",
 );
 
+/** fit()'s arguments; those whose R default is NULL take null as "not given". */
 const FIT_PROPS = {
-  batch_size: PositiveInt,
+  batch_size: NullIsDefault(PositiveInt),
   epochs: PositiveInt,
   verbose: Verbose,
-  callbacks: List,
+  callbacks: NullIsDefault(List),
   validation_split: Rate,
-  validation_data: Data,
+  validation_data: NullIsDefault(Data),
   shuffle: Bool,
-  class_weight: ClassWeight,
-  sample_weight: Data,
+  class_weight: NullIsDefault(ClassWeight),
+  sample_weight: NullIsDefault(Data),
   initial_epoch: NonNegativeInt,
-  steps_per_epoch: PositiveInt,
-  validation_batch_size: PositiveInt,
+  steps_per_epoch: NullIsDefault(PositiveInt),
+  validation_batch_size: NullIsDefault(PositiveInt),
   validation_freq: ValidationFreq,
 };
 
 export interface FitArgs {
-  batch_size?: number;
+  batch_size?: number | null;
   epochs?: number;
   verbose?: 0 | 1 | 2 | "auto";
-  callbacks?: unknown[];
+  callbacks?: unknown[] | null;
   validation_split?: number;
   validation_data?: unknown;
   shuffle?: boolean;
-  class_weight?: Record<string, number> | number[];
+  class_weight?: Record<string, number> | number[] | null;
   sample_weight?: unknown;
   initial_epoch?: number;
-  steps_per_epoch?: number;
-  validation_batch_size?: number;
+  steps_per_epoch?: number | null;
+  validation_batch_size?: number | null;
   validation_freq?: number | number[];
 }
 
@@ -338,7 +340,12 @@ export async function fit<M extends Model>(
   }
 }
 
-const EVAL_PROPS = { batch_size: PositiveInt, verbose: Verbose, sample_weight: Data, callbacks: List };
+const EVAL_PROPS = {
+  batch_size: NullIsDefault(PositiveInt),
+  verbose: Verbose,
+  sample_weight: NullIsDefault(Data),
+  callbacks: NullIsDefault(List),
+};
 
 /**
  * `evaluate(model, x, y, { batch_size, verbose, sample_weight, callbacks })` → `{ loss, <metrics> }`;
@@ -351,7 +358,12 @@ export async function evaluate(
   model: Model,
   x: unknown,
   y?: unknown,
-  args?: { batch_size?: number; verbose?: 0 | 1 | 2 | "auto"; sample_weight?: unknown; callbacks?: unknown[] },
+  args?: {
+    batch_size?: number | null;
+    verbose?: 0 | 1 | 2 | "auto";
+    sample_weight?: unknown;
+    callbacks?: unknown[] | null;
+  },
 ): Promise<Logs> {
   const fn = "evaluate";
   checkModel(fn, model);
@@ -376,7 +388,7 @@ export async function evaluate(
   }
 }
 
-const PREDICT_PROPS = { batch_size: PositiveInt, verbose: Verbose, callbacks: List };
+const PREDICT_PROPS = { batch_size: NullIsDefault(PositiveInt), verbose: Verbose, callbacks: NullIsDefault(List) };
 
 /**
  * `predict(model, x, { batch_size, verbose, callbacks })` → nested arrays (a list of them for several outputs).
@@ -388,7 +400,7 @@ const PREDICT_PROPS = { batch_size: PositiveInt, verbose: Verbose, callbacks: Li
 export async function predict(
   model: Model,
   x: unknown,
-  args: { batch_size?: number; verbose?: 0 | 1 | 2 | "auto"; callbacks?: unknown[] } = {},
+  args: { batch_size?: number | null; verbose?: 0 | 1 | 2 | "auto"; callbacks?: unknown[] | null } = {},
 ): Promise<NestedNumbers[]> {
   const fn = "predict";
   checkModel(fn, model);

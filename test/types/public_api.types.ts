@@ -97,6 +97,8 @@ export async function typeTests(): Promise<void> {
   // ---- R's NULL means "not given" for the standard arguments.
   layer_dense({ units: 2, name: null, input_shape: null, batch_size: null, trainable: null, dtype: null });
   layer_lstm({ units: 2, unroll: null, return_sequences: null });
+  keras_model_sequential({ input_shape: [3], batch_size: null, name: null, layers: null });
+  layer_input({ shape: [3], batch_size: null, dtype: null });
 
   // ---- Model verbs return the type they were given.
   const compiled = compile(model, { optimizer: "adam", loss: "mse" });
@@ -109,6 +111,8 @@ export async function typeTests(): Promise<void> {
   is<SequentialModel>()(unfreeze_weights(model));
   is<SequentialModel>()(set_weights(model, []));
   is<SequentialModel>()((await train_on_batch(model, data, data)).model);
+  await fit(compiled, data, data, { batch_size: null, callbacks: null, validation_data: null, class_weight: null });
+  await predict(compiled, data, { batch_size: null });
   get_initial_state(layer_gru_cell({ units: 3 }), { inputs: data });
   is<SequentialModel>()(reset_state(model));
 
