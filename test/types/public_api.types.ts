@@ -16,6 +16,8 @@ import {
   freeze_weights,
   get_initial_state,
   get_weights,
+  initializer_orthogonal,
+  initializer_variance_scaling,
   k_ctc_decode,
   keras_model,
   keras_model_sequential,
@@ -122,6 +124,10 @@ export async function typeTests(): Promise<void> {
   is<[number[][][], number[][]]>()(k_ctc_decode([[[0, 2, 0]]], [1]));
   callback_lambda({ on_epoch_end: (epoch, logs) => console.log(epoch.toFixed(0), logs.loss) });
 
+  // ---- Initializers' arguments come from their codecs.
+  initializer_orthogonal({ gain: 2, seed: null });
+  initializer_variance_scaling({ scale: 2, mode: "fan_avg", distribution: "normal" });
+
   // ---- Callbacks take a record like every other function (or R's first argument, then the record).
   callback_csv_logger({ filename: "log.csv", append: true });
   callback_csv_logger("log.csv", { separator: ";" });
@@ -151,6 +157,10 @@ export async function typeTests(): Promise<void> {
   callback_learning_rate_scheduler({ schedule: (_epoch: number, _lr: number) => "fast" });
   // @ts-expect-error: on_epoch_end's first argument is the epoch, a number
   callback_lambda({ on_epoch_end: (epoch: string) => epoch });
+  // @ts-expect-error: `gainn` is not an argument of initializer_orthogonal
+  initializer_orthogonal({ gainn: 2 });
+  // @ts-expect-error: mode is one of "fan_in", "fan_out", "fan_avg"
+  initializer_variance_scaling({ mode: "fan_out_avg" });
   // @ts-expect-error: merge_mode is one of "concat", "sum", "ave", "mul" or NULL
   bidirectional(layer_lstm({ units: 4 }), { merge_mode: "max" });
   void n;
