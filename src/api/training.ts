@@ -8,6 +8,7 @@ import {
   Bool,
   NonNegativeInt,
   NullIsDefault,
+  type ArgsOf,
   Num,
   PositiveInt,
   Rate,
@@ -185,36 +186,36 @@ const ValidationFreq = described(
 
 /** fit()'s arguments; those whose R default is NULL take null as "not given". */
 const FIT_PROPS = {
+  /** Samples per gradient update (32; a timeseries dataset brings its own). */
   batch_size: NullIsDefault(PositiveInt),
+  /** How many times to iterate over the data (1). */
   epochs: PositiveInt,
+  /** 0: silent, 1: a progress bar, 2: one line per epoch; "auto" (default): 1, or 2 when not a terminal. */
   verbose: Verbose,
+  /** callback_*() values or records of `on_*` functions. */
   callbacks: NullIsDefault(List),
+  /** The fraction of the samples (the last ones, before shuffling) held out for validation. */
   validation_split: Rate,
+  /** `list(x, y)` or `list(x, y, sample_weight)` to validate on at each epoch's end. */
   validation_data: NullIsDefault(Data),
+  /** Shuffle the samples before each epoch (TRUE; FALSE for a model with a stateful layer). */
   shuffle: Bool,
+  /** A weight per class index, for the loss. */
   class_weight: NullIsDefault(ClassWeight),
+  /** A weight per sample, for the loss. */
   sample_weight: NullIsDefault(Data),
+  /** The epoch to start at (0-based; for resuming a run). */
   initial_epoch: NonNegativeInt,
+  /** Batches per epoch (all of them by default). */
   steps_per_epoch: NullIsDefault(PositiveInt),
+  /** Samples per validation batch (batch_size by default). */
   validation_batch_size: NullIsDefault(PositiveInt),
+  /** Validate every this many epochs, or at these epochs (1-based). */
   validation_freq: ValidationFreq,
 };
 
-export interface FitArgs {
-  batch_size?: number | null;
-  epochs?: number;
-  verbose?: 0 | 1 | 2 | "auto";
-  callbacks?: unknown[] | null;
-  validation_split?: number;
-  validation_data?: unknown;
-  shuffle?: boolean;
-  class_weight?: Record<string, number> | number[] | null;
-  sample_weight?: unknown;
-  initial_epoch?: number;
-  steps_per_epoch?: number | null;
-  validation_batch_size?: number | null;
-  validation_freq?: number | number[];
-}
+/** fit()'s named arguments, derived from its codecs. */
+export type FitArgs = ArgsOf<typeof FIT_PROPS>;
 
 /**
  * `x` made by timeseries_dataset_from_array() / timeseries_generator() holds its targets, so R's
@@ -341,9 +342,13 @@ export async function fit<M extends Model>(
 }
 
 const EVAL_PROPS = {
+  /** Samples per batch (32). */
   batch_size: NullIsDefault(PositiveInt),
+  /** 0: silent, 1: a progress bar; "auto" (default). */
   verbose: Verbose,
+  /** A weight per sample, for the loss and the weighted metrics. */
   sample_weight: NullIsDefault(Data),
+  /** callback_*() values or records of `on_*` functions. */
   callbacks: NullIsDefault(List),
 };
 
@@ -354,17 +359,7 @@ const EVAL_PROPS = {
  * @example
  * const { loss, mae } = await evaluate(trained, x_test, y_test);
  */
-export async function evaluate(
-  model: Model,
-  x: unknown,
-  y?: unknown,
-  args?: {
-    batch_size?: number | null;
-    verbose?: 0 | 1 | 2 | "auto";
-    sample_weight?: unknown;
-    callbacks?: unknown[] | null;
-  },
-): Promise<Logs> {
+export async function evaluate(model: Model, x: unknown, y?: unknown, args?: ArgsOf<typeof EVAL_PROPS>): Promise<Logs> {
   const fn = "evaluate";
   checkModel(fn, model);
   [y, args] = datasetCall(fn, x, y, args);
@@ -388,7 +383,14 @@ export async function evaluate(
   }
 }
 
-const PREDICT_PROPS = { batch_size: NullIsDefault(PositiveInt), verbose: Verbose, callbacks: NullIsDefault(List) };
+const PREDICT_PROPS = {
+  /** Samples per batch (32). */
+  batch_size: NullIsDefault(PositiveInt),
+  /** 0: silent, 1: a progress bar; "auto" (default). */
+  verbose: Verbose,
+  /** callback_*() values or records of `on_*` functions. */
+  callbacks: NullIsDefault(List),
+};
 
 /**
  * `predict(model, x, { batch_size, verbose, callbacks })` → nested arrays (a list of them for several outputs).
@@ -400,7 +402,7 @@ const PREDICT_PROPS = { batch_size: NullIsDefault(PositiveInt), verbose: Verbose
 export async function predict(
   model: Model,
   x: unknown,
-  args: { batch_size?: number | null; verbose?: 0 | 1 | 2 | "auto"; callbacks?: unknown[] | null } = {},
+  args: ArgsOf<typeof PREDICT_PROPS> = {},
 ): Promise<NestedNumbers[]> {
   const fn = "predict";
   checkModel(fn, model);
