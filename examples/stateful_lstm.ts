@@ -19,6 +19,7 @@ import {
   predict,
   reset_states,
   set_random_seed,
+  type History,
   type Model,
 } from "../src/index.js";
 
@@ -61,7 +62,12 @@ let stateful: Model = pipe(
 );
 for (let epoch = 1; epoch <= epochs; epoch++) {
   // R: model %>% fit(...) changes the model; here fit() returns the trained model, so keep it
-  const result = await fit(stateful, train.x, train.y, { batch_size, epochs: 1, shuffle: false, verbose: 0 });
+  const result: { model: Model; history: History } = await fit(stateful, train.x, train.y, {
+    batch_size,
+    epochs: 1,
+    shuffle: false,
+    verbose: 0,
+  });
   stateful = result.model;
   if (epoch % 4 === 0)
     console.log(`stateful  epoch ${epoch}: training loss ${result.history.metrics.loss[0].toFixed(5)}`);

@@ -67,7 +67,7 @@ const examples = [
   [...Array(20).fill(0), 2, 3, 20, 4],
   [...Array(20).fill(0), 11, 25, 12, 13],
 ];
-const p: number[][] = await predict(trained, examples, { verbose: 0 });
+const p = (await predict(trained, examples, { verbose: 0 })) as number[][];
 console.log(
   `P(positive) for a short good review: ${p[0][0].toFixed(3)}; for a short bad review: ${p[1][0].toFixed(3)}`,
 );

@@ -76,7 +76,7 @@ print_history(history);
 const scores = await evaluate(trained, test.x, test.y, { verbose: 0 });
 console.log(`\nTest loss (mse): ${scores.loss.toFixed(4)}, test mae: ${scores.mae.toFixed(4)}`);
 
-const preds: number[][] = await predict(trained, test.x.slice(0, 3), { verbose: 0 });
+const preds = (await predict(trained, test.x.slice(0, 3), { verbose: 0 })) as number[][];
 preds.forEach((p, i) =>
   console.log(`  sample ${i + 1}: predicted ${p[0].toFixed(3)}, actual ${test.y[i][0].toFixed(3)}`),
 );

@@ -8,9 +8,20 @@ import { isLeft } from "fp-ts/lib/Either.js";
 import { KerasError, describeValue } from "./errors.js";
 
 /** A codec with a human description used in error messages ("a positive integer"). */
-export function described<A, O = A>(codec: t.Type<A, O, unknown>, expected: string): t.Type<A, O, unknown> {
-  return new t.Type<A, O, unknown>(expected, codec.is, codec.validate, codec.encode);
+export function described<A, O = A, I = unknown>(codec: t.Type<A, O, I>, expected: string): t.Type<A, O, I> {
+  return new t.Type<A, O, I>(expected, codec.is, codec.validate, codec.encode);
 }
+
+/**
+ * Declares what a normalising codec accepts from users — its io-ts input type — when that differs from
+ * what it decodes to (a shape given as `3` decodes to `[3]`, an activation name to the activation): the
+ * option types derived from the codecs (`ArgsOf`) show users that input type.
+ */
+export const accepting =
+  <I>() =>
+  <A, O>(codec: t.Type<A, O, unknown>): t.Type<A, O, I> =>
+    // Narrowing the input type only: `validate` takes any value.
+    codec as unknown as t.Type<A, O, I>;
 
 const isIntegral = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v) && Math.floor(v) === v;
 
@@ -72,22 +83,50 @@ export const FilePath = described(
   t.refinement(t.string, (s) => s.length > 0),
   "a file path (a non-empty string)",
 );
+/** Any function: its callers check what it returns when they call it (errors.ts `callUser`). */
+export type AnyFunction = (...args: never[]) => unknown;
 export const Fn = described(
-  new t.Type<(...a: any[]) => any>(
+  new t.Type<AnyFunction>(
     "Function",
-    (u): u is (...a: any[]) => any => typeof u === "function",
-    (u, c) => (typeof u === "function" ? t.success(u as (...a: any[]) => any) : t.failure(u, c)),
+    (u): u is AnyFunction => typeof u === "function",
+    (u, c) => (typeof u === "function" ? t.success(u as AnyFunction) : t.failure(u, c)),
     t.identity,
   ),
   "a function",
 );
+/** A codec as io-ts's combinators (t.union, t.array) take it: any input (what `accepting` narrowed, widened back). */
+export const mixed = <A, O, I>(codec: t.Type<A, O, I>): t.Type<A, O, unknown> => codec as t.Type<A, O, unknown>;
+
+/**
+ * A function argument with its signature declared for the types (`FnOf<(x: Tensor) => Tensor>()`): at run
+ * time any function passes, and what it returns is checked where it is called.
+ */
+export const FnOf = <F extends AnyFunction>() => Fn as unknown as t.Type<F, F, unknown>;
 /** A codec accepting the values `is` recognizes, as they are (a model, a layer, raw bytes). */
 export const Guarded = <A>(name: string, is: (u: unknown) => u is A, expected: string) =>
   described(
     new t.Type<A, A, unknown>(name, is, (u, c) => (is(u) ? t.success(u) : t.failure(u, c)), t.identity),
     expected,
   );
-export const Nullable = <A, O>(c: t.Type<A, O, unknown>) => described(t.union([c, t.null]), `${c.name} or null`);
+/** `codec` or null, where null is a value of its own (`seed = NULL`: unseeded; `activation = NULL`: linear). */
+export const Nullable = <A, O, I>(c: t.Type<A, O, I>): t.Type<A | null, O | null, InputOf<typeof c> | null> =>
+  described(t.union([c as t.Type<A, O, unknown>, t.null]), `${c.name} or null`) as unknown as t.Type<
+    A | null,
+    O | null,
+    InputOf<typeof c> | null
+  >;
+
+/**
+ * An argument whose R default is NULL: null means "not given", as in R (`batch_size = NULL`,
+ * `name = NULL`), so the default applies — the rule of checkArgs for every codec made with this.
+ */
+export class NullIsDefaultType<A, O, I> extends t.Type<A, O, I | null> {
+  constructor(readonly codec: t.Type<A, O, I>) {
+    super(`${codec.name} or null`, codec.is, codec.validate as t.Validate<I | null, A>, codec.encode);
+  }
+}
+export const NullIsDefault = <A, O, I>(codec: t.Type<A, O, I>): NullIsDefaultType<A, O, InputOf<typeof codec>> =>
+  new NullIsDefaultType(codec as t.Type<A, O, InputOf<typeof codec>>);
 export const OneOf = <L extends string>(...values: L[]) =>
   described(
     t.keyof(Object.fromEntries(values.map((v) => [v, null])) as Record<L, null>),
@@ -95,51 +134,77 @@ export const OneOf = <L extends string>(...values: L[]) =>
   ) as t.Type<L, L, unknown>;
 /** An integer or a vector of `n` integers (R's `kernel_size = 3` or `c(3, 3)`), normalised to an array. */
 export const IntTuple = (n: number, what = "a positive integer") =>
-  described(
-    new t.Type<number[], number[], unknown>(
-      "IntTuple",
-      (u): u is number[] => Array.isArray(u),
-      (u, c) => {
-        const ok = (x: unknown) => PositiveInt.is(x);
-        if (ok(u)) return t.success(Array(n).fill(u as number));
-        if (Array.isArray(u) && u.length === n && u.every(ok)) return t.success(u as number[]);
-        return t.failure(u, c);
-      },
-      t.identity,
+  accepting<number | readonly number[]>()(
+    described(
+      new t.Type<number[], number[], unknown>(
+        "IntTuple",
+        (u): u is number[] => Array.isArray(u),
+        (u, c) => {
+          const ok = (x: unknown) => PositiveInt.is(x);
+          if (ok(u)) return t.success(Array(n).fill(u as number));
+          if (Array.isArray(u) && u.length === n && u.every(ok)) return t.success(u as number[]);
+          return t.failure(u, c);
+        },
+        t.identity,
+      ),
+      `${what} or a vector of ${n} of them`,
     ),
-    `${what} or a vector of ${n} of them`,
   );
 
 /** One dimension of a shape: a positive integer or null (unknown). */
 export const Dim = described(t.union([PositiveInt, t.null]), "a positive integer or null");
 /** A shape without the batch axis, e.g. `[50, 16]` or `[null, 16]`; a bare integer means `[n]`. */
-export const ShapeArg = described(
-  new t.Type<(number | null)[], (number | null)[], unknown>(
-    "Shape",
-    (u): u is (number | null)[] => Array.isArray(u),
-    (u, c) => {
-      if (PositiveInt.is(u)) return t.success([u]);
-      if (Array.isArray(u) && u.every((d) => d === null || PositiveInt.is(d))) {
-        const known = (u as (number | null)[]).reduce<number>((n, d) => n * (d ?? 1), 1);
-        if (known > MAX_TENSOR_SIZE)
-          return t.failure(
-            u,
-            c,
-            `is a shape of ${known} values per sample, more than a tensor can hold (${MAX_TENSOR_SIZE})`,
-          );
-        return t.success(u as (number | null)[]);
-      }
-      return t.failure(u, c);
-    },
-    t.identity,
+export const ShapeArg = accepting<number | readonly (number | null)[]>()(
+  described(
+    new t.Type<(number | null)[], (number | null)[], unknown>(
+      "Shape",
+      (u): u is (number | null)[] => Array.isArray(u),
+      (u, c) => {
+        if (PositiveInt.is(u)) return t.success([u]);
+        if (Array.isArray(u) && u.every((d) => d === null || PositiveInt.is(d))) {
+          const known = (u as (number | null)[]).reduce<number>((n, d) => n * (d ?? 1), 1);
+          if (known > MAX_TENSOR_SIZE)
+            return t.failure(
+              u,
+              c,
+              `is a shape of ${known} values per sample, more than a tensor can hold (${MAX_TENSOR_SIZE})`,
+            );
+          return t.success(u as (number | null)[]);
+        }
+        return t.failure(u, c);
+      },
+      t.identity,
+    ),
+    "a shape: a vector of positive integers or null",
   ),
-  "a shape: a vector of positive integers or null",
 );
 export const DType = OneOf("float32", "int32", "bool", "float64", "float16", "int64", "string");
 /** The dtype of a computation: float32, the only float type of the backends (null: the default). */
 export const FloatDType = Nullable(OneOf("float32"));
 
-export type Props = Record<string, t.Mixed>;
+/** A function's codecs by argument name (R's names). */
+export type Props = Readonly<Record<string, t.Any>>;
+
+/**
+ * What users pass for codec `C`: its declared input type (see `accepting`), else the type it decodes to
+ * (io-ts codecs leave their input type `unknown`).
+ */
+export type InputOf<C> = C extends t.Type<infer A, unknown, infer I> ? (unknown extends I ? A : I) : never;
+
+/** An object type spelled out, so editors show its fields rather than the types it is made of. */
+export type Simplify<T> = { [K in keyof T]: T[K] } & {};
+
+/**
+ * The named arguments of a function, derived from its codecs `P` (the one source of truth): R's names,
+ * each optional except those in `R`, typed as users give them. A doc comment on a key of `P` is what
+ * editors show for that argument.
+ */
+export type ArgsOf<P extends Props, R extends keyof P = never> = Simplify<
+  { -readonly [K in keyof P]?: InputOf<P[K]> } & Required<Pick<{ -readonly [K in keyof P]: InputOf<P[K]> }, R>>
+>;
+
+/** The decoded arguments of a function with codecs `P`: every key, as the codecs decode it. */
+export type ConfigOf<P extends Props> = { -readonly [K in keyof P]: t.TypeOf<P[K]> };
 
 function levenshtein(a: string, b: string): number {
   const dp = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)]);
@@ -225,7 +290,7 @@ export function checkArgs<D extends Record<string, unknown>>(
       problems.push(`unknown argument \`${key}\`${hint ? `; did you mean \`${hint}\`?` : ""}`);
       continue;
     }
-    if (value === undefined) continue;
+    if (value === undefined || (value === null && codec instanceof NullIsDefaultType)) continue;
     const r = codec.validate(value, [{ key, type: codec, actual: value }]);
     if (isLeft(r)) {
       invalid.add(key);

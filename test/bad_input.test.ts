@@ -58,6 +58,7 @@ describe("bad input is a KerasError naming the function and the argument (issue 
       );
       await refuses(
         "layer_dense",
+        // @ts-expect-error: not an activation name (the test of the run-time check)
         () => api.layer_dense({ units: 2, activation: "constructor" }),
         /`activation` must be/,
       );
@@ -182,6 +183,7 @@ describe("bad input is a KerasError naming the function and the argument (issue 
     it("BigInt arrays, string tensors, strings and nulls inside arrays, ragged and sparse arrays", async () => {
       await refuses(
         "layer_dense",
+        // @ts-expect-error: BigInt data is not data (the test of the run-time check)
         () => api.layer_dense(BigInt64Array.of(1n, 2n), { units: 2 }),
         /`object` must hold numbers, got a BigInt64Array/,
       );
@@ -309,6 +311,7 @@ describe("bad input is a KerasError naming the function and the argument (issue 
     it("junk from an activation, initializer, regularizer or constraint names the argument", async () => {
       await refuses(
         "layer_dense",
+        // @ts-expect-error: an activation returns a tensor (the test of the run-time check)
         () => api.layer_dense(x4, { units: 2, activation: () => "a" }),
         /layer "dense": `activation` \(a function\) must return a numeric tensor, got "a"/,
       );
@@ -391,6 +394,7 @@ describe("bad input is a KerasError naming the function and the argument (issue 
     it("initializer names are own names; the orthogonal initializer needs a matrix", async () => {
       await refuses(
         "layer_dense",
+        // @ts-expect-error: not an initializer name (the test of the run-time check)
         () => api.layer_dense({ units: 2, kernel_initializer: "constructor" }),
         /`kernel_initializer` must be an initializer name/,
       );

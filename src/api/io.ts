@@ -183,6 +183,9 @@ async function modelFromArchive(
  * `keras.saving.load_model()` reads. As in keras3, a path ending in `.h5` / `.hdf5` writes the legacy
  * HDF5 format instead (save_model_hdf5()); and a path `.../model.json` writes the TensorFlow.js layers
  * format into that folder (save_model_tfjs()).
+ *
+ * @example
+ * await save_model(model, "model.keras");
  */
 export async function save_model(model: Model, filepath: string, args: { overwrite?: boolean } = {}): Promise<void> {
   const fn = "save_model";
@@ -213,6 +216,9 @@ export async function save_model(model: Model, filepath: string, args: { overwri
  * serialize_model() makes), or from a TensorFlow.js layers model (a path to its `model.json`, or the
  * folder holding one). Layers built on TypeScript functions (layer_lambda, rnn_cell_custom) need
  * `custom_objects`; nothing in a file is run as code.
+ *
+ * @example
+ * const model = await load_model("model.keras");
  */
 export async function load_model(
   model: string | Uint8Array,
@@ -225,7 +231,12 @@ export async function load_model(
   return modelFromArchive(fn, `"${model}"`, await readBytes(fn, model), a.custom_objects, a.compile);
 }
 
-/** `serialize_model(model, { include_optimizer = TRUE })`: the `.keras` file as raw bytes (for a database column). */
+/**
+ * `serialize_model(model, { include_optimizer = TRUE })`: the `.keras` file as raw bytes (for a database column).
+ *
+ * @example
+ * const bytes = await serialize_model(model);
+ */
 export async function serialize_model(model: Model, args: { include_optimizer?: boolean } = {}): Promise<Uint8Array> {
   const fn = "serialize_model";
   const { include_optimizer } = decodeCall(
@@ -238,7 +249,12 @@ export async function serialize_model(model: Model, args: { include_optimizer?: 
   return kerasArchive(fn, model, include_optimizer);
 }
 
-/** `unserialize_model(model, { custom_objects, compile = TRUE })`: the model from serialize_model()'s bytes. */
+/**
+ * `unserialize_model(model, { custom_objects, compile = TRUE })`: the model from serialize_model()'s bytes.
+ *
+ * @example
+ * const copy = await unserialize_model(await serialize_model(model));
+ */
 export async function unserialize_model(
   model: Uint8Array,
   args: { custom_objects?: Record<string, unknown>; compile?: boolean } = {},
@@ -256,6 +272,9 @@ const WEIGHTS_FILE = /\.weights\.h5$/i;
 /**
  * `save_model_weights(model, filepath, { overwrite = FALSE })`: every layer's weights in a Keras 3
  * `.weights.h5` file (Keras's `model.save_weights()` layout).
+ *
+ * @example
+ * await save_model_weights(model, "model.weights.h5");
  */
 export async function save_model_weights(
   model: Model,
@@ -286,6 +305,9 @@ export async function save_model_weights(
  * structure as Keras does; a path ending in `.h5` / `.hdf5` (not `.weights.h5`) is read as the legacy
  * layout (load_model_weights_hdf5()), where `by_name` matches layers by name. With `skip_mismatch`,
  * weights that do not fit keep the model's own, with a warning each.
+ *
+ * @example
+ * const restored = await load_model_weights(model, "model.weights.h5");
  */
 export async function load_model_weights<M extends Model>(
   model: M,
@@ -324,7 +346,12 @@ export async function load_model_weights<M extends Model>(
 // ---------------------------------------------------------------------------------------------
 // JSON
 
-/** `model_to_json(model)`: the model's Keras 3 JSON (`model.to_json()`: architecture and compile settings, no weights). */
+/**
+ * `model_to_json(model)`: the model's Keras 3 JSON (`model.to_json()`: architecture and compile settings, no weights).
+ *
+ * @example
+ * const json = model_to_json(model);
+ */
 export function model_to_json(model: Model): string {
   const fn = "model_to_json";
   decodeCall(fn, { model: [ModelArg, model] }, {}, {}, {});
@@ -333,7 +360,12 @@ export function model_to_json(model: Model): string {
   return kerasJson(config);
 }
 
-/** `model_from_json(json, { custom_objects })`: a new model (fresh weights) from model_to_json()'s or Keras's JSON. */
+/**
+ * `model_from_json(json, { custom_objects })`: a new model (fresh weights) from model_to_json()'s or Keras's JSON.
+ *
+ * @example
+ * const copy = model_from_json(model_to_json(model)); // new weights, same architecture
+ */
 export function model_from_json(json: string, args: { custom_objects?: Record<string, unknown> } = {}): Model {
   const fn = "model_from_json";
   const a = decodeCall(fn, { json: [Str, json] }, args, { custom_objects: CustomObjectsArg }, { custom_objects: {} });
@@ -346,7 +378,12 @@ export function model_from_json(json: string, args: { custom_objects?: Record<st
   return modelFromConfig(fn, config, a.custom_objects);
 }
 
-/** `save_model_config(model, filepath, { overwrite = FALSE })`: model_to_json() written to a file. */
+/**
+ * `save_model_config(model, filepath, { overwrite = FALSE })`: model_to_json() written to a file.
+ *
+ * @example
+ * await save_model_config(model, "model.json");
+ */
 export async function save_model_config(
   model: Model,
   filepath: string,
@@ -355,7 +392,12 @@ export async function save_model_config(
   await saveTo("save_model_config", model, filepath, args, () => undefined, model_to_json);
 }
 
-/** `load_model_config(filepath, { custom_objects })`: a new model (fresh weights) from a saved config. */
+/**
+ * `load_model_config(filepath, { custom_objects })`: a new model (fresh weights) from a saved config.
+ *
+ * @example
+ * const copy = await load_model_config("model.json");
+ */
 export async function load_model_config(
   filepath: string,
   args: { custom_objects?: Record<string, unknown> } = {},

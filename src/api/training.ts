@@ -7,6 +7,8 @@ import { KerasError, asKerasError, describeValue } from "../errors.js";
 import {
   Bool,
   NonNegativeInt,
+  NullIsDefault,
+  type ArgsOf,
   Num,
   PositiveInt,
   Rate,
@@ -125,6 +127,7 @@ export {
   type CallbackSpec,
   type Logs,
 } from "../engine/training/callbacks.js";
+import type { NestedNumbers } from "../model/dual.js";
 export { callback_tensorboard, type TensorBoardArgs } from "../engine/training/tensorboard.js";
 export {
   callback_backup_and_restore,
@@ -156,6 +159,9 @@ function checkModel(fn: string, model: unknown): asserts model is Model {
  * `compile(model, { optimizer, loss, metrics, loss_weights, weighted_metrics })` → a new, compiled model
  * value; `compile({ ... })` → a function of the model (for `pipe`). The optimizer defaults to "rmsprop"
  * (R keras's default).
+ *
+ * @example
+ * const compiled = compile(model, { optimizer: "adam", loss: "mse", metrics: ["mae"] });
  */
 export function compile<M extends Model>(model: M, args: CompileArgs): M;
 export function compile(args: CompileArgs): <M extends Model>(model: M) => M;
@@ -187,37 +193,38 @@ const ValidationFreq = described(
   "a positive integer or a vector of epochs",
 );
 
+/** fit()'s arguments; those whose R default is NULL take null as "not given". */
 const FIT_PROPS = {
-  batch_size: PositiveInt,
+  /** Samples per gradient update (32; a timeseries dataset brings its own). */
+  batch_size: NullIsDefault(PositiveInt),
+  /** How many times to iterate over the data (1). */
   epochs: PositiveInt,
+  /** 0: silent, 1: a progress bar, 2: one line per epoch; "auto" (default): 1, or 2 when not a terminal. */
   verbose: Verbose,
-  callbacks: List,
+  /** callback_*() values or records of `on_*` functions. */
+  callbacks: NullIsDefault(List),
+  /** The fraction of the samples (the last ones, before shuffling) held out for validation. */
   validation_split: Rate,
-  validation_data: Data,
+  /** `list(x, y)` or `list(x, y, sample_weight)` to validate on at each epoch's end. */
+  validation_data: NullIsDefault(Data),
+  /** Shuffle the samples before each epoch (TRUE; FALSE for a model with a stateful layer). */
   shuffle: Bool,
-  class_weight: ClassWeight,
-  sample_weight: Data,
+  /** A weight per class index, for the loss. */
+  class_weight: NullIsDefault(ClassWeight),
+  /** A weight per sample, for the loss. */
+  sample_weight: NullIsDefault(Data),
+  /** The epoch to start at (0-based; for resuming a run). */
   initial_epoch: NonNegativeInt,
-  steps_per_epoch: PositiveInt,
-  validation_batch_size: PositiveInt,
+  /** Batches per epoch (all of them by default). */
+  steps_per_epoch: NullIsDefault(PositiveInt),
+  /** Samples per validation batch (batch_size by default). */
+  validation_batch_size: NullIsDefault(PositiveInt),
+  /** Validate every this many epochs, or at these epochs (1-based). */
   validation_freq: ValidationFreq,
 };
 
-export interface FitArgs {
-  batch_size?: number;
-  epochs?: number;
-  verbose?: 0 | 1 | 2 | "auto";
-  callbacks?: unknown[];
-  validation_split?: number;
-  validation_data?: unknown;
-  shuffle?: boolean;
-  class_weight?: Record<string, number> | number[];
-  sample_weight?: unknown;
-  initial_epoch?: number;
-  steps_per_epoch?: number;
-  validation_batch_size?: number;
-  validation_freq?: number | number[];
-}
+/** fit()'s named arguments, derived from its codecs. */
+export type FitArgs = ArgsOf<typeof FIT_PROPS>;
 
 /**
  * `x` made by timeseries_dataset_from_array() / timeseries_generator() holds its targets, so R's
@@ -280,13 +287,16 @@ function validationSet(fn: string, model: Model, v: unknown): ArraySet {
  * the returned model. `shuffle` defaults to TRUE, or FALSE for a model with a stateful layer.
  * `x` may be a timeseries dataset or generator (`fit(model, ds, { epochs })`): it brings its targets
  * and batch size.
+ *
+ * @example
+ * const { model: trained, history } = await fit(compiled, x, y, { epochs: 10, batch_size: 32 });
  */
-export async function fit(
-  model: Model,
+export async function fit<M extends Model>(
+  model: M,
   x: unknown,
   y?: unknown,
   args?: FitArgs,
-): Promise<{ model: Model; history: History }> {
+): Promise<{ model: M; history: History }> {
   const fn = "fit";
   checkModel(fn, model);
   [y, args] = datasetCall(fn, x, y, args);
@@ -333,7 +343,8 @@ export async function fit(
       validationBatchSize: a.validation_batch_size,
       validateAt: (epoch) => (Array.isArray(freq) ? freq.includes(epoch) : epoch % freq === 0),
     });
-    return watchTrainingResult(fn, model, { x, y, args }, result);
+    // The trained model is `model` with new weights and state: the same kind of model.
+    return watchTrainingResult(fn, model, { x, y, args }, result) as { model: M; history: History };
   } catch (e) {
     throw asKerasError(fn, e);
   } finally {
@@ -341,18 +352,25 @@ export async function fit(
   }
 }
 
-const EVAL_PROPS = { batch_size: PositiveInt, verbose: Verbose, sample_weight: Data, callbacks: List };
+const EVAL_PROPS = {
+  /** Samples per batch (32). */
+  batch_size: NullIsDefault(PositiveInt),
+  /** 0: silent, 1: a progress bar; "auto" (default). */
+  verbose: Verbose,
+  /** A weight per sample, for the loss and the weighted metrics. */
+  sample_weight: NullIsDefault(Data),
+  /** callback_*() values or records of `on_*` functions. */
+  callbacks: NullIsDefault(List),
+};
 
 /**
  * `evaluate(model, x, y, { batch_size, verbose, sample_weight, callbacks })` → `{ loss, <metrics> }`;
  * `evaluate(model, dataset, { verbose })` for a timeseries dataset or generator.
+ *
+ * @example
+ * const { loss, mae } = await evaluate(trained, x_test, y_test);
  */
-export async function evaluate(
-  model: Model,
-  x: unknown,
-  y?: unknown,
-  args?: { batch_size?: number; verbose?: 0 | 1 | 2 | "auto"; sample_weight?: unknown; callbacks?: unknown[] },
-): Promise<Logs> {
+export async function evaluate(model: Model, x: unknown, y?: unknown, args?: ArgsOf<typeof EVAL_PROPS>): Promise<Logs> {
   const fn = "evaluate";
   checkModel(fn, model);
   [y, args] = datasetCall(fn, x, y, args);
@@ -377,17 +395,29 @@ export async function evaluate(
   }
 }
 
-const PREDICT_PROPS = { batch_size: PositiveInt, verbose: Verbose, callbacks: List };
+const PREDICT_PROPS = {
+  /** Samples per batch (32). */
+  batch_size: NullIsDefault(PositiveInt),
+  /** 0: silent, 1: a progress bar; "auto" (default). */
+  verbose: Verbose,
+  /** callback_*() values or records of `on_*` functions. */
+  callbacks: NullIsDefault(List),
+};
 
 /**
  * `predict(model, x, { batch_size, verbose, callbacks })` → nested arrays (a list of them for several outputs).
  * `x` may be a timeseries dataset or generator: one prediction per window, in the order its batches come.
+ * The element type `T` is what the caller says the samples are (`const p: number[][] = await predict(...)`
+ * infers it); the rank is the model's, which TypeScript cannot know.
+ *
+ * @example
+ * const y_hat = await predict(trained, x_test);
  */
-export async function predict(
+export async function predict<T extends NestedNumbers = NestedNumbers>(
   model: Model,
   x: unknown,
-  args: { batch_size?: number; verbose?: 0 | 1 | 2 | "auto"; callbacks?: unknown[] } = {},
-): Promise<any> {
+  args: ArgsOf<typeof PREDICT_PROPS> = {},
+): Promise<T[]> {
   const fn = "predict";
   checkModel(fn, model);
   datasetCall(fn, x, undefined, args);
@@ -396,11 +426,11 @@ export async function predict(
   const set = adaptData(fn, model, x, undefined);
   checkModelUse(fn, model);
   try {
-    return await predictLoop(fn, model, set, {
+    return (await predictLoop(fn, model, set, {
       batchSize: a.batch_size ?? batchSizeOf(x),
       verbose: resolveVerbose(a.verbose),
       callbacks: a.callbacks,
-    });
+    })) as T[];
   } catch (e) {
     throw asKerasError(fn, e);
   } finally {
@@ -410,13 +440,18 @@ export async function predict(
 
 const ON_BATCH_PROPS = { sample_weight: Data, class_weight: ClassWeight };
 
-/** `train_on_batch(model, x, y, { sample_weight, class_weight })` → `{ model, logs }` (one update on the whole of x). */
-export async function train_on_batch(
-  model: Model,
+/**
+ * `train_on_batch(model, x, y, { sample_weight, class_weight })` → `{ model, logs }` (one update on the whole of x).
+ *
+ * @example
+ * const { model: updated, logs } = await train_on_batch(compiled, x_batch, y_batch);
+ */
+export async function train_on_batch<M extends Model>(
+  model: M,
   x: unknown,
   y: unknown,
   args: { sample_weight?: unknown; class_weight?: Record<string, number> | number[] } = {},
-): Promise<{ model: Model; logs: Logs }> {
+): Promise<{ model: M; logs: Logs }> {
   const fn = "train_on_batch";
   checkModel(fn, model);
   noDataset(fn, x);
@@ -425,7 +460,11 @@ export async function train_on_batch(
   const set = adaptData(fn, model, x, y, { sampleWeight: a.sample_weight, classWeight: a.class_weight });
   checkModelUse(fn, model, { x, y, args });
   try {
-    return watchTrainingResult(fn, model, { x, y, args }, await trainOnBatch(fn, model, set));
+    // The trained model is `model` with new weights: the same kind of model.
+    return watchTrainingResult(fn, model, { x, y, args }, await trainOnBatch(fn, model, set)) as {
+      model: M;
+      logs: Logs;
+    };
   } catch (e) {
     throw asKerasError(fn, e);
   } finally {
@@ -433,7 +472,12 @@ export async function train_on_batch(
   }
 }
 
-/** `test_on_batch(model, x, y, { sample_weight })` → `{ loss, <metrics> }` on x as one batch. */
+/**
+ * `test_on_batch(model, x, y, { sample_weight })` → `{ loss, <metrics> }` on x as one batch.
+ *
+ * @example
+ * const logs = await test_on_batch(trained, x_batch, y_batch);
+ */
 export async function test_on_batch(
   model: Model,
   x: unknown,
@@ -456,8 +500,16 @@ export async function test_on_batch(
   }
 }
 
-/** `predict_on_batch(model, x)` → nested arrays, x as one batch. */
-export async function predict_on_batch(model: Model, x: unknown): Promise<any> {
+/**
+ * `predict_on_batch(model, x)` → nested arrays, x as one batch.
+ *
+ * @example
+ * const y_hat = await predict_on_batch(trained, x_batch);
+ */
+export async function predict_on_batch<T extends NestedNumbers = NestedNumbers>(
+  model: Model,
+  x: unknown,
+): Promise<T[]> {
   const fn = "predict_on_batch";
   checkModel(fn, model);
   noDataset(fn, x);
@@ -465,7 +517,7 @@ export async function predict_on_batch(model: Model, x: unknown): Promise<any> {
   const set = adaptData(fn, model, x, undefined);
   checkModelUse(fn, model);
   try {
-    return await predictLoop(fn, model, set, { batchSize: set.n, verbose: 0, callbacks: [] });
+    return (await predictLoop(fn, model, set, { batchSize: set.n, verbose: 0, callbacks: [] })) as T[];
   } catch (e) {
     throw asKerasError(fn, e);
   } finally {

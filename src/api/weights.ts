@@ -21,6 +21,7 @@ import { eagerWeights } from "../engine/eager.js";
 import { toNested, weightsFromRaw } from "../model/weights.js";
 import type { WeightValue } from "../model/types.js";
 import { noteDerived, noteModelUse } from "./hints.js";
+import type { NestedNumbers } from "../model/dual.js";
 
 function modelLayerWeights(fn: string, model: Model): { layer: Layer; values: readonly WeightValue[]; shapes: any }[] {
   let plan;
@@ -41,8 +42,13 @@ function modelLayerWeights(fn: string, model: Model): { layer: Layer; values: re
   });
 }
 
-/** `get_weights(model | layer)`: the weights as nested arrays, in Keras order. */
-export function get_weights(object: Model | Layer): any[] {
+/**
+ * `get_weights(model | layer)`: the weights as nested arrays, in Keras order.
+ *
+ * @example
+ * const [kernel, bias] = get_weights(get_layer(model, { name: "dense" }));
+ */
+export function get_weights(object: Model | Layer): NestedNumbers[] {
   const fn = "get_weights";
   if (isModel(object)) {
     noteModelUse(object);
@@ -61,7 +67,12 @@ export function get_weights(object: Model | Layer): any[] {
   throw new KerasError(fn, `\`object\` must be a model or a layer, got ${describeValue(object)}`);
 }
 
-/** `set_weights(model | layer, weights)`: a new value holding `weights` (nested arrays, typed arrays or tensors). */
+/**
+ * `set_weights(model | layer, weights)`: a new value holding `weights` (nested arrays, typed arrays or tensors).
+ *
+ * @example
+ * const fixed = set_weights(model, get_weights(other));
+ */
 export function set_weights<T extends Model | Layer>(object: T, weights: readonly unknown[]): T {
   const fn = "set_weights";
   if (!Array.isArray(weights))
@@ -97,7 +108,12 @@ export function set_weights<T extends Model | Layer>(object: T, weights: readonl
   throw new KerasError(fn, `\`object\` must be a model or a layer, got ${describeValue(object)}`);
 }
 
-/** `count_params(model | layer)`. */
+/**
+ * `count_params(model | layer)`.
+ *
+ * @example
+ * count_params(keras_model_sequential({ input_shape: [3], layers: [layer_dense({ units: 2 })] })); // 8
+ */
 export function count_params(object: Model | Layer): number {
   const fn = "count_params";
   if (isModel(object)) {
@@ -129,7 +145,12 @@ function checkModel(fn: string, object: unknown): asserts object is Model {
   noteModelUse(object);
 }
 
-/** `get_layer(model, { name } | { index })`; index is 1-based as in R. */
+/**
+ * `get_layer(model, { name } | { index })`; index is 1-based as in R.
+ *
+ * @example
+ * const lstm = get_layer(model, { name: "lstm" });
+ */
 export function get_layer(model: Model, args: { name?: string; index?: number }): Layer {
   const fn = "get_layer";
   checkModel(fn, model);
@@ -158,7 +179,12 @@ export function get_layer(model: Model, args: { name?: string; index?: number })
   return model.layers[index - 1];
 }
 
-/** `pop_layer(model)`: a new sequential model without its last layer. */
+/**
+ * `pop_layer(model)`: a new sequential model without its last layer.
+ *
+ * @example
+ * const shorter = pop_layer(model); // without its last layer
+ */
 export function pop_layer(model: SequentialModel): SequentialModel {
   const fn = "pop_layer";
   checkModel(fn, model);
@@ -233,12 +259,22 @@ function setTrainable(fn: string, model: Model, args: FreezeArgs, trainable: boo
   return result;
 }
 
-/** `freeze_weights(model, { from, to, which })`: a new model whose selected layers are not trainable. */
+/**
+ * `freeze_weights(model, { from, to, which })`: a new model whose selected layers are not trainable.
+ *
+ * @example
+ * const frozen = freeze_weights(model, { to: "lstm" }); // the layers up to "lstm" are not trained
+ */
 export function freeze_weights<M extends Model>(model: M, args: FreezeArgs = {}): M {
   return setTrainable("freeze_weights", model, args, false) as M;
 }
 
-/** `unfreeze_weights(model, { from, to, which })`. */
+/**
+ * `unfreeze_weights(model, { from, to, which })`.
+ *
+ * @example
+ * const trainable = unfreeze_weights(frozen);
+ */
 export function unfreeze_weights<M extends Model>(model: M, args: FreezeArgs = {}): M {
   return setTrainable("unfreeze_weights", model, args, true) as M;
 }

@@ -7,7 +7,7 @@
 import { tf } from "../backend/tf.js";
 import { KerasError, describeValue } from "../errors.js";
 import { MAX_TENSOR_SIZE, OneOf } from "../args.js";
-import { isDataRecord, nestedNumbers } from "../engine/training/convert.js";
+import { isDataRecord, nestedNumbers } from "../backend/convert.js";
 
 export type TypedArray =
   Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | Float32Array | Float64Array;

@@ -8,7 +8,7 @@
  */
 import { tf, type Tensor } from "../backend/tf.js";
 import { KerasError, asKerasError } from "../errors.js";
-import { toTensorData } from "./training/convert.js";
+import { toTensorData } from "../backend/convert.js";
 import {
   familyOf,
   inferOutputShapes,

@@ -206,14 +206,15 @@ function functionalFromConfig(fn: string, c: Record<string, unknown>): Functiona
               isLayer(p.spec.layer) ? p.spec.layer : { class_name: p.spec.class_name, config: p.spec.config },
             )),
           );
+        // Every tensor the node refers to has been produced (checked above).
         const options: CallOptions = {};
-        if (mask !== undefined) options.mask = mask;
-        if (initialState !== undefined) options.initial_state = initialState;
-        if (constants !== undefined) options.constants = constants;
+        if (mask !== undefined) options.mask = mask as SymbolicTensor;
+        if (initialState !== undefined) options.initial_state = initialState as SymbolicTensor[];
+        if (constants !== undefined) options.constants = constants as SymbolicTensor[];
         if (typeof kwargs.training === "boolean") options.training = kwargs.training;
         const many = familyOf(layer).inputs === "many";
         const out = layer(
-          many || inputs.length > 1 ? inputs : inputs[0],
+          (many || inputs.length > 1 ? inputs : inputs[0]) as SymbolicTensor | SymbolicTensor[],
           Object.keys(options).length ? options : undefined,
         );
         const outs = (Array.isArray(out) ? out : [out]) as SymbolicTensor[];

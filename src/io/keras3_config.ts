@@ -13,6 +13,7 @@ import { KerasError, describeValue } from "../errors.js";
 import { familyOf, isLayer, newId, withLayer, type Layer } from "../model/layer.js";
 import type { FunctionalModel, Model, SequentialModel } from "../model/model.js";
 import type { GraphNode, SymbolicTensor } from "../model/symbolic.js";
+import type { Tensor } from "../backend/tf.js";
 import type { Shape } from "../model/types.js";
 import { buildPlan } from "../engine/plan.js";
 import { ACTIVATION_NAMES } from "../ops/activations.js";
@@ -344,8 +345,8 @@ function layerFromKeras3(r: Record<string, unknown>, custom: CustomObjects): unk
   const name = typeof c.name === "string" ? c.name : undefined;
   if (className === "Lambda") {
     const need = customNeed(r)!;
-    const f = need.keys.map((k) => custom[k]).find((x) => typeof x === "function") as
-      ((...a: any[]) => any) | undefined;
+    // layer_lambda refuses a missing function and checks what a given one returns when it runs.
+    const f = need.keys.map((k) => custom[k]).find((x) => typeof x === "function") as (x: Tensor) => Tensor;
     const outputShape = Array.isArray(c.output_shape) ? c.output_shape : null;
     const args = asRecord(c.arguments) ?? null;
     return layer_lambda({ f, output_shape: outputShape, arguments: args, name, trainable: c.trainable as boolean });

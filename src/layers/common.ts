@@ -1,10 +1,16 @@
 /** Argument codecs shared by layer families: activations, initializers, regularizers, constraints. */
 import * as t from "io-ts";
-import { Bool, argumentName, described } from "../args.js";
-import { ACTIVATION_NAMES, resolveActivation, type Activation } from "../ops/activations.js";
-import { INITIALIZER_NAMES, initializerSpec, resolveInitializer, type InitializerSpec } from "../ops/initializers.js";
-import { resolveRegularizer, type RegularizerSpec } from "../ops/regularizers.js";
-import { resolveConstraint, type ConstraintSpec } from "../ops/constraints.js";
+import { Bool, accepting, argumentName, described, type ConfigOf } from "../args.js";
+import { ACTIVATION_NAMES, resolveActivation, type Activation, type ActivationInput } from "../ops/activations.js";
+import {
+  INITIALIZER_NAMES,
+  initializerSpec,
+  resolveInitializer,
+  type InitializerInput,
+  type InitializerSpec,
+} from "../ops/initializers.js";
+import { resolveRegularizer, type RegularizerInput, type RegularizerSpec } from "../ops/regularizers.js";
+import { resolveConstraint, type ConstraintInput, type ConstraintSpec } from "../ops/constraints.js";
 import { tf, type Tensor } from "../backend/tf.js";
 import { KerasError } from "../errors.js";
 
@@ -38,32 +44,40 @@ function resolving<A>(
 }
 
 /** An activation by name, a function, or null (linear). Decodes to `{ name, fn }`. */
-export const ActivationArg = resolving<Activation>(
-  "Activation",
-  `an activation name (${ACTIVATION_NAMES.join(", ")}), a function, or null`,
-  resolveActivation,
-  (a) => a.name,
+export const ActivationArg = accepting<ActivationInput>()(
+  resolving<Activation>(
+    "Activation",
+    `an activation name (${ACTIVATION_NAMES.join(", ")}), a function, or null`,
+    resolveActivation,
+    (a) => a.name,
+  ),
 );
 
-export const InitializerArg = resolving<InitializerSpec>(
-  "Initializer",
-  `an initializer name (${INITIALIZER_NAMES.join(", ")}), an initializer_*() value, or a function (shape) => values`,
-  resolveInitializer,
-  (s) => ({ class_name: s.class_name, config: s.config }),
+export const InitializerArg = accepting<InitializerInput>()(
+  resolving<InitializerSpec>(
+    "Initializer",
+    `an initializer name (${INITIALIZER_NAMES.join(", ")}), an initializer_*() value, or a function (shape) => values`,
+    resolveInitializer,
+    (s) => ({ class_name: s.class_name, config: s.config }),
+  ),
 );
 
-export const RegularizerArg = resolving<RegularizerSpec | null>(
-  "Regularizer",
-  'a regularizer (regularizer_l1(), regularizer_l2(), regularizer_l1_l2(), "l1", "l2"), a function, or null',
-  resolveRegularizer,
-  (s) => (s ? { class_name: s.class_name, config: s.config } : null),
+export const RegularizerArg = accepting<RegularizerInput>()(
+  resolving<RegularizerSpec | null>(
+    "Regularizer",
+    'a regularizer (regularizer_l1(), regularizer_l2(), regularizer_l1_l2(), "l1", "l2"), a function, or null',
+    resolveRegularizer,
+    (s) => (s ? { class_name: s.class_name, config: s.config } : null),
+  ),
 );
 
-export const ConstraintArg = resolving<ConstraintSpec | null>(
-  "Constraint",
-  "a constraint (constraint_maxnorm(), constraint_nonneg(), constraint_unitnorm(), constraint_minmaxnorm()), a function, or null",
-  resolveConstraint,
-  (s) => (s ? { class_name: s.class_name, config: s.config } : null),
+export const ConstraintArg = accepting<ConstraintInput>()(
+  resolving<ConstraintSpec | null>(
+    "Constraint",
+    "a constraint (constraint_maxnorm(), constraint_nonneg(), constraint_unitnorm(), constraint_minmaxnorm()), a function, or null",
+    resolveConstraint,
+    (s) => (s ? { class_name: s.class_name, config: s.config } : null),
+  ),
 );
 
 /** Serialises a decoded config for get_config(): activations by name, specs as {class_name, config}. */
@@ -130,29 +144,27 @@ export function denseApply(x: Tensor, kernel: Tensor, bias?: Tensor): Tensor {
  * The arguments of layers with a kernel and a bias (dense, conv): activation, use_bias, the two
  * initializers, three regularizers and two constraints, with Keras's defaults.
  */
-export interface KernelLayerConfig {
-  activation: Activation;
-  use_bias: boolean;
-  kernel_initializer: InitializerSpec;
-  bias_initializer: InitializerSpec;
-  kernel_regularizer: RegularizerSpec | null;
-  bias_regularizer: RegularizerSpec | null;
-  activity_regularizer: RegularizerSpec | null;
-  kernel_constraint: ConstraintSpec | null;
-  bias_constraint: ConstraintSpec | null;
-}
-
 export const KERNEL_LAYER_PROPS = {
+  /** The activation applied to the output (default NULL: linear). */
   activation: ActivationArg,
+  /** Whether the layer adds a bias vector. */
   use_bias: Bool,
+  /** Initializer of the `kernel` weights matrix. */
   kernel_initializer: InitializerArg,
+  /** Initializer of the bias vector. */
   bias_initializer: InitializerArg,
+  /** Regularizer applied to the `kernel` weights matrix. */
   kernel_regularizer: RegularizerArg,
+  /** Regularizer applied to the bias vector. */
   bias_regularizer: RegularizerArg,
+  /** Regularizer applied to the output of the layer (its "activation"). */
   activity_regularizer: RegularizerArg,
+  /** Constraint applied to the `kernel` weights matrix after each update. */
   kernel_constraint: ConstraintArg,
+  /** Constraint applied to the bias vector after each update. */
   bias_constraint: ConstraintArg,
 };
+export type KernelLayerConfig = ConfigOf<typeof KERNEL_LAYER_PROPS>;
 
 export const KERNEL_LAYER_DEFAULTS: KernelLayerConfig = Object.freeze({
   activation: resolveActivation("linear")!,

@@ -1,33 +1,45 @@
 /**
  * Layer values: frozen, callable (as R's layer instances are functions) and dual (see `defineLayer`).
- * Calling a layer dispatches on its first argument: a sequential model (append), a symbolic tensor
- * (functional graph), or concrete data (eager run).
+ * This module is the data of a layer and its family; applying one — to a sequential model (append), a
+ * symbolic tensor (functional graph) or concrete data (eager run) — needs the tiers above it and is
+ * installed by engine/apply.ts (`installLayerApplication`).
  */
 import * as t from "io-ts";
 import { inspect } from "node:util";
-import { ArgumentError, KerasError, asKerasError, describeValue, within } from "../errors.js";
-import { Bool, DType, MAX_TENSOR_SIZE, Nullable, PositiveInt, ShapeArg, decodeArgs, described } from "../args.js";
+import { ArgumentError, KerasError, asKerasError, within } from "../errors.js";
+import {
+  Bool,
+  DType,
+  MAX_TENSOR_SIZE,
+  Nullable,
+  NullIsDefault,
+  PositiveInt,
+  ShapeArg,
+  decodeArgs,
+  described,
+  type ArgsOf,
+  type ConfigOf,
+  type Props,
+} from "../args.js";
 import { initialize, initializerProblem } from "../ops/initializers.js";
 import { constraintShapeProblem } from "../ops/constraints.js";
 import { isActivation, resolveActivation } from "../ops/activations.js";
-import { registerFamily } from "./registry.js";
 import type { CallShapes, LayerFamily, Shape, WeightSpec, WeightValue } from "./types.js";
 import { isWeightData, sealRawWeights, sealWeight, sealed, weightsFromRaw } from "./weights.js";
 import { formatShape } from "./shape.js";
-import { isModel } from "./guards.js";
-import { callSymbolic, isSymbolicInput } from "./symbolic.js";
-import { appendLayer } from "./sequential.js";
-import { callEager } from "../engine/eager.js";
+import { getFamily, registerFamily } from "./registry.js";
+import {
+  dualLayerFunction,
+  type ApplyLayer,
+  type CallOptions,
+  type LayerFunction,
+  type LayerFunctionWith,
+  type Outputs,
+} from "./dual.js";
 
 export const LAYER_BRAND = Symbol.for("tskeras.layer");
 
-/** Per-call options of a layer applied to a tensor: `gru(x, { mask, initial_state, training, constants })`. */
-export interface CallOptions {
-  mask?: unknown;
-  initial_state?: unknown;
-  constants?: unknown;
-  training?: boolean;
-}
+export type { CallOptions };
 
 export interface LayerData {
   readonly [LAYER_BRAND]: true;
@@ -58,7 +70,12 @@ export interface LayerData {
   readonly origin: object;
 }
 
-export type Layer = LayerData & ((x: any, options?: CallOptions) => any);
+/**
+ * A layer value: its data, and applicable to a sequential model, symbolic tensors or data (see
+ * `Applied`). `O`: whether it returns one tensor or a list (cells; `return_state = TRUE`); a layer whose
+ * kind is not known statically (`get_layer()`) may return either.
+ */
+export interface Layer<O extends Outputs = Outputs> extends LayerData, ApplyLayer<O> {}
 
 let nextId = 1;
 export const newId = () => nextId++;
@@ -73,15 +90,23 @@ export function isLayer(x: unknown): x is Layer {
   return typeof x === "function" && (x as any)[LAYER_BRAND] === true;
 }
 
-/** Arguments every layer accepts (R keras's standard layer arguments). */
+/** Arguments every layer accepts (R keras's standard layer arguments; NULL means not given, as in R). */
 export const COMMON_PROPS = {
-  input_shape: ShapeArg,
-  batch_input_shape: ShapeArg,
-  batch_size: PositiveInt,
-  input_dim: PositiveInt,
-  dtype: DType,
-  name: described(t.string, "a string"),
-  trainable: Bool,
+  /** The input shape without the batch axis, on the first layer of a model (`[timesteps, features]`). */
+  input_shape: NullIsDefault(ShapeArg),
+  /** The input shape with the batch axis (`[32, 10, 8]`): a stateful layer needs its batch size. */
+  batch_input_shape: NullIsDefault(ShapeArg),
+  /** The batch size, together with `input_shape`. */
+  batch_size: NullIsDefault(PositiveInt),
+  /** The number of input features (the last axis), instead of `input_shape`. */
+  input_dim: NullIsDefault(PositiveInt),
+  /** The input data type (float32 by default). */
+  dtype: NullIsDefault(DType),
+  /** The layer's name, unique in a model (generated when not given). */
+  name: NullIsDefault(described(t.string, "a string")),
+  /** FALSE: the layer's weights are not trained (see freeze_weights()). */
+  trainable: NullIsDefault(Bool),
+  /** Initial weights, in get_weights() order. */
   weights: Nullable(
     described(
       t.refinement(t.array(t.unknown), (list) => list.every(isWeightData)),
@@ -90,6 +115,30 @@ export const COMMON_PROPS = {
   ),
 };
 const COMMON_KEYS = Object.keys(COMMON_PROPS);
+type CommonProps = typeof COMMON_PROPS;
+
+/**
+ * The arguments of a layer function whose own codecs are `P` (required: `R`): the standard layer
+ * arguments, then the family's own (which win when both name one, as Embedding's `input_dim`).
+ */
+export type LayerArgs<P extends Props, R extends keyof P = never> = ArgsOf<Omit<CommonProps, keyof P> & P, R>;
+
+/** The dual function of a layer family with codecs `P`, required arguments `R` and outputs `O`. */
+export type LayerFunctionOf<P extends Props, R extends keyof P = never, O extends Outputs = "one"> = [R] extends [never]
+  ? LayerFunction<LayerArgs<P, R>, O>
+  : LayerFunctionWith<LayerArgs<P, R>, O>;
+
+/**
+ * What a family module declares: its LayerFamily with the codecs `P` typed, required arguments `R`
+ * among them, and config `C` (by default what the codecs decode to).
+ */
+export type FamilySpec<P extends Props, R extends keyof P, C> = Omit<
+  LayerFamily<C & Record<string, any>>,
+  "props" | "required"
+> & {
+  readonly props: P;
+  readonly required?: readonly R[];
+};
 
 function batchInputShapeFrom(fn: string, family: LayerFamily<any>, a: Record<string, any>): Shape | null {
   if (a.batch_input_shape) {
@@ -118,10 +167,20 @@ export interface LayerInit {
   origin?: object;
 }
 
+/** How a layer value is applied to what it is called on (installed by engine/apply.ts). */
+export type LayerApplication = (layer: Layer, x: unknown, options?: CallOptions) => unknown;
+let application: LayerApplication | null = null;
+
+/** Installs how layer values are applied: engine/apply.ts does, when it is loaded. */
+export function installLayerApplication(apply: LayerApplication): void {
+  application = apply;
+}
+
 /** Builds a frozen, callable layer value. */
 export function makeLayer(className: string, init: LayerInit): Layer {
   const call = function (x: unknown, options?: CallOptions) {
-    return callLayer(layer, x, options);
+    if (!application) throw new Error("internal: layer application is not installed (import engine/apply.ts)");
+    return application(layer, x, options);
   };
   const name = init.name ?? snakeCase(className);
   const props: LayerData = {
@@ -168,42 +227,6 @@ export function withLayer(layer: Layer, changes: Partial<LayerInit>): Layer {
   });
 }
 
-const CALL_OPTION_PROPS = {
-  mask: described(t.unknown, "a mask tensor"),
-  initial_state: described(t.unknown, "a list of state tensors"),
-  constants: described(t.unknown, "a list of constant tensors"),
-  training: Bool,
-};
-
-function checkCallOptions(layer: Layer, options: unknown): void {
-  const family = familyOf(layer);
-  const fn = family.fn;
-  try {
-    const o = decodeArgs(fn, CALL_OPTION_PROPS, options, {});
-    const states = ["initial_state", "constants"].filter((k) => o[k] !== undefined && o[k] !== null);
-    if (states.length && !family.takesStates)
-      throw new KerasError(fn, `\`${states[0]}\` is for recurrent layers; ${fn}() does not take it`);
-  } catch (e) {
-    if (!(e instanceof KerasError)) throw e;
-    throw within(fn, `calling layer "${layer.name}"`, e);
-  }
-}
-
-function callLayer(layer: Layer, x: unknown, options?: CallOptions): unknown {
-  if (options !== undefined) checkCallOptions(layer, options);
-  if (isModel(x)) {
-    if (options !== undefined)
-      throw new KerasError(
-        familyOf(layer).fn,
-        "call options (mask, initial_state, ...) apply to tensors, not to a model",
-      );
-    return appendLayer(x, layer);
-  }
-  if (isSymbolicInput(x)) return callSymbolic(layer, x, options);
-  return callEager(layer, x, options);
-}
-
-import { getFamily } from "./registry.js";
 export function familyOf(layer: { className: string }): LayerFamily<any> {
   const f = getFamily(layer.className);
   if (!f) throw new KerasError("layer", `unknown layer class ${layer.className}`);
@@ -240,53 +263,20 @@ export function createLayer(family: LayerFamily<any>, args: unknown, fromConfig 
 /**
  * Declares a layer family and returns its dual R-style function:
  * `layer_x(args)` → a layer value; `layer_x(model | symbolic | tensor, args)` → the layer applied to it.
+ * The function's argument type is derived from the family's codecs (`LayerArgs`).
  */
-export function defineLayer<C extends Record<string, any>>(family: LayerFamily<C>) {
-  registerFamily(family);
+export function defineLayer<
+  P extends Props,
+  R extends keyof P & string = never,
+  C extends Record<string, any> = ConfigOf<P>,
+  O extends Outputs = "one",
+>(family: FamilySpec<P, R, NoInfer<C>>): LayerFunctionOf<P, R, O> {
+  registerFamily(family as LayerFamily<C>);
   return dualLayerFunction(
     family.fn,
-    (args) => createLayer(family, args),
+    (args) => createLayer(family as LayerFamily<C>, args),
     family.inputs === "many" ? "inputs" : "object",
   );
-}
-
-/** A record of named arguments, as opposed to what a layer can be applied to. */
-function isArgumentRecord(a: unknown): boolean {
-  return (
-    a === undefined ||
-    (a !== null && typeof a === "object" && !Array.isArray(a) && !isModel(a) && !isSymbolicInput(a) && !isTensorLike(a))
-  );
-}
-
-/**
- * R's dual layer function around `make(args) => layer`: `f(args)` (or `f()`) is the layer value;
- * `f(object, args)` applies the new layer to `object` — a sequential model (append), a symbolic tensor
- * (functional graph) or data (eager).
- */
-export function dualLayerFunction(
-  fn: string,
-  make: (args: Record<string, unknown> | undefined) => Layer,
-  object = "object",
-) {
-  function layerFunction(args?: Record<string, unknown>): Layer;
-  function layerFunction<T>(object: T, args?: Record<string, unknown>): any;
-  function layerFunction(a?: unknown, b?: unknown): unknown {
-    if (isArgumentRecord(a)) {
-      if (b !== undefined)
-        throw new KerasError(
-          fn,
-          `\`${object}\` must be a model, a symbolic tensor or data (a tensor or a nested array of numbers), or give a record of arguments alone; got ${describeValue(a)}`,
-        );
-      return make(a as Record<string, unknown> | undefined);
-    }
-    return make(b as Record<string, unknown> | undefined)(a);
-  }
-  Object.defineProperty(layerFunction, "name", { value: fn });
-  return layerFunction;
-}
-
-function isTensorLike(x: unknown): boolean {
-  return x !== null && typeof x === "object" && ("dataId" in (x as object) || ArrayBuffer.isView(x));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -4,7 +4,6 @@ import type { Shape } from "./types.js";
 import type { SymbolicTensor, GraphNode } from "./symbolic.js";
 import { inspect } from "node:util";
 import { MODEL_BRAND } from "./guards.js";
-import { summaryText } from "../report/summary.js";
 
 /**
  * What compile() stores on a model (owned by the training engine; opaque to the spec tier).
@@ -42,10 +41,20 @@ export interface FunctionalModel extends ModelCommon {
 
 export type Model = SequentialModel | FunctionalModel;
 
-/** Printing a model in Node (console.log, the REPL) shows its summary table, as R's print(model). */
+/**
+ * How a model prints in Node (console.log, the REPL): its summary table, as R's print(model), once
+ * report/summary.ts has installed it (the summary needs the plan tier above this one).
+ */
+let modelPrinter: (model: Model) => string = (m) => `<${m.type} model "${m.name}" with ${m.layers.length} layers>`;
+
+/** Installs how models print (report/summary.ts does, when it is loaded). */
+export function installModelPrinter(print: (model: Model) => string): void {
+  modelPrinter = print;
+}
+
 const printModel = {
   [inspect.custom](this: Model) {
-    return summaryText(this);
+    return modelPrinter(this);
   },
 };
 

@@ -4,6 +4,7 @@ import type { Props } from "../args.js";
 import type { InitializerSpec } from "../ops/initializers.js";
 import type { RegularizerSpec } from "../ops/regularizers.js";
 import type { ConstraintSpec } from "../ops/constraints.js";
+import type { RecurrentCell } from "../layers/recurrent/cell.js";
 
 export type Dim = number | null;
 /** A full shape including the batch axis; null = unknown. */
@@ -125,4 +126,10 @@ export interface LayerFamily<C extends Record<string, any> = Record<string, any>
   readonly fromConfig?: (config: Record<string, unknown>, fn: string) => Record<string, unknown>;
   /** Nested layers (wrappers): their weights are listed after the wrapper's own in get_weights(). */
   readonly sublayers?: (config: C) => readonly { readonly name: string; readonly layer: unknown }[];
+  /**
+   * Recurrent families: the computational cell behind a config, and what the family's values are — a
+   * cell (`"cell"`: layer_gru_cell(), what layer_rnn() and stacks take) or a layer running that cell over
+   * a sequence (`"layer"`: layer_gru()).
+   */
+  readonly recurrent?: { readonly role: "cell" | "layer"; readonly cell: (config: C) => RecurrentCell };
 }

@@ -6,7 +6,8 @@
 import { tf } from "../backend/tf.js";
 import { KerasError, describeValue } from "../errors.js";
 import { isPlainRecord } from "../args.js";
-import { hostData } from "../engine/training/convert.js";
+import { hostData, toNestedArray } from "../backend/convert.js";
+import type { NestedNumbers } from "./dual.js";
 import type { WeightSpec, WeightValue } from "./types.js";
 import { product } from "./shape.js";
 
@@ -188,12 +189,6 @@ export function weightsFromRaw(
 }
 
 /** A weight value as a nested JS array (R's get_weights returns arrays). */
-export function toNested(w: WeightValue): any {
-  const values = weightData(w);
-  const build = (offset: number, dim: number): any => {
-    if (dim === w.shape.length) return values[offset];
-    const stride = product(w.shape.slice(dim + 1));
-    return Array.from({ length: w.shape[dim] }, (_, i) => build(offset + i * stride, dim + 1));
-  };
-  return build(0, 0);
+export function toNested(w: WeightValue): NestedNumbers {
+  return toNestedArray(weightData(w), w.shape);
 }

@@ -44,7 +44,7 @@ export function softmaxAlong(x: Tensor, axis: number, log = false): Tensor {
 
 const softmaxLastAxis: ActivationFn = (x) => tf.softmax(x, -1);
 
-export const ACTIVATIONS: Readonly<Record<string, ActivationFn>> = Object.freeze({
+const ACTIVATION_FNS = {
   linear: (x: Tensor) => x,
   relu: (x: Tensor) => tf.relu(x),
   relu6: (x: Tensor) => tf.relu6(x),
@@ -69,9 +69,14 @@ export const ACTIVATIONS: Readonly<Record<string, ActivationFn>> = Object.freeze
   mish: (x: Tensor) => tf.tidy(() => tf.mul(x, tf.tanh(tf.softplus(x)))),
   gelu: gelu(false),
   gelu_approximate: gelu(true),
-});
+} satisfies Record<string, ActivationFn>;
 
+/** The Keras activations by name. */
+export type ActivationName = keyof typeof ACTIVATION_FNS;
+export const ACTIVATIONS: Readonly<Record<string, ActivationFn>> = Object.freeze(ACTIVATION_FNS);
 export const ACTIVATION_NAMES = Object.freeze(Object.keys(ACTIVATIONS));
+/** What an activation argument takes: a name, a function of a tensor, an activation resolved before, or null (linear). */
+export type ActivationInput = ActivationName | ((x: Tensor) => Tensor) | Activation | null;
 
 /** The activations resolved here (an `{ name, fn }` record from elsewhere is not one). */
 const resolved = new WeakSet<object>();

@@ -16,7 +16,7 @@ import * as t from "io-ts";
 import { tf, type Tensor } from "../backend/tf.js";
 import { ArgumentError, KerasError } from "../errors.js";
 import { Bool, NonNegativeInt, OneOf, PositiveInt, decodeArgs, described } from "../args.js";
-import { release, toNestedArray, toTensorData } from "../engine/training/convert.js";
+import { release, toNestedArray, toTensorData } from "../backend/convert.js";
 
 /** TF's finite "log 0" for the start and end states (log(1e-307) as float32), so an impossible label costs ~707. */
 const LOG_ZERO = Math.fround(Math.log(1e-307));
@@ -337,7 +337,11 @@ export interface CtcDecodeArgs {
  * const [decoded, scores] = k_ctc_decode(logits, [4]);
  * // decoded: [[[1, 2, -1, -1]]], scores: [[-9]]
  */
-export function k_ctc_decode(inputs: unknown, sequence_lengths: unknown, args: CtcDecodeArgs = {}): [any, any] {
+export function k_ctc_decode(
+  inputs: unknown,
+  sequence_lengths: unknown,
+  args: CtcDecodeArgs = {},
+): [number[][][], number[][]] {
   const fn = "k_ctc_decode";
   const a = decodeArgs(fn, CTC_DECODE_PROPS, args, {
     strategy: "greedy" as "greedy" | "beam_search",
@@ -400,7 +404,10 @@ export function k_ctc_decode(inputs: unknown, sequence_lengths: unknown, args: C
       );
       found.scores.forEach((s, k) => (scores[b * paths + k] = s));
     }
-    return [toNestedArray(decoded, [paths, batch, time]), toNestedArray(scores, [batch, paths])];
+    return [
+      toNestedArray(decoded, [paths, batch, time]) as number[][][],
+      toNestedArray(scores, [batch, paths]) as number[][],
+    ];
   } finally {
     release([x, lengths]);
   }

@@ -12,6 +12,7 @@ import {
   PositiveNum,
   checkArgs,
   isPlainRecord,
+  type ArgsOf,
   type Props,
 } from "../args.js";
 import { ArgumentError, callUser, describeValue } from "../errors.js";
@@ -24,7 +25,7 @@ export interface InitializerSpec {
   readonly fn?: (shape: number[]) => ArrayLike<number>;
 }
 
-const SNAKE_TO_CLASS: Record<string, string> = {
+const INITIALIZER_CLASS_BY_NAME = {
   zeros: "Zeros",
   ones: "Ones",
   constant: "Constant",
@@ -44,6 +45,18 @@ const SNAKE_TO_CLASS: Record<string, string> = {
   uniform: "RandomUniform",
   normal: "RandomNormal",
 };
+const SNAKE_TO_CLASS: Readonly<Record<string, string>> = INITIALIZER_CLASS_BY_NAME;
+/** The Keras initializers by (snake_case) name. */
+export type InitializerName = keyof typeof INITIALIZER_CLASS_BY_NAME;
+/**
+ * What an initializer argument takes: a name, an initializer_*() value, a Keras `{ class_name, config }`
+ * record, or a function of the weight's shape returning its values (row-major).
+ */
+export type InitializerInput =
+  | InitializerName
+  | InitializerSpec
+  | { readonly class_name: string; readonly config?: Readonly<Record<string, unknown>> }
+  | ((shape: number[]) => ArrayLike<number>);
 export const INITIALIZER_NAMES = Object.freeze(Object.keys(SNAKE_TO_CLASS));
 
 const SEED = { seed: Nullable(Int) };
@@ -51,7 +64,7 @@ const SEED = { seed: Nullable(Int) };
  * Each class's arguments (Keras config keys = R argument names) and defaults: what initializer_*()
  * decodes and what a `{ class_name, config }` record is checked against.
  */
-export const INITIALIZER_CLASSES: Readonly<Record<string, { props: Props; defaults: Record<string, unknown> }>> = {
+const CLASSES = {
   Zeros: { props: {}, defaults: {} },
   Ones: { props: {}, defaults: {} },
   Constant: { props: { value: Num }, defaults: { value: 0 } },
@@ -84,7 +97,13 @@ export const INITIALIZER_CLASSES: Readonly<Record<string, { props: Props; defaul
   LecunNormal: { props: SEED, defaults: { seed: null } },
   Orthogonal: { props: { gain: Num, ...SEED }, defaults: { gain: 1, seed: null } },
   Identity: { props: { gain: Num }, defaults: { gain: 1 } },
-};
+} satisfies Readonly<Record<string, { props: Props; defaults: Record<string, unknown> }>>;
+export const INITIALIZER_CLASSES: Readonly<Record<string, { props: Props; defaults: Record<string, unknown> }>> =
+  CLASSES;
+/** An initializer's Keras class name. */
+export type InitializerClass = keyof typeof CLASSES;
+/** The arguments of the initializer of class `K`, derived from its codecs. */
+export type InitializerArgs<K extends InitializerClass> = ArgsOf<(typeof CLASSES)[K]["props"]>;
 
 const classOf = (name: string): string | undefined =>
   Object.hasOwn(SNAKE_TO_CLASS, name)

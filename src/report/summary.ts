@@ -1,5 +1,5 @@
 /** `summary(model)`: the Keras 2 (tf.keras 2.9+) summary table, returned as text and printed. */
-import type { Model } from "../model/model.js";
+import { installModelPrinter, type Model } from "../model/model.js";
 import { familyOf, weightSpecsOf, type Layer } from "../model/layer.js";
 import type { Shape } from "../model/types.js";
 import { formatShape } from "../model/shape.js";
@@ -143,7 +143,12 @@ export function summaryText(model: Model, options: SummaryOptions = {}): string 
   return out.join("\n");
 }
 
-/** Prints the Keras summary table of `model` and returns it as text. */
+/**
+ * Prints the Keras summary table of `model` and returns it as text.
+ *
+ * @example
+ * console.log(summary(model));
+ */
 export function summary(model: Model, options: SummaryOptions = {}): string {
   const fn = "summary";
   if (!isModel(model)) throw new KerasError(fn, `\`model\` must be a model, got ${describeValue(model)}`);
@@ -160,3 +165,5 @@ export function summary(model: Model, options: SummaryOptions = {}): string {
   if (o.print) console.log(text);
   return text;
 }
+
+installModelPrinter((model) => summaryText(model));

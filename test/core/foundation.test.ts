@@ -240,9 +240,11 @@ describe("foundation", function () {
       expect(message(() => L.layer_dense({ units: 2, use_bias: "yes" } as any))).to.match(
         /`use_bias` must be TRUE or FALSE.*got "yes"/,
       );
+      // @ts-expect-error: a misspelled activation (the test of the run-time message)
       expect(message(() => L.layer_dense({ units: 2, activation: "relux" }))).to.match(
         /`activation` must be an activation name/,
       );
+      // @ts-expect-error: `rate` is required (the test of the run-time message)
       expect(message(() => L.layer_dropout({}))).to.match(/`rate` is required/);
       expect(message(() => L.layer_dropout({ rate: 1.5 }))).to.match(/`rate` must be a number in \[0, 1\)/);
       const all = message(() => L.layer_dense({ unit: 2, use_bias: 1, kernel_initializer: "nope" } as any));

@@ -46,7 +46,7 @@ describe("a layer taken from a model knows the model's input shapes", () => {
   it("get_weights / set_weights of a layer taken from a model that never ran", () => {
     const m = sequential();
     const dense = get_layer(m, { index: 2 });
-    const w = get_weights(dense);
+    const w = get_weights(dense) as (number[][] | number[])[];
     expect(
       w.map((a: number[][] | number[]) => [a.length, Array.isArray(a[0]) ? (a[0] as number[]).length : null]),
     ).to.deep.equal([

@@ -61,7 +61,7 @@ describe("save_model_tfjs(): tf.loadLayersModel() predicts our numbers", functio
       "linear",
       "log_softmax",
       "softmax",
-    ];
+    ] as const;
     const model = withPatternWeights(
       seq(
         [3],

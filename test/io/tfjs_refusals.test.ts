@@ -8,7 +8,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { tf } from "../../src/backend/tf.js";
 import * as k from "../../src/index.js";
-import type { Model } from "../../src/model/model.js";
+import type { Model, SequentialModel } from "../../src/model/model.js";
 import { nested } from "../core/helpers.js";
 import {
   expectSame,
@@ -164,7 +164,7 @@ describe("save_model_tfjs() refuses what tfjs-layers 4.22 cannot run", function 
       k.layer_lstm({ units: 2 }),
       k.layer_repeat_vector({ n: 4 }),
       k.layer_simple_rnn({ units: 2, return_sequences: true, name: "decoder" }),
-    ].reduce((acc: Model, l) => l(acc), model);
+    ].reduce((acc: SequentialModel, l) => l(acc), model);
     expect(await refusal(m)).to.match(
       /layer "decoder" \(SimpleRNN\): it receives no mask, but tfjs-layers 4\.22 would hand it the mask of layer "lstm"/,
     );

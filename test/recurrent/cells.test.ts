@@ -250,7 +250,7 @@ describe("recurrent cells: one step, cell API, defaults", () => {
   it("weight names and shapes are Keras's (kernel, recurrent_kernel, bias)", () => {
     const layer = layer_gru({ units: 2 });
     layer(tf.zeros([1, 2, 3]));
-    const w = get_weights(layer);
+    const w = get_weights(layer) as number[][][];
     expect([w[0].length, w[0][0].length, w[1].length, w[1][0].length, w[2].length, w[2][0].length]).to.deep.equal([
       3, 6, 2, 6, 2, 6,
     ]);

@@ -27,6 +27,7 @@ import {
   set_weights,
   use_backend,
   type Model,
+  type SequentialModel,
 } from "../../src/index.js";
 import { getRuntime } from "../../src/engine/runtime.js";
 import { fusedPlan, setFusedKernelsEnabled } from "../../src/layers/recurrent/fused/index.js";
@@ -125,7 +126,7 @@ const x = nested([3, 5, 2], values(30, 1)).map((row: number[][], b: number) =>
   row.map((step, t) => ((b === 1 && t >= 3) || (b === 2 && (t === 0 || t === 2)) ? [0, 0] : step)),
 );
 const seq =
-  (layer: (m: Model) => Model, inputShape: (number | null)[] = [5, 2], batch?: number) =>
+  (layer: (m: SequentialModel) => SequentialModel, inputShape: (number | null)[] = [5, 2], batch?: number) =>
   () =>
     pipe(
       keras_model_sequential({ input_shape: inputShape, batch_size: batch }),
@@ -218,7 +219,7 @@ describe("use_cudnn and rnn_fused_status choose and report the path", () => {
 
   it("reports the path each layer's calls actually take (the fused kernels run exactly when it says fused)", () => {
     const tanh = (t: Tensor) => tf.tanh(t);
-    const layers: [string, () => (m: Model) => Model][] = [
+    const layers: [string, () => (m: SequentialModel) => SequentialModel][] = [
       ["GRU", () => layer_gru({ units: 3 })],
       ["GRU reset_after = FALSE, 5 units", () => layer_gru({ units: 5, reset_after: false })],
       ["GRU, use_cudnn = FALSE", () => layer_gru({ units: 3, use_cudnn: false })],

@@ -225,10 +225,12 @@ describe("cuDNN layers", () => {
   });
 
   it("the cuDNN layers take R keras 2's arguments only", () => {
+    // @ts-expect-error: not an argument of layer_cudnn_gru (the test of the run-time check)
     expect(() => layer_cudnn_gru({ units: 2, go_backwards: true })).to.throw(
       KerasError,
       /layer_cudnn_gru\(\).*unknown argument `go_backwards`/,
     );
+    // @ts-expect-error: not an argument of layer_cudnn_lstm (the test of the run-time check)
     expect(() => layer_cudnn_lstm({ units: 2, dropout: 0.1 })).to.throw(KerasError, /unknown argument `dropout`/);
     expect(
       layer_cudnn_lstm({ units: 2, unit_forget_bias: false, stateful: true, batch_input_shape: [2, 3, 4] }).config

@@ -3,7 +3,9 @@
  * SimpleRNN with W = 1, U = 0.5, b = 0, i.e. h_t = 0.5 h_{t-1} + x_t, whose values are easy by hand.
  */
 import { expect } from "chai";
-import { tf } from "../../src/backend/tf.js";
+import { tf, type Tensor } from "../../src/backend/tf.js";
+import type { SymbolicTensor } from "../../src/model/symbolic.js";
+import type { ArgsOfLayer } from "../../src/model/dual.js";
 import { use_backend } from "../../src/backend/index.js";
 import { KerasError } from "../../src/errors.js";
 import { keras_model_sequential } from "../../src/model/sequential.js";
@@ -16,7 +18,7 @@ import { familyOf } from "../../src/model/layer.js";
 import { setFusedKernelsEnabled } from "../../src/layers/recurrent/fused/index.js";
 import { expectClose, forwardOf, runModel, eachTestOnPath } from "./helpers.js";
 
-const halfDecay = (args: Record<string, unknown> = {}) =>
+const halfDecay = (args: Omit<ArgsOfLayer<typeof layer_simple_rnn>, "units"> = {}) =>
   layer_simple_rnn({ units: 1, activation: "linear", weights: [[[1]], [[0.5]], [0]], ...args });
 const seq = (...v: number[]) => tf.tensor3d([v.map((x) => [x])]);
 const mask = (...m: number[]) => tf.tensor2d([m], undefined, "bool");
@@ -61,10 +63,10 @@ for (const path of ["fused kernels", "step-wise loop"] as const)
     it("before any unmasked step the output is zeros, while the state is the initial state", () => {
       // initial h = 10; mask 0,1,1,0: out 0 (state 10), 5 + 2 = 7, 3.5 + 3 = 6.5, (kept) 6.5
       const layer = halfDecay({ return_sequences: true, return_state: true });
-      const [out, h] = layer(seq(1, 2, 3, 4), {
+      const [out, h] = (<Tensor[]>layer(seq(1, 2, 3, 4), {
         mask: mask(0, 1, 1, 0),
         initial_state: [tf.tensor2d([[10]])],
-      }) as tf.Tensor[];
+      })) as tf.Tensor[];
       expectClose(out, [0, 7, 6.5, 6.5], 1e-6);
       expectClose(h, [6.5], 1e-6);
     });
@@ -133,7 +135,7 @@ describe("recurrent loop semantics", () => {
     // linear SimpleRNN encoder (h = 0.5 h + x) over [1, 2] ends at 2.5; the decoder (same rule) over [4] from 2.5: 1.25 + 4
     const enc = layer_input({ shape: [2, 1] });
     const dec = layer_input({ shape: [1, 1] });
-    const [, encState] = halfDecay({ return_state: true })(enc);
+    const [, encState] = halfDecay({ return_state: true })(enc) as SymbolicTensor[];
     const out = halfDecay()(dec, { initial_state: encState });
     const model = keras_model({ inputs: [enc, dec], outputs: out });
     expectClose(runModel(model, [seq(1, 2), seq(4)])[0], [5.25], 1e-6);

@@ -16,7 +16,7 @@ import { reset_states } from "../../src/api/states.js";
 import { layer_gru, layer_lstm } from "../../src/layers/recurrent/index.js";
 import { expectClose, runModel } from "./helpers.js";
 
-const ZERO = { kernel_initializer: "zeros", recurrent_initializer: "zeros", bias_initializer: "zeros" };
+const ZERO = { kernel_initializer: "zeros", recurrent_initializer: "zeros", bias_initializer: "zeros" } as const;
 
 /** GRU(2) then LSTM(2), both stateful, batch 2, 2 timesteps of 3 features; a stateless dense between. */
 const model = () =>

@@ -67,7 +67,7 @@ describe("recurrent layers in training", () => {
     const kernel = [[-0.5, 0.25, -1, 0.75]];
     model = set_weights(model, [kernel, [[0.1, 0.2, 0.3, 0.4]], [0, 1, 0, 0]]);
     const { model: trained } = await fit(model, [[[1], [2]]], [[0.5]], { epochs: 1, batch_size: 1, verbose: 0 });
-    const after = get_weights(trained)[0][0] as number[];
+    const after = (get_weights(trained)[0] as number[][])[0];
     [0, 0.25, 0, 0.75].forEach((v, i) => expect(after[i]).to.be.closeTo(v, 1e-6));
     expect(get_weights(model)[0]).to.deep.equal(kernel); // the argument model is unchanged
   });

@@ -15,7 +15,7 @@ import { defineLayer } from "../../src/model/layer.js";
 import { expectClose, expectKerasError } from "./helpers.js";
 
 /** A test-only stateful layer: output = state + x, and the output becomes the state (a running sum over calls). */
-const layer_running_sum = defineLayer<{ stateful: boolean }>({
+const layer_running_sum = defineLayer({
   className: "RunningSumForTrainingTests",
   fn: "layer_running_sum",
   props: { stateful: Bool },

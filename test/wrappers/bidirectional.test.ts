@@ -7,6 +7,7 @@
 import { expect } from "chai";
 import { tf, type Tensor } from "../../src/backend/tf.js";
 import { use_backend } from "../../src/backend/index.js";
+import type { SymbolicTensor } from "../../src/model/symbolic.js";
 import {
   KerasError,
   bidirectional,
@@ -64,12 +65,12 @@ for (const backend of BACKENDS) {
             merge_mode: mode,
             weights: lstmCase.weights,
           });
-          const y = layer(lstmCase.x);
+          const y = layer(lstmCase.x) as Tensor | Tensor[];
           const expected = lstmCase.merges[mode ?? "null"][returnSequences ? "sequences" : "last"];
           if (mode === null) {
             expect(y).to.be.an("array").with.length(2);
-            expectClose(y[0], expected[0], 1e-5, "forward");
-            expectClose(y[1], expected[1], 1e-5, "backward (input time order)");
+            expectClose((y as Tensor[])[0], expected[0], 1e-5, "forward");
+            expectClose((y as Tensor[])[1], expected[1], 1e-5, "backward (input time order)");
           } else expectClose(y, expected, 1e-5, String(mode));
           disposeAll(y);
         });
@@ -185,7 +186,7 @@ for (const backend of BACKENDS) {
       const withState = bidirectional({
         layer: layer_lstm({ units, return_sequences: true }),
         weights: lstmCase.weights,
-      })(x, { initial_state: states });
+      })(x, { initial_state: states }) as SymbolicTensor;
       expect(withState.shape).to.deep.equal([null, time, 2 * units]);
       const model = keras_model({ inputs: [x, ...states], outputs: withState });
       const inputs = [tf.tensor(lstmCase.x), ...lstmCase.initial_state.map((s: number[][]) => tf.tensor(s))];
@@ -316,9 +317,12 @@ describe("bidirectional: shapes, parameter counts and errors", () => {
       () => bidirectional({ layer: layer_dense({ units: 2 }) }),
       /bidirectional\(\): `layer` must be a recurrent layer .* got a Dense layer/,
     );
+    // @ts-expect-error: not a layer (the test of the run-time check)
     err(() => bidirectional({ layer: "lstm" }), /`layer` must be a layer value/);
+    // @ts-expect-error: `layer` is required (the test of the run-time message)
     err(() => bidirectional({}), /`layer` is required/);
     err(
+      // @ts-expect-error: not a merge mode (the test of the run-time check)
       () => bidirectional({ layer: layer_lstm({ units: 2 }), merge_mode: "max" }),
       /`merge_mode` must be one of "concat", "sum", "ave", "mul" or null, got "max"/,
     );

@@ -200,7 +200,7 @@ describe("time_distributed: shapes, parameter counts and errors", () => {
     expect(text).to.match(/time_distributed \(TimeDistributed\)\s+\(None, 10, 8\)\s+136/);
     expect(count_params(model)).to.equal(136);
     expect(
-      get_weights(model).map((w: number[][]) => [w.length, Array.isArray(w[0]) ? w[0].length : null]),
+      (get_weights(model) as number[][][]).map((w) => [w.length, Array.isArray(w[0]) ? w[0].length : null]),
     ).to.deep.equal([
       [16, 8],
       [8, null],
@@ -215,7 +215,9 @@ describe("time_distributed: shapes, parameter counts and errors", () => {
 
   it("errors name the function and the argument", () => {
     const err = (f: () => unknown, re: RegExp) => expect(f).to.throw(KerasError, re);
+    // @ts-expect-error: not a layer (the test of the run-time check)
     err(() => time_distributed({ layer: 3 }), /time_distributed\(\): `layer` must be a layer value/);
+    // @ts-expect-error: `layer` is required (the test of the run-time message)
     err(() => time_distributed({}), /`layer` is required/);
     err(
       () => time_distributed(layer_input({ shape: [4] }), { layer: layer_dense({ units: 2 }) }),

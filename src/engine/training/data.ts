@@ -15,7 +15,7 @@ import {
   release,
   toTensorData,
   type Converted,
-} from "./convert.js";
+} from "../../backend/convert.js";
 import { inputNamesOf, isTrainingSetup, outputNamesOf } from "./setup.js";
 import { familyOf, type Layer } from "../../model/layer.js";
 import { Rng, type RngState } from "../../ops/random.js";

@@ -23,7 +23,7 @@ import {
 } from "../runtime.js";
 import { makeHistory, type History } from "../../report/history.js";
 import { defaultProgressIO, type ProgressIO } from "../../report/progress.js";
-import { toNestedArray } from "./convert.js";
+import { toNestedArray } from "../../backend/convert.js";
 import {
   WindowSchedule,
   disposeBatch,
@@ -61,6 +61,7 @@ import {
   type RunParams,
   type TrainingPoint,
 } from "./callbacks.js";
+import type { NestedNumbers } from "../../model/dual.js";
 
 /** Logs handed to callbacks and returned are values too. */
 const NO_LOGS: Logs = Object.freeze({});
@@ -506,7 +507,7 @@ export async function predictLoop(
   model: Model,
   set: ArraySet,
   o: { batchSize?: number; verbose: 0 | 1 | 2; callbacks: readonly unknown[]; io?: ProgressIO },
-): Promise<any> {
+): Promise<NestedNumbers[]> {
   const lease = pinModelRuntime(model, inputShapesOf(set));
   try {
     const rt = lease.runtime;

@@ -5,15 +5,21 @@ import type { Shape } from "../../model/types.js";
 import { regularizer_l1_l2 } from "../../ops/regularizers.js";
 import { activityLoss } from "../common.js";
 
-export interface ActivityRegularizationConfig {
-  l1: number;
-  l2: number;
-}
-
-export const layer_activity_regularization = defineLayer<ActivityRegularizationConfig>({
+/**
+ * `layer_activity_regularization(object, l1 = 0, l2 = 0)`.
+ *
+ * @example
+ * const model = pipe(keras_model_sequential({ input_shape: [4] }), layer_dense({ units: 4 }), layer_activity_regularization({ l1: 0.01 }));
+ */
+export const layer_activity_regularization = defineLayer({
   className: "ActivityRegularization",
   fn: "layer_activity_regularization",
-  props: { l1: NonNegativeNum, l2: NonNegativeNum },
+  props: {
+    /** L1 factor of the penalty on the layer's input. */
+    l1: NonNegativeNum,
+    /** L2 factor of the penalty on the layer's input. */
+    l2: NonNegativeNum,
+  },
   defaults: { l1: 0, l2: 0 },
   outputShape: (_c, [input]) => [input as Shape],
   forward: (c, { inputs: [x] }) => ({

@@ -7,39 +7,46 @@ import { KerasError } from "../../errors.js";
 import { defineLayer } from "../../model/layer.js";
 import { expectRank, formatShape } from "../../model/shape.js";
 import type { Shape } from "../../model/types.js";
-import { KERNEL_LAYER_DEFAULTS, KERNEL_LAYER_PROPS, activityLoss, type KernelLayerConfig } from "../common.js";
+import { KERNEL_LAYER_DEFAULTS, KERNEL_LAYER_PROPS, activityLoss } from "../common.js";
+import type { ConfigOf } from "../../args.js";
 import { tf, type Tensor } from "../../backend/tf.js";
 import { convChannelsLast } from "../../ops/convolution.js";
-import { DataFormatArg, knownDim, windowOutputLength, type DataFormat } from "./axes.js";
+import { DataFormatArg, knownDim, windowOutputLength } from "./axes.js";
 
-export interface Conv1DConfig extends KernelLayerConfig {
-  filters: number;
-  kernel_size: [number];
-  strides: [number];
-  padding: "valid" | "same" | "causal";
-  data_format: DataFormat;
-  dilation_rate: [number];
-  groups: number;
-}
+const CONV_1D_PROPS = {
+  /** The number of output channels (filters in the convolution). */
+  filters: PositiveInt,
+  /** The length of the convolution window. */
+  kernel_size: IntTuple(1),
+  /** The stride of the convolution. */
+  strides: IntTuple(1),
+  /** "valid" (no padding), "same" (output as long as the input) or "causal" (no look-ahead). */
+  padding: OneOf("valid", "same", "causal"),
+  /** "channels_last" (batch, steps, channels) or "channels_first" (batch, channels, steps). */
+  data_format: DataFormatArg,
+  /** The dilation rate of a dilated convolution. */
+  dilation_rate: IntTuple(1),
+  /** The number of groups the input channels are split into, each convolved with filters / groups filters. */
+  groups: PositiveInt,
+  ...KERNEL_LAYER_PROPS,
+};
+export type Conv1DConfig = ConfigOf<typeof CONV_1D_PROPS>;
 
 const FN = "layer_conv_1d";
 
 /** (steps axis, channels axis) of a rank-3 input. */
 const axesOf = (c: Conv1DConfig): [number, number] => (c.data_format === "channels_last" ? [1, 2] : [2, 1]);
 
-export const layer_conv_1d = defineLayer<Conv1DConfig>({
+/**
+ * `layer_conv_1d(object, filters, kernel_size, strides = 1, padding = "valid", ...)`: 1-D convolution over time.
+ *
+ * @example
+ * const model = pipe(keras_model_sequential({ input_shape: [20, 3] }), layer_conv_1d({ filters: 8, kernel_size: 3, activation: "relu" }));
+ */
+export const layer_conv_1d = defineLayer({
   className: "Conv1D",
   fn: FN,
-  props: {
-    filters: PositiveInt,
-    kernel_size: IntTuple(1),
-    strides: IntTuple(1),
-    padding: OneOf("valid", "same", "causal"),
-    data_format: DataFormatArg,
-    dilation_rate: IntTuple(1),
-    groups: PositiveInt,
-    ...KERNEL_LAYER_PROPS,
-  },
+  props: CONV_1D_PROPS,
   defaults: {
     strides: [1],
     padding: "valid",

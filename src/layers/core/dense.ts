@@ -3,22 +3,24 @@ import { PositiveInt } from "../../args.js";
 import { defineLayer } from "../../model/layer.js";
 import { expectRank, knownLastDim } from "../../model/shape.js";
 import type { Shape } from "../../model/types.js";
-import {
-  KERNEL_LAYER_DEFAULTS,
-  KERNEL_LAYER_PROPS,
-  activityLoss,
-  denseApply,
-  type KernelLayerConfig,
-} from "../common.js";
+import { KERNEL_LAYER_DEFAULTS, KERNEL_LAYER_PROPS, activityLoss, denseApply } from "../common.js";
 
-export interface DenseConfig extends KernelLayerConfig {
-  units: number;
-}
+const DENSE_PROPS = {
+  /** Dimensionality of the output space (the last axis of the output). */
+  units: PositiveInt,
+  ...KERNEL_LAYER_PROPS,
+};
 
-export const layer_dense = defineLayer<DenseConfig>({
+/**
+ * `layer_dense(object, units, activation = NULL, use_bias = TRUE, ...)`: a densely connected layer.
+ *
+ * @example
+ * const model = pipe(keras_model_sequential({ input_shape: [4] }), layer_dense({ units: 8, activation: "relu" }), layer_dense({ units: 1 }));
+ */
+export const layer_dense = defineLayer({
   className: "Dense",
   fn: "layer_dense",
-  props: { units: PositiveInt, ...KERNEL_LAYER_PROPS },
+  props: DENSE_PROPS,
   defaults: KERNEL_LAYER_DEFAULTS,
   required: ["units"],
   outputShape: (c, [input]) => {

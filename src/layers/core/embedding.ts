@@ -4,37 +4,36 @@ import { KerasError } from "../../errors.js";
 import { defineLayer } from "../../model/layer.js";
 import { formatShape } from "../../model/shape.js";
 import type { Shape } from "../../model/types.js";
-import { initializerSpec, type InitializerSpec } from "../../ops/initializers.js";
-import type { RegularizerSpec } from "../../ops/regularizers.js";
-import type { ConstraintSpec } from "../../ops/constraints.js";
+import { initializerSpec } from "../../ops/initializers.js";
 import { ConstraintArg, InitializerArg, RegularizerArg, activityLoss } from "../common.js";
 import { tf } from "../../backend/tf.js";
-import { indexProblem } from "../../engine/training/convert.js";
+import { indexProblem } from "../../backend/convert.js";
 
-export interface EmbeddingConfig {
-  /** Vocabulary size (largest token + 1); not an input shape here, unlike other layers. */
-  input_dim: number;
-  output_dim: number;
-  embeddings_initializer: InitializerSpec;
-  embeddings_regularizer: RegularizerSpec | null;
-  activity_regularizer: RegularizerSpec | null;
-  embeddings_constraint: ConstraintSpec | null;
-  mask_zero: boolean;
-  /** Keras 2: the sequence length, which sets the input shape `(input_length)`. */
-  input_length: number | null;
-}
-
-export const layer_embedding = defineLayer<EmbeddingConfig>({
+/**
+ * `layer_embedding(object, input_dim, output_dim, ...)`: integer tokens to dense vectors.
+ *
+ * @example
+ * const model = pipe(keras_model_sequential({ input_shape: [20] }), layer_embedding({ input_dim: 1000, output_dim: 16, mask_zero: true }));
+ */
+export const layer_embedding = defineLayer({
   className: "Embedding",
   fn: "layer_embedding",
   props: {
+    /** Vocabulary size (largest token + 1); not an input shape here, unlike other layers. */
     input_dim: PositiveInt,
+    /** Dimension of the dense embedding. */
     output_dim: PositiveInt,
+    /** Initializer of the `embeddings` matrix. */
     embeddings_initializer: InitializerArg,
+    /** Regularizer applied to the `embeddings` matrix. */
     embeddings_regularizer: RegularizerArg,
+    /** Regularizer applied to the output of the layer. */
     activity_regularizer: RegularizerArg,
+    /** Constraint applied to the `embeddings` matrix. */
     embeddings_constraint: ConstraintArg,
+    /** Whether token 0 is padding: later layers skip those timesteps. */
     mask_zero: Bool,
+    /** Keras 2: the sequence length, which sets the input shape `(input_length)`. */
     input_length: Nullable(PositiveInt),
   },
   defaults: {

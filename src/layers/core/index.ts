@@ -1,4 +1,5 @@
-// Public exports of the core layers (issue 2).
+// Public exports of the core layers.
+import "../../engine/apply.js"; // installs how layer values are applied
 export { layer_dense } from "./dense.js";
 export { layer_activation } from "./activation.js";
 export { layer_dropout, layer_spatial_dropout_1d, layer_gaussian_noise } from "./noise.js";

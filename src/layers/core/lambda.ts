@@ -3,7 +3,17 @@
  * The function cannot be serialised: get_config() says so and from_config() refuses it.
  */
 import * as t from "io-ts";
-import { Fn, Nullable, PositiveInt, RecordOf, ShapeArg, described } from "../../args.js";
+import {
+  FnOf,
+  Nullable,
+  accepting,
+  mixed,
+  PositiveInt,
+  RecordOf,
+  ShapeArg,
+  described,
+  type ConfigOf,
+} from "../../args.js";
 import { checkedTensorFunction } from "../../ops/user_functions.js";
 import { ArgumentError, KerasError, asKerasError, callUser, describeValue } from "../../errors.js";
 import { defineLayer } from "../../model/layer.js";
@@ -14,14 +24,22 @@ import { functionConfig, refuseFunctionConfig } from "../common.js";
 
 type ShapeFn = (inputShape: Shape) => (number | null)[];
 
-export interface LambdaConfig {
-  f: (x: Tensor, args?: Record<string, unknown>) => Tensor;
-  /** Output shape without the batch axis, or a function of the input shape (batch axis included). */
-  output_shape: (number | null)[] | ShapeFn | null;
-  /** Output mask: a function `(x, mask) => mask`; null drops the mask (Keras: Lambda supports masking only when given one). */
-  mask: ((x: Tensor, mask: Tensor | null) => Tensor | null) | null;
-  arguments: Record<string, unknown> | null;
-}
+const LAMBDA_PROPS = {
+  /** The function of the input tensor (and of `arguments`, when given) returning the output tensor. */
+  f: FnOf<(x: Tensor, args?: Record<string, unknown>) => Tensor>(),
+  /** Output shape without the batch axis, or a function of the input shape (batch axis included); NULL: found by running `f`. */
+  output_shape: accepting<number | readonly (number | null)[] | ShapeFn | null>()(
+    described(
+      t.union([mixed(ShapeArg), FnOf<ShapeFn>(), t.null]),
+      "a shape (batch axis excluded), a function of the input shape, or null",
+    ),
+  ),
+  /** Output mask: a function `(x, mask) => mask`; NULL drops the mask (Keras: Lambda supports masking only when given one). */
+  mask: Nullable(FnOf<(x: Tensor, mask: Tensor | null) => Tensor | null>()),
+  /** Named arguments handed to `f` after the input. */
+  arguments: Nullable(RecordOf(t.unknown, "a record of named arguments")),
+};
+export type LambdaConfig = ConfigOf<typeof LAMBDA_PROPS>;
 
 /** `f` on x: a numeric tensor, or an ArgumentError naming `f`. */
 const call = (c: LambdaConfig, x: Tensor): Tensor =>
@@ -79,18 +97,17 @@ function probeOutputShape(c: LambdaConfig, input: Shape): Shape {
   return a.map((d, i) => (d === b[i] ? d : null));
 }
 
-export const layer_lambda = defineLayer<LambdaConfig>({
+/**
+ * `layer_lambda(object, f, output_shape = NULL, mask = NULL, arguments = NULL)`: a TypeScript function of
+ * tensors as a layer (not serialisable: rebuild it after loading a model).
+ *
+ * @example
+ * const model = pipe(keras_model_sequential({ input_shape: [4] }), layer_lambda({ f: (x) => tf.mul(x, 2) }));
+ */
+export const layer_lambda = defineLayer({
   className: "Lambda",
   fn: "layer_lambda",
-  props: {
-    f: Fn,
-    output_shape: described(
-      t.union([ShapeArg, Fn, t.null]),
-      "a shape (batch axis excluded), a function of the input shape, or null",
-    ),
-    mask: Nullable(Fn),
-    arguments: Nullable(RecordOf(t.unknown, "a record of named arguments")),
-  },
+  props: LAMBDA_PROPS,
   defaults: { output_shape: null, mask: null, arguments: null },
   required: ["f"],
   outputShape: (c, [input]) => {

@@ -5,14 +5,19 @@ import { expectRank } from "../../model/shape.js";
 import type { Shape } from "../../model/types.js";
 import { tf } from "../../backend/tf.js";
 
-export interface MaskingConfig {
-  mask_value: number;
-}
-
-export const layer_masking = defineLayer<MaskingConfig>({
+/**
+ * `layer_masking(object, mask_value = 0)`: later layers skip the timesteps whose features all equal `mask_value`.
+ *
+ * @example
+ * const model = pipe(keras_model_sequential({ input_shape: [null, 3] }), layer_masking({ mask_value: 0 }), layer_lstm({ units: 4 }));
+ */
+export const layer_masking = defineLayer({
   className: "Masking",
   fn: "layer_masking",
-  props: { mask_value: Num },
+  props: {
+    /** The value that marks a padded timestep (all of its features equal it). */
+    mask_value: Num,
+  },
   defaults: { mask_value: 0 },
   outputShape: (_c, [input]) => {
     expectRank("layer_masking", input, [2, 3, 4, 5], "an input with a feature axis");

@@ -4,7 +4,7 @@
  * R form: `layer_concatenate(list(a, b), axis = -1)` is `layer_concatenate([a, b], { axis: -1 })`.
  */
 import * as t from "io-ts";
-import { Bool, Int, described } from "../../args.js";
+import { Bool, Int, described, type ConfigOf } from "../../args.js";
 import { KerasError } from "../../errors.js";
 import { defineLayer } from "../../model/layer.js";
 import { formatShape, formatShapes, product } from "../../model/shape.js";
@@ -45,7 +45,7 @@ function andMasks(masks: readonly (Tensor | null)[]): Tensor | null {
 }
 
 function elementwiseMerge(className: string, fn: string, combine: (xs: readonly Tensor[]) => Tensor, exactly?: number) {
-  return defineLayer<Record<string, never>>({
+  return defineLayer({
     className,
     fn,
     props: {},
@@ -61,27 +61,75 @@ function elementwiseMerge(className: string, fn: string, combine: (xs: readonly 
 
 const sum = (xs: readonly Tensor[]) => xs.slice(1).reduce((a, b) => tf.add(a, b), xs[0]);
 
+/**
+ * `layer_add(inputs)`: the element-wise sum of a list of tensors of the same shape.
+ *
+ * @example
+ * const [a, b] = [layer_input({ shape: [4] }), layer_input({ shape: [4] })];
+ * const out = layer_add([a, b]);
+ */
 export const layer_add = elementwiseMerge("Add", "layer_add", sum);
+/**
+ * `layer_subtract(inputs)`: the first minus the second (exactly two) of a list of tensors of the same shape.
+ *
+ * @example
+ * const [a, b] = [layer_input({ shape: [4] }), layer_input({ shape: [4] })];
+ * const out = layer_subtract([a, b]);
+ */
 export const layer_subtract = elementwiseMerge("Subtract", "layer_subtract", ([a, b]) => tf.sub(a, b), 2);
+/**
+ * `layer_multiply(inputs)`: the element-wise product of a list of tensors of the same shape.
+ *
+ * @example
+ * const [a, b] = [layer_input({ shape: [4] }), layer_input({ shape: [4] })];
+ * const out = layer_multiply([a, b]);
+ */
 export const layer_multiply = elementwiseMerge("Multiply", "layer_multiply", (xs) =>
   xs.slice(1).reduce((a, b) => tf.mul(a, b), xs[0]),
 );
+/**
+ * `layer_average(inputs)`: the element-wise mean of a list of tensors of the same shape.
+ *
+ * @example
+ * const [a, b] = [layer_input({ shape: [4] }), layer_input({ shape: [4] })];
+ * const out = layer_average([a, b]);
+ */
 export const layer_average = elementwiseMerge("Average", "layer_average", (xs) => tf.div(sum(xs), xs.length));
+/**
+ * `layer_maximum(inputs)`: the element-wise maximum of a list of tensors of the same shape.
+ *
+ * @example
+ * const [a, b] = [layer_input({ shape: [4] }), layer_input({ shape: [4] })];
+ * const out = layer_maximum([a, b]);
+ */
 export const layer_maximum = elementwiseMerge("Maximum", "layer_maximum", (xs) =>
   xs.slice(1).reduce((a, b) => tf.maximum(a, b), xs[0]),
 );
+/**
+ * `layer_minimum(inputs)`: the element-wise minimum of a list of tensors of the same shape.
+ *
+ * @example
+ * const [a, b] = [layer_input({ shape: [4] }), layer_input({ shape: [4] })];
+ * const out = layer_minimum([a, b]);
+ */
 export const layer_minimum = elementwiseMerge("Minimum", "layer_minimum", (xs) =>
   xs.slice(1).reduce((a, b) => tf.minimum(a, b), xs[0]),
 );
 
-export interface ConcatenateConfig {
-  axis: number;
-}
-
-export const layer_concatenate = defineLayer<ConcatenateConfig>({
+/**
+ * `layer_concatenate(inputs, axis = -1)`: a list of tensors joined along `axis`.
+ *
+ * @example
+ * const [a, b] = [layer_input({ shape: [4] }), layer_input({ shape: [2] })];
+ * const out = layer_concatenate([a, b]); // shape (NA, 6)
+ */
+export const layer_concatenate = defineLayer({
   className: "Concatenate",
   fn: "layer_concatenate",
-  props: { axis: AxisArg },
+  props: {
+    /** The axis to join along (negative: from the end; the batch axis is 0). */
+    axis: AxisArg,
+  },
   defaults: { axis: -1 },
   inputs: "many",
   outputShape: (c, shapes) => {
@@ -133,10 +181,13 @@ const Axes = described(
   "an integer axis or a pair of them (batch axis = 0)",
 );
 
-export interface DotConfig {
-  axes: number | [number, number];
-  normalize: boolean;
-}
+const DOT_PROPS = {
+  /** The axis (or one axis per input) to take the dot product along; the batch axis is 0. */
+  axes: Axes,
+  /** L2-normalise both inputs along the axes first: the result is then the cosine proximity. */
+  normalize: Bool,
+};
+export type DotConfig = ConfigOf<typeof DOT_PROPS>;
 
 function dotAxes(c: DotConfig, shapes: readonly Shape[]): [number, number] {
   const fn = "layer_dot";
@@ -150,10 +201,17 @@ function dotShape(x: Shape, y: Shape, ax: number, ay: number): Shape {
   return out.length === 1 ? [out[0], 1] : out;
 }
 
-export const layer_dot = defineLayer<DotConfig>({
+/**
+ * `layer_dot(inputs, axes, normalize = FALSE)`: the dot product of two tensors along `axes`.
+ *
+ * @example
+ * const [a, b] = [layer_input({ shape: [4] }), layer_input({ shape: [4] })];
+ * const out = layer_dot([a, b], { axes: 1 }); // shape (NA, 1)
+ */
+export const layer_dot = defineLayer({
   className: "Dot",
   fn: "layer_dot",
-  props: { axes: Axes, normalize: Bool },
+  props: DOT_PROPS,
   defaults: { normalize: false },
   required: ["axes"],
   inputs: "many",

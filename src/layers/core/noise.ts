@@ -11,6 +11,7 @@ import type { Shape } from "../../model/types.js";
 import { tf, type Tensor } from "../../backend/tf.js";
 import { drawSeed } from "../../ops/random.js";
 
+/** The seed of the layer's random draws (NULL: the global stream of set_random_seed()). */
 const Seed = Nullable(NonNegativeInt);
 
 /**
@@ -33,16 +34,24 @@ function invertedDropout(x: Tensor, rate: number, noiseShape: readonly number[],
   return tf.mul(x, tf.div(keep, 1 - rate));
 }
 
-export interface DropoutConfig {
-  rate: number;
-  noise_shape: (number | null)[] | null;
-  seed: number | null;
-}
-
-export const layer_dropout = defineLayer<DropoutConfig>({
+/**
+ * `layer_dropout(object, rate, noise_shape = NULL, seed = NULL)`: sets a fraction `rate` of the inputs to
+ * 0 while training (and scales the others by 1 / (1 - rate)).
+ *
+ * @example
+ * const model = pipe(keras_model_sequential({ input_shape: [8] }), layer_dense({ units: 16 }), layer_dropout({ rate: 0.5 }));
+ */
+export const layer_dropout = defineLayer({
   className: "Dropout",
   fn: "layer_dropout",
-  props: { rate: Rate, noise_shape: Nullable(ShapeArg), seed: Seed },
+  props: {
+    /** The fraction of the input units to drop, in [0, 1). */
+    rate: Rate,
+    /** The shape of the binary dropout mask (1 where the mask is shared along an axis), batch axis included. */
+    noise_shape: Nullable(ShapeArg),
+    /** The seed of the random draws (NULL: the global stream of set_random_seed()). */
+    seed: Seed,
+  },
   defaults: { noise_shape: null, seed: null },
   required: ["rate"],
   outputShape: (c, [input]) => {
@@ -66,16 +75,22 @@ export const layer_dropout = defineLayer<DropoutConfig>({
   },
 });
 
-export interface SpatialDropoutConfig {
-  rate: number;
-  seed: number | null;
-}
-
-/** Drops whole channels: the noise shape is (batch, 1, channels). */
-export const layer_spatial_dropout_1d = defineLayer<SpatialDropoutConfig>({
+/**
+ * `layer_spatial_dropout_1d(object, rate, seed = NULL)`: drops whole channels (the noise shape is
+ * (batch, 1, channels)).
+ *
+ * @example
+ * const model = pipe(keras_model_sequential({ input_shape: [10, 4] }), layer_spatial_dropout_1d({ rate: 0.2 }));
+ */
+export const layer_spatial_dropout_1d = defineLayer({
   className: "SpatialDropout1D",
   fn: "layer_spatial_dropout_1d",
-  props: { rate: Rate, seed: Seed },
+  props: {
+    /** The fraction of the channels to drop, in [0, 1). */
+    rate: Rate,
+    /** The seed of the random draws (NULL: the global stream of set_random_seed()). */
+    seed: Seed,
+  },
   defaults: { seed: null },
   required: ["rate"],
   outputShape: (_c, [input]) => {
@@ -88,16 +103,21 @@ export const layer_spatial_dropout_1d = defineLayer<SpatialDropoutConfig>({
   },
 });
 
-export interface GaussianNoiseConfig {
-  stddev: number;
-  seed: number | null;
-}
-
-/** Adds N(0, stddev²) noise while training. */
-export const layer_gaussian_noise = defineLayer<GaussianNoiseConfig>({
+/**
+ * `layer_gaussian_noise(object, stddev, seed = NULL)`: adds N(0, stddev²) noise while training.
+ *
+ * @example
+ * const model = pipe(keras_model_sequential({ input_shape: [4] }), layer_gaussian_noise({ stddev: 0.1 }));
+ */
+export const layer_gaussian_noise = defineLayer({
   className: "GaussianNoise",
   fn: "layer_gaussian_noise",
-  props: { stddev: NonNegativeNum, seed: Seed },
+  props: {
+    /** The standard deviation of the noise. */
+    stddev: NonNegativeNum,
+    /** The seed of the random draws (NULL: the global stream of set_random_seed()). */
+    seed: Seed,
+  },
   defaults: { seed: null },
   required: ["stddev"],
   outputShape: (_c, [input]) => [input as Shape],

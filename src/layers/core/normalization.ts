@@ -4,42 +4,38 @@
  * batch and other axes) or per-sample statistics (over `axis`).
  */
 import * as t from "io-ts";
-import { Bool, NonNegativeNum, Num, described } from "../../args.js";
+import { Bool, NonNegativeNum, Num, described, type ConfigOf } from "../../args.js";
 import { KerasError } from "../../errors.js";
 import { defineLayer } from "../../model/layer.js";
 import { formatShape } from "../../model/shape.js";
 import type { Shape, WeightSpec } from "../../model/types.js";
-import { initializerSpec, type InitializerSpec } from "../../ops/initializers.js";
-import type { RegularizerSpec } from "../../ops/regularizers.js";
-import type { ConstraintSpec } from "../../ops/constraints.js";
+import { initializerSpec } from "../../ops/initializers.js";
 import { ConstraintArg, InitializerArg, RegularizerArg } from "../common.js";
 import { tf, type Tensor } from "../../backend/tf.js";
 import { AxisArg, knownDim, resolveAxis } from "./axes.js";
 
 /** Arguments and weights both normalisation layers share (gamma = scale, beta = center). */
-interface AffineConfig {
-  epsilon: number;
-  center: boolean;
-  scale: boolean;
-  beta_initializer: InitializerSpec;
-  gamma_initializer: InitializerSpec;
-  beta_regularizer: RegularizerSpec | null;
-  gamma_regularizer: RegularizerSpec | null;
-  beta_constraint: ConstraintSpec | null;
-  gamma_constraint: ConstraintSpec | null;
-}
-
 const AFFINE_PROPS = {
+  /** Small float added to the variance to avoid dividing by zero. */
   epsilon: NonNegativeNum,
+  /** Add the learned offset `beta`. */
   center: Bool,
+  /** Multiply by the learned scale `gamma`. */
   scale: Bool,
+  /** Initializer of `beta`. */
   beta_initializer: InitializerArg,
+  /** Initializer of `gamma`. */
   gamma_initializer: InitializerArg,
+  /** Regularizer of `beta`. */
   beta_regularizer: RegularizerArg,
+  /** Regularizer of `gamma`. */
   gamma_regularizer: RegularizerArg,
+  /** Constraint of `beta`. */
   beta_constraint: ConstraintArg,
+  /** Constraint of `gamma`. */
   gamma_constraint: ConstraintArg,
 };
+type AffineConfig = ConfigOf<typeof AFFINE_PROPS>;
 
 const AFFINE_DEFAULTS: Partial<AffineConfig> = {
   epsilon: 1e-3,
@@ -99,26 +95,33 @@ function normalize(
   return y;
 }
 
-export interface BatchNormalizationConfig extends AffineConfig {
-  axis: number;
-  momentum: number;
-  moving_mean_initializer: InitializerSpec;
-  moving_variance_initializer: InitializerSpec;
-}
+const BATCH_NORMALIZATION_PROPS = {
+  /** The features axis (normalised per feature); -1: the last. */
+  axis: AxisArg,
+  /** Momentum of the moving mean and variance. */
+  momentum: Num,
+  /** Initializer of the moving mean. */
+  moving_mean_initializer: InitializerArg,
+  /** Initializer of the moving variance. */
+  moving_variance_initializer: InitializerArg,
+  ...AFFINE_PROPS,
+};
+export type BatchNormalizationConfig = ConfigOf<typeof BATCH_NORMALIZATION_PROPS>;
 
 /** Keras's backend epsilon, used in the masked moments. */
 const BACKEND_EPSILON = 1e-7;
 
-export const layer_batch_normalization = defineLayer<BatchNormalizationConfig>({
+/**
+ * `layer_batch_normalization(object, axis = -1, momentum = 0.99, epsilon = 0.001, ...)`: normalises each
+ * feature with the batch statistics while training and with their moving averages otherwise.
+ *
+ * @example
+ * const model = pipe(keras_model_sequential({ input_shape: [8] }), layer_dense({ units: 16 }), layer_batch_normalization());
+ */
+export const layer_batch_normalization = defineLayer({
   className: "BatchNormalization",
   fn: "layer_batch_normalization",
-  props: {
-    axis: AxisArg,
-    momentum: Num,
-    moving_mean_initializer: InitializerArg,
-    moving_variance_initializer: InitializerArg,
-    ...AFFINE_PROPS,
-  },
+  props: BATCH_NORMALIZATION_PROPS,
   defaults: {
     axis: -1,
     momentum: 0.99,
@@ -193,12 +196,14 @@ function maskedMoments(x: Tensor, mask: Tensor, reduce: number[]): { mean: Tenso
   return { mean, variance };
 }
 
-export interface LayerNormalizationConfig extends AffineConfig {
-  /** Axis or axes normalised over (per sample). */
-  axis: number | number[];
-}
-
 const AxisOrAxes = described(t.union([AxisArg, t.array(AxisArg)]), "an integer axis or a vector of them");
+
+const LAYER_NORMALIZATION_PROPS = {
+  /** Axis or axes normalised over (per sample); -1: the last. */
+  axis: AxisOrAxes,
+  ...AFFINE_PROPS,
+};
+export type LayerNormalizationConfig = ConfigOf<typeof LAYER_NORMALIZATION_PROPS>;
 
 function layerNormAxes(c: LayerNormalizationConfig, input: Shape): number[] {
   const axes = (typeof c.axis === "number" ? [c.axis] : c.axis).map((a) =>
@@ -209,10 +214,16 @@ function layerNormAxes(c: LayerNormalizationConfig, input: Shape): number[] {
   return axes.sort((a, b) => a - b);
 }
 
-export const layer_layer_normalization = defineLayer<LayerNormalizationConfig>({
+/**
+ * `layer_layer_normalization(object, axis = -1, epsilon = 0.001, ...)`: normalises each sample over `axis`.
+ *
+ * @example
+ * const model = pipe(keras_model_sequential({ input_shape: [10, 8] }), layer_layer_normalization());
+ */
+export const layer_layer_normalization = defineLayer({
   className: "LayerNormalization",
   fn: "layer_layer_normalization",
-  props: { axis: AxisOrAxes, ...AFFINE_PROPS },
+  props: LAYER_NORMALIZATION_PROPS,
   defaults: { axis: -1, ...AFFINE_DEFAULTS },
   outputShape: (c, [input]) => {
     for (const a of layerNormAxes(c, input))

@@ -9,30 +9,28 @@ import { defineLayer } from "../../model/layer.js";
 import { expectRank, formatShape } from "../../model/shape.js";
 import type { Shape } from "../../model/types.js";
 import { tf, type Tensor } from "../../backend/tf.js";
-import { DataFormatArg, windowOutputLength, type DataFormat } from "./axes.js";
+import { DataFormatArg, windowOutputLength } from "./axes.js";
 
-export interface Pooling1DConfig {
-  pool_size: number;
-  /** null = pool_size. */
-  strides: number | null;
-  padding: "valid" | "same";
-  data_format: DataFormat;
-}
+const POOLING_1D_PROPS = {
+  /** The size of the pooling window. */
+  pool_size: PositiveInt,
+  /** The step between windows (NULL: pool_size). */
+  strides: Nullable(PositiveInt),
+  /** "valid" (windows inside the input) or "same" (output as long as the input / strides). */
+  padding: OneOf("valid", "same"),
+  /** "channels_last" (batch, steps, channels) or "channels_first" (batch, channels, steps). */
+  data_format: DataFormatArg,
+};
 
 function pooling1d(
   className: string,
   fn: string,
   pool: (x4: tf.Tensor4D, window: [number, number], strides: [number, number], padding: "valid" | "same") => Tensor,
 ) {
-  return defineLayer<Pooling1DConfig>({
+  return defineLayer({
     className,
     fn,
-    props: {
-      pool_size: PositiveInt,
-      strides: Nullable(PositiveInt),
-      padding: OneOf("valid", "same"),
-      data_format: DataFormatArg,
-    },
+    props: POOLING_1D_PROPS,
     defaults: { pool_size: 2, strides: null, padding: "valid", data_format: "channels_last" },
     mask: "drop",
     outputShape: (c, [input]) => {
@@ -60,28 +58,42 @@ function pooling1d(
   });
 }
 
+/**
+ * `layer_max_pooling_1d(object, pool_size = 2, strides = NULL, padding = "valid")`.
+ *
+ * @example
+ * const model = pipe(keras_model_sequential({ input_shape: [10, 4] }), layer_max_pooling_1d({ pool_size: 2 }));
+ */
 export const layer_max_pooling_1d = pooling1d("MaxPooling1D", "layer_max_pooling_1d", (x, w, s, p) =>
   tf.maxPool(x, w, s, p),
 );
-/** Windows at the edges with padding "same" average over their real values only (TF/Keras). */
+/**
+ * `layer_average_pooling_1d(object, pool_size = 2, strides = NULL, padding = "valid")`. Windows at the
+ * edges with padding "same" average over their real values only (TF/Keras).
+ *
+ * @example
+ * const model = pipe(keras_model_sequential({ input_shape: [10, 4] }), layer_average_pooling_1d({ pool_size: 2 }));
+ */
 export const layer_average_pooling_1d = pooling1d("AveragePooling1D", "layer_average_pooling_1d", (x, w, s, p) =>
   tf.avgPool(x, w, s, p),
 );
 
-export interface GlobalPooling1DConfig {
-  data_format: DataFormat;
-  keepdims: boolean;
-}
+const GLOBAL_POOLING_1D_PROPS = {
+  /** "channels_last" (batch, steps, channels) or "channels_first" (batch, channels, steps). */
+  data_format: DataFormatArg,
+  /** Keep the steps axis (with length 1). */
+  keepdims: Bool,
+};
 
 function globalPooling1d(
   className: string,
   fn: string,
   reduce: (x: Tensor, stepsAxis: number, keepdims: boolean, mask: Tensor | null) => Tensor,
 ) {
-  return defineLayer<GlobalPooling1DConfig>({
+  return defineLayer({
     className,
     fn,
-    props: { data_format: DataFormatArg, keepdims: Bool },
+    props: GLOBAL_POOLING_1D_PROPS,
     defaults: { data_format: "channels_last", keepdims: false },
     mask: "drop",
     outputShape: (c, [input]) => {
@@ -99,13 +111,24 @@ function globalPooling1d(
   });
 }
 
+/**
+ * `layer_global_max_pooling_1d(object, data_format = "channels_last", keepdims = FALSE)`: the maximum over all steps.
+ *
+ * @example
+ * const model = pipe(keras_model_sequential({ input_shape: [10, 4] }), layer_global_max_pooling_1d());
+ */
 export const layer_global_max_pooling_1d = globalPooling1d(
   "GlobalMaxPooling1D",
   "layer_global_max_pooling_1d",
   (x, axis, keepdims) => tf.max(x, axis, keepdims),
 );
 
-/** With a (batch, steps) mask: sum(x * mask) / sum(mask) over steps (Keras GlobalAveragePooling1D). */
+/**
+ * With a (batch, steps) mask: sum(x * mask) / sum(mask) over steps (Keras GlobalAveragePooling1D).
+ *
+ * @example
+ * const pooled = layer_global_average_pooling_1d([[[1, 2], [3, 4]]]); // [[2, 3]]
+ */
 export const layer_global_average_pooling_1d = globalPooling1d(
   "GlobalAveragePooling1D",
   "layer_global_average_pooling_1d",

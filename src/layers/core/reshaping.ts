@@ -9,17 +9,22 @@ import { defineLayer } from "../../model/layer.js";
 import { expectRank, formatShape, product } from "../../model/shape.js";
 import type { Shape } from "../../model/types.js";
 import { tf } from "../../backend/tf.js";
-import { DataFormatArg, type DataFormat } from "./axes.js";
+import { DataFormatArg } from "./axes.js";
 
-export interface FlattenConfig {
-  data_format: DataFormat;
-}
-
-/** channels_first inputs are moved to channels_last order first, as Keras does, so both flatten alike. */
-export const layer_flatten = defineLayer<FlattenConfig>({
+/**
+ * `layer_flatten(object, data_format = NULL)`: (batch, ...) → (batch, product of the other axes).
+ * channels_first inputs are moved to channels_last order first, as Keras does, so both flatten alike.
+ *
+ * @example
+ * const model = pipe(keras_model_sequential({ input_shape: [4, 3] }), layer_flatten());
+ */
+export const layer_flatten = defineLayer({
   className: "Flatten",
   fn: "layer_flatten",
-  props: { data_format: DataFormatArg },
+  props: {
+    /** "channels_last" (batch, steps, channels) or "channels_first" (batch, channels, steps). */
+    data_format: DataFormatArg,
+  },
   defaults: { data_format: "channels_last" },
   mask: "drop",
   outputShape: (_c, [input]) => {
@@ -40,14 +45,19 @@ const TargetShape = described(
   "a shape: positive integers with at most one -1",
 );
 
-export interface ReshapeConfig {
-  target_shape: number[];
-}
-
-export const layer_reshape = defineLayer<ReshapeConfig>({
+/**
+ * `layer_reshape(object, target_shape)`: the same values in another shape (batch axis kept).
+ *
+ * @example
+ * const model = pipe(keras_model_sequential({ input_shape: [12] }), layer_reshape({ target_shape: [3, 4] }));
+ */
+export const layer_reshape = defineLayer({
   className: "Reshape",
   fn: "layer_reshape",
-  props: { target_shape: TargetShape },
+  props: {
+    /** The output shape without the batch axis; one axis may be -1 (inferred). */
+    target_shape: TargetShape,
+  },
   defaults: {},
   required: ["target_shape"],
   mask: "drop",
@@ -74,15 +84,19 @@ export const layer_reshape = defineLayer<ReshapeConfig>({
   forward: (c, { inputs: [x] }) => ({ outputs: [tf.reshape(x, [x.shape[0], ...c.target_shape])] }),
 });
 
-export interface PermuteConfig {
-  /** 1-based permutation of the non-batch axes, as in R and Keras: `c(2, 1)` swaps steps and features. */
-  dims: number[];
-}
-
-export const layer_permute = defineLayer<PermuteConfig>({
+/**
+ * `layer_permute(object, dims)`: permutes the non-batch axes.
+ *
+ * @example
+ * const model = pipe(keras_model_sequential({ input_shape: [10, 4] }), layer_permute({ dims: [2, 1] }));
+ */
+export const layer_permute = defineLayer({
   className: "Permute",
   fn: "layer_permute",
-  props: { dims: described(t.array(PositiveInt), "a permutation of 1..k (1-based axes, batch axis excluded)") },
+  props: {
+    /** 1-based permutation of the non-batch axes, as in R and Keras: `c(2, 1)` swaps steps and features. */
+    dims: described(t.array(PositiveInt), "a permutation of 1..k (1-based axes, batch axis excluded)"),
+  },
   defaults: {},
   required: ["dims"],
   mask: "drop",
@@ -108,15 +122,19 @@ export const layer_permute = defineLayer<PermuteConfig>({
   forward: (c, { inputs: [x] }) => ({ outputs: [tf.transpose(x, [0, ...c.dims])] }),
 });
 
-export interface RepeatVectorConfig {
-  n: number;
-}
-
-/** (batch, features) → (batch, n, features). */
-export const layer_repeat_vector = defineLayer<RepeatVectorConfig>({
+/**
+ * `layer_repeat_vector(object, n)`: (batch, features) → (batch, n, features).
+ *
+ * @example
+ * const model = pipe(keras_model_sequential({ input_shape: [4] }), layer_repeat_vector({ n: 3 }));
+ */
+export const layer_repeat_vector = defineLayer({
   className: "RepeatVector",
   fn: "layer_repeat_vector",
-  props: { n: PositiveInt },
+  props: {
+    /** How many times the input is repeated. */
+    n: PositiveInt,
+  },
   defaults: {},
   required: ["n"],
   mask: "drop",

@@ -10,21 +10,20 @@
 import * as t from "io-ts";
 import { tf, type Tensor } from "../../backend/tf.js";
 import { KerasError } from "../../errors.js";
-import { Bool, Int, Nullable, PositiveInt, Rate, described, type Props } from "../../args.js";
-import { defineLayer, isLayer, type Layer } from "../../model/layer.js";
+import { Bool, Int, Nullable, PositiveInt, Rate, described, type ConfigOf, type Props } from "../../args.js";
+import { defineLayer, isLayer, type Layer, type LayerFunctionOf } from "../../model/layer.js";
+import { getFamily } from "../../model/registry.js";
 import { formatShape } from "../../model/shape.js";
 import type { CallShapes, Shape, WeightSpec } from "../../model/types.js";
 import { resolveActivation, type Activation } from "../../ops/activations.js";
 import { initializerSpec, type InitializerSpec } from "../../ops/initializers.js";
-import type { RegularizerSpec } from "../../ops/regularizers.js";
-import type { ConstraintSpec } from "../../ops/constraints.js";
 import { Rng, drawSeed } from "../../ops/random.js";
 import { ActivationArg, ConstraintArg, InitializerArg, RegularizerArg } from "../common.js";
 import type { FusedCellSpec } from "./fused/plan.js";
 
 export interface StepContext {
   readonly training: boolean;
-  /** Call-time `constants` (seed 004 "external constants"), the same at every step. */
+  /** Call-time `constants` (Keras RNN's `constants`), the same at every step. */
   readonly constants: readonly Tensor[];
 }
 
@@ -63,10 +62,8 @@ export interface RecurrentCell {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Cell values: registry from a cell layer's class name to the builder of its RecurrentCell.
+// Cell values: layer values whose family (in the one registry) has `recurrent.role` "cell".
 
-type CellBuilder = (config: Record<string, any>) => RecurrentCell;
-const builders = new Map<string, CellBuilder>();
 const built = new WeakMap<object, RecurrentCell>();
 
 /** The RecurrentCell of a config, memoised per (frozen) config object. */
@@ -77,14 +74,15 @@ export function memoCell(config: object, build: () => RecurrentCell): RecurrentC
 }
 
 export function isCellLayer(x: unknown): x is Layer {
-  return isLayer(x) && builders.has(x.className);
+  return isLayer(x) && getFamily(x.className)?.recurrent?.role === "cell";
 }
 
 /** The computational cell behind a cell layer value. */
 export function cellOf(layer: Layer): RecurrentCell {
-  const build = builders.get(layer.className);
-  if (!build) throw new KerasError("layer_rnn", `layer "${layer.name}" (${layer.className}) is not an RNN cell`);
-  return memoCell(layer.config, () => build(layer.config));
+  const recurrent = getFamily(layer.className)?.recurrent;
+  if (recurrent?.role !== "cell")
+    throw new KerasError("layer_rnn", `layer "${layer.name}" (${layer.className}) is not an RNN cell`);
+  return recurrent.cell(layer.config);
 }
 
 /** A cell argument: one cell value or a non-empty list of them (a stack). */
@@ -167,20 +165,24 @@ export function runCellStep(
  * Declares a cell family: registers its builder and returns the dual R-style function making cell
  * values (`layer_gru_cell({ units: 4 })`). Applied to data, a cell value runs one step.
  */
-export function defineCell<C extends Record<string, any>>(spec: {
+export function defineCell<
+  P extends Props,
+  R extends keyof P & string = never,
+  C extends Record<string, any> = ConfigOf<P>,
+>(spec: {
   className: string;
   fn: string;
-  props: Props;
-  defaults: Readonly<Partial<C>>;
-  required?: readonly string[];
-  validate?: (config: C) => C;
-  build: (config: C) => RecurrentCell;
-  toConfig?: (config: C) => Record<string, unknown>;
+  props: P;
+  defaults: Readonly<Partial<NoInfer<C>>>;
+  required?: readonly R[];
+  validate?: (config: NoInfer<C>) => NoInfer<C>;
+  build: (config: NoInfer<C>) => RecurrentCell;
+  toConfig?: (config: NoInfer<C>) => Record<string, unknown>;
   fromConfig?: (config: Record<string, unknown>, fn: string) => Record<string, unknown>;
-}) {
-  builders.set(spec.className, spec.build as CellBuilder);
+}): LayerFunctionOf<P, R, "many"> {
   const cell = (c: C) => memoCell(c, () => spec.build(c));
-  return defineLayer<C>({
+  // A cell applied to data runs one step: it returns the output and the new states (a list).
+  return defineLayer<P, R, C, "many">({
     className: spec.className,
     fn: spec.fn,
     props: spec.props,
@@ -199,52 +201,57 @@ export function defineCell<C extends Record<string, any>>(spec: {
     mask: "drop",
     toConfig: spec.toConfig,
     fromConfig: spec.fromConfig,
+    recurrent: { role: "cell", cell },
   });
 }
 
 // ---------------------------------------------------------------------------------------------
 // Arguments shared by the built-in cells (and so by layer_simple_rnn / layer_gru / layer_lstm).
 
-export interface CellArgs {
-  units: number;
-  activation: Activation;
-  recurrent_activation: Activation;
-  use_bias: boolean;
-  kernel_initializer: InitializerSpec;
-  recurrent_initializer: InitializerSpec;
-  bias_initializer: InitializerSpec;
-  kernel_regularizer: RegularizerSpec | null;
-  recurrent_regularizer: RegularizerSpec | null;
-  bias_regularizer: RegularizerSpec | null;
-  kernel_constraint: ConstraintSpec | null;
-  recurrent_constraint: ConstraintSpec | null;
-  bias_constraint: ConstraintSpec | null;
-  dropout: number;
-  recurrent_dropout: number;
-  seed: number | null;
-  implementation: 1 | 2;
-}
-
 export const Implementation = described(t.union([t.literal(1), t.literal(2)]), "1 or 2");
 
+/** The arguments of every built-in cell (and so of layer_simple_rnn / layer_gru / layer_lstm). */
 export const CELL_PROPS = {
+  /** Dimensionality of the output space (and of each state). */
   units: PositiveInt,
+  /** The activation of the candidate state and output (default "tanh"; NULL: linear). */
   activation: ActivationArg,
+  /** Whether the layer uses bias vectors. */
   use_bias: Bool,
+  /** Initializer of the `kernel` weights matrix (the inputs' transformation). */
   kernel_initializer: InitializerArg,
+  /** Initializer of the `recurrent_kernel` weights matrix (the states' transformation). */
   recurrent_initializer: InitializerArg,
+  /** Initializer of the bias vector. */
   bias_initializer: InitializerArg,
+  /** Regularizer applied to the `kernel` weights matrix. */
   kernel_regularizer: RegularizerArg,
+  /** Regularizer applied to the `recurrent_kernel` weights matrix. */
   recurrent_regularizer: RegularizerArg,
+  /** Regularizer applied to the bias vector. */
   bias_regularizer: RegularizerArg,
+  /** Constraint applied to the `kernel` weights matrix. */
   kernel_constraint: ConstraintArg,
+  /** Constraint applied to the `recurrent_kernel` weights matrix. */
   recurrent_constraint: ConstraintArg,
+  /** Constraint applied to the bias vector. */
   bias_constraint: ConstraintArg,
+  /** Fraction of the units to drop for the linear transformation of the inputs, in [0, 1). */
   dropout: Rate,
+  /** Fraction of the units to drop for the linear transformation of the recurrent state, in [0, 1). */
   recurrent_dropout: Rate,
+  /** The seed of the dropout masks (NULL: the global stream of set_random_seed()). */
   seed: Nullable(Int),
 };
-export const GATED_CELL_PROPS = { ...CELL_PROPS, recurrent_activation: ActivationArg, implementation: Implementation };
+/** The gated cells' (GRU, LSTM) arguments: those of every cell plus the gates' activation and `implementation`. */
+export const GATED_CELL_PROPS = {
+  ...CELL_PROPS,
+  /** The activation of the gates (default "sigmoid"; R keras <= 2.6: "hard_sigmoid"). */
+  recurrent_activation: ActivationArg,
+  /** 1: one dropout mask per gate; 2 (default): one mask shared by the gates. The numbers are the same otherwise. */
+  implementation: Implementation,
+};
+export type CellArgs = ConfigOf<typeof GATED_CELL_PROPS>;
 
 export const activation = (name: string): Activation => resolveActivation(name)!;
 

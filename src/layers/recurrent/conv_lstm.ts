@@ -14,7 +14,8 @@
 import { tf, type Tensor } from "../../backend/tf.js";
 import { Bool, IntTuple, Nullable, OneOf, PositiveInt } from "../../args.js";
 import { KerasError } from "../../errors.js";
-import { defineLayer } from "../../model/layer.js";
+import { defineLayer, type LayerArgs } from "../../model/layer.js";
+import type { RecurrentLayerFunction } from "../../model/dual.js";
 import { formatShape, product, shapesCompatible } from "../../model/shape.js";
 import type { CallShapes, ForwardContext, ForwardResult, Shape } from "../../model/types.js";
 import { DataFormatArg, windowOutputLength, type DataFormat } from "../core/axes.js";
@@ -105,7 +106,6 @@ function geometryOf(
 function defineConvLstm(rank: ConvRank) {
   const className = `ConvLSTM${rank}D`;
   const fn = `layer_conv_lstm_${rank}d`;
-  const { units: _units, implementation: _implementation, ...cellProps } = GATED_CELL_PROPS;
   const { units: _u, implementation: _i, ...cellDefaults } = CELL_DEFAULTS;
 
   /** (batch, ...image) in the data format, for states and the last output. */
@@ -157,20 +157,11 @@ function defineConvLstm(rank: ConvRank) {
     return { ...r, outputs: [outputImage, ...states.map(toImage)], newState: r.newState?.map(toImage) };
   }
 
-  return defineLayer<ConvLSTMConfig>({
+  const props = convLstmProps(rank);
+  const layerFunction = defineLayer<typeof props, "filters" | "kernel_size", ConvLSTMConfig>({
     className,
     fn,
-    props: {
-      filters: PositiveInt,
-      kernel_size: IntTuple(rank),
-      strides: IntTuple(rank),
-      padding: OneOf("valid", "same"),
-      data_format: Nullable(DataFormatArg),
-      dilation_rate: IntTuple(rank),
-      ...cellProps,
-      unit_forget_bias: Bool,
-      ...RNN_PROPS,
-    },
+    props,
     defaults: {
       ...cellDefaults,
       ...RNN_DEFAULTS,
@@ -199,11 +190,53 @@ function defineConvLstm(rank: ConvRank) {
       return [state, state];
     },
   });
+  // What it returns depends on `return_state` (one tensor, or the output and the final states).
+  return layerFunction as unknown as RecurrentLayerFunction<LayerArgs<typeof props, "filters" | "kernel_size">>;
 }
 
-/** `layer_conv_lstm_1d(object, filters, kernel_size, ...)`: inputs (batch, time, rows, channels). */
+function convLstmProps(rank: ConvRank) {
+  const { units: _units, implementation: _implementation, ...cellProps } = GATED_CELL_PROPS;
+  return {
+    /** The number of output channels (filters in the convolutions). */
+    filters: PositiveInt,
+    /** The size of the convolution window: an integer, or one per spatial axis. */
+    kernel_size: IntTuple(rank),
+    /** The strides of the input convolution. */
+    strides: IntTuple(rank),
+    /** "valid" (no padding) or "same" (output as large as the input / strides). */
+    padding: OneOf("valid", "same"),
+    /** "channels_last" (batch, time, ...spatial, channels) or "channels_first" (batch, time, channels, ...spatial). */
+    data_format: Nullable(DataFormatArg),
+    /** The dilation rate of the input convolution. */
+    dilation_rate: IntTuple(rank),
+    ...cellProps,
+    /** Add 1 to the forget gate's bias at initialization. */
+    unit_forget_bias: Bool,
+    ...RNN_PROPS,
+  };
+}
+
+/**
+ * `layer_conv_lstm_1d(object, filters, kernel_size, ...)`: inputs (batch, time, rows, channels).
+ *
+ * @example
+ * const model = pipe(keras_model_sequential({ input_shape: [5, 16, 1] }), layer_conv_lstm_1d({ filters: 4, kernel_size: 3 }));
+ */
 export const layer_conv_lstm_1d = defineConvLstm(1);
-/** `layer_conv_lstm_2d(object, filters, kernel_size, ...)`: inputs (batch, time, rows, cols, channels). */
+/**
+ * `layer_conv_lstm_2d(object, filters, kernel_size, ...)`: inputs (batch, time, rows, cols, channels).
+ *
+ * @example
+ * const model = pipe(
+ *   keras_model_sequential({ input_shape: [5, 16, 16, 1] }),
+ *   layer_conv_lstm_2d({ filters: 8, kernel_size: 3, padding: "same", return_sequences: true }),
+ * );
+ */
 export const layer_conv_lstm_2d = defineConvLstm(2);
-/** `layer_conv_lstm_3d(object, filters, kernel_size, ...)`: inputs (batch, time, d1, d2, d3, channels). */
+/**
+ * `layer_conv_lstm_3d(object, filters, kernel_size, ...)`: inputs (batch, time, d1, d2, d3, channels).
+ *
+ * @example
+ * const model = pipe(keras_model_sequential({ input_shape: [3, 6, 6, 6, 1] }), layer_conv_lstm_3d({ filters: 2, kernel_size: 3 }));
+ */
 export const layer_conv_lstm_3d = defineConvLstm(3);

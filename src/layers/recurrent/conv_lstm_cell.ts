@@ -23,14 +23,14 @@ import { convChannelsLast, type ConvPadding } from "../../ops/convolution.js";
 export type ConvRank = 1 | 2 | 3;
 
 /** The recurrent cell arguments (CellArgs) with filters and convolution geometry in place of units. */
-export interface ConvLSTMCellConfig extends Omit<CellArgs, "units" | "implementation"> {
+export type ConvLSTMCellConfig = Omit<CellArgs, "units" | "implementation"> & {
   filters: number;
   kernel_size: number[];
   strides: number[];
   padding: ConvPadding;
   dilation_rate: number[];
   unit_forget_bias: boolean;
-}
+};
 
 /** The spatial sizes of one call, channels_last: input (...spatial, channels), state (...outputSpatial, filters). */
 export interface ConvLSTMGeometry {

@@ -11,6 +11,7 @@ import { toFloat32 } from "../../model/weights.js";
 import type { WeightValue } from "../../model/types.js";
 import { CELL_DEFAULTS, CELL_PROPS, activation, type CellArgs } from "./cell.js";
 import { defineRecurrentLayer, type RnnArgs } from "./rnn_layer.js";
+import type { ArgsOfLayer } from "../../model/dual.js";
 import { gruCell, layer_gru } from "./gru.js";
 import { lstmCell, layer_lstm } from "./lstm.js";
 
@@ -42,7 +43,7 @@ const cudnnRnnArgs = ["return_sequences", "return_state", "stateful", "activity_
 /** Keras 2's CuDNNGRU / CuDNNLSTM configs also hold these (not arguments of the R functions). */
 const cudnnConfigRnnArgs = ["go_backwards", "time_major"] as const;
 
-const gruFamily = defineRecurrentLayer<CudnnConfig>({
+const gruFamily = defineRecurrentLayer<typeof CUDNN_CELL_PROPS, "units", CudnnConfig, (typeof cudnnRnnArgs)[number]>({
   className: "CuDNNGRU",
   fn: "layer_cudnn_gru",
   props: CUDNN_CELL_PROPS,
@@ -53,10 +54,15 @@ const gruFamily = defineRecurrentLayer<CudnnConfig>({
   cellOf: (c) => gruCell({ ...c, ...CUDNN_FIXED, reset_after: true }, "cudnn"),
 });
 
-const lstmFamily = defineRecurrentLayer<CudnnConfig>({
+const CUDNN_LSTM_PROPS = {
+  ...CUDNN_CELL_PROPS,
+  /** Add 1 to the forget gate's bias at initialization. */
+  unit_forget_bias: Bool,
+};
+const lstmFamily = defineRecurrentLayer<typeof CUDNN_LSTM_PROPS, "units", CudnnConfig, (typeof cudnnRnnArgs)[number]>({
   className: "CuDNNLSTM",
   fn: "layer_cudnn_lstm",
-  props: { ...CUDNN_CELL_PROPS, unit_forget_bias: Bool },
+  props: CUDNN_LSTM_PROPS,
   defaults: { ...CELL_DEFAULTS, ...CUDNN_FIXED, unit_forget_bias: true },
   required: ["units"],
   rnnArgs: cudnnRnnArgs,
@@ -64,17 +70,32 @@ const lstmFamily = defineRecurrentLayer<CudnnConfig>({
   cellOf: (c) => lstmCell({ ...c, ...CUDNN_FIXED, unit_forget_bias: c.unit_forget_bias ?? true }, "cudnn"),
 });
 
-/** `layer_cudnn_gru(object, units, ...)`: CuDNNGRU numbers (= layer_gru with reset_after TRUE) on any backend. */
-export function layer_cudnn_gru(a?: unknown, b?: unknown): any {
-  deprecationWarning("layer_cudnn_gru", "layer_gru");
-  return (gruFamily as (a?: unknown, b?: unknown) => unknown)(a, b);
+/** `family` under the public name `fn`, printing a one-time deprecation warning pointing to `replacement`. */
+function deprecated<F extends (...args: never[]) => unknown>(fn: string, replacement: string, family: F): F {
+  const call = (...args: unknown[]) => {
+    deprecationWarning(fn, replacement);
+    return (family as unknown as (...args: unknown[]) => unknown)(...args);
+  };
+  Object.defineProperty(call, "name", { value: fn });
+  // The same arguments are handed on: the family's own (overloaded) type is the public one.
+  return call as unknown as F;
 }
 
-/** `layer_cudnn_lstm(object, units, ...)`: CuDNNLSTM numbers (= layer_lstm) on any backend. */
-export function layer_cudnn_lstm(a?: unknown, b?: unknown): any {
-  deprecationWarning("layer_cudnn_lstm", "layer_lstm");
-  return (lstmFamily as (a?: unknown, b?: unknown) => unknown)(a, b);
-}
+/**
+ * `layer_cudnn_gru(object, units, ...)`: CuDNNGRU numbers (= layer_gru with reset_after TRUE) on any backend.
+ *
+ * @example
+ * const model = pipe(keras_model_sequential({ input_shape: [10, 4] }), layer_cudnn_gru({ units: 8 }));
+ */
+export const layer_cudnn_gru = deprecated("layer_cudnn_gru", "layer_gru", gruFamily);
+
+/**
+ * `layer_cudnn_lstm(object, units, ...)`: CuDNNLSTM numbers (= layer_lstm) on any backend.
+ *
+ * @example
+ * const model = pipe(keras_model_sequential({ input_shape: [10, 4] }), layer_cudnn_lstm({ units: 8 }));
+ */
+export const layer_cudnn_lstm = deprecated("layer_cudnn_lstm", "layer_lstm", lstmFamily);
 
 // ---------------------------------------------------------------------------------------------
 // Weight conversion (Keras 2's _convert_rnn_weights): [kernel, recurrent_kernel, bias].
@@ -112,6 +133,9 @@ function unitsOf(fn: string, weights: unknown): number {
  * `convert_cudnn_weights(weights, from)`: the weights of a `from` layer ("CuDNNGRU", "CuDNNLSTM",
  * "GRU" with reset_after TRUE, or "LSTM") in the layout of its counterpart. GRU: the (6u) bias becomes
  * (2, 3u) and back; LSTM: the (8u) bias is summed to (4u), and a (4u) bias becomes [bias, zeros(4u)].
+ *
+ * @example
+ * const keras = convert_cudnn_weights(get_weights(cudnn_layer), "CuDNNGRU");
  */
 export function convert_cudnn_weights(weights: readonly unknown[], from: Kind): unknown[] {
   const fn = "convert_cudnn_weights";
@@ -155,6 +179,9 @@ const nested = (w: WeightValue) => ({ shape: w.shape, values: w.values });
 /**
  * `layer_from_cudnn(layer)`: the layer_gru (reset_after TRUE) / layer_lstm equivalent of a cuDNN
  * layer, holding its weights converted when it has any.
+ *
+ * @example
+ * const portable = layer_from_cudnn(layer_cudnn_gru({ units: 8 }));
  */
 export function layer_from_cudnn(layer: Layer): Layer {
   const fn = "layer_from_cudnn";
@@ -170,12 +197,21 @@ export function layer_from_cudnn(layer: Layer): Layer {
   else args.reset_after = true;
   const shape = builtInputShapesOf(layer)?.[0];
   if (shape) args.batch_input_shape = shape;
-  const fresh: Layer = layer.className === "CuDNNGRU" ? layer_gru(args) : layer_lstm(args);
+  // The arguments come from a cuDNN config, which holds only what layer_gru / layer_lstm take.
+  const fresh: Layer =
+    layer.className === "CuDNNGRU"
+      ? layer_gru(args as ArgsOfLayer<typeof layer_gru>)
+      : layer_lstm(args as ArgsOfLayer<typeof layer_lstm>);
   const w = builtWeightsOf(layer);
   return w ? withLayer(fresh, { weightsArg: convert_cudnn_weights(w.map(nested), layer.className) }) : fresh;
 }
 
-/** `layer_to_cudnn(layer)`: the cuDNN layer equivalent to a cuDNN-compatible layer_gru / layer_lstm. */
+/**
+ * `layer_to_cudnn(layer)`: the cuDNN layer equivalent to a cuDNN-compatible layer_gru / layer_lstm.
+ *
+ * @example
+ * const fast = layer_to_cudnn(layer_gru({ units: 8, reset_after: true, recurrent_activation: "sigmoid" }));
+ */
 export function layer_to_cudnn(layer: Layer): Layer {
   const fn = "layer_to_cudnn";
   if (!isLayer(layer) || (layer.className !== "GRU" && layer.className !== "LSTM"))
@@ -209,7 +245,11 @@ export function layer_to_cudnn(layer: Layer): Layer {
   if (!layer.autoName) args.name = layer.name;
   const shape = builtInputShapesOf(layer)?.[0];
   if (shape) args.batch_input_shape = shape;
-  const made: Layer = layer.className === "GRU" ? layer_cudnn_gru(args) : layer_cudnn_lstm(args);
+  // The arguments are the GRU / LSTM config's, restricted to what the cuDNN functions take.
+  const made: Layer =
+    layer.className === "GRU"
+      ? gruFamily(args as ArgsOfLayer<typeof gruFamily>)
+      : lstmFamily(args as ArgsOfLayer<typeof lstmFamily>);
   // R's layer_cudnn_*() takes no go_backwards, but Keras's CuDNN layers have it (their configs carry it).
   const fresh = c.go_backwards ? withLayer(made, { config: { ...made.config, go_backwards: true } }) : made;
   const w = builtWeightsOf(layer);

@@ -1,5 +1,5 @@
 /**
- * User-defined cells in TypeScript (seed 004's MinimalRNNCell): the cell's weights (`build`), state_size (a
+ * User-defined cells in TypeScript (Keras's MinimalRNNCell example in keras/src/layers/rnn/rnn.py): the cell's weights (`build`), state_size (a
  * number, or a list for several states; the first is the output fed back), output_size and a step
  * function `(inputs, states, weights, { training, constants }) => [output, new_states]`. The result is
  * a cell value usable in layer_rnn, in stacks and (through layer_rnn) in bidirectional.
@@ -7,7 +7,8 @@
 import * as t from "io-ts";
 import type { Tensor } from "../../backend/tf.js";
 import { ArgumentError, callUser, describeValue } from "../../errors.js";
-import { Fn, Nullable, PositiveInt, Str, described } from "../../args.js";
+import type { Layer, LayerArgs } from "../../model/layer.js";
+import { FnOf, Nullable, PositiveInt, Str, described, type ConfigOf } from "../../args.js";
 import { resolveInitializer } from "../../ops/initializers.js";
 import type { WeightSpec } from "../../model/types.js";
 import { defineCell, type RecurrentCell } from "./cell.js";
@@ -28,15 +29,21 @@ export type CustomStep = (
   context: { training: boolean; constants: Tensor[] },
 ) => [Tensor, Tensor[] | Tensor];
 
-export interface CustomCellConfig {
-  class_name: string;
-  state_size: number | number[];
-  output_size: number | null;
-  build: (input_dim: number) => CustomWeightSpec[];
-  call: CustomStep;
-}
-
 const StateSize = described(t.union([PositiveInt, t.array(PositiveInt)]), "a positive integer or a list of them");
+
+const CUSTOM_PROPS = {
+  /** The class name the cell is saved under (Keras's custom_objects name). */
+  class_name: Str,
+  /** The size of each state: an integer, or one per state. */
+  state_size: StateSize,
+  /** The size of the output (NULL: the first state's size). */
+  output_size: Nullable(PositiveInt),
+  /** `(input_dim) => [{ name, shape, initializer }]`: the cell's weights, as Keras's `build()` adds them. */
+  build: FnOf<(input_dim: number) => CustomWeightSpec[]>(),
+  /** `(inputs, states, weights, { training, constants }) => [output, new_states]`: one step. */
+  call: FnOf<CustomStep>(),
+};
+export type CustomCellConfig = ConfigOf<typeof CUSTOM_PROPS>;
 
 function customCell(c: CustomCellConfig): RecurrentCell {
   const stateSizes = Array.isArray(c.state_size) ? c.state_size : [c.state_size];
@@ -85,15 +92,7 @@ function customCell(c: CustomCellConfig): RecurrentCell {
   };
 }
 
-const CUSTOM_PROPS = {
-  class_name: Str,
-  state_size: StateSize,
-  output_size: Nullable(PositiveInt),
-  build: Fn,
-  call: Fn,
-};
-
-const customCellLayer = defineCell<CustomCellConfig>({
+const customCellLayer = defineCell({
   className: "CustomRNNCell",
   fn: "rnn_cell_custom",
   props: CUSTOM_PROPS,
@@ -120,14 +119,14 @@ const customCellLayer = defineCell<CustomCellConfig>({
  * `build()` adds them; `call`
  * receives the inputs at t (batch, input_dim), the states, the weight tensors in that order and
  * `{ training, constants }`, and returns `[output, new_states]`.
+ *
+ * @example
+ * const cell = rnn_cell_custom({
+ *   state_size: 4,
+ *   build: (input_dim) => [{ name: "kernel", shape: [input_dim + 4, 4] }],
+ *   call: (x, [h], [w]) => { const y = tf.tanh(tf.matMul(tf.concat([x, h], 1), w)); return [y, [y]]; },
+ * });
  */
-export function rnn_cell_custom(args: {
-  state_size: number | number[];
-  call: CustomStep;
-  build?: (input_dim: number) => CustomWeightSpec[];
-  output_size?: number | null;
-  class_name?: string;
-  name?: string;
-}) {
-  return customCellLayer(args as Record<string, unknown>);
+export function rnn_cell_custom(args: LayerArgs<typeof CUSTOM_PROPS, "state_size" | "call">): Layer<"many"> {
+  return customCellLayer(args);
 }

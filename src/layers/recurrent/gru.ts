@@ -5,7 +5,7 @@
  * shared with the fused kernels.
  */
 import { tf, type Tensor } from "../../backend/tf.js";
-import { Bool } from "../../args.js";
+import { Bool, type ConfigOf } from "../../args.js";
 import {
   CELL_DEFAULTS,
   GATED_CELL_PROPS,
@@ -15,18 +15,20 @@ import {
   gateDropoutMasks,
   gatedWeightSpecs,
   project,
-  type CellArgs,
   type RecurrentCell,
 } from "./cell.js";
 import { defineRecurrentLayer, type RnnArgs } from "./rnn_layer.js";
-import { USE_CUDNN_PROP, checkUseCudnn, type UseCudnn } from "./fused/plan.js";
+import { USE_CUDNN_PROP, checkUseCudnn } from "./fused/plan.js";
 import { tensorAlgebra } from "./fused/cells/algebra.js";
 import { gruResetAfterStep } from "./fused/cells/gru_reset_after.js";
 import { gruResetBeforeGates, gruResetBeforeUpdate } from "./fused/cells/gru_reset_before.js";
 
-export interface GRUCellConfig extends CellArgs {
-  reset_after: boolean;
-}
+const GRU_CELL_PROPS = {
+  ...GATED_CELL_PROPS,
+  /** Apply the reset gate after the recurrent matrix product (TRUE: Keras 3 / cuDNN; FALSE: R keras <= 2.6). */
+  reset_after: Bool,
+};
+export type GRUCellConfig = ConfigOf<typeof GRU_CELL_PROPS>;
 
 /** "keras": bias (2, 3u) or (3u); "cudnn": CuDNNGRU's flat (6u) bias, input bias then recurrent bias. */
 export type GruBiasLayout = "keras" | "cudnn";
@@ -100,36 +102,51 @@ export function gruCell(c: GRUCellConfig, biasLayout: GruBiasLayout = "keras"): 
   };
 }
 
-const GRU_CELL_PROPS = { ...GATED_CELL_PROPS, reset_after: Bool };
 const GRU_CELL_DEFAULTS: Partial<GRUCellConfig> = { ...CELL_DEFAULTS, reset_after: true };
 
-const cellSpec = (fn: string) => ({
+/**
+ * `layer_gru_cell(units, ...)` (R keras 2 name): one GRU step, for layer_rnn() and stacks.
+ *
+ * @example
+ * const cell = layer_gru_cell({ units: 8 });
+ * const model = pipe(keras_model_sequential({ input_shape: [10, 4] }), layer_rnn({ cell }));
+ */
+export const layer_gru_cell = defineCell({
   className: "GRUCell",
-  fn,
+  fn: "layer_gru_cell",
   props: GRU_CELL_PROPS,
   defaults: GRU_CELL_DEFAULTS,
   required: ["units"],
-  build: (c: GRUCellConfig) => gruCell(c),
+  build: (c) => gruCell(c),
 });
-
-/** `layer_gru_cell(units, ...)` (R keras 2 name): one GRU step, for layer_rnn and stacks. */
-export const layer_gru_cell = defineCell<GRUCellConfig>(cellSpec("layer_gru_cell"));
-/** `rnn_cell_gru(units, ...)` (keras3 name of layer_gru_cell). */
+/**
+ * `rnn_cell_gru(units, ...)` (keras3 name of layer_gru_cell).
+ *
+ * @example
+ * const rnn = layer_rnn({ cell: rnn_cell_gru({ units: 8 }) });
+ */
 export const rnn_cell_gru = layer_gru_cell;
 
-export interface GRUConfig extends GRUCellConfig, RnnArgs {
-  use_cudnn: UseCudnn;
-}
+const GRU_PROPS = { ...GRU_CELL_PROPS, use_cudnn: USE_CUDNN_PROP };
+export type GRUConfig = ConfigOf<typeof GRU_PROPS> & RnnArgs;
 
 /**
  * `layer_gru(object, units, ...)`. Defaults are Keras 3 / R keras >= 2.7: recurrent_activation
  * "sigmoid", reset_after TRUE; R keras <= 2.6 used "hard_sigmoid" (the Keras 2 formula, here
  * "hard_sigmoid_keras2") and reset_after FALSE — pass them to get the old numbers.
+ *
+ * @example
+ * const model = pipe(
+ *   keras_model_sequential({ input_shape: [50, 16] }),
+ *   layer_gru({ units: 32, return_sequences: true }),
+ *   layer_gru({ units: 8 }),
+ *   layer_dense({ units: 1 }),
+ * );
  */
-export const layer_gru = defineRecurrentLayer<GRUConfig>({
+export const layer_gru = defineRecurrentLayer({
   className: "GRU",
   fn: "layer_gru",
-  props: { ...GRU_CELL_PROPS, use_cudnn: USE_CUDNN_PROP },
+  props: GRU_PROPS,
   defaults: { ...GRU_CELL_DEFAULTS, use_cudnn: "auto" },
   required: ["units"],
   validate: (c) => checkUseCudnn("layer_gru", c, "gru"),

@@ -1,4 +1,5 @@
 // Public exports of the recurrent family (R names).
+import "../../engine/apply.js"; // installs how layer values are applied
 export { layer_simple_rnn, layer_simple_rnn_cell, rnn_cell_simple } from "./simple_rnn.js";
 export { layer_gru, layer_gru_cell, rnn_cell_gru } from "./gru.js";
 export { layer_lstm, layer_lstm_cell, rnn_cell_lstm } from "./lstm.js";

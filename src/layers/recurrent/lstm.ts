@@ -4,7 +4,7 @@
  * unit_forget_bias = TRUE initialises the forget-gate bias to ones: [init(u), ones(u), init(2u)].
  */
 import { tf, type Tensor } from "../../backend/tf.js";
-import { Bool } from "../../args.js";
+import { Bool, type ConfigOf } from "../../args.js";
 import { initialize, type InitializerSpec } from "../../ops/initializers.js";
 import {
   CELL_DEFAULTS,
@@ -15,17 +15,19 @@ import {
   gateDropoutMasks,
   gatedWeightSpecs,
   project,
-  type CellArgs,
   type RecurrentCell,
 } from "./cell.js";
 import { defineRecurrentLayer, type RnnArgs } from "./rnn_layer.js";
-import { USE_CUDNN_PROP, checkUseCudnn, type UseCudnn } from "./fused/plan.js";
+import { USE_CUDNN_PROP, checkUseCudnn } from "./fused/plan.js";
 import { tensorAlgebra } from "./fused/cells/algebra.js";
 import { lstmStep } from "./fused/cells/lstm.js";
 
-export interface LSTMCellConfig extends CellArgs {
-  unit_forget_bias: boolean;
-}
+const LSTM_CELL_PROPS = {
+  ...GATED_CELL_PROPS,
+  /** Add 1 to the forget gate's bias at initialization (Jozefowicz et al., 2015). */
+  unit_forget_bias: Bool,
+};
+export type LSTMCellConfig = ConfigOf<typeof LSTM_CELL_PROPS>;
 
 /**
  * The bias initializer with unit_forget_bias: `blocks` bias blocks of `units` each (4 for LSTM, 8 for
@@ -95,11 +97,15 @@ export function lstmCell(c: LSTMCellConfig, biasLayout: LstmBiasLayout = "keras"
   };
 }
 
-const LSTM_CELL_PROPS = { ...GATED_CELL_PROPS, unit_forget_bias: Bool };
 const LSTM_CELL_DEFAULTS: Partial<LSTMCellConfig> = { ...CELL_DEFAULTS, unit_forget_bias: true };
 
-/** `layer_lstm_cell(units, ...)` (R keras 2 name). */
-export const layer_lstm_cell = defineCell<LSTMCellConfig>({
+/**
+ * `layer_lstm_cell(units, ...)` (R keras 2 name): one LSTM step, for layer_rnn() and stacks.
+ *
+ * @example
+ * const model = pipe(keras_model_sequential({ input_shape: [10, 4] }), layer_rnn({ cell: layer_lstm_cell({ units: 8 }) }));
+ */
+export const layer_lstm_cell = defineCell({
   className: "LSTMCell",
   fn: "layer_lstm_cell",
   props: LSTM_CELL_PROPS,
@@ -107,18 +113,28 @@ export const layer_lstm_cell = defineCell<LSTMCellConfig>({
   required: ["units"],
   build: (c) => lstmCell(c),
 });
-/** `rnn_cell_lstm(units, ...)` (keras3 name of layer_lstm_cell). */
+/**
+ * `rnn_cell_lstm(units, ...)` (keras3 name of layer_lstm_cell).
+ *
+ * @example
+ * const rnn = layer_rnn({ cell: rnn_cell_lstm({ units: 8 }) });
+ */
 export const rnn_cell_lstm = layer_lstm_cell;
 
-export interface LSTMConfig extends LSTMCellConfig, RnnArgs {
-  use_cudnn: UseCudnn;
-}
+const LSTM_PROPS = { ...LSTM_CELL_PROPS, use_cudnn: USE_CUDNN_PROP };
+export type LSTMConfig = ConfigOf<typeof LSTM_PROPS> & RnnArgs;
 
-/** `layer_lstm(object, units, ...)`; defaults as layer_gru (recurrent_activation "sigmoid"). */
-export const layer_lstm = defineRecurrentLayer<LSTMConfig>({
+/**
+ * `layer_lstm(object, units, ...)`; defaults as layer_gru (recurrent_activation "sigmoid").
+ *
+ * @example
+ * const input = layer_input({ shape: [10, 4] });
+ * const [output, h, c] = layer_lstm(input, { units: 8, return_state: true });
+ */
+export const layer_lstm = defineRecurrentLayer({
   className: "LSTM",
   fn: "layer_lstm",
-  props: { ...LSTM_CELL_PROPS, use_cudnn: USE_CUDNN_PROP },
+  props: LSTM_PROPS,
   defaults: { ...LSTM_CELL_DEFAULTS, use_cudnn: "auto" },
   required: ["units"],
   validate: (c) => checkUseCudnn("layer_lstm", c, "lstm"),

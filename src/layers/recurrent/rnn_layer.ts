@@ -7,26 +7,16 @@
 import * as t from "io-ts";
 import type { Tensor } from "../../backend/tf.js";
 import { KerasError } from "../../errors.js";
-import { Bool, described, type Props } from "../../args.js";
-import { defineLayer } from "../../model/layer.js";
+import { Bool, NullIsDefault, described, type ConfigOf, type Props } from "../../args.js";
+import { defineLayer, type LayerArgs } from "../../model/layer.js";
+import type { RecurrentLayerFunction } from "../../model/dual.js";
+import { getFamily } from "../../model/registry.js";
 import { formatShape } from "../../model/shape.js";
 import type { CallShapes, ForwardContext, ForwardResult, Shape } from "../../model/types.js";
-import type { RegularizerSpec } from "../../ops/regularizers.js";
 import { RegularizerArg, activityLoss, serializeConfigValue } from "../common.js";
 import { checkConstants, checkStateShapes, memoCell, zeroStates, type RecurrentCell } from "./cell.js";
 import { runLoop } from "./loop.js";
 import { fusedPlan, fusedRnn, type FusedPlan, type UseCudnn } from "./fused/index.js";
-
-export interface RnnArgs {
-  return_sequences: boolean;
-  return_state: boolean;
-  go_backwards: boolean;
-  stateful: boolean;
-  unroll: boolean;
-  time_major: boolean;
-  zero_output_for_mask: boolean;
-  activity_regularizer: RegularizerSpec | null;
-}
 
 const FalseOnly = (what: string) =>
   described(
@@ -34,17 +24,28 @@ const FalseOnly = (what: string) =>
     `FALSE (${what})`,
   );
 
+/** The arguments of every recurrent layer (R keras's RNN arguments; NULL means the default, as in R). */
 export const RNN_PROPS = {
-  return_sequences: Bool,
-  return_state: Bool,
-  go_backwards: Bool,
-  stateful: Bool,
-  unroll: Bool,
-  time_major: FalseOnly("time-major inputs are not supported; inputs are (batch, timesteps, features)"),
-  zero_output_for_mask: Bool,
+  /** Return the output of every timestep (batch, timesteps, units) rather than the last (batch, units). */
+  return_sequences: NullIsDefault(Bool),
+  /** Return the final states after the output: the layer then returns a list. */
+  return_state: NullIsDefault(Bool),
+  /** Process the input sequence backwards (and return the reversed sequence). */
+  go_backwards: NullIsDefault(Bool),
+  /** Carry the final states of each batch over as the initial states of the next (see reset_states()). */
+  stateful: NullIsDefault(Bool),
+  /** Unroll the loop (accepted for R keras compatibility; the numbers are the same). */
+  unroll: NullIsDefault(Bool),
+  /** Time-major inputs are not supported: inputs are (batch, timesteps, features). */
+  time_major: NullIsDefault(FalseOnly("time-major inputs are not supported; inputs are (batch, timesteps, features)")),
+  /** With a mask, output zeros at masked timesteps (rather than repeating the last output). */
+  zero_output_for_mask: NullIsDefault(Bool),
+  /** Regularizer applied to the output of the layer. */
   activity_regularizer: RegularizerArg,
 };
 export type RnnArgName = keyof typeof RNN_PROPS;
+export type RnnArgs = ConfigOf<typeof RNN_PROPS>;
+type RnnProps = typeof RNN_PROPS;
 
 export const RNN_DEFAULTS: RnnArgs = {
   return_sequences: false,
@@ -86,11 +87,10 @@ export function recurrentOutputShapes(
   return c.return_state ? [output, ...cell.stateSizes.map((s) => [batch, s] as Shape)] : [output];
 }
 
-const cellBuilders = new Map<string, (config: Record<string, any>) => RecurrentCell>();
-
 /** The cell of a recurrent layer value (GRU, LSTM, RNN, ...), or undefined for other layers. */
 export function recurrentCellOf(layer: { className: string; config: Record<string, any> }): RecurrentCell | undefined {
-  return cellBuilders.get(layer.className)?.(layer.config);
+  const recurrent = getFamily(layer.className)?.recurrent;
+  return recurrent?.role === "layer" ? recurrent.cell(layer.config) : undefined;
 }
 
 /** The plan of a recurrent layer's calls on the current backend (fused or step-wise, and why), or undefined for other layers. */
@@ -176,27 +176,31 @@ export function recurrentForward(
  * those a Keras config of the layer also holds (accepted by from_config only); all are in the config.
  * get_config() writes the accepted arguments only (unless `toConfig` says otherwise).
  */
-export function defineRecurrentLayer<C extends Record<string, any>>(spec: {
+export function defineRecurrentLayer<
+  P extends Props,
+  R extends keyof P & string = never,
+  C extends Record<string, any> = ConfigOf<P>,
+  N extends RnnArgName = RnnArgName,
+>(spec: {
   className: string;
   fn: string;
-  props: Props;
-  defaults: Readonly<Partial<C>>;
-  required?: readonly string[];
-  validate?: (config: C & RnnArgs) => C & RnnArgs;
-  cellOf: (config: C & RnnArgs) => RecurrentCell;
-  rnnArgs?: readonly RnnArgName[];
+  props: P;
+  defaults: Readonly<Partial<NoInfer<C>>>;
+  required?: readonly R[];
+  validate?: (config: NoInfer<C> & RnnArgs) => NoInfer<C> & RnnArgs;
+  cellOf: (config: NoInfer<C> & RnnArgs) => RecurrentCell;
+  rnnArgs?: readonly N[];
   configRnnArgs?: readonly RnnArgName[];
-  toConfig?: (config: C & RnnArgs) => Record<string, unknown>;
+  toConfig?: (config: NoInfer<C> & RnnArgs) => Record<string, unknown>;
   fromConfig?: (config: Record<string, unknown>, fn: string) => Record<string, unknown>;
-}) {
+}): RecurrentLayerFunction<LayerArgs<Omit<Pick<RnnProps, N>, keyof P> & P, R>> {
   type Config = C & RnnArgs;
   const pickRnnProps = (names: readonly RnnArgName[]): Props => Object.fromEntries(names.map((k) => [k, RNN_PROPS[k]]));
   const rnnProps = spec.rnnArgs ? pickRnnProps(spec.rnnArgs) : RNN_PROPS;
   const configProps = spec.configRnnArgs ? pickRnnProps(spec.configRnnArgs) : undefined;
   const accepted = Object.keys({ ...spec.props, ...rnnProps, ...configProps });
   const cell = (c: Config) => memoCell(c, () => spec.cellOf(c));
-  cellBuilders.set(spec.className, cell as (c: Record<string, any>) => RecurrentCell);
-  return defineLayer<Config>({
+  const layerFunction = defineLayer<Props, string, Config>({
     className: spec.className,
     fn: spec.fn,
     props: { ...spec.props, ...rnnProps },
@@ -219,5 +223,8 @@ export function defineRecurrentLayer<C extends Record<string, any>>(spec: {
           unknown
         >),
     fromConfig: spec.fromConfig,
+    recurrent: { role: "layer", cell },
   });
+  // What it returns depends on `return_state` (one tensor, or the output and the final states).
+  return layerFunction as unknown as RecurrentLayerFunction<LayerArgs<Omit<Pick<RnnProps, N>, keyof P> & P, R>>;
 }

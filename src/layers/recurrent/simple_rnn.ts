@@ -3,6 +3,7 @@
  * (u, u), bias (u). The step's math is fused/cells/simple_rnn.ts, shared with the fused kernels.
  */
 import { tf } from "../../backend/tf.js";
+import type { ConfigOf } from "../../args.js";
 import {
   CELL_DEFAULTS,
   CELL_PROPS,
@@ -18,7 +19,7 @@ import { defineRecurrentLayer, type RnnArgs } from "./rnn_layer.js";
 import { tensorAlgebra } from "./fused/cells/algebra.js";
 import { simpleRnnStep } from "./fused/cells/simple_rnn.js";
 
-export type SimpleRNNCellConfig = Omit<CellArgs, "recurrent_activation" | "implementation">;
+export type SimpleRNNCellConfig = ConfigOf<typeof CELL_PROPS>;
 
 export function simpleRnnCell(c: SimpleRNNCellConfig): RecurrentCell {
   const u = c.units;
@@ -52,8 +53,13 @@ export function simpleRnnCell(c: SimpleRNNCellConfig): RecurrentCell {
 
 const { recurrent_activation: _ra, implementation: _impl, ...SIMPLE_DEFAULTS } = CELL_DEFAULTS;
 
-/** `layer_simple_rnn_cell(units, ...)` (R keras 2 name). */
-export const layer_simple_rnn_cell = defineCell<SimpleRNNCellConfig>({
+/**
+ * `layer_simple_rnn_cell(units, ...)` (R keras 2 name): one SimpleRNN step, for layer_rnn() and stacks.
+ *
+ * @example
+ * const model = pipe(keras_model_sequential({ input_shape: [10, 4] }), layer_rnn({ cell: layer_simple_rnn_cell({ units: 8 }) }));
+ */
+export const layer_simple_rnn_cell = defineCell({
   className: "SimpleRNNCell",
   fn: "layer_simple_rnn_cell",
   props: CELL_PROPS,
@@ -61,13 +67,23 @@ export const layer_simple_rnn_cell = defineCell<SimpleRNNCellConfig>({
   required: ["units"],
   build: (c) => simpleRnnCell(c),
 });
-/** `rnn_cell_simple(units, ...)` (keras3 name of layer_simple_rnn_cell). */
+/**
+ * `rnn_cell_simple(units, ...)` (keras3 name of layer_simple_rnn_cell).
+ *
+ * @example
+ * const rnn = layer_rnn({ cell: rnn_cell_simple({ units: 8 }) });
+ */
 export const rnn_cell_simple = layer_simple_rnn_cell;
 
 export type SimpleRNNConfig = SimpleRNNCellConfig & RnnArgs;
 
-/** `layer_simple_rnn(object, units, ...)`. */
-export const layer_simple_rnn = defineRecurrentLayer<SimpleRNNConfig>({
+/**
+ * `layer_simple_rnn(object, units, ...)`: the fully connected RNN, h' = activation(x W + h U + b).
+ *
+ * @example
+ * const model = pipe(keras_model_sequential({ input_shape: [10, 4] }), layer_simple_rnn({ units: 8 }));
+ */
+export const layer_simple_rnn = defineRecurrentLayer({
   className: "SimpleRNN",
   fn: "layer_simple_rnn",
   props: CELL_PROPS,

@@ -62,22 +62,32 @@ export const CellList = described(
   "a non-empty list of RNN cells",
 );
 
-export interface StackedConfig {
-  cells: Layer[];
-}
-
-/** `layer_stacked_rnn_cells(cells)` (R keras 2 name): a stack of cells that behaves as one cell. */
-export const layer_stacked_rnn_cells = defineCell<StackedConfig>({
+/**
+ * `layer_stacked_rnn_cells(cells)` (R keras 2 name): a stack of cells that behaves as one cell.
+ *
+ * @example
+ * const cell = layer_stacked_rnn_cells({ cells: [layer_lstm_cell({ units: 8 }), layer_lstm_cell({ units: 4 })] });
+ * const model = pipe(keras_model_sequential({ input_shape: [10, 3] }), layer_rnn({ cell }));
+ */
+export const layer_stacked_rnn_cells = defineCell({
   className: "StackedRNNCells",
   fn: "layer_stacked_rnn_cells",
-  props: { cells: CellList },
+  props: {
+    /** The cells, first (closest to the input) first. */
+    cells: CellList,
+  },
   defaults: {},
   required: ["cells"],
   build: (c) => stackCells(c.cells.map(cellOf)),
   toConfig: (c) => ({ cells: c.cells.map((cell) => layerToConfig(cell)) }),
   fromConfig: (c, fn) => nestedLayerFromConfig(fn, c, "cells"),
 });
-/** `rnn_cells_stack(cells)` (keras3 name). */
+/**
+ * `rnn_cells_stack(cells)` (keras3 name).
+ *
+ * @example
+ * const cell = rnn_cells_stack({ cells: [rnn_cell_gru({ units: 8 }), rnn_cell_lstm({ units: 4 })] });
+ */
 export const rnn_cells_stack = layer_stacked_rnn_cells;
 
 /** The cell of a `cell` argument: one cell value, or a list (stacked). */

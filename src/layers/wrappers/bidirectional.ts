@@ -14,9 +14,10 @@
 import { tf, type Tensor } from "../../backend/tf.js";
 import { Nullable, OneOf } from "../../args.js";
 import { KerasError } from "../../errors.js";
-import { defineLayer, familyOf, inferOutputShapes, makeLayer, type Layer } from "../../model/layer.js";
+import { defineLayer, familyOf, inferOutputShapes, makeLayer, type Layer, type LayerArgs } from "../../model/layer.js";
 import { formatShape } from "../../model/shape.js";
 import type { CallShapes, ForwardContext, ForwardResult, LayerFamily, Shape } from "../../model/types.js";
+import type { Applied, LayerInput } from "../../model/dual.js";
 import {
   LayerArg,
   innerForward,
@@ -24,6 +25,7 @@ import {
   nestedLayerConfig,
   nestedLayersFromConfig,
   wrapperFunction,
+  type WrapperFunction,
 } from "./common.js";
 
 const FN = "bidirectional";
@@ -223,13 +225,8 @@ function forward(c: BidirectionalConfig, ctx: ForwardContext): ForwardResult {
 export const BidirectionalFamily: LayerFamily<BidirectionalConfig> = {
   className: "Bidirectional",
   fn: FN,
-  props: {
-    layer: LayerArg,
-    merge_mode: Nullable(OneOf("concat", "sum", "ave", "mul")),
-    backward_layer: Nullable(LayerArg),
-  },
+  props: {},
   defaults: { merge_mode: "concat", backward_layer: null as unknown as Layer },
-  required: ["layer"],
   validate: validate as unknown as (c: BidirectionalConfig) => BidirectionalConfig,
   inputDimShape: (d) => [null, d],
   takesStates: true,
@@ -249,15 +246,53 @@ export const BidirectionalFamily: LayerFamily<BidirectionalConfig> = {
   fromConfig: nestedLayersFromConfig("layer", "backward_layer"),
 };
 
-const makeBidirectional = defineLayer<BidirectionalConfig>(BidirectionalFamily);
+const BIDIRECTIONAL_PROPS = {
+  /** The recurrent layer run forwards (and, unless `backward_layer` is given, backwards). */
+  layer: LayerArg,
+  /** How the two outputs combine: "concat" (forward first), "sum", "ave", "mul", or NULL (both, as a list). */
+  merge_mode: Nullable(OneOf("concat", "sum", "ave", "mul")),
+  /** The recurrent layer run backwards (NULL: a copy of `layer` with go_backwards flipped). */
+  backward_layer: Nullable(LayerArg),
+};
+type BidirectionalArgs = LayerArgs<typeof BIDIRECTIONAL_PROPS, "layer">;
+
+const makeBidirectional = defineLayer<typeof BIDIRECTIONAL_PROPS, "layer", BidirectionalConfig>({
+  ...BidirectionalFamily,
+  props: BIDIRECTIONAL_PROPS,
+  required: ["layer"],
+});
+
+/** bidirectional's type: a wrapper function, whose layer returns a list when merge_mode is NULL. */
+export interface BidirectionalFunction extends WrapperFunction<BidirectionalArgs> {
+  (layer: Layer, args: Omit<BidirectionalArgs, "layer"> & { merge_mode: null }): Layer<"many">;
+  <X extends LayerInput>(object: X, args: BidirectionalArgs & { merge_mode: null }): Applied<X, "many">;
+  (args: BidirectionalArgs & { merge_mode: null }): Layer<"many">;
+}
 
 /**
  * `bidirectional(object, { layer, merge_mode = "concat", backward_layer = NULL, weights = NULL })`:
  * `layer` run over the input in both directions. merge_mode "concat" (forward first), "sum", "ave",
  * "mul", or null (both outputs returned as a list). With the layer's return_state, the output is
- * followed by the forward layer's final states, then the backward layer's.
+ * followed by the forward layer's final states, then the backward layer's. R's call shape
+ * `bidirectional(layer, { merge_mode })` gives the wrapper as a layer value, for `pipe`.
+ *
+ * @example
+ * const model = pipe(
+ *   keras_model_sequential({ input_shape: [20, 8] }),
+ *   bidirectional(layer_lstm({ units: 16 })),
+ *   layer_dense({ units: 1, activation: "sigmoid" }),
+ * );
  */
-export const bidirectional = wrapperFunction(FN, (args) => makeBidirectional(args), true);
+export const bidirectional = wrapperFunction<BidirectionalFunction>(
+  FN,
+  (args) => makeBidirectional(args as BidirectionalArgs),
+  true,
+);
 
-/** R keras 3's name for `bidirectional`. */
+/**
+ * R keras 3's name for `bidirectional`.
+ *
+ * @example
+ * const model = pipe(keras_model_sequential({ input_shape: [5, 3] }), layer_bidirectional(layer_lstm({ units: 4 })));
+ */
 export const layer_bidirectional = bidirectional;

@@ -4,8 +4,10 @@
  * function that lets a wrapper adopt its inner layer's input shape, and the Keras config of a nested layer
  * both ways.
  */
-import { Guarded } from "../../args.js";
-import { dualLayerFunction, familyOf, isLayer, withLayer, type Layer } from "../../model/layer.js";
+import { Guarded, isPlainRecord } from "../../args.js";
+import { KerasError, describeValue } from "../../errors.js";
+import { familyOf, isLayer, withLayer, type Layer } from "../../model/layer.js";
+import { dualLayerFunction, type Applied, type LayerInput, type Outputs } from "../../model/dual.js";
 import type { ForwardContext, ForwardResult, Shape, WeightSpec } from "../../model/types.js";
 import { layerToConfig, nestedLayerFromConfig, type LayerConfig } from "../../io/layer_config.js";
 
@@ -48,20 +50,41 @@ export const nestedLayersFromConfig =
     keys.reduce((c, k) => nestedLayerFromConfig(fn, c, k), config);
 
 /**
- * The R-style dual function of a wrapper: like `defineLayer`'s (nothing or a record of arguments → a
- * layer value; a model, symbolic tensor or data first → the wrapper applied to it). With
- * `adoptInputShape`, a wrapper with no input shape of its own takes the one its inner layer declares
+ * A wrapper's dual function. R's call shape, the inner layer first (`bidirectional(layer_lstm({ units: 4 }))`),
+ * gives the wrapper as a layer value, ready for `pipe`; otherwise as any layer function: a record of
+ * arguments (with `layer`) gives the layer value, and a model, symbolic tensor or data first the wrapper
+ * applied to it.
+ */
+export interface WrapperFunction<A extends { layer: Layer }> {
+  <O extends Outputs>(layer: Layer<O>, args?: Omit<A, "layer"> | null): Layer<O>;
+  <X extends LayerInput, O extends Outputs>(object: X, args: Omit<A, "layer"> & { layer: Layer<O> }): Applied<X, O>;
+  <O extends Outputs>(args: Omit<A, "layer"> & { layer: Layer<O> }): Layer<O>;
+}
+
+/**
+ * The R-style dual function of a wrapper (see `WrapperFunction`). With `adoptInputShape`, a wrapper with
+ * no input shape of its own takes the one its inner layer declares
  * (`bidirectional({ layer: layer_lstm({ units: 4, input_shape: [10, 8] }) })`): both see the same input.
  */
-export function wrapperFunction(
-  fn: string,
-  makeLayer: (args?: Record<string, unknown>) => Layer,
-  adoptInputShape: boolean,
-) {
-  return dualLayerFunction(fn, (args) => {
+export function wrapperFunction<F>(fn: string, makeLayer: (args: unknown) => Layer, adoptInputShape: boolean): F {
+  const make = (args: unknown) => {
     const made = makeLayer(args);
     return adoptInputShape ? adoptInnerInputShape(made) : made;
-  });
+  };
+  const dual = dualLayerFunction<(a?: unknown, b?: unknown) => unknown>(fn, make);
+  const wrapper = (a?: unknown, b?: unknown): unknown => {
+    if (!isLayer(a)) return dual(a, b);
+    // R's call shape: the inner layer first, then the wrapper's other arguments (NULL: none).
+    if (b !== undefined && b !== null && !isPlainRecord(b))
+      throw new KerasError(fn, `arguments must be a record of named arguments, got ${describeValue(b)}`);
+    const rest = b ?? {};
+    if (Object.hasOwn(rest, "layer") && rest.layer !== undefined)
+      throw new KerasError(fn, "`layer` is given twice (as the first argument and by name)");
+    return make({ ...rest, layer: a });
+  };
+  Object.defineProperty(wrapper, "name", { value: fn });
+  // The public type is F's overloads; the one implementation dispatches at run time.
+  return wrapper as F;
 }
 
 function adoptInnerInputShape(wrapper: Layer): Layer {

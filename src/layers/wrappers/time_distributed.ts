@@ -9,7 +9,15 @@
  */
 import { tf, type Tensor } from "../../backend/tf.js";
 import { KerasError } from "../../errors.js";
-import { builtWeightsOf, defineLayer, familyOf, inferOutputShapes, withLayer, type Layer } from "../../model/layer.js";
+import {
+  builtWeightsOf,
+  defineLayer,
+  familyOf,
+  inferOutputShapes,
+  withLayer,
+  type Layer,
+  type LayerArgs,
+} from "../../model/layer.js";
 import { formatShape } from "../../model/shape.js";
 import type { ForwardContext, ForwardResult, LayerFamily, Shape } from "../../model/types.js";
 import {
@@ -20,6 +28,7 @@ import {
   nestedLayerConfig,
   nestedLayersFromConfig,
   wrapperFunction,
+  type WrapperFunction,
 } from "./common.js";
 
 const FN = "time_distributed";
@@ -124,9 +133,8 @@ function forwardStepwise(layer: Layer, ctx: ForwardContext): ForwardResult {
 export const TimeDistributedFamily: LayerFamily<TimeDistributedConfig> = {
   className: "TimeDistributed",
   fn: FN,
-  props: { layer: LayerArg },
+  props: {},
   defaults: {},
-  required: ["layer"],
   validate: (c: TimeDistributedConfig): TimeDistributedConfig => {
     const family = familyOf(c.layer);
     if (c.layer.className === "InputLayer" || family.inputs === "many") {
@@ -156,17 +164,33 @@ export const TimeDistributedFamily: LayerFamily<TimeDistributedConfig> = {
   fromConfig: nestedLayersFromConfig("layer"),
 };
 
-const makeTimeDistributed = defineLayer<TimeDistributedConfig>(TimeDistributedFamily);
+const TIME_DISTRIBUTED_PROPS = {
+  /** The layer applied at each timestep (a layer value, e.g. layer_dense({ units: 8 })). */
+  layer: LayerArg,
+};
+const makeTimeDistributed = defineLayer<typeof TIME_DISTRIBUTED_PROPS, "layer", TimeDistributedConfig>({
+  ...TimeDistributedFamily,
+  props: TIME_DISTRIBUTED_PROPS,
+  required: ["layer"],
+});
 
 /**
  * `time_distributed(object, { layer })`: `layer` applied to every timestep of `object`'s
  * (batch, time, ...) input. Output shape (batch, time, ...the layer's output); the weights (and the
  * parameter count) are the inner layer's, and weights the inner layer already holds are kept.
+ * R's call shape `time_distributed(layer)` gives the wrapper as a layer value, for `pipe`.
+ *
+ * @example
+ * const model = pipe(
+ *   keras_model_sequential({ input_shape: [10, 4] }),
+ *   layer_lstm({ units: 8, return_sequences: true }),
+ *   time_distributed(layer_dense({ units: 1 })),
+ * );
  */
-export const time_distributed = wrapperFunction(
+export const time_distributed = wrapperFunction<WrapperFunction<LayerArgs<typeof TIME_DISTRIBUTED_PROPS, "layer">>>(
   FN,
   (args) => {
-    const layer = makeTimeDistributed(args);
+    const layer = makeTimeDistributed(args as LayerArgs<typeof TIME_DISTRIBUTED_PROPS, "layer">);
     if (layer.weightsArg) return layer;
     const inner = layer.config.layer as Layer;
     const held = builtWeightsOf(inner);
@@ -176,5 +200,10 @@ export const time_distributed = wrapperFunction(
   false,
 );
 
-/** R keras's name for `time_distributed`. */
+/**
+ * R keras's name for `time_distributed`.
+ *
+ * @example
+ * const model = pipe(keras_model_sequential({ input_shape: [5, 3] }), layer_time_distributed(layer_dense({ units: 2 })));
+ */
 export const layer_time_distributed = time_distributed;

@@ -185,7 +185,7 @@ const DECODES: { lengths: number[]; args: k.CtcDecodeArgs }[] = [
 
 interface ModelCase {
   input_shape: number[];
-  layers: [number, string | null][];
+  layers: [number, k.ActivationName | null][];
 }
 function modelOf(m: ModelCase, names?: string[]): Model {
   return k.keras_model_sequential({
@@ -580,7 +580,7 @@ interface FileCase {
 /** A model with four sigmoid / softmax outputs o1..o4, one per new loss. */
 function fourOutputs(): Model {
   const input = k.layer_input({ shape: [4] });
-  const out = (name: string, activation: string) => k.layer_dense(input, { units: 3, activation, name });
+  const out = (name: string, activation: k.ActivationName) => k.layer_dense(input, { units: 3, activation, name });
   return k.keras_model({
     inputs: input,
     outputs: [out("o1", "sigmoid"), out("o2", "softmax"), out("o3", "sigmoid"), out("o4", "sigmoid")],

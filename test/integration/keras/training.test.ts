@@ -38,6 +38,7 @@ import {
 } from "../../../src/index.js";
 import type { Model } from "../../../src/model/model.js";
 import { familyOf } from "../../../src/model/layer.js";
+import type { LayerFunctionWith, RecurrentLayerFunction } from "../../../src/model/dual.js";
 import { requireKeras, runKeras } from "../../helpers/keras.js";
 import { nested, withPatternWeights } from "../../core/helpers.js";
 import { BACKENDS, expectClose } from "../../wrappers/helpers.js";
@@ -99,8 +100,14 @@ interface WrapperCase {
   optimizer: OptimizerCase;
 }
 
-const RECURRENT = { lstm: layer_lstm, gru: layer_gru };
-const CELLS = { lstm: layer_lstm_cell, gru: layer_gru_cell };
+const RECURRENT: Record<"lstm" | "gru", RecurrentLayerFunction<{ units: number }>> = {
+  lstm: layer_lstm,
+  gru: layer_gru,
+};
+const CELLS: Record<"lstm" | "gru", LayerFunctionWith<{ units: number }, "many">> = {
+  lstm: layer_lstm_cell,
+  gru: layer_gru_cell,
+};
 const sequential = (layer: unknown) =>
   keras_model_sequential({ input_shape: SEQ_SHAPE, layers: [layer as any, layer_dense({ units: 1 })] });
 

@@ -3,9 +3,9 @@
  * loss_* / metric_*. Accepted: tf.Tensor (never disposed or kept here), nested arrays of numbers,
  * `{ data, shape }` records, typed arrays (flat; reshaped by the caller when it knows the shape).
  */
-import { tf, type Tensor } from "../../backend/tf.js";
-import { KerasError, describeValue } from "../../errors.js";
-import { MAX_TENSOR_SIZE } from "../../args.js";
+import { tf, type Tensor } from "./tf.js";
+import { KerasError, describeValue } from "../errors.js";
+import { MAX_TENSOR_SIZE } from "../args.js";
 
 /** A tensor made from user data; dispose it with `release` (tensors the user gave are left alone). */
 export interface Converted {
