@@ -218,12 +218,12 @@ export function registerCpuReplacementKernels(): void {
   if (cpuReplaced) return;
   cpuReplaced = true;
   if (tf.getKernel("UnsortedSegmentSum", "cpu")) tf.unregisterKernel("UnsortedSegmentSum", "cpu");
-  tf.registerKernel({
-    kernelName: "UnsortedSegmentSum",
-    backendName: "cpu",
-    kernelFunc: ((args: KernelArgs) =>
-      unsortedSegmentSum(args, (shape, dtype, values) =>
-        (args.backend as CpuBackendApi).makeTensorInfo(shape, dtype, values),
-      )) as any,
-  });
+  tf.registerKernel({ kernelName: "UnsortedSegmentSum", backendName: "cpu", kernelFunc: cpuUnsortedSegmentSum as any });
+}
+
+/** The cpu backend's UnsortedSegmentSum once replaced (tests check that it is the registered one). */
+export function cpuUnsortedSegmentSum(args: KernelArgs) {
+  return unsortedSegmentSum(args, (shape, dtype, values) =>
+    (args.backend as CpuBackendApi).makeTensorInfo(shape, dtype, values),
+  );
 }

@@ -7,7 +7,8 @@
  */
 import { expect } from "chai";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { tsBlocks, vignetteModule } from "../../scripts/vignette_code.js";
 
@@ -33,10 +34,15 @@ describe("the code in vignettes and the README runs", function () {
       const tmp = mkdtempSync(join(cache, "tskeras-vignette-"));
       const script = join(tmp, file.replace(/\//g, "_").replace(/\.md$/, ".mts"));
       writeFileSync(script, code);
+      // the document's own temporary files (os.tmpdir() in the child) go into a folder removed with it
+      const ownTmp = join(tmp, "tmp");
+      mkdirSync(ownTmp);
+      for (const name of readdirSync(tmpdir()).filter((n) => n.startsWith("tsx-")))
+        symlinkSync(join(tmpdir(), name), join(ownTmp, name)); // tsx's compile cache stays warm
       const r = spawnSync(process.execPath, ["--import", "tsx", script], {
         cwd: root,
         encoding: "utf8",
-        env: { ...process.env, KERAS_BACKEND: "wasm" },
+        env: { ...process.env, KERAS_BACKEND: "wasm", TMPDIR: ownTmp },
       });
       rmSync(tmp, { recursive: true, force: true });
       expect(r.status, `${file} failed:\n${r.stdout}\n${r.stderr}`).to.equal(0);
