@@ -3,6 +3,7 @@
  * JSON configs, and raw bytes. Loading returns a new model value; saving never changes the model.
  * Files are written atomically (a temporary file in the same folder, then a rename).
  */
+import { readTextState, textAssetEntries } from "../io/text_assets.js";
 import * as t from "io-ts";
 import { readFile, stat } from "node:fs/promises";
 import { KerasError } from "../errors.js";
@@ -127,6 +128,7 @@ async function kerasArchive(fn: string, model: Model, includeOptimizer: boolean)
     [METADATA_ENTRY, encode(metadata)],
     [CONFIG_ENTRY, encode(config)],
     [WEIGHTS_ENTRY, weights],
+    ...textAssetEntries(model),
   ]);
 }
 
@@ -148,8 +150,11 @@ async function modelFromArchive(
     throw new KerasError(fn, `${what} is a legacy HDF5 (.h5) model file, a format not available yet`, "io");
   if (!hasZipSignature(bytes))
     throw new KerasError(fn, `${what} is not a Keras model file (a .keras zip archive)`, "io");
-  const entries = await unpackArchive(fn, what, bytes, (n) =>
-    [CONFIG_ENTRY, METADATA_ENTRY, WEIGHTS_ENTRY].includes(n),
+  const entries = await unpackArchive(
+    fn,
+    what,
+    bytes,
+    (n) => [CONFIG_ENTRY, METADATA_ENTRY, WEIGHTS_ENTRY].includes(n) || n.startsWith("assets/"),
   );
   const configBytes = entries.get(CONFIG_ENTRY);
   if (!configBytes) throw new KerasError(fn, `${what} has no ${CONFIG_ENTRY}: it is not a .keras model file`, "io");
@@ -164,7 +169,7 @@ async function modelFromArchive(
     );
   return readHdf5(fn, `${WEIGHTS_ENTRY} in ${what}`, weights, (file) => {
     const loaded = readKerasWeights(file, fn, `the file`, model, false).model;
-    return readOptimizerState(file, fn, loaded);
+    return readOptimizerState(file, fn, readTextState(fn, what, loaded, entries, file));
   });
 }
 
