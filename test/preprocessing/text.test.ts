@@ -127,6 +127,18 @@ describe("text layers (hand-derived cases)", function () {
       () => pipe(k.keras_model_sequential({ input_shape: [3] }), k.layer_dense({ units: 2 }), tv),
       /can only be the first layer/,
     );
+    const input = k.layer_input({ shape: [3] });
+    err(() => pipe(input, k.layer_dense({ units: 2 }), tv), /apply it to a layer_input\(\)/);
+  });
+
+  it("a raw-string input feeds its text layer only", async () => {
+    const input = k.layer_input({ shape: [1], dtype: "string" });
+    const tv = k.layer_text_vectorization({ vocabulary: ["a"], output_sequence_length: 1 });
+    const both = k.keras_model({
+      inputs: input,
+      outputs: k.layer_add([tv(input), k.layer_dense(input, { units: 1 })]),
+    });
+    await expectReject(k.predict(both, ["a"], quiet), /feeds the text layer .* and layer "dense/);
   });
 
   it("a model starting with text_vectorization takes raw strings in fit / evaluate / predict", async () => {

@@ -132,5 +132,11 @@ export function set_vocabulary<L extends Layer>(
       `\`vocabulary\` must hold ${settings.tokenKind === "string" ? "strings" : "integers"}, element ${bad + 1} is ${describeValue(a.vocabulary[bad])}`,
     );
   const state = Object.freeze(givenVocabulary(fn, settings, a.vocabulary, a.idf_weights));
-  return withLayer(layer, { id: newId(), origin: {}, config: { ...layer.config, [VOCABULARY_STATE]: state } }) as L;
+  // A layer made with `vocabulary` keeps it in its config (get_config writes it): that is replaced too.
+  const given = layer.config.vocabulary !== null ? { vocabulary: a.vocabulary, idf_weights: a.idf_weights } : {};
+  return withLayer(layer, {
+    id: newId(),
+    origin: {},
+    config: { ...layer.config, ...given, [VOCABULARY_STATE]: state },
+  }) as L;
 }
