@@ -46,10 +46,29 @@ for case in cfg["cases"]:
     vocab = [v.decode() if isinstance(v, bytes) else (v.item() if hasattr(v, "item") else v) for v in layer.get_vocabulary()]
     out["cases"].append({"vocabulary": vocab, "output": plain(layer(np.array(case["inputs"])))})
 
-# Files written by tskeras: load them and predict on raw strings.
+def layout(path):
+    """A .keras file's zip entries and its weights file's objects (name, and shape for datasets)."""
+    import io
+    import zipfile
+
+    import h5py
+
+    z = zipfile.ZipFile(path)
+    objects = []
+    with h5py.File(io.BytesIO(z.read("model.weights.h5")), "r") as h:
+        h.visititems(lambda n, o: objects.append([n, list(o.shape) if hasattr(o, "shape") else None]))
+    assets = {n: z.read(n).decode() for n in z.namelist() if n.startswith("assets/")}
+    return {"entries": sorted(z.namelist()), "objects": objects, "assets": assets}
+
+
+# Files written by tskeras: load them and predict on raw strings; Keras saving them again gives the same layout.
+out["layouts"] = []
 for item in cfg["load"]:
     model = keras.saving.load_model(item["file"])
     out["load"].append(plain(model.predict(data(item["inputs"]), verbose=0)))
+    again = item["file"] + ".again.keras"
+    model.save(again)
+    out["layouts"].append({"ours": layout(item["file"]), "keras": layout(again)})
 
 # Files written here for tskeras to load: text layers adapted in Keras, with an embedding / GRU after.
 keras.utils.set_random_seed(3)

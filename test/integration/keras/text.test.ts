@@ -191,6 +191,7 @@ describe("text layers against Keras 3 (vocabularies, outputs, .keras files both 
   let oracle: {
     cases: { vocabulary: unknown[]; output: unknown }[];
     load: unknown[];
+    layouts: { ours: unknown; keras: unknown }[];
     saved: { file: string; inputs: unknown; output: unknown }[];
   };
 
@@ -224,6 +225,10 @@ describe("text layers against Keras 3 (vocabularies, outputs, .keras files both 
 
   it("writes .keras files that Keras loads and runs on the same raw strings to the same outputs", () => {
     mine.forEach((m, i) => expectClose(oracle.load[i], m.expected, 1e-5, m.file));
+  });
+
+  it("the files written here have Keras's layout: Keras saving them again gives the same entries, assets and weight objects", () => {
+    oracle.layouts.forEach(({ ours, keras }, i) => expect(ours, mine[i].file).to.deep.equal(keras));
   });
 
   it("loads Keras's .keras files with adapted text layers and predicts Keras's numbers from raw strings", async () => {
