@@ -176,6 +176,27 @@ describe("text layers (hand-derived cases)", function () {
     expect(JSON.parse(JSON.stringify(k.get_config(adapted))).config.vocabulary).to.equal(null);
   });
 
+  it(".keras: standardize / split functions are saved by name and come back from custom_objects", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tskeras-text-fn-"));
+    try {
+      const shout = (s: string) => s.toUpperCase();
+      const commas = (s: string) => s.split(",");
+      const tv = k.adapt(k.layer_text_vectorization({ standardize: shout, split: commas }), ["a,b", "b,c"]);
+      expect(k.get_vocabulary(tv)).to.deep.equal(["", "[UNK]", "B", "C", "A"]);
+      const model = pipe(k.keras_model_sequential(), tv, k.layer_embedding({ input_dim: 5, output_dim: 2 }));
+      const file = join(dir, "fn.keras");
+      await k.save_model(model, file);
+      await expectReject(
+        k.load_model(file),
+        /custom_objects.*"shout" \(the `standardize` function of TextVectorization layer "text_vectorization"\).*"commas"/s,
+      );
+      const back = await k.load_model(file, { custom_objects: { shout, commas } });
+      expect(await k.predict(back, ["a,z"], quiet)).to.deep.equal(await k.predict(model, ["a,z"], quiet));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it(".keras: the vocabulary goes in the assets and comes back; tfjs refuses the layer by name", async () => {
     const dir = mkdtempSync(join(tmpdir(), "tskeras-text-unit-"));
     try {

@@ -184,9 +184,15 @@ export const layer_text_vectorization = defineLayer({
   mask: "drop",
   toConfig: (c) => {
     const own = lookupKerasConfig(textLookupSettings(c), c);
-    // A function is written by name (it cannot be saved): Keras reads it as a registered function.
+    // A function is written as Keras writes a function reference; loading needs it in `custom_objects`.
     for (const key of ["standardize", "split"] as const)
-      if (typeof own[key] === "function") own[key] = (own[key] as (s: string) => unknown).name || "custom";
+      if (typeof own[key] === "function")
+        own[key] = {
+          module: "builtins",
+          class_name: "function",
+          config: (own[key] as (s: string) => unknown).name || "custom",
+          registered_name: "function",
+        };
     return own;
   },
   host: { inputDtype: () => "string", encode: encodeText },
