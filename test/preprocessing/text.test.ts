@@ -90,6 +90,13 @@ describe("text layers (hand-derived cases)", function () {
     const adapted = k.adapt(plain, [["x", "y", "y"]]);
     expect(k.get_vocabulary(plain)).to.deep.equal(["[UNK]"]);
     expect(k.get_vocabulary(adapted)).to.deep.equal(["[UNK]", "y", "x"]);
+    // An iterable of batches, `steps` of them read: the third batch ("w") is not.
+    function* batches() {
+      yield [["x", "y"]];
+      yield [["y"]];
+      yield [["w", "w", "w"]];
+    }
+    expect(k.get_vocabulary(k.adapt(plain, batches(), { steps: 2 }))).to.deep.equal(["[UNK]", "y", "x"]);
     const set = k.set_vocabulary(adapted, ["q"]);
     expect(k.get_vocabulary(set)).to.deep.equal(["[UNK]", "q"]);
     expect(k.get_vocabulary(adapted)).to.deep.equal(["[UNK]", "y", "x"]);
