@@ -5,6 +5,7 @@
  * model value; saving never changes the model. Files are written atomically (a temporary file in the
  * same folder, then a rename).
  */
+import { readTextState } from "../io/text_assets.js";
 import * as t from "io-ts";
 import { readFile, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -157,8 +158,11 @@ async function modelFromArchive(
   if (hasHdf5Signature(bytes)) return modelFromLegacy(fn, what, bytes, custom, compileIt);
   if (!hasZipSignature(bytes))
     throw new KerasError(fn, `${what} is not a Keras model file (a .keras zip archive)`, "io");
-  const entries = await unpackArchive(fn, what, bytes, (n) =>
-    [CONFIG_ENTRY, METADATA_ENTRY, WEIGHTS_ENTRY].includes(n),
+  const entries = await unpackArchive(
+    fn,
+    what,
+    bytes,
+    (n) => [CONFIG_ENTRY, METADATA_ENTRY, WEIGHTS_ENTRY].includes(n) || n.startsWith("assets/"),
   );
   const configBytes = entries.get(CONFIG_ENTRY);
   if (!configBytes) throw new KerasError(fn, `${what} has no ${CONFIG_ENTRY}: it is not a .keras model file`, "io");
@@ -173,7 +177,7 @@ async function modelFromArchive(
     );
   return readHdf5(fn, `${WEIGHTS_ENTRY} in ${what}`, weights, (file) => {
     const loaded = readKerasWeights(file, fn, `the file`, model, false).model;
-    return readOptimizerState(file, fn, loaded);
+    return readOptimizerState(file, fn, readTextState(fn, what, loaded, entries, file));
   });
 }
 

@@ -6,6 +6,7 @@
  * as in Keras: those new values are kept in host memory for the layer value (what get_weights() reports and
  * what its next runtime is built from).
  */
+import { hostTensor } from "./host.js";
 import { tf, type Tensor } from "../backend/tf.js";
 import { KerasError, asKerasError } from "../errors.js";
 import { toTensorData } from "../backend/convert.js";
@@ -82,6 +83,12 @@ export function callEager(
   caller: EagerCaller = { fn: familyOf(layer).fn },
 ): Tensor | Tensor[] {
   try {
+    // Text layers read raw data on the host: there is nothing to mask.
+    if (familyOf(layer).host) {
+      if (options.mask !== undefined && options.mask !== null)
+        throw new KerasError(caller.fn, "`mask` is for tensors: a text layer reads raw data");
+      return hostTensor(layer, x, caller.fn, `\`${caller.object ?? "object"}\``);
+    }
     return runEager(caller, layer, x, options);
   } catch (e) {
     throw asKerasError(caller.fn, e, `layer "${layer.name}"`);

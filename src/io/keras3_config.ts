@@ -338,11 +338,32 @@ function customNeed(r: Record<string, unknown>): { keys: string[]; what: string 
   return null;
 }
 
+/**
+ * TextVectorization's `standardize` / `split` functions, which Keras writes as function references
+ * (`{ class_name: "function", config: "package>name" }`): the argument and the custom-object keys that
+ * may give each (the registered name, or the name alone).
+ */
+function textFunctionRefs(r: Record<string, unknown>): { argument: string; keys: string[] }[] {
+  const c = asRecord(r.config) ?? {};
+  if (r.class_name !== "TextVectorization") return [];
+  return ["standardize", "split"].flatMap((argument) => {
+    const ref = asRecord(c[argument]) ? functionName(c[argument]) : null;
+    return ref === null ? [] : [{ argument, keys: [...new Set([ref, ref.split(">").pop()!])] }];
+  });
+}
+
 /** A layer (in config form, or a layer value) from a Keras 3 layer object. */
 function layerFromKeras3(r: Record<string, unknown>, custom: CustomObjects): unknown {
   const c = asRecord(r.config) ?? {};
   const className = String(r.class_name);
   const name = typeof c.name === "string" ? c.name : undefined;
+  const refs = textFunctionRefs(r);
+  if (refs.length) {
+    const config = fromKeras3Value(c, "", custom) as Record<string, unknown>;
+    for (const { argument, keys } of refs)
+      config[argument] = keys.map((k) => custom[k]).find((x) => typeof x === "function");
+    return { class_name: className, config };
+  }
   if (className === "Lambda") {
     const need = customNeed(r)!;
     // layer_lambda refuses a missing function and checks what a given one returns when it runs.
@@ -377,9 +398,17 @@ function missingCustomObjects(config: unknown, custom: CustomObjects): string[] 
     const r = asRecord(v);
     if (!r) return;
     if (typeof r.class_name === "string" && asRecord(r.config)) {
-      const need = customNeed(r);
-      if (need && !need.keys.some((k) => typeof custom[k] === "function"))
-        missing.push(`${need.keys.map((k) => `"${k}"`).join(" or ")} (${need.what})`);
+      const name = String(asRecord(r.config)?.name ?? r.class_name);
+      const needs = [
+        customNeed(r),
+        ...textFunctionRefs(r).map(({ argument, keys }) => ({
+          keys,
+          what: `the \`${argument}\` function of TextVectorization layer "${name}"`,
+        })),
+      ];
+      for (const need of needs)
+        if (need && !need.keys.some((k) => typeof custom[k] === "function"))
+          missing.push(`${need.keys.map((k) => `"${k}"`).join(" or ")} (${need.what})`);
       const isLayerObject = r.module === "keras.layers" || r.module === null || r.module === undefined;
       const layerish = asRecord(r.config)?.name !== undefined && isLayerObject && key !== "dtype";
       const special = ["Functional", "Sequential"].includes(r.class_name) || isOperationNode(r);

@@ -3,6 +3,7 @@
  * a `.keras` file and the `.weights.h5` of save_model_weights() — both ways. Where each weight goes is
  * weight_paths.ts's; how optimizer state is laid out is optimizer_vars.ts's.
  */
+import { writeTextVariables } from "./text_assets.js";
 import { ArgumentError, KerasError } from "../errors.js";
 import { weightValuesOf, weightSpecsOf, withLayer, type Layer } from "../model/layer.js";
 import { withModel, type CompiledState, type Model } from "../model/model.js";
@@ -79,6 +80,7 @@ export function writeKerasWeights(file: H5Writer, fn: string, model: Model, opti
     const stored = g.cudnn ? cudnnLayout(own, g.cudnn, true) : own;
     stored.forEach((w, k) => file.dataset(`${g.path}/${k}`, w.values, w.shape));
   }
+  writeTextVariables(file, model);
   const setup = model.compiled;
   if (optimizer && isTrainingSetup(setup)) {
     file.group("optimizer/vars", { name: String(setup.optimizer.config.name ?? "") });

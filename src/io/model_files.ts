@@ -11,6 +11,7 @@ import { compileToKeras3 } from "./keras_compile.js";
 import { writeKerasWeights } from "./keras_weights.js";
 import { CONFIG_ENTRY, METADATA_ENTRY, WEIGHTS_ENTRY, packArchive } from "./keras_archive.js";
 import { writeLegacyModel, writeLegacyWeights } from "./legacy_h5.js";
+import { textAssetEntries } from "./text_assets.js";
 
 /** The Keras version this package writes files as (the one its tests load them in). */
 export const KERAS_VERSION = "3.15.1";
@@ -37,6 +38,7 @@ export async function kerasArchive(
     [METADATA_ENTRY, encode(metadata)],
     [CONFIG_ENTRY, encode(config)],
     [WEIGHTS_ENTRY, weights],
+    ...textAssetEntries(model),
     ...extra,
   ]);
 }

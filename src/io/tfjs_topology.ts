@@ -80,6 +80,10 @@ const NO_TFJS_LAYER: Readonly<Record<string, string>> = {
   CuDNNLSTM: "tfjs-layers has no cuDNN layers; convert it with layer_from_cudnn() first (same numbers)",
   ConvLSTM1D: "tfjs-layers 4.22 has ConvLSTM2D only",
   ConvLSTM3D: "tfjs-layers 4.22 has ConvLSTM2D only",
+  TextVectorization:
+    "tfjs-layers 4.22 has no TextVectorization layer (no string processing): save the model as .keras, or save the layers after it and vectorize the text before predict()",
+  StringLookup: "tfjs-layers 4.22 has no StringLookup layer (no string lookups): save the model as .keras",
+  IntegerLookup: "tfjs-layers 4.22 has no IntegerLookup layer: save the model as .keras",
 };
 
 /** Our layer classes tfjs-layers 4.22 has with the same computation (subject to the checks below). */

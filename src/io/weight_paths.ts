@@ -112,6 +112,9 @@ export function kerasObjectTree(layer: Layer, inputShapes: readonly Shape[], off
         { attribute: "backward_layer", object: backward },
       ]);
     }
+    case "TextVectorization":
+      // Keras keeps the vocabulary in an inner StringLookup (text_assets.ts writes its state).
+      return node([{ attribute: "_lookup_layer", object: leaf("StringLookup", "string_lookup") }]);
     case "TimeDistributed": {
       const inner = c.layer as Layer;
       const step: Shape = [input[0], ...input.slice(2)];

@@ -27,8 +27,10 @@ export type MaskData = Tensor | readonly NestedBooleans[];
 export type TensorInput = TensorData | readonly TensorData[];
 /** Symbolic inputs: one symbolic tensor, or a list of them (merge layers). */
 export type SymbolicInput = SymbolicTensor | readonly SymbolicTensor[];
-/** What a layer applies to: a sequential model (append), symbolic tensors or data. */
-export type LayerInput = SequentialModel | SymbolicInput | TensorInput;
+/** Raw text for the text layers (layer_text_vectorization, layer_string_lookup): strings, nested as samples. */
+export type NestedStrings = string | readonly NestedStrings[];
+/** What a layer applies to: a sequential model (append), symbolic tensors or data (numbers, or raw text). */
+export type LayerInput = SequentialModel | SymbolicInput | TensorInput | readonly NestedStrings[];
 
 /** How many tensors a layer returns: one, or a list (cells; recurrent layers with return_state = TRUE). */
 export type Outputs = "one" | "many";

@@ -109,7 +109,13 @@ export function appendLayer(model: SequentialModel | import("./model.js").Model,
   let inputShape = model.inputShape;
   let inputDtype = model.inputDtype;
   const first = model.layers.length === 0;
-  if (first && named.batchInputShape) {
+  if (family.host && !first)
+    throw new KerasError(
+      family.fn,
+      `layer "${named.name}" reads raw data: it can only be the first layer of a model (it runs before the tensor graph)`,
+    );
+  // A text layer's implied input shape (one string per sample) gives way to the model's own.
+  if (first && named.batchInputShape && !(family.host && inputShape)) {
     if (inputShape && !shapesEqual(inputShape, named.batchInputShape)) {
       throw new KerasError(
         family.fn,
@@ -120,6 +126,7 @@ export function appendLayer(model: SequentialModel | import("./model.js").Model,
     inputShape = named.batchInputShape;
     inputDtype = named.inputDtype;
   }
+  if (family.host) inputDtype = family.host.inputDtype(named.config);
   const prevShape = first ? inputShape : model.shapes ? sequentialOutputShape(model) : null;
   let shapes = model.shapes;
   if (prevShape) {

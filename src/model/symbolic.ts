@@ -69,6 +69,11 @@ export function callSymbolic(
   const constants = asSymbolicList(family.fn, "constants", options.constants);
   const mask =
     options.mask === undefined || options.mask === null ? null : asSymbolicList(family.fn, "mask", options.mask)[0];
+  if (family.host && inputs[0].node.layer.className !== "InputLayer")
+    throw new KerasError(
+      family.fn,
+      `layer "${layer.name}" reads raw data: apply it to a layer_input() (it runs before the tensor graph), not to the output of "${inputs[0].node.layer.name}"`,
+    );
   const inputShapes = inputs.map((s) => s.shape);
   if (mask) checkMaskShape(family.fn, mask.shape, inputShapes[0], family.takesStates === true);
   let outputShapes: readonly Shape[];

@@ -5,6 +5,7 @@ import type { InitializerSpec } from "../ops/initializers.js";
 import type { RegularizerSpec } from "../ops/regularizers.js";
 import type { ConstraintSpec } from "../ops/constraints.js";
 import type { RecurrentCell } from "../layers/recurrent/cell.js";
+import type { HostOutput } from "../layers/preprocessing/host_data.js";
 
 export type Dim = number | null;
 /** A full shape including the batch axis; null = unknown. */
@@ -66,6 +67,17 @@ export interface ForwardResult {
 export interface CallShapes {
   readonly initialState: readonly Shape[];
   readonly constants: readonly Shape[];
+}
+
+/**
+ * A layer that runs on the host, before the tensor graph (the text preprocessing layers): it reads the
+ * raw data of a model input (strings, or integers) and the graph's node for it passes on what it made.
+ */
+export interface HostLayer<C> {
+  /** The dtype of the model input it reads (Keras's InputLayer dtype): "string" or "int64". */
+  readonly inputDtype: (config: C) => string;
+  /** Its output for raw data `x` (argument `what` of public function `fn`). */
+  readonly encode: (config: C, x: unknown, fn: string, what: string) => HostOutput;
 }
 
 /**
@@ -132,4 +144,6 @@ export interface LayerFamily<C extends Record<string, any> = Record<string, any>
    * a sequence (`"layer"`: layer_gru()).
    */
   readonly recurrent?: { readonly role: "cell" | "layer"; readonly cell: (config: C) => RecurrentCell };
+  /** Host layers (text preprocessing): see HostLayer. Their place is right after a model input. */
+  readonly host?: HostLayer<C>;
 }

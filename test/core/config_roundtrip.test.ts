@@ -192,7 +192,8 @@ describe("get_config / from_config round trip of every layer family", function (
 
   it("has a round-trip case for every registered family of the package (or lists it as unserialisable)", () => {
     // The package's families are those whose R function the package exports (tests may register others).
-    const packageFamilies = familyNames().filter((n) => getFamily(n)!.fn in api);
+    // Text layers (which read raw strings, not tensors) have their round trips in test/layers/text.test.ts.
+    const packageFamilies = familyNames().filter((n) => getFamily(n)!.fn in api && !getFamily(n)!.host);
     expect(packageFamilies.length).to.be.greaterThan(40);
     const covered = [...Object.keys(BUILDERS), ...UNSERIALIZABLE].sort();
     expect(covered).to.deep.equal(packageFamilies.sort());

@@ -141,6 +141,14 @@ const LAYERS: Record<
   layer_permute: { args: () => ({ dims: [2, 1] }), input: (fx) => fx.x3 },
   layer_repeat_vector: { args: () => ({ n: 2 }), input: (fx) => fx.x4, tooBig: { n: 2 ** 30 } },
   layer_masking: { args: () => ({}), input: (fx) => fx.x3 },
+  layer_text_vectorization: {
+    args: () => ({ vocabulary: ["a", "b"], output_sequence_length: 3 }),
+    kind: "texts",
+    input: () => ["a b", "c"],
+    tooBig: { max_tokens: 2 ** 31 },
+  },
+  layer_string_lookup: { args: () => ({ vocabulary: ["a", "b"] }), kind: "texts", input: () => [["a"], ["c"]] },
+  layer_integer_lookup: { args: () => ({ vocabulary: [1, 2] }), input: () => [[1], [3]] },
   layer_lambda: {
     args: (fx) => ({ f: (x: any) => T(fx).mul(x, 2) }),
     input: (fx) => fx.x4,
@@ -1022,6 +1030,27 @@ export const SIGNATURES: Record<string, Signature> = {
       ],
     };
   },
+  adapt: () => ({
+    args: [api.layer_text_vectorization(), ["the cat", "a dog"], { steps: null }],
+    options: 2,
+    positional: [
+      { index: 0, name: "object", kind: "layer" },
+      { index: 1, name: "data", kind: "texts" },
+    ],
+  }),
+  get_vocabulary: () => ({
+    args: [api.layer_string_lookup({ vocabulary: ["a"] }), {}],
+    options: 1,
+    positional: [{ index: 0, name: "object", kind: "layer" }],
+  }),
+  set_vocabulary: () => ({
+    args: [api.layer_string_lookup(), ["a", "b"], {}],
+    options: 2,
+    positional: [
+      { index: 0, name: "object", kind: "layer" },
+      { index: 1, name: "vocabulary", kind: "texts" },
+    ],
+  }),
   layer_from_cudnn: () => ({
     args: [api.layer_cudnn_gru({ units: 2 })],
     positional: [{ index: 0, name: "layer", kind: "layer" }],

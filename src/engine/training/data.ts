@@ -18,6 +18,7 @@ import {
 } from "../../backend/convert.js";
 import { inputNamesOf, isTrainingSetup, outputNamesOf } from "./setup.js";
 import { familyOf, type Layer } from "../../model/layer.js";
+import { fedLayers, hostReaders, hostTensor } from "../host.js";
 import { Rng, type RngState } from "../../ops/random.js";
 import { isTimeseriesBatches, windowPlanOf, windowRows, type WindowPlan } from "../../data/timeseries.js";
 
@@ -105,8 +106,20 @@ function convertAll(
   names: readonly string[],
   shapes: ((number | null)[] | undefined)[],
   done: Converted[],
+  readers: readonly (Layer | null)[] = [],
 ): Tensor[] {
   return values.map((v, k) => {
+    const reader = readers[k];
+    if (reader) {
+      const tensor = hostTensor(reader, v, fn, names.length > 1 ? `\`${what}\` for "${names[k]}"` : `\`${what}\``);
+      done.push({ tensor, owned: true });
+      if (tensor.dtype === "string")
+        throw new KerasError(
+          fn,
+          `layer "${reader.name}" makes strings (invert = TRUE): a model cannot compute on them; call the layer on its own`,
+        );
+      return tensor;
+    }
     if (!isArrayData(v))
       throw new KerasError(
         fn,
@@ -147,6 +160,7 @@ export function adaptData(
       inputNames,
       inputFeatureShapes(model),
       done,
+      hostReaders(fn, model, inputNames.length),
     );
     let targets: Tensor[] | null = null;
     if (y !== undefined && y !== null) {
@@ -217,15 +231,7 @@ export function adaptData(
  * once per call, since the device kernels do not check it.
  */
 function checkInputData(fn: string, model: Model, inputs: readonly Tensor[], label: string): void {
-  const fed: [number, Layer][] =
-    model.type === "functional"
-      ? model.nodes.flatMap((node) =>
-          node.inputs.map((t) => [model.inputs.findIndex((i) => i.node === t.node), node.layer] as [number, Layer]),
-        )
-      : model.layers.length
-        ? [[0, model.layers[0]]]
-        : [];
-  for (const [k, layer] of fed) {
+  for (const [k, layer] of fedLayers(model)) {
     const problem = k >= 0 ? familyOf(layer).inputProblem?.(layer.config, inputs[k]) : null;
     if (problem)
       throw new KerasError(

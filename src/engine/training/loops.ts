@@ -4,6 +4,7 @@
  * state), reads the weights and optimizer slots back into a NEW model value, and caches the runtime
  * under that value. evaluate and predict pin the argument's cached runtime while they run.
  */
+import { fedInputShapes } from "../host.js";
 import { tf, type Tensor } from "../../backend/tf.js";
 import { KerasError } from "../../errors.js";
 import { withLayer, type Layer } from "../../model/layer.js";
@@ -118,7 +119,7 @@ export function checkBatching(
 
 /** Checks the data's feature dimensions against the model's inputs (the batch axis is checked by checkBatching). */
 function checkFeatureShapes(fn: string, rt: Runtime, inputs: readonly (readonly number[])[]): void {
-  const want = rt.plan.inputShapes;
+  const want = fedInputShapes(rt.plan, rt.layers);
   if (inputs.length !== want.length)
     throw new KerasError(fn, `the model takes ${want.length} inputs, got ${inputs.length}`, "shape");
   inputs.forEach((shape, k) => {
