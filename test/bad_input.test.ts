@@ -480,6 +480,14 @@ describe("bad input is a KerasError naming the function and the argument (issue 
       );
     });
 
+    it("a custom cell without states (it failed when run: `expected (1, undefined)`; Keras fails too)", async () => {
+      await refuses(
+        "rnn_cell_custom",
+        () => api.rnn_cell_custom({ state_size: [], call: (x: unknown, s: unknown) => [x, s] } as any),
+        /`state_size` must be a positive integer or a non-empty list of them, got \[\]/,
+      );
+    });
+
     it("a mask of the wrong shape (it reached the fused kernels as fused_rnn())", async () => {
       await refuses(
         "layer_gru",
@@ -745,6 +753,19 @@ describe("bad input is a KerasError naming the function and the argument (issue 
         loss: api.loss_categorical_crossentropy({ axis: 2 }),
       });
       await refuses("train_on_batch", () => api.train_on_batch(model, x4, [...onehot, [0, 0, 1]]), /`axis` = 2/);
+    });
+
+    it("an axis named twice names `axis` (TensorFlow refuses it in Keras; it was reduced once)", async () => {
+      await refuses(
+        "loss_dice",
+        () => api.loss_dice(onehot, probs, { axis: [1, 1] }),
+        /`axis` = \[1, 1\] names an axis twice/,
+      );
+      await refuses(
+        "loss_tversky",
+        () => api.loss_tversky(onehot, probs, { axis: [-1, 1] }),
+        /`axis` = \[-1, 1\] names an axis twice \(of `y_pred` of shape \[2, 3\]\)/,
+      );
     });
 
     it("arguments that do not fit the data are named", async () => {

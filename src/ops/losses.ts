@@ -382,7 +382,8 @@ function perSampleOf(def: LossDef, c: Record<string, any>): (t: Tensor, p: Tenso
 
 /**
  * `perSample` refusing an `axis` argument (an integer, a vector of them, or null for every axis) that
- * y_pred does not have: an ArgumentError naming `axis`, which the running function reports as its own.
+ * y_pred does not have, or that names one axis twice: an ArgumentError naming `axis`, which the running
+ * function reports as its own.
  */
 export function withAxisCheck(
   axis: number | readonly number[] | null | undefined,
@@ -395,6 +396,12 @@ export function withAxisCheck(
     if (outside !== undefined)
       throw new ArgumentError(
         `\`axis\` = ${outside} is not an axis of \`y_pred\` of shape [${p.shape.join(", ")}] (axes ${-p.rank}..${p.rank - 1})`,
+      );
+    // Keras (TensorFlow) refuses a reduction over an axis twice; tfjs would sum over it once.
+    const resolved = axes.map((a) => (a < 0 ? a + p.rank : a));
+    if (new Set(resolved).size !== resolved.length)
+      throw new ArgumentError(
+        `\`axis\` = [${axes.join(", ")}] names an axis twice (of \`y_pred\` of shape [${p.shape.join(", ")}])`,
       );
     return perSample(t, p);
   };

@@ -36,7 +36,11 @@ export interface CustomCellConfig {
   call: CustomStep;
 }
 
-const StateSize = described(t.union([PositiveInt, t.array(PositiveInt)]), "a positive integer or a list of them");
+// Keras's RNN fails on a cell without states ([]: "list index out of range").
+const StateSize = described(
+  t.union([PositiveInt, t.refinement(t.array(PositiveInt), (sizes) => sizes.length > 0)]),
+  "a positive integer or a non-empty list of them",
+);
 
 function customCell(c: CustomCellConfig): RecurrentCell {
   const stateSizes = Array.isArray(c.state_size) ? c.state_size : [c.state_size];
