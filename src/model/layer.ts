@@ -6,7 +6,17 @@
 import * as t from "io-ts";
 import { inspect } from "node:util";
 import { ArgumentError, KerasError, asKerasError, describeValue, within } from "../errors.js";
-import { Bool, DType, MAX_TENSOR_SIZE, Nullable, PositiveInt, ShapeArg, decodeArgs, described } from "../args.js";
+import {
+  Bool,
+  DType,
+  MAX_TENSOR_SIZE,
+  Nullable,
+  PositiveInt,
+  ShapeArg,
+  decodeArgs,
+  described,
+  refuseUnusedArguments,
+} from "../args.js";
 import { initialize, initializerProblem } from "../ops/initializers.js";
 import { constraintShapeProblem } from "../ops/constraints.js";
 import { isActivation, resolveActivation } from "../ops/activations.js";
@@ -270,7 +280,8 @@ export function dualLayerFunction(
 ) {
   function layerFunction(args?: Record<string, unknown>): Layer;
   function layerFunction<T>(object: T, args?: Record<string, unknown>): any;
-  function layerFunction(a?: unknown, b?: unknown): unknown {
+  function layerFunction(a?: unknown, b?: unknown, ...unused: unknown[]): unknown {
+    refuseUnusedArguments(fn, 3, unused, `${fn}(args) or ${fn}(${object}, args)`);
     if (isArgumentRecord(a)) {
       if (b !== undefined)
         throw new KerasError(

@@ -18,6 +18,7 @@ import {
   decodeArgs,
   described,
   Nullable,
+  refuseUnusedArguments,
   type Props,
 } from "../args.js";
 import {
@@ -497,7 +498,8 @@ export function dualYFunction<S>(
 ) {
   function dual(args?: Record<string, unknown>): S;
   function dual(y_true: unknown, y_pred: unknown, args?: Record<string, unknown>): any;
-  function dual(a?: unknown, b?: unknown, c?: unknown): unknown {
+  function dual(a?: unknown, b?: unknown, c?: unknown, ...unused: unknown[]): unknown {
+    refuseUnusedArguments(fn, 4, unused, `${fn}(args) or ${fn}(y_true, y_pred, args)`);
     if (!isDataCall(a)) {
       if (b !== undefined)
         throw new KerasError(
