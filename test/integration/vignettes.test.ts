@@ -54,10 +54,11 @@ describe("the code in vignettes and the README runs", function () {
       const tmp = mkdtempSync(join(cache, "tskeras-vignette-"));
       const script = join(tmp, file.replace(/\//g, "_").replace(/\.md$/, ".mts"));
       writeFileSync(script, code);
+      // Its temporary folder is `tmp`: what the code writes to tmpdir() (the README's forecaster.keras) goes too.
       const r = spawnSync(process.execPath, ["--import", "tsx", script], {
         cwd: root,
         encoding: "utf8",
-        env: { ...process.env, KERAS_BACKEND: "wasm" },
+        env: { ...process.env, KERAS_BACKEND: "wasm", TMPDIR: tmp },
       });
       rmSync(tmp, { recursive: true, force: true });
       expect(r.status, `${file} failed:\n${r.stdout}\n${r.stderr}`).to.equal(0);
