@@ -305,6 +305,16 @@ export function checkArgs<D extends Record<string, unknown>>(
   return problems.length ? { value: null, problems } : { value: out as D & Record<string, any>, problems: null };
 }
 
+/**
+ * Refuses arguments past the last one a function takes (JavaScript drops them silently; R says "unused
+ * argument"). `extra` are the arguments from the 1-based position `first` on; `usage` shows the calls
+ * the function takes. Trailing `undefined`s count as absent.
+ */
+export function refuseUnusedArguments(fn: string, first: number, extra: readonly unknown[], usage: string): void {
+  const i = extra.findIndex((v) => v !== undefined);
+  if (i >= 0) throw new KerasError(fn, `unused argument ${first + i}, ${describeValue(extra[i])}: call it as ${usage}`);
+}
+
 /** Several problems as one message: the problem itself, or a list. */
 export function problemList(problems: readonly string[]): string {
   return problems.length === 1 ? problems[0] : `invalid arguments:\n  - ${problems.join("\n  - ")}`;

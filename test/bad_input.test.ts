@@ -484,6 +484,39 @@ describe("bad input is a KerasError naming the function and the argument (issue 
       );
     });
 
+    it("an argument past the last one a layer, loss or metric function takes (JavaScript dropped it)", async () => {
+      await refuses(
+        "layer_dense",
+        () => (api.layer_dense as any)(x4, { units: 2 }, { units: 3 }),
+        /^layer_dense\(\): unused argument 3, \{"units":3\}: call it as layer_dense\(args\) or layer_dense\(object, args\)/,
+      );
+      await refuses(
+        "bidirectional",
+        () => (api.bidirectional as any)(seq(2, 3, 2), { layer: api.layer_gru({ units: 2 }) }, 1),
+        /unused argument 3, 1: call it as bidirectional\(args\) or bidirectional\(object, args\)/,
+      );
+      await refuses(
+        "loss_mean_squared_error",
+        () => (api.loss_mean_squared_error as any)([[1]], [[2]], {}, { reduction: "sum" }),
+        /unused argument 4, \{"reduction":"sum"\}/,
+      );
+      await refuses(
+        "metric_auc",
+        () => (api.metric_auc as any)([1, 0], [0.5, 0.5], undefined, 2),
+        /unused argument 4, 2: call it as metric_auc\(args\) or metric_auc\(y_true, y_pred, args\)/,
+      );
+      // Trailing undefineds are absent arguments.
+      expect((api.layer_dense as any)({ units: 2 }, undefined).name).to.match(/^dense/);
+    });
+
+    it("a custom cell without states (it failed when run: `expected (1, undefined)`; Keras fails too)", async () => {
+      await refuses(
+        "rnn_cell_custom",
+        () => api.rnn_cell_custom({ state_size: [], call: (x: unknown, s: unknown) => [x, s] } as any),
+        /`state_size` must be a positive integer or a non-empty list of them, got \[\]/,
+      );
+    });
+
     it("a mask of the wrong shape (it reached the fused kernels as fused_rnn())", async () => {
       await refuses(
         "layer_gru",
@@ -749,6 +782,19 @@ describe("bad input is a KerasError naming the function and the argument (issue 
         loss: api.loss_categorical_crossentropy({ axis: 2 }),
       });
       await refuses("train_on_batch", () => api.train_on_batch(model, x4, [...onehot, [0, 0, 1]]), /`axis` = 2/);
+    });
+
+    it("an axis named twice names `axis` (TensorFlow refuses it in Keras; it was reduced once)", async () => {
+      await refuses(
+        "loss_dice",
+        () => api.loss_dice(onehot, probs, { axis: [1, 1] }),
+        /`axis` = \[1, 1\] names an axis twice/,
+      );
+      await refuses(
+        "loss_tversky",
+        () => api.loss_tversky(onehot, probs, { axis: [-1, 1] }),
+        /`axis` = \[-1, 1\] names an axis twice \(of `y_pred` of shape \[2, 3\]\)/,
+      );
     });
 
     it("arguments that do not fit the data are named", async () => {

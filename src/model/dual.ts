@@ -6,6 +6,7 @@
  */
 import type { Tensor } from "../backend/tf.js";
 import { KerasError, describeValue } from "../errors.js";
+import { refuseUnusedArguments } from "../args.js";
 import { isModel, isSymbolicInput } from "./guards.js";
 import type { Layer } from "./layer.js";
 import type { SequentialModel } from "./model.js";
@@ -106,7 +107,8 @@ function isTensorLike(x: unknown): boolean {
  * (functional graph) or data (eager). `F` is its public type (one of the interfaces above).
  */
 export function dualLayerFunction<F>(fn: string, make: (args: unknown) => Layer, object = "object"): F {
-  function layerFunction(a?: unknown, b?: unknown): unknown {
+  function layerFunction(a?: unknown, b?: unknown, ...unused: unknown[]): unknown {
+    refuseUnusedArguments(fn, 3, unused, `${fn}(args) or ${fn}(${object}, args)`);
     if (isArgumentRecord(a)) {
       if (b !== undefined)
         throw new KerasError(

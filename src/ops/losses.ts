@@ -18,6 +18,7 @@ import {
   decodeArgs,
   described,
   Nullable,
+  refuseUnusedArguments,
   type Props,
 } from "../args.js";
 import { indexProblem, isArrayData, isClassIndexed, release, toNestedArray, toTensorData } from "../backend/convert.js";
@@ -379,7 +380,8 @@ function perSampleOf(def: LossDef, c: Record<string, any>): (t: Tensor, p: Tenso
 
 /**
  * `perSample` refusing an `axis` argument (an integer, a vector of them, or null for every axis) that
- * y_pred does not have: an ArgumentError naming `axis`, which the running function reports as its own.
+ * y_pred does not have, or that names one axis twice: an ArgumentError naming `axis`, which the running
+ * function reports as its own.
  */
 export function withAxisCheck(
   axis: number | readonly number[] | null | undefined,
@@ -392,6 +394,12 @@ export function withAxisCheck(
     if (outside !== undefined)
       throw new ArgumentError(
         `\`axis\` = ${outside} is not an axis of \`y_pred\` of shape [${p.shape.join(", ")}] (axes ${-p.rank}..${p.rank - 1})`,
+      );
+    // Keras (TensorFlow) refuses a reduction over an axis twice; tfjs would sum over it once.
+    const resolved = axes.map((a) => (a < 0 ? a + p.rank : a));
+    if (new Set(resolved).size !== resolved.length)
+      throw new ArgumentError(
+        `\`axis\` = [${axes.join(", ")}] names an axis twice (of \`y_pred\` of shape [${p.shape.join(", ")}])`,
       );
     return perSample(t, p);
   };
@@ -487,7 +495,8 @@ export function dualYFunction<S>(
 ) {
   function dual(args?: Record<string, unknown>): S;
   function dual(y_true: unknown, y_pred: unknown, args?: Record<string, unknown>): NestedNumbers;
-  function dual(a?: unknown, b?: unknown, c?: unknown): unknown {
+  function dual(a?: unknown, b?: unknown, c?: unknown, ...unused: unknown[]): unknown {
+    refuseUnusedArguments(fn, 4, unused, `${fn}(args) or ${fn}(y_true, y_pred, args)`);
     if (!isDataCall(a)) {
       if (b !== undefined)
         throw new KerasError(

@@ -102,6 +102,20 @@ const KINDS: Record<string, readonly Bad[]> = {
     value([["a"]], '[["a"]]'),
   ],
   "a list of constant tensors": [value([[[1]]], "a (1, 1) constant"), value("a", '"a"')],
+  "a positive integer or a non-empty list of them": [
+    value(0),
+    value([], "[]"),
+    value([0], "[0]"),
+    value([1.5], "[1.5]"),
+    value("1", '"1"'),
+  ],
+  "null, an integer or a vector of integers": [
+    value(1.5),
+    value("1", '"1"'),
+    value([1.5], "[1.5]"),
+    value([1, 1], "[1, 1]"),
+  ],
+  "a vector of class indices": [value([-1], "[-1]"), value([1.5], "[1.5]"), value("0", '"0"'), value([null], "[null]")],
   "a shape: a vector of positive integers or null": [
     value([0], "[0]"),
     value([-1], "[-1]"),
@@ -233,6 +247,12 @@ export function valuesFor(description: string, fx: Fixtures): readonly Bad[] | u
   const range = /^an integer in \[(-?\d+), (\d+)\]/.exec(description);
   if (range)
     return [value(Number(range[1]) - 1), value(Number(range[2]) + 1), value(1.5), ...NUMBER_JUNK, ...HUGE_INTS];
+  // "a number in [0, 1]", "a number in (0, 1]": each bound's wrong side (an open bound is itself wrong).
+  const interval = /^a number in ([[(])(-?[\d.]+), (-?[\d.]+)\]$/.exec(description);
+  if (interval) {
+    const [low, high] = [Number(interval[2]), Number(interval[3])];
+    return [value(interval[1] === "(" ? low : low - 0.5), value(high + 0.5), ...NUMBER_JUNK];
+  }
   const tuple = intTupleValues(description);
   if (tuple) return tuple;
   const nullable = /^(.*) or null$/.exec(description);

@@ -4,7 +4,7 @@
  */
 import { expect } from "chai";
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -29,8 +29,12 @@ describe("the README quick start in a fresh npm project", function () {
 
   it("packs, installs into a new project and runs the first example verbatim", () => {
     const work = mkdtempSync(join(tmpdir(), "tskeras-quickstart-"));
+    // npm and the packages it installs (core-js's postinstall writes "core-js-banners") keep their
+    // temporary files in `work`, removed at the end.
+    const env = { ...process.env, TMPDIR: join(work, "tmp") };
+    mkdirSync(env.TMPDIR);
     try {
-      execFileSync(npm, ["pack", "--pack-destination", work], { cwd: root, stdio: "ignore" });
+      execFileSync(npm, ["pack", "--pack-destination", work], { cwd: root, stdio: "ignore", env });
       const tarball = join(
         work,
         readdirSync(work).find((f) => f.endsWith(".tgz"))!,
@@ -42,7 +46,7 @@ describe("the README quick start in a fresh npm project", function () {
       expect(commands[1]).to.match(/^npm install tskeras fp-ts tsx/);
       expect(commands[2]).to.equal("npx tsx quickstart.ts");
       const run = (line: string) => {
-        const r = spawnSync("sh", ["-c", line], { cwd: project, encoding: "utf8", env: { ...process.env } });
+        const r = spawnSync("sh", ["-c", line], { cwd: project, encoding: "utf8", env });
         expect(r.status, `${line}\n${r.stdout}\n${r.stderr}`).to.equal(0);
         return r.stdout;
       };

@@ -29,7 +29,11 @@ export type CustomStep = (
   context: { training: boolean; constants: Tensor[] },
 ) => [Tensor, Tensor[] | Tensor];
 
-const StateSize = described(t.union([PositiveInt, t.array(PositiveInt)]), "a positive integer or a list of them");
+// Keras's RNN fails on a cell without states ([]: "list index out of range").
+const StateSize = described(
+  t.union([PositiveInt, t.refinement(t.array(PositiveInt), (sizes) => sizes.length > 0)]),
+  "a positive integer or a non-empty list of them",
+);
 
 const CUSTOM_PROPS = {
   /** The class name the cell is saved under (Keras's custom_objects name). */
