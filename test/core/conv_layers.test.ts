@@ -186,6 +186,29 @@ describe("2-D / 3-D convolution, pooling and reshaping layers", () => {
     }
   });
 
+  it("wasm's replaced kernels (MaxPoolGrad, Conv3DBackpropFilterV2) give cpu's gradients where the native ones did not", async () => {
+    const gradients = () =>
+      tf.tidy(() => {
+        const x = tf.tensor(pattern(6 * 4 * 4 * 2, 1), [6, 4, 4, 2]) as tf.Tensor4D;
+        const probe = tf.tensor(pattern(6 * 4 * 4 * 2, 2), [6, 4, 4, 2]);
+        // overlapping 2 x 2 windows (stride 1): the native wasm MaxPoolGrad misroutes them
+        const pool = tf.grad((v: Tensor) => tf.sum(tf.mul(tf.maxPool(v as tf.Tensor4D, 2, 1, "same"), probe)))(x);
+        const v = tf.tensor(pattern(2 * 4 * 4 * 4 * 2, 3), [2, 4, 4, 4, 2]) as tf.Tensor5D;
+        const w = tf.tensor(pattern(2 * 2 * 2 * 2 * 3, 4), [2, 2, 2, 2, 3]) as tf.Tensor5D;
+        // strides 2: the native wasm Conv3DBackpropFilterV2 leaves entries 0
+        const filter = tf.grad((kernel: Tensor) => tf.sum(tf.square(tf.conv3d(v, kernel as tf.Tensor5D, 2, "valid"))))(
+          w,
+        );
+        return [pool.arraySync(), filter.arraySync()];
+      });
+    await k.use_backend("cpu");
+    const want = gradients();
+    await k.use_backend("wasm");
+    const got = gradients();
+    expectClose(got[0], want[0] as number[], 1e-5, "max pooling gradient");
+    expectClose(got[1], want[1] as number[], 1e-4, "conv3d kernel gradient");
+  });
+
   for (const backend of BACKENDS) {
     describe(`on ${backend}`, () => {
       before(async () => {

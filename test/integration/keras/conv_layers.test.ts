@@ -1,5 +1,5 @@
 /**
- * The convolution, pooling, padding / cropping / upsampling layers of 2-D and 3-D data (issue 12) against
+ * The convolution, pooling, padding / cropping / upsampling layers of 1-D to 3-D data (issue 12) against
  * real Keras 3.15.1, on wasm and cpu, one Python call (conv_layers.py):
  * - the output, and the gradients of sum(output · probe) w.r.t. the input and every weight;
  * - one SGD step (mse) of a model holding the layer: its weights and loss;
@@ -80,6 +80,8 @@ export const CASES: Case[] = [
   c("layer_average_pooling_2d", [2, 4, 6], { pool_size: [2, 3], ...CF }),
   c("layer_average_pooling_3d", [3, 3, 3, 2], { pool_size: 2, padding: "same" }),
   c("layer_average_pooling_3d", [2, 4, 4, 2], { pool_size: [2, 2, 1], strides: [1, 2, 1], ...CF }),
+  // (1-D: tfjs's gradient of "same" average pooling, which this package no longer uses)
+  c("layer_average_pooling_1d", [7, 2], { pool_size: 3, strides: 2, padding: "same" }),
   c("layer_global_max_pooling_2d", [4, 5, 2]),
   c("layer_global_max_pooling_2d", [2, 4, 5], { keepdims: true, ...CF }),
   c("layer_global_average_pooling_2d", [4, 5, 2], { keepdims: true }),
