@@ -186,6 +186,18 @@ describe("2-D / 3-D convolution, pooling and reshaping layers", () => {
     }
   });
 
+  it("1-D pooling reads the window tuples Keras 3 writes (pool_size = [3]) and keeps its integer form", () => {
+    const layer = k.from_config({
+      class_name: "AveragePooling1D",
+      config: { pool_size: [3], strides: [2], padding: "same", data_format: "channels_last" },
+    }) as Layer;
+    expect([layer.config.pool_size, layer.config.strides]).to.deep.equal([3, 2]);
+    expect(() => k.layer_max_pooling_1d({ pool_size: [3, 2] as never })).to.throw(
+      KerasError,
+      /`pool_size` must be a positive integer \(or a vector of 1\)/,
+    );
+  });
+
   it("wasm's replaced kernels (MaxPoolGrad, Conv3DBackpropFilterV2) give cpu's gradients where the native ones did not", async () => {
     const gradients = () =>
       tf.tidy(() => {

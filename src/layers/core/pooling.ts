@@ -3,7 +3,8 @@
  * spatial axes) and layer_global_max_pooling_1d / 2d / 3d and layer_global_average_pooling_1d / 2d / 3d
  * (over all of them; the 1-D average ignores masked steps, as Keras). None of them passes a mask on.
  */
-import { Bool, IntTuple, Nullable, OneOf, PositiveInt } from "../../args.js";
+import * as t from "io-ts";
+import { Bool, IntTuple, Nullable, OneOf, PositiveInt, accepting, described } from "../../args.js";
 import { KerasError } from "../../errors.js";
 import { defineLayer } from "../../model/layer.js";
 import { expectRank, formatShape } from "../../model/shape.js";
@@ -12,11 +13,30 @@ import { tf, type Tensor } from "../../backend/tf.js";
 import { fromChannelsLast, toChannelsLast, windowPadding } from "../../ops/convolution.js";
 import { DataFormatArg, spatialLayout, windowOutputLength, withSpatial } from "./axes.js";
 
+/**
+ * A window length of 1-D pooling: an integer, or a vector of one (the tuple Keras 3 writes to its configs),
+ * decoded to the integer.
+ */
+const WindowLength = accepting<number | readonly number[]>()(
+  described(
+    new t.Type<number, number, unknown>(
+      "WindowLength",
+      (u): u is number => PositiveInt.is(u),
+      (u, c) => {
+        if (PositiveInt.is(u)) return t.success(u);
+        return Array.isArray(u) && u.length === 1 && PositiveInt.is(u[0]) ? t.success(u[0]) : t.failure(u, c);
+      },
+      t.identity,
+    ),
+    "a positive integer (or a vector of 1)",
+  ),
+);
+
 const POOLING_1D_PROPS = {
   /** The size of the pooling window. */
-  pool_size: PositiveInt,
+  pool_size: WindowLength,
   /** The step between windows (NULL: pool_size). */
-  strides: Nullable(PositiveInt),
+  strides: Nullable(WindowLength),
   /** "valid" (windows inside the input) or "same" (output as long as the input / strides). */
   padding: OneOf("valid", "same"),
   /** "channels_last" (batch, steps, channels) or "channels_first" (batch, channels, steps). */
