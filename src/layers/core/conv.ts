@@ -209,16 +209,13 @@ function convolution<P extends "valid" | "same" | "causal">(rank: Rank, padding:
         ]);
       const pad = c.padding === "same" ? "same" : "valid";
       const conv = (xi: Tensor, ki: Tensor) => convChannelsLast(xi, ki, c.strides, pad, c.dilation_rate);
-      const y =
-        c.groups === 1
-          ? conv(x, kernel)
-          : tf.concat(
-              ((xs, ks) => xs.map((xi, g) => conv(xi, ks[g])))(
-                tf.split(x, c.groups, rank + 1),
-                tf.split(kernel, c.groups, rank + 1),
-              ),
-              rank + 1,
-            );
+      if (c.groups === 1) return finish(c, conv(x, kernel), bias, x0.shape[0]);
+      // each slice of the input channels convolved with its slice of the filters
+      const kernels = tf.split(kernel, c.groups, rank + 1);
+      const y = tf.concat(
+        tf.split(x, c.groups, rank + 1).map((xi, g) => conv(xi, kernels[g])),
+        rank + 1,
+      );
       return finish(c, y, bias, x0.shape[0]);
     },
   });
