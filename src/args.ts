@@ -132,15 +132,18 @@ export const OneOf = <L extends string>(...values: L[]) =>
     t.keyof(Object.fromEntries(values.map((v) => [v, null])) as Record<L, null>),
     `one of ${values.map((v) => JSON.stringify(v)).join(", ")}`,
   ) as t.Type<L, L, unknown>;
-/** An integer or a vector of `n` integers (R's `kernel_size = 3` or `c(3, 3)`), normalised to an array. */
-export const IntTuple = (n: number, what = "a positive integer") =>
+/**
+ * An integer or a vector of `n` integers (R's `kernel_size = 3` or `c(3, 3)`), normalised to an array;
+ * each a positive integer unless `element` says otherwise.
+ */
+export const IntTuple = (n: number, what = "a positive integer", element: t.Type<number> = PositiveInt) =>
   accepting<number | readonly number[]>()(
     described(
       new t.Type<number[], number[], unknown>(
         "IntTuple",
         (u): u is number[] => Array.isArray(u),
         (u, c) => {
-          const ok = (x: unknown) => PositiveInt.is(x);
+          const ok = (x: unknown) => element.is(x);
           if (ok(u)) return t.success(Array(n).fill(u as number));
           if (Array.isArray(u) && u.length === n && u.every(ok)) return t.success(u as number[]);
           return t.failure(u, c);

@@ -7,7 +7,7 @@
  * whole vocabulary of an Embedding's gradient) for every input row.
  */
 import { tf } from "./tf.js";
-import { conv3dBackpropInput } from "./wasm_kernels_conv3d.js";
+import { conv3dBackpropFilter, conv3dBackpropInput } from "./wasm_kernels_conv3d.js";
 
 export type TensorInfo = { dataId: object; shape: number[]; dtype: string };
 export interface WasmBackendApi {
@@ -157,6 +157,52 @@ function sign({ inputs, backend }: KernelArgs): TensorInfo {
   return wasm.makeOutput(x.shape, x.dtype, undefined, out);
 }
 
+/**
+ * MaxPoolGrad (the input gradient of 2-D max pooling, NHWC): each output's gradient goes to the first
+ * maximum of its window, in row-major order, as TF's. The native wasm kernel of tfjs-backend-wasm 4.22
+ * is wrong for overlapping windows of even size (a 2 x 2 window with stride 1, "valid" or "same").
+ */
+function maxPoolGrad({ inputs, backend, attrs }: KernelArgs): TensorInfo {
+  const wasm = backend as WasmBackendApi;
+  const { dy, input } = inputs;
+  const { filterSize, strides, pad, dimRoundingMode } = attrs!;
+  const info = tf.backend_util.computePool2DInfo(
+    input.shape as [number, number, number, number],
+    filterSize,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+  );
+  const xv = wasm.readSync(input.dataId);
+  const dyv = wasm.readSync(dy.dataId);
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, strideHeight, strideWidth } = info;
+  const { filterHeight, filterWidth } = info;
+  const { top, left } = info.padInfo;
+  const dx = new Float32Array(xv.length);
+  const xAt = (b: number, r: number, c: number) => ((b * inHeight + r) * inWidth + c) * inChannels;
+  let k = 0;
+  for (let b = 0; b < batchSize; b++)
+    for (let yr = 0; yr < outHeight; yr++)
+      for (let yc = 0; yc < outWidth; yc++)
+        for (let ch = 0; ch < inChannels; ch++, k++) {
+          let best = -1;
+          let max = -Infinity;
+          for (let fr = 0; fr < filterHeight; fr++) {
+            const r = yr * strideHeight + fr - top;
+            if (r < 0 || r >= inHeight) continue;
+            for (let fc = 0; fc < filterWidth; fc++) {
+              const c = yc * strideWidth + fc - left;
+              if (c < 0 || c >= inWidth) continue;
+              const at = xAt(b, r, c) + ch;
+              if (xv[at] > max || best < 0) [max, best] = [xv[at], at];
+            }
+          }
+          if (best >= 0) dx[best] += dyv[k];
+        }
+  return wasm.makeOutput([...input.shape], "float32", undefined, dx);
+}
+
 type KernelFunc = (args: KernelArgs) => TensorInfo | TensorInfo[];
 
 /** Kernels wasm lacks. */
@@ -187,11 +233,16 @@ function identity({ inputs, backend }: KernelArgs): TensorInfo {
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 }
 
-/** Native wasm kernels replaced: Unpack and Identity for speed, Conv3DBackpropInputV2 and Sign because their numbers are wrong. */
+/**
+ * Native wasm kernels replaced: Unpack and Identity for speed, Conv3DBackpropInputV2,
+ * Conv3DBackpropFilterV2, MaxPoolGrad and Sign because their numbers are wrong.
+ */
 const REPLACEMENTS: readonly { kernelName: string; kernelFunc: KernelFunc }[] = [
   { kernelName: "Unpack", kernelFunc: unpack },
   { kernelName: "Identity", kernelFunc: identity },
   { kernelName: "Conv3DBackpropInputV2", kernelFunc: conv3dBackpropInput },
+  { kernelName: "Conv3DBackpropFilterV2", kernelFunc: conv3dBackpropFilter },
+  { kernelName: "MaxPoolGrad", kernelFunc: maxPoolGrad },
   { kernelName: "Sign", kernelFunc: sign },
 ];
 

@@ -66,3 +66,62 @@ export function conv3dBackpropInput({ inputs, backend, attrs }: KernelArgs): Ten
           }
   return wasm.makeOutput([batchSize, inDepth, inHeight, inWidth, inChannels], "float32", undefined, dx);
 }
+
+/**
+ * A JavaScript Conv3DBackpropFilterV2 (the kernel gradient of conv3d) for the wasm backend, replacing
+ * tfjs-backend-wasm 4.22's native kernel, whose results are wrong with strides (checked against the cpu
+ * kernel and Keras: strides (2, 2, 2) leave entries of the gradient 0).
+ *
+ * dW[fd, fr, fc, i, o] = sum over batch and output positions (d, r, c) of
+ *   x[b, d * sD + fd - front, r * sH + fr - top, c * sW + fc - left, i] * dy[b, d, r, c, o]
+ * where the input position is in range. Dilations are 1, as in tfjs's conv3d gradient; layout NDHWC.
+ */
+export function conv3dBackpropFilter({ inputs, backend, attrs }: KernelArgs): TensorInfo {
+  const wasm = backend as WasmBackendApi;
+  const { x, dy } = inputs;
+  const { pad, strides, filterShape } = attrs!;
+  const info = tf.backend_util.computeConv3DInfo(
+    x.shape as [number, number, number, number, number],
+    filterShape,
+    strides,
+    1,
+    pad,
+  );
+  const xv = wasm.readSync(x.dataId);
+  const dyv = wasm.readSync(dy.dataId);
+  const { batchSize, inDepth, inHeight, inWidth, inChannels, outDepth, outHeight, outWidth, outChannels } = info;
+  const { filterDepth, filterHeight, filterWidth, strideDepth, strideHeight, strideWidth } = info;
+  const { front, top, left } = info.padInfo;
+  const dw = new Float32Array(filterDepth * filterHeight * filterWidth * inChannels * outChannels);
+  const xAt = (b: number, d: number, r: number, c: number) =>
+    (((b * inDepth + d) * inHeight + r) * inWidth + c) * inChannels;
+  const dyAt = (b: number, d: number, r: number, c: number) =>
+    (((b * outDepth + d) * outHeight + r) * outWidth + c) * outChannels;
+  const wAt = (fd: number, fr: number, fc: number) => ((fd * filterHeight + fr) * filterWidth + fc) * inChannels;
+  for (let b = 0; b < batchSize; b++)
+    for (let d = 0; d < outDepth; d++)
+      for (let r = 0; r < outHeight; r++)
+        for (let c = 0; c < outWidth; c++) {
+          const dyBase = dyAt(b, d, r, c);
+          for (let fd = 0; fd < filterDepth; fd++) {
+            const xd = d * strideDepth + fd - front;
+            if (xd < 0 || xd >= inDepth) continue;
+            for (let fr = 0; fr < filterHeight; fr++) {
+              const xr = r * strideHeight + fr - top;
+              if (xr < 0 || xr >= inHeight) continue;
+              for (let fc = 0; fc < filterWidth; fc++) {
+                const xc = c * strideWidth + fc - left;
+                if (xc < 0 || xc >= inWidth) continue;
+                const xBase = xAt(b, xd, xr, xc);
+                const wBase = wAt(fd, fr, fc) * outChannels;
+                for (let i = 0; i < inChannels; i++) {
+                  const xi = xv[xBase + i];
+                  const row = wBase + i * outChannels;
+                  for (let o = 0; o < outChannels; o++) dw[row + o] += xi * dyv[dyBase + o];
+                }
+              }
+            }
+          }
+        }
+  return wasm.makeOutput([...filterShape], "float32", undefined, dw);
+}

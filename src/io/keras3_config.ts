@@ -72,12 +72,14 @@ const KERAS2_ONLY: Readonly<Record<string, unknown>> = { time_major: false };
 
 /**
  * Config keys a Keras 3 class does not take (its `__init__` refuses them) though this package's config
- * has them: Embedding's Keras 2 `input_length` (the input layer carries the shape), SpatialDropout1D's
- * `trainable` (it has no weights).
+ * has them: Embedding's Keras 2 `input_length` (the input layer carries the shape), SpatialDropout1D /
+ * 2D / 3D's `trainable` (they have no weights).
  */
 const NOT_TAKEN_BY_KERAS3: Readonly<Record<string, readonly string[]>> = {
   Embedding: ["input_length"],
   SpatialDropout1D: ["trainable"],
+  SpatialDropout2D: ["trainable"],
+  SpatialDropout3D: ["trainable"],
 };
 
 /** The fixed arguments of the cuDNN layers, written out when they are saved as Keras 3 GRU / LSTM. */

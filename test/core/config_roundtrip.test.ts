@@ -68,6 +68,59 @@ const BUILDERS: Record<string, () => Case> = {
   Activation: () => seq([4], [L.layer_activation({ activation: "hard_sigmoid_keras2" })]),
   Dropout: () => seq([4], [L.layer_dropout({ rate: 0.3, seed: 1 }), L.layer_dense({ units: 2 })]),
   SpatialDropout1D: () => seq([3, 4], [L.layer_spatial_dropout_1d({ rate: 0.2 })]),
+  SpatialDropout2D: () => seq([3, 4, 2], [L.layer_spatial_dropout_2d({ rate: 0.2, data_format: "channels_first" })]),
+  SpatialDropout3D: () => seq([2, 3, 4, 2], [L.layer_spatial_dropout_3d({ rate: 0.2, seed: 3 })]),
+  Conv2D: () => seq([5, 5, 4], [L.layer_conv_2d({ filters: 2, kernel_size: [2, 3], groups: 2, strides: 2 })]),
+  Conv3D: () => seq([2, 4, 4, 3], [L.layer_conv_3d({ filters: 2, kernel_size: 2, data_format: "channels_first" })]),
+  Conv1DTranspose: () => seq([5, 3], [L.layer_conv_1d_transpose({ filters: 2, kernel_size: 3, strides: 2 })]),
+  Conv2DTranspose: () =>
+    seq([3, 4, 2], [L.layer_conv_2d_transpose({ filters: 2, kernel_size: 3, strides: 2, output_padding: [1, 0] })]),
+  Conv3DTranspose: () =>
+    seq([2, 2, 2, 1], [L.layer_conv_3d_transpose({ filters: 2, kernel_size: 2, padding: "same" })]),
+  DepthwiseConv1D: () => seq([6, 2], [L.layer_depthwise_conv_1d({ kernel_size: 3, depth_multiplier: 2 })]),
+  DepthwiseConv2D: () => seq([5, 5, 2], [L.layer_depthwise_conv_2d({ kernel_size: 2, dilation_rate: 2 })]),
+  SeparableConv1D: () => seq([6, 2], [L.layer_separable_conv_1d({ filters: 3, kernel_size: 2, padding: "same" })]),
+  SeparableConv2D: () => seq([5, 5, 2], [L.layer_separable_conv_2d({ filters: 3, kernel_size: 2, strides: 2 })]),
+  MaxPooling2D: () => seq([4, 5, 2], [L.layer_max_pooling_2d({ pool_size: [2, 3], padding: "same" })]),
+  MaxPooling3D: () => seq([4, 4, 4, 2], [L.layer_max_pooling_3d({ strides: 1 })]),
+  AveragePooling2D: () => seq([4, 5, 2], [L.layer_average_pooling_2d({ pool_size: 3, strides: 2, padding: "same" })]),
+  AveragePooling3D: () => seq([2, 4, 4, 2], [L.layer_average_pooling_3d({ data_format: "channels_first" })]),
+  GlobalMaxPooling2D: () => seq([4, 5, 2], [L.layer_global_max_pooling_2d({ keepdims: true })]),
+  GlobalMaxPooling3D: () => seq([3, 4, 2, 2], [L.layer_global_max_pooling_3d()]),
+  GlobalAveragePooling2D: () => seq([4, 5, 2], [L.layer_global_average_pooling_2d({ data_format: "channels_first" })]),
+  GlobalAveragePooling3D: () => seq([3, 4, 2, 2], [L.layer_global_average_pooling_3d({ keepdims: true })]),
+  ZeroPadding1D: () => seq([4, 2], [L.layer_zero_padding_1d({ padding: [2, 1] })]),
+  ZeroPadding2D: () =>
+    seq(
+      [3, 4, 2],
+      [
+        L.layer_zero_padding_2d({
+          padding: [
+            [1, 0],
+            [2, 1],
+          ],
+        }),
+      ],
+    ),
+  ZeroPadding3D: () => seq([2, 3, 2, 2], [L.layer_zero_padding_3d({ padding: [1, 0, 2] })]),
+  Cropping1D: () => seq([6, 2], [L.layer_cropping_1d({ cropping: [1, 2] })]),
+  Cropping2D: () =>
+    seq(
+      [2, 5, 6],
+      [
+        L.layer_cropping_2d({
+          cropping: [
+            [1, 0],
+            [2, 1],
+          ],
+          data_format: "channels_first",
+        }),
+      ],
+    ),
+  Cropping3D: () => seq([4, 4, 5, 2], [L.layer_cropping_3d()]),
+  UpSampling1D: () => seq([4, 2], [L.layer_upsampling_1d({ size: 3 })]),
+  UpSampling2D: () => seq([3, 4, 2], [L.layer_upsampling_2d({ size: [2, 3], interpolation: "bilinear" })]),
+  UpSampling3D: () => seq([2, 3, 2, 2], [L.layer_upsampling_3d({ size: [2, 1, 3] })]),
   GaussianNoise: () => seq([4], [L.layer_gaussian_noise({ stddev: 0.5 })]),
   ActivityRegularization: () => seq([4], [L.layer_activity_regularization({ l1: 0.01, l2: 0.02 })]),
   Embedding: () => ({

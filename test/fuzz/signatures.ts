@@ -93,6 +93,13 @@ const dispose = (r: any) => {
   for (const t of list) if (t && typeof t.dispose === "function") t.dispose();
 };
 
+/** (2, 4, 4, 2) images and (2, 2, 3, 3, 2) volumes, for the 2-D and 3-D layers. */
+const image = (fx: Fixtures) => [fx.seq(4, 4, 2), fx.seq(4, 4, 2, 1)];
+const volume = (fx: Fixtures) => [
+  [fx.seq(3, 3, 2), fx.seq(3, 3, 2, 1)],
+  [fx.seq(3, 3, 2, 2), fx.seq(3, 3, 2, 3)],
+];
+
 /** Layer functions: the layer's required arguments and the data to apply it to. */
 const LAYERS: Record<
   string,
@@ -124,6 +131,34 @@ const LAYERS: Record<
   layer_batch_normalization: { args: () => ({}), input: (fx) => fx.x4 },
   layer_layer_normalization: { args: () => ({}), input: (fx) => fx.x4 },
   layer_conv_1d: { args: () => ({ filters: 2, kernel_size: 2 }), input: (fx) => fx.x3, tooBig: { filters: 2 ** 30 } },
+  layer_conv_2d: { args: () => ({ filters: 2, kernel_size: 2 }), input: image, tooBig: { filters: 2 ** 30 } },
+  layer_conv_3d: { args: () => ({ filters: 2, kernel_size: 2 }), input: volume, tooBig: { filters: 2 ** 30 } },
+  layer_conv_1d_transpose: { args: () => ({ filters: 2, kernel_size: 2 }), input: (fx) => fx.x3 },
+  layer_conv_2d_transpose: { args: () => ({ filters: 2, kernel_size: 2 }), input: image },
+  layer_conv_3d_transpose: { args: () => ({ filters: 2, kernel_size: 2 }), input: volume },
+  layer_depthwise_conv_1d: { args: () => ({ kernel_size: 2 }), input: (fx) => fx.x3 },
+  layer_depthwise_conv_2d: { args: () => ({ kernel_size: 2 }), input: image },
+  layer_separable_conv_1d: { args: () => ({ filters: 2, kernel_size: 2 }), input: (fx) => fx.x3 },
+  layer_separable_conv_2d: { args: () => ({ filters: 2, kernel_size: 2 }), input: image },
+  layer_max_pooling_2d: { args: () => ({}), input: image },
+  layer_max_pooling_3d: { args: () => ({ pool_size: 1 }), input: volume },
+  layer_average_pooling_2d: { args: () => ({}), input: image },
+  layer_average_pooling_3d: { args: () => ({ pool_size: 1 }), input: volume },
+  layer_global_max_pooling_2d: { args: () => ({}), input: image },
+  layer_global_max_pooling_3d: { args: () => ({}), input: volume },
+  layer_global_average_pooling_2d: { args: () => ({}), input: image },
+  layer_global_average_pooling_3d: { args: () => ({}), input: volume },
+  layer_zero_padding_1d: { args: () => ({}), input: (fx) => fx.x3 },
+  layer_zero_padding_2d: { args: () => ({}), input: image },
+  layer_zero_padding_3d: { args: () => ({}), input: volume },
+  layer_cropping_1d: { args: () => ({}), input: (fx) => fx.x3 },
+  layer_cropping_2d: { args: () => ({}), input: image },
+  layer_cropping_3d: { args: () => ({ cropping: 0 }), input: volume },
+  layer_upsampling_1d: { args: () => ({}), input: (fx) => fx.x3 },
+  layer_upsampling_2d: { args: () => ({}), input: image },
+  layer_upsampling_3d: { args: () => ({}), input: volume },
+  layer_spatial_dropout_2d: { args: () => ({ rate: 0.5 }), input: image },
+  layer_spatial_dropout_3d: { args: () => ({ rate: 0.5 }), input: volume },
   layer_dropout: { args: () => ({ rate: 0.5 }), input: (fx) => fx.x4 },
   layer_spatial_dropout_1d: { args: () => ({ rate: 0.5 }), input: (fx) => fx.x3 },
   layer_gaussian_noise: { args: () => ({ stddev: 0.1 }), input: (fx) => fx.x4 },

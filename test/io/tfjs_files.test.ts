@@ -165,8 +165,8 @@ describe("save_model_tfjs() / load_model_tfjs(): arguments and files", function 
       ["quantized", (j) => (j.weightsManifest[0].weights[0].quantization = { dtype: "uint8" }), /is quantized/],
       [
         "unknown layer",
-        (j) => (j.modelTopology.config.layers[2].class_name = "Conv2D"),
-        /unknown layer class "Conv2D"/,
+        (j) => (j.modelTopology.config.layers[2].class_name = "LocallyConnected2D"),
+        /unknown layer class "LocallyConnected2D"/,
       ],
       [
         "renamed weight",

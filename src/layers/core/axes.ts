@@ -45,3 +45,46 @@ export function windowOutputLength(
   }
   return Math.ceil(length / stride);
 }
+
+/** How many spatial axes a convolution, pooling or padding layer of rank `n` ("2d") has, in words. */
+const SPATIAL_INPUTS: Readonly<Record<number, string>> = {
+  1: "a sequence input (batch, steps, channels)",
+  2: "an image input (batch, rows, cols, channels)",
+  3: "a volume input (batch, dim1, dim2, dim3, channels)",
+};
+
+/**
+ * The spatial axes and the channel axis of an input with `rank` spatial axes in `format`, after
+ * checking the input has that many axes (batch and channels included).
+ */
+export function spatialLayout(
+  fn: string,
+  input: Shape,
+  rank: number,
+  format: DataFormat,
+): { spatial: number[]; channel: number } {
+  if (input.length !== rank + 2)
+    throw new KerasError(
+      fn,
+      `expected ${SPATIAL_INPUTS[rank]} (rank ${rank + 2} including the batch axis; channels ${format === "channels_last" ? "last" : "first"}), got shape ${formatShape(input)}`,
+      "shape",
+    );
+  const first = format === "channels_last" ? 1 : 2;
+  return {
+    spatial: Array.from({ length: rank }, (_, i) => first + i),
+    channel: format === "channels_last" ? rank + 1 : 1,
+  };
+}
+
+/** `input` with its spatial axes' lengths replaced by `lengths` and its channels by `channels` (if given). */
+export function withSpatial(
+  input: Shape,
+  layout: { spatial: readonly number[]; channel: number },
+  lengths: readonly (number | null)[],
+  channels?: number | null,
+): Shape {
+  const out = [...input];
+  layout.spatial.forEach((a, i) => (out[a] = lengths[i]));
+  if (channels !== undefined) out[layout.channel] = channels;
+  return out;
+}

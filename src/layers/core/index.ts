@@ -2,11 +2,31 @@
 import "../../engine/apply.js"; // installs how layer values are applied
 export { layer_dense } from "./dense.js";
 export { layer_activation } from "./activation.js";
-export { layer_dropout, layer_spatial_dropout_1d, layer_gaussian_noise } from "./noise.js";
+export {
+  layer_dropout,
+  layer_spatial_dropout_1d,
+  layer_spatial_dropout_2d,
+  layer_spatial_dropout_3d,
+  layer_gaussian_noise,
+} from "./noise.js";
 export { layer_activity_regularization } from "./activity_regularization.js";
 export { layer_embedding } from "./embedding.js";
 export { layer_masking } from "./masking.js";
-export { layer_flatten, layer_reshape, layer_permute, layer_repeat_vector } from "./reshaping.js";
+export {
+  layer_flatten,
+  layer_reshape,
+  layer_permute,
+  layer_repeat_vector,
+  layer_zero_padding_1d,
+  layer_zero_padding_2d,
+  layer_zero_padding_3d,
+  layer_cropping_1d,
+  layer_cropping_2d,
+  layer_cropping_3d,
+  layer_upsampling_1d,
+  layer_upsampling_2d,
+  layer_upsampling_3d,
+} from "./reshaping.js";
 export {
   layer_concatenate,
   layer_add,
@@ -19,10 +39,29 @@ export {
 } from "./merge.js";
 export { layer_lambda } from "./lambda.js";
 export { layer_batch_normalization, layer_layer_normalization } from "./normalization.js";
-export { layer_conv_1d } from "./conv.js";
+export {
+  layer_conv_1d,
+  layer_conv_2d,
+  layer_conv_3d,
+  layer_conv_1d_transpose,
+  layer_conv_2d_transpose,
+  layer_conv_3d_transpose,
+  layer_depthwise_conv_1d,
+  layer_depthwise_conv_2d,
+  layer_separable_conv_1d,
+  layer_separable_conv_2d,
+} from "./conv.js";
 export {
   layer_max_pooling_1d,
   layer_average_pooling_1d,
   layer_global_max_pooling_1d,
   layer_global_average_pooling_1d,
+  layer_max_pooling_2d,
+  layer_max_pooling_3d,
+  layer_average_pooling_2d,
+  layer_average_pooling_3d,
+  layer_global_max_pooling_2d,
+  layer_global_max_pooling_3d,
+  layer_global_average_pooling_2d,
+  layer_global_average_pooling_3d,
 } from "./pooling.js";

@@ -1,6 +1,6 @@
 /**
  * Regularisation layers that act only while training: layer_dropout (inverted dropout),
- * layer_spatial_dropout_1d (whole channels) and layer_gaussian_noise. At inference they pass
+ * layer_spatial_dropout_1d / 2d / 3d (whole channels) and layer_gaussian_noise. At inference they pass
  * their input through unchanged; all pass the input mask on.
  */
 import { Nullable, NonNegativeInt, NonNegativeNum, Rate, ShapeArg } from "../../args.js";
@@ -10,6 +10,7 @@ import { formatShape, expectRank } from "../../model/shape.js";
 import type { Shape } from "../../model/types.js";
 import { tf, type Tensor } from "../../backend/tf.js";
 import { drawSeed } from "../../ops/random.js";
+import { DataFormatArg, spatialLayout } from "./axes.js";
 
 /** The seed of the layer's random draws (NULL: the global stream of set_random_seed()). */
 const Seed = Nullable(NonNegativeInt);
@@ -102,6 +103,51 @@ export const layer_spatial_dropout_1d = defineLayer({
     return { outputs: [invertedDropout(x, c.rate, [x.shape[0], 1, x.shape[2] as number], nextSeed(c))] };
   },
 });
+
+function spatialDropout(rank: 2 | 3) {
+  const fn = `layer_spatial_dropout_${rank}d`;
+  return defineLayer({
+    className: `SpatialDropout${rank}D`,
+    fn,
+    props: {
+      /** The fraction of the channels to drop, in [0, 1). */
+      rate: Rate,
+      /** "channels_last" (batch, ...spatial, channels) or "channels_first" (batch, channels, ...spatial). */
+      data_format: DataFormatArg,
+      /** The seed of the random draws (NULL: the global stream of set_random_seed()). */
+      seed: Seed,
+    },
+    defaults: { data_format: "channels_last", seed: null },
+    required: ["rate"],
+    outputShape: (c, [input]) => {
+      spatialLayout(fn, input, rank, c.data_format);
+      return [input];
+    },
+    forward: (c, { inputs: [x], training }) => {
+      if (!training || c.rate === 0) return { outputs: [x] };
+      // One draw per sample and channel, shared over the spatial axes.
+      const channel = c.data_format === "channels_last" ? rank + 1 : 1;
+      const noiseShape = x.shape.map((d, i) => (i === 0 || i === channel ? d : 1));
+      return { outputs: [invertedDropout(x, c.rate, noiseShape, nextSeed(c))] };
+    },
+  });
+}
+
+/**
+ * `layer_spatial_dropout_2d(object, rate, data_format = NULL, seed = NULL)`: drops whole feature maps
+ * (the noise shape is (batch, 1, 1, channels), channels_last).
+ *
+ * @example
+ * const model = pipe(keras_model_sequential({ input_shape: [8, 8, 4] }), layer_spatial_dropout_2d({ rate: 0.2 }));
+ */
+export const layer_spatial_dropout_2d = spatialDropout(2);
+/**
+ * `layer_spatial_dropout_3d(object, rate, data_format = NULL, seed = NULL)`: drops whole 3-D feature maps.
+ *
+ * @example
+ * const model = pipe(keras_model_sequential({ input_shape: [4, 8, 8, 4] }), layer_spatial_dropout_3d({ rate: 0.2 }));
+ */
+export const layer_spatial_dropout_3d = spatialDropout(3);
 
 /**
  * `layer_gaussian_noise(object, stddev, seed = NULL)`: adds N(0, stddev²) noise while training.
