@@ -50,6 +50,7 @@ export * from "./api/activations.js";
 export * from "./layers/core/index.js";
 export * from "./layers/recurrent/index.js";
 export * from "./layers/wrappers/index.js";
+export * from "./layers/attention/index.js";
 export * from "./api/training.js";
 export * from "./api/states.js";
 export * from "./api/config.js";

@@ -23,6 +23,7 @@ import { get_config, from_config } from "../../src/api/config.js";
 import { summaryText } from "../../src/report/summary.js";
 import * as L from "../../src/layers/core/index.js";
 import * as R from "../../src/layers/recurrent/index.js";
+import * as A from "../../src/layers/attention/index.js";
 import { bidirectional, time_distributed } from "../../src/layers/wrappers/index.js";
 import { expectClose, nested } from "./helpers.js";
 
@@ -92,6 +93,31 @@ const BUILDERS: Record<string, () => Case> = {
   Minimum: () => merge((xs) => L.layer_minimum(xs)),
   Concatenate: () => merge((xs) => L.layer_concatenate(xs, { axis: -1 })),
   Dot: () => merge((xs) => L.layer_dot(xs, { axes: 1, normalize: true })),
+  Attention: () =>
+    graph(
+      [
+        [3, 2],
+        [4, 2],
+      ],
+      (xs) => A.layer_attention(xs, { use_scale: true, score_mode: "concat", use_causal_mask: true }),
+    ),
+  AdditiveAttention: () =>
+    graph(
+      [
+        [3, 2],
+        [4, 3],
+        [4, 2],
+      ],
+      (xs) => A.layer_additive_attention(xs, { dropout: 0.1 }),
+    ),
+  MultiHeadAttention: () =>
+    graph(
+      [
+        [3, 2],
+        [4, 2],
+      ],
+      (xs) => A.layer_multi_head_attention(xs, { num_heads: 2, key_dim: 3, value_dim: 1, output_shape: [2, 2] }),
+    ),
   BatchNormalization: () => seq([4], [L.layer_batch_normalization({ momentum: 0.9, epsilon: 0.01 })]),
   LayerNormalization: () => seq([3, 2], [L.layer_layer_normalization({ axis: [1, 2] })]),
   Conv1D: () => seq([5, 2], [L.layer_conv_1d({ filters: 3, kernel_size: 2, padding: "causal", activation: "tanh" })]),

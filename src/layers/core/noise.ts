@@ -12,7 +12,7 @@ import { tf, type Tensor } from "../../backend/tf.js";
 import { drawSeed } from "../../ops/random.js";
 
 /** The seed of the layer's random draws (NULL: the global stream of set_random_seed()). */
-const Seed = Nullable(NonNegativeInt);
+export const Seed = Nullable(NonNegativeInt);
 
 /**
  * A seeded layer draws a different mask on every call, in a sequence fixed by its seed (as Keras's
@@ -21,7 +21,7 @@ const Seed = Nullable(NonNegativeInt);
  * (set_random_seed).
  */
 const drawsSoFar = new WeakMap<object, number>();
-function nextSeed(config: { seed: number | null }): number {
+export function nextSeed(config: { seed: number | null }): number {
   if (config.seed === null) return drawSeed();
   const n = drawsSoFar.get(config) ?? 0;
   drawsSoFar.set(config, n + 1);
@@ -29,7 +29,12 @@ function nextSeed(config: { seed: number | null }): number {
 }
 
 /** x * keep / (1 - rate), keep ~ Bernoulli(1 - rate) drawn with `noiseShape` (broadcast over x). */
-function invertedDropout(x: Tensor, rate: number, noiseShape: readonly number[], seed: number | undefined): Tensor {
+export function invertedDropout(
+  x: Tensor,
+  rate: number,
+  noiseShape: readonly number[],
+  seed: number | undefined,
+): Tensor {
   const keep = tf.cast(tf.greaterEqual(tf.randomUniform([...noiseShape], 0, 1, "float32", seed), rate), "float32");
   return tf.mul(x, tf.div(keep, 1 - rate));
 }
