@@ -93,6 +93,12 @@ const BUILDERS: Record<string, () => Case> = {
   Minimum: () => merge((xs) => L.layer_minimum(xs)),
   Concatenate: () => merge((xs) => L.layer_concatenate(xs, { axis: -1 })),
   Dot: () => merge((xs) => L.layer_dot(xs, { axes: 1, normalize: true })),
+  ReLU: () => seq([3], [L.layer_activation_relu({ max_value: 1, negative_slope: 0.1, threshold: 0.2 })]),
+  LeakyReLU: () => seq([3], [L.layer_activation_leaky_relu({ negative_slope: 0.2 })]),
+  ELU: () => seq([3], [L.layer_activation_elu({ alpha: 0.5 })]),
+  PReLU: () => seq([3, 2], [L.layer_activation_parametric_relu({ shared_axes: 1, alpha_initializer: "ones" })]),
+  Softmax: () => seq([3, 2], [L.layer_activation_softmax({ axis: 1 })]),
+  Identity: () => seq([3], [L.layer_identity(), L.layer_dense({ units: 2 })]),
   Attention: () =>
     graph(
       [

@@ -252,6 +252,18 @@ export function fileCases(): FileCase[] {
       const withState = k.layer_lstm({ units: 3 })(seqOut, { initial_state: [h, c] });
       return k.layer_add([withState, g]);
     }),
+    seq(
+      "activation_layers",
+      [3, 4],
+      [
+        k.layer_activation_relu({ max_value: 0.5, negative_slope: 0.1, threshold: 0.1 }),
+        k.layer_activation_parametric_relu({ shared_axes: [1] }),
+        k.layer_activation_leaky_relu(),
+        k.layer_activation_elu({ alpha: 0.7 }),
+        k.layer_identity(),
+        k.layer_activation_softmax({ axis: 1 }),
+      ],
+    ),
     (() => {
       // Attention over mask_zero embeddings: the masks, Keras's call arguments (node kwargs) and
       // MultiHeadAttention's positional inputs and sublayer weights.

@@ -1,7 +1,15 @@
 // Public exports of the core layers (issue 2).
 import "../../engine/apply.js"; // installs how layer values are applied
 export { layer_dense } from "./dense.js";
-export { layer_activation } from "./activation.js";
+export {
+  layer_activation,
+  layer_activation_relu,
+  layer_activation_leaky_relu,
+  layer_activation_elu,
+  layer_activation_parametric_relu,
+  layer_activation_softmax,
+  layer_identity,
+} from "./activation.js";
 export { layer_dropout, layer_spatial_dropout_1d, layer_gaussian_noise } from "./noise.js";
 export { layer_activity_regularization } from "./activity_regularization.js";
 export { layer_embedding } from "./embedding.js";

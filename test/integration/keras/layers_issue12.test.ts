@@ -143,7 +143,39 @@ const CASES: Case[] = [
   }),
 ];
 
-async function trainOneStep(model: Model, x: unknown[], y: unknown) {
+/** Input (3, 4) -> the layer -> Dense(2), trained on the mse loss. */
+function singleCase(name: string, layer: string, args: Record<string, unknown>, make: () => unknown): Case {
+  const model = () =>
+    k.keras_model_sequential({ input_shape: [3, 4], layers: [make() as any, k.layer_dense({ units: 2 })] });
+  return {
+    name,
+    spec: { kind: "single", layer, args, input_shape: [3, 4], dense: true, train: true },
+    model,
+    x: [nested([4, 3, 4], 5).map((b: number[][]) => b.map((r) => r.map((v) => 2 * v)))],
+    y: nested([4, 3, 2], 6),
+  };
+}
+
+CASES.push(
+  singleCase("layer_activation_relu()", "ReLU", {}, () => k.layer_activation_relu()),
+  singleCase(
+    "layer_activation_relu(max_value, negative_slope, threshold)",
+    "ReLU",
+    { max_value: 1.2, negative_slope: 0.1, threshold: 0.3 },
+    () => k.layer_activation_relu({ max_value: 1.2, negative_slope: 0.1, threshold: 0.3 }),
+  ),
+  singleCase("layer_activation_leaky_relu()", "LeakyReLU", {}, () => k.layer_activation_leaky_relu()),
+  singleCase("layer_activation_elu(alpha = 0.5)", "ELU", { alpha: 0.5 }, () => k.layer_activation_elu({ alpha: 0.5 })),
+  singleCase("layer_activation_parametric_relu(shared_axes = 1)", "PReLU", { shared_axes: [1] }, () =>
+    k.layer_activation_parametric_relu({ shared_axes: 1 }),
+  ),
+  singleCase("layer_activation_softmax(axis = 1)", "Softmax", { axis: 1 }, () =>
+    k.layer_activation_softmax({ axis: 1 }),
+  ),
+  singleCase("layer_identity()", "Identity", {}, () => k.layer_identity()),
+);
+
+async function trainOneStep(model: Model, x: unknown, y: unknown) {
   const compiled = k.compile(model, { optimizer: k.optimizer_sgd({ learning_rate: 0.1 }), loss: "mse" });
   const { model: trained, history } = await k.fit(compiled, x, y, {
     epochs: 1,
@@ -176,12 +208,12 @@ describe("issue 12 layers match Keras 3 (forward with masks, one SGD step)", fun
       });
       CASES.forEach((c, i) => {
         it(`${c.name}: predictions`, async () => {
-          const y = await k.predict(models[i], c.x, { verbose: 0 });
+          const y = await k.predict(models[i], c.x.length === 1 ? c.x[0] : c.x, { verbose: 0 });
           expectClose(y, keras.cases[i].output, TOL, "prediction");
         });
         if (c.y !== undefined)
           it(`${c.name}: one SGD step (loss, every weight)`, async () => {
-            const here = await trainOneStep(models[i], c.x, c.y);
+            const here = await trainOneStep(models[i], c.x.length === 1 ? c.x[0] : c.x, c.y);
             const there = keras.cases[i].train!;
             expect(here.weights.length, "number of weight arrays").to.equal(there.weights.length);
             there.weights.forEach((w, j) => expectClose(here.weights[j], w, TOL, `weight ${j} after the step`));
