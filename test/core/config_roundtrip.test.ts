@@ -99,6 +99,11 @@ const BUILDERS: Record<string, () => Case> = {
   PReLU: () => seq([3, 2], [L.layer_activation_parametric_relu({ shared_axes: 1, alpha_initializer: "ones" })]),
   Softmax: () => seq([3, 2], [L.layer_activation_softmax({ axis: 1 })]),
   Identity: () => seq([3], [L.layer_identity(), L.layer_dense({ units: 2 })]),
+  GaussianDropout: () => seq([3], [L.layer_gaussian_dropout({ rate: 0.2, seed: 4 }), L.layer_dense({ units: 2 })]),
+  AlphaDropout: () => seq([3, 2], [L.layer_alpha_dropout({ rate: 0.2, noise_shape: [null, 1, 2], seed: 4 })]),
+  GroupNormalization: () => seq([3, 4], [L.layer_group_normalization({ groups: 2, epsilon: 0.01, center: false })]),
+  UnitNormalization: () => seq([3, 2], [L.layer_unit_normalization({ axis: [1, 2] })]),
+  RMSNormalization: () => seq([3, 2], [L.layer_rms_normalization({ axis: -1, epsilon: 0.01 })]),
   Attention: () =>
     graph(
       [

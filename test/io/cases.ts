@@ -253,7 +253,7 @@ export function fileCases(): FileCase[] {
       return k.layer_add([withState, g]);
     }),
     seq(
-      "activation_layers",
+      "activation_noise_normalization",
       [3, 4],
       [
         k.layer_activation_relu({ max_value: 0.5, negative_slope: 0.1, threshold: 0.1 }),
@@ -262,6 +262,11 @@ export function fileCases(): FileCase[] {
         k.layer_activation_elu({ alpha: 0.7 }),
         k.layer_identity(),
         k.layer_activation_softmax({ axis: 1 }),
+        k.layer_gaussian_dropout({ rate: 0.2 }),
+        k.layer_alpha_dropout({ rate: 0.1 }),
+        k.layer_group_normalization({ groups: 2 }),
+        k.layer_unit_normalization(),
+        k.layer_rms_normalization({ axis: [1, 2] }),
       ],
     ),
     (() => {

@@ -10,7 +10,13 @@ export {
   layer_activation_softmax,
   layer_identity,
 } from "./activation.js";
-export { layer_dropout, layer_spatial_dropout_1d, layer_gaussian_noise } from "./noise.js";
+export {
+  layer_dropout,
+  layer_spatial_dropout_1d,
+  layer_gaussian_noise,
+  layer_gaussian_dropout,
+  layer_alpha_dropout,
+} from "./noise.js";
 export { layer_activity_regularization } from "./activity_regularization.js";
 export { layer_embedding } from "./embedding.js";
 export { layer_masking } from "./masking.js";
@@ -26,7 +32,13 @@ export {
   layer_dot,
 } from "./merge.js";
 export { layer_lambda } from "./lambda.js";
-export { layer_batch_normalization, layer_layer_normalization } from "./normalization.js";
+export {
+  layer_batch_normalization,
+  layer_layer_normalization,
+  layer_group_normalization,
+  layer_unit_normalization,
+  layer_rms_normalization,
+} from "./normalization.js";
 export { layer_conv_1d } from "./conv.js";
 export {
   layer_max_pooling_1d,

@@ -1,6 +1,7 @@
 /**
  * Regularisation layers that act only while training: layer_dropout (inverted dropout),
- * layer_spatial_dropout_1d (whole channels) and layer_gaussian_noise. At inference they pass
+ * layer_spatial_dropout_1d (whole channels), layer_gaussian_noise, layer_gaussian_dropout
+ * (multiplicative noise) and layer_alpha_dropout (for SELU networks). At inference they pass
  * their input through unchanged; all pass the input mask on.
  */
 import { Nullable, NonNegativeInt, NonNegativeNum, Rate, ShapeArg } from "../../args.js";
@@ -26,6 +27,21 @@ export function nextSeed(config: { seed: number | null }): number {
   const n = drawsSoFar.get(config) ?? 0;
   drawsSoFar.set(config, n + 1);
   return config.seed + n * 7919;
+}
+
+/** A `noise_shape` has the input's rank and each dim 1, null or the input's. */
+function checkNoiseShape(fn: string, noiseShape: Shape | null, input: Shape): void {
+  const ns = noiseShape;
+  if (
+    ns &&
+    (ns.length !== input.length || ns.some((d, i) => d !== null && d !== 1 && input[i] !== null && d !== input[i]))
+  ) {
+    throw new KerasError(
+      fn,
+      `\`noise_shape\` ${formatShape(ns)} must have the input's rank and each dim equal to 1, null or the input's dim; the input has shape ${formatShape(input)}`,
+      "shape",
+    );
+  }
 }
 
 /** x * keep / (1 - rate), keep ~ Bernoulli(1 - rate) drawn with `noiseShape` (broadcast over x). */
@@ -60,17 +76,7 @@ export const layer_dropout = defineLayer({
   defaults: { noise_shape: null, seed: null },
   required: ["rate"],
   outputShape: (c, [input]) => {
-    const ns = c.noise_shape;
-    if (
-      ns &&
-      (ns.length !== input.length || ns.some((d, i) => d !== null && d !== 1 && input[i] !== null && d !== input[i]))
-    ) {
-      throw new KerasError(
-        "layer_dropout",
-        `\`noise_shape\` ${formatShape(ns)} must have the input's rank and each dim equal to 1, null or the input's dim; the input has shape ${formatShape(input)}`,
-        "shape",
-      );
-    }
+    checkNoiseShape("layer_dropout", c.noise_shape, input);
     return [input];
   },
   forward: (c, { inputs: [x], training }) => {
@@ -129,5 +135,75 @@ export const layer_gaussian_noise = defineLayer({
   forward: (c, { inputs: [x], training }) => {
     if (!training || c.stddev === 0) return { outputs: [x] };
     return { outputs: [tf.add(x, tf.randomNormal(x.shape, 0, c.stddev, "float32", nextSeed(c)))] };
+  },
+});
+
+/**
+ * `layer_gaussian_dropout(object, rate, seed = NULL)`: multiplies the inputs by N(1, rate / (1 - rate))
+ * noise while training.
+ *
+ * @example
+ * const model = pipe(keras_model_sequential({ input_shape: [4] }), layer_gaussian_dropout({ rate: 0.2 }));
+ */
+export const layer_gaussian_dropout = defineLayer({
+  className: "GaussianDropout",
+  fn: "layer_gaussian_dropout",
+  props: {
+    /** The drop probability the noise stands for: its variance is rate / (1 - rate). */
+    rate: Rate,
+    /** The seed of the random draws (NULL: the global stream of set_random_seed()). */
+    seed: Seed,
+  },
+  defaults: { seed: null },
+  required: ["rate"],
+  outputShape: (_c, [input]) => [input as Shape],
+  forward: (c, { inputs: [x], training }) => {
+    if (!training || c.rate === 0) return { outputs: [x] };
+    const stddev = Math.sqrt(c.rate / (1 - c.rate));
+    return { outputs: [tf.mul(x, tf.randomNormal(x.shape, 1, stddev, "float32", nextSeed(c)))] };
+  },
+});
+
+/** SELU's constants (Keras AlphaDropout). */
+const SELU_ALPHA = 1.6732632423543772;
+const SELU_SCALE = 1.0507009873554805;
+
+/**
+ * `layer_alpha_dropout(object, rate, noise_shape = NULL, seed = NULL)`: dropout that keeps the mean and
+ * variance of SELU activations while training: dropped units are set to SELU's negative saturation,
+ * then everything is scaled and shifted back.
+ *
+ * @example
+ * const model = pipe(keras_model_sequential({ input_shape: [8] }), layer_dense({ units: 8, activation: "selu" }), layer_alpha_dropout({ rate: 0.1 }));
+ */
+export const layer_alpha_dropout = defineLayer({
+  className: "AlphaDropout",
+  fn: "layer_alpha_dropout",
+  props: {
+    /** The fraction of the input units to drop, in [0, 1). */
+    rate: Rate,
+    /** The shape of the binary dropout mask (1 where the mask is shared along an axis), batch axis included. */
+    noise_shape: Nullable(ShapeArg),
+    /** The seed of the random draws (NULL: the global stream of set_random_seed()). */
+    seed: Seed,
+  },
+  defaults: { noise_shape: null, seed: null },
+  required: ["rate"],
+  outputShape: (c, [input]) => {
+    checkNoiseShape("layer_alpha_dropout", c.noise_shape, input);
+    return [input];
+  },
+  forward: (c, { inputs: [x], training }) => {
+    if (!training || c.rate === 0) return { outputs: [x] };
+    const noiseShape = c.noise_shape ? c.noise_shape.map((d, i) => d ?? x.shape[i]) : x.shape;
+    const keep = tf.cast(
+      tf.greaterEqual(tf.randomUniform([...noiseShape], 0, 1, "float32", nextSeed(c)), c.rate),
+      "float32",
+    );
+    const alphaP = -SELU_ALPHA * SELU_SCALE;
+    const a = ((1 - c.rate) * (1 + c.rate * alphaP ** 2)) ** -0.5;
+    const b = -a * alphaP * c.rate;
+    const dropped = tf.add(tf.mul(x, keep), tf.mul(alphaP, tf.sub(1, keep)));
+    return { outputs: [tf.add(tf.mul(a, dropped), b)] };
   },
 });

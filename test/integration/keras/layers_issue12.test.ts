@@ -173,6 +173,38 @@ CASES.push(
     k.layer_activation_softmax({ axis: 1 }),
   ),
   singleCase("layer_identity()", "Identity", {}, () => k.layer_identity()),
+  singleCase("layer_group_normalization(groups = 2)", "GroupNormalization", { groups: 2 }, () =>
+    k.layer_group_normalization({ groups: 2 }),
+  ),
+  singleCase(
+    "layer_group_normalization(groups = -1, axis = 1, no center)",
+    "GroupNormalization",
+    { groups: -1, axis: 1, center: false },
+    () => k.layer_group_normalization({ groups: -1, axis: 1, center: false }),
+  ),
+  singleCase("layer_unit_normalization(axis = c(1, 2))", "UnitNormalization", { axis: [1, 2] }, () =>
+    k.layer_unit_normalization({ axis: [1, 2] }),
+  ),
+  singleCase("layer_rms_normalization()", "RMSNormalization", {}, () => k.layer_rms_normalization()),
+  singleCase(
+    "layer_rms_normalization(axis = c(1, 2), epsilon = 0.1)",
+    "RMSNormalization",
+    { axis: [1, 2], epsilon: 0.1 },
+    () => k.layer_rms_normalization({ axis: [1, 2], epsilon: 0.1 }),
+  ),
+  // Random while training (no two libraries draw alike): Keras's inference numbers only.
+  {
+    ...singleCase("layer_gaussian_dropout (inference)", "GaussianDropout", { rate: 0.3 }, () =>
+      k.layer_gaussian_dropout({ rate: 0.3 }),
+    ),
+    y: undefined,
+  },
+  {
+    ...singleCase("layer_alpha_dropout (inference)", "AlphaDropout", { rate: 0.3 }, () =>
+      k.layer_alpha_dropout({ rate: 0.3 }),
+    ),
+    y: undefined,
+  },
 );
 
 async function trainOneStep(model: Model, x: unknown, y: unknown) {
@@ -194,7 +226,13 @@ describe("issue 12 layers match Keras 3 (forward with masks, one SGD step)", fun
   before(function () {
     requireKeras(this);
     keras = runKeras(SCRIPT, {
-      cases: CASES.map((c, i) => ({ ...c.spec, weights: k.get_weights(models[i]), x: c.x, y: c.y })),
+      cases: CASES.map((c, i) => ({
+        ...c.spec,
+        train: c.y !== undefined,
+        weights: k.get_weights(models[i]),
+        x: c.x,
+        y: c.y,
+      })),
     });
   });
   after(async () => {
