@@ -10,10 +10,9 @@ import { Int, Nullable, PositiveInt, Rate, described, type ConfigOf } from "../.
 import { KerasError } from "../../errors.js";
 import { defineLayer, type LayerArgs } from "../../model/layer.js";
 import { product } from "../../model/shape.js";
-import type { Shape, WeightSpec } from "../../model/types.js";
-import { initializerSpec } from "../../ops/initializers.js";
+import type { Shape } from "../../model/types.js";
 import { tf, type Tensor } from "../../backend/tf.js";
-import { KERNEL_LAYER_PROPS, activityLoss, denseApply } from "../common.js";
+import { KERNEL_LAYER_DEFAULTS, KERNEL_LAYER_PROPS, activityLoss, denseApply, kernelWeights } from "../common.js";
 import { Seed, invertedDropout, nextSeed } from "../core/noise.js";
 import {
   CALL_ARGS,
@@ -29,7 +28,9 @@ import {
 
 const FN = "layer_multi_head_attention";
 
+// MultiHeadAttention has the kernel-layer arguments except an activation.
 const { activation: _activation, ...KERNEL_PROPS } = KERNEL_LAYER_PROPS;
+const { activation: _linear, ...KERNEL_DEFAULTS } = KERNEL_LAYER_DEFAULTS;
 
 const MULTI_HEAD_ATTENTION_PROPS = {
   /** The number of attention heads. */
@@ -88,14 +89,7 @@ export const layer_multi_head_attention = defineLayer({
     output_shape: null,
     attention_axes: null,
     seed: null,
-    use_bias: true,
-    kernel_initializer: initializerSpec("glorot_uniform"),
-    bias_initializer: initializerSpec("zeros"),
-    kernel_regularizer: null,
-    bias_regularizer: null,
-    activity_regularizer: null,
-    kernel_constraint: null,
-    bias_constraint: null,
+    ...KERNEL_DEFAULTS,
     ...CALL_DEFAULTS,
   },
   required: ["num_heads", "key_dim"],
@@ -125,28 +119,7 @@ export const layer_multi_head_attention = defineLayer({
   },
   weights: (c, shapes) => {
     const [query, value, key = value] = shapes;
-    const dense = (input: number, out: number[], biasShape: number[]): WeightSpec[] => [
-      {
-        name: "kernel",
-        shape: [input, ...out],
-        initializer: c.kernel_initializer,
-        trainable: true,
-        regularizer: c.kernel_regularizer,
-        constraint: c.kernel_constraint,
-      },
-      ...(c.use_bias
-        ? [
-            {
-              name: "bias",
-              shape: biasShape,
-              initializer: c.bias_initializer,
-              trainable: true,
-              regularizer: c.bias_regularizer,
-              constraint: c.bias_constraint,
-            },
-          ]
-        : []),
-    ];
+    const dense = (input: number, out: number[], biasShape: number[]) => kernelWeights(c, [input, ...out], biasShape);
     const heads = (dim: number) => [c.num_heads, dim];
     const outDims = outputDims(c, query);
     return [

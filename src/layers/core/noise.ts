@@ -44,6 +44,30 @@ function checkNoiseShape(fn: string, noiseShape: Shape | null, input: Shape): vo
   }
 }
 
+/** What layer_dropout and layer_alpha_dropout share: `rate`, `noise_shape` and `seed`, and the shape check. */
+function maskedDropout(fn: string) {
+  return {
+    props: {
+      /** The fraction of the input units to drop, in [0, 1). */
+      rate: Rate,
+      /** The shape of the binary dropout mask (1 where the mask is shared along an axis), batch axis included. */
+      noise_shape: Nullable(ShapeArg),
+      /** The seed of the random draws (NULL: the global stream of set_random_seed()). */
+      seed: Seed,
+    },
+    defaults: { noise_shape: null, seed: null },
+    required: ["rate" as const],
+    outputShape: (c: { noise_shape: Shape | null }, [input]: readonly Shape[]) => {
+      checkNoiseShape(fn, c.noise_shape, input);
+      return [input];
+    },
+  };
+}
+
+/** The concrete noise shape: `noise_shape`'s null dims are the input's. */
+const noiseShapeOf = (noiseShape: Shape | null, x: Tensor): number[] =>
+  noiseShape ? noiseShape.map((d, i) => d ?? x.shape[i]) : x.shape;
+
 /** x * keep / (1 - rate), keep ~ Bernoulli(1 - rate) drawn with `noiseShape` (broadcast over x). */
 export function invertedDropout(
   x: Tensor,
@@ -65,23 +89,10 @@ export function invertedDropout(
 export const layer_dropout = defineLayer({
   className: "Dropout",
   fn: "layer_dropout",
-  props: {
-    /** The fraction of the input units to drop, in [0, 1). */
-    rate: Rate,
-    /** The shape of the binary dropout mask (1 where the mask is shared along an axis), batch axis included. */
-    noise_shape: Nullable(ShapeArg),
-    /** The seed of the random draws (NULL: the global stream of set_random_seed()). */
-    seed: Seed,
-  },
-  defaults: { noise_shape: null, seed: null },
-  required: ["rate"],
-  outputShape: (c, [input]) => {
-    checkNoiseShape("layer_dropout", c.noise_shape, input);
-    return [input];
-  },
+  ...maskedDropout("layer_dropout"),
   forward: (c, { inputs: [x], training }) => {
     if (!training || c.rate === 0) return { outputs: [x] };
-    const noiseShape = c.noise_shape ? c.noise_shape.map((d, i) => d ?? x.shape[i]) : x.shape;
+    const noiseShape = noiseShapeOf(c.noise_shape, x);
     return { outputs: [invertedDropout(x, c.rate, noiseShape, nextSeed(c))] };
   },
 });
@@ -179,23 +190,10 @@ const SELU_SCALE = 1.0507009873554805;
 export const layer_alpha_dropout = defineLayer({
   className: "AlphaDropout",
   fn: "layer_alpha_dropout",
-  props: {
-    /** The fraction of the input units to drop, in [0, 1). */
-    rate: Rate,
-    /** The shape of the binary dropout mask (1 where the mask is shared along an axis), batch axis included. */
-    noise_shape: Nullable(ShapeArg),
-    /** The seed of the random draws (NULL: the global stream of set_random_seed()). */
-    seed: Seed,
-  },
-  defaults: { noise_shape: null, seed: null },
-  required: ["rate"],
-  outputShape: (c, [input]) => {
-    checkNoiseShape("layer_alpha_dropout", c.noise_shape, input);
-    return [input];
-  },
+  ...maskedDropout("layer_alpha_dropout"),
   forward: (c, { inputs: [x], training }) => {
     if (!training || c.rate === 0) return { outputs: [x] };
-    const noiseShape = c.noise_shape ? c.noise_shape.map((d, i) => d ?? x.shape[i]) : x.shape;
+    const noiseShape = noiseShapeOf(c.noise_shape, x);
     const keep = tf.cast(
       tf.greaterEqual(tf.randomUniform([...noiseShape], 0, 1, "float32", nextSeed(c)), c.rate),
       "float32",
