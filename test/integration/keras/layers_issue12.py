@@ -1,11 +1,13 @@
 """Keras 3 oracle for test/integration/keras/layers_issue12.test.ts (argv[1]: cases JSON, argv[2]: answer JSON).
 
 Every case builds its model here from the case's description (Keras code, not a config this package
-wrote), sets the weights the test sends, predicts, and — for `train` cases — takes one SGD step on the
-mse loss with the whole batch, shuffle off: the weights after the step hold the gradients.
+wrote), sets the weights the test sends, predicts, saves the model to a .keras file in the test's
+folder, and — for `train` cases — takes one SGD step on the mse loss with the whole batch, shuffle off:
+the weights after the step hold the gradients.
 """
 
 import json
+import os
 import sys
 
 import keras
@@ -42,13 +44,16 @@ def single_model(c):
     return keras.Model(x, y)
 
 
-def run(c):
+def run(index, c):
     model = attention_model(c) if c["kind"] == "attention" else single_model(c)
     model.set_weights([arr(w) for w in c["weights"]])
     xs = [arr(x, "int32" if c["kind"] == "attention" else "float32") for x in c["x"]]
     xs = xs if len(xs) > 1 else xs[0]
     y = model.predict(xs, verbose=0)
     out = {"output": lists(y) if isinstance(y, list) else np.asarray(y).tolist()}
+    # The model as Keras saves it, for the test to read back here.
+    out["file"] = os.path.join(inp["dir"], f"case_{index}.keras")
+    model.save(out["file"])
     if c.get("train"):
         model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1), loss="mse", run_eagerly=True)
         h = model.fit(xs, arr(c["y"]), batch_size=len(c["y"]), epochs=1, shuffle=False, verbose=0)
@@ -56,4 +61,4 @@ def run(c):
     return out
 
 
-json.dump({"cases": [run(c) for c in inp["cases"]]}, open(sys.argv[2], "w"))
+json.dump({"cases": [run(i, c) for i, c in enumerate(inp["cases"])]}, open(sys.argv[2], "w"))

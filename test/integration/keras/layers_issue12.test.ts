@@ -4,9 +4,11 @@
  * with the same weights gives the same predictions (attention: with the query and value masks of a
  * mask_zero embedding, causal masks, returned scores) and, after one SGD step on the mse loss, the
  * same loss and weights — so the gradients w.r.t. every weight (embeddings included: they reach them
- * through the attention) agree too.
+ * through the attention) agree too; the .keras file Keras saves of each model loads here and predicts
+ * the same numbers.
  */
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
 import * as k from "../../../src/index.js";
@@ -220,12 +222,14 @@ async function trainOneStep(model: Model, x: unknown, y: unknown) {
 
 describe("issue 12 layers match Keras 3 (forward with masks, one SGD step)", function () {
   this.timeout(600_000);
-  let keras: { cases: { output: unknown; train?: { weights: unknown[]; losses: number[] } }[] };
+  let keras: { cases: { output: unknown; file: string; train?: { weights: unknown[]; losses: number[] } }[] };
   const models = CASES.map((c) => withPatternWeights(c.model()));
+  const dir = mkdtempSync(join(tmpdir(), "tskeras-issue12-"));
 
   before(function () {
     requireKeras(this);
     keras = runKeras(SCRIPT, {
+      dir,
       cases: CASES.map((c, i) => ({
         ...c.spec,
         train: c.y !== undefined,
@@ -237,6 +241,7 @@ describe("issue 12 layers match Keras 3 (forward with masks, one SGD step)", fun
   });
   after(async () => {
     await k.use_backend("wasm");
+    rmSync(dir, { recursive: true, force: true });
   });
 
   for (const backend of BACKENDS) {
@@ -248,6 +253,11 @@ describe("issue 12 layers match Keras 3 (forward with masks, one SGD step)", fun
         it(`${c.name}: predictions`, async () => {
           const y = await k.predict(models[i], c.x.length === 1 ? c.x[0] : c.x, { verbose: 0 });
           expectClose(y, keras.cases[i].output, TOL, "prediction");
+        });
+        it(`${c.name}: the .keras file Keras wrote loads here and predicts Keras's numbers`, async () => {
+          const loaded = await k.load_model(keras.cases[i].file);
+          const y = await k.predict(loaded, c.x.length === 1 ? c.x[0] : c.x, { verbose: 0 });
+          expectClose(y, keras.cases[i].output, TOL, "prediction of the loaded model");
         });
         if (c.y !== undefined)
           it(`${c.name}: one SGD step (loss, every weight)`, async () => {
