@@ -55,6 +55,7 @@ export * from "./layers/core/index.js";
 export * from "./layers/recurrent/index.js";
 export * from "./layers/wrappers/index.js";
 export * from "./layers/preprocessing/index.js";
+export * from "./layers/attention/index.js";
 export * from "./api/training.js";
 export * from "./api/states.js";
 export * from "./api/config.js";

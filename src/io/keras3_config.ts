@@ -174,6 +174,11 @@ function layerObject(fn: string, json: unknown, buildShape?: Json): ConfigRecord
   return out;
 }
 
+/** Layers Keras calls with their input tensors as separate arguments (`mha(query, value, key)`), not a list. */
+const POSITIONAL_INPUTS = new Set(["MultiHeadAttention"]);
+/** The keyword names of those separate input tensors, in argument order. */
+const INPUT_KEYWORDS = ["query", "value", "key"];
+
 /** A Keras 3 `__keras_tensor__` reference. */
 const kerasTensor = (t: SymbolicTensor, ref: (t: SymbolicTensor) => [string, number, number]): ConfigRecord => ({
   class_name: "__keras_tensor__",
@@ -236,20 +241,30 @@ function functionalObject(fn: string, model: FunctionalModel): ConfigRecord {
       };
     }
     const nodes = model.nodes.filter((n: GraphNode) => n.layer.id === layer.id);
+    const family = familyOf(layer);
+    const object = layerObject(fn, layerToConfig(layer, null), buildShapeOf(shapes[i]));
+    // Keras builds these from their shapes by argument name (`build(query_shape, value_shape, key_shape)`).
+    if (POSITIONAL_INPUTS.has(layer.className) && shapes[i])
+      object.build_config = {
+        shapes_dict: Object.fromEntries(shapes[i]!.map((s, j) => [`${INPUT_KEYWORDS[j]}_shape`, [...s]])),
+      };
+    const callKwargs: ConfigRecord = {};
+    for (const k of family.callArgs ?? []) {
+      const config = object.config as ConfigRecord;
+      if (config[k]) callKwargs[k] = config[k];
+      delete config[k];
+    }
     const inbound = nodes.map((n): Json => {
-      const kwargs: ConfigRecord = {};
+      const kwargs: ConfigRecord = { ...callKwargs };
       if (n.training !== undefined) kwargs.training = n.training;
       if (n.mask) kwargs.mask = tensor(n.mask);
       if (n.initialState.length) kwargs.initial_state = n.initialState.map(tensor);
       if (n.constants.length) kwargs.constants = n.constants.map(tensor);
-      const args = familyOf(layer).inputs === "many" ? n.inputs.map(tensor) : tensor(n.inputs[0]);
+      if (POSITIONAL_INPUTS.has(layer.className)) return { args: n.inputs.map(tensor), kwargs };
+      const args = family.inputs === "many" ? n.inputs.map(tensor) : tensor(n.inputs[0]);
       return { args: [args], kwargs };
     });
-    return {
-      ...layerObject(fn, layerToConfig(layer, null), buildShapeOf(shapes[i])),
-      name: layer.name,
-      inbound_nodes: inbound,
-    };
+    return { ...object, name: layer.name, inbound_nodes: inbound };
   });
   // Keras writes a single input or output as one reference, several as a list.
   const endpoints = (list: readonly SymbolicTensor[]): Json => (list.length === 1 ? ref(list[0]) : list.map(ref));
@@ -436,6 +451,30 @@ const isOperationNode = (r: Record<string, unknown>) =>
     !isKnownClass(String(r.class_name)) &&
     Object.keys(asRecord(r.config) ?? {}).every((k) => k === "name"));
 
+/**
+ * The Keras 3 layer object `r` with the call arguments its nodes' kwargs give (`use_causal_mask`) in
+ * its config: layer arguments here, so every call of one layer must give the same.
+ */
+function withCallArgs(
+  fn: string,
+  r: Record<string, unknown>,
+  callArgs: readonly string[],
+  nodes: readonly unknown[],
+): Record<string, unknown> {
+  const given = nodes.map((node) => {
+    const kwargs = asRecord(asRecord(node)?.kwargs) ?? {};
+    return Object.fromEntries(callArgs.filter((k) => kwargs[k] !== undefined).map((k) => [k, kwargs[k]]));
+  });
+  const first = JSON.stringify(given[0] ?? {});
+  if (given.some((g) => JSON.stringify(g) !== first))
+    throw new KerasError(
+      fn,
+      `layer "${String(r.name)}" is called with different ${callArgs.map((k) => `\`${k}\``).join(" / ")} in its nodes; here they are arguments of the layer, one value per layer`,
+      "io",
+    );
+  return { ...r, config: { ...(asRecord(r.config) ?? {}), ...given[0] } };
+}
+
 /** A Keras 3 functional config in this package's (Keras 2 node) form. */
 function functionalFromKeras3(fn: string, c: Record<string, unknown>, custom: CustomObjects): Record<string, unknown> {
   const specs = Array.isArray(c.layers) ? (c.layers as unknown[]) : [];
@@ -454,14 +493,21 @@ function functionalFromKeras3(fn: string, c: Record<string, unknown>, custom: Cu
     if (!r) throw new KerasError(fn, `every entry of \`layers\` must be a layer, got ${describeValue(s)}`, "io");
     if (isOperationNode(r)) return [];
     const nodes = Array.isArray(r.inbound_nodes) ? r.inbound_nodes : [];
+    const callArgs = getFamily(String(r.class_name))?.callArgs ?? [];
+    const layerSpec = callArgs.length ? withCallArgs(fn, r, callArgs, nodes) : r;
     const inbound = nodes.map((node) => {
       const n = asRecord(node);
       // Keras 2 nodes are already lists of [layer, node, index, kwargs].
       if (!n) return node;
       const args = Array.isArray(n.args) ? n.args : [];
+      const given = asRecord(n.kwargs) ?? {};
       const first = args[0];
-      const tensors = Array.isArray(first) ? first : [first];
-      if (args.length !== 1 || !tensors.every(isKerasTensor))
+      const tensors = POSITIONAL_INPUTS.has(String(r.class_name))
+        ? [...args, ...INPUT_KEYWORDS.map((k) => given[k]).filter((v) => v !== undefined && v !== null)]
+        : args.length === 1 && Array.isArray(first)
+          ? first
+          : args;
+      if (tensors.length === 0 || !tensors.every(isKerasTensor))
         throw new KerasError(
           fn,
           `layer "${String(r.name)}" is called on something other than tensors; only layer graphs can be read`,
@@ -474,15 +520,15 @@ function functionalFromKeras3(fn: string, c: Record<string, unknown>, custom: Cu
           "io",
         );
       const kwargs: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(asRecord(n.kwargs) ?? {})) {
-        if (v === null || v === undefined) continue;
+      for (const [k, v] of Object.entries(given)) {
+        if (v === null || v === undefined || INPUT_KEYWORDS.includes(k) || callArgs.includes(k)) continue;
         // The masks Keras records from an Embedding / Masking layer: this package propagates them itself.
         if (k === "mask" && fromOperation(v)) continue;
         kwargs[k] = Array.isArray(v) ? v.map(historyOf) : isKerasTensor(v) ? historyOf(v) : v;
       }
       return tensors.map((t) => [...(historyOf(t) as Json[]), kwargs]);
     });
-    const converted = layerFromKeras3(r, custom);
+    const converted = layerFromKeras3(layerSpec, custom);
     const layer = isLayer(converted) ? converted : (converted as Record<string, unknown>);
     return [
       isLayer(layer)

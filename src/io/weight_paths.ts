@@ -47,6 +47,11 @@ export interface KerasObject {
   readonly weightNames: readonly string[];
   /** Child objects under their Keras attribute paths ("cell", "forward_layer", "cells/gru_cell_1"). */
   readonly children: readonly { readonly attribute: string; readonly object: KerasObject }[];
+  /**
+   * TRUE for a sublayer Keras names itself (MultiHeadAttention's softmax and dropout): the name is made
+   * unique per model, as a fresh Keras session loading the model names them ("softmax", "softmax_1").
+   */
+  readonly autoName?: boolean;
   /** Set on the cell of a cuDNN layer: its weights are in that layout here, in GRU / LSTM layout in Keras. */
   readonly cudnn: "CuDNNGRU" | "CuDNNLSTM" | null;
 }
@@ -120,6 +125,29 @@ export function kerasObjectTree(layer: Layer, inputShapes: readonly Shape[], off
       const step: Shape = [input[0], ...input.slice(2)];
       return node([{ attribute: "layer", object: kerasObjectTree(inner, [step], offset) }]);
     }
+    case "MultiHeadAttention": {
+      // Keras's EinsumDense sublayers hold the weights; its softmax and dropout sublayers none.
+      const perDense = c.use_bias ? 2 : 1;
+      const sublayer = (name: string, i: number): KerasObject => ({
+        ...leaf("EinsumDense", name),
+        weights: all.slice(i * perDense, (i + 1) * perDense),
+        weightNames: names.slice(i * perDense, (i + 1) * perDense),
+      });
+      const empty = (className: string, name: string): KerasObject => ({
+        ...leaf(className, name),
+        weights: [],
+        weightNames: [],
+        autoName: true,
+      });
+      return node([
+        { attribute: "query_dense", object: sublayer("query", 0) },
+        { attribute: "key_dense", object: sublayer("key", 1) },
+        { attribute: "value_dense", object: sublayer("value", 2) },
+        { attribute: "output_dense", object: sublayer("attention_output", 3) },
+        { attribute: "_softmax", object: empty("Softmax", "softmax") },
+        { attribute: "_dropout_layer", object: empty("Dropout", "dropout") },
+      ]);
+    }
     default:
       return { ...leaf(kerasClassOf(layer), layer.name) };
   }
@@ -177,6 +205,12 @@ export function kerasLayerPaths(model: Model): { layerIndex: number; path: strin
  */
 export function kerasVarsGroups(model: Model, layerInputShapes: readonly (readonly Shape[] | null)[]): VarsGroup[] {
   const groups: VarsGroup[] = [{ path: "vars", name: model.name, layerIndex: null, weights: [], cudnn: null }];
+  const autoNames = new Map<string, number>();
+  const unique = (name: string) => {
+    const n = autoNames.get(name) ?? 0;
+    autoNames.set(name, n + 1);
+    return n === 0 ? name : `${name}_${n}`;
+  };
   for (const { layerIndex, path } of kerasLayerPaths(model)) {
     const layer = model.layers[layerIndex];
     const shapes = layerInputShapes[layerIndex];
@@ -184,7 +218,8 @@ export function kerasVarsGroups(model: Model, layerInputShapes: readonly (readon
       ? kerasObjectTree(layer, shapes)
       : { className: layer.className, name: layer.name, weights: [], weightNames: [], children: [], cudnn: null };
     const walk = (object: KerasObject, at: string) => {
-      groups.push({ path: `${at}/vars`, name: object.name, layerIndex, weights: object.weights, cudnn: object.cudnn });
+      const name = object.autoName ? unique(object.name) : object.name;
+      groups.push({ path: `${at}/vars`, name, layerIndex, weights: object.weights, cudnn: object.cudnn });
       for (const ch of object.children) walk(ch.object, `${at}/${ch.attribute}`);
     };
     walk(tree, path);

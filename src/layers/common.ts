@@ -13,6 +13,7 @@ import { resolveRegularizer, type RegularizerInput, type RegularizerSpec } from 
 import { resolveConstraint, type ConstraintInput, type ConstraintSpec } from "../ops/constraints.js";
 import { tf, type Tensor } from "../backend/tf.js";
 import { KerasError } from "../errors.js";
+import type { WeightSpec } from "../model/types.js";
 
 /**
  * A codec resolving what the user gave (a name, a spec, a Keras `{ class_name, config }` record, a
@@ -177,3 +178,33 @@ export const KERNEL_LAYER_DEFAULTS: KernelLayerConfig = Object.freeze({
   kernel_constraint: null,
   bias_constraint: null,
 });
+
+/** The `kernel` and (with `use_bias`) `bias` weight specs of a kernel layer, with its initializers, regularizers, constraints. */
+export function kernelWeights(
+  c: Omit<KernelLayerConfig, "activation">,
+  kernelShape: number[],
+  biasShape: number[],
+): WeightSpec[] {
+  return [
+    {
+      name: "kernel",
+      shape: kernelShape,
+      initializer: c.kernel_initializer,
+      trainable: true,
+      regularizer: c.kernel_regularizer,
+      constraint: c.kernel_constraint,
+    },
+    ...(c.use_bias
+      ? [
+          {
+            name: "bias",
+            shape: biasShape,
+            initializer: c.bias_initializer,
+            trainable: true,
+            regularizer: c.bias_regularizer,
+            constraint: c.bias_constraint,
+          },
+        ]
+      : []),
+  ];
+}

@@ -110,6 +110,11 @@ export interface LayerFamily<C extends Record<string, any> = Record<string, any>
   readonly impliedInputShape?: (config: C) => (number | null)[] | null;
   /** TRUE when a call may give `initial_state` and `constants` (recurrent layers, cells, bidirectional). */
   readonly takesStates?: boolean;
+  /**
+   * Arguments Keras takes when the layer is called rather than when it is made (Attention's
+   * `use_causal_mask`): layer arguments here, a node's kwargs in a Keras 3 file.
+   */
+  readonly callArgs?: readonly string[];
   /** Number of primary inputs: 1 (default) or "many" (merge layers). */
   readonly inputs?: 1 | "many";
   /** Output shapes (batch axis included) for the given input shapes; throws KerasError("shape"). */

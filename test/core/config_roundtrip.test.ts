@@ -23,6 +23,7 @@ import { get_config, from_config } from "../../src/api/config.js";
 import { summaryText } from "../../src/report/summary.js";
 import * as L from "../../src/layers/core/index.js";
 import * as R from "../../src/layers/recurrent/index.js";
+import * as A from "../../src/layers/attention/index.js";
 import { bidirectional, time_distributed } from "../../src/layers/wrappers/index.js";
 import { expectClose, nested } from "./helpers.js";
 
@@ -145,6 +146,42 @@ const BUILDERS: Record<string, () => Case> = {
   Minimum: () => merge((xs) => L.layer_minimum(xs)),
   Concatenate: () => merge((xs) => L.layer_concatenate(xs, { axis: -1 })),
   Dot: () => merge((xs) => L.layer_dot(xs, { axes: 1, normalize: true })),
+  ReLU: () => seq([3], [L.layer_activation_relu({ max_value: 1, negative_slope: 0.1, threshold: 0.2 })]),
+  LeakyReLU: () => seq([3], [L.layer_activation_leaky_relu({ negative_slope: 0.2 })]),
+  ELU: () => seq([3], [L.layer_activation_elu({ alpha: 0.5 })]),
+  PReLU: () => seq([3, 2], [L.layer_activation_parametric_relu({ shared_axes: 1, alpha_initializer: "ones" })]),
+  Softmax: () => seq([3, 2], [L.layer_activation_softmax({ axis: 1 })]),
+  Identity: () => seq([3], [L.layer_identity(), L.layer_dense({ units: 2 })]),
+  GaussianDropout: () => seq([3], [L.layer_gaussian_dropout({ rate: 0.2, seed: 4 }), L.layer_dense({ units: 2 })]),
+  AlphaDropout: () => seq([3, 2], [L.layer_alpha_dropout({ rate: 0.2, noise_shape: [null, 1, 2], seed: 4 })]),
+  GroupNormalization: () => seq([3, 4], [L.layer_group_normalization({ groups: 2, epsilon: 0.01, center: false })]),
+  UnitNormalization: () => seq([3, 2], [L.layer_unit_normalization({ axis: [1, 2] })]),
+  RMSNormalization: () => seq([3, 2], [L.layer_rms_normalization({ axis: -1, epsilon: 0.01 })]),
+  Attention: () =>
+    graph(
+      [
+        [3, 2],
+        [4, 2],
+      ],
+      (xs) => A.layer_attention(xs, { use_scale: true, score_mode: "concat", use_causal_mask: true }),
+    ),
+  AdditiveAttention: () =>
+    graph(
+      [
+        [3, 2],
+        [4, 3],
+        [4, 2],
+      ],
+      (xs) => A.layer_additive_attention(xs, { dropout: 0.1 }),
+    ),
+  MultiHeadAttention: () =>
+    graph(
+      [
+        [3, 2],
+        [4, 2],
+      ],
+      (xs) => A.layer_multi_head_attention(xs, { num_heads: 2, key_dim: 3, value_dim: 1, output_shape: [2, 2] }),
+    ),
   BatchNormalization: () => seq([4], [L.layer_batch_normalization({ momentum: 0.9, epsilon: 0.01 })]),
   LayerNormalization: () => seq([3, 2], [L.layer_layer_normalization({ axis: [1, 2] })]),
   Conv1D: () => seq([5, 2], [L.layer_conv_1d({ filters: 3, kernel_size: 2, padding: "causal", activation: "tanh" })]),

@@ -20,6 +20,10 @@ function number(out: string, pattern: RegExp): number {
 
 /** What each example must print. */
 const expectations: Record<string, (out: string) => void> = {
+  "seq2seq_attention.ts": (out) => {
+    // by chance a digit is right 1 time in 9: an untrained or attention-less guess stays far below 60%
+    expect(number(out, /unseen strings: ([\d.]+)%/)).to.be.greaterThan(60);
+  },
   "quickstart.ts": (out) => {
     expect(out).to.include("Total params: 15,809"); // GRU 3·(64·(16+64) + 2·64) = 15,744, Dense 65
     expect(out).to.include("Epoch 10/10");

@@ -303,6 +303,51 @@ export function fileCases(): FileCase[] {
       const withState = k.layer_lstm({ units: 3 })(seqOut, { initial_state: [h, c] });
       return k.layer_add([withState, g]);
     }),
+    seq(
+      "activation_noise_normalization",
+      [3, 4],
+      [
+        k.layer_activation_relu({ max_value: 0.5, negative_slope: 0.1, threshold: 0.1 }),
+        k.layer_activation_parametric_relu({ shared_axes: [1] }),
+        k.layer_activation_leaky_relu(),
+        k.layer_activation_elu({ alpha: 0.7 }),
+        k.layer_identity(),
+        k.layer_activation_softmax({ axis: 1 }),
+        k.layer_gaussian_dropout({ rate: 0.2 }),
+        k.layer_alpha_dropout({ rate: 0.1 }),
+        k.layer_group_normalization({ groups: 2 }),
+        k.layer_unit_normalization(),
+        k.layer_rms_normalization({ axis: [1, 2] }),
+      ],
+    ),
+    (() => {
+      // Attention over mask_zero embeddings: the masks, Keras's call arguments (node kwargs) and
+      // MultiHeadAttention's positional inputs and sublayer weights.
+      const qi = k.layer_input({ shape: [3], dtype: "int32" });
+      const vi = k.layer_input({ shape: [5], dtype: "int32" });
+      const emb = k.layer_embedding({ input_dim: 7, output_dim: 4, mask_zero: true });
+      const [q, v] = [emb(qi), emb(vi)];
+      const merged = k.layer_concatenate([
+        k.layer_attention([q, v], { use_scale: true, score_mode: "concat", use_causal_mask: true }),
+        k.layer_additive_attention([q, v, v]),
+        k.layer_multi_head_attention([q, v], { num_heads: 2, key_dim: 3, value_dim: 2, use_causal_mask: true }),
+      ]);
+      // Keras 3.15's MultiHeadAttention clears the masks of the tensors it is called on, so a later
+      // consumer of q and v sees none in Keras (here it does): this one attends over tensors of its own.
+      const emb2 = k.layer_embedding({ input_dim: 7, output_dim: 3, mask_zero: true });
+      const [q2, v2] = [emb2(qi), emb2(vi)];
+      const [, scores] = k.layer_multi_head_attention([q2, v2, v2], {
+        num_heads: 2,
+        key_dim: 2,
+        use_bias: false,
+        output_shape: [2],
+        return_attention_scores: true,
+      });
+      const model = withPatternWeights(
+        k.keras_model({ inputs: [qi, vi], outputs: [k.layer_dense(merged, { units: 2 }), scores], name: "attention" }),
+      );
+      return { name: "attention", model, inputs: [tokens(2, 3, 7), tokens(2, 5, 7)], keras: true };
+    })(),
     // Keras 3 refuses "/" in layer names: such a file reads back here only. Keras reads a unicode
     // name, but its TensorFlow backend cannot run a layer with one.
     { ...seq("slash_name", [3], [k.layer_dense({ units: 2, name: "out/ü" })]), keras: false },

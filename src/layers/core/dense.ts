@@ -3,7 +3,7 @@ import { PositiveInt } from "../../args.js";
 import { defineLayer } from "../../model/layer.js";
 import { expectRank, knownLastDim } from "../../model/shape.js";
 import type { Shape } from "../../model/types.js";
-import { KERNEL_LAYER_DEFAULTS, KERNEL_LAYER_PROPS, activityLoss, denseApply } from "../common.js";
+import { KERNEL_LAYER_DEFAULTS, KERNEL_LAYER_PROPS, activityLoss, denseApply, kernelWeights } from "../common.js";
 
 const DENSE_PROPS = {
   /** Dimensionality of the output space (the last axis of the output). */
@@ -28,31 +28,7 @@ export const layer_dense = defineLayer({
     knownLastDim("layer_dense", input);
     return [[...input.slice(0, -1), c.units] as Shape];
   },
-  weights: (c, [input]) => {
-    const inDim = input[input.length - 1] as number;
-    return [
-      {
-        name: "kernel",
-        shape: [inDim, c.units],
-        initializer: c.kernel_initializer,
-        trainable: true,
-        regularizer: c.kernel_regularizer,
-        constraint: c.kernel_constraint,
-      },
-      ...(c.use_bias
-        ? [
-            {
-              name: "bias",
-              shape: [c.units],
-              initializer: c.bias_initializer,
-              trainable: true,
-              regularizer: c.bias_regularizer,
-              constraint: c.bias_constraint,
-            },
-          ]
-        : []),
-    ];
-  },
+  weights: (c, [input]) => kernelWeights(c, [input[input.length - 1] as number, c.units], [c.units]),
   forward: (c, { inputs: [x], weights: [kernel, bias] }) => {
     const y = c.activation.fn(denseApply(x, kernel, c.use_bias ? bias : undefined));
     return { outputs: [y], losses: activityLoss(c.activity_regularizer, y, x.shape[0]) };

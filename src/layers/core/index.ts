@@ -1,13 +1,23 @@
 // Public exports of the core layers.
 import "../../engine/apply.js"; // installs how layer values are applied
 export { layer_dense } from "./dense.js";
-export { layer_activation } from "./activation.js";
+export {
+  layer_activation,
+  layer_activation_relu,
+  layer_activation_leaky_relu,
+  layer_activation_elu,
+  layer_activation_parametric_relu,
+  layer_activation_softmax,
+  layer_identity,
+} from "./activation.js";
 export {
   layer_dropout,
   layer_spatial_dropout_1d,
   layer_spatial_dropout_2d,
   layer_spatial_dropout_3d,
   layer_gaussian_noise,
+  layer_gaussian_dropout,
+  layer_alpha_dropout,
 } from "./noise.js";
 export { layer_activity_regularization } from "./activity_regularization.js";
 export { layer_embedding } from "./embedding.js";
@@ -38,7 +48,13 @@ export {
   layer_dot,
 } from "./merge.js";
 export { layer_lambda } from "./lambda.js";
-export { layer_batch_normalization, layer_layer_normalization } from "./normalization.js";
+export {
+  layer_batch_normalization,
+  layer_layer_normalization,
+  layer_group_normalization,
+  layer_unit_normalization,
+  layer_rms_normalization,
+} from "./normalization.js";
 export {
   layer_conv_1d,
   layer_conv_2d,

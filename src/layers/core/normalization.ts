@@ -1,10 +1,11 @@
 /**
- * layer_batch_normalization and layer_layer_normalization:
+ * layer_batch_normalization, layer_layer_normalization and layer_group_normalization:
  * `y = gamma * (x - mean) / sqrt(var + epsilon) + beta`, with batch statistics (per feature, over the
- * batch and other axes) or per-sample statistics (over `axis`).
+ * batch and other axes), per-sample statistics (over `axis`) or per-sample, per-group statistics; and
+ * the per-sample rescalings layer_unit_normalization (unit L2 norm) and layer_rms_normalization.
  */
 import * as t from "io-ts";
-import { Bool, NonNegativeNum, Num, described, type ConfigOf } from "../../args.js";
+import { Bool, NonNegativeNum, Num, PositiveInt, described, type ConfigOf } from "../../args.js";
 import { KerasError } from "../../errors.js";
 import { defineLayer } from "../../model/layer.js";
 import { formatShape } from "../../model/shape.js";
@@ -242,5 +243,135 @@ export const layer_layer_normalization = defineLayer({
     const gamma = c.scale ? weights[0] : undefined;
     const beta = c.center ? weights[c.scale ? 1 : 0] : undefined;
     return { outputs: [normalize(c, x, mean, variance, gamma, beta, paramShape)] };
+  },
+});
+
+const GROUP_NORMALIZATION_PROPS = {
+  /** The number of channel groups (-1: one per channel, instance normalisation). */
+  groups: described(t.union([PositiveInt, t.literal(-1)]), "a positive integer or -1"),
+  /** The channels axis; -1: the last. */
+  axis: AxisArg,
+  ...AFFINE_PROPS,
+};
+type GroupNormalizationConfig = ConfigOf<typeof GROUP_NORMALIZATION_PROPS>;
+
+/** The channels axis and the number of groups of a group normalisation over `input`. */
+function channelGroups(c: GroupNormalizationConfig, input: Shape): { axis: number; channels: number; groups: number } {
+  const fn = "layer_group_normalization";
+  const axis = resolveAxis(fn, c.axis, input);
+  const channels = knownDim(fn, input, axis, `the channels axis ${c.axis}`);
+  const groups = c.groups === -1 ? channels : c.groups;
+  if (channels % groups !== 0)
+    throw new KerasError(
+      fn,
+      `\`groups\` = ${groups} must divide the ${channels} channels of ${formatShape(input)}`,
+      "shape",
+    );
+  return { axis, channels, groups };
+}
+
+/**
+ * `layer_group_normalization(object, groups = 32, axis = -1, epsilon = 0.001, center = TRUE, scale = TRUE, ...)`:
+ * normalises each sample's channels in groups (statistics over the group's channels and every
+ * non-batch axis), then scales and shifts per channel.
+ *
+ * @example
+ * const model = pipe(keras_model_sequential({ input_shape: [10, 8] }), layer_group_normalization({ groups: 4 }));
+ */
+export const layer_group_normalization = defineLayer({
+  className: "GroupNormalization",
+  fn: "layer_group_normalization",
+  props: GROUP_NORMALIZATION_PROPS,
+  defaults: { groups: 32, axis: -1, ...AFFINE_DEFAULTS },
+  outputShape: (c, [input]) => {
+    channelGroups(c, input);
+    return [input];
+  },
+  weights: (c, [input]) => affineWeights(c, [channelGroups(c, input).channels]),
+  forward: (c, { inputs: [x], weights }) => {
+    const { axis, channels, groups } = channelGroups(c, x.shape);
+    const grouped = [...x.shape.slice(0, axis), groups, channels / groups, ...x.shape.slice(axis + 1)];
+    const reduce = grouped.map((_, i) => i).filter((i) => i !== 0 && i !== axis);
+    const xg = tf.reshape(x, grouped);
+    const { mean, variance } = tf.moments(xg, reduce, true);
+    const normalized = tf.reshape(tf.mul(tf.sub(xg, mean), tf.rsqrt(tf.add(variance, c.epsilon))), x.shape);
+    const paramShape = x.shape.map((d, i) => (i === axis ? d : 1));
+    const gamma = c.scale ? weights[0] : undefined;
+    const beta = c.center ? weights[c.scale ? 1 : 0] : undefined;
+    let y = normalized;
+    if (gamma) y = tf.mul(y, tf.reshape(gamma, paramShape));
+    if (beta) y = tf.add(y, tf.reshape(beta, paramShape));
+    return { outputs: [y] };
+  },
+});
+
+/** The sorted, distinct axes of `axis` (one or several) on `input`. */
+function normalizedAxes(fn: string, axis: number | number[], input: Shape): number[] {
+  const axes = (typeof axis === "number" ? [axis] : axis).map((a) => resolveAxis(fn, a, input));
+  if (new Set(axes).size !== axes.length) throw new KerasError(fn, `\`axis\` repeats an axis: [${axes.join(", ")}]`);
+  return axes.sort((a, b) => a - b);
+}
+
+/**
+ * `layer_unit_normalization(object, axis = -1)`: scales each sample to unit L2 norm over `axis`
+ * (`x * min(1 / ||x||, 1e12)`, as Keras).
+ *
+ * @example
+ * const y = layer_unit_normalization([[3, 4]]); // [[0.6, 0.8]]
+ */
+export const layer_unit_normalization = defineLayer({
+  className: "UnitNormalization",
+  fn: "layer_unit_normalization",
+  props: {
+    /** Axis or axes normalised over; -1: the last. */
+    axis: AxisOrAxes,
+  },
+  defaults: { axis: -1 },
+  outputShape: (c, [input]) => {
+    normalizedAxes("layer_unit_normalization", c.axis, input);
+    return [input];
+  },
+  forward: (c, { inputs: [x] }) => {
+    const axes = normalizedAxes("layer_unit_normalization", c.axis, x.shape);
+    const inverseNorm = tf.minimum(tf.rsqrt(tf.sum(tf.square(x), axes, true)), 1e12);
+    return { outputs: [tf.mul(x, inverseNorm)] };
+  },
+});
+
+/**
+ * `layer_rms_normalization(object, axis = -1, epsilon = 1e-6)`: divides each sample by its root mean
+ * square over `axis` and multiplies by a learned `scale` (one per element of those axes).
+ *
+ * @example
+ * const model = pipe(keras_model_sequential({ input_shape: [10, 8] }), layer_rms_normalization());
+ */
+export const layer_rms_normalization = defineLayer({
+  className: "RMSNormalization",
+  fn: "layer_rms_normalization",
+  props: {
+    /** Axis or axes normalised over; -1: the last. */
+    axis: AxisOrAxes,
+    /** Small float added to the mean square. */
+    epsilon: NonNegativeNum,
+  },
+  defaults: { axis: -1, epsilon: 1e-6 },
+  outputShape: (c, [input]) => {
+    for (const a of normalizedAxes("layer_rms_normalization", c.axis, input))
+      knownDim("layer_rms_normalization", input, a, `axis ${a} of ${formatShape(input)}`);
+    return [input];
+  },
+  weights: (c, [input]) => [
+    {
+      name: "scale",
+      shape: normalizedAxes("layer_rms_normalization", c.axis, input).map((a) => input[a] as number),
+      initializer: initializerSpec("ones"),
+      trainable: true,
+    },
+  ],
+  forward: (c, { inputs: [x], weights: [scale] }) => {
+    const axes = normalizedAxes("layer_rms_normalization", c.axis, x.shape);
+    const rrms = tf.rsqrt(tf.add(tf.mean(tf.square(x), axes, true), c.epsilon));
+    const paramShape = x.shape.map((d, i) => (axes.includes(i) ? d : 1));
+    return { outputs: [tf.mul(tf.mul(x, rrms), tf.reshape(scale, paramShape))] };
   },
 });
