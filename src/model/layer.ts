@@ -27,7 +27,7 @@ import { isActivation, resolveActivation } from "../ops/activations.js";
 import type { CallShapes, LayerFamily, Shape, WeightSpec, WeightValue } from "./types.js";
 import { isWeightData, sealRawWeights, sealWeight, sealed, weightsFromRaw } from "./weights.js";
 import { formatShape } from "./shape.js";
-import { getFamily, registerFamily } from "./registry.js";
+import { OWN_FAMILY, getFamily, registerFamily } from "./registry.js";
 import {
   dualLayerFunction,
   type ApplyLayer,
@@ -227,8 +227,8 @@ export function withLayer(layer: Layer, changes: Partial<LayerInit>): Layer {
   });
 }
 
-export function familyOf(layer: { className: string }): LayerFamily<any> {
-  const f = getFamily(layer.className);
+export function familyOf(layer: { className: string; config?: Readonly<Record<PropertyKey, any>> }): LayerFamily<any> {
+  const f = (layer.config?.[OWN_FAMILY] as LayerFamily<any> | undefined) ?? getFamily(layer.className);
   if (!f) throw new KerasError("layer", `unknown layer class ${layer.className}`);
   return f;
 }

@@ -18,6 +18,14 @@ export {
   layer_dot,
 } from "./merge.js";
 export { layer_lambda } from "./lambda.js";
+export {
+  new_layer_class,
+  add_weight,
+  type LayerClassDefinition,
+  type CustomCallContext,
+  type CustomLayerFunction,
+  type WeightDeclaration,
+} from "./custom.js";
 export { layer_batch_normalization, layer_layer_normalization } from "./normalization.js";
 export { layer_conv_1d } from "./conv.js";
 export {

@@ -1,0 +1,187 @@
+/**
+ * new_layer_class() layers against real Keras 3.15.1 given the same classes in Python (custom_layers.py),
+ * on wasm and cpu: a dense-like layer with a regularized kernel and a non-trainable weight declared first
+ * (weight order, forward, gradients w.r.t. the input and each trainable weight, Adam steps whose loss
+ * holds the regularization penalty), a mask-consuming layer after an embedding with mask_zero (forward
+ * and SGD steps), and .keras files both ways with custom_objects. One Python call answers every case.
+ */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { expect } from "chai";
+import { pipe } from "fp-ts/lib/function.js";
+import { tf, type Tensor } from "../../../src/backend/tf.js";
+import {
+  compile,
+  fit,
+  get_weights,
+  keras_model,
+  keras_model_sequential,
+  layer_dense,
+  layer_embedding,
+  layer_input,
+  load_model,
+  optimizer_adam,
+  optimizer_sgd,
+  predict,
+  save_model,
+  use_backend,
+} from "../../../src/index.js";
+import type { Model } from "../../../src/model/model.js";
+import { familyOf, weightSpecsOf } from "../../../src/model/layer.js";
+import { requireKeras, runKeras } from "../../helpers/keras.js";
+import { layer_masked_mean, layer_scaled_dense } from "../../helpers/custom_layers.js";
+import { nested, withPatternWeights } from "../../core/helpers.js";
+import { BACKENDS, expectClose } from "../../wrappers/helpers.js";
+
+const SCRIPT = readFileSync(join(import.meta.dirname, "custom_layers.py"), "utf8");
+const TOL = 1e-5;
+const CUSTOM = { ScaledDense: layer_scaled_dense, MaskedMean: layer_masked_mean };
+
+const denseModel = () =>
+  pipe(
+    keras_model_sequential({ input_shape: [3] }),
+    layer_scaled_dense({ units: 2, scale: 0.5 }),
+    layer_dense({ units: 1 }),
+  );
+function maskedModel(): Model {
+  const tokens = layer_input({ shape: [5], dtype: "int32" });
+  const h = layer_embedding(tokens, { input_dim: 6, output_dim: 3, mask_zero: true });
+  return keras_model({ inputs: tokens, outputs: layer_dense(layer_masked_mean(h), { units: 1 }) });
+}
+
+const denseX = nested([4, 3], 1);
+const TOKENS = [
+  [1, 2, 0, 0, 0],
+  [3, 4, 5, 1, 0],
+  [2, 0, 0, 0, 0],
+  [5, 5, 4, 3, 2],
+];
+const ADAM = { class_name: "Adam", learning_rate: 0.05 };
+const SGD = { class_name: "SGD", learning_rate: 0.5 };
+const optimizerOf = (o: typeof ADAM) =>
+  o.class_name === "Adam"
+    ? optimizer_adam({ learning_rate: o.learning_rate })
+    : optimizer_sgd({ learning_rate: o.learning_rate });
+
+function trainingCase(model: Model, optimizer: typeof ADAM, steps: number, x: any, y: any) {
+  return { weights: get_weights(withPatternWeights(model)), optimizer, steps, x, y };
+}
+async function trainHere(model: Model, c: ReturnType<typeof trainingCase>) {
+  const compiled = compile(withPatternWeights(model), { optimizer: optimizerOf(c.optimizer), loss: "mse" });
+  const { model: trained, history } = await fit(compiled, c.x, c.y, {
+    epochs: c.steps,
+    batch_size: c.x.length,
+    shuffle: false,
+    verbose: 0,
+  });
+  return { weights: get_weights(trained), losses: history.metrics.loss };
+}
+function expectSameTraining(
+  here: { weights: any[]; losses: readonly number[] },
+  keras: { weights: any[]; losses: number[] },
+) {
+  expect(here.weights.length, "number of weight arrays").to.equal(keras.weights.length);
+  keras.weights.forEach((w, i) => expectClose(here.weights[i], w, TOL, `weight ${i} after training`));
+  expectClose(here.losses, keras.losses, TOL, "loss per step");
+}
+
+describe("new_layer_class() against Keras 3", function () {
+  this.timeout(300_000);
+  let keras: any;
+  let dir: string;
+  const cases = {
+    dense: {
+      ...trainingCase(denseModel(), ADAM, 3, denseX, nested([4, 1], 2)),
+      probe: nested([4, 2], 3),
+      train: trainingCase(denseModel(), ADAM, 3, denseX, nested([4, 1], 2)),
+    },
+    masked: {
+      weights: get_weights(withPatternWeights(maskedModel())),
+      x: TOKENS,
+      train: trainingCase(maskedModel(), SGD, 3, TOKENS, nested([4, 1], 4)),
+    },
+    files: { ours: "", theirs: "", x: denseX, tokens: TOKENS },
+  };
+
+  before(async function () {
+    requireKeras(this);
+    dir = mkdtempSync(join(tmpdir(), "tskeras-custom-"));
+    cases.files.ours = join(dir, "ours.keras");
+    cases.files.theirs = join(dir, "theirs.keras");
+    await save_model(withPatternWeights(denseModel()), cases.files.ours);
+    keras = runKeras(SCRIPT, cases);
+  });
+
+  after(async () => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    await use_backend("wasm");
+  });
+
+  it("lists the weights as Keras does: trainable first, in declaration order", () => {
+    const layer = denseModel().layers[0];
+    const names = weightSpecsOf(layer, [[null, 3]]).map((s) => s.name);
+    expect([...names, "kernel", "bias"]).to.deep.equal(keras.dense.weight_names);
+  });
+
+  for (const backend of BACKENDS) {
+    describe(`on ${backend}`, () => {
+      before(async () => {
+        await use_backend(backend);
+      });
+
+      it("dense-like layer: output and gradients w.r.t. the input and each trainable weight", () => {
+        const model = withPatternWeights(denseModel());
+        const layer = model.layers[0];
+        const weights = get_weights(model)
+          .slice(0, 3)
+          .map((w) => tf.tensor(w));
+        const x = tf.tensor(denseX);
+        const probe = tf.tensor(cases.dense.probe);
+        const run = (input: Tensor, kernel: Tensor, bias: Tensor) =>
+          familyOf(layer).forward(layer.config, {
+            inputs: [input],
+            weights: [kernel, bias, weights[2]],
+            masks: [null],
+            training: false,
+          }).outputs[0];
+        const y = run(x, weights[0], weights[1]);
+        expectClose(y, keras.dense.layer_output, TOL, "output");
+        const grads = tf.grads((input: Tensor, kernel: Tensor, bias: Tensor) =>
+          tf.sum(tf.mul(run(input, kernel, bias), probe)),
+        )([x, weights[0], weights[1]]);
+        ["d/dx", "d/d kernel", "d/d bias"].forEach((what, k) =>
+          expectClose(grads[k], keras.dense.gradients[k], TOL, what),
+        );
+        tf.dispose([y, x, probe, ...weights, ...grads]);
+      });
+
+      it("dense-like layer in a model: predictions, and Adam steps with the kernel's L2 penalty in the loss", async () => {
+        const y = (await predict(withPatternWeights(denseModel()), denseX, { verbose: 0 })) as any;
+        expectClose(y, keras.dense.output, TOL, "predictions");
+        expectSameTraining(await trainHere(denseModel(), cases.dense.train), keras.dense.train);
+      });
+
+      it("mask-consuming layer after an embedding with mask_zero: predictions and SGD steps", async () => {
+        const y = (await predict(withPatternWeights(maskedModel()), TOKENS, { verbose: 0 })) as any;
+        expectClose(y, keras.masked.output, TOL, "predictions");
+        expectSameTraining(await trainHere(maskedModel(), cases.masked.train), keras.masked.train);
+      });
+
+      it("a file Keras wrote with both classes loads with custom_objects and predicts as Keras", async () => {
+        const model = await load_model(cases.files.theirs, { custom_objects: CUSTOM });
+        keras.files.theirs_weights.forEach((w: any, i: number) =>
+          expectClose(get_weights(model)[i], w, 0, `weight ${i}`),
+        );
+        const y = (await predict(model, TOKENS, { verbose: 0 })) as any;
+        expectClose(y, keras.files.theirs_output, TOL, "predictions");
+      });
+    });
+  }
+
+  it("Keras reads this package's file given the Python class, and predicts as here", async () => {
+    expect(keras.files.ours_weight_names).to.deep.equal(["kernel", "bias", "offset", "kernel", "bias"]);
+    const y = (await predict(withPatternWeights(denseModel()), denseX, { verbose: 0 })) as any;
+    expectClose(keras.files.ours_output, y, TOL, "Keras's predictions of the file");
+  });
+});
