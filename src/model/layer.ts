@@ -176,6 +176,14 @@ export function installLayerApplication(apply: LayerApplication): void {
   application = apply;
 }
 
+/** A copy of a layer config; a user class's family (OWN_FAMILY) is kept, out of sight of printing and spreading. */
+function ownConfig(config: Readonly<Record<PropertyKey, any>>): Record<string, any> {
+  const copy = { ...config };
+  const family = config[OWN_FAMILY];
+  if (family) Object.defineProperty(copy, OWN_FAMILY, { value: family, enumerable: false });
+  return copy;
+}
+
 /** Builds a frozen, callable layer value. */
 export function makeLayer(className: string, init: LayerInit): Layer {
   const call = function (x: unknown, options?: CallOptions) {
@@ -189,7 +197,7 @@ export function makeLayer(className: string, init: LayerInit): Layer {
     className,
     name,
     autoName: init.autoName ?? init.name === undefined,
-    config: Object.freeze({ ...init.config }),
+    config: Object.freeze(ownConfig(init.config)),
     trainable: init.trainable ?? true,
     batchInputShape: init.batchInputShape ?? null,
     knownInputShapes: init.knownInputShapes

@@ -24,6 +24,8 @@ import {
   layer_input,
   layer_masking,
   load_model,
+  model_from_json,
+  model_to_json,
   new_layer_class,
   add_weight,
   optimizer_sgd,
@@ -226,6 +228,10 @@ describe("new_layer_class: models, weights, files and errors", () => {
     expect(back.layers[0].config).to.deep.include({ units: 2, scale: 0.5 });
     const x = [[1, 2, 3]];
     expectClose(await predict(back, x, { verbose: 0 }), await predict(model, x, { verbose: 0 }), 1e-6);
+    const json = model_to_json(model);
+    expect(() => model_from_json(json)).to.throw(KerasError, /needs `custom_objects` for: "ScaledDense"/);
+    const fresh = model_from_json(json, { custom_objects: { ScaledDense: layer_scaled_dense } });
+    expect(fresh.layers[0].config).to.deep.include({ units: 2, scale: 0.5 });
   });
 
   it("refuses bad definitions, bad arguments and bad results with KerasErrors naming them", () => {
