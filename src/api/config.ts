@@ -21,6 +21,9 @@ function deepFreeze<T>(v: T): T {
  * not included: use get_weights(). Nested layers (bidirectional's `layer` and `backward_layer`,
  * time_distributed's `layer`, a recurrent layer's `cell`) are written as Keras `{ class_name, config }`.
  * A layer_lambda() or rnn_cell_custom() config marks its TypeScript function as not serialisable.
+ *
+ * @example
+ * const config = get_config(model); // Keras's get_config() of the model
  */
 export function get_config(object: Model | Layer): SequentialConfig | FunctionalConfig | LayerConfig {
   if (!isModel(object) && !isLayer(object))
@@ -33,6 +36,9 @@ export function get_config(object: Model | Layer): SequentialConfig | Functional
  * `{ class_name, config }`), nested layers included. The weights are drawn afresh from the
  * initializers; restore trained ones with set_weights(). Layers built on TypeScript functions
  * (layer_lambda, rnn_cell_custom) are refused with a KerasError saying how to rebuild them.
+ *
+ * @example
+ * const copy = from_config(get_config(model));
  */
 export function from_config(config: unknown): Model | Layer {
   const fn = "from_config";

@@ -10,12 +10,54 @@ function initializer<A extends Record<string, unknown>>(name: string) {
 }
 
 type Seed = { seed?: number | null };
+/**
+ * `initializer_zeros()`: All zeros (Keras `Zeros`).
+ *
+ * @example
+ * layer_dense({ units: 4, bias_initializer: initializer_zeros() });
+ */
 export const initializer_zeros = initializer<Record<string, never>>("zeros");
+/**
+ * `initializer_ones()`: All ones (Keras `Ones`).
+ *
+ * @example
+ * layer_dense({ units: 4, bias_initializer: initializer_ones() });
+ */
 export const initializer_ones = initializer<Record<string, never>>("ones");
+/**
+ * `initializer_constant()`: Every value `value` (Keras `Constant`, value = 0).
+ *
+ * @example
+ * layer_dense({ units: 4, bias_initializer: initializer_constant({ value: 0.1 }) });
+ */
 export const initializer_constant = initializer<{ value?: number }>("constant");
+/**
+ * `initializer_random_normal()`: Normal draws (Keras `RandomNormal`, mean = 0, stddev = 0.05).
+ *
+ * @example
+ * layer_dense({ units: 4, kernel_initializer: initializer_random_normal({ stddev: 0.1, seed: 1 }) });
+ */
 export const initializer_random_normal = initializer<{ mean?: number; stddev?: number } & Seed>("random_normal");
+/**
+ * `initializer_random_uniform()`: Uniform draws in [minval, maxval) (Keras `RandomUniform`, -0.05 to 0.05).
+ *
+ * @example
+ * layer_dense({ units: 4, kernel_initializer: initializer_random_uniform({ minval: -0.1, maxval: 0.1 }) });
+ */
 export const initializer_random_uniform = initializer<{ minval?: number; maxval?: number } & Seed>("random_uniform");
+/**
+ * `initializer_truncated_normal()`: Normal draws within two standard deviations (Keras `TruncatedNormal`).
+ *
+ * @example
+ * layer_dense({ units: 4, kernel_initializer: initializer_truncated_normal({ stddev: 0.1 }) });
+ */
 export const initializer_truncated_normal = initializer<{ mean?: number; stddev?: number } & Seed>("truncated_normal");
+/**
+ * `initializer_variance_scaling()`: Draws scaled by the fan in / out (Keras `VarianceScaling`: scale = 1, mode = "fan_in", distribution = "truncated_normal").
+ *
+ * @example
+ * layer_dense({ units: 4, kernel_initializer: initializer_variance_scaling({ scale: 2, mode: "fan_avg" }) });
+ */
 export const initializer_variance_scaling = initializer<
   {
     scale?: number;
@@ -23,11 +65,59 @@ export const initializer_variance_scaling = initializer<
     distribution?: "truncated_normal" | "untruncated_normal" | "uniform";
   } & Seed
 >("variance_scaling");
+/**
+ * `initializer_glorot_uniform()`: Glorot (Xavier) uniform: limit sqrt(6 / (fan_in + fan_out)); Keras's default kernel initializer.
+ *
+ * @example
+ * layer_dense({ units: 4, kernel_initializer: initializer_glorot_uniform({ seed: 1 }) });
+ */
 export const initializer_glorot_uniform = initializer<Seed>("glorot_uniform");
+/**
+ * `initializer_glorot_normal()`: Glorot (Xavier) normal: truncated normal, stddev sqrt(2 / (fan_in + fan_out)).
+ *
+ * @example
+ * layer_dense({ units: 4, kernel_initializer: initializer_glorot_normal() });
+ */
 export const initializer_glorot_normal = initializer<Seed>("glorot_normal");
+/**
+ * `initializer_he_uniform()`: He uniform: limit sqrt(6 / fan_in).
+ *
+ * @example
+ * layer_dense({ units: 4, activation: "relu", kernel_initializer: initializer_he_uniform() });
+ */
 export const initializer_he_uniform = initializer<Seed>("he_uniform");
+/**
+ * `initializer_he_normal()`: He normal: truncated normal, stddev sqrt(2 / fan_in).
+ *
+ * @example
+ * layer_dense({ units: 4, activation: "relu", kernel_initializer: initializer_he_normal() });
+ */
 export const initializer_he_normal = initializer<Seed>("he_normal");
+/**
+ * `initializer_lecun_uniform()`: LeCun uniform: limit sqrt(3 / fan_in).
+ *
+ * @example
+ * layer_dense({ units: 4, activation: "selu", kernel_initializer: initializer_lecun_uniform() });
+ */
 export const initializer_lecun_uniform = initializer<Seed>("lecun_uniform");
+/**
+ * `initializer_lecun_normal()`: LeCun normal: truncated normal, stddev sqrt(1 / fan_in).
+ *
+ * @example
+ * layer_dense({ units: 4, activation: "selu", kernel_initializer: initializer_lecun_normal() });
+ */
 export const initializer_lecun_normal = initializer<Seed>("lecun_normal");
+/**
+ * `initializer_orthogonal()`: A random orthogonal matrix times `gain` (Keras `Orthogonal`); the recurrent layers' default recurrent initializer.
+ *
+ * @example
+ * layer_lstm({ units: 8, recurrent_initializer: initializer_orthogonal({ gain: 1, seed: 1 }) });
+ */
 export const initializer_orthogonal = initializer<{ gain?: number } & Seed>("orthogonal");
+/**
+ * `initializer_identity()`: The identity matrix times `gain` (Keras `Identity`; 2-D weights).
+ *
+ * @example
+ * layer_simple_rnn({ units: 8, recurrent_initializer: initializer_identity() });
+ */
 export const initializer_identity = initializer<{ gain?: number }>("identity");

@@ -173,6 +173,9 @@ async function modelFromArchive(
  * weights, and when compiled its optimizer, loss, metrics and optimizer state), which Python Keras's
  * `keras.saving.load_model()` reads. A path ending in `.h5` / `.hdf5` names the legacy format (not
  * available yet).
+ *
+ * @example
+ * await save_model(model, "model.keras");
  */
 export async function save_model(model: Model, filepath: string, args: { overwrite?: boolean } = {}): Promise<void> {
   const fn = "save_model";
@@ -198,6 +201,9 @@ export async function save_model(model: Model, filepath: string, args: { overwri
  * `load_model(model, { custom_objects, compile = TRUE })`: a model from a `.keras` file (a path) or
  * from its bytes (a Uint8Array, as serialize_model() makes). Layers built on TypeScript functions
  * (layer_lambda, rnn_cell_custom) need `custom_objects`; nothing in a file is run as code.
+ *
+ * @example
+ * const model = await load_model("model.keras");
  */
 export async function load_model(
   model: string | Uint8Array,
@@ -210,7 +216,12 @@ export async function load_model(
   return modelFromArchive(fn, `"${model}"`, await readBytes(fn, model), a.custom_objects, a.compile);
 }
 
-/** `serialize_model(model, { include_optimizer = TRUE })`: the `.keras` file as raw bytes (for a database column). */
+/**
+ * `serialize_model(model, { include_optimizer = TRUE })`: the `.keras` file as raw bytes (for a database column).
+ *
+ * @example
+ * const bytes = await serialize_model(model);
+ */
 export async function serialize_model(model: Model, args: { include_optimizer?: boolean } = {}): Promise<Uint8Array> {
   const fn = "serialize_model";
   const { include_optimizer } = decodeCall(
@@ -223,7 +234,12 @@ export async function serialize_model(model: Model, args: { include_optimizer?: 
   return kerasArchive(fn, model, include_optimizer);
 }
 
-/** `unserialize_model(model, { custom_objects, compile = TRUE })`: the model from serialize_model()'s bytes. */
+/**
+ * `unserialize_model(model, { custom_objects, compile = TRUE })`: the model from serialize_model()'s bytes.
+ *
+ * @example
+ * const copy = await unserialize_model(await serialize_model(model));
+ */
 export async function unserialize_model(
   model: Uint8Array,
   args: { custom_objects?: Record<string, unknown>; compile?: boolean } = {},
@@ -241,6 +257,9 @@ const WEIGHTS_FILE = /\.weights\.h5$/i;
 /**
  * `save_model_weights(model, filepath, { overwrite = FALSE })`: every layer's weights in a Keras 3
  * `.weights.h5` file (Keras's `model.save_weights()` layout).
+ *
+ * @example
+ * await save_model_weights(model, "model.weights.h5");
  */
 export async function save_model_weights(
   model: Model,
@@ -269,6 +288,9 @@ export async function save_model_weights(
  * `load_model_weights(model, filepath, { skip_mismatch = FALSE })`: a new model value holding the weights
  * of a `.weights.h5` file (or of a `.keras` file), matched by the model's structure as Keras does.
  * With `skip_mismatch`, layers whose weights do not fit keep theirs, with a warning each.
+ *
+ * @example
+ * const restored = await load_model_weights(model, "model.weights.h5");
  */
 export async function load_model_weights<M extends Model>(
   model: M,
@@ -300,7 +322,12 @@ export async function load_model_weights<M extends Model>(
 // ---------------------------------------------------------------------------------------------
 // JSON
 
-/** `model_to_json(model)`: the model's Keras 3 JSON (`model.to_json()`: architecture and compile settings, no weights). */
+/**
+ * `model_to_json(model)`: the model's Keras 3 JSON (`model.to_json()`: architecture and compile settings, no weights).
+ *
+ * @example
+ * const json = model_to_json(model);
+ */
 export function model_to_json(model: Model): string {
   const fn = "model_to_json";
   decodeCall(fn, { model: [ModelArg, model] }, {}, {}, {});
@@ -309,7 +336,12 @@ export function model_to_json(model: Model): string {
   return kerasJson(config);
 }
 
-/** `model_from_json(json, { custom_objects })`: a new model (fresh weights) from model_to_json()'s or Keras's JSON. */
+/**
+ * `model_from_json(json, { custom_objects })`: a new model (fresh weights) from model_to_json()'s or Keras's JSON.
+ *
+ * @example
+ * const copy = model_from_json(model_to_json(model)); // new weights, same architecture
+ */
 export function model_from_json(json: string, args: { custom_objects?: Record<string, unknown> } = {}): Model {
   const fn = "model_from_json";
   const a = decodeCall(fn, { json: [Str, json] }, args, { custom_objects: CustomObjectsArg }, { custom_objects: {} });
@@ -322,7 +354,12 @@ export function model_from_json(json: string, args: { custom_objects?: Record<st
   return modelFromConfig(fn, config, a.custom_objects);
 }
 
-/** `save_model_config(model, filepath, { overwrite = FALSE })`: model_to_json() written to a file. */
+/**
+ * `save_model_config(model, filepath, { overwrite = FALSE })`: model_to_json() written to a file.
+ *
+ * @example
+ * await save_model_config(model, "model.json");
+ */
 export async function save_model_config(
   model: Model,
   filepath: string,
@@ -331,7 +368,12 @@ export async function save_model_config(
   await saveTo("save_model_config", model, filepath, args, () => undefined, model_to_json);
 }
 
-/** `load_model_config(filepath, { custom_objects })`: a new model (fresh weights) from a saved config. */
+/**
+ * `load_model_config(filepath, { custom_objects })`: a new model (fresh weights) from a saved config.
+ *
+ * @example
+ * const copy = await load_model_config("model.json");
+ */
 export async function load_model_config(
   filepath: string,
   args: { custom_objects?: Record<string, unknown> } = {},

@@ -26,6 +26,9 @@ function recurrentLayers(layer: Layer, prefix: string): { name: string; layer: L
  * calls run on the fused sequence kernels or the step-wise loop, and why. Both compute the same numbers;
  * the fused path is faster. Each row is the plan the layer's calls follow (the same `fusedPlan()` they
  * ask) on the backend in use now (see backend_info()), in training or inference.
+ *
+ * @example
+ * console.table(rnn_fused_status(model)); // which path each recurrent layer takes, and why
  */
 export function rnn_fused_status(model: Model, args: { training?: boolean } = {}): RnnPathRow[] {
   const fn = "rnn_fused_status";

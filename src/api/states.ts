@@ -15,10 +15,9 @@ import { buildPlan } from "../engine/plan.js";
 import { existingStateCell, stateCellOf } from "../engine/layer_state.js";
 import { toTensorData } from "../backend/convert.js";
 
-const FN = "reset_states";
-
 /** The given states as tensors checked against the layer's state shapes (batch axis checked when known). */
 function stateTensors(
+  fn: string,
   layer: Layer,
   states: unknown,
   inputShapes: readonly Shape[] | null,
@@ -33,7 +32,7 @@ function stateTensors(
   const owned: Tensor[] = [];
   try {
     const tensors = list.map((s, i) => {
-      const r = toTensorData(FN, s, `\`states\` (layer "${layer.name}", state ${i + 1})`);
+      const r = toTensorData(fn, s, `\`states\` (layer "${layer.name}", state ${i + 1})`);
       if (r.owned) owned.push(r.tensor);
       return r.tensor;
     });
@@ -48,7 +47,7 @@ function stateTensors(
                   : "",
               )
               .find((m) => m);
-      if (problem) throw new KerasError(FN, `\`states\`: ${problem}`, "shape");
+      if (problem) throw new KerasError(fn, `\`states\`: ${problem}`, "shape");
     }
     return { tensors, owned };
   } catch (e) {
@@ -62,18 +61,18 @@ function stateTensors(
  * with one entry per stateful layer, in model order, each that layer's list of states (or null: zeros).
  * Every entry is checked before any state changes.
  */
-function setModelStates(model: Model, stateful: readonly number[], states: unknown): void {
+function setModelStates(fn: string, model: Model, stateful: readonly number[], states: unknown): void {
   const layers = stateful.map((i) => model.layers[i]);
   const names = layers.map((l) => `"${l.name}"`).join(", ");
   if (layers.length === 0)
     throw new KerasError(
-      FN,
+      fn,
       `model "${model.name}" has no stateful layers: only recurrent layers created with stateful = TRUE have states to set`,
     );
   const entries: unknown[] = layers.length === 1 ? [states] : Array.isArray(states) ? states : [];
   if (layers.length > 1 && entries.length !== layers.length) {
     throw new KerasError(
-      FN,
+      fn,
       `model "${model.name}" has ${layers.length} stateful layers (${names}): \`states\` must be a list of ${layers.length} entries, one per stateful layer in model order, each a list of that layer's states (or NULL for zeros), got ${Array.isArray(states) ? `a list of ${states.length}` : describeValue(states)}`,
       "shape",
     );
@@ -83,7 +82,7 @@ function setModelStates(model: Model, stateful: readonly number[], states: unkno
   try {
     entries.forEach((entry, k) => {
       if (entry !== null && entry !== undefined)
-        converted[k] = stateTensors(layers[k], entry, plan.layerInputShapes[stateful[k]]);
+        converted[k] = stateTensors(fn, layers[k], entry, plan.layerInputShapes[stateful[k]]);
     });
     layers.forEach((l, k) => stateCellOf(l).reset(converted[k]?.tensors ?? null));
   } finally {
@@ -96,8 +95,25 @@ function setModelStates(model: Model, stateful: readonly number[], states: unkno
  * layer (used eagerly, or taken from a model with get_layer()). `states` for a model with one stateful
  * layer is that layer's list of states (`list(h)`, LSTM `list(h, c)`); with several, a list with one
  * such list per stateful layer in model order (NULL entries zero that layer). Returns `object`.
+ *
+ * @example
+ * reset_states(model); // every stateful layer starts again from zeros
  */
 export function reset_states<T extends Model | Layer>(object: T, states?: unknown): T {
+  return resetStates("reset_states", object, states);
+}
+
+/**
+ * `reset_state(object, states = NULL)`: keras3's name of `reset_states`.
+ *
+ * @example
+ * reset_state(get_layer(model, { name: "lstm" }));
+ */
+export function reset_state<T extends Model | Layer>(object: T, states?: unknown): T {
+  return resetStates("reset_state", object, states);
+}
+
+function resetStates<T extends Model | Layer>(fn: string, object: T, states: unknown): T {
   if (isModel(object)) {
     const stateful = object.layers.map((l, i) => (isStatefulLayer(l) ? i : -1)).filter((i) => i >= 0);
     if (states === undefined || states === null) {
@@ -105,16 +121,16 @@ export function reset_states<T extends Model | Layer>(object: T, states?: unknow
       return object;
     }
     try {
-      setModelStates(object, stateful, states);
+      setModelStates(fn, object, stateful, states);
     } catch (e) {
-      throw asKerasError(FN, e);
+      throw asKerasError(fn, e);
     }
     return object;
   }
   if (isLayer(object)) {
     if (!isStatefulLayer(object)) {
       throw new KerasError(
-        FN,
+        fn,
         `layer "${object.name}" is not stateful: only recurrent layers created with stateful = TRUE have states to reset`,
       );
     }
@@ -125,12 +141,12 @@ export function reset_states<T extends Model | Layer>(object: T, states?: unknow
     }
     if (!cell) {
       throw new KerasError(
-        FN,
+        fn,
         `layer "${object.name}" has not been run yet: call it on data (or use it in a model that has run) before setting its states`,
         "state",
       );
     }
-    const { tensors, owned } = stateTensors(object, states, builtInputShapesOf(object));
+    const { tensors, owned } = stateTensors(fn, object, states, builtInputShapesOf(object));
     try {
       cell.reset(tensors);
     } finally {
@@ -138,5 +154,5 @@ export function reset_states<T extends Model | Layer>(object: T, states?: unknow
     }
     return object;
   }
-  throw new KerasError(FN, `\`object\` must be a model or a stateful layer, got ${describeValue(object)}`);
+  throw new KerasError(fn, `\`object\` must be a model or a stateful layer, got ${describeValue(object)}`);
 }

@@ -27,6 +27,9 @@ export interface SaveModelTfjsArgs {
  * `tf.loadLayersModel(".../model.json")` and predicts the same numbers. A model with layers
  * tfjs-layers 4.22 cannot run as computed here is refused, every such layer named with the reason.
  * Returns the model (unchanged).
+ *
+ * @example
+ * await save_model_tfjs(model, "model_dir"); // model.json + weight shards, for TensorFlow.js
  */
 export async function save_model_tfjs<M extends Model>(
   model: M,
@@ -55,6 +58,9 @@ export interface LoadModelTfjsArgs {
  * `load_model_tfjs(filepath, { compile = TRUE })`: a model from a TensorFlow.js layers model — the
  * folder holding `model.json` or the `model.json` path — as written by tfjs-layers `model.save()`,
  * tensorflowjs_converter (Keras .h5 input) or save_model_tfjs(). A new model value each call.
+ *
+ * @example
+ * const model = await load_model_tfjs("model_dir");
  */
 export async function load_model_tfjs(filepath: string, args?: LoadModelTfjsArgs): Promise<Model> {
   const fn = "load_model_tfjs";

@@ -149,6 +149,9 @@ function checkModel(fn: string, model: unknown): asserts model is Model {
  * `compile(model, { optimizer, loss, metrics, loss_weights, weighted_metrics })` → a new, compiled model
  * value; `compile({ ... })` → a function of the model (for `pipe`). The optimizer defaults to "rmsprop"
  * (R keras's default).
+ *
+ * @example
+ * const compiled = compile(model, { optimizer: "adam", loss: "mse", metrics: ["mae"] });
  */
 export function compile<M extends Model>(model: M, args: CompileArgs): M;
 export function compile(args: CompileArgs): <M extends Model>(model: M) => M;
@@ -271,6 +274,9 @@ function validationSet(fn: string, model: Model, v: unknown): ArraySet {
  * the returned model. `shuffle` defaults to TRUE, or FALSE for a model with a stateful layer.
  * `x` may be a timeseries dataset or generator (`fit(model, ds, { epochs })`): it brings its targets
  * and batch size.
+ *
+ * @example
+ * const { model: trained, history } = await fit(compiled, x, y, { epochs: 10, batch_size: 32 });
  */
 export async function fit<M extends Model>(
   model: M,
@@ -336,6 +342,9 @@ const EVAL_PROPS = { batch_size: PositiveInt, verbose: Verbose, sample_weight: D
 /**
  * `evaluate(model, x, y, { batch_size, verbose, sample_weight, callbacks })` → `{ loss, <metrics> }`;
  * `evaluate(model, dataset, { verbose })` for a timeseries dataset or generator.
+ *
+ * @example
+ * const { loss, mae } = await evaluate(trained, x_test, y_test);
  */
 export async function evaluate(
   model: Model,
@@ -371,6 +380,9 @@ const PREDICT_PROPS = { batch_size: PositiveInt, verbose: Verbose, callbacks: Li
 /**
  * `predict(model, x, { batch_size, verbose, callbacks })` → nested arrays (a list of them for several outputs).
  * `x` may be a timeseries dataset or generator: one prediction per window, in the order its batches come.
+ *
+ * @example
+ * const y_hat = await predict(trained, x_test);
  */
 export async function predict(
   model: Model,
@@ -398,7 +410,12 @@ export async function predict(
 
 const ON_BATCH_PROPS = { sample_weight: Data, class_weight: ClassWeight };
 
-/** `train_on_batch(model, x, y, { sample_weight, class_weight })` → `{ model, logs }` (one update on the whole of x). */
+/**
+ * `train_on_batch(model, x, y, { sample_weight, class_weight })` → `{ model, logs }` (one update on the whole of x).
+ *
+ * @example
+ * const { model: updated, logs } = await train_on_batch(compiled, x_batch, y_batch);
+ */
 export async function train_on_batch<M extends Model>(
   model: M,
   x: unknown,
@@ -421,7 +438,12 @@ export async function train_on_batch<M extends Model>(
   }
 }
 
-/** `test_on_batch(model, x, y, { sample_weight })` → `{ loss, <metrics> }` on x as one batch. */
+/**
+ * `test_on_batch(model, x, y, { sample_weight })` → `{ loss, <metrics> }` on x as one batch.
+ *
+ * @example
+ * const logs = await test_on_batch(trained, x_batch, y_batch);
+ */
 export async function test_on_batch(
   model: Model,
   x: unknown,
@@ -443,7 +465,12 @@ export async function test_on_batch(
   }
 }
 
-/** `predict_on_batch(model, x)` → nested arrays, x as one batch. */
+/**
+ * `predict_on_batch(model, x)` → nested arrays, x as one batch.
+ *
+ * @example
+ * const y_hat = await predict_on_batch(trained, x_batch);
+ */
 export async function predict_on_batch(model: Model, x: unknown): Promise<any> {
   const fn = "predict_on_batch";
   checkModel(fn, model);

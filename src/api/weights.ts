@@ -40,7 +40,12 @@ function modelLayerWeights(fn: string, model: Model): { layer: Layer; values: re
   });
 }
 
-/** `get_weights(model | layer)`: the weights as nested arrays, in Keras order. */
+/**
+ * `get_weights(model | layer)`: the weights as nested arrays, in Keras order.
+ *
+ * @example
+ * const [kernel, bias] = get_weights(get_layer(model, { name: "dense" }));
+ */
 export function get_weights(object: Model | Layer): any[] {
   const fn = "get_weights";
   if (isModel(object)) return modelLayerWeights(fn, object).flatMap((l) => l.values.map(toNested));
@@ -57,7 +62,12 @@ export function get_weights(object: Model | Layer): any[] {
   throw new KerasError(fn, `\`object\` must be a model or a layer, got ${describeValue(object)}`);
 }
 
-/** `set_weights(model | layer, weights)`: a new value holding `weights` (nested arrays, typed arrays or tensors). */
+/**
+ * `set_weights(model | layer, weights)`: a new value holding `weights` (nested arrays, typed arrays or tensors).
+ *
+ * @example
+ * const fixed = set_weights(model, get_weights(other));
+ */
 export function set_weights<T extends Model | Layer>(object: T, weights: readonly unknown[]): T {
   const fn = "set_weights";
   if (!Array.isArray(weights))
@@ -91,7 +101,12 @@ export function set_weights<T extends Model | Layer>(object: T, weights: readonl
   throw new KerasError(fn, `\`object\` must be a model or a layer, got ${describeValue(object)}`);
 }
 
-/** `count_params(model | layer)`. */
+/**
+ * `count_params(model | layer)`.
+ *
+ * @example
+ * count_params(keras_model_sequential({ input_shape: [3], layers: [layer_dense({ units: 2 })] })); // 8
+ */
 export function count_params(object: Model | Layer): number {
   const fn = "count_params";
   if (isModel(object)) {
@@ -122,7 +137,12 @@ function checkModel(fn: string, object: unknown): asserts object is Model {
   if (!isModel(object)) throw new KerasError(fn, `\`object\` must be a model, got ${describeValue(object)}`);
 }
 
-/** `get_layer(model, { name } | { index })`; index is 1-based as in R. */
+/**
+ * `get_layer(model, { name } | { index })`; index is 1-based as in R.
+ *
+ * @example
+ * const lstm = get_layer(model, { name: "lstm" });
+ */
 export function get_layer(model: Model, args: { name?: string; index?: number }): Layer {
   const fn = "get_layer";
   checkModel(fn, model);
@@ -151,7 +171,12 @@ export function get_layer(model: Model, args: { name?: string; index?: number })
   return model.layers[index - 1];
 }
 
-/** `pop_layer(model)`: a new sequential model without its last layer. */
+/**
+ * `pop_layer(model)`: a new sequential model without its last layer.
+ *
+ * @example
+ * const shorter = pop_layer(model); // without its last layer
+ */
 export function pop_layer(model: SequentialModel): SequentialModel {
   const fn = "pop_layer";
   checkModel(fn, model);
@@ -222,12 +247,22 @@ function setTrainable(fn: string, model: Model, args: FreezeArgs, trainable: boo
   return withModel(model, { layers: Object.freeze(layers), compiled: model.compiled });
 }
 
-/** `freeze_weights(model, { from, to, which })`: a new model whose selected layers are not trainable. */
+/**
+ * `freeze_weights(model, { from, to, which })`: a new model whose selected layers are not trainable.
+ *
+ * @example
+ * const frozen = freeze_weights(model, { to: "lstm" }); // the layers up to "lstm" are not trained
+ */
 export function freeze_weights<M extends Model>(model: M, args: FreezeArgs = {}): M {
   return setTrainable("freeze_weights", model, args, false) as M;
 }
 
-/** `unfreeze_weights(model, { from, to, which })`. */
+/**
+ * `unfreeze_weights(model, { from, to, which })`.
+ *
+ * @example
+ * const trainable = unfreeze_weights(frozen);
+ */
 export function unfreeze_weights<M extends Model>(model: M, args: FreezeArgs = {}): M {
   return setTrainable("unfreeze_weights", model, args, true) as M;
 }

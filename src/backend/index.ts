@@ -129,7 +129,12 @@ function envChoice(): BackendName | undefined {
   );
 }
 
-/** Selects the backend on first use (KERAS_BACKEND, else best available) and reports it. */
+/**
+ * Selects the backend on first use (KERAS_BACKEND, else best available) and reports it.
+ *
+ * @example
+ * const info = await backend_ready(); // { backend: "wasm", ... }
+ */
 export function backend_ready(): Promise<BackendInfo> {
   if (current) return Promise.resolve(current);
   if (!pending) {
@@ -145,7 +150,12 @@ export function backend_ready(): Promise<BackendInfo> {
   return pending;
 }
 
-/** Switches backend explicitly: "tensorflow" (tfjs-node-gpu, else tfjs-node), "wasm" or "cpu". */
+/**
+ * Switches backend explicitly: "tensorflow" (tfjs-node-gpu, else tfjs-node), "wasm" or "cpu".
+ *
+ * @example
+ * await use_backend("cpu");
+ */
 export async function use_backend(name: BackendName): Promise<BackendInfo> {
   if (name !== "tensorflow" && name !== "wasm" && name !== "cpu") {
     throw new KerasError("use_backend", `\`name\` must be "tensorflow", "wasm" or "cpu", got ${describeValue(name)}`);
@@ -159,6 +169,9 @@ export async function use_backend(name: BackendName): Promise<BackendInfo> {
 /**
  * The backend in use. Before `backend_ready()`/`use_backend()` has run (only eager, synchronous layer
  * calls get there), tfjs's built-in cpu backend is what computes, and this says so.
+ *
+ * @example
+ * console.log(backend_info().backend); // "wasm"
  */
 export function backend_info(): BackendInfo {
   if (current) return current;

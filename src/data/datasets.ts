@@ -82,6 +82,7 @@ function freezeDataset<X, Y>(train: { x: X; y: Y }, test: { x: X; y: Y }): Datas
  * `dataset_mnist({ path = "mnist.npz" })`: 60,000 training and 10,000 test images of handwritten digits,
  * 28 × 28 grey levels 0–255 (`x`: uint8 `[n, 28, 28]`) with their digit (`y`: uint8 `[n]`).
  *
+ * @example
  * ```ts
  * const mnist = await dataset_mnist();
  * mnist.train.x.shape; // [60000, 28, 28]
@@ -121,6 +122,7 @@ function readIdx(fn: string, name: string, gz: Uint8Array): ArrayValue<Uint8Arra
  * (`x`: uint8 `[n, 28, 28]`) in 10 classes (`y`: uint8 `[n]`), from Keras's four idx files (Keras lists no
  * hash for them: each download is checked as a complete gzip idx file before it is cached).
  *
+ * @example
  * ```ts
  * const fashion = await dataset_fashion_mnist();
  * fashion.test.y.shape; // [10000]
@@ -237,6 +239,7 @@ const labelsValue = (labels: ArrayLike<number>, like: TypedArray): ArrayValue =>
  * `skip_top` drops the most frequent ones, `maxlen` keeps reviews shorter than it; the samples are shuffled
  * with `seed` as Keras does.
  *
+ * @example
  * ```ts
  * const imdb = await dataset_imdb({ num_words: 10000 });
  * const x = pad_sequences(imdb.train.x, { maxlen: 200 });
@@ -284,6 +287,7 @@ export async function dataset_imdb(args: SequenceDatasetArgs = {}): Promise<Data
  * seed = 113, start_char = 1, oov_char = 2, index_from = 3 })`: 11,228 newswires as word indices
  * (`x`: `number[][]`) in 46 topics (`y`), shuffled with `seed` and split at `1 - test_split`, as Keras does.
  *
+ * @example
  * ```ts
  * const reuters = await dataset_reuters({ num_words: 10000 });
  * const y = to_categorical(reuters.train.y, { num_classes: 46 });
@@ -344,6 +348,7 @@ async function wordIndex(fn: string, file: RemoteFile): Promise<Readonly<Record<
  * `dataset_imdb_word_index({ path = "imdb_word_index.json" })`: word → rank in the imdb vocabulary (1 for the
  * most frequent). In `dataset_imdb()`'s sequences that word is `rank + index_from`.
  *
+ * @example
  * ```ts
  * const index = await dataset_imdb_word_index();
  * index["good"]; // its rank (1 for the most frequent word)
@@ -358,6 +363,7 @@ export async function dataset_imdb_word_index(args: { path?: string } = {}): Pro
 /**
  * `dataset_reuters_word_index({ path = "reuters_word_index.json" })`: word → rank in the reuters vocabulary.
  *
+ * @example
  * ```ts
  * const index = await dataset_reuters_word_index();
  * ```
@@ -375,6 +381,7 @@ export async function dataset_reuters_word_index(
  * of the 1970s, 13 features each (`x`: float64 `[n, 13]`) and the median home value in k$ (`y`: float64 `[n]`),
  * shuffled with `seed` and split at `1 - test_split`, as Keras does.
  *
+ * @example
  * ```ts
  * const boston = await dataset_boston_housing();
  * boston.train.x.shape; // [404, 13]

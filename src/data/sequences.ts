@@ -41,6 +41,7 @@ export interface PadSequencesArgs {
  * hold equally shaped samples (feature vectors) instead of numbers. Values are cast to `dtype` as numpy does
  * (an integer dtype truncates).
  *
+ * @example
  * ```ts
  * pad_sequences([[1], [2, 3], [4, 5, 6]], { maxlen: 2 });
  * // { data: Int32Array [0, 1, 2, 3, 5, 6], shape: [3, 2] }
@@ -92,6 +93,7 @@ export interface ToCategoricalArgs {
  * rows, the class axis last. `num_classes` defaults to `max(y) + 1`; a trailing axis of size 1 is dropped
  * first, as Keras does.
  *
+ * @example
  * ```ts
  * to_categorical([0, 2, 1], { num_classes: 3 });
  * // { data: Float32Array [1, 0, 0, 0, 0, 1, 0, 1, 0], shape: [3, 3] }
@@ -140,6 +142,7 @@ export interface NormalizeArgs {
  * leaves the values as they are). The result is float64 when `x` holds JS numbers or a Float64Array, else
  * float32.
  *
+ * @example
  * ```ts
  * normalize([[3, 4], [0, 0]]); // { data: Float64Array [0.6, 0.8, 0, 0], shape: [2, 2] }
  * ```

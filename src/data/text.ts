@@ -76,6 +76,7 @@ function makeTokenizer(fields: TextTokenizer): TextTokenizer {
  * frequency when fitted; `num_words` keeps only the `num_words - 1` most frequent ones when texts are
  * converted (the index itself keeps every word), `oov_token` stands for the others.
  *
+ * @example
  * ```ts
  * const tok = fit_text_tokenizer(text_tokenizer({ num_words: 1000 }), ["The cat sat.", "The dog sat!"]);
  * texts_to_sequences(tok, ["the cat"]); // [[1, 3]]
@@ -143,6 +144,7 @@ function splitter(tok: TextTokenizer): (text: string | readonly string[]) => str
  * `fit_text_tokenizer(tokenizer, texts)`: a new tokenizer that has also counted the words of `texts` (one
  * string or a list); `tokenizer` is unchanged.
  *
+ * @example
  * ```ts
  * const tok = fit_text_tokenizer(text_tokenizer(), ["a b b", "b c"]);
  * tok.word_index; // { b: 1, a: 2, c: 3 }
@@ -182,6 +184,7 @@ export function fit_text_tokenizer(tokenizer: TextTokenizer, texts: string | rea
  * `texts_to_sequences(tokenizer, texts)`: each text as its words' indices. Words the tokenizer has not seen,
  * or ranked at `num_words` or beyond, become the oov token's index, or are dropped without one.
  *
+ * @example
  * ```ts
  * texts_to_sequences(tok, ["b a z"]); // [[1, 2]]
  * ```
@@ -221,6 +224,7 @@ const MODE_PROPS = { mode: OneOf(...MODES) };
  * `log(1 + documents / (1 + documents with the word))`. Indices from `num_words` on are left out.
  * The result is float32.
  *
+ * @example
  * ```ts
  * sequences_to_matrix(tok, [[1, 1, 3]], { mode: "count" }); // { data: Float32Array [0, 2, 0, 1], shape: [1, 4] }
  * ```
@@ -280,6 +284,7 @@ function toMatrix(
 /**
  * `texts_to_matrix(tokenizer, texts, { mode = "binary" })`: `sequences_to_matrix` of `texts_to_sequences`.
  *
+ * @example
  * ```ts
  * texts_to_matrix(tok, ["b b a"], { mode: "count" }); // { data: Float32Array [0, 2, 1, 0], shape: [1, 4] }
  * ```

@@ -168,6 +168,7 @@ export interface TimeseriesDatasetArgs {
  * locally in a buffer of 8 batches, as tf.data does (that second shuffle draws its own random numbers, so
  * batches differ from Keras's). Give the result to `fit` / `evaluate` / `predict` as `x`, or loop over it:
  *
+ * @example
  * ```ts
  * const series = Array.from({ length: 100 }, (_, i) => [Math.sin(i / 5)]);
  * const ds = timeseries_dataset_from_array(series.slice(0, -10), series.slice(10), { sequence_length: 10, batch_size: 16 });
@@ -287,6 +288,7 @@ export interface TimeseriesGeneratorArgs {
  * `batch_size` rows at random (with replacement) instead. `fit` shuffles the order of the batches unless
  * `shuffle: false` (as Keras does for generators).
  *
+ * @example
  * ```ts
  * const gen = timeseries_generator(series, series, { length: 10, batch_size: 32 });
  * gen.length; // batches per epoch

@@ -1,7 +1,7 @@
 /** Functional models: `keras_model({ inputs, outputs, name })` over a graph of symbolic tensors. */
 import * as t from "io-ts";
 import { KerasError, describeValue } from "../errors.js";
-import { Bool, Str, decodeArgs, described } from "../args.js";
+import { Bool, NullIsDefault, Str, accepting, decodeArgs, described, type ArgsOf } from "../args.js";
 import { isSymbolic, type GraphNode, type SymbolicTensor } from "./symbolic.js";
 import { withLayer, type Layer } from "./layer.js";
 import { freezeModel, uniqueName, type FunctionalModel } from "./model.js";
@@ -41,14 +41,25 @@ function topologicalNodes(outputs: readonly SymbolicTensor[]): GraphNode[] {
 }
 
 const Tensors = described(t.unknown, "a symbolic tensor or a list of them");
-const MODEL_PROPS = { inputs: Tensors, outputs: Tensors, name: Str, trainable: Bool };
+const MODEL_PROPS = {
+  /** The model's inputs: symbolic tensors from layer_input() (one, a list, or a named list). */
+  inputs: accepting<SymbolicTensor | readonly SymbolicTensor[] | Readonly<Record<string, SymbolicTensor>>>()(Tensors),
+  /** The model's outputs: symbolic tensors computed from the inputs (one, a list, or a named list). */
+  outputs: accepting<SymbolicTensor | readonly SymbolicTensor[] | Readonly<Record<string, SymbolicTensor>>>()(Tensors),
+  /** The model's name ("functional" by default). */
+  name: NullIsDefault(Str),
+  /** FALSE: none of the layers is trained. */
+  trainable: NullIsDefault(Bool),
+};
 
-export function keras_model(args: {
-  inputs: unknown;
-  outputs: unknown;
-  name?: string;
-  trainable?: boolean;
-}): FunctionalModel {
+/**
+ * `keras_model({ inputs, outputs, name })`: the functional model from `inputs` to `outputs`.
+ *
+ * @example
+ * const input = layer_input({ shape: [4] });
+ * const model = keras_model({ inputs: input, outputs: layer_dense(input, { units: 1 }) });
+ */
+export function keras_model(args: ArgsOf<typeof MODEL_PROPS, "inputs" | "outputs">): FunctionalModel {
   const fn = "keras_model";
   const a = decodeArgs(fn, MODEL_PROPS, args, {}, ["inputs", "outputs"]);
   const inputs = asTensorList(fn, "inputs", a.inputs);

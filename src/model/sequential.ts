@@ -1,42 +1,54 @@
 /** Sequential models: `keras_model_sequential()` and appending layers (pipe-style). */
 import * as t from "io-ts";
 import { KerasError, describeValue } from "../errors.js";
-import { Bool, DType, PositiveInt, ShapeArg, Str, decodeArgs, described } from "../args.js";
+import {
+  Bool,
+  DType,
+  NullIsDefault,
+  PositiveInt,
+  ShapeArg,
+  Str,
+  accepting,
+  decodeArgs,
+  described,
+  type ArgsOf,
+} from "../args.js";
 import { familyOf, inferOutputShapes, isLayer, withLayer, type Layer } from "./layer.js";
 import { freezeModel, uniqueName, withModel, type SequentialModel } from "./model.js";
 import { formatShape, formatShapes, shapesEqual } from "./shape.js";
 import type { Shape } from "./types.js";
 import { checkStatefulBatch } from "./stateful.js";
 
+/** keras_model_sequential()'s arguments (NULL means not given, as in R). */
 const SEQUENTIAL_PROPS = {
-  input_shape: ShapeArg,
-  batch_size: PositiveInt,
-  input_batch_shape: ShapeArg,
-  batch_input_shape: ShapeArg,
-  input_dtype: DType,
-  dtype: DType,
-  name: Str,
-  trainable: Bool,
-  layers: described(t.array(t.unknown), "a list of layers"),
+  /** The input shape without the batch axis (Keras 3's form; Keras 2 gives it to the first layer). */
+  input_shape: NullIsDefault(ShapeArg),
+  /** The batch size, together with `input_shape` (stateful models need it). */
+  batch_size: NullIsDefault(PositiveInt),
+  /** The input shape with the batch axis. */
+  input_batch_shape: NullIsDefault(ShapeArg),
+  /** R keras 2's name of `input_batch_shape`. */
+  batch_input_shape: NullIsDefault(ShapeArg),
+  /** The input data type (float32 by default). */
+  input_dtype: NullIsDefault(DType),
+  /** The input data type (an alias of `input_dtype`). */
+  dtype: NullIsDefault(DType),
+  /** The model's name ("sequential" by default). */
+  name: NullIsDefault(Str),
+  /** FALSE: none of the layers is trained. */
+  trainable: NullIsDefault(Bool),
+  /** Layers to add in order. */
+  layers: NullIsDefault(accepting<readonly Layer[]>()(described(t.array(t.unknown), "a list of layers"))),
 };
 
 /**
  * `keras_model_sequential({ input_shape, batch_size, input_batch_shape, input_dtype, name, layers })`.
  * The K2 form (input arguments on the first layer) gives the same model.
+ *
+ * @example
+ * const model = pipe(keras_model_sequential({ input_shape: [10, 4] }), layer_lstm({ units: 8 }), layer_dense({ units: 1 }));
  */
-export function keras_model_sequential(
-  args: {
-    input_shape?: (number | null)[] | number;
-    batch_size?: number;
-    input_batch_shape?: (number | null)[];
-    batch_input_shape?: (number | null)[];
-    input_dtype?: string;
-    dtype?: string;
-    name?: string;
-    trainable?: boolean;
-    layers?: Layer[];
-  } = {},
-): SequentialModel {
+export function keras_model_sequential(args: ArgsOf<typeof SEQUENTIAL_PROPS> = {}): SequentialModel {
   const fn = "keras_model_sequential";
   const a = decodeArgs(fn, SEQUENTIAL_PROPS, args, {});
   const batchShapeArg = a.input_batch_shape ?? a.batch_input_shape;

@@ -2,7 +2,7 @@
 import { inspect } from "node:util";
 import { KerasError, describeValue } from "../errors.js";
 import { checkMaskShape, formatShape } from "./shape.js";
-import { DType, PositiveInt, ShapeArg, Str, decodeArgs, Bool } from "../args.js";
+import { DType, NullIsDefault, PositiveInt, ShapeArg, Str, decodeArgs, Bool, type ArgsOf } from "../args.js";
 import { SYMBOLIC_BRAND, isSymbolic, isSymbolicInput } from "./guards.js";
 import { familyOf, inferOutputShapes, makeLayer, type CallOptions, type Layer } from "./layer.js";
 import { registerFamily } from "./registry.js";
@@ -111,13 +111,20 @@ registerFamily({
   toConfig: (c) => ({ batch_shape: c.batch_shape, dtype: c.dtype, sparse: false, name: c.name }),
 });
 
+/** layer_input()'s arguments (NULL means not given, as in R). */
 const INPUT_PROPS = {
-  shape: ShapeArg,
-  batch_size: PositiveInt,
-  batch_shape: ShapeArg,
-  dtype: DType,
-  name: Str,
-  sparse: Bool,
+  /** The input shape without the batch axis (`[timesteps, features]`; null for an unknown length). */
+  shape: NullIsDefault(ShapeArg),
+  /** The batch size (stateful layers need it). */
+  batch_size: NullIsDefault(PositiveInt),
+  /** The input shape with the batch axis. */
+  batch_shape: NullIsDefault(ShapeArg),
+  /** The input data type (float32 by default). */
+  dtype: NullIsDefault(DType),
+  /** The input layer's name. */
+  name: NullIsDefault(Str),
+  /** Sparse inputs are not supported (FALSE only). */
+  sparse: NullIsDefault(Bool),
 };
 
 /** Makes an InputLayer with its batch shape (shared by layer_input and keras_model_sequential). */
@@ -133,17 +140,12 @@ export function makeInputLayer(batchShape: Shape, dtype: string, name?: string):
 /**
  * `layer_input({ shape, batch_size, batch_shape, dtype, name })` (alias `keras_input`): a symbolic
  * tensor, the start of a functional model.
+ *
+ * @example
+ * const input = layer_input({ shape: [10, 4] });
+ * const model = keras_model({ inputs: input, outputs: pipe(input, layer_lstm({ units: 8 }), layer_dense({ units: 1 })) });
  */
-export function layer_input(
-  args: {
-    shape?: (number | null)[] | number;
-    batch_size?: number;
-    batch_shape?: (number | null)[];
-    dtype?: string;
-    name?: string;
-    sparse?: boolean;
-  } = {},
-): SymbolicTensor {
+export function layer_input(args: ArgsOf<typeof INPUT_PROPS> = {}): SymbolicTensor {
   const fn = "layer_input";
   const a = decodeArgs(fn, INPUT_PROPS, args, { dtype: "float32" });
   if (a.sparse) throw new KerasError(fn, "sparse inputs are not supported");
@@ -174,4 +176,10 @@ export function layer_input(
   });
 }
 
+/**
+ * `keras_input()`: keras3's name of `layer_input()`.
+ *
+ * @example
+ * const input = keras_input({ shape: [10, 4] });
+ */
 export const keras_input = layer_input;

@@ -49,14 +49,34 @@ const make = (class_name: keyof typeof CLASSES & ConstraintSpec["class_name"], a
   return constraint(class_name, decodeArgs(c.fn, c.props, args, c.defaults));
 };
 
-/** `constraint_maxnorm(max_value = 2, axis = 0)`: rescales weights whose norm along `axis` exceeds max_value. */
+/**
+ * `constraint_maxnorm(max_value = 2, axis = 0)`: rescales weights whose norm along `axis` exceeds max_value.
+ *
+ * @example
+ * layer_dense({ units: 4, kernel_constraint: constraint_maxnorm({ max_value: 2 }) });
+ */
 export const constraint_maxnorm = (args: { max_value?: number; axis?: number } = {}): ConstraintSpec =>
   make("MaxNorm", args);
-/** `constraint_nonneg()`: negative weights become zero. */
+/**
+ * `constraint_nonneg()`: negative weights become zero.
+ *
+ * @example
+ * layer_dense({ units: 4, kernel_constraint: constraint_nonneg() });
+ */
 export const constraint_nonneg = (): ConstraintSpec => constraint("NonNeg", {});
-/** `constraint_unitnorm(axis = 0)`: weights divided by their norm along `axis`. */
+/**
+ * `constraint_unitnorm(axis = 0)`: weights divided by their norm along `axis`.
+ *
+ * @example
+ * layer_dense({ units: 4, kernel_constraint: constraint_unitnorm({ axis: 0 }) });
+ */
 export const constraint_unitnorm = (args: { axis?: number } = {}): ConstraintSpec => make("UnitNorm", args);
-/** `constraint_minmaxnorm(min_value = 0, max_value = 1, rate = 1, axis = 0)`. */
+/**
+ * `constraint_minmaxnorm(min_value = 0, max_value = 1, rate = 1, axis = 0)`.
+ *
+ * @example
+ * layer_dense({ units: 4, kernel_constraint: constraint_minmaxnorm({ min_value: 0.5, max_value: 1 }) });
+ */
 export const constraint_minmaxnorm = (
   args: { min_value?: number; max_value?: number; rate?: number; axis?: number } = {},
 ): ConstraintSpec => make("MinMaxNorm", args);

@@ -483,20 +483,110 @@ function dualLoss(key: string) {
   );
 }
 
+/**
+ * `loss_mean_squared_error(y_true, y_pred, ...)` (Keras 3): mean((y_true - y_pred)^2) over the last axis. Called with data it computes the loss per sample; called with a record of arguments (or none) it is the loss for `compile()`.
+ *
+ * @example
+ * loss_mean_squared_error([[0, 1]], [[1, 1]]); // [0.5]
+ */
 export const loss_mean_squared_error = dualLoss("mean_squared_error");
+/**
+ * `loss_mean_absolute_error(y_true, y_pred, ...)` (Keras 3): mean(|y_true - y_pred|) over the last axis. Called with data it computes the loss per sample; called with a record of arguments (or none) it is the loss for `compile()`.
+ *
+ * @example
+ * loss_mean_absolute_error([[0, 1]], [[1, 1]]); // [0.5]
+ */
 export const loss_mean_absolute_error = dualLoss("mean_absolute_error");
+/**
+ * `loss_mean_absolute_percentage_error(y_true, y_pred, ...)` (Keras 3): 100 * mean(|(y_true - y_pred) / y_true|). Called with data it computes the loss per sample; called with a record of arguments (or none) it is the loss for `compile()`.
+ *
+ * @example
+ * loss_mean_absolute_percentage_error([[2, 4]], [[1, 4]]); // [25]
+ */
 export const loss_mean_absolute_percentage_error = dualLoss("mean_absolute_percentage_error");
+/**
+ * `loss_mean_squared_logarithmic_error(y_true, y_pred, ...)` (Keras 3): mean((log(1 + y_true) - log(1 + y_pred))^2). Called with data it computes the loss per sample; called with a record of arguments (or none) it is the loss for `compile()`.
+ *
+ * @example
+ * compile(model, { optimizer: "adam", loss: loss_mean_squared_logarithmic_error() });
+ */
 export const loss_mean_squared_logarithmic_error = dualLoss("mean_squared_logarithmic_error");
+/**
+ * `loss_binary_crossentropy(y_true, y_pred, ...)` (Keras 3): -(y log(p) + (1 - y) log(1 - p)), averaged over the last axis (from_logits, label_smoothing, axis). Called with data it computes the loss per sample; called with a record of arguments (or none) it is the loss for `compile()`.
+ *
+ * @example
+ * loss_binary_crossentropy([[0, 1]], [[0.5, 0.5]]); // [0.693]
+ */
 export const loss_binary_crossentropy = dualLoss("binary_crossentropy");
+/**
+ * `loss_categorical_crossentropy(y_true, y_pred, ...)` (Keras 3): -sum(y log(p)) over the classes (one-hot targets; from_logits, label_smoothing, axis). Called with data it computes the loss per sample; called with a record of arguments (or none) it is the loss for `compile()`.
+ *
+ * @example
+ * loss_categorical_crossentropy([[0, 1]], [[0.5, 0.5]]); // [0.693]
+ */
 export const loss_categorical_crossentropy = dualLoss("categorical_crossentropy");
+/**
+ * `loss_sparse_categorical_crossentropy(y_true, y_pred, ...)` (Keras 3): categorical crossentropy with class indices as targets (from_logits, ignore_class, axis). Called with data it computes the loss per sample; called with a record of arguments (or none) it is the loss for `compile()`.
+ *
+ * @example
+ * loss_sparse_categorical_crossentropy([1], [[0.5, 0.5]]); // [0.693]
+ */
 export const loss_sparse_categorical_crossentropy = dualLoss("sparse_categorical_crossentropy");
+/**
+ * `loss_hinge(y_true, y_pred, ...)` (Keras 3): mean(max(1 - y_true * y_pred, 0)), labels {0, 1} mapped to {-1, 1}. Called with data it computes the loss per sample; called with a record of arguments (or none) it is the loss for `compile()`.
+ *
+ * @example
+ * loss_hinge([[0, 1]], [[0.6, 0.4]]); // [1.1]
+ */
 export const loss_hinge = dualLoss("hinge");
+/**
+ * `loss_squared_hinge(y_true, y_pred, ...)` (Keras 3): mean(max(1 - y_true * y_pred, 0)^2), labels {0, 1} mapped to {-1, 1}. Called with data it computes the loss per sample; called with a record of arguments (or none) it is the loss for `compile()`.
+ *
+ * @example
+ * compile(model, { optimizer: "sgd", loss: loss_squared_hinge() });
+ */
 export const loss_squared_hinge = dualLoss("squared_hinge");
+/**
+ * `loss_categorical_hinge(y_true, y_pred, ...)` (Keras 3): max(0, 1 + max((1 - y_true) * y_pred) - sum(y_true * y_pred)). Called with data it computes the loss per sample; called with a record of arguments (or none) it is the loss for `compile()`.
+ *
+ * @example
+ * compile(model, { optimizer: "sgd", loss: loss_categorical_hinge() });
+ */
 export const loss_categorical_hinge = dualLoss("categorical_hinge");
+/**
+ * `loss_huber(y_true, y_pred, ...)` (Keras 3): quadratic below `delta` (1), linear above. Called with data it computes the loss per sample; called with a record of arguments (or none) it is the loss for `compile()`.
+ *
+ * @example
+ * loss_huber([[0, 3]], [[0.5, 0]], { delta: 1 }); // [(0.125 + 2.5) / 2]
+ */
 export const loss_huber = dualLoss("huber");
+/**
+ * `loss_log_cosh(y_true, y_pred, ...)` (Keras 3): mean(log(cosh(y_pred - y_true))). Called with data it computes the loss per sample; called with a record of arguments (or none) it is the loss for `compile()`.
+ *
+ * @example
+ * compile(model, { optimizer: "adam", loss: loss_log_cosh() });
+ */
 export const loss_log_cosh = dualLoss("log_cosh");
+/**
+ * `loss_kl_divergence(y_true, y_pred, ...)` (Keras 3): sum(y_true * log(y_true / y_pred)) (both clipped to [1e-7, 1]). Called with data it computes the loss per sample; called with a record of arguments (or none) it is the loss for `compile()`.
+ *
+ * @example
+ * compile(model, { optimizer: "adam", loss: loss_kl_divergence() });
+ */
 export const loss_kl_divergence = dualLoss("kl_divergence");
+/**
+ * `loss_poisson(y_true, y_pred, ...)` (Keras 3): mean(y_pred - y_true * log(y_pred + 1e-7)). Called with data it computes the loss per sample; called with a record of arguments (or none) it is the loss for `compile()`.
+ *
+ * @example
+ * compile(model, { optimizer: "adam", loss: loss_poisson() });
+ */
 export const loss_poisson = dualLoss("poisson");
+/**
+ * `loss_cosine_similarity(y_true, y_pred, ...)` (Keras 3): -cosine similarity of y_true and y_pred along `axis`. Called with data it computes the loss per sample; called with a record of arguments (or none) it is the loss for `compile()`.
+ *
+ * @example
+ * loss_cosine_similarity([[0, 1]], [[0, 2]]); // [-1]
+ */
 export const loss_cosine_similarity = dualLoss("cosine_similarity");
 /**
  * Binary focal crossentropy (Keras 3): `(1 - p_t)^gamma * bce`, with `apply_class_balancing` weighting

@@ -735,23 +735,131 @@ function dualMetric(key: string) {
   );
 }
 
+/**
+ * `metric_mean_squared_error(y_true, y_pred, ...)` (Keras 3): the mean of (y_true - y_pred)^2. Called with data it computes the values; called with a record of arguments (or none) it is the metric for `compile()`.
+ *
+ * @example
+ * metric_mean_squared_error([[0, 1]], [[1, 1]]); // [0.5]
+ */
 export const metric_mean_squared_error = dualMetric("mean_squared_error");
+/**
+ * `metric_mean_absolute_error(y_true, y_pred, ...)` (Keras 3): the mean of |y_true - y_pred|. Called with data it computes the values; called with a record of arguments (or none) it is the metric for `compile()`.
+ *
+ * @example
+ * compile(model, { optimizer: "adam", loss: "mse", metrics: [metric_mean_absolute_error()] });
+ */
 export const metric_mean_absolute_error = dualMetric("mean_absolute_error");
+/**
+ * `metric_mean_absolute_percentage_error(y_true, y_pred, ...)` (Keras 3): 100 * the mean of |(y_true - y_pred) / y_true|. Called with data it computes the values; called with a record of arguments (or none) it is the metric for `compile()`.
+ *
+ * @example
+ * compile(model, { optimizer: "adam", loss: "mse", metrics: [metric_mean_absolute_percentage_error()] });
+ */
 export const metric_mean_absolute_percentage_error = dualMetric("mean_absolute_percentage_error");
+/**
+ * `metric_mean_squared_logarithmic_error(y_true, y_pred, ...)` (Keras 3): the mean of (log(1 + y_true) - log(1 + y_pred))^2. Called with data it computes the values; called with a record of arguments (or none) it is the metric for `compile()`.
+ *
+ * @example
+ * compile(model, { optimizer: "adam", loss: "mse", metrics: [metric_mean_squared_logarithmic_error()] });
+ */
 export const metric_mean_squared_logarithmic_error = dualMetric("mean_squared_logarithmic_error");
+/**
+ * `metric_root_mean_squared_error(y_true, y_pred, ...)` (Keras 3): the square root of the mean squared error over all batches. Called with data it computes the values; called with a record of arguments (or none) it is the metric for `compile()`.
+ *
+ * @example
+ * compile(model, { optimizer: "adam", loss: "mse", metrics: [metric_root_mean_squared_error()] });
+ */
 export const metric_root_mean_squared_error = dualMetric("root_mean_squared_error");
+/**
+ * `metric_binary_crossentropy(y_true, y_pred, ...)` (Keras 3): the binary crossentropy (from_logits, label_smoothing). Called with data it computes the values; called with a record of arguments (or none) it is the metric for `compile()`.
+ *
+ * @example
+ * metric_binary_crossentropy([[0, 1]], [[0.5, 0.5]]); // [0.693]
+ */
 export const metric_binary_crossentropy = dualMetric("binary_crossentropy");
+/**
+ * `metric_categorical_crossentropy(y_true, y_pred, ...)` (Keras 3): the categorical crossentropy of one-hot targets. Called with data it computes the values; called with a record of arguments (or none) it is the metric for `compile()`.
+ *
+ * @example
+ * compile(model, { optimizer: "adam", loss: "categorical_crossentropy", metrics: [metric_categorical_crossentropy()] });
+ */
 export const metric_categorical_crossentropy = dualMetric("categorical_crossentropy");
+/**
+ * `metric_sparse_categorical_crossentropy(y_true, y_pred, ...)` (Keras 3): the categorical crossentropy of class-index targets. Called with data it computes the values; called with a record of arguments (or none) it is the metric for `compile()`.
+ *
+ * @example
+ * compile(model, { optimizer: "adam", loss: "sparse_categorical_crossentropy", metrics: [metric_sparse_categorical_crossentropy()] });
+ */
 export const metric_sparse_categorical_crossentropy = dualMetric("sparse_categorical_crossentropy");
+/**
+ * `metric_kl_divergence(y_true, y_pred, ...)` (Keras 3): the Kullback-Leibler divergence. Called with data it computes the values; called with a record of arguments (or none) it is the metric for `compile()`.
+ *
+ * @example
+ * compile(model, { optimizer: "adam", loss: "kl_divergence", metrics: [metric_kl_divergence()] });
+ */
 export const metric_kl_divergence = dualMetric("kl_divergence");
+/**
+ * `metric_poisson(y_true, y_pred, ...)` (Keras 3): the Poisson loss. Called with data it computes the values; called with a record of arguments (or none) it is the metric for `compile()`.
+ *
+ * @example
+ * compile(model, { optimizer: "adam", loss: "poisson", metrics: [metric_poisson()] });
+ */
 export const metric_poisson = dualMetric("poisson");
+/**
+ * `metric_binary_accuracy(y_true, y_pred, ...)` (Keras 3): how often y_pred > threshold (0.5) matches y_true. Called with data it computes the values; called with a record of arguments (or none) it is the metric for `compile()`.
+ *
+ * @example
+ * metric_binary_accuracy([[1, 0]], [[0.7, 0.6]]); // [0.5]
+ */
 export const metric_binary_accuracy = dualMetric("binary_accuracy");
+/**
+ * `metric_categorical_accuracy(y_true, y_pred, ...)` (Keras 3): how often the largest y_pred is the one-hot target's class. Called with data it computes the values; called with a record of arguments (or none) it is the metric for `compile()`.
+ *
+ * @example
+ * metric_categorical_accuracy([[0, 1]], [[0.3, 0.7]]); // [1]
+ */
 export const metric_categorical_accuracy = dualMetric("categorical_accuracy");
+/**
+ * `metric_sparse_categorical_accuracy(y_true, y_pred, ...)` (Keras 3): how often the largest y_pred is the target class index. Called with data it computes the values; called with a record of arguments (or none) it is the metric for `compile()`.
+ *
+ * @example
+ * metric_sparse_categorical_accuracy([1], [[0.3, 0.7]]); // [1]
+ */
 export const metric_sparse_categorical_accuracy = dualMetric("sparse_categorical_accuracy");
+/**
+ * `metric_top_k_categorical_accuracy(y_true, y_pred, ...)` (Keras 3): how often the one-hot target's class is among the k (5) largest predictions. Called with data it computes the values; called with a record of arguments (or none) it is the metric for `compile()`.
+ *
+ * @example
+ * compile(model, { optimizer: "adam", loss: "categorical_crossentropy", metrics: [metric_top_k_categorical_accuracy({ k: 3 })] });
+ */
 export const metric_top_k_categorical_accuracy = dualMetric("top_k_categorical_accuracy");
+/**
+ * `metric_sparse_top_k_categorical_accuracy(y_true, y_pred, ...)` (Keras 3): how often the target class index is among the k (5) largest predictions. Called with data it computes the values; called with a record of arguments (or none) it is the metric for `compile()`.
+ *
+ * @example
+ * compile(model, { optimizer: "adam", loss: "sparse_categorical_crossentropy", metrics: [metric_sparse_top_k_categorical_accuracy({ k: 3 })] });
+ */
 export const metric_sparse_top_k_categorical_accuracy = dualMetric("sparse_top_k_categorical_accuracy");
+/**
+ * `metric_auc(y_true, y_pred, ...)` (Keras 3): the area under the ROC (or PR) curve, by `num_thresholds` (200) thresholds. Called with data it computes the values; called with a record of arguments (or none) it is the metric for `compile()`.
+ *
+ * @example
+ * compile(model, { optimizer: "adam", loss: "binary_crossentropy", metrics: [metric_auc({ curve: "PR" })] });
+ */
 export const metric_auc = dualMetric("auc");
+/**
+ * `metric_precision(y_true, y_pred, ...)` (Keras 3): true positives / predicted positives, at `thresholds` (0.5). Called with data it computes the values; called with a record of arguments (or none) it is the metric for `compile()`.
+ *
+ * @example
+ * compile(model, { optimizer: "adam", loss: "binary_crossentropy", metrics: [metric_precision()] });
+ */
 export const metric_precision = dualMetric("precision");
+/**
+ * `metric_recall(y_true, y_pred, ...)` (Keras 3): true positives / actual positives, at `thresholds` (0.5). Called with data it computes the values; called with a record of arguments (or none) it is the metric for `compile()`.
+ *
+ * @example
+ * compile(model, { optimizer: "adam", loss: "binary_crossentropy", metrics: [metric_recall()] });
+ */
 export const metric_recall = dualMetric("recall");
 /**
  * Hinge metric (Keras 3 `Hinge`): the mean of `max(1 - y_true * y_pred, 0)`, labels {0, 1} mapped to {-1, 1}.

@@ -446,21 +446,61 @@ function makeOptimizer(key: string, args: unknown): OptimizerSpec {
 }
 
 type OptArgs = Record<string, unknown>;
-/** SGD: `v -= lr * g`; with momentum `m = momentum * m - lr * g; v += m` (nesterov: `v += momentum * m - lr * g`). */
+/**
+ * SGD: `v -= lr * g`; with momentum `m = momentum * m - lr * g; v += m` (nesterov: `v += momentum * m - lr * g`).
+ *
+ * @example
+ * compile(model, { optimizer: optimizer_sgd({ learning_rate: 0.01, momentum: 0.9 }), loss: "mse" });
+ */
 export const optimizer_sgd = (args?: OptArgs) => makeOptimizer("sgd", args);
-/** RMSprop (rho 0.9, epsilon 1e-7 inside the square root, optional momentum and centering). */
+/**
+ * RMSprop (rho 0.9, epsilon 1e-7 inside the square root, optional momentum and centering).
+ *
+ * @example
+ * compile(model, { optimizer: optimizer_rmsprop(), loss: "mse" });
+ */
 export const optimizer_rmsprop = (args?: OptArgs) => makeOptimizer("rmsprop", args);
-/** Adam (Keras 3 form, epsilon 1e-7, optional amsgrad). */
+/**
+ * Adam (Keras 3 form, epsilon 1e-7, optional amsgrad).
+ *
+ * @example
+ * compile(model, { optimizer: optimizer_adam({ learning_rate: 1e-3 }), loss: "mse" });
+ */
 export const optimizer_adam = (args?: OptArgs) => makeOptimizer("adam", args);
-/** AdamW: Adam with decoupled weight decay (`v -= v * weight_decay * lr` before the update; default 0.004). */
+/**
+ * AdamW: Adam with decoupled weight decay (`v -= v * weight_decay * lr` before the update; default 0.004).
+ *
+ * @example
+ * compile(model, { optimizer: optimizer_adamw({ weight_decay: 0.004 }), loss: "mse" });
+ */
 export const optimizer_adamw = (args?: OptArgs) => makeOptimizer("adamw", args);
-/** Adagrad (initial accumulator 0.1). */
+/**
+ * Adagrad (initial accumulator 0.1).
+ *
+ * @example
+ * compile(model, { optimizer: optimizer_adagrad(), loss: "mse" });
+ */
 export const optimizer_adagrad = (args?: OptArgs) => makeOptimizer("adagrad", args);
-/** Adadelta (rho 0.95, learning_rate 0.001 as in Keras 3). */
+/**
+ * Adadelta (rho 0.95, learning_rate 0.001 as in Keras 3).
+ *
+ * @example
+ * compile(model, { optimizer: optimizer_adadelta(), loss: "mse" });
+ */
 export const optimizer_adadelta = (args?: OptArgs) => makeOptimizer("adadelta", args);
-/** Adamax (infinity-norm Adam). */
+/**
+ * Adamax (infinity-norm Adam).
+ *
+ * @example
+ * compile(model, { optimizer: optimizer_adamax(), loss: "mse" });
+ */
 export const optimizer_adamax = (args?: OptArgs) => makeOptimizer("adamax", args);
-/** Nadam (Keras 3's momentum-schedule form with decay 0.96). */
+/**
+ * Nadam (Keras 3's momentum-schedule form with decay 0.96).
+ *
+ * @example
+ * compile(model, { optimizer: optimizer_nadam(), loss: "mse" });
+ */
 export const optimizer_nadam = (args?: OptArgs) => makeOptimizer("nadam", args);
 /**
  * Lion (Keras 3; Chen et al. 2023): steps of size `learning_rate` in the sign of an interpolated

@@ -72,6 +72,7 @@ const Seed = described(
  * `timeseries_generator()` without a seed of their own. Layers and initializers given their own `seed`
  * keep it. Calling it again with the same seed restarts the same sequence.
  *
+ * @example
  * ```ts
  * set_random_seed(42);
  * const model = pipe(keras_model_sequential({ input_shape: [4] }), layer_dense({ units: 1 }));

@@ -38,13 +38,28 @@ function factor(fn: string, arg: unknown): number {
   return decodeArgs(fn, { l: NonNegativeNum }, a, { l: 0.01 }).l;
 }
 
-/** `regularizer_l1(l = 0.01)`: penalty l * sum(|w|). */
+/**
+ * `regularizer_l1(l = 0.01)`: penalty l * sum(|w|).
+ *
+ * @example
+ * layer_dense({ units: 4, kernel_regularizer: regularizer_l1(0.001) });
+ */
 export const regularizer_l1 = (l?: number | { l?: number }): RegularizerSpec =>
   spec("L1", { l1: factor("regularizer_l1", l) });
-/** `regularizer_l2(l = 0.01)`: penalty l * sum(w^2). */
+/**
+ * `regularizer_l2(l = 0.01)`: penalty l * sum(w^2).
+ *
+ * @example
+ * layer_dense({ units: 4, kernel_regularizer: regularizer_l2(0.001) });
+ */
 export const regularizer_l2 = (l?: number | { l?: number }): RegularizerSpec =>
   spec("L2", { l2: factor("regularizer_l2", l) });
-/** `regularizer_l1_l2(l1 = 0.01, l2 = 0.01)`: both penalties. */
+/**
+ * `regularizer_l1_l2(l1 = 0.01, l2 = 0.01)`: both penalties.
+ *
+ * @example
+ * layer_dense({ units: 4, kernel_regularizer: regularizer_l1_l2({ l1: 0.001, l2: 0.01 }) });
+ */
 export function regularizer_l1_l2(l1?: number | { l1?: number; l2?: number }, l2?: number): RegularizerSpec {
   const a = typeof l1 === "object" ? l1 : { l1, l2 };
   const d = decodeArgs("regularizer_l1_l2", CLASSES.L1L2.props, a, { l1: 0.01, l2: 0.01 });

@@ -41,7 +41,12 @@ function makeSchedule(
 
 const Name = Str;
 
-/** `initial_learning_rate * decay_rate ^ (step / decay_steps)` (floor of the exponent when `staircase`). */
+/**
+ * `initial_learning_rate * decay_rate ^ (step / decay_steps)` (floor of the exponent when `staircase`).
+ *
+ * @example
+ * optimizer_adam({ learning_rate: learning_rate_schedule_exponential_decay({ initial_learning_rate: 0.01, decay_steps: 100, decay_rate: 0.9 }) });
+ */
 export function learning_rate_schedule_exponential_decay(args: {
   initial_learning_rate: number;
   decay_steps: number;
@@ -68,7 +73,12 @@ export function learning_rate_schedule_exponential_decay(args: {
   });
 }
 
-/** `initial_learning_rate / (1 + decay_rate * step / decay_steps)` (floor of the ratio when `staircase`). */
+/**
+ * `initial_learning_rate / (1 + decay_rate * step / decay_steps)` (floor of the ratio when `staircase`).
+ *
+ * @example
+ * optimizer_sgd({ learning_rate: learning_rate_schedule_inverse_time_decay({ initial_learning_rate: 0.1, decay_steps: 10, decay_rate: 0.5 }) });
+ */
 export function learning_rate_schedule_inverse_time_decay(args: {
   initial_learning_rate: number;
   decay_steps: number;
@@ -95,7 +105,12 @@ export function learning_rate_schedule_inverse_time_decay(args: {
   });
 }
 
-/** `values[i]` for `boundaries[i-1] < step <= boundaries[i]` (values has one more element than boundaries). */
+/**
+ * `values[i]` for `boundaries[i-1] < step <= boundaries[i]` (values has one more element than boundaries).
+ *
+ * @example
+ * optimizer_sgd({ learning_rate: learning_rate_schedule_piecewise_constant_decay({ boundaries: [100, 200], values: [0.1, 0.01, 0.001] }) });
+ */
 export function learning_rate_schedule_piecewise_constant_decay(args: {
   boundaries: number[];
   values: number[];
@@ -130,6 +145,9 @@ export function learning_rate_schedule_piecewise_constant_decay(args: {
 /**
  * Cosine decay (with optional linear warmup), Keras 3 form: after `warmup_steps`, over `decay_steps`,
  * `lr * ((1 - alpha) * 0.5 * (1 + cos(pi * s / decay_steps)) + alpha)` where lr is `warmup_target` when given.
+ *
+ * @example
+ * optimizer_adam({ learning_rate: learning_rate_schedule_cosine_decay({ initial_learning_rate: 0.01, decay_steps: 1000 }) });
  */
 export function learning_rate_schedule_cosine_decay(args: {
   initial_learning_rate: number;

@@ -81,7 +81,12 @@ function checkHistory(fn: string, x: unknown): asserts x is History {
   if (!isHistory(x)) throw new KerasError(fn, `\`x\` must be the history returned by fit(), got ${describeValue(x)}`);
 }
 
-/** R's print(history): prints and returns the text. */
+/**
+ * R's print(history): prints and returns the text.
+ *
+ * @example
+ * console.log(print_history(history));
+ */
 export function print_history(history: History): string {
   checkHistory("print_history", history);
   const text = history.toString();
@@ -89,7 +94,12 @@ export function print_history(history: History): string {
   return text;
 }
 
-/** R's as.data.frame(history): long rows {epoch, value, metric, data}, training metrics then validation. */
+/**
+ * R's as.data.frame(history): long rows {epoch, value, metric, data}, training metrics then validation.
+ *
+ * @example
+ * const rows = as_data_frame(history); // [{ epoch: 1, metric: "loss", value: ..., data: "training" }, ...]
+ */
 export function as_data_frame(history: History): HistoryRow[] {
   checkHistory("as_data_frame", history);
   const rows: HistoryRow[] = [];

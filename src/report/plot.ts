@@ -60,6 +60,9 @@ export function historyPlotSpec(
 /**
  * Renders the history plot as SVG text; with `file`, also writes it there (atomically: a temporary
  * file, then rename) and returns the SVG.
+ *
+ * @example
+ * await plot_history(history, { file: "history.svg" });
  */
 export async function plot_history(
   history: History,

@@ -142,7 +142,12 @@ export function summaryText(model: Model, options: SummaryOptions = {}): string 
   return out.join("\n");
 }
 
-/** Prints the Keras summary table of `model` and returns it as text. */
+/**
+ * Prints the Keras summary table of `model` and returns it as text.
+ *
+ * @example
+ * console.log(summary(model));
+ */
 export function summary(model: Model, options: SummaryOptions = {}): string {
   const fn = "summary";
   if (!isModel(model)) throw new KerasError(fn, `\`model\` must be a model, got ${describeValue(model)}`);

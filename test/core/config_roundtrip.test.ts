@@ -39,7 +39,7 @@ const seq = (inputShape: number[], layers: Layer[], name = "sequential"): Case =
 });
 
 /** A functional model: `build` maps the inputs (one per shape) to the outputs. */
-function graph(shapes: number[][], build: (xs: SymbolicTensor[]) => unknown): Case {
+function graph(shapes: number[][], build: (xs: SymbolicTensor[]) => SymbolicTensor | SymbolicTensor[]): Case {
   const xs = shapes.map((s) => layer_input({ shape: s }));
   return {
     model: keras_model({ inputs: xs, outputs: build(xs), name: "functional" }),
@@ -51,7 +51,7 @@ function graph(shapes: number[][], build: (xs: SymbolicTensor[]) => unknown): Ca
 const tokens = (shape: number[], n: number) =>
   nested(shape).map((row: number[]) => row.map((v) => Math.floor(Math.abs(v) * n) % n));
 
-const merge = (f: (xs: SymbolicTensor[]) => unknown) => graph([[3], [3]], f);
+const merge = (f: (xs: SymbolicTensor[]) => SymbolicTensor | SymbolicTensor[]) => graph([[3], [3]], f);
 const cellCase = (cell: Layer) => graph([[3]], ([x]) => cell(x));
 
 /**

@@ -8,7 +8,7 @@ import { use_backend } from "../../src/backend/index.js";
 import { getRuntime, releaseRuntime } from "../../src/engine/runtime.js";
 import { keras_model_sequential } from "../../src/model/sequential.js";
 import { keras_model } from "../../src/model/functional.js";
-import { layer_input } from "../../src/model/symbolic.js";
+import { layer_input, type SymbolicTensor } from "../../src/model/symbolic.js";
 import type { Model } from "../../src/model/model.js";
 import * as L from "../../src/layers/core/index.js";
 import { nested, withPatternWeights } from "./helpers.js";
@@ -23,7 +23,7 @@ interface Case {
 const seq = (inputShape: (number | null)[], ...layers: any[]) =>
   keras_model_sequential({ input_shape: inputShape, layers: [...layers, L.layer_dense({ units: 2 })] });
 
-function merged(merge: (inputs: any[]) => any, inputShape = [3]): Model {
+function merged(merge: (inputs: SymbolicTensor[]) => SymbolicTensor, inputShape = [3]): Model {
   const input = layer_input({ shape: inputShape });
   const a = L.layer_dense(input, { units: 4 });
   const b = L.layer_dense(input, { units: 4, activation: "tanh" });

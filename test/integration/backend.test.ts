@@ -2,19 +2,31 @@
  * The backend fallback chain, exercised for real in child processes: tfjs-node-gpu → tfjs-node →
  * wasm → cpu, KERAS_BACKEND, use_backend(), and a node binding that is installed but fails to load
  * (what a machine without libtensorflow sees).
+ *
+ * Stand-ins for the native bindings are written into a temporary folder, never into node_modules (a killed
+ * run would leave them there): the child process gets a module-resolution hook that resolves the binding's
+ * name to the stand-in.
  */
 import { expect } from "chai";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { backend_info, backend_ready, use_backend, KerasError } from "../../src/index.js";
 import { tf } from "../../src/backend/tf.js";
 
 const root = resolve(import.meta.dirname, "../..");
 
-function probe(env: Record<string, string>, code = "console.log(JSON.stringify(await k.backend_ready()))") {
+/** Runs `code` in a child process with `k` the package; `hook`: a module that registers a resolution hook. */
+function probe(
+  env: Record<string, string>,
+  code = "console.log(JSON.stringify(await k.backend_ready()))",
+  hook?: string,
+) {
   const script = `const k = await import(${JSON.stringify(join(root, "src", "index.ts"))}); ${code}`;
-  const r = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+  const imports = ["--import", "tsx", ...(hook ? ["--import", pathToFileURL(hook).href] : [])];
+  const r = spawnSync(process.execPath, [...imports, "--input-type=module", "-e", script], {
     cwd: root,
     encoding: "utf8",
     env: { ...process.env, KERAS_BACKEND: "", ...env },
@@ -77,53 +89,70 @@ describe("backend selection", function () {
     );
   });
 
-  it("an installed node binding that fails to load falls back to wasm and reports the failure", function () {
-    const stub = join(root, "node_modules/@tensorflow/tfjs-node");
-    if (existsSync(stub)) this.skip(); // a real tfjs-node is installed: nothing to simulate
-    mkdirSync(stub, { recursive: true });
+  /**
+   * Runs `run(hook)` with a stand-in for the package `pkg` whose entry is `code` (CommonJS), in a
+   * temporary folder that is removed afterwards; `hook` makes a child process resolve `pkg` to it.
+   * Returns FALSE (nothing run) when the real package is installed.
+   */
+  function withStub(pkg: string, code: string, run: (hook: string) => void): boolean {
+    if (existsSync(join(root, "node_modules", pkg))) return false; // the real package: nothing to simulate
+    const dir = mkdtempSync(join(tmpdir(), "tskeras-backend-"));
     try {
+      const entry = join(dir, "stub", "index.cjs");
+      mkdirSync(join(dir, "stub"));
+      writeFileSync(entry, code);
+      const resolveHook = join(dir, "resolve.mjs");
       writeFileSync(
-        join(stub, "package.json"),
-        JSON.stringify({ name: "@tensorflow/tfjs-node", version: "4.22.0", main: "index.js" }),
+        resolveHook,
+        `export async function resolve(specifier, context, next) {\n` +
+          `  if (specifier === ${JSON.stringify(pkg)}) return { url: ${JSON.stringify(pathToFileURL(entry).href)}, shortCircuit: true };\n` +
+          `  return next(specifier, context);\n}\n`,
       );
+      const hook = join(dir, "register.mjs");
       writeFileSync(
-        join(stub, "index.js"),
-        'throw new Error("libtensorflow.so.2: cannot open shared object file: No such file or directory");\n',
+        hook,
+        `import { register } from "node:module";\nregister(${JSON.stringify(pathToFileURL(resolveHook).href)});\n`,
       );
-      const r = probe({});
-      expect(r.status, r.stderr).to.equal(0);
-      const info = JSON.parse(r.stdout.trim().split("\n").pop()!);
-      expect(info.backend).to.equal("wasm");
-      expect(info.not_used[1]).to.equal(
-        "@tensorflow/tfjs-node: failed to load (libtensorflow.so.2: cannot open shared object file: No such file or directory)",
-      );
-    } finally {
-      rmSync(stub, { recursive: true, force: true });
-    }
-  });
-
-  /** Installs a stand-in for a native binding that, like the real one, registers a "tensorflow" backend. */
-  function withStubBinding(pkg: string, run: () => void) {
-    const dir = join(root, "node_modules", pkg);
-    if (existsSync(dir)) return false; // the real package is installed: nothing to simulate
-    mkdirSync(dir, { recursive: true });
-    try {
-      writeFileSync(join(dir, "package.json"), JSON.stringify({ name: pkg, version: "4.22.0", main: "index.js" }));
-      // The real bindings register their backend on the tfjs they require(); a cpu backend stands in.
-      writeFileSync(
-        join(dir, "index.js"),
-        'const tf = require("@tensorflow/tfjs");\nconst { MathBackendCPU } = require("@tensorflow/tfjs-backend-cpu");\ntf.registerBackend("tensorflow", () => new MathBackendCPU(), 3);\n',
-      );
-      run();
+      run(hook);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
     return true;
   }
 
+  it("an installed node binding that fails to load falls back to wasm and reports the failure", function () {
+    const ran = withStub(
+      "@tensorflow/tfjs-node",
+      'throw new Error("libtensorflow.so.2: cannot open shared object file: No such file or directory");\n',
+      (hook) => {
+        const r = probe({}, undefined, hook);
+        expect(r.status, r.stderr).to.equal(0);
+        const info = JSON.parse(r.stdout.trim().split("\n").pop()!);
+        expect(info.backend).to.equal("wasm");
+        expect(info.not_used[1]).to.equal(
+          "@tensorflow/tfjs-node: failed to load (libtensorflow.so.2: cannot open shared object file: No such file or directory)",
+        );
+      },
+    );
+    if (!ran) this.skip(); // a real tfjs-node is installed: nothing to simulate
+  });
+
+  /** A stand-in for a native binding that, like the real one, registers a "tensorflow" backend. */
+  function withStubBinding(pkg: string, run: (hook: string) => void): boolean {
+    // The real bindings register their backend on the tfjs they require(); a cpu backend stands in.
+    const project = JSON.stringify(join(root, "package.json"));
+    return withStub(
+      pkg,
+      `const req = require("node:module").createRequire(${project});\n` +
+        'const tf = req("@tensorflow/tfjs");\nconst { MathBackendCPU } = req("@tensorflow/tfjs-backend-cpu");\n' +
+        'tf.registerBackend("tensorflow", () => new MathBackendCPU(), 3);\n',
+      run,
+    );
+  }
+
   it("a working tfjs-node-gpu is chosen first and reported as CUDA", function () {
-    const ran = withStubBinding("@tensorflow/tfjs-node-gpu", () => {
-      const r = probe({});
+    const ran = withStubBinding("@tensorflow/tfjs-node-gpu", (hook) => {
+      const r = probe({}, undefined, hook);
       expect(r.status, r.stderr).to.equal(0);
       const info = JSON.parse(r.stdout.trim().split("\n").pop()!);
       expect(info).to.deep.include({
@@ -139,8 +168,8 @@ describe("backend selection", function () {
 
   it("without tfjs-node-gpu, a working tfjs-node comes next", function () {
     if (existsSync(join(root, "node_modules/@tensorflow/tfjs-node-gpu"))) this.skip();
-    const ran = withStubBinding("@tensorflow/tfjs-node", () => {
-      const r = probe({});
+    const ran = withStubBinding("@tensorflow/tfjs-node", (hook) => {
+      const r = probe({}, undefined, hook);
       expect(r.status, r.stderr).to.equal(0);
       const info = JSON.parse(r.stdout.trim().split("\n").pop()!);
       expect(info).to.deep.include({ backend: "tensorflow", package: "@tensorflow/tfjs-node", gpu: false });

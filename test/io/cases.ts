@@ -43,7 +43,7 @@ const seq = (name: string, inputShape: number[], layers: Layer[], extra: Record<
 function graph(
   name: string,
   shapes: number[][],
-  build: (xs: SymbolicTensor[]) => unknown,
+  build: (xs: SymbolicTensor[]) => SymbolicTensor | SymbolicTensor[],
   keras = true,
   inputs?: unknown[],
 ): FileCase {

@@ -8,6 +8,8 @@ import { pipe } from "fp-ts/lib/function.js";
 import type { Tensor } from "../../src/backend/tf.js";
 import {
   bidirectional,
+  callback_csv_logger,
+  callback_learning_rate_scheduler,
   compile,
   fit,
   freeze_weights,
@@ -23,6 +25,7 @@ import {
   layer_input,
   layer_lstm,
   pop_layer,
+  reset_state,
   set_weights,
   time_distributed,
   train_on_batch,
@@ -102,6 +105,13 @@ export async function typeTests(): Promise<void> {
   is<SequentialModel>()(set_weights(model, []));
   is<SequentialModel>()((await train_on_batch(model, data, data)).model);
   get_initial_state(layer_gru_cell({ units: 3 }), { inputs: data });
+  is<SequentialModel>()(reset_state(model));
+
+  // ---- Callbacks take a record like every other function (or R's first argument, then the record).
+  callback_csv_logger({ filename: "log.csv", append: true });
+  callback_csv_logger("log.csv", { separator: ";" });
+  callback_learning_rate_scheduler({ schedule: (epoch, lr) => lr / (epoch + 1), verbose: 1 });
+  callback_learning_rate_scheduler((_epoch, lr) => lr);
 
   // ---- Misspelled options and wrong types fail to compile.
   // @ts-expect-error: `unitz` is not an argument of layer_gru
@@ -120,6 +130,10 @@ export async function typeTests(): Promise<void> {
   pop_layer(keras_model({ inputs: input, outputs: out }));
   // @ts-expect-error: an unknown argument of get_initial_state
   get_initial_state(layer_gru_cell({ units: 3 }), { batch: 2 });
+  // @ts-expect-error: callback_csv_logger's filename is required
+  callback_csv_logger({ append: true });
+  // @ts-expect-error: the schedule takes (epoch, lr) and returns the rate
+  callback_learning_rate_scheduler({ schedule: (_epoch: number, _lr: number) => "fast" });
   // @ts-expect-error: merge_mode is one of "concat", "sum", "ave", "mul" or NULL
   bidirectional(layer_lstm({ units: 4 }), { merge_mode: "max" });
   void n;

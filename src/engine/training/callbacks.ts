@@ -15,11 +15,14 @@ import {
   OneOf,
   Str,
   decodeArgs,
+  decodeCall,
   described,
   checkArgs,
   problemList,
   isPlainRecord,
   Fn,
+  FilePath,
+  type Props,
 } from "../../args.js";
 import { Progbar, defaultProgressIO, type ProgressIO } from "../../report/progress.js";
 import type { Model } from "../../model/model.js";
@@ -132,7 +135,12 @@ function userHooks(rec: Record<string, unknown>): CallbackHooks {
   return hooks as CallbackHooks;
 }
 
-/** `callback_lambda({ on_epoch_end: (epoch, logs) => ..., ... })`; epochs and batches are 0-based as in Keras. */
+/**
+ * `callback_lambda({ on_epoch_end: (epoch, logs) => ..., ... })`; epochs and batches are 0-based as in Keras.
+ *
+ * @example
+ * callback_lambda({ on_epoch_end: (epoch, logs) => console.log(epoch, logs.loss) });
+ */
 export function callback_lambda(
   args: Partial<Record<HookName | "on_batch_begin" | "on_batch_end", (...a: any[]) => unknown>>,
 ): CallbackSpec {
@@ -230,7 +238,12 @@ const MonitorMode = OneOf("auto", "min", "max");
 const Verbose01 = described(t.union([t.literal(0), t.literal(1), t.boolean]), "0 or 1");
 const asVerbose = (v: unknown) => (v === true || v === 1 ? 1 : 0);
 
-/** `callback_early_stopping()`: Keras 3 EarlyStopping, restoring the best weights at the end when asked. */
+/**
+ * `callback_early_stopping()`: Keras 3 EarlyStopping, restoring the best weights at the end when asked.
+ *
+ * @example
+ * await fit(model, x, y, { epochs: 100, validation_split: 0.2, callbacks: [callback_early_stopping({ patience: 3 })] });
+ */
 export function callback_early_stopping(
   args: {
     monitor?: string;
@@ -320,7 +333,12 @@ export function callback_early_stopping(
   });
 }
 
-/** `callback_reduce_lr_on_plateau()`: Keras 3 ReduceLROnPlateau (adds `learning_rate` to the epoch logs). */
+/**
+ * `callback_reduce_lr_on_plateau()`: Keras 3 ReduceLROnPlateau (adds `learning_rate` to the epoch logs).
+ *
+ * @example
+ * await fit(model, x, y, { epochs: 50, validation_split: 0.2, callbacks: [callback_reduce_lr_on_plateau({ factor: 0.5, patience: 2 })] });
+ */
 export function callback_reduce_lr_on_plateau(
   args: {
     monitor?: string;
@@ -403,18 +421,47 @@ export function callback_reduce_lr_on_plateau(
   });
 }
 
-/** `callback_learning_rate_scheduler(schedule)`: `schedule(epoch, lr)` (epoch 0-based) sets the rate at each epoch's start. */
+/**
+ * Decodes a callback's arguments when its first one may also be named in the record, as R allows
+ * (`callback_csv_logger(filename = "log.csv")`): `f(record)` or `f(first, record)`.
+ */
+function decodeWithFirst<D extends Record<string, unknown>>(
+  fn: string,
+  first: string,
+  props: Props,
+  a: unknown,
+  b: unknown,
+  defaults: D,
+): D & Record<string, unknown> {
+  if (isPlainRecord(a) && b === undefined) return decodeArgs(fn, props, a, defaults, [first]);
+  const { [first]: codec, ...rest } = props;
+  return decodeCall(fn, { [first]: [codec, a] }, b, rest, defaults);
+}
+
+type Schedule = (epoch: number, lr: number) => number;
+const SCHEDULER_PROPS = {
+  /** `(epoch, lr) => new learning rate`, epoch 0-based. */
+  schedule: described(Fn, "a function (epoch, lr) => new learning rate"),
+  /** 1: print the rate set at each epoch. */
+  verbose: Verbose01,
+};
+
+/**
+ * `callback_learning_rate_scheduler(schedule, { verbose })` or `callback_learning_rate_scheduler({ schedule, verbose })`:
+ * `schedule(epoch, lr)` (epoch 0-based) sets the rate at each epoch's start.
+ *
+ * @example
+ * const halve = callback_learning_rate_scheduler({ schedule: (epoch, lr) => (epoch > 0 ? lr / 2 : lr) });
+ */
 export function callback_learning_rate_scheduler(
-  schedule: (epoch: number, lr: number) => number,
-  args: { verbose?: number | boolean } = {},
-): CallbackSpec {
+  schedule: Schedule,
+  args?: { verbose?: 0 | 1 | boolean },
+): CallbackSpec;
+export function callback_learning_rate_scheduler(args: { schedule: Schedule; verbose?: 0 | 1 | boolean }): CallbackSpec;
+export function callback_learning_rate_scheduler(first: unknown, rest?: unknown): CallbackSpec {
   const fn = "callback_learning_rate_scheduler";
-  if (typeof schedule !== "function")
-    throw new KerasError(
-      fn,
-      `\`schedule\` must be a function (epoch, lr) => new learning rate, got ${describeValue(schedule)}`,
-    );
-  const a = decodeArgs(fn, { verbose: Verbose01 }, args, { verbose: 0 });
+  const a = decodeWithFirst(fn, "schedule", SCHEDULER_PROPS, first, rest, { verbose: 0 });
+  const schedule = a.schedule as Schedule;
   return makeCallback("LearningRateScheduler", { schedule, ...a }, (ctx) => ({
     on_epoch_begin: (epoch) => {
       const lr = schedule(epoch, ctx.learningRate(fn));
@@ -428,7 +475,12 @@ export function callback_learning_rate_scheduler(
   }));
 }
 
-/** `callback_terminate_on_nan()`: stops training when a batch's loss is NaN or infinite. */
+/**
+ * `callback_terminate_on_nan()`: stops training when a batch's loss is NaN or infinite.
+ *
+ * @example
+ * await fit(model, x, y, { epochs: 10, callbacks: [callback_terminate_on_nan()] });
+ */
 export function callback_terminate_on_nan(): CallbackSpec {
   return makeCallback("TerminateOnNaN", {}, (ctx) => ({
     on_train_batch_end: (batch, logs) => {
@@ -441,15 +493,31 @@ export function callback_terminate_on_nan(): CallbackSpec {
   }));
 }
 
-/** `callback_csv_logger(filename, { separator, append })`: one row per epoch (0-based `epoch`, then the logs sorted by name). */
-export function callback_csv_logger(
-  filename: string,
-  args: { separator?: string; append?: boolean } = {},
-): CallbackSpec {
+const CSV_LOGGER_PROPS = {
+  /** The CSV file written (atomically) at each epoch's end. */
+  filename: FilePath,
+  /** The field separator. */
+  separator: Str,
+  /** Append to an existing file (its header is kept). */
+  append: Bool,
+};
+
+/**
+ * `callback_csv_logger(filename, { separator, append })` or `callback_csv_logger({ filename, separator, append })`:
+ * one row per epoch (0-based `epoch`, then the logs sorted by name).
+ *
+ * @example
+ * const logger = callback_csv_logger({ filename: "training.csv", append: true });
+ */
+export function callback_csv_logger(filename: string, args?: { separator?: string; append?: boolean }): CallbackSpec;
+export function callback_csv_logger(args: { filename: string; separator?: string; append?: boolean }): CallbackSpec;
+export function callback_csv_logger(first: unknown, rest?: unknown): CallbackSpec {
   const fn = "callback_csv_logger";
-  if (typeof filename !== "string" || filename === "")
-    throw new KerasError(fn, `\`filename\` must be a file path, got ${describeValue(filename)}`);
-  const a = decodeArgs(fn, { separator: Str, append: Bool }, args, { separator: ",", append: false });
+  const a = decodeWithFirst(fn, "filename", CSV_LOGGER_PROPS, first, rest, {
+    separator: ",",
+    append: false,
+  });
+  const filename = a.filename as string;
   return makeCallback("CSVLogger", { filename, ...a }, () => {
     let content = "";
     let keys: string[] | null = null;
@@ -483,7 +551,12 @@ export function callback_csv_logger(
   });
 }
 
-/** `callback_progbar_logger()`: the Keras 3 progress bar (fit adds one by default when verbose > 0). */
+/**
+ * `callback_progbar_logger()`: the Keras 3 progress bar (fit adds one by default when verbose > 0).
+ *
+ * @example
+ * await fit(model, x, y, { epochs: 5, verbose: 0, callbacks: [callback_progbar_logger()] });
+ */
 export function callback_progbar_logger(
   args: { count_mode?: "steps"; stateful_metrics?: string[] | null } = {},
 ): CallbackSpec {

@@ -1,4 +1,4 @@
-// Public exports of the core layers (issue 2).
+// Public exports of the core layers.
 import "../../engine/apply.js"; // installs how layer values are applied
 export { layer_dense } from "./dense.js";
 export { layer_activation } from "./activation.js";

@@ -123,7 +123,12 @@ export const layer_global_max_pooling_1d = globalPooling1d(
   (x, axis, keepdims) => tf.max(x, axis, keepdims),
 );
 
-/** With a (batch, steps) mask: sum(x * mask) / sum(mask) over steps (Keras GlobalAveragePooling1D). */
+/**
+ * With a (batch, steps) mask: sum(x * mask) / sum(mask) over steps (Keras GlobalAveragePooling1D).
+ *
+ * @example
+ * const pooled = layer_global_average_pooling_1d([[[1, 2], [3, 4]]]); // [[2, 3]]
+ */
 export const layer_global_average_pooling_1d = globalPooling1d(
   "GlobalAveragePooling1D",
   "layer_global_average_pooling_1d",

@@ -23,7 +23,7 @@ import type { FusedCellSpec } from "./fused/plan.js";
 
 export interface StepContext {
   readonly training: boolean;
-  /** Call-time `constants` (seed 004 "external constants"), the same at every step. */
+  /** Call-time `constants` (Keras RNN's `constants`), the same at every step. */
   readonly constants: readonly Tensor[];
 }
 

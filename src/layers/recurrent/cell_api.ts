@@ -1,5 +1,5 @@
 /**
- * The cell API of seed 002 on cell values: `state_size`, `output_size`, `get_initial_state`,
+ * The cell API of R keras (TensorFlow 1 style) on cell values: `state_size`, `output_size`, `get_initial_state`,
  * `zero_state` and one step, `cell_call(cell, inputs, states, { training })` → [output, new_states].
  */
 import { tf, type Tensor } from "../../backend/tf.js";
@@ -37,14 +37,24 @@ function zeroStates(fn: string, cell: Layer, batch: number): Tensor[] {
   return sizes.map((s) => tf.zeros([batch, s]));
 }
 
-/** The size of the cell's state: a number for one state, a list for several (LSTM: [units, units]; stacks: every cell's, flat). */
+/**
+ * The size of the cell's state: a number for one state, a list for several (LSTM: [units, units]; stacks: every cell's, flat).
+ *
+ * @example
+ * state_size(rnn_cell_lstm({ units: 5 })); // [5, 5]
+ */
 export function state_size(cell: Layer): number | number[] {
   checkCell("state_size", cell);
   const s = cellOf(cell).stateSizes;
   return s.length === 1 ? s[0] : [...s];
 }
 
-/** The size of the cell's output. */
+/**
+ * The size of the cell's output.
+ *
+ * @example
+ * output_size(rnn_cell_lstm({ units: 5 })); // 5
+ */
 export function output_size(cell: Layer): number {
   checkCell("output_size", cell);
   return cellOf(cell).outputSize;
@@ -86,7 +96,12 @@ export function get_initial_state(cell: Layer, args: ArgsOf<typeof INITIAL_STATE
   return zeroStates(fn, cell, batch);
 }
 
-/** seed 002 `zero_state(batch_size, dtype)`: one tensor for one state, else a list of them. */
+/**
+ * `zero_state(batch_size, dtype)` (TensorFlow 1 cells): one tensor for one state, else a list of them.
+ *
+ * @example
+ * const h = zero_state(rnn_cell_gru({ units: 4 }), 2); // a 2 x 4 zero matrix
+ */
 export function zero_state(cell: Layer, batch_size: number, dtype: string = "float32"): Tensor | Tensor[] {
   const fn = "zero_state";
   checkCell(fn, cell);
@@ -106,6 +121,9 @@ type CellCallOptions = ArgsOf<typeof CELL_CALL_PROPS>;
 /**
  * One step of `cell`: inputs (batch, features), states (a tensor or list; zeros when omitted) →
  * `[output, new_states]`. The cell keeps the weights it builds on first use, like any eager layer.
+ *
+ * @example
+ * const [output, states] = cell_call(layer_gru_cell({ units: 3 }), [[1, 2]], [[[0, 0, 0]]]); // one step
  */
 export function cell_call(
   cell: Layer,

@@ -133,6 +133,9 @@ function unitsOf(fn: string, weights: unknown): number {
  * `convert_cudnn_weights(weights, from)`: the weights of a `from` layer ("CuDNNGRU", "CuDNNLSTM",
  * "GRU" with reset_after TRUE, or "LSTM") in the layout of its counterpart. GRU: the (6u) bias becomes
  * (2, 3u) and back; LSTM: the (8u) bias is summed to (4u), and a (4u) bias becomes [bias, zeros(4u)].
+ *
+ * @example
+ * const keras = convert_cudnn_weights(get_weights(cudnn_layer), "CuDNNGRU");
  */
 export function convert_cudnn_weights(weights: readonly unknown[], from: Kind): unknown[] {
   const fn = "convert_cudnn_weights";
@@ -176,6 +179,9 @@ const nested = (w: WeightValue) => ({ shape: w.shape, values: w.values });
 /**
  * `layer_from_cudnn(layer)`: the layer_gru (reset_after TRUE) / layer_lstm equivalent of a cuDNN
  * layer, holding its weights converted when it has any.
+ *
+ * @example
+ * const portable = layer_from_cudnn(layer_cudnn_gru({ units: 8 }));
  */
 export function layer_from_cudnn(layer: Layer): Layer {
   const fn = "layer_from_cudnn";
@@ -200,7 +206,12 @@ export function layer_from_cudnn(layer: Layer): Layer {
   return w ? withLayer(fresh, { weightsArg: convert_cudnn_weights(w.map(nested), layer.className) }) : fresh;
 }
 
-/** `layer_to_cudnn(layer)`: the cuDNN layer equivalent to a cuDNN-compatible layer_gru / layer_lstm. */
+/**
+ * `layer_to_cudnn(layer)`: the cuDNN layer equivalent to a cuDNN-compatible layer_gru / layer_lstm.
+ *
+ * @example
+ * const fast = layer_to_cudnn(layer_gru({ units: 8, reset_after: true, recurrent_activation: "sigmoid" }));
+ */
 export function layer_to_cudnn(layer: Layer): Layer {
   const fn = "layer_to_cudnn";
   if (!isLayer(layer) || (layer.className !== "GRU" && layer.className !== "LSTM"))

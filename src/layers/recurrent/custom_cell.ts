@@ -1,5 +1,5 @@
 /**
- * User-defined cells in TypeScript (seed 004's MinimalRNNCell): the cell's weights (`build`), state_size (a
+ * User-defined cells in TypeScript (Keras's MinimalRNNCell example in keras/src/layers/rnn/rnn.py): the cell's weights (`build`), state_size (a
  * number, or a list for several states; the first is the output fed back), output_size and a step
  * function `(inputs, states, weights, { training, constants }) => [output, new_states]`. The result is
  * a cell value usable in layer_rnn, in stacks and (through layer_rnn) in bidirectional.

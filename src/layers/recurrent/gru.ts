@@ -119,7 +119,12 @@ export const layer_gru_cell = defineCell({
   required: ["units"],
   build: (c) => gruCell(c),
 });
-/** `rnn_cell_gru(units, ...)` (keras3 name of layer_gru_cell). */
+/**
+ * `rnn_cell_gru(units, ...)` (keras3 name of layer_gru_cell).
+ *
+ * @example
+ * const rnn = layer_rnn({ cell: rnn_cell_gru({ units: 8 }) });
+ */
 export const rnn_cell_gru = layer_gru_cell;
 
 const GRU_PROPS = { ...GRU_CELL_PROPS, use_cudnn: USE_CUDNN_PROP };

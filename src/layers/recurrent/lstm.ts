@@ -113,7 +113,12 @@ export const layer_lstm_cell = defineCell({
   required: ["units"],
   build: (c) => lstmCell(c),
 });
-/** `rnn_cell_lstm(units, ...)` (keras3 name of layer_lstm_cell). */
+/**
+ * `rnn_cell_lstm(units, ...)` (keras3 name of layer_lstm_cell).
+ *
+ * @example
+ * const rnn = layer_rnn({ cell: rnn_cell_lstm({ units: 8 }) });
+ */
 export const rnn_cell_lstm = layer_lstm_cell;
 
 const LSTM_PROPS = { ...LSTM_CELL_PROPS, use_cudnn: USE_CUDNN_PROP };

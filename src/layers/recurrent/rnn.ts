@@ -1,4 +1,4 @@
-/** `layer_rnn(object, cell, ...)`: the generic recurrent layer over any cell or list of cells (seed 004 `RNN`). */
+/** `layer_rnn(object, cell, ...)`: the generic recurrent layer over any cell or list of cells (Keras `RNN`). */
 import { CellArg } from "./cell.js";
 import { serializeConfigValue } from "../common.js";
 import { defineRecurrentLayer } from "./rnn_layer.js";

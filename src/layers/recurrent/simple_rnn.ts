@@ -67,7 +67,12 @@ export const layer_simple_rnn_cell = defineCell({
   required: ["units"],
   build: (c) => simpleRnnCell(c),
 });
-/** `rnn_cell_simple(units, ...)` (keras3 name of layer_simple_rnn_cell). */
+/**
+ * `rnn_cell_simple(units, ...)` (keras3 name of layer_simple_rnn_cell).
+ *
+ * @example
+ * const rnn = layer_rnn({ cell: rnn_cell_simple({ units: 8 }) });
+ */
 export const rnn_cell_simple = layer_simple_rnn_cell;
 
 export type SimpleRNNConfig = SimpleRNNCellConfig & RnnArgs;

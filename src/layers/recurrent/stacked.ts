@@ -82,7 +82,12 @@ export const layer_stacked_rnn_cells = defineCell({
   toConfig: (c) => ({ cells: c.cells.map((cell) => layerToConfig(cell)) }),
   fromConfig: (c, fn) => nestedLayerFromConfig(fn, c, "cells"),
 });
-/** `rnn_cells_stack(cells)` (keras3 name). */
+/**
+ * `rnn_cells_stack(cells)` (keras3 name).
+ *
+ * @example
+ * const cell = rnn_cells_stack({ cells: [rnn_cell_gru({ units: 8 }), rnn_cell_lstm({ units: 4 })] });
+ */
 export const rnn_cells_stack = layer_stacked_rnn_cells;
 
 /** The cell of a `cell` argument: one cell value, or a list (stacked). */

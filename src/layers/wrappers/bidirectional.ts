@@ -289,5 +289,10 @@ export const bidirectional = wrapperFunction<BidirectionalFunction>(
   true,
 );
 
-/** R keras 3's name for `bidirectional`. */
+/**
+ * R keras 3's name for `bidirectional`.
+ *
+ * @example
+ * const model = pipe(keras_model_sequential({ input_shape: [5, 3] }), layer_bidirectional(layer_lstm({ units: 4 })));
+ */
 export const layer_bidirectional = bidirectional;

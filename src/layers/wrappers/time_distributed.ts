@@ -200,5 +200,10 @@ export const time_distributed = wrapperFunction<WrapperFunction<LayerArgs<typeof
   false,
 );
 
-/** R keras's name for `time_distributed`. */
+/**
+ * R keras's name for `time_distributed`.
+ *
+ * @example
+ * const model = pipe(keras_model_sequential({ input_shape: [5, 3] }), layer_time_distributed(layer_dense({ units: 2 })));
+ */
 export const layer_time_distributed = time_distributed;
