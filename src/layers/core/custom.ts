@@ -88,6 +88,12 @@ const ADD_WEIGHT_PROPS = {
 /**
  * `add_weight({ shape, initializer = "glorot_uniform", regularizer = NULL, constraint = NULL,
  * trainable = TRUE, name = NULL })`: declares one weight of a custom layer, in its `build`.
+ *
+ * @example
+ * const build = (input_shape: Shape, { config }: { config: { units: number } }) => ({
+ *   kernel: add_weight({ shape: [input_shape.at(-1)!, config.units], regularizer: regularizer_l2(0.01) }),
+ *   bias: add_weight({ shape: [config.units], initializer: "zeros" }),
+ * });
  */
 export function add_weight(args: ArgsOf<typeof ADD_WEIGHT_PROPS, "shape">): WeightDeclaration {
   const a = decodeArgs(

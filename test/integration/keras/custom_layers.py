@@ -59,6 +59,27 @@ class MaskedMean(keras.layers.Layer):
         return None
 
 
+class FlatCell(keras.layers.Layer):
+    """A cell over (batch, h, w) steps: h' = tanh(flatten(x) . kernel + h . recurrent_kernel); starts at 0.5."""
+
+    def __init__(self, units=3, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.state_size = units
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(name="kernel", shape=(int(np.prod(input_shape[1:])), self.units))
+        self.recurrent_kernel = self.add_weight(name="recurrent_kernel", shape=(self.units, self.units))
+
+    def call(self, x, states):
+        flat = ops.reshape(x, (ops.shape(x)[0], -1))
+        h = ops.tanh(ops.matmul(flat, self.kernel) + ops.matmul(states[0], self.recurrent_kernel))
+        return h, [h]
+
+    def get_initial_state(self, batch_size=None):
+        return [ops.ones((batch_size, self.units)) * 0.5]
+
+
 CUSTOM = {"ScaledDense": ScaledDense, "MaskedMean": MaskedMean}
 
 
@@ -135,7 +156,23 @@ def files_case(c):
     }
 
 
+def cell_case(c):
+    model = keras.Sequential(
+        [keras.Input(c["input_shape"]), keras.layers.RNN(FlatCell(3), return_sequences=c["return_sequences"])]
+    )
+    model.set_weights([arr(w) for w in c["weights"]])
+    x = tf.constant(arr(c["x"]))
+    layer = model.layers[0]
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = layer(x)
+        objective = tf.reduce_sum(y * arr(c["probe"]))
+    grads = tape.gradient(objective, [x] + [w.value for w in layer.weights])
+    return {"output": y.numpy().tolist(), "gradients": lists(grads), "train": train(model, c["train"])}
+
+
 out = {
+    "cells": [cell_case(c) for c in inp["cells"]],
     "dense": dense_case(inp["dense"]),
     "masked": masked_case(inp["masked"]),
     "files": files_case(inp["files"]),

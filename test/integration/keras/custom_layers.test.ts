@@ -3,7 +3,8 @@
  * on wasm and cpu: a dense-like layer with a regularized kernel and a non-trainable weight declared first
  * (weight order, forward, gradients w.r.t. the input and each trainable weight, Adam steps whose loss
  * holds the regularization penalty), a mask-consuming layer after an embedding with mask_zero (forward
- * and SGD steps), and .keras files both ways with custom_objects. One Python call answers every case.
+ * and SGD steps), .keras files both ways with custom_objects, and layer_rnn over a custom cell with its own
+ * get_initial_state on inputs of 3, 4 and 5 axes (output, gradients, Adam steps). One Python call answers every case.
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -20,6 +21,8 @@ import {
   layer_dense,
   layer_embedding,
   layer_input,
+  layer_rnn,
+  rnn_cell_custom,
   load_model,
   optimizer_adam,
   optimizer_sgd,
@@ -86,6 +89,46 @@ function expectSameTraining(
   expectClose(here.losses, keras.losses, TOL, "loss per step");
 }
 
+/** FlatCell of custom_layers.py: h' = tanh(flatten(x) . kernel + h . recurrent_kernel), starting at 0.5. */
+const flatCell = () =>
+  rnn_cell_custom({
+    class_name: "FlatCell",
+    state_size: 3,
+    build: (_d, shape) => [
+      { name: "kernel", shape: [shape.slice(1).reduce<number>((n, d) => n * (d as number), 1), 3] },
+      { name: "recurrent_kernel", shape: [3, 3] },
+    ],
+    call: (x, [h], [kernel, recurrentKernel]) => {
+      const flat = tf.reshape(x, [x.shape[0], -1]) as tf.Tensor2D;
+      const y = tf.tanh(
+        tf.add(tf.matMul(flat, kernel as tf.Tensor2D), tf.matMul(h as tf.Tensor2D, recurrentKernel as tf.Tensor2D)),
+      );
+      return [y, [y]];
+    },
+    get_initial_state: (batch) => [tf.fill([batch, 3], 0.5)],
+  });
+const CELL_SHAPES: { input_shape: number[]; return_sequences: boolean }[] = [
+  { input_shape: [4, 2, 3], return_sequences: true },
+  { input_shape: [3, 2, 2, 2], return_sequences: false },
+  { input_shape: [5, 3], return_sequences: true },
+];
+const cellModel = (c: (typeof CELL_SHAPES)[number]) =>
+  pipe(
+    keras_model_sequential({ input_shape: c.input_shape }),
+    layer_rnn({ cell: flatCell(), return_sequences: c.return_sequences }),
+  );
+const cellCases = CELL_SHAPES.map((c, i) => {
+  const x = nested([2, ...c.input_shape], 5 + i);
+  const out = c.return_sequences ? [2, c.input_shape[0], 3] : [2, 3];
+  return {
+    ...c,
+    weights: get_weights(withPatternWeights(cellModel(c))),
+    x,
+    probe: nested(out, 6 + i),
+    train: trainingCase(cellModel(c), ADAM, 2, x, nested(out, 7 + i)),
+  };
+});
+
 describe("new_layer_class() against Keras 3", function () {
   this.timeout(300_000);
   let keras: any;
@@ -96,6 +139,7 @@ describe("new_layer_class() against Keras 3", function () {
       probe: nested([4, 2], 3),
       train: trainingCase(denseModel(), ADAM, 3, denseX, nested([4, 1], 2)),
     },
+    cells: cellCases,
     masked: {
       weights: get_weights(withPatternWeights(maskedModel())),
       x: TOKENS,
@@ -167,6 +211,30 @@ describe("new_layer_class() against Keras 3", function () {
         expectClose(y, keras.masked.output, TOL, "predictions");
         expectSameTraining(await trainHere(maskedModel(), cases.masked.train), keras.masked.train);
       });
+
+      CELL_SHAPES.forEach((c, i) =>
+        it(`layer_rnn over a custom cell with its own get_initial_state, input (batch, ${c.input_shape.join(", ")}): output, gradients, Adam steps`, async () => {
+          const model = withPatternWeights(cellModel(c));
+          const layer = model.layers[0];
+          const weights = get_weights(model).map((w) => tf.tensor(w));
+          const x = tf.tensor(cellCases[i].x);
+          const probe = tf.tensor(cellCases[i].probe);
+          const run = (input: Tensor, ...ws: Tensor[]) =>
+            familyOf(layer).forward(layer.config, { inputs: [input], weights: ws, masks: [null], training: false })
+              .outputs[0];
+          const y = run(x, ...weights);
+          expectClose(y, keras.cells[i].output, TOL, "output");
+          const grads = tf.grads((input: Tensor, ...ws: Tensor[]) => tf.sum(tf.mul(run(input, ...ws), probe)))([
+            x,
+            ...weights,
+          ]);
+          ["d/dx", "d/d kernel", "d/d recurrent_kernel"].forEach((what, k) =>
+            expectClose(grads[k], keras.cells[i].gradients[k], TOL, what),
+          );
+          tf.dispose([y, x, probe, ...weights, ...grads]);
+          expectSameTraining(await trainHere(cellModel(c), cellCases[i].train), keras.cells[i].train);
+        }),
+      );
 
       it("a file Keras wrote with both classes loads with custom_objects and predicts as Keras", async () => {
         const model = await load_model(cases.files.theirs, { custom_objects: CUSTOM });
