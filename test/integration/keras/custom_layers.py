@@ -171,7 +171,23 @@ def cell_case(c):
     return {"output": y.numpy().tolist(), "gradients": lists(grads), "train": train(model, c["train"])}
 
 
+def inner_model(kind):
+    if kind == "sequential":
+        return keras.Sequential([keras.Input((3,)), keras.layers.Dense(4, activation="relu"), keras.layers.Dense(2)])
+    x = keras.Input((3,))
+    h = keras.layers.Dense(4, activation="tanh")(x)
+    return keras.Model(x, keras.layers.Add()([keras.layers.Dense(2)(h), keras.layers.Dense(2)(x)]))
+
+
+def time_distributed_case(c):
+    make = lambda: keras.Sequential([keras.Input((5, 3)), keras.layers.TimeDistributed(inner_model(c["kind"]))])
+    model = make()
+    model.set_weights([arr(w) for w in c["weights"]])
+    return {"output": model.predict(arr(c["x"]), verbose=0).tolist(), "train": train(make(), c["train"])}
+
+
 out = {
+    "time_distributed": [time_distributed_case(c) for c in inp["time_distributed"]],
     "cells": [cell_case(c) for c in inp["cells"]],
     "dense": dense_case(inp["dense"]),
     "masked": masked_case(inp["masked"]),

@@ -4,7 +4,8 @@
  * (weight order, forward, gradients w.r.t. the input and each trainable weight, Adam steps whose loss
  * holds the regularization penalty), a mask-consuming layer after an embedding with mask_zero (forward
  * and SGD steps), .keras files both ways with custom_objects, and layer_rnn over a custom cell with its own
- * get_initial_state on inputs of 3, 4 and 5 axes (output, gradients, Adam steps). One Python call answers every case.
+ * get_initial_state on inputs of 3, 4 and 5 axes (output, gradients, Adam steps), and time_distributed over
+ * a sequential and a functional model (predictions, Adam steps). One Python call answers every case.
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -20,6 +21,7 @@ import {
   keras_model_sequential,
   layer_dense,
   layer_embedding,
+  layer_add,
   layer_input,
   layer_rnn,
   rnn_cell_custom,
@@ -28,6 +30,7 @@ import {
   optimizer_sgd,
   predict,
   save_model,
+  time_distributed,
   use_backend,
 } from "../../../src/index.js";
 import type { Model } from "../../../src/model/model.js";
@@ -129,6 +132,28 @@ const cellCases = CELL_SHAPES.map((c, i) => {
   };
 });
 
+/** The models time_distributed wraps (custom_layers.py's inner_model). */
+function innerModel(kind: "sequential" | "functional"): Model {
+  if (kind === "sequential")
+    return pipe(
+      keras_model_sequential({ input_shape: [3] }),
+      layer_dense({ units: 4, activation: "relu" }),
+      layer_dense({ units: 2 }),
+    );
+  const x = layer_input({ shape: [3] });
+  const h = layer_dense(x, { units: 4, activation: "tanh" });
+  return keras_model({ inputs: x, outputs: layer_add([layer_dense(h, { units: 2 }), layer_dense(x, { units: 2 })]) });
+}
+const KINDS = ["sequential", "functional"] as const;
+const timeDistributedModel = (kind: (typeof KINDS)[number]) =>
+  pipe(keras_model_sequential({ input_shape: [5, 3] }), time_distributed({ layer: innerModel(kind) }));
+const timeDistributedCases = KINDS.map((kind, i) => ({
+  kind,
+  weights: get_weights(withPatternWeights(timeDistributedModel(kind))),
+  x: nested([2, 5, 3], 8 + i),
+  train: trainingCase(timeDistributedModel(kind), ADAM, 2, nested([2, 5, 3], 8 + i), nested([2, 5, 2], 9 + i)),
+}));
+
 describe("new_layer_class() against Keras 3", function () {
   this.timeout(300_000);
   let keras: any;
@@ -140,6 +165,7 @@ describe("new_layer_class() against Keras 3", function () {
       train: trainingCase(denseModel(), ADAM, 3, denseX, nested([4, 1], 2)),
     },
     cells: cellCases,
+    time_distributed: timeDistributedCases,
     masked: {
       weights: get_weights(withPatternWeights(maskedModel())),
       x: TOKENS,
@@ -233,6 +259,19 @@ describe("new_layer_class() against Keras 3", function () {
           );
           tf.dispose([y, x, probe, ...weights, ...grads]);
           expectSameTraining(await trainHere(cellModel(c), cellCases[i].train), keras.cells[i].train);
+        }),
+      );
+
+      KINDS.forEach((kind, i) =>
+        it(`time_distributed over a ${kind} model: predictions and Adam steps`, async () => {
+          const y = (await predict(withPatternWeights(timeDistributedModel(kind)), timeDistributedCases[i].x, {
+            verbose: 0,
+          })) as any;
+          expectClose(y, keras.time_distributed[i].output, TOL, "predictions");
+          expectSameTraining(
+            await trainHere(timeDistributedModel(kind), timeDistributedCases[i].train),
+            keras.time_distributed[i].train,
+          );
         }),
       );
 
