@@ -14,8 +14,6 @@ import { expect } from "chai";
 import { pipe } from "fp-ts/lib/function.js";
 import { tf, type Tensor } from "../../../src/backend/tf.js";
 import {
-  compile,
-  fit,
   get_weights,
   keras_model,
   keras_model_sequential,
@@ -26,8 +24,6 @@ import {
   layer_rnn,
   rnn_cell_custom,
   load_model,
-  optimizer_adam,
-  optimizer_sgd,
   predict,
   save_model,
   time_distributed,
@@ -36,6 +32,7 @@ import {
 import type { Model } from "../../../src/model/model.js";
 import { familyOf, weightSpecsOf } from "../../../src/model/layer.js";
 import { requireKeras, runKeras } from "../../helpers/keras.js";
+import { expectSameTraining, trainHere, trainingCase, type OptimizerCase } from "../../helpers/keras_training.js";
 import { layer_masked_mean, layer_scaled_dense } from "../../helpers/custom_layers.js";
 import { nested, withPatternWeights } from "../../core/helpers.js";
 import { BACKENDS, expectClose } from "../../wrappers/helpers.js";
@@ -63,35 +60,8 @@ const TOKENS = [
   [2, 0, 0, 0, 0],
   [5, 5, 4, 3, 2],
 ];
-const ADAM = { class_name: "Adam", learning_rate: 0.05 };
-const SGD = { class_name: "SGD", learning_rate: 0.5 };
-const optimizerOf = (o: typeof ADAM) =>
-  o.class_name === "Adam"
-    ? optimizer_adam({ learning_rate: o.learning_rate })
-    : optimizer_sgd({ learning_rate: o.learning_rate });
-
-function trainingCase(model: Model, optimizer: typeof ADAM, steps: number, x: any, y: any) {
-  return { weights: get_weights(withPatternWeights(model)), optimizer, steps, x, y };
-}
-async function trainHere(model: Model, c: ReturnType<typeof trainingCase>) {
-  const compiled = compile(withPatternWeights(model), { optimizer: optimizerOf(c.optimizer), loss: "mse" });
-  const { model: trained, history } = await fit(compiled, c.x, c.y, {
-    epochs: c.steps,
-    batch_size: c.x.length,
-    shuffle: false,
-    verbose: 0,
-  });
-  return { weights: get_weights(trained), losses: history.metrics.loss };
-}
-function expectSameTraining(
-  here: { weights: any[]; losses: readonly number[] },
-  keras: { weights: any[]; losses: number[] },
-) {
-  expect(here.weights.length, "number of weight arrays").to.equal(keras.weights.length);
-  keras.weights.forEach((w, i) => expectClose(here.weights[i], w, TOL, `weight ${i} after training`));
-  expectClose(here.losses, keras.losses, TOL, "loss per step");
-}
-
+const ADAM: OptimizerCase = { class_name: "Adam", learning_rate: 0.05 };
+const SGD: OptimizerCase = { class_name: "SGD", learning_rate: 0.5 };
 /** FlatCell of custom_layers.py: h' = tanh(flatten(x) . kernel + h . recurrent_kernel), starting at 0.5. */
 const flatCell = () =>
   rnn_cell_custom({
