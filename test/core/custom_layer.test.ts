@@ -38,6 +38,7 @@ import {
   use_backend,
 } from "../../src/index.js";
 import { eagerMaskOf } from "../../src/engine/eager.js";
+import { releaseAllRuntimes } from "../../src/engine/runtime.js";
 import { layer_masked_mean, layer_scaled_dense } from "../helpers/custom_layers.js";
 import { BACKENDS, expectClose } from "../wrappers/helpers.js";
 
@@ -232,6 +233,32 @@ describe("new_layer_class: models, weights, files and errors", () => {
     expect(() => model_from_json(json)).to.throw(KerasError, /needs `custom_objects` for: "ScaledDense"/);
     const fresh = model_from_json(json, { custom_objects: { ScaledDense: layer_scaled_dense } });
     expect(fresh.layers[0].config).to.deep.include({ units: 2, scale: 0.5 });
+  });
+
+  it("leaves no tensors behind: composing (the probe of the output shape), eager calls, predict", async () => {
+    releaseAllRuntimes();
+    const before = tf.memory().numTensors;
+    const model = pipe(
+      keras_model_sequential({ input_shape: [4, 3] }),
+      layer_masked_mean(),
+      layer_scaled_dense({ units: 2 }),
+    );
+    const y = layer_masked_mean([[[1, 2, 3]]]) as Tensor;
+    y.dispose();
+    await predict(
+      model,
+      [
+        [
+          [1, 2, 3],
+          [4, 5, 6],
+          [7, 8, 9],
+          [0, 1, 0],
+        ],
+      ],
+      { verbose: 0 },
+    );
+    releaseAllRuntimes(); // the device copies of the models' weights, a cache
+    expect(tf.memory().numTensors - before).to.equal(0);
   });
 
   it("refuses bad definitions, bad arguments and bad results with KerasErrors naming them", () => {
