@@ -140,6 +140,9 @@ def files_case(c):
     # tskeras's file, read by Keras given the Python classes.
     ours = keras.saving.load_model(c["ours"], custom_objects=CUSTOM)
     ours_output = ours.predict(arr(c["x"]), verbose=0).tolist()
+    # The custom class wrapped by TimeDistributed.
+    ours_td = keras.saving.load_model(c["ours_td"], custom_objects=CUSTOM)
+    ours_td_output = ours_td.predict(arr(c["x_td"]), verbose=0).tolist()
     # A Keras file with both classes (a functional model), for tskeras to read.
     tokens = keras.Input((5,), dtype="int32")
     h = keras.layers.Embedding(6, 3, mask_zero=True)(tokens)
@@ -150,6 +153,7 @@ def files_case(c):
     model.save(c["theirs"])
     return {
         "ours_output": ours_output,
+        "ours_td_output": ours_td_output,
         "ours_weight_names": [w.path.split("/")[-1] for w in ours.weights],
         "theirs_output": model.predict(np.array(c["tokens"]), verbose=0).tolist(),
         "theirs_weights": lists(model.get_weights()),

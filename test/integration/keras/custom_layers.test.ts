@@ -124,6 +124,12 @@ const timeDistributedCases = KINDS.map((kind, i) => ({
   train: trainingCase(timeDistributedModel(kind), ADAM, 2, nested([2, 5, 3], 8 + i), nested([2, 5, 2], 9 + i)),
 }));
 
+const timeDistributedDense = () =>
+  pipe(
+    keras_model_sequential({ input_shape: [4, 3] }),
+    time_distributed({ layer: layer_scaled_dense({ units: 2, scale: 0.5 }) }),
+  );
+
 describe("new_layer_class() against Keras 3", function () {
   this.timeout(300_000);
   let keras: any;
@@ -141,7 +147,7 @@ describe("new_layer_class() against Keras 3", function () {
       x: TOKENS,
       train: trainingCase(maskedModel(), SGD, 3, TOKENS, nested([4, 1], 4)),
     },
-    files: { ours: "", theirs: "", x: denseX, tokens: TOKENS },
+    files: { ours: "", ours_td: "", theirs: "", x: denseX, x_td: nested([2, 4, 3], 11), tokens: TOKENS },
   };
 
   before(async function () {
@@ -149,7 +155,9 @@ describe("new_layer_class() against Keras 3", function () {
     dir = mkdtempSync(join(tmpdir(), "tskeras-custom-"));
     cases.files.ours = join(dir, "ours.keras");
     cases.files.theirs = join(dir, "theirs.keras");
+    cases.files.ours_td = join(dir, "ours_td.keras");
     await save_model(withPatternWeights(denseModel()), cases.files.ours);
+    await save_model(withPatternWeights(timeDistributedDense()), cases.files.ours_td);
     keras = runKeras(SCRIPT, cases);
   });
 
@@ -256,9 +264,11 @@ describe("new_layer_class() against Keras 3", function () {
     });
   }
 
-  it("Keras reads this package's file given the Python class, and predicts as here", async () => {
+  it("Keras reads this package's files given the Python class (alone and wrapped), and predicts as here", async () => {
     expect(keras.files.ours_weight_names).to.deep.equal(["kernel", "bias", "offset", "kernel", "bias"]);
     const y = (await predict(withPatternWeights(denseModel()), denseX, { verbose: 0 })) as any;
     expectClose(keras.files.ours_output, y, TOL, "Keras's predictions of the file");
+    const yTd = (await predict(withPatternWeights(timeDistributedDense()), cases.files.x_td, { verbose: 0 })) as any;
+    expectClose(keras.files.ours_td_output, yTd, TOL, "Keras's predictions of time_distributed(the class)");
   });
 });
