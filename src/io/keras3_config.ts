@@ -21,7 +21,16 @@ import { layer_lambda } from "../layers/core/lambda.js";
 import { isCellLayer } from "../layers/recurrent/cell.js";
 import { getFamily } from "../model/registry.js";
 import { fromConfig, tensorRefs } from "./config.js";
-import { asRecord, dtypeName, layerToConfig, toJson, type ConfigRecord, type Json } from "./layer_config.js";
+import { isCustomLayerFunction, type CustomLayerFunction } from "../layers/core/custom.js";
+import {
+  asRecord,
+  dropInertKeys,
+  dtypeName,
+  layerToConfig,
+  toJson,
+  type ConfigRecord,
+  type Json,
+} from "./layer_config.js";
 
 /** What `custom_objects` may hold: functions (Lambda functions, activations, losses, metrics) and cells. */
 export type CustomObjects = Readonly<Record<string, unknown>>;
@@ -132,6 +141,10 @@ function layerObject(fn: string, json: unknown, buildShape?: Json): ConfigRecord
     // Written as Keras writes a user's cell class: found again by that class name.
     className = String(config.class_name);
     delete config.class_name;
+    module = null;
+    registeredName = className;
+  } else if (!getFamily(className)) {
+    // A new_layer_class() layer: as Keras writes a user's layer class.
     module = null;
     registeredName = className;
   }
@@ -389,6 +402,14 @@ function layerFromKeras3(r: Record<string, unknown>, custom: CustomObjects): unk
     const args = asRecord(c.arguments) ?? null;
     return layer_lambda({ f, output_shape: outputShape, arguments: args, name, trainable: c.trainable as boolean });
   }
+  const userClass = isKnownClass(className) ? undefined : customClass(r, custom);
+  if (userClass) {
+    // Keras's default from_config: the class called with its config.
+    const { dtype, ...args } = c;
+    dropInertKeys(args);
+    const make = userClass as (args: Record<string, unknown>) => Layer;
+    return make({ ...args, dtype: dtype === undefined ? undefined : dtypeName(dtype) });
+  }
   if (!isKnownClass(className) && isCellLayer(custom[className])) {
     const cell = custom[className] as Layer;
     return withLayer(cell, { id: newId(), name: name ?? cell.name, autoName: name === undefined });
@@ -397,6 +418,14 @@ function layerFromKeras3(r: Record<string, unknown>, custom: CustomObjects): unk
 }
 
 const isKnownClass = (className: string): boolean => getFamily(className) !== undefined;
+
+/** The new_layer_class() function `custom_objects` gives for a Keras 3 layer object, by registered or class name. */
+function customClass(r: Record<string, unknown>, custom: CustomObjects): CustomLayerFunction<any> | undefined {
+  return [r.registered_name, r.class_name]
+    .filter((k): k is string => typeof k === "string")
+    .map((k) => custom[k])
+    .find(isCustomLayerFunction);
+}
 
 /**
  * Names every custom object the Keras 3 config needs that `custom_objects` lacks (Lambda functions,
@@ -430,8 +459,10 @@ function missingCustomObjects(config: unknown, custom: CustomObjects): string[] 
       const layerish = asRecord(r.config)?.name !== undefined && isLayerObject && key !== "dtype";
       const special = ["Functional", "Sequential"].includes(r.class_name) || isOperationNode(r);
       if (layerish && !isKnownClass(r.class_name) && !special) {
-        if (!isCellLayer(custom[r.class_name]))
-          missing.push(`"${r.class_name}" (a layer class this package does not have; give an rnn_cell_custom() cell)`);
+        if (!isCellLayer(custom[r.class_name]) && !customClass(r, custom))
+          missing.push(
+            `"${r.class_name}" (a layer class this package does not have; give its new_layer_class() layer function, or an rnn_cell_custom() cell)`,
+          );
         return;
       }
     }

@@ -61,7 +61,14 @@ const INERT_KEYS: Readonly<Record<string, unknown>> = {
   renorm: false,
   renorm_clipping: null,
   renorm_momentum: 0.99,
+  // What Keras's automatic config of a user class without get_config() holds besides its arguments.
+  activity_regularizer: null,
 };
+
+/** Deletes from a Keras layer config the bookkeeping keys that hold their inert value. */
+export function dropInertKeys(config: Record<string, unknown>): void {
+  for (const [k, inert] of Object.entries(INERT_KEYS)) if (k in config && config[k] === inert) delete config[k];
+}
 
 /** Keras 3 writes dtype policies as objects: `{ class_name: "DTypePolicy", config: { name: "float32" } }`. */
 export function dtypeName(d: unknown): unknown {
@@ -90,7 +97,7 @@ export function layerFromConfig(fn: string, json: unknown): Layer {
     throw new KerasError(fn, `unknown layer class "${r.class_name}"${hint ? `; did you mean "${hint}"?` : ""}`, "io");
   }
   const { name, trainable, dtype, batch_input_shape, batch_shape, input_shape, ...rest } = asRecord(r.config)!;
-  for (const [k, inert] of Object.entries(INERT_KEYS)) if (k in rest && rest[k] === inert) delete rest[k];
+  dropInertKeys(rest);
   const shape = (batch_input_shape ?? batch_shape) as (number | null)[] | undefined;
   try {
     const own = family.fromConfig ? family.fromConfig(rest, fn) : rest;

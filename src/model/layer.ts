@@ -27,7 +27,7 @@ import { isActivation, resolveActivation } from "../ops/activations.js";
 import type { CallShapes, LayerFamily, Shape, WeightSpec, WeightValue } from "./types.js";
 import { isWeightData, sealRawWeights, sealWeight, sealed, weightsFromRaw } from "./weights.js";
 import { formatShape } from "./shape.js";
-import { getFamily, registerFamily } from "./registry.js";
+import { OWN_FAMILY, getFamily, registerFamily } from "./registry.js";
 import {
   dualLayerFunction,
   type ApplyLayer,
@@ -176,6 +176,14 @@ export function installLayerApplication(apply: LayerApplication): void {
   application = apply;
 }
 
+/** A copy of a layer config; a user class's family (OWN_FAMILY) is kept, out of sight of printing and spreading. */
+function ownConfig(config: Readonly<Record<PropertyKey, any>>): Record<string, any> {
+  const copy = { ...config };
+  const family = config[OWN_FAMILY];
+  if (family) Object.defineProperty(copy, OWN_FAMILY, { value: family, enumerable: false });
+  return copy;
+}
+
 /** Builds a frozen, callable layer value. */
 export function makeLayer(className: string, init: LayerInit): Layer {
   const call = function (x: unknown, options?: CallOptions) {
@@ -189,7 +197,7 @@ export function makeLayer(className: string, init: LayerInit): Layer {
     className,
     name,
     autoName: init.autoName ?? init.name === undefined,
-    config: Object.freeze({ ...init.config }),
+    config: Object.freeze(ownConfig(init.config)),
     trainable: init.trainable ?? true,
     batchInputShape: init.batchInputShape ?? null,
     knownInputShapes: init.knownInputShapes
@@ -227,8 +235,8 @@ export function withLayer(layer: Layer, changes: Partial<LayerInit>): Layer {
   });
 }
 
-export function familyOf(layer: { className: string }): LayerFamily<any> {
-  const f = getFamily(layer.className);
+export function familyOf(layer: { className: string; config?: Readonly<Record<PropertyKey, any>> }): LayerFamily<any> {
+  const f = (layer.config?.[OWN_FAMILY] as LayerFamily<any> | undefined) ?? getFamily(layer.className);
   if (!f) throw new KerasError("layer", `unknown layer class ${layer.className}`);
   return f;
 }

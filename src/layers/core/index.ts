@@ -49,6 +49,14 @@ export {
 } from "./merge.js";
 export { layer_lambda } from "./lambda.js";
 export {
+  new_layer_class,
+  add_weight,
+  type LayerClassDefinition,
+  type CustomCallContext,
+  type CustomLayerFunction,
+  type WeightDeclaration,
+} from "./custom.js";
+export {
   layer_batch_normalization,
   layer_layer_normalization,
   layer_group_normalization,

@@ -46,6 +46,8 @@ export interface PreparedCell {
 export interface PrepareSetup {
   readonly batch: number;
   readonly inputDim: number;
+  /** A step's whole shape (batch axis included), for cells that take steps of any rank. */
+  readonly stepShape?: Shape;
   readonly training: boolean;
 }
 
@@ -53,10 +55,18 @@ export interface RecurrentCell {
   /** One (batch, size) state per entry; the first is the output fed back (Keras convention). */
   readonly stateSizes: readonly number[];
   readonly outputSize: number;
-  weightSpecs(inputDim: number): WeightSpec[];
+  /** The weights for steps of `inputDim` features; `stepShape` is a step's whole shape (batch axis included). */
+  weightSpecs(inputDim: number, stepShape?: Shape): WeightSpec[];
   prepare(weights: readonly Tensor[], setup: PrepareSetup): PreparedCell;
   /** TRUE when its step reads call-time `constants` (custom cells; Keras's built-in cells take none). */
   readonly takesConstants?: boolean;
+  /**
+   * TRUE when a step may have any rank of 2 or more, (batch, ...): Keras's RNN hands a cell the input's
+   * timesteps whatever their shape (custom cells); the built-in cells take (batch, features).
+   */
+  readonly anyStepRank?: boolean;
+  /** The cell's own initial states for `batch` rows (Keras's `cell.get_initial_state`); zeros when absent. */
+  initialStates?(batch: number): Tensor[];
   /** Built-in cells: what the fused kernels need to run this cell (fused/plan.ts decides whether they do). */
   readonly fused?: FusedCellSpec;
 }
@@ -101,7 +111,7 @@ export const CellArg = described(
 
 /** Output shapes of a cell called on one step: [output, ...new states]. */
 export function cellStepShapes(fn: string, cell: RecurrentCell, input: Shape, call: CallShapes): Shape[] {
-  if (input.length !== 2) {
+  if (input.length !== 2 && !(cell.anyStepRank && input.length > 2)) {
     throw new KerasError(
       fn,
       `a cell takes one timestep: expected an input of shape (batch, features), got shape ${formatShape(input)}`,
@@ -147,6 +157,11 @@ export function zeroStates(cell: RecurrentCell, batch: number): Tensor[] {
   return cell.stateSizes.map((s) => tf.zeros([batch, s]));
 }
 
+/** The states a sequence starts from when none are given: the cell's own, else zeros. */
+export function initialStatesOf(cell: RecurrentCell, batch: number): Tensor[] {
+  return cell.initialStates ? cell.initialStates(batch) : zeroStates(cell, batch);
+}
+
 /** Runs one step of `cell` (the family forward of cell values and `cell_call`). */
 export function runCellStep(
   cell: RecurrentCell,
@@ -155,9 +170,15 @@ export function runCellStep(
   states: readonly Tensor[] | undefined,
   ctx: StepContext,
 ): Tensor[] {
-  const [batch, inputDim] = x.shape;
-  const prepared = cell.prepare(weights, { batch, inputDim, training: ctx.training });
-  const r = prepared.step(prepared.project(x), states && states.length ? states : zeroStates(cell, batch), ctx);
+  const batch = x.shape[0];
+  const inputDim = x.shape[x.rank - 1];
+  const prepared = cell.prepare(weights, {
+    batch,
+    inputDim,
+    stepShape: [null, ...x.shape.slice(1)],
+    training: ctx.training,
+  });
+  const r = prepared.step(prepared.project(x), states && states.length ? states : initialStatesOf(cell, batch), ctx);
   return [r.output, ...r.states];
 }
 
@@ -191,7 +212,7 @@ export function defineCell<
     validate: spec.validate,
     takesStates: true,
     outputShape: (c, [input], call) => cellStepShapes(spec.fn, cell(c), input, call),
-    weights: (c, [input]) => cell(c).weightSpecs(input[input.length - 1] as number),
+    weights: (c, [input]) => cell(c).weightSpecs(input[input.length - 1] as number, input),
     forward: (c, ctx) => ({
       outputs: runCellStep(cell(c), ctx.inputs[0], ctx.weights, ctx.initialState, {
         training: ctx.training,

@@ -4,7 +4,7 @@
  */
 import { tf, type Tensor } from "../../backend/tf.js";
 import * as t from "io-ts";
-import { KerasError, describeValue, within } from "../../errors.js";
+import { KerasError, asKerasError, describeValue, within } from "../../errors.js";
 import { Bool, FloatDType, MAX_TENSOR_SIZE, PositiveInt, decodeArgs, described, type ArgsOf } from "../../args.js";
 import { callEager } from "../../engine/eager.js";
 import { isSymbolicInput } from "../../model/symbolic.js";
@@ -25,15 +25,27 @@ function checkCell(fn: string, cell: unknown): asserts cell is Layer {
 
 const STATE_PROPS = { batch_size: PositiveInt, dtype: FloatDType };
 
-/** Zero states of `batch` rows for `cell`, refusing sizes no tensor can hold before allocating. */
-function zeroStates(fn: string, cell: Layer, batch: number): Tensor[] {
-  const sizes = cellOf(cell).stateSizes;
+/**
+ * The initial states of `batch` rows for `cell` (zeros, or `own`: the cell's get_initial_state), refusing
+ * sizes no tensor can hold before allocating.
+ */
+function zeroStates(fn: string, cell: Layer, batch: number, own = false): Tensor[] {
+  const recurrent = cellOf(cell);
+  const sizes = recurrent.stateSizes;
   const largest = Math.max(...sizes);
   if (batch * largest > MAX_TENSOR_SIZE)
     throw new KerasError(
       fn,
       `\`batch_size\` = ${batch} makes a state of ${batch} x ${largest} = ${batch * largest} values, more than a tensor can hold (${MAX_TENSOR_SIZE})`,
     );
+  if (own && recurrent.initialStates) {
+    const initial = recurrent.initialStates;
+    try {
+      return initial(batch);
+    } catch (e) {
+      throw asKerasError(fn, e, `cell "${cell.name}"`);
+    }
+  }
   return sizes.map((s) => tf.zeros([batch, s]));
 }
 
@@ -70,8 +82,9 @@ const INITIAL_STATE_PROPS = {
 };
 
 /**
- * Zero-filled states, one (batch_size, size) tensor per state (a list even for one state, as cell_call
- * takes them). The batch size is `batch_size` (Keras 3) or the first axis of `inputs` (Keras 2).
+ * The states a sequence starts from, one (batch_size, size) tensor per state (a list even for one state,
+ * as cell_call takes them): zeros, or what a custom cell's own `get_initial_state` gives. The batch size is
+ * `batch_size` (Keras 3) or the first axis of `inputs` (Keras 2).
  *
  * @example
  * const [h, c] = get_initial_state(layer_lstm_cell({ units: 4 }), { batch_size: 2 }); // two 2 x 4 zero matrices
@@ -93,7 +106,7 @@ export function get_initial_state(cell: Layer, args: ArgsOf<typeof INITIAL_STATE
     batch = rows;
   }
   if (batch === undefined) throw new KerasError(fn, "`batch_size` (or `inputs`) is required");
-  return zeroStates(fn, cell, batch);
+  return zeroStates(fn, cell, batch, true);
 }
 
 /**

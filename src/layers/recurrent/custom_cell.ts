@@ -5,12 +5,13 @@
  * a cell value usable in layer_rnn, in stacks and (through layer_rnn) in bidirectional.
  */
 import * as t from "io-ts";
-import type { Tensor } from "../../backend/tf.js";
+import { tf, type Tensor } from "../../backend/tf.js";
+import { formatShape } from "../../model/shape.js";
 import { ArgumentError, callUser, describeValue } from "../../errors.js";
 import type { Layer, LayerArgs } from "../../model/layer.js";
 import { FnOf, Nullable, PositiveInt, Str, described, type ConfigOf } from "../../args.js";
 import { resolveInitializer } from "../../ops/initializers.js";
-import type { WeightSpec } from "../../model/types.js";
+import type { Shape, WeightSpec } from "../../model/types.js";
 import { defineCell, type RecurrentCell } from "./cell.js";
 import { functionConfig, refuseFunctionConfig } from "../common.js";
 
@@ -42,18 +43,27 @@ const CUSTOM_PROPS = {
   state_size: StateSize,
   /** The size of the output (NULL: the first state's size). */
   output_size: Nullable(PositiveInt),
-  /** `(input_dim) => [{ name, shape, initializer }]`: the cell's weights, as Keras's `build()` adds them. */
-  build: FnOf<(input_dim: number) => CustomWeightSpec[]>(),
+  /**
+   * `(input_dim, input_shape) => [{ name, shape, initializer }]`: the cell's weights, as Keras's `build()`
+   * adds them; `input_shape` is a timestep's shape, batch axis included ((batch, features), or (batch, ...)
+   * for an input of more than 3 axes).
+   */
+  build: FnOf<(input_dim: number, input_shape: Shape) => CustomWeightSpec[]>(),
   /** `(inputs, states, weights, { training, constants }) => [output, new_states]`: one step. */
   call: FnOf<CustomStep>(),
+  /**
+   * `(batch_size) => states`: the states a sequence starts from when no `initial_state` is given (Keras's
+   * `cell.get_initial_state()`); NULL: zeros.
+   */
+  get_initial_state: Nullable(FnOf<(batch_size: number) => Tensor | Tensor[]>()),
 };
 export type CustomCellConfig = ConfigOf<typeof CUSTOM_PROPS>;
 
 function customCell(c: CustomCellConfig): RecurrentCell {
   const stateSizes = Array.isArray(c.state_size) ? c.state_size : [c.state_size];
   const build = "`build` (a function of input_dim)";
-  const weightSpecs = (inputDim: number): WeightSpec[] => {
-    const specs = callUser(build, () => c.build(inputDim));
+  const weightSpecs = (inputDim: number, stepShape: Shape = [null, inputDim]): WeightSpec[] => {
+    const specs = callUser(build, () => c.build(inputDim, stepShape));
     if (!Array.isArray(specs))
       throw new ArgumentError(
         `${build} must return a list of { name, shape, initializer }, got ${describeValue(specs)}`,
@@ -72,10 +82,24 @@ function customCell(c: CustomCellConfig): RecurrentCell {
       return { name: s.name, shape: [...s.shape], initializer, trainable: s.trainable ?? true };
     });
   };
+  const initialStates = (batch: number): Tensor[] => {
+    const what = "`get_initial_state` (a function of the batch size)";
+    const r = callUser(what, () => c.get_initial_state!(batch));
+    const list = Array.isArray(r) ? r : [r];
+    const fits = (s: unknown, i: number) =>
+      s instanceof tf.Tensor && s.rank === 2 && s.shape[0] === batch && s.shape[1] === stateSizes[i];
+    if (list.length !== stateSizes.length || !list.every(fits))
+      throw new ArgumentError(
+        `${what} must return ${stateSizes.length === 1 ? "a tensor" : `a list of ${stateSizes.length} tensors`} of shape ${stateSizes.map((s) => formatShape([batch, s])).join(", ")}, got ${describeValue(list.map((s) => (s instanceof tf.Tensor ? formatShape(s.shape) : s)))}`,
+      );
+    return list;
+  };
   return {
     stateSizes,
     outputSize: c.output_size ?? stateSizes[0],
     takesConstants: true,
+    anyStepRank: true,
+    initialStates: c.get_initial_state ? initialStates : undefined,
     weightSpecs,
     prepare: (weights) => ({
       // A custom cell projects nothing ahead: its step function receives the raw inputs at t.
@@ -100,7 +124,7 @@ const customCellLayer = defineCell({
   className: "CustomRNNCell",
   fn: "rnn_cell_custom",
   props: CUSTOM_PROPS,
-  defaults: { class_name: "CustomRNNCell", output_size: null, build: () => [] },
+  defaults: { class_name: "CustomRNNCell", output_size: null, build: () => [], get_initial_state: null },
   required: ["state_size", "call"],
   build: customCell,
   toConfig: (c) => ({

@@ -27,11 +27,11 @@ export interface LoopResult {
   readonly states: Tensor[];
 }
 
-/** Runs `prepared` over x (batch, time, features). Call inside a tidy (or a gradient function). */
+/** Runs `prepared` over x (batch, time, ...features). Call inside a tidy (or a gradient function). */
 export function runLoop(cell: RecurrentCell, prepared: PreparedCell, x: Tensor, o: LoopOptions): LoopResult {
   const [batch, steps] = x.shape;
   if (steps === 0) throw new KerasError(o.fn, "the input sequence has no timesteps", "shape");
-  let timeMajor = tf.transpose(x, [1, 0, 2]);
+  let timeMajor = tf.transpose(x, [1, 0, ...x.shape.slice(2).map((_, i) => i + 2)]);
   if (o.goBackwards) timeMajor = tf.reverse(timeMajor, 0);
   const projected = prepared.project(timeMajor).map((block) => unstackTime(block, steps));
   let stepMasks: Tensor[] | null = null;

@@ -14,7 +14,7 @@ import { getFamily } from "../../model/registry.js";
 import { formatShape } from "../../model/shape.js";
 import type { CallShapes, ForwardContext, ForwardResult, Shape } from "../../model/types.js";
 import { RegularizerArg, activityLoss, serializeConfigValue } from "../common.js";
-import { checkConstants, checkStateShapes, memoCell, zeroStates, type RecurrentCell } from "./cell.js";
+import { checkConstants, checkStateShapes, initialStatesOf, memoCell, type RecurrentCell } from "./cell.js";
 import { runLoop } from "./loop.js";
 import { fusedPlan, fusedRnn, type FusedPlan, type UseCudnn } from "./fused/index.js";
 
@@ -67,17 +67,11 @@ export function recurrentOutputShapes(
   call: CallShapes,
 ): Shape[] {
   const [input] = inputShapes;
-  if (input.length !== 3) {
+  checkInputRank(fn, cell, input);
+  if (input.slice(2).some((d) => d === null))
     throw new KerasError(
       fn,
-      `expected a 3-D input of shape (batch, timesteps, features), got shape ${formatShape(input)}`,
-      "shape",
-    );
-  }
-  if (input[2] === null)
-    throw new KerasError(
-      fn,
-      `the number of features (last axis) of the input must be known, got shape ${formatShape(input)}`,
+      `the shape of a timestep (the axes after the time axis) must be known, got input shape ${formatShape(input)}`,
       "shape",
     );
   const [batch, steps] = input;
@@ -86,6 +80,24 @@ export function recurrentOutputShapes(
   const output: Shape = c.return_sequences ? [batch, steps, cell.outputSize] : [batch, cell.outputSize];
   return c.return_state ? [output, ...cell.stateSizes.map((s) => [batch, s] as Shape)] : [output];
 }
+
+/**
+ * A recurrent layer's input is (batch, timesteps, features); a cell taking steps of any rank (a custom
+ * cell) also takes (batch, timesteps, ...), as Keras's RNN does.
+ */
+function checkInputRank(fn: string, cell: RecurrentCell, input: Shape): void {
+  if (input.length === 3 || (cell.anyStepRank && input.length > 3)) return;
+  throw new KerasError(
+    fn,
+    cell.anyStepRank
+      ? `expected an input of shape (batch, timesteps, ...) with at least 3 axes, got shape ${formatShape(input)}`
+      : `expected a 3-D input of shape (batch, timesteps, features), got shape ${formatShape(input)}`,
+    "shape",
+  );
+}
+
+/** A timestep's shape: the input's without its time axis. */
+const stepShapeOf = (input: Shape): Shape => [input[0], ...input.slice(2)];
 
 /** The cell of a recurrent layer value (GRU, LSTM, RNN, ...), or undefined for other layers. */
 export function recurrentCellOf(layer: { className: string; config: Record<string, any> }): RecurrentCell | undefined {
@@ -110,19 +122,15 @@ export function recurrentForward(
   ctx: ForwardContext,
 ): ForwardResult {
   const x = ctx.inputs[0];
-  if (x.rank !== 3)
-    throw new KerasError(
-      fn,
-      `expected a 3-D input of shape (batch, timesteps, features), got shape ${formatShape(x.shape)}`,
-      "shape",
-    );
-  const [batch, , inputDim] = x.shape;
+  checkInputRank(fn, cell, x.shape);
+  const batch = x.shape[0];
+  const inputDim = x.shape[x.rank - 1];
   // Call-time initial_state wins over the carried state of a stateful layer (as Keras).
   const initialStates: Tensor[] = ctx.initialState?.length
     ? [...ctx.initialState]
     : ctx.state?.length
       ? [...ctx.state]
-      : zeroStates(cell, batch);
+      : initialStatesOf(cell, batch);
   initialStates.forEach((s, i) => {
     if (s.rank !== 2 || s.shape[0] !== batch || s.shape[1] !== cell.stateSizes[i]) {
       throw new KerasError(
@@ -150,16 +158,21 @@ export function recurrentForward(
           returnSequences: c.return_sequences,
           zeroOutputForMask: c.zero_output_for_mask,
         })
-      : runLoop(cell, cell.prepare(ctx.weights, { batch, inputDim, training: ctx.training }), x, {
-          fn,
-          goBackwards: c.go_backwards,
-          returnSequences: c.return_sequences,
-          zeroOutputForMask: c.zero_output_for_mask,
-          mask,
-          initialStates,
-          training: ctx.training,
-          constants: ctx.constants ?? [],
-        });
+      : runLoop(
+          cell,
+          cell.prepare(ctx.weights, { batch, inputDim, stepShape: stepShapeOf(x.shape), training: ctx.training }),
+          x,
+          {
+            fn,
+            goBackwards: c.go_backwards,
+            returnSequences: c.return_sequences,
+            zeroOutputForMask: c.zero_output_for_mask,
+            mask,
+            initialStates,
+            training: ctx.training,
+            constants: ctx.constants ?? [],
+          },
+        );
   const outputMask = c.return_sequences ? mask : null;
   return {
     outputs: c.return_state ? [output, ...states] : [output],
@@ -211,7 +224,7 @@ export function defineRecurrentLayer<
     inputDimShape: (d) => [null, d],
     takesStates: true,
     outputShape: (c, inputShapes, call) => recurrentOutputShapes(spec.fn, cell(c), c, inputShapes, call),
-    weights: (c, [input]) => cell(c).weightSpecs(input[2] as number),
+    weights: (c, [input]) => cell(c).weightSpecs(input[input.length - 1] as number, stepShapeOf(input)),
     forward: (c, ctx) => recurrentForward(spec.fn, cell(c), c, ctx),
     mask: "drop",
     stateShapes: (c, [input]) => cell(c).stateSizes.map((s) => [input[0], s] as Shape),

@@ -8,7 +8,7 @@ import { KerasError } from "../../errors.js";
 import { described } from "../../args.js";
 import type { Layer } from "../../model/layer.js";
 import { layerToConfig, nestedLayerFromConfig, type LayerConfig } from "../../io/layer_config.js";
-import { cellOf, defineCell, isCellLayer, type PreparedCell, type RecurrentCell } from "./cell.js";
+import { cellOf, defineCell, initialStatesOf, isCellLayer, type PreparedCell, type RecurrentCell } from "./cell.js";
 
 export function stackCells(cells: readonly RecurrentCell[]): RecurrentCell {
   if (cells.length === 1) return cells[0];
@@ -18,15 +18,20 @@ export function stackCells(cells: readonly RecurrentCell[]): RecurrentCell {
     stateSizes: cells.flatMap((c) => c.stateSizes),
     outputSize: cells[cells.length - 1].outputSize,
     takesConstants: cells.some((c) => c.takesConstants),
-    weightSpecs: (inputDim) => {
+    // Only the first cell sees the sequence's steps; the others see the previous cell's outputs.
+    anyStepRank: cells[0].anyStepRank,
+    initialStates: cells.some((c) => c.initialStates)
+      ? (batch) => cells.flatMap((c) => initialStatesOf(c, batch))
+      : undefined,
+    weightSpecs: (inputDim, stepShape) => {
       const dims = inputDims(inputDim);
-      return cells.flatMap((c, i) => c.weightSpecs(dims[i]));
+      return cells.flatMap((c, i) => c.weightSpecs(dims[i], i === 0 ? stepShape : undefined));
     },
     prepare: (weights, setup) => {
       const dims = inputDims(setup.inputDim);
       let offset = 0;
       const prepared: PreparedCell[] = cells.map((c, i) => {
-        const n = c.weightSpecs(dims[i]).length;
+        const n = c.weightSpecs(dims[i], i === 0 ? setup.stepShape : undefined).length;
         const p = c.prepare(weights.slice(offset, offset + n), { ...setup, inputDim: dims[i] });
         offset += n;
         return p;

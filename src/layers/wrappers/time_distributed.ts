@@ -19,6 +19,11 @@ import {
   type LayerArgs,
 } from "../../model/layer.js";
 import { formatShape } from "../../model/shape.js";
+import { isModel } from "../../model/guards.js";
+import type { Model } from "../../model/model.js";
+import type { Applied, LayerInput } from "../../model/dual.js";
+import { isPlainRecord } from "../../args.js";
+import { modelAsLayer } from "./nested_model.js";
 import type { ForwardContext, ForwardResult, LayerFamily, Shape } from "../../model/types.js";
 import {
   LayerArg,
@@ -174,10 +179,19 @@ const makeTimeDistributed = defineLayer<typeof TIME_DISTRIBUTED_PROPS, "layer", 
   required: ["layer"],
 });
 
+type TimeDistributedArgs = LayerArgs<typeof TIME_DISTRIBUTED_PROPS, "layer">;
+/** time_distributed's dual function: the wrapped `layer` may also be a model (by name: a model first is `object`). */
+type TimeDistributedFunction = WrapperFunction<TimeDistributedArgs> & {
+  <X extends LayerInput>(object: X, args: Omit<TimeDistributedArgs, "layer"> & { layer: Model }): Applied<X, "one">;
+  (args: Omit<TimeDistributedArgs, "layer"> & { layer: Model }): Layer<"one">;
+};
+
 /**
  * `time_distributed(object, { layer })`: `layer` applied to every timestep of `object`'s
  * (batch, time, ...) input. Output shape (batch, time, ...the layer's output); the weights (and the
- * parameter count) are the inner layer's, and weights the inner layer already holds are kept.
+ * parameter count) are the inner layer's, and weights the inner layer already holds are kept. `layer` may
+ * be a sequential or functional model of one input and one output (given by name), run at every timestep
+ * with its weights (it cannot be saved in a file yet).
  * R's call shape `time_distributed(layer)` gives the wrapper as a layer value, for `pipe`.
  *
  * @example
@@ -187,10 +201,12 @@ const makeTimeDistributed = defineLayer<typeof TIME_DISTRIBUTED_PROPS, "layer", 
  *   time_distributed(layer_dense({ units: 1 })),
  * );
  */
-export const time_distributed = wrapperFunction<WrapperFunction<LayerArgs<typeof TIME_DISTRIBUTED_PROPS, "layer">>>(
+export const time_distributed = wrapperFunction<TimeDistributedFunction>(
   FN,
   (args) => {
-    const layer = makeTimeDistributed(args as LayerArgs<typeof TIME_DISTRIBUTED_PROPS, "layer">);
+    // A model (Keras: TimeDistributed(Sequential(...))) runs as a layer holding the model's weights.
+    const given = isPlainRecord(args) && isModel(args.layer) ? { ...args, layer: modelAsLayer(FN, args.layer) } : args;
+    const layer = makeTimeDistributed(given as LayerArgs<typeof TIME_DISTRIBUTED_PROPS, "layer">);
     if (layer.weightsArg) return layer;
     const inner = layer.config.layer as Layer;
     const held = builtWeightsOf(inner);

@@ -11,14 +11,11 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { expect } from "chai";
 import { tf, type Tensor } from "../../../src/backend/tf.js";
 import {
   activation_log_softmax,
   activation_softmax,
   bidirectional,
-  compile,
-  fit,
   get_weights,
   keras_model_sequential,
   layer_conv_lstm_1d,
@@ -32,14 +29,13 @@ import {
   layer_stacked_rnn_cells,
   loss_categorical_crossentropy,
   loss_huber,
-  optimizer_adam,
-  optimizer_sgd,
   use_backend,
 } from "../../../src/index.js";
 import type { Model } from "../../../src/model/model.js";
 import { familyOf } from "../../../src/model/layer.js";
 import type { LayerFunctionWith, RecurrentLayerFunction } from "../../../src/model/dual.js";
 import { requireKeras, runKeras } from "../../helpers/keras.js";
+import { expectSameTraining, trainHere, trainingCase, type OptimizerCase } from "../../helpers/keras_training.js";
 import { nested, withPatternWeights } from "../../core/helpers.js";
 import { BACKENDS, expectClose } from "../../wrappers/helpers.js";
 
@@ -47,44 +43,9 @@ const SCRIPT = readFileSync(join(import.meta.dirname, "training.py"), "utf8");
 /** Absolute tolerance for every comparison (values are of order 1). */
 const TOL = 1e-5;
 
-interface OptimizerCase {
-  class_name: "Adam" | "SGD";
-  learning_rate: number;
-  momentum?: number;
-}
 const ADAM: OptimizerCase = { class_name: "Adam", learning_rate: 0.01 };
 const MOMENTUM: OptimizerCase = { class_name: "SGD", learning_rate: 0.1, momentum: 0.9 };
 const SGD: OptimizerCase = { class_name: "SGD", learning_rate: 0.5, momentum: 0 };
-const optimizerOf = (o: OptimizerCase) =>
-  o.class_name === "Adam"
-    ? optimizer_adam({ learning_rate: o.learning_rate })
-    : optimizer_sgd({ learning_rate: o.learning_rate, momentum: o.momentum });
-
-/** A model with pattern weights and its training data, as sent to Keras. */
-function trainingCase(model: Model, optimizer: OptimizerCase, steps: number, x: any, y: any) {
-  return { weights: get_weights(withPatternWeights(model)), optimizer, steps, x, y };
-}
-
-/** Trains `model` as Keras did (pattern weights, one batch per epoch, no shuffling). */
-async function trainHere(model: Model, c: ReturnType<typeof trainingCase>, loss: unknown = "mse") {
-  const compiled = compile(withPatternWeights(model), { optimizer: optimizerOf(c.optimizer), loss: loss as any });
-  const { model: trained, history } = await fit(compiled, c.x, c.y, {
-    epochs: c.steps,
-    batch_size: c.x.length,
-    shuffle: false,
-    verbose: 0,
-  });
-  return { weights: get_weights(trained), losses: history.metrics.loss };
-}
-
-function expectSameTraining(
-  here: { weights: any[]; losses: readonly number[] },
-  keras: { weights: any[]; losses: number[] },
-) {
-  expect(here.weights.length, "number of weight arrays").to.equal(keras.weights.length);
-  keras.weights.forEach((w, i) => expectClose(here.weights[i], w, TOL, `weight ${i} after training`));
-  expectClose(here.losses, keras.losses, TOL, "loss per step");
-}
 
 // ---------------------------------------------------------------------------------------------
 // The cases
