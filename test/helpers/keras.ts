@@ -75,7 +75,7 @@ export function runKeras<T = any>(
       encoding: "utf8",
       env: kerasEnv(),
       cwd: options.cwd ?? dir,
-      timeout: options.timeoutMs ?? 300_000,
+      timeout: options.timeoutMs ?? 900_000, // a guard against hangs: one suite's call takes minutes on a loaded machine
       maxBuffer: 64 * 2 ** 20,
     });
     if (r.status !== 0) throw new Error(`Keras script failed (status ${r.status}):\n${r.stderr}\n${r.stdout}`);
