@@ -495,6 +495,9 @@ function checkLegacyPath(fn: string, path: string): void {
  * model as a legacy HDF5 file — config, weights, and with `include_optimizer` its compile settings and
  * optimizer state — exactly as Keras 3's `model.save("x.h5")` writes it. R keras 2's defaults:
  * an existing file is replaced unless `overwrite = FALSE`.
+ *
+ * @example
+ * await save_model_hdf5(model, "model.h5");
  */
 export async function save_model_hdf5(
   model: Model,
@@ -515,7 +518,12 @@ export async function save_model_hdf5(
   await writeFileAtomic(fn, filepath, await legacyModelFile(fn, model, a.include_optimizer));
 }
 
-/** `load_model_hdf5(filepath, { custom_objects, compile = TRUE })` (R keras 2): a model from a legacy `.h5` file. */
+/**
+ * `load_model_hdf5(filepath, { custom_objects, compile = TRUE })` (R keras 2): a model from a legacy `.h5` file.
+ *
+ * @example
+ * const model = await load_model_hdf5("model.h5");
+ */
 export async function load_model_hdf5(
   filepath: string,
   args: { custom_objects?: Record<string, unknown>; compile?: boolean } = {},
@@ -532,6 +540,9 @@ export async function load_model_hdf5(
 /**
  * `save_model_weights_hdf5(model, filepath, { overwrite = TRUE })` (R keras 2): every layer's weights in
  * the legacy layout (tf.keras's `save_weights("x.h5")`), which Keras 3's `model.load_weights()` reads.
+ *
+ * @example
+ * await save_model_weights_hdf5(model, "weights.h5");
  */
 export async function save_model_weights_hdf5(
   model: Model,
@@ -557,6 +568,9 @@ export async function save_model_weights_hdf5(
  * file lacks keep theirs). With `skip_mismatch`, weights of another shape (and, by name, layers with
  * another number of weights) keep the model's own, with a warning each. `reshape` (Keras 1) is not
  * supported.
+ *
+ * @example
+ * const restored = await load_model_weights_hdf5(model, "weights.h5", { by_name: true });
  */
 export async function load_model_weights_hdf5<M extends Model>(
   model: M,

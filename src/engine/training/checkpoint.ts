@@ -100,6 +100,10 @@ export interface ModelCheckpointArgs {
  * `{epoch}` (1-based, as Keras), `{batch}` (1-based, with an integer `save_freq`) and any log
  * (`{loss}`, `{val_loss:.2f}`), with Python's format specs. It must end in ".keras" or ".h5" (the
  * whole model, with its optimizer state), or with `save_weights_only` in ".weights.h5".
+ *
+ * @example
+ * const checkpoint = callback_model_checkpoint("ckpt-{epoch:02d}-{val_loss:.2f}.keras", { save_best_only: true });
+ * const { model: trained } = await fit(model, x, y, { epochs: 10, validation_split: 0.2, callbacks: [checkpoint] });
  */
 export function callback_model_checkpoint(filepath: string, args: ModelCheckpointArgs = {}): CallbackSpec {
   const fn = "callback_model_checkpoint";
@@ -251,6 +255,10 @@ export interface BackupAndRestoreArgs {
  * the process killed) resumes from the backup — mid-epoch too — and, with set_random_seed() called as
  * before, gives the weights an uninterrupted run gives. The backup is deleted when fit() ends unless
  * `delete_checkpoint = FALSE`. The folder is this callback's: do not share it with other runs.
+ *
+ * @example
+ * // run it again after a crash: fit() resumes where the backup left off
+ * await fit(model, x, y, { epochs: 50, callbacks: [callback_backup_and_restore("backup")] });
  */
 export function callback_backup_and_restore(backup_dir: string, args: BackupAndRestoreArgs = {}): CallbackSpec {
   const fn = "callback_backup_and_restore";

@@ -318,21 +318,36 @@ export const layer_global_max_pooling_2d = globalPooling(
   "layer_global_max_pooling_2d",
   tf.max,
 );
-/** `layer_global_max_pooling_3d(object, data_format = NULL, keepdims = FALSE)`: the maximum over the three spatial axes. */
+/**
+ * `layer_global_max_pooling_3d(object, data_format = NULL, keepdims = FALSE)`: the maximum over the three spatial axes.
+ *
+ * @example
+ * const model = pipe(keras_model_sequential({ input_shape: [4, 8, 8, 3] }), layer_global_max_pooling_3d());
+ */
 export const layer_global_max_pooling_3d = globalPooling(
   3,
   "GlobalMaxPooling3D",
   "layer_global_max_pooling_3d",
   tf.max,
 );
-/** `layer_global_average_pooling_2d(object, data_format = NULL, keepdims = FALSE)`: the mean over rows and cols. */
+/**
+ * `layer_global_average_pooling_2d(object, data_format = NULL, keepdims = FALSE)`: the mean over rows and cols.
+ *
+ * @example
+ * const model = pipe(keras_model_sequential({ input_shape: [8, 8, 3] }), layer_global_average_pooling_2d());
+ */
 export const layer_global_average_pooling_2d = globalPooling(
   2,
   "GlobalAveragePooling2D",
   "layer_global_average_pooling_2d",
   tf.mean,
 );
-/** `layer_global_average_pooling_3d(object, data_format = NULL, keepdims = FALSE)`: the mean over the three spatial axes. */
+/**
+ * `layer_global_average_pooling_3d(object, data_format = NULL, keepdims = FALSE)`: the mean over the three spatial axes.
+ *
+ * @example
+ * const model = pipe(keras_model_sequential({ input_shape: [4, 8, 8, 3] }), layer_global_average_pooling_3d());
+ */
 export const layer_global_average_pooling_3d = globalPooling(
   3,
   "GlobalAveragePooling3D",

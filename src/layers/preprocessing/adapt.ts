@@ -57,6 +57,9 @@ const ADAPT_PROPS = {
  * vocabulary (and with tf_idf its idf weights) from `data` — an array of strings (one per sample; or
  * integers for layer_integer_lookup), or an iterable of such batches. Returns a NEW layer; `object` is
  * unchanged. The vocabulary: most frequent first, ties in descending token order, as in Keras.
+ *
+ * @example
+ * const vectorize = adapt(layer_text_vectorization({ output_sequence_length: 8 }), ["the cat sat", "the dog ran"]);
  */
 export function adapt<L extends Layer>(
   object: L,
@@ -92,6 +95,9 @@ export function adapt<L extends Layer>(
 /**
  * `get_vocabulary(object, { include_special_tokens = TRUE })`: the layer's vocabulary, a token's
  * position (from 0) being its index; without special tokens, the learned or given tokens alone.
+ *
+ * @example
+ * get_vocabulary(vectorize); // ["", "[UNK]", "the", ...]
  */
 export function get_vocabulary(object: Layer, args: { include_special_tokens?: boolean } = {}): Token[] {
   const fn = "get_vocabulary";
@@ -109,6 +115,9 @@ const VOCABULARY_ARG = described(
 /**
  * `set_vocabulary(object, vocabulary, { idf_weights = NULL })`: a NEW layer with this vocabulary
  * (and idf weights, for tf_idf), as adapt() would have learned it; it may start with the special tokens.
+ *
+ * @example
+ * const lookup = set_vocabulary(layer_string_lookup(), ["a", "b", "c"]);
  */
 export function set_vocabulary<L extends Layer>(
   object: L,

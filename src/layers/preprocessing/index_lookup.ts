@@ -197,6 +197,10 @@ export const layer_string_lookup = defineLayer({
  * -1, vocabulary = NULL, vocabulary_dtype = "int64", idf_weights = NULL, invert = FALSE, output_mode =
  * "int", ...)`: integer tokens to vocabulary indices (out-of-vocabulary integers over several OOV indices
  * by their remainder, as Keras's floormod).
+ *
+ * @example
+ * const lookup = adapt(layer_integer_lookup(), [12, 7, 12, 3]);
+ * lookup([[12, 3, 99]]); // [[1, 3, 0]]: 12 is the most frequent, 7 beats 3 in a tie, 99 is unseen
  */
 export const layer_integer_lookup = defineLayer({
   className: "IntegerLookup",
