@@ -19,6 +19,7 @@ export type PositionalKind =
   | "cell"
   | "history"
   | "data"
+  | "integer tokens"
   | "samples"
   | "labels"
   | "indices"
@@ -183,7 +184,7 @@ const LAYERS: Record<
     tooBig: { max_tokens: 2 ** 31 },
   },
   layer_string_lookup: { args: () => ({ vocabulary: ["a", "b"] }), kind: "texts", input: () => [["a"], ["c"]] },
-  layer_integer_lookup: { args: () => ({ vocabulary: [1, 2] }), input: () => [[1], [3]] },
+  layer_integer_lookup: { args: () => ({ vocabulary: [1, 2] }), kind: "integer tokens", input: () => [[1], [3]] },
   layer_lambda: {
     args: (fx) => ({ f: (x: any) => T(fx).mul(x, 2) }),
     input: (fx) => fx.x4,

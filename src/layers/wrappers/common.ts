@@ -4,7 +4,7 @@
  * function that lets a wrapper adopt its inner layer's input shape, and the Keras config of a nested layer
  * both ways.
  */
-import { Guarded, isPlainRecord } from "../../args.js";
+import { Guarded, isPlainRecord, refuseUnusedArguments } from "../../args.js";
 import { KerasError, describeValue } from "../../errors.js";
 import { familyOf, isLayer, withLayer, type Layer } from "../../model/layer.js";
 import { dualLayerFunction, type Applied, type LayerInput, type Outputs } from "../../model/dual.js";
@@ -71,9 +71,10 @@ export function wrapperFunction<F>(fn: string, makeLayer: (args: unknown) => Lay
     const made = makeLayer(args);
     return adoptInputShape ? adoptInnerInputShape(made) : made;
   };
-  const dual = dualLayerFunction<(a?: unknown, b?: unknown) => unknown>(fn, make);
-  const wrapper = (a?: unknown, b?: unknown): unknown => {
-    if (!isLayer(a)) return dual(a, b);
+  const dual = dualLayerFunction<(...a: unknown[]) => unknown>(fn, make);
+  const wrapper = (a?: unknown, b?: unknown, ...unused: unknown[]): unknown => {
+    if (!isLayer(a)) return dual(a, b, ...unused);
+    refuseUnusedArguments(fn, 3, unused, `${fn}(args), ${fn}(object, args) or ${fn}(layer, args)`);
     // R's call shape: the inner layer first, then the wrapper's other arguments (NULL: none).
     if (b !== undefined && b !== null && !isPlainRecord(b))
       throw new KerasError(fn, `arguments must be a record of named arguments, got ${describeValue(b)}`);
