@@ -4,15 +4,17 @@
  * -> a mask_zero embedding each -> the merge -> a GRU, whose answer depends on the merged mask (Keras 3
  * ORs the masks), or a Dense per step, which shows the merged values at masked steps too (Maximum and
  * Minimum take the other input's value there, Multiply counts a masked step as 1). Same weights on both
- * sides give the same predictions, and the .keras file Keras saves loads here and predicts the same.
+ * sides give the same predictions, and the .keras file Keras saves loads here and predicts the same;
+ * with both inputs masked and a GRU, one SGD step gives the same loss and weights (the gradients agree).
  */
+import { expect } from "chai";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as k from "../../../src/index.js";
 import type { Model } from "../../../src/model/model.js";
 import { requireKeras, runKeras } from "../../helpers/keras.js";
-import { withPatternWeights } from "../../core/helpers.js";
+import { nested, withPatternWeights } from "../../core/helpers.js";
 import { BACKENDS, expectClose } from "../../wrappers/helpers.js";
 
 const SCRIPT = readFileSync(join(import.meta.dirname, "merge_masks.py"), "utf8");
@@ -74,13 +76,28 @@ const SPECS: Spec[] = [
   { layer: "Multiply", head: "gru", mask_zero: [true, true, true] },
 ];
 
+/** One SGD step for the GRU models whose inputs both carry masks. */
+const trains = (s: Spec) => s.head === "gru" && s.mask_zero.every((m) => m);
+const TARGET = nested([AFTER.length, 2], 4);
+
+async function trainOneStep(model: Model, x: unknown, y: unknown) {
+  const compiled = k.compile(model, { optimizer: k.optimizer_sgd({ learning_rate: 0.1 }), loss: "mse" });
+  const { model: trained, history } = await k.fit(compiled, x, y, {
+    epochs: 1,
+    batch_size: AFTER.length,
+    shuffle: false,
+    verbose: 0,
+  });
+  return { weights: k.get_weights(trained), losses: history.metrics.loss };
+}
+
 const inputsOf = (s: Spec) => s.mask_zero.map((_, i) => [AFTER, BEFORE, AFTER.map((r) => [...r].reverse())][i]);
 const nameOf = (s: Spec) =>
   `${s.layer} of ${s.mask_zero.length} inputs (masks: ${s.mask_zero.join(", ")}) -> ${s.head === "gru" ? "GRU" : "Dense per step"}`;
 
 describe("merge layers combine masks as Keras 3 does (OR; no mask when an input has none)", function () {
   this.timeout(600_000);
-  let keras: { cases: { output: unknown; file: string }[] };
+  let keras: { cases: { output: unknown; file: string; train?: { weights: unknown[]; losses: number[] } }[] };
   const models = SPECS.map((s) => withPatternWeights(build(s)));
   const dir = mkdtempSync(join(tmpdir(), "tskeras-merge-masks-"));
 
@@ -96,6 +113,7 @@ describe("merge layers combine masks as Keras 3 does (OR; no mask when an input 
         units: UNITS,
         weights: k.get_weights(models[i]),
         x: inputsOf(s),
+        y: trains(s) ? TARGET : null,
       })),
     });
   });
@@ -119,6 +137,14 @@ describe("merge layers combine masks as Keras 3 does (OR; no mask when an input 
           const y = await k.predict(loaded, inputsOf(s), { verbose: 0 });
           expectClose(y, keras.cases[i].output, TOL, "prediction of the loaded model");
         });
+        if (trains(s))
+          it(`${nameOf(s)}: one SGD step (loss, every weight)`, async () => {
+            const here = await trainOneStep(models[i], inputsOf(s), TARGET);
+            const there = keras.cases[i].train!;
+            expect(here.weights.length, "number of weight arrays").to.equal(there.weights.length);
+            there.weights.forEach((w, j) => expectClose(here.weights[j], w, TOL, `weight ${j} after the step`));
+            expectClose(here.losses, there.losses, TOL, "loss");
+          });
       });
     });
   }
