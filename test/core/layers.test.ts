@@ -294,15 +294,67 @@ describe("core layers: numbers", function () {
       expect(() => L.layer_add([i1, i2])).to.throw(KerasError, /compatible shapes/);
       expect(L.layer_dot([i1, i2], { axes: 1 }).shape).to.deep.equal([null, 3, 5]);
     });
-    it("merges masks: AND for element-wise merges, Keras 3 any() for concatenate", () => {
+    it("merges masks: Keras 3 OR for element-wise merges (none when an input has none), any() for concatenate", () => {
       const emb = L.layer_embedding({ input_dim: 4, output_dim: 2, mask_zero: true });
-      const e1 = run(emb, [[1, 0, 2]]);
-      const e2 = run(emb, [[0, 0, 3]]);
-      const s = run(L.layer_add(), [e1, e2]);
+      const e1 = run(emb, [[1, 0, 2, 0]]);
+      const e2 = run(emb, [[0, 0, 3, 3]]);
+      const merged = [L.layer_add(), L.layer_subtract(), L.layer_average(), L.layer_multiply(), L.layer_maximum()].map(
+        (layer) => run(layer, [e1, e2]),
+      );
+      for (const m of merged) expect(flat(eagerMaskOf(m)!)).to.deep.equal([1, 0, 1, 1]);
       const c = run(L.layer_concatenate(), [e1, e2]);
-      expect(flat(eagerMaskOf(s)!)).to.deep.equal([0, 0, 1]);
-      expect(flat(eagerMaskOf(c)!)).to.deep.equal([1, 0, 1]);
-      tf.dispose([e1, e2, s, c]);
+      expect(flat(eagerMaskOf(c)!)).to.deep.equal([1, 0, 1, 1]);
+      const e3 = run(emb, [[1, 1, 1]]);
+      const unmasked = run(L.layer_add(), [e3, run(L.layer_dense({ units: 2 }), tf.ones([1, 3, 2]))]);
+      expect(eagerMaskOf(unmasked)).to.equal(undefined);
+      tf.dispose([e1, e2, e3, ...merged, c, unmasked]);
+    });
+    it("Maximum / Minimum take the other input's value at a masked step, Multiply counts it as 1", () => {
+      // layer_masking() masks the all-zero steps.
+      const masked = (x: number[][][]) => run(L.layer_masking(), x);
+      const a = masked([
+        [
+          [-1, 2],
+          [0, 0],
+          [0, 0],
+          [3, -4],
+        ],
+      ]);
+      const b = masked([
+        [
+          [0, 0],
+          [0, 0],
+          [5, 6],
+          [2, -7],
+        ],
+      ]);
+      const c = tf.tensor([
+        [
+          [-8, -8],
+          [-8, -8],
+          [-8, -8],
+          [-8, -8],
+        ],
+      ]);
+      const outs = [
+        // a keeps steps 0 and 3, b steps 2 and 3. A plain maximum would give 0 at steps 0 and 2 of column 0.
+        [L.layer_maximum(), [a, b], [-1, 2, 0, 0, 5, 6, 3, -4], [1, 0, 1, 1]],
+        [L.layer_minimum(), [a, b], [-1, 2, 0, 0, 5, 6, 2, -7], [1, 0, 1, 1]],
+        // masked steps are 1 in the product, then 0 where every input is masked.
+        [L.layer_multiply(), [a, b], [-1, 2, 0, 0, 5, 6, 6, 28], [1, 0, 1, 1]],
+        // c has no mask: no output mask, but a's masked steps still give way (Keras does the same).
+        [L.layer_maximum(), [a, c], [-1, 2, -8, -8, -8, -8, 3, -4], null],
+        [L.layer_multiply(), [a, c], [8, -16, -8, -8, -8, -8, -24, 32], null],
+        // add has no identity problem: plain sums.
+        [L.layer_add(), [a, b], [-1, 2, 0, 0, 5, 6, 5, -11], [1, 0, 1, 1]],
+      ] as const;
+      const results = outs.map(([layer, xs]) => run(layer, xs));
+      outs.forEach(([, , values, mask], i) => {
+        expectClose(flat(results[i]), values);
+        const m = eagerMaskOf(results[i]);
+        expect(m ? flat(m) : null).to.deep.equal(mask);
+      });
+      tf.dispose([a, b, c, ...results]);
     });
   });
 

@@ -37,14 +37,23 @@ function elementwiseShape(fn: string, shapes: readonly Shape[]): Shape {
   });
 }
 
-/** Keras _Merge.compute_mask: the logical AND of the masks that are present (none → none). */
-function andMasks(masks: readonly (Tensor | null)[]): Tensor | null {
-  const present = masks.filter((m): m is Tensor => m !== null);
-  if (present.length === 0) return null;
-  return present.slice(1).reduce((acc, m) => tf.logicalAnd(acc, m), present[0]);
+/** Keras 3 Merge.compute_mask: the logical OR of the masks when every input has one, else none. */
+function orMasks(masks: readonly (Tensor | null)[]): Tensor | null {
+  if (masks.some((m) => m === null)) return null;
+  const present = masks as readonly Tensor[];
+  return present.slice(1).reduce((acc, m) => tf.logicalOr(acc, m), present[0]);
 }
 
-function elementwiseMerge(className: string, fn: string, combine: (xs: readonly Tensor[]) => Tensor, exactly?: number) {
+/** An input's mask spread over its feature axis, as Keras's `broadcast_to(expand_dims(mask, -1), shape(x))`. */
+function maskOver(x: Tensor, mask: Tensor | null): Tensor | null {
+  if (mask === null) return null;
+  return mask.rank < x.rank ? tf.broadcastTo(tf.expandDims(mask, -1), x.shape) : mask;
+}
+
+/** Values of a merge given its inputs and their incoming masks (null where an input has none). */
+type MergeValues = (xs: readonly Tensor[], masks: readonly (Tensor | null)[]) => Tensor;
+
+function elementwiseMerge(className: string, fn: string, combine: MergeValues, exactly?: number) {
   return defineLayer({
     className,
     fn,
@@ -55,9 +64,44 @@ function elementwiseMerge(className: string, fn: string, combine: (xs: readonly 
       atLeastTwo(fn, shapes, exactly);
       return [elementwiseShape(fn, shapes)];
     },
-    forward: (_c, { inputs, masks }) => ({ outputs: [combine(inputs)], masks: [andMasks(masks)] }),
+    forward: (_c, { inputs, masks }) => ({ outputs: [combine(inputs, masks)], masks: [orMasks(masks)] }),
   });
 }
+
+/**
+ * Keras 3 Merge._apply_merge_op_and_or_mask (Maximum, Minimum), which has no identity element to put at
+ * masked steps: where one side is masked the other side's value is taken, so a step masked in all inputs
+ * keeps the first input's value. The substitution happens even when some input has no mask.
+ */
+function maskedFold(op: (a: Tensor, b: Tensor) => Tensor): MergeValues {
+  return (xs, masks) => {
+    let output = xs[0];
+    let outputMask = maskOver(xs[0], masks[0]);
+    for (let i = 1; i < xs.length; i++) {
+      const mask = maskOver(xs[i], masks[i]);
+      const x = mask ? tf.where(mask, xs[i], output) : xs[i];
+      if (outputMask) output = tf.where(outputMask, output, x);
+      outputMask = mask && outputMask ? tf.logicalOr(outputMask, mask) : null;
+      output = op(output, x);
+    }
+    return output;
+  };
+}
+
+/**
+ * Keras 3 Multiply: masked steps count as 1 in the product; when every input has a mask, steps masked in
+ * all of them are then 0.
+ */
+const maskedProduct: MergeValues = (xs, masks) => {
+  const full = xs.map((x, i) => maskOver(x, masks[i]));
+  const factors = xs.map((x, i) => {
+    const mask = full[i];
+    return mask ? tf.where(mask, x, tf.onesLike(x)) : x;
+  });
+  const product = factors.slice(1).reduce((a, b) => tf.mul(a, b), factors[0]);
+  const anyKept = orMasks(full);
+  return anyKept ? tf.where(anyKept, product, tf.zerosLike(product)) : product;
+};
 
 const sum = (xs: readonly Tensor[]) => xs.slice(1).reduce((a, b) => tf.add(a, b), xs[0]);
 
@@ -84,9 +128,7 @@ export const layer_subtract = elementwiseMerge("Subtract", "layer_subtract", ([a
  * const [a, b] = [layer_input({ shape: [4] }), layer_input({ shape: [4] })];
  * const out = layer_multiply([a, b]);
  */
-export const layer_multiply = elementwiseMerge("Multiply", "layer_multiply", (xs) =>
-  xs.slice(1).reduce((a, b) => tf.mul(a, b), xs[0]),
-);
+export const layer_multiply = elementwiseMerge("Multiply", "layer_multiply", maskedProduct);
 /**
  * `layer_average(inputs)`: the element-wise mean of a list of tensors of the same shape.
  *
@@ -102,9 +144,7 @@ export const layer_average = elementwiseMerge("Average", "layer_average", (xs) =
  * const [a, b] = [layer_input({ shape: [4] }), layer_input({ shape: [4] })];
  * const out = layer_maximum([a, b]);
  */
-export const layer_maximum = elementwiseMerge("Maximum", "layer_maximum", (xs) =>
-  xs.slice(1).reduce((a, b) => tf.maximum(a, b), xs[0]),
-);
+export const layer_maximum = elementwiseMerge("Maximum", "layer_maximum", maskedFold(tf.maximum));
 /**
  * `layer_minimum(inputs)`: the element-wise minimum of a list of tensors of the same shape.
  *
@@ -112,9 +152,7 @@ export const layer_maximum = elementwiseMerge("Maximum", "layer_maximum", (xs) =
  * const [a, b] = [layer_input({ shape: [4] }), layer_input({ shape: [4] })];
  * const out = layer_minimum([a, b]);
  */
-export const layer_minimum = elementwiseMerge("Minimum", "layer_minimum", (xs) =>
-  xs.slice(1).reduce((a, b) => tf.minimum(a, b), xs[0]),
-);
+export const layer_minimum = elementwiseMerge("Minimum", "layer_minimum", maskedFold(tf.minimum));
 
 /**
  * `layer_concatenate(inputs, axis = -1)`: a list of tensors joined along `axis`.
