@@ -66,7 +66,8 @@ describe("legacy HDF5 (.h5) files against real Keras 3.15.1", function () {
       }
       sent.push(entry);
     };
-    for (const c of fileCases().filter((x) => x.keras)) await send(c.name, c.model, c.inputs);
+    for (const c of fileCases().filter((x) => x.keras && x.legacyH5InKeras !== false))
+      await send(c.name, c.model, c.inputs);
     // more than 64 KB of layer names: layer_names0, layer_names1 (fixed-length strings), as Keras splits them
     const long = withPatternWeights(
       k.keras_model_sequential({
