@@ -266,12 +266,15 @@ function keras2Node(fn: string, layerName: string, node: unknown): { ref: Triple
   return node.map((e) => ({ ref: [e[0], e[1], e[2]] as Triple, kwargs: asRecord((e as unknown[])[3]) ?? {} }));
 }
 
+/** The class names a Keras config gives a model (a top-level one, or one nested in a wrapper). */
+export const MODEL_CLASS_NAMES: readonly string[] = ["Sequential", "Functional", "Model"];
+
 /** Rebuilds a model or a layer from its Keras config. */
 export function fromConfig(fn: string, config: unknown): Model | Layer {
   const c = asRecord(config);
   if (!c) throw new KerasError(fn, `\`config\` must be a Keras config (a record), got ${describeValue(config)}`, "io");
   if (typeof c.class_name === "string" && asRecord(c.config)) {
-    if (["Sequential", "Functional", "Model"].includes(c.class_name)) return fromConfig(fn, c.config);
+    if (MODEL_CLASS_NAMES.includes(c.class_name)) return fromConfig(fn, c.config);
     return layerFromConfig(fn, c);
   }
   if (!Array.isArray(c.layers))

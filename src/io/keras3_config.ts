@@ -20,7 +20,7 @@ import { ACTIVATION_NAMES } from "../ops/activations.js";
 import { layer_lambda } from "../layers/core/lambda.js";
 import { isCellLayer } from "../layers/recurrent/cell.js";
 import { getFamily } from "../model/registry.js";
-import { fromConfig, tensorRefs } from "./config.js";
+import { MODEL_CLASS_NAMES, fromConfig, tensorRefs } from "./config.js";
 import { isCustomLayerFunction, type CustomLayerFunction } from "../layers/core/custom.js";
 import {
   asRecord,
@@ -179,7 +179,10 @@ function layerObject(fn: string, json: unknown, buildShape?: Json): ConfigRecord
         } as Json;
       continue;
     }
-    if (key === "layer" || key === "backward_layer" || key === "cell") config[key] = layerObject(fn, value);
+    if (key === "layer" && MODEL_CLASS_NAMES.includes(String(asRecord(value)?.class_name)))
+      // A wrapped model (time_distributed over a model): Keras nests the model's own object.
+      config[key] = modelToKeras3(fn, fromConfig(fn, value) as Model);
+    else if (key === "layer" || key === "backward_layer" || key === "cell") config[key] = layerObject(fn, value);
     else if (key === "cells" && Array.isArray(value)) config[key] = value.map((c) => layerObject(fn, c));
   }
   const out: ConfigRecord = { module, class_name: className, config, registered_name: registeredName };
@@ -319,8 +322,8 @@ function historyOf(v: unknown): Json {
  * `{ class_name, config }` — or, for Lambda layers and custom cells, as layer values made with
  * `custom_objects`.
  */
-function fromKeras3Value(v: unknown, key: string, custom: CustomObjects): unknown {
-  if (Array.isArray(v)) return v.map((x) => fromKeras3Value(x, key, custom));
+function fromKeras3Value(fn: string, v: unknown, key: string, custom: CustomObjects): unknown {
+  if (Array.isArray(v)) return v.map((x) => fromKeras3Value(fn, x, key, custom));
   const activation = ACTIVATION_KEYS.includes(key) ? functionName(v) : null;
   if (activation !== null) {
     const f = custom[activation];
@@ -333,10 +336,10 @@ function fromKeras3Value(v: unknown, key: string, custom: CustomObjects): unknow
   if (key === "dtype" || r.class_name === "DTypePolicy") return dtypeName(r);
   if (typeof r.class_name === "string" && asRecord(r.config) !== undefined) {
     if (key === "layer" || key === "backward_layer" || key === "cell" || key === "cells")
-      return layerFromKeras3(r, custom);
-    return { class_name: r.class_name, config: fromKeras3Value(r.config, "", custom) };
+      return layerFromKeras3(fn, r, custom);
+    return { class_name: r.class_name, config: fromKeras3Value(fn, r.config, "", custom) };
   }
-  return Object.fromEntries(Object.entries(r).map(([k, x]) => [k, fromKeras3Value(x, k, custom)]));
+  return Object.fromEntries(Object.entries(r).map(([k, x]) => [k, fromKeras3Value(fn, x, k, custom)]));
 }
 
 /** The name of a function reference: a name, or Keras's `{ class_name: "function", config: name }`; else null. */
@@ -383,13 +386,13 @@ function textFunctionRefs(r: Record<string, unknown>): { argument: string; keys:
 }
 
 /** A layer (in config form, or a layer value) from a Keras 3 layer object. */
-function layerFromKeras3(r: Record<string, unknown>, custom: CustomObjects): unknown {
+function layerFromKeras3(fn: string, r: Record<string, unknown>, custom: CustomObjects): unknown {
   const c = asRecord(r.config) ?? {};
   const className = String(r.class_name);
   const name = typeof c.name === "string" ? c.name : undefined;
   const refs = textFunctionRefs(r);
   if (refs.length) {
-    const config = fromKeras3Value(c, "", custom) as Record<string, unknown>;
+    const config = fromKeras3Value(fn, c, "", custom) as Record<string, unknown>;
     for (const { argument, keys } of refs)
       config[argument] = keys.map((k) => custom[k]).find((x) => typeof x === "function");
     return { class_name: className, config };
@@ -402,6 +405,8 @@ function layerFromKeras3(r: Record<string, unknown>, custom: CustomObjects): unk
     const args = asRecord(c.arguments) ?? null;
     return layer_lambda({ f, output_shape: outputShape, arguments: args, name, trainable: c.trainable as boolean });
   }
+  // A wrapped model: read as a model (the wrapper's fromConfig runs it as a layer).
+  if (MODEL_CLASS_NAMES.includes(className)) return modelFromKeras3(fn, r, custom);
   const userClass = isKnownClass(className) ? undefined : customClass(r, custom);
   if (userClass) {
     // Keras's default from_config: the class called with its config.
@@ -414,7 +419,7 @@ function layerFromKeras3(r: Record<string, unknown>, custom: CustomObjects): unk
     const cell = custom[className] as Layer;
     return withLayer(cell, { id: newId(), name: name ?? cell.name, autoName: name === undefined });
   }
-  return { class_name: className, config: fromKeras3Value(c, "", custom) };
+  return { class_name: className, config: fromKeras3Value(fn, c, "", custom) };
 }
 
 const isKnownClass = (className: string): boolean => getFamily(className) !== undefined;
@@ -559,7 +564,7 @@ function functionalFromKeras3(fn: string, c: Record<string, unknown>, custom: Cu
       }
       return tensors.map((t) => [...(historyOf(t) as Json[]), kwargs]);
     });
-    const converted = layerFromKeras3(layerSpec, custom);
+    const converted = layerFromKeras3(fn, layerSpec, custom);
     const layer = isLayer(converted) ? converted : (converted as Record<string, unknown>);
     return [
       isLayer(layer)
@@ -583,7 +588,7 @@ export function modelFromKeras3(fn: string, json: unknown, custom: CustomObjects
       `the model config must be a Keras model object ({ class_name, config }), got ${describeValue(json)}`,
       "io",
     );
-  if (!["Sequential", "Functional", "Model"].includes(r.class_name))
+  if (!MODEL_CLASS_NAMES.includes(r.class_name))
     throw new KerasError(fn, `the config describes a "${r.class_name}", not a Sequential or Functional model`, "io");
   const missing = missingCustomObjects(r.config, custom);
   if (missing.length)
@@ -608,8 +613,8 @@ export function modelFromKeras3(fn: string, json: unknown, custom: CustomObjects
           const lr = asRecord(l);
           if (!lr) throw new KerasError(fn, `every entry of \`layers\` must be a layer, got ${describeValue(l)}`, "io");
           return lr.class_name === "InputLayer"
-            ? { class_name: "InputLayer", config: fromKeras3Value(lr.config, "", custom) }
-            : layerFromKeras3(lr, custom);
+            ? { class_name: "InputLayer", config: fromKeras3Value(fn, lr.config, "", custom) }
+            : layerFromKeras3(fn, lr, custom);
         }),
       };
   const model = fromConfig(fn, converted);

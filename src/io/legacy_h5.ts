@@ -15,7 +15,8 @@
  * Files written here are what Keras 3.15.1 writes (h5py sees the same tree, attributes and dtypes).
  */
 import { KerasError } from "../errors.js";
-import { weightSpecsOf, weightValuesOf, withLayer, type Layer } from "../model/layer.js";
+import { isLayer, weightSpecsOf, weightValuesOf, withLayer, type Layer } from "../model/layer.js";
+import { isModelLayer } from "../layers/wrappers/nested_model.js";
 import { withModel, type Model } from "../model/model.js";
 import type { Shape, WeightValue } from "../model/types.js";
 import { weightsFromRaw } from "../model/weights.js";
@@ -97,11 +98,26 @@ function trainablePaths(fn: string, model: Model): Map<string, string> {
   return paths;
 }
 
+/**
+ * The legacy layout is not written or read for a model that runs another model as a layer
+ * (time_distributed over a model): the `.keras` format holds it.
+ */
+function refuseWrappedModels(fn: string, model: Model): void {
+  const wrapper = model.layers.find((l) => isLayer(l.config.layer) && isModelLayer(l.config.layer));
+  if (wrapper)
+    throw new KerasError(
+      fn,
+      `layer "${wrapper.name}" wraps a model, which the legacy HDF5 format does not hold here: save the model as a .keras file`,
+      "io",
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Writing
 
 /** Keras's `save_weights_to_hdf5_group`: the model's weights in the legacy layout under `root`. */
 export function writeLegacyWeights(file: H5Writer, root: string, fn: string, model: Model, kerasVersion: string): void {
+  refuseWrappedModels(fn, model);
   const plan = builtPlan(fn, model);
   const at = (name: string) => (root ? `${root}/${name}` : name);
   file.group(root);
@@ -303,6 +319,7 @@ export function readLegacyWeights(
   model: Model,
   options: LegacyLoadOptions,
 ): LegacyLoaded {
+  refuseWrappedModels(fn, model);
   const plan = builtPlan(fn, model);
   const prefix = namePrefix(model);
   const skipped: string[] = [];

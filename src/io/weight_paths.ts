@@ -14,6 +14,7 @@ import { familyOf, snakeCase, weightSpecsOf, type Layer } from "../model/layer.j
 import type { Model } from "../model/model.js";
 import type { Shape } from "../model/types.js";
 import { cellOf } from "../layers/recurrent/cell.js";
+import { buildPlan } from "../engine/plan.js";
 
 /** Recurrent layers whose weights Keras keeps in a cell object, with that cell's class and name. */
 const LAYER_CELLS: Readonly<Record<string, readonly [cellClass: string, cellName: string]>> = {
@@ -125,6 +126,22 @@ export function kerasObjectTree(layer: Layer, inputShapes: readonly Shape[], off
       const step: Shape = [input[0], ...input.slice(2)];
       return node([{ attribute: "layer", object: kerasObjectTree(inner, [step], offset) }]);
     }
+    case "Sequential":
+    case "Functional": {
+      // A model a wrapper runs (nested_model.ts): Keras keeps its layers under `layers/`, as a model's.
+      const model = c.model as Model;
+      const shapes = buildPlan(model).layerInputShapes;
+      let at = offset;
+      const children = kerasLayerPaths(model).map(({ layerIndex, path }) => {
+        const layerShapes = shapes[layerIndex];
+        const object = layerShapes
+          ? kerasObjectTree(model.layers[layerIndex], layerShapes, at)
+          : emptyObject(model.layers[layerIndex]);
+        at += countOf(object);
+        return { attribute: path, object };
+      });
+      return node(children);
+    }
     case "MultiHeadAttention": {
       // Keras's EinsumDense sublayers hold the weights; its softmax and dropout sublayers none.
       const perDense = c.use_bias ? 2 : 1;
@@ -170,6 +187,16 @@ function stackTree(name: string, cells: readonly Layer[], input: Shape, offset: 
   return { className: "StackedRNNCells", name, weights: [], weightNames: [], children, cudnn: null };
 }
 
+/** The object of a layer never called (it has no weights). */
+const emptyObject = (layer: Layer): KerasObject => ({
+  className: layer.className,
+  name: layer.name,
+  weights: [],
+  weightNames: [],
+  children: [],
+  cudnn: null,
+});
+
 /** The number of weights of an object and its children. */
 export function countOf(object: KerasObject): number {
   return object.weights.length + object.children.reduce((n, ch) => n + countOf(ch.object), 0);
@@ -214,9 +241,7 @@ export function kerasVarsGroups(model: Model, layerInputShapes: readonly (readon
   for (const { layerIndex, path } of kerasLayerPaths(model)) {
     const layer = model.layers[layerIndex];
     const shapes = layerInputShapes[layerIndex];
-    const tree: KerasObject = shapes
-      ? kerasObjectTree(layer, shapes)
-      : { className: layer.className, name: layer.name, weights: [], weightNames: [], children: [], cudnn: null };
+    const tree: KerasObject = shapes ? kerasObjectTree(layer, shapes) : emptyObject(layer);
     const walk = (object: KerasObject, at: string) => {
       const name = object.autoName ? unique(object.name) : object.name;
       groups.push({ path: `${at}/vars`, name, layerIndex, weights: object.weights, cudnn: object.cudnn });

@@ -13,6 +13,12 @@ import type { ForwardContext, ForwardResult, LayerFamily, Shape, WeightSpec } fr
 import type { Tensor } from "../../backend/tf.js";
 import { buildPlan, type Plan } from "../../engine/plan.js";
 import { innerWeightSpecs } from "./common.js";
+import { asRecord } from "../../io/layer_config.js";
+import { MODEL_CLASS_NAMES, fromConfig, toConfig } from "../../io/config.js";
+import { isModel } from "../../model/guards.js";
+
+/** TRUE for a layer value made by `modelAsLayer` (a model a wrapper runs). */
+export const isModelLayer = (layer: Layer): boolean => isModel(layer.config.model);
 
 /** The weight specs of each layer of `plan`'s model, in model order (empty for layers never called). */
 function layerSpecs(model: Model, plan: Plan): readonly (readonly WeightSpec[])[] {
@@ -102,13 +108,8 @@ export function modelAsLayer(fn: string, model: Model): Layer {
     weights: () => specs.flat(),
     forward: (_c, ctx): ForwardResult => runModel(model, plan, specs, ctx),
     mask: "drop",
-    toConfig: () => {
-      throw new KerasError(
-        fn,
-        `\`layer\`: a model wrapped by ${fn}() cannot be written to a config or a file yet (wrap its layers one by one to save it)`,
-        "io",
-      );
-    },
+    // The model's own config: layerToConfig makes it Keras's nested `{ class_name: "Sequential", config }`.
+    toConfig: () => toConfig(model) as unknown as Record<string, unknown>,
   };
   const weights = model.layers.flatMap((layer, i) => {
     const shapes = plan.layerInputShapes[i];
@@ -119,4 +120,18 @@ export function modelAsLayer(fn: string, model: Model): Layer {
     config: { [OWN_FAMILY]: family, model },
     weightValues: weights,
   });
+}
+
+/**
+ * A wrapper's nested `layer` read back from a config: a model (a model value, or Keras's nested
+ * `{ class_name: "Sequential" | "Functional", config }`) as the layer `modelAsLayer` makes; anything
+ * else undefined (an ordinary nested layer).
+ */
+export function nestedModelFromConfig(fn: string, value: unknown): Layer | undefined {
+  if (isModel(value)) return modelAsLayer(fn, value);
+  const r = asRecord(value);
+  if (!r || typeof r.class_name !== "string" || !MODEL_CLASS_NAMES.includes(r.class_name)) return undefined;
+  const model = fromConfig(fn, r);
+  if (!isModel(model)) throw new KerasError(fn, "`layer`: the nested model config describes a layer", "io");
+  return modelAsLayer(fn, model);
 }

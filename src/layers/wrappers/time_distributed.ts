@@ -23,7 +23,7 @@ import { isModel } from "../../model/guards.js";
 import type { Model } from "../../model/model.js";
 import type { Applied, LayerInput } from "../../model/dual.js";
 import { isPlainRecord } from "../../args.js";
-import { modelAsLayer } from "./nested_model.js";
+import { modelAsLayer, nestedModelFromConfig } from "./nested_model.js";
 import type { ForwardContext, ForwardResult, LayerFamily, Shape } from "../../model/types.js";
 import {
   LayerArg,
@@ -166,7 +166,10 @@ export const TimeDistributedFamily: LayerFamily<TimeDistributedConfig> = {
   forward: (c: TimeDistributedConfig, ctx: ForwardContext): ForwardResult =>
     ctx.state ? forwardStepwise(c.layer, ctx) : forwardReshaped(c.layer, ctx),
   toConfig: (c: TimeDistributedConfig) => ({ layer: nestedLayerConfig(c.layer) }),
-  fromConfig: nestedLayersFromConfig("layer"),
+  fromConfig: (config: Record<string, unknown>, fn: string) => {
+    const model = nestedModelFromConfig(fn, config.layer);
+    return model ? { ...config, layer: model } : nestedLayersFromConfig("layer")(config, fn);
+  },
 };
 
 const TIME_DISTRIBUTED_PROPS = {
@@ -191,7 +194,8 @@ type TimeDistributedFunction = WrapperFunction<TimeDistributedArgs> & {
  * (batch, time, ...) input. Output shape (batch, time, ...the layer's output); the weights (and the
  * parameter count) are the inner layer's, and weights the inner layer already holds are kept. `layer` may
  * be a sequential or functional model of one input and one output (given by name), run at every timestep
- * with its weights (it cannot be saved in a file yet).
+ * with its weights; it is saved with the model's config nested, as Keras saves it (`.keras` files and
+ * configs; not legacy `.h5` or tfjs files).
  * R's call shape `time_distributed(layer)` gives the wrapper as a layer value, for `pipe`.
  *
  * @example

@@ -187,7 +187,26 @@ def time_distributed_case(c):
     make = lambda: keras.Sequential([keras.Input((5, 3)), keras.layers.TimeDistributed(inner_model(c["kind"]))])
     model = make()
     model.set_weights([arr(w) for w in c["weights"]])
-    return {"output": model.predict(arr(c["x"]), verbose=0).tolist(), "train": train(make(), c["train"])}
+    x = arr(c["x"])
+    # tskeras's .keras file and model_to_json() (the latter given the same weights), read by Keras.
+    ours = keras.saving.load_model(c["ours_file"])
+    from_json = keras.models.model_from_json(c["ours_json"])
+    from_json.set_weights([arr(w) for w in c["weights"]])
+    # Keras's file and JSON of the model with weights of its own, for tskeras to read.
+    theirs = make()
+    rng = np.random.default_rng(5)
+    theirs.set_weights([rng.normal(size=w.shape).astype("float32") for w in theirs.get_weights()])
+    theirs.save(c["theirs_file"])
+    return {
+        "output": model.predict(x, verbose=0).tolist(),
+        "train": train(make(), c["train"]),
+        "ours_file_output": ours.predict(x, verbose=0).tolist(),
+        "ours_file_inner_class": type(ours.layers[0].layer).__name__,
+        "ours_json_output": from_json.predict(x, verbose=0).tolist(),
+        "theirs_output": theirs.predict(x, verbose=0).tolist(),
+        "theirs_weights": lists(theirs.get_weights()),
+        "theirs_json": theirs.to_json(),
+    }
 
 
 out = {

@@ -5,7 +5,8 @@
  * holds the regularization penalty), a mask-consuming layer after an embedding with mask_zero (forward
  * and SGD steps), .keras files both ways with custom_objects, and layer_rnn over a custom cell with its own
  * get_initial_state on inputs of 3, 4 and 5 axes (output, gradients, Adam steps), and time_distributed over
- * a sequential and a functional model (predictions, Adam steps). One Python call answers every case.
+ * a sequential and a functional model (predictions, Adam steps; .keras files and JSON both ways). One Python
+ * call answers every case.
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -24,7 +25,10 @@ import {
   layer_rnn,
   rnn_cell_custom,
   load_model,
+  model_from_json,
+  model_to_json,
   predict,
+  set_weights,
   save_model,
   time_distributed,
   use_backend,
@@ -122,6 +126,9 @@ const timeDistributedCases = KINDS.map((kind, i) => ({
   weights: get_weights(withPatternWeights(timeDistributedModel(kind))),
   x: nested([2, 5, 3], 8 + i),
   train: trainingCase(timeDistributedModel(kind), ADAM, 2, nested([2, 5, 3], 8 + i), nested([2, 5, 2], 9 + i)),
+  ours_file: "",
+  ours_json: model_to_json(timeDistributedModel(kind)),
+  theirs_file: "",
 }));
 
 const timeDistributedDense = () =>
@@ -158,6 +165,11 @@ describe("new_layer_class() against Keras 3", function () {
     cases.files.ours_td = join(dir, "ours_td.keras");
     await save_model(withPatternWeights(denseModel()), cases.files.ours);
     await save_model(withPatternWeights(timeDistributedDense()), cases.files.ours_td);
+    for (const [i, c] of timeDistributedCases.entries()) {
+      c.ours_file = join(dir, `ours_td_${c.kind}.keras`);
+      c.theirs_file = join(dir, `theirs_td_${c.kind}.keras`);
+      await save_model(withPatternWeights(timeDistributedModel(KINDS[i])), c.ours_file);
+    }
     keras = runKeras(SCRIPT, cases);
   });
 
@@ -253,6 +265,24 @@ describe("new_layer_class() against Keras 3", function () {
         }),
       );
 
+      KINDS.forEach((kind, i) =>
+        it(`time_distributed over a ${kind} model: Keras's .keras file and JSON load here and predict as Keras`, async () => {
+          const theirs = keras.time_distributed[i];
+          const model = await load_model(timeDistributedCases[i].theirs_file);
+          expect(model.layers[0].config.layer.className).to.equal(kind === "sequential" ? "Sequential" : "Functional");
+          theirs.theirs_weights.forEach((w: any, k: number) => expectClose(get_weights(model)[k], w, 0, `weight ${k}`));
+          const x = timeDistributedCases[i].x;
+          expectClose((await predict(model, x, { verbose: 0 })) as any, theirs.theirs_output, TOL, "file predictions");
+          const fromJson = set_weights(model_from_json(theirs.theirs_json), theirs.theirs_weights);
+          expectClose(
+            (await predict(fromJson, x, { verbose: 0 })) as any,
+            theirs.theirs_output,
+            TOL,
+            "JSON predictions",
+          );
+        }),
+      );
+
       it("a file Keras wrote with both classes loads with custom_objects and predicts as Keras", async () => {
         const model = await load_model(cases.files.theirs, { custom_objects: CUSTOM });
         keras.files.theirs_weights.forEach((w: any, i: number) =>
@@ -263,6 +293,18 @@ describe("new_layer_class() against Keras 3", function () {
       });
     });
   }
+
+  KINDS.forEach((kind, i) =>
+    it(`Keras reads time_distributed over a ${kind} model from this package's .keras file and JSON, and predicts as here`, async () => {
+      const c = keras.time_distributed[i];
+      expect(c.ours_file_inner_class).to.equal(kind === "sequential" ? "Sequential" : "Functional");
+      const y = (await predict(withPatternWeights(timeDistributedModel(kind)), timeDistributedCases[i].x, {
+        verbose: 0,
+      })) as any;
+      expectClose(c.ours_file_output, y, TOL, "Keras's predictions of the file");
+      expectClose(c.ours_json_output, y, TOL, "Keras's predictions of the JSON's model");
+    }),
+  );
 
   it("Keras reads this package's files given the Python class (alone and wrapped), and predicts as here", async () => {
     expect(keras.files.ours_weight_names).to.deep.equal(["kernel", "bias", "offset", "kernel", "bias"]);
