@@ -16,6 +16,9 @@ export default tseslint.config(
       "@typescript-eslint/no-explicit-any": "off",
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
       "no-constant-condition": ["error", { checkLoops: false }],
+      // Public functions hand their `arguments` to refuseArgumentsPast (src/args.ts): a rest parameter
+      // would make TypeScript accept the extra arguments that it refuses.
+      "prefer-rest-params": "off",
     },
   },
 );

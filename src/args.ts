@@ -318,6 +318,32 @@ export function refuseUnusedArguments(fn: string, first: number, extra: readonly
   if (i >= 0) throw new KerasError(fn, `unused argument ${first + i}, ${describeValue(extra[i])}: call it as ${usage}`);
 }
 
+/**
+ * `f`, the public function `fn` of the parameters `params` (R's names, shown in the message), refusing
+ * arguments past the last (see refuseUnusedArguments): how a family of functions of one shape refuses
+ * them in its shared helper (an arrow function has no `arguments` for refuseArgumentsPast). The wrapper
+ * keeps `f`'s name and length.
+ */
+export function refusingUnused<F extends (...args: any[]) => unknown>(fn: string, params: readonly string[], f: F): F {
+  const refusing = function (this: unknown, ...args: unknown[]) {
+    refuseArgumentsPast(fn, params, args);
+    return f.apply(this, args);
+  };
+  Object.defineProperty(refusing, "name", { value: f.name || fn });
+  Object.defineProperty(refusing, "length", { value: f.length });
+  return refusing as F;
+}
+
+/**
+ * Refuses the arguments of a call of public function `fn` past its parameters `params` (R's names, shown
+ * in the message; see refuseUnusedArguments). `call` is the function's `arguments`: read there, the
+ * refusal needs no rest parameter, which would let TypeScript accept the extra arguments.
+ */
+export function refuseArgumentsPast(fn: string, params: readonly string[], call: ArrayLike<unknown>): void {
+  const extra = Array.prototype.slice.call(call, params.length);
+  refuseUnusedArguments(fn, params.length + 1, extra, `${fn}(${params.join(", ")})`);
+}
+
 /** Several problems as one message: the problem itself, or a list. */
 export function problemList(problems: readonly string[]): string {
   return problems.length === 1 ? problems[0] : `invalid arguments:\n  - ${problems.join("\n  - ")}`;

@@ -509,6 +509,89 @@ describe("bad input is a KerasError naming the function and the argument (issue 
       expect((api.layer_dense as any)({ units: 2 }, undefined).name).to.match(/^dense/);
     });
 
+    it("an argument past the last one of any other export (callbacks, optimizers, fit, files, metric methods, ...)", async () => {
+      const A = api as any;
+      await refuses(
+        "callback_early_stopping",
+        () => A.callback_early_stopping({ patience: 2 }, { patience: 3 }),
+        /^callback_early_stopping\(\): unused argument 2, \{"patience":3\}: call it as callback_early_stopping\(args\)$/,
+      );
+      await refuses(
+        "callback_csv_logger",
+        () => A.callback_csv_logger("log.csv", {}, 1),
+        /^callback_csv_logger\(\): unused argument 3, 1: call it as callback_csv_logger\(filename, args\) or callback_csv_logger\(args\)$/,
+      );
+      await refuses(
+        "optimizer_adam",
+        () => A.optimizer_adam({ learning_rate: 0.1 }, 0.2),
+        /^optimizer_adam\(\): unused argument 2, 0\.2: call it as optimizer_adam\(args\)$/,
+      );
+      await refuses(
+        "initializer_glorot_uniform",
+        () => A.initializer_glorot_uniform({ seed: 1 }, { seed: 2 }),
+        /^initializer_glorot_uniform\(\): unused argument 2, \{"seed":2\}: call it as initializer_glorot_uniform\(args\)$/,
+      );
+      await refuses(
+        "regularizer_l1_l2",
+        () => A.regularizer_l1_l2({ l1: 0.1 }, 0.2),
+        /^regularizer_l1_l2\(\): unused argument 2, 0\.2: call it as regularizer_l1_l2\(l1, l2\) or regularizer_l1_l2\(args\)$/,
+      );
+      await refuses(
+        "regularizer_l1_l2",
+        () => A.regularizer_l1_l2(0.1, 0.2, 0.3),
+        /^regularizer_l1_l2\(\): unused argument 3, 0\.3: call it as regularizer_l1_l2\(l1, l2\)$/,
+      );
+      await refuses(
+        "keras_model_sequential",
+        () => A.keras_model_sequential({ input_shape: 2 }, [api.layer_dense({ units: 1 })]),
+        /^keras_model_sequential\(\): unused argument 2, \[a function \(dense\)\]: call it as keras_model_sequential\(args\)$/,
+      );
+      const model = denseModel();
+      await refuses(
+        "compile",
+        () => A.compile(model, { loss: "mse" }, { optimizer: "adam" }),
+        /^compile\(\): unused argument 3, \{"optimizer":"adam"\}: call it as compile\(model, args\) or compile\(args\)$/,
+      );
+      await refuses(
+        "fit",
+        () => A.fit(model, x4, [[1], [2], [3]], { epochs: 1, verbose: 0 }, { batch_size: 2 }),
+        /^fit\(\): unused argument 5, \{"batch_size":2\}: call it as fit\(model, x, y, args\)$/,
+      );
+      const dir = tmp();
+      const file = join(dir, "m.keras");
+      await refuses(
+        "save_model",
+        () => A.save_model(model, file, {}, "extra"),
+        /^save_model\(\): unused argument 4, "extra": call it as save_model\(model, filepath, args\)$/,
+      );
+      expect(readdirSync(dir)).to.deep.equal([]);
+      await refuses(
+        "metric_mean",
+        () => A.metric_mean().update_state([1, 2], {}, 3),
+        /^metric_mean\(\): update_state\(\): unused argument 3, 3: call it as update_state\(values, args\)$/,
+      );
+      await refuses(
+        "metric_auc",
+        () => A.metric_auc().result(1),
+        /^metric_auc\(\): result\(\): unused argument 1, 1: call it as result\(\)$/,
+      );
+      await refuses(
+        "activation_relu",
+        () => A.activation_relu([[1]], { alpha: 1 }),
+        /^activation_relu\(\): unused argument 2, \{"alpha":1\}: call it as activation_relu\(x\)$/,
+      );
+      // Trailing undefineds are absent arguments; an async function rejects (it does not throw).
+      expect(A.optimizer_sgd({}, undefined).class_name).to.equal("SGD");
+      expect(A.regularizer_l1_l2({ l1: 0.1 }, undefined).config).to.deep.equal({ l1: 0.1, l2: 0.01 });
+      const pending = A.predict(model, x4, { verbose: 0 }, 1);
+      expect(pending).to.be.instanceOf(Promise);
+      await refuses(
+        "predict",
+        () => pending,
+        /^predict\(\): unused argument 4, 1: call it as predict\(model, x, args\)$/,
+      );
+    });
+
     it("a custom cell without states (it failed when run: `expected (1, undefined)`; Keras fails too)", async () => {
       await refuses(
         "rnn_cell_custom",

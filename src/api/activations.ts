@@ -3,7 +3,7 @@ import { ACTIVATIONS, softmaxAlong } from "../ops/activations.js";
 import { resolveAxis } from "../layers/core/axes.js";
 import { tf, type Tensor } from "../backend/tf.js";
 import { toTensorData } from "../backend/convert.js";
-import { Bool, Int, decodeArgs } from "../args.js";
+import { Bool, Int, decodeArgs, refuseArgumentsPast, refusingUnused } from "../args.js";
 import type { NestedNumbers } from "../model/dual.js";
 
 /** What `activation_*()` takes: a tensor, or numbers nested to any rank. */
@@ -22,7 +22,10 @@ function applyTo(fn: string, x: unknown, f: (t: Tensor) => Tensor): Tensor {
   }
 }
 
-const wrap = (name: string) => (x: ActivationInput) => applyTo(`activation_${name}`, x, ACTIVATIONS[name]);
+const wrap = (name: string) =>
+  refusingUnused(`activation_${name}`, ["x"], (x: ActivationInput) =>
+    applyTo(`activation_${name}`, x, ACTIVATIONS[name]),
+  );
 /**
  * `activation_linear(x)`: x unchanged, element-wise (a tensor or nested arrays in, a tensor out).
  *
@@ -170,6 +173,7 @@ function softmaxActivation(fn: string, x: unknown, args: { axis?: number }, log:
  * activation_softmax([[1, 2, 3]]); // [[0.090, 0.245, 0.665]]
  */
 export function activation_softmax(x: ActivationInput, args: { axis?: number } = {}): Tensor {
+  refuseArgumentsPast("activation_softmax", ["x", "args"], arguments);
   return softmaxActivation("activation_softmax", x, args, false);
 }
 
@@ -180,6 +184,7 @@ export function activation_softmax(x: ActivationInput, args: { axis?: number } =
  * activation_log_softmax([[1, 2, 3]]); // [[-2.408, -1.408, -0.408]]
  */
 export function activation_log_softmax(x: ActivationInput, args: { axis?: number } = {}): Tensor {
+  refuseArgumentsPast("activation_log_softmax", ["x", "args"], arguments);
   return softmaxActivation("activation_log_softmax", x, args, true);
 }
 
@@ -190,6 +195,7 @@ export function activation_log_softmax(x: ActivationInput, args: { axis?: number
  * activation_gelu([[-1, 0, 2]], { approximate: true });
  */
 export function activation_gelu(x: ActivationInput, args: { approximate?: boolean } = {}): Tensor {
+  refuseArgumentsPast("activation_gelu", ["x", "args"], arguments);
   const { approximate } = decodeArgs("activation_gelu", { approximate: Bool }, args, { approximate: false });
   return applyTo("activation_gelu", x, ACTIVATIONS[approximate ? "gelu_approximate" : "gelu"]);
 }

@@ -4,6 +4,7 @@ import { isModel } from "../model/guards.js";
 import { isLayer, type Layer } from "../model/layer.js";
 import type { Model } from "../model/model.js";
 import { fromConfig, toConfig, type FunctionalConfig, type LayerConfig, type SequentialConfig } from "../io/config.js";
+import { refuseArgumentsPast } from "../args.js";
 
 export type { FunctionalConfig, LayerConfig, SequentialConfig } from "../io/config.js";
 
@@ -26,6 +27,7 @@ function deepFreeze<T>(v: T): T {
  * const config = get_config(model); // Keras's get_config() of the model
  */
 export function get_config(object: Model | Layer): SequentialConfig | FunctionalConfig | LayerConfig {
+  refuseArgumentsPast("get_config", ["object"], arguments);
   if (!isModel(object) && !isLayer(object))
     throw new KerasError("get_config", `\`object\` must be a model or a layer, got ${describeValue(object)}`);
   return deepFreeze(toConfig(object));
@@ -41,6 +43,7 @@ export function get_config(object: Model | Layer): SequentialConfig | Functional
  * const copy = from_config(get_config(model));
  */
 export function from_config(config: unknown): Model | Layer {
+  refuseArgumentsPast("from_config", ["config"], arguments);
   const fn = "from_config";
   try {
     return fromConfig(fn, config);

@@ -7,7 +7,7 @@ import {
   type InitializerSpec,
 } from "../ops/initializers.js";
 import { snakeCase } from "../model/layer.js";
-import { decodeArgs } from "../args.js";
+import { decodeArgs, refusingUnused } from "../args.js";
 
 /**
  * The constructor of the initializer class `cls`: its arguments are typed and decoded by the class's
@@ -16,8 +16,9 @@ import { decodeArgs } from "../args.js";
 function initializer<K extends InitializerClass>(cls: K) {
   const { props, defaults } = INITIALIZER_CLASSES[cls];
   const fn = `initializer_${snakeCase(cls)}`;
-  return (args: InitializerArgs<K> = {} as InitializerArgs<K>): InitializerSpec =>
-    initializerSpec(cls, decodeArgs(fn, props, args, defaults));
+  return refusingUnused(fn, ["args"], (args: InitializerArgs<K> = {} as InitializerArgs<K>): InitializerSpec =>
+    initializerSpec(cls, decodeArgs(fn, props, args, defaults)),
+  );
 }
 
 /**

@@ -10,7 +10,7 @@ import * as t from "io-ts";
 import { readFile, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { KerasError } from "../errors.js";
-import { Bool, FilePath, Fn, Guarded, RecordOf, Str, decodeCall, described } from "../args.js";
+import { Bool, FilePath, Fn, Guarded, RecordOf, Str, decodeCall, described, refuseArgumentsPast } from "../args.js";
 import { isCellLayer } from "../layers/recurrent/cell.js";
 import { isModel } from "../model/guards.js";
 import type { Model } from "../model/model.js";
@@ -192,6 +192,7 @@ async function modelFromArchive(
  * await save_model(model, "model.keras");
  */
 export async function save_model(model: Model, filepath: string, args: { overwrite?: boolean } = {}): Promise<void> {
+  refuseArgumentsPast("save_model", ["model", "filepath", "args"], arguments);
   const fn = "save_model";
   if (typeof filepath === "string" && TFJS_JSON.test(filepath)) {
     const { overwrite } = decodeSave(fn, model, filepath, args);
@@ -228,6 +229,7 @@ export async function load_model(
   model: string | Uint8Array,
   args: { custom_objects?: Record<string, unknown>; compile?: boolean } = {},
 ): Promise<Model> {
+  refuseArgumentsPast("load_model", ["model", "args"], arguments);
   const fn = "load_model";
   const a = decodeCall(fn, { model: [PathOrBytes, model] }, args, LOAD_PROPS, LOAD_DEFAULTS);
   if (model instanceof Uint8Array) return modelFromArchive(fn, "the model bytes", model, a.custom_objects, a.compile);
@@ -242,6 +244,7 @@ export async function load_model(
  * const bytes = await serialize_model(model);
  */
 export async function serialize_model(model: Model, args: { include_optimizer?: boolean } = {}): Promise<Uint8Array> {
+  refuseArgumentsPast("serialize_model", ["model", "args"], arguments);
   const fn = "serialize_model";
   const { include_optimizer } = decodeCall(
     fn,
@@ -263,6 +266,7 @@ export async function unserialize_model(
   model: Uint8Array,
   args: { custom_objects?: Record<string, unknown>; compile?: boolean } = {},
 ): Promise<Model> {
+  refuseArgumentsPast("unserialize_model", ["model", "args"], arguments);
   const fn = "unserialize_model";
   const a = decodeCall(fn, { model: [Bytes, model] }, args, LOAD_PROPS, LOAD_DEFAULTS);
   return modelFromArchive(fn, "the model bytes", a.model, a.custom_objects, a.compile);
@@ -285,6 +289,7 @@ export async function save_model_weights(
   filepath: string,
   args: { overwrite?: boolean } = {},
 ): Promise<void> {
+  refuseArgumentsPast("save_model_weights", ["model", "filepath", "args"], arguments);
   const fn = "save_model_weights";
   await saveTo(
     fn,
@@ -318,6 +323,7 @@ export async function load_model_weights<M extends Model>(
   filepath: string,
   args: { skip_mismatch?: boolean; by_name?: boolean } = {},
 ): Promise<M> {
+  refuseArgumentsPast("load_model_weights", ["model", "filepath", "args"], arguments);
   const fn = "load_model_weights";
   const { skip_mismatch, by_name } = decodeCall(
     fn,
@@ -357,6 +363,7 @@ export async function load_model_weights<M extends Model>(
  * const json = model_to_json(model);
  */
 export function model_to_json(model: Model): string {
+  refuseArgumentsPast("model_to_json", ["model"], arguments);
   const fn = "model_to_json";
   decodeCall(fn, { model: [ModelArg, model] }, {}, {}, {});
   const config = modelToKeras3(fn, model);
@@ -371,6 +378,7 @@ export function model_to_json(model: Model): string {
  * const copy = model_from_json(model_to_json(model)); // new weights, same architecture
  */
 export function model_from_json(json: string, args: { custom_objects?: Record<string, unknown> } = {}): Model {
+  refuseArgumentsPast("model_from_json", ["json", "args"], arguments);
   const fn = "model_from_json";
   const a = decodeCall(fn, { json: [Str, json] }, args, { custom_objects: CustomObjectsArg }, { custom_objects: {} });
   let config: unknown;
@@ -393,6 +401,7 @@ export async function save_model_config(
   filepath: string,
   args: { overwrite?: boolean } = {},
 ): Promise<void> {
+  refuseArgumentsPast("save_model_config", ["model", "filepath", "args"], arguments);
   await saveTo("save_model_config", model, filepath, args, () => undefined, model_to_json);
 }
 
@@ -406,6 +415,7 @@ export async function load_model_config(
   filepath: string,
   args: { custom_objects?: Record<string, unknown> } = {},
 ): Promise<Model> {
+  refuseArgumentsPast("load_model_config", ["filepath", "args"], arguments);
   const fn = "load_model_config";
   const a = decodeCall(
     fn,
@@ -504,6 +514,7 @@ export async function save_model_hdf5(
   filepath: string,
   args: { overwrite?: boolean; include_optimizer?: boolean } = {},
 ): Promise<void> {
+  refuseArgumentsPast("save_model_hdf5", ["model", "filepath", "args"], arguments);
   const fn = "save_model_hdf5";
   const a = decodeSave(
     fn,
@@ -528,6 +539,7 @@ export async function load_model_hdf5(
   filepath: string,
   args: { custom_objects?: Record<string, unknown>; compile?: boolean } = {},
 ): Promise<Model> {
+  refuseArgumentsPast("load_model_hdf5", ["filepath", "args"], arguments);
   const fn = "load_model_hdf5";
   const a = decodeCall(fn, { filepath: [FilePath, filepath] }, args, LOAD_PROPS, LOAD_DEFAULTS);
   const what = `"${filepath}"`;
@@ -549,6 +561,7 @@ export async function save_model_weights_hdf5(
   filepath: string,
   args: { overwrite?: boolean } = {},
 ): Promise<void> {
+  refuseArgumentsPast("save_model_weights_hdf5", ["model", "filepath", "args"], arguments);
   const fn = "save_model_weights_hdf5";
   await saveTo(
     fn,
@@ -577,6 +590,7 @@ export async function load_model_weights_hdf5<M extends Model>(
   filepath: string,
   args: { by_name?: boolean; skip_mismatch?: boolean; reshape?: boolean } = {},
 ): Promise<M> {
+  refuseArgumentsPast("load_model_weights_hdf5", ["model", "filepath", "args"], arguments);
   const fn = "load_model_weights_hdf5";
   const a = decodeCall(
     fn,

@@ -4,7 +4,7 @@ import { isModel } from "../model/guards.js";
 import type { Model } from "../model/model.js";
 import { isLayer, type Layer } from "../model/layer.js";
 import { recurrentPlan } from "../layers/recurrent/rnn_layer.js";
-import { Bool, decodeArgs } from "../args.js";
+import { Bool, decodeArgs, refuseArgumentsPast } from "../args.js";
 
 export interface RnnPathRow {
   readonly layer: string;
@@ -31,6 +31,7 @@ function recurrentLayers(layer: Layer, prefix: string): { name: string; layer: L
  * console.table(rnn_fused_status(model)); // which path each recurrent layer takes, and why
  */
 export function rnn_fused_status(model: Model, args: { training?: boolean } = {}): RnnPathRow[] {
+  refuseArgumentsPast("rnn_fused_status", ["model", "args"], arguments);
   const fn = "rnn_fused_status";
   if (!isModel(model)) throw new KerasError(fn, `\`model\` must be a model, got ${describeValue(model)}`);
   const { training } = decodeArgs(fn, { training: Bool }, args, { training: false });

@@ -14,6 +14,7 @@ import { isStatefulLayer } from "../model/stateful.js";
 import { buildPlan } from "../engine/plan.js";
 import { existingStateCell, stateCellOf } from "../engine/layer_state.js";
 import { toTensorData } from "../backend/convert.js";
+import { refuseArgumentsPast } from "../args.js";
 
 /** The given states as tensors checked against the layer's state shapes (batch axis checked when known). */
 function stateTensors(
@@ -100,6 +101,7 @@ function setModelStates(fn: string, model: Model, stateful: readonly number[], s
  * reset_states(model); // every stateful layer starts again from zeros
  */
 export function reset_states<T extends Model | Layer>(object: T, states?: unknown): T {
+  refuseArgumentsPast("reset_states", ["object", "states"], arguments);
   return resetStates("reset_states", object, states);
 }
 
@@ -110,6 +112,7 @@ export function reset_states<T extends Model | Layer>(object: T, states?: unknow
  * reset_state(get_layer(model, { name: "lstm" }));
  */
 export function reset_state<T extends Model | Layer>(object: T, states?: unknown): T {
+  refuseArgumentsPast("reset_state", ["object", "states"], arguments);
   return resetStates("reset_state", object, states);
 }
 

@@ -4,7 +4,7 @@
  */
 import * as t from "io-ts";
 import { KerasError, describeValue } from "../errors.js";
-import { Bool, decodeCall, described } from "../args.js";
+import { Bool, decodeCall, described, refuseArgumentsPast } from "../args.js";
 import { isModel } from "../model/guards.js";
 import type { Model } from "../model/model.js";
 import { loadTfjsModel, saveTfjsModel } from "../io/tfjs.js";
@@ -36,6 +36,7 @@ export async function save_model_tfjs<M extends Model>(
   filepath: string,
   args?: SaveModelTfjsArgs,
 ): Promise<M> {
+  refuseArgumentsPast("save_model_tfjs", ["model", "filepath", "args"], arguments);
   const fn = "save_model_tfjs";
   const a = decodeCall(
     fn,
@@ -63,6 +64,7 @@ export interface LoadModelTfjsArgs {
  * const model = await load_model_tfjs("model_dir");
  */
 export async function load_model_tfjs(filepath: string, args?: LoadModelTfjsArgs): Promise<Model> {
+  refuseArgumentsPast("load_model_tfjs", ["filepath", "args"], arguments);
   const fn = "load_model_tfjs";
   const a = decodeCall(fn, { filepath: [FilePath, filepath] }, args, { compile: Bool }, { compile: true });
   return loadTfjsModel(fn, a.filepath, { compile: a.compile });

@@ -16,6 +16,8 @@ import {
   decodeArgs,
   described,
   isPlainRecord,
+  refuseArgumentsPast,
+  refuseUnusedArguments,
 } from "../args.js";
 import { backend_ready } from "../backend/index.js";
 import { isModel } from "../model/guards.js";
@@ -165,8 +167,9 @@ function checkModel(fn: string, model: unknown): asserts model is Model {
  */
 export function compile<M extends Model>(model: M, args: CompileArgs): M;
 export function compile(args: CompileArgs): <M extends Model>(model: M) => M;
-export function compile(a: unknown, b?: unknown): unknown {
+export function compile(a: unknown, b?: unknown, ...unused: unknown[]): unknown {
   const fn = "compile";
+  refuseUnusedArguments(fn, 3, unused, "compile(model, args) or compile(args)");
   if (!isModel(a)) {
     if (b !== undefined) checkModel(fn, a);
     const args = decodeArgs(fn, COMPILE_PROPS, a, {});
@@ -297,6 +300,7 @@ export async function fit<M extends Model>(
   y?: unknown,
   args?: FitArgs,
 ): Promise<{ model: M; history: History }> {
+  refuseArgumentsPast("fit", ["model", "x", "y", "args"], arguments);
   const fn = "fit";
   checkModel(fn, model);
   [y, args] = datasetCall(fn, x, y, args);
@@ -371,6 +375,7 @@ const EVAL_PROPS = {
  * const { loss, mae } = await evaluate(trained, x_test, y_test);
  */
 export async function evaluate(model: Model, x: unknown, y?: unknown, args?: ArgsOf<typeof EVAL_PROPS>): Promise<Logs> {
+  refuseArgumentsPast("evaluate", ["model", "x", "y", "args"], arguments);
   const fn = "evaluate";
   checkModel(fn, model);
   [y, args] = datasetCall(fn, x, y, args);
@@ -418,6 +423,7 @@ export async function predict<T extends NestedNumbers = NestedNumbers>(
   x: unknown,
   args: ArgsOf<typeof PREDICT_PROPS> = {},
 ): Promise<T[]> {
+  refuseArgumentsPast("predict", ["model", "x", "args"], arguments);
   const fn = "predict";
   checkModel(fn, model);
   datasetCall(fn, x, undefined, args);
@@ -452,6 +458,7 @@ export async function train_on_batch<M extends Model>(
   y: unknown,
   args: { sample_weight?: unknown; class_weight?: Record<string, number> | number[] } = {},
 ): Promise<{ model: M; logs: Logs }> {
+  refuseArgumentsPast("train_on_batch", ["model", "x", "y", "args"], arguments);
   const fn = "train_on_batch";
   checkModel(fn, model);
   noDataset(fn, x);
@@ -484,6 +491,7 @@ export async function test_on_batch(
   y: unknown,
   args: { sample_weight?: unknown } = {},
 ): Promise<Logs> {
+  refuseArgumentsPast("test_on_batch", ["model", "x", "y", "args"], arguments);
   const fn = "test_on_batch";
   checkModel(fn, model);
   noDataset(fn, x);
@@ -510,6 +518,7 @@ export async function predict_on_batch<T extends NestedNumbers = NestedNumbers>(
   model: Model,
   x: unknown,
 ): Promise<T[]> {
+  refuseArgumentsPast("predict_on_batch", ["model", "x"], arguments);
   const fn = "predict_on_batch";
   checkModel(fn, model);
   noDataset(fn, x);

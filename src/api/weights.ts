@@ -1,7 +1,7 @@
 /** Weights and inspection verbs: get/set_weights, count_params, get_layer, pop_layer, freeze/unfreeze. */
 import * as t from "io-ts";
 import { ArgumentError, KerasError, describeValue } from "../errors.js";
-import { Int, decodeArgs, described } from "../args.js";
+import { Int, decodeArgs, described, refuseArgumentsPast } from "../args.js";
 import { isModel } from "../model/guards.js";
 import {
   builtInputShapesOf,
@@ -49,6 +49,7 @@ function modelLayerWeights(fn: string, model: Model): { layer: Layer; values: re
  * const [kernel, bias] = get_weights(get_layer(model, { name: "dense" }));
  */
 export function get_weights(object: Model | Layer): NestedNumbers[] {
+  refuseArgumentsPast("get_weights", ["object"], arguments);
   const fn = "get_weights";
   if (isModel(object)) {
     noteModelUse(object);
@@ -74,6 +75,7 @@ export function get_weights(object: Model | Layer): NestedNumbers[] {
  * const fixed = set_weights(model, get_weights(other));
  */
 export function set_weights<T extends Model | Layer>(object: T, weights: readonly unknown[]): T {
+  refuseArgumentsPast("set_weights", ["object", "weights"], arguments);
   const fn = "set_weights";
   if (!Array.isArray(weights))
     throw new KerasError(fn, `\`weights\` must be a list of arrays, got ${describeValue(weights)}`);
@@ -115,6 +117,7 @@ export function set_weights<T extends Model | Layer>(object: T, weights: readonl
  * count_params(keras_model_sequential({ input_shape: [3], layers: [layer_dense({ units: 2 })] })); // 8
  */
 export function count_params(object: Model | Layer): number {
+  refuseArgumentsPast("count_params", ["object"], arguments);
   const fn = "count_params";
   if (isModel(object)) {
     const plan = (() => {
@@ -152,6 +155,7 @@ function checkModel(fn: string, object: unknown): asserts object is Model {
  * const lstm = get_layer(model, { name: "lstm" });
  */
 export function get_layer(model: Model, args: { name?: string; index?: number }): Layer {
+  refuseArgumentsPast("get_layer", ["model", "args"], arguments);
   const fn = "get_layer";
   checkModel(fn, model);
   const { name, index } = decodeArgs(
@@ -186,6 +190,7 @@ export function get_layer(model: Model, args: { name?: string; index?: number })
  * const shorter = pop_layer(model); // without its last layer
  */
 export function pop_layer(model: SequentialModel): SequentialModel {
+  refuseArgumentsPast("pop_layer", ["model"], arguments);
   const fn = "pop_layer";
   checkModel(fn, model);
   if (model.type !== "sequential") throw new KerasError(fn, "pop_layer() applies to sequential models only");
@@ -266,6 +271,7 @@ function setTrainable(fn: string, model: Model, args: FreezeArgs, trainable: boo
  * const frozen = freeze_weights(model, { to: "lstm" }); // the layers up to "lstm" are not trained
  */
 export function freeze_weights<M extends Model>(model: M, args: FreezeArgs = {}): M {
+  refuseArgumentsPast("freeze_weights", ["model", "args"], arguments);
   return setTrainable("freeze_weights", model, args, false) as M;
 }
 
@@ -276,6 +282,7 @@ export function freeze_weights<M extends Model>(model: M, args: FreezeArgs = {})
  * const trainable = unfreeze_weights(frozen);
  */
 export function unfreeze_weights<M extends Model>(model: M, args: FreezeArgs = {}): M {
+  refuseArgumentsPast("unfreeze_weights", ["model", "args"], arguments);
   return setTrainable("unfreeze_weights", model, args, true) as M;
 }
 

@@ -6,6 +6,7 @@
 import { tf } from "./tf.js";
 import { KerasError, describeValue } from "../errors.js";
 import { registerCpuReplacementKernels, registerWasmFallbackKernels } from "./wasm_kernels.js";
+import { refuseArgumentsPast } from "../args.js";
 
 export type BackendName = "tensorflow" | "wasm" | "cpu";
 
@@ -137,6 +138,7 @@ function envChoice(): BackendName | undefined {
  * const info = await backend_ready(); // { backend: "wasm", ... }
  */
 export function backend_ready(): Promise<BackendInfo> {
+  refuseArgumentsPast("backend_ready", [], arguments);
   if (current) return Promise.resolve(current);
   if (!pending) {
     const wanted = envChoice();
@@ -158,6 +160,7 @@ export function backend_ready(): Promise<BackendInfo> {
  * await use_backend("cpu");
  */
 export async function use_backend(name: BackendName): Promise<BackendInfo> {
+  refuseArgumentsPast("use_backend", ["name"], arguments);
   if (name !== "tensorflow" && name !== "wasm" && name !== "cpu") {
     throw new KerasError("use_backend", `\`name\` must be "tensorflow", "wasm" or "cpu", got ${describeValue(name)}`);
   }
@@ -175,6 +178,7 @@ export async function use_backend(name: BackendName): Promise<BackendInfo> {
  * console.log(backend_info().backend); // "wasm"
  */
 export function backend_info(): BackendInfo {
+  refuseArgumentsPast("backend_info", [], arguments);
   if (current) return current;
   return frozenInfo({
     backend: tf.getBackend() ?? "cpu",

@@ -9,7 +9,7 @@
 import * as t from "io-ts";
 import { gunzipSync } from "node:zlib";
 import { KerasError } from "../errors.js";
-import { NonNegativeInt, Nullable, PositiveInt, decodeArgs, described } from "../args.js";
+import { NonNegativeInt, Nullable, PositiveInt, decodeArgs, described, refuseArgumentsPast } from "../args.js";
 import { NumpyRandomState } from "../ops/random.js";
 import { arrayValue, size, type ArrayValue, type TypedArray } from "./arrays.js";
 import { getFile, type RemoteFile } from "./download.js";
@@ -89,6 +89,7 @@ function freezeDataset<X, Y>(train: { x: X; y: Y }, test: { x: X; y: Y }): Datas
  * ```
  */
 export async function dataset_mnist(args: { path?: string } = {}): Promise<Dataset<ArrayValue>> {
+  refuseArgumentsPast("dataset_mnist", ["args"], arguments);
   const fn = "dataset_mnist";
   const a = decodeArgs(fn, { path: Path }, args, { path: "mnist.npz" });
   const file = remote("mnist.npz", a.path);
@@ -129,6 +130,7 @@ function readIdx(fn: string, name: string, gz: Uint8Array): ArrayValue<Uint8Arra
  * ```
  */
 export async function dataset_fashion_mnist(args: Record<string, never> = {}): Promise<Dataset<ArrayValue>> {
+  refuseArgumentsPast("dataset_fashion_mnist", ["args"], arguments);
   const fn = "dataset_fashion_mnist";
   decodeArgs(fn, {}, args, {});
   const part = async (name: string) =>
@@ -246,6 +248,7 @@ const labelsValue = (labels: ArrayLike<number>, like: TypedArray): ArrayValue =>
  * ```
  */
 export async function dataset_imdb(args: SequenceDatasetArgs = {}): Promise<Dataset<number[][]>> {
+  refuseArgumentsPast("dataset_imdb", ["args"], arguments);
   const fn = "dataset_imdb";
   const a = decodeArgs(fn, SEQUENCE_PROPS, args, { path: "imdb.npz", ...SEQUENCE_DEFAULTS });
   const file = remote("imdb.npz", a.path);
@@ -296,6 +299,7 @@ export async function dataset_imdb(args: SequenceDatasetArgs = {}): Promise<Data
 export async function dataset_reuters(
   args: SequenceDatasetArgs & { test_split?: number } = {},
 ): Promise<Dataset<number[][]>> {
+  refuseArgumentsPast("dataset_reuters", ["args"], arguments);
   const fn = "dataset_reuters";
   const a = decodeArgs(fn, { ...SEQUENCE_PROPS, test_split: TestSplit }, args, {
     path: "reuters.npz",
@@ -355,6 +359,7 @@ async function wordIndex(fn: string, file: RemoteFile): Promise<Readonly<Record<
  * ```
  */
 export async function dataset_imdb_word_index(args: { path?: string } = {}): Promise<Readonly<Record<string, number>>> {
+  refuseArgumentsPast("dataset_imdb_word_index", ["args"], arguments);
   const fn = "dataset_imdb_word_index";
   const a = decodeArgs(fn, { path: Path }, args, { path: "imdb_word_index.json" });
   return wordIndex(fn, remote("imdb_word_index.json", a.path));
@@ -371,6 +376,7 @@ export async function dataset_imdb_word_index(args: { path?: string } = {}): Pro
 export async function dataset_reuters_word_index(
   args: { path?: string } = {},
 ): Promise<Readonly<Record<string, number>>> {
+  refuseArgumentsPast("dataset_reuters_word_index", ["args"], arguments);
   const fn = "dataset_reuters_word_index";
   const a = decodeArgs(fn, { path: Path }, args, { path: "reuters_word_index.json" });
   return wordIndex(fn, remote("reuters_word_index.json", a.path));
@@ -390,6 +396,7 @@ export async function dataset_reuters_word_index(
 export async function dataset_boston_housing(
   args: { path?: string; test_split?: number; seed?: number } = {},
 ): Promise<Dataset<ArrayValue>> {
+  refuseArgumentsPast("dataset_boston_housing", ["args"], arguments);
   const fn = "dataset_boston_housing";
   const a = decodeArgs(fn, { path: Path, test_split: TestSplit, seed: Seed }, args, {
     path: "boston_housing.npz",

@@ -1,7 +1,16 @@
 /** `pad_sequences`, `to_categorical` and `normalize`: R keras's names, Keras's semantics. */
 import * as t from "io-ts";
 import { KerasError } from "../errors.js";
-import { Int, NonNegativeInt, Nullable, OneOf, PositiveInt, decodeArgs, described } from "../args.js";
+import {
+  Int,
+  NonNegativeInt,
+  Nullable,
+  OneOf,
+  PositiveInt,
+  decodeArgs,
+  described,
+  refuseArgumentsPast,
+} from "../args.js";
 import {
   ARRAY_TYPES,
   allocate,
@@ -48,6 +57,7 @@ export interface PadSequencesArgs {
  * ```
  */
 export function pad_sequences(sequences: readonly ArrayInput[] | ArrayInput, args: PadSequencesArgs = {}): ArrayValue {
+  refuseArgumentsPast("pad_sequences", ["sequences", "args"], arguments);
   const fn = "pad_sequences";
   const a = decodeArgs(fn, PAD_PROPS, args, {
     maxlen: null as number | null,
@@ -100,6 +110,7 @@ export interface ToCategoricalArgs {
  * ```
  */
 export function to_categorical(y: ArrayInput, args: ToCategoricalArgs = {}): ArrayValue {
+  refuseArgumentsPast("to_categorical", ["y", "args"], arguments);
   const fn = "to_categorical";
   const a = decodeArgs(fn, { num_classes: Nullable(PositiveInt), dtype: ArrayDTypeArg }, args, {
     num_classes: null as number | null,
@@ -148,6 +159,7 @@ export interface NormalizeArgs {
  * ```
  */
 export function normalize(x: ArrayInput, args: NormalizeArgs = {}): ArrayValue {
+  refuseArgumentsPast("normalize", ["x", "args"], arguments);
   const fn = "normalize";
   const a = decodeArgs(fn, { axis: Int, order: Order }, args, { axis: -1, order: 2 });
   const { data, shape } = readArray(fn, "`x`", x);

@@ -5,7 +5,7 @@
  */
 import * as t from "io-ts";
 import { KerasError, describeValue } from "../errors.js";
-import { Bool, Nullable, OneOf, PositiveInt, Str, decodeArgs, described } from "../args.js";
+import { Bool, Nullable, OneOf, PositiveInt, Str, decodeArgs, described, refuseArgumentsPast } from "../args.js";
 import { allocate, arrayValue, readSequences, type ArrayInput, type ArrayValue } from "./arrays.js";
 
 type Lookup<K extends string | number, V> = Readonly<Record<K, V>>;
@@ -83,6 +83,7 @@ function makeTokenizer(fields: TextTokenizer): TextTokenizer {
  * ```
  */
 export function text_tokenizer(args: TextTokenizerArgs = {}): TextTokenizer {
+  refuseArgumentsPast("text_tokenizer", ["args"], arguments);
   const a = decodeArgs("text_tokenizer", TOKENIZER_PROPS, args, {
     num_words: null as number | null,
     filters: DEFAULT_FILTERS,
@@ -151,6 +152,7 @@ function splitter(tok: TextTokenizer): (text: string | readonly string[]) => str
  * ```
  */
 export function fit_text_tokenizer(tokenizer: TextTokenizer, texts: string | readonly string[]): TextTokenizer {
+  refuseArgumentsPast("fit_text_tokenizer", ["tokenizer", "texts"], arguments);
   const fn = "fit_text_tokenizer";
   checkTokenizer(fn, tokenizer);
   const list = readTexts(fn, texts);
@@ -190,6 +192,7 @@ export function fit_text_tokenizer(tokenizer: TextTokenizer, texts: string | rea
  * ```
  */
 export function texts_to_sequences(tokenizer: TextTokenizer, texts: string | readonly string[]): number[][] {
+  refuseArgumentsPast("texts_to_sequences", ["tokenizer", "texts"], arguments);
   const fn = "texts_to_sequences";
   checkTokenizer(fn, tokenizer);
   return toSequences(fn, tokenizer, readTexts(fn, texts));
@@ -234,6 +237,7 @@ export function sequences_to_matrix(
   sequences: readonly ArrayInput[] | ArrayInput,
   args: { mode?: MatrixMode } = {},
 ): ArrayValue<Float32Array> {
+  refuseArgumentsPast("sequences_to_matrix", ["tokenizer", "sequences", "args"], arguments);
   const fn = "sequences_to_matrix";
   checkTokenizer(fn, tokenizer);
   const a = decodeArgs(fn, MODE_PROPS, args, { mode: "binary" as MatrixMode });
@@ -294,6 +298,7 @@ export function texts_to_matrix(
   texts: string | readonly string[],
   args: { mode?: MatrixMode } = {},
 ): ArrayValue<Float32Array> {
+  refuseArgumentsPast("texts_to_matrix", ["tokenizer", "texts", "args"], arguments);
   const fn = "texts_to_matrix";
   checkTokenizer(fn, tokenizer);
   const a = decodeArgs(fn, MODE_PROPS, args, { mode: "binary" as MatrixMode });

@@ -5,7 +5,7 @@
  * windows are gathered batch by batch (on the device while training), never all materialised.
  */
 import { KerasError } from "../errors.js";
-import { Bool, NonNegativeInt, Nullable, PositiveInt, decodeArgs, described } from "../args.js";
+import { Bool, NonNegativeInt, Nullable, PositiveInt, decodeArgs, described, refuseArgumentsPast } from "../args.js";
 import * as t from "io-ts";
 import { NumpyRandomState, Rng, drawSeed, permutation } from "../ops/random.js";
 import { arrayValue, readArray, size, type ArrayInput, type ArrayValue, type HostArray } from "./arrays.js";
@@ -181,6 +181,7 @@ export function timeseries_dataset_from_array(
   targets: ArrayInput | null,
   args: TimeseriesDatasetArgs,
 ): TimeseriesBatches {
+  refuseArgumentsPast("timeseries_dataset_from_array", ["data", "targets", "args"], arguments);
   const fn = "timeseries_dataset_from_array";
   const a = decodeArgs(
     fn,
@@ -300,6 +301,7 @@ export function timeseries_generator(
   targets: ArrayInput,
   args: TimeseriesGeneratorArgs,
 ): TimeseriesBatches {
+  refuseArgumentsPast("timeseries_generator", ["data", "targets", "args"], arguments);
   const fn = "timeseries_generator";
   const a = decodeArgs(
     fn,

@@ -1,7 +1,16 @@
 /** Functional models: `keras_model({ inputs, outputs, name })` over a graph of symbolic tensors. */
 import * as t from "io-ts";
 import { KerasError, describeValue } from "../errors.js";
-import { Bool, NullIsDefault, Str, accepting, decodeArgs, described, type ArgsOf } from "../args.js";
+import {
+  Bool,
+  NullIsDefault,
+  Str,
+  accepting,
+  decodeArgs,
+  described,
+  type ArgsOf,
+  refuseArgumentsPast,
+} from "../args.js";
 import { isSymbolic, type GraphNode, type SymbolicTensor } from "./symbolic.js";
 import { withLayer, type Layer } from "./layer.js";
 import { freezeModel, uniqueName, type FunctionalModel } from "./model.js";
@@ -60,6 +69,7 @@ const MODEL_PROPS = {
  * const model = keras_model({ inputs: input, outputs: layer_dense(input, { units: 1 }) });
  */
 export function keras_model(args: ArgsOf<typeof MODEL_PROPS, "inputs" | "outputs">): FunctionalModel {
+  refuseArgumentsPast("keras_model", ["args"], arguments);
   const fn = "keras_model";
   const a = decodeArgs(fn, MODEL_PROPS, args, {}, ["inputs", "outputs"]);
   const inputs = asTensorList(fn, "inputs", a.inputs);

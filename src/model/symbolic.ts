@@ -2,7 +2,17 @@
 import { inspect } from "node:util";
 import { KerasError, describeValue } from "../errors.js";
 import { checkMaskShape, formatShape } from "./shape.js";
-import { DType, NullIsDefault, PositiveInt, ShapeArg, Str, decodeArgs, Bool, type ArgsOf } from "../args.js";
+import {
+  DType,
+  NullIsDefault,
+  PositiveInt,
+  ShapeArg,
+  Str,
+  decodeArgs,
+  Bool,
+  type ArgsOf,
+  refuseArgumentsPast,
+} from "../args.js";
 import { SYMBOLIC_BRAND, isSymbolic, isSymbolicInput } from "./guards.js";
 import { familyOf, inferOutputShapes, makeLayer, type CallOptions, type Layer } from "./layer.js";
 import { registerFamily } from "./registry.js";
@@ -151,6 +161,7 @@ export function makeInputLayer(batchShape: Shape, dtype: string, name?: string):
  * const model = keras_model({ inputs: input, outputs: pipe(input, layer_lstm({ units: 8 }), layer_dense({ units: 1 })) });
  */
 export function layer_input(args: ArgsOf<typeof INPUT_PROPS> = {}): SymbolicTensor {
+  refuseArgumentsPast("layer_input", ["args"], arguments);
   const fn = "layer_input";
   const a = decodeArgs(fn, INPUT_PROPS, args, { dtype: "float32" });
   if (a.sparse) throw new KerasError(fn, "sparse inputs are not supported");

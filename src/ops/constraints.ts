@@ -1,6 +1,6 @@
 /** Keras weight constraints, applied after each optimizer update. */
 import { tf, type Tensor } from "../backend/tf.js";
-import { Int, NonNegativeNum, checkArgs, decodeArgs, isPlainRecord, type Props } from "../args.js";
+import { Int, NonNegativeNum, checkArgs, decodeArgs, isPlainRecord, type Props, refusingUnused } from "../args.js";
 import { checkedTensorFunction, shapeProblem } from "./user_functions.js";
 
 export interface ConstraintSpec {
@@ -55,31 +55,43 @@ const make = (class_name: keyof typeof CLASSES & ConstraintSpec["class_name"], a
  * @example
  * layer_dense({ units: 4, kernel_constraint: constraint_maxnorm({ max_value: 2 }) });
  */
-export const constraint_maxnorm = (args: { max_value?: number; axis?: number } = {}): ConstraintSpec =>
-  make("MaxNorm", args);
+export const constraint_maxnorm = refusingUnused(
+  "constraint_maxnorm",
+  ["args"],
+  (args: { max_value?: number; axis?: number } = {}): ConstraintSpec => make("MaxNorm", args),
+);
 /**
  * `constraint_nonneg()`: negative weights become zero.
  *
  * @example
  * layer_dense({ units: 4, kernel_constraint: constraint_nonneg() });
  */
-export const constraint_nonneg = (): ConstraintSpec => constraint("NonNeg", {});
+export const constraint_nonneg = refusingUnused("constraint_nonneg", [], (): ConstraintSpec =>
+  constraint("NonNeg", {}),
+);
 /**
  * `constraint_unitnorm(axis = 0)`: weights divided by their norm along `axis`.
  *
  * @example
  * layer_dense({ units: 4, kernel_constraint: constraint_unitnorm({ axis: 0 }) });
  */
-export const constraint_unitnorm = (args: { axis?: number } = {}): ConstraintSpec => make("UnitNorm", args);
+export const constraint_unitnorm = refusingUnused(
+  "constraint_unitnorm",
+  ["args"],
+  (args: { axis?: number } = {}): ConstraintSpec => make("UnitNorm", args),
+);
 /**
  * `constraint_minmaxnorm(min_value = 0, max_value = 1, rate = 1, axis = 0)`.
  *
  * @example
  * layer_dense({ units: 4, kernel_constraint: constraint_minmaxnorm({ min_value: 0.5, max_value: 1 }) });
  */
-export const constraint_minmaxnorm = (
-  args: { min_value?: number; max_value?: number; rate?: number; axis?: number } = {},
-): ConstraintSpec => make("MinMaxNorm", args);
+export const constraint_minmaxnorm = refusingUnused(
+  "constraint_minmaxnorm",
+  ["args"],
+  (args: { min_value?: number; max_value?: number; rate?: number; axis?: number } = {}): ConstraintSpec =>
+    make("MinMaxNorm", args),
+);
 
 /** The custom specs made here (a `{ class_name: "Custom", fn }` record from elsewhere is not one). */
 const customSpecs = new WeakSet<object>();

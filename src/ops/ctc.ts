@@ -15,7 +15,7 @@
 import * as t from "io-ts";
 import { tf, type Tensor } from "../backend/tf.js";
 import { ArgumentError, KerasError } from "../errors.js";
-import { Bool, NonNegativeInt, OneOf, PositiveInt, decodeArgs, described } from "../args.js";
+import { Bool, NonNegativeInt, OneOf, PositiveInt, decodeArgs, described, refuseArgumentsPast } from "../args.js";
 import { release, toNestedArray, toTensorData } from "../backend/convert.js";
 
 /** TF's finite "log 0" for the start and end states (log(1e-307) as float32), so an impossible label costs ~707. */
@@ -342,6 +342,7 @@ export function k_ctc_decode(
   sequence_lengths: unknown,
   args: CtcDecodeArgs = {},
 ): [number[][][], number[][]] {
+  refuseArgumentsPast("k_ctc_decode", ["inputs", "sequence_lengths", "args"], arguments);
   const fn = "k_ctc_decode";
   const a = decodeArgs(fn, CTC_DECODE_PROPS, args, {
     strategy: "greedy" as "greedy" | "beam_search",

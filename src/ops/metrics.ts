@@ -30,6 +30,9 @@ import {
   PositiveIntAtMost,
   MAX_TENSOR_SIZE,
   type Props,
+  refuseArgumentsPast,
+  refuseUnusedArguments,
+  refusingUnused,
 } from "../args.js";
 import { release, toTensorData, type Converted } from "../backend/convert.js";
 import {
@@ -124,10 +127,25 @@ function metricValue(fn: string, core: MetricCore, state: readonly number[] | nu
     [METRIC_BRAND]: true as const,
     fn,
     state: state ? Object.freeze([...state]) : null,
-    update_state: (a: unknown, b?: unknown, c?: unknown) =>
-      method(self, "update_state", () => (core.valuesOnly ? accumulate(self, a, a, b) : accumulate(self, a, b, c))),
-    result: () => method(self, "result", () => currentResult(self)),
-    reset_state: () => metricValue(fn, core),
+    update_state: (a: unknown, b?: unknown, c?: unknown, ...unused: unknown[]) =>
+      method(self, "update_state", () => {
+        if (core.valuesOnly) {
+          refuseUnusedArguments(fn, 3, [c, ...unused], "update_state(values, args)");
+          return accumulate(self, a, a, b);
+        }
+        refuseUnusedArguments(fn, 4, unused, "update_state(y_true, y_pred, args)");
+        return accumulate(self, a, b, c);
+      }),
+    result: (...unused: unknown[]) =>
+      method(self, "result", () => {
+        refuseUnusedArguments(fn, 1, unused, "result()");
+        return currentResult(self);
+      }),
+    reset_state: (...unused: unknown[]) =>
+      method(self, "reset_state", () => {
+        refuseUnusedArguments(fn, 1, unused, "reset_state()");
+        return metricValue(fn, core);
+      }),
   });
   return self;
 }
@@ -1013,14 +1031,22 @@ export const metric_mean_iou = dualMetric("mean_iou");
  * @example
  * metric_mean().update_state([1, 3, 5, 7]).result(); // 4
  */
-export const metric_mean = (args?: { name?: string; dtype?: string | null }): MetricSpec => makeMetric("mean", args);
+export const metric_mean = refusingUnused(
+  "metric_mean",
+  ["args"],
+  (args?: { name?: string; dtype?: string | null }): MetricSpec => makeMetric("mean", args),
+);
 /**
  * `metric_sum({ name = "sum" })`: Keras 3's `Sum` of the values given to `update_state(values, { sample_weight })`.
  *
  * @example
  * metric_sum().update_state([1, 3, 5, 7], { sample_weight: [1, 1, 0, 0] }).result(); // 4
  */
-export const metric_sum = (args?: { name?: string; dtype?: string | null }): MetricSpec => makeMetric("sum", args);
+export const metric_sum = refusingUnused(
+  "metric_sum",
+  ["args"],
+  (args?: { name?: string; dtype?: string | null }): MetricSpec => makeMetric("sum", args),
+);
 
 /**
  * `custom_metric(name, fn)` (R keras's helper): `fn(y_true, y_pred)` → per-sample tensor, tracked in
@@ -1031,6 +1057,7 @@ export const metric_sum = (args?: { name?: string; dtype?: string | null }): Met
  * compile(model, { optimizer: "adam", loss: "mse", metrics: [max_error] });
  */
 export function custom_metric(name: string, fn: (y_true: Tensor, y_pred: Tensor) => Tensor): MetricSpec {
+  refuseArgumentsPast("custom_metric", ["name", "fn"], arguments);
   const a = decodeArgs("custom_metric", { name: Str, fn: Fn }, { name, fn }, {}, ["name", "fn"]);
   const f = checkedTensorFunction(
     `\`fn\` of custom_metric(${JSON.stringify(a.name)})`,

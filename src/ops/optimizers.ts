@@ -16,6 +16,7 @@ import {
   decodeArgs,
   described,
   type Props,
+  refusingUnused,
 } from "../args.js";
 import * as t from "io-ts";
 import { isSchedule, type LearningRateSchedule } from "./schedules.js";
@@ -428,6 +429,10 @@ function ruleOf(spec: OptimizerSpec): UpdateRule {
   return r;
 }
 
+/** The public `optimizer_<key>(args)`. */
+const optimizerFunction = (key: string) =>
+  refusingUnused(RULES[key].fn, ["args"], (args?: OptArgs) => makeOptimizer(key, args));
+
 function makeOptimizer(key: string, args: unknown): OptimizerSpec {
   const rule = RULES[key];
   const c = decodeArgs(rule.fn, { ...COMMON_PROPS, ...rule.props }, args, {
@@ -452,56 +457,56 @@ type OptArgs = Record<string, unknown>;
  * @example
  * compile(model, { optimizer: optimizer_sgd({ learning_rate: 0.01, momentum: 0.9 }), loss: "mse" });
  */
-export const optimizer_sgd = (args?: OptArgs) => makeOptimizer("sgd", args);
+export const optimizer_sgd = optimizerFunction("sgd");
 /**
  * RMSprop (rho 0.9, epsilon 1e-7 inside the square root, optional momentum and centering).
  *
  * @example
  * compile(model, { optimizer: optimizer_rmsprop(), loss: "mse" });
  */
-export const optimizer_rmsprop = (args?: OptArgs) => makeOptimizer("rmsprop", args);
+export const optimizer_rmsprop = optimizerFunction("rmsprop");
 /**
  * Adam (Keras 3 form, epsilon 1e-7, optional amsgrad).
  *
  * @example
  * compile(model, { optimizer: optimizer_adam({ learning_rate: 1e-3 }), loss: "mse" });
  */
-export const optimizer_adam = (args?: OptArgs) => makeOptimizer("adam", args);
+export const optimizer_adam = optimizerFunction("adam");
 /**
  * AdamW: Adam with decoupled weight decay (`v -= v * weight_decay * lr` before the update; default 0.004).
  *
  * @example
  * compile(model, { optimizer: optimizer_adamw({ weight_decay: 0.004 }), loss: "mse" });
  */
-export const optimizer_adamw = (args?: OptArgs) => makeOptimizer("adamw", args);
+export const optimizer_adamw = optimizerFunction("adamw");
 /**
  * Adagrad (initial accumulator 0.1).
  *
  * @example
  * compile(model, { optimizer: optimizer_adagrad(), loss: "mse" });
  */
-export const optimizer_adagrad = (args?: OptArgs) => makeOptimizer("adagrad", args);
+export const optimizer_adagrad = optimizerFunction("adagrad");
 /**
  * Adadelta (rho 0.95, learning_rate 0.001 as in Keras 3).
  *
  * @example
  * compile(model, { optimizer: optimizer_adadelta(), loss: "mse" });
  */
-export const optimizer_adadelta = (args?: OptArgs) => makeOptimizer("adadelta", args);
+export const optimizer_adadelta = optimizerFunction("adadelta");
 /**
  * Adamax (infinity-norm Adam).
  *
  * @example
  * compile(model, { optimizer: optimizer_adamax(), loss: "mse" });
  */
-export const optimizer_adamax = (args?: OptArgs) => makeOptimizer("adamax", args);
+export const optimizer_adamax = optimizerFunction("adamax");
 /**
  * Nadam (Keras 3's momentum-schedule form with decay 0.96).
  *
  * @example
  * compile(model, { optimizer: optimizer_nadam(), loss: "mse" });
  */
-export const optimizer_nadam = (args?: OptArgs) => makeOptimizer("nadam", args);
+export const optimizer_nadam = optimizerFunction("nadam");
 /**
  * Lion (Keras 3; Chen et al. 2023): steps of size `learning_rate` in the sign of an interpolated
  * momentum. Defaults: learning_rate = 0.001, beta_1 = 0.9, beta_2 = 0.99. Use a learning rate 3-10 times
@@ -510,7 +515,7 @@ export const optimizer_nadam = (args?: OptArgs) => makeOptimizer("nadam", args);
  * @example
  * compile(model, { optimizer: optimizer_lion({ learning_rate: 1e-4 }), loss: "mse" });
  */
-export const optimizer_lion = (args?: OptArgs) => makeOptimizer("lion", args);
+export const optimizer_lion = optimizerFunction("lion");
 /**
  * LAMB (Keras 3; You et al. 2019): Adam's step rescaled per weight by the trust ratio ||w|| / ||step||.
  * Defaults: learning_rate = 0.001, beta_1 = 0.9, beta_2 = 0.999, epsilon = 1e-7.
@@ -518,7 +523,7 @@ export const optimizer_lion = (args?: OptArgs) => makeOptimizer("lion", args);
  * @example
  * compile(model, { optimizer: optimizer_lamb({ learning_rate: 0.01 }), loss: "mse" });
  */
-export const optimizer_lamb = (args?: OptArgs) => makeOptimizer("lamb", args);
+export const optimizer_lamb = optimizerFunction("lamb");
 /**
  * FTRL-proximal (Keras 3). Defaults: learning_rate = 0.001, learning_rate_power = -0.5,
  * initial_accumulator_value = 0.1, l1_regularization_strength = 0, l2_regularization_strength = 0,
@@ -527,7 +532,7 @@ export const optimizer_lamb = (args?: OptArgs) => makeOptimizer("lamb", args);
  * @example
  * compile(model, { optimizer: optimizer_ftrl({ learning_rate: 0.1, l1_regularization_strength: 0.01 }), loss: "mse" });
  */
-export const optimizer_ftrl = (args?: OptArgs) => makeOptimizer("ftrl", args);
+export const optimizer_ftrl = optimizerFunction("ftrl");
 /**
  * Adafactor (Keras 3; Shazeer & Stern 2018): factored second moments for weights of rank >= 2, step
  * size min(learning_rate, 1 / sqrt(t)) relative to the weights' RMS. Defaults: learning_rate = 0.001,
@@ -536,7 +541,7 @@ export const optimizer_ftrl = (args?: OptArgs) => makeOptimizer("ftrl", args);
  * @example
  * compile(model, { optimizer: optimizer_adafactor({ learning_rate: 0.01 }), loss: "mse" });
  */
-export const optimizer_adafactor = (args?: OptArgs) => makeOptimizer("adafactor", args);
+export const optimizer_adafactor = optimizerFunction("adafactor");
 
 /** An optimizer by name ("adam", "sgd", ...) or an optimizer_*() value; undefined when not one. */
 export function resolveOptimizer(fn: string, v: unknown): OptimizerSpec {

@@ -1,5 +1,5 @@
 import * as t from "io-ts";
-import { decodeArgs, described } from "../args.js";
+import { decodeArgs, described, refuseArgumentsPast } from "../args.js";
 
 /** An Rng's state as plain data (JSON-safe). */
 export interface RngState {
@@ -107,6 +107,7 @@ const Seed = described(
  * ```
  */
 export function set_random_seed(seed: number): void {
+  refuseArgumentsPast("set_random_seed", ["seed"], arguments);
   const a = decodeArgs("set_random_seed", { seed: Seed }, { seed }, {}, ["seed"]);
   globalStream = new Rng(a.seed);
 }

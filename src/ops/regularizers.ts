@@ -1,6 +1,15 @@
 /** Keras weight regularizers: l1, l2, l1_l2 (plain data specs; penalty computed with tf ops). */
 import { tf, type Tensor } from "../backend/tf.js";
-import { NonNegativeNum, checkArgs, decodeArgs, isPlainRecord, type Props } from "../args.js";
+import {
+  NonNegativeNum,
+  checkArgs,
+  decodeArgs,
+  isPlainRecord,
+  type Props,
+  refuseArgumentsPast,
+  refuseUnusedArguments,
+  refusingUnused,
+} from "../args.js";
 import { checkedTensorFunction } from "./user_functions.js";
 
 export interface RegularizerSpec {
@@ -44,16 +53,18 @@ function factor(fn: string, arg: unknown): number {
  * @example
  * layer_dense({ units: 4, kernel_regularizer: regularizer_l1(0.001) });
  */
-export const regularizer_l1 = (l?: number | { l?: number }): RegularizerSpec =>
-  spec("L1", { l1: factor("regularizer_l1", l) });
+export const regularizer_l1 = refusingUnused("regularizer_l1", ["l"], (l?: number | { l?: number }): RegularizerSpec =>
+  spec("L1", { l1: factor("regularizer_l1", l) }),
+);
 /**
  * `regularizer_l2(l = 0.01)`: penalty l * sum(w^2).
  *
  * @example
  * layer_dense({ units: 4, kernel_regularizer: regularizer_l2(0.001) });
  */
-export const regularizer_l2 = (l?: number | { l?: number }): RegularizerSpec =>
-  spec("L2", { l2: factor("regularizer_l2", l) });
+export const regularizer_l2 = refusingUnused("regularizer_l2", ["l"], (l?: number | { l?: number }): RegularizerSpec =>
+  spec("L2", { l2: factor("regularizer_l2", l) }),
+);
 /**
  * `regularizer_l1_l2(l1 = 0.01, l2 = 0.01)`: both penalties.
  *
@@ -61,8 +72,12 @@ export const regularizer_l2 = (l?: number | { l?: number }): RegularizerSpec =>
  * layer_dense({ units: 4, kernel_regularizer: regularizer_l1_l2({ l1: 0.001, l2: 0.01 }) });
  */
 export function regularizer_l1_l2(l1?: number | { l1?: number; l2?: number }, l2?: number): RegularizerSpec {
+  refuseArgumentsPast("regularizer_l1_l2", ["l1", "l2"], arguments);
+  const fn = "regularizer_l1_l2";
+  // With the record form, a second argument is one too many.
+  if (typeof l1 === "object" && l1 !== null) refuseUnusedArguments(fn, 2, [l2], `${fn}(l1, l2) or ${fn}(args)`);
   const a = typeof l1 === "object" ? l1 : { l1, l2 };
-  const d = decodeArgs("regularizer_l1_l2", CLASSES.L1L2.props, a, { l1: 0.01, l2: 0.01 });
+  const d = decodeArgs(fn, CLASSES.L1L2.props, a, { l1: 0.01, l2: 0.01 });
   return spec("L1L2", { l1: d.l1, l2: d.l2 });
 }
 

@@ -14,6 +14,7 @@ import {
   decodeArgs,
   described,
   Nullable,
+  refuseArgumentsPast,
 } from "../args.js";
 
 export const SCHEDULE_BRAND = Symbol.for("tskeras.lr_schedule");
@@ -54,6 +55,7 @@ export function learning_rate_schedule_exponential_decay(args: {
   staircase?: boolean;
   name?: string;
 }): LearningRateSchedule {
+  refuseArgumentsPast("learning_rate_schedule_exponential_decay", ["args"], arguments);
   const a = decodeArgs(
     "learning_rate_schedule_exponential_decay",
     {
@@ -86,6 +88,7 @@ export function learning_rate_schedule_inverse_time_decay(args: {
   staircase?: boolean;
   name?: string;
 }): LearningRateSchedule {
+  refuseArgumentsPast("learning_rate_schedule_inverse_time_decay", ["args"], arguments);
   const a = decodeArgs(
     "learning_rate_schedule_inverse_time_decay",
     {
@@ -116,6 +119,7 @@ export function learning_rate_schedule_piecewise_constant_decay(args: {
   values: number[];
   name?: string;
 }): LearningRateSchedule {
+  refuseArgumentsPast("learning_rate_schedule_piecewise_constant_decay", ["args"], arguments);
   const fn = "learning_rate_schedule_piecewise_constant_decay";
   const a = decodeArgs(
     fn,
@@ -157,6 +161,7 @@ export function learning_rate_schedule_cosine_decay(args: {
   warmup_target?: number | null;
   warmup_steps?: number;
 }): LearningRateSchedule {
+  refuseArgumentsPast("learning_rate_schedule_cosine_decay", ["args"], arguments);
   const a = decodeArgs(
     "learning_rate_schedule_cosine_decay",
     {
@@ -200,6 +205,7 @@ export function learning_rate_schedule_polynomial_decay(args: {
   cycle?: boolean;
   name?: string;
 }): LearningRateSchedule {
+  refuseArgumentsPast("learning_rate_schedule_polynomial_decay", ["args"], arguments);
   const a = decodeArgs(
     "learning_rate_schedule_polynomial_decay",
     {
@@ -242,6 +248,7 @@ export function learning_rate_schedule_cosine_decay_restarts(args: {
   alpha?: number;
   name?: string;
 }): LearningRateSchedule {
+  refuseArgumentsPast("learning_rate_schedule_cosine_decay_restarts", ["args"], arguments);
   const a = decodeArgs(
     "learning_rate_schedule_cosine_decay_restarts",
     {

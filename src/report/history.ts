@@ -4,6 +4,7 @@
  */
 import { inspect } from "node:util";
 import { KerasError, describeValue } from "../errors.js";
+import { refuseArgumentsPast } from "../args.js";
 
 export const HISTORY_BRAND = Symbol.for("tskeras.history");
 
@@ -88,6 +89,7 @@ function checkHistory(fn: string, x: unknown): asserts x is History {
  * console.log(print_history(history));
  */
 export function print_history(history: History): string {
+  refuseArgumentsPast("print_history", ["history"], arguments);
   checkHistory("print_history", history);
   const text = history.toString();
   console.log(text);
@@ -101,6 +103,7 @@ export function print_history(history: History): string {
  * const rows = as_data_frame(history); // [{ epoch: 1, metric: "loss", value: ..., data: "training" }, ...]
  */
 export function as_data_frame(history: History): HistoryRow[] {
+  refuseArgumentsPast("as_data_frame", ["history"], arguments);
   checkHistory("as_data_frame", history);
   const rows: HistoryRow[] = [];
   const names = Object.keys(history.metrics);

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { writeFileAtomic } from "../io/atomic.js";
 import { KerasError } from "../errors.js";
-import { FilePath, PositiveIntAtMost, decodeArgs } from "../args.js";
+import { FilePath, PositiveIntAtMost, decodeArgs, refuseArgumentsPast } from "../args.js";
 import { as_data_frame, isHistory, type History } from "./history.js";
 import { describeValue } from "../errors.js";
 
@@ -68,6 +68,7 @@ export async function plot_history(
   history: History,
   args: { file?: string; width?: number; height?: number } = {},
 ): Promise<string> {
+  refuseArgumentsPast("plot_history", ["history", "args"], arguments);
   const fn = "plot_history";
   if (!isHistory(history))
     throw new KerasError(fn, `\`x\` must be the history returned by fit(), got ${describeValue(history)}`);

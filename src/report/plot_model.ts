@@ -8,7 +8,7 @@
  * their text in both files.
  */
 import { KerasError, describeValue } from "../errors.js";
-import { Bool, Nullable, OneOf, PositiveIntAtMost, Str, decodeArgs } from "../args.js";
+import { Bool, Nullable, OneOf, PositiveIntAtMost, Str, decodeArgs, refuseArgumentsPast } from "../args.js";
 import { isModel } from "../model/guards.js";
 import { familyOf, isLayer, weightSpecsOf, type Layer } from "../model/layer.js";
 import type { Model } from "../model/model.js";
@@ -277,6 +277,7 @@ async function loadGraphviz() {
  * await plot_model(model, "model.svg"); // R: plot(model, to_file = "model.svg")
  */
 export async function plot_model(model: Model, args?: PlotModelArgs | string): Promise<string> {
+  refuseArgumentsPast("plot_model", ["model", "args"], arguments);
   if (!isModel(model))
     throw new KerasError(
       FN,

@@ -5,7 +5,7 @@ import type { Shape } from "../model/types.js";
 import { formatShape } from "../model/shape.js";
 import { buildPlan, type Plan } from "../engine/plan.js";
 import { ArgumentError, KerasError, describeValue } from "../errors.js";
-import { Bool, PositiveInt, decodeArgs } from "../args.js";
+import { Bool, PositiveInt, decodeArgs, refuseArgumentsPast } from "../args.js";
 import { isModel } from "../model/guards.js";
 import { noteModelUse } from "../api/hints.js";
 
@@ -150,6 +150,7 @@ export function summaryText(model: Model, options: SummaryOptions = {}): string 
  * console.log(summary(model));
  */
 export function summary(model: Model, options: SummaryOptions = {}): string {
+  refuseArgumentsPast("summary", ["model", "options"], arguments);
   const fn = "summary";
   if (!isModel(model)) throw new KerasError(fn, `\`model\` must be a model, got ${describeValue(model)}`);
   noteModelUse(model);

@@ -15,7 +15,16 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { expect } from "chai";
 import { enterSandbox, filesBelow, leaveSandbox, makeFixtures, sandbox } from "./fixtures.js";
-import { EXPORTS, genericCases, planCases, verdict, type Case, type Outcome, type Plan } from "./cases.js";
+import {
+  EXPORTS,
+  genericCases,
+  pastTheLastCases,
+  planCases,
+  verdict,
+  type Case,
+  type Outcome,
+  type Plan,
+} from "./cases.js";
 import { Random } from "./random.js";
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261130);
@@ -149,6 +158,24 @@ describe(`fuzz: bad input to every export is a KerasError (seed ${SEED}; FUZZ_SE
       const keep = TARGET === Infinity ? cases : rng.sample(cases, Math.ceil(cases.length / 4));
       for (const c of keep) {
         const why = verdict(c as Case, await c.run());
+        if (why) failures.push(`${name}: ${c.description}: ${why}`);
+      }
+    }
+    expect(failures).to.deep.equal([]);
+  });
+
+  it('every export refuses an argument past its last (as R\'s "unused argument")', async function () {
+    if (ONLY) this.skip();
+    const fx = await makeFixtures();
+    const failures: string[] = [];
+    for (const name of EXPORTS) {
+      for (const c of pastTheLastCases(name, fx)) {
+        const outcome = await c.run();
+        const why =
+          verdict(c as Case, outcome) ??
+          (outcome.kind === "keras" && !/unused argument \d+/.test(outcome.message)
+            ? `not refused as an unused argument: ${outcome.message}`
+            : null);
         if (why) failures.push(`${name}: ${c.description}: ${why}`);
       }
     }

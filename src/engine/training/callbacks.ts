@@ -23,6 +23,8 @@ import {
   Fn,
   FilePath,
   type Props,
+  refuseArgumentsPast,
+  refuseUnusedArguments,
 } from "../../args.js";
 import { Progbar, defaultProgressIO, type ProgressIO } from "../../report/progress.js";
 import type { Model } from "../../model/model.js";
@@ -179,6 +181,7 @@ export function callback_lambda(
     on_batch_end?: Hook<[number, Logs]>;
   },
 ): CallbackSpec {
+  refuseArgumentsPast("callback_lambda", ["args"], arguments);
   const a = decodeArgs("callback_lambda", HOOK_PROPS, args, {});
   return makeCallback("LambdaCallback", { ...a }, () => userHooks(a));
 }
@@ -291,6 +294,7 @@ export function callback_early_stopping(
     start_from_epoch?: number;
   } = {},
 ): CallbackSpec {
+  refuseArgumentsPast("callback_early_stopping", ["args"], arguments);
   const fn = "callback_early_stopping";
   const a = decodeArgs(
     fn,
@@ -386,6 +390,7 @@ export function callback_reduce_lr_on_plateau(
     min_lr?: number;
   } = {},
 ): CallbackSpec {
+  refuseArgumentsPast("callback_reduce_lr_on_plateau", ["args"], arguments);
   const fn = "callback_reduce_lr_on_plateau";
   const a = decodeArgs(
     fn,
@@ -458,7 +463,8 @@ export function callback_reduce_lr_on_plateau(
 
 /**
  * Decodes a callback's arguments when its first one may also be named in the record, as R allows
- * (`callback_csv_logger(filename = "log.csv")`): `f(record)` or `f(first, record)`.
+ * (`callback_csv_logger(filename = "log.csv")`): `f(record)` or `f(first, record)`; `unused` are the
+ * arguments past those two, refused.
  */
 function decodeWithFirst<D extends Record<string, unknown>>(
   fn: string,
@@ -466,8 +472,10 @@ function decodeWithFirst<D extends Record<string, unknown>>(
   props: Props,
   a: unknown,
   b: unknown,
+  unused: readonly unknown[],
   defaults: D,
 ): D & Record<string, unknown> {
+  refuseUnusedArguments(fn, 3, unused, `${fn}(${first}, args) or ${fn}(args)`);
   if (isPlainRecord(a) && b === undefined) return decodeArgs(fn, props, a, defaults, [first]);
   const { [first]: codec, ...rest } = props;
   return decodeCall(fn, { [first]: [codec, a] }, b, rest, defaults);
@@ -493,9 +501,9 @@ export function callback_learning_rate_scheduler(
   args?: { verbose?: 0 | 1 | boolean },
 ): CallbackSpec;
 export function callback_learning_rate_scheduler(args: { schedule: Schedule; verbose?: 0 | 1 | boolean }): CallbackSpec;
-export function callback_learning_rate_scheduler(first: unknown, rest?: unknown): CallbackSpec {
+export function callback_learning_rate_scheduler(first: unknown, rest?: unknown, ...unused: unknown[]): CallbackSpec {
   const fn = "callback_learning_rate_scheduler";
-  const a = decodeWithFirst(fn, "schedule", SCHEDULER_PROPS, first, rest, { verbose: 0 });
+  const a = decodeWithFirst(fn, "schedule", SCHEDULER_PROPS, first, rest, unused, { verbose: 0 });
   const schedule = a.schedule as Schedule;
   return makeCallback("LearningRateScheduler", { schedule, ...a }, (ctx) => ({
     on_epoch_begin: (epoch) => {
@@ -517,6 +525,7 @@ export function callback_learning_rate_scheduler(first: unknown, rest?: unknown)
  * await fit(model, x, y, { epochs: 10, callbacks: [callback_terminate_on_nan()] });
  */
 export function callback_terminate_on_nan(): CallbackSpec {
+  refuseArgumentsPast("callback_terminate_on_nan", [], arguments);
   return makeCallback("TerminateOnNaN", {}, (ctx) => ({
     on_train_batch_end: (batch, logs) => {
       const loss = logs.loss;
@@ -546,9 +555,9 @@ const CSV_LOGGER_PROPS = {
  */
 export function callback_csv_logger(filename: string, args?: { separator?: string; append?: boolean }): CallbackSpec;
 export function callback_csv_logger(args: { filename: string; separator?: string; append?: boolean }): CallbackSpec;
-export function callback_csv_logger(first: unknown, rest?: unknown): CallbackSpec {
+export function callback_csv_logger(first: unknown, rest?: unknown, ...unused: unknown[]): CallbackSpec {
   const fn = "callback_csv_logger";
-  const a = decodeWithFirst(fn, "filename", CSV_LOGGER_PROPS, first, rest, {
+  const a = decodeWithFirst(fn, "filename", CSV_LOGGER_PROPS, first, rest, unused, {
     separator: ",",
     append: false,
   });
@@ -595,6 +604,7 @@ export function callback_csv_logger(first: unknown, rest?: unknown): CallbackSpe
 export function callback_progbar_logger(
   args: { count_mode?: "steps"; stateful_metrics?: string[] | null } = {},
 ): CallbackSpec {
+  refuseArgumentsPast("callback_progbar_logger", ["args"], arguments);
   const fn = "callback_progbar_logger";
   const a = decodeArgs(
     fn,

@@ -14,7 +14,7 @@ import { mkdir, readFile, rm, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import * as t from "io-ts";
 import { KerasError, describeValue } from "../../errors.js";
-import { Bool, Nullable, Num, OneOf, PositiveInt, decodeArgs, described } from "../../args.js";
+import { Bool, Nullable, Num, OneOf, PositiveInt, decodeArgs, described, refuseArgumentsPast } from "../../args.js";
 import type { Model } from "../../model/model.js";
 import { writeFileAtomic } from "../../io/atomic.js";
 import { readHdf5 } from "../../io/hdf5.js";
@@ -106,6 +106,7 @@ export interface ModelCheckpointArgs {
  * const { model: trained } = await fit(model, x, y, { epochs: 10, validation_split: 0.2, callbacks: [checkpoint] });
  */
 export function callback_model_checkpoint(filepath: string, args: ModelCheckpointArgs = {}): CallbackSpec {
+  refuseArgumentsPast("callback_model_checkpoint", ["filepath", "args"], arguments);
   const fn = "callback_model_checkpoint";
   if (args !== undefined && args !== null && (typeof args !== "object" || Array.isArray(args)))
     throw new KerasError(fn, `the options must be a record of named arguments, got ${describeValue(args)}`);
@@ -261,6 +262,7 @@ export interface BackupAndRestoreArgs {
  * await fit(model, x, y, { epochs: 50, callbacks: [callback_backup_and_restore("backup")] });
  */
 export function callback_backup_and_restore(backup_dir: string, args: BackupAndRestoreArgs = {}): CallbackSpec {
+  refuseArgumentsPast("callback_backup_and_restore", ["backup_dir", "args"], arguments);
   const fn = "callback_backup_and_restore";
   if (args !== undefined && args !== null && (typeof args !== "object" || Array.isArray(args)))
     throw new KerasError(fn, `the options must be a record of named arguments, got ${describeValue(args)}`);

@@ -27,6 +27,7 @@ import {
   Str,
   decodeArgs,
   described,
+  refuseArgumentsPast,
 } from "../../args.js";
 import { EventFileWriter, IMAGES_PLUGIN, KERAS_GRAPH_PLUGIN, histogramBuckets } from "../../io/tfevents.js";
 import { encodePng } from "../../io/png.js";
@@ -126,6 +127,7 @@ function checkUnsupported(a: Required<TensorBoardArgs>): void {
  * // then: tensorboard --logdir logs
  */
 export function callback_tensorboard(log_dir?: string | TensorBoardArgs, args?: TensorBoardArgs): CallbackSpec {
+  refuseArgumentsPast("callback_tensorboard", ["log_dir", "args"], arguments);
   if (log_dir !== undefined && log_dir !== null && typeof log_dir === "object" && !Array.isArray(log_dir)) {
     if (args !== undefined) throw new KerasError(FN, "give `log_dir` either first or in the record, not both");
     args = log_dir;

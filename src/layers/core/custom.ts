@@ -26,6 +26,7 @@ import {
   isPlainRecord,
   type ArgsOf,
   type Props,
+  refuseArgumentsPast,
 } from "../../args.js";
 import { ArgumentError, KerasError, asKerasError, callUser, describeValue } from "../../errors.js";
 import { COMMON_PROPS, createLayer } from "../../model/layer.js";
@@ -96,6 +97,7 @@ const ADD_WEIGHT_PROPS = {
  * });
  */
 export function add_weight(args: ArgsOf<typeof ADD_WEIGHT_PROPS, "shape">): WeightDeclaration {
+  refuseArgumentsPast("add_weight", ["args"], arguments);
   const a = decodeArgs(
     "add_weight",
     ADD_WEIGHT_PROPS,
@@ -379,6 +381,7 @@ export function isCustomLayerFunction(f: unknown): f is CustomLayerFunction<Reco
 export function new_layer_class<A extends Record<string, unknown> = Record<string, never>>(
   definition: LayerClassDefinition<A>,
 ): CustomLayerFunction<A> {
+  refuseArgumentsPast("new_layer_class", ["definition"], arguments);
   const fn = "new_layer_class";
   const d = decodeArgs(
     fn,

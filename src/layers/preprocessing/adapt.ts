@@ -3,7 +3,16 @@
  * Layers are values: adapt() and set_vocabulary() return a new layer holding the vocabulary.
  */
 import * as t from "io-ts";
-import { Bool, Nullable, PositiveInt, decodeArgs, decodeCall, described, mixed } from "../../args.js";
+import {
+  Bool,
+  Nullable,
+  PositiveInt,
+  decodeArgs,
+  decodeCall,
+  described,
+  mixed,
+  refuseArgumentsPast,
+} from "../../args.js";
 import { KerasError, describeValue } from "../../errors.js";
 import { familyOf, isLayer, newId, withLayer, type Layer } from "../../model/layer.js";
 import { readHostTokens } from "./host_data.js";
@@ -66,6 +75,7 @@ export function adapt<L extends Layer>(
   data: unknown,
   args: { batch_size?: number | null; steps?: number | null } = {},
 ): L {
+  refuseArgumentsPast("adapt", ["object", "data", "args"], arguments);
   const fn = "adapt";
   const { layer, settings } = textLayer(fn, object);
   const a = decodeArgs(fn, ADAPT_PROPS, args, { batch_size: null, steps: null });
@@ -100,6 +110,7 @@ export function adapt<L extends Layer>(
  * get_vocabulary(vectorize); // ["", "[UNK]", "the", ...]
  */
 export function get_vocabulary(object: Layer, args: { include_special_tokens?: boolean } = {}): Token[] {
+  refuseArgumentsPast("get_vocabulary", ["object", "args"], arguments);
   const fn = "get_vocabulary";
   const { layer, settings } = textLayer(fn, object);
   const a = decodeArgs(fn, { include_special_tokens: Bool }, args, { include_special_tokens: true });
@@ -124,6 +135,7 @@ export function set_vocabulary<L extends Layer>(
   vocabulary: readonly Token[],
   args: { idf_weights?: readonly number[] | null } = {},
 ): L {
+  refuseArgumentsPast("set_vocabulary", ["object", "vocabulary", "args"], arguments);
   const fn = "set_vocabulary";
   const { layer, settings } = textLayer(fn, object);
   const a = decodeCall(

@@ -5,7 +5,17 @@
 import { tf, type Tensor } from "../../backend/tf.js";
 import * as t from "io-ts";
 import { KerasError, asKerasError, describeValue, within } from "../../errors.js";
-import { Bool, FloatDType, MAX_TENSOR_SIZE, PositiveInt, decodeArgs, described, type ArgsOf } from "../../args.js";
+import {
+  Bool,
+  FloatDType,
+  MAX_TENSOR_SIZE,
+  PositiveInt,
+  decodeArgs,
+  described,
+  type ArgsOf,
+  refuseArgumentsPast,
+  refuseUnusedArguments,
+} from "../../args.js";
 import { callEager } from "../../engine/eager.js";
 import { isSymbolicInput } from "../../model/symbolic.js";
 import { formatShape } from "../../model/shape.js";
@@ -56,6 +66,7 @@ function zeroStates(fn: string, cell: Layer, batch: number, own = false): Tensor
  * state_size(rnn_cell_lstm({ units: 5 })); // [5, 5]
  */
 export function state_size(cell: Layer): number | number[] {
+  refuseArgumentsPast("state_size", ["cell"], arguments);
   checkCell("state_size", cell);
   const s = cellOf(cell).stateSizes;
   return s.length === 1 ? s[0] : [...s];
@@ -68,6 +79,7 @@ export function state_size(cell: Layer): number | number[] {
  * output_size(rnn_cell_lstm({ units: 5 })); // 5
  */
 export function output_size(cell: Layer): number {
+  refuseArgumentsPast("output_size", ["cell"], arguments);
   checkCell("output_size", cell);
   return cellOf(cell).outputSize;
 }
@@ -90,6 +102,7 @@ const INITIAL_STATE_PROPS = {
  * const [h, c] = get_initial_state(layer_lstm_cell({ units: 4 }), { batch_size: 2 }); // two 2 x 4 zero matrices
  */
 export function get_initial_state(cell: Layer, args: ArgsOf<typeof INITIAL_STATE_PROPS>): Tensor[] {
+  refuseArgumentsPast("get_initial_state", ["cell", "args"], arguments);
   const fn = "get_initial_state";
   checkCell(fn, cell);
   const a = decodeArgs(fn, INITIAL_STATE_PROPS, args, {});
@@ -116,6 +129,7 @@ export function get_initial_state(cell: Layer, args: ArgsOf<typeof INITIAL_STATE
  * const h = zero_state(rnn_cell_gru({ units: 4 }), 2); // a 2 x 4 zero matrix
  */
 export function zero_state(cell: Layer, batch_size: number, dtype: string = "float32"): Tensor | Tensor[] {
+  refuseArgumentsPast("zero_state", ["cell", "batch_size", "dtype"], arguments);
   const fn = "zero_state";
   checkCell(fn, cell);
   const a = decodeArgs(fn, STATE_PROPS, { batch_size, dtype }, {}, ["batch_size"]);
@@ -155,8 +169,10 @@ export function cell_call(
   inputs: unknown,
   states?: unknown,
   options: CellCallOptions = {},
+  ...unused: unknown[]
 ): [Tensor, Tensor[]] | [SymbolicTensor, SymbolicTensor[]] {
   const fn = "cell_call";
+  refuseUnusedArguments(fn, 5, unused, "cell_call(cell, inputs, states, args)");
   checkCell(fn, cell);
   const o = decodeArgs(fn, CELL_CALL_PROPS, options, {});
   if (isSymbolicInput(inputs)) {

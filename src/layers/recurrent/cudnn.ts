@@ -4,7 +4,7 @@
  * input bias then recurrent bias — and conversion of weights to and from layer_gru / layer_lstm.
  */
 import { KerasError, describeValue } from "../../errors.js";
-import { Bool, PositiveInt, isPlainRecord } from "../../args.js";
+import { Bool, PositiveInt, isPlainRecord, refuseArgumentsPast } from "../../args.js";
 import { tf } from "../../backend/tf.js";
 import { builtInputShapesOf, builtWeightsOf, isLayer, withLayer, type Layer } from "../../model/layer.js";
 import { toFloat32 } from "../../model/weights.js";
@@ -138,6 +138,7 @@ function unitsOf(fn: string, weights: unknown): number {
  * const keras = convert_cudnn_weights(get_weights(cudnn_layer), "CuDNNGRU");
  */
 export function convert_cudnn_weights(weights: readonly unknown[], from: Kind): unknown[] {
+  refuseArgumentsPast("convert_cudnn_weights", ["weights", "from"], arguments);
   const fn = "convert_cudnn_weights";
   if (!["CuDNNGRU", "CuDNNLSTM", "GRU", "LSTM"].includes(from))
     throw new KerasError(fn, `\`from\` must be "CuDNNGRU", "CuDNNLSTM", "GRU" or "LSTM", got ${describeValue(from)}`);
@@ -184,6 +185,7 @@ const nested = (w: WeightValue) => ({ shape: w.shape, values: w.values });
  * const portable = layer_from_cudnn(layer_cudnn_gru({ units: 8 }));
  */
 export function layer_from_cudnn(layer: Layer): Layer {
+  refuseArgumentsPast("layer_from_cudnn", ["layer"], arguments);
   const fn = "layer_from_cudnn";
   if (!isLayer(layer) || (layer.className !== "CuDNNGRU" && layer.className !== "CuDNNLSTM"))
     throw new KerasError(
@@ -213,6 +215,7 @@ export function layer_from_cudnn(layer: Layer): Layer {
  * const fast = layer_to_cudnn(layer_gru({ units: 8, reset_after: true, recurrent_activation: "sigmoid" }));
  */
 export function layer_to_cudnn(layer: Layer): Layer {
+  refuseArgumentsPast("layer_to_cudnn", ["layer"], arguments);
   const fn = "layer_to_cudnn";
   if (!isLayer(layer) || (layer.className !== "GRU" && layer.className !== "LSTM"))
     throw new KerasError(fn, `\`layer\` must be a layer_gru() or layer_lstm() layer, got ${describeValue(layer)}`);

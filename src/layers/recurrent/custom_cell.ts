@@ -9,7 +9,7 @@ import { tf, type Tensor } from "../../backend/tf.js";
 import { formatShape } from "../../model/shape.js";
 import { ArgumentError, callUser, describeValue } from "../../errors.js";
 import type { Layer, LayerArgs } from "../../model/layer.js";
-import { FnOf, Nullable, PositiveInt, Str, described, type ConfigOf } from "../../args.js";
+import { FnOf, Nullable, PositiveInt, Str, described, type ConfigOf, refuseArgumentsPast } from "../../args.js";
 import { resolveInitializer } from "../../ops/initializers.js";
 import type { Shape, WeightSpec } from "../../model/types.js";
 import { defineCell, type RecurrentCell } from "./cell.js";
@@ -156,5 +156,6 @@ const customCellLayer = defineCell({
  * });
  */
 export function rnn_cell_custom(args: LayerArgs<typeof CUSTOM_PROPS, "state_size" | "call">): Layer<"many"> {
+  refuseArgumentsPast("rnn_cell_custom", ["args"], arguments);
   return customCellLayer(args);
 }
