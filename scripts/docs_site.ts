@@ -13,7 +13,7 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync,
 import { basename, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { Lexer, Marked, type Token, type Tokens } from "marked";
-import { tsCodeTokens, vignetteModule } from "./vignette_code.js";
+import { documentTmpdir, tsCodeTokens, vignetteModule } from "./vignette_code.js";
 
 const root = resolve(import.meta.dirname, "..");
 const runtime = join(root, "scripts", "docs_site_runtime.ts");
@@ -76,6 +76,7 @@ function runBlocks(file: string, name: string, blocks: string[], figureDir: stri
           TSKERAS_SITE_MARKER: MARKER,
           TSKERAS_SITE_FIGURES: figureDir,
           TSKERAS_SITE_PREFIX: name,
+          TMPDIR: documentTmpdir(tmp),
         },
       });
       status = r.status;

@@ -2,6 +2,9 @@
  * The runnable code of a markdown document (a vignette, the README): its ```ts blocks, found by the same
  * markdown parser that renders the site, so the tests and the site run exactly the blocks a reader sees.
  */
+import { mkdirSync, readdirSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Lexer, Marked, type Token, type Tokens } from "marked";
 
 /** The ```ts code tokens of `tokens`, in document order (also those nested in lists or quotes). */
@@ -50,4 +53,16 @@ export function vignetteModule(
     l.replace(/from\s+["']tskeras["']/, `from ${JSON.stringify(tskeras)}`),
   );
   return resolved.join("\n") + "\n" + body.join("\n");
+}
+
+/**
+ * A temporary folder for a document's run (the child's TMPDIR), made inside `scratch`, so that what the
+ * code writes to tmpdir() goes when `scratch` is removed; tsx's compile cache is linked in to stay warm.
+ */
+export function documentTmpdir(scratch: string): string {
+  const dir = join(scratch, "tmp");
+  mkdirSync(dir);
+  for (const name of readdirSync(tmpdir()).filter((n) => n.startsWith("tsx-")))
+    symlinkSync(join(tmpdir(), name), join(dir, name));
+  return dir;
 }

@@ -7,10 +7,9 @@
  */
 import { expect } from "chai";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { tsBlocks, vignetteModule } from "../../scripts/vignette_code.js";
+import { documentTmpdir, tsBlocks, vignetteModule } from "../../scripts/vignette_code.js";
 
 const root = resolve(import.meta.dirname, "../..");
 const dir = join(root, "vignettes");
@@ -35,10 +34,7 @@ describe("the code in vignettes and the README runs", function () {
       const script = join(tmp, file.replace(/\//g, "_").replace(/\.md$/, ".mts"));
       writeFileSync(script, code);
       // the document's own temporary files (os.tmpdir() in the child) go into a folder removed with it
-      const ownTmp = join(tmp, "tmp");
-      mkdirSync(ownTmp);
-      for (const name of readdirSync(tmpdir()).filter((n) => n.startsWith("tsx-")))
-        symlinkSync(join(tmpdir(), name), join(ownTmp, name)); // tsx's compile cache stays warm
+      const ownTmp = documentTmpdir(tmp);
       const r = spawnSync(process.execPath, ["--import", "tsx", script], {
         cwd: root,
         encoding: "utf8",
