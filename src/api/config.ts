@@ -43,8 +43,8 @@ export function get_config(object: Model | Layer): SequentialConfig | Functional
  * const copy = from_config(get_config(model));
  */
 export function from_config(config: unknown): Model | Layer {
-  refuseArgumentsPast("from_config", ["config"], arguments);
   const fn = "from_config";
+  refuseArgumentsPast(fn, ["config"], arguments);
   try {
     return fromConfig(fn, config);
   } catch (e) {

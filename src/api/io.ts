@@ -192,8 +192,8 @@ async function modelFromArchive(
  * await save_model(model, "model.keras");
  */
 export async function save_model(model: Model, filepath: string, args: { overwrite?: boolean } = {}): Promise<void> {
-  refuseArgumentsPast("save_model", ["model", "filepath", "args"], arguments);
   const fn = "save_model";
+  refuseArgumentsPast(fn, ["model", "filepath", "args"], arguments);
   if (typeof filepath === "string" && TFJS_JSON.test(filepath)) {
     const { overwrite } = decodeSave(fn, model, filepath, args);
     return saveTfjsModel(fn, model, dirname(filepath), { overwrite, includeOptimizer: true });
@@ -229,8 +229,8 @@ export async function load_model(
   model: string | Uint8Array,
   args: { custom_objects?: Record<string, unknown>; compile?: boolean } = {},
 ): Promise<Model> {
-  refuseArgumentsPast("load_model", ["model", "args"], arguments);
   const fn = "load_model";
+  refuseArgumentsPast(fn, ["model", "args"], arguments);
   const a = decodeCall(fn, { model: [PathOrBytes, model] }, args, LOAD_PROPS, LOAD_DEFAULTS);
   if (model instanceof Uint8Array) return modelFromArchive(fn, "the model bytes", model, a.custom_objects, a.compile);
   if (TFJS_JSON.test(model) || (await isTfjsFolder(model))) return loadTfjsModel(fn, model, { compile: a.compile });
@@ -244,8 +244,8 @@ export async function load_model(
  * const bytes = await serialize_model(model);
  */
 export async function serialize_model(model: Model, args: { include_optimizer?: boolean } = {}): Promise<Uint8Array> {
-  refuseArgumentsPast("serialize_model", ["model", "args"], arguments);
   const fn = "serialize_model";
+  refuseArgumentsPast(fn, ["model", "args"], arguments);
   const { include_optimizer } = decodeCall(
     fn,
     { model: [ModelArg, model] },
@@ -266,8 +266,8 @@ export async function unserialize_model(
   model: Uint8Array,
   args: { custom_objects?: Record<string, unknown>; compile?: boolean } = {},
 ): Promise<Model> {
-  refuseArgumentsPast("unserialize_model", ["model", "args"], arguments);
   const fn = "unserialize_model";
+  refuseArgumentsPast(fn, ["model", "args"], arguments);
   const a = decodeCall(fn, { model: [Bytes, model] }, args, LOAD_PROPS, LOAD_DEFAULTS);
   return modelFromArchive(fn, "the model bytes", a.model, a.custom_objects, a.compile);
 }
@@ -289,8 +289,8 @@ export async function save_model_weights(
   filepath: string,
   args: { overwrite?: boolean } = {},
 ): Promise<void> {
-  refuseArgumentsPast("save_model_weights", ["model", "filepath", "args"], arguments);
   const fn = "save_model_weights";
+  refuseArgumentsPast(fn, ["model", "filepath", "args"], arguments);
   await saveTo(
     fn,
     model,
@@ -323,8 +323,8 @@ export async function load_model_weights<M extends Model>(
   filepath: string,
   args: { skip_mismatch?: boolean; by_name?: boolean } = {},
 ): Promise<M> {
-  refuseArgumentsPast("load_model_weights", ["model", "filepath", "args"], arguments);
   const fn = "load_model_weights";
+  refuseArgumentsPast(fn, ["model", "filepath", "args"], arguments);
   const { skip_mismatch, by_name } = decodeCall(
     fn,
     { model: [ModelArg, model], filepath: [FilePath, filepath] },
@@ -363,8 +363,8 @@ export async function load_model_weights<M extends Model>(
  * const json = model_to_json(model);
  */
 export function model_to_json(model: Model): string {
-  refuseArgumentsPast("model_to_json", ["model"], arguments);
   const fn = "model_to_json";
+  refuseArgumentsPast(fn, ["model"], arguments);
   decodeCall(fn, { model: [ModelArg, model] }, {}, {}, {});
   const config = modelToKeras3(fn, model);
   if (isTrainingSetup(model.compiled)) config.compile_config = compileToKeras3(model.compiled);
@@ -378,8 +378,8 @@ export function model_to_json(model: Model): string {
  * const copy = model_from_json(model_to_json(model)); // new weights, same architecture
  */
 export function model_from_json(json: string, args: { custom_objects?: Record<string, unknown> } = {}): Model {
-  refuseArgumentsPast("model_from_json", ["json", "args"], arguments);
   const fn = "model_from_json";
+  refuseArgumentsPast(fn, ["json", "args"], arguments);
   const a = decodeCall(fn, { json: [Str, json] }, args, { custom_objects: CustomObjectsArg }, { custom_objects: {} });
   let config: unknown;
   try {
@@ -415,8 +415,8 @@ export async function load_model_config(
   filepath: string,
   args: { custom_objects?: Record<string, unknown> } = {},
 ): Promise<Model> {
-  refuseArgumentsPast("load_model_config", ["filepath", "args"], arguments);
   const fn = "load_model_config";
+  refuseArgumentsPast(fn, ["filepath", "args"], arguments);
   const a = decodeCall(
     fn,
     { filepath: [FilePath, filepath] },
@@ -514,8 +514,8 @@ export async function save_model_hdf5(
   filepath: string,
   args: { overwrite?: boolean; include_optimizer?: boolean } = {},
 ): Promise<void> {
-  refuseArgumentsPast("save_model_hdf5", ["model", "filepath", "args"], arguments);
   const fn = "save_model_hdf5";
+  refuseArgumentsPast(fn, ["model", "filepath", "args"], arguments);
   const a = decodeSave(
     fn,
     model,
@@ -539,8 +539,8 @@ export async function load_model_hdf5(
   filepath: string,
   args: { custom_objects?: Record<string, unknown>; compile?: boolean } = {},
 ): Promise<Model> {
-  refuseArgumentsPast("load_model_hdf5", ["filepath", "args"], arguments);
   const fn = "load_model_hdf5";
+  refuseArgumentsPast(fn, ["filepath", "args"], arguments);
   const a = decodeCall(fn, { filepath: [FilePath, filepath] }, args, LOAD_PROPS, LOAD_DEFAULTS);
   const what = `"${filepath}"`;
   const bytes = await readBytes(fn, filepath);
@@ -561,8 +561,8 @@ export async function save_model_weights_hdf5(
   filepath: string,
   args: { overwrite?: boolean } = {},
 ): Promise<void> {
-  refuseArgumentsPast("save_model_weights_hdf5", ["model", "filepath", "args"], arguments);
   const fn = "save_model_weights_hdf5";
+  refuseArgumentsPast(fn, ["model", "filepath", "args"], arguments);
   await saveTo(
     fn,
     model,
@@ -590,8 +590,8 @@ export async function load_model_weights_hdf5<M extends Model>(
   filepath: string,
   args: { by_name?: boolean; skip_mismatch?: boolean; reshape?: boolean } = {},
 ): Promise<M> {
-  refuseArgumentsPast("load_model_weights_hdf5", ["model", "filepath", "args"], arguments);
   const fn = "load_model_weights_hdf5";
+  refuseArgumentsPast(fn, ["model", "filepath", "args"], arguments);
   const a = decodeCall(
     fn,
     { model: [ModelArg, model], filepath: [FilePath, filepath] },

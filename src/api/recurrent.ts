@@ -31,8 +31,8 @@ function recurrentLayers(layer: Layer, prefix: string): { name: string; layer: L
  * console.table(rnn_fused_status(model)); // which path each recurrent layer takes, and why
  */
 export function rnn_fused_status(model: Model, args: { training?: boolean } = {}): RnnPathRow[] {
-  refuseArgumentsPast("rnn_fused_status", ["model", "args"], arguments);
   const fn = "rnn_fused_status";
+  refuseArgumentsPast(fn, ["model", "args"], arguments);
   if (!isModel(model)) throw new KerasError(fn, `\`model\` must be a model, got ${describeValue(model)}`);
   const { training } = decodeArgs(fn, { training: Bool }, args, { training: false });
   const rows: RnnPathRow[] = [];

@@ -36,8 +36,8 @@ export async function save_model_tfjs<M extends Model>(
   filepath: string,
   args?: SaveModelTfjsArgs,
 ): Promise<M> {
-  refuseArgumentsPast("save_model_tfjs", ["model", "filepath", "args"], arguments);
   const fn = "save_model_tfjs";
+  refuseArgumentsPast(fn, ["model", "filepath", "args"], arguments);
   const a = decodeCall(
     fn,
     { filepath: [FilePath, filepath] },
@@ -64,8 +64,8 @@ export interface LoadModelTfjsArgs {
  * const model = await load_model_tfjs("model_dir");
  */
 export async function load_model_tfjs(filepath: string, args?: LoadModelTfjsArgs): Promise<Model> {
-  refuseArgumentsPast("load_model_tfjs", ["filepath", "args"], arguments);
   const fn = "load_model_tfjs";
+  refuseArgumentsPast(fn, ["filepath", "args"], arguments);
   const a = decodeCall(fn, { filepath: [FilePath, filepath] }, args, { compile: Bool }, { compile: true });
   return loadTfjsModel(fn, a.filepath, { compile: a.compile });
 }

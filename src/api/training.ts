@@ -300,8 +300,8 @@ export async function fit<M extends Model>(
   y?: unknown,
   args?: FitArgs,
 ): Promise<{ model: M; history: History }> {
-  refuseArgumentsPast("fit", ["model", "x", "y", "args"], arguments);
   const fn = "fit";
+  refuseArgumentsPast(fn, ["model", "x", "y", "args"], arguments);
   checkModel(fn, model);
   [y, args] = datasetCall(fn, x, y, args);
   const a = decodeArgs(fn, FIT_PROPS, args, {
@@ -375,8 +375,8 @@ const EVAL_PROPS = {
  * const { loss, mae } = await evaluate(trained, x_test, y_test);
  */
 export async function evaluate(model: Model, x: unknown, y?: unknown, args?: ArgsOf<typeof EVAL_PROPS>): Promise<Logs> {
-  refuseArgumentsPast("evaluate", ["model", "x", "y", "args"], arguments);
   const fn = "evaluate";
+  refuseArgumentsPast(fn, ["model", "x", "y", "args"], arguments);
   checkModel(fn, model);
   [y, args] = datasetCall(fn, x, y, args);
   const a = decodeArgs(fn, EVAL_PROPS, args, { verbose: "auto" as const, callbacks: [] as unknown[] });
@@ -423,8 +423,8 @@ export async function predict<T extends NestedNumbers = NestedNumbers>(
   x: unknown,
   args: ArgsOf<typeof PREDICT_PROPS> = {},
 ): Promise<T[]> {
-  refuseArgumentsPast("predict", ["model", "x", "args"], arguments);
   const fn = "predict";
+  refuseArgumentsPast(fn, ["model", "x", "args"], arguments);
   checkModel(fn, model);
   datasetCall(fn, x, undefined, args);
   const a = decodeArgs(fn, PREDICT_PROPS, args, { verbose: "auto" as const, callbacks: [] as unknown[] });
@@ -458,8 +458,8 @@ export async function train_on_batch<M extends Model>(
   y: unknown,
   args: { sample_weight?: unknown; class_weight?: Record<string, number> | number[] } = {},
 ): Promise<{ model: M; logs: Logs }> {
-  refuseArgumentsPast("train_on_batch", ["model", "x", "y", "args"], arguments);
   const fn = "train_on_batch";
+  refuseArgumentsPast(fn, ["model", "x", "y", "args"], arguments);
   checkModel(fn, model);
   noDataset(fn, x);
   const a = decodeArgs(fn, ON_BATCH_PROPS, args, {});
@@ -491,8 +491,8 @@ export async function test_on_batch(
   y: unknown,
   args: { sample_weight?: unknown } = {},
 ): Promise<Logs> {
-  refuseArgumentsPast("test_on_batch", ["model", "x", "y", "args"], arguments);
   const fn = "test_on_batch";
+  refuseArgumentsPast(fn, ["model", "x", "y", "args"], arguments);
   checkModel(fn, model);
   noDataset(fn, x);
   const a = decodeArgs(fn, { sample_weight: Data }, args, {});
@@ -518,8 +518,8 @@ export async function predict_on_batch<T extends NestedNumbers = NestedNumbers>(
   model: Model,
   x: unknown,
 ): Promise<T[]> {
-  refuseArgumentsPast("predict_on_batch", ["model", "x"], arguments);
   const fn = "predict_on_batch";
+  refuseArgumentsPast(fn, ["model", "x"], arguments);
   checkModel(fn, model);
   noDataset(fn, x);
   await backend_ready();

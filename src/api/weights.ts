@@ -49,8 +49,8 @@ function modelLayerWeights(fn: string, model: Model): { layer: Layer; values: re
  * const [kernel, bias] = get_weights(get_layer(model, { name: "dense" }));
  */
 export function get_weights(object: Model | Layer): NestedNumbers[] {
-  refuseArgumentsPast("get_weights", ["object"], arguments);
   const fn = "get_weights";
+  refuseArgumentsPast(fn, ["object"], arguments);
   if (isModel(object)) {
     noteModelUse(object);
     return modelLayerWeights(fn, object).flatMap((l) => l.values.map(toNested));
@@ -75,8 +75,8 @@ export function get_weights(object: Model | Layer): NestedNumbers[] {
  * const fixed = set_weights(model, get_weights(other));
  */
 export function set_weights<T extends Model | Layer>(object: T, weights: readonly unknown[]): T {
-  refuseArgumentsPast("set_weights", ["object", "weights"], arguments);
   const fn = "set_weights";
+  refuseArgumentsPast(fn, ["object", "weights"], arguments);
   if (!Array.isArray(weights))
     throw new KerasError(fn, `\`weights\` must be a list of arrays, got ${describeValue(weights)}`);
   if (isModel(object)) {
@@ -117,8 +117,8 @@ export function set_weights<T extends Model | Layer>(object: T, weights: readonl
  * count_params(keras_model_sequential({ input_shape: [3], layers: [layer_dense({ units: 2 })] })); // 8
  */
 export function count_params(object: Model | Layer): number {
-  refuseArgumentsPast("count_params", ["object"], arguments);
   const fn = "count_params";
+  refuseArgumentsPast(fn, ["object"], arguments);
   if (isModel(object)) {
     const plan = (() => {
       try {
@@ -155,8 +155,8 @@ function checkModel(fn: string, object: unknown): asserts object is Model {
  * const lstm = get_layer(model, { name: "lstm" });
  */
 export function get_layer(model: Model, args: { name?: string; index?: number }): Layer {
-  refuseArgumentsPast("get_layer", ["model", "args"], arguments);
   const fn = "get_layer";
+  refuseArgumentsPast(fn, ["model", "args"], arguments);
   checkModel(fn, model);
   const { name, index } = decodeArgs(
     fn,
@@ -190,8 +190,8 @@ export function get_layer(model: Model, args: { name?: string; index?: number })
  * const shorter = pop_layer(model); // without its last layer
  */
 export function pop_layer(model: SequentialModel): SequentialModel {
-  refuseArgumentsPast("pop_layer", ["model"], arguments);
   const fn = "pop_layer";
+  refuseArgumentsPast(fn, ["model"], arguments);
   checkModel(fn, model);
   if (model.type !== "sequential") throw new KerasError(fn, "pop_layer() applies to sequential models only");
   if (model.layers.length === 0) throw new KerasError(fn, `model "${model.name}" has no layers to pop`);

@@ -89,8 +89,8 @@ function freezeDataset<X, Y>(train: { x: X; y: Y }, test: { x: X; y: Y }): Datas
  * ```
  */
 export async function dataset_mnist(args: { path?: string } = {}): Promise<Dataset<ArrayValue>> {
-  refuseArgumentsPast("dataset_mnist", ["args"], arguments);
   const fn = "dataset_mnist";
+  refuseArgumentsPast(fn, ["args"], arguments);
   const a = decodeArgs(fn, { path: Path }, args, { path: "mnist.npz" });
   const file = remote("mnist.npz", a.path);
   const f = await loadNpz(fn, file, ["x_train", "y_train", "x_test", "y_test"]);
@@ -130,8 +130,8 @@ function readIdx(fn: string, name: string, gz: Uint8Array): ArrayValue<Uint8Arra
  * ```
  */
 export async function dataset_fashion_mnist(args: Record<string, never> = {}): Promise<Dataset<ArrayValue>> {
-  refuseArgumentsPast("dataset_fashion_mnist", ["args"], arguments);
   const fn = "dataset_fashion_mnist";
+  refuseArgumentsPast(fn, ["args"], arguments);
   decodeArgs(fn, {}, args, {});
   const part = async (name: string) =>
     readIdx(
@@ -248,8 +248,8 @@ const labelsValue = (labels: ArrayLike<number>, like: TypedArray): ArrayValue =>
  * ```
  */
 export async function dataset_imdb(args: SequenceDatasetArgs = {}): Promise<Dataset<number[][]>> {
-  refuseArgumentsPast("dataset_imdb", ["args"], arguments);
   const fn = "dataset_imdb";
+  refuseArgumentsPast(fn, ["args"], arguments);
   const a = decodeArgs(fn, SEQUENCE_PROPS, args, { path: "imdb.npz", ...SEQUENCE_DEFAULTS });
   const file = remote("imdb.npz", a.path);
   const f = await loadNpz(fn, file, ["x_train", "y_train", "x_test", "y_test"]);
@@ -299,8 +299,8 @@ export async function dataset_imdb(args: SequenceDatasetArgs = {}): Promise<Data
 export async function dataset_reuters(
   args: SequenceDatasetArgs & { test_split?: number } = {},
 ): Promise<Dataset<number[][]>> {
-  refuseArgumentsPast("dataset_reuters", ["args"], arguments);
   const fn = "dataset_reuters";
+  refuseArgumentsPast(fn, ["args"], arguments);
   const a = decodeArgs(fn, { ...SEQUENCE_PROPS, test_split: TestSplit }, args, {
     path: "reuters.npz",
     test_split: 0.2,
@@ -359,8 +359,8 @@ async function wordIndex(fn: string, file: RemoteFile): Promise<Readonly<Record<
  * ```
  */
 export async function dataset_imdb_word_index(args: { path?: string } = {}): Promise<Readonly<Record<string, number>>> {
-  refuseArgumentsPast("dataset_imdb_word_index", ["args"], arguments);
   const fn = "dataset_imdb_word_index";
+  refuseArgumentsPast(fn, ["args"], arguments);
   const a = decodeArgs(fn, { path: Path }, args, { path: "imdb_word_index.json" });
   return wordIndex(fn, remote("imdb_word_index.json", a.path));
 }
@@ -376,8 +376,8 @@ export async function dataset_imdb_word_index(args: { path?: string } = {}): Pro
 export async function dataset_reuters_word_index(
   args: { path?: string } = {},
 ): Promise<Readonly<Record<string, number>>> {
-  refuseArgumentsPast("dataset_reuters_word_index", ["args"], arguments);
   const fn = "dataset_reuters_word_index";
+  refuseArgumentsPast(fn, ["args"], arguments);
   const a = decodeArgs(fn, { path: Path }, args, { path: "reuters_word_index.json" });
   return wordIndex(fn, remote("reuters_word_index.json", a.path));
 }
@@ -396,8 +396,8 @@ export async function dataset_reuters_word_index(
 export async function dataset_boston_housing(
   args: { path?: string; test_split?: number; seed?: number } = {},
 ): Promise<Dataset<ArrayValue>> {
-  refuseArgumentsPast("dataset_boston_housing", ["args"], arguments);
   const fn = "dataset_boston_housing";
+  refuseArgumentsPast(fn, ["args"], arguments);
   const a = decodeArgs(fn, { path: Path, test_split: TestSplit, seed: Seed }, args, {
     path: "boston_housing.npz",
     test_split: 0.2,

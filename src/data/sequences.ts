@@ -57,8 +57,8 @@ export interface PadSequencesArgs {
  * ```
  */
 export function pad_sequences(sequences: readonly ArrayInput[] | ArrayInput, args: PadSequencesArgs = {}): ArrayValue {
-  refuseArgumentsPast("pad_sequences", ["sequences", "args"], arguments);
   const fn = "pad_sequences";
+  refuseArgumentsPast(fn, ["sequences", "args"], arguments);
   const a = decodeArgs(fn, PAD_PROPS, args, {
     maxlen: null as number | null,
     dtype: "int32" as ArrayDType,
@@ -110,8 +110,8 @@ export interface ToCategoricalArgs {
  * ```
  */
 export function to_categorical(y: ArrayInput, args: ToCategoricalArgs = {}): ArrayValue {
-  refuseArgumentsPast("to_categorical", ["y", "args"], arguments);
   const fn = "to_categorical";
+  refuseArgumentsPast(fn, ["y", "args"], arguments);
   const a = decodeArgs(fn, { num_classes: Nullable(PositiveInt), dtype: ArrayDTypeArg }, args, {
     num_classes: null as number | null,
     dtype: "float32" as ArrayDType,
@@ -159,8 +159,8 @@ export interface NormalizeArgs {
  * ```
  */
 export function normalize(x: ArrayInput, args: NormalizeArgs = {}): ArrayValue {
-  refuseArgumentsPast("normalize", ["x", "args"], arguments);
   const fn = "normalize";
+  refuseArgumentsPast(fn, ["x", "args"], arguments);
   const a = decodeArgs(fn, { axis: Int, order: Order }, args, { axis: -1, order: 2 });
   const { data, shape } = readArray(fn, "`x`", x);
   if (shape.length === 0) throw new KerasError(fn, "`x` must have at least one axis, got a scalar");

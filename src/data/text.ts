@@ -152,8 +152,8 @@ function splitter(tok: TextTokenizer): (text: string | readonly string[]) => str
  * ```
  */
 export function fit_text_tokenizer(tokenizer: TextTokenizer, texts: string | readonly string[]): TextTokenizer {
-  refuseArgumentsPast("fit_text_tokenizer", ["tokenizer", "texts"], arguments);
   const fn = "fit_text_tokenizer";
+  refuseArgumentsPast(fn, ["tokenizer", "texts"], arguments);
   checkTokenizer(fn, tokenizer);
   const list = readTexts(fn, texts);
   const counts = new Map<string, number>(tokenizer.word_counts);
@@ -192,8 +192,8 @@ export function fit_text_tokenizer(tokenizer: TextTokenizer, texts: string | rea
  * ```
  */
 export function texts_to_sequences(tokenizer: TextTokenizer, texts: string | readonly string[]): number[][] {
-  refuseArgumentsPast("texts_to_sequences", ["tokenizer", "texts"], arguments);
   const fn = "texts_to_sequences";
+  refuseArgumentsPast(fn, ["tokenizer", "texts"], arguments);
   checkTokenizer(fn, tokenizer);
   return toSequences(fn, tokenizer, readTexts(fn, texts));
 }
@@ -237,8 +237,8 @@ export function sequences_to_matrix(
   sequences: readonly ArrayInput[] | ArrayInput,
   args: { mode?: MatrixMode } = {},
 ): ArrayValue<Float32Array> {
-  refuseArgumentsPast("sequences_to_matrix", ["tokenizer", "sequences", "args"], arguments);
   const fn = "sequences_to_matrix";
+  refuseArgumentsPast(fn, ["tokenizer", "sequences", "args"], arguments);
   checkTokenizer(fn, tokenizer);
   const a = decodeArgs(fn, MODE_PROPS, args, { mode: "binary" as MatrixMode });
   const seqs = readSequences(fn, "sequences", sequences).map((s, i) => {
@@ -298,8 +298,8 @@ export function texts_to_matrix(
   texts: string | readonly string[],
   args: { mode?: MatrixMode } = {},
 ): ArrayValue<Float32Array> {
-  refuseArgumentsPast("texts_to_matrix", ["tokenizer", "texts", "args"], arguments);
   const fn = "texts_to_matrix";
+  refuseArgumentsPast(fn, ["tokenizer", "texts", "args"], arguments);
   checkTokenizer(fn, tokenizer);
   const a = decodeArgs(fn, MODE_PROPS, args, { mode: "binary" as MatrixMode });
   return toMatrix(fn, tokenizer, toSequences(fn, tokenizer, readTexts(fn, texts)), a.mode as MatrixMode);

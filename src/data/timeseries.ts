@@ -181,8 +181,8 @@ export function timeseries_dataset_from_array(
   targets: ArrayInput | null,
   args: TimeseriesDatasetArgs,
 ): TimeseriesBatches {
-  refuseArgumentsPast("timeseries_dataset_from_array", ["data", "targets", "args"], arguments);
   const fn = "timeseries_dataset_from_array";
+  refuseArgumentsPast(fn, ["data", "targets", "args"], arguments);
   const a = decodeArgs(
     fn,
     DATASET_PROPS,
@@ -301,8 +301,8 @@ export function timeseries_generator(
   targets: ArrayInput,
   args: TimeseriesGeneratorArgs,
 ): TimeseriesBatches {
-  refuseArgumentsPast("timeseries_generator", ["data", "targets", "args"], arguments);
   const fn = "timeseries_generator";
+  refuseArgumentsPast(fn, ["data", "targets", "args"], arguments);
   const a = decodeArgs(
     fn,
     GENERATOR_PROPS,

@@ -69,8 +69,8 @@ const MODEL_PROPS = {
  * const model = keras_model({ inputs: input, outputs: layer_dense(input, { units: 1 }) });
  */
 export function keras_model(args: ArgsOf<typeof MODEL_PROPS, "inputs" | "outputs">): FunctionalModel {
-  refuseArgumentsPast("keras_model", ["args"], arguments);
   const fn = "keras_model";
+  refuseArgumentsPast(fn, ["args"], arguments);
   const a = decodeArgs(fn, MODEL_PROPS, args, {}, ["inputs", "outputs"]);
   const inputs = asTensorList(fn, "inputs", a.inputs);
   const outputs = asTensorList(fn, "outputs", a.outputs);

@@ -50,8 +50,8 @@ const SEQUENTIAL_PROPS = {
  * const model = pipe(keras_model_sequential({ input_shape: [10, 4] }), layer_lstm({ units: 8 }), layer_dense({ units: 1 }));
  */
 export function keras_model_sequential(args: ArgsOf<typeof SEQUENTIAL_PROPS> = {}): SequentialModel {
-  refuseArgumentsPast("keras_model_sequential", ["args"], arguments);
   const fn = "keras_model_sequential";
+  refuseArgumentsPast(fn, ["args"], arguments);
   const a = decodeArgs(fn, SEQUENTIAL_PROPS, args, {});
   const batchShapeArg = a.input_batch_shape ?? a.batch_input_shape;
   if (batchShapeArg && a.input_shape)

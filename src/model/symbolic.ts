@@ -161,8 +161,8 @@ export function makeInputLayer(batchShape: Shape, dtype: string, name?: string):
  * const model = keras_model({ inputs: input, outputs: pipe(input, layer_lstm({ units: 8 }), layer_dense({ units: 1 })) });
  */
 export function layer_input(args: ArgsOf<typeof INPUT_PROPS> = {}): SymbolicTensor {
-  refuseArgumentsPast("layer_input", ["args"], arguments);
   const fn = "layer_input";
+  refuseArgumentsPast(fn, ["args"], arguments);
   const a = decodeArgs(fn, INPUT_PROPS, args, { dtype: "float32" });
   if (a.sparse) throw new KerasError(fn, "sparse inputs are not supported");
   let batchShape: Shape;

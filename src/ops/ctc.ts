@@ -342,8 +342,8 @@ export function k_ctc_decode(
   sequence_lengths: unknown,
   args: CtcDecodeArgs = {},
 ): [number[][][], number[][]] {
-  refuseArgumentsPast("k_ctc_decode", ["inputs", "sequence_lengths", "args"], arguments);
   const fn = "k_ctc_decode";
+  refuseArgumentsPast(fn, ["inputs", "sequence_lengths", "args"], arguments);
   const a = decodeArgs(fn, CTC_DECODE_PROPS, args, {
     strategy: "greedy" as "greedy" | "beam_search",
     beam_width: 100,

@@ -72,8 +72,8 @@ export const regularizer_l2 = refusingUnused("regularizer_l2", ["l"], (l?: numbe
  * layer_dense({ units: 4, kernel_regularizer: regularizer_l1_l2({ l1: 0.001, l2: 0.01 }) });
  */
 export function regularizer_l1_l2(l1?: number | { l1?: number; l2?: number }, l2?: number): RegularizerSpec {
-  refuseArgumentsPast("regularizer_l1_l2", ["l1", "l2"], arguments);
   const fn = "regularizer_l1_l2";
+  refuseArgumentsPast(fn, ["l1", "l2"], arguments);
   // With the record form, a second argument is one too many.
   if (typeof l1 === "object" && l1 !== null) refuseUnusedArguments(fn, 2, [l2], `${fn}(l1, l2) or ${fn}(args)`);
   const a = typeof l1 === "object" ? l1 : { l1, l2 };

@@ -119,8 +119,8 @@ export function learning_rate_schedule_piecewise_constant_decay(args: {
   values: number[];
   name?: string;
 }): LearningRateSchedule {
-  refuseArgumentsPast("learning_rate_schedule_piecewise_constant_decay", ["args"], arguments);
   const fn = "learning_rate_schedule_piecewise_constant_decay";
+  refuseArgumentsPast(fn, ["args"], arguments);
   const a = decodeArgs(
     fn,
     {

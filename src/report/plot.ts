@@ -68,8 +68,8 @@ export async function plot_history(
   history: History,
   args: { file?: string; width?: number; height?: number } = {},
 ): Promise<string> {
-  refuseArgumentsPast("plot_history", ["history", "args"], arguments);
   const fn = "plot_history";
+  refuseArgumentsPast(fn, ["history", "args"], arguments);
   if (!isHistory(history))
     throw new KerasError(fn, `\`x\` must be the history returned by fit(), got ${describeValue(history)}`);
   const a = decodeArgs(fn, PLOT_PROPS, args, {});

@@ -150,8 +150,8 @@ export function summaryText(model: Model, options: SummaryOptions = {}): string 
  * console.log(summary(model));
  */
 export function summary(model: Model, options: SummaryOptions = {}): string {
-  refuseArgumentsPast("summary", ["model", "options"], arguments);
   const fn = "summary";
+  refuseArgumentsPast(fn, ["model", "options"], arguments);
   if (!isModel(model)) throw new KerasError(fn, `\`model\` must be a model, got ${describeValue(model)}`);
   noteModelUse(model);
   const o = decodeArgs(fn, { line_length: PositiveInt, print: Bool }, options, { print: true });

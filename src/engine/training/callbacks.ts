@@ -294,8 +294,8 @@ export function callback_early_stopping(
     start_from_epoch?: number;
   } = {},
 ): CallbackSpec {
-  refuseArgumentsPast("callback_early_stopping", ["args"], arguments);
   const fn = "callback_early_stopping";
+  refuseArgumentsPast(fn, ["args"], arguments);
   const a = decodeArgs(
     fn,
     {
@@ -390,8 +390,8 @@ export function callback_reduce_lr_on_plateau(
     min_lr?: number;
   } = {},
 ): CallbackSpec {
-  refuseArgumentsPast("callback_reduce_lr_on_plateau", ["args"], arguments);
   const fn = "callback_reduce_lr_on_plateau";
+  refuseArgumentsPast(fn, ["args"], arguments);
   const a = decodeArgs(
     fn,
     {
@@ -604,8 +604,8 @@ export function callback_csv_logger(first: unknown, rest?: unknown, ...unused: u
 export function callback_progbar_logger(
   args: { count_mode?: "steps"; stateful_metrics?: string[] | null } = {},
 ): CallbackSpec {
-  refuseArgumentsPast("callback_progbar_logger", ["args"], arguments);
   const fn = "callback_progbar_logger";
+  refuseArgumentsPast(fn, ["args"], arguments);
   const a = decodeArgs(
     fn,
     { count_mode: OneOf("steps"), stateful_metrics: Nullable(described(t.array(t.string), "a vector of names")) },

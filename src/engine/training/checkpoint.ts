@@ -106,8 +106,8 @@ export interface ModelCheckpointArgs {
  * const { model: trained } = await fit(model, x, y, { epochs: 10, validation_split: 0.2, callbacks: [checkpoint] });
  */
 export function callback_model_checkpoint(filepath: string, args: ModelCheckpointArgs = {}): CallbackSpec {
-  refuseArgumentsPast("callback_model_checkpoint", ["filepath", "args"], arguments);
   const fn = "callback_model_checkpoint";
+  refuseArgumentsPast(fn, ["filepath", "args"], arguments);
   if (args !== undefined && args !== null && (typeof args !== "object" || Array.isArray(args)))
     throw new KerasError(fn, `the options must be a record of named arguments, got ${describeValue(args)}`);
   const a = decodeArgs(
@@ -262,8 +262,8 @@ export interface BackupAndRestoreArgs {
  * await fit(model, x, y, { epochs: 50, callbacks: [callback_backup_and_restore("backup")] });
  */
 export function callback_backup_and_restore(backup_dir: string, args: BackupAndRestoreArgs = {}): CallbackSpec {
-  refuseArgumentsPast("callback_backup_and_restore", ["backup_dir", "args"], arguments);
   const fn = "callback_backup_and_restore";
+  refuseArgumentsPast(fn, ["backup_dir", "args"], arguments);
   if (args !== undefined && args !== null && (typeof args !== "object" || Array.isArray(args)))
     throw new KerasError(fn, `the options must be a record of named arguments, got ${describeValue(args)}`);
   const a = decodeArgs(

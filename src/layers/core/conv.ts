@@ -27,6 +27,7 @@ import {
   KERNEL_LAYER_PROPS,
   RegularizerArg,
   activityLoss,
+  kernelWeights,
 } from "../common.js";
 import { tf, type Tensor } from "../../backend/tf.js";
 import {
@@ -189,16 +190,8 @@ function convolution<P extends "valid" | "same" | "causal">(rank: Rank, padding:
         );
       return [out];
     },
-    weights: (c, [input]) => [
-      weight(
-        "kernel",
-        [...c.kernel_size, channelsOf(c, rank, input) / c.groups, c.filters],
-        c.kernel_initializer,
-        c.kernel_regularizer,
-        c.kernel_constraint,
-      ),
-      ...biasWeights(c, c.filters),
-    ],
+    weights: (c, [input]) =>
+      kernelWeights(c, [...c.kernel_size, channelsOf(c, rank, input) / c.groups, c.filters], [c.filters]),
     forward: (c, { inputs: [x0], weights: [kernel, bias] }) => {
       let x = toChannelsLast(x0, c.data_format === "channels_first");
       if (c.padding === "causal")
@@ -297,16 +290,7 @@ function convolutionTranspose(rank: Rank) {
         () => c.filters,
       ),
     ],
-    weights: (c, [input]) => [
-      weight(
-        "kernel",
-        [...c.kernel_size, c.filters, channelsOf(c, rank, input)],
-        c.kernel_initializer,
-        c.kernel_regularizer,
-        c.kernel_constraint,
-      ),
-      ...biasWeights(c, c.filters),
-    ],
+    weights: (c, [input]) => kernelWeights(c, [...c.kernel_size, c.filters, channelsOf(c, rank, input)], [c.filters]),
     forward: (c, { inputs: [x0], weights: [kernel, bias] }) => {
       const x = toChannelsLast(x0, c.data_format === "channels_first");
       const y = convTransposeChannelsLast(x, kernel, c.strides, c.padding, c.output_padding, c.dilation_rate);

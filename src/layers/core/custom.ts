@@ -381,8 +381,8 @@ export function isCustomLayerFunction(f: unknown): f is CustomLayerFunction<Reco
 export function new_layer_class<A extends Record<string, unknown> = Record<string, never>>(
   definition: LayerClassDefinition<A>,
 ): CustomLayerFunction<A> {
-  refuseArgumentsPast("new_layer_class", ["definition"], arguments);
   const fn = "new_layer_class";
+  refuseArgumentsPast(fn, ["definition"], arguments);
   const d = decodeArgs(
     fn,
     DEFINITION_PROPS,

@@ -75,8 +75,8 @@ export function adapt<L extends Layer>(
   data: unknown,
   args: { batch_size?: number | null; steps?: number | null } = {},
 ): L {
-  refuseArgumentsPast("adapt", ["object", "data", "args"], arguments);
   const fn = "adapt";
+  refuseArgumentsPast(fn, ["object", "data", "args"], arguments);
   const { layer, settings } = textLayer(fn, object);
   const a = decodeArgs(fn, ADAPT_PROPS, args, { batch_size: null, steps: null });
   if (layer.config.vocabulary !== null)
@@ -110,8 +110,8 @@ export function adapt<L extends Layer>(
  * get_vocabulary(vectorize); // ["", "[UNK]", "the", ...]
  */
 export function get_vocabulary(object: Layer, args: { include_special_tokens?: boolean } = {}): Token[] {
-  refuseArgumentsPast("get_vocabulary", ["object", "args"], arguments);
   const fn = "get_vocabulary";
+  refuseArgumentsPast(fn, ["object", "args"], arguments);
   const { layer, settings } = textLayer(fn, object);
   const a = decodeArgs(fn, { include_special_tokens: Bool }, args, { include_special_tokens: true });
   const state = vocabularyStateOf(layer.config) ?? { tokens: [], idfWeights: null };
@@ -135,8 +135,8 @@ export function set_vocabulary<L extends Layer>(
   vocabulary: readonly Token[],
   args: { idf_weights?: readonly number[] | null } = {},
 ): L {
-  refuseArgumentsPast("set_vocabulary", ["object", "vocabulary", "args"], arguments);
   const fn = "set_vocabulary";
+  refuseArgumentsPast(fn, ["object", "vocabulary", "args"], arguments);
   const { layer, settings } = textLayer(fn, object);
   const a = decodeCall(
     fn,

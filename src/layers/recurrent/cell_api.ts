@@ -102,8 +102,8 @@ const INITIAL_STATE_PROPS = {
  * const [h, c] = get_initial_state(layer_lstm_cell({ units: 4 }), { batch_size: 2 }); // two 2 x 4 zero matrices
  */
 export function get_initial_state(cell: Layer, args: ArgsOf<typeof INITIAL_STATE_PROPS>): Tensor[] {
-  refuseArgumentsPast("get_initial_state", ["cell", "args"], arguments);
   const fn = "get_initial_state";
+  refuseArgumentsPast(fn, ["cell", "args"], arguments);
   checkCell(fn, cell);
   const a = decodeArgs(fn, INITIAL_STATE_PROPS, args, {});
   let batch: number | undefined = a.batch_size;
@@ -129,8 +129,8 @@ export function get_initial_state(cell: Layer, args: ArgsOf<typeof INITIAL_STATE
  * const h = zero_state(rnn_cell_gru({ units: 4 }), 2); // a 2 x 4 zero matrix
  */
 export function zero_state(cell: Layer, batch_size: number, dtype: string = "float32"): Tensor | Tensor[] {
-  refuseArgumentsPast("zero_state", ["cell", "batch_size", "dtype"], arguments);
   const fn = "zero_state";
+  refuseArgumentsPast(fn, ["cell", "batch_size", "dtype"], arguments);
   checkCell(fn, cell);
   const a = decodeArgs(fn, STATE_PROPS, { batch_size, dtype }, {}, ["batch_size"]);
   const states = zeroStates(fn, cell, a.batch_size);

@@ -138,8 +138,8 @@ function unitsOf(fn: string, weights: unknown): number {
  * const keras = convert_cudnn_weights(get_weights(cudnn_layer), "CuDNNGRU");
  */
 export function convert_cudnn_weights(weights: readonly unknown[], from: Kind): unknown[] {
-  refuseArgumentsPast("convert_cudnn_weights", ["weights", "from"], arguments);
   const fn = "convert_cudnn_weights";
+  refuseArgumentsPast(fn, ["weights", "from"], arguments);
   if (!["CuDNNGRU", "CuDNNLSTM", "GRU", "LSTM"].includes(from))
     throw new KerasError(fn, `\`from\` must be "CuDNNGRU", "CuDNNLSTM", "GRU" or "LSTM", got ${describeValue(from)}`);
   const u = unitsOf(fn, weights);
@@ -185,8 +185,8 @@ const nested = (w: WeightValue) => ({ shape: w.shape, values: w.values });
  * const portable = layer_from_cudnn(layer_cudnn_gru({ units: 8 }));
  */
 export function layer_from_cudnn(layer: Layer): Layer {
-  refuseArgumentsPast("layer_from_cudnn", ["layer"], arguments);
   const fn = "layer_from_cudnn";
+  refuseArgumentsPast(fn, ["layer"], arguments);
   if (!isLayer(layer) || (layer.className !== "CuDNNGRU" && layer.className !== "CuDNNLSTM"))
     throw new KerasError(
       fn,
@@ -215,8 +215,8 @@ export function layer_from_cudnn(layer: Layer): Layer {
  * const fast = layer_to_cudnn(layer_gru({ units: 8, reset_after: true, recurrent_activation: "sigmoid" }));
  */
 export function layer_to_cudnn(layer: Layer): Layer {
-  refuseArgumentsPast("layer_to_cudnn", ["layer"], arguments);
   const fn = "layer_to_cudnn";
+  refuseArgumentsPast(fn, ["layer"], arguments);
   if (!isLayer(layer) || (layer.className !== "GRU" && layer.className !== "LSTM"))
     throw new KerasError(fn, `\`layer\` must be a layer_gru() or layer_lstm() layer, got ${describeValue(layer)}`);
   const c = layer.config;
