@@ -1,13 +1,14 @@
 /**
  * One run for test/fused/threads.test.ts, in a child process (TSKERAS_NUM_THREADS set by the parent):
- * forward and backward of the fused kernels for a GRU (masked, go_backwards), an LSTM and a SimpleRNN on
+ * (and TSKERAS_RELAXED_SIMD for test/fused/relaxed_simd.test.ts): forward and backward of the fused kernels for a GRU (masked, go_backwards), an LSTM and a SimpleRNN on
  * a batch of 40 rows (3 chunks: 16, 16, 8), on the backend given; prints (JSON) every output and
- * gradient, and how many jobs ran on worker threads.
+ * gradient, how many jobs ran on worker threads and whether the products used relaxed SIMD.
  */
 import { tf } from "../../src/backend/tf.js";
 import { use_backend } from "../../src/backend/index.js";
 import { fusedRnn, type FusedCellId } from "../../src/layers/recurrent/fused/index.js";
 import { threadedJobs } from "../../src/layers/recurrent/fused/threads.js";
+import { relaxedSimd } from "../../src/layers/recurrent/fused/wasm.js";
 
 await use_backend(process.argv[2] as "wasm" | "cpu");
 const B = 40,
@@ -56,4 +57,4 @@ for (const [cell, G, biasShape] of [
   const { value, grads } = tf.valueAndGrads(f)([x, W, U, b, h0]);
   out[cell] = [...value.dataSync(), ...grads.flatMap((g) => Array.from(g.dataSync()))];
 }
-console.log(JSON.stringify({ out, threadedJobs: threadedJobs() }));
+console.log(JSON.stringify({ out, threadedJobs: threadedJobs(), relaxedSimd: relaxedSimd() }));

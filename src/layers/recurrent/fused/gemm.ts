@@ -12,8 +12,9 @@
  * zero-padded panels (ldb = 32, bpanel = 32k), which also transposes. acc ≠ 0 adds to C.
  *
  * The micro-kernel keeps a tile of MR rows × 8 columns of C in 2·MR f32x4 registers while it runs
- * along k: per k, two loads of B, MR splatted loads of A, 2·MR multiplies and adds (wasm SIMD has no
- * fused multiply-add). x86-64 has 16 vector registers: MR = 4 leaves room for B, A and addresses.
+ * along k: per k, two loads of B, MR splatted loads of A, 2·MR multiply-adds (fused where relaxed SIMD
+ * is on: wasm.ts `relaxedSimd()`). x86-64 has 16 vector registers: MR = 4 leaves room for B, A and
+ * addresses; 5 or 6 rows ran at half the speed (V8 spills).
  * Rows left over (m mod MR) take a 1-row tile; columns past n in the last panel are not stored.
  */
 import {
@@ -129,8 +130,8 @@ function gemmFunction(transA: boolean): WasmFunction {
                   ...Array.from({ length: rows }, (_, r) =>
                     vec(
                       set(av, aAt(r)),
-                      set(accs[r][0], VECTOR.add(get(accs[r][0]), VECTOR.mul(get(av), get(b0)))),
-                      set(accs[r][1], VECTOR.add(get(accs[r][1]), VECTOR.mul(get(av), get(b1)))),
+                      set(accs[r][0], VECTOR.madd(get(av), get(b0), get(accs[r][0]))),
+                      set(accs[r][1], VECTOR.madd(get(av), get(b1), get(accs[r][1]))),
                     ),
                   ),
                   inc(L.pb, get(L.ldb)),
@@ -201,4 +202,7 @@ function ifElseI32(cond: Code, a: Code, b: Code): Code {
   return [...cond, 0x04, 0x7f, ...a, 0x05, ...b, 0x0b];
 }
 
-export const GEMM_FUNCTIONS: readonly WasmFunction[] = [gemmFunction(false), gemmFunction(true), packB];
+let gemmFunctions: readonly WasmFunction[] | undefined;
+/** gemm_nn, gemm_tn and pack_b (generated on first use: after `relaxedSimd()` has been decided). */
+export const GEMM_FUNCTIONS = (): readonly WasmFunction[] =>
+  (gemmFunctions ??= [gemmFunction(false), gemmFunction(true), packB]);

@@ -303,7 +303,7 @@ const outStep = defineFunction("out_step", OUT_STEP, ["b"], (L) =>
 );
 
 /** The functions every module has, first in it (their numbers are their places here). */
-const UTILITY_FUNCTIONS: readonly WasmFunction[] = [...GEMM_FUNCTIONS, colsumAcc, outStep];
+const UTILITY_FUNCTIONS = (): readonly WasmFunction[] => [...GEMM_FUNCTIONS(), colsumAcc, outStep];
 
 // ---------------------------------------------------------------------------------------------
 // Sequence functions: a whole time loop in one call
@@ -434,7 +434,7 @@ function backwardSequence(cell: FusedCell, fns: readonly WasmFunction[], masked:
 /** A cell's module: the utilities, its step functions, and its sequence functions, which call them. */
 function cellFunctions(cell: FusedCell, act: FusedActivation, ract: FusedActivation): WasmFunction[] {
   const fns = [
-    ...UTILITY_FUNCTIONS,
+    ...UTILITY_FUNCTIONS(),
     ...cell.forward.map((_, i) => phaseFunction(cell, i, "forward", false, act, ract)),
   ];
   cell.backward.forEach((p, i) => {
@@ -569,10 +569,7 @@ export class MemoryKernels {
   /** The utilities alone (tests; the driver uses a cell module's own). */
   get utilities(): Utilities {
     return (this.utilityKernels ??= utilitiesOf(
-      instantiate(
-        compile("utilities", () => UTILITY_FUNCTIONS, this.shared),
-        this.memory,
-      ),
+      instantiate(compile("utilities", UTILITY_FUNCTIONS, this.shared), this.memory),
     ));
   }
 
@@ -606,7 +603,7 @@ let simd: boolean | undefined;
 export function wasmSimdProblem(): string | null {
   if (simd === undefined) {
     try {
-      simd = !!WA && WA.validate(moduleBytes(UTILITY_FUNCTIONS));
+      simd = !!WA && WA.validate(moduleBytes(UTILITY_FUNCTIONS()));
     } catch {
       simd = false;
     }

@@ -8,6 +8,7 @@
  * cell's step math (cells/*.ts) in either, one local per value, and `ACTIVATIONS` gives every activation
  * the fused path implements, with its derivative expressed through its output.
  */
+import { createRequire } from "node:module";
 import type { GradAlgebra } from "./cells/algebra.js";
 
 export type Code = number[];
@@ -118,6 +119,8 @@ export interface Lanes {
   sub(a: Code, b: Code): Code;
   mul(a: Code, b: Code): Code;
   div(a: Code, b: Code): Code;
+  /** a·b + c: one fused multiply-add where relaxed SIMD has it (`relaxedSimd()`), else a multiply and an add. */
+  madd(a: Code, b: Code, c: Code): Code;
   min(a: Code, b: Code): Code;
   max(a: Code, b: Code): Code;
   /** Lane-wise a > b, a < b, both (conditions for `where`). */
@@ -141,6 +144,8 @@ export const VECTOR: Lanes = {
   sub: (a, b) => [...a, ...b, ...simd(0xe5)],
   mul: (a, b) => [...a, ...b, ...simd(0xe6)],
   div: (a, b) => [...a, ...b, ...simd(0xe7)],
+  madd: (a, b, c) =>
+    relaxedSimd() ? [...a, ...b, ...c, ...simd(0x105)] : [...a, ...b, ...simd(0xe6), ...c, ...simd(0xe4)],
   min: (a, b) => [...a, ...b, ...simd(0xe8)],
   max: (a, b) => [...a, ...b, ...simd(0xe9)],
   gt: (a, b) => [...a, ...b, ...simd(0x44)],
@@ -161,6 +166,7 @@ export const SCALAR: Lanes = {
   sub: (a, b) => [...a, ...b, 0x93],
   mul: (a, b) => [...a, ...b, 0x94],
   div: (a, b) => [...a, ...b, 0x95],
+  madd: (a, b, c) => [...a, ...b, 0x94, ...c, 0x92],
   min: (a, b) => [...a, ...b, 0x96],
   max: (a, b) => [...a, ...b, 0x97],
   gt: (a, b) => [...a, ...b, 0x5e],
@@ -169,6 +175,80 @@ export const SCALAR: Lanes = {
   where: (cond, a, b) => select(a, b, cond),
   masked: (flag) => get(flag),
 };
+
+// ---------------------------------------------------------------------------------------------
+// Relaxed SIMD
+
+/** f32x4.relaxed_madd(a, b, c) of three parameters: validates only where relaxed SIMD is on. */
+const RELAXED_PROBE = new Uint8Array([
+  0,
+  97,
+  115,
+  109,
+  1,
+  0,
+  0,
+  0,
+  1,
+  8,
+  1,
+  0x60,
+  3,
+  V128,
+  V128,
+  V128,
+  1,
+  V128,
+  3,
+  2,
+  1,
+  0,
+  10,
+  13,
+  1,
+  11,
+  0,
+  0x20,
+  0,
+  0x20,
+  1,
+  0x20,
+  2,
+  ...simd(0x105),
+  0x0b,
+]);
+let relaxed: boolean | undefined;
+
+/**
+ * Whether the generated functions use relaxed SIMD's fused multiply-add (x86 FMA3, Arm FMLA): the
+ * products run 1.2–1.3× faster with it (bench/ANALYSIS.md). Node 20's V8 has it behind
+ * --experimental-wasm-relaxed-simd; V8 reads that flag when it validates a module, so it is turned on
+ * here, once, before the first module is generated (TSKERAS_RELAXED_SIMD=0: never, the products then
+ * multiply and add separately, as in 0.2.0). Decided once per process: every module and thread agrees.
+ */
+export function relaxedSimd(): boolean {
+  if (relaxed !== undefined) return relaxed;
+  const WA = (globalThis as { WebAssembly?: { validate(b: Uint8Array): boolean } }).WebAssembly;
+  const valid = () => {
+    try {
+      return !!WA?.validate(RELAXED_PROBE);
+    } catch {
+      return false;
+    }
+  };
+  relaxed = false;
+  if (process.env.TSKERAS_RELAXED_SIMD === "0" || !WA) return relaxed;
+  if (!valid()) {
+    try {
+      (createRequire(import.meta.url)("node:v8") as typeof import("node:v8")).setFlagsFromString(
+        "--experimental-wasm-relaxed-simd",
+      );
+    } catch {
+      return relaxed;
+    }
+  }
+  return (relaxed = valid());
+}
 
 // ---------------------------------------------------------------------------------------------
 // Activations
@@ -198,7 +278,7 @@ interface ActivationCode {
 }
 
 const horner = (A: WasmAlgebra, coefficients: readonly number[], x: Code): Code =>
-  coefficients.slice(1).reduce((e, c) => A.add(A.mul(e, x), A.constant(c)), A.constant(coefficients[0]));
+  coefficients.slice(1).reduce((e, c) => A.madd(e, x, A.constant(c)), A.constant(coefficients[0]));
 
 const tanh = (A: WasmAlgebra, x: Code): Code => {
   const c = A.min(A.max(x, A.constant(-TANH_CLAMP)), A.constant(TANH_CLAMP));
@@ -288,6 +368,10 @@ export class WasmAlgebra implements GradAlgebra<Code> {
   }
   div(a: Code, b: Code): Code {
     return this.bind(this.lanes.div(a, b));
+  }
+  /** a·b + c (fused where the lanes can). */
+  madd(a: Code, b: Code, c: Code): Code {
+    return this.bind(this.lanes.madd(a, b, c));
   }
   min(a: Code, b: Code): Code {
     return this.bind(this.lanes.min(a, b));
