@@ -237,7 +237,7 @@ export function relaxedSimd(): boolean {
     }
   };
   relaxed = false;
-  if (process.env.TSKERAS_RELAXED_SIMD === "0" || !WA) return relaxed;
+  if (globalThis.process?.env?.TSKERAS_RELAXED_SIMD === "0" || !WA) return relaxed;
   if (!valid()) {
     try {
       (createRequire(import.meta.url)("node:v8") as typeof import("node:v8")).setFlagsFromString(
