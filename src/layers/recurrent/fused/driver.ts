@@ -184,36 +184,13 @@ const callOf = (kernel: StepKernel, args: Readonly<Record<string, number>>): Chu
   args: orderedArgs(kernel.fn, args),
 });
 
-/** A sequence function's parameters: the variable each one reads, and whether its change per step. */
-const paramVars = new WeakMap<StepKernel, readonly { p: string; name: string; delta: boolean }[]>();
-function paramVarsOf(kernel: StepKernel) {
-  let vs = paramVars.get(kernel);
-  if (!vs) {
-    vs = kernel.fn.params.map((p) => {
-      const delta = p.endsWith(DELTA);
-      return { p, name: delta ? p.slice(0, -DELTA.length) : p, delta };
-    });
-    paramVars.set(kernel, vs);
-  }
-  return vs;
-}
-
-/**
- * A call of a sequence function for rows [r0, r1) and `steps` steps (arguments in parameter order);
- * `more` holds variables besides `vars` (a chunk's own).
- */
-function seqCall(
-  kernel: StepKernel,
-  vars: Readonly<Record<string, Var>>,
-  r0: number,
-  r1: number,
-  steps: number,
-  more: Readonly<Record<string, Var>> = {},
-) {
-  const args = paramVarsOf(kernel).map(({ p, name, delta }) => {
+/** A call of a sequence function for rows [r0, r1) and `steps` steps (arguments in parameter order). */
+function seqCall(kernel: StepKernel, vars: Readonly<Record<string, Var>>, r0: number, r1: number, steps: number) {
+  const args = kernel.fn.params.map((p) => {
     if (p === "steps") return steps;
     if (p === "B") return r1 - r0;
-    const v = more[name] ?? vars[name];
+    const delta = p.endsWith(DELTA);
+    const v = vars[delta ? p.slice(0, -DELTA.length) : p];
     if (p === stepDelta("B")) return 0;
     if (!v) throw new Error(`fused kernel ${kernel.name}(): no value for parameter \`${p}\``);
     return v(r0, r1)[delta ? 1 : 0];
@@ -300,7 +277,7 @@ function forward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
           ldc: Gu * 4,
           acc: 0,
         }),
-        seqCall(k.seqForward, vars, r0, r1, T, { xp: () => [XP[group] + t0 * Gu * 4, dt * Gu * 4] }),
+        seqCall(k.seqForward, { ...vars, xp: () => [XP[group] + t0 * Gu * 4, dt * Gu * 4] }, r0, r1, T),
       ]),
     ),
   );
