@@ -87,24 +87,25 @@ for (const backend of ["wasm", "cpu"] as const) {
         const loop = twin(fast);
         const xs = steps(12, 3);
         const fused = fusedKernelCalls().forward;
-        const run = async (m: Model, one: boolean, x: unknown, i: number) =>
-          one ? (i % 2 ? predict_on_batch(m, x) : predict(m, x, { verbose: 0 })) : predict(m, x, loopOnly);
-        const [a, nFast] = await counted(async () => {
-          const out: NestedNumbers[][] = [];
-          for (let i = 0; i < xs.length; i++) {
-            if (i === 6) reset_states(fast);
-            out.push(await run(fast, true, xs[i], i));
-          }
-          return out;
-        });
-        const [b, nLoop] = await counted(async () => {
-          const out: NestedNumbers[][] = [];
-          for (let i = 0; i < xs.length; i++) {
-            if (i === 6) reset_states(loop);
-            out.push(await run(loop, false, xs[i], i));
-          }
-          return out;
-        });
+        // 12 one-step calls, reset_states before the 7th; `one`: predict and predict_on_batch in turn
+        const stream = (m: Model, one: boolean) =>
+          counted(async () => {
+            const out: NestedNumbers[][] = [];
+            for (let i = 0; i < xs.length; i++) {
+              if (i === 6) reset_states(m);
+              const x = xs[i];
+              out.push(
+                await (one
+                  ? i % 2
+                    ? predict_on_batch(m, x)
+                    : predict(m, x, { verbose: 0 })
+                  : predict(m, x, loopOnly)),
+              );
+            }
+            return out;
+          });
+        const [a, nFast] = await stream(fast, true);
+        const [b, nLoop] = await stream(loop, false);
         expect([nFast, nLoop]).to.deep.equal([12, 0]);
         expect(fusedKernelCalls().forward - fused).to.equal(24);
         expect(a).to.deep.equal(b);
