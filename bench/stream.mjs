@@ -4,7 +4,8 @@
  * first 1,000 calls of this process (cold) and the next 3,000 (warm).
  *
  * usage: node [--import tsx] bench/stream.mjs BACKEND CALL   (wasm|cpu, predict|predict_on_batch)
- * tskeras comes from BENCH_TSKERAS (dist/index.js), else src/index.ts under tsx. Prints "@@ {json}".
+ * tskeras comes from BENCH_TSKERAS (dist/index.js), else src/index.ts under tsx. Prints "@@ {json}", with
+ * the CPU ms per call of the cold phase's segments (call 1, 2, 3–10, 11–100, 101–1,000).
  */
 const [BACKEND = "wasm", CALL = "predict"] = process.argv.slice(2);
 const api = await import(process.env.BENCH_TSKERAS ?? "../src/index.ts");
@@ -26,14 +27,24 @@ const cpu = () => {
   const c = process.cpuUsage();
   return (c.user + c.system) / 1000;
 };
-async function phase(n) {
+/** Mean wall and CPU ms per call over `n` calls; `marks`: also the CPU ms per call of calls (prev, mark]. */
+async function phase(n, marks = []) {
   const [w0, c0] = [performance.now(), cpu()];
-  for (let i = 0; i < n; i++) await step();
-  return { wall: (performance.now() - w0) / n, cpu: (cpu() - c0) / n };
+  const segments = {};
+  let [prev, cPrev] = [0, c0];
+  for (let i = 0; i < n; i++) {
+    await step();
+    if (marks.includes(i + 1)) {
+      const c = cpu();
+      segments[`cpu_ms_calls_${prev + 1}_${i + 1}`] = r((c - cPrev) / (i + 1 - prev));
+      [prev, cPrev] = [i + 1, c];
+    }
+  }
+  return { wall: (performance.now() - w0) / n, cpu: (cpu() - c0) / n, segments };
 }
-const cold = await phase(1000);
-const warm = await phase(3000);
 const r = (v) => Math.round(v * 10000) / 10000;
+const cold = await phase(1000, [1, 2, 10, 100, 1000]);
+const warm = await phase(3000);
 console.log(
   "@@ " +
     JSON.stringify({
@@ -43,7 +54,7 @@ console.log(
       cold_cpu_ms: r(cold.cpu),
       warm_wall_ms: r(warm.wall),
       warm_cpu_ms: r(warm.cpu),
-      tensors: api.tf ? api.tf.memory().numTensors : null,
+      ...cold.segments,
     }),
 );
 process.exit(0);
