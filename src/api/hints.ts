@@ -184,7 +184,8 @@ export function checkModelUse(fn: string, model: Model, call?: TrainingCall): vo
   uses.set(model, usesOf(model) + 1);
   settle(false);
   const training = call !== undefined;
-  const raised = { original: new WeakRef(model), usesAtRaise: usesOf(model) };
+  // made only when there is a suspicion: a WeakRef per call would cost every predict() of a stream
+  const raised = () => ({ original: new WeakRef(model), usesAtRaise: usesOf(model) });
   const fitted = lastTraining.get(model);
   if (fitted && !fitted.modelRead)
     suspect(fitted, {
@@ -193,7 +194,7 @@ export function checkModelUse(fn: string, model: Model, call?: TrainingCall): vo
       unused: () => !fitted.modelRead,
       collected: () => fitted.result?.deref() === undefined,
       onNextUse: !training || sameCall(fitted.call, call),
-      ...raised,
+      ...raised(),
     });
   // Only training counts for derived values: evaluating or predicting the original beside an inspected
   // copy (`pop_layer(m).layers`, then predict(m)) is how one shows that values do not change.
@@ -210,7 +211,7 @@ export function checkModelUse(fn: string, model: Model, call?: TrainingCall): vo
           unused,
           collected: () => d.result.deref() === undefined,
           onNextUse: false,
-          ...raised,
+          ...raised(),
         });
     }
   }

@@ -204,10 +204,12 @@ export function release(items: readonly (Converted | undefined)[]): void {
 /** A tensor's values as nested JS arrays (a number for a scalar). */
 export function toNestedArray(values: ArrayLike<number>, shape: readonly number[]): any {
   if (shape.length === 0) return values[0];
-  const strides = shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1));
-  const build = (offset: number, dim: number): any =>
-    dim === shape.length - 1
-      ? Array.from({ length: shape[dim] }, (_, i) => values[offset + i])
-      : Array.from({ length: shape[dim] }, (_, i) => build(offset + i * strides[dim], dim + 1));
-  return build(0, 0);
+  let next = 0; // values are read in order
+  const build = (dim: number): any[] => {
+    const out: any[] = [];
+    if (dim === shape.length - 1) for (let i = 0; i < shape[dim]; i++) out.push(values[next++]);
+    else for (let i = 0; i < shape[dim]; i++) out.push(build(dim + 1));
+    return out;
+  };
+  return build(0);
 }

@@ -146,8 +146,10 @@ export class Runtime {
     const losses: Tensor[] = [];
     const stateUpdates: RunResult["stateUpdates"] = [];
     const weightUpdates: RunResult["weightUpdates"] = [];
-    // Tensors the caller or this runtime holds (inputs, weights, states).
-    const held = new Set<Tensor>([...inputs, ...this.variables.flat()]);
+    // Tensors the caller or this runtime holds: inputs, states, and variables (ours; checked by class,
+    // which spares a set of every weight on each call).
+    const held = new Set<Tensor>(inputs);
+    const isHeld = (t: Tensor): boolean => held.has(t) || t instanceof tf.Variable;
     for (const node of plan.nodes) {
       const layer = this.boundLayers[node.layerIndex];
       const family = familyOf(layer);
@@ -181,7 +183,7 @@ export class Runtime {
       // another output too (a state returned as the sequence output), is a copy.
       outputs: plan.outputs.map((r) => {
         const t = get(r);
-        const own = held.has(t) ? tf.clone(t) : t;
+        const own = isHeld(t) ? tf.clone(t) : t;
         held.add(t);
         return own;
       }),

@@ -126,18 +126,22 @@ import { regularizationPenalty as regPenalty } from "../ops/regularizers.js";
 
 /** x · kernel over the last axis of x (any rank >= 2), as Keras Dense. */
 export function denseApply(x: Tensor, kernel: Tensor, bias?: Tensor): Tensor {
+  if (x.rank === 2) {
+    // no scope to open for one or two ops (a one-step stream runs this on every call)
+    const y = tf.matMul(x as tf.Tensor2D, kernel as tf.Tensor2D);
+    if (!bias) return y;
+    const out = tf.add(y, bias);
+    y.dispose();
+    return out;
+  }
   return tf.tidy(() => {
     const inDim = x.shape[x.shape.length - 1];
     const outDim = kernel.shape[1] as number;
-    let y: Tensor =
-      x.rank === 2
-        ? tf.matMul(x as tf.Tensor2D, kernel as tf.Tensor2D)
-        : tf.reshape(tf.matMul(tf.reshape(x, [-1, inDim]) as tf.Tensor2D, kernel as tf.Tensor2D), [
-            ...x.shape.slice(0, -1),
-            outDim,
-          ]);
-    if (bias) y = tf.add(y, bias);
-    return y;
+    const y = tf.reshape(tf.matMul(tf.reshape(x, [-1, inDim]) as tf.Tensor2D, kernel as tf.Tensor2D), [
+      ...x.shape.slice(0, -1),
+      outDim,
+    ]);
+    return bias ? tf.add(y, bias) : y;
   });
 }
 

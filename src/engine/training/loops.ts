@@ -502,6 +502,36 @@ export async function evaluateLoop(
   }
 }
 
+let oneBatchPredictions = 0;
+
+/** How often predict / predict_on_batch took the one-batch path (`predictOneBatch`) in this process. */
+export function oneBatchPredictCalls(): number {
+  return oneBatchPredictions;
+}
+
+/**
+ * The whole set as one batch, with no callback or progress bar to fire: the model runs on the set's
+ * tensors themselves (no batch is sliced out), and the outputs are read synchronously (every backend
+ * here computes on the CPU). A streaming model's one-step call spends most of its time outside the
+ * model otherwise; the numbers are the batch loop's.
+ */
+function predictOneBatch(rt: Runtime, set: ArraySet): NestedNumbers[] {
+  oneBatchPredictions++;
+  const outputs = predictStep(rt, set.inputs);
+  try {
+    const results = outputs.map((t) => {
+      const values = t.dataSync();
+      return toNestedArray(
+        values instanceof Float32Array ? values : Float32Array.from(values as ArrayLike<number>),
+        t.shape,
+      );
+    });
+    return results.length === 1 ? results[0] : results;
+  } finally {
+    for (const t of outputs) t.dispose();
+  }
+}
+
 /** Predicts `set` batch by batch; returns nested arrays (a list of them for several outputs). */
 export async function predictLoop(
   fn: string,
@@ -516,6 +546,7 @@ export async function predictLoop(
     const batchSize = checkBatching(fn, rt, set.n, o.batchSize, undefined);
     const steps = Math.ceil(set.n / batchSize);
     const setup = model.compiled ? setupOf(fn, model) : null;
+    if (steps === 1 && o.verbose === 0 && o.callbacks.length === 0 && !set.windows) return predictOneBatch(rt, set);
     const params = { epochs: 1, steps, verbose: o.verbose };
     const ctx = makeLoopContext(model, rt, setup, null, params, o.io ?? defaultProgressIO, false);
     const callbacks = buildCallbacks(fn, o.callbacks, ctx, o.verbose > 0);

@@ -146,7 +146,10 @@ export function recurrentForward(
   const { output, states } =
     plan.path === "fused"
       ? fusedRnn({
-          ...plan.run,
+          cell: plan.run.cell,
+          activation: plan.run.activation,
+          recurrentActivation: plan.run.recurrentActivation,
+          biasLayout: plan.run.biasLayout,
           fn,
           inputs: x,
           kernel: ctx.weights[0],

@@ -601,48 +601,49 @@ export function fusedRnn(o: FusedRnnArgs): FusedRnnResult {
   registerFusedKernels();
   const cell = FUSED_CELLS[o.cell];
   const fn = o.fn ?? cell.layerFn;
-  const check = (cond: boolean, msg: string) => {
-    if (!cond) throw new KerasError(fn, msg, "shape");
+  // the message is made only when the check fails (this runs on every call of a stream)
+  const check = (cond: boolean, msg: () => string) => {
+    if (!cond) throw new KerasError(fn, msg(), "shape");
   };
   const x = o.inputs;
-  check(x.rank === 3, `inputs must be (batch, time, features), got shape [${x.shape}]`);
+  check(x.rank === 3, () => `inputs must be (batch, time, features), got shape [${x.shape}]`);
   const [B, T, F] = x.shape;
-  check(T >= 1, "the input sequence has no timesteps");
+  check(T >= 1, () => "the input sequence has no timesteps");
   const u = o.recurrentKernel.shape[0];
   const Gu = cell.gates * u;
   check(
     o.kernel.rank === 2 && o.kernel.shape[0] === F && o.kernel.shape[1] === Gu,
-    `kernel must be (${F}, ${Gu}), got [${o.kernel.shape}]`,
+    () => `kernel must be (${F}, ${Gu}), got [${o.kernel.shape}]`,
   );
   check(
     o.recurrentKernel.rank === 2 && o.recurrentKernel.shape[1] === Gu,
-    `recurrent kernel must be (${u}, ${Gu}), got [${o.recurrentKernel.shape}]`,
+    () => `recurrent kernel must be (${u}, ${Gu}), got [${o.recurrentKernel.shape}]`,
   );
   const bias = o.bias ?? null;
   const biasLayout: BiasLayout = !bias ? "none" : (o.biasLayout ?? cell.kerasBiasLayout);
   check(
     cell.biasLayouts.includes(biasLayout),
-    `bias layout "${biasLayout}" is not one of ${cell.biasLayouts.map((l) => `"${l}"`).join(", ")}`,
+    () => `bias layout "${biasLayout}" is not one of ${cell.biasLayouts.map((l) => `"${l}"`).join(", ")}`,
   );
   if (bias) {
     const size = biasLayout === "input+recurrent" ? 2 * Gu : Gu;
-    check(bias.size === size, `bias must have ${size} values, got shape [${bias.shape}]`);
+    check(bias.size === size, () => `bias must have ${size} values, got shape [${bias.shape}]`);
   }
   const init = o.initialState ?? [];
   check(
     init.length === 0 || init.length === cell.states,
-    `initial state must be ${cell.states} tensor(s), got ${init.length}`,
+    () => `initial state must be ${cell.states} tensor(s), got ${init.length}`,
   );
   for (const s of init)
     check(
       s.rank === 2 && s.shape[0] === B && s.shape[1] === u,
-      `each initial state must be (${B}, ${u}), got [${s.shape}]`,
+      () => `each initial state must be (${B}, ${u}), got [${s.shape}]`,
     );
   const mask = o.mask ?? null;
   if (mask)
     check(
       mask.rank === 2 && mask.shape[0] === B && mask.shape[1] === T,
-      `mask must be (${B}, ${T}), got [${mask.shape}]`,
+      () => `mask must be (${B}, ${T}), got [${mask.shape}]`,
     );
 
   const attrs: FusedAttrs = {
