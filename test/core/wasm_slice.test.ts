@@ -17,42 +17,23 @@ type Case = {
 };
 
 const ramp = (n: number) => Array.from({ length: n }, (_, i) => i * 0.5 - 3);
+/** A slice of a [5, 4, 3] float tensor. */
+const cube = (name: string, begin: number[], size: number[]): Case => ({
+  name,
+  values: ramp(60),
+  shape: [5, 4, 3],
+  dtype: "float32",
+  begin,
+  size,
+});
 const CASES: Case[] = [
-  {
-    name: "rows of a 3-D float tensor",
-    values: ramp(60),
-    shape: [5, 4, 3],
-    dtype: "float32",
-    begin: [1, 0, 0],
-    size: [3, -1, -1],
-  },
-  {
-    name: "the last rows, size -1",
-    values: ramp(60),
-    shape: [5, 4, 3],
-    dtype: "float32",
-    begin: [2, 0, 0],
-    size: [-1, 4, 3],
-  },
-  { name: "no rows", values: ramp(60), shape: [5, 4, 3], dtype: "float32", begin: [5, 0, 0], size: [0, 4, 3] },
+  cube("rows of a 3-D float tensor", [1, 0, 0], [3, -1, -1]),
+  cube("the last rows, size -1", [2, 0, 0], [-1, 4, 3]),
+  cube("no rows", [5, 0, 0], [0, 4, 3]),
   { name: "int32 rows", values: ramp(12).map((v) => 2 * v), shape: [6, 2], dtype: "int32", begin: [3], size: [2] },
   { name: "bool rows", values: ramp(12).map((v) => v > 0), shape: [4, 3], dtype: "bool", begin: [1, 0], size: [2, 3] },
-  {
-    name: "one row, part of it (contiguous)",
-    values: ramp(60),
-    shape: [5, 4, 3],
-    dtype: "float32",
-    begin: [2, 1, 0],
-    size: [1, 2, 3],
-  },
-  {
-    name: "columns (not contiguous)",
-    values: ramp(60),
-    shape: [5, 4, 3],
-    dtype: "float32",
-    begin: [0, 1, 1],
-    size: [5, 2, 2],
-  },
+  cube("one row, part of it (contiguous)", [2, 1, 0], [1, 2, 3]),
+  cube("columns (not contiguous)", [0, 1, 1], [5, 2, 2]),
 ];
 
 async function sliced(backend: "cpu" | "wasm", c: Case) {
