@@ -21,6 +21,7 @@ import {
   optimizer_sgd,
   predict,
   set_weights,
+  train_on_batch,
   learning_rate_schedule_exponential_decay,
   use_backend,
   type Model,
@@ -176,6 +177,13 @@ for (const backend of ["cpu", "wasm"] as const) {
       // and m0, trained again, is m0
       await fit(m0, x, y, { epochs: 1, batch_size: 4, shuffle: false, verbose: 0 });
       expect(copy(m0)).to.deep.equal(w0);
+      // train_on_batch chains: each value stays what it was when the next one trains
+      const t1 = (await train_on_batch(m1, x.slice(0, 4), y.slice(0, 4))).model;
+      const wt1 = copy(t1);
+      const t2 = (await train_on_batch(t1, x.slice(4, 8), y.slice(4, 8))).model;
+      await train_on_batch(t2, x.slice(8, 12), y.slice(8, 12));
+      expect([copy(m1), copy(t1)]).to.deep.equal([w1, wt1]);
+      expect(copy(t2)).not.to.deep.equal(wt1);
       // 5 trainable weights, 8 batches: the first batch makes the data, the other 7 run in place; the
       // second fit, on the runtime kept with m1, runs in place from its first batch
       expect(firstFit).to.deep.equal({ inPlace: 5 * 7, tensor: 5 });
