@@ -233,13 +233,43 @@ function identity({ inputs, backend }: KernelArgs): TensorInfo {
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 }
 
+/** The wasm backend's heap and where each tensor's data lies in it. */
+interface WasmHeap {
+  wasm: { HEAPU8: Uint8Array };
+  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
+}
+
+/** The native Slice kernel, kept for the slices `slice` hands back to it. */
+let nativeSlice: KernelFunc | undefined;
+
 /**
- * Native wasm kernels replaced: Unpack and Identity for speed, Conv3DBackpropInputV2,
+ * Slice of one contiguous range (fit's batches: rows of the whole data set) copies that range. The native
+ * kernel reads all of the input first (readSync copies it): a batch cost a copy of the whole data set.
+ * Other slices (and strings) go to the native kernel.
+ */
+function slice(args: KernelArgs): TensorInfo | TensorInfo[] {
+  const x = args.inputs.x;
+  const [begin, shape] = tf.slice_util.parseSliceParams(x as tf.TensorInfo, args.attrs!.begin, args.attrs!.size);
+  if (x.dtype === "string" || !tf.slice_util.isSliceContinous(x.shape, begin, shape)) return nativeSlice!(args);
+  const backend = args.backend as WasmBackendApi & WasmHeap;
+  const out = backend.makeOutput(shape, x.dtype);
+  const bytes = tf.util.bytesPerElement(x.dtype as tf.DataType);
+  const from =
+    backend.dataIdMap.get(x.dataId)!.memoryOffset +
+    bytes * tf.slice_util.computeFlatOffset(begin, tf.util.computeStrides(x.shape));
+  // the heap view after makeOutput (which may grow the memory)
+  backend.wasm.HEAPU8.copyWithin(backend.dataIdMap.get(out.dataId)!.memoryOffset, from, from + bytes * size(shape));
+  return out;
+}
+
+/**
+ * Native wasm kernels replaced: Unpack, Identity and Slice for speed, Conv3DBackpropInputV2,
  * Conv3DBackpropFilterV2, MaxPoolGrad and Sign because their numbers are wrong.
  */
 const REPLACEMENTS: readonly { kernelName: string; kernelFunc: KernelFunc }[] = [
   { kernelName: "Unpack", kernelFunc: unpack },
   { kernelName: "Identity", kernelFunc: identity },
+  { kernelName: "Slice", kernelFunc: slice },
   { kernelName: "Conv3DBackpropInputV2", kernelFunc: conv3dBackpropInput },
   { kernelName: "Conv3DBackpropFilterV2", kernelFunc: conv3dBackpropFilter },
   { kernelName: "MaxPoolGrad", kernelFunc: maxPoolGrad },
@@ -256,7 +286,9 @@ export function registerWasmFallbackKernels(): void {
   }
   if (replaced || !tf.findBackend("wasm")) return;
   replaced = true;
+  nativeSlice = tf.getKernel("Slice", "wasm")?.kernelFunc as KernelFunc | undefined;
   for (const k of REPLACEMENTS) {
+    if (k.kernelFunc === slice && !nativeSlice) continue;
     if (tf.getKernel(k.kernelName, "wasm")) tf.unregisterKernel(k.kernelName, "wasm");
     tf.registerKernel({ kernelName: k.kernelName, backendName: "wasm", kernelFunc: k.kernelFunc as any });
   }

@@ -144,14 +144,12 @@ function extraLosses(rt: Runtime, run: RunResult): Tensor[] {
 function lossAndSums(ctx: StepContext, run: RunResult, batch: Batch): { total: Tensor; sums: Tensor } {
   const { setup } = ctx;
   const targets = batch.targets!;
-  const perOutput = setup.losses.map((loss, k) =>
-    loss
-      ? tf.mul(
-          outputLoss(ctx, k, targets[k], run.outputs[k], batch.sampleWeight, run.outputMasks[k]),
-          setup.lossWeights[k],
-        )
-      : null,
-  );
+  const perOutput = setup.losses.map((loss, k) => {
+    if (!loss) return null;
+    const value = outputLoss(ctx, k, targets[k], run.outputs[k], batch.sampleWeight, run.outputMasks[k]);
+    // a weight of 1 (the default) changes no number: an op and its gradient saved
+    return setup.lossWeights[k] === 1 ? value : tf.mul(value, setup.lossWeights[k]);
+  });
   const parts = perOutput.filter((p): p is Tensor => p !== null);
   if (parts.length === 0) throw new ArgumentError("no output has a loss: give `loss` to compile()");
   parts.push(...extraLosses(ctx.rt, run));

@@ -1,0 +1,47 @@
+/**
+ * W1 (or W2 with `lstm`) through fit() only, for profiling the serial part of a training step:
+ * `node --cpu-prof --import tsx bench/w1fit.ts [wasm|cpu] [gru|lstm] [batches per fit]`.
+ * Prints CPU ms/batch over FITS (default 10) fit() calls, best of 5.
+ */
+import { tf } from "../src/backend/tf.js";
+import { use_backend } from "../src/backend/index.js";
+import * as api from "../src/index.js";
+import { pipe } from "fp-ts/lib/function.js";
+
+const [B, T, F, U] = [32, 50, 16, 64];
+const backend = (process.argv[2] ?? "wasm") as "wasm" | "cpu";
+const kind = process.argv[3] ?? "gru";
+// 8 batches per fit() call, as bench/peers/node_peer.mjs times it: per-call costs count
+const NB = Number(process.argv[4] ?? 8);
+const FITS = Number(process.env.FITS ?? 10);
+const cpuMs = () => {
+  const c = process.cpuUsage();
+  return (c.user + c.system) / 1000;
+};
+
+async function main() {
+  await use_backend(backend);
+  const a: any = api;
+  let model = pipe(
+    a.keras_model_sequential({ input_shape: [T, F] }),
+    (kind === "gru" ? a.layer_gru : a.layer_lstm)({ units: U }),
+    a.layer_dense({ units: 1 }),
+  );
+  model = a.compile(model, { optimizer: "adam", loss: "mse" });
+  const xs = tf.randomNormal([B * NB, T, F]),
+    ys = tf.randomNormal([B * NB, 1]);
+  const fitOnce = async () =>
+    (model = (await a.fit(model, xs, ys, { epochs: 1, batch_size: B, verbose: 0, shuffle: false })).model);
+  await fitOnce();
+  const ms: number[] = [];
+  for (let r = 0; r < 5; r++) {
+    const t0 = cpuMs();
+    for (let i = 0; i < FITS; i++) await fitOnce();
+    ms.push((cpuMs() - t0) / NB / FITS);
+  }
+  console.log(
+    `${backend} ${kind} fit: ${Math.min(...ms).toFixed(2)} ms/batch CPU (best of 5; ${ms.map((m) => m.toFixed(2)).join(" ")})`,
+  );
+  tf.dispose([xs, ys]);
+}
+main();
