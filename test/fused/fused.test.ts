@@ -46,6 +46,13 @@ function arbitraryMask(B: number, T: number): Tensor {
   return tf.tensor2d(m, [B, T], "bool");
 }
 
+/** Right padding: row b keeps its first lengths[b mod lengths.length] steps. */
+function rightPaddedMask(B: number, T: number, lengths: readonly number[]): Tensor {
+  const m: number[] = [];
+  for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) m.push(t < lengths[b % lengths.length] ? 1 : 0);
+  return tf.tensor2d(m, [B, T], "bool");
+}
+
 type FusedKind = "gru" | "lstm" | "simple_rnn";
 
 interface Case {
@@ -63,6 +70,8 @@ interface Case {
   T: number;
   F: number;
   u: number;
+  /** With `mask`: right padding of these lengths (cycled over the rows) instead of an arbitrary mask. */
+  lengths?: readonly number[];
 }
 
 function setup(c: Case, seed = 1) {
@@ -81,7 +90,7 @@ function setup(c: Case, seed = 1) {
       ? [T_(seed + 4, [c.B, c.u], 0.8), T_(seed + 5, [c.B, c.u], 0.8)]
       : [T_(seed + 4, [c.B, c.u], 0.8)]
     : [];
-  const mask = c.mask ? arbitraryMask(c.B, c.T) : null;
+  const mask = !c.mask ? null : c.lengths ? rightPaddedMask(c.B, c.T, c.lengths) : arbitraryMask(c.B, c.T);
   return { x, kernel, recurrentKernel, bias, initialState, mask };
 }
 
@@ -147,6 +156,10 @@ function run(c: Case, s: Setup, which: "fused" | "ref") {
   const ran = which === "fused" ? 1 : 0;
   expect(now.forward - calls.forward, "fused forward calls").to.equal(2 * ran);
   expect(now.backward - calls.backward, "fused backward calls").to.equal(ran);
+  // right padding: each of the three kernel calls skipped every row's padding steps, and nothing else
+  let padding = 0;
+  if (c.mask && c.lengths) for (let b = 0; b < c.B; b++) padding += c.T - c.lengths[b % c.lengths.length];
+  expect(now.paddingSkipped - calls.paddingSkipped, "padding steps skipped").to.equal(3 * ran * padding);
   return { fwd, grads };
 }
 
@@ -318,6 +331,40 @@ for (const backend of ["wasm", "cpu"] as const) {
           ));
       });
     }
+
+    // right padding (as from mask_zero): the kernels order the rows by length and skip the padding steps;
+    // rows of length 0, 1 and full length, lengths out of order, 37 rows (chunks of 16, 16 and 5)
+    for (const v of VARIANTS)
+      describe(`${v.name}, right-padded mask (padding skipped)`, () => {
+        for (const goBackwards of [false, true])
+          for (const returnSequences of [true, false])
+            for (const zeroOutputForMask of [false, true])
+              for (const u of [8, 5])
+                it(`go_backwards=${goBackwards} return_sequences=${returnSequences} zero_output_for_mask=${zeroOutputForMask} units=${u}`, () =>
+                  compare(
+                    {
+                      ...base,
+                      ...v.c,
+                      mask: true,
+                      lengths: [3, 11, 1, 7, 11, 0, 5, 2, 9, 4, 10, 6, 1, 8],
+                      goBackwards,
+                      returnSequences,
+                      zeroOutputForMask,
+                      B: 37,
+                      T: 11,
+                      F: 3,
+                      u,
+                    },
+                    41,
+                  ));
+        it("every row full length: nothing skipped", () =>
+          compare({ ...base, ...v.c, mask: true, lengths: [6], B: 20, T: 6, F: 3, u: 8 }, 42));
+        it("no initial state, no bias, already ordered rows", () =>
+          compare(
+            { ...base, ...v.c, mask: true, initial: false, bias: false, lengths: [9, 9, 7, 4, 4, 1], B: 6, T: 9, u: 4 },
+            43,
+          ));
+      });
 
     describe("activations", () => {
       for (const [act, ract] of [

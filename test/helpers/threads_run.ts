@@ -1,12 +1,13 @@
 /**
  * One run for test/fused/threads.test.ts, in a child process (TSKERAS_NUM_THREADS set by the parent):
  * forward and backward of the fused kernels for a GRU (masked, go_backwards), an LSTM and a SimpleRNN on
- * a batch of 40 rows (3 chunks: 16, 16, 8), on the backend given; prints (JSON) every output and
- * gradient, and how many jobs ran on worker threads.
+ * a batch of 40 rows (3 chunks: 16, 16, 8), and for an LSTM and a GRU with right padding (the padding
+ * skipped, rows ordered by length), on the backend given; prints (JSON) every output and gradient, how
+ * many jobs ran on worker threads and how many padding steps the kernels skipped.
  */
 import { tf } from "../../src/backend/tf.js";
 import { use_backend } from "../../src/backend/index.js";
-import { fusedRnn, type FusedCellId } from "../../src/layers/recurrent/fused/index.js";
+import { fusedKernelCalls, fusedRnn, type FusedCellId } from "../../src/layers/recurrent/fused/index.js";
 import { threadedJobs } from "../../src/layers/recurrent/fused/threads.js";
 
 await use_backend(process.argv[2] as "wasm" | "cpu");
@@ -24,11 +25,18 @@ const rand = (shape: number[], scale = 0.5) =>
     shape,
   );
 const out: Record<string, number[]> = {};
-for (const [cell, G, biasShape] of [
-  ["gru_reset_after", 3, [2, 3 * u]],
-  ["lstm", 4, [4 * u]],
-  ["simple_rnn", 1, [u]],
-] as [FusedCellId, number, number[]][]) {
+// right padding: lengths 0 to 7, out of order
+const padded = tf.tensor(
+  Array.from({ length: B * T }, (_, i) => (i % T < (Math.floor(i / T) * 5) % 8 ? 1 : 0)),
+  [B, T],
+);
+for (const [name, cell, G, biasShape, rightPadded, goBackwards] of [
+  ["gru_reset_after", "gru_reset_after", 3, [2, 3 * u], false, true],
+  ["lstm", "lstm", 4, [4 * u], false, false],
+  ["simple_rnn", "simple_rnn", 1, [u], false, false],
+  ["lstm right-padded", "lstm", 4, [4 * u], true, false],
+  ["gru right-padded go_backwards", "gru_reset_after", 3, [2, 3 * u], true, true],
+] as [string, FusedCellId, number, number[], boolean, boolean][]) {
   const x = rand([B, T, F], 1),
     W = rand([F, G * u]),
     U = rand([u, G * u]),
@@ -47,13 +55,13 @@ for (const [cell, G, biasShape] of [
       recurrentKernel: UU,
       bias: bb,
       initialState: cell === "lstm" ? [hh, hh] : [hh],
-      mask: cell === "gru_reset_after" ? mask : null,
-      goBackwards: cell === "gru_reset_after",
+      mask: rightPadded ? padded : cell === "gru_reset_after" ? mask : null,
+      goBackwards,
       returnSequences: true,
     });
     return tf.sum(tf.mul(r.output, w));
   };
   const { value, grads } = tf.valueAndGrads(f)([x, W, U, b, h0]);
-  out[cell] = [...value.dataSync(), ...grads.flatMap((g) => Array.from(g.dataSync()))];
+  out[name] = [...value.dataSync(), ...grads.flatMap((g) => Array.from(g.dataSync()))];
 }
-console.log(JSON.stringify({ out, threadedJobs: threadedJobs() }));
+console.log(JSON.stringify({ out, threadedJobs: threadedJobs(), paddingSkipped: fusedKernelCalls().paddingSkipped }));
