@@ -706,13 +706,22 @@ describe("fused backward: the input gradient dX = dXP·Wᵀ", () => {
   for (const backend of ["wasm", "cpu"] as const)
     it(`${backend}: computed in the backward kernel when x comes from the tape (a layer below), equal to tf.matMul's`, async () => {
       await use_backend(backend);
-      for (const [cell, G] of [
-        ["gru_reset_after", 3],
-        ["lstm", 4],
+      // without a mask, and with right padding (dX's padding rows are zero: the kernel skips them)
+      for (const [cell, G, lengths] of [
+        ["gru_reset_after", 3, null],
+        ["lstm", 4, null],
+        ["lstm", 4, [2, 6, 0, 5, 1]],
       ] as const) {
         const [B, T, F, u] = [19, 6, 5, 7];
         const xv = tf.variable(T_(1, [B, T, F], 1));
-        const args = { cell, kernel: T_(2, [F, G * u], 0.5), recurrentKernel: T_(3, [u, G * u], 0.5), bias: null };
+        const mask = lengths ? rightPaddedMask(B, T, lengths) : null;
+        const args = {
+          cell,
+          kernel: T_(2, [F, G * u], 0.5),
+          recurrentKernel: T_(3, [u, G * u], 0.5),
+          bias: null,
+          mask,
+        };
         const w = T_(4, [B, T, u]);
         const loss = (x: Tensor) =>
           tf.sum(tf.mul(fusedRnn({ ...args, inputs: x, returnSequences: true }).output, w)) as tf.Scalar;
@@ -730,6 +739,7 @@ describe("fused backward: the input gradient dX = dXP·Wᵀ", () => {
         a.forEach((v, i) => expect(v, `${cell} [${i}]`).to.be.closeTo(2 * b[i], 1e-5));
         expect(a.some((v) => v !== 0)).to.equal(true);
         tf.dispose([xv, args.kernel, args.recurrentKernel, w, inKernel.value, inKernel.grads[xv.name], viaMatMul]);
+        if (mask) mask.dispose();
       }
     });
 });

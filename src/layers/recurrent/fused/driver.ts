@@ -208,6 +208,8 @@ interface ChunkSteps {
   readonly r1: number;
   readonly live: Int32Array;
   readonly before: Int32Array;
+  /** The live rows (b, t) in x's layout, as blocks [first row after the chunk's first, rows]. */
+  readonly xBlocks: readonly (readonly [number, number])[];
 }
 
 /** The batch's chunks; with right padding (lengths in the arena's order) each step's live rows only. */
@@ -222,7 +224,17 @@ function chunkSteps(B: number, T: number, lengths: Int32Array | null, goBackward
       live[s] = n;
       before[s + 1] = before[s] + n;
     }
-    return { r0, r1, live, before };
+    // row b's live steps are its first ones in input time (padding is at the end, whatever the direction)
+    const xBlocks: [number, number][] = [];
+    for (let b = r0; b < r1; b++) {
+      const n = lengths ? lengths[b] : T,
+        first = (b - r0) * T,
+        last = xBlocks[xBlocks.length - 1];
+      if (n === 0) continue;
+      if (last && last[0] + last[1] === first) last[1] += n;
+      else xBlocks.push([first, n]);
+    }
+    return { r0, r1, live, before, xBlocks };
   });
 }
 
@@ -377,19 +389,21 @@ function forward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
     k.compiled,
     groups.map((members) =>
       members.flatMap(({ chunk, group }) => [
-        callOf(gemmNN, {
-          m: (chunk.r1 - chunk.r0) * T,
-          k: F,
-          n: Gu,
-          a: X.offset + chunk.r0 * T * F * 4,
-          lda: F * 4,
-          b: W.offset,
-          ldb: Gu * 4,
-          bpanel: 32,
-          c: XP[group],
-          ldc: Gu * 4,
-          acc: 0,
-        }),
+        ...chunk.xBlocks.map(([first, m]) =>
+          callOf(gemmNN, {
+            m,
+            k: F,
+            n: Gu,
+            a: X.offset + (chunk.r0 * T + first) * F * 4,
+            lda: F * 4,
+            b: W.offset,
+            ldb: Gu * 4,
+            bpanel: 32,
+            c: XP[group] + first * Gu * 4,
+            ldc: Gu * 4,
+            acc: 0,
+          }),
+        ),
         ...runsOf(chunk, 0, T, 1).map(([s0, steps, live]) =>
           seqCall(k.seqForward, from(s0, group), chunk, live, steps),
         ),
@@ -503,7 +517,7 @@ function backward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
   const maskOffset = mask ? maskInMemory(mem, orderedMask(mask, T, order)) : 0;
   const chunks = chunkSteps(B, T, padding?.lengths ?? null, a.goBackwards);
   calls.paddingSkipped += skippedRowSteps(chunks, T);
-  if (padding) skipPaddingGradients(padding.lengths, T, u, a, { dXP: dXP.buf, dh, dhRec, dyc, dY });
+  if (padding) skipPaddingGradients(padding.lengths, T, u, a, { dXP: dXP.buf, dX: dX?.buf, dh, dhRec, dyc, dY });
   const groups = grouped(chunks, mem.pool.threads);
   // per group: the gradients w.r.t. h·U (and the reset product's h gate) of every step of its current chunk
   const dRec = groups.map(() => mem.temp(CHUNK_ROWS * T * Grec).offset);
@@ -570,8 +584,8 @@ function backward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
           nLive = chunk.before[T];
         const p = parts.offset + i * partSize * 4;
         const [du, dw, db, dbr] = [p, p + u * Gu * 4, p + (u + F) * Gu * 4, p + (u + F + 1) * Gu * 4];
-        const weights = (m: number, k: number, a: number, lda: number, b: number, width: number, c: number) =>
-          callOf(gemmTN, { m, k, n: width, a, lda, b, ldb: width * 4, bpanel: 32, c, ldc: Gu * 4, acc: 0 });
+        const weights = (m: number, k: number, a: number, lda: number, b: number, width: number, c: number, acc = 0) =>
+          callOf(gemmTN, { m, k, n: width, a, lda, b, ldb: width * 4, bpanel: 32, c, ldc: Gu * 4, acc });
         const first = r0 * T; // the chunk's first row in (b, t) and chunk-major buffers alike
         return [
           ...stepCalls.flatMap(([s0, steps, withDy]) =>
@@ -580,24 +594,30 @@ function backward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
           // dU = Hprevᵀ·dRec (with the reset product: U_h's columns = (r·h)ᵀ·dHH), dW = Xᵀ·dXP
           weights(u, nLive, Hprev.offset + first * u4, u4, dRec[group], Grec, du),
           ...(dHH ? [weights(u, nLive, Aux!.offset + first * u4, u4, dHH[group], u, du + Grec * 4)] : []),
-          weights(F, n, X.offset + first * F * 4, F * 4, dXP.buf.offset + first * Gu * 4, Gu, dw),
-          ...(dX
-            ? [
-                callOf(gemmNN, {
-                  m: n,
-                  k: Gu,
-                  n: F,
-                  a: dXP.buf.offset + first * Gu * 4,
-                  lda: Gu * 4,
-                  b: WT!.offset,
-                  ldb: 32,
-                  bpanel: 32 * Gu,
-                  c: dX.buf.offset + first * F * 4,
-                  ldc: F * 4,
-                  acc: 0,
-                }),
-              ]
-            : []),
+          // over the live rows of x and dXP only (dXP is zero on the others; so is dX, zeroed beforehand)
+          ...chunk.xBlocks.flatMap(([at, m], block) => {
+            const row = first + at;
+            return [
+              weights(F, m, X.offset + row * F * 4, F * 4, dXP.buf.offset + row * Gu * 4, Gu, dw, block > 0 ? 1 : 0),
+              ...(dX
+                ? [
+                    callOf(gemmNN, {
+                      m,
+                      k: Gu,
+                      n: F,
+                      a: dXP.buf.offset + row * Gu * 4,
+                      lda: Gu * 4,
+                      b: WT!.offset,
+                      ldb: 32,
+                      bpanel: 32 * Gu,
+                      c: dX.buf.offset + row * F * 4,
+                      ldc: F * 4,
+                      acc: 0,
+                    }),
+                  ]
+                : []),
+            ];
+          }),
           callOf(colsumAcc, {
             rows: n,
             src: dXP.buf.offset + first * Gu * 4,
@@ -661,7 +681,7 @@ function backward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
 
 /**
  * Before the backward kernel's calls: the gradients of the padding steps it skips, as masked steps give
- * them. Their dXP rows are zero. Without go_backwards a row's padding comes after its live steps, so
+ * them. Their dXP and dX rows are zero. Without go_backwards a row's padding comes after its live steps, so
  * backward it comes first: there a masked step passes the state gradient on (dh ← dh + dhrec, dhrec ← 0)
  * and carries the output gradient back (dyc ← dyc + dy, nothing with zero_output_for_mask), in the
  * kernel's order. With go_backwards the padding comes last backward, where it adds dhrec to dh, as the
@@ -672,10 +692,12 @@ function skipPaddingGradients(
   T: number,
   u: number,
   a: FusedAttrs,
-  b: { dXP: Buf; dh: Buf; dhRec: Buf; dyc: Buf; dY: Buf },
+  b: { dXP: Buf; dX: Buf | undefined; dh: Buf; dhRec: Buf; dyc: Buf; dY: Buf },
 ): void {
-  const Gu = b.dXP.n / (lengths.length * T);
-  const dXP = b.dXP.view(),
+  const Gu = b.dXP.n / (lengths.length * T),
+    F = b.dX ? b.dX.n / (lengths.length * T) : 0;
+  const dX = b.dX?.view(),
+    dXP = b.dXP.view(),
     dh = b.dh.view(),
     dhRec = b.dhRec.view(),
     dyc = b.dyc.view(),
@@ -683,6 +705,7 @@ function skipPaddingGradients(
   lengths.forEach((L, i) => {
     if (L === T) return;
     dXP.fill(0, (i * T + L) * Gu, (i + 1) * T * Gu);
+    dX?.fill(0, (i * T + L) * F, (i + 1) * T * F);
     if (a.goBackwards) return;
     for (let q = i * u; q < (i + 1) * u; q++) {
       dh[q] += dhRec[q];
