@@ -297,13 +297,24 @@ const callOf = (kernel: StepKernel, args: Readonly<Record<string, number>>): Chu
   args: orderedArgs(kernel.fn, args),
 });
 
-/** A call of a sequence function for the first `live` rows of a chunk and `steps` steps (arguments in parameter order). */
-function seqCall(kernel: StepKernel, vars: Readonly<Record<string, Var>>, c: ChunkSteps, live: number, steps: number) {
+/**
+ * A call of a sequence function for the first `live` rows of a chunk and `steps` steps (arguments in
+ * parameter order), its variables from `moving` (those that depend on the call's first step) or `vars`.
+ */
+function seqCall(
+  kernel: StepKernel,
+  moving: Readonly<Record<string, Var>>,
+  vars: Readonly<Record<string, Var>>,
+  c: ChunkSteps,
+  live: number,
+  steps: number,
+) {
   const args = kernel.fn.params.map((p) => {
     if (p === "steps") return steps;
     if (p === "B") return live;
     const delta = p.endsWith(DELTA);
-    const v = vars[delta ? p.slice(0, -DELTA.length) : p];
+    const name = delta ? p.slice(0, -DELTA.length) : p;
+    const v = moving[name] ?? vars[name];
     if (p === stepDelta("B")) return 0;
     if (!v) throw new Error(`fused kernel ${kernel.name}(): no value for parameter \`${p}\``);
     return v(c)[delta ? 1 : 0];
@@ -376,7 +387,6 @@ function forward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
   const auxScratch = Aux ? 0 : mem.temp(B * u).offset;
   /** The variables that move with the step, for a call from processing step s0 on. */
   const from = (s0: number, group: number): Record<string, Var> => ({
-    ...vars,
     xp: () => [XP[group] + timeOf(s0) * Gu * 4, dt * Gu * 4],
     mask: mask ? rows(maskOffset + timeOf(s0), T, dt) : fixed(0),
     gates: Gates ? chunkMajor(Gates.buf.offset, T, S * u4, s0, 1) : rows(gatesScratch, S * u4),
@@ -405,7 +415,7 @@ function forward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
           }),
         ),
         ...runsOf(chunk, 0, T, 1).map(([s0, steps, live]) =>
-          seqCall(k.seqForward, from(s0, group), chunk, live, steps),
+          seqCall(k.seqForward, from(s0, group), vars, chunk, live, steps),
         ),
       ]),
     ),
@@ -554,7 +564,6 @@ function backward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
         : rows(dY.offset, u4);
     const dystride = !withDy ? 0 : a.returnSequences ? T * u4 : u4;
     return {
-      ...vars,
       gates: chunkMajor(Gates.offset, T, S * u4, s0, -1),
       hprev: chunkMajor(Hprev.offset, T, u4, s0, -1),
       aux: Aux ? chunkMajor(Aux.offset, T, u4, s0, -1) : fixed(0),
@@ -589,7 +598,9 @@ function backward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
         const first = r0 * T; // the chunk's first row in (b, t) and chunk-major buffers alike
         return [
           ...stepCalls.flatMap(([s0, steps, withDy]) =>
-            runsOf(chunk, s0, steps, -1).map(([s, m, live]) => seqCall(seq, from(s, withDy, group), chunk, live, m)),
+            runsOf(chunk, s0, steps, -1).map(([s, m, live]) =>
+              seqCall(seq, from(s, withDy, group), vars, chunk, live, m),
+            ),
           ),
           // dU = Hprevᵀ·dRec (with the reset product: U_h's columns = (r·h)ᵀ·dHH), dW = Xᵀ·dXP
           weights(u, nLive, Hprev.offset + first * u4, u4, dRec[group], Grec, du),

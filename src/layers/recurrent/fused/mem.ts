@@ -150,11 +150,11 @@ export interface WasmBackend {
   readSync(dataId: object): ArrayLike<number>;
 }
 
-/** How a kernel reads a float32 tensor's values and makes a float32 tensor, per backend. */
+/** How a kernel reads a float32 tensor's values and makes a float32 tensor (`write` fills its values), per backend. */
 interface TensorIO {
   values(t: TensorInfo): ArrayLike<number>;
   readSync(t: TensorInfo): ArrayLike<number>;
-  make(shape: number[], values: Float32Array): TensorInfo;
+  make(shape: number[], write: (values: Float32Array) => void): TensorInfo;
 }
 
 function wasmIO(backend: WasmBackend): TensorIO {
@@ -163,9 +163,9 @@ function wasmIO(backend: WasmBackend): TensorIO {
   return {
     values: at,
     readSync: (t) => backend.readSync(t.dataId),
-    make(shape, values) {
+    make(shape, write) {
       const info = backend.makeOutput(shape, "float32");
-      at(info).set(values);
+      write(at(info));
       return info;
     },
   };
@@ -175,7 +175,11 @@ function cpuIO(backend: CpuBackend): TensorIO {
   return {
     values: (t) => backend.data.get(t.dataId)!.values as ArrayLike<number>,
     readSync: (t) => backend.readSync(t.dataId),
-    make: (shape, values) => backend.makeTensorInfo(shape, "float32", values.slice()),
+    make(shape, write) {
+      const values = new Float32Array(sizeOf(shape));
+      write(values);
+      return backend.makeTensorInfo(shape, "float32", values);
+    },
   };
 }
 
@@ -209,13 +213,10 @@ export function memFor(backendName: string, backend: unknown): Mem {
       return buf;
     },
     bytes: () => new Uint8Array(a.memory.buffer),
-    result(out, order) {
-      const values = out.buf.view();
-      if (!order) return io.make([...out.shape], values);
-      const back = new Float32Array(values.length);
-      permuteRows(values, back, order, false);
-      return io.make([...out.shape], back);
-    },
+    result: (out, order) =>
+      io.make([...out.shape], (values) =>
+        order ? permuteRows(out.buf.view(), values, order, false) : values.set(out.buf.view()),
+      ),
     done() {
       a.top = start;
     },
