@@ -63,7 +63,7 @@ interface FusedAttrs {
   recurrentActivation: FusedActivation;
   /** Forward only: also output the tensors the backward kernel needs. */
   save: boolean;
-  /** Backward only: also output dX = dXP·Wᵀ (B,T,F) (kernel W is then an input). */
+  /** Backward only: output dX = dXP·Wᵀ (B,T,F) instead of dXP (kernel W is then an input). */
   inputGrad: boolean;
   /** Backward only: the bias's shape ([] when there is none). */
   biasShape: number[];
@@ -474,9 +474,9 @@ function fillPaddingOutputs(
 /**
  * Inputs: dy, dhT, [dcT], x, recurrentKernel, hprev, gates, [aux], [mask] (the saved ones chunk by chunk),
  * [kernel (with `inputGrad`)].
- * Outputs: dXP (B,T,G·u) — the gradient of the input projection X·W + b, in input time order —,
- * dW (F,G·u), dU (u,G·u), [dBias (biasShape)], dh0 (B,u), [dc0 (B,u)], [dX = dXP·Wᵀ (B,T,F) when
- * `inputGrad`, with kernel W among the inputs].
+ * Outputs: [dXP (B,T,G·u) — the gradient of the input projection X·W + b, in input time order — unless
+ * `inputGrad`], dW (F,G·u), dU (u,G·u), [dBias (biasShape)], dh0 (B,u), [dc0 (B,u)], [dX = dXP·Wᵀ
+ * (B,T,F) when `inputGrad`, with kernel W among the inputs].
  *
  * Every chunk of rows runs the cell's backward sequence function (step_kernels.ts `seq_bwd`): per step,
  * last to first, the backward step functions write the step's pre-activation gradients into dXP (the
@@ -488,7 +488,8 @@ function backward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
   const { cell, B, T, F, u, Gu, Grec, S, u4 } = sizesOf(inputs, a);
   const k = mem.kernels.cell(cell, a.activation, a.recurrentActivation);
 
-  const dXP = mem.output([B, T, Gu]);
+  // with dX computed here nothing else needs dXP: it stays in the kernel
+  const dXP = a.inputGrad ? { buf: mem.temp(B * T * Gu), shape: [B, T, Gu] } : mem.output([B, T, Gu]);
   const dW = mem.output([F, Gu]);
   const dU = mem.output([u, Gu]);
   const dBias = a.biasShape.length ? mem.output(a.biasShape) : null;
@@ -679,7 +680,7 @@ function backward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
   }
 
   const outs: [Out, RowOrder][] = [
-    [dXP, order],
+    ...(dX ? [] : [[dXP, order] as [Out, RowOrder]]),
     [dW, null],
     [dU, null],
     ...(dBias ? [[dBias, null] as [Out, RowOrder]] : []),
@@ -938,14 +939,16 @@ export function fusedRnn(o: FusedRnnArgs): FusedRnnResult {
           if (mask) bIn.mask = saved[saved.length - 1];
           if (inputGrad) bIn.kernel = W;
           const g = engine.runKernel(BACKWARD_KERNEL, bIn, { ...attrs, inputGrad });
-          const [dXP, dW, dU] = g;
-          let i = 3;
+          const dXP = inputGrad ? undefined : g[0];
+          let i = inputGrad ? 0 : 1;
+          const dW = g[i++],
+            dU = g[i++];
           const dBias = bias ? g[i++] : undefined;
           const dh0 = g[i++];
           const dc0 = cell.states === 2 ? g[i++] : undefined;
           const dX = inputGrad ? g[i] : undefined;
           const grads: Record<string, () => Tensor> = {
-            x: () => dX ?? tf.reshape(tf.matMul(tf.reshape(dXP, [B * T, Gu]), tf.transpose(W)), [B, T, F]),
+            x: () => dX ?? tf.reshape(tf.matMul(tf.reshape(dXP!, [B * T, Gu]), tf.transpose(W)), [B, T, F]),
             kernel: () => dW,
             recurrentKernel: () => dU,
             h0: () => dh0,
