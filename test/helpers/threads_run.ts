@@ -1,9 +1,8 @@
 /**
  * One run for test/fused/threads.test.ts, in a child process (TSKERAS_NUM_THREADS set by the parent):
  * forward and backward of the fused kernels for a GRU (masked, go_backwards), an LSTM and a SimpleRNN on
- * a batch of 40 rows (3 chunks: 16, 16, 8), and for an LSTM and a GRU with right padding (the padding
- * skipped, rows ordered by length), on the backend given; prints (JSON) every output and gradient, how
- * many jobs ran on worker threads and how many padding steps the kernels skipped.
+ * a batch of 40 rows (3 chunks: 16, 16, 8), on the backend given; prints (JSON) every output and
+ * gradient, and how many jobs ran on worker threads.
  */
 import { tf } from "../../src/backend/tf.js";
 import { use_backend } from "../../src/backend/index.js";
@@ -25,7 +24,8 @@ const rand = (shape: number[], scale = 0.5) =>
     shape,
   );
 const out: Record<string, number[]> = {};
-// right padding: lengths 0 to 7, out of order
+// and an LSTM and a GRU with right padding (lengths 0 to 7, out of order: the kernels order the rows by
+// length and skip the padding; the run fails unless they skipped exactly the padding)
 const padded = tf.tensor(
   Array.from({ length: B * T }, (_, i) => (i % T < (Math.floor(i / T) * 5) % 8 ? 1 : 0)),
   [B, T],
@@ -61,7 +61,11 @@ for (const [name, cell, G, biasShape, rightPadded, goBackwards] of [
     });
     return tf.sum(tf.mul(r.output, w));
   };
+  const skippedBefore = fusedKernelCalls().paddingSkipped;
   const { value, grads } = tf.valueAndGrads(f)([x, W, U, b, h0]);
   out[name] = [...value.dataSync(), ...grads.flatMap((g) => Array.from(g.dataSync()))];
+  // forward and backward each skip rows × steps − Σ lengths = 40 · 7 − 140
+  const skipped = fusedKernelCalls().paddingSkipped - skippedBefore;
+  if (skipped !== (rightPadded ? 2 * (B * T - 140) : 0)) throw new Error(`${name}: ${skipped} padding steps skipped`);
 }
-console.log(JSON.stringify({ out, threadedJobs: threadedJobs(), paddingSkipped: fusedKernelCalls().paddingSkipped }));
+console.log(JSON.stringify({ out, threadedJobs: threadedJobs() }));
