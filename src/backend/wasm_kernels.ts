@@ -14,11 +14,6 @@ export interface WasmBackendApi {
   readSync(dataId: object): ArrayLike<number>;
   makeOutput(shape: number[], dtype: string, memoryOffset?: number, values?: ArrayLike<number>): TensorInfo;
 }
-/** The wasm backend's memory and where a tensor's data is in it. */
-interface WasmHeap {
-  wasm: { HEAPU8: Uint8Array };
-  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
-}
 /** The cpu backend's members used here. */
 interface CpuBackendApi {
   readSync(dataId: object): ArrayLike<number>;
@@ -208,82 +203,7 @@ function maxPoolGrad({ inputs, backend, attrs }: KernelArgs): TensorInfo {
   return wasm.makeOutput([...input.shape], "float32", undefined, dx);
 }
 
-/** A new tensor of the backend and its values, to be written. */
-type NewOutput = (
-  shape: number[],
-  dtype: string,
-  like: ArrayLike<number>,
-  n: number,
-) => { info: TensorInfo; values: Float32Array };
-
-/**
- * GatherV2 (tf.gather, hence Embedding's lookups) copying whole slices, for wasm and cpu: the native
- * kernels of tfjs 4.22 take ≈ 40 ns (wasm) and 70 ns (cpu) per value (an Embedding(1000, 32) lookup of
- * 1024 × 80 tokens: 114 and 188 ms, 8 ms here). Indices outside the axis are refused with the native
- * kernels' message; other dtypes (complex64, string) go to the native kernel.
- */
-function gatherV2(args: KernelArgs, native: KernelFunc | undefined, newOutput: NewOutput): TensorInfo {
-  const { inputs, backend, attrs } = args;
-  const { readSync } = backend as WasmBackendApi;
-  const { x, indices } = inputs;
-  if (!["float32", "int32", "bool"].includes(x.dtype)) return native!(args) as TensorInfo;
-  const axis = tf.util.parseAxisParam(attrs!.axis, x.shape)[0];
-  const ids = readSync.call(backend, indices.dataId);
-  const dimSize = x.shape[axis];
-  for (let i = 0; i < ids.length; i++)
-    if (!(ids[i] >= 0 && ids[i] <= dimSize - 1))
-      throw new Error(`GatherV2: the index value ${ids[i]} is not in [0, ${dimSize - 1}]`);
-  const info = tf.backend_util.segment_util.collectGatherOpShapeInfo(
-    x as tf.TensorInfo as tf.Tensor,
-    indices as tf.TensorInfo as tf.Tensor,
-    axis,
-    attrs!.batchDims,
-  );
-  const { batchSize, outerSize, sliceSize } = info;
-  const xs = readSync.call(backend, x.dataId);
-  const perBatch = ids.length / batchSize;
-  const { info: result, values: out } = newOutput(
-    info.outputShape,
-    x.dtype,
-    xs,
-    batchSize * outerSize * perBatch * sliceSize,
-  );
-  for (let b = 0, dst = 0; b < batchSize; b++)
-    for (let o = 0; o < outerSize; o++) {
-      const from = (b * outerSize + o) * dimSize;
-      for (let i = 0; i < perBatch; i++, dst += sliceSize) {
-        const src = (from + ids[b * perBatch + i]) * sliceSize;
-        // a loop: most slices are short (an embedding row), where subarray + set costs more
-        for (let j = 0; j < sliceSize; j++) out[dst + j] = xs[src + j];
-      }
-    }
-  return result;
-}
-
-type TypedArrayOf = new (...a: [n: number] | [b: ArrayBufferLike, offset: number, n: number]) => Float32Array;
-
-/** wasm: the output written in place in the backend's memory. */
-const wasmOutput =
-  (backend: unknown): NewOutput =>
-  (shape, dtype, like, n) => {
-    const info = (backend as WasmBackendApi).makeOutput(shape, dtype);
-    const heap = backend as WasmHeap;
-    const offset = heap.dataIdMap.get(info.dataId)!.memoryOffset;
-    return { info, values: new (like.constructor as TypedArrayOf)(heap.wasm.HEAPU8.buffer, offset, n) };
-  };
-
-/** cpu: the backend keeps the array it is given. */
-const cpuOutput =
-  (backend: unknown): NewOutput =>
-  (shape, dtype, like, n) => {
-    const values = new (like.constructor as TypedArrayOf)(n);
-    return { info: (backend as CpuBackendApi).makeTensorInfo(shape, dtype, values), values };
-  };
-
 type KernelFunc = (args: KernelArgs) => TensorInfo | TensorInfo[];
-
-/** The native GatherV2 kernels (dtypes other than float32, int32 and bool go there). */
-let nativeGather: KernelFunc | undefined, nativeCpuGather: KernelFunc | undefined;
 
 /** Kernels wasm lacks. */
 const FALLBACKS: readonly { kernelName: string; kernelFunc: KernelFunc }[] = [
@@ -314,7 +234,7 @@ function identity({ inputs, backend }: KernelArgs): TensorInfo {
 }
 
 /**
- * Native wasm kernels replaced: Unpack, Identity and GatherV2 for speed, Conv3DBackpropInputV2,
+ * Native wasm kernels replaced: Unpack and Identity for speed, Conv3DBackpropInputV2,
  * Conv3DBackpropFilterV2, MaxPoolGrad and Sign because their numbers are wrong.
  */
 const REPLACEMENTS: readonly { kernelName: string; kernelFunc: KernelFunc }[] = [
@@ -324,7 +244,6 @@ const REPLACEMENTS: readonly { kernelName: string; kernelFunc: KernelFunc }[] = 
   { kernelName: "Conv3DBackpropFilterV2", kernelFunc: conv3dBackpropFilter },
   { kernelName: "MaxPoolGrad", kernelFunc: maxPoolGrad },
   { kernelName: "Sign", kernelFunc: sign },
-  { kernelName: "GatherV2", kernelFunc: (args) => gatherV2(args, nativeGather, wasmOutput(args.backend)) },
 ];
 
 let replaced = false;
@@ -337,7 +256,6 @@ export function registerWasmFallbackKernels(): void {
   }
   if (replaced || !tf.findBackend("wasm")) return;
   replaced = true;
-  nativeGather = tf.getKernel("GatherV2", "wasm")?.kernelFunc as KernelFunc | undefined;
   for (const k of REPLACEMENTS) {
     if (tf.getKernel(k.kernelName, "wasm")) tf.unregisterKernel(k.kernelName, "wasm");
     tf.registerKernel({ kernelName: k.kernelName, backendName: "wasm", kernelFunc: k.kernelFunc as any });
@@ -346,20 +264,12 @@ export function registerWasmFallbackKernels(): void {
 
 let cpuReplaced = false;
 
-/** Replaces the cpu backend's UnsortedSegmentSum and GatherV2 (idempotent). */
+/** Replaces the cpu backend's UnsortedSegmentSum (idempotent). */
 export function registerCpuReplacementKernels(): void {
   if (cpuReplaced) return;
   cpuReplaced = true;
   if (tf.getKernel("UnsortedSegmentSum", "cpu")) tf.unregisterKernel("UnsortedSegmentSum", "cpu");
   tf.registerKernel({ kernelName: "UnsortedSegmentSum", backendName: "cpu", kernelFunc: cpuUnsortedSegmentSum as any });
-  nativeCpuGather = tf.getKernel("GatherV2", "cpu")?.kernelFunc as KernelFunc | undefined;
-  if (nativeCpuGather) tf.unregisterKernel("GatherV2", "cpu");
-  tf.registerKernel({ kernelName: "GatherV2", backendName: "cpu", kernelFunc: cpuGather as any });
-}
-
-/** The cpu backend's GatherV2 once replaced. */
-export function cpuGather(args: KernelArgs): TensorInfo {
-  return gatherV2(args, nativeCpuGather, cpuOutput(args.backend));
 }
 
 /** The cpu backend's UnsortedSegmentSum once replaced (tests check that it is the registered one). */
