@@ -46,10 +46,17 @@ function arbitraryMask(B: number, T: number): Tensor {
   return tf.tensor2d(m, [B, T], "bool");
 }
 
-/** Right padding: row b keeps its first lengths[b mod lengths.length] steps. */
-function rightPaddedMask(B: number, T: number, lengths: readonly number[]): Tensor {
+/** Where padding goes: at the end, at the start, or the end for even rows and the start for odd ones. */
+type PadAt = "end" | "start" | "both";
+
+/** Padding: row b keeps lengths[b mod lengths.length] steps, its first ones or its last ones (`at`). */
+function paddedMask(B: number, T: number, lengths: readonly number[], at: PadAt = "end"): Tensor {
   const m: number[] = [];
-  for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) m.push(t < lengths[b % lengths.length] ? 1 : 0);
+  for (let b = 0; b < B; b++) {
+    const L = lengths[b % lengths.length];
+    const start = at === "start" || (at === "both" && b % 2 === 1);
+    for (let t = 0; t < T; t++) m.push((start ? t >= T - L : t < L) ? 1 : 0);
+  }
   return tf.tensor2d(m, [B, T], "bool");
 }
 
@@ -70,8 +77,10 @@ interface Case {
   T: number;
   F: number;
   u: number;
-  /** With `mask`: right padding of these lengths (cycled over the rows) instead of an arbitrary mask. */
+  /** With `mask`: padding of these lengths (cycled over the rows) instead of an arbitrary mask. */
   lengths?: readonly number[];
+  /** Where the padding is (default "end"). */
+  padAt?: PadAt;
 }
 
 function setup(c: Case, seed = 1) {
@@ -90,7 +99,7 @@ function setup(c: Case, seed = 1) {
       ? [T_(seed + 4, [c.B, c.u], 0.8), T_(seed + 5, [c.B, c.u], 0.8)]
       : [T_(seed + 4, [c.B, c.u], 0.8)]
     : [];
-  const mask = !c.mask ? null : c.lengths ? rightPaddedMask(c.B, c.T, c.lengths) : arbitraryMask(c.B, c.T);
+  const mask = !c.mask ? null : c.lengths ? paddedMask(c.B, c.T, c.lengths, c.padAt) : arbitraryMask(c.B, c.T);
   return { x, kernel, recurrentKernel, bias, initialState, mask };
 }
 
@@ -156,9 +165,11 @@ function run(c: Case, s: Setup, which: "fused" | "ref") {
   const ran = which === "fused" ? 1 : 0;
   expect(now.forward - calls.forward, "fused forward calls").to.equal(2 * ran);
   expect(now.backward - calls.backward, "fused backward calls").to.equal(ran);
-  // right padding: each of the three kernel calls skipped every row's padding steps, and nothing else
+  // padding: each of the three kernel calls skipped every row's padding steps, and nothing else (padding at
+  // both ends is no padding the kernels skip)
   let padding = 0;
-  if (c.mask && c.lengths) for (let b = 0; b < c.B; b++) padding += c.T - c.lengths[b % c.lengths.length];
+  if (c.mask && c.lengths && c.padAt !== "both")
+    for (let b = 0; b < c.B; b++) padding += c.T - c.lengths[b % c.lengths.length];
   expect(now.paddingSkipped - calls.paddingSkipped, "padding steps skipped").to.equal(3 * ran * padding);
   return { fwd, grads };
 }
@@ -332,31 +343,36 @@ for (const backend of ["wasm", "cpu"] as const) {
       });
     }
 
-    // right padding (as from mask_zero): the kernels order the rows by length and skip the padding steps;
-    // rows of length 0, 1 and full length, lengths out of order, 37 rows (chunks of 16, 16 and 5)
+    // padding at the end (as from mask_zero) or at the start (pad_sequences' default): the kernels order
+    // the rows by length and skip the padding steps; rows of length 0, 1 and full length, lengths out of
+    // order, 37 rows (chunks of 16, 16 and 5)
     for (const v of VARIANTS)
-      describe(`${v.name}, right-padded mask (padding skipped)`, () => {
-        for (const goBackwards of [false, true])
-          for (const returnSequences of [true, false])
-            for (const zeroOutputForMask of [false, true])
-              for (const u of [8, 5])
-                it(`go_backwards=${goBackwards} return_sequences=${returnSequences} zero_output_for_mask=${zeroOutputForMask} units=${u}`, () =>
-                  compare(
-                    {
-                      ...base,
-                      ...v.c,
-                      mask: true,
-                      lengths: [3, 11, 1, 7, 11, 0, 5, 2, 9, 4, 10, 6, 1, 8],
-                      goBackwards,
-                      returnSequences,
-                      zeroOutputForMask,
-                      B: 37,
-                      T: 11,
-                      F: 3,
-                      u,
-                    },
-                    41,
-                  ));
+      describe(`${v.name}, padded mask (padding skipped)`, () => {
+        for (const padAt of ["end", "start"] as const)
+          for (const goBackwards of [false, true])
+            for (const returnSequences of [true, false])
+              for (const zeroOutputForMask of [false, true])
+                for (const u of [8, 5])
+                  it(`padding at the ${padAt}: go_backwards=${goBackwards} return_sequences=${returnSequences} zero_output_for_mask=${zeroOutputForMask} units=${u}`, () =>
+                    compare(
+                      {
+                        ...base,
+                        ...v.c,
+                        mask: true,
+                        lengths: [3, 11, 1, 7, 11, 0, 5, 2, 9, 4, 10, 6, 1, 8],
+                        padAt,
+                        goBackwards,
+                        returnSequences,
+                        zeroOutputForMask,
+                        B: 37,
+                        T: 11,
+                        F: 3,
+                        u,
+                      },
+                      41,
+                    ));
+        it("padding at the start of some rows and at the end of others: not padding, nothing skipped", () =>
+          compare({ ...base, ...v.c, mask: true, lengths: [3, 5, 2, 6], padAt: "both", B: 20, T: 6, F: 3, u: 8 }, 44));
         it("every row full length: nothing skipped", () =>
           compare({ ...base, ...v.c, mask: true, lengths: [6], B: 20, T: 6, F: 3, u: 8 }, 42));
         it("no initial state, no bias, already ordered rows", () =>
@@ -711,10 +727,12 @@ describe("fused backward: the input gradient dX = dXP·Wᵀ", () => {
         ["gru_reset_after", 3, null],
         ["lstm", 4, null],
         ["lstm", 4, [2, 6, 0, 5, 1]],
+        ["gru_reset_after", 3, [4, 1, 6, 0]],
       ] as const) {
         const [B, T, F, u] = [19, 6, 5, 7];
         const xv = tf.variable(T_(1, [B, T, F], 1));
-        const mask = lengths ? rightPaddedMask(B, T, lengths) : null;
+        // the LSTM's padding at the end, the GRU's at the start
+        const mask = lengths ? paddedMask(B, T, lengths, cell === "lstm" ? "end" : "start") : null;
         const args = {
           cell,
           kernel: T_(2, [F, G * u], 0.5),

@@ -24,19 +24,25 @@ const rand = (shape: number[], scale = 0.5) =>
     shape,
   );
 const out: Record<string, number[]> = {};
-// and an LSTM and a GRU with right padding (lengths 0 to 7, out of order: the kernels order the rows by
-// length and skip the padding; the run fails unless they skipped exactly the padding)
-const padded = tf.tensor(
-  Array.from({ length: B * T }, (_, i) => (i % T < (Math.floor(i / T) * 5) % 8 ? 1 : 0)),
-  [B, T],
-);
-for (const [name, cell, G, biasShape, rightPadded, goBackwards] of [
-  ["gru_reset_after", "gru_reset_after", 3, [2, 3 * u], false, true],
-  ["lstm", "lstm", 4, [4 * u], false, false],
-  ["simple_rnn", "simple_rnn", 1, [u], false, false],
-  ["lstm right-padded", "lstm", 4, [4 * u], true, false],
-  ["gru right-padded go_backwards", "gru_reset_after", 3, [2, 3 * u], true, true],
-] as [string, FusedCellId, number, number[], boolean, boolean][]) {
+// and an LSTM and a GRU with padding at the end or the start (lengths 0 to 7, out of order: the kernels
+// order the rows by length and skip the padding; the run fails unless they skipped exactly the padding)
+const paddedAt = (end: boolean) =>
+  tf.tensor(
+    Array.from({ length: B * T }, (_, i) => {
+      const L = (Math.floor(i / T) * 5) % 8;
+      return (end ? i % T < L : i % T >= T - L) ? 1 : 0;
+    }),
+    [B, T],
+  );
+const [paddedAtEnd, paddedAtStart] = [paddedAt(true), paddedAt(false)];
+for (const [name, cell, G, biasShape, padding, goBackwards] of [
+  ["gru_reset_after", "gru_reset_after", 3, [2, 3 * u], null, true],
+  ["lstm", "lstm", 4, [4 * u], null, false],
+  ["simple_rnn", "simple_rnn", 1, [u], null, false],
+  ["lstm padded at the end", "lstm", 4, [4 * u], paddedAtEnd, false],
+  ["gru padded at the end, go_backwards", "gru_reset_after", 3, [2, 3 * u], paddedAtEnd, true],
+  ["lstm padded at the start, go_backwards", "lstm", 4, [4 * u], paddedAtStart, true],
+] as [string, FusedCellId, number, number[], tf.Tensor | null, boolean][]) {
   const x = rand([B, T, F], 1),
     W = rand([F, G * u]),
     U = rand([u, G * u]),
@@ -55,7 +61,7 @@ for (const [name, cell, G, biasShape, rightPadded, goBackwards] of [
       recurrentKernel: UU,
       bias: bb,
       initialState: cell === "lstm" ? [hh, hh] : [hh],
-      mask: rightPadded ? padded : cell === "gru_reset_after" ? mask : null,
+      mask: padding ?? (cell === "gru_reset_after" ? mask : null),
       goBackwards,
       returnSequences: true,
     });
@@ -66,6 +72,6 @@ for (const [name, cell, G, biasShape, rightPadded, goBackwards] of [
   out[name] = [...value.dataSync(), ...grads.flatMap((g) => Array.from(g.dataSync()))];
   // forward and backward each skip rows × steps − Σ lengths = 40 · 7 − 140
   const skipped = fusedKernelCalls().paddingSkipped - skippedBefore;
-  if (skipped !== (rightPadded ? 2 * (B * T - 140) : 0)) throw new Error(`${name}: ${skipped} padding steps skipped`);
+  if (skipped !== (padding ? 2 * (B * T - 140) : 0)) throw new Error(`${name}: ${skipped} padding steps skipped`);
 }
 console.log(JSON.stringify({ out, threadedJobs: threadedJobs() }));

@@ -78,7 +78,7 @@ const calls = { forward: 0, backward: 0, inputGrad: 0, paddingSkipped: 0 };
 
 /**
  * How often the fused forward and backward kernels have run in this process (inputGrad: backward with
- * dX), and how many (row, step) pairs of right padding they skipped, forward and backward together.
+ * dX), and how many (row, step) pairs of padding they skipped, forward and backward together.
  */
 export function fusedKernelCalls(): {
   readonly forward: number;
@@ -158,37 +158,52 @@ function grouped<C>(chunks: readonly C[], groups: number): { chunk: C; index: nu
 }
 
 // ---------------------------------------------------------------------------------------------
-// Right padding: rows ordered by length, the padding skipped
+// Padding: rows ordered by length, the padding skipped
 
 /**
- * A mask that is right padding (every row 1…1 0…0, as Embedding's mask_zero gives for sequences padded
- * at the end): the kernels order the rows by length, longest first (`order`, applied when the inputs are
- * copied into the arena and undone on the outputs), so that at every step a chunk's live rows are its
- * first ones, and run only those (`ChunkSteps`). A padding step of a row leaves everything as a masked
- * step would: the states keep their values, outputs are filled in afterwards, and its gradients are
- * those of a masked step (the backward kernel prepares and fills them around the calls).
+ * A mask that is padding (every row 1…1 0…0, as Embedding's mask_zero gives for sequences padded at the
+ * end, or every row 0…0 1…1, padded at the start as pad_sequences() does by default): the kernels order
+ * the rows by length, longest first (`order`, applied when the inputs are copied into the arena and
+ * undone on the outputs), so that at every step a chunk's live rows are its first ones, and run only
+ * those (`ChunkSteps`). A padding step of a row leaves everything as a masked step would: the states keep
+ * their values, outputs are filled in afterwards, and its gradients are those of a masked step (the
+ * backward kernel prepares and fills them around the calls).
  */
-interface RightPadding {
+interface Padding {
   /** Row i of the arena is the batch's row order[i] (null: the batch's own order). */
   readonly order: RowOrder;
-  /** The live steps of the arena's row i (its mask's leading ones). */
+  /** The live steps of the arena's row i. */
   readonly lengths: Int32Array;
+  /** Whether the padding is at the end of input time (else at its start). */
+  readonly atEnd: boolean;
 }
 
-/** The mask (B × T bytes) as right padding, or null when some row has a live step after a masked one. */
-function rightPadding(mask: Uint8Array, B: number, T: number): RightPadding | null {
+/** The mask (B × T bytes) as padding, or null when it is not (a hole, or rows padded at different ends). */
+function paddingOf(mask: Uint8Array, B: number, T: number): Padding | null {
   const lengths = new Int32Array(B);
+  let atEnd: boolean | null = null;
   for (let b = 0; b < B; b++) {
     const row = mask.subarray(b * T, (b + 1) * T);
-    const n = row.indexOf(0);
-    if (n < 0) lengths[b] = T;
-    else if (row.indexOf(1, n) >= 0) return null;
-    else lengths[b] = n;
+    const first = row[0];
+    const change = row.indexOf(1 - first);
+    if (change < 0) lengths[b] = first ? T : 0;
+    else if (row.indexOf(first, change) >= 0 || atEnd === !first) return null;
+    else {
+      atEnd = !!first;
+      lengths[b] = first ? change : T - change;
+    }
   }
   const order = Int32Array.from({ length: B }, (_, i) => i).sort((p, q) => lengths[q] - lengths[p] || p - q);
   const identity = order.every((b, i) => b === i);
-  return { order: identity ? null : order, lengths: identity ? lengths : order.map((b) => lengths[b]) };
+  return {
+    order: identity ? null : order,
+    lengths: identity ? lengths : order.map((b) => lengths[b]),
+    atEnd: atEnd ?? true,
+  };
 }
+
+/** Whether a row's padding steps come after its live ones in processing order (go_backwards reverses it). */
+const padsAfter = (p: Padding, a: FusedAttrs): boolean => p.atEnd !== a.goBackwards;
 
 /** The mask's rows in the arena's order. */
 function orderedMask(mask: Uint8Array, T: number, order: RowOrder): Uint8Array {
@@ -200,7 +215,7 @@ function orderedMask(mask: Uint8Array, T: number, order: RowOrder): Uint8Array {
 
 /**
  * A chunk of rows [r0, r1) and the rows live at each processing step (always its first `live[s]`; all of
- * them without right padding). Its per-step buffers hold only the live rows, step after step: step s
+ * them without padding). Its per-step buffers hold only the live rows, step after step: step s
  * begins `before[s]` rows into the chunk's part (before[T] rows in all).
  */
 interface ChunkSteps {
@@ -212,23 +227,25 @@ interface ChunkSteps {
   readonly xBlocks: readonly (readonly [number, number])[];
 }
 
-/** The batch's chunks; with right padding (lengths in the arena's order) each step's live rows only. */
-function chunkSteps(B: number, T: number, lengths: Int32Array | null, goBackwards: boolean): ChunkSteps[] {
+/** The batch's chunks; with padding (lengths in the arena's order) each step's live rows only. */
+function chunkSteps(B: number, T: number, padding: Padding | null, a: FusedAttrs): ChunkSteps[] {
+  const lengths = padding?.lengths ?? null;
+  const after = padding ? padsAfter(padding, a) : true;
   return chunksOf(B).map(([r0, r1]) => {
     const live = new Int32Array(T),
       before = new Int32Array(T + 1);
     for (let s = 0; s < T; s++) {
       // a row is live at processing step s when it has at least `need` live steps
-      const need = goBackwards ? T - s : s + 1;
+      const need = after ? s + 1 : T - s;
       const n = lengths ? countLive(lengths, r0, r1, need) : r1 - r0;
       live[s] = n;
       before[s + 1] = before[s] + n;
     }
-    // row b's live steps are its first ones in input time (padding is at the end, whatever the direction)
+    // row b's live steps in input time: its first or its last ones
     const xBlocks: [number, number][] = [];
     for (let b = r0; b < r1; b++) {
       const n = lengths ? lengths[b] : T,
-        first = (b - r0) * T,
+        first = (b - r0) * T + (padding?.atEnd === false ? T - n : 0),
         last = xBlocks[xBlocks.length - 1];
       if (n === 0) continue;
       if (last && last[0] + last[1] === first) last[1] += n;
@@ -335,7 +352,7 @@ function forward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
   const k = mem.kernels.cell(cell, a.activation, a.recurrentActivation);
 
   const mask = inputs.mask ? mem.readMask(inputs.mask) : null;
-  const padding = mask ? rightPadding(mask, B, T) : null;
+  const padding = mask ? paddingOf(mask, B, T) : null;
   const order = padding?.order ?? null;
   const X = mem.input(inputs.x!, order),
     W = mem.input(inputs.kernel!),
@@ -352,7 +369,7 @@ function forward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
   if (cT) copyInto(cT.buf, mem.input(inputs.c0!, order).view());
   const maskOffset = mask ? maskInMemory(mem, orderedMask(mask, T, order)) : 0;
   const ycur = mem.zeros(B * u);
-  const chunks = chunkSteps(B, T, padding?.lengths ?? null, a.goBackwards);
+  const chunks = chunkSteps(B, T, padding, a);
   calls.paddingSkipped += skippedRowSteps(chunks, T);
   const groups = grouped(chunks, mem.pool.threads);
   // per group: X·W of every step of its current chunk, rows (b, t) as x's
@@ -420,7 +437,7 @@ function forward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
       ]),
     ),
   );
-  if (padding) fillPaddingOutputs(padding.lengths, T, u, a, Y.buf, ycur, [Hprev, Gates, Aux], chunks);
+  if (padding) fillPaddingOutputs(padding, T, u, a, Y.buf, ycur, [Hprev, Gates, Aux], chunks);
   if (!a.returnSequences) copyInto(Y.buf, ycur.view());
 
   const outs: [Out, RowOrder][] = [
@@ -435,11 +452,11 @@ function forward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
 
 /**
  * The outputs of the padding steps the forward kernel skipped, as masked steps give them: after a row's
- * last live step its output repeats (zeros with zero_output_for_mask); before its first one (go_backwards:
- * the padding comes first) it is zero. The saved tensors' rows the chunks did not use are zeroed.
+ * last live step its output repeats (zeros with zero_output_for_mask); before its first one it is zero.
+ * The saved tensors' rows the chunks did not use are zeroed.
  */
 function fillPaddingOutputs(
-  lengths: Int32Array,
+  padding: Padding,
   T: number,
   u: number,
   a: FusedAttrs,
@@ -450,15 +467,17 @@ function fillPaddingOutputs(
 ): void {
   const yc = ycur.view(),
     y = Y.view();
-  const repeats = !a.goBackwards && !a.zeroOutputForMask;
+  const { lengths } = padding;
+  const after = padsAfter(padding, a);
+  const repeats = after && !a.zeroOutputForMask;
   lengths.forEach((L, i) => {
     if (L === T) return;
     const last = yc.subarray(i * u, (i + 1) * u);
     if (a.returnSequences) {
-      const [lo, hi] = a.goBackwards ? [0, T - L] : [L, T];
+      const [lo, hi] = after ? [L, T] : [0, T - L];
       if (repeats) for (let s = lo; s < hi; s++) y.set(last, (i * T + s) * u);
       else y.fill(0, (i * T + lo) * u, (i * T + hi) * u);
-    } else if (!a.goBackwards && a.zeroOutputForMask) last.fill(0);
+    } else if (after && a.zeroOutputForMask) last.fill(0);
   });
   for (const out of saved) {
     if (!out) continue;
@@ -498,7 +517,7 @@ function backward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
   const dX = a.inputGrad ? mem.output([B, T, F]) : null;
 
   const mask = inputs.mask ? mem.readMask(inputs.mask) : null;
-  const padding = mask ? rightPadding(mask, B, T) : null;
+  const padding = mask ? paddingOf(mask, B, T) : null;
   const order = padding?.order ?? null;
   const dY = mem.input(inputs.dy!, order);
   const Hprev = mem.input(inputs.hprev!);
@@ -526,9 +545,9 @@ function backward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
   const dyc = mem.zeros(B * u);
   const zeros = mem.zeros(u);
   const maskOffset = mask ? maskInMemory(mem, orderedMask(mask, T, order)) : 0;
-  const chunks = chunkSteps(B, T, padding?.lengths ?? null, a.goBackwards);
+  const chunks = chunkSteps(B, T, padding, a);
   calls.paddingSkipped += skippedRowSteps(chunks, T);
-  if (padding) skipPaddingGradients(padding.lengths, T, u, a, { dXP: dXP.buf, dX: dX?.buf, dh, dhRec, dyc, dY });
+  if (padding) skipPaddingGradients(padding, T, u, a, { dXP: dXP.buf, dX: dX?.buf, dh, dhRec, dyc, dY });
   const groups = grouped(chunks, mem.pool.threads);
   // per group: the gradients w.r.t. h·U (and the reset product's h gate) of every step of its current chunk
   const dRec = groups.map(() => mem.temp(CHUNK_ROWS * T * Grec).offset);
@@ -693,19 +712,20 @@ function backward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
 
 /**
  * Before the backward kernel's calls: the gradients of the padding steps it skips, as masked steps give
- * them. Their dXP and dX rows are zero. Without go_backwards a row's padding comes after its live steps, so
- * backward it comes first: there a masked step passes the state gradient on (dh ← dh + dhrec, dhrec ← 0)
- * and carries the output gradient back (dyc ← dyc + dy, nothing with zero_output_for_mask), in the
- * kernel's order. With go_backwards the padding comes last backward, where it adds dhrec to dh, as the
- * kernel's end does anyway (dh0 = dhrec + dh).
+ * them. Their dXP and dX rows are zero. Where a row's padding comes after its live steps in processing
+ * order, backward it comes first: there a masked step passes the state gradient on (dh ← dh + dhrec,
+ * dhrec ← 0) and carries the output gradient back (dyc ← dyc + dy, nothing with zero_output_for_mask),
+ * in the kernel's order. Padding before the live steps comes last backward, where it adds dhrec to dh,
+ * as the kernel's end does anyway (dh0 = dhrec + dh).
  */
 function skipPaddingGradients(
-  lengths: Int32Array,
+  padding: Padding,
   T: number,
   u: number,
   a: FusedAttrs,
   b: { dXP: Buf; dX: Buf | undefined; dh: Buf; dhRec: Buf; dyc: Buf; dY: Buf },
 ): void {
+  const { lengths, atEnd } = padding;
   const Gu = b.dXP.n / (lengths.length * T),
     F = b.dX ? b.dX.n / (lengths.length * T) : 0;
   const dX = b.dX?.view(),
@@ -716,9 +736,11 @@ function skipPaddingGradients(
     dY = b.dY.view();
   lengths.forEach((L, i) => {
     if (L === T) return;
-    dXP.fill(0, (i * T + L) * Gu, (i + 1) * T * Gu);
-    dX?.fill(0, (i * T + L) * F, (i + 1) * T * F);
-    if (a.goBackwards) return;
+    // the padding's rows in input time
+    const [t0, t1] = atEnd ? [L, T] : [0, T - L];
+    dXP.fill(0, (i * T + t0) * Gu, (i * T + t1) * Gu);
+    dX?.fill(0, (i * T + t0) * F, (i * T + t1) * F);
+    if (!padsAfter(padding, a)) return;
     for (let q = i * u; q < (i + 1) * u; q++) {
       dh[q] += dhRec[q];
       dhRec[q] = 0;
