@@ -6,13 +6,15 @@
  * machine) and wall time.
  *
  * usage: TSKERAS_NUM_THREADS=1 node --import tsx bench/w4_padding.mjs [BACKEND] [REPEATS]
- *   BENCH_TSKERAS: the tskeras module (default ../src/index.ts).
+ *   BENCH_TSKERAS: the tskeras module (default ../src/index.ts); W4_PADDING=pre: the padding before the
+ *   tokens (pad_sequences' default) instead of after them.
  */
 const [BACKEND = "wasm", REPEATS = "5"] = process.argv.slice(2);
 const api = await import(process.env.BENCH_TSKERAS ?? "../src/index.ts");
 await api.use_backend(BACKEND);
 const tf = api.tf ?? (await import("@tensorflow/tfjs"));
 
+const PRE = process.env.W4_PADDING === "pre";
 const B = 32,
   T = 80,
   BATCHES = 8,
@@ -22,7 +24,9 @@ const uniform = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 
 function data(n) {
   const L = Array.from({ length: n }, (_, i) => 20 + ((i * 7) % (T - 19)));
   const x = Array.from({ length: n }, (_, i) =>
-    Array.from({ length: T }, (_, t) => (t < L[i] ? 1 + Math.floor(((uniform() + 1) / 2) * 998) : 0)),
+    Array.from({ length: T }, (_, t) =>
+      (PRE ? t >= T - L[i] : t < L[i]) ? 1 + Math.floor(((uniform() + 1) / 2) * 998) : 0,
+    ),
   );
   const y = Array.from({ length: n }, () => [uniform() > 0 ? 1 : 0]);
   return { x: tf.tensor2d(x, [n, T], "float32"), y: tf.tensor2d(y, [n, 1]) };
@@ -67,6 +71,7 @@ const r = (x) => Math.round(x * 100) / 100;
 console.log(
   JSON.stringify({
     backend: BACKEND,
+    padding: PRE ? "pre" : "post",
     threads: process.env.TSKERAS_NUM_THREADS ?? "default",
     fit_ms_per_batch: { cpu: r(fitCpu / BATCHES), wall: r(fitWall / BATCHES) },
     fit_samples_per_s_cpu: Math.round((B * BATCHES * 1000) / fitCpu),

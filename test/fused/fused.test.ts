@@ -722,7 +722,7 @@ describe("fused backward: the input gradient dX = dXP·Wᵀ", () => {
   for (const backend of ["wasm", "cpu"] as const)
     it(`${backend}: computed in the backward kernel when x comes from the tape (a layer below), equal to tf.matMul's`, async () => {
       await use_backend(backend);
-      // without a mask, and with right padding (dX's padding rows are zero: the kernel skips them)
+      // without a mask, and with padding (dX's padding rows are zero: the kernel skips them)
       for (const [cell, G, lengths] of [
         ["gru_reset_after", 3, null],
         ["lstm", 4, null],

@@ -19,7 +19,9 @@
  *     masks — a masked step keeps the states; the output repeats the previous one or is zero with
  *     zero_output_for_mask —, the outputs and the saved tensors), and backward the
  *     back-propagation-through-time skeleton (carried state and output gradients), the chunk's weight and
- *     bias gradients as a few products over all its steps, and dX when the layer below needs it.
+ *     bias gradients as a few products over all its steps, and dX when the layer below needs it. A mask
+ *     that is padding (each row's live steps first, or each row's live steps last) is not applied step by
+ *     step: the rows are ordered by length and each step runs only its live rows ("Padding" below).
  *  4. Each cell module (cells/gru_reset_after.ts, gru_reset_before.ts, lstm.ts, simple_rnn.ts) holds that
  *     cell's step: its math, written once over an algebra that is tensors on the step-wise path and
  *     WebAssembly here, its bias layout, what it saves, and its phases (which buffers a step reads and
