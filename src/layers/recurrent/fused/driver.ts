@@ -227,12 +227,15 @@ interface ChunkSteps {
   readonly before: Int32Array;
   /** The live rows (b, t) in x's layout, as blocks [first row after the chunk's first, rows]. */
   readonly xBlocks: readonly (readonly [number, number])[];
+  /** The chunk's first row in the saved tensors (`chunkMajor`): the live rows of the chunks before it. */
+  readonly savedFrom: number;
 }
 
 /** The batch's chunks; with padding (lengths in the arena's order) each step's live rows only. */
 function chunkSteps(B: number, T: number, padding: Padding | null, a: FusedAttrs): ChunkSteps[] {
   const lengths = padding?.lengths ?? null;
   const after = padding ? padsAfter(padding, a) : true;
+  let savedFrom = 0;
   return chunksOf(B).map(([r0, r1]) => {
     const live = new Int32Array(T),
       before = new Int32Array(T + 1);
@@ -253,7 +256,8 @@ function chunkSteps(B: number, T: number, padding: Padding | null, a: FusedAttrs
       if (last && last[0] + last[1] === first) last[1] += n;
       else xBlocks.push([first, n]);
     }
-    return { r0, r1, live, before, xBlocks };
+    savedFrom += before[T];
+    return { r0, r1, live, before, xBlocks, savedFrom: savedFrom - before[T] };
   });
 }
 
@@ -302,13 +306,20 @@ const chunkScratch =
   (base: number, width: number, s0: number, dir: 1 | -1): Var =>
   (c) => [base + c.before[s0] * width, dir * c.live[s0] * width];
 /**
- * A (T, B, width) buffer laid out chunk by chunk: chunk [r0, r1) holds its live rows of every step
- * together, step after step, from T·r0 rows on, so that every chunk's rows of all steps are one matrix
- * for the weight-gradient products. `s0`: the call's first step; `dir`: +1 or −1.
+ * A saved tensor (`savedRows` × width) laid out chunk by chunk: a chunk holds its live rows of every step
+ * together, step after step, from row `savedFrom` on, so that every chunk's rows of all steps are one
+ * matrix for the weight-gradient products. `s0`: the call's first step; `dir`: +1 or −1.
  */
 const chunkMajor =
-  (base: number, T: number, width: number, s0: number, dir: 1 | -1): Var =>
-  (c) => [base + (c.r0 * T + c.before[s0]) * width, dir * c.live[s0] * width];
+  (base: number, width: number, s0: number, dir: 1 | -1): Var =>
+  (c) => [base + (c.savedFrom + c.before[s0]) * width, dir * c.live[s0] * width];
+
+/** The rows of the saved tensors: every chunk's live rows of every step (at least one: no empty tensor). */
+const savedRows = (chunks: readonly ChunkSteps[]): number =>
+  Math.max(
+    1,
+    chunks.reduce((n, c) => n + c.before[c.before.length - 1], 0),
+  );
 
 /** A call of one of the module's functions. */
 const callOf = (kernel: StepKernel, args: Readonly<Record<string, number>>): ChunkCall => ({
@@ -344,7 +355,8 @@ function seqCall(
 /**
  * Inputs: x (B,T,F), kernel (F,G·u), recurrentKernel (u,G·u), h0, [c0], [bias], [mask].
  * Outputs: y ((B,T,u) or (B,u)), h_T, [c_T]; when saving also the state before every step, the saved
- * gates and [aux], each (T, B, width) laid out chunk by chunk (`chunkMajor`).
+ * gates and [aux], each (live rows of all steps, width) laid out chunk by chunk (`chunkMajor`; T·B rows
+ * without padding).
  *
  * Every chunk of rows runs: XP = X·W for all its steps in one product, then the cell's sequence function
  * (step_kernels.ts `seq_fwd`): per step h·U, the step functions, the outputs.
@@ -363,15 +375,16 @@ function forward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
   const Y = mem.output(a.returnSequences ? [B, T, u] : [B, u]);
   const hT = mem.output([B, u]);
   const cT = cell.states === 2 ? mem.output([B, u]) : null;
-  const Hprev = a.save ? mem.output([T, B, u]) : null;
-  const Gates = a.save ? mem.output([T, B, S * u]) : null;
-  const Aux = a.save && cell.savesAux ? mem.output([T, B, u]) : null;
+  const chunks = chunkSteps(B, T, padding, a);
+  const N = savedRows(chunks);
+  const Hprev = a.save ? mem.output([N, u]) : null;
+  const Gates = a.save ? mem.output([N, S * u]) : null;
+  const Aux = a.save && cell.savesAux ? mem.output([N, u]) : null;
   // the states are updated in place: they end as h_T, c_T
   copyInto(hT.buf, mem.input(inputs.h0!, order).view());
   if (cT) copyInto(cT.buf, mem.input(inputs.c0!, order).view());
   const maskOffset = mask ? maskInMemory(mem, orderedMask(mask, T, order)) : 0;
   const ycur = mem.zeros(B * u);
-  const chunks = chunkSteps(B, T, padding, a);
   calls.paddingSkipped += skippedRowSteps(chunks, T);
   const groups = grouped(chunks, mem.pool.threads);
   // per group: X·W of every step of its current chunk, rows (b, t) as x's
@@ -408,9 +421,9 @@ function forward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
   const from = (s0: number, group: number): Record<string, Var> => ({
     xp: () => [XP[group] + timeOf(s0) * Gu * 4, dt * Gu * 4],
     mask: mask ? rows(maskOffset + timeOf(s0), T, dt) : fixed(0),
-    gates: Gates ? chunkMajor(Gates.buf.offset, T, S * u4, s0, 1) : rows(gatesScratch, S * u4),
-    aux: Aux ? chunkMajor(Aux.buf.offset, T, u4, s0, 1) : rows(auxScratch, u4),
-    hprev: Hprev ? chunkMajor(Hprev.buf.offset, T, u4, s0, 1) : fixed(0),
+    gates: Gates ? chunkMajor(Gates.buf.offset, S * u4, s0, 1) : rows(gatesScratch, S * u4),
+    aux: Aux ? chunkMajor(Aux.buf.offset, u4, s0, 1) : rows(auxScratch, u4),
+    hprev: Hprev ? chunkMajor(Hprev.buf.offset, u4, s0, 1) : fixed(0),
     y: a.returnSequences ? rows(Y.buf.offset + s0 * u4, T * u4, u4) : rows(ycur.offset, u4),
   });
   const { gemmNN } = k.utilities;
@@ -439,7 +452,7 @@ function forward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
       ]),
     ),
   );
-  if (padding) fillPaddingOutputs(padding, T, u, a, Y.buf, ycur, [Hprev, Gates, Aux], chunks);
+  if (padding) fillPaddingOutputs(padding, T, u, a, Y.buf, ycur);
   if (!a.returnSequences) copyInto(Y.buf, ycur.view());
 
   const outs: [Out, RowOrder][] = [
@@ -455,18 +468,8 @@ function forward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
 /**
  * The outputs of the padding steps the forward kernel skipped, as masked steps give them: after a row's
  * last live step its output repeats (zeros with zero_output_for_mask); before its first one it is zero.
- * The saved tensors' rows the chunks did not use are zeroed.
  */
-function fillPaddingOutputs(
-  padding: Padding,
-  T: number,
-  u: number,
-  a: FusedAttrs,
-  Y: Buf,
-  ycur: Buf,
-  saved: readonly (Out | null)[],
-  chunks: readonly ChunkSteps[],
-): void {
+function fillPaddingOutputs(padding: Padding, T: number, u: number, a: FusedAttrs, Y: Buf, ycur: Buf): void {
   const yc = ycur.view(),
     y = Y.view();
   const { lengths } = padding;
@@ -481,12 +484,6 @@ function fillPaddingOutputs(
       else y.fill(0, (i * T + lo) * u, (i * T + hi) * u);
     } else if (after && a.zeroOutputForMask) last.fill(0);
   });
-  for (const out of saved) {
-    if (!out) continue;
-    const v = out.buf.view(),
-      width = out.shape[2];
-    for (const c of chunks) v.fill(0, (c.r0 * T + c.before[T]) * width, c.r1 * T * width);
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -586,9 +583,9 @@ function backward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
         : rows(dY.offset, u4);
     const dystride = !withDy ? 0 : a.returnSequences ? T * u4 : u4;
     return {
-      gates: chunkMajor(Gates.offset, T, S * u4, s0, -1),
-      hprev: chunkMajor(Hprev.offset, T, u4, s0, -1),
-      aux: Aux ? chunkMajor(Aux.offset, T, u4, s0, -1) : fixed(0),
+      gates: chunkMajor(Gates.offset, S * u4, s0, -1),
+      hprev: chunkMajor(Hprev.offset, u4, s0, -1),
+      aux: Aux ? chunkMajor(Aux.offset, u4, s0, -1) : fixed(0),
       dr: chunkScratch(dRec[group], Grec * 4, s0, -1),
       dhh: dHH ? chunkScratch(dHH[group], u4, s0, -1) : fixed(0),
       dxp: rows(dXP.buf.offset + t0 * Gu * 4, T * Gu * 4, dt * Gu * 4),
@@ -617,7 +614,7 @@ function backward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
         const [du, dw, db, dbr] = [p, p + u * Gu * 4, p + (u + F) * Gu * 4, p + (u + F + 1) * Gu * 4];
         const weights = (m: number, k: number, a: number, lda: number, b: number, width: number, c: number, acc = 0) =>
           callOf(gemmTN, { m, k, n: width, a, lda, b, ldb: width * 4, bpanel: 32, c, ldc: Gu * 4, acc });
-        const first = r0 * T; // the chunk's first row in (b, t) and chunk-major buffers alike
+        const first = r0 * T; // the chunk's first row (b, t) in x and dXP
         return [
           ...stepCalls.flatMap(([s0, steps, withDy]) =>
             runsOf(chunk, s0, steps, -1).map(([s, m, live]) =>
@@ -625,8 +622,8 @@ function backward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
             ),
           ),
           // dU = Hprevᵀ·dRec (with the reset product: U_h's columns = (r·h)ᵀ·dHH), dW = Xᵀ·dXP
-          weights(u, nLive, Hprev.offset + first * u4, u4, dRec[group], Grec, du),
-          ...(dHH ? [weights(u, nLive, Aux!.offset + first * u4, u4, dHH[group], u, du + Grec * 4)] : []),
+          weights(u, nLive, Hprev.offset + chunk.savedFrom * u4, u4, dRec[group], Grec, du),
+          ...(dHH ? [weights(u, nLive, Aux!.offset + chunk.savedFrom * u4, u4, dHH[group], u, du + Grec * 4)] : []),
           // over the live rows of x and dXP only (dXP is zero on the others; so is dX, zeroed beforehand)
           ...chunk.xBlocks.flatMap(([at, m], block) => {
             const row = first + at;
