@@ -6,6 +6,7 @@
 import { tf } from "./tf.js";
 import { KerasError, describeValue } from "../errors.js";
 import { registerCpuReplacementKernels, registerWasmFallbackKernels } from "./wasm_kernels.js";
+import { registerGatherKernel } from "./gather.js";
 import { refuseArgumentsPast } from "../args.js";
 
 export type BackendName = "tensorflow" | "wasm" | "cpu";
@@ -93,6 +94,7 @@ async function select(wanted: BackendName | undefined, chosenBy: string): Promis
       if (why) notUsed.push(why);
       else if (await activate("wasm")) {
         registerWasmFallbackKernels();
+        registerGatherKernel("wasm");
         return frozenInfo({
           backend: "wasm",
           package: "@tensorflow/tfjs-backend-wasm",
@@ -104,6 +106,7 @@ async function select(wanted: BackendName | undefined, chosenBy: string): Promis
       } else notUsed.push("@tensorflow/tfjs-backend-wasm: the wasm backend failed to initialise");
     } else if (await activate("cpu")) {
       registerCpuReplacementKernels();
+      registerGatherKernel("cpu");
       return frozenInfo({
         backend: "cpu",
         package: "@tensorflow/tfjs (cpu)",

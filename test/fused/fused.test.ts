@@ -46,6 +46,20 @@ function arbitraryMask(B: number, T: number): Tensor {
   return tf.tensor2d(m, [B, T], "bool");
 }
 
+/** Where padding goes: at the end, at the start, or the end for even rows and the start for odd ones. */
+type PadAt = "end" | "start" | "both";
+
+/** Padding: row b keeps lengths[b mod lengths.length] steps, its first ones or its last ones (`at`). */
+function paddedMask(B: number, T: number, lengths: readonly number[], at: PadAt = "end"): Tensor {
+  const m: number[] = [];
+  for (let b = 0; b < B; b++) {
+    const L = lengths[b % lengths.length];
+    const start = at === "start" || (at === "both" && b % 2 === 1);
+    for (let t = 0; t < T; t++) m.push((start ? t >= T - L : t < L) ? 1 : 0);
+  }
+  return tf.tensor2d(m, [B, T], "bool");
+}
+
 type FusedKind = "gru" | "lstm" | "simple_rnn";
 
 interface Case {
@@ -63,6 +77,10 @@ interface Case {
   T: number;
   F: number;
   u: number;
+  /** With `mask`: padding of these lengths (cycled over the rows) instead of an arbitrary mask. */
+  lengths?: readonly number[];
+  /** Where the padding is (default "end"). */
+  padAt?: PadAt;
 }
 
 function setup(c: Case, seed = 1) {
@@ -81,7 +99,7 @@ function setup(c: Case, seed = 1) {
       ? [T_(seed + 4, [c.B, c.u], 0.8), T_(seed + 5, [c.B, c.u], 0.8)]
       : [T_(seed + 4, [c.B, c.u], 0.8)]
     : [];
-  const mask = c.mask ? arbitraryMask(c.B, c.T) : null;
+  const mask = !c.mask ? null : c.lengths ? paddedMask(c.B, c.T, c.lengths, c.padAt) : arbitraryMask(c.B, c.T);
   return { x, kernel, recurrentKernel, bias, initialState, mask };
 }
 
@@ -147,6 +165,12 @@ function run(c: Case, s: Setup, which: "fused" | "ref") {
   const ran = which === "fused" ? 1 : 0;
   expect(now.forward - calls.forward, "fused forward calls").to.equal(2 * ran);
   expect(now.backward - calls.backward, "fused backward calls").to.equal(ran);
+  // padding: each of the three kernel calls skipped every row's padding steps, and nothing else (padding at
+  // both ends is no padding the kernels skip)
+  let padding = 0;
+  if (c.mask && c.lengths && c.padAt !== "both")
+    for (let b = 0; b < c.B; b++) padding += c.T - c.lengths[b % c.lengths.length];
+  expect(now.paddingSkipped - calls.paddingSkipped, "padding steps skipped").to.equal(3 * ran * padding);
   return { fwd, grads };
 }
 
@@ -318,6 +342,45 @@ for (const backend of ["wasm", "cpu"] as const) {
           ));
       });
     }
+
+    // padding at the end (as from mask_zero) or at the start (pad_sequences' default): the kernels order
+    // the rows by length and skip the padding steps; rows of length 0, 1 and full length, lengths out of
+    // order, 37 rows (chunks of 16, 16 and 5)
+    for (const v of VARIANTS)
+      describe(`${v.name}, padded mask (padding skipped)`, () => {
+        for (const padAt of ["end", "start"] as const)
+          for (const goBackwards of [false, true])
+            for (const returnSequences of [true, false])
+              for (const zeroOutputForMask of [false, true])
+                for (const u of [8, 5])
+                  it(`padding at the ${padAt}: go_backwards=${goBackwards} return_sequences=${returnSequences} zero_output_for_mask=${zeroOutputForMask} units=${u}`, () =>
+                    compare(
+                      {
+                        ...base,
+                        ...v.c,
+                        mask: true,
+                        lengths: [3, 11, 1, 7, 11, 0, 5, 2, 9, 4, 10, 6, 1, 8],
+                        padAt,
+                        goBackwards,
+                        returnSequences,
+                        zeroOutputForMask,
+                        B: 37,
+                        T: 11,
+                        F: 3,
+                        u,
+                      },
+                      41,
+                    ));
+        it("padding at the start of some rows and at the end of others: not padding, nothing skipped", () =>
+          compare({ ...base, ...v.c, mask: true, lengths: [3, 5, 2, 6], padAt: "both", B: 20, T: 6, F: 3, u: 8 }, 44));
+        it("every row full length: nothing skipped", () =>
+          compare({ ...base, ...v.c, mask: true, lengths: [6], B: 20, T: 6, F: 3, u: 8 }, 42));
+        it("no initial state, no bias, already ordered rows", () =>
+          compare(
+            { ...base, ...v.c, mask: true, initial: false, bias: false, lengths: [9, 9, 7, 4, 4, 1], B: 6, T: 9, u: 4 },
+            43,
+          ));
+      });
 
     describe("activations", () => {
       for (const [act, ract] of [
@@ -659,13 +722,24 @@ describe("fused backward: the input gradient dX = dXP·Wᵀ", () => {
   for (const backend of ["wasm", "cpu"] as const)
     it(`${backend}: computed in the backward kernel when x comes from the tape (a layer below), equal to tf.matMul's`, async () => {
       await use_backend(backend);
-      for (const [cell, G] of [
-        ["gru_reset_after", 3],
-        ["lstm", 4],
+      // without a mask, and with padding (dX's padding rows are zero: the kernel skips them)
+      for (const [cell, G, lengths] of [
+        ["gru_reset_after", 3, null],
+        ["lstm", 4, null],
+        ["lstm", 4, [2, 6, 0, 5, 1]],
+        ["gru_reset_after", 3, [4, 1, 6, 0]],
       ] as const) {
         const [B, T, F, u] = [19, 6, 5, 7];
         const xv = tf.variable(T_(1, [B, T, F], 1));
-        const args = { cell, kernel: T_(2, [F, G * u], 0.5), recurrentKernel: T_(3, [u, G * u], 0.5), bias: null };
+        // the LSTM's padding at the end, the GRU's at the start
+        const mask = lengths ? paddedMask(B, T, lengths, cell === "lstm" ? "end" : "start") : null;
+        const args = {
+          cell,
+          kernel: T_(2, [F, G * u], 0.5),
+          recurrentKernel: T_(3, [u, G * u], 0.5),
+          bias: null,
+          mask,
+        };
         const w = T_(4, [B, T, u]);
         const loss = (x: Tensor) =>
           tf.sum(tf.mul(fusedRnn({ ...args, inputs: x, returnSequences: true }).output, w)) as tf.Scalar;
@@ -683,6 +757,7 @@ describe("fused backward: the input gradient dX = dXP·Wᵀ", () => {
         a.forEach((v, i) => expect(v, `${cell} [${i}]`).to.be.closeTo(2 * b[i], 1e-5));
         expect(a.some((v) => v !== 0)).to.equal(true);
         tf.dispose([xv, args.kernel, args.recurrentKernel, w, inKernel.value, inKernel.grads[xv.name], viaMatMul]);
+        if (mask) mask.dispose();
       }
     });
 });

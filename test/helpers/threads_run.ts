@@ -6,7 +6,7 @@
  */
 import { tf } from "../../src/backend/tf.js";
 import { use_backend } from "../../src/backend/index.js";
-import { fusedRnn, type FusedCellId } from "../../src/layers/recurrent/fused/index.js";
+import { fusedKernelCalls, fusedRnn, type FusedCellId } from "../../src/layers/recurrent/fused/index.js";
 import { threadedJobs } from "../../src/layers/recurrent/fused/threads.js";
 import { relaxedSimd } from "../../src/layers/recurrent/fused/wasm.js";
 
@@ -25,11 +25,25 @@ const rand = (shape: number[], scale = 0.5) =>
     shape,
   );
 const out: Record<string, number[]> = {};
-for (const [cell, G, biasShape] of [
-  ["gru_reset_after", 3, [2, 3 * u]],
-  ["lstm", 4, [4 * u]],
-  ["simple_rnn", 1, [u]],
-] as [FusedCellId, number, number[]][]) {
+// and an LSTM and a GRU with padding at the end or the start (lengths 0 to 7, out of order: the kernels
+// order the rows by length and skip the padding; the run fails unless they skipped exactly the padding)
+const paddedAt = (end: boolean) =>
+  tf.tensor(
+    Array.from({ length: B * T }, (_, i) => {
+      const L = (Math.floor(i / T) * 5) % 8;
+      return (end ? i % T < L : i % T >= T - L) ? 1 : 0;
+    }),
+    [B, T],
+  );
+const [paddedAtEnd, paddedAtStart] = [paddedAt(true), paddedAt(false)];
+for (const [name, cell, G, biasShape, padding, goBackwards] of [
+  ["gru_reset_after", "gru_reset_after", 3, [2, 3 * u], null, true],
+  ["lstm", "lstm", 4, [4 * u], null, false],
+  ["simple_rnn", "simple_rnn", 1, [u], null, false],
+  ["lstm padded at the end", "lstm", 4, [4 * u], paddedAtEnd, false],
+  ["gru padded at the end, go_backwards", "gru_reset_after", 3, [2, 3 * u], paddedAtEnd, true],
+  ["lstm padded at the start, go_backwards", "lstm", 4, [4 * u], paddedAtStart, true],
+] as [string, FusedCellId, number, number[], tf.Tensor | null, boolean][]) {
   const x = rand([B, T, F], 1),
     W = rand([F, G * u]),
     U = rand([u, G * u]),
@@ -48,13 +62,17 @@ for (const [cell, G, biasShape] of [
       recurrentKernel: UU,
       bias: bb,
       initialState: cell === "lstm" ? [hh, hh] : [hh],
-      mask: cell === "gru_reset_after" ? mask : null,
-      goBackwards: cell === "gru_reset_after",
+      mask: padding ?? (cell === "gru_reset_after" ? mask : null),
+      goBackwards,
       returnSequences: true,
     });
     return tf.sum(tf.mul(r.output, w));
   };
+  const skippedBefore = fusedKernelCalls().paddingSkipped;
   const { value, grads } = tf.valueAndGrads(f)([x, W, U, b, h0]);
-  out[cell] = [...value.dataSync(), ...grads.flatMap((g) => Array.from(g.dataSync()))];
+  out[name] = [...value.dataSync(), ...grads.flatMap((g) => Array.from(g.dataSync()))];
+  // forward and backward each skip rows × steps − Σ lengths = 40 · 7 − 140
+  const skipped = fusedKernelCalls().paddingSkipped - skippedBefore;
+  if (skipped !== (padding ? 2 * (B * T - 140) : 0)) throw new Error(`${name}: ${skipped} padding steps skipped`);
 }
 console.log(JSON.stringify({ out, threadedJobs: threadedJobs(), relaxedSimd: relaxedSimd() }));

@@ -30,7 +30,7 @@ import {
   type SequentialModel,
 } from "../../src/index.js";
 import { getRuntime } from "../../src/engine/runtime.js";
-import { fusedPlan, setFusedKernelsEnabled } from "../../src/layers/recurrent/fused/index.js";
+import { fusedKernelCalls, fusedPlan, setFusedKernelsEnabled } from "../../src/layers/recurrent/fused/index.js";
 import { expectPath } from "./helpers.js";
 import { missingWasmInternals } from "../../src/layers/recurrent/fused/mem.js";
 import { recurrentCellOf } from "../../src/layers/recurrent/rnn_layer.js";
@@ -135,6 +135,13 @@ const seq =
       layer_dense({ units: 1 }),
     );
 
+/** 20 rows of 7 steps, padded (all-zero steps) at the end or at the start to lengths 0–7. */
+const lengths = Array.from({ length: 20 }, (_, b) => (b * 3) % 8);
+const padded = (atEnd: boolean) =>
+  nested([20, 7, 2], values(280, 3)).map((row: number[][], b: number) =>
+    row.map((step, t) => ((atEnd ? t < lengths[b] : t >= 7 - lengths[b]) ? step : [0, 0])),
+  );
+
 for (const backend of ["wasm", "cpu"] as const) {
   describe(`fused kernels vs step-wise loop through the layers (${backend})`, () => {
     before(async () => {
@@ -165,6 +172,19 @@ for (const backend of ["wasm", "cpu"] as const) {
     });
     it("bidirectional LSTM, masked, concat", () =>
       compareFusedWithLoop(seq(bidirectional({ layer: layer_lstm({ units: 3, return_sequences: true }) })), [x]));
+    for (const atEnd of [true, false])
+      it(`bidirectional LSTM and GRU over padding at the ${atEnd ? "end" : "start"} of the rows: the kernels skip it`, () => {
+        const padding = lengths.reduce((n, L) => n + 7 - L, 0);
+        for (const layer of [
+          layer_lstm({ units: 4, return_sequences: true }),
+          layer_gru({ units: 4, return_sequences: true }),
+        ]) {
+          const before = fusedKernelCalls().paddingSkipped;
+          compareFusedWithLoop(seq(bidirectional({ layer }), [7, 2]), [padded(atEnd)]);
+          // both directions, the forward kernel and the backward kernel each
+          expect(fusedKernelCalls().paddingSkipped - before, "padding steps skipped").to.equal(4 * padding);
+        }
+      });
     it("LSTM with a symbolic initial state (gradients reach the state inputs)", () => {
       const build = () => {
         const seqIn = layer_input({ shape: [5, 2] });

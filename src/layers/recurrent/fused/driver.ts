@@ -19,7 +19,9 @@
  *     masks — a masked step keeps the states; the output repeats the previous one or is zero with
  *     zero_output_for_mask —, the outputs and the saved tensors), and backward the
  *     back-propagation-through-time skeleton (carried state and output gradients), the chunk's weight and
- *     bias gradients as a few products over all its steps, and dX when the layer below needs it.
+ *     bias gradients as a few products over all its steps, and dX when the layer below needs it. A mask
+ *     that is padding (each row's live steps first, or each row's live steps last) is not applied step by
+ *     step: the rows are ordered by length and each step runs only its live rows ("Padding" below).
  *  4. Each cell module (cells/gru_reset_after.ts, gru_reset_before.ts, lstm.ts, simple_rnn.ts) holds that
  *     cell's step: its math, written once over an algebra that is tensors on the step-wise path and
  *     WebAssembly here, its bias layout, what it saves, and its phases (which buffers a step reads and
@@ -40,7 +42,7 @@
 import { tf, type Tensor } from "../../../backend/tf.js";
 import { KerasError } from "../../../errors.js";
 import { FUSED_CELLS, type BiasLayout, type FusedCell, type FusedCellId } from "./cells/index.js";
-import { memFor, type Buf, type Mem, type Out } from "./mem.js";
+import { memFor, type Buf, type Mem, type Out, type RowOrder } from "./mem.js";
 import { DELTA, orderedArgs, stepDelta, type StepKernel } from "./step_kernels.js";
 import type { ChunkCall } from "./threads.js";
 import type { FusedActivation } from "./wasm.js";
@@ -63,7 +65,7 @@ interface FusedAttrs {
   recurrentActivation: FusedActivation;
   /** Forward only: also output the tensors the backward kernel needs. */
   save: boolean;
-  /** Backward only: also output dX = dXP·Wᵀ (B,T,F) (kernel W is then an input). */
+  /** Backward only: output dX = dXP·Wᵀ (B,T,F) instead of dXP (kernel W is then an input). */
   inputGrad: boolean;
   /** Backward only: the bias's shape ([] when there is none). */
   biasShape: number[];
@@ -74,13 +76,17 @@ type KernelInputs = Readonly<Record<string, TensorInfo | undefined>>;
 // ---------------------------------------------------------------------------------------------
 // Invocation counts (tests assert which path ran)
 
-const calls = { forward: 0, backward: 0, inputGrad: 0 };
+const calls = { forward: 0, backward: 0, inputGrad: 0, paddingSkipped: 0 };
 
-/** How often the fused forward and backward kernels have run in this process (inputGrad: backward with dX). */
+/**
+ * How often the fused forward and backward kernels have run in this process (inputGrad: backward with
+ * dX), and how many (row, step) pairs of padding they skipped, forward and backward together.
+ */
 export function fusedKernelCalls(): {
   readonly forward: number;
   readonly backward: number;
   readonly inputGrad: number;
+  readonly paddingSkipped: number;
 } {
   return { ...calls };
 }
@@ -153,30 +159,167 @@ function grouped<C>(chunks: readonly C[], groups: number): { chunk: C; index: nu
   return out;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Padding: rows ordered by length, the padding skipped
+
 /**
- * A sequence-function variable for the chunk of rows [r0, r1): its value at the call's first step and
- * its change per step.
+ * A mask that is padding (every row 1…1 0…0, as Embedding's mask_zero gives for sequences padded at the
+ * end, or every row 0…0 1…1, padded at the start as pad_sequences() does by default): the kernels order
+ * the rows by length, longest first (`order`, applied when the inputs are copied into the arena and
+ * undone on the outputs), so that at every step a chunk's live rows are its first ones, and run only
+ * those (`ChunkSteps`). A padding step of a row leaves everything as a masked step would: the states keep
+ * their values, outputs are filled in afterwards, and its gradients are those of a masked step (the
+ * backward kernel prepares and fills them around the calls).
  */
-type Var = (r0: number, r1: number) => readonly [value: number, perStep: number];
+interface Padding {
+  /** Row i of the arena is the batch's row order[i] (null: the batch's own order). */
+  readonly order: RowOrder;
+  /** The live steps of the arena's row i. */
+  readonly lengths: Int32Array;
+  /** Whether the padding is at the end of input time (else at its start). */
+  readonly atEnd: boolean;
+}
+
+/** The mask (B × T bytes) as padding, or null when it is not (a hole, or rows padded at different ends). */
+function paddingOf(mask: Uint8Array, B: number, T: number): Padding | null {
+  const lengths = new Int32Array(B);
+  let atEnd: boolean | null = null;
+  for (let b = 0; b < B; b++) {
+    const row = mask.subarray(b * T, (b + 1) * T);
+    const first = row[0];
+    const change = row.indexOf(1 - first);
+    if (change < 0) lengths[b] = first ? T : 0;
+    else if (row.indexOf(first, change) >= 0 || atEnd === !first) return null;
+    else {
+      atEnd = !!first;
+      lengths[b] = first ? change : T - change;
+    }
+  }
+  const order = Int32Array.from({ length: B }, (_, i) => i).sort((p, q) => lengths[q] - lengths[p] || p - q);
+  const identity = order.every((b, i) => b === i);
+  return {
+    order: identity ? null : order,
+    lengths: identity ? lengths : order.map((b) => lengths[b]),
+    atEnd: atEnd ?? true,
+  };
+}
+
+/** Whether a row's padding steps come after its live ones in processing order (go_backwards reverses it). */
+const padsAfter = (p: Padding, a: FusedAttrs): boolean => p.atEnd !== a.goBackwards;
+
+/** The mask's rows in the arena's order. */
+function orderedMask(mask: Uint8Array, T: number, order: RowOrder): Uint8Array {
+  if (!order) return mask;
+  const out = new Uint8Array(mask.length);
+  order.forEach((b, i) => out.set(mask.subarray(b * T, (b + 1) * T), i * T));
+  return out;
+}
+
+/**
+ * A chunk of rows [r0, r1) and the rows live at each processing step (always its first `live[s]`; all of
+ * them without padding). Its per-step buffers hold only the live rows, step after step: step s
+ * begins `before[s]` rows into the chunk's part (before[T] rows in all).
+ */
+interface ChunkSteps {
+  readonly r0: number;
+  readonly r1: number;
+  readonly live: Int32Array;
+  readonly before: Int32Array;
+  /** The live rows (b, t) in x's layout, as blocks [first row after the chunk's first, rows]. */
+  readonly xBlocks: readonly (readonly [number, number])[];
+  /** The chunk's first row in the saved tensors (`chunkMajor`): the live rows of the chunks before it. */
+  readonly savedFrom: number;
+}
+
+/** The batch's chunks; with padding (lengths in the arena's order) each step's live rows only. */
+function chunkSteps(B: number, T: number, padding: Padding | null, a: FusedAttrs): ChunkSteps[] {
+  const lengths = padding?.lengths ?? null;
+  const after = padding ? padsAfter(padding, a) : true;
+  let savedFrom = 0;
+  return chunksOf(B).map(([r0, r1]) => {
+    const live = new Int32Array(T),
+      before = new Int32Array(T + 1);
+    for (let s = 0; s < T; s++) {
+      // a row is live at processing step s when it has at least `need` live steps
+      const need = after ? s + 1 : T - s;
+      const n = lengths ? countLive(lengths, r0, r1, need) : r1 - r0;
+      live[s] = n;
+      before[s + 1] = before[s] + n;
+    }
+    // row b's live steps in input time: its first or its last ones
+    const xBlocks: [number, number][] = [];
+    for (let b = r0; b < r1; b++) {
+      const n = lengths ? lengths[b] : T,
+        first = (b - r0) * T + (padding?.atEnd === false ? T - n : 0),
+        last = xBlocks[xBlocks.length - 1];
+      if (n === 0) continue;
+      if (last && last[0] + last[1] === first) last[1] += n;
+      else xBlocks.push([first, n]);
+    }
+    savedFrom += before[T];
+    return { r0, r1, live, before, xBlocks, savedFrom: savedFrom - before[T] };
+  });
+}
+
+/** How many of the rows [r0, r1) (longest first) have at least `need` live steps. */
+function countLive(lengths: Int32Array, r0: number, r1: number, need: number): number {
+  let n = 0;
+  while (r0 + n < r1 && lengths[r0 + n] >= need) n++;
+  return n;
+}
+
+/** The (row, step) pairs of padding the chunks skip. */
+const skippedRowSteps = (chunks: readonly ChunkSteps[], T: number): number =>
+  chunks.reduce((n, c) => n + (c.r1 - c.r0) * T - c.before[T], 0);
+
+/**
+ * A call's steps (`steps` of them from s0, in direction dir) cut into runs with the same live rows:
+ * [first step, steps, live rows]; runs without a live row are left out.
+ */
+function runsOf(c: ChunkSteps, s0: number, steps: number, dir: 1 | -1): [number, number, number][] {
+  const out: [number, number, number][] = [];
+  for (let k = 0; k < steps;) {
+    const s = s0 + dir * k,
+      n = c.live[s];
+    let m = 1;
+    while (k + m < steps && c.live[s + dir * m] === n) m++;
+    if (n > 0) out.push([s, m, n]);
+    k += m;
+  }
+  return out;
+}
+
+/**
+ * A sequence-function variable for a chunk: its value at the call's first step and its change per step
+ * (for a call within one run of the chunk's live rows).
+ */
+type Var = (c: ChunkSteps) => readonly [value: number, perStep: number];
 const fixed =
   (v: number): Var =>
   () => [v, 0];
 /** A buffer with one row per batch row (`perRow` bytes apart), and `perStep` bytes between steps. */
 const rows =
   (v: number, perRow: number, perStep = 0): Var =>
-  (r0) => [v + r0 * perRow, perStep];
-/** A buffer of one chunk's rows for every step (T × rows × width), from `s0` on, stepping by `dir`. */
-const stepMajor =
+  (c) => [v + c.r0 * perRow, perStep];
+/** A scratch buffer of one chunk's live rows of every step (`ChunkSteps`), from step `s0` on, stepping by `dir`. */
+const chunkScratch =
   (base: number, width: number, s0: number, dir: 1 | -1): Var =>
-  (r0, r1) => [base + s0 * (r1 - r0) * width, dir * (r1 - r0) * width];
+  (c) => [base + c.before[s0] * width, dir * c.live[s0] * width];
 /**
- * A (T, B, width) buffer laid out chunk by chunk: chunk [r0, r1) holds its T × (r1 − r0) rows together,
- * step after step, so that every chunk's rows of all steps are one matrix for the weight-gradient
- * products. `s0`: the call's first step; `dir`: +1 or −1.
+ * A saved tensor (`savedRows` × width) laid out chunk by chunk: a chunk holds its live rows of every step
+ * together, step after step, from row `savedFrom` on, so that every chunk's rows of all steps are one
+ * matrix for the weight-gradient products. `s0`: the call's first step; `dir`: +1 or −1.
  */
 const chunkMajor =
-  (base: number, T: number, width: number, s0: number, dir: 1 | -1): Var =>
-  (r0, r1) => [base + (r0 * T + s0 * (r1 - r0)) * width, dir * (r1 - r0) * width];
+  (base: number, width: number, s0: number, dir: 1 | -1): Var =>
+  (c) => [base + (c.savedFrom + c.before[s0]) * width, dir * c.live[s0] * width];
+
+/** The rows of the saved tensors: every chunk's live rows of every step (at least one: no empty tensor). */
+const savedRows = (chunks: readonly ChunkSteps[]): number =>
+  Math.max(
+    1,
+    chunks.reduce((n, c) => n + c.before[c.before.length - 1], 0),
+  );
 
 /** A call of one of the module's functions. */
 const callOf = (kernel: StepKernel, args: Readonly<Record<string, number>>): ChunkCall => ({
@@ -184,16 +327,27 @@ const callOf = (kernel: StepKernel, args: Readonly<Record<string, number>>): Chu
   args: orderedArgs(kernel.fn, args),
 });
 
-/** A call of a sequence function for rows [r0, r1) and `steps` steps (arguments in parameter order). */
-function seqCall(kernel: StepKernel, vars: Readonly<Record<string, Var>>, r0: number, r1: number, steps: number) {
+/**
+ * A call of a sequence function for the first `live` rows of a chunk and `steps` steps (arguments in
+ * parameter order), its variables from `moving` (those that depend on the call's first step) or `vars`.
+ */
+function seqCall(
+  kernel: StepKernel,
+  moving: Readonly<Record<string, Var>>,
+  vars: Readonly<Record<string, Var>>,
+  c: ChunkSteps,
+  live: number,
+  steps: number,
+) {
   const args = kernel.fn.params.map((p) => {
     if (p === "steps") return steps;
-    if (p === "B") return r1 - r0;
+    if (p === "B") return live;
     const delta = p.endsWith(DELTA);
-    const v = vars[delta ? p.slice(0, -DELTA.length) : p];
+    const name = delta ? p.slice(0, -DELTA.length) : p;
+    const v = moving[name] ?? vars[name];
     if (p === stepDelta("B")) return 0;
     if (!v) throw new Error(`fused kernel ${kernel.name}(): no value for parameter \`${p}\``);
-    return v(r0, r1)[delta ? 1 : 0];
+    return v(c)[delta ? 1 : 0];
   });
   return { kernel, args };
 }
@@ -201,7 +355,8 @@ function seqCall(kernel: StepKernel, vars: Readonly<Record<string, Var>>, r0: nu
 /**
  * Inputs: x (B,T,F), kernel (F,G·u), recurrentKernel (u,G·u), h0, [c0], [bias], [mask].
  * Outputs: y ((B,T,u) or (B,u)), h_T, [c_T]; when saving also the state before every step, the saved
- * gates and [aux], each (T, B, width) laid out chunk by chunk (`chunkMajor`).
+ * gates and [aux], each (live rows of all steps, width) laid out chunk by chunk (`chunkMajor`; T·B rows
+ * without padding).
  *
  * Every chunk of rows runs: XP = X·W for all its steps in one product, then the cell's sequence function
  * (step_kernels.ts `seq_fwd`): per step h·U, the step functions, the outputs.
@@ -210,28 +365,34 @@ function forward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
   const { cell, B, T, F, u, Gu, Grec, S, u4 } = sizesOf(inputs, a);
   const k = mem.kernels.cell(cell, a.activation, a.recurrentActivation);
 
-  const X = mem.input(inputs.x!),
+  const mask = inputs.mask ? mem.readMask(inputs.mask) : null;
+  const padding = mask ? paddingOf(mask, B, T) : null;
+  const order = padding?.order ?? null;
+  const X = mem.input(inputs.x!, order),
     W = mem.input(inputs.kernel!),
     U = mem.input(inputs.recurrentKernel!);
   const { bi, br } = biasBuffers(mem, cell, a.biasLayout, inputs.bias, u);
   const Y = mem.output(a.returnSequences ? [B, T, u] : [B, u]);
   const hT = mem.output([B, u]);
   const cT = cell.states === 2 ? mem.output([B, u]) : null;
-  const Hprev = a.save ? mem.output([T, B, u]) : null;
-  const Gates = a.save ? mem.output([T, B, S * u]) : null;
-  const Aux = a.save && cell.savesAux ? mem.output([T, B, u]) : null;
+  const chunks = chunkSteps(B, T, padding, a);
+  const N = savedRows(chunks);
+  const Hprev = a.save ? mem.output([N, u]) : null;
+  const Gates = a.save ? mem.output([N, S * u]) : null;
+  const Aux = a.save && cell.savesAux ? mem.output([N, u]) : null;
   // the states are updated in place: they end as h_T, c_T
-  copyInto(hT.buf, mem.input(inputs.h0!).view());
-  if (cT) copyInto(cT.buf, mem.input(inputs.c0!).view());
-  const mask = inputs.mask ? mem.readMask(inputs.mask) : null;
-  const maskOffset = mask ? maskInMemory(mem, mask) : 0;
+  copyInto(hT.buf, mem.input(inputs.h0!, order).view());
+  if (cT) copyInto(cT.buf, mem.input(inputs.c0!, order).view());
+  const maskOffset = mask ? maskInMemory(mem, orderedMask(mask, T, order)) : 0;
   const ycur = mem.zeros(B * u);
-  const groups = grouped(chunksOf(B), mem.pool.threads);
+  calls.paddingSkipped += skippedRowSteps(chunks, T);
+  const groups = grouped(chunks, mem.pool.threads);
   // per group: X·W of every step of its current chunk, rows (b, t) as x's
   const XP = groups.map(() => mem.temp(CHUNK_ROWS * T * Gu).offset);
 
-  const t0 = a.goBackwards ? T - 1 : 0,
-    dt = a.goBackwards ? -1 : 1;
+  const dt = a.goBackwards ? -1 : 1;
+  /** Input time of processing step s. */
+  const timeOf = (s: number) => (a.goBackwards ? T - 1 - s : s);
   const vars: Record<string, Var> = {
     u4: fixed(u4),
     u: fixed(u),
@@ -246,45 +407,83 @@ function forward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
     br: fixed(br.offset),
     h: rows(hT.buf.offset, u4),
     c: cT ? rows(cT.buf.offset, u4) : fixed(0),
-    gates: Gates ? chunkMajor(Gates.buf.offset, T, S * u4, 0, 1) : rows(mem.temp(B * S * u).offset, S * u4),
-    aux: Aux ? chunkMajor(Aux.buf.offset, T, u4, 0, 1) : rows(mem.temp(B * u).offset, u4),
     rh: rows(mem.temp(B * u).offset, u4),
     rech: rows(mem.temp(B * u).offset, u4),
-    mask: mask ? rows(maskOffset + t0, T, dt) : fixed(0),
     mstride: fixed(T),
-    hprev: Hprev ? chunkMajor(Hprev.buf.offset, T, u4, 0, 1) : fixed(0),
     save: fixed(Hprev ? 1 : 0),
     ycur: rows(ycur.offset, u4),
-    y: a.returnSequences ? rows(Y.buf.offset, T * u4, u4) : rows(ycur.offset, u4),
     ystride: fixed(a.returnSequences ? T * u4 : u4),
     zero: fixed(a.zeroOutputForMask ? 1 : 0),
   };
+  const gatesScratch = Gates ? 0 : mem.temp(B * S * u).offset;
+  const auxScratch = Aux ? 0 : mem.temp(B * u).offset;
+  /** The variables that move with the step, for a call from processing step s0 on. */
+  const from = (s0: number, group: number): Record<string, Var> => ({
+    xp: () => [XP[group] + timeOf(s0) * Gu * 4, dt * Gu * 4],
+    mask: mask ? rows(maskOffset + timeOf(s0), T, dt) : fixed(0),
+    gates: Gates ? chunkMajor(Gates.buf.offset, S * u4, s0, 1) : rows(gatesScratch, S * u4),
+    aux: Aux ? chunkMajor(Aux.buf.offset, u4, s0, 1) : rows(auxScratch, u4),
+    hprev: Hprev ? chunkMajor(Hprev.buf.offset, u4, s0, 1) : fixed(0),
+    y: a.returnSequences ? rows(Y.buf.offset + s0 * u4, T * u4, u4) : rows(ycur.offset, u4),
+  });
   const { gemmNN } = k.utilities;
   mem.pool.run(
     k.compiled,
-    groups.map((chunks) =>
-      chunks.flatMap(({ chunk: [r0, r1], group }) => [
-        callOf(gemmNN, {
-          m: (r1 - r0) * T,
-          k: F,
-          n: Gu,
-          a: X.offset + r0 * T * F * 4,
-          lda: F * 4,
-          b: W.offset,
-          ldb: Gu * 4,
-          bpanel: 32,
-          c: XP[group],
-          ldc: Gu * 4,
-          acc: 0,
-        }),
-        seqCall(k.seqForward, { ...vars, xp: () => [XP[group] + t0 * Gu * 4, dt * Gu * 4] }, r0, r1, T),
+    groups.map((members) =>
+      members.flatMap(({ chunk, group }) => [
+        ...chunk.xBlocks.map(([first, m]) =>
+          callOf(gemmNN, {
+            m,
+            k: F,
+            n: Gu,
+            a: X.offset + (chunk.r0 * T + first) * F * 4,
+            lda: F * 4,
+            b: W.offset,
+            ldb: Gu * 4,
+            bpanel: 32,
+            c: XP[group] + first * Gu * 4,
+            ldc: Gu * 4,
+            acc: 0,
+          }),
+        ),
+        ...runsOf(chunk, 0, T, 1).map(([s0, steps, live]) =>
+          seqCall(k.seqForward, from(s0, group), vars, chunk, live, steps),
+        ),
       ]),
     ),
   );
+  if (padding) fillPaddingOutputs(padding, T, u, a, Y.buf, ycur);
   if (!a.returnSequences) copyInto(Y.buf, ycur.view());
 
-  const outs: Out[] = [Y, hT, ...(cT ? [cT] : []), ...(a.save ? [Hprev!, Gates!, ...(Aux ? [Aux] : [])] : [])];
-  return outs.map((o) => mem.result(o));
+  const outs: [Out, RowOrder][] = [
+    [Y, order],
+    [hT, order],
+    ...(cT ? [[cT, order] as [Out, RowOrder]] : []),
+    // the saved tensors stay in the arena's order: the backward kernel orders its rows the same way
+    ...(a.save ? [Hprev!, Gates!, ...(Aux ? [Aux] : [])].map((o) => [o, null] as [Out, RowOrder]) : []),
+  ];
+  return outs.map(([o, rowOrder]) => mem.result(o, rowOrder));
+}
+
+/**
+ * The outputs of the padding steps the forward kernel skipped, as masked steps give them: after a row's
+ * last live step its output repeats (zeros with zero_output_for_mask); before its first one it is zero.
+ */
+function fillPaddingOutputs(padding: Padding, T: number, u: number, a: FusedAttrs, Y: Buf, ycur: Buf): void {
+  const yc = ycur.view(),
+    y = Y.view();
+  const { lengths } = padding;
+  const after = padsAfter(padding, a);
+  const repeats = after && !a.zeroOutputForMask;
+  lengths.forEach((L, i) => {
+    if (L === T) return;
+    const last = yc.subarray(i * u, (i + 1) * u);
+    if (a.returnSequences) {
+      const [lo, hi] = after ? [L, T] : [0, T - L];
+      if (repeats) for (let s = lo; s < hi; s++) y.set(last, (i * T + s) * u);
+      else y.fill(0, (i * T + lo) * u, (i * T + hi) * u);
+    } else if (after && a.zeroOutputForMask) last.fill(0);
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -293,9 +492,9 @@ function forward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
 /**
  * Inputs: dy, dhT, [dcT], x, recurrentKernel, hprev, gates, [aux], [mask] (the saved ones chunk by chunk),
  * [kernel (with `inputGrad`)].
- * Outputs: dXP (B,T,G·u) — the gradient of the input projection X·W + b, in input time order —,
- * dW (F,G·u), dU (u,G·u), [dBias (biasShape)], dh0 (B,u), [dc0 (B,u)], [dX = dXP·Wᵀ (B,T,F) when
- * `inputGrad`, with kernel W among the inputs].
+ * Outputs: [dXP (B,T,G·u) — the gradient of the input projection X·W + b, in input time order — unless
+ * `inputGrad`], dW (F,G·u), dU (u,G·u), [dBias (biasShape)], dh0 (B,u), [dc0 (B,u)], [dX = dXP·Wᵀ
+ * (B,T,F) when `inputGrad`, with kernel W among the inputs].
  *
  * Every chunk of rows runs the cell's backward sequence function (step_kernels.ts `seq_bwd`): per step,
  * last to first, the backward step functions write the step's pre-activation gradients into dXP (the
@@ -307,7 +506,8 @@ function backward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
   const { cell, B, T, F, u, Gu, Grec, S, u4 } = sizesOf(inputs, a);
   const k = mem.kernels.cell(cell, a.activation, a.recurrentActivation);
 
-  const dXP = mem.output([B, T, Gu]);
+  // with dX computed here nothing else needs dXP: it stays in the kernel
+  const dXP = a.inputGrad ? { buf: mem.temp(B * T * Gu), shape: [B, T, Gu] } : mem.output([B, T, Gu]);
   const dW = mem.output([F, Gu]);
   const dU = mem.output([u, Gu]);
   const dBias = a.biasShape.length ? mem.output(a.biasShape) : null;
@@ -315,11 +515,14 @@ function backward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
   const dc0 = cell.states === 2 ? mem.output([B, u]) : null;
   const dX = a.inputGrad ? mem.output([B, T, F]) : null;
 
-  const dY = mem.input(inputs.dy!);
+  const mask = inputs.mask ? mem.readMask(inputs.mask) : null;
+  const padding = mask ? paddingOf(mask, B, T) : null;
+  const order = padding?.order ?? null;
+  const dY = mem.input(inputs.dy!, order);
   const Hprev = mem.input(inputs.hprev!);
   const Gates = mem.input(inputs.gates!);
   const Aux = inputs.aux ? mem.input(inputs.aux) : null;
-  const X = mem.input(inputs.x!);
+  const X = mem.input(inputs.x!, order);
   const U = mem.input(inputs.recurrentKernel!);
 
   // Uᵀ (U's first Grec columns) and U_hᵀ, packed for the per-step products
@@ -335,13 +538,15 @@ function backward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
 
   // dhrec starts as dhT (the step functions add it to the step's incoming gradient); dh carries the rest
   const dhRec = mem.temp(B * u);
-  copyInto(dhRec, mem.input(inputs.dhT!).view());
+  copyInto(dhRec, mem.input(inputs.dhT!, order).view());
   const dh = mem.zeros(B * u);
-  if (dc0) copyInto(dc0.buf, mem.input(inputs.dcT!).view());
+  if (dc0) copyInto(dc0.buf, mem.input(inputs.dcT!, order).view());
+  const dyc = mem.zeros(B * u);
   const zeros = mem.zeros(u);
-  const mask = inputs.mask ? mem.readMask(inputs.mask) : null;
-  const maskOffset = mask ? maskInMemory(mem, mask) : 0;
-  const chunks = chunksOf(B);
+  const maskOffset = mask ? maskInMemory(mem, orderedMask(mask, T, order)) : 0;
+  const chunks = chunkSteps(B, T, padding, a);
+  calls.paddingSkipped += skippedRowSteps(chunks, T);
+  if (padding) skipPaddingGradients(padding, T, u, a, { dXP: dXP.buf, dX: dX?.buf, dh, dhRec, dyc, dY });
   const groups = grouped(chunks, mem.pool.threads);
   // per group: the gradients w.r.t. h·U (and the reset product's h gate) of every step of its current chunk
   const dRec = groups.map(() => mem.temp(CHUNK_ROWS * T * Grec).offset);
@@ -359,7 +564,7 @@ function backward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
     dhrec: rows(dhRec.offset, u4),
     drh: rows(mem.temp(B * u).offset, u4),
     dc: dc0 ? rows(dc0.buf.offset, u4) : fixed(0),
-    dyc: rows(mem.zeros(B * u).offset, u4),
+    dyc: rows(dyc.offset, u4),
     dxpstride: fixed(T * Gu * 4),
     mstride: fixed(T),
     ut: fixed(UT.offset),
@@ -378,12 +583,11 @@ function backward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
         : rows(dY.offset, u4);
     const dystride = !withDy ? 0 : a.returnSequences ? T * u4 : u4;
     return {
-      ...vars,
-      gates: chunkMajor(Gates.offset, T, S * u4, s0, -1),
-      hprev: chunkMajor(Hprev.offset, T, u4, s0, -1),
-      aux: Aux ? chunkMajor(Aux.offset, T, u4, s0, -1) : fixed(0),
-      dr: stepMajor(dRec[group], Grec * 4, s0, -1),
-      dhh: dHH ? stepMajor(dHH[group], u4, s0, -1) : fixed(0),
+      gates: chunkMajor(Gates.offset, S * u4, s0, -1),
+      hprev: chunkMajor(Hprev.offset, u4, s0, -1),
+      aux: Aux ? chunkMajor(Aux.offset, u4, s0, -1) : fixed(0),
+      dr: chunkScratch(dRec[group], Grec * 4, s0, -1),
+      dhh: dHH ? chunkScratch(dHH[group], u4, s0, -1) : fixed(0),
       dxp: rows(dXP.buf.offset + t0 * Gu * 4, T * Gu * 4, dt * Gu * 4),
       mask: rows(maskOffset + t0, T, dt),
       dy,
@@ -394,43 +598,56 @@ function backward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
     };
   };
   // without return_sequences only the last step has an output gradient: a call for it, then one for the rest
-  const calls: [s0: number, steps: number, withDy: boolean][] = a.returnSequences
+  const stepCalls: [s0: number, steps: number, withDy: boolean][] = a.returnSequences
     ? [[T - 1, T, true]]
     : [[T - 1, 1, true], ...(T > 1 ? [[T - 2, T - 1, false] as [number, number, boolean]] : [])];
   const seq = mask ? k.seqBackwardMasked : k.seqBackward;
   mem.pool.run(
     k.compiled,
     groups.map((members) =>
-      members.flatMap(({ chunk: [r0, r1], index: i, group }) => {
-        const n = (r1 - r0) * T;
+      members.flatMap(({ chunk, index: i, group }) => {
+        const { r0, r1 } = chunk;
+        // the chunk's rows: (b, t) of x and dXP, its live ones of the saved and scratch buffers
+        const n = (r1 - r0) * T,
+          nLive = chunk.before[T];
         const p = parts.offset + i * partSize * 4;
         const [du, dw, db, dbr] = [p, p + u * Gu * 4, p + (u + F) * Gu * 4, p + (u + F + 1) * Gu * 4];
-        const weights = (m: number, a: number, lda: number, b: number, width: number, c: number) =>
-          callOf(gemmTN, { m, k: n, n: width, a, lda, b, ldb: width * 4, bpanel: 32, c, ldc: Gu * 4, acc: 0 });
-        const first = r0 * T; // the chunk's first row in (b, t) and chunk-major buffers alike
+        const weights = (m: number, k: number, a: number, lda: number, b: number, width: number, c: number, acc = 0) =>
+          callOf(gemmTN, { m, k, n: width, a, lda, b, ldb: width * 4, bpanel: 32, c, ldc: Gu * 4, acc });
+        const first = r0 * T; // the chunk's first row (b, t) in x and dXP
         return [
-          ...calls.map(([s0, steps, withDy]) => seqCall(seq, from(s0, withDy, group), r0, r1, steps)),
+          ...stepCalls.flatMap(([s0, steps, withDy]) =>
+            runsOf(chunk, s0, steps, -1).map(([s, m, live]) =>
+              seqCall(seq, from(s, withDy, group), vars, chunk, live, m),
+            ),
+          ),
           // dU = Hprevᵀ·dRec (with the reset product: U_h's columns = (r·h)ᵀ·dHH), dW = Xᵀ·dXP
-          weights(u, Hprev.offset + first * u4, u4, dRec[group], Grec, du),
-          ...(dHH ? [weights(u, Aux!.offset + first * u4, u4, dHH[group], u, du + Grec * 4)] : []),
-          weights(F, X.offset + first * F * 4, F * 4, dXP.buf.offset + first * Gu * 4, Gu, dw),
-          ...(dX
-            ? [
-                callOf(gemmNN, {
-                  m: n,
-                  k: Gu,
-                  n: F,
-                  a: dXP.buf.offset + first * Gu * 4,
-                  lda: Gu * 4,
-                  b: WT!.offset,
-                  ldb: 32,
-                  bpanel: 32 * Gu,
-                  c: dX.buf.offset + first * F * 4,
-                  ldc: F * 4,
-                  acc: 0,
-                }),
-              ]
-            : []),
+          weights(u, nLive, Hprev.offset + chunk.savedFrom * u4, u4, dRec[group], Grec, du),
+          ...(dHH ? [weights(u, nLive, Aux!.offset + chunk.savedFrom * u4, u4, dHH[group], u, du + Grec * 4)] : []),
+          // over the live rows of x and dXP only (dXP is zero on the others; so is dX, zeroed beforehand)
+          ...chunk.xBlocks.flatMap(([at, m], block) => {
+            const row = first + at;
+            return [
+              weights(F, m, X.offset + row * F * 4, F * 4, dXP.buf.offset + row * Gu * 4, Gu, dw, block > 0 ? 1 : 0),
+              ...(dX
+                ? [
+                    callOf(gemmNN, {
+                      m,
+                      k: Gu,
+                      n: F,
+                      a: dXP.buf.offset + row * Gu * 4,
+                      lda: Gu * 4,
+                      b: WT!.offset,
+                      ldb: 32,
+                      bpanel: 32 * Gu,
+                      c: dX.buf.offset + row * F * 4,
+                      ldc: F * 4,
+                      acc: 0,
+                    }),
+                  ]
+                : []),
+            ];
+          }),
           callOf(colsumAcc, {
             rows: n,
             src: dXP.buf.offset + first * Gu * 4,
@@ -441,7 +658,7 @@ function backward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
           ...(usebr
             ? [
                 callOf(colsumAcc, {
-                  rows: n,
+                  rows: nLive,
                   src: dRec[group],
                   srcstride: Grec * 4,
                   nbytes: Grec * 4,
@@ -480,8 +697,62 @@ function backward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
     }
   }
 
-  const outs: Out[] = [dXP, dW, dU, ...(dBias ? [dBias] : []), dh0, ...(dc0 ? [dc0] : []), ...(dX ? [dX] : [])];
-  return outs.map((o) => mem.result(o));
+  const outs: [Out, RowOrder][] = [
+    ...(dX ? [] : [[dXP, order] as [Out, RowOrder]]),
+    [dW, null],
+    [dU, null],
+    ...(dBias ? [[dBias, null] as [Out, RowOrder]] : []),
+    [dh0, order],
+    ...(dc0 ? [[dc0, order] as [Out, RowOrder]] : []),
+    ...(dX ? [[dX, order] as [Out, RowOrder]] : []),
+  ];
+  return outs.map(([o, rowOrder]) => mem.result(o, rowOrder));
+}
+
+/**
+ * Before the backward kernel's calls: the gradients of the padding steps it skips, as masked steps give
+ * them. Their dXP and dX rows are zero. Where a row's padding comes after its live steps in processing
+ * order, backward it comes first: there a masked step passes the state gradient on (dh ← dh + dhrec,
+ * dhrec ← 0) and carries the output gradient back (dyc ← dyc + dy, nothing with zero_output_for_mask),
+ * in the kernel's order. Padding before the live steps comes last backward, where it adds dhrec to dh,
+ * as the kernel's end does anyway (dh0 = dhrec + dh).
+ */
+function skipPaddingGradients(
+  padding: Padding,
+  T: number,
+  u: number,
+  a: FusedAttrs,
+  b: { dXP: Buf; dX: Buf | undefined; dh: Buf; dhRec: Buf; dyc: Buf; dY: Buf },
+): void {
+  const { lengths, atEnd } = padding;
+  const Gu = b.dXP.n / (lengths.length * T),
+    F = b.dX ? b.dX.n / (lengths.length * T) : 0;
+  const dX = b.dX?.view(),
+    dXP = b.dXP.view(),
+    dh = b.dh.view(),
+    dhRec = b.dhRec.view(),
+    dyc = b.dyc.view(),
+    dY = b.dY.view();
+  lengths.forEach((L, i) => {
+    if (L === T) return;
+    // the padding's rows in input time
+    const [t0, t1] = atEnd ? [L, T] : [0, T - L];
+    dXP.fill(0, (i * T + t0) * Gu, (i * T + t1) * Gu);
+    dX?.fill(0, (i * T + t0) * F, (i * T + t1) * F);
+    if (!padsAfter(padding, a)) return;
+    for (let q = i * u; q < (i + 1) * u; q++) {
+      dh[q] += dhRec[q];
+      dhRec[q] = 0;
+    }
+    if (a.zeroOutputForMask) return;
+    const carried = dyc.subarray(i * u, (i + 1) * u);
+    if (!a.returnSequences) carried.set(dY.subarray(i * u, (i + 1) * u));
+    else
+      for (let s = T - 1; s >= L; s--) {
+        const dy = dY.subarray((i * T + s) * u, (i * T + s + 1) * u);
+        for (let j = 0; j < u; j++) carried[j] += dy[j];
+      }
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -690,14 +961,16 @@ export function fusedRnn(o: FusedRnnArgs): FusedRnnResult {
           if (mask) bIn.mask = saved[saved.length - 1];
           if (inputGrad) bIn.kernel = W;
           const g = engine.runKernel(BACKWARD_KERNEL, bIn, { ...attrs, inputGrad });
-          const [dXP, dW, dU] = g;
-          let i = 3;
+          const dXP = inputGrad ? undefined : g[0];
+          let i = inputGrad ? 0 : 1;
+          const dW = g[i++],
+            dU = g[i++];
           const dBias = bias ? g[i++] : undefined;
           const dh0 = g[i++];
           const dc0 = cell.states === 2 ? g[i++] : undefined;
           const dX = inputGrad ? g[i] : undefined;
           const grads: Record<string, () => Tensor> = {
-            x: () => dX ?? tf.reshape(tf.matMul(tf.reshape(dXP, [B * T, Gu]), tf.transpose(W)), [B, T, F]),
+            x: () => dX ?? tf.reshape(tf.matMul(tf.reshape(dXP!, [B * T, Gu]), tf.transpose(W)), [B, T, F]),
             kernel: () => dW,
             recurrentKernel: () => dU,
             h0: () => dh0,

@@ -36,8 +36,8 @@ export interface Mem {
   readonly kernels: MemoryKernels;
   /** Runs chunks of work on this thread and the workers. */
   readonly pool: ThreadPool;
-  /** A float32 tensor input, copied into the arena. */
-  input(t: TensorInfo): Buf;
+  /** A float32 tensor input, copied into the arena; with `order`, its row i is the tensor's row order[i] (first axis). */
+  input(t: TensorInfo, order?: RowOrder): Buf;
   /** A copy of any-dtype tensor data as 0/1 bytes (masks). */
   readMask(t: TensorInfo): Uint8Array;
   /** A new float32 output (contents undefined until written). */
@@ -48,8 +48,8 @@ export interface Mem {
   zeros(n: number): Buf;
   /** A Uint8Array over the memory (re-take after any allocation). */
   bytes(): Uint8Array;
-  /** The finished output as a tensor of the backend. */
-  result(out: Out): TensorInfo;
+  /** The finished output as a tensor of the backend; with `order`, the buffer's row i becomes the tensor's row order[i]. */
+  result(out: Out, order?: RowOrder): TensorInfo;
   /** Frees the call's buffers. */
   done(): void;
 }
@@ -72,6 +72,19 @@ class MemoryBuf implements Buf {
 }
 
 const sizeOf = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+
+/** A permutation of a batch's rows: position i holds row order[i]; null: the identity. */
+export type RowOrder = Int32Array | null;
+
+/** `to` (same length as `from`) gets the rows of `from` moved by `order`: row i ↔ row order[i] (`gather`: to[i] = from[order[i]], else to[order[i]] = from[i]). */
+function permuteRows(from: ArrayLike<number>, to: Float32Array, order: Int32Array, gather: boolean): void {
+  const w = to.length / order.length;
+  const src = from instanceof Float32Array ? from : Float32Array.from(from);
+  for (let i = 0; i < order.length; i++) {
+    const [f, t] = gather ? [order[i], i] : [i, order[i]];
+    to.set(src.subarray(f * w, (f + 1) * w), t * w);
+  }
+}
 
 // ---------------------------------------------------------------------------------------------
 // The arena
@@ -137,11 +150,11 @@ export interface WasmBackend {
   readSync(dataId: object): ArrayLike<number>;
 }
 
-/** How a kernel reads a float32 tensor's values and makes a float32 tensor, per backend. */
+/** How a kernel reads a float32 tensor's values and makes a float32 tensor (`write` fills its values), per backend. */
 interface TensorIO {
   values(t: TensorInfo): ArrayLike<number>;
   readSync(t: TensorInfo): ArrayLike<number>;
-  make(shape: number[], values: Float32Array): TensorInfo;
+  make(shape: number[], write: (values: Float32Array) => void): TensorInfo;
 }
 
 function wasmIO(backend: WasmBackend): TensorIO {
@@ -150,9 +163,9 @@ function wasmIO(backend: WasmBackend): TensorIO {
   return {
     values: at,
     readSync: (t) => backend.readSync(t.dataId),
-    make(shape, values) {
+    make(shape, write) {
       const info = backend.makeOutput(shape, "float32");
-      at(info).set(values);
+      write(at(info));
       return info;
     },
   };
@@ -162,7 +175,11 @@ function cpuIO(backend: CpuBackend): TensorIO {
   return {
     values: (t) => backend.data.get(t.dataId)!.values as ArrayLike<number>,
     readSync: (t) => backend.readSync(t.dataId),
-    make: (shape, values) => backend.makeTensorInfo(shape, "float32", values.slice()),
+    make(shape, write) {
+      const values = new Float32Array(sizeOf(shape));
+      write(values);
+      return backend.makeTensorInfo(shape, "float32", values);
+    },
   };
 }
 
@@ -175,10 +192,11 @@ export function memFor(backendName: string, backend: unknown): Mem {
   return {
     kernels: a.kernels,
     pool: a.pool,
-    input(t) {
+    input(t, order) {
       const values = io.values(t);
       const buf = alloc(a, values.length);
-      buf.view().set(values);
+      if (order) permuteRows(values, buf.view(), order, true);
+      else buf.view().set(values);
       return buf;
     },
     readMask(t) {
@@ -195,7 +213,10 @@ export function memFor(backendName: string, backend: unknown): Mem {
       return buf;
     },
     bytes: () => new Uint8Array(a.memory.buffer),
-    result: (out) => io.make([...out.shape], out.buf.view()),
+    result: (out, order) =>
+      io.make([...out.shape], (values) =>
+        order ? permuteRows(out.buf.view(), values, order, false) : values.set(out.buf.view()),
+      ),
     done() {
       a.top = start;
     },
