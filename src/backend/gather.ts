@@ -4,20 +4,10 @@
  * on wasm, 188 ms on cpu; 6 and 11 ms here, measured with bench/w4_padding.mjs's model).
  */
 import { tf } from "./tf.js";
-import type { KernelArgs, TensorInfo, WasmBackendApi } from "./wasm_kernels.js";
+import type { KernelArgs } from "./wasm_kernels.js";
+import type { CpuBackendApi, TensorInfo, WasmBackendApi } from "./internals.js";
 
 type KernelFunc = (args: KernelArgs) => TensorInfo | TensorInfo[];
-
-/** The wasm backend's memory and where a tensor's data is in it. */
-interface WasmHeap {
-  wasm: { HEAPU8: Uint8Array };
-  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
-}
-
-/** The cpu backend's member used here. */
-interface CpuBackendApi {
-  makeTensorInfo(shape: number[], dtype: string, values: ArrayLike<number>): TensorInfo;
-}
 
 /** A new tensor of the backend and its values, to be written. */
 type NewOutput = (
@@ -75,8 +65,8 @@ type TypedArrayOf = new (...a: [n: number] | [b: ArrayBufferLike, offset: number
 const wasmOutput =
   (backend: unknown): NewOutput =>
   (shape, dtype, like, n) => {
-    const info = (backend as WasmBackendApi).makeOutput(shape, dtype);
-    const heap = backend as WasmHeap;
+    const heap = backend as WasmBackendApi;
+    const info = heap.makeOutput(shape, dtype);
     const offset = heap.dataIdMap.get(info.dataId)!.memoryOffset;
     return { info, values: new (like.constructor as TypedArrayOf)(heap.wasm.HEAPU8.buffer, offset, n) };
   };

@@ -5,18 +5,7 @@
  * `hostMemory()` checks them and answers null when they are not there.
  */
 import { tf, type Tensor } from "./tf.js";
-
-interface WasmInternals {
-  wasm: { HEAPU8: Uint8Array };
-  makeOutput(shape: number[], dtype: "float32"): tf.TensorInfo;
-  dataIdMap: { get(dataId: object): { memoryOffset: number | null; dtype: string } | undefined };
-  refCount(dataId: object): number;
-}
-
-interface CpuInternals {
-  data: { get(dataId: object): { values?: unknown; dtype: string } | undefined };
-  refCount(dataId: object): number;
-}
+import type { CpuBackendApi as CpuInternals, WasmBackendApi as WasmInternals } from "./internals.js";
 
 /** The current backend's float32 tensor data, readable and writable where it lives. */
 export interface HostMemory {

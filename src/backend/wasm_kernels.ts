@@ -9,16 +9,9 @@
 import { tf } from "./tf.js";
 import { conv3dBackpropFilter, conv3dBackpropInput } from "./wasm_kernels_conv3d.js";
 
-export type TensorInfo = { dataId: object; shape: number[]; dtype: string };
-export interface WasmBackendApi {
-  readSync(dataId: object): ArrayLike<number>;
-  makeOutput(shape: number[], dtype: string, memoryOffset?: number, values?: ArrayLike<number>): TensorInfo;
-}
-/** The cpu backend's members used here. */
-interface CpuBackendApi {
-  readSync(dataId: object): ArrayLike<number>;
-  makeTensorInfo(shape: number[], dtype: string, values: ArrayLike<number>): TensorInfo;
-}
+import type { CpuBackendApi, TensorInfo, WasmBackendApi } from "./internals.js";
+
+export type { TensorInfo, WasmBackendApi } from "./internals.js";
 export type KernelArgs = { inputs: Record<string, TensorInfo>; backend: unknown; attrs?: Record<string, any> };
 
 const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
@@ -218,10 +211,6 @@ const FALLBACKS: readonly { kernelName: string; kernelFunc: KernelFunc }[] = [
 ];
 
 /** The wasm backend's reference counting of tensor data (as its Reshape uses it). */
-interface RefCounted {
-  incRef(dataId: object): void;
-}
-
 /**
  * Identity (tf.clone, and every tensor a gradient tape saves) shares the data, as on cpu and as the
  * wasm backend's own Reshape does: tensor data is never written after it is made. The native kernel
@@ -229,14 +218,8 @@ interface RefCounted {
  */
 function identity({ inputs, backend }: KernelArgs): TensorInfo {
   const x = inputs.x;
-  (backend as RefCounted).incRef(x.dataId);
+  (backend as WasmBackendApi).incRef(x.dataId);
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
-}
-
-/** The wasm backend's heap and where each tensor's data lies in it. */
-interface WasmHeap {
-  wasm: { HEAPU8: Uint8Array };
-  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
 }
 
 /** The native Slice kernel, kept for the slices `slice` hands back to it. */
@@ -251,7 +234,7 @@ function slice(args: KernelArgs): TensorInfo | TensorInfo[] {
   const x = args.inputs.x;
   const [begin, shape] = tf.slice_util.parseSliceParams(x as tf.TensorInfo, args.attrs!.begin, args.attrs!.size);
   if (x.dtype === "string" || !tf.slice_util.isSliceContinous(x.shape, begin, shape)) return nativeSlice!(args);
-  const backend = args.backend as WasmBackendApi & WasmHeap;
+  const backend = args.backend as WasmBackendApi;
   const out = backend.makeOutput(shape, x.dtype);
   const bytes = tf.util.bytesPerElement(x.dtype as tf.DataType);
   const from =

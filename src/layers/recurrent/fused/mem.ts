@@ -12,6 +12,7 @@
  * allocation): code takes `buf.view()` afresh after allocating.
  */
 import type { tf } from "../../../backend/tf.js";
+import type { CpuBackendApi, WasmBackendApi } from "../../../backend/internals.js";
 import { kernelsFor, newMemory, wasmSimdProblem, type MemoryKernels, type WasmMemory } from "./step_kernels.js";
 import { ThreadPool, threadCount, threadsAvailable } from "./threads.js";
 
@@ -135,20 +136,8 @@ function theArena(): Arena | string {
 // ---------------------------------------------------------------------------------------------
 // The backends' tensors
 
-/** The cpu backend's internals used here. */
-export interface CpuBackend {
-  data: { get(dataId: object): { values: unknown } | undefined };
-  makeTensorInfo(shape: number[], dtype: "float32", values: Float32Array): TensorInfo;
-  readSync(dataId: object): ArrayLike<number>;
-}
-
-/** The wasm backend's internals used here. */
-export interface WasmBackend {
-  wasm: { HEAPU8: Uint8Array };
-  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
-  makeOutput(shape: number[], dtype: "float32"): TensorInfo;
-  readSync(dataId: object): ArrayLike<number>;
-}
+type CpuBackend = CpuBackendApi;
+type WasmBackend = WasmBackendApi;
 
 /** How a kernel reads a float32 tensor's values and makes a float32 tensor (`write` fills its values), per backend. */
 interface TensorIO {

@@ -1,0 +1,31 @@
+/**
+ * The members of tfjs's wasm and cpu backends that this package uses and tfjs does not publish (4.22):
+ * where a tensor's data lies (the wasm heap at an offset, the cpu backend's arrays), making output tensors,
+ * reference counts. The replacement kernels (wasm_kernels.ts, gather.ts), the optimizer's one-pass update
+ * (host_memory.ts) and the fused recurrent kernels' arena (layers/recurrent/fused/mem.ts) use these;
+ * `missingWasmInternals()` / `missingCpuInternals()` (mem.ts) and `hostMemory()` check them at run time.
+ */
+import type { tf } from "./tf.js";
+
+/** A kernel's view of a tensor (tfjs's own TensorInfo, with any dtype name). */
+export type TensorInfo = { dataId: object; shape: number[]; dtype: string };
+
+/** The wasm backend (tfjs-backend-wasm). */
+export interface WasmBackendApi {
+  wasm: { HEAPU8: Uint8Array };
+  /** memoryOffset: the data's byte offset in HEAPU8 (null for strings). */
+  dataIdMap: { get(dataId: object): { memoryOffset: number; dtype: string } | undefined };
+  readSync(dataId: object): ArrayLike<number>;
+  makeOutput(shape: number[], dtype: string, memoryOffset?: number, values?: ArrayLike<number>): tf.TensorInfo;
+  refCount(dataId: object): number;
+  incRef(dataId: object): void;
+}
+
+/** The cpu backend (tfjs-backend-cpu). */
+export interface CpuBackendApi {
+  data: { get(dataId: object): { values?: unknown; dtype: string } | undefined };
+  readSync(dataId: object): ArrayLike<number>;
+  makeTensorInfo(shape: number[], dtype: string, values: ArrayLike<number>): tf.TensorInfo;
+  refCount(dataId: object): number;
+  incRef(dataId: object): void;
+}
