@@ -477,6 +477,69 @@ for (const backend of ["wasm", "cpu"] as const) {
         states.forEach((st, i) => expect(maxDiff(st, whole.states[i])).to.be.below(1e-6));
       }
     });
+
+    it("a forward reuses an earlier forward's calls only when all their numbers are the same", () => {
+      // shapes no other test uses (the backends share the arena and the calls: F differs between them); each
+      // case twice in a row: the second call reuses the first one's calls
+      const shapes = { B: 2, T: 3, F: backend === "wasm" ? 3 : 2, u: 6, initial: true };
+      const cases: [string, Partial<Case>][] = [
+        ["forward", {}],
+        // the same buffers (the same arena offsets) in the other direction
+        ["go_backwards", { goBackwards: true }],
+        ["last output only", { returnSequences: false }],
+        ["another batch size", { B: 3 }],
+        ["another number of steps", { T: 5 }],
+        ["no bias", { bias: false }],
+        ["forward again", {}],
+      ];
+      for (const kind of ["gru", "lstm", "simple_rnn"] as const)
+        for (const [name, change] of cases) {
+          const c: Case = { ...base, kind, ...shapes, ...change };
+          const s = setup(c, 8);
+          const expected = tf.tidy(() => referenceRnn(refArgs(c, s)).output);
+          const before = fusedKernelCalls();
+          const reusedBy = [0, 1].map(() => {
+            const reused = fusedKernelCalls().layoutsReused;
+            const out = tf.tidy(() => fusedRnn(fusedArgs(c, s)).output);
+            expect(maxDiff(out, expected), `${kind}, ${name}`).to.be.below(1e-5);
+            tf.dispose(out);
+            return fusedKernelCalls().layoutsReused - reused;
+          });
+          const first = name === "forward again" ? 1 : 0;
+          expect(reusedBy, `${kind}, ${name}: calls reused`).to.deep.equal([first, 1]);
+          expect(fusedKernelCalls().forward - before.forward).to.equal(2);
+          tf.dispose([expected, s.x, s.kernel, s.recurrentKernel, ...(s.bias ? [s.bias] : []), ...s.initialState]);
+        }
+    });
+
+    it("a forward with other sizes in buffers at the same offsets does not reuse the calls (the sizes are in the key)", () => {
+      // SimpleRNN, 2 units, one row, one step: x (F floats) and the kernel (2F) each round up to one 128-byte
+      // block for F = 1, 2 (wasm) and F = 5, 6 (cpu; the backends share the arena), so every buffer is at
+      // the same offset for both F
+      for (const F of backend === "wasm" ? [1, 2] : [5, 6]) {
+        const c: Case = { ...base, kind: "simple_rnn", B: 1, T: 1, F, u: 2 };
+        const s = setup(c, 9);
+        const reused = fusedKernelCalls().layoutsReused;
+        const out = tf.tidy(() => fusedRnn(fusedArgs(c, s)).output);
+        const expected = tf.tidy(() => referenceRnn(refArgs(c, s)).output);
+        expect(maxDiff(out, expected), `F = ${F}`).to.be.below(1e-5);
+        expect(fusedKernelCalls().layoutsReused, `F = ${F}: calls reused`).to.equal(reused);
+        tf.dispose([out, expected, s.x, s.kernel, s.recurrentKernel, s.bias!, ...s.initialState]);
+      }
+    });
+
+    it("a masked forward builds its calls afresh: its mask is not part of what is reused", () => {
+      const c: Case = { ...base, B: 4, T: 5, mask: true };
+      for (const seed of [3, 4]) {
+        const s = setup(c, seed);
+        const reused = fusedKernelCalls().layoutsReused;
+        const out = tf.tidy(() => fusedRnn(fusedArgs(c, s)).output);
+        const expected = tf.tidy(() => referenceRnn(refArgs(c, s)).output);
+        expect(maxDiff(out, expected)).to.be.below(1e-5);
+        expect(fusedKernelCalls().layoutsReused).to.equal(reused);
+        tf.dispose([out, expected, s.x, s.kernel, s.recurrentKernel, s.bias!, ...s.initialState, s.mask!]);
+      }
+    });
   });
 }
 

@@ -86,7 +86,7 @@ for (const backend of ["wasm", "cpu"] as const) {
         const fast = streamModel(rnn);
         const loop = twin(fast);
         const xs = steps(12, 3);
-        const fused = fusedKernelCalls().forward;
+        const [fused, reused] = [fusedKernelCalls().forward, fusedKernelCalls().layoutsReused];
         // 12 one-step calls, reset_states before the 7th; `one`: predict and predict_on_batch in turn
         const stream = (m: Model, one: boolean) =>
           counted(async () => {
@@ -108,6 +108,8 @@ for (const backend of ["wasm", "cpu"] as const) {
         const [b, nLoop] = await stream(loop, false);
         expect([nFast, nLoop]).to.deep.equal([12, 0]);
         expect(fusedKernelCalls().forward - fused).to.equal(24);
+        // the same shapes on every call: from the second call on, the kernel reuses the first one's calls
+        expect(fusedKernelCalls().layoutsReused - reused).to.be.at.least(23);
         expect(a).to.deep.equal(b);
         // after reset_states, call 7 is what a model with a fresh (zero) state gives for its input
         const fresh = twin(fast);

@@ -43,7 +43,7 @@ import { tf, type Tensor } from "../../../backend/tf.js";
 import { KerasError } from "../../../errors.js";
 import { FUSED_CELLS, type BiasLayout, type FusedCell, type FusedCellId } from "./cells/index.js";
 import { memFor, type Buf, type Mem, type Out, type RowOrder } from "./mem.js";
-import { DELTA, orderedArgs, stepDelta, type StepKernel } from "./step_kernels.js";
+import { DELTA, orderedArgs, stepDelta, type CellKernels, type StepKernel } from "./step_kernels.js";
 import type { ChunkCall } from "./threads.js";
 import type { FusedActivation } from "./wasm.js";
 
@@ -76,23 +76,35 @@ type KernelInputs = Readonly<Record<string, TensorInfo | undefined>>;
 // ---------------------------------------------------------------------------------------------
 // Invocation counts (tests assert which path ran)
 
-const calls = { forward: 0, backward: 0, inputGrad: 0, paddingSkipped: 0 };
+const calls = { forward: 0, backward: 0, inputGrad: 0, paddingSkipped: 0, layoutsReused: 0 };
 
 /**
  * How often the fused forward and backward kernels have run in this process (inputGrad: backward with
- * dX), and how many (row, step) pairs of padding they skipped, forward and backward together.
+ * dX), how many (row, step) pairs of padding they skipped, forward and backward together, and how many
+ * forward calls reused the calls of an earlier one (`forwardLayouts`).
  */
 export function fusedKernelCalls(): {
   readonly forward: number;
   readonly backward: number;
   readonly inputGrad: number;
   readonly paddingSkipped: number;
+  readonly layoutsReused: number;
 } {
   return { ...calls };
 }
 
 // ---------------------------------------------------------------------------------------------
 // Forward
+
+/**
+ * The forward's calls per group by cell module and the numbers they are made of (`layoutKey` in
+ * `forward`): a one-step stream would otherwise build the same calls (closures, records, argument
+ * lists) on every call. At most MAX_LAYOUTS per module; the oldest goes first.
+ */
+const forwardLayouts = new WeakMap<CellKernels, { key: readonly number[]; calls: ChunkCall[][] }[]>();
+const sameNumbers = (a: readonly number[], b: readonly number[]) =>
+  a.length === b.length && a.every((v, i) => v === b[i]);
+const MAX_LAYOUTS = 64;
 
 const copyInto = (buf: Buf, values: ArrayLike<number>, offset = 0) => buf.view().set(values, offset);
 
@@ -390,46 +402,83 @@ function forward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
   // per group: X·W of every step of its current chunk, rows (b, t) as x's
   const XP = groups.map(() => mem.temp(CHUNK_ROWS * T * Gu).offset);
 
-  const dt = a.goBackwards ? -1 : 1;
-  /** Input time of processing step s. */
-  const timeOf = (s: number) => (a.goBackwards ? T - 1 - s : s);
-  const vars: Record<string, Var> = {
-    u4: fixed(u4),
-    u: fixed(u),
-    grec: fixed(Grec),
-    // U's first Grec columns and, with the reset product, U_h (the rest), both read with U's row stride
-    urec: fixed(U.offset),
-    uld: fixed(Gu * 4),
-    uh: fixed(U.offset + Grec * 4),
-    xpstride: fixed(T * Gu * 4),
-    rec: rows(mem.temp(B * Grec).offset, Grec * 4),
-    bi: fixed(bi.offset),
-    br: fixed(br.offset),
-    h: rows(hT.buf.offset, u4),
-    c: cT ? rows(cT.buf.offset, u4) : fixed(0),
-    rh: rows(mem.temp(B * u).offset, u4),
-    rech: rows(mem.temp(B * u).offset, u4),
-    mstride: fixed(T),
-    save: fixed(Hprev ? 1 : 0),
-    ycur: rows(ycur.offset, u4),
-    ystride: fixed(a.returnSequences ? T * u4 : u4),
-    zero: fixed(a.zeroOutputForMask ? 1 : 0),
-  };
+  const rec = mem.temp(B * Grec).offset,
+    rh = mem.temp(B * u).offset,
+    rech = mem.temp(B * u).offset;
   const gatesScratch = Gates ? 0 : mem.temp(B * S * u).offset;
   const auxScratch = Aux ? 0 : mem.temp(B * u).offset;
-  /** The variables that move with the step, for a call from processing step s0 on. */
-  const from = (s0: number, group: number): Record<string, Var> => ({
-    xp: () => [XP[group] + timeOf(s0) * Gu * 4, dt * Gu * 4],
-    mask: mask ? rows(maskOffset + timeOf(s0), T, dt) : fixed(0),
-    gates: Gates ? chunkMajor(Gates.buf.offset, S * u4, s0, 1) : rows(gatesScratch, S * u4),
-    aux: Aux ? chunkMajor(Aux.buf.offset, u4, s0, 1) : rows(auxScratch, u4),
-    hprev: Hprev ? chunkMajor(Hprev.buf.offset, u4, s0, 1) : fixed(0),
-    y: a.returnSequences ? rows(Y.buf.offset + s0 * u4, T * u4, u4) : rows(ycur.offset, u4),
-  });
-  const { gemmNN } = k.utilities;
-  mem.pool.run(
-    k.compiled,
-    groups.map((members) =>
+  // every number the calls are made of (no offset is 0: an absent buffer is 0); a mask's calls are not reused
+  const layoutKey = mask
+    ? null
+    : [B, T, F, u, mem.pool.threads, +a.goBackwards, +a.returnSequences, +a.zeroOutputForMask, X.offset, W.offset]
+        .concat([U.offset, bi.offset, br.offset, Y.buf.offset, hT.buf.offset, cT?.buf.offset ?? 0, ycur.offset])
+        .concat([Hprev?.buf.offset ?? 0, Gates?.buf.offset ?? 0, Aux?.buf.offset ?? 0, rec, rh, rech])
+        .concat([gatesScratch, auxScratch], XP);
+  const known = forwardLayouts.get(k);
+  const reused = layoutKey && known?.find((l) => sameNumbers(l.key, layoutKey))?.calls;
+  if (reused) calls.layoutsReused++;
+  mem.pool.run(k.compiled, reused ?? forwardLayout());
+  if (padding) fillPaddingOutputs(padding, T, u, a, Y.buf, ycur);
+  if (!a.returnSequences) copyInto(Y.buf, ycur.view());
+
+  const outs: [Out, RowOrder][] = [
+    [Y, order],
+    [hT, order],
+    ...(cT ? [[cT, order] as [Out, RowOrder]] : []),
+    // the saved tensors stay in the arena's order: the backward kernel orders its rows the same way
+    ...(a.save ? [Hprev!, Gates!, ...(Aux ? [Aux] : [])].map((o) => [o, null] as [Out, RowOrder]) : []),
+  ];
+  return outs.map(([o, rowOrder]) => mem.result(o, rowOrder));
+
+  /** The calls built afresh, and kept for reuse (without a mask). */
+  function forwardLayout(): ChunkCall[][] {
+    const layout = groupCalls();
+    if (layoutKey) {
+      const list = known ?? [];
+      if (list.length >= MAX_LAYOUTS) list.shift();
+      list.push({ key: layoutKey, calls: layout });
+      forwardLayouts.set(k, list);
+    }
+    return layout;
+  }
+  /** Every group's calls: X·W of each chunk's steps, then its sequence function over its runs of live rows. */
+  function groupCalls(): ChunkCall[][] {
+    const dt = a.goBackwards ? -1 : 1;
+    /** Input time of processing step s. */
+    const timeOf = (s: number) => (a.goBackwards ? T - 1 - s : s);
+    const vars: Record<string, Var> = {
+      u4: fixed(u4),
+      u: fixed(u),
+      grec: fixed(Grec),
+      // U's first Grec columns and, with the reset product, U_h (the rest), both read with U's row stride
+      urec: fixed(U.offset),
+      uld: fixed(Gu * 4),
+      uh: fixed(U.offset + Grec * 4),
+      xpstride: fixed(T * Gu * 4),
+      rec: rows(rec, Grec * 4),
+      bi: fixed(bi.offset),
+      br: fixed(br.offset),
+      h: rows(hT.buf.offset, u4),
+      c: cT ? rows(cT.buf.offset, u4) : fixed(0),
+      rh: rows(rh, u4),
+      rech: rows(rech, u4),
+      mstride: fixed(T),
+      save: fixed(Hprev ? 1 : 0),
+      ycur: rows(ycur.offset, u4),
+      ystride: fixed(a.returnSequences ? T * u4 : u4),
+      zero: fixed(a.zeroOutputForMask ? 1 : 0),
+    };
+    /** The variables that move with the step, for a call from processing step s0 on. */
+    const from = (s0: number, group: number): Record<string, Var> => ({
+      xp: () => [XP[group] + timeOf(s0) * Gu * 4, dt * Gu * 4],
+      mask: mask ? rows(maskOffset + timeOf(s0), T, dt) : fixed(0),
+      gates: Gates ? chunkMajor(Gates.buf.offset, S * u4, s0, 1) : rows(gatesScratch, S * u4),
+      aux: Aux ? chunkMajor(Aux.buf.offset, u4, s0, 1) : rows(auxScratch, u4),
+      hprev: Hprev ? chunkMajor(Hprev.buf.offset, u4, s0, 1) : fixed(0),
+      y: a.returnSequences ? rows(Y.buf.offset + s0 * u4, T * u4, u4) : rows(ycur.offset, u4),
+    });
+    const { gemmNN } = k.utilities;
+    return groups.map((members) =>
       members.flatMap(({ chunk, group }) => [
         ...chunk.xBlocks.map(([first, m]) =>
           callOf(gemmNN, {
@@ -450,19 +499,8 @@ function forward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
           seqCall(k.seqForward, from(s0, group), vars, chunk, live, steps),
         ),
       ]),
-    ),
-  );
-  if (padding) fillPaddingOutputs(padding, T, u, a, Y.buf, ycur);
-  if (!a.returnSequences) copyInto(Y.buf, ycur.view());
-
-  const outs: [Out, RowOrder][] = [
-    [Y, order],
-    [hT, order],
-    ...(cT ? [[cT, order] as [Out, RowOrder]] : []),
-    // the saved tensors stay in the arena's order: the backward kernel orders its rows the same way
-    ...(a.save ? [Hprev!, Gates!, ...(Aux ? [Aux] : [])].map((o) => [o, null] as [Out, RowOrder]) : []),
-  ];
-  return outs.map(([o, rowOrder]) => mem.result(o, rowOrder));
+    );
+  }
 }
 
 /**
