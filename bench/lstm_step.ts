@@ -1,6 +1,7 @@
 /**
- * W2 (LSTM(64) → Dense(1), 50 steps × 16 features) predict@1024 and fit (8 batches of 32), CPU time of
- * the process, best of LSTM_REPS (default 7). Run with TSKERAS_NUM_THREADS=1: `npx tsx bench/lstm_step.ts`.
+ * W2 (LSTM(64) → Dense(1), 50 steps × 16 features; LSTM_LAYER=gru: W1's GRU(64)) predict@1024 and fit
+ * (8 batches of 32), CPU time of the process, best of LSTM_REPS (default 7).
+ * Run with TSKERAS_NUM_THREADS=1: `npx tsx bench/lstm_step.ts`.
  */
 import { tf } from "../src/backend/tf.js";
 import { use_backend } from "../src/backend/index.js";
@@ -18,7 +19,7 @@ async function main() {
   const a: any = api;
   let model = pipe(
     a.keras_model_sequential({ input_shape: [50, 16] }),
-    a.layer_lstm({ units: 64 }),
+    (process.env.LSTM_LAYER === "gru" ? a.layer_gru : a.layer_lstm)({ units: 64 }),
     a.layer_dense({ units: 1 }),
   );
   model = a.compile(model, { optimizer: "adam", loss: "mse" });
