@@ -683,6 +683,61 @@ describe("WebAssembly step functions (step_kernels.ts)", () => {
     }
   });
 
+  it("a forward step runs 8 units at a time as two interleaved groups, bit for bit as one group of 4 at a time", () => {
+    // LSTM forward over 2 rows of u = 12 units (units 0-7: the interleaved pair loop, 8-11: the single group),
+    // then each group of 4 units alone (u = 4: the single group only); every output must agree bit for bit
+    const { k, f } = fresh();
+    const step = k.cell(FUSED_CELLS.lstm, "tanh", "sigmoid").forward[0];
+    const f32x4Div = [0xfd, 0xe7, 0x01];
+    const body = step.fn.body;
+    const divisions = body.filter((_, i) => f32x4Div.every((byte, d) => body[i + d] === byte)).length;
+    // 5 activations per group of 4 units: twice in the pair loop, once in the single-group loop
+    expect(divisions, "f32x4.div in lstm_fwd").to.equal(15);
+    const B = 2,
+      U = 12;
+    const blocks = { xp: 4, bi: 4, rec: 4, c: 1, gates: 5, aux: 1, h: 1 } as const;
+    const perRow = { xp: true, bi: false, rec: true, c: true, gates: true, aux: true, h: true } as const;
+    type Buffer = keyof typeof blocks;
+    const names = Object.keys(blocks) as Buffer[];
+    const value = (name: Buffer, b: number, block: number, unit: number) =>
+      Math.sin(1 + 3.1 * names.indexOf(name) + 1.7 * b + 0.9 * block + 0.37 * unit) * 3;
+    /** Lays out units [from, from + u) at float offset 0, runs the step, returns its outputs by buffer. */
+    const run = (from: number, u: number) => {
+      f.fill(0);
+      const offsets = {} as Record<Buffer, number>;
+      let at = 0;
+      for (const name of names) {
+        offsets[name] = at;
+        const rows = perRow[name] ? B : 1;
+        for (let b = 0; b < rows; b++)
+          for (let block = 0; block < blocks[name]; block++)
+            for (let j = 0; j < u; j++) f[at + (b * blocks[name] + block) * u + j] = value(name, b, block, from + j);
+        at += rows * blocks[name] * u;
+      }
+      step.call({ B, u4: 4 * u, xpstride: 16 * u, mask: 0, mstride: 0, ...mapValues(offsets, (o) => 4 * o) });
+      return (name: Buffer, b: number, block: number, j: number) =>
+        f[offsets[name] + (b * blocks[name] + block) * u + j];
+    };
+    const mapValues = <T>(r: Record<Buffer, T>, fn: (v: T) => number) =>
+      Object.fromEntries(Object.entries(r).map(([key, v]) => [key, fn(v as T)])) as Record<Buffer, number>;
+    const all = run(0, U);
+    const whole: number[] = [];
+    for (const name of ["gates", "c", "h"] as const)
+      for (let b = 0; b < B; b++)
+        for (let block = 0; block < blocks[name]; block++)
+          for (let j = 0; j < U; j++) whole.push(all(name, b, block, j));
+    const grouped: number[] = new Array(whole.length);
+    for (let from = 0; from < U; from += 4) {
+      const one = run(from, 4);
+      let i = 0;
+      for (const name of ["gates", "c", "h"] as const)
+        for (let b = 0; b < B; b++)
+          for (let block = 0; block < blocks[name]; block++)
+            for (let j = 0; j < U; j++, i++) if (j >= from && j < from + 4) grouped[i] = one(name, b, block, j - from);
+    }
+    expect(new Float32Array(whole)).to.deep.equal(new Float32Array(grouped));
+  });
+
   it("gemm_nn and gemm_tn match a naive triple loop (row tiles and leftover rows, partial panels, strides, accumulate)", () => {
     const { k, f } = fresh();
     const { gemmNN, gemmTN, packB } = k.utilities;
