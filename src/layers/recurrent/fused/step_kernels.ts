@@ -207,7 +207,7 @@ function phaseFunction(
      * Two groups of 4 units, their statements interleaved (forward and plain phases). A forward step is
      * long chains of dependent instructions (an activation of activations: LSTM's act(f·c + i·g)), which
      * one group alone leaves the processor waiting on; two independent chains side by side run ~1.3–1.6×
-     * faster (news/lstm-analysis.md). Backward steps are short chains: pairs ran slower there.
+     * faster (bench/ANALYSIS.md, "The gate arithmetic"). Backward steps are short chains: pairs ran slower there.
      */
     const livePair = (): Code => {
       const first = liveStatements(VECTOR),

@@ -278,7 +278,7 @@ interface ActivationCode {
 }
 
 // Separate multiply and add even where relaxed SIMD has a fused one: with fused multiply-adds here the
-// seeded examples/addition_rnn.ts learned less well on every seed tried (91–94% of sums right against
+// seeded examples/addition_rnn.ts learned less well on every seed tried (78–94% of sums right against
 // 97–98%); the products (gemm.ts) use them without that effect.
 const horner = (A: WasmAlgebra, coefficients: readonly number[], x: Code): Code =>
   coefficients.slice(1).reduce((e, c) => A.add(A.mul(e, x), A.constant(c)), A.constant(coefficients[0]));
