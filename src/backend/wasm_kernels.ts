@@ -210,7 +210,6 @@ const FALLBACKS: readonly { kernelName: string; kernelFunc: KernelFunc }[] = [
   { kernelName: "Conv2DBackpropFilter", kernelFunc: conv2dBackpropFilter },
 ];
 
-/** The wasm backend's reference counting of tensor data (as its Reshape uses it). */
 /**
  * Identity (tf.clone, and every tensor a gradient tape saves) shares the data, as on cpu and as the
  * wasm backend's own Reshape does: tensor data is never written after it is made. The native kernel

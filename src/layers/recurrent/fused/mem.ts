@@ -136,9 +136,6 @@ function theArena(): Arena | string {
 // ---------------------------------------------------------------------------------------------
 // The backends' tensors
 
-type CpuBackend = CpuBackendApi;
-type WasmBackend = WasmBackendApi;
-
 /** How a kernel reads a float32 tensor's values and makes a float32 tensor (`write` fills its values), per backend. */
 interface TensorIO {
   values(t: TensorInfo): ArrayLike<number>;
@@ -146,7 +143,7 @@ interface TensorIO {
   make(shape: number[], write: (values: Float32Array) => void): TensorInfo;
 }
 
-function wasmIO(backend: WasmBackend): TensorIO {
+function wasmIO(backend: WasmBackendApi): TensorIO {
   const at = (t: TensorInfo) =>
     new Float32Array(backend.wasm.HEAPU8.buffer, backend.dataIdMap.get(t.dataId)!.memoryOffset, sizeOf(t.shape));
   return {
@@ -160,7 +157,7 @@ function wasmIO(backend: WasmBackend): TensorIO {
   };
 }
 
-function cpuIO(backend: CpuBackend): TensorIO {
+function cpuIO(backend: CpuBackendApi): TensorIO {
   return {
     values: (t) => backend.data.get(t.dataId)!.values as ArrayLike<number>,
     readSync: (t) => backend.readSync(t.dataId),
@@ -176,7 +173,7 @@ function cpuIO(backend: CpuBackend): TensorIO {
 export function memFor(backendName: string, backend: unknown): Mem {
   const a = theArena();
   if (typeof a === "string") throw new Error(`fused kernels: ${a}`);
-  const io = backendName === "wasm" ? wasmIO(backend as WasmBackend) : cpuIO(backend as CpuBackend);
+  const io = backendName === "wasm" ? wasmIO(backend as WasmBackendApi) : cpuIO(backend as CpuBackendApi);
   const start = a.top;
   return {
     kernels: a.kernels,
