@@ -1,9 +1,11 @@
 /**
  * What the Keras file tests share (keras_files.test.ts for .keras, legacy_h5.test.ts for .h5): predicting
  * on a case's inputs, and the resume cases — a compiled GRU model with fixed weights, its data, and the
- * optimizers whose state must carry over.
+ * optimizers whose state must carry over, fitted here and resumed in Keras and the other way round.
  */
+import { expect } from "chai";
 import { pipe } from "fp-ts/lib/function.js";
+import { expectClose } from "../../training/helpers.js";
 import * as k from "../../../src/index.js";
 import type { Model } from "../../../src/model/model.js";
 
@@ -76,3 +78,45 @@ export const resumeModel = (optimizer: ReturnType<typeof k.optimizer_adam>): Mod
       values: Float32Array.from({ length: shape[0] * (shape[1] ?? 1) }, (_, j) => 0.4 * Math.sin(7 * i + j)),
     })),
   );
+
+type TwoEpochs = Map<string, { weights: unknown[]; loss: number }>;
+
+/**
+ * The resume cases fitted here, one per optimizer: one epoch, handed to `save` (which writes the file
+ * Keras resumes and returns its path), and two epochs without stopping (what Keras's resume must give).
+ */
+export async function resumeCasesHere(
+  optimizers: Record<string, () => ReturnType<typeof k.optimizer_adam>>,
+  save: (name: string, once: Model) => Promise<string>,
+): Promise<{ twoEpochs: TwoEpochs; resumeOurs: unknown[] }> {
+  const twoEpochs: TwoEpochs = new Map();
+  const resumeOurs: unknown[] = [];
+  for (const [name, optimizer] of Object.entries(optimizers)) {
+    const model = resumeModel(optimizer());
+    const once = (await k.fit(model, resumeData.x, resumeData.y, resumeFitArgs)).model;
+    const twice = await k.fit(model, resumeData.x, resumeData.y, { ...resumeFitArgs, epochs: 2 });
+    twoEpochs.set(name, { weights: k.get_weights(twice.model), loss: twice.history.metrics.loss[1] });
+    resumeOurs.push({ name, file: await save(name, once), ...resumeData });
+  }
+  return { twoEpochs, resumeOurs };
+}
+
+/** Keras's answer for `resumeCasesHere`'s files (one more epoch there) = two epochs here. */
+export function expectResumedInKeras(resumed: Record<string, any>, twoEpochs: TwoEpochs): void {
+  for (const [name, want] of twoEpochs) {
+    const got = resumed[name];
+    expect(got.iterations, `${name}: iterations`).to.equal(4);
+    expectClose(got.weights, want.weights, 1e-5, `${name}: weights`);
+    expect(got.loss, `${name}: loss`).to.be.closeTo(want.loss, 1e-5);
+  }
+}
+
+/** Keras's one-epoch files resumed here for one epoch = Keras's two epochs (weights, loss, mae). */
+export async function expectResumedHere(resumeKeras: Record<string, any>): Promise<void> {
+  for (const [name, want] of Object.entries(resumeKeras)) {
+    const resumed = await k.fit(await k.load_model(want.file), resumeData.x, resumeData.y, resumeFitArgs);
+    expectClose(k.get_weights(resumed.model), want.weights, 1e-5, `${name}: weights`);
+    expect(resumed.history.metrics.loss[0], `${name}: loss`).to.be.closeTo(want.loss, 1e-5);
+    expect(resumed.history.metrics.mae[0], `${name}: mae`).to.be.closeTo(want.mae, 1e-5);
+  }
+}

@@ -12,15 +12,9 @@ argv[1]: input JSON, argv[2]: output JSON.
 """
 import io
 import json
-import os
 import sys
 import zipfile
 
-import h5py
-import numpy as np
-import keras
-
-L = keras.layers
 inp = json.load(open(sys.argv[1]))
 out_dir = inp["dir"]
 
@@ -57,29 +51,16 @@ for case in inp["ours"]:
         }
 
 # 2. resume tskeras's one-epoch files in Keras
-for case in inp["resume_ours"]:
-    model = keras.saving.load_model(case["file"])
-    x, y = np.asarray(case["x"], "float32"), np.asarray(case["y"], "float32")
-    history = model.fit(x, y, epochs=1, batch_size=case["batch_size"], shuffle=False, verbose=0)
-    result["resume_ours"][case["name"]] = {
-        "weights": [w.tolist() for w in model.get_weights()],
-        "loss": history.history["loss"][-1],
-        "iterations": int(model.optimizer.iterations.numpy()),
-    }
+result["resume_ours"] = resume_ours(inp["resume_ours"], keras.saving.load_model)
+
 
 # 3. Keras's own files
-keras.utils.set_random_seed(7)
-rng = np.random.default_rng(0)
-
-
-def data(*shape):
-    return rng.uniform(-1, 1, size=shape).astype("float32")
-
-
-def tokens(batch, time, n):
-    t = rng.integers(1, n, size=(batch, time)).astype("int32")
-    t[1::2, -2:] = 0
-    return t
+def save_case(name, model):
+    keras_file = os.path.join(out_dir, f"k_{name}.keras")
+    weights_file = os.path.join(out_dir, f"k_{name}.weights.h5")
+    model.save(keras_file)
+    model.save_weights(weights_file)
+    return {"keras_file": keras_file, "weights_file": weights_file, "json": model.to_json()}
 
 
 def masked(batch, time, features):
@@ -88,99 +69,42 @@ def masked(batch, time, features):
     return x
 
 
-def sequential(shape, layers, **kw):
-    return keras.Sequential([keras.Input(shape, **kw), *layers])
-
-
-def keras_case(name, model, xs, compile_args=None, fit_data=None):
-    if compile_args:
-        model.compile(**compile_args)
-        if fit_data:
-            model.fit(*fit_data, epochs=1, batch_size=4, shuffle=False, verbose=0)
-    keras_file = os.path.join(out_dir, f"k_{name}.keras")
-    weights_file = os.path.join(out_dir, f"k_{name}.weights.h5")
-    model.save(keras_file)
-    model.save_weights(weights_file)
-    y = call(model, xs)
-    entry = {
-        "name": name,
-        "keras_file": keras_file,
-        "weights_file": weights_file,
-        "json": model.to_json(),
-        "inputs": {"values": [x.tolist() for x in xs], "dtypes": [str(x.dtype) for x in xs]},
-        "predictions": tolist(y),
-        "weights": [w.tolist() for w in model.get_weights()],
-    }
-    if compile_args:
-        entry["iterations"] = int(model.optimizer.iterations.numpy())
-        entry["metrics"] = model.metrics_names
-    result["keras"].append(entry)
-
-
-keras_case(
-    "sequential",
-    sequential((6,), [L.Dense(4, activation="relu"), L.BatchNormalization(), L.Dropout(0.2), L.Dense(2)]),
-    [data(3, 6)],
-)
-keras_case(
-    "recurrent",
-    sequential(
-        (5, 3),
-        [
-            L.GRU(4, return_sequences=True),
-            L.GRU(3, reset_after=False, return_sequences=True),
-            L.LSTM(3, return_sequences=True),
-            L.SimpleRNN(2, return_sequences=True),
-            L.RNN([L.GRUCell(2), L.LSTMCell(2)], return_sequences=True),
-            L.TimeDistributed(L.Dense(2)),
-            L.Conv1D(2, 2),
-            L.GlobalAveragePooling1D(),
-        ],
-    ),
-    [data(3, 5, 3)],
-)
-keras_case("conv_lstm", sequential((3, 5, 5, 2), [L.ConvLSTM2D(2, 3, padding="same"), L.Flatten()]), [data(2, 3, 5, 5, 2)])
+seed_cases()
+result["keras"] = common_keras_cases()
 x1, x2 = keras.Input((5, 3), name="seq"), keras.Input((4,), name="vec")
 a = L.Dense(3)(L.LSTM(4)(x1))
 b = L.Dense(3)(x2)
-keras_case(
-    "functional",
-    keras.Model([x1, x2], [L.Dense(2)(L.Concatenate()([L.Add()([a, b]), L.Multiply()([a, b]), L.Dot(axes=1)([a, b])])), a]),
-    [data(3, 5, 3), data(3, 4)],
-)
-keras_case("stateful", sequential((5, 3), [L.GRU(3, stateful=True, return_sequences=True), L.LSTM(2, stateful=True)], batch_size=2), [data(2, 5, 3)])
-keras_case(
-    "masked_embedding",
-    sequential((6,), [L.Embedding(9, 3, mask_zero=True), L.LSTM(3, return_sequences=True), L.GRU(2), L.Dense(1)], dtype="int32"),
-    [tokens(4, 6, 9)],
-)
-keras_case("masking", sequential((6, 2), [L.Masking(0.0), L.SimpleRNN(3, return_sequences=True), L.GRU(2)]), [masked(4, 6, 2)])
-t_in = keras.Input((6,), dtype="int32")
-t_seq = L.Embedding(9, 3, mask_zero=True)(t_in)
-keras_case("masked_functional", keras.Model(t_in, L.Dense(1)(L.Bidirectional(L.LSTM(2))(t_seq))), [tokens(4, 6, 9)])
-keras_case(
-    "bidirectional",
-    sequential(
-        (5, 3),
-        [
-            L.Bidirectional(L.LSTM(2, return_sequences=True)),
-            L.Bidirectional(L.GRU(2, return_sequences=True), merge_mode="sum"),
-            L.Bidirectional(L.SimpleRNN(2, return_sequences=True), merge_mode="ave"),
-            L.Bidirectional(L.GRU(2), merge_mode="mul", backward_layer=L.SimpleRNN(2, go_backwards=True)),
-        ],
-    ),
-    [data(3, 5, 3)],
-)
 b_in = keras.Input((5, 3))
-keras_case("bidirectional_none", keras.Model(b_in, L.Bidirectional(L.GRU(2, return_sequences=True), merge_mode=None)(b_in)), [data(3, 5, 3)])
 fit_x, fit_y = data(8, 5, 3), data(8, 1)
-keras_case(
-    "compiled",
-    sequential((5, 3), [L.GRU(3), L.Dense(1)]),
-    [data(3, 5, 3)],
-    compile_args={"optimizer": keras.optimizers.Adam(0.01), "loss": "mse", "metrics": ["mae", keras.metrics.RootMeanSquaredError()]},
-    fit_data=(fit_x, fit_y),
-)
+result["keras"] += [
+    keras_case(
+        "functional",
+        keras.Model([x1, x2], [L.Dense(2)(L.Concatenate()([L.Add()([a, b]), L.Multiply()([a, b]), L.Dot(axes=1)([a, b])])), a]),
+        [data(3, 5, 3), data(3, 4)],
+    ),
+    keras_case("masking", sequential((6, 2), [L.Masking(0.0), L.SimpleRNN(3, return_sequences=True), L.GRU(2)]), [masked(4, 6, 2)]),
+    keras_case(
+        "bidirectional",
+        sequential(
+            (5, 3),
+            [
+                L.Bidirectional(L.LSTM(2, return_sequences=True)),
+                L.Bidirectional(L.GRU(2, return_sequences=True), merge_mode="sum"),
+                L.Bidirectional(L.SimpleRNN(2, return_sequences=True), merge_mode="ave"),
+                L.Bidirectional(L.GRU(2), merge_mode="mul", backward_layer=L.SimpleRNN(2, go_backwards=True)),
+            ],
+        ),
+        [data(3, 5, 3)],
+    ),
+    keras_case("bidirectional_none", keras.Model(b_in, L.Bidirectional(L.GRU(2, return_sequences=True), merge_mode=None)(b_in)), [data(3, 5, 3)]),
+    keras_case(
+        "compiled",
+        sequential((5, 3), [L.GRU(3), L.Dense(1)]),
+        [data(3, 5, 3)],
+        compile_args={"optimizer": keras.optimizers.Adam(0.01), "loss": "mse", "metrics": ["mae", keras.metrics.RootMeanSquaredError()]},
+        fit_data=(fit_x, fit_y),
+    ),
+]
 
 # 4. Keras -> tskeras resume: one epoch, save, one more epoch
 OPTIMIZERS = {
@@ -200,21 +124,6 @@ OPTIMIZERS = {
     "polynomial_decay": lambda: keras.optimizers.SGD(keras.optimizers.schedules.PolynomialDecay(0.05, 3)),
     "cosine_decay_restarts": lambda: keras.optimizers.SGD(keras.optimizers.schedules.CosineDecayRestarts(1.0, 2)),
 }
-resume = inp["resume_data"]
-rx, ry = np.asarray(resume["x"], "float32"), np.asarray(resume["y"], "float32")
-for name, make in OPTIMIZERS.items():
-    keras.utils.set_random_seed(11)
-    model = sequential((rx.shape[1], rx.shape[2]), [L.GRU(3), L.Dense(1)])
-    model.compile(optimizer=make(), loss="mse", metrics=["mae"])
-    model.fit(rx, ry, epochs=1, batch_size=resume["batch_size"], shuffle=False, verbose=0)
-    file = os.path.join(out_dir, f"k_resume_{name}.keras")
-    model.save(file)
-    history = model.fit(rx, ry, epochs=1, batch_size=resume["batch_size"], shuffle=False, verbose=0)
-    result["resume_keras"][name] = {
-        "file": file,
-        "weights": [w.tolist() for w in model.get_weights()],
-        "loss": history.history["loss"][-1],
-        "mae": history.history["mae"][-1],
-    }
+result["resume_keras"] = resume_keras(inp["resume_data"], out_dir, "keras")
 
 json.dump(result, open(sys.argv[2], "w"))

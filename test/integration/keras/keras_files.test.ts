@@ -18,37 +18,30 @@ import { isTrainingSetup } from "../../../src/engine/training/setup.js";
 import { requireKeras, runKeras } from "../../helpers/keras.js";
 import { fileCases, halve, type FileCase } from "../../io/cases.js";
 import { withPatternWeights } from "../../core/helpers.js";
+import { expectClose } from "../../training/helpers.js";
 import {
   RESUME_OPTIMIZERS as OPTIMIZERS,
+  expectResumedHere,
+  expectResumedInKeras,
   inputDtypes,
   predictOn,
+  resumeCasesHere,
   resumeData,
   resumeFitArgs as fitArgs,
-  resumeModel,
 } from "./file_round_trips.js";
 import { temporaryFolders } from "../../helpers/temporary_folders.js";
 
 // the shared helpers first (runKeras runs one script)
-const script = ["h5_describe.py", "keras_files.py"]
+const script = ["file_scripts_common.py", "keras_files.py"]
   .map((f) => readFileSync(join(import.meta.dirname, f), "utf8"))
   .join("\n");
-
-const flatten = (v: unknown): number[] => (Array.isArray(v) ? v.flatMap(flatten) : [v as number]);
-
-function expectClose(actual: unknown, expected: unknown, tol: number, what: string): void {
-  const [a, e] = [flatten(actual), flatten(expected)];
-  expect(a.length, `${what}: length`).to.equal(e.length);
-  e.forEach((x, i) => {
-    if (Math.abs(a[i] - x) > tol * Math.max(1, Math.abs(x))) expect.fail(`${what}[${i}]: expected ${x}, got ${a[i]}`);
-  });
-}
 
 describe("Keras 3 files against real Keras 3.15.1", function () {
   this.timeout(900_000);
   const dir = temporaryFolders("tskeras-keras-files-")();
   let cases: FileCase[];
   const ours = new Map<string, unknown>();
-  const twoEpochs = new Map<string, { weights: unknown[]; loss: number }>();
+  let twoEpochs: Awaited<ReturnType<typeof resumeCasesHere>>["twoEpochs"];
   let answer: any;
 
   before(async function () {
@@ -92,19 +85,15 @@ describe("Keras 3 files against real Keras 3.15.1", function () {
       inputs: { values: unicode.inputs, dtypes: ["float32"] },
       predict: false,
     });
-    const resumeOurs: unknown[] = [];
-    for (const [name, optimizer] of Object.entries(OPTIMIZERS)) {
-      const model = resumeModel(optimizer());
-      const once = (await k.fit(model, resumeData.x, resumeData.y, fitArgs)).model;
-      const twice = await k.fit(model, resumeData.x, resumeData.y, { ...fitArgs, epochs: 2 });
-      twoEpochs.set(name, { weights: k.get_weights(twice.model), loss: twice.history.metrics.loss[1] });
+    const resumed = await resumeCasesHere(OPTIMIZERS, async (name, once) => {
       const file = join(dir, `resume_${name}.keras`);
       await k.save_model(once, file);
-      resumeOurs.push({ name, file, ...resumeData });
       // the compiled, trained file is also checked for Keras's layout (optimizer/vars)
       sent.push({ name: `compiled_${name}`, file, inputs: { values: [resumeData.x], dtypes: ["float32"] } });
       ours.set(`compiled_${name}`, await predictOn(once, [resumeData.x]));
-    }
+      return file;
+    });
+    twoEpochs = resumed.twoEpochs;
     // a frozen layer has no optimizer slots (Keras's trainable_variables leave it out)
     const frozen = (
       await k.fit(
@@ -129,7 +118,7 @@ describe("Keras 3 files against real Keras 3.15.1", function () {
       file: join(dir, "compiled_frozen.keras"),
       inputs: { values: [resumeData.x], dtypes: ["float32"] },
     });
-    answer = runKeras(script, { dir, ours: sent, resume_ours: resumeOurs, resume_data: resumeData });
+    answer = runKeras(script, { dir, ours: sent, resume_ours: resumed.resumeOurs, resume_data: resumeData });
   });
 
   it("Keras loads every file written here and predicts the same numbers (1e-5)", () => {
@@ -170,12 +159,7 @@ describe("Keras 3 files against real Keras 3.15.1", function () {
   });
 
   it("training resumed in Keras from a one-epoch file written here = two epochs here", () => {
-    for (const [name, want] of twoEpochs) {
-      const got = answer.resume_ours[name];
-      expect(got.iterations, `${name}: iterations`).to.equal(4);
-      expectClose(got.weights, want.weights, 1e-5, `${name}: weights`);
-      expect(got.loss, `${name}: loss`).to.be.closeTo(want.loss, 1e-5);
-    }
+    expectResumedInKeras(answer.resume_ours, twoEpochs);
   });
 
   it("files written by Keras load here and predict Keras's numbers (1e-5)", async () => {
@@ -224,12 +208,6 @@ describe("Keras 3 files against real Keras 3.15.1", function () {
   });
 
   it("training resumed here from a one-epoch Keras file = two epochs in Keras", async () => {
-    for (const [name, want] of Object.entries(answer.resume_keras) as [string, any][]) {
-      const loaded = await k.load_model(want.file);
-      const resumed = await k.fit(loaded, resumeData.x, resumeData.y, fitArgs);
-      expectClose(k.get_weights(resumed.model), want.weights, 1e-5, `${name}: weights`);
-      expect(resumed.history.metrics.loss[0], `${name}: loss`).to.be.closeTo(want.loss, 1e-5);
-      expect(resumed.history.metrics.mae[0], `${name}: mae`).to.be.closeTo(want.mae, 1e-5);
-    }
+    await expectResumedHere(answer.resume_keras);
   });
 });

@@ -12,15 +12,10 @@
 argv[1]: input JSON, argv[2]: output JSON.
 """
 import json
-import os
 import sys
 
-import h5py
-import numpy as np
-import keras
 from keras.src.legacy.saving import legacy_h5_format, saving_utils
 
-L = keras.layers
 inp = json.load(open(sys.argv[1]))
 out_dir = inp["dir"]
 
@@ -84,118 +79,52 @@ for case in inp["ours"]:
         result["weights_ours"][case["name"]] = {"by_order": tolist(call(fresh, xs)), "by_name": tolist(call(by_name, xs))}
 
 # 2. resume tskeras's one-epoch .h5 files in Keras (see resumable())
-for case in inp["resume_ours"]:
-    model = resumable(case["file"])
-    x, y = np.asarray(case["x"], "float32"), np.asarray(case["y"], "float32")
-    history = model.fit(x, y, epochs=1, batch_size=case["batch_size"], shuffle=False, verbose=0)
-    result["resume_ours"][case["name"]] = {
-        "weights": [w.tolist() for w in model.get_weights()],
-        "loss": history.history["loss"][-1],
-        "iterations": int(model.optimizer.iterations.numpy()),
-    }
+result["resume_ours"] = resume_ours(inp["resume_ours"], resumable)
+
 
 # 3. Keras's own .h5 files
-keras.utils.set_random_seed(7)
-rng = np.random.default_rng(0)
-
-
-def data(*shape):
-    return rng.uniform(-1, 1, size=shape).astype("float32")
-
-
-def tokens(batch, time, n):
-    t = rng.integers(1, n, size=(batch, time)).astype("int32")
-    t[1::2, -2:] = 0
-    return t
-
-
-def sequential(shape, layers, **kw):
-    return keras.Sequential([keras.Input(shape, **kw), *layers])
-
-
-def keras_case(name, model, xs, compile_args=None, fit_data=None):
-    if compile_args:
-        model.compile(**compile_args)
-        if fit_data:
-            model.fit(*fit_data, epochs=1, batch_size=4, shuffle=False, verbose=0)
+def save_case(name, model):
     file = os.path.join(out_dir, f"k_{name}.h5")
     weights_file = os.path.join(out_dir, f"k_{name}_weights.h5")
     model.save(file)
     with h5py.File(weights_file, "w") as f:
         legacy_h5_format.save_weights_to_hdf5_group(f, model)
-    entry = {
-        "name": name,
-        "file": file,
-        "weights_file": weights_file,
-        "inputs": {"values": [x.tolist() for x in xs], "dtypes": [str(x.dtype) for x in xs]},
-        "predictions": tolist(call(model, xs)),
-        "weights": [w.tolist() for w in model.get_weights()],
-    }
-    if compile_args:
-        entry["iterations"] = int(model.optimizer.iterations.numpy())
-    result["keras"].append(entry)
+    return {"file": file, "weights_file": weights_file}
 
 
-keras_case(
-    "sequential",
-    sequential((6,), [L.Dense(4, activation="relu"), L.BatchNormalization(), L.Dropout(0.2), L.Dense(2)]),
-    [data(3, 6)],
-)
-keras_case(
-    "recurrent",
-    sequential(
-        (5, 3),
-        [
-            L.GRU(4, return_sequences=True),
-            L.GRU(3, reset_after=False, return_sequences=True),
-            L.LSTM(3, return_sequences=True),
-            L.SimpleRNN(2, return_sequences=True),
-            L.RNN([L.GRUCell(2), L.LSTMCell(2)], return_sequences=True),
-            L.TimeDistributed(L.Dense(2)),
-            L.Conv1D(2, 2),
-            L.GlobalAveragePooling1D(),
-        ],
-    ),
-    [data(3, 5, 3)],
-)
-keras_case("conv_lstm", sequential((3, 5, 5, 2), [L.ConvLSTM2D(2, 3, padding="same"), L.Flatten()]), [data(2, 3, 5, 5, 2)])
+seed_cases()
+result["keras"] = common_keras_cases()
 x1, x2 = keras.Input((5, 3), name="seq"), keras.Input((4,), name="vec")
 a = L.Dense(3)(L.LSTM(4)(x1))
 b = L.Dense(3)(x2)
-keras_case("functional", keras.Model([x1, x2], [L.Dense(2)(L.Concatenate()([L.Add()([a, b]), L.Multiply()([a, b])])), a]), [data(3, 5, 3), data(3, 4)])
-keras_case("stateful", sequential((5, 3), [L.GRU(3, stateful=True, return_sequences=True), L.LSTM(2, stateful=True)], batch_size=2), [data(2, 5, 3)])
-keras_case(
-    "masked_embedding",
-    sequential((6,), [L.Embedding(9, 3, mask_zero=True), L.LSTM(3, return_sequences=True), L.GRU(2), L.Dense(1)], dtype="int32"),
-    [tokens(4, 6, 9)],
-)
-t_in = keras.Input((6,), dtype="int32")
-keras_case("masked_functional", keras.Model(t_in, L.Dense(1)(L.Bidirectional(L.LSTM(2))(L.Embedding(9, 3, mask_zero=True)(t_in)))), [tokens(4, 6, 9)])
-keras_case(
-    "bidirectional",
-    sequential(
-        (5, 3),
-        [
-            L.Bidirectional(L.LSTM(2, return_sequences=True)),
-            L.Bidirectional(L.GRU(2, return_sequences=True), merge_mode="sum"),
-            L.Bidirectional(L.GRU(2), merge_mode="mul", backward_layer=L.SimpleRNN(2, go_backwards=True)),
-        ],
-    ),
-    [data(3, 5, 3)],
-)
-keras_case(
-    "long_names",
-    keras.Sequential([keras.Input((2,)), *[L.Dense(2, name=f"dense_{i}_" + "x" * 1000) for i in range(70)]]),
-    [data(3, 2)],
-)
 fit_x, fit_y = data(8, 5, 3), data(8, 1)
-keras_case(
-    "compiled",
-    sequential((5, 3), [L.GRU(3), L.Dense(1)]),
-    [data(3, 5, 3)],
-    compile_args={"optimizer": keras.optimizers.Adam(0.01), "loss": "mse", "metrics": ["mae"]},
-    fit_data=(fit_x, fit_y),
-)
+result["keras"] += [
+    keras_case("functional", keras.Model([x1, x2], [L.Dense(2)(L.Concatenate()([L.Add()([a, b]), L.Multiply()([a, b])])), a]), [data(3, 5, 3), data(3, 4)]),
+    keras_case(
+        "bidirectional",
+        sequential(
+            (5, 3),
+            [
+                L.Bidirectional(L.LSTM(2, return_sequences=True)),
+                L.Bidirectional(L.GRU(2, return_sequences=True), merge_mode="sum"),
+                L.Bidirectional(L.GRU(2), merge_mode="mul", backward_layer=L.SimpleRNN(2, go_backwards=True)),
+            ],
+        ),
+        [data(3, 5, 3)],
+    ),
+    keras_case(
+        "long_names",
+        keras.Sequential([keras.Input((2,)), *[L.Dense(2, name=f"dense_{i}_" + "x" * 1000) for i in range(70)]]),
+        [data(3, 2)],
+    ),
+    keras_case(
+        "compiled",
+        sequential((5, 3), [L.GRU(3), L.Dense(1)]),
+        [data(3, 5, 3)],
+        compile_args={"optimizer": keras.optimizers.Adam(0.01), "loss": "mse", "metrics": ["mae"]},
+        fit_data=(fit_x, fit_y),
+    ),
+]
 
 # 4. Keras -> tskeras resume: one epoch, save .h5, one more epoch
 OPTIMIZERS = {
@@ -205,21 +134,6 @@ OPTIMIZERS = {
     "nadam": lambda: keras.optimizers.Nadam(0.01),
     "schedule": lambda: keras.optimizers.Adam(keras.optimizers.schedules.ExponentialDecay(0.02, 3, 0.5)),
 }
-resume = inp["resume_data"]
-rx, ry = np.asarray(resume["x"], "float32"), np.asarray(resume["y"], "float32")
-for name, make in OPTIMIZERS.items():
-    keras.utils.set_random_seed(11)
-    model = sequential((rx.shape[1], rx.shape[2]), [L.GRU(3), L.Dense(1)])
-    model.compile(optimizer=make(), loss="mse", metrics=["mae"])
-    model.fit(rx, ry, epochs=1, batch_size=resume["batch_size"], shuffle=False, verbose=0)
-    file = os.path.join(out_dir, f"k_resume_{name}.h5")
-    model.save(file)
-    history = model.fit(rx, ry, epochs=1, batch_size=resume["batch_size"], shuffle=False, verbose=0)
-    result["resume_keras"][name] = {
-        "file": file,
-        "weights": [w.tolist() for w in model.get_weights()],
-        "loss": history.history["loss"][-1],
-        "mae": history.history["mae"][-1],
-    }
+result["resume_keras"] = resume_keras(inp["resume_data"], out_dir, "h5")
 
 json.dump(result, open(sys.argv[2], "w"))

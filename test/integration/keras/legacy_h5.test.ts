@@ -24,17 +24,18 @@ import { expectClose } from "../../training/helpers.js";
 import { withPatternWeights } from "../../core/helpers.js";
 import {
   RESUME_OPTIMIZERS,
+  expectResumedHere,
+  expectResumedInKeras,
   inputDtypes,
   predictOn,
+  resumeCasesHere,
   resumeData,
-  resumeFitArgs as fitArgs,
-  resumeModel,
 } from "./file_round_trips.js";
 import { temporaryFolders } from "../../helpers/temporary_folders.js";
 
 const root = resolve(import.meta.dirname, "../../..");
 // the shared helpers first (runKeras runs one script)
-const script = ["h5_describe.py", "legacy_h5.py"]
+const script = ["file_scripts_common.py", "legacy_h5.py"]
   .map((f) => readFileSync(join(import.meta.dirname, f), "utf8"))
   .join("\n");
 
@@ -48,7 +49,7 @@ describe("legacy HDF5 (.h5) files against real Keras 3.15.1", function () {
   this.timeout(900_000);
   const dir = tmp("tskeras-legacy-keras-");
   const ours = new Map<string, unknown>();
-  const twoEpochs = new Map<string, { weights: unknown[]; loss: number }>();
+  let twoEpochs: Awaited<ReturnType<typeof resumeCasesHere>>["twoEpochs"];
   let answer: any;
 
   before(async function () {
@@ -83,16 +84,12 @@ describe("legacy HDF5 (.h5) files against real Keras 3.15.1", function () {
         [1, 2],
       ],
     ]);
-    const resumeOurs: unknown[] = [];
-    for (const [name, optimizer] of Object.entries(OPTIMIZERS)) {
-      const model = resumeModel(optimizer());
-      const once = (await k.fit(model, resumeData.x, resumeData.y, fitArgs)).model;
-      const twice = await k.fit(model, resumeData.x, resumeData.y, { ...fitArgs, epochs: 2 });
-      twoEpochs.set(name, { weights: k.get_weights(twice.model), loss: twice.history.metrics.loss[1] });
+    const resumed = await resumeCasesHere(OPTIMIZERS, async (name, once) => {
       await send(`compiled_${name}`, once, [resumeData.x]);
-      resumeOurs.push({ name, file: join(dir, `compiled_${name}.h5`), ...resumeData });
-    }
-    answer = runKeras(script, { dir, ours: sent, resume_ours: resumeOurs, resume_data: resumeData });
+      return join(dir, `compiled_${name}.h5`);
+    });
+    twoEpochs = resumed.twoEpochs;
+    answer = runKeras(script, { dir, ours: sent, resume_ours: resumed.resumeOurs, resume_data: resumeData });
   });
 
   it("Keras loads every .h5 file written here and predicts the same numbers (1e-5)", () => {
@@ -149,12 +146,7 @@ describe("legacy HDF5 (.h5) files against real Keras 3.15.1", function () {
   });
 
   it("training resumed in Keras from a one-epoch .h5 file written here = two epochs here", () => {
-    for (const [name, want] of twoEpochs) {
-      const got = answer.resume_ours[name];
-      expect(got.iterations, `${name}: iterations`).to.equal(4);
-      expectClose(got.weights, want.weights, 1e-5, `${name}: weights`);
-      expect(got.loss, `${name}: loss`).to.be.closeTo(want.loss, 1e-5);
-    }
+    expectResumedInKeras(answer.resume_ours, twoEpochs);
   });
 
   it(".h5 files written by Keras load here: bit-exact weights, Keras's predictions (1e-5); its weights-only files too", async () => {
@@ -187,12 +179,7 @@ describe("legacy HDF5 (.h5) files against real Keras 3.15.1", function () {
   });
 
   it("training resumed here from a one-epoch Keras .h5 file = two epochs in Keras", async () => {
-    for (const [name, want] of Object.entries(answer.resume_keras) as [string, any][]) {
-      const resumed = await k.fit(await k.load_model(want.file), resumeData.x, resumeData.y, fitArgs);
-      expectClose(k.get_weights(resumed.model), want.weights, 1e-5, `${name}: weights`);
-      expect(resumed.history.metrics.loss[0], `${name}: loss`).to.be.closeTo(want.loss, 1e-5);
-      expect(resumed.history.metrics.mae[0], `${name}: mae`).to.be.closeTo(want.mae, 1e-5);
-    }
+    await expectResumedHere(answer.resume_keras);
   });
 
   it("the committed Keras 2 fixtures' expectations are what Keras 3 gives now", () => {
