@@ -1,6 +1,7 @@
 /**
  * A fused cell's step functions alone (LSTM_CELL, default lstm: every forward and backward phase) on
- * LSTM_B (default 1024) rows × 64 units, and gemm_nn at LSTM's per-step product's shape (B×64 · 64×256):
+ * LSTM_B (default 1024) rows × 64 units, and gemm_nn at LSTM's per-step product's shape (B×64 · 64×256,
+ * U row-major and U packed into panels as the forward reads it from 1,024 row-steps on):
  * CPU µs per call, best of LSTM_REPS (default 9) batches of calls. `npx tsx bench/lstm_kernels.ts`.
  */
 import { FUSED_CELLS, type FusedCellId } from "../src/layers/recurrent/fused/cells/index.js";
@@ -49,5 +50,12 @@ const a = alloc(B * U),
 time(
   "gemm_nn B×64·64×256",
   () => gemm.call({ m: B, k: U, n: 4 * U, a, lda: 4 * U, b, ldb: 16 * U, bpanel: 32, c, ldc: 16 * U, acc: 0 }),
+  50,
+);
+const packed = alloc(U * 4 * U);
+cellK.utilities.packB.call({ src: b, k: U, n: 4 * U, ld: 4 * U, trans: 0, dst: packed });
+time(
+  "gemm_nn B×64·64×256, U packed",
+  () => gemm.call({ m: B, k: U, n: 4 * U, a, lda: 4 * U, b: packed, ldb: 32, bpanel: 32 * U, c, ldc: 16 * U, acc: 0 }),
   50,
 );

@@ -142,6 +142,11 @@ const padded = (atEnd: boolean) =>
     row.map((step, t) => ((atEnd ? t < lengths[b] : t >= 7 - lengths[b]) ? step : [0, 0])),
   );
 
+/** 40 rows of 26 steps (1,040 row-steps: the forward packs U), with masked steps (holes) in some rows. */
+const long = nested([40, 26, 2], values(2080, 4)).map((row: number[][], b: number) =>
+  row.map((step, t) => ((b * 5 + t) % 11 === 0 ? [0, 0] : step)),
+);
+
 for (const backend of ["wasm", "cpu"] as const) {
   describe(`fused kernels vs step-wise loop through the layers (${backend})`, () => {
     before(async () => {
@@ -185,6 +190,16 @@ for (const backend of ["wasm", "cpu"] as const) {
           expect(fusedKernelCalls().paddingSkipped - before, "padding steps skipped").to.equal(4 * padding);
         }
       });
+    it("from 1,024 row-steps the forward reads U packed into panels: GRU (reset_after = FALSE: U_h apart), LSTM (a partial panel)", () => {
+      for (const layer of [
+        layer_gru({ units: 6, reset_after: false, return_sequences: true }),
+        layer_lstm({ units: 5, go_backwards: true }),
+      ]) {
+        const before = fusedKernelCalls().packedForward;
+        compareFusedWithLoop(seq(layer, [26, 2]), [long]);
+        expect(fusedKernelCalls().packedForward - before, "forward calls with U packed").to.equal(1);
+      }
+    });
     it("LSTM with a symbolic initial state (gradients reach the state inputs)", () => {
       const build = () => {
         const seqIn = layer_input({ shape: [5, 2] });

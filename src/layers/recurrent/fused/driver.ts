@@ -76,12 +76,13 @@ type KernelInputs = Readonly<Record<string, TensorInfo | undefined>>;
 // ---------------------------------------------------------------------------------------------
 // Invocation counts (tests assert which path ran)
 
-const calls = { forward: 0, backward: 0, inputGrad: 0, paddingSkipped: 0, layoutsReused: 0 };
+const calls = { forward: 0, backward: 0, inputGrad: 0, paddingSkipped: 0, layoutsReused: 0, packedForward: 0 };
 
 /**
  * How often the fused forward and backward kernels have run in this process (inputGrad: backward with
  * dX), how many (row, step) pairs of padding they skipped, forward and backward together, and how many
- * forward calls reused the calls of an earlier one (`forwardLayouts`).
+ * forward calls reused the calls of an earlier one (`forwardLayouts`), and how many forward calls read U
+ * packed into panels (`packsRecurrentKernel`).
  */
 export function fusedKernelCalls(): {
   readonly forward: number;
@@ -89,6 +90,7 @@ export function fusedKernelCalls(): {
   readonly inputGrad: number;
   readonly paddingSkipped: number;
   readonly layoutsReused: number;
+  readonly packedForward: number;
 } {
   return { ...calls };
 }
@@ -151,6 +153,16 @@ function sizesOf(inputs: KernelInputs, a: FusedAttrs) {
   const u = inputs.recurrentKernel!.shape[0];
   return { cell, B, T, F, u, Gu: cell.gates * u, Grec: cell.recurrentGates * u, S: cell.savedGates, u4: 4 * u };
 }
+
+/** The columns of n columns packed into panels of 8 (gemm.ts `pack_b`: the last one zero-padded). */
+const panels = (n: number) => Math.ceil(n / 8) * 8;
+
+/**
+ * Whether a forward call reads U packed into panels of 8 columns (packed once per call, on the calling
+ * thread): contiguous panels make the per-step product h·U about 7% faster (bench/lstm_kernels.ts), which
+ * pays for packing U once the call has this many (row, step) pairs; a one-step stream reads U as it is.
+ */
+const packsRecurrentKernel = (B: number, T: number): boolean => B * T >= 1024;
 
 /** Rows per chunk: the batch is cut into chunks of this many rows, whatever the number of threads (threads.ts). */
 const CHUNK_ROWS = 16;
@@ -384,6 +396,11 @@ function forward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
     W = mem.input(inputs.kernel!),
     U = mem.input(inputs.recurrentKernel!);
   const { bi, br } = biasBuffers(mem, cell, a.biasLayout, inputs.bias, u);
+  // U's first Grec columns and, with the reset product, U_h (the rest), each read by the per-step products
+  const packed = packsRecurrentKernel(B, T)
+    ? packedRecurrentKernel(mem, k, U.offset, u, Gu, Grec, cell.resetProduct)
+    : null;
+  if (packed) calls.packedForward++;
   const Y = mem.output(a.returnSequences ? [B, T, u] : [B, u]);
   const hT = mem.output([B, u]);
   const cT = cell.states === 2 ? mem.output([B, u]) : null;
@@ -411,7 +428,16 @@ function forward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
   const layoutKey = mask
     ? null
     : [B, T, F, u, mem.pool.threads, +a.goBackwards, +a.returnSequences, +a.zeroOutputForMask, X.offset, W.offset]
-        .concat([U.offset, bi.offset, br.offset, Y.buf.offset, hT.buf.offset, cT?.buf.offset ?? 0, ycur.offset])
+        .concat([
+          U.offset,
+          packed?.urec ?? 0,
+          bi.offset,
+          br.offset,
+          Y.buf.offset,
+          hT.buf.offset,
+          cT?.buf.offset ?? 0,
+          ycur.offset,
+        ])
         .concat([Hprev?.buf.offset ?? 0, Gates?.buf.offset ?? 0, Aux?.buf.offset ?? 0, rec, rh, rech])
         .concat([gatesScratch, auxScratch], XP);
   const known = forwardLayouts.get(k);
@@ -450,10 +476,10 @@ function forward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
       u4: fixed(u4),
       u: fixed(u),
       grec: fixed(Grec),
-      // U's first Grec columns and, with the reset product, U_h (the rest), both read with U's row stride
-      urec: fixed(U.offset),
-      uld: fixed(Gu * 4),
-      uh: fixed(U.offset + Grec * 4),
+      ...(packed
+        ? { urec: fixed(packed.urec), uld: fixed(32), upanel: fixed(32 * u), uh: fixed(packed.uh) }
+        : // both read with U's row stride
+          { urec: fixed(U.offset), uld: fixed(Gu * 4), upanel: fixed(32), uh: fixed(U.offset + Grec * 4) }),
       xpstride: fixed(T * Gu * 4),
       rec: rows(rec, Grec * 4),
       bi: fixed(bi.offset),
@@ -501,6 +527,24 @@ function forward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
       ]),
     );
   }
+}
+
+/** U (u × Gu at `offset`) packed for the forward's per-step products: its first Grec columns, and U_h (the rest) with the reset product. */
+function packedRecurrentKernel(
+  mem: Mem,
+  k: CellKernels,
+  offset: number,
+  u: number,
+  Gu: number,
+  Grec: number,
+  resetProduct: boolean,
+): { urec: number; uh: number } {
+  const { packB } = k.utilities;
+  const urec = mem.temp(panels(Grec) * u).offset;
+  packB.call({ src: offset, k: u, n: Grec, ld: Gu, trans: 0, dst: urec });
+  const uh = resetProduct ? mem.temp(panels(u) * u).offset : 0;
+  if (resetProduct) packB.call({ src: offset + Grec * 4, k: u, n: u, ld: Gu, trans: 0, dst: uh });
+  return { urec, uh };
 }
 
 /**
@@ -565,7 +609,6 @@ function backward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
 
   // Uᵀ (U's first Grec columns) and U_hᵀ, packed for the per-step products
   const { packB, gemmNN, gemmTN, colsumAcc } = k.utilities;
-  const panels = (n: number) => Math.ceil(n / 8) * 8;
   const UT = mem.temp(panels(u) * Grec);
   packB.call({ src: U.offset, k: Grec, n: u, ld: Gu, trans: 1, dst: UT.offset });
   const UhT = cell.resetProduct ? mem.temp(panels(u) * u) : null;

@@ -331,12 +331,25 @@ const UTILITY_FUNCTIONS = (): readonly WasmFunction[] => [...GEMM_FUNCTIONS(), c
  * The variables of a sequence function: every one is two parameters, `v` (its value at the call's
  * first step) and `v_d` (what is added to it after every step: a pointer's advance, 0 for a constant).
  * Besides the step functions' own parameters (which take the variable of the same name):
- *  - forward: urec, uld (U's columns of the per-step product, its row stride); uh (U_h with the reset
- *    product); u, grec (sizes); hprev, save (the state before the step is copied there when save ≠ 0);
+ *  - forward: urec, uld, upanel (U's columns of the per-step product, as gemm_nn reads B: row-major
+ *    or packed, driver.ts `packsRecurrentKernel`); uh (U_h with the reset product); u, grec (sizes); hprev, save (the state before the step is copied there when save ≠ 0);
  *    ycur, y, ystride, zero (out_step).
  *  - backward: ut, utpanel (Uᵀ packed, for dh = dr·Uᵀ), uht, uhtpanel (U_hᵀ packed); u, grec.
  */
-const SEQ_FORWARD_VARS = ["urec", "uld", "uh", "u", "grec", "hprev", "save", "ycur", "y", "ystride", "zero"] as const;
+const SEQ_FORWARD_VARS = [
+  "urec",
+  "uld",
+  "upanel",
+  "uh",
+  "u",
+  "grec",
+  "hprev",
+  "save",
+  "ycur",
+  "y",
+  "ystride",
+  "zero",
+] as const;
 const SEQ_BACKWARD_VARS = ["ut", "utpanel", "uht", "uhtpanel", "u", "grec"] as const;
 
 /** The suffix of the parameter holding a variable's change per step. */
@@ -402,7 +415,20 @@ function forwardSequence(cell: FusedCell, fns: readonly WasmFunction[]): WasmFun
     vec(
       callFn(
         "gemm_nn",
-        gemmArgs(L, "B", "u", "grec", "h", get(L.u4), "urec", get(L.uld), i32(32), "rec", mul(get(L.grec), i32(4)), 0),
+        gemmArgs(
+          L,
+          "B",
+          "u",
+          "grec",
+          "h",
+          get(L.u4),
+          "urec",
+          get(L.uld),
+          get(L.upanel),
+          "rec",
+          mul(get(L.grec), i32(4)),
+          0,
+        ),
       ),
       ifElse(get(L.save), memoryCopy(get(L.hprev), get(L.h), mul(get(L.B), get(L.u4))), []),
       callFn(phaseNames[0]),
@@ -410,7 +436,7 @@ function forwardSequence(cell: FusedCell, fns: readonly WasmFunction[]): WasmFun
         ? vec(
             callFn(
               "gemm_nn",
-              gemmArgs(L, "B", "u", "u", "rh", get(L.u4), "uh", get(L.uld), i32(32), "rech", get(L.u4), 0),
+              gemmArgs(L, "B", "u", "u", "rh", get(L.u4), "uh", get(L.uld), get(L.upanel), "rech", get(L.u4), 0),
             ),
             callFn(phaseNames[1]),
           )
