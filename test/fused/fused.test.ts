@@ -478,6 +478,27 @@ for (const backend of ["wasm", "cpu"] as const) {
       }
     });
 
+    it("U packed for the per-step products (from 1,024 row-steps on) changes no number: 40 rows × 26 steps give the bits of their first 39 rows run unpacked", () => {
+      for (const v of VARIANTS) {
+        const c: Case = { ...base, ...v.c, B: 40, T: 26, u: 9, goBackwards: true };
+        const s = setup(c, 8);
+        const first39 = (t: Tensor) => tf.slice(t, 0, 39);
+        const before = fusedKernelCalls().packedForward;
+        const packed = fusedRnn(fusedArgs(c, s));
+        expect(fusedKernelCalls().packedForward - before, `${v.name}: packed`).to.equal(1);
+        const x39 = first39(s.x),
+          states39 = s.initialState.map(first39);
+        const plain = fusedRnn({ ...fusedArgs(c, s), inputs: x39, initialState: states39 });
+        expect(fusedKernelCalls().packedForward - before, `${v.name}: 39 × 26 < 1,024 not packed`).to.equal(1);
+        const rows = [packed.output, ...packed.states].map(first39);
+        [plain.output, ...plain.states].forEach((t, i) =>
+          expect(Array.from(rows[i].dataSync()), `${v.name}: output ${i}`).to.deep.equal(Array.from(t.dataSync())),
+        );
+        tf.dispose([packed.output, ...packed.states, plain.output, ...plain.states, x39, ...states39, ...rows]);
+        tf.dispose([s.x, s.kernel, s.recurrentKernel, ...(s.bias ? [s.bias] : []), ...s.initialState]);
+      }
+    });
+
     it("a forward reuses an earlier forward's calls only when all their numbers are the same", () => {
       // shapes no other test uses (the backends share the arena and the calls: F differs between them); each
       // case twice in a row: the second call reuses the first one's calls
