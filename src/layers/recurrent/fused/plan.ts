@@ -96,9 +96,11 @@ let fusedKernelsEnabled = true;
 export function setFusedKernelsEnabled(enabled: boolean): void {
   fusedKernelsEnabled = enabled;
 }
+/** Whether the test hook above has the fused path on. */
+export const fusedKernelsOn = (): boolean => fusedKernelsEnabled;
 
 // Compare functions, not only names: a user's own function called "tanh" must take the loop.
-const isBuiltin = (a: Activation): boolean => ACTIVATIONS[a.name] === a.fn;
+export const isBuiltin = (a: Activation): boolean => ACTIVATIONS[a.name] === a.fn;
 
 /** The name of a built-in activation the fused kernels implement, else null. */
 const fusedActivationOf = (a: Activation): FusedActivation | null =>

@@ -1,0 +1,426 @@
+/**
+ * The one-step inference path of predict() and predict_on_batch() (issue 13's streaming case: a stateful
+ * recurrent model called on one small batch, one step at a time). When the model is a chain of recurrent
+ * layers the fused kernels cover, followed by Dense layers, and the call is small, the chain runs here in
+ * plain JavaScript: no tfjs op, no tensor for x or the outputs. The weights and the recurrent states are
+ * read where the backend keeps them (host_memory.ts views, on wasm and cpu) on every call; nothing is
+ * copied or cached, so a fit, set_weights or reset_states between two calls cannot be missed. The new
+ * states are written back into the state tensors (or replace them when anything else shares their data).
+ * x is read straight from the nested arrays; the result is the nested arrays predict returns.
+ *
+ * The cell's step math is the fused cells' own phase bodies (fused/cells/), run on numbers. Anything this
+ * path does not cover returns null and takes the general path (loops.ts), which also raises every error.
+ */
+import { tf, type Tensor } from "../../backend/tf.js";
+import { hostMemory } from "../../backend/host_memory.js";
+import { toNestedArray } from "../../backend/convert.js";
+import type { NestedNumbers } from "../../model/dual.js";
+import type { Model } from "../../model/model.js";
+import type { Layer } from "../../model/layer.js";
+import type { Shape } from "../../model/types.js";
+import type { Activation } from "../../ops/activations.js";
+import { pinModelRuntime, unpinRuntime, type Runtime } from "../runtime.js";
+import { recurrentCellOf, recurrentPlan } from "../../layers/recurrent/rnn_layer.js";
+import { fusedKernelsOn, isBuiltin } from "../../layers/recurrent/fused/plan.js";
+import { FUSED_CELLS, foldBias, type BiasLayout, type FusedCell } from "../../layers/recurrent/fused/cells/index.js";
+import type { GradAlgebra } from "../../layers/recurrent/fused/cells/algebra.js";
+import type { PhaseIO, StepBuffer } from "../../layers/recurrent/fused/cells/types.js";
+
+/**
+ * The most multiply-adds per call this path takes (batch × steps × the chain's products). Above it the
+ * fused kernels' SIMD products win over the scalar loops here, whatever the call costs around them.
+ */
+export const ONE_STEP_MAX_MULTIPLY_ADDS = 1 << 16;
+
+/**
+ * The activations this path runs, as JavaScript expressions of their input (`f`) and, for the
+ * GradAlgebra a phase body is written against, of their output (`dFromOutput`; forward phases do not use it).
+ */
+const SCALAR_ACTIVATIONS: Readonly<Record<string, { f: (x: string) => string; dFromOutput: (y: string) => string }>> = {
+  linear: { f: (x) => x, dFromOutput: () => "1" },
+  relu: { f: (x) => `(${x} > 0 ? ${x} : 0)`, dFromOutput: (y) => `(${y} > 0 ? 1 : 0)` },
+  sigmoid: { f: (x) => `1 / (1 + Math.exp(-${x}))`, dFromOutput: (y) => `${y} * (1 - ${y})` },
+  tanh: { f: (x) => `Math.tanh(${x})`, dFromOutput: (y) => `1 - ${y} * ${y}` },
+};
+type ScalarActivationName = keyof typeof SCALAR_ACTIVATIONS;
+
+/** A scalar activation as a function (Dense's). */
+const scalarFunction = (name: ScalarActivationName): ((x: number) => number) =>
+  new Function("x", `return ${SCALAR_ACTIVATIONS[name].f("x")};`) as (x: number) => number;
+
+/** One row's step buffers (block k of a buffer at k·u) and the next states the forward phase writes. */
+interface RowBuffers {
+  readonly buffers: Record<StepBuffer, Float64Array>;
+  readonly next: Record<"h" | "c", Float64Array>;
+}
+
+/** A forward phase of a cell compiled to a JavaScript loop over the units of one row. */
+type RowPhase = (buffers: RowBuffers["buffers"], next: RowBuffers["next"], u: number) => void;
+
+const compiledPhases = new Map<string, RowPhase[]>();
+
+/**
+ * The cell's forward phases with these activations as JavaScript functions: each phase body (the fused
+ * cells' own, fused/cells/) runs once on expressions, and its statements become the body of the unit loop.
+ * The sources come from the cell definitions and the table above only.
+ */
+function rowPhases(cell: FusedCell, act: ScalarActivationName, ract: ScalarActivationName): RowPhase[] {
+  const key = `${cell.id} ${act} ${ract}`;
+  let phases = compiledPhases.get(key);
+  if (phases) return phases;
+  phases = cell.forward.map((phase) => {
+    const lines: string[] = [];
+    let locals = 0;
+    const local = (expr: string) => {
+      const name = `v${locals++}`;
+      lines.push(`const ${name} = ${expr};`);
+      return name;
+    };
+    const at = (buffer: StepBuffer, block: number) => `b.${buffer}[${block} * u + j]`;
+    const A: GradAlgebra<string> = {
+      add: (a, b) => local(`${a} + ${b}`),
+      sub: (a, b) => local(`${a} - ${b}`),
+      mul: (a, b) => local(`${a} * ${b}`),
+      act: (x) => local(SCALAR_ACTIVATIONS[act].f(x)),
+      ract: (x) => local(SCALAR_ACTIVATIONS[ract].f(x)),
+      one: "1",
+      dact: (y) => local(SCALAR_ACTIVATIONS[act].dFromOutput(y)),
+      dract: (y) => local(SCALAR_ACTIVATIONS[ract].dFromOutput(y)),
+    };
+    const io: PhaseIO<string> = {
+      load: (buffer, block) => local(at(buffer, block)),
+      store: (buffer, block, v) => void lines.push(`${at(buffer, block)} = ${v};`),
+      state: (buffer, block, v) => void lines.push(`next.${buffer}[${block} * u + j] = ${v};`),
+      g: "0",
+      directStateGrad: () => {
+        throw new Error(`one_step: forward phase ${phase.name} of ${cell.id} has a state gradient`);
+      },
+    };
+    phase.body(io, A);
+    return new Function("b", "next", "u", `for (let j = 0; j < u; j++) {\n${lines.join("\n")}\n}`) as RowPhase;
+  });
+  compiledPhases.set(key, phases);
+  return phases;
+}
+
+/** A recurrent layer of the chain, with its step buffers for one batch row (reused from call to call). */
+interface RecurrentLink {
+  readonly kind: "recurrent";
+  readonly layerIndex: number;
+  readonly cell: FusedCell;
+  readonly biasLayout: BiasLayout;
+  readonly phases: readonly RowPhase[];
+  readonly units: number;
+  readonly inputDim: number;
+  readonly returnSequences: boolean;
+  readonly stateful: boolean;
+  readonly row: RowBuffers;
+}
+
+interface DenseLink {
+  readonly kind: "dense";
+  readonly layerIndex: number;
+  readonly act: (x: number) => number;
+  readonly useBias: boolean;
+  readonly inputDim: number;
+  readonly units: number;
+}
+
+type Link = RecurrentLink | DenseLink;
+
+interface Chain {
+  readonly links: readonly Link[];
+  /** The model input's shape (batch axis possibly null) and the output's, from the plan. */
+  readonly inputShape: Shape;
+  readonly outputShape: Shape;
+  readonly multiplyAddsPerSample: number;
+}
+
+function rowBuffers(cell: FusedCell, u: number): RowBuffers {
+  const blocks = Math.max(cell.gates, cell.savedGates);
+  const names: StepBuffer[] = ["xp", "bi", "br", "rec", "h", "c", "gates", "aux", "rh", "rech"];
+  return {
+    buffers: Object.fromEntries(names.map((n) => [n, new Float64Array(blocks * u)])) as RowBuffers["buffers"],
+    next: { h: new Float64Array(u), c: new Float64Array(u) },
+  };
+}
+
+let enabled = true;
+/** Test hook: turn this path off (every predict takes the general path) or back on. */
+export function setOneStepEnabled(on: boolean): void {
+  enabled = on;
+}
+
+let calls = 0;
+/** How often predict / predict_on_batch took this path in this process. */
+export function oneStepPredictCalls(): number {
+  return calls;
+}
+
+const chains = new WeakMap<Runtime, Chain | null>();
+
+/** The chain `rt` runs, or null when its plan is not recurrent layers then Dense layers this path covers. */
+function chainOf(rt: Runtime): Chain | null {
+  const { plan } = rt;
+  if (plan.inputShapes.length !== 1 || plan.outputs.length !== 1) return null;
+  const inputShape = plan.inputShapes[0];
+  if (inputShape.length !== 3 || inputShape.slice(1).some((d) => d === null)) return null;
+  const links: Link[] = [];
+  let perSample = 0;
+  for (let i = 0; i < plan.nodes.length; i++) {
+    const node = plan.nodes[i];
+    const [input] = node.inputShapes;
+    const from = node.inputs[0];
+    if (node.inputs.length !== 1 || from.node !== i - 1 || from.output !== 0) return null;
+    if (node.initialState.length || node.constants.length || node.mask || node.training === true) return null;
+    if (links.some((l) => l.layerIndex === node.layerIndex)) return null;
+    const layer: Layer = rt.layers[node.layerIndex];
+    const c = layer.config;
+    // the general path runs an activity regularizer (and raises its errors) even where it adds no loss
+    if (c.activity_regularizer) return null;
+    const fused = recurrentPlan(layer, false);
+    if (fused) {
+      if (fused.path !== "fused" || links.some((l) => l.kind === "dense")) return null;
+      if (c.return_state || c.go_backwards || input.length !== 3) return null;
+      const { activation: act, recurrentActivation: ract } = fused.run;
+      if (!Object.hasOwn(SCALAR_ACTIVATIONS, act) || !Object.hasOwn(SCALAR_ACTIVATIONS, ract)) return null;
+      const cell = FUSED_CELLS[fused.run.cell];
+      const units = recurrentCellOf(layer)!.outputSize; // layer_rnn's config has the cell's
+      const inputDim = input[2] as number;
+      const steps = input[1] as number;
+      const Gu = cell.gates * units;
+      perSample += steps * (inputDim * Gu + units * Gu);
+      links.push({
+        kind: "recurrent",
+        layerIndex: node.layerIndex,
+        cell,
+        biasLayout: fused.run.biasLayout,
+        phases: rowPhases(cell, act, ract),
+        units,
+        inputDim,
+        returnSequences: c.return_sequences === true,
+        stateful: c.stateful === true,
+        row: rowBuffers(cell, units),
+      });
+    } else if (layer.className === "Dense" && links.length > 0) {
+      const activation = c.activation as Activation;
+      if (!isBuiltin(activation) || !Object.hasOwn(SCALAR_ACTIVATIONS, activation.name)) return null;
+      const inputDim = input[input.length - 1] as number;
+      const rows = input.slice(1, -1).reduce<number>((n, d) => n * (d as number), 1);
+      perSample += rows * inputDim * (c.units as number);
+      links.push({
+        kind: "dense",
+        layerIndex: node.layerIndex,
+        act: scalarFunction(activation.name),
+        useBias: c.use_bias === true,
+        inputDim,
+        units: c.units as number,
+      });
+    } else return null;
+  }
+  const last = plan.outputs[0];
+  if (links.length === 0 || last.node !== plan.nodes.length - 1 || last.output !== 0) return null;
+  return { links, inputShape, outputShape: plan.outputShapes[0], multiplyAddsPerSample: perSample };
+}
+
+const isNumbers = (v: unknown): v is ArrayLike<number> =>
+  Array.isArray(v) || v instanceof Float32Array || v instanceof Float64Array;
+
+/**
+ * x as (n, T, F) values when it is nested arrays of numbers of exactly that shape (T, F from the model;
+ * the innermost arrays may be Float32Array / Float64Array), else null.
+ */
+function readInput(x: unknown, T: number, F: number): { n: number; values: Float64Array } | null {
+  if (!Array.isArray(x) || x.length === 0) return null;
+  const n = x.length;
+  const values = new Float64Array(n * T * F);
+  let o = 0;
+  for (let b = 0; b < n; b++) {
+    const sample: unknown = x[b];
+    if (!Array.isArray(sample) || sample.length !== T) return null;
+    for (let t = 0; t < T; t++) {
+      const step: unknown = sample[t];
+      if (!isNumbers(step) || step.length !== F) return null;
+      for (let i = 0; i < F; i++) {
+        const v = step[i];
+        if (typeof v !== "number") return null;
+        values[o++] = v;
+      }
+    }
+  }
+  return { n, values };
+}
+
+/**
+ * out[0, colsUsed) = x[xOffset, xOffset + inDim) · W[:, colOffset, colOffset + colsUsed), W (inDim, cols)
+ * row-major; four rows of W per pass over out (half the time of one row per pass).
+ */
+function product(
+  x: ArrayLike<number>,
+  xOffset: number,
+  W: Float32Array,
+  inDim: number,
+  cols: number,
+  colOffset: number,
+  colsUsed: number,
+  out: Float64Array,
+): void {
+  out.fill(0, 0, colsUsed);
+  let i = 0;
+  for (; i + 3 < inDim; i += 4) {
+    const [x0, x1, x2, x3] = [x[xOffset + i], x[xOffset + i + 1], x[xOffset + i + 2], x[xOffset + i + 3]];
+    const w = i * cols + colOffset;
+    for (let k = 0; k < colsUsed; k++)
+      out[k] += x0 * W[w + k] + x1 * W[w + cols + k] + x2 * W[w + 2 * cols + k] + x3 * W[w + 3 * cols + k];
+  }
+  for (; i < inDim; i++) {
+    const xi = x[xOffset + i];
+    const w = i * cols + colOffset;
+    for (let k = 0; k < colsUsed; k++) out[k] += xi * W[w + k];
+  }
+}
+
+/** Runs one recurrent layer over (n, T, F) `x` from `states` (h [, c]; n·u each, updated in place). */
+function runRecurrent(
+  link: RecurrentLink,
+  x: Float64Array,
+  n: number,
+  T: number,
+  W: Float32Array,
+  U: Float32Array,
+  bias: Float32Array | null,
+  states: Float64Array[],
+): Float64Array {
+  const { cell, phases, units: u, inputDim: F } = link;
+  const Gu = cell.gates * u;
+  const Grec = cell.recurrentGates * u;
+  const { buffers: buf, next } = link.row;
+  foldBias(cell, link.biasLayout, bias, u, buf.bi, buf.br);
+  const out = new Float64Array(link.returnSequences ? n * T * u : n * u);
+  for (let b = 0; b < n; b++) {
+    const h = states[0].subarray(b * u, (b + 1) * u);
+    const c = cell.states === 2 ? states[1].subarray(b * u, (b + 1) * u) : null;
+    for (let t = 0; t < T; t++) {
+      buf.h.set(h);
+      if (c) buf.c.set(c);
+      product(x, (b * T + t) * F, W, F, Gu, 0, Gu, buf.xp);
+      product(h, 0, U, u, Gu, 0, Grec, buf.rec);
+      phases[0](buf, next, u);
+      if (cell.resetProduct) {
+        // GRU reset_before: the h gate's recurrent term (r·h)·U_h between the two phases
+        product(buf.rh, 0, U, u, Gu, Grec, Gu - Grec, buf.rech);
+        phases[1](buf, next, u);
+      }
+      h.set(next.h);
+      if (c) c.set(next.c);
+      if (link.returnSequences) out.set(h, (b * T + t) * u);
+    }
+    if (!link.returnSequences) out.set(h, b * u);
+  }
+  return out;
+}
+
+function runDense(link: DenseLink, x: Float64Array, K: Float32Array, bias: Float32Array | null): Float64Array {
+  const { inputDim, units } = link;
+  const rows = x.length / inputDim;
+  const out = new Float64Array(rows * units);
+  const row = new Float64Array(units);
+  for (let r = 0; r < rows; r++) {
+    product(x, r * inputDim, K, inputDim, units, 0, units, row);
+    for (let k = 0; k < units; k++) out[r * units + k] = link.act(row[k] + (bias ? bias[k] : 0));
+  }
+  return out;
+}
+
+/**
+ * predict(model, x) on this path, or null for the general one. `batchSize` is predict's batch_size
+ * (undefined: the default); `beforeRun` runs once the call is known to take this path, before it runs.
+ */
+export function predictOneStep(
+  model: Model,
+  x: unknown,
+  batchSize: number | undefined,
+  beforeRun: () => void,
+): NestedNumbers[] | null {
+  if (!enabled || !fusedKernelsOn()) return null;
+  // x's shape (from its first elements) before the runtime: the general path pins the runtime for that shape
+  const shape: number[] = [];
+  for (let v: unknown = x; isNumbers(v) && shape.length < 4; v = Array.isArray(v) ? v[0] : undefined)
+    shape.push(v.length);
+  if (shape.length !== 3 || !Array.isArray(x)) return null;
+  const lease = pinModelRuntime(model, [shape]);
+  try {
+    const rt = lease.runtime;
+    let chain = chains.get(rt);
+    if (chain === undefined) chains.set(rt, (chain = chainOf(rt)));
+    if (!chain) return null;
+    const [fixed, T, F] = chain.inputShape as [number | null, number, number];
+    const input = readInput(x, T, F);
+    if (!input) return null;
+    const { n } = input;
+    if (fixed !== null && n !== fixed) return null;
+    if (batchSize !== undefined && (batchSize < n || (fixed !== null && batchSize !== fixed))) return null;
+    if (n * chain.multiplyAddsPerSample > ONE_STEP_MAX_MULTIPLY_ADDS) return null;
+    // every allocation before the views: a wasm view is invalid after the next one
+    const stateTensors = chain.links.map((l) =>
+      l.kind === "recurrent" && l.stateful ? rt.stateOf(l.layerIndex, rt.plan)! : [],
+    );
+    const memory = hostMemory();
+    if (!memory) return null;
+    const weights: Float32Array[][] = [];
+    for (const l of chain.links) {
+      const views = rt.variables[l.layerIndex].map((v) => memory.values(v));
+      if (views.some((v) => !v)) return null;
+      weights.push(views as Float32Array[]);
+    }
+    const states: Float64Array[][] = [];
+    for (const [k, l] of chain.links.entries()) {
+      if (l.kind !== "recurrent") {
+        states.push([]);
+        continue;
+      }
+      const size = n * l.units;
+      if (!l.stateful) {
+        states.push(Array.from({ length: l.cell.states }, () => new Float64Array(size)));
+        continue;
+      }
+      const views = stateTensors[k].map((s) => (s.size === size ? memory.values(s) : null));
+      if (views.length !== l.cell.states || views.some((v) => !v)) return null;
+      states.push(views.map((v) => Float64Array.from(v!)));
+    }
+    beforeRun();
+    calls++;
+    let values = input.values;
+    for (const [k, l] of chain.links.entries()) {
+      const [w0, w1, w2] = weights[k];
+      values =
+        l.kind === "recurrent"
+          ? runRecurrent(l, values, n, T, w0, w1, l.biasLayout === "none" ? null : w2, states[k])
+          : runDense(l, values, w0, l.useBias ? w1 : null);
+    }
+    writeStates(rt, chain, stateTensors, states);
+    return toNestedArray(Float32Array.from(values), [n, ...(chain.outputShape.slice(1) as number[])]);
+  } finally {
+    unpinRuntime(lease);
+  }
+}
+
+/**
+ * The new states into the state tensors where they live; a tensor that shares its data with another (a
+ * clone a training run or an output holds) is replaced by a new one instead.
+ */
+function writeStates(rt: Runtime, chain: Chain, tensors: Tensor[][], states: Float64Array[][]): void {
+  const replaced: { layerIndex: number; states: Tensor[] }[] = [];
+  for (const [k, l] of chain.links.entries()) {
+    if (l.kind !== "recurrent" || !l.stateful) continue;
+    const memory = hostMemory()!;
+    const shared = tensors[k].map((t) => memory.refCount(t) !== 1);
+    tensors[k].forEach((t, s) => shared[s] || memory.values(t)!.set(states[k][s]));
+    if (shared.some((x) => x))
+      replaced.push({
+        layerIndex: l.layerIndex,
+        states: tensors[k].map((t, s) => (shared[s] ? tf.tensor(Float32Array.from(states[k][s]), t.shape) : t)),
+      });
+  }
+  if (replaced.length) rt.commit({ stateUpdates: replaced, weightUpdates: [] });
+}
