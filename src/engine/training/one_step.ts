@@ -20,8 +20,8 @@ import type { Layer } from "../../model/layer.js";
 import type { Shape } from "../../model/types.js";
 import type { Activation } from "../../ops/activations.js";
 import { pinModelRuntime, unpinRuntime, type Runtime } from "../runtime.js";
-import { recurrentCellOf, recurrentPlan } from "../../layers/recurrent/rnn_layer.js";
-import { fusedKernelsOn, isBuiltin } from "../../layers/recurrent/fused/plan.js";
+import { recurrentCellOf } from "../../layers/recurrent/rnn_layer.js";
+import { fusedKernelsOn, fusedPlan, isBuiltin } from "../../layers/recurrent/fused/plan.js";
 import { FUSED_CELLS, foldBias, type BiasLayout, type FusedCell } from "../../layers/recurrent/fused/cells/index.js";
 import type { GradAlgebra } from "../../layers/recurrent/fused/cells/algebra.js";
 import type { PhaseIO, StepBuffer } from "../../layers/recurrent/fused/cells/types.js";
@@ -178,14 +178,16 @@ function chainOf(rt: Runtime): Chain | null {
     const c = layer.config;
     // the general path runs an activity regularizer (and raises its errors) even where it adds no loss
     if (c.activity_regularizer) return null;
-    const fused = recurrentPlan(layer, false);
-    if (fused) {
+    const recurrentCell = recurrentCellOf(layer);
+    if (recurrentCell) {
+      const useCudnn = c.use_cudnn ?? "auto";
+      const fused = fusedPlan({ cell: recurrentCell, useCudnn, training: false, environment: false });
       if (fused.path !== "fused" || links.some((l) => l.kind === "dense")) return null;
       if (c.return_state || c.go_backwards || input.length !== 3) return null;
       const { activation: act, recurrentActivation: ract } = fused.run;
       if (!Object.hasOwn(SCALAR_ACTIVATIONS, act) || !Object.hasOwn(SCALAR_ACTIVATIONS, ract)) return null;
       const cell = FUSED_CELLS[fused.run.cell];
-      const units = recurrentCellOf(layer)!.outputSize; // layer_rnn's config has the cell's
+      const units = recurrentCell.outputSize; // layer_rnn's config has the cell's
       const inputDim = input[2] as number;
       const steps = input[1] as number;
       const Gu = cell.gates * units;
@@ -253,10 +255,10 @@ function readInput(x: unknown, T: number, F: number): { n: number; values: Float
 
 /**
  * out[0, colsUsed) = x[xOffset, xOffset + inDim) · W[:, colOffset, colOffset + colsUsed), W (inDim, cols)
- * row-major; four rows of W per pass over out (half the time of one row per pass).
+ * row-major; eight rows of W per pass over out (a third of the time of one row per pass).
  */
 function product(
-  x: ArrayLike<number>,
+  x: Float64Array,
   xOffset: number,
   W: Float32Array,
   inDim: number,
@@ -267,11 +269,34 @@ function product(
 ): void {
   out.fill(0, 0, colsUsed);
   let i = 0;
-  for (; i + 3 < inDim; i += 4) {
-    const [x0, x1, x2, x3] = [x[xOffset + i], x[xOffset + i + 1], x[xOffset + i + 2], x[xOffset + i + 3]];
-    const w = i * cols + colOffset;
+  for (; i + 7 < inDim; i += 8) {
+    const o = xOffset + i;
+    const x0 = x[o],
+      x1 = x[o + 1],
+      x2 = x[o + 2],
+      x3 = x[o + 3],
+      x4 = x[o + 4],
+      x5 = x[o + 5],
+      x6 = x[o + 6],
+      x7 = x[o + 7];
+    const w0 = i * cols + colOffset,
+      w1 = w0 + cols,
+      w2 = w1 + cols,
+      w3 = w2 + cols,
+      w4 = w3 + cols,
+      w5 = w4 + cols,
+      w6 = w5 + cols,
+      w7 = w6 + cols;
     for (let k = 0; k < colsUsed; k++)
-      out[k] += x0 * W[w + k] + x1 * W[w + cols + k] + x2 * W[w + 2 * cols + k] + x3 * W[w + 3 * cols + k];
+      out[k] +=
+        x0 * W[w0 + k] +
+        x1 * W[w1 + k] +
+        x2 * W[w2 + k] +
+        x3 * W[w3 + k] +
+        x4 * W[w4 + k] +
+        x5 * W[w5 + k] +
+        x6 * W[w6 + k] +
+        x7 * W[w7 + k];
   }
   for (; i < inDim; i++) {
     const xi = x[xOffset + i];
