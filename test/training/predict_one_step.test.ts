@@ -32,6 +32,7 @@ import {
   oneStepPredictCalls,
   setOneStepEnabled,
 } from "../../src/engine/training/one_step.js";
+import { simdProductCalls } from "../../src/engine/training/one_step_simd.js";
 import { getRuntime, releaseAllRuntimes, releaseRuntime } from "../../src/engine/runtime.js";
 import { stateCellOf } from "../../src/engine/layer_state.js";
 import { setFusedKernelsEnabled } from "../../src/layers/recurrent/fused/index.js";
@@ -190,6 +191,24 @@ for (const backend of ["wasm", "cpu"] as const) {
         expectClose(statesOf(fast), statesOf(slow));
       });
     }
+
+    it("the products run in WebAssembly SIMD when the units are a multiple of 4, in JavaScript otherwise", async () => {
+      const x = batchOf(1, 1, 3, 4);
+      const ran = async (units: number) => {
+        const model = pipe(
+          keras_model_sequential({ batch_input_shape: [1, 1, 3] }),
+          layer_gru({ units, stateful: true }),
+          layer_dense({ units: 1 }),
+        );
+        const before = simdProductCalls();
+        const [out, k] = await counted(() => predict(model, x, { verbose: 0 }));
+        expect(k).to.equal(1);
+        reset_states(model);
+        expectClose(out, await general(() => predict(model, x, { verbose: 0 })));
+        return simdProductCalls() - before;
+      };
+      expect([await ran(8), await ran(6)]).to.deep.equal([1, 0]);
+    });
 
     it("after a fit: the trained value's numbers (its runtime's variables trained where they live), the original's unchanged", async () => {
       const m = compile(CHAINS[0][1](), { optimizer: "adam", loss: "mse" });

@@ -25,6 +25,7 @@ import { fusedKernelsOn, fusedPlan, isBuiltin } from "../../layers/recurrent/fus
 import { FUSED_CELLS, foldBias, type BiasLayout, type FusedCell } from "../../layers/recurrent/fused/cells/index.js";
 import type { GradAlgebra } from "../../layers/recurrent/fused/cells/algebra.js";
 import type { PhaseIO, StepBuffer } from "../../layers/recurrent/fused/cells/types.js";
+import { simdProducts, type RecurrentProducts } from "./one_step_simd.js";
 
 /**
  * The most multiply-adds per call this path takes (batch × steps × the chain's products). Above it the
@@ -305,6 +306,20 @@ function product(
   }
 }
 
+/** RecurrentProducts in JavaScript (where one_step_simd.ts cannot run them). */
+const scalarProducts = (
+  F: number,
+  u: number,
+  columns: number,
+  recurrentColumns: number,
+  W: Float32Array,
+  U: Float32Array,
+): RecurrentProducts => ({
+  input: (x, offset, out) => product(x, offset, W, F, columns, 0, columns, out),
+  recurrent: (h, out) => product(h, 0, U, u, columns, 0, recurrentColumns, out),
+  reset: (rh, out) => product(rh, 0, U, u, columns, recurrentColumns, columns - recurrentColumns, out),
+});
+
 /** Runs one recurrent layer over (n, T, F) `x` from `states` (h [, c]; n·u each, updated in place). */
 function runRecurrent(
   link: RecurrentLink,
@@ -322,18 +337,19 @@ function runRecurrent(
   const { buffers: buf, next } = link.row;
   foldBias(cell, link.biasLayout, bias, u, buf.bi, buf.br);
   const out = new Float64Array(link.returnSequences ? n * T * u : n * u);
+  const products = simdProducts(F, u, Gu, Grec, W, U) ?? scalarProducts(F, u, Gu, Grec, W, U);
   for (let b = 0; b < n; b++) {
     const h = states[0].subarray(b * u, (b + 1) * u);
     const c = cell.states === 2 ? states[1].subarray(b * u, (b + 1) * u) : null;
     for (let t = 0; t < T; t++) {
       buf.h.set(h);
       if (c) buf.c.set(c);
-      product(x, (b * T + t) * F, W, F, Gu, 0, Gu, buf.xp);
-      product(h, 0, U, u, Gu, 0, Grec, buf.rec);
+      products.input(x, (b * T + t) * F, buf.xp);
+      products.recurrent(h, buf.rec);
       phases[0](buf, next, u);
       if (cell.resetProduct) {
         // GRU reset_before: the h gate's recurrent term (r·h)·U_h between the two phases
-        product(buf.rh, 0, U, u, Gu, Grec, Gu - Grec, buf.rech);
+        products.reset(buf.rh, buf.rech);
         phases[1](buf, next, u);
       }
       h.set(next.h);
