@@ -250,7 +250,7 @@ function readInput(x: unknown, T: number, F: number): { n: number; values: Float
       for (let i = 0; i < F; i++) {
         const v = step[i];
         if (typeof v !== "number") return null;
-        values[o++] = v;
+        values[o++] = Math.fround(v); // the general path reads x as float32
       }
     }
   }
