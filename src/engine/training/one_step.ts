@@ -14,7 +14,7 @@
  * null and takes the general path (loops.ts), which also raises every error.
  */
 import { tf, type Tensor } from "../../backend/tf.js";
-import { hostMemory } from "../../backend/host_memory.js";
+import { hostMemory, type HostMemory } from "../../backend/host_memory.js";
 import { toNestedArray } from "../../backend/convert.js";
 import type { NestedNumbers } from "../../model/dual.js";
 import type { Model } from "../../model/model.js";
@@ -406,43 +406,52 @@ export function predictOneStep(
     if (batchSize !== undefined && (batchSize < n || (fixed !== null && batchSize !== fixed))) return null;
     if (n * chain.multiplyAddsPerSample > ONE_STEP_MAX_MULTIPLY_ADDS) return null;
     // every allocation before the views: a wasm view is invalid after the next one
-    const stateTensors = chain.links.map((l) =>
-      l.kind === "recurrent" && l.stateful ? rt.stateOf(l.layerIndex, rt.plan)! : [],
-    );
+    const { links } = chain;
+    const stateTensors: Tensor[][] = [];
+    for (const l of links)
+      stateTensors.push(l.kind === "recurrent" && l.stateful ? rt.stateOf(l.layerIndex, rt.plan)! : []);
     const memory = hostMemory();
     if (!memory) return null;
     const weights: Float32Array[][] = [];
-    for (const l of chain.links) {
-      const views = rt.variables[l.layerIndex].map((v) => memory.values(v));
-      if (views.some((v) => !v)) return null;
-      weights.push(views as Float32Array[]);
+    for (const l of links) {
+      const views: Float32Array[] = [];
+      for (const v of rt.variables[l.layerIndex]) {
+        const view = memory.values(v);
+        if (!view) return null;
+        views.push(view);
+      }
+      weights.push(views);
     }
     const states: Float64Array[][] = [];
-    for (const [k, l] of chain.links.entries()) {
-      if (l.kind !== "recurrent") {
-        states.push([]);
-        continue;
-      }
+    for (let k = 0; k < links.length; k++) {
+      const l = links[k];
+      const own: Float64Array[] = [];
+      states.push(own);
+      if (l.kind !== "recurrent") continue;
       const size = n * l.units;
-      if (!l.stateful) {
-        states.push(Array.from({ length: l.cell.states }, () => new Float64Array(size)));
-        continue;
+      for (let s = 0; s < l.cell.states; s++) {
+        const state = new Float64Array(size);
+        if (l.stateful) {
+          const t = stateTensors[k][s];
+          const view = t && t.size === size ? memory.values(t) : null;
+          if (!view) return null;
+          state.set(view);
+        }
+        own.push(state);
       }
-      const views = stateTensors[k].map((s) => (s.size === size ? memory.values(s) : null));
-      if (views.length !== l.cell.states || views.some((v) => !v)) return null;
-      states.push(views.map((v) => Float64Array.from(v!)));
     }
     beforeRun();
     calls++;
     let values = input.values;
-    for (const [k, l] of chain.links.entries()) {
+    for (let k = 0; k < links.length; k++) {
+      const l = links[k];
       const [w0, w1, w2] = weights[k];
       values =
         l.kind === "recurrent"
           ? runRecurrent(l, values, n, T, w0, w1, l.biasLayout === "none" ? null : w2, states[k])
           : runDense(l, values, w0, l.useBias ? w1 : null);
     }
-    writeStates(rt, chain, stateTensors, states);
+    writeStates(rt, chain, memory, stateTensors, states);
     return toNestedArray(Float32Array.from(values), [n, ...(chain.outputShape.slice(1) as number[])]);
   } finally {
     unpinRuntime(lease);
@@ -453,12 +462,19 @@ export function predictOneStep(
  * The new states into the state tensors where they live; a tensor that shares its data with another (a
  * clone a training run or an output holds) is replaced by a new one instead.
  */
-function writeStates(rt: Runtime, chain: Chain, tensors: Tensor[][], states: Float64Array[][]): void {
+function writeStates(
+  rt: Runtime,
+  chain: Chain,
+  memory: HostMemory,
+  tensors: Tensor[][],
+  states: Float64Array[][],
+): void {
   const replaced: { layerIndex: number; states: Tensor[] }[] = [];
-  for (const [k, l] of chain.links.entries()) {
+  for (let k = 0; k < chain.links.length; k++) {
+    const l = chain.links[k];
     if (l.kind !== "recurrent" || !l.stateful) continue;
-    const memory = hostMemory()!;
     const shared = tensors[k].map((t) => memory.refCount(t) !== 1);
+    // views taken one at a time: a replacement below allocates
     tensors[k].forEach((t, s) => shared[s] || memory.values(t)!.set(states[k][s]));
     if (shared.some((x) => x))
       replaced.push({
