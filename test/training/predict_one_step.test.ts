@@ -10,10 +10,13 @@ import { pipe } from "fp-ts/lib/function.js";
 import {
   compile,
   get_weights,
+  keras_model,
   keras_model_sequential,
   layer_bidirectional,
+  layer_concatenate,
   layer_dense,
   layer_gru,
+  layer_input,
   layer_lstm,
   layer_masking,
   layer_rnn,
@@ -284,6 +287,26 @@ for (const backend of ["wasm", "cpu"] as const) {
         expect(k).to.equal(0);
         expect(m1).to.equal(await general(() => message(predict(model, bad, { verbose: 0 }))));
         expect(m1).to.match(/^predict\(\)/);
+      }
+    });
+
+    it("keeps other models' cached runtimes: a two-input model (x looks like one of rank 3), Dense on sequences", async () => {
+      const [a, b] = [layer_input({ shape: [3] }), layer_input({ shape: [3] })];
+      const twoInputs = keras_model({ inputs: [a, b], outputs: layer_dense(layer_concatenate([a, b]), { units: 1 }) });
+      const denseOnSteps = pipe(keras_model_sequential({ input_shape: [2, 3] }), layer_dense({ units: 2 }));
+      const rows = [
+        [1, 2, 3],
+        [4, 5, 6],
+      ];
+      for (const [model, x] of [
+        [twoInputs, [rows, rows]],
+        [denseOnSteps, [rows]],
+      ] as [Model, unknown][]) {
+        const [first, k] = await counted(() => predict(model, x, { verbose: 0 }));
+        const rt = getRuntime(model);
+        for (let i = 0; i < 3; i++) expect(await predict(model, x, { verbose: 0 })).to.deep.equal(first);
+        expect(getRuntime(model)).to.equal(rt);
+        expect(k).to.equal(0);
       }
     });
 

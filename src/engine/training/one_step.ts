@@ -377,6 +377,16 @@ function runDense(link: DenseLink, x: Float64Array, K: Float32Array, bias: Float
 }
 
 /**
+ * Whether `model` has one input, of this rank and these step dimensions (or a sequential model's input
+ * shape comes from the data): only then is `shape` what the general path pins the runtime for. Any other
+ * shape would build a runtime for it (and evict the cached one) on every call.
+ */
+function takesOneInputOf(model: Model, shape: readonly number[]): boolean {
+  const input = model.type === "sequential" ? model.inputShape : model.inputs.length === 1 ? model.inputs[0].shape : [];
+  return input === null || (input.length === shape.length && input.every((d, i) => i === 0 || d === shape[i]));
+}
+
+/**
  * predict(model, x) on this path, or null for the general one. `batchSize` is predict's batch_size
  * (undefined: the default); `beforeRun` runs once the call is known to take this path, before it runs.
  */
@@ -391,7 +401,7 @@ export function predictOneStep(
   const shape: number[] = [];
   for (let v: unknown = x; isNumbers(v) && shape.length < 4; v = Array.isArray(v) ? v[0] : undefined)
     shape.push(v.length);
-  if (shape.length !== 3 || !Array.isArray(x)) return null;
+  if (shape.length !== 3 || !Array.isArray(x) || !takesOneInputOf(model, shape)) return null;
   const lease = pinModelRuntime(model, [shape]);
   try {
     const rt = lease.runtime;
