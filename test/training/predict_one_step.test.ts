@@ -14,6 +14,7 @@ import {
   keras_model_sequential,
   layer_bidirectional,
   layer_concatenate,
+  layer_conv_2d,
   layer_dense,
   layer_gru,
   layer_input,
@@ -262,6 +263,16 @@ for (const backend of ["wasm", "cpu"] as const) {
       const [, kStepWise] = await counted(() => predict(model, x, { verbose: 0 }));
       setFusedKernelsEnabled(true);
       expect([kTensor, kStepWise]).to.deep.equal([0, 0]);
+      // a model built from x's shape that cannot take it: the general path's error
+      const conv = pipe(keras_model_sequential(), layer_conv_2d({ filters: 1, kernel_size: 1 })) as Model;
+      const raised = (p: Promise<unknown>) =>
+        p.then(
+          () => "no error",
+          (e: Error) => e.message,
+        );
+      const [convError, kConv] = await counted(() => raised(predict(conv, [[[1, 2, 3]]], { verbose: 0 })));
+      expect(kConv).to.equal(0);
+      expect(convError).to.equal(await general(() => raised(predict(conv, [[[1, 2, 3]]], { verbose: 0 }))));
       for (const bad of [
         [
           [

@@ -21,7 +21,7 @@ import type { Model } from "../../model/model.js";
 import type { Layer } from "../../model/layer.js";
 import type { Shape } from "../../model/types.js";
 import type { Activation } from "../../ops/activations.js";
-import { pinModelRuntime, unpinRuntime, type Runtime } from "../runtime.js";
+import { pinModelRuntime, unpinRuntime, type Lease, type Runtime } from "../runtime.js";
 import { recurrentCellOf } from "../../layers/recurrent/rnn_layer.js";
 import { fusedKernelsOn, fusedPlan, isBuiltin } from "../../layers/recurrent/fused/plan.js";
 import { FUSED_CELLS, foldBias, type BiasLayout, type FusedCell } from "../../layers/recurrent/fused/cells/index.js";
@@ -402,7 +402,12 @@ export function predictOneStep(
   for (let v: unknown = x; isNumbers(v) && shape.length < 4; v = Array.isArray(v) ? v[0] : undefined)
     shape.push(v.length);
   if (shape.length !== 3 || !Array.isArray(x) || !takesOneInputOf(model, shape)) return null;
-  const lease = pinModelRuntime(model, [shape]);
+  let lease: Lease;
+  try {
+    lease = pinModelRuntime(model, [shape]);
+  } catch {
+    return null; // (a model built from x's shape that cannot take it) the general path checks x first and says why
+  }
   try {
     const rt = lease.runtime;
     let chain = chains.get(rt);
