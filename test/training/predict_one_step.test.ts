@@ -156,6 +156,16 @@ const CHAINS: [string, () => Model, [number, number, number]][] = [
     [2, 3, 3],
   ],
   [
+    "GRU and Dense without biases",
+    () =>
+      pipe(
+        keras_model_sequential({ batch_input_shape: [1, 2, 3] }),
+        layer_gru({ units: 4, stateful: true, use_bias: false }),
+        layer_dense({ units: 2, use_bias: false }),
+      ),
+    [1, 2, 3],
+  ],
+  [
     "GRU (sequences, no state) → Dense on every step",
     () =>
       pipe(
@@ -322,7 +332,7 @@ for (const backend of ["wasm", "cpu"] as const) {
     });
 
     it("values are values: the weights, x and earlier results stay as they were", async () => {
-      const model = CHAINS[6][1]();
+      const model = CHAINS[7][1](); // GRU (sequences, no state) → Dense
       const x = batchOf(2, 3, 3, 2);
       const xCopy = JSON.parse(JSON.stringify(x));
       const weights = JSON.stringify(get_weights(model));
