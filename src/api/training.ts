@@ -26,6 +26,7 @@ import { makeSetup, type CompileArgs } from "../engine/training/setup.js";
 import { adaptData, disposeSet, splitValidation, type ArraySet } from "../engine/training/data.js";
 import { isTimeseriesBatches, windowPlanOf, type TimeseriesBatches } from "../data/timeseries.js";
 import { evaluateLoop, fitLoop, predictLoop, trainOnBatch } from "../engine/training/loops.js";
+import { predictOneStep } from "../engine/training/one_step.js";
 import { resolveVerbose } from "../report/progress.js";
 import { checkModelUse, noteDerived, watchTrainingResult } from "./hints.js";
 import type { History } from "../report/history.js";
@@ -429,18 +430,32 @@ export async function predict<T extends NestedNumbers = NestedNumbers>(
   datasetCall(fn, x, undefined, args);
   const a = decodeArgs(fn, PREDICT_PROPS, args, { verbose: "auto" as const, callbacks: [] as unknown[] });
   await backend_ready();
+  const verbose = resolveVerbose(a.verbose);
+  if (verbose === 0 && a.callbacks.length === 0) {
+    const quick = oneStep(fn, model, x, a.batch_size ?? undefined);
+    if (quick) return quick as T[];
+  }
   const set = adaptData(fn, model, x, undefined);
   checkModelUse(fn, model);
   try {
     return (await predictLoop(fn, model, set, {
       batchSize: a.batch_size ?? batchSizeOf(x),
-      verbose: resolveVerbose(a.verbose),
+      verbose,
       callbacks: a.callbacks,
     })) as T[];
   } catch (e) {
     throw asKerasError(fn, e);
   } finally {
     disposeSet(set);
+  }
+}
+
+/** predict / predict_on_batch on the one-step path (engine/training/one_step.ts), or null for the general one. */
+function oneStep(fn: string, model: Model, x: unknown, batchSize: number | undefined): NestedNumbers[] | null {
+  try {
+    return predictOneStep(model, x, batchSize, () => checkModelUse(fn, model));
+  } catch (e) {
+    throw asKerasError(fn, e);
   }
 }
 
@@ -523,6 +538,8 @@ export async function predict_on_batch<T extends NestedNumbers = NestedNumbers>(
   checkModel(fn, model);
   noDataset(fn, x);
   await backend_ready();
+  const quick = oneStep(fn, model, x, undefined);
+  if (quick) return quick as T[];
   const set = adaptData(fn, model, x, undefined);
   checkModelUse(fn, model);
   try {

@@ -119,8 +119,8 @@ export class Runtime {
     return this.variables.flat().filter((v) => v.trainable);
   }
 
-  /** Current state of a stateful layer, created as zeros of its state shapes on first use. */
-  private stateOf(layerIndex: number, plan: Plan): Tensor[] | undefined {
+  /** Current state of a stateful layer, created as zeros of its state shapes on first use (replace it with `commit`). */
+  stateOf(layerIndex: number, plan: Plan): Tensor[] | undefined {
     const cell = this.cells[layerIndex];
     if (!cell) return undefined;
     const layer = this.boundLayers[layerIndex];

@@ -3,6 +3,7 @@
  * A spec is plain data `{ class_name, config }` (Keras config JSON); `initialize` draws values.
  */
 import { Rng } from "./random.js";
+import { gramSchmidt } from "./gram_schmidt.js";
 import {
   Int,
   Nullable,
@@ -232,19 +233,7 @@ function orthogonal(shape: readonly number[], gain: number, rng: Rng): Float32Ar
   // which equals numpy's q * sign(diag(r)).
   const a = new Float64Array(m * n);
   for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) a[j * m + i] = rng.normal();
-  for (let j = 0; j < n; j++) {
-    const cj = j * m;
-    for (let k = 0; k < j; k++) {
-      const ck = k * m;
-      let dot = 0;
-      for (let i = 0; i < m; i++) dot += a[ck + i] * a[cj + i];
-      for (let i = 0; i < m; i++) a[cj + i] -= dot * a[ck + i];
-    }
-    let norm = 0;
-    for (let i = 0; i < m; i++) norm += a[cj + i] * a[cj + i];
-    norm = Math.sqrt(norm) || 1;
-    for (let i = 0; i < m; i++) a[cj + i] /= norm;
-  }
+  gramSchmidt(a, m, n);
   const out = new Float32Array(rows * cols);
   for (let r = 0; r < rows; r++)
     for (let c = 0; c < cols; c++) {

@@ -41,7 +41,7 @@
  */
 import { tf, type Tensor } from "../../../backend/tf.js";
 import { KerasError } from "../../../errors.js";
-import { FUSED_CELLS, type BiasLayout, type FusedCell, type FusedCellId } from "./cells/index.js";
+import { FUSED_CELLS, foldBias, type BiasLayout, type FusedCell, type FusedCellId } from "./cells/index.js";
 import { memFor, type Buf, type Mem, type Out, type RowOrder } from "./mem.js";
 import { DELTA, orderedArgs, stepDelta, type CellKernels, type StepKernel } from "./step_kernels.js";
 import type { ChunkCall } from "./threads.js";
@@ -122,20 +122,7 @@ function biasBuffers(
   const bi = mem.temp(Gu),
     br = mem.temp(Gu);
   const given = bias && layout !== "none" ? mem.input(bias) : null;
-  const biv = bi.view(),
-    brv = br.view();
-  biv.fill(0);
-  brv.fill(0);
-  if (given) {
-    const b = given.view();
-    biv.set(b.subarray(0, Gu));
-    if (layout === "input+recurrent")
-      for (let k = 0; k < cell.gates; k++) {
-        const rec = b.subarray(Gu + k * u, Gu + (k + 1) * u);
-        if (cell.separateRecurrentBias.includes(k)) brv.set(rec, k * u);
-        else for (let j = 0; j < u; j++) biv[k * u + j] += rec[j];
-      }
-  }
+  foldBias(cell, layout, given && given.view(), u, bi.view(), br.view());
   return { bi, br };
 }
 

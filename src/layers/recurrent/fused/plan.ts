@@ -96,9 +96,11 @@ let fusedKernelsEnabled = true;
 export function setFusedKernelsEnabled(enabled: boolean): void {
   fusedKernelsEnabled = enabled;
 }
+/** Whether the test hook above has the fused path on. */
+export const fusedKernelsOn = (): boolean => fusedKernelsEnabled;
 
 // Compare functions, not only names: a user's own function called "tanh" must take the loop.
-const isBuiltin = (a: Activation): boolean => ACTIVATIONS[a.name] === a.fn;
+export const isBuiltin = (a: Activation): boolean => ACTIVATIONS[a.name] === a.fn;
 
 /** The name of a built-in activation the fused kernels implement, else null. */
 const fusedActivationOf = (a: Activation): FusedActivation | null =>
@@ -114,6 +116,22 @@ export interface PlanInput {
   readonly training: boolean;
   /** The backend the call runs on (default: the current one). */
   readonly backend?: string;
+  /**
+   * FALSE: decide from the configuration and the call only, as the one-step predict path does (it runs
+   * the cells' math itself, so whether this machine can run the kernels does not matter). Default TRUE.
+   */
+  readonly environment?: boolean;
+}
+
+/** Why the fused kernels cannot run on `backend` here, or null. */
+function environmentProblem(backend: string): string | null {
+  if (backend === "tensorflow")
+    return "the tensorflow backend has no fused recurrent kernel here: the step-wise loop runs on TensorFlow's native ops";
+  const engine = missingEngineInternals();
+  return (
+    memoryProblem(backend, backend === tf.getBackend() ? tf.backend() : tf.findBackend(backend)) ??
+    (engine.length ? `the tfjs engine lacks what the fused kernels use (${engine.join(", ")})` : null)
+  );
 }
 
 /** Whether and how a call runs on the fused kernels, and why not. */
@@ -130,15 +148,7 @@ export function fusedPlan(o: PlanInput): FusedPlan {
   if (!fusedKernelsEnabled) return stepWise("the fused kernels are switched off");
 
   // the environment: no configuration makes these fused
-  const backend = o.backend ?? tf.getBackend();
-  if (backend === "tensorflow")
-    return stepWise(
-      "the tensorflow backend has no fused recurrent kernel here: the step-wise loop runs on TensorFlow's native ops",
-    );
-  const engine = missingEngineInternals();
-  const environment =
-    memoryProblem(backend, backend === tf.getBackend() ? tf.backend() : tf.findBackend(backend)) ??
-    (engine.length ? `the tfjs engine lacks what the fused kernels use (${engine.join(", ")})` : null);
+  const environment = o.environment === false ? null : environmentProblem(o.backend ?? tf.getBackend());
   if (environment) return stepWise(environment);
 
   // the configuration and the call

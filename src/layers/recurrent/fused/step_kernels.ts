@@ -494,7 +494,7 @@ function cellFunctions(cell: FusedCell, act: FusedActivation, ract: FusedActivat
 // Compiling and binding
 
 /** The few WebAssembly JS-API members used here (the project's TypeScript lib has no WebAssembly types). */
-interface WasmApi {
+export interface WasmApi {
   validate(bytes: Uint8Array): boolean;
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };

@@ -12,4 +12,4 @@ export const FUSED_CELLS: Readonly<Record<FusedCellId, FusedCell>> = {
   simple_rnn: SIMPLE_RNN,
 };
 
-export type { BiasLayout, FusedCell, FusedCellId } from "./types.js";
+export { foldBias, type BiasLayout, type FusedCell, type FusedCellId } from "./types.js";

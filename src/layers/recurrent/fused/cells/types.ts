@@ -4,8 +4,7 @@
  * its step as phases — per-unit bodies that load from and store to the driver's step buffers, from
  * which ../step_kernels.ts generates the WebAssembly step functions.
  */
-import type { Code } from "../wasm.js";
-import type { GateInput, GradAlgebra } from "./algebra.js";
+import type { CellAlgebra, GateInput, GradAlgebra } from "./algebra.js";
 
 export type FusedCellId = "gru_reset_after" | "gru_reset_before" | "lstm" | "simple_rnn";
 
@@ -59,7 +58,7 @@ export interface PhaseIO<V> {
 
 /** Gate k's input-side pre-activation in a step body: this step's x·W plus the input bias. */
 export const inputSide =
-  (io: PhaseIO<Code>, A: GradAlgebra<Code>): GateInput<Code> =>
+  <V>(io: PhaseIO<V>, A: CellAlgebra<V>): GateInput<V> =>
   (k) =>
     A.add(io.load("xp", k), io.load("bi", k));
 
@@ -71,7 +70,7 @@ export const inputSide =
 export interface Phase {
   readonly name: string;
   readonly kind: "forward" | "grad" | "plain";
-  body(io: PhaseIO<Code>, A: GradAlgebra<Code>): void;
+  body<V>(io: PhaseIO<V>, A: GradAlgebra<V>): void;
 }
 
 export interface FusedCell {
@@ -106,4 +105,32 @@ export interface FusedCell {
   /** One phase, or two around the reset product (`resetProduct`). */
   readonly forward: readonly Phase[];
   readonly backward: readonly Phase[];
+}
+
+/**
+ * A bias of layout `layout` (`bias`: its G·u or 2·G·u values, or null for "none") as the step buffers
+ * take it: `bi` (G·u) the input-side bias, with every recurrent bias that is simply added folded in;
+ * `br` (G·u) the recurrent bias of the blocks in `cell.separateRecurrentBias`, zero elsewhere.
+ */
+export function foldBias(
+  cell: FusedCell,
+  layout: BiasLayout,
+  bias: ArrayLike<number> | null,
+  u: number,
+  bi: Float32Array | Float64Array,
+  br: Float32Array | Float64Array,
+): void {
+  const Gu = cell.gates * u;
+  bi.fill(0, 0, Gu);
+  br.fill(0, 0, Gu);
+  if (!bias || layout === "none") return;
+  for (let i = 0; i < Gu; i++) bi[i] = bias[i];
+  if (layout !== "input+recurrent") return;
+  for (let k = 0; k < cell.gates; k++) {
+    const separate = cell.separateRecurrentBias.includes(k);
+    for (let j = k * u; j < (k + 1) * u; j++) {
+      if (separate) br[j] = bias[Gu + j];
+      else bi[j] += bias[Gu + j];
+    }
+  }
 }

@@ -1,0 +1,176 @@
+/**
+ * The one-step path's vector × matrix products in WebAssembly SIMD (f32x4), in a memory of its own: the
+ * recurrent layers' x·W, h·U and (r·h)·U_h (one_step.ts). One small function, compiled on first use (no
+ * step functions, no threads: the fused kernels' module would cost its generation on the first call).
+ * The weights are copied in once per call, read where the backend keeps them, so nothing is cached.
+ */
+import {
+  add,
+  geU,
+  get,
+  i32,
+  inc,
+  loopUntil,
+  memoryZero,
+  moduleBytes,
+  mul,
+  set,
+  vec,
+  type Code,
+} from "../../layers/recurrent/fused/wasm.js";
+import type { WasmApi, WasmMemory } from "../../layers/recurrent/fused/step_kernels.js";
+
+const WA = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+const V128 = 0x7b;
+const I32 = 0x7f;
+const simd = (op: number): Code => [0xfd, op];
+const vLoad = (addr: Code): Code => [...addr, ...simd(0x00), 4, 0];
+const vStore = (addr: Code, v: Code): Code => [...addr, ...v, ...simd(0x0b), 4, 0];
+const vAdd = (a: Code, b: Code): Code => [...a, ...b, 0xfd, 0xe4, 0x01];
+const vMul = (a: Code, b: Code): Code => [...a, ...b, 0xfd, 0xe6, 0x01];
+const splat = (a: Code): Code => [...a, ...simd(0x13)];
+const f32Load = (addr: Code): Code => [...addr, 0x2a, 2, 0];
+
+/**
+ * matvec(x, w, stride, width, out, n) (byte addresses and sizes): out[0, width) = Σ_i x[i]·w[i·stride ..
+ * + width) over i < n; width a multiple of 16 bytes. Four rows of w per pass over out.
+ */
+function matvecModule(): object {
+  const [x, w, stride, width, out, n, i, k, row, x0, x1, x2, x3] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
+  const xAt = (d: number) => splat(f32Load(add(get(x), mul(add(get(i), i32(d)), i32(4)))));
+  const wAt = (d: number) => vLoad(add(add(get(row), mul(get(stride), i32(d))), get(k)));
+  const outK = add(get(out), get(k));
+  const body = vec(
+    memoryZero(get(out), get(width)),
+    set(i, i32(0)),
+    loopUntil(
+      geU(add(get(i), i32(3)), get(n)),
+      vec(
+        set(x0, xAt(0)),
+        set(x1, xAt(1)),
+        set(x2, xAt(2)),
+        set(x3, xAt(3)),
+        set(row, add(get(w), mul(get(i), get(stride)))),
+        set(k, i32(0)),
+        loopUntil(
+          geU(get(k), get(width)),
+          vec(
+            vStore(
+              outK,
+              vAdd(
+                vLoad(outK),
+                vAdd(
+                  vAdd(vMul(get(x0), wAt(0)), vMul(get(x1), wAt(1))),
+                  vAdd(vMul(get(x2), wAt(2)), vMul(get(x3), wAt(3))),
+                ),
+              ),
+            ),
+            inc(k, i32(16)),
+          ),
+        ),
+        inc(i, i32(4)),
+      ),
+    ),
+    loopUntil(
+      geU(get(i), get(n)),
+      vec(
+        set(x0, xAt(0)),
+        set(row, add(get(w), mul(get(i), get(stride)))),
+        set(k, i32(0)),
+        loopUntil(
+          geU(get(k), get(width)),
+          vec(vStore(outK, vAdd(vLoad(outK), vMul(get(x0), wAt(0)))), inc(k, i32(16))),
+        ),
+        inc(i, i32(1)),
+      ),
+    ),
+  );
+  const fn = {
+    name: "matvec",
+    params: ["x", "w", "stride", "width", "out", "n"],
+    locals: [I32, I32, I32, V128, V128, V128, V128],
+    body,
+  };
+  return new WA!.Module(moduleBytes([fn]));
+}
+
+/** The products of one recurrent layer's call: its weights copied in, then one product per step and row. */
+export interface RecurrentProducts {
+  /** out = x[offset, offset + F) · W (all G·u columns). */
+  input(x: Float64Array, offset: number, out: Float64Array): void;
+  /** out = h · U, the first `recurrentColumns` columns. */
+  recurrent(h: Float64Array, out: Float64Array): void;
+  /** out = rh · U's columns after the first `recurrentColumns` (GRU reset_before's (r·h)·U_h). */
+  reset(rh: Float64Array, out: Float64Array): void;
+}
+
+let layerCalls = 0;
+/** How many recurrent layer calls of the one-step path ran their products here (in this process). */
+export const simdProductCalls = (): number => layerCalls;
+
+let module: object | null | undefined;
+let memory: WasmMemory | undefined;
+let matvec: ((x: number, w: number, stride: number, width: number, out: number, n: number) => void) | undefined;
+
+/** Floats, rounded up to whole 16-byte blocks. */
+const blocks = (floats: number) => Math.ceil(floats / 4) * 4;
+
+/**
+ * The products of a layer with F inputs, u units, G·u = `columns` gate columns (the first
+ * `recurrentColumns` in h·U) on weights W (F, G·u) and U (u, G·u), or null when WebAssembly SIMD cannot
+ * run them here (no WebAssembly, or u not a multiple of 4: the column blocks must be whole vectors).
+ */
+export function simdProducts(
+  F: number,
+  u: number,
+  columns: number,
+  recurrentColumns: number,
+  W: Float32Array,
+  U: Float32Array,
+): RecurrentProducts | null {
+  if (u % 4 !== 0 || !WA) return null;
+  if (module === undefined) {
+    try {
+      module = matvecModule();
+    } catch {
+      module = null; // no SIMD in this runtime
+    }
+  }
+  if (!module) return null;
+  // layout (floats): x, h (also r·h), W, U, then the outputs
+  const [xAt, hAt] = [0, blocks(F)];
+  const wAt = hAt + blocks(u);
+  const uAt = wAt + F * columns;
+  const outAt = uAt + u * columns;
+  const bytes = (outAt + columns) * 4;
+  if (!memory || memory.buffer.byteLength < bytes) {
+    memory = new WA.Memory({ initial: Math.ceil(bytes / 65536) });
+    const { exports } = new WA.Instance(module, { env: { memory } });
+    matvec = exports.matvec as typeof matvec;
+  }
+  const f32 = new Float32Array(memory.buffer, 0, outAt + columns);
+  f32.set(W, wAt);
+  f32.set(U, uAt);
+  const run = matvec!;
+  layerCalls++;
+  const result = (out: Float64Array, n: number) => {
+    for (let k = 0; k < n; k++) out[k] = f32[outAt + k];
+  };
+  return {
+    input(x, offset, out) {
+      for (let i = 0; i < F; i++) f32[xAt + i] = x[offset + i];
+      run(xAt * 4, wAt * 4, columns * 4, columns * 4, outAt * 4, F);
+      result(out, columns);
+    },
+    recurrent(h, out) {
+      f32.set(h, hAt);
+      run(hAt * 4, uAt * 4, columns * 4, recurrentColumns * 4, outAt * 4, u);
+      result(out, recurrentColumns);
+    },
+    reset(rh, out) {
+      for (let i = 0; i < u; i++) f32[hAt + i] = rh[i];
+      run(hAt * 4, (uAt + recurrentColumns) * 4, columns * 4, (columns - recurrentColumns) * 4, outAt * 4, u);
+      result(out, columns - recurrentColumns);
+    },
+  };
+}
