@@ -181,7 +181,8 @@ interface TensorIO {
 /** Whether `backend` is still the engine's backend `name` and holds the data (refCount > 0); null without refCount. */
 function holdsOf(name: string, backend: { refCount?: (dataId: object) => number }): TensorIO["holds"] {
   if (typeof backend.refCount !== "function") return null;
-  return (dataId) => tf.findBackend(name) === backend && backend.refCount!(dataId) > 0;
+  const refCount = backend.refCount.bind(backend);
+  return (dataId) => tf.findBackend(name) === backend && refCount(dataId) > 0;
 }
 
 function wasmIO(backend: WasmBackendApi): TensorIO {
