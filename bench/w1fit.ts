@@ -1,16 +1,16 @@
 /**
- * W1 (or W2 with `lstm`) through fit() only, for profiling the serial part of a training step:
- * `node --cpu-prof --import tsx bench/w1fit.ts [wasm|cpu] [gru|lstm] [batches per fit]`.
+ * W1 (or W2 with `lstm`, W3 with `w3`: 2×GRU(128), batch 64 × 100 steps × 32 features) through fit()
+ * only, for profiling the serial part of a training step:
+ * `node --cpu-prof --import tsx bench/w1fit.ts [wasm|cpu] [gru|lstm|w3] [batches per fit]`.
  * Prints CPU ms/batch over FITS (default 10) fit() calls, best of 5.
  */
 import { tf } from "../src/backend/tf.js";
 import { use_backend } from "../src/backend/index.js";
 import * as api from "../src/index.js";
-import { pipe } from "fp-ts/lib/function.js";
 
-const [B, T, F, U] = [32, 50, 16, 64];
 const backend = (process.argv[2] ?? "wasm") as "wasm" | "cpu";
 const kind = process.argv[3] ?? "gru";
+const [B, T, F, U] = kind === "w3" ? [64, 100, 32, 128] : [32, 50, 16, 64];
 // 8 batches per fit() call, as bench/peers/node_peer.mjs times it: per-call costs count
 const NB = Number(process.argv[4] ?? 8);
 const FITS = Number(process.env.FITS ?? 10);
@@ -22,10 +22,13 @@ const cpuMs = () => {
 async function main() {
   await use_backend(backend);
   const a: any = api;
-  let model = pipe(
+  const recurrent =
+    kind === "w3"
+      ? [a.layer_gru({ units: U, return_sequences: true }), a.layer_gru({ units: U })]
+      : [(kind === "gru" ? a.layer_gru : a.layer_lstm)({ units: U })];
+  let model = [...recurrent, a.layer_dense({ units: 1 })].reduce(
+    (m, layer) => layer(m),
     a.keras_model_sequential({ input_shape: [T, F] }),
-    (kind === "gru" ? a.layer_gru : a.layer_lstm)({ units: U }),
-    a.layer_dense({ units: 1 }),
   );
   model = a.compile(model, { optimizer: "adam", loss: "mse" });
   const xs = tf.randomNormal([B * NB, T, F]),

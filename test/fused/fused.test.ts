@@ -10,7 +10,7 @@ import {
 import { referenceRnn, type RefArgs } from "./reference.js";
 import { FUSED_CELLS } from "../../src/layers/recurrent/fused/cells/index.js";
 import { allFunctionsFor, kernelsFor, newMemory } from "../../src/layers/recurrent/fused/step_kernels.js";
-import { arenaBytes } from "../../src/layers/recurrent/fused/mem.js";
+import { arenaBytes, keptBuffers } from "../../src/layers/recurrent/fused/mem.js";
 
 /** Deterministic uniform(-scale, scale) values. */
 function rand(seed: number, n: number, scale = 1): Float32Array {
@@ -165,6 +165,7 @@ function run(c: Case, s: Setup, which: "fused" | "ref") {
   const ran = which === "fused" ? 1 : 0;
   expect(now.forward - calls.forward, "fused forward calls").to.equal(2 * ran);
   expect(now.backward - calls.backward, "fused backward calls").to.equal(ran);
+  expect(now.savedKept - calls.savedKept, "backward calls reading the saved tensors in the arena").to.equal(ran);
   // padding: each of the three kernel calls skipped every row's padding steps, and nothing else (padding at
   // both ends is no padding the kernels skip)
   let padding = 0;
@@ -899,4 +900,106 @@ describe("fused backward: the input gradient dX = dXP·Wᵀ", () => {
         if (mask) mask.dispose();
       }
     });
+});
+
+describe("fused training: the forward's saved tensors stay in the arena until the backward", () => {
+  for (const backend of ["wasm", "cpu"] as const) {
+    it(`${backend}: a taped forward whose backward never runs leaks no tensor and no arena space over 300 calls`, async () => {
+      await use_backend(backend);
+      const c: Case = { ...base, kind: "lstm", B: 7, T: 9, u: 8 };
+      const s = setup(c, 3);
+      const v = tf.variable(tf.scalar(1));
+      // the tape holds the forward's saved tensors; only v's gradient is asked for, so the fused backward never runs
+      const step = () => {
+        const { value, grads } = tf.variableGrads(
+          () => tf.add(tf.sum(fusedRnn(fusedArgs(c, s)).output), tf.mul(v, 2)) as tf.Scalar,
+          [v],
+        );
+        expect(grads[v.name].dataSync()[0]).to.equal(2);
+        tf.dispose([value, ...Object.values(grads)]);
+      };
+      step();
+      const calls = fusedKernelCalls(),
+        tensors = tf.memory().numTensors,
+        bytes = arenaBytes();
+      for (let i = 0; i < 300; i++) {
+        step();
+        // the last forward's three saved tensors at most (h_prev, gates, aux): earlier ones were released
+        expect(keptBuffers(), `kept after call ${i}`).to.be.at.most(3);
+      }
+      const now = fusedKernelCalls();
+      expect(now.forward - calls.forward, "forward calls").to.equal(300);
+      expect(now.backward - calls.backward, "backward calls").to.equal(0);
+      expect(tf.memory().numTensors, "tensors").to.equal(tensors);
+      expect(arenaBytes(), "arena bytes").to.equal(bytes);
+      // the next call releases what the disposed tape held
+      tf.dispose(fusedRnn(fusedArgs(c, s)).output);
+      expect(keptBuffers()).to.equal(0);
+      tf.dispose([v, s.x, s.kernel, s.recurrentKernel, s.bias!, ...s.initialState]);
+    });
+
+    it(`${backend}: several forwards on one tape (a layer stack, one layer twice) keep apart: gradients as each alone, outputs as untaped`, async () => {
+      await use_backend(backend);
+      const c: Case = { ...base, kind: "gru", B: 6, T: 7, F: 5, u: 8 };
+      const s = setup(c, 4);
+      const s2 = setup({ ...c, F: c.u }, 5);
+      const x2 = T_(8, [c.B, c.T, c.F]);
+      const w1 = T_(6, [c.B, c.T, c.u]),
+        w2 = T_(7, [c.B, c.T, c.u]);
+      const layer1 = (x: Tensor, k: Tensor) => fusedRnn({ ...fusedArgs(c, s), inputs: x, kernel: k }).output;
+      // the second layer runs on the first's output: its backward computes dX for the first's
+      const stack = (x: Tensor, k: Tensor) =>
+        fusedRnn({ ...fusedArgs(c, s2), inputs: layer1(x, k), goBackwards: true }).output;
+      const lossOf = (x: Tensor, w: Tensor) => (k: Tensor) => tf.sum(tf.mul(stack(x, k), w)) as tf.Scalar;
+      const g1 = tf.grad(lossOf(s.x, w1))(s.kernel),
+        g2 = tf.grad(lossOf(x2, w2))(s.kernel);
+      const before = fusedKernelCalls();
+      const both = tf.grad((k: Tensor) => tf.add(lossOf(s.x, w1)(k), lossOf(x2, w2)(k)) as tf.Scalar)(s.kernel);
+      const now = fusedKernelCalls();
+      expect(now.savedKept - before.savedKept, "backward calls on kept tensors").to.equal(4);
+      const sum = tf.add(g1, g2);
+      expect(maxDiff(both, sum)).to.be.below(1e-6);
+      expect(Math.max(...Array.from(sum.dataSync()).map(Math.abs))).to.be.above(1e-3);
+      // a forward under a tape (predict inside tf.grad) gives the untaped numbers
+      const untaped = stack(s.x, s.kernel);
+      let taped: Tensor | null = null;
+      const g = tf.grad((k: Tensor) => {
+        const y = stack(s.x, k);
+        taped = tf.keep(y.clone());
+        return tf.sum(y) as tf.Scalar;
+      })(s.kernel);
+      expect(maxDiff(taped!, untaped)).to.equal(0);
+      tf.dispose(fusedRnn(fusedArgs(c, s)).output);
+      expect(keptBuffers(), "nothing kept once the tapes are gone").to.equal(0);
+      tf.dispose([g1, g2, both, sum, untaped, taped!, g, x2, w1, w2, s.x, s.kernel, s.recurrentKernel, s.bias!]);
+      tf.dispose([...s.initialState, s2.x, s2.kernel, s2.recurrentKernel, s2.bias!, ...s2.initialState]);
+    });
+
+    it(`${backend}: a backend that cannot tell when it drops a tensor's data gets the saved tensors copied out, same gradients`, async () => {
+      await use_backend(backend);
+      const c: Case = { ...base, kind: "lstm", mask: true, lengths: [7, 3, 5], B: 6, T: 7, u: 8 };
+      const s = setup(c, 6);
+      const w = T_(9, [c.B, c.T, c.u]);
+      const grad = () =>
+        tf.grad((k: Tensor) => tf.sum(tf.mul(fusedRnn({ ...fusedArgs(c, s), kernel: k }).output, w)) as tf.Scalar)(
+          s.kernel,
+        );
+      const kept = grad();
+      const b = tf.backend() as unknown as { refCount?: unknown };
+      b.refCount = undefined; // an own property over the prototype's method, removed below
+      const before = fusedKernelCalls();
+      let copied: Tensor;
+      try {
+        copied = grad();
+      } finally {
+        delete b.refCount;
+      }
+      const now = fusedKernelCalls();
+      expect(now.backward - before.backward).to.equal(1);
+      expect(now.savedKept - before.savedKept, "no kept tensors without refCount").to.equal(0);
+      expect(maxDiff(copied, kept)).to.equal(0);
+      expect(typeof b.refCount).to.equal("function");
+      tf.dispose([kept, copied, w, s.x, s.kernel, s.recurrentKernel, s.bias!, ...s.initialState, s.mask!]);
+    });
+  }
 });

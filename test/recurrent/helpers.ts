@@ -76,7 +76,8 @@ export type RecurrentPath = "fused kernels" | "step-wise loop";
 
 /**
  * Asserts which path ran during `run`: the fused kernels (forward, and backward when `backward`) at
- * least once, or never on the step-wise loop.
+ * least once, each backward on the saved tensors its forward kept in the arena, or never on the
+ * step-wise loop.
  */
 export function expectPath<T>(path: RecurrentPath, run: () => T, backward = false): T {
   const before = fusedKernelCalls();
@@ -86,6 +87,8 @@ export function expectPath<T>(path: RecurrentPath, run: () => T, backward = fals
   if (path === "fused kernels") {
     expect(counts.forward, "fused forward kernel calls").to.be.above(0);
     if (backward) expect(counts.backward, "fused backward kernel calls").to.be.above(0);
+    // every backward read its forward's saved tensors where the forward kept them
+    expect(after.savedKept - before.savedKept, "backward calls on kept saved tensors").to.equal(counts.backward);
   } else expect(counts, "fused kernel calls on the step-wise loop").to.deep.equal({ forward: 0, backward: 0 });
   return result;
 }

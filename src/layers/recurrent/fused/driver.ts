@@ -76,18 +76,28 @@ type KernelInputs = Readonly<Record<string, TensorInfo | undefined>>;
 // ---------------------------------------------------------------------------------------------
 // Invocation counts (tests assert which path ran)
 
-const calls = { forward: 0, backward: 0, inputGrad: 0, paddingSkipped: 0, layoutsReused: 0, packedForward: 0 };
+const calls = {
+  forward: 0,
+  backward: 0,
+  inputGrad: 0,
+  savedKept: 0,
+  paddingSkipped: 0,
+  layoutsReused: 0,
+  packedForward: 0,
+};
 
 /**
  * How often the fused forward and backward kernels have run in this process (inputGrad: backward with
- * dX), how many (row, step) pairs of padding they skipped, forward and backward together, and how many
- * forward calls reused the calls of an earlier one (`forwardLayouts`), and how many forward calls read U
+ * dX; savedKept: backward that found the forward's saved tensors kept in the arena, not copied), how
+ * many (row, step) pairs of padding they skipped, forward and backward together, how many forward
+ * calls reused the calls of an earlier one (`forwardLayouts`), and how many forward calls read U
  * packed into panels (`packsRecurrentKernel`).
  */
 export function fusedKernelCalls(): {
   readonly forward: number;
   readonly backward: number;
   readonly inputGrad: number;
+  readonly savedKept: number;
   readonly paddingSkipped: number;
   readonly layoutsReused: number;
   readonly packedForward: number;
@@ -379,6 +389,12 @@ function forward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
   const mask = inputs.mask ? mem.readMask(inputs.mask) : null;
   const padding = mask ? paddingOf(mask, B, T) : null;
   const order = padding?.order ?? null;
+  const chunks = chunkSteps(B, T, padding, a);
+  // the saved tensors first: they stay in the arena until the backward (`keep`), the rest is freed
+  const N = savedRows(chunks);
+  const Hprev = a.save ? mem.output([N, u]) : null;
+  const Gates = a.save ? mem.output([N, S * u]) : null;
+  const Aux = a.save && cell.savesAux ? mem.output([N, u]) : null;
   const X = mem.input(inputs.x!, order),
     W = mem.input(inputs.kernel!),
     U = mem.input(inputs.recurrentKernel!);
@@ -391,11 +407,6 @@ function forward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
   const Y = mem.output(a.returnSequences ? [B, T, u] : [B, u]);
   const hT = mem.output([B, u]);
   const cT = cell.states === 2 ? mem.output([B, u]) : null;
-  const chunks = chunkSteps(B, T, padding, a);
-  const N = savedRows(chunks);
-  const Hprev = a.save ? mem.output([N, u]) : null;
-  const Gates = a.save ? mem.output([N, S * u]) : null;
-  const Aux = a.save && cell.savesAux ? mem.output([N, u]) : null;
   // the states are updated in place: they end as h_T, c_T
   copyInto(hT.buf, mem.input(inputs.h0!, order).view());
   if (cT) copyInto(cT.buf, mem.input(inputs.c0!, order).view());
@@ -434,14 +445,10 @@ function forward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
   if (padding) fillPaddingOutputs(padding, T, u, a, Y.buf, ycur);
   if (!a.returnSequences) copyInto(Y.buf, ycur.view());
 
-  const outs: [Out, RowOrder][] = [
-    [Y, order],
-    [hT, order],
-    ...(cT ? [[cT, order] as [Out, RowOrder]] : []),
-    // the saved tensors stay in the arena's order: the backward kernel orders its rows the same way
-    ...(a.save ? [Hprev!, Gates!, ...(Aux ? [Aux] : [])].map((o) => [o, null] as [Out, RowOrder]) : []),
-  ];
-  return outs.map(([o, rowOrder]) => mem.result(o, rowOrder));
+  const outs: [Out, RowOrder][] = [[Y, order], [hT, order], ...(cT ? [[cT, order] as [Out, RowOrder]] : [])];
+  // the saved tensors stay in the arena, in its row order: the backward kernel orders its rows the same way
+  const saved = a.save ? [Hprev!, Gates!, ...(Aux ? [Aux] : [])] : [];
+  return [...outs.map(([o, rowOrder]) => mem.result(o, rowOrder)), ...saved.map((o) => mem.keep(o))];
 
   /** The calls built afresh, and kept for reuse (without a mask). */
   function forwardLayout(): ChunkCall[][] {
@@ -588,6 +595,8 @@ function backward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
   const padding = mask ? paddingOf(mask, B, T) : null;
   const order = padding?.order ?? null;
   const dY = mem.input(inputs.dy!, order);
+  // the forward's saved tensors: where it kept them in the arena (copied in only on a backend without refCount)
+  if (mem.keeps(inputs.hprev!)) calls.savedKept++;
   const Hprev = mem.input(inputs.hprev!);
   const Gates = mem.input(inputs.gates!);
   const Aux = inputs.aux ? mem.input(inputs.aux) : null;
@@ -613,6 +622,7 @@ function backward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
   const zeros = mem.zeros(u);
   const maskOffset = mask ? maskInMemory(mem, orderedMask(mask, T, order)) : 0;
   const chunks = chunkSteps(B, T, padding, a);
+  if (Hprev.n !== savedRows(chunks) * u) throw new Error("fused backward: the saved tensors are not this call's");
   calls.paddingSkipped += skippedRowSteps(chunks, T);
   if (padding) skipPaddingGradients(padding, T, u, a, { dXP: dXP.buf, dX: dX?.buf, dh, dhRec, dyc, dY });
   const groups = grouped(chunks, mem.pool.threads);

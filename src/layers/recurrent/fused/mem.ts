@@ -5,13 +5,14 @@
  * generated module there (step_kernels.ts: the products of gemm.ts, the step functions and whole
  * sequences), and copies its outputs out into new tensors of the backend. The copies are a few MB per
  * training batch (≈ 0.2 ms); in exchange every thread can work on the same buffers, and the cpu backend
- * runs the same SIMD code as wasm.
+ * runs the same SIMD code as wasm. What the forward saves for the backward is not copied: it stays in
+ * the arena (`keep`), above which later calls allocate, until tfjs releases its handle tensor.
  *
  * Every allocation has 64 bytes of slack after it: a product reads B 8 columns at a time and may read
  * (never write) up to 7 floats past the last row. Views become invalid when the memory grows (any
  * allocation): code takes `buf.view()` afresh after allocating.
  */
-import type { tf } from "../../../backend/tf.js";
+import { tf } from "../../../backend/tf.js";
 import type { CpuBackendApi, WasmBackendApi } from "../../../backend/internals.js";
 import { kernelsFor, newMemory, wasmSimdProblem, type MemoryKernels, type WasmMemory } from "./step_kernels.js";
 import { ThreadPool, threadCount, threadsAvailable } from "./threads.js";
@@ -51,6 +52,15 @@ export interface Mem {
   bytes(): Uint8Array;
   /** The finished output as a tensor of the backend; with `order`, the buffer's row i becomes the tensor's row order[i]. */
   result(out: Out, order?: RowOrder): TensorInfo;
+  /**
+   * The finished output kept where it is, for a later kernel call (the forward's saved tensors, for the
+   * backward): the tensor returned is an empty handle, and `input()` of it is this buffer, not a copy.
+   * The buffer stays allocated while tfjs holds the handle's data (its last clone disposed, the next call
+   * reuses the space) and is never written again. A backend without `refCount` gets `result(out)`.
+   */
+  keep(out: Out): TensorInfo;
+  /** Whether `t` is a handle of a kept buffer (`keep`). */
+  keeps(t: TensorInfo): boolean;
   /** Frees the call's buffers. */
   done(): void;
 }
@@ -101,16 +111,38 @@ interface Arena {
   readonly kernels: MemoryKernels;
   readonly pool: ThreadPool;
   top: number;
+  /** The kept buffers (`Mem.keep`) by their handle's data id. */
+  readonly kept: Map<object, Kept>;
+}
+
+/** A buffer kept in the arena across kernel calls while `held()` (tfjs still holds its handle's data). */
+interface Kept {
+  readonly buf: MemoryBuf;
+  readonly end: number;
+  readonly held: () => boolean;
 }
 
 let arena: Arena | string | undefined;
 
+/** Where the next allocation may start after `n` floats at `offset`. */
+const endOf = (offset: number, n: number): number => (offset + n * 4 + SLACK + 63) & ~63;
+
 function alloc(a: Arena, n: number): MemoryBuf {
   const offset = a.top;
-  a.top = (offset + n * 4 + SLACK + 63) & ~63;
+  a.top = endOf(offset, n);
   const short = a.top - a.memory.buffer.byteLength;
   if (short > 0) a.memory.grow(Math.ceil(short / PAGE));
   return new MemoryBuf(a.memory, offset, n);
+}
+
+/** Where a call's allocations start: above every kept buffer still held; the others are released here. */
+function floorOf(a: Arena): number {
+  let floor = ARENA_START;
+  for (const [id, k] of a.kept) {
+    if (!k.held()) a.kept.delete(id);
+    else floor = Math.max(floor, k.end);
+  }
+  return floor;
 }
 
 /** The arena, or why the fused kernels cannot run in this runtime. */
@@ -127,6 +159,7 @@ function theArena(): Arena | string {
       kernels,
       pool: new ThreadPool(memory, shared ? threadCount() : 1, (bytes) => alloc(a, Math.ceil(bytes / 4)).offset),
       top: ARENA_START,
+      kept: new Map(),
     };
     arena = a;
   }
@@ -141,6 +174,15 @@ interface TensorIO {
   values(t: TensorInfo): ArrayLike<number>;
   readSync(t: TensorInfo): ArrayLike<number>;
   make(shape: number[], write: (values: Float32Array) => void): TensorInfo;
+  /** Whether the backend still holds a tensor's data (null: the backend cannot tell). */
+  holds: ((dataId: object) => boolean) | null;
+}
+
+/** Whether `backend` is still the engine's backend `name` and holds the data (refCount > 0); null without refCount. */
+function holdsOf(name: string, backend: { refCount?: (dataId: object) => number }): TensorIO["holds"] {
+  if (typeof backend.refCount !== "function") return null;
+  const refCount = backend.refCount.bind(backend);
+  return (dataId) => tf.findBackend(name) === backend && refCount(dataId) > 0;
 }
 
 function wasmIO(backend: WasmBackendApi): TensorIO {
@@ -154,6 +196,7 @@ function wasmIO(backend: WasmBackendApi): TensorIO {
       write(at(info));
       return info;
     },
+    holds: holdsOf("wasm", backend),
   };
 }
 
@@ -166,6 +209,7 @@ function cpuIO(backend: CpuBackendApi): TensorIO {
       write(values);
       return backend.makeTensorInfo(shape, "float32", values);
     },
+    holds: holdsOf("cpu", backend),
   };
 }
 
@@ -174,13 +218,19 @@ export function memFor(backendName: string, backend: unknown): Mem {
   const a = theArena();
   if (typeof a === "string") throw new Error(`fused kernels: ${a}`);
   const io = backendName === "wasm" ? wasmIO(backend as WasmBackendApi) : cpuIO(backend as CpuBackendApi);
-  const start = a.top;
+  a.top = floorOf(a);
+  const result = (out: Out, order?: RowOrder) =>
+    io.make([...out.shape], (values) =>
+      order ? permuteRows(out.buf.view(), values, order, false) : values.set(out.buf.view()),
+    );
   return {
     kernels: a.kernels,
     pool: a.pool,
     input(t, order) {
-      const values = io.values(t);
-      const buf = alloc(a, values.length);
+      const kept = a.kept.get(t.dataId);
+      if (kept && !order) return kept.buf;
+      const buf = alloc(a, kept ? kept.buf.n : sizeOf(t.shape));
+      const values = kept ? kept.buf.view() : io.values(t);
       if (order) permuteRows(values, buf.view(), order, true);
       else buf.view().set(values);
       return buf;
@@ -199,12 +249,18 @@ export function memFor(backendName: string, backend: unknown): Mem {
       return buf;
     },
     bytes: () => new Uint8Array(a.memory.buffer),
-    result: (out, order) =>
-      io.make([...out.shape], (values) =>
-        order ? permuteRows(out.buf.view(), values, order, false) : values.set(out.buf.view()),
-      ),
+    result,
+    keep(out) {
+      const holds = io.holds;
+      if (!holds) return result(out);
+      const handle = io.make([0], () => {});
+      const buf = out.buf as MemoryBuf;
+      a.kept.set(handle.dataId, { buf, end: endOf(buf.offset, buf.n), held: () => holds(handle.dataId) });
+      return handle;
+    },
+    keeps: (t) => a.kept.has(t.dataId),
     done() {
-      a.top = start;
+      a.top = floorOf(a);
     },
   };
 }
@@ -254,6 +310,11 @@ export function memoryProblem(backendName: string, backend: unknown): string | n
   if (missing.length) return `the ${backendName} backend lacks what the fused kernels use (${missing.join(", ")})`;
   const a = theArena();
   return typeof a === "string" ? a : null;
+}
+
+/** How many buffers the arena keeps for later kernel calls (`Mem.keep`), as of the last call; for tests. */
+export function keptBuffers(): number {
+  return typeof arena === "object" ? arena.kept.size : 0;
 }
 
 /** The arena's current size in bytes (0 before its first use), for tests. */
