@@ -19,9 +19,7 @@ import {
   vec,
   type Code,
 } from "../layers/recurrent/fused/wasm.js";
-import type { WasmApi } from "../layers/recurrent/fused/step_kernels.js";
-
-const WA = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+import { WA } from "../layers/recurrent/fused/step_kernels.js";
 
 const F64 = 0x7c;
 const I32 = 0x7f;

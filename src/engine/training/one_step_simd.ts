@@ -18,9 +18,8 @@ import {
   vec,
   type Code,
 } from "../../layers/recurrent/fused/wasm.js";
-import type { WasmApi, WasmMemory } from "../../layers/recurrent/fused/step_kernels.js";
+import { WA, type WasmMemory } from "../../layers/recurrent/fused/step_kernels.js";
 
-const WA = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
 const V128 = 0x7b;
 const I32 = 0x7f;
 const simd = (op: number): Code => [0xfd, op];

@@ -505,7 +505,8 @@ export interface WasmMemory {
   readonly buffer: ArrayBuffer;
   grow(pages: number): number;
 }
-const WA = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+/** The runtime's WebAssembly, typed as far as these modules use it (undefined where there is none). */
+export const WA = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
 
 /** The arguments of `fn` in its parameter order, from a record by name; a missing one is refused. */
 export function orderedArgs(fn: WasmFunction, args: Readonly<Record<string, number | undefined>>): number[] {
