@@ -8,6 +8,7 @@ import {
   type FusedCellId,
 } from "../../src/layers/recurrent/fused/index.js";
 import { referenceRnn, type RefArgs } from "./reference.js";
+import { forgetForwardLayouts } from "../../src/layers/recurrent/fused/driver.js";
 import { FUSED_CELLS } from "../../src/layers/recurrent/fused/cells/index.js";
 import { allFunctionsFor, kernelsFor, newMemory } from "../../src/layers/recurrent/fused/step_kernels.js";
 import { arenaBytes, keptBuffers } from "../../src/layers/recurrent/fused/mem.js";
@@ -501,8 +502,9 @@ for (const backend of ["wasm", "cpu"] as const) {
     });
 
     it("a forward reuses an earlier forward's calls only when all their numbers are the same", () => {
-      // shapes no other test uses (the backends share the arena and the calls: F differs between them); each
-      // case twice in a row: the second call reuses the first one's calls
+      // each case twice in a row: the second call reuses the first one's calls; none from earlier tests
+      // (the backends share the arena and the calls: F differs between them)
+      forgetForwardLayouts();
       const shapes = { B: 2, T: 3, F: backend === "wasm" ? 3 : 2, u: 6, initial: true };
       const cases: [string, Partial<Case>][] = [
         ["forward", {}],

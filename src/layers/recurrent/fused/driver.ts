@@ -113,7 +113,11 @@ export function fusedKernelCalls(): {
  * `forward`): a one-step stream would otherwise build the same calls (closures, records, argument
  * lists) on every call. At most MAX_LAYOUTS per module; the oldest goes first.
  */
-const forwardLayouts = new WeakMap<CellKernels, { key: readonly number[]; calls: ChunkCall[][] }[]>();
+let forwardLayouts = new WeakMap<CellKernels, { key: readonly number[]; calls: ChunkCall[][] }[]>();
+/** Forgets every forward's calls (a test that counts reuses starts from none, whatever ran before it). */
+export function forgetForwardLayouts(): void {
+  forwardLayouts = new WeakMap();
+}
 const sameNumbers = (a: readonly number[], b: readonly number[]) =>
   a.length === b.length && a.every((v, i) => v === b[i]);
 const MAX_LAYOUTS = 64;
