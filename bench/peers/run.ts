@@ -197,7 +197,10 @@ async function measure(): Promise<Results> {
       if (round % 2) order.reverse();
       for (const s of order) {
         if (round > 0 && SLOW.has(s)) continue;
-        process.stderr.write(`[bench] round ${round + 1}/${ROUNDS} ${mode} ${s}\n`);
+        const load = Number(readFileSync("/proc/loadavg", "utf8").split(" ")[0]);
+        ((r.meta.startLoads ??= {}) as Record<string, number[]>)[`${mode} ${s}`] ??= [];
+        (r.meta.startLoads as Record<string, number[]>)[`${mode} ${s}`].push(load);
+        process.stderr.write(`[bench] round ${round + 1}/${ROUNDS} ${mode} ${s} (load ${load})\n`);
         try {
           record(r, s, mode, await runPeer(s, mode, entry));
         } catch (e) {
@@ -245,6 +248,13 @@ function report(r: Results): string {
   for (const m of (r.meta.merged as Record<string, unknown>[] | undefined) ?? [])
     L.push(
       `- Merged run ${m.started} to ${m.finished}: load average at start ${load(m.load0)}, at end ${load(m.load1)}`,
+    );
+  const startLoads = Object.entries((r.meta.startLoads as Record<string, number[]> | undefined) ?? {}).filter(([k]) =>
+    k.startsWith("train "),
+  );
+  if (startLoads.length)
+    L.push(
+      `- Load average (1 min) as each training process started, by round: ${startLoads.map(([k, v]) => `${k.slice(6)} ${v.join(" / ")}`).join("; ")}`,
     );
   L.push(
     `- ${r.meta.rounds} round(s), medians${r.meta.quick ? "; QUICK timings (harness check, not for comparison)" : ""}; tskeras from ${r.meta.tskeras}; Python: ${r.meta.python}`,
