@@ -10,6 +10,8 @@ import {
 import { referenceRnn, type RefArgs } from "./reference.js";
 import { FUSED_CELLS } from "../../src/layers/recurrent/fused/cells/index.js";
 import { allFunctionsFor, kernelsFor, newMemory } from "../../src/layers/recurrent/fused/step_kernels.js";
+import { GEMM_FUNCTIONS, gemmFunction, TN_K_BLOCK } from "../../src/layers/recurrent/fused/gemm.js";
+import { moduleBytes } from "../../src/layers/recurrent/fused/wasm.js";
 import { arenaBytes, keptBuffers } from "../../src/layers/recurrent/fused/mem.js";
 
 /** Deterministic uniform(-scale, scale) values. */
@@ -816,6 +818,58 @@ describe("WebAssembly step functions (step_kernels.ts)", () => {
             }
           }
         }
+  });
+
+  it("gemm_tn runs k in blocks (W1/W2's dU and dW) and gives the bits of one pass over k", () => {
+    // the kernels' gemm_tn is the blocked one, visiting panels first
+    const tn = GEMM_FUNCTIONS().find((g) => g.name === "gemm_tn")!;
+    expect(tn.body).to.deep.equal(gemmFunction(true, "panels", TN_K_BLOCK).body);
+    expect(tn.body).to.not.deep.equal(gemmFunction(true, "panels", 0).body);
+    const memory = newMemory(128);
+    const k = kernelsFor(memory);
+    if (typeof k === "string") throw new Error(k);
+    const onePass = (
+      new WA.Instance(new WA.Module(moduleBytes([gemmFunction(true, "rows", 0)])), { env: { memory } }).exports as {
+        gemm_tn: (...args: number[]) => void;
+      }
+    ).gemm_tn;
+    const f = new Float32Array(memory.buffer);
+    const { gemmTN, packB } = k.utilities;
+    for (const [m, kk, n] of [
+      [64, 800, 256], // LSTM(64)'s dU of a chunk: 16 rows × 50 steps
+      [16, 800, 192], // GRU(64)'s dW over 16 features
+      [13, 2 * TN_K_BLOCK + 37, 24], // leftover rows, a short last block
+      [6, 3 * TN_K_BLOCK, 20], // a partial panel: one pass
+      [5, TN_K_BLOCK - 1, 8], // one block
+    ])
+      for (const packed of [false, true]) {
+        const [A, Bo, P, C1, C2] = [0, 1, 2, 3, 4].map((i) => i * (1 << 18)); // floats
+        const a = rand(m + kk, m * kk),
+          b = rand(n + 7 * kk, kk * n),
+          c0 = rand(3, m * n);
+        f.set(a, A);
+        f.set(b, Bo);
+        if (packed) packB.call({ src: 4 * Bo, k: kk, n, ld: n, trans: 0, dst: 4 * P });
+        for (const acc of [0, 1]) {
+          const args = [m, kk, n, 4 * A, 4 * m, packed ? 4 * P : 4 * Bo, packed ? 32 : 4 * n, packed ? 32 * kk : 32];
+          f.set(c0, C1);
+          f.set(c0, C2);
+          gemmTN.call0([...args, 4 * C1, 4 * n, acc]);
+          onePass(...args, 4 * C2, 4 * n, acc);
+          const what = `${m}×${kk}×${n} packed ${packed} acc ${acc}`;
+          const bytes = (at: number) => Buffer.from(f.buffer, 4 * at, 4 * m * n);
+          expect(bytes(C1).equals(bytes(C2)), `${what}: the same bits`).to.equal(true);
+          for (const [i, j] of [
+            [0, 0],
+            [m - 1, n - 1],
+            [m >> 1, n >> 1],
+          ]) {
+            let sum = acc ? c0[i * n + j] : 0;
+            for (let p = 0; p < kk; p++) sum += a[p * m + i] * b[p * n + j];
+            expect(f[C1 + i * n + j], `${what} [${i}, ${j}]`).to.be.closeTo(sum, 1e-3);
+          }
+        }
+      }
   });
 
   it("pack_b lays B (or Bᵀ) out in zero-padded panels of 8 columns", () => {
