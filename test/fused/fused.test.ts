@@ -992,6 +992,41 @@ describe("fused training: the forward's saved tensors stay in the arena until th
       tf.dispose([v, s.x, s.kernel, s.recurrentKernel, s.bias!, ...s.initialState]);
     });
 
+    it(`${backend}: with x fed in as data the backward keeps dXP in the arena, copied out only for an x gradient`, async () => {
+      await use_backend(backend);
+      const c: Case = { ...base, kind: "lstm", B: 5, T: 6, F: 3, u: 8 };
+      const s = setup(c, 7);
+      const w = T_(10, [c.B, c.T, c.u]);
+      const loss = (x: Tensor, k: Tensor) =>
+        tf.sum(tf.mul(fusedRnn({ ...fusedArgs(c, s), inputs: x, kernel: k }).output, w)) as tf.Scalar;
+      const tensors = tf.memory().numTensors;
+      const c0 = fusedKernelCalls();
+      // the kernel's gradient only (what fit() asks of a first layer): dXP kept, never copied
+      const dK = tf.grad((k: Tensor) => loss(s.x, k))(s.kernel);
+      const c1 = fusedKernelCalls();
+      expect([c1.backward - c0.backward, c1.dxpKept - c0.dxpKept, c1.dxpCopied - c0.dxpCopied]).to.deep.equal([
+        1, 1, 0,
+      ]);
+      // x's gradient too: the gradient function copies the kept dXP out (dX = dXP·Wᵀ by tf.matMul)
+      const [dX, dK2] = tf.grads((x: Tensor, k: Tensor) => loss(x, k))([s.x, s.kernel]);
+      const c2 = fusedKernelCalls();
+      expect([c2.backward - c1.backward, c2.dxpKept - c1.dxpKept, c2.dxpCopied - c1.dxpCopied]).to.deep.equal([
+        1, 1, 1,
+      ]);
+      expect(maxDiff(dK, dK2)).to.equal(0);
+      // against the step-wise reference
+      const ref = tf.grad((x: Tensor) => tf.sum(tf.mul(referenceRnn(refArgs(c, { ...s, x })).output, w)) as tf.Scalar)(
+        s.x,
+      );
+      expect(maxDiff(dX, ref)).to.be.below(1e-5);
+      expect(Math.max(...Array.from(ref.dataSync()).map(Math.abs))).to.be.above(1e-3);
+      tf.dispose([dK, dX, dK2, ref]);
+      expect(tf.memory().numTensors, "tensors").to.equal(tensors);
+      tf.dispose(fusedRnn(fusedArgs(c, s)).output);
+      expect(keptBuffers(), "nothing kept once the tapes are gone").to.equal(0);
+      tf.dispose([w, s.x, s.kernel, s.recurrentKernel, s.bias!, ...s.initialState]);
+    });
+
     it(`${backend}: several forwards on one tape (a layer stack, one layer twice) keep apart: gradients as each alone, outputs as untaped`, async () => {
       await use_backend(backend);
       const c: Case = { ...base, kind: "gru", B: 6, T: 7, F: 5, u: 8 };
