@@ -1,7 +1,8 @@
 /**
  * A digest of W1 / W2 (GRU(64) / LSTM(64) → Dense(1), batch 32 × 50 steps × 16 features, Adam, MSE)
  * after a seeded fit of 3 epochs of 8 batches: its losses and every weight's bits, to compare two trees
- * ("same numbers" means the same digest). `npx tsx bench/fit_bits.ts [wasm|cpu] [gru|lstm]`
+ * ("same numbers" means the same digest). `[BATCH=32] npx tsx bench/fit_bits.ts [wasm|cpu] [gru|lstm]`
+ * (BATCH=64: four chunks of 16 rows, whose partial weight gradients are summed)
  */
 import { createHash } from "node:crypto";
 import { tf } from "../src/backend/tf.js";
@@ -20,7 +21,12 @@ async function main() {
   model = a.compile(model, { optimizer: "adam", loss: "mse" });
   const xs = tf.randomNormal([256, 50, 16], 0, 1, "float32", 1),
     ys = tf.randomNormal([256, 1], 0, 1, "float32", 2);
-  const fitted = await a.fit(model, xs, ys, { epochs: 3, batch_size: 32, verbose: 0, shuffle: false });
+  const fitted = await a.fit(model, xs, ys, {
+    epochs: 3,
+    batch_size: Number(process.env.BATCH ?? 32),
+    verbose: 0,
+    shuffle: false,
+  });
   const hash = createHash("sha256");
   const losses: number[] = fitted.history?.metrics?.loss ?? fitted.history?.loss ?? [];
   hash.update(new Float64Array(losses.flat()));

@@ -762,23 +762,25 @@ function backward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
       d = dh.view();
     for (let q = 0; q < B * u; q++) d0[q] = r[q] + d[q];
   }
-  // the chunks' partial sums, in chunk order
-  const sum = (into: Float32Array, at: number, n: number) => {
-    const pv = parts.view();
-    into.set(pv.subarray(at, at + n));
-    for (let i = 1; i < chunks.length; i++) {
-      const o = i * partSize + at;
-      for (let q = 0; q < n; q++) into[q] += pv[o + q];
-    }
+  // the chunks' partial sums, in chunk order: the first chunk's copied, the others added one by one
+  const sum = (into: Buf, from: number, at: number, n: number) => {
+    into.view().set(parts.view().subarray(at, at + n), from);
+    if (chunks.length > 1)
+      colsumAcc.call({
+        rows: chunks.length - 1,
+        src: parts.offset + (partSize + at) * 4,
+        srcstride: partSize * 4,
+        nbytes: n * 4,
+        dst: into.offset + from * 4,
+      });
   };
-  sum(dU.buf.view(), 0, u * Gu);
-  sum(dW.buf.view(), u * Gu, F * Gu);
+  sum(dU.buf, 0, 0, u * Gu);
+  sum(dW.buf, 0, u * Gu, F * Gu);
   if (dBias) {
-    const db = dBias.buf.view();
-    sum(db.subarray(0, Gu), (u + F) * Gu, Gu);
+    sum(dBias.buf, 0, (u + F) * Gu, Gu);
     if (a.biasLayout === "input+recurrent") {
-      if (cell.recurrentGradIsInputGrad) db.copyWithin(Gu, 0, Gu);
-      else sum(db.subarray(Gu, Gu + Grec), (u + F + 1) * Gu, Grec);
+      if (cell.recurrentGradIsInputGrad) dBias.buf.view().copyWithin(Gu, 0, Gu);
+      else sum(dBias.buf, Gu, (u + F + 1) * Gu, Grec);
     }
   }
 
