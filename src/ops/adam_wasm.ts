@@ -59,9 +59,11 @@ const adamFunction = () =>
   });
 
 let compiled: object | null | undefined;
-const instances = new WeakMap<object, (...args: number[]) => void>();
-const bits = new Int32Array(1);
-const bitsOf = (x: number): number => (new Float32Array(bits.buffer)[0] = x) && bits[0];
+/** The function bound to each heap; null where it cannot be (a shared heap: the module imports a plain one). */
+const instances = new WeakMap<object, ((...args: number[]) => void) | null>();
+const f32 = new Float32Array(1),
+  i32 = new Int32Array(f32.buffer);
+const bitsOf = (x: number): number => ((f32[0] = x), i32[0]);
 
 /** The wasm backend's heap, when it is the memory these arrays are views of. */
 function heapOf(arrays: readonly Float32Array[]): WasmMemory | null {
@@ -88,12 +90,16 @@ export function adamSimd(
   const memory = n ? heapOf([g, v, m, vel]) : null;
   if (!memory) return 0;
   let adam = instances.get(memory);
-  if (!adam) {
+  if (adam === undefined) {
     if (compiled === undefined) compiled = wasmSimdProblem() ? null : new WA!.Module(moduleBytes([adamFunction()]));
-    if (!compiled) return 0;
-    adam = new WA!.Instance(compiled, { env: { memory } }).exports.adam as (...args: number[]) => void;
+    try {
+      adam = compiled && (new WA!.Instance(compiled, { env: { memory } }).exports.adam as (...args: number[]) => void);
+    } catch {
+      adam = null;
+    }
     instances.set(memory, adam);
   }
+  if (!adam) return 0;
   const at = (a: Float32Array) => a.byteOffset;
   adam(n, at(g), at(v), at(m), at(vel), bitsOf(alpha), bitsOf(rest1), bitsOf(rest2), bitsOf(epsilon));
   return n;
