@@ -12,7 +12,8 @@ export type TensorInfo = { dataId: object; shape: number[]; dtype: string };
 
 /** The wasm backend (tfjs-backend-wasm). */
 export interface WasmBackendApi {
-  wasm: { HEAPU8: Uint8Array };
+  /** asm.memory: the heap's WebAssembly.Memory (the build without threads exports it). */
+  wasm: { HEAPU8: Uint8Array; asm?: { memory?: unknown } };
   /** memoryOffset: the data's byte offset in HEAPU8 (null for strings). */
   dataIdMap: { get(dataId: object): { memoryOffset: number; dtype: string } | undefined };
   readSync(dataId: object): ArrayLike<number>;

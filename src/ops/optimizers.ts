@@ -22,6 +22,7 @@ import * as t from "io-ts";
 import { isSchedule, type LearningRateSchedule } from "./schedules.js";
 import { applyConstraint, type ConstraintSpec } from "./constraints.js";
 import { hostMemory, type HostMemory } from "../backend/host_memory.js";
+import { adamSimd } from "./adam_wasm.js";
 
 export const OPTIMIZER_BRAND = Symbol.for("tskeras.optimizer");
 
@@ -462,7 +463,9 @@ function adamInPlace(g: Float32Array, v: Float32Array, slots: readonly Float32Ar
   const [rest1, rest2, epsilon] = [1 - c.beta_1, 1 - c.beta_2, c.epsilon].map(f32);
   const [m, vel] = slots;
   const velHat = slots.length > 2 ? slots[2] : null;
-  for (let i = 0; i < v.length; i++) {
+  const done = velHat === null ? adamSimd(g, v, m, vel, alpha, rest1, rest2, epsilon) : 0;
+  if (done) updatePaths.simd++;
+  for (let i = done; i < v.length; i++) {
     const gi = g[i];
     const mi = m[i];
     const vi = vel[i];
@@ -670,8 +673,8 @@ export interface OptimizedVariable {
   readonly constraint?: ConstraintSpec | null;
 }
 
-/** How many variable updates took each path since the process started (tests read the differences). */
-export const updatePaths = { inPlace: 0, tensor: 0 };
+/** How many variable updates took each path since the process started (tests read the differences); simd: Adam in place in WebAssembly SIMD. */
+export const updatePaths = { inPlace: 0, tensor: 0, simd: 0 };
 
 export class OptimizerRuntime {
   readonly spec: OptimizerSpec;

@@ -11,6 +11,8 @@ import { referenceRnn, type RefArgs } from "./reference.js";
 import { forgetForwardLayouts } from "../../src/layers/recurrent/fused/driver.js";
 import { FUSED_CELLS } from "../../src/layers/recurrent/fused/cells/index.js";
 import { allFunctionsFor, kernelsFor, newMemory } from "../../src/layers/recurrent/fused/step_kernels.js";
+import { GEMM_FUNCTIONS, gemmFunction, TN_K_BLOCK } from "../../src/layers/recurrent/fused/gemm.js";
+import { moduleBytes } from "../../src/layers/recurrent/fused/wasm.js";
 import { arenaBytes, keptBuffers } from "../../src/layers/recurrent/fused/mem.js";
 
 /** Deterministic uniform(-scale, scale) values. */
@@ -820,6 +822,58 @@ describe("WebAssembly step functions (step_kernels.ts)", () => {
         }
   });
 
+  it("gemm_tn runs k in blocks (W1/W2's dU and dW) and gives the bits of one pass over k", () => {
+    // the kernels' gemm_tn is the blocked one, visiting panels first
+    const tn = GEMM_FUNCTIONS().find((g) => g.name === "gemm_tn")!;
+    expect(tn.body).to.deep.equal(gemmFunction(true, "panels", TN_K_BLOCK).body);
+    expect(tn.body).to.not.deep.equal(gemmFunction(true, "panels", 0).body);
+    const memory = newMemory(128);
+    const k = kernelsFor(memory);
+    if (typeof k === "string") throw new Error(k);
+    const onePass = (
+      new WA.Instance(new WA.Module(moduleBytes([gemmFunction(true, "rows", 0)])), { env: { memory } }).exports as {
+        gemm_tn: (...args: number[]) => void;
+      }
+    ).gemm_tn;
+    const f = new Float32Array(memory.buffer);
+    const { gemmTN, packB } = k.utilities;
+    for (const [m, kk, n] of [
+      [64, 800, 256], // LSTM(64)'s dU of a chunk: 16 rows × 50 steps
+      [16, 800, 192], // GRU(64)'s dW over 16 features
+      [13, 2 * TN_K_BLOCK + 37, 24], // leftover rows, a short last block
+      [6, 3 * TN_K_BLOCK, 20], // a partial panel: one pass
+      [5, TN_K_BLOCK - 1, 8], // one block
+    ])
+      for (const packed of [false, true]) {
+        const [A, Bo, P, C1, C2] = [0, 1, 2, 3, 4].map((i) => i * (1 << 18)); // floats
+        const a = rand(m + kk, m * kk),
+          b = rand(n + 7 * kk, kk * n),
+          c0 = rand(3, m * n);
+        f.set(a, A);
+        f.set(b, Bo);
+        if (packed) packB.call({ src: 4 * Bo, k: kk, n, ld: n, trans: 0, dst: 4 * P });
+        for (const acc of [0, 1]) {
+          const args = [m, kk, n, 4 * A, 4 * m, packed ? 4 * P : 4 * Bo, packed ? 32 : 4 * n, packed ? 32 * kk : 32];
+          f.set(c0, C1);
+          f.set(c0, C2);
+          gemmTN.call0([...args, 4 * C1, 4 * n, acc]);
+          onePass(...args, 4 * C2, 4 * n, acc);
+          const what = `${m}×${kk}×${n} packed ${packed} acc ${acc}`;
+          const bytes = (at: number) => Buffer.from(f.buffer, 4 * at, 4 * m * n);
+          expect(bytes(C1).equals(bytes(C2)), `${what}: the same bits`).to.equal(true);
+          for (const [i, j] of [
+            [0, 0],
+            [m - 1, n - 1],
+            [m >> 1, n >> 1],
+          ]) {
+            let sum = acc ? c0[i * n + j] : 0;
+            for (let p = 0; p < kk; p++) sum += a[p * m + i] * b[p * n + j];
+            expect(f[C1 + i * n + j], `${what} [${i}, ${j}]`).to.be.closeTo(sum, 1e-3);
+          }
+        }
+      }
+  });
+
   it("pack_b lays B (or Bᵀ) out in zero-padded panels of 8 columns", () => {
     const { k, f } = fresh();
     const { packB } = k.utilities;
@@ -938,6 +992,41 @@ describe("fused training: the forward's saved tensors stay in the arena until th
       tf.dispose(fusedRnn(fusedArgs(c, s)).output);
       expect(keptBuffers()).to.equal(0);
       tf.dispose([v, s.x, s.kernel, s.recurrentKernel, s.bias!, ...s.initialState]);
+    });
+
+    it(`${backend}: with x fed in as data the backward keeps dXP in the arena, copied out only for an x gradient`, async () => {
+      await use_backend(backend);
+      const c: Case = { ...base, kind: "lstm", B: 5, T: 6, F: 3, u: 8 };
+      const s = setup(c, 7);
+      const w = T_(10, [c.B, c.T, c.u]);
+      const loss = (x: Tensor, k: Tensor) =>
+        tf.sum(tf.mul(fusedRnn({ ...fusedArgs(c, s), inputs: x, kernel: k }).output, w)) as tf.Scalar;
+      const tensors = tf.memory().numTensors;
+      const c0 = fusedKernelCalls();
+      // the kernel's gradient only (what fit() asks of a first layer): dXP kept, never copied
+      const dK = tf.grad((k: Tensor) => loss(s.x, k))(s.kernel);
+      const c1 = fusedKernelCalls();
+      expect([c1.backward - c0.backward, c1.dxpKept - c0.dxpKept, c1.dxpCopied - c0.dxpCopied]).to.deep.equal([
+        1, 1, 0,
+      ]);
+      // x's gradient too: the gradient function copies the kept dXP out (dX = dXP·Wᵀ by tf.matMul)
+      const [dX, dK2] = tf.grads((x: Tensor, k: Tensor) => loss(x, k))([s.x, s.kernel]);
+      const c2 = fusedKernelCalls();
+      expect([c2.backward - c1.backward, c2.dxpKept - c1.dxpKept, c2.dxpCopied - c1.dxpCopied]).to.deep.equal([
+        1, 1, 1,
+      ]);
+      expect(maxDiff(dK, dK2)).to.equal(0);
+      // against the step-wise reference
+      const ref = tf.grad((x: Tensor) => tf.sum(tf.mul(referenceRnn(refArgs(c, { ...s, x })).output, w)) as tf.Scalar)(
+        s.x,
+      );
+      expect(maxDiff(dX, ref)).to.be.below(1e-5);
+      expect(Math.max(...Array.from(ref.dataSync()).map(Math.abs))).to.be.above(1e-3);
+      tf.dispose([dK, dX, dK2, ref]);
+      expect(tf.memory().numTensors, "tensors").to.equal(tensors);
+      tf.dispose(fusedRnn(fusedArgs(c, s)).output);
+      expect(keptBuffers(), "nothing kept once the tapes are gone").to.equal(0);
+      tf.dispose([w, s.x, s.kernel, s.recurrentKernel, s.bias!, ...s.initialState]);
     });
 
     it(`${backend}: several forwards on one tape (a layer stack, one layer twice) keep apart: gradients as each alone, outputs as untaped`, async () => {

@@ -51,6 +51,8 @@ type TensorInfo = tf.TensorInfo;
 
 export const FORWARD_KERNEL = "TskFusedRnn";
 export const BACKWARD_KERNEL = "TskFusedRnnGrad";
+/** Copies a buffer the backward kept in the arena (dXP) out into a tensor of the backend. */
+const KEPT_VALUES_KERNEL = "TskFusedKeptValues";
 
 /** Backends the fused kernels are registered for. */
 export const FUSED_BACKENDS = ["wasm", "cpu"] as const;
@@ -84,14 +86,17 @@ const calls = {
   paddingSkipped: 0,
   layoutsReused: 0,
   packedForward: 0,
+  dxpKept: 0,
+  dxpCopied: 0,
 };
 
 /**
  * How often the fused forward and backward kernels have run in this process (inputGrad: backward with
  * dX; savedKept: backward that found the forward's saved tensors kept in the arena, not copied), how
  * many (row, step) pairs of padding they skipped, forward and backward together, how many forward
- * calls reused the calls of an earlier one (`forwardLayouts`), and how many forward calls read U
- * packed into panels (`packsRecurrentKernel`).
+ * calls reused the calls of an earlier one (`forwardLayouts`), how many forward calls read U
+ * packed into panels (`packsRecurrentKernel`), how many backward calls kept dXP in the arena (dxpKept)
+ * and how many times a gradient function then asked for its values (dxpCopied).
  */
 export function fusedKernelCalls(): {
   readonly forward: number;
@@ -101,6 +106,8 @@ export function fusedKernelCalls(): {
   readonly paddingSkipped: number;
   readonly layoutsReused: number;
   readonly packedForward: number;
+  readonly dxpKept: number;
+  readonly dxpCopied: number;
 } {
   return { ...calls };
 }
@@ -573,7 +580,7 @@ function fillPaddingOutputs(padding: Padding, T: number, u: number, a: FusedAttr
  * Inputs: dy, dhT, [dcT], x, recurrentKernel, hprev, gates, [aux], [mask] (the saved ones chunk by chunk),
  * [kernel (with `inputGrad`)].
  * Outputs: [dXP (B,T,G·u) — the gradient of the input projection X·W + b, in input time order — unless
- * `inputGrad`], dW (F,G·u), dU (u,G·u), [dBias (biasShape)], dh0 (B,u), [dc0 (B,u)], [dX = dXP·Wᵀ
+ * `inputGrad`; kept in the arena (a handle: `Mem.keep`) unless the rows are reordered], dW (F,G·u), dU (u,G·u), [dBias (biasShape)], dh0 (B,u), [dc0 (B,u)], [dX = dXP·Wᵀ
  * (B,T,F) when `inputGrad`, with kernel W among the inputs].
  *
  * Every chunk of rows runs the cell's backward sequence function (step_kernels.ts `seq_bwd`): per step,
@@ -759,28 +766,33 @@ function backward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
       d = dh.view();
     for (let q = 0; q < B * u; q++) d0[q] = r[q] + d[q];
   }
-  // the chunks' partial sums, in chunk order
-  const sum = (into: Float32Array, at: number, n: number) => {
-    const pv = parts.view();
-    into.set(pv.subarray(at, at + n));
-    for (let i = 1; i < chunks.length; i++) {
-      const o = i * partSize + at;
-      for (let q = 0; q < n; q++) into[q] += pv[o + q];
-    }
+  // the chunks' partial sums, in chunk order: the first chunk's copied, the others added one by one
+  const sum = (into: Buf, from: number, at: number, n: number) => {
+    into.view().set(parts.view().subarray(at, at + n), from);
+    if (chunks.length > 1)
+      colsumAcc.call({
+        rows: chunks.length - 1,
+        src: parts.offset + (partSize + at) * 4,
+        srcstride: partSize * 4,
+        nbytes: n * 4,
+        dst: into.offset + from * 4,
+      });
   };
-  sum(dU.buf.view(), 0, u * Gu);
-  sum(dW.buf.view(), u * Gu, F * Gu);
+  sum(dU.buf, 0, 0, u * Gu);
+  sum(dW.buf, 0, u * Gu, F * Gu);
   if (dBias) {
-    const db = dBias.buf.view();
-    sum(db.subarray(0, Gu), (u + F) * Gu, Gu);
+    sum(dBias.buf, 0, (u + F) * Gu, Gu);
     if (a.biasLayout === "input+recurrent") {
-      if (cell.recurrentGradIsInputGrad) db.copyWithin(Gu, 0, Gu);
-      else sum(db.subarray(Gu, Gu + Grec), (u + F + 1) * Gu, Grec);
+      if (cell.recurrentGradIsInputGrad) dBias.buf.view().copyWithin(Gu, 0, Gu);
+      else sum(dBias.buf, Gu, (u + F + 1) * Gu, Grec);
     }
   }
 
+  // dXP is asked for only when the x gradient was not foreseen (`needsGradient`): kept, not copied out
+  // (W2: 1.6 MB per batch), unless its rows need reordering
+  const dxpOut = dX ? [] : [order ? mem.result(dXP, order) : mem.keep(dXP)];
+  if (dxpOut.length && !order && mem.keeps(dxpOut[0])) calls.dxpKept++;
   const outs: [Out, RowOrder][] = [
-    ...(dX ? [] : [[dXP, order] as [Out, RowOrder]]),
     [dW, null],
     [dU, null],
     ...(dBias ? [[dBias, null] as [Out, RowOrder]] : []),
@@ -788,7 +800,7 @@ function backward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
     ...(dc0 ? [[dc0, order] as [Out, RowOrder]] : []),
     ...(dX ? [[dX, order] as [Out, RowOrder]] : []),
   ];
-  return outs.map(([o, rowOrder]) => mem.result(o, rowOrder));
+  return [...dxpOut, ...outs.map(([o, rowOrder]) => mem.result(o, rowOrder))];
 }
 
 /**
@@ -877,6 +889,21 @@ function registerFusedKernels(): void {
         calls.backward++;
         if ((attrs as unknown as FusedAttrs).inputGrad) calls.inputGrad++;
         return run(backend, backendName, backward, inputs, attrs as unknown as FusedAttrs);
+      },
+    });
+    tf.registerKernel({
+      kernelName: KEPT_VALUES_KERNEL,
+      backendName,
+      kernelFunc: ({ inputs, backend, attrs }) => {
+        calls.dxpCopied++;
+        const { shape } = attrs as unknown as { shape: number[] };
+        return run(
+          backend,
+          backendName,
+          (mem) => [mem.result({ buf: mem.input(inputs.kept!), shape }, null)],
+          inputs,
+          attrs as unknown as FusedAttrs,
+        );
       },
     });
   }
@@ -1043,7 +1070,10 @@ export function fusedRnn(o: FusedRnnArgs): FusedRnnResult {
           if (mask) bIn.mask = saved[saved.length - 1];
           if (inputGrad) bIn.kernel = W;
           const g = engine.runKernel(BACKWARD_KERNEL, bIn, { ...attrs, inputGrad });
-          const dXP = inputGrad ? undefined : g[0];
+          // a kept handle (rank 1, no values) or the values
+          const kept = inputGrad ? undefined : g[0];
+          const dXP = () =>
+            kept!.rank === 1 ? engine.runKernel(KEPT_VALUES_KERNEL, { kept: kept! }, { shape: [B, T, Gu] })[0] : kept!;
           let i = inputGrad ? 0 : 1;
           const dW = g[i++],
             dU = g[i++];
@@ -1052,7 +1082,7 @@ export function fusedRnn(o: FusedRnnArgs): FusedRnnResult {
           const dc0 = cell.states === 2 ? g[i++] : undefined;
           const dX = inputGrad ? g[i] : undefined;
           const grads: Record<string, () => Tensor> = {
-            x: () => dX ?? tf.reshape(tf.matMul(tf.reshape(dXP!, [B * T, Gu]), tf.transpose(W)), [B, T, F]),
+            x: () => dX ?? tf.reshape(tf.matMul(tf.reshape(dXP(), [B * T, Gu]), tf.transpose(W)), [B, T, F]),
             kernel: () => dW,
             recurrentKernel: () => dU,
             h0: () => dh0,

@@ -16,6 +16,8 @@
  * is on: wasm.ts `relaxedSimd()`). x86-64 has 16 vector registers: MR = 4 leaves room for B, A and
  * addresses; 5 or 6 rows ran at half the speed (V8 spills).
  * Rows left over (m mod MR) take a 1-row tile; columns past n in the last panel are not stored.
+ * A function may run k in blocks (`gemmFunction`'s kBlock: gemm_tn): a block's tile starts from the sums
+ * the block before stored in C, so every element is the same chain of multiply-adds as in one pass.
  */
 import {
   VECTOR,
@@ -26,6 +28,8 @@ import {
   i32,
   ifElse,
   inc,
+  select,
+  and,
   loopUntil,
   mul,
   set,
@@ -48,14 +52,24 @@ const fstore = (addr: Code, v: Code, offset = 0): Code => [...addr, ...v, 0x38, 
 const lane = (v: Code, l: number): Code => [...v, 0xfd, 0x1f, l];
 const fadd = (a: Code, b: Code): Code => [...a, ...b, 0x92];
 const ltS = (a: Code, b: Code): Code => [...a, ...b, 0x48];
+const shrU = (a: Code, b: Code): Code => [...a, ...b, 0x76];
+const or = (a: Code, b: Code): Code => [...a, ...b, 0x72];
 const ZERO = VECTOR.constant(0);
 
 export const GEMM_PARAMS = ["m", "k", "n", "a", "lda", "b", "ldb", "bpanel", "c", "ldc", "acc"] as const;
 export const PACK_PARAMS = ["src", "k", "n", "ld", "trans", "dst"] as const;
 
-function gemmFunction(transA: boolean): WasmFunction {
+/**
+ * The order the tiles are visited in (each C element's sum over k is the same either way: same bits).
+ * "rows": every panel of B for one block of MR rows of A, then the next rows: B is read m/MR times
+ * from wherever it lies, A's rows stay near. "panels": every block of rows for one panel of B (k × 8),
+ * then the next panel: a panel is read from the cache m/MR times in a row, A is read once per panel.
+ */
+export type TileOrder = "rows" | "panels";
+
+export function gemmFunction(transA: boolean, order: TileOrder = "rows", kBlock = 0, fname?: string): WasmFunction {
   return defineFunction(
-    transA ? "gemm_tn" : "gemm_nn",
+    fname ?? (transA ? "gemm_tn" : "gemm_nn"),
     GEMM_PARAMS,
     [
       "i",
@@ -68,6 +82,10 @@ function gemmFunction(transA: boolean): WasmFunction {
       "astep",
       "arow",
       "left",
+      "k0",
+      "kc",
+      "ablk",
+      "bblk",
       ...Array.from({ length: MR }, (_, r) => `lda${r}`),
     ],
     (L, valueLocal) => {
@@ -80,6 +98,7 @@ function gemmFunction(transA: boolean): WasmFunction {
         if (transA) return splatLoad(get(L.pa), 4 * r);
         return splatLoad(r === 0 ? get(L.pa) : add(get(L.pa), get(L[`lda${r}`])));
       };
+      // the tile of C at rows i.., columns j.. (arow, panel and pc point at it): its sum over k, stored
       const tile = (rows: number): Code => {
         const cRow = (r: number): Code => (r === 0 ? get(L.pc) : add(get(L.pc), mul(get(L.ldc), i32(r))));
         const full = vec(
@@ -111,49 +130,74 @@ function gemmFunction(transA: boolean): WasmFunction {
           ),
         );
         return vec(
-          set(L.j, i32(0)),
-          set(L.panel, get(L.b)),
-          set(L.arow, transA ? add(get(L.a), mul(get(L.i), i32(4))) : add(get(L.a), mul(get(L.i), get(L.lda)))),
-          set(L.pc, add(get(L.c), mul(get(L.i), get(L.ldc)))),
+          ifElse(
+            get(L.k0),
+            vec(...accs.slice(0, rows).flatMap(([x, y], r) => [set(x, vload(cRow(r))), set(y, vload(cRow(r), 16))])),
+            vec(...accs.slice(0, rows).flatMap(([x, y]) => [set(x, ZERO), set(y, ZERO)])),
+          ),
+          set(L.pa, get(L.arow)),
+          set(L.pb, get(L.panel)),
+          set(L.p, i32(0)),
           loopUntil(
-            geU(get(L.j), get(L.n)),
+            geU(get(L.p), get(L.kc)),
             vec(
-              ...accs.slice(0, rows).flatMap(([x, y]) => [set(x, ZERO), set(y, ZERO)]),
-              set(L.pa, get(L.arow)),
-              set(L.pb, get(L.panel)),
-              set(L.p, i32(0)),
-              loopUntil(
-                geU(get(L.p), get(L.k)),
+              set(b0, vload(get(L.pb))),
+              set(b1, vload(get(L.pb), 16)),
+              ...Array.from({ length: rows }, (_, r) =>
                 vec(
-                  set(b0, vload(get(L.pb))),
-                  set(b1, vload(get(L.pb), 16)),
-                  ...Array.from({ length: rows }, (_, r) =>
-                    vec(
-                      set(av, aAt(r)),
-                      set(accs[r][0], VECTOR.madd(get(av), get(b0), get(accs[r][0]))),
-                      set(accs[r][1], VECTOR.madd(get(av), get(b1), get(accs[r][1]))),
-                    ),
-                  ),
-                  inc(L.pb, get(L.ldb)),
-                  inc(L.pa, get(L.astep)),
-                  inc(L.p, i32(1)),
+                  set(av, aAt(r)),
+                  set(accs[r][0], VECTOR.madd(get(av), get(b0), get(accs[r][0]))),
+                  set(accs[r][1], VECTOR.madd(get(av), get(b1), get(accs[r][1]))),
                 ),
               ),
-              set(L.left, sub(get(L.n), get(L.j))),
-              ifElse(ltS(get(L.left), i32(8)), partial, full),
-              inc(L.j, i32(8)),
-              inc(L.pc, i32(32)),
-              inc(L.panel, get(L.bpanel)),
+              inc(L.pb, get(L.ldb)),
+              inc(L.pa, get(L.astep)),
+              inc(L.p, i32(1)),
             ),
           ),
+          set(L.left, sub(get(L.n), get(L.j))),
+          ifElse(ltS(get(L.left), i32(8)), partial, full),
         );
       };
+      // where rows i.. of A and of C start, and panel j.. of B
+      const atRows = vec(
+        set(L.arow, transA ? add(get(L.ablk), mul(get(L.i), i32(4))) : add(get(L.ablk), mul(get(L.i), get(L.lda)))),
+        set(L.pc, add(add(get(L.c), mul(get(L.i), get(L.ldc))), mul(get(L.j), i32(4)))),
+      );
+      const atPanel = set(L.panel, add(get(L.bblk), mul(shrU(get(L.j), i32(3)), get(L.bpanel))));
+      const overRows = (body: (rows: number) => Code): Code =>
+        vec(
+          set(L.i, i32(0)),
+          loopUntil(ltS(get(L.m), add(get(L.i), i32(MR))), vec(body(MR), inc(L.i, i32(MR)))),
+          loopUntil(geU(get(L.i), get(L.m)), vec(body(1), inc(L.i, i32(1)))),
+        );
+      const overPanels = (body: Code): Code =>
+        vec(set(L.j, i32(0)), loopUntil(geU(get(L.j), get(L.n)), vec(body, inc(L.j, i32(8)))));
       return vec(
         set(L.astep, transA ? get(L.lda) : i32(4)),
         ...Array.from({ length: MR }, (_, r) => set(L[`lda${r}`], mul(get(L.lda), i32(r)))),
-        set(L.i, i32(0)),
-        loopUntil(ltS(get(L.m), add(get(L.i), i32(MR))), vec(tile(MR), inc(L.i, i32(MR)))),
-        loopUntil(geU(get(L.i), get(L.m)), vec(tile(1), inc(L.i, i32(1)))),
+        // k in blocks of kBlock steps (a block continues the sums the one before stored in C: same bits),
+        // only where C holds nothing to add to and every panel is whole; else one block of k
+        set(L.kc, kBlock ? select(get(L.k), i32(kBlock), or(get(L.acc), and(get(L.n), i32(7)))) : get(L.k)),
+        set(L.k0, i32(0)),
+        // k = 0 still runs once (C = 0 unless acc)
+        loopUntil(
+          geU(get(L.k0), select(get(L.k), i32(1), get(L.k))),
+          vec(
+            ifElse(ltS(sub(get(L.k), get(L.k0)), get(L.kc)), set(L.kc, sub(get(L.k), get(L.k0))), []),
+            set(L.ablk, add(get(L.a), mul(get(L.k0), transA ? get(L.lda) : i32(4)))),
+            set(L.bblk, add(get(L.b), mul(get(L.k0), get(L.ldb)))),
+            order === "rows"
+              ? overRows((rows) => overPanels(vec(atPanel, atRows, tile(rows))))
+              : overPanels(
+                  vec(
+                    atPanel,
+                    overRows((rows) => vec(atRows, tile(rows))),
+                  ),
+                ),
+            inc(L.k0, select(get(L.kc), i32(1), get(L.kc))),
+          ),
+        ),
       );
     },
   );
@@ -202,7 +246,15 @@ function ifElseI32(cond: Code, a: Code, b: Code): Code {
   return [...cond, 0x04, 0x7f, ...a, 0x05, ...b, 0x0b];
 }
 
+/**
+ * gemm_tn's block of k. Its products are the weight gradients, k = a chunk's rows × steps (800 for W1/W2):
+ * one pass over k reads B (dR, dXP: 0.8 MB) from the level-2 cache for every 4 rows of A; blocks of 128
+ * steps, panel by panel, keep the panel's strip of B and A's block in the level-1 cache. dU of LSTM(64)
+ * (64 × 800 × 256) 640 → 520 µs (bench/gemm_order.ts).
+ */
+export const TN_K_BLOCK = 128;
+
 let gemmFunctions: readonly WasmFunction[] | undefined;
 /** gemm_nn, gemm_tn and pack_b (generated on first use: after `relaxedSimd()` has been decided). */
 export const GEMM_FUNCTIONS = (): readonly WasmFunction[] =>
-  (gemmFunctions ??= [gemmFunction(false), gemmFunction(true), packB]);
+  (gemmFunctions ??= [gemmFunction(false), gemmFunction(true, "panels", TN_K_BLOCK), packB]);
