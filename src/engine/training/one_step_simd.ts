@@ -2,7 +2,7 @@
  * The one-step path's vector × matrix products in WebAssembly SIMD (f32x4), in a memory of its own: the
  * recurrent layers' x·W, h·U and (r·h)·U_h (one_step.ts). One small function, compiled on first use (no
  * step functions, no threads: the fused kernels' module would cost its generation on the first call).
- * The weights are copied in once per call, read where the backend keeps them, so nothing is cached.
+ * The weights are copied in once per layer call, read where the backend keeps them, so nothing is cached.
  */
 import {
   add,
@@ -93,8 +93,13 @@ function matvecModule(): object {
   return new WA!.Module(moduleBytes([fn]));
 }
 
-/** The products of one recurrent layer's call: its weights copied in, then one product per step and row. */
+/**
+ * The products of one recurrent layer, made once per layer: `load` takes a call's weights (before the
+ * call's first product), then one product per step and row.
+ */
 export interface RecurrentProducts {
+  /** This call's W (F, G·u) and U (u, G·u). */
+  load(W: Float32Array, U: Float32Array): void;
   /** out = x[offset, offset + F) · W (all G·u columns). */
   input(x: Float64Array, offset: number, out: Float64Array): void;
   /** out = h · U, the first `recurrentColumns` columns. */
@@ -116,16 +121,15 @@ const blocks = (floats: number) => Math.ceil(floats / 4) * 4;
 
 /**
  * The products of a layer with F inputs, u units, G·u = `columns` gate columns (the first
- * `recurrentColumns` in h·U) on weights W (F, G·u) and U (u, G·u), or null when WebAssembly SIMD cannot
- * run them here (no WebAssembly, or u not a multiple of 4: the column blocks must be whole vectors).
+ * `recurrentColumns` in h·U), or null when WebAssembly SIMD cannot run them here (no WebAssembly, or u not
+ * a multiple of 4: the column blocks must be whole vectors). Every layer uses the same memory from address
+ * 0: `load` copies the layer's weights in, so layers run one after the other.
  */
 export function simdProducts(
   F: number,
   u: number,
   columns: number,
   recurrentColumns: number,
-  W: Float32Array,
-  U: Float32Array,
 ): RecurrentProducts | null {
   if (u % 4 !== 0 || !WA) return null;
   if (module === undefined) {
@@ -142,33 +146,35 @@ export function simdProducts(
   const uAt = wAt + F * columns;
   const outAt = uAt + u * columns;
   const bytes = (outAt + columns) * 4;
-  if (!memory || memory.buffer.byteLength < bytes) {
-    memory = new WA.Memory({ initial: Math.ceil(bytes / 65536) });
-    const { exports } = new WA.Instance(module, { env: { memory } });
-    matvec = exports.matvec as typeof matvec;
-  }
-  const f32 = new Float32Array(memory.buffer, 0, outAt + columns);
-  f32.set(W, wAt);
-  f32.set(U, uAt);
-  const run = matvec!;
-  layerCalls++;
+  let f32 = new Float32Array(0);
   const result = (out: Float64Array, n: number) => {
     for (let k = 0; k < n; k++) out[k] = f32[outAt + k];
   };
   return {
+    load(W, U) {
+      if (!memory || memory.buffer.byteLength < bytes) {
+        memory = new WA!.Memory({ initial: Math.ceil(bytes / 65536) });
+        const { exports } = new WA!.Instance(module!, { env: { memory } });
+        matvec = exports.matvec as typeof matvec;
+      }
+      if (f32.buffer !== memory.buffer) f32 = new Float32Array(memory.buffer, 0, outAt + columns);
+      f32.set(W, wAt);
+      f32.set(U, uAt);
+      layerCalls++;
+    },
     input(x, offset, out) {
       for (let i = 0; i < F; i++) f32[xAt + i] = x[offset + i];
-      run(xAt * 4, wAt * 4, columns * 4, columns * 4, outAt * 4, F);
+      matvec!(xAt * 4, wAt * 4, columns * 4, columns * 4, outAt * 4, F);
       result(out, columns);
     },
     recurrent(h, out) {
       f32.set(h, hAt);
-      run(hAt * 4, uAt * 4, columns * 4, recurrentColumns * 4, outAt * 4, u);
+      matvec!(hAt * 4, uAt * 4, columns * 4, recurrentColumns * 4, outAt * 4, u);
       result(out, recurrentColumns);
     },
     reset(rh, out) {
       for (let i = 0; i < u; i++) f32[hAt + i] = rh[i];
-      run(hAt * 4, (uAt + recurrentColumns) * 4, columns * 4, (columns - recurrentColumns) * 4, outAt * 4, u);
+      matvec!(hAt * 4, (uAt + recurrentColumns) * 4, columns * 4, (columns - recurrentColumns) * 4, outAt * 4, u);
       result(out, columns - recurrentColumns);
     },
   };
