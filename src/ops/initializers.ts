@@ -4,7 +4,7 @@
  */
 import { Rng } from "./random.js";
 import { DRAW_KINDS } from "./random_draws.js";
-import { gramSchmidt } from "./gram_schmidt.js";
+import { orthonormalScaled } from "./gram_schmidt.js";
 import {
   Int,
   Nullable,
@@ -221,15 +221,8 @@ function orthogonal(shape: readonly number[], gain: number, rng: Rng): Float32Ar
   const n = Math.min(rows, cols);
   // a: m x n column-major in float64; modified Gram–Schmidt gives Q with R's diagonal positive,
   // which equals numpy's q * sign(diag(r)).
-  const a = rng.normalColumns(m, n);
-  gramSchmidt(a, m, n);
-  const out = new Float32Array(rows * cols);
-  for (let r = 0; r < rows; r++)
-    for (let c = 0; c < cols; c++) {
-      // rows >= cols: Q is (rows x cols); else Q is (cols x rows) and we take its transpose.
-      out[r * cols + c] = gain * (rows >= cols ? a[c * m + r] : a[r * m + c]);
-    }
-  return out;
+  // Q is (rows x cols) when rows >= cols; else Q is (cols x rows) and the weight is its transpose.
+  return orthonormalScaled(rng.normalColumns(m, n), m, n, gain, rows >= cols);
 }
 
 /** Draws the initial values of a weight of `shape` (row-major float32). */
