@@ -206,6 +206,24 @@ for (const backend of ["wasm", "cpu"] as const) {
       });
     }
 
+    it("one value called with 3, 1, 2, 3 rows in turn (its buffers made anew for each batch size): the general path's numbers", async () => {
+      const model = pipe(
+        keras_model_sequential({ input_shape: [2, 3] }),
+        layer_lstm({ units: 4, return_sequences: true }),
+        layer_gru({ units: 6 }),
+        layer_dense({ units: 2, activation: "tanh" }),
+      );
+      const stream = async () => {
+        const out: NestedNumbers[][] = [];
+        for (const [i, n] of [3, 1, 2, 3].entries())
+          out.push(await predict(model, batchOf(n, 2, 3, i), { verbose: 0 }));
+        return out;
+      };
+      const [a, k] = await counted(stream);
+      expect(k).to.equal(4);
+      expectClose(a, await general(stream));
+    });
+
     it("the products run in WebAssembly SIMD when the units are a multiple of 4, in JavaScript otherwise", async () => {
       const x = batchOf(1, 1, 3, 4);
       const ran = async (units: number) => {
