@@ -36,7 +36,8 @@ import {
   oneStepPredictCalls,
   setOneStepEnabled,
 } from "../../src/engine/training/one_step.js";
-import { simdProductCalls } from "../../src/engine/training/one_step_simd.js";
+import { simdProductCalls, simdProducts } from "../../src/engine/training/one_step_simd.js";
+import { FUSED_CELLS, foldBias, type BiasLayout } from "../../src/layers/recurrent/fused/cells/index.js";
 import { getRuntime, releaseAllRuntimes, releaseRuntime } from "../../src/engine/runtime.js";
 import { stateCellOf } from "../../src/engine/layer_state.js";
 import { setFusedKernelsEnabled } from "../../src/layers/recurrent/fused/index.js";
@@ -176,6 +177,26 @@ const CHAINS: [string, () => Model, [number, number, number]][] = [
     [2, 3, 3],
   ],
 ];
+
+describe("the one-step path's bias folding in WebAssembly", () => {
+  it("gives foldBias's bits for every fused cell and bias layout", () => {
+    const u = 8;
+    for (const cell of Object.values(FUSED_CELLS))
+      for (const layout of ["none", "input", "input+recurrent"] as BiasLayout[]) {
+        const Gu = cell.gates * u;
+        const bias = Float32Array.from({ length: (layout === "input+recurrent" ? 2 : 1) * Gu }, (_, i) =>
+          Math.fround(Math.sin(i * 1.7 + cell.gates) * 10 ** ((i % 7) - 3)),
+        );
+        const products = simdProducts(cell, 3, u)!;
+        products.load(new Float32Array(3 * Gu), new Float32Array(u * Gu));
+        const [bi, br, wantBi, wantBr] = [0, 1, 2, 3].map(() => new Float64Array(Gu + 4).fill(NaN));
+        products.foldBias(layout, layout === "none" ? null : bias, bi, br);
+        foldBias(cell, layout, layout === "none" ? null : bias, u, wantBi, wantBr);
+        const same = (a: Float64Array, b: Float64Array) => a.every((v, i) => Object.is(v, b[i]));
+        expect(same(bi, wantBi) && same(br, wantBr), `${cell.id}, ${layout}`).to.equal(true);
+      }
+  });
+});
 
 for (const backend of ["wasm", "cpu"] as const) {
   describe(`predict on the one-step path (${backend})`, () => {

@@ -7,7 +7,9 @@
  * (the SIMD products copy the weights into their own memory per call), so a fit, set_weights or
  * reset_states between two calls cannot be missed. The new states are written back into the state tensors
  * (or replace them when anything else shares their data). x is read straight from the nested arrays; the
- * result is the nested arrays predict returns.
+ * result is the nested arrays predict returns. The working buffers are made once per runtime and batch
+ * size and reused (a call fills every one before reading it): the first ~1,000 calls of a process then
+ * allocate too little to trigger a garbage collection.
  *
  * The cell's step math is the fused cells' own phase bodies (fused/cells/), compiled to JavaScript; the
  * recurrent products run in one_step_simd.ts where they can. Anything this path does not cover returns
@@ -243,9 +245,7 @@ function chainOf(rt: Runtime): Chain | null {
         returnSequences: c.return_sequences === true,
         stateful: c.stateful === true,
         row: rowBuffers(cell, units),
-        products:
-          simdProducts(inputDim, units, Gu, cell.recurrentGates * units) ??
-          scalarProducts(inputDim, units, Gu, cell.recurrentGates * units),
+        products: simdProducts(cell, inputDim, units) ?? scalarProducts(cell, inputDim, units),
       });
     } else if (layer.className === "Dense" && links.length > 0) {
       const activation = c.activation as Activation;
@@ -346,12 +346,15 @@ function product(
 }
 
 /** RecurrentProducts in JavaScript (where one_step_simd.ts cannot run them). */
-function scalarProducts(F: number, u: number, columns: number, recurrentColumns: number): RecurrentProducts {
+function scalarProducts(cell: FusedCell, F: number, u: number): RecurrentProducts {
+  const columns = cell.gates * u;
+  const recurrentColumns = cell.recurrentGates * u;
   let [W, U]: Float32Array[] = [new Float32Array(0), new Float32Array(0)];
   return {
     load(w, r) {
       [W, U] = [w, r];
     },
+    foldBias: (layout, bias, bi, br) => foldBias(cell, layout, bias, u, bi, br),
     input: (x, offset, out) => product(x, offset, W, F, columns, 0, columns, out),
     recurrent: (h, out) => product(h, 0, U, u, columns, 0, recurrentColumns, out),
     reset: (rh, out) => product(rh, 0, U, u, columns, recurrentColumns, columns - recurrentColumns, out),
@@ -372,8 +375,8 @@ function runRecurrent(
 ): void {
   const { cell, phases, units: u, inputDim: F, products } = link;
   const { buffers: buf, next } = link.row;
-  foldBias(cell, link.biasLayout, bias, u, buf.bi, buf.br);
   products.load(W, U);
+  products.foldBias(link.biasLayout, bias, buf.bi, buf.br);
   const [hs, cs] = states;
   for (let b = 0; b < n; b++) {
     const h = hs.subarray(b * u, (b + 1) * u);

@@ -6,6 +6,7 @@
  */
 import {
   add,
+  and,
   geU,
   get,
   i32,
@@ -14,10 +15,12 @@ import {
   memoryZero,
   moduleBytes,
   mul,
+  ifElse,
   set,
   vec,
   type Code,
 } from "../../layers/recurrent/fused/wasm.js";
+import { foldBias, type BiasLayout, type FusedCell } from "../../layers/recurrent/fused/cells/index.js";
 import { WA, type WasmMemory } from "../../layers/recurrent/fused/step_kernels.js";
 
 const V128 = 0x7b;
@@ -90,7 +93,39 @@ function matvecModule(): object {
     locals: [I32, I32, I32, V128, V128, V128, V128],
     body,
   };
-  return new WA!.Module(moduleBytes([fn]));
+  return new WA!.Module(moduleBytes([fn, foldBiasFunction()]));
+}
+
+/**
+ * fold_bias(bias, Gu, u, twoRows, separate, bi, br) (byte addresses; `separate` a bit per gate): cells/
+ * types.ts `foldBias` in float64 on float32 `bias`, the same arithmetic (so the same bits): bi = the input
+ * bias, plus the recurrent bias (bias[Gu..2·Gu)) of the gates not in `separate` when there are two rows;
+ * br = the recurrent bias of the `separate` gates, zero elsewhere. In WebAssembly because the JavaScript
+ * loops ran unoptimized for the first few hundred calls of a process (≈ 5 µs a call there).
+ */
+function foldBiasFunction() {
+  const [bias, Gu, u, twoRows, separate, bi, br, j] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const inputBias = [...add(get(bias), mul(get(j), i32(4))), 0x2a, 2, 0, 0xbb]; // f32.load, f64.promote_f32
+  const recurrentBias = [...add(get(bias), mul(add(get(Gu), get(j)), i32(4))), 0x2a, 2, 0, 0xbb];
+  const store = (at: number, v: Code): Code => [...add(get(at), mul(get(j), i32(8))), ...v, 0x39, 3, 0];
+  const zero: Code = [0x44, 0, 0, 0, 0, 0, 0, 0, 0];
+  const gateIsSeparate = and([...get(separate), ...get(j), ...get(u), 0x6e, 0x76], i32(1)); // separate >> (j / u) & 1
+  const body = loopUntil(
+    geU(get(j), get(Gu)),
+    vec(
+      ifElse(
+        get(twoRows),
+        ifElse(
+          gateIsSeparate,
+          vec(store(bi, inputBias), store(br, recurrentBias)),
+          vec(store(bi, [...inputBias, ...recurrentBias, 0xa0]), store(br, zero)),
+        ),
+        vec(store(bi, inputBias), store(br, zero)),
+      ),
+      inc(j, i32(1)),
+    ),
+  );
+  return { name: "fold_bias", params: ["bias", "Gu", "u", "twoRows", "separate", "bi", "br"], locals: [I32], body };
 }
 
 /**
@@ -100,6 +135,8 @@ function matvecModule(): object {
 export interface RecurrentProducts {
   /** This call's W (F, G·u) and U (u, G·u). */
   load(W: Float32Array, U: Float32Array): void;
+  /** cells/types.ts `foldBias(cell, layout, bias, u, bi, br)` of this layer's cell (the same bits). */
+  foldBias(layout: BiasLayout, bias: Float32Array | null, bi: Float64Array, br: Float64Array): void;
   /** out = x[offset, offset + F) · W (all G·u columns). */
   input(x: Float64Array, offset: number, out: Float64Array): void;
   /** out = h · U, the first `recurrentColumns` columns. */
@@ -115,22 +152,18 @@ export const simdProductCalls = (): number => layerCalls;
 let module: object | null | undefined;
 let memory: WasmMemory | undefined;
 let matvec: ((x: number, w: number, stride: number, width: number, out: number, n: number) => void) | undefined;
+let foldBiasIn: ((...addressesAndSizes: number[]) => void) | undefined;
 
 /** Floats, rounded up to whole 16-byte blocks. */
 const blocks = (floats: number) => Math.ceil(floats / 4) * 4;
 
 /**
- * The products of a layer with F inputs, u units, G·u = `columns` gate columns (the first
- * `recurrentColumns` in h·U), or null when WebAssembly SIMD cannot run them here (no WebAssembly, or u not
- * a multiple of 4: the column blocks must be whole vectors). Every layer uses the same memory from address
- * 0: `load` copies the layer's weights in, so layers run one after the other.
+ * The products of a layer of `cell` with F inputs and u units: G·u = `columns` gate columns, the first
+ * `recurrentColumns` (the cell's recurrent gates) in h·U; null when WebAssembly SIMD cannot run them here
+ * (no WebAssembly, or u not a multiple of 4: the column blocks must be whole vectors). Every layer uses the
+ * same memory from address 0: `load` copies the layer's weights in, so layers run one after the other.
  */
-export function simdProducts(
-  F: number,
-  u: number,
-  columns: number,
-  recurrentColumns: number,
-): RecurrentProducts | null {
+export function simdProducts(cell: FusedCell, F: number, u: number): RecurrentProducts | null {
   if (u % 4 !== 0 || !WA) return null;
   if (module === undefined) {
     try {
@@ -140,13 +173,20 @@ export function simdProducts(
     }
   }
   if (!module) return null;
-  // layout (floats): x, h (also r·h), W, U, then the outputs
+  const columns = cell.gates * u;
+  const recurrentColumns = cell.recurrentGates * u;
+  const separate = cell.separateRecurrentBias.reduce((mask, k) => mask | (1 << k), 0);
+  // layout (floats): x, h (also r·h), W, U, the outputs, the bias (two rows); then bi, br in float64
   const [xAt, hAt] = [0, blocks(F)];
   const wAt = hAt + blocks(u);
   const uAt = wAt + F * columns;
   const outAt = uAt + u * columns;
-  const bytes = (outAt + columns) * 4;
+  const biasAt = outAt + columns;
+  const biAt = Math.ceil((biasAt + 2 * columns) / 2); // in float64s
+  const brAt = biAt + columns;
+  const bytes = (brAt + columns) * 8;
   let f32 = new Float32Array(0);
+  let f64 = new Float64Array(0);
   const result = (out: Float64Array, n: number) => {
     for (let k = 0; k < n; k++) out[k] = f32[outAt + k];
   };
@@ -156,11 +196,22 @@ export function simdProducts(
         memory = new WA!.Memory({ initial: Math.ceil(bytes / 65536) });
         const { exports } = new WA!.Instance(module!, { env: { memory } });
         matvec = exports.matvec as typeof matvec;
+        foldBiasIn = exports.fold_bias as typeof foldBiasIn;
       }
-      if (f32.buffer !== memory.buffer) f32 = new Float32Array(memory.buffer, 0, outAt + columns);
+      if (f32.buffer !== memory.buffer) {
+        f32 = new Float32Array(memory.buffer, 0, biasAt + 2 * columns);
+        f64 = new Float64Array(memory.buffer, 0, brAt + columns);
+      }
       f32.set(W, wAt);
       f32.set(U, uAt);
       layerCalls++;
+    },
+    foldBias(layout, bias, bi, br) {
+      if (!bias || layout === "none") return foldBias(cell, layout, null, u, bi, br);
+      f32.set(bias, biasAt);
+      foldBiasIn!(biasAt * 4, columns, u, layout === "input+recurrent" ? 1 : 0, separate, biAt * 8, brAt * 8);
+      bi.set(f64.subarray(biAt, biAt + columns));
+      br.set(f64.subarray(brAt, brAt + columns));
     },
     input(x, offset, out) {
       for (let i = 0; i < F; i++) f32[xAt + i] = x[offset + i];
