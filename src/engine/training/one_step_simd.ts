@@ -187,9 +187,9 @@ export function simdProducts(cell: FusedCell, F: number, u: number): RecurrentPr
   const bytes = (brAt + columns) * 8;
   let f32 = new Float32Array(0);
   let f64 = new Float64Array(0);
-  const result = (out: Float64Array, n: number) => {
-    for (let k = 0; k < n; k++) out[k] = f32[outAt + k];
-  };
+  // the products' results as views (made when the memory is), copied out by the builtin set: a loop
+  // here ran unoptimized for the first few hundred calls of a process
+  let [allColumns, recurrentPart, resetPart] = [f32, f32, f32];
   return {
     load(W, U) {
       if (!memory || memory.buffer.byteLength < bytes) {
@@ -201,6 +201,9 @@ export function simdProducts(cell: FusedCell, F: number, u: number): RecurrentPr
       if (f32.buffer !== memory.buffer) {
         f32 = new Float32Array(memory.buffer, 0, biasAt + 2 * columns);
         f64 = new Float64Array(memory.buffer, 0, brAt + columns);
+        allColumns = f32.subarray(outAt, outAt + columns);
+        recurrentPart = f32.subarray(outAt, outAt + recurrentColumns);
+        resetPart = f32.subarray(outAt, outAt + columns - recurrentColumns);
       }
       f32.set(W, wAt);
       f32.set(U, uAt);
@@ -216,17 +219,17 @@ export function simdProducts(cell: FusedCell, F: number, u: number): RecurrentPr
     input(x, offset, out) {
       for (let i = 0; i < F; i++) f32[xAt + i] = x[offset + i];
       matvec!(xAt * 4, wAt * 4, columns * 4, columns * 4, outAt * 4, F);
-      result(out, columns);
+      out.set(allColumns);
     },
     recurrent(h, out) {
       f32.set(h, hAt);
       matvec!(hAt * 4, uAt * 4, columns * 4, recurrentColumns * 4, outAt * 4, u);
-      result(out, recurrentColumns);
+      out.set(recurrentPart);
     },
     reset(rh, out) {
       for (let i = 0; i < u; i++) f32[hAt + i] = rh[i];
       matvec!(hAt * 4, (uAt + recurrentColumns) * 4, columns * 4, (columns - recurrentColumns) * 4, outAt * 4, u);
-      result(out, columns - recurrentColumns);
+      out.set(resetPart);
     },
   };
 }
