@@ -201,11 +201,16 @@ interface Draws {
 }
 let draws: Draws | null | undefined;
 
+/** The memory the kept instance may have (a larger draw gets an instance of its own, freed after it). */
+const KEPT_BYTES = 1 << 20;
+
 /** The module's instance, with a memory of at least `bytes` (null without WebAssembly). */
 function drawsFor(bytes: number): Draws | null {
   if (draws === undefined) draws = WA ? instance(1) : null;
-  if (draws && draws.memory.buffer.byteLength < bytes) draws = instance(Math.ceil(bytes / 65536));
-  return draws;
+  if (!draws || draws.memory.buffer.byteLength >= bytes) return draws;
+  const sized = instance(Math.ceil(bytes / 65536));
+  if (bytes <= KEPT_BYTES) draws = sized;
+  return sized;
 }
 
 let module: object | undefined;

@@ -45,6 +45,7 @@ describe("the initializers' draws in WebAssembly", () => {
   it("normalColumns: normal() draws row by row, stored column-major, the same bits and state", () => {
     for (const [m, n] of [
       [192, 64],
+      [400, 400], // over 1 MB: an instance of its own, not kept
       [7, 1],
       [5, 3],
     ]) {
