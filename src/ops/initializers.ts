@@ -3,7 +3,8 @@
  * A spec is plain data `{ class_name, config }` (Keras config JSON); `initialize` draws values.
  */
 import { Rng } from "./random.js";
-import { gramSchmidt } from "./gram_schmidt.js";
+import { DRAW_KINDS } from "./random_draws.js";
+import { orthonormalScaled } from "./gram_schmidt.js";
 import {
   Int,
   Nullable,
@@ -211,17 +212,6 @@ export function computeFans(shape: readonly number[]): [number, number] {
 
 const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
-function truncatedNormal(rng: Rng, n: number, mean: number, std: number): Float32Array {
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    let z: number;
-    do z = rng.normal();
-    while (Math.abs(z) > 2);
-    out[i] = mean + std * z;
-  }
-  return out;
-}
-
 /** QR-based orthogonal matrix as Keras: QR of a normal (max, min) matrix, Q signed by diag(R). */
 function orthogonal(shape: readonly number[], gain: number, rng: Rng): Float32Array {
   if (shape.length < 2) throw new Error("the orthogonal initializer needs a shape of rank >= 2");
@@ -231,16 +221,8 @@ function orthogonal(shape: readonly number[], gain: number, rng: Rng): Float32Ar
   const n = Math.min(rows, cols);
   // a: m x n column-major in float64; modified Gram–Schmidt gives Q with R's diagonal positive,
   // which equals numpy's q * sign(diag(r)).
-  const a = new Float64Array(m * n);
-  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) a[j * m + i] = rng.normal();
-  gramSchmidt(a, m, n);
-  const out = new Float32Array(rows * cols);
-  for (let r = 0; r < rows; r++)
-    for (let c = 0; c < cols; c++) {
-      // rows >= cols: Q is (rows x cols); else Q is (cols x rows) and we take its transpose.
-      out[r * cols + c] = gain * (rows >= cols ? a[c * m + r] : a[r * m + c]);
-    }
-  return out;
+  // Q is (rows x cols) when rows >= cols; else Q is (cols x rows) and the weight is its transpose.
+  return orthonormalScaled(rng.normalColumns(m, n), m, n, gain, rows >= cols);
 }
 
 /** Draws the initial values of a weight of `shape` (row-major float32). */
@@ -253,20 +235,10 @@ export function initialize(spec: InitializerSpec, shape: readonly number[]): Flo
   const variance = (scale: number, mode: string, distribution: string) => {
     const fan = mode === "fan_in" ? fanIn : mode === "fan_out" ? fanOut : (fanIn + fanOut) / 2;
     const s = scale / Math.max(1, fan);
-    if (distribution === "uniform") {
-      const limit = Math.sqrt(3 * s);
-      const out = new Float32Array(n);
-      for (let i = 0; i < n; i++) out[i] = (rng.uniform() * 2 - 1) * limit;
-      return out;
-    }
-    if (distribution === "untruncated_normal") {
-      const std = Math.sqrt(s);
-      const out = new Float32Array(n);
-      for (let i = 0; i < n; i++) out[i] = std * rng.normal();
-      return out;
-    }
+    if (distribution === "uniform") return rng.floats(DRAW_KINDS.symmetricUniform, n, 0, Math.sqrt(3 * s));
+    if (distribution === "untruncated_normal") return rng.floats(DRAW_KINDS.scaledNormal, n, 0, Math.sqrt(s));
     // truncated_normal / normal: stddev corrected for truncation at 2 sigma (Keras constant)
-    return truncatedNormal(rng, n, 0, Math.sqrt(s) / 0.87962566103423978);
+    return rng.floats(DRAW_KINDS.truncatedNormal, n, 0, Math.sqrt(s) / 0.87962566103423978);
   };
   switch (spec.class_name) {
     case "Zeros":
@@ -275,18 +247,12 @@ export function initialize(spec: InitializerSpec, shape: readonly number[]): Flo
       return new Float32Array(n).fill(1);
     case "Constant":
       return new Float32Array(n).fill(Number(c.value));
-    case "RandomNormal": {
-      const out = new Float32Array(n);
-      for (let i = 0; i < n; i++) out[i] = c.mean + c.stddev * rng.normal();
-      return out;
-    }
-    case "RandomUniform": {
-      const out = new Float32Array(n);
-      for (let i = 0; i < n; i++) out[i] = c.minval + (c.maxval - c.minval) * rng.uniform();
-      return out;
-    }
+    case "RandomNormal":
+      return rng.floats(DRAW_KINDS.normal, n, c.mean, c.stddev);
+    case "RandomUniform":
+      return rng.floats(DRAW_KINDS.uniform, n, c.minval, c.maxval - c.minval);
     case "TruncatedNormal":
-      return truncatedNormal(rng, n, c.mean, c.stddev);
+      return rng.floats(DRAW_KINDS.truncatedNormal, n, c.mean, c.stddev);
     case "VarianceScaling":
       return variance(c.scale, c.mode, c.distribution);
     case "GlorotUniform":

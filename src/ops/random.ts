@@ -1,5 +1,6 @@
 import * as t from "io-ts";
 import { decodeArgs, described, refuseArgumentsPast } from "../args.js";
+import { DRAW_KINDS, drawFloats, drawNormalColumns, type DrawKind } from "./random_draws.js";
 
 /** An Rng's state as plain data (JSON-safe). */
 export interface RngState {
@@ -63,6 +64,43 @@ export class Rng {
     const r = Math.sqrt(-2 * Math.log(u));
     this.spare = r * Math.sin(2 * Math.PI * v);
     return r * Math.cos(2 * Math.PI * v);
+  }
+  /**
+   * n float32 values of `kind` (random_draws.ts DRAW_KINDS: b·z, a + b·z, a + b·z truncated at |z| ≤ 2,
+   * a + b·u, (u·2 − 1)·b, from normal() draws z or uniform() draws u), the generator moving on as those
+   * draws would move it: in WebAssembly where it runs, else `floatsInJavaScript` (the same bits).
+   */
+  floats(kind: DrawKind, n: number, a: number, b: number): Float32Array {
+    const state = { s: this.s, spare: this.spare };
+    const out = drawFloats(state, kind, n, a, b);
+    this.spare = state.spare;
+    return out ?? this.floatsInJavaScript(kind, n, a, b);
+  }
+  /** `floats` as scalar JavaScript on uniform() / normal(). */
+  floatsInJavaScript(kind: DrawKind, n: number, a: number, b: number): Float32Array {
+    const out = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      if (kind === DRAW_KINDS.scaledNormal) out[i] = b * this.normal();
+      else if (kind === DRAW_KINDS.normal) out[i] = a + b * this.normal();
+      else if (kind === DRAW_KINDS.truncatedNormal) {
+        let z: number;
+        do z = this.normal();
+        while (Math.abs(z) > 2);
+        out[i] = a + b * z;
+      } else if (kind === DRAW_KINDS.uniform) out[i] = a + b * this.uniform();
+      else out[i] = (this.uniform() * 2 - 1) * b;
+    }
+    return out;
+  }
+  /** m·n normal() draws, drawn row by row and stored column-major (m values per column), as `floats` runs. */
+  normalColumns(m: number, n: number): Float64Array {
+    const state = { s: this.s, spare: this.spare };
+    const out = drawNormalColumns(state, m, n);
+    this.spare = state.spare;
+    if (out) return out;
+    const a = new Float64Array(m * n);
+    for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) a[j * m + i] = this.normal();
+    return a;
   }
 }
 

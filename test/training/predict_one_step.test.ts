@@ -36,7 +36,8 @@ import {
   oneStepPredictCalls,
   setOneStepEnabled,
 } from "../../src/engine/training/one_step.js";
-import { simdProductCalls } from "../../src/engine/training/one_step_simd.js";
+import { simdProductCalls, simdProducts } from "../../src/engine/training/one_step_simd.js";
+import { FUSED_CELLS, foldBias, type BiasLayout } from "../../src/layers/recurrent/fused/cells/index.js";
 import { getRuntime, releaseAllRuntimes, releaseRuntime } from "../../src/engine/runtime.js";
 import { stateCellOf } from "../../src/engine/layer_state.js";
 import { setFusedKernelsEnabled } from "../../src/layers/recurrent/fused/index.js";
@@ -177,6 +178,26 @@ const CHAINS: [string, () => Model, [number, number, number]][] = [
   ],
 ];
 
+describe("the one-step path's bias folding in WebAssembly", () => {
+  it("gives foldBias's bits for every fused cell and bias layout", () => {
+    const u = 8;
+    for (const cell of Object.values(FUSED_CELLS))
+      for (const layout of ["none", "input", "input+recurrent"] as BiasLayout[]) {
+        const Gu = cell.gates * u;
+        const bias = Float32Array.from({ length: (layout === "input+recurrent" ? 2 : 1) * Gu }, (_, i) =>
+          Math.fround(Math.sin(i * 1.7 + cell.gates) * 10 ** ((i % 7) - 3)),
+        );
+        const products = simdProducts(cell, 3, u)!;
+        products.load(new Float32Array(3 * Gu), new Float32Array(u * Gu));
+        const [bi, br, wantBi, wantBr] = [0, 1, 2, 3].map(() => new Float64Array(Gu + 4).fill(NaN));
+        products.foldBias(layout, layout === "none" ? null : bias, bi, br);
+        foldBias(cell, layout, layout === "none" ? null : bias, u, wantBi, wantBr);
+        const same = (a: Float64Array, b: Float64Array) => a.every((v, i) => Object.is(v, b[i]));
+        expect(same(bi, wantBi) && same(br, wantBr), `${cell.id}, ${layout}`).to.equal(true);
+      }
+  });
+});
+
 for (const backend of ["wasm", "cpu"] as const) {
   describe(`predict on the one-step path (${backend})`, () => {
     before(async () => {
@@ -205,6 +226,24 @@ for (const backend of ["wasm", "cpu"] as const) {
         expectClose(statesOf(fast), statesOf(slow));
       });
     }
+
+    it("one value called with 3, 1, 2, 3 rows in turn (its buffers made anew for each batch size): the general path's numbers", async () => {
+      const model = pipe(
+        keras_model_sequential({ input_shape: [2, 3] }),
+        layer_lstm({ units: 4, return_sequences: true }),
+        layer_gru({ units: 6 }),
+        layer_dense({ units: 2, activation: "tanh" }),
+      );
+      const stream = async () => {
+        const out: NestedNumbers[][] = [];
+        for (const [i, n] of [3, 1, 2, 3].entries())
+          out.push(await predict(model, batchOf(n, 2, 3, i), { verbose: 0 }));
+        return out;
+      };
+      const [a, k] = await counted(stream);
+      expect(k).to.equal(4);
+      expectClose(a, await general(stream));
+    });
 
     it("the products run in WebAssembly SIMD when the units are a multiple of 4, in JavaScript otherwise", async () => {
       const x = batchOf(1, 1, 3, 4);

@@ -7,7 +7,9 @@
  * (the SIMD products copy the weights into their own memory per call), so a fit, set_weights or
  * reset_states between two calls cannot be missed. The new states are written back into the state tensors
  * (or replace them when anything else shares their data). x is read straight from the nested arrays; the
- * result is the nested arrays predict returns.
+ * result is the nested arrays predict returns. The working buffers are made once per runtime and batch
+ * size and reused (a call fills every one before reading it): the first ~1,000 calls of a process then
+ * allocate too little to trigger a garbage collection.
  *
  * The cell's step math is the fused cells' own phase bodies (fused/cells/), compiled to JavaScript; the
  * recurrent products run in one_step_simd.ts where they can. Anything this path does not cover returns
@@ -119,6 +121,7 @@ interface RecurrentLink {
   readonly returnSequences: boolean;
   readonly stateful: boolean;
   readonly row: RowBuffers;
+  readonly products: RecurrentProducts;
 }
 
 interface DenseLink {
@@ -138,7 +141,42 @@ interface Chain {
   readonly inputShape: Shape;
   readonly outputShape: Shape;
   readonly multiplyAddsPerSample: number;
+  /** Buffers for a call on `n` rows, reused from call to call (nothing in them outlives a call). */
+  scratch: Scratch | null;
 }
+
+/**
+ * A call's working memory: x, each link's states (h [, c]) and output (link k's at k; a Dense link's
+ * row of products after the links'), the lists of weight views and state tensors.
+ */
+interface Scratch {
+  readonly n: number;
+  readonly input: Float64Array;
+  readonly states: Float64Array[][];
+  readonly outputs: Float64Array[];
+  readonly weights: Float32Array[][];
+  readonly stateTensors: Tensor[][];
+}
+
+function scratchFor(chain: Chain, n: number): Scratch {
+  if (chain.scratch?.n === n) return chain.scratch;
+  const [, T, F] = chain.inputShape as [number | null, number, number];
+  const { links } = chain;
+  return (chain.scratch = {
+    n,
+    input: new Float64Array(n * T * F),
+    states: links.map((l) =>
+      l.kind === "recurrent" ? Array.from({ length: l.cell.states }, () => new Float64Array(n * l.units)) : [],
+    ),
+    outputs: [],
+    weights: links.map(() => []),
+    stateTensors: links.map(() => []),
+  });
+}
+
+/** list[k] when it has `size` values, else a new array of that size in its place. */
+const sized = (list: Float64Array[], k: number, size: number): Float64Array =>
+  list[k]?.length === size ? list[k] : (list[k] = new Float64Array(size));
 
 function rowBuffers(cell: FusedCell, u: number): RowBuffers {
   const blocks = Math.max(cell.gates, cell.savedGates);
@@ -207,6 +245,7 @@ function chainOf(rt: Runtime): Chain | null {
         returnSequences: c.return_sequences === true,
         stateful: c.stateful === true,
         row: rowBuffers(cell, units),
+        products: simdProducts(cell, inputDim, units) ?? scalarProducts(cell, inputDim, units),
       });
     } else if (layer.className === "Dense" && links.length > 0) {
       const activation = c.activation as Activation;
@@ -226,35 +265,32 @@ function chainOf(rt: Runtime): Chain | null {
   }
   const last = plan.outputs[0];
   if (links.length === 0 || last.node !== plan.nodes.length - 1 || last.output !== 0) return null;
-  return { links, inputShape, outputShape: plan.outputShapes[0], multiplyAddsPerSample: perSample };
+  return { links, inputShape, outputShape: plan.outputShapes[0], multiplyAddsPerSample: perSample, scratch: null };
 }
 
 const isNumbers = (v: unknown): v is ArrayLike<number> =>
   Array.isArray(v) || v instanceof Float32Array || v instanceof Float64Array;
 
 /**
- * x as (n, T, F) values when it is nested arrays of numbers of exactly that shape (T, F from the model;
- * the innermost arrays may be Float32Array / Float64Array), else null.
+ * Reads x into `values` (n·T·F) when it is n nested arrays of numbers of exactly the shape (T, F) (the
+ * innermost arrays may be Float32Array / Float64Array); false when it is not.
  */
-function readInput(x: unknown, T: number, F: number): { n: number; values: Float64Array } | null {
-  if (!Array.isArray(x) || x.length === 0) return null;
-  const n = x.length;
-  const values = new Float64Array(n * T * F);
+function readInput(x: unknown[], T: number, F: number, values: Float64Array): boolean {
   let o = 0;
-  for (let b = 0; b < n; b++) {
+  for (let b = 0; b < x.length; b++) {
     const sample: unknown = x[b];
-    if (!Array.isArray(sample) || sample.length !== T) return null;
+    if (!Array.isArray(sample) || sample.length !== T) return false;
     for (let t = 0; t < T; t++) {
       const step: unknown = sample[t];
-      if (!isNumbers(step) || step.length !== F) return null;
+      if (!isNumbers(step) || step.length !== F) return false;
       for (let i = 0; i < F; i++) {
         const v = step[i];
-        if (typeof v !== "number") return null;
+        if (typeof v !== "number") return false;
         values[o++] = Math.fround(v); // the general path reads x as float32
       }
     }
   }
-  return { n, values };
+  return true;
 }
 
 /**
@@ -310,20 +346,22 @@ function product(
 }
 
 /** RecurrentProducts in JavaScript (where one_step_simd.ts cannot run them). */
-const scalarProducts = (
-  F: number,
-  u: number,
-  columns: number,
-  recurrentColumns: number,
-  W: Float32Array,
-  U: Float32Array,
-): RecurrentProducts => ({
-  input: (x, offset, out) => product(x, offset, W, F, columns, 0, columns, out),
-  recurrent: (h, out) => product(h, 0, U, u, columns, 0, recurrentColumns, out),
-  reset: (rh, out) => product(rh, 0, U, u, columns, recurrentColumns, columns - recurrentColumns, out),
-});
+function scalarProducts(cell: FusedCell, F: number, u: number): RecurrentProducts {
+  const columns = cell.gates * u;
+  const recurrentColumns = cell.recurrentGates * u;
+  let [W, U]: Float32Array[] = [new Float32Array(0), new Float32Array(0)];
+  return {
+    load(w, r) {
+      [W, U] = [w, r];
+    },
+    foldBias: (layout, bias, bi, br) => foldBias(cell, layout, bias, u, bi, br),
+    input: (x, offset, out) => product(x, offset, W, F, columns, 0, columns, out),
+    recurrent: (h, out) => product(h, 0, U, u, columns, 0, recurrentColumns, out),
+    reset: (rh, out) => product(rh, 0, U, u, columns, recurrentColumns, columns - recurrentColumns, out),
+  };
+}
 
-/** Runs one recurrent layer over (n, T, F) `x` from `states` (h [, c]; n·u each, updated in place). */
+/** Runs one recurrent layer over (n, T, F) `x` from `states` (h [, c]; n·u each, updated in place) into `out`. */
 function runRecurrent(
   link: RecurrentLink,
   x: Float64Array,
@@ -333,17 +371,16 @@ function runRecurrent(
   U: Float32Array,
   bias: Float32Array | null,
   states: Float64Array[],
-): Float64Array {
-  const { cell, phases, units: u, inputDim: F } = link;
-  const Gu = cell.gates * u;
-  const Grec = cell.recurrentGates * u;
+  out: Float64Array,
+): void {
+  const { cell, phases, units: u, inputDim: F, products } = link;
   const { buffers: buf, next } = link.row;
-  foldBias(cell, link.biasLayout, bias, u, buf.bi, buf.br);
-  const out = new Float64Array(link.returnSequences ? n * T * u : n * u);
-  const products = simdProducts(F, u, Gu, Grec, W, U) ?? scalarProducts(F, u, Gu, Grec, W, U);
+  products.load(W, U);
+  products.foldBias(link.biasLayout, bias, buf.bi, buf.br);
+  const [hs, cs] = states;
   for (let b = 0; b < n; b++) {
-    const h = states[0].subarray(b * u, (b + 1) * u);
-    const c = cell.states === 2 ? states[1].subarray(b * u, (b + 1) * u) : null;
+    const h = hs.subarray(b * u, (b + 1) * u);
+    const c = cell.states === 2 ? cs.subarray(b * u, (b + 1) * u) : null;
     for (let t = 0; t < T; t++) {
       buf.h.set(h);
       if (c) buf.c.set(c);
@@ -361,19 +398,23 @@ function runRecurrent(
     }
     if (!link.returnSequences) out.set(h, b * u);
   }
-  return out;
 }
 
-function runDense(link: DenseLink, x: Float64Array, K: Float32Array, bias: Float32Array | null): Float64Array {
+/** Dense on the rows of `x` into `out`; `row` holds one row's products (units values). */
+function runDense(
+  link: DenseLink,
+  x: Float64Array,
+  K: Float32Array,
+  bias: Float32Array | null,
+  out: Float64Array,
+  row: Float64Array,
+): void {
   const { inputDim, units } = link;
   const rows = x.length / inputDim;
-  const out = new Float64Array(rows * units);
-  const row = new Float64Array(units);
   for (let r = 0; r < rows; r++) {
     product(x, r * inputDim, K, inputDim, units, 0, units, row);
     for (let k = 0; k < units; k++) out[r * units + k] = link.act(row[k] + (bias ? bias[k] : 0));
   }
-  return out;
 }
 
 /**
@@ -383,7 +424,18 @@ function runDense(link: DenseLink, x: Float64Array, K: Float32Array, bias: Float
  */
 function takesOneInputOf(model: Model, shape: readonly number[]): boolean {
   const input = model.type === "sequential" ? model.inputShape : model.inputs.length === 1 ? model.inputs[0].shape : [];
-  return input === null || (input.length === shape.length && input.every((d, i) => i === 0 || d === shape[i]));
+  if (input === null) return true;
+  if (input.length !== shape.length) return false;
+  for (let i = 1; i < shape.length; i++) if (input[i] !== shape[i]) return false;
+  return true;
+}
+
+/** hostMemory() of the current backend (made once per backend: it reads the backend's memory on each use). */
+let memoryOfBackend: { backend: unknown; memory: HostMemory | null } | undefined;
+function currentHostMemory(): HostMemory | null {
+  const backend = tf.backend();
+  if (memoryOfBackend?.backend !== backend) memoryOfBackend = { backend, memory: hostMemory() };
+  return memoryOfBackend.memory;
 }
 
 /**
@@ -414,63 +466,82 @@ export function predictOneStep(
     if (chain === undefined) chains.set(rt, (chain = chainOf(rt)));
     if (!chain) return null;
     const [fixed, T, F] = chain.inputShape as [number | null, number, number];
-    const input = readInput(x, T, F);
-    if (!input) return null;
-    const { n } = input;
-    if (fixed !== null && n !== fixed) return null;
+    const n = x.length;
+    if (n === 0 || (fixed !== null && n !== fixed)) return null;
     if (batchSize !== undefined && (batchSize < n || (fixed !== null && batchSize !== fixed))) return null;
     if (n * chain.multiplyAddsPerSample > ONE_STEP_MAX_MULTIPLY_ADDS) return null;
+    const scratch = scratchFor(chain, n);
+    if (!readInput(x, T, F, scratch.input)) return null;
     // every allocation before the views: a wasm view is invalid after the next one
     const { links } = chain;
-    const stateTensors: Tensor[][] = [];
-    for (const l of links)
-      stateTensors.push(l.kind === "recurrent" && l.stateful ? rt.stateOf(l.layerIndex, rt.plan)! : []);
-    const memory = hostMemory();
-    if (!memory) return null;
-    const weights: Float32Array[][] = [];
-    for (const l of links) {
-      const views: Float32Array[] = [];
-      for (const v of rt.variables[l.layerIndex]) {
-        const view = memory.values(v);
-        if (!view) return null;
-        views.push(view);
-      }
-      weights.push(views);
-    }
-    const states: Float64Array[][] = [];
+    const { stateTensors, weights, states, outputs } = scratch;
     for (let k = 0; k < links.length; k++) {
       const l = links[k];
-      const own: Float64Array[] = [];
-      states.push(own);
+      stateTensors[k] = l.kind === "recurrent" && l.stateful ? rt.stateOf(l.layerIndex, rt.plan)! : [];
+    }
+    const memory = currentHostMemory();
+    if (!memory) return null;
+    for (let k = 0; k < links.length; k++) {
+      const variables = rt.variables[links[k].layerIndex];
+      const views = weights[k];
+      views.length = variables.length;
+      for (let w = 0; w < variables.length; w++) {
+        const view = memory.values(variables[w]);
+        if (!view) return null;
+        views[w] = view;
+      }
+    }
+    for (let k = 0; k < links.length; k++) {
+      const l = links[k];
       if (l.kind !== "recurrent") continue;
-      const size = n * l.units;
       for (let s = 0; s < l.cell.states; s++) {
-        const state = new Float64Array(size);
-        if (l.stateful) {
-          const t = stateTensors[k][s];
-          const view = t && t.size === size ? memory.values(t) : null;
-          if (!view) return null;
-          state.set(view);
+        const state = states[k][s];
+        if (!l.stateful) {
+          state.fill(0);
+          continue;
         }
-        own.push(state);
+        const t = stateTensors[k][s];
+        const view = t && t.size === state.length ? memory.values(t) : null;
+        if (!view) return null;
+        state.set(view);
       }
     }
     beforeRun();
     calls++;
-    let values = input.values;
+    let values = scratch.input;
     for (let k = 0; k < links.length; k++) {
       const l = links[k];
       const [w0, w1, w2] = weights[k];
-      values =
-        l.kind === "recurrent"
-          ? runRecurrent(l, values, n, T, w0, w1, l.biasLayout === "none" ? null : w2, states[k])
-          : runDense(l, values, w0, l.useBias ? w1 : null);
+      if (l.kind === "recurrent") {
+        const out = sized(outputs, k, n * (l.returnSequences ? T : 1) * l.units);
+        runRecurrent(l, values, n, T, w0, w1, l.biasLayout === "none" ? null : w2, states[k], out);
+        values = out;
+      } else {
+        const out = sized(outputs, k, (values.length / l.inputDim) * l.units);
+        runDense(l, values, w0, l.useBias ? w1 : null, out, sized(outputs, links.length + k, l.units));
+        values = out;
+      }
     }
     writeStates(rt, chain, memory, stateTensors, states);
-    return toNestedArray(Float32Array.from(values), [n, ...(chain.outputShape.slice(1) as number[])]);
+    return nestedFloat32(values, n, chain.outputShape);
   } finally {
     unpinRuntime(lease);
   }
+}
+
+/** `values` rounded to float32 as the nested arrays of shape (n, ...outputShape[1:]) that predict returns. */
+function nestedFloat32(values: Float64Array, n: number, outputShape: Shape): NestedNumbers[] {
+  if (outputShape.length === 2) {
+    const units = outputShape[1] as number;
+    const rows: number[][] = new Array(n);
+    for (let b = 0; b < n; b++) {
+      const row: number[] = new Array(units);
+      for (let k = 0; k < units; k++) row[k] = Math.fround(values[b * units + k]);
+      rows[b] = row;
+    }
+    return rows;
+  }
+  return toNestedArray(Float32Array.from(values), [n, ...(outputShape.slice(1) as number[])]);
 }
 
 /**
@@ -484,18 +555,22 @@ function writeStates(
   tensors: Tensor[][],
   states: Float64Array[][],
 ): void {
-  const replaced: { layerIndex: number; states: Tensor[] }[] = [];
+  let replaced: { layerIndex: number; states: Tensor[] }[] | null = null;
   for (let k = 0; k < chain.links.length; k++) {
     const l = chain.links[k];
     if (l.kind !== "recurrent" || !l.stateful) continue;
-    const shared = tensors[k].map((t) => memory.refCount(t) !== 1);
+    let shared = false;
     // views taken one at a time: a replacement below allocates
-    tensors[k].forEach((t, s) => shared[s] || memory.values(t)!.set(states[k][s]));
-    if (shared.some((x) => x))
-      replaced.push({
+    for (let s = 0; s < tensors[k].length; s++)
+      if (memory.refCount(tensors[k][s]) === 1) memory.values(tensors[k][s])!.set(states[k][s]);
+      else shared = true;
+    if (shared)
+      (replaced ??= []).push({
         layerIndex: l.layerIndex,
-        states: tensors[k].map((t, s) => (shared[s] ? tf.tensor(Float32Array.from(states[k][s]), t.shape) : t)),
+        states: tensors[k].map((t, s) =>
+          memory.refCount(t) !== 1 ? tf.tensor(Float32Array.from(states[k][s]), t.shape) : t,
+        ),
       });
   }
-  if (replaced.length) rt.commit({ stateUpdates: replaced, weightUpdates: [] });
+  if (replaced) rt.commit({ stateUpdates: replaced, weightUpdates: [] });
 }

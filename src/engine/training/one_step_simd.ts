@@ -2,10 +2,11 @@
  * The one-step path's vector × matrix products in WebAssembly SIMD (f32x4), in a memory of its own: the
  * recurrent layers' x·W, h·U and (r·h)·U_h (one_step.ts). One small function, compiled on first use (no
  * step functions, no threads: the fused kernels' module would cost its generation on the first call).
- * The weights are copied in once per call, read where the backend keeps them, so nothing is cached.
+ * The weights are copied in once per layer call, read where the backend keeps them, so nothing is cached.
  */
 import {
   add,
+  and,
   geU,
   get,
   i32,
@@ -14,10 +15,12 @@ import {
   memoryZero,
   moduleBytes,
   mul,
+  ifElse,
   set,
   vec,
   type Code,
 } from "../../layers/recurrent/fused/wasm.js";
+import { foldBias, type BiasLayout, type FusedCell } from "../../layers/recurrent/fused/cells/index.js";
 import { WA, type WasmMemory } from "../../layers/recurrent/fused/step_kernels.js";
 
 const V128 = 0x7b;
@@ -90,11 +93,50 @@ function matvecModule(): object {
     locals: [I32, I32, I32, V128, V128, V128, V128],
     body,
   };
-  return new WA!.Module(moduleBytes([fn]));
+  return new WA!.Module(moduleBytes([fn, foldBiasFunction()]));
 }
 
-/** The products of one recurrent layer's call: its weights copied in, then one product per step and row. */
+/**
+ * fold_bias(bias, Gu, u, twoRows, separate, bi, br) (byte addresses; `separate` a bit per gate): cells/
+ * types.ts `foldBias` in float64 on float32 `bias`, the same arithmetic (so the same bits): bi = the input
+ * bias, plus the recurrent bias (bias[Gu..2·Gu)) of the gates not in `separate` when there are two rows;
+ * br = the recurrent bias of the `separate` gates, zero elsewhere. In WebAssembly because the JavaScript
+ * loops ran unoptimized for the first few hundred calls of a process (≈ 5 µs a call there).
+ */
+function foldBiasFunction() {
+  const [bias, Gu, u, twoRows, separate, bi, br, j] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const inputBias = [...add(get(bias), mul(get(j), i32(4))), 0x2a, 2, 0, 0xbb]; // f32.load, f64.promote_f32
+  const recurrentBias = [...add(get(bias), mul(add(get(Gu), get(j)), i32(4))), 0x2a, 2, 0, 0xbb];
+  const store = (at: number, v: Code): Code => [...add(get(at), mul(get(j), i32(8))), ...v, 0x39, 3, 0];
+  const zero: Code = [0x44, 0, 0, 0, 0, 0, 0, 0, 0];
+  const gateIsSeparate = and([...get(separate), ...get(j), ...get(u), 0x6e, 0x76], i32(1)); // separate >> (j / u) & 1
+  const body = loopUntil(
+    geU(get(j), get(Gu)),
+    vec(
+      ifElse(
+        get(twoRows),
+        ifElse(
+          gateIsSeparate,
+          vec(store(bi, inputBias), store(br, recurrentBias)),
+          vec(store(bi, [...inputBias, ...recurrentBias, 0xa0]), store(br, zero)),
+        ),
+        vec(store(bi, inputBias), store(br, zero)),
+      ),
+      inc(j, i32(1)),
+    ),
+  );
+  return { name: "fold_bias", params: ["bias", "Gu", "u", "twoRows", "separate", "bi", "br"], locals: [I32], body };
+}
+
+/**
+ * The products of one recurrent layer, made once per layer: `load` takes a call's weights (before the
+ * call's first product), then one product per step and row.
+ */
 export interface RecurrentProducts {
+  /** This call's W (F, G·u) and U (u, G·u). */
+  load(W: Float32Array, U: Float32Array): void;
+  /** cells/types.ts `foldBias(cell, layout, bias, u, bi, br)` of this layer's cell (the same bits). */
+  foldBias(layout: BiasLayout, bias: Float32Array | null, bi: Float64Array, br: Float64Array): void;
   /** out = x[offset, offset + F) · W (all G·u columns). */
   input(x: Float64Array, offset: number, out: Float64Array): void;
   /** out = h · U, the first `recurrentColumns` columns. */
@@ -110,23 +152,18 @@ export const simdProductCalls = (): number => layerCalls;
 let module: object | null | undefined;
 let memory: WasmMemory | undefined;
 let matvec: ((x: number, w: number, stride: number, width: number, out: number, n: number) => void) | undefined;
+let foldBiasIn: ((...addressesAndSizes: number[]) => void) | undefined;
 
 /** Floats, rounded up to whole 16-byte blocks. */
 const blocks = (floats: number) => Math.ceil(floats / 4) * 4;
 
 /**
- * The products of a layer with F inputs, u units, G·u = `columns` gate columns (the first
- * `recurrentColumns` in h·U) on weights W (F, G·u) and U (u, G·u), or null when WebAssembly SIMD cannot
- * run them here (no WebAssembly, or u not a multiple of 4: the column blocks must be whole vectors).
+ * The products of a layer of `cell` with F inputs and u units: G·u = `columns` gate columns, the first
+ * `recurrentColumns` (the cell's recurrent gates) in h·U; null when WebAssembly SIMD cannot run them here
+ * (no WebAssembly, or u not a multiple of 4: the column blocks must be whole vectors). Every layer uses the
+ * same memory from address 0: `load` copies the layer's weights in, so layers run one after the other.
  */
-export function simdProducts(
-  F: number,
-  u: number,
-  columns: number,
-  recurrentColumns: number,
-  W: Float32Array,
-  U: Float32Array,
-): RecurrentProducts | null {
+export function simdProducts(cell: FusedCell, F: number, u: number): RecurrentProducts | null {
   if (u % 4 !== 0 || !WA) return null;
   if (module === undefined) {
     try {
@@ -136,40 +173,63 @@ export function simdProducts(
     }
   }
   if (!module) return null;
-  // layout (floats): x, h (also r·h), W, U, then the outputs
+  const columns = cell.gates * u;
+  const recurrentColumns = cell.recurrentGates * u;
+  const separate = cell.separateRecurrentBias.reduce((mask, k) => mask | (1 << k), 0);
+  // layout (floats): x, h (also r·h), W, U, the outputs, the bias (two rows); then bi, br in float64
   const [xAt, hAt] = [0, blocks(F)];
   const wAt = hAt + blocks(u);
   const uAt = wAt + F * columns;
   const outAt = uAt + u * columns;
-  const bytes = (outAt + columns) * 4;
-  if (!memory || memory.buffer.byteLength < bytes) {
-    memory = new WA.Memory({ initial: Math.ceil(bytes / 65536) });
-    const { exports } = new WA.Instance(module, { env: { memory } });
-    matvec = exports.matvec as typeof matvec;
-  }
-  const f32 = new Float32Array(memory.buffer, 0, outAt + columns);
-  f32.set(W, wAt);
-  f32.set(U, uAt);
-  const run = matvec!;
-  layerCalls++;
-  const result = (out: Float64Array, n: number) => {
-    for (let k = 0; k < n; k++) out[k] = f32[outAt + k];
-  };
+  const biasAt = outAt + columns;
+  const biAt = Math.ceil((biasAt + 2 * columns) / 2); // in float64s
+  const brAt = biAt + columns;
+  const bytes = (brAt + columns) * 8;
+  let f32 = new Float32Array(0);
+  let f64 = new Float64Array(0);
+  // the products' results as views (made when the memory is), copied out by the builtin set: a loop
+  // here ran unoptimized for the first few hundred calls of a process
+  let [allColumns, recurrentPart, resetPart] = [f32, f32, f32];
   return {
+    load(W, U) {
+      if (!memory || memory.buffer.byteLength < bytes) {
+        memory = new WA!.Memory({ initial: Math.ceil(bytes / 65536) });
+        const { exports } = new WA!.Instance(module!, { env: { memory } });
+        matvec = exports.matvec as typeof matvec;
+        foldBiasIn = exports.fold_bias as typeof foldBiasIn;
+      }
+      if (f32.buffer !== memory.buffer) {
+        f32 = new Float32Array(memory.buffer, 0, biasAt + 2 * columns);
+        f64 = new Float64Array(memory.buffer, 0, brAt + columns);
+        allColumns = f32.subarray(outAt, outAt + columns);
+        recurrentPart = f32.subarray(outAt, outAt + recurrentColumns);
+        resetPart = f32.subarray(outAt, outAt + columns - recurrentColumns);
+      }
+      f32.set(W, wAt);
+      f32.set(U, uAt);
+      layerCalls++;
+    },
+    foldBias(layout, bias, bi, br) {
+      if (!bias || layout === "none") return foldBias(cell, layout, null, u, bi, br);
+      f32.set(bias, biasAt);
+      foldBiasIn!(biasAt * 4, columns, u, layout === "input+recurrent" ? 1 : 0, separate, biAt * 8, brAt * 8);
+      bi.set(f64.subarray(biAt, biAt + columns));
+      br.set(f64.subarray(brAt, brAt + columns));
+    },
     input(x, offset, out) {
       for (let i = 0; i < F; i++) f32[xAt + i] = x[offset + i];
-      run(xAt * 4, wAt * 4, columns * 4, columns * 4, outAt * 4, F);
-      result(out, columns);
+      matvec!(xAt * 4, wAt * 4, columns * 4, columns * 4, outAt * 4, F);
+      out.set(allColumns);
     },
     recurrent(h, out) {
       f32.set(h, hAt);
-      run(hAt * 4, uAt * 4, columns * 4, recurrentColumns * 4, outAt * 4, u);
-      result(out, recurrentColumns);
+      matvec!(hAt * 4, uAt * 4, columns * 4, recurrentColumns * 4, outAt * 4, u);
+      out.set(recurrentPart);
     },
     reset(rh, out) {
       for (let i = 0; i < u; i++) f32[hAt + i] = rh[i];
-      run(hAt * 4, (uAt + recurrentColumns) * 4, columns * 4, (columns - recurrentColumns) * 4, outAt * 4, u);
-      result(out, columns - recurrentColumns);
+      matvec!(hAt * 4, (uAt + recurrentColumns) * 4, columns * 4, (columns - recurrentColumns) * 4, outAt * 4, u);
+      out.set(resetPart);
     },
   };
 }
