@@ -16,6 +16,7 @@ import {
   loopUntil,
   moduleBytes,
   set,
+  splat,
   vec,
   type Code,
 } from "../layers/recurrent/fused/wasm.js";
@@ -24,7 +25,7 @@ import { WA, wasmSimdProblem, type WasmMemory } from "../layers/recurrent/fused/
 const PARAMS = ["n", "g", "v", "m", "vel", "alpha", "rest1", "rest2", "epsilon"] as const;
 
 /** A float32 parameter passed as its bits in an i32, in all four lanes. */
-const splatBits = (local: number): Code => [...get(local), 0xbe, 0xfd, 0x13];
+const splatBits = (local: number): Code => splat([...get(local), 0xbe]); // f32.reinterpret_i32
 const sqrt = (a: Code): Code => [...a, 0xfd, 0xe3, 0x01];
 
 /** adam(n, g, v, m, vel, alpha, rest1, rest2, epsilon): the first n values (n a multiple of 4). */

@@ -7,7 +7,11 @@
  * weight is written here too (in JavaScript that loop alone cost ≈ 3 ms on the first weight).
  */
 import {
+  FLOAT64,
+  F64,
+  I32,
   add,
+  and,
   geU,
   get,
   i32,
@@ -21,18 +25,6 @@ import {
   type Code,
 } from "../layers/recurrent/fused/wasm.js";
 import { WA } from "../layers/recurrent/fused/step_kernels.js";
-
-const F64 = 0x7c;
-const I32 = 0x7f;
-const f64Load = (addr: Code): Code => [...addr, 0x2b, 3, 0];
-const f64Store = (addr: Code, v: Code): Code => [...addr, ...v, 0x39, 3, 0];
-const f64 =
-  (op: number) =>
-  (a: Code, b: Code): Code => [...a, ...b, op];
-const [fAdd, fSub, fMul, fDiv, fEq, fNe] = [0xa0, 0xa1, 0xa2, 0xa3, 0x61, 0x62].map(f64);
-const fSqrt = (a: Code): Code => [...a, 0x9f];
-const fConst = (x: number): Code => [0x44, ...new Uint8Array(new Float64Array([x]).buffer)];
-const iAnd = (a: Code, b: Code): Code => [...a, ...b, 0x71];
 
 /**
  * gram_schmidt_column(m, j): column j of the columns of m float64 each at address 0, column-major,
@@ -51,18 +43,25 @@ function gramSchmidtModule(): object {
       geU(get(k), get(j)),
       vec(
         set(ck, mul(get(k), get(m8))),
-        set(dot, fConst(0)),
-        eachRow(set(dot, fAdd(get(dot), fMul(f64Load(at(ck)), f64Load(at(cj)))))),
-        eachRow(f64Store(at(cj), fSub(f64Load(at(cj)), fMul(get(dot), f64Load(at(ck)))))),
+        set(dot, FLOAT64.constant(0)),
+        eachRow(set(dot, FLOAT64.add(get(dot), FLOAT64.mul(FLOAT64.load(at(ck)), FLOAT64.load(at(cj)))))),
+        eachRow(FLOAT64.store(at(cj), FLOAT64.sub(FLOAT64.load(at(cj)), FLOAT64.mul(get(dot), FLOAT64.load(at(ck)))))),
         inc(k, i32(1)),
       ),
     ),
-    set(norm, fConst(0)),
-    eachRow(set(norm, fAdd(get(norm), fMul(f64Load(at(cj)), f64Load(at(cj)))))),
+    set(norm, FLOAT64.constant(0)),
+    eachRow(set(norm, FLOAT64.add(get(norm), FLOAT64.mul(FLOAT64.load(at(cj)), FLOAT64.load(at(cj)))))),
     // JavaScript's `Math.sqrt(norm) || 1`: 1 for 0 and NaN
-    set(norm, fSqrt(get(norm))),
-    set(norm, select(get(norm), fConst(1), iAnd(fEq(get(norm), get(norm)), fNe(get(norm), fConst(0))))),
-    eachRow(f64Store(at(cj), fDiv(f64Load(at(cj)), get(norm)))),
+    set(norm, FLOAT64.sqrt(get(norm))),
+    set(
+      norm,
+      select(
+        get(norm),
+        FLOAT64.constant(1),
+        and(FLOAT64.eq(get(norm), get(norm)), FLOAT64.ne(get(norm), FLOAT64.constant(0))),
+      ),
+    ),
+    eachRow(FLOAT64.store(at(cj), FLOAT64.div(FLOAT64.load(at(cj)), get(norm)))),
   );
   const fn = { name: "gram_schmidt_column", params: ["m", "j"], locals: [I32, I32, I32, I32, I32, F64, F64], body };
   return new WA!.Module(moduleBytes([fn, scaledFloat32()]));
@@ -90,7 +89,7 @@ function scaledFloat32(): { name: string; params: string[]; locals: number[]; bo
             set(from, add(mul(get(j), get(m)), get(i))),
             f32Store(
               add(get(outAt), mul(select(add(mul(get(i), get(n)), get(j)), get(from), get(transpose)), i32(4))),
-              fMul(f64Load(get(gainAt)), f64Load(mul(get(from), i32(8)))),
+              FLOAT64.mul(FLOAT64.load(get(gainAt)), FLOAT64.load(mul(get(from), i32(8)))),
             ),
             inc(j, i32(1)),
           ),

@@ -8,6 +8,9 @@
  * multiply-add), rounded to float32 as a Float32Array store rounds.
  */
 import {
+  FLOAT64,
+  F64,
+  I32,
   add,
   eqz,
   geU,
@@ -42,19 +45,12 @@ export const DRAW_KINDS = {
 } as const;
 export type DrawKind = (typeof DRAW_KINDS)[keyof typeof DRAW_KINDS];
 
-const [I32, F64] = [0x7f, 0x7c];
 const i32Load = (addr: number): Code => [...i32(addr), 0x28, 2, 0];
 const i32Store = (addr: number, v: Code): Code => [...i32(addr), ...v, 0x36, 2, 0];
-const f64Load = (addr: Code): Code => [...addr, 0x2b, 3, 0];
-const f64Store = (addr: Code, v: Code): Code => [...addr, ...v, 0x39, 3, 0];
-const f32Store = (addr: Code, v: Code): Code => [...addr, ...v, 0xb6, 0x38, 2, 0]; // f32.demote_f64, f32.store
-const f64Const = (x: number): Code => [0x44, ...new Uint8Array(new Float64Array([x]).buffer)];
 const op =
   (code: number) =>
   (...operands: Code[]): Code => [...vec(...operands), code];
 const [xor, shl, rotl] = [op(0x73), op(0x74), op(0x77)];
-const [fAdd, fSub, fMul, fDiv, fGt, fNe] = [op(0xa0), op(0xa1), op(0xa2), op(0xa3), op(0x64), op(0x62)];
-const [fAbs, fSqrt, fromU32] = [op(0x99), op(0x9f), op(0xb8)];
 /** The imported Math functions, function indices 0–2. */
 const MATH = ["log", "sin", "cos"] as const;
 const math = (f: (typeof MATH)[number], x: Code): Code => [...x, 0x10, MATH.indexOf(f)];
@@ -72,7 +68,10 @@ const LOCALS = [I32, I32, I32, I32, I32, I32, I32, I32, F64, F64, F64, F64, F64]
 const uniform = (into: number): Code =>
   vec(
     set(t, shl(get(s1), i32(9))),
-    set(into, fDiv(fromU32(mul(rotl(mul(get(s1), i32(5)), i32(7)), i32(9))), f64Const(4294967296))),
+    set(
+      into,
+      FLOAT64.div(FLOAT64.fromU32(mul(rotl(mul(get(s1), i32(5)), i32(7)), i32(9))), FLOAT64.constant(4294967296)),
+    ),
     set(s2, xor(get(s2), get(s0))),
     set(s3, xor(get(s3), get(s1))),
     set(s1, xor(get(s1), get(s2))),
@@ -86,13 +85,13 @@ const normal = ifElse(
   get(has),
   vec(set(z, get(spare)), set(has, i32(0))),
   vec(
-    set(u, f64Const(0)),
-    loopUntil(fNe(get(u), f64Const(0)), uniform(u)),
+    set(u, FLOAT64.constant(0)),
+    loopUntil(FLOAT64.ne(get(u), FLOAT64.constant(0)), uniform(u)),
     uniform(v),
-    set(r, fSqrt(fMul(f64Const(-2), math("log", get(u))))),
-    set(spare, fMul(get(r), math("sin", fMul(f64Const(2 * Math.PI), get(v))))),
+    set(r, FLOAT64.sqrt(FLOAT64.mul(FLOAT64.constant(-2), math("log", get(u))))),
+    set(spare, FLOAT64.mul(get(r), math("sin", FLOAT64.mul(FLOAT64.constant(2 * Math.PI), get(v))))),
     set(has, i32(1)),
-    set(z, fMul(get(r), math("cos", fMul(f64Const(2 * Math.PI), get(v))))),
+    set(z, FLOAT64.mul(get(r), math("cos", FLOAT64.mul(FLOAT64.constant(2 * Math.PI), get(v))))),
   ),
 );
 
@@ -101,7 +100,7 @@ const loadState = vec(
   set(s1, i32Load(4)),
   set(s2, i32Load(8)),
   set(s3, i32Load(12)),
-  set(spare, f64Load(i32(SPARE))),
+  set(spare, FLOAT64.load(i32(SPARE))),
   set(has, i32Load(HAS_SPARE)),
 );
 const storeState = vec(
@@ -109,29 +108,36 @@ const storeState = vec(
   i32Store(4, get(s1)),
   i32Store(8, get(s2)),
   i32Store(12, get(s3)),
-  f64Store(i32(SPARE), get(spare)),
+  FLOAT64.store(i32(SPARE), get(spare)),
   i32Store(HAS_SPARE, get(has)),
 );
 
 /** draw_f32(kind, start, end): float32 values start..end-1 of `kind` at DRAWS_AT. */
 function drawF32(): Code {
   const [kind, start, end] = [0, 1, 2];
-  const a = f64Load(i32(A));
-  const b = f64Load(i32(B));
+  const a = FLOAT64.load(i32(A));
+  const b = FLOAT64.load(i32(B));
   const isKind = (k: DrawKind): Code => [...get(kind), ...i32(k), 0x46];
   const value = ifElse(
     isKind(DRAW_KINDS.scaledNormal),
-    vec(normal, set(r, fMul(b, get(z)))),
+    vec(normal, set(r, FLOAT64.mul(b, get(z)))),
     ifElse(
       isKind(DRAW_KINDS.normal),
-      vec(normal, set(r, fAdd(a, fMul(b, get(z))))),
+      vec(normal, set(r, FLOAT64.add(a, FLOAT64.mul(b, get(z))))),
       ifElse(
         isKind(DRAW_KINDS.truncatedNormal),
-        vec(normal, loopUntil(eqz(fGt(fAbs(get(z)), f64Const(2))), normal), set(r, fAdd(a, fMul(b, get(z))))),
+        vec(
+          normal,
+          loopUntil(eqz(FLOAT64.gt(FLOAT64.abs(get(z)), FLOAT64.constant(2))), normal),
+          set(r, FLOAT64.add(a, FLOAT64.mul(b, get(z)))),
+        ),
         ifElse(
           isKind(DRAW_KINDS.uniform),
-          vec(uniform(u), set(r, fAdd(a, fMul(b, get(u))))),
-          vec(uniform(u), set(r, fMul(fSub(fMul(get(u), f64Const(2)), f64Const(1)), b))),
+          vec(uniform(u), set(r, FLOAT64.add(a, FLOAT64.mul(b, get(u))))),
+          vec(
+            uniform(u),
+            set(r, FLOAT64.mul(FLOAT64.sub(FLOAT64.mul(get(u), FLOAT64.constant(2)), FLOAT64.constant(1)), b)),
+          ),
         ),
       ),
     ),
@@ -141,7 +147,7 @@ function drawF32(): Code {
     set(i, get(start)),
     loopUntil(
       geU(get(i), get(end)),
-      vec(value, f32Store(add(i32(DRAWS_AT), mul(get(i), i32(4))), get(r)), inc(i, i32(1))),
+      vec(value, FLOAT64.storeFloat32(add(i32(DRAWS_AT), mul(get(i), i32(4))), get(r)), inc(i, i32(1))),
     ),
     storeState,
   );
@@ -156,7 +162,11 @@ function normalRow(): Code {
     set(j, i32(0)),
     loopUntil(
       geU(get(j), get(n)),
-      vec(normal, f64Store(add(i32(DRAWS_AT), mul(add(mul(get(j), get(m)), get(i)), i32(8))), get(z)), inc(j, i32(1))),
+      vec(
+        normal,
+        FLOAT64.store(add(i32(DRAWS_AT), mul(add(mul(get(j), get(m)), get(i)), i32(8))), get(z)),
+        inc(j, i32(1)),
+      ),
     ),
     storeState,
   );

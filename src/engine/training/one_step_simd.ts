@@ -5,6 +5,10 @@
  * The weights are copied in once per layer call, read where the backend keeps them, so nothing is cached.
  */
 import {
+  I32,
+  SCALAR,
+  V128,
+  VECTOR,
   add,
   and,
   geU,
@@ -17,21 +21,12 @@ import {
   mul,
   ifElse,
   set,
+  splat,
   vec,
   type Code,
 } from "../../layers/recurrent/fused/wasm.js";
 import { foldBias, type BiasLayout, type FusedCell } from "../../layers/recurrent/fused/cells/index.js";
 import { WA, type WasmMemory } from "../../layers/recurrent/fused/step_kernels.js";
-
-const V128 = 0x7b;
-const I32 = 0x7f;
-const simd = (op: number): Code => [0xfd, op];
-const vLoad = (addr: Code): Code => [...addr, ...simd(0x00), 4, 0];
-const vStore = (addr: Code, v: Code): Code => [...addr, ...v, ...simd(0x0b), 4, 0];
-const vAdd = (a: Code, b: Code): Code => [...a, ...b, 0xfd, 0xe4, 0x01];
-const vMul = (a: Code, b: Code): Code => [...a, ...b, 0xfd, 0xe6, 0x01];
-const splat = (a: Code): Code => [...a, ...simd(0x13)];
-const f32Load = (addr: Code): Code => [...addr, 0x2a, 2, 0];
 
 /**
  * matvec(x, w, stride, width, out, n) (byte addresses and sizes): out[0, width) = Σ_i x[i]·w[i·stride ..
@@ -39,8 +34,8 @@ const f32Load = (addr: Code): Code => [...addr, 0x2a, 2, 0];
  */
 function matvecModule(): object {
   const [x, w, stride, width, out, n, i, k, row, x0, x1, x2, x3] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
-  const xAt = (d: number) => splat(f32Load(add(get(x), mul(add(get(i), i32(d)), i32(4)))));
-  const wAt = (d: number) => vLoad(add(add(get(row), mul(get(stride), i32(d))), get(k)));
+  const xAt = (d: number) => splat(SCALAR.load(add(get(x), mul(add(get(i), i32(d)), i32(4)))));
+  const wAt = (d: number) => VECTOR.load(add(add(get(row), mul(get(stride), i32(d))), get(k)));
   const outK = add(get(out), get(k));
   const body = vec(
     memoryZero(get(out), get(width)),
@@ -57,13 +52,13 @@ function matvecModule(): object {
         loopUntil(
           geU(get(k), get(width)),
           vec(
-            vStore(
+            VECTOR.store(
               outK,
-              vAdd(
-                vLoad(outK),
-                vAdd(
-                  vAdd(vMul(get(x0), wAt(0)), vMul(get(x1), wAt(1))),
-                  vAdd(vMul(get(x2), wAt(2)), vMul(get(x3), wAt(3))),
+              VECTOR.add(
+                VECTOR.load(outK),
+                VECTOR.add(
+                  VECTOR.add(VECTOR.mul(get(x0), wAt(0)), VECTOR.mul(get(x1), wAt(1))),
+                  VECTOR.add(VECTOR.mul(get(x2), wAt(2)), VECTOR.mul(get(x3), wAt(3))),
                 ),
               ),
             ),
@@ -81,7 +76,7 @@ function matvecModule(): object {
         set(k, i32(0)),
         loopUntil(
           geU(get(k), get(width)),
-          vec(vStore(outK, vAdd(vLoad(outK), vMul(get(x0), wAt(0)))), inc(k, i32(16))),
+          vec(VECTOR.store(outK, VECTOR.add(VECTOR.load(outK), VECTOR.mul(get(x0), wAt(0)))), inc(k, i32(16))),
         ),
         inc(i, i32(1)),
       ),

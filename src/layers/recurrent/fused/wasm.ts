@@ -46,10 +46,14 @@ const section = (id: number, body: Code): Code => [id, ...uleb(body.length), ...
 const list = (items: Code[]): Code => vec(uleb(items.length), ...items);
 const name = (s: string): Code => [...uleb(s.length), ...Array.from(s, (ch) => ch.charCodeAt(0))];
 
-const I32 = 0x7f,
+/** Value types (of locals and parameters). */
+export const I32 = 0x7f,
   F32 = 0x7d,
+  F64 = 0x7c,
   V128 = 0x7b;
 const simd = (op: number): Code => [0xfd, ...uleb(op)];
+/** f32x4.splat: a float32 in all four lanes. */
+export const splat = (a: Code): Code => [...a, ...simd(0x13)];
 
 // ---------------------------------------------------------------------------------------------
 // i32 instructions (addresses, counters)
@@ -150,6 +154,26 @@ export const VECTOR: Lanes = {
   both: (c1, c2) => [...c1, ...c2, ...simd(0x4e)],
   where: (cond, a, b) => [...a, ...b, ...cond, ...simd(0x52)], // v128.bitselect
   masked: (flag) => [...sub(i32(0), get(flag)), ...simd(0x11)], // i32x4.splat(0 − flag): all ones when masked
+};
+
+/** f64 instructions (the initializers' float64 arithmetic: random_draws.ts, gram_schmidt.ts). */
+export const FLOAT64 = {
+  load: (addr: Code): Code => [...addr, 0x2b, 3, 0],
+  store: (addr: Code, v: Code): Code => [...addr, ...v, 0x39, 3, 0],
+  /** f32.demote_f64 then f32.store: the float32 a Float32Array store of the double gives. */
+  storeFloat32: (addr: Code, v: Code): Code => [...addr, ...v, 0xb6, 0x38, 2, 0],
+  constant: (x: number): Code => [0x44, ...new Uint8Array(new Float64Array([x]).buffer)],
+  add: (a: Code, b: Code): Code => [...a, ...b, 0xa0],
+  sub: (a: Code, b: Code): Code => [...a, ...b, 0xa1],
+  mul: (a: Code, b: Code): Code => [...a, ...b, 0xa2],
+  div: (a: Code, b: Code): Code => [...a, ...b, 0xa3],
+  eq: (a: Code, b: Code): Code => [...a, ...b, 0x61],
+  ne: (a: Code, b: Code): Code => [...a, ...b, 0x62],
+  gt: (a: Code, b: Code): Code => [...a, ...b, 0x64],
+  abs: (a: Code): Code => [...a, 0x99],
+  sqrt: (a: Code): Code => [...a, 0x9f],
+  /** f64.convert_i32_u */
+  fromU32: (a: Code): Code => [...a, 0xb8],
 };
 
 /** f32: one unit per instruction (the units after the last multiple of 4). */
