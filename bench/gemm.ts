@@ -6,21 +6,13 @@
 import { tf } from "../src/backend/tf.js";
 import { use_backend } from "../src/backend/index.js";
 import { kernelsFor, newMemory } from "../src/layers/recurrent/fused/step_kernels.js";
+import { cpuMs, scratchAllocator } from "./wasm_scratch.js";
 
 const memory = newMemory(2048);
 const k = kernelsFor(memory);
 if (typeof k === "string") throw new Error(k);
 const { gemmNN, packB } = k.utilities;
-let top = 64;
-const alloc = (n: number) => {
-  const o = top;
-  top += (n * 4 + 127) & ~63;
-  return o;
-};
-const cpu = () => {
-  const c = process.cpuUsage();
-  return (c.user + c.system) / 1000;
-};
+const alloc = scratchAllocator();
 
 await use_backend("wasm");
 const shapes: [number, number, number, number, string][] = [
@@ -44,9 +36,9 @@ for (const [m, kk, n, reps, what] of shapes) {
   packB.call({ src: B, k: kk, n, ld: n, trans: 0, dst: P });
   const rate = (run: () => void) => {
     for (let i = 0; i < 20; i++) run();
-    const t0 = cpu();
+    const t0 = cpuMs();
     for (let i = 0; i < reps; i++) run();
-    return (2 * m * kk * n * reps) / (cpu() - t0) / 1e6;
+    return (2 * m * kk * n * reps) / (cpuMs() - t0) / 1e6;
   };
   const g = (b: number, ldb: number, bpanel: number) => () =>
     gemmNN.call({ m, k: kk, n, a: A, lda: kk * 4, b, ldb, bpanel, c: C, ldc: n * 4, acc: 0 });

@@ -7,6 +7,7 @@
 import { gemmFunction, type TileOrder } from "../src/layers/recurrent/fused/gemm.js";
 import { moduleBytes, relaxedSimd } from "../src/layers/recurrent/fused/wasm.js";
 import { newMemory, WA } from "../src/layers/recurrent/fused/step_kernels.js";
+import { cpuMs, scratchAllocator } from "./wasm_scratch.js";
 
 relaxedSimd();
 const memory = newMemory(2048);
@@ -27,16 +28,7 @@ const exports = new WA!.Instance(new WA!.Module(moduleBytes(fns)), { env: { memo
   string,
   (...a: number[]) => void
 >;
-let top = 64;
-const alloc = (n: number) => {
-  const o = top;
-  top += (n * 4 + 127) & ~63;
-  return o;
-};
-const cpu = () => {
-  const c = process.cpuUsage();
-  return (c.user + c.system) / 1000;
-};
+const alloc = scratchAllocator();
 // m, k, n, packed B (nn: ldb 32), A transposed, calls per repeat, what
 const shapes: [number, number, number, boolean, boolean, number, string][] = [
   [16, 64, 256, true, false, 4000, "h·U per step, LSTM(64), U packed"],
@@ -64,9 +56,9 @@ for (const [m, k, n, packed, trans, reps, what] of shapes) {
     for (let i = 0; i < 20; i++) run();
     let best = Infinity;
     for (let r = 0; r < 7; r++) {
-      const t0 = cpu();
+      const t0 = cpuMs();
       for (let i = 0; i < reps; i++) run();
-      best = Math.min(best, (cpu() - t0) / reps);
+      best = Math.min(best, (cpuMs() - t0) / reps);
     }
     return best * 1000;
   });
