@@ -21,7 +21,7 @@ import {
   loopUntil,
   mul,
   set,
-  uleb,
+  moduleBytes,
   vec,
   type Code,
 } from "../layers/recurrent/fused/wasm.js";
@@ -174,34 +174,11 @@ function normalRow(): Code {
 
 /** The module: memory and Math.log / sin / cos imported, draw_f32 and normal_row exported. */
 function drawsModule(): object {
-  const section = (id: number, body: Code): Code => [id, ...uleb(body.length), ...body];
-  const list = (items: Code[]): Code => vec(uleb(items.length), ...items);
-  const name = (s: string): Code => [...uleb(s.length), ...Array.from(s, (ch) => ch.charCodeAt(0))];
-  const types = section(
-    1,
-    list([
-      [0x60, 1, F64, 1, F64],
-      [0x60, 3, I32, I32, I32, 0],
-    ]),
-  );
-  const imports = section(
-    2,
-    list([
-      vec(name("env"), name("memory"), [0x02, 0x00, 1]),
-      ...MATH.map((f) => vec(name("Math"), name(f), [0x00, 0])),
-    ]),
-  );
   const fns = [
-    { name: "draw_f32", body: drawF32() },
-    { name: "normal_row", body: normalRow() },
+    { name: "draw_f32", params: ["kind", "start", "end"], locals: LOCALS, body: drawF32() },
+    { name: "normal_row", params: ["m", "n", "i"], locals: LOCALS, body: normalRow() },
   ];
-  const funcs = section(3, list(fns.map(() => [1])));
-  const exports = section(7, list(fns.map((f, k) => vec(name(f.name), [0x00], uleb(MATH.length + k)))));
-  const locals = list(LOCALS.map((type) => [1, type]));
-  const code = section(10, list(fns.map((f) => vec(uleb(locals.length + f.body.length + 1), locals, f.body, [0x0b]))));
-  return new WA!.Module(
-    new Uint8Array(vec([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00], types, imports, funcs, exports, code)),
-  );
+  return new WA!.Module(moduleBytes(fns, false, MATH));
 }
 
 interface Draws {

@@ -469,14 +469,35 @@ function localDeclarations(types: readonly number[]): Code {
 /** Pages a shared memory may grow to (the import's maximum; a shared memory must declare one). */
 export const SHARED_MAX_PAGES = 65536;
 
-/** The module of `fns`, importing "env"."memory" (a shared one, which threads can use together, when `shared`). */
-export function moduleBytes(fns: readonly WasmFunction[], shared = false): Uint8Array {
+/**
+ * The module of `fns`, importing "env"."memory" (a shared one, which threads can use together, when
+ * `shared`) and, when named in `mathFunctions`, those functions of float64 → float64 from "Math" (function
+ * indices 0, 1, … in that order; `fns` follow them).
+ */
+export function moduleBytes(
+  fns: readonly WasmFunction[],
+  shared = false,
+  mathFunctions: readonly string[] = [],
+): Uint8Array {
   const arities = [...new Set(fns.map((f) => f.params.length))];
-  const types = section(1, list(arities.map((n) => vec([0x60], list(Array.from({ length: n }, () => [I32])), [0]))));
+  const f64ToF64 = arities.length;
+  const types = section(
+    1,
+    list([
+      ...arities.map((n) => vec([0x60], list(Array.from({ length: n }, () => [I32])), [0])),
+      ...(mathFunctions.length ? [[0x60, 1, F64, 1, F64]] : []),
+    ]),
+  );
   const limits = shared ? vec([0x03], uleb(1), uleb(SHARED_MAX_PAGES)) : vec([0x00], uleb(1));
-  const imports = section(2, list([vec(name("env"), name("memory"), [0x02], limits)]));
+  const imports = section(
+    2,
+    list([
+      vec(name("env"), name("memory"), [0x02], limits),
+      ...mathFunctions.map((f) => vec(name("Math"), name(f), [0x00], uleb(f64ToF64))),
+    ]),
+  );
   const funcs = section(3, list(fns.map((f) => uleb(arities.indexOf(f.params.length)))));
-  const exports = section(7, list(fns.map((f, i) => vec(name(f.name), [0x00], uleb(i)))));
+  const exports = section(7, list(fns.map((f, i) => vec(name(f.name), [0x00], uleb(mathFunctions.length + i)))));
   const code = section(
     10,
     list(
