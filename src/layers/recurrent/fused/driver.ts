@@ -580,8 +580,9 @@ function fillPaddingOutputs(padding: Padding, T: number, u: number, a: FusedAttr
  * Inputs: dy, dhT, [dcT], x, recurrentKernel, hprev, gates, [aux], [mask] (the saved ones chunk by chunk),
  * [kernel (with `inputGrad`)].
  * Outputs: [dXP (B,T,G·u) — the gradient of the input projection X·W + b, in input time order — unless
- * `inputGrad`; kept in the arena (a handle: `Mem.keep`) unless the rows are reordered], dW (F,G·u), dU (u,G·u), [dBias (biasShape)], dh0 (B,u), [dc0 (B,u)], [dX = dXP·Wᵀ
- * (B,T,F) when `inputGrad`, with kernel W among the inputs].
+ * `inputGrad`; kept in the arena (a handle: `Mem.keep`) unless the rows are reordered], dW (F,G·u),
+ * dU (u,G·u), [dBias (biasShape)], dh0 (B,u), [dc0 (B,u)], [dX = dXP·Wᵀ (B,T,F) when `inputGrad`, with
+ * kernel W among the inputs].
  *
  * Every chunk of rows runs the cell's backward sequence function (step_kernels.ts `seq_bwd`): per step,
  * last to first, the backward step functions write the step's pre-activation gradients into dXP (the
