@@ -42,7 +42,7 @@
 import { tf, type Tensor } from "../../../backend/tf.js";
 import { KerasError } from "../../../errors.js";
 import { FUSED_CELLS, foldBias, type BiasLayout, type FusedCell, type FusedCellId } from "./cells/index.js";
-import { memFor, type Buf, type Mem, type Out, type RowOrder } from "./mem.js";
+import { memFor, mirroredInputs, type Buf, type Mem, type Out, type RowOrder } from "./mem.js";
 import { DELTA, orderedArgs, stepDelta, type CellKernels, type StepKernel } from "./step_kernels.js";
 import type { ChunkCall } from "./threads.js";
 import type { FusedActivation } from "./wasm.js";
@@ -96,7 +96,9 @@ const calls = {
  * many (row, step) pairs of padding they skipped, forward and backward together, how many forward
  * calls reused the calls of an earlier one (`forwardLayouts`), how many forward calls read U
  * packed into panels (`packsRecurrentKernel`), how many backward calls kept dXP in the arena (dxpKept)
- * and how many times a gradient function then asked for its values (dxpCopied).
+ * and how many times a gradient function then asked for its values (dxpCopied), and how many kernel
+ * inputs were read where the previous kernel call left them in the arena instead of copied in
+ * (inputsInArena: a stacked layer's sequence, a Bidirectional wrapper's input in its second direction).
  */
 export function fusedKernelCalls(): {
   readonly forward: number;
@@ -108,8 +110,9 @@ export function fusedKernelCalls(): {
   readonly packedForward: number;
   readonly dxpKept: number;
   readonly dxpCopied: number;
+  readonly inputsInArena: number;
 } {
-  return { ...calls };
+  return { ...calls, inputsInArena: mirroredInputs() };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -457,9 +460,15 @@ function forward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
   if (!a.returnSequences) copyInto(Y.buf, ycur.view());
 
   const outs: [Out, RowOrder][] = [[Y, order], [hT, order], ...(cT ? [[cT, order] as [Out, RowOrder]] : [])];
+  const results = outs.map(([o, rowOrder]) => mem.result(o, rowOrder));
+  // inference: x's copy and the outputs stay for the next call (a stacked layer above, the other direction)
+  if (!a.save) {
+    mem.mirror(inputs.x!, X, order);
+    results.forEach((r, i) => mem.mirror(r, outs[i][0].buf, order));
+  }
   // the saved tensors stay in the arena, in its row order: the backward kernel orders its rows the same way
   const saved = a.save ? [Hprev!, Gates!, ...(Aux ? [Aux] : [])] : [];
-  return [...outs.map(([o, rowOrder]) => mem.result(o, rowOrder)), ...saved.map((o) => mem.keep(o))];
+  return [...results, ...saved.map((o) => mem.keep(o))];
 
   /** The calls built afresh, and kept for reuse (without a mask). */
   function forwardLayout(): ChunkCall[][] {
@@ -860,7 +869,11 @@ function run(
   inputs: KernelInputs,
   a: FusedAttrs,
 ): TensorInfo[] {
-  const mem = memFor(backendName, backend);
+  const mem = memFor(
+    backendName,
+    backend,
+    Object.values(inputs).filter((t) => t !== undefined),
+  );
   try {
     return kernel(mem, inputs, a);
   } finally {

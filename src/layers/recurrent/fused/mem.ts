@@ -6,7 +6,11 @@
  * sequences), and copies its outputs out into new tensors of the backend. The copies are a few MB per
  * training batch (≈ 0.2 ms); in exchange every thread can work on the same buffers, and the cpu backend
  * runs the same SIMD code as wasm. What the forward saves for the backward is not copied: it stays in
- * the arena (`keep`), above which later calls allocate, until tfjs releases its handle tensor.
+ * the arena (`keep`) until tfjs releases its handle tensor. An inference call's input copy and outputs
+ * also stay for the next kernel call (`mirror`): when that call's input is the same tensor data (the
+ * sequence of a stacked layer below, the input of a Bidirectional wrapper's second direction), it reads
+ * the arena's copy instead of copying the tensor in again. Allocation is first fit in the gaps between
+ * the buffers that stay.
  *
  * Every allocation has 64 bytes of slack after it: a product reads B 8 columns at a time and may read
  * (never write) up to 7 floats past the last row. Views become invalid when the memory grows (any
@@ -61,6 +65,13 @@ export interface Mem {
   keep(out: Out): TensorInfo;
   /** Whether `t` is a handle of a kept buffer (`keep`). */
   keeps(t: TensorInfo): boolean;
+  /**
+   * Remembers that `buf` holds the values of tensor `t` (its row i the tensor's row order[i]), for the next
+   * kernel call only: `input()` of `t` with the same order there reads `buf` instead of copying `t` in.
+   * Only for data nothing rewrites in place before the next call (an inference call's input and outputs);
+   * buffers of fewer than MIRROR_MIN_FLOATS values are not remembered.
+   */
+  mirror(t: TensorInfo, buf: Buf, order: RowOrder): void;
   /** Frees the call's buffers. */
   done(): void;
 }
@@ -110,10 +121,43 @@ interface Arena {
   readonly memory: WasmMemory;
   readonly kernels: MemoryKernels;
   readonly pool: ThreadPool;
-  top: number;
+  /** The call's free space: [start, end) ranges between the buffers that stay, the last one unbounded. */
+  gaps: [number, number][];
   /** The kept buffers (`Mem.keep`) by their handle's data id. */
   readonly kept: Map<object, Kept>;
+  /** The previous call's mirrors (`Mem.mirror`) that this call's inputs use, by their tensor's data id. */
+  mirrors: Map<object, Mirror>;
+  /** This call's mirrors, for the next call. */
+  fresh: Map<object, Mirror>;
 }
+
+/** An arena buffer holding a tensor's values (`Mem.mirror`): its row i is the tensor's row order[i]. */
+interface Mirror {
+  readonly buf: MemoryBuf;
+  readonly end: number;
+  readonly order: RowOrder;
+}
+
+/**
+ * Buffers smaller than this are not mirrored: copying them costs less, and a one-step stream (whose
+ * carried state is the previous call's output) keeps the same arena layout on every call.
+ */
+const MIRROR_MIN_FLOATS = 4096;
+
+let mirrorsOn = true;
+/** Turns `Mem.mirror` on or off (off: every input is copied in; tests and benchmarks compare the two). */
+export function setArenaMirrors(on: boolean): void {
+  mirrorsOn = on;
+}
+
+let inputsFromMirrors = 0;
+/** How many kernel inputs were read from the previous call's buffers instead of copied in (`Mem.mirror`). */
+export function mirroredInputs(): number {
+  return inputsFromMirrors;
+}
+
+const sameOrder = (p: RowOrder, q: RowOrder): boolean =>
+  p === q || (p !== null && q !== null && p.length === q.length && p.every((v, i) => v === q[i]));
 
 /** A buffer kept in the arena across kernel calls while `held()` (tfjs still holds its handle's data). */
 interface Kept {
@@ -127,22 +171,30 @@ let arena: Arena | string | undefined;
 /** Where the next allocation may start after `n` floats at `offset`. */
 const endOf = (offset: number, n: number): number => (offset + n * 4 + SLACK + 63) & ~63;
 
+/** `n` floats in the first gap they fit in (the memory grows when that is the last one). */
 function alloc(a: Arena, n: number): MemoryBuf {
-  const offset = a.top;
-  a.top = endOf(offset, n);
-  const short = a.top - a.memory.buffer.byteLength;
+  const gap = a.gaps.find(([start, end]) => endOf(start, n) <= end)!;
+  const offset = gap[0];
+  gap[0] = endOf(offset, n);
+  const short = gap[0] - a.memory.buffer.byteLength;
   if (short > 0) a.memory.grow(Math.ceil(short / PAGE));
   return new MemoryBuf(a.memory, offset, n);
 }
 
-/** Where a call's allocations start: above every kept buffer still held; the others are released here. */
-function floorOf(a: Arena): number {
-  let floor = ARENA_START;
-  for (const [id, k] of a.kept) {
-    if (!k.held()) a.kept.delete(id);
-    else floor = Math.max(floor, k.end);
+/** The free space around the buffers that stay: kept buffers still held (the others are released here) and mirrors. */
+function gapsOf(a: Arena): [number, number][] {
+  for (const [id, k] of a.kept) if (!k.held()) a.kept.delete(id);
+  const taken = [...a.kept.values(), ...a.mirrors.values()]
+    .map((b): [number, number] => [b.buf.offset, b.end])
+    .sort((p, q) => p[0] - q[0]);
+  const gaps: [number, number][] = [];
+  let start = ARENA_START;
+  for (const [offset, end] of taken) {
+    if (offset > start) gaps.push([start, offset]);
+    start = Math.max(start, end);
   }
-  return floor;
+  gaps.push([start, Infinity]);
+  return gaps;
 }
 
 /** The arena, or why the fused kernels cannot run in this runtime. */
@@ -158,8 +210,10 @@ function theArena(): Arena | string {
       memory,
       kernels,
       pool: new ThreadPool(memory, shared ? threadCount() : 1, (bytes) => alloc(a, Math.ceil(bytes / 4)).offset),
-      top: ARENA_START,
+      gaps: [[ARENA_START, Infinity]],
       kept: new Map(),
+      mirrors: new Map(),
+      fresh: new Map(),
     };
     arena = a;
   }
@@ -213,12 +267,18 @@ function cpuIO(backend: CpuBackendApi): TensorIO {
   };
 }
 
-/** The arena for one kernel call on `backend` ("wasm" or "cpu"; fusedPlan() checked both). */
-export function memFor(backendName: string, backend: unknown): Mem {
+/**
+ * The arena for one kernel call on `backend` ("wasm" or "cpu"; fusedPlan() checked both) with these
+ * inputs: the previous call's mirrors of them stay for this call, the others are released.
+ */
+export function memFor(backendName: string, backend: unknown, inputs: readonly TensorInfo[]): Mem {
   const a = theArena();
   if (typeof a === "string") throw new Error(`fused kernels: ${a}`);
   const io = backendName === "wasm" ? wasmIO(backend as WasmBackendApi) : cpuIO(backend as CpuBackendApi);
-  a.top = floorOf(a);
+  const used = new Set(inputs.map((t) => t.dataId));
+  for (const id of a.mirrors.keys()) if (!used.has(id)) a.mirrors.delete(id);
+  a.fresh = new Map();
+  a.gaps = gapsOf(a);
   const result = (out: Out, order?: RowOrder) =>
     io.make([...out.shape], (values) =>
       order ? permuteRows(out.buf.view(), values, order, false) : values.set(out.buf.view()),
@@ -229,6 +289,11 @@ export function memFor(backendName: string, backend: unknown): Mem {
     input(t, order) {
       const kept = a.kept.get(t.dataId);
       if (kept && !order) return kept.buf;
+      const mirror = a.mirrors.get(t.dataId);
+      if (mirror && mirror.buf.n === sizeOf(t.shape) && sameOrder(mirror.order, order ?? null)) {
+        inputsFromMirrors++;
+        return mirror.buf;
+      }
       const buf = alloc(a, kept ? kept.buf.n : sizeOf(t.shape));
       const values = kept ? kept.buf.view() : io.values(t);
       if (order) permuteRows(values, buf.view(), order, true);
@@ -259,8 +324,14 @@ export function memFor(backendName: string, backend: unknown): Mem {
       return handle;
     },
     keeps: (t) => a.kept.has(t.dataId),
+    mirror(t, buf, order) {
+      const b = buf as MemoryBuf;
+      if (!mirrorsOn || b.n < MIRROR_MIN_FLOATS) return;
+      a.fresh.set(t.dataId, { buf: b, end: endOf(b.offset, b.n), order });
+    },
     done() {
-      a.top = floorOf(a);
+      a.mirrors = a.fresh;
+      a.fresh = new Map();
     },
   };
 }
