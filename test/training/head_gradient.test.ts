@@ -44,6 +44,8 @@ const nest = (flat: number[], shape: number[]): any =>
 interface Case {
   layers: () => ((m: any) => any)[];
   units?: number;
+  /** The input's shape without the batch axis when not [T, F]. */
+  inputShape?: number[];
   /** The targets' shape when not [N, units]. */
   yShape?: number[];
   loss?: string;
@@ -54,9 +56,12 @@ interface Case {
 async function train(c: Case, metrics?: string[]) {
   set_random_seed(11);
   const units = c.units ?? 1;
-  let model: Model = c.layers().reduce((m, layer) => layer(m), keras_model_sequential({ input_shape: [T, F] }));
+  let model: Model = c
+    .layers()
+    .reduce((m, layer) => layer(m), keras_model_sequential({ input_shape: c.inputShape ?? [T, F] }));
   model = compile(model, { optimizer: "adam", loss: c.loss ?? "mse", ...(metrics ? { metrics } : {}) });
-  const x = nest(values(N * T * F, 3), [N, T, F]);
+  const inputShape = c.inputShape ?? [T, F];
+  const x = nest(values(N * inputShape.reduce((a, b) => a * b, 1), 3), [N, ...inputShape]);
   const yShape = c.yShape ?? [N, units];
   const y = nest(
     values(
@@ -102,6 +107,10 @@ for (const backend of ["wasm", "cpu"] as const) {
         },
       ],
       [
+        "Dense(2) on the input (no layer before the head)",
+        { layers: () => [layer_dense({ units: 2 })], units: 2, inputShape: [F] },
+      ],
+      [
         "Masking -> LSTM -> Dense(1) (the LSTM consumes the mask)",
         { layers: () => [layer_masking({ mask_value: 0.5 }), layer_lstm({ units: 4 }), layer_dense({ units: 1 })] },
       ],
@@ -123,6 +132,18 @@ for (const backend of ["wasm", "cpu"] as const) {
       const c: Case = {
         layers: () => [layer_lstm({ units: 4 }), layer_dense({ units: 1 })],
         fitArgs: { sample_weight: values(N, 9).map((v) => v + 1.5) },
+      };
+      const viaBody = await train(c);
+      const tape = await train(c, ["mae"]);
+      expect(viaBody).to.include({ handWritten: 0, tape: STEPS });
+      expect(viaBody.losses).to.deep.equal(tape.losses);
+      expect(viaBody.weights).to.deep.equal(tape.weights);
+    });
+
+    it("an output mask leaves the head to the tape (Masking -> Dense: the mask reaches the loss)", async () => {
+      const c: Case = {
+        layers: () => [layer_masking({ mask_value: 0.5 }), layer_dense({ units: 1 })],
+        inputShape: [F],
       };
       const viaBody = await train(c);
       const tape = await train(c, ["mae"]);
