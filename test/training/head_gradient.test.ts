@@ -9,7 +9,10 @@ import {
   compile,
   fit,
   get_weights,
+  initializer_constant,
   keras_model_sequential,
+  loss_binary_crossentropy,
+  predict,
   layer_dense,
   layer_gru,
   layer_lstm,
@@ -44,11 +47,13 @@ const nest = (flat: number[], shape: number[]): any =>
 interface Case {
   layers: () => ((m: any) => any)[];
   units?: number;
+  /** Whether to report the untrained model's predictions (to check that some reach the loss's clipping). */
+  predictFirst?: boolean;
   /** The input's shape without the batch axis when not [T, F]. */
   inputShape?: number[];
   /** The targets' shape when not [N, units]. */
   yShape?: number[];
-  loss?: string;
+  loss?: string | object;
   fitArgs?: Record<string, unknown>;
 }
 
@@ -67,14 +72,17 @@ async function train(c: Case, metrics?: string[]) {
     values(
       yShape.reduce((a, b) => a * b, 1),
       5,
-    ).map((v) => (c.loss === "binary_crossentropy" ? (v > 0 ? 1 : 0) : v)),
+    ).map((v) => (c.loss === "mse" || c.loss === undefined || c.loss === "mae" ? v : v > 0 ? 1 : 0)),
     yShape,
   );
+  const initial = c.predictFirst ? ((await predict(model, x, { verbose: 0 })) as number[][]).flat() : [];
   const before = { ...headPaths };
   const fitted = await fit(model, x, y, { epochs: 2, batch_size: 8, verbose: 0, shuffle: false, ...c.fitArgs });
   return {
     losses: fitted.history.metrics.loss as number[],
     weights: (get_weights(fitted.model) as any[]).map((w) => JSON.stringify(w)),
+    initial,
+    initialWeights: (get_weights(model) as any[]).map((w) => JSON.stringify(w)),
     handWritten: headPaths.handWritten - before.handWritten,
     tape: headPaths.tape - before.tape,
   };
@@ -111,6 +119,30 @@ for (const backend of ["wasm", "cpu"] as const) {
         { layers: () => [layer_dense({ units: 2 })], units: 2, inputShape: [F] },
       ],
       [
+        "LSTM -> sigmoid Dense(1), binary crossentropy",
+        {
+          layers: () => [layer_lstm({ units: 4 }), layer_dense({ units: 1, activation: "sigmoid" })],
+          loss: "binary_crossentropy",
+        },
+      ],
+      [
+        "GRU -> sigmoid Dense(3), binary crossentropy (some outputs at the clipping bound 1 - 1e-7)",
+        {
+          layers: () => [
+            layer_gru({ units: 4 }),
+            layer_dense({
+              units: 3,
+              activation: "sigmoid",
+              kernel_initializer: "ones",
+              bias_initializer: initializer_constant({ value: 16 }),
+            }),
+          ],
+          predictFirst: true,
+          units: 3,
+          loss: "binary_crossentropy",
+        },
+      ],
+      [
         "Masking -> LSTM -> Dense(1) (the LSTM consumes the mask)",
         { layers: () => [layer_masking({ mask_value: 0.5 }), layer_lstm({ units: 4 }), layer_dense({ units: 1 })] },
       ],
@@ -123,8 +155,12 @@ for (const backend of ["wasm", "cpu"] as const) {
         expect(hand).to.include({ handWritten: STEPS, tape: 0 });
         expect(hand.losses).to.deep.equal(tape.losses);
         expect(hand.weights).to.deep.equal(tape.weights);
-        // and training moved the loss
-        expect(hand.losses[1]).not.to.equal(hand.losses[0]);
+        if (c.predictFirst) {
+          const clipped = hand.initial.filter((q) => q >= Math.fround(1 - 1e-7)).length;
+          expect(clipped).to.be.within(1, hand.initial.length - 1);
+        }
+        // and training moved the weights
+        expect(hand.weights).not.to.deep.equal(hand.initialWeights);
       });
     }
 
@@ -155,11 +191,26 @@ for (const backend of ["wasm", "cpu"] as const) {
     const FALLBACKS: [string, Case, string[]?][] = [
       ["another loss (mae)", { layers: () => [layer_lstm({ units: 4 }), layer_dense({ units: 1 })], loss: "mae" }],
       [
-        "binary crossentropy",
+        "binary crossentropy after a linear Dense",
+        { layers: () => [layer_lstm({ units: 4 }), layer_dense({ units: 1 })], loss: "binary_crossentropy" },
+      ],
+      [
+        "binary crossentropy with label smoothing",
         {
           layers: () => [layer_lstm({ units: 4 }), layer_dense({ units: 1, activation: "sigmoid" })],
-          loss: "binary_crossentropy",
+          loss: loss_binary_crossentropy({ label_smoothing: 0.1 }),
         },
+      ],
+      [
+        "binary crossentropy from logits",
+        {
+          layers: () => [layer_lstm({ units: 4 }), layer_dense({ units: 1, activation: "sigmoid" })],
+          loss: loss_binary_crossentropy({ from_logits: true }),
+        },
+      ],
+      [
+        "mean squared error after a sigmoid Dense",
+        { layers: () => [layer_lstm({ units: 4 }), layer_dense({ units: 1, activation: "sigmoid" })] },
       ],
       [
         "a metric (it reads the outputs)",

@@ -14,7 +14,7 @@ import { metricForShapes, resolveAutoMetric, type MetricSpec } from "../../ops/m
 import { OptimizerRuntime, slotKey, type OptimizedVariable } from "../../ops/optimizers.js";
 import type { TrainingSetup } from "./setup.js";
 import type { Batch } from "./data.js";
-import { denseMseLoss, headPaths, headPlanOf, type HeadPlan } from "./head.js";
+import { denseHeadLoss, headPaths, headPlanOf, type HeadPlan } from "./head.js";
 import { denseApply } from "../../layers/common.js";
 
 /** A metric with its log name and whether it takes sample weights. */
@@ -203,7 +203,7 @@ function headLossAndSums(
     const run = { ...body, outputs: [denseApply(h, kernel, head.useBias ? bias : undefined)] };
     return { run, ...lossAndSums(ctx, run, batch) };
   }
-  const parts = [denseMseLoss(h, kernel, head.useBias ? bias : null, yTrue), ...extraLosses(ctx.rt, body)];
+  const parts = [denseHeadLoss(head.loss, h, kernel, head.useBias ? bias : null, yTrue), ...extraLosses(ctx.rt, body)];
   const total = parts.length === 1 ? parts[0] : tf.addN(parts);
   return { run: body, total, sums: tf.reshape(total, [1]) };
 }
