@@ -239,6 +239,11 @@ export class CallbackList {
     }
   }
 
+  /** Whether any callback has hook `name` (a batch's logs are built only for one that reads them). */
+  has(name: HookName): boolean {
+    return this.hooks.some((h) => h[name] !== undefined);
+  }
+
   /** The entries the callbacks add to epoch `epoch`'s logs. */
   extraEpochLogs(epoch: number): Logs {
     return Object.assign({}, ...this.hooks.map((h) => h.extraEpochLogs?.(epoch) ?? {}));

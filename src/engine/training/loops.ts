@@ -380,6 +380,8 @@ export async function fitLoop(
     const params: RunParams = { epochs: o.epochs, steps, verbose: o.verbose };
     const ctx = makeLoopContext(model, rt, setup, step, params, o.io ?? defaultProgressIO, true);
     const callbacks = buildCallbacks(fn, o.callbacks, ctx, o.verbose > 0);
+    const batchBeginHooks = callbacks.has("on_train_batch_begin");
+    const batchEndHooks = callbacks.has("on_train_batch_end");
     const metrics: Record<string, number[]> = {};
     const epochsRun: number[] = [];
     let lastLogs: Logs = NO_LOGS;
@@ -422,7 +424,7 @@ export async function fitLoop(
       scheduleState = schedule.state();
       if (resumed?.accumulator) acc.restore(resumed.accumulator as Parameters<typeof acc.restore>[0]);
       for (let b = resumed ? resumed.batch : 0; b < batches.length; b++) {
-        await callbacks.fire("on_train_batch_begin", b, NO_LOGS);
+        if (batchBeginHooks) await callbacks.fire("on_train_batch_begin", b, NO_LOGS);
         const batch = takeBatch(train, batches[b].start, batches[b].size, batches[b].order);
         let sums: Tensor;
         try {
@@ -434,7 +436,7 @@ export async function fitLoop(
         sums.dispose();
         acc.add(values, batch.size);
         at = { epoch, batch: b + 1 };
-        await callbacks.fire("on_train_batch_end", b, Object.freeze(acc.logs()));
+        if (batchEndHooks) await callbacks.fire("on_train_batch_end", b, Object.freeze(acc.logs()));
         if (ctx.stopTraining) break;
       }
       at = { epoch: epoch + 1, batch: 0 };

@@ -14,6 +14,8 @@ import { metricForShapes, resolveAutoMetric, type MetricSpec } from "../../ops/m
 import { OptimizerRuntime, slotKey, type OptimizedVariable } from "../../ops/optimizers.js";
 import type { TrainingSetup } from "./setup.js";
 import type { Batch } from "./data.js";
+import { denseHeadLoss, headPaths, headPlanOf, type HeadPlan } from "./head.js";
+import { denseApply } from "../../layers/common.js";
 
 /** A metric with its log name and whether it takes sample weights. */
 interface BoundMetric {
@@ -30,6 +32,8 @@ export interface StepContext {
   readonly metrics: readonly BoundMetric[];
   /** Log names of the per-output losses (multi-output models only). */
   readonly outputLossNames: readonly string[];
+  /** The head whose gradient a training step writes by hand (head.ts), or null: the tape does it all. */
+  readonly head: HeadPlan | null;
 }
 
 const OPTIMIZER_KEY = "tskeras.optimizer";
@@ -78,7 +82,7 @@ export function stepContext(
     setup.metrics.forEach((list, k) => list.forEach((m) => bind(k, m, false)));
     setup.weightedMetrics.forEach((list, k) => list.forEach((m) => bind(k, m, true)));
   }
-  return { rt, setup, metrics, outputLossNames };
+  return { rt, setup, metrics, outputLossNames, head: headPlanOf(rt, setup, metrics.length) };
 }
 
 /** Keras 3 `apply_mask` for "sum_over_batch_size": valid entries weigh total/valid so the mean is over them. */
@@ -172,6 +176,38 @@ function lossAndSums(ctx: StepContext, run: RunResult, batch: Batch): { total: T
   return { total, sums };
 }
 
+/**
+ * `lossAndSums` of a training step through `head`: the model without its head runs on the tape, the
+ * head and loss as one node with a hand-written gradient. Sample weights, an output mask, or targets of
+ * another shape or type leave the head to the tape.
+ */
+function headLossAndSums(
+  ctx: StepContext,
+  head: HeadPlan,
+  batch: Batch,
+): { run: RunResult; total: Tensor; sums: Tensor } {
+  const body = ctx.rt.run(batch.inputs, { training: true }, head.body);
+  const [kernel, bias] = ctx.rt.variables[head.layerIndex];
+  const h = body.outputs[0];
+  const yTrue = batch.targets![0];
+  const units = kernel.shape[1];
+  const plain =
+    !batch.sampleWeight &&
+    !body.outputMasks[0] &&
+    yTrue.dtype === "float32" &&
+    yTrue.rank === 2 &&
+    yTrue.shape[0] === h.shape[0] &&
+    yTrue.shape[1] === units;
+  if (!plain) {
+    headPaths.tape++;
+    const run = { ...body, outputs: [denseApply(h, kernel, head.useBias ? bias : undefined)] };
+    return { run, ...lossAndSums(ctx, run, batch) };
+  }
+  const parts = [denseHeadLoss(head.loss, h, kernel, head.useBias ? bias : null, yTrue), ...extraLosses(ctx.rt, body)];
+  const total = parts.length === 1 ? parts[0] : tf.addN(parts);
+  return { run: body, total, sums: tf.reshape(total, [1]) };
+}
+
 /** The variables the optimizer updates, with their slot keys and constraints. */
 export function optimizedVariables(rt: Runtime): OptimizedVariable[] {
   const out: OptimizedVariable[] = [];
@@ -199,8 +235,14 @@ export function trainStep(
   let sums: Tensor | undefined;
   let updates: RunUpdates | undefined;
   const forward = () => {
-    const run = rt.run(batch.inputs, { training: true });
-    const r = lossAndSums(ctx, run, batch);
+    let run: RunResult;
+    let r: { total: Tensor; sums: Tensor };
+    if (ctx.head && targets.length > 0) {
+      ({ run, ...r } = headLossAndSums(ctx, ctx.head, batch));
+    } else {
+      run = rt.run(batch.inputs, { training: true });
+      r = lossAndSums(ctx, run, batch);
+    }
     sums = tf.keep(r.sums);
     updates = keptUpdates(run);
     return r.total as tf.Scalar;
