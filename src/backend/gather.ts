@@ -9,17 +9,12 @@ import type { CpuBackendApi, TensorInfo, WasmBackendApi } from "./internals.js";
 
 type KernelFunc = (args: KernelArgs) => TensorInfo | TensorInfo[];
 
-/**
- * A new tensor of the backend and its values, to be written; `copy`, where the backend has one, copies
- * `n` values from x's value `src` to the output's value `dst` in the backend's memory.
- */
+/** The output tensor of the backend, and how to copy `n` values of x from its value `src` to the output's value `dst`. */
 type NewOutput = (
   shape: number[],
-  dtype: string,
-  like: ArrayLike<number>,
-  n: number,
   x: TensorInfo,
-) => { info: TensorInfo; values: Float32Array; copy?: (dst: number, src: number, n: number) => void };
+  n: number,
+) => { info: TensorInfo; copy: (dst: number, src: number, n: number) => void };
 
 /**
  * GatherV2 copying whole slices. Indices outside the axis are refused with the native kernels' message;
@@ -43,55 +38,53 @@ function gatherV2(args: KernelArgs, native: KernelFunc | undefined, newOutput: N
     attrs!.batchDims,
   );
   const { batchSize, outerSize, sliceSize } = info;
-  const xs = readSync.call(backend, x.dataId);
   const perBatch = ids.length / batchSize;
-  const {
-    info: result,
-    values: out,
-    copy,
-  } = newOutput(info.outputShape, x.dtype, xs, batchSize * outerSize * perBatch * sliceSize, x);
+  const { info: result, copy } = newOutput(info.outputShape, x, batchSize * outerSize * perBatch * sliceSize);
   for (let b = 0, dst = 0; b < batchSize; b++)
     for (let o = 0; o < outerSize; o++) {
       const from = (b * outerSize + o) * dimSize;
-      for (let i = 0; i < perBatch; i++, dst += sliceSize) {
-        const src = (from + ids[b * perBatch + i]) * sliceSize;
-        if (copy) copy(dst, src, sliceSize);
-        // a loop: most slices are short (an embedding row), where subarray + set costs more
-        else for (let j = 0; j < sliceSize; j++) out[dst + j] = xs[src + j];
-      }
+      for (let i = 0; i < perBatch; i++, dst += sliceSize)
+        copy(dst, (from + ids[b * perBatch + i]) * sliceSize, sliceSize);
     }
   return result;
 }
 
-type TypedArrayOf = new (...a: [n: number] | [b: ArrayBufferLike, offset: number, n: number]) => Float32Array;
+type TypedArrayOf = new (n: number) => Float32Array;
 
 /**
- * wasm: the output written in place in the backend's memory; 4-byte values slice by slice with
- * copyWithin from x's memory (one native copy per slice: an Embedding(1000, 32) lookup of 1024 × 80
- * tokens ≈ half the time of the loop).
+ * wasm: the output in the backend's memory, each slice copied there from x's memory by one native
+ * copyWithin (an Embedding(1000, 32) lookup of 1024 × 80 tokens: ≈ half the time of a JavaScript loop
+ * over x's values read out).
  */
 const wasmOutput =
   (backend: unknown): NewOutput =>
-  (shape, dtype, like, n, x) => {
+  (shape, x) => {
     const heap = backend as WasmBackendApi;
-    const info = heap.makeOutput(shape, dtype);
-    const offset = heap.dataIdMap.get(info.dataId)!.memoryOffset;
-    const from = heap.dataIdMap.get(x.dataId)?.memoryOffset;
+    const info = heap.makeOutput(shape, x.dtype);
+    const to = heap.dataIdMap.get(info.dataId)!.memoryOffset;
+    const from = heap.dataIdMap.get(x.dataId)!.memoryOffset;
+    const size = tf.util.bytesPerElement(x.dtype as tf.DataType);
     const bytes = heap.wasm.HEAPU8;
-    const copy =
-      (like as Float32Array).BYTES_PER_ELEMENT === 4 && typeof from === "number"
-        ? (dst: number, src: number, k: number) =>
-            bytes.copyWithin(offset + dst * 4, from + src * 4, from + (src + k) * 4)
-        : undefined;
-    return { info, values: new (like.constructor as TypedArrayOf)(bytes.buffer, offset, n), copy };
+    return {
+      info,
+      copy: (dst, src, n) => bytes.copyWithin(to + dst * size, from + src * size, from + (src + n) * size),
+    };
   };
 
-/** cpu: the backend keeps the array it is given. */
+/** cpu: the backend keeps the array it is given; x's values are its own array (readSync does not copy). */
 const cpuOutput =
   (backend: unknown): NewOutput =>
-  (shape, dtype, like, n) => {
-    const values = new (like.constructor as TypedArrayOf)(n);
-    return { info: (backend as CpuBackendApi).makeTensorInfo(shape, dtype, values), values };
+  (shape, x, n) => {
+    const cpu = backend as CpuBackendApi;
+    const xs = cpu.readSync(x.dataId);
+    const values = new (xs.constructor as TypedArrayOf)(n);
+    return {
+      info: cpu.makeTensorInfo(shape, x.dtype, values),
+      // a loop: most slices are short (an embedding row), where subarray + set costs more
+      copy: (dst, src, k) => {
+        for (let j = 0; j < k; j++) values[dst + j] = xs[src + j];
+      },
+    };
   };
 
 /** The native kernels, per backend (dtypes other than float32, int32 and bool go there). */
