@@ -13,7 +13,7 @@ import { tf, type Tensor } from "../../backend/tf.js";
 import { familyOf } from "../../model/layer.js";
 import { getFamily } from "../../model/registry.js";
 import { ACTIVATIONS } from "../../ops/activations.js";
-import type { Plan } from "../plan.js";
+import { modelInputRef, type Plan } from "../plan.js";
 import type { Runtime } from "../runtime.js";
 import type { TrainingSetup } from "./setup.js";
 import { EPSILON, type LossSpec } from "../../ops/losses.js";
@@ -26,6 +26,8 @@ export type HeadLossName = "mse" | "sigmoid_bce";
 export interface HeadPlan {
   /** The model without its head: its one output is the head's input. */
   readonly body: Plan;
+  /** The head alone, on the body's output as its input (a batch the hand-written gradient does not take). */
+  readonly head: Plan;
   readonly layerIndex: number;
   readonly useBias: boolean;
   readonly loss: HeadLossName;
@@ -52,6 +54,12 @@ export function headPlanOf(rt: Runtime, setup: TrainingSetup, metricCount: numbe
   if (last.inputShapes[0].length !== 2) return null;
   return {
     body: { ...plan, nodes: plan.nodes.slice(0, -1), outputs: last.inputs, outputShapes: last.inputShapes },
+    head: {
+      ...plan,
+      nodes: [{ ...last, inputs: [modelInputRef(0)] }],
+      outputs: [{ node: 0, output: 0 }],
+      inputShapes: last.inputShapes,
+    },
     layerIndex: last.layerIndex,
     useBias: Boolean(c.use_bias),
     loss,

@@ -15,7 +15,6 @@ import { OptimizerRuntime, slotKey, type OptimizedVariable } from "../../ops/opt
 import type { TrainingSetup } from "./setup.js";
 import type { Batch } from "./data.js";
 import { denseHeadLoss, headPaths, headPlanOf, type HeadPlan } from "./head.js";
-import { denseApply } from "../../layers/common.js";
 
 /** A metric with its log name and whether it takes sample weights. */
 interface BoundMetric {
@@ -200,7 +199,15 @@ function headLossAndSums(
     yTrue.shape[1] === units;
   if (!plain) {
     headPaths.tape++;
-    const run = { ...body, outputs: [denseApply(h, kernel, head.useBias ? bias : undefined)] };
+    // the head as the runtime runs it (its activation, its output mask), on the tape
+    const top = ctx.rt.run([h], { training: true, inputMasks: body.outputMasks }, head.head);
+    const run: RunResult = {
+      outputs: top.outputs,
+      outputMasks: top.outputMasks,
+      losses: [...body.losses, ...top.losses],
+      stateUpdates: [...body.stateUpdates, ...top.stateUpdates],
+      weightUpdates: [...body.weightUpdates, ...top.weightUpdates],
+    };
     return { run, ...lossAndSums(ctx, run, batch) };
   }
   const parts = [denseHeadLoss(head.loss, h, kernel, head.useBias ? bias : null, yTrue), ...extraLosses(ctx.rt, body)];
