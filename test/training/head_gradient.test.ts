@@ -164,30 +164,28 @@ for (const backend of ["wasm", "cpu"] as const) {
       });
     }
 
-    it("sample weights leave the head to the tape (after the model without its head ran once)", async () => {
-      const c: Case = {
-        layers: () => [layer_lstm({ units: 4 }), layer_dense({ units: 1 })],
-        fitArgs: { sample_weight: values(N, 9).map((v) => v + 1.5) },
-      };
-      const viaBody = await train(c);
-      const tape = await train(c, ["mae"]);
-      expect(viaBody).to.include({ handWritten: 0, tape: STEPS });
-      expect(viaBody.losses).to.deep.equal(tape.losses);
-      expect(viaBody.weights).to.deep.equal(tape.weights);
-    });
-
-    it("sample weights leave a sigmoid head to the tape with its activation (binary crossentropy)", async () => {
-      const c: Case = {
-        layers: () => [layer_lstm({ units: 4 }), layer_dense({ units: 1, activation: "sigmoid" })],
-        loss: "binary_crossentropy",
-        fitArgs: { sample_weight: values(N, 9).map((v) => v + 1.5) },
-      };
-      const viaBody = await train(c);
-      const tape = await train(c, ["mae"]);
-      expect(viaBody).to.include({ handWritten: 0, tape: STEPS });
-      expect(viaBody.losses).to.deep.equal(tape.losses);
-      expect(viaBody.weights).to.deep.equal(tape.weights);
-    });
+    const SAMPLE_WEIGHTED: [string, Case][] = [
+      [
+        "a linear head (after the model without its head ran once)",
+        { layers: () => [layer_lstm({ units: 4 }), layer_dense({ units: 1 })] },
+      ],
+      [
+        "a sigmoid head with its activation (binary crossentropy)",
+        {
+          layers: () => [layer_lstm({ units: 4 }), layer_dense({ units: 1, activation: "sigmoid" })],
+          loss: "binary_crossentropy",
+        },
+      ],
+    ];
+    for (const [name, head] of SAMPLE_WEIGHTED)
+      it(`sample weights leave ${name} to the tape`, async () => {
+        const c: Case = { ...head, fitArgs: { sample_weight: values(N, 9).map((v) => v + 1.5) } };
+        const viaBody = await train(c);
+        const tape = await train(c, ["mae"]);
+        expect(viaBody).to.include({ handWritten: 0, tape: STEPS });
+        expect(viaBody.losses).to.deep.equal(tape.losses);
+        expect(viaBody.weights).to.deep.equal(tape.weights);
+      });
 
     it("an output mask leaves the head to the tape (Masking -> Dense: the mask reaches the loss)", async () => {
       const c: Case = {
