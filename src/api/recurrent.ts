@@ -4,6 +4,7 @@ import { isModel } from "../model/guards.js";
 import type { Model } from "../model/model.js";
 import { isLayer, type Layer } from "../model/layer.js";
 import { recurrentPlan } from "../layers/recurrent/rnn_layer.js";
+import { nativeProductsStatus } from "../layers/recurrent/fused/native.js";
 import { Bool, decodeArgs, refuseArgumentsPast } from "../args.js";
 
 export interface RnnPathRow {
@@ -12,6 +13,12 @@ export interface RnnPathRow {
   readonly path: "fused" | "step-wise";
   /** Why the step-wise loop is used (null on the fused path). */
   readonly reason: string | null;
+  /**
+   * On the fused path, which matrix products its kernels use: "native (AVX2 + FMA)" (built with this
+   * machine's C compiler on first use; TSKERAS_NATIVE=0 turns them off) or "WebAssembly SIMD: " and why
+   * not native. Both give the same numbers. Null on the step-wise path.
+   */
+  readonly products: string | null;
 }
 
 /** Recurrent layers inside a layer value (itself, or the layers a wrapper holds), with a path prefix. */
@@ -25,7 +32,8 @@ function recurrentLayers(layer: Layer, prefix: string): { name: string; layer: L
  * `rnn_fused_status(model, { training })`: for each recurrent layer (wrapped ones included), whether its
  * calls run on the fused sequence kernels or the step-wise loop, and why. Both compute the same numbers;
  * the fused path is faster. Each row is the plan the layer's calls follow (the same `fusedPlan()` they
- * ask) on the backend in use now (see backend_info()), in training or inference.
+ * ask) on the backend in use now (see backend_info()), in training or inference, and on the fused path
+ * which matrix products its kernels use (native AVX2 + FMA where this machine can build them).
  *
  * @example
  * console.table(rnn_fused_status(model)); // which path each recurrent layer takes, and why
@@ -36,11 +44,21 @@ export function rnn_fused_status(model: Model, args: { training?: boolean } = {}
   if (!isModel(model)) throw new KerasError(fn, `\`model\` must be a model, got ${describeValue(model)}`);
   const { training } = decodeArgs(fn, { training: Bool }, args, { training: false });
   const rows: RnnPathRow[] = [];
+  const native = nativeProductsStatus();
+  const products = native.native ? "native (AVX2 + FMA)" : `WebAssembly SIMD: ${native.detail}`;
   for (const top of model.layers) {
     for (const { name, layer } of recurrentLayers(top, top.name)) {
       const plan = recurrentPlan(layer, training);
       if (plan)
-        rows.push(Object.freeze({ layer: name, class_name: layer.className, path: plan.path, reason: plan.reason }));
+        rows.push(
+          Object.freeze({
+            layer: name,
+            class_name: layer.className,
+            path: plan.path,
+            reason: plan.reason,
+            products: plan.path === "fused" ? products : null,
+          }),
+        );
     }
   }
   return rows;

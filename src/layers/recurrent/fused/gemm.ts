@@ -37,6 +37,7 @@ import {
   vec,
   type Code,
   uleb,
+  importedFunction,
   type WasmFunction,
 } from "./wasm.js";
 
@@ -254,7 +255,16 @@ function ifElseI32(cond: Code, a: Code, b: Code): Code {
  */
 export const TN_K_BLOCK = 128;
 
-let gemmFunctions: readonly WasmFunction[] | undefined;
-/** gemm_nn, gemm_tn and pack_b (generated on first use: after `relaxedSimd()` has been decided). */
-export const GEMM_FUNCTIONS = (): readonly WasmFunction[] =>
-  (gemmFunctions ??= [gemmFunction(false), gemmFunction(true, "panels", TN_K_BLOCK), packB]);
+const gemmFunctions: { wasm?: readonly WasmFunction[]; native?: readonly WasmFunction[] } = {};
+/**
+ * gemm_nn, gemm_tn and pack_b (generated on first use: after `relaxedSimd()` has been decided); with
+ * `native`, gemm_nn and gemm_tn are imported from "native" (native.ts: the same bits, faster).
+ */
+export const GEMM_FUNCTIONS = (native = false): readonly WasmFunction[] =>
+  native
+    ? (gemmFunctions.native ??= [
+        importedFunction("native", "gemm_nn", GEMM_PARAMS),
+        importedFunction("native", "gemm_tn", GEMM_PARAMS),
+        packB,
+      ])
+    : (gemmFunctions.wasm ??= [gemmFunction(false), gemmFunction(true, "panels", TN_K_BLOCK), packB]);

@@ -22,6 +22,7 @@
  */
 import type { FusedCell, PhaseIO, StepBuffer } from "./cells/types.js";
 import { GEMM_FUNCTIONS, GEMM_PARAMS, PACK_PARAMS } from "./gemm.js";
+import { nativeImports, useNativeProducts } from "./native.js";
 import {
   SCALAR,
   VECTOR,
@@ -321,8 +322,8 @@ const outStep = defineFunction("out_step", OUT_STEP, ["b"], (L) =>
   ),
 );
 
-/** The functions every module has, first in it (their numbers are their places here). */
-const UTILITY_FUNCTIONS = (): readonly WasmFunction[] => [...GEMM_FUNCTIONS(), colsumAcc, outStep];
+/** The functions every module has, first in it (their numbers are their places here); `native`: gemm.ts. */
+const UTILITY_FUNCTIONS = (native = false): readonly WasmFunction[] => [...GEMM_FUNCTIONS(native), colsumAcc, outStep];
 
 // ---------------------------------------------------------------------------------------------
 // Sequence functions: a whole time loop in one call
@@ -477,9 +478,9 @@ function backwardSequence(cell: FusedCell, fns: readonly WasmFunction[], masked:
 }
 
 /** A cell's module: the utilities, its step functions, and its sequence functions, which call them. */
-function cellFunctions(cell: FusedCell, act: FusedActivation, ract: FusedActivation): WasmFunction[] {
+function cellFunctions(cell: FusedCell, act: FusedActivation, ract: FusedActivation, native = false): WasmFunction[] {
   const fns = [
-    ...UTILITY_FUNCTIONS(),
+    ...UTILITY_FUNCTIONS(native),
     ...cell.forward.map((_, i) => phaseFunction(cell, i, "forward", false, act, ract)),
   ];
   cell.backward.forEach((p, i) => {
@@ -553,6 +554,8 @@ export interface CompiledModule {
   readonly key: string;
   readonly module: object;
   readonly functions: readonly WasmFunction[];
+  /** Whether it imports its products from the native addon (native.ts). */
+  readonly native: boolean;
 }
 
 /** A cell's functions: its step functions (forward phases, backward unmasked and masked), its sequence functions. */
@@ -577,19 +580,24 @@ const utilitiesOf = (fns: Map<string, StepKernel>): Utilities => ({
 
 const compiled = new Map<string, CompiledModule>();
 
-function compile(key: string, functions: () => readonly WasmFunction[], shared: boolean): CompiledModule {
-  const k = `${key}${shared ? "/shared" : ""}`;
+function compile(
+  key: string,
+  functions: (native: boolean) => readonly WasmFunction[],
+  shared: boolean,
+  native: boolean,
+): CompiledModule {
+  const k = `${key}${shared ? "/shared" : ""}${native ? "/native" : ""}`;
   let c = compiled.get(k);
   if (!c) {
-    const fns = functions();
-    compiled.set(k, (c = { key: k, module: new WA!.Module(moduleBytes(fns, shared)), functions: fns }));
+    const fns = functions(native);
+    compiled.set(k, (c = { key: k, module: new WA!.Module(moduleBytes(fns, shared)), functions: fns, native }));
   }
   return c;
 }
 
 /** Instantiates a module on `memory` and checks every export against its declared signature. */
 export function instantiate(c: CompiledModule, memory: WasmMemory): Map<string, StepKernel> {
-  const exports = new WA!.Instance(c.module, { env: { memory } }).exports;
+  const exports = new WA!.Instance(c.module, { env: { memory }, ...(c.native ? nativeImports(memory) : {}) }).exports;
   return new Map(
     c.functions.map((f) => {
       const e = exports[f.name];
@@ -605,7 +613,7 @@ export function instantiate(c: CompiledModule, memory: WasmMemory): Map<string, 
 /** The kernels bound to one memory (shared: a memory the worker threads use too); modules compiled on first use. */
 export class MemoryKernels {
   private readonly cells = new Map<string, CellKernels>();
-  private utilityKernels: Utilities | undefined;
+  private readonly utilityKernels = new Map<boolean, Utilities>();
 
   constructor(
     private readonly memory: WasmMemory,
@@ -614,17 +622,23 @@ export class MemoryKernels {
 
   /** The utilities alone (tests; the driver uses a cell module's own). */
   get utilities(): Utilities {
-    return (this.utilityKernels ??= utilitiesOf(
-      instantiate(compile("utilities", UTILITY_FUNCTIONS, this.shared), this.memory),
-    ));
+    const native = useNativeProducts();
+    let u = this.utilityKernels.get(native);
+    if (!u)
+      this.utilityKernels.set(
+        native,
+        (u = utilitiesOf(instantiate(compile("utilities", UTILITY_FUNCTIONS, this.shared, native), this.memory))),
+      );
+    return u;
   }
 
   /** `cell`'s functions for these activations (SimpleRNN: any recurrent activation; it has none). */
   cell(cell: FusedCell, activation: FusedActivation, recurrentActivation: FusedActivation): CellKernels {
-    const key = `${cell.id}/${activation}/${recurrentActivation}`;
+    const native = useNativeProducts();
+    const key = `${cell.id}/${activation}/${recurrentActivation}${native ? "/native" : ""}`;
     let k = this.cells.get(key);
     if (!k) {
-      const c = compile(key, () => cellFunctions(cell, activation, recurrentActivation), this.shared);
+      const c = compile(key, (n) => cellFunctions(cell, activation, recurrentActivation, n), this.shared, native);
       const fns = instantiate(c, this.memory);
       const named = (name: string) => fns.get(`${cell.id}_${name}`)!;
       k = {

@@ -18,6 +18,7 @@
  */
 import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
+import { nativeProductCounter, nativeProductsFile, PRODUCT_IMPORTS_SOURCE } from "./native.js";
 import type { CompiledModule, StepKernel, WasmMemory } from "./step_kernels.js";
 
 /** One call of a chunk: a function of the job's module and its arguments in parameter order. */
@@ -39,16 +40,19 @@ const GEN = 0,
 /** The worker's code (CommonJS, evaluated): wait, take modules, claim and run chunks, count them done. */
 const WORKER_SOURCE = `
 const { workerData, receiveMessageOnPort } = require("node:worker_threads");
-const { memory, control, port } = workerData;
+const { memory, control, port, nativeFile, nativeCounter } = workerData;
 const ctl = new Int32Array(control);
 const modules = new Map();
+const productImports = ${PRODUCT_IMPORTS_SOURCE};
+let native;
 let seen = 0;
 for (;;) {
   Atomics.wait(ctl, ${GEN}, seen);
   seen = Atomics.load(ctl, ${GEN});
   for (let m; (m = receiveMessageOnPort(port)); ) {
-    const { id, module, names } = m.message;
-    const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
+    const { id, module, names, usesNative } = m.message;
+    if (usesNative) native ??= productImports(memory, require(nativeFile), () => Atomics.add(nativeCounter, 0, 1));
+    const exports = new WebAssembly.Instance(module, { env: { memory }, ...(usesNative ? { native } : {}) }).exports;
     modules.set(id, names.map((n) => exports[n]));
   }
   for (;;) {
@@ -100,6 +104,15 @@ export function threadedJobs(): number {
   return jobsOnWorkers;
 }
 
+const failures: string[] = [];
+/**
+ * Why worker threads of this process died (a dead worker's chunks run on the calling thread, so nothing
+ * else shows it; tests assert that none did).
+ */
+export function workerThreadFailures(): readonly string[] {
+  return failures;
+}
+
 export class ThreadPool {
   private readonly control = new Int32Array(new SharedArrayBuffer(CONTROL_INTS * 4));
   private workers: Worker[] | null = null;
@@ -120,11 +133,20 @@ export class ThreadPool {
       const { port1, port2 } = new wt.MessageChannel();
       const w = new wt.Worker(WORKER_SOURCE, {
         eval: true,
-        workerData: { memory: this.memory, control: this.control.buffer, port: port2 },
+        workerData: {
+          memory: this.memory,
+          control: this.control.buffer,
+          port: port2,
+          nativeFile: nativeProductsFile(),
+          nativeCounter: nativeProductCounter,
+        },
         transferList: [port2],
       });
       const worker: Worker = { port: port1, sent: new Set(), alive: true };
-      w.on("error", () => (worker.alive = false));
+      w.on("error", (e: Error) => {
+        worker.alive = false;
+        failures.push(e.message);
+      });
       w.on("exit", () => (worker.alive = false));
       w.unref();
       port1.unref?.();
@@ -144,7 +166,12 @@ export class ThreadPool {
     if (id === undefined) this.moduleIds.set(compiled, (id = this.moduleIds.size));
     for (const w of workers)
       if (!w.sent.has(id)) {
-        w.port.postMessage({ id, module: compiled.module, names: compiled.functions.map((f) => f.name) });
+        w.port.postMessage({
+          id,
+          module: compiled.module,
+          names: compiled.functions.map((f) => f.name),
+          usesNative: compiled.native,
+        });
         w.sent.add(id);
       }
 

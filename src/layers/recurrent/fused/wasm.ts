@@ -434,7 +434,18 @@ export interface WasmFunction {
   readonly params: readonly string[];
   readonly locals: readonly number[];
   readonly body: Code;
+  /** Set: the function is imported from this module namespace under its name (no locals, no body). */
+  readonly importedFrom?: string;
 }
+
+/** A function of i32 parameters imported from `namespace` (the module's first functions: `moduleBytes`). */
+export const importedFunction = (namespace: string, fname: string, params: readonly string[]): WasmFunction => ({
+  name: fname,
+  params,
+  locals: [],
+  body: [],
+  importedFrom: namespace,
+});
 
 /**
  * Builds a function: parameters and the named i32 locals get indices in that order; `valueLocal(lanes)`
@@ -472,7 +483,7 @@ export const SHARED_MAX_PAGES = 65536;
 /**
  * The module of `fns`, importing "env"."memory" (a shared one, which threads can use together, when
  * `shared`) and, when named in `mathFunctions`, those functions of float64 → float64 from "Math" (function
- * indices 0, 1, … in that order; `fns` follow them).
+ * indices 0, 1, … in that order; `fns` follow them, the imported ones — `importedFunction` — first).
  */
 export function moduleBytes(
   fns: readonly WasmFunction[],
@@ -494,14 +505,20 @@ export function moduleBytes(
     list([
       vec(name("env"), name("memory"), [0x02], limits),
       ...mathFunctions.map((f) => vec(name("Math"), name(f), [0x00], uleb(f64ToF64))),
+      ...fns
+        .filter((f) => f.importedFrom)
+        .map((f) => vec(name(f.importedFrom!), name(f.name), [0x00], uleb(arities.indexOf(f.params.length)))),
     ]),
   );
-  const funcs = section(3, list(fns.map((f) => uleb(arities.indexOf(f.params.length)))));
+  const defined = fns.filter((f) => !f.importedFrom);
+  if (fns.slice(0, fns.length - defined.length).some((f) => !f.importedFrom))
+    throw new Error("wasm encoder: imported functions come first");
+  const funcs = section(3, list(defined.map((f) => uleb(arities.indexOf(f.params.length)))));
   const exports = section(7, list(fns.map((f, i) => vec(name(f.name), [0x00], uleb(mathFunctions.length + i)))));
   const code = section(
     10,
     list(
-      fns.map((f) => {
+      defined.map((f) => {
         const body = vec(localDeclarations(f.locals), f.body, [0x0b]);
         return vec(uleb(body.length), body);
       }),

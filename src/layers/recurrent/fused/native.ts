@@ -1,0 +1,159 @@
+/**
+ * Native matrix products for the fused kernels: assets/native/products.c (AVX2 + FMA, the same bits as
+ * gemm.ts's WebAssembly products with relaxed SIMD's fused multiply-add), built with this machine's C
+ * compiler on first use into a per-user cache and loaded as a Node addon. WebAssembly's 128-bit SIMD
+ * runs the products at ≈ 50 GFLOP/s per core here; AVX2 + FMA at 90–130 (bench/ANALYSIS.md, round 6).
+ *
+ * The WebAssembly modules import gemm_nn / gemm_tn from "native" instead of defining them (gemm.ts
+ * `GEMM_FUNCTIONS`); everything else — the sequence functions, the threads, the arena — is unchanged.
+ * Used when all hold: Linux on x86-64, relaxed SIMD on (wasm.ts `relaxedSimd()`: the same chain of fused
+ * multiply-adds), a C compiler (`$CC`, else `cc`), the CPU has AVX2 and FMA, and TSKERAS_NATIVE is not "0".
+ * Otherwise the WebAssembly products run, as before; `nativeProductsStatus()` says which and why.
+ */
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { homedir, tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { relaxedSimd } from "./wasm.js";
+
+/** The addon's one product: `gemm(memory, transA, ...GEMM_PARAMS)`, offsets and strides in bytes. */
+type NativeGemm = (memory: Uint8Array, transA: number, ...params: number[]) => void;
+
+interface Addon {
+  gemm: NativeGemm;
+  supported(): boolean;
+}
+
+const SOURCE = fileURLToPath(new URL("../../../../assets/native/products.c", import.meta.url));
+const FLAGS = ["-O3", "-ffp-contract=off", "-shared", "-fPIC", "-w"];
+
+/** The addon (and the file it was loaded from), or why the WebAssembly products run instead. */
+let decided: { addon: Addon; file: string } | string | undefined;
+let enabled = true;
+
+function cacheDir(env: NodeJS.ProcessEnv): string {
+  if (env.TSKERAS_CACHE_DIR) return env.TSKERAS_CACHE_DIR;
+  if (env.XDG_CACHE_HOME) return join(env.XDG_CACHE_HOME, "tskeras");
+  const home = homedir();
+  return home ? join(home, ".cache", "tskeras") : join(tmpdir(), "tskeras");
+}
+
+/** Builds the addon into the cache unless it is there (a temporary file renamed into place: no debris, no half file). */
+function built(env: NodeJS.ProcessEnv): string {
+  const source = readFileSync(SOURCE);
+  const compiler = env.CC || "cc";
+  const digest = createHash("sha256")
+    .update(source)
+    .update(JSON.stringify([compiler, FLAGS, process.platform, process.arch]))
+    .digest("hex")
+    .slice(0, 16);
+  const dir = cacheDir(env);
+  const file = join(dir, `products-${digest}.node`);
+  if (existsSync(file)) return file;
+  mkdirSync(dir, { recursive: true });
+  const partial = `${file}.${process.pid}.partial`;
+  try {
+    execFileSync(compiler, [...FLAGS, SOURCE, "-o", partial], { stdio: "pipe", timeout: 60_000 });
+    renameSync(partial, file);
+  } finally {
+    rmSync(partial, { force: true });
+  }
+  return file;
+}
+
+/**
+ * The addon, built into the cache if it is not there, and the file it was loaded from; or why the
+ * WebAssembly products run instead (`env`: the process's environment, or a test's).
+ */
+export function decideNativeProducts(env: NodeJS.ProcessEnv): { addon: Addon; file: string } | string {
+  if (env.TSKERAS_NATIVE === "0") return "turned off (TSKERAS_NATIVE=0)";
+  if (process.platform !== "linux" || process.arch !== "x64")
+    return `no native products for ${process.platform}/${process.arch} (Linux x86-64 only)`;
+  if (!relaxedSimd()) return "relaxed SIMD is off: the WebAssembly products multiply and add separately";
+  let file: string;
+  try {
+    file = built(env);
+  } catch (e) {
+    const why = (e as { stderr?: Buffer }).stderr?.toString().trim() || (e as Error).message;
+    return `could not build ${SOURCE} with ${env.CC || "cc"}: ${why.split("\n")[0]}`;
+  }
+  try {
+    const addon = createRequire(import.meta.url)(file) as Addon;
+    return addon.supported() ? { addon, file } : "this CPU has no AVX2 and FMA";
+  } catch (e) {
+    return `could not load ${file}: ${(e as Error).message}`;
+  }
+}
+
+/** The addon when this machine can run it (decided once per process), else null. */
+function addon(): Addon | null {
+  decided ??= decideNativeProducts(process.env);
+  return typeof decided === "string" ? null : decided.addon;
+}
+
+/** Whether modules compiled now take the native products. */
+export function useNativeProducts(): boolean {
+  return enabled && addon() !== null;
+}
+
+/** Which products the fused kernels use, and why. */
+export function nativeProductsStatus(): { native: boolean; detail: string } {
+  if (useNativeProducts()) return { native: true, detail: `AVX2 + FMA (${(decided as { file: string }).file})` };
+  return { native: false, detail: enabled ? (decided as string) : "turned off (setNativeProducts(false))" };
+}
+
+/** The addon's file, for the worker threads (null when it is not loaded). */
+export function nativeProductsFile(): string | null {
+  return addon() ? (decided as { file: string }).file : null;
+}
+
+/**
+ * Off: modules compiled from now on define their own products (tests compare the two paths bit for bit;
+ * a module already compiled keeps its products).
+ */
+export function setNativeProducts(on: boolean): void {
+  enabled = on;
+}
+
+/** How many native products the process has run, on every thread (threads.ts hands it to the workers). */
+export const nativeProductCounter = new Int32Array(new SharedArrayBuffer(4));
+/** How many native products this process has run, worker threads included (tests assert that the path ran). */
+export function nativeProductCalls(): number {
+  return Atomics.load(nativeProductCounter, 0);
+}
+
+/** The "native" namespace of a module's imports: gemm_nn / gemm_tn with GEMM_PARAMS, as gemm.ts's functions. */
+export interface ProductImports {
+  readonly gemm_nn: (...params: number[]) => void;
+  readonly gemm_tn: (...params: number[]) => void;
+}
+
+/**
+ * `(memory, addon, count) => ProductImports` for a module instantiated on `memory`, as source: the worker
+ * threads (threads.ts) evaluate the same text. The addon reads the memory through a view, renewed when
+ * the memory has grown (an unshared memory's buffer moves).
+ */
+export const PRODUCT_IMPORTS_SOURCE = `(memory, addon, count) => {
+  let view = new Uint8Array(memory.buffer);
+  const product = (transA) => (m, k, n, a, lda, b, ldb, bpanel, c, ldc, acc) => {
+    if (view.byteLength !== memory.buffer.byteLength) view = new Uint8Array(memory.buffer);
+    count();
+    addon.gemm(view, transA, m, k, n, a, lda, b, ldb, bpanel, c, ldc, acc);
+  };
+  return { gemm_nn: product(0), gemm_tn: product(1) };
+}`;
+
+const productImports = new Function(`return ${PRODUCT_IMPORTS_SOURCE}`)() as (
+  memory: { buffer: ArrayBuffer },
+  addon: Addon,
+  count: () => void,
+) => ProductImports;
+
+/** The import object's "native" namespace for this thread's modules on `memory` (empty without the addon). */
+export function nativeImports(memory: { buffer: ArrayBuffer }): { native?: ProductImports } {
+  const a = addon();
+  return a ? { native: productImports(memory, a, () => Atomics.add(nativeProductCounter, 0, 1)) } : {};
+}

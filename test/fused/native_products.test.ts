@@ -1,0 +1,286 @@
+/**
+ * The fused kernels' native products (fused/native.ts, assets/native/products.c): built with this
+ * machine's C compiler and used on Linux x86-64 with AVX2 + FMA. They give the WebAssembly products' bits
+ * (the same chain of fused multiply-adds per element): products alone over many shapes and layouts, and
+ * whole fits and predictions (GRU both variants, LSTM, SimpleRNN, masks, Bidirectional, stacked layers,
+ * worker threads) compared with `setNativeProducts(false)`, each asserting which products ran.
+ */
+import { expect } from "chai";
+import { pipe } from "fp-ts/lib/function.js";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  bidirectional,
+  compile,
+  fit,
+  get_weights,
+  keras_model_sequential,
+  layer_dense,
+  layer_embedding,
+  layer_gru,
+  layer_lstm,
+  layer_simple_rnn,
+  predict,
+  rnn_fused_status,
+  set_random_seed,
+  use_backend,
+  type Model,
+} from "../../src/index.js";
+import { kernelsFor, newMemory, type MemoryKernels } from "../../src/layers/recurrent/fused/step_kernels.js";
+import {
+  decideNativeProducts,
+  nativeProductCalls,
+  nativeProductsStatus,
+  setNativeProducts,
+} from "../../src/layers/recurrent/fused/native.js";
+import { threadedJobs, workerThreadFailures } from "../../src/layers/recurrent/fused/threads.js";
+
+/** Why this machine cannot use the native products (then only the fallback is tested), or null. */
+function unavailable(): string | null {
+  if (process.platform !== "linux" || process.arch !== "x64") return `${process.platform}/${process.arch}`;
+  if (spawnSync(process.env.CC || "cc", ["--version"]).status !== 0) return "no C compiler";
+  const flags = readFileSync("/proc/cpuinfo", "utf8");
+  if (!/\bavx2\b/.test(flags) || !/\bfma\b/.test(flags)) return "no AVX2 + FMA";
+  return null;
+}
+const missing = unavailable();
+
+function values(n: number, seed: number): number[] {
+  let s = seed >>> 0 || 1;
+  return Array.from({ length: n }, () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return (s / 4294967296) * 2 - 1;
+  });
+}
+
+/** Runs `f` with the native products on or off (modules compiled meanwhile take that setting). */
+async function withNative<T>(on: boolean, f: () => Promise<T> | T): Promise<{ result: T; nativeCalls: number }> {
+  setNativeProducts(on);
+  try {
+    const before = nativeProductCalls();
+    const result = await f();
+    return { result, nativeCalls: nativeProductCalls() - before };
+  } finally {
+    setNativeProducts(true);
+  }
+}
+
+describe("fused kernels: native products", function () {
+  this.timeout(60000);
+
+  before(function () {
+    if (missing) {
+      console.log(`      (native products not available here: ${missing}; only the fallback is tested)`);
+    }
+  });
+
+  it("are in use on Linux x86-64 with a C compiler and AVX2 + FMA", function () {
+    if (missing) this.skip();
+    const status = nativeProductsStatus();
+    expect(status.native, status.detail).to.equal(true);
+    expect(status.detail).to.match(/AVX2 \+ FMA/);
+    const model = pipe(keras_model_sequential({ input_shape: [3, 2] }), layer_gru({ units: 2 }));
+    expect(rnn_fused_status(model)[0].products, "what rnn_fused_status() tells the user").to.equal(
+      "native (AVX2 + FMA)",
+    );
+  });
+
+  it("rnn_fused_status() says when the WebAssembly products run instead, and why", () => {
+    const model = pipe(keras_model_sequential({ input_shape: [3, 2] }), layer_gru({ units: 2 }));
+    setNativeProducts(false);
+    try {
+      expect(rnn_fused_status(model)[0].products).to.equal("WebAssembly SIMD: turned off (setNativeProducts(false))");
+    } finally {
+      setNativeProducts(true);
+    }
+  });
+
+  it("give the WebAssembly products' bits: row-major and packed B, Aᵀ, accumulate, partial panels, k = 0", async function () {
+    if (missing) this.skip();
+    const memory = newMemory(64, true);
+    const kernels = kernelsFor(memory, true) as MemoryKernels;
+    const f32 = new Float32Array(memory.buffer);
+    const shapes = [
+      [16, 64, 256],
+      [7, 5, 13],
+      [13, 33, 20],
+      [1, 0, 8],
+      [6, 16, 24],
+      [40, 130, 9],
+      [0, 4, 8],
+      [5, 1, 1],
+    ];
+    let compared = 0;
+    for (const [m, k, n] of shapes)
+      for (const transA of [false, true])
+        for (const packed of [false, true])
+          for (const acc of [0, 1]) {
+            if (!packed && n % 8) continue;
+            const A = 1024,
+              B = A + 4 * m * k + 64,
+              C = B + 4 * Math.ceil(n / 8) * 8 * k + 64;
+            const run = (on: boolean) =>
+              withNative(on, () => {
+                f32.set(values(m * k, m + 3 * k), A / 4);
+                f32.set(values(Math.ceil(n / 8) * 8 * k, n + k), B / 4);
+                f32.set(values(m * n, 11), C / 4);
+                const args = { m, k, n, a: A, lda: transA ? 4 * m : 4 * k, b: B, c: C, ldc: 4 * n, acc };
+                const layout = packed ? { ldb: 32, bpanel: 32 * k } : { ldb: 4 * n, bpanel: 32 };
+                (transA ? kernels.utilities.gemmTN : kernels.utilities.gemmNN).call({ ...args, ...layout });
+                return Array.from(f32.subarray(C / 4, C / 4 + m * n));
+              });
+            const wasm = await run(false);
+            const native = await run(true);
+            expect(wasm.nativeCalls, "off: no native product").to.equal(0);
+            expect(native.nativeCalls, "on: the native product ran").to.equal(1);
+            expect(native.result, `${m}×${k}×${n} transA ${transA} packed ${packed} acc ${acc}`).to.deep.equal(
+              wasm.result,
+            );
+            compared++;
+          }
+    expect(compared).to.equal(48);
+  });
+
+  it("refuse a product that reaches outside the memory (an error, not a crash)", async function () {
+    if (missing) this.skip();
+    const memory = newMemory(1, true);
+    const kernels = kernelsFor(memory, true) as MemoryKernels;
+    const past = { m: 4, k: 8, n: 8, a: 0, lda: 32, b: 1024, ldb: 32, bpanel: 256, c: 65536 - 64, ldc: 32, acc: 0 };
+    await withNative(true, () => {
+      expect(() => kernels.utilities.gemmNN.call(past)).to.throw(/outside the memory/);
+      expect(() => kernels.utilities.gemmNN.call({ ...past, c: 2048 })).not.to.throw();
+    });
+  });
+
+  describe("whole models: fits and predictions equal with the native products on and off", () => {
+    before(async () => {
+      await use_backend("wasm");
+    });
+
+    const cases: [string, () => Model, "tokens" | "values"][] = [
+      [
+        "GRU (reset_after) → Dense",
+        () =>
+          pipe(keras_model_sequential({ input_shape: [9, 5] }), layer_gru({ units: 12 }), layer_dense({ units: 1 })),
+        "values",
+      ],
+      [
+        "GRU (reset_after = FALSE), go_backwards → Dense",
+        () =>
+          pipe(
+            keras_model_sequential({ input_shape: [9, 5] }),
+            layer_gru({ units: 7, reset_after: false, go_backwards: true }),
+            layer_dense({ units: 1 }),
+          ),
+        "values",
+      ],
+      [
+        "stacked LSTM → Dense",
+        () =>
+          pipe(
+            keras_model_sequential({ input_shape: [9, 5] }),
+            layer_lstm({ units: 10, return_sequences: true }),
+            layer_lstm({ units: 6 }),
+            layer_dense({ units: 1 }),
+          ),
+        "values",
+      ],
+      [
+        "SimpleRNN → Dense",
+        () =>
+          pipe(
+            keras_model_sequential({ input_shape: [9, 5] }),
+            layer_simple_rnn({ units: 9 }),
+            layer_dense({ units: 1 }),
+          ),
+        "values",
+      ],
+      [
+        "Embedding(mask_zero) → Bidirectional(LSTM) → Dense",
+        () =>
+          pipe(
+            keras_model_sequential({ input_shape: [9] }),
+            layer_embedding({ input_dim: 20, output_dim: 4, mask_zero: true }),
+            bidirectional({ layer: layer_lstm({ units: 8 }) }),
+            layer_dense({ units: 1, activation: "sigmoid" }),
+          ),
+        "tokens",
+      ],
+    ];
+    for (const [name, build, kind] of cases)
+      it(name, async function () {
+        if (missing) this.skip();
+        const B = 40;
+        const x =
+          kind === "tokens"
+            ? Array.from({ length: B }, (_, b) =>
+                Array.from({ length: 9 }, (_, t) => (t < 2 + (b % 8) ? 1 + ((b * 7 + t * 3) % 19) : 0)),
+              )
+            : Array.from({ length: B }, (_, b) =>
+                Array.from({ length: 9 }, (_, t) => values(5, 100 * b + t + 1).map((v) => v * 0.8)),
+              );
+        const y = Array.from({ length: B }, (_, b) => [b % 2]);
+        set_random_seed(42);
+        const model = compile(build(), {
+          optimizer: "adam",
+          loss: kind === "tokens" ? "binary_crossentropy" : "mse",
+        });
+        const run = (on: boolean) =>
+          withNative(on, async () => {
+            const trained = await fit(model, x, y, { epochs: 2, batch_size: 20, verbose: 0, shuffle: false });
+            const weights = get_weights(trained.model);
+            return { weights, predictions: await predict(trained.model, x, { batch_size: 40, verbose: 0 }) };
+          });
+        const jobs = threadedJobs();
+        const wasm = await run(false);
+        const native = await run(true);
+        expect(wasm.nativeCalls, "off: no native product").to.equal(0);
+        expect(native.nativeCalls, "on: native products ran").to.be.above(0);
+        expect(native.result.weights, "weights after two epochs, to the bit").to.deep.equal(wasm.result.weights);
+        expect(native.result.predictions, "predictions, to the bit").to.deep.equal(wasm.result.predictions);
+        if (threadedJobs() > jobs) expect(workerThreadFailures(), "no worker thread died").to.deep.equal([]);
+      });
+  });
+
+  describe("deciding and building (decideNativeProducts)", () => {
+    let cache: string;
+    beforeEach(() => {
+      cache = mkdtempSync(join(tmpdir(), "tskeras-native-"));
+    });
+    afterEach(() => rmSync(cache, { recursive: true, force: true }));
+
+    it("TSKERAS_NATIVE=0 turns them off", () => {
+      const d = decideNativeProducts({ TSKERAS_NATIVE: "0", TSKERAS_CACHE_DIR: cache });
+      expect(d)
+        .to.be.a("string")
+        .and.match(/TSKERAS_NATIVE=0/);
+      expect(readdirSync(cache)).to.deep.equal([]);
+    });
+
+    it("a compiler that fails gives the WebAssembly products and a reason, and leaves no file behind", function () {
+      if (process.platform !== "linux" || process.arch !== "x64") this.skip();
+      const d = decideNativeProducts({ CC: join(cache, "no-such-compiler"), TSKERAS_CACHE_DIR: cache });
+      expect(d)
+        .to.be.a("string")
+        .and.match(/could not build/);
+      expect(readdirSync(cache)).to.deep.equal([]);
+    });
+
+    it("builds the addon once into the cache and loads it from there afterwards", function () {
+      if (missing) this.skip();
+      const first = decideNativeProducts({ TSKERAS_CACHE_DIR: cache });
+      expect(first, String(first)).to.be.an("object");
+      const files = readdirSync(cache);
+      expect(files).to.have.length(1);
+      expect(files[0]).to.match(/^products-[0-9a-f]{16}\.node$/);
+      const built = statSync(join(cache, files[0])).mtimeMs;
+      const second = decideNativeProducts({ TSKERAS_CACHE_DIR: cache });
+      expect(second).to.be.an("object");
+      expect(existsSync(join(cache, files[0]))).to.equal(true);
+      expect(statSync(join(cache, files[0])).mtimeMs, "not rebuilt").to.equal(built);
+      expect(readdirSync(cache)).to.deep.equal(files);
+    });
+  });
+});
