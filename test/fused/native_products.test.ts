@@ -70,7 +70,8 @@ async function withNative<T>(on: boolean, f: () => Promise<T> | T): Promise<{ re
 describe("fused kernels: native products", function () {
   this.timeout(60000);
 
-  before(function () {
+  before(async function () {
+    await use_backend("wasm");
     if (missing) {
       console.log(`      (native products not available here: ${missing}; only the fallback is tested)`);
     }
@@ -155,10 +156,6 @@ describe("fused kernels: native products", function () {
   });
 
   describe("whole models: fits and predictions equal with the native products on and off", () => {
-    before(async () => {
-      await use_backend("wasm");
-    });
-
     const cases: [string, () => Model, "tokens" | "values"][] = [
       [
         "GRU (reset_after) → Dense",
