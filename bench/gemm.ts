@@ -1,17 +1,23 @@
 /**
  * The fused kernels' own matrix product (src/layers/recurrent/fused/gemm.ts) against the wasm backend's
  * (XNNPACK through tf.matMul, so one tfjs dispatch per product is included) at the recurrent layers'
- * shapes. CPU time of this process, GFLOP/s. `npx tsx bench/gemm.ts`
+ * shapes, and the native products (fused/native.ts: AVX2 + FMA, where this machine builds them) on packed B.
+ * CPU time of this process, GFLOP/s. `npx tsx bench/gemm.ts`
  */
 import { tf } from "../src/backend/tf.js";
 import { use_backend } from "../src/backend/index.js";
 import { kernelsFor, newMemory } from "../src/layers/recurrent/fused/step_kernels.js";
+import { nativeProductsStatus, setNativeProducts } from "../src/layers/recurrent/fused/native.js";
 import { cpuMs, scratchAllocator } from "./wasm_scratch.js";
 
 const memory = newMemory(2048);
 const k = kernelsFor(memory);
 if (typeof k === "string") throw new Error(k);
+setNativeProducts(false);
 const { gemmNN, packB } = k.utilities;
+setNativeProducts(true);
+const native = nativeProductsStatus();
+const nativeNN = native.native ? k.utilities.gemmNN : null;
 const alloc = scratchAllocator();
 
 await use_backend("wasm");
@@ -23,7 +29,7 @@ const shapes: [number, number, number, number, string][] = [
   [1024, 64, 192, 300, "large"],
 ];
 console.log(
-  "| m × k × n | what | ours, B row-major | ours, B packed | tf.matMul (XNNPACK) |\n|---|---|---:|---:|---:|",
+  "| m × k × n | what | ours, B row-major | ours, B packed | native, B packed | tf.matMul (XNNPACK) |\n|---|---|---:|---:|---:|---:|",
 );
 for (const [m, kk, n, reps, what] of shapes) {
   const A = alloc(m * kk),
@@ -40,13 +46,17 @@ for (const [m, kk, n, reps, what] of shapes) {
     for (let i = 0; i < reps; i++) run();
     return (2 * m * kk * n * reps) / (cpuMs() - t0) / 1e6;
   };
-  const g = (b: number, ldb: number, bpanel: number) => () =>
-    gemmNN.call({ m, k: kk, n, a: A, lda: kk * 4, b, ldb, bpanel, c: C, ldc: n * 4, acc: 0 });
+  const g =
+    (b: number, ldb: number, bpanel: number, product = gemmNN) =>
+    () =>
+      product.call({ m, k: kk, n, a: A, lda: kk * 4, b, ldb, bpanel, c: C, ldc: n * 4, acc: 0 });
+  const nativeRate = nativeNN ? rate(g(P, 32, 32 * kk, nativeNN)).toFixed(1) : "–";
   const a = tf.tensor2d(f.slice(A / 4, A / 4 + m * kk), [m, kk]),
     b = tf.tensor2d(f.slice(B / 4, B / 4 + kk * n), [kk, n]);
   const x = rate(() => tf.matMul(a, b).dispose());
   tf.dispose([a, b]);
   console.log(
-    `| ${m} × ${kk} × ${n} | ${what} | ${rate(g(B, n * 4, 32)).toFixed(1)} | ${rate(g(P, 32, 32 * kk)).toFixed(1)} | ${x.toFixed(1)} |`,
+    `| ${m} × ${kk} × ${n} | ${what} | ${rate(g(B, n * 4, 32)).toFixed(1)} | ${rate(g(P, 32, 32 * kk)).toFixed(1)} | ${nativeRate} | ${x.toFixed(1)} |`,
   );
 }
+console.log(`native products: ${native.detail}`);
