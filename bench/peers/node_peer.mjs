@@ -214,7 +214,19 @@ async function sweepMode() {
   }
 }
 
-emit({ versions: { tfjs: tf.version?.tfjs ?? tf.version_core, node: process.version, tskeras: TSKERAS } });
+// which matrix products tskeras's fused kernels use (not in launch mode: it would build a model before the timed fit)
+const products =
+  TSKERAS && MODE !== "launch"
+    ? api.rnn_fused_status(api.layer_gru(api.keras_model_sequential({ input_shape: [2, 2] }), { units: 1 }))[0].products
+    : undefined;
+emit({
+  versions: {
+    tfjs: tf.version?.tfjs ?? tf.version_core,
+    node: process.version,
+    tskeras: TSKERAS,
+    ...(products ? { products } : {}),
+  },
+});
 if (MODE === "train") await trainMode();
 else if (MODE.startsWith("stream-")) await streamMode(MODE.slice("stream-".length));
 else if (MODE === "launch") await launchMode();
