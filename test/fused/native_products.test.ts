@@ -8,7 +8,16 @@
 import { expect } from "chai";
 import { pipe } from "fp-ts/lib/function.js";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -278,6 +287,20 @@ describe("fused kernels: native products", function () {
       expect(existsSync(join(cache, files[0]))).to.equal(true);
       expect(statSync(join(cache, files[0])).mtimeMs, "not rebuilt").to.equal(built);
       expect(readdirSync(cache)).to.deep.equal(files);
+    });
+
+    it("builds it again when the cached file does not load (a damaged cache)", function () {
+      if (missing) this.skip();
+      expect(decideNativeProducts({ TSKERAS_CACHE_DIR: cache })).to.be.an("object");
+      const [file] = readdirSync(cache);
+      // the same name in another cache (the loaded file itself must not be overwritten: it is mapped)
+      const damaged = join(cache, "damaged");
+      mkdirSync(damaged);
+      writeFileSync(join(damaged, file), "not a shared object");
+      const again = decideNativeProducts({ TSKERAS_CACHE_DIR: damaged });
+      expect(again, String(again)).to.be.an("object");
+      expect(readFileSync(join(damaged, file)).subarray(1, 4).toString(), "an ELF file again").to.equal("ELF");
+      expect(readdirSync(damaged)).to.deep.equal([file]);
     });
   });
 });

@@ -12,7 +12,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -34,15 +34,21 @@ const FLAGS = ["-O3", "-ffp-contract=off", "-shared", "-fPIC", "-w"];
 let decided: { addon: Addon; file: string } | string | undefined;
 let enabled = true;
 
+const uid = process.getuid?.() ?? -1;
+
 function cacheDir(env: NodeJS.ProcessEnv): string {
   if (env.TSKERAS_CACHE_DIR) return env.TSKERAS_CACHE_DIR;
   if (env.XDG_CACHE_HOME) return join(env.XDG_CACHE_HOME, "tskeras");
   const home = homedir();
-  return home ? join(home, ".cache", "tskeras") : join(tmpdir(), "tskeras");
+  return home ? join(home, ".cache", "tskeras") : join(tmpdir(), `tskeras-${uid}`);
 }
 
-/** Builds the addon into the cache unless it is there (a temporary file renamed into place: no debris, no half file). */
-function built(env: NodeJS.ProcessEnv): string {
+/**
+ * Builds the addon into the cache unless it is there (a temporary file renamed into place: no debris, no
+ * half file). A file there that this user does not own is not loaded (someone else could have put it
+ * there); one that does not load (`fresh`) is built again.
+ */
+function built(env: NodeJS.ProcessEnv, fresh: boolean): string {
   const source = readFileSync(SOURCE);
   const compiler = env.CC || "cc";
   const digest = createHash("sha256")
@@ -52,7 +58,11 @@ function built(env: NodeJS.ProcessEnv): string {
     .slice(0, 16);
   const dir = cacheDir(env);
   const file = join(dir, `products-${digest}.node`);
-  if (existsSync(file)) return file;
+  if (existsSync(file)) {
+    if (statSync(file).uid !== uid) throw new Error(`${file} belongs to another user`);
+    if (!fresh) return file;
+    rmSync(file);
+  }
   mkdirSync(dir, { recursive: true });
   const partial = `${file}.${process.pid}.partial`;
   try {
@@ -73,19 +83,23 @@ export function decideNativeProducts(env: NodeJS.ProcessEnv): { addon: Addon; fi
   if (process.platform !== "linux" || process.arch !== "x64")
     return `no native products for ${process.platform}/${process.arch} (Linux x86-64 only)`;
   if (!relaxedSimd()) return "relaxed SIMD is off: the WebAssembly products multiply and add separately";
-  let file: string;
-  try {
-    file = built(env);
-  } catch (e) {
-    const why = (e as { stderr?: Buffer }).stderr?.toString().trim() || (e as Error).message;
-    return `could not build ${SOURCE} with ${env.CC || "cc"}: ${why.split("\n")[0]}`;
+  let problem = "";
+  for (const fresh of [false, true]) {
+    let file: string;
+    try {
+      file = built(env, fresh);
+    } catch (e) {
+      const why = (e as { stderr?: Buffer }).stderr?.toString().trim() || (e as Error).message;
+      return `could not build ${SOURCE} with ${env.CC || "cc"}: ${why.split("\n")[0]}`;
+    }
+    try {
+      const addon = createRequire(import.meta.url)(file) as Addon;
+      return addon.supported() ? { addon, file } : "this CPU has no AVX2 and FMA";
+    } catch (e) {
+      problem = `could not load ${file}: ${(e as Error).message}`;
+    }
   }
-  try {
-    const addon = createRequire(import.meta.url)(file) as Addon;
-    return addon.supported() ? { addon, file } : "this CPU has no AVX2 and FMA";
-  } catch (e) {
-    return `could not load ${file}: ${(e as Error).message}`;
-  }
+  return problem;
 }
 
 /** The addon when this machine can run it (decided once per process), else null. */
