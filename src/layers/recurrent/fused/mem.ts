@@ -44,7 +44,10 @@ export interface Mem {
   readonly pool: ThreadPool;
   /** A float32 tensor input, copied into the arena; with `order`, its row i is the tensor's row order[i] (first axis). */
   input(t: TensorInfo, order?: RowOrder): Buf;
-  /** A copy of any-dtype tensor data as 0/1 bytes (masks). */
+  /**
+   * Any-dtype tensor data as 0/1 bytes (masks): a copy, or the previous kernel call's bytes of the same
+   * tensor when that call remembered them (`mirrorMask`). Never written.
+   */
   readMask(t: TensorInfo): Uint8Array;
   /** A new float32 output (contents undefined until written). */
   output(shape: readonly number[]): Out;
@@ -72,6 +75,8 @@ export interface Mem {
    * buffers of fewer than MIRROR_MIN_FLOATS values are not remembered.
    */
   mirror(t: TensorInfo, buf: Buf, order: RowOrder): void;
+  /** Remembers `mask` (from `readMask`) as tensor t's bytes for the next kernel call only, as `mirror` does. */
+  mirrorMask(t: TensorInfo, mask: Uint8Array): void;
   /** Frees the call's buffers. */
   done(): void;
 }
@@ -129,6 +134,16 @@ interface Arena {
   mirrors: Map<object, Mirror>;
   /** This call's mirrors, for the next call. */
   fresh: Map<object, Mirror>;
+  /** The previous call's mask bytes (`Mem.mirrorMask`) when this call's inputs include their tensor. */
+  mask: MaskMirror | null;
+  /** This call's mask bytes, for the next call. */
+  freshMask: MaskMirror | null;
+}
+
+/** A mask tensor's 0/1 bytes (`Mem.readMask`) by the tensor's data id. */
+interface MaskMirror {
+  readonly id: object;
+  readonly bytes: Uint8Array;
 }
 
 /** An arena buffer holding a tensor's values (`Mem.mirror`): its row i is the tensor's row order[i]. */
@@ -154,6 +169,12 @@ let inputsFromMirrors = 0;
 /** How many kernel inputs were read from the previous call's buffers instead of copied in (`Mem.mirror`). */
 export function mirroredInputs(): number {
   return inputsFromMirrors;
+}
+
+let masksFromMirrors = 0;
+/** How many masks were the previous call's bytes instead of read from their tensor (`Mem.mirrorMask`). */
+export function mirroredMasks(): number {
+  return masksFromMirrors;
 }
 
 const sameOrder = (p: RowOrder, q: RowOrder): boolean =>
@@ -214,6 +235,8 @@ function theArena(): Arena | string {
       kept: new Map(),
       mirrors: new Map(),
       fresh: new Map(),
+      mask: null,
+      freshMask: null,
     };
     arena = a;
   }
@@ -277,7 +300,9 @@ export function memFor(backendName: string, backend: unknown, inputs: readonly T
   const io = backendName === "wasm" ? wasmIO(backend as WasmBackendApi) : cpuIO(backend as CpuBackendApi);
   const used = new Set(inputs.map((t) => t.dataId));
   for (const id of a.mirrors.keys()) if (!used.has(id)) a.mirrors.delete(id);
+  if (a.mask && !used.has(a.mask.id)) a.mask = null;
   a.fresh = new Map();
+  a.freshMask = null;
   a.gaps = gapsOf(a);
   const result = (out: Out, order?: RowOrder) =>
     io.make([...out.shape], (values) =>
@@ -301,6 +326,10 @@ export function memFor(backendName: string, backend: unknown, inputs: readonly T
       return buf;
     },
     readMask(t) {
+      if (a.mask?.id === t.dataId) {
+        masksFromMirrors++;
+        return a.mask.bytes;
+      }
       const vals = io.readSync(t);
       const m = new Uint8Array(vals.length);
       for (let i = 0; i < vals.length; i++) m[i] = vals[i] ? 1 : 0;
@@ -329,9 +358,14 @@ export function memFor(backendName: string, backend: unknown, inputs: readonly T
       if (!mirrorsOn || b.n < MIRROR_MIN_FLOATS) return;
       a.fresh.set(t.dataId, { buf: b, end: endOf(b.offset, b.n), order });
     },
+    mirrorMask(t, bytes) {
+      if (mirrorsOn) a.freshMask = { id: t.dataId, bytes };
+    },
     done() {
       a.mirrors = a.fresh;
       a.fresh = new Map();
+      a.mask = a.freshMask;
+      a.freshMask = null;
     },
   };
 }
