@@ -164,7 +164,7 @@ for (const backend of ["wasm", "cpu"] as const) {
           return { y, reused: fusedKernelCalls().layoutsReused - before };
         };
         // each batch with no calls known (as every masked call was before); then the second batch's are known
-        const fresh = [];
+        const fresh: Awaited<ReturnType<typeof run>>[] = [];
         for (const x of xs) {
           forgetForwardLayouts();
           fresh.push(await run(x));

@@ -499,8 +499,13 @@ function forward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
   function forwardLayout(): ChunkCall[][] {
     const layout = groupCalls();
     const padded = padding !== null;
-    const full = padded ? known.filter((l) => l.padded).length >= MAX_PADDED_LAYOUTS : known.length >= MAX_LAYOUTS;
-    if (full) known.splice(padded ? known.findIndex((l) => l.padded) : 0, 1);
+    const oldest =
+      padded && known.filter((l) => l.padded).length >= MAX_PADDED_LAYOUTS
+        ? known.findIndex((l) => l.padded)
+        : known.length >= MAX_LAYOUTS
+          ? 0
+          : -1;
+    if (oldest >= 0) known.splice(oldest, 1);
     known.push({ key: layoutKey, calls: layout, padded });
     forwardLayouts.set(k, known);
     return layout;

@@ -9,8 +9,9 @@
  * the arena (`keep`) until tfjs releases its handle tensor. An inference call's input copy and outputs
  * also stay for the next kernel call (`mirror`): when that call's input is the same tensor data (the
  * sequence of a stacked layer below, the input of a Bidirectional wrapper's second direction), it reads
- * the arena's copy instead of copying the tensor in again. Allocation is first fit in the gaps between
- * the buffers that stay.
+ * the arena's copy instead of copying the tensor in again. So do its mask's bytes (`mirrorMask`): the
+ * driver works out their padding and row order once (driver.ts `maskLayoutOf`). Allocation is first fit
+ * in the gaps between the buffers that stay.
  *
  * Every allocation has 64 bytes of slack after it: a product reads B 8 columns at a time and may read
  * (never write) up to 7 floats past the last row. Views become invalid when the memory grows (any
