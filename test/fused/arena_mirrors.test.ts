@@ -24,7 +24,7 @@ import {
   use_backend,
   type Model,
 } from "../../src/index.js";
-import { fusedKernelCalls } from "../../src/layers/recurrent/fused/index.js";
+import { fusedKernelCalls, fusedRnn } from "../../src/layers/recurrent/fused/index.js";
 import { forgetForwardLayouts } from "../../src/layers/recurrent/fused/driver.js";
 import { arenaBytes, setArenaMirrors } from "../../src/layers/recurrent/fused/mem.js";
 
@@ -175,6 +175,40 @@ for (const backend of ["wasm", "cpu"] as const) {
         expect(fresh.map((r) => r.reused)).to.deep.equal([0, 0]);
         expect(again.map((r) => r.reused)).to.deep.equal([0, 2, 2]);
       });
+
+    it("an input copied over padding holds its rows' live steps only: the same x under longer rows is copied again", () => {
+      // (40 × 26 × 5 values: enough to be mirrored, mem.ts MIRROR_MIN_FLOATS)
+      const x = tf.tensor3d(sequences(B, T, 5, 21));
+      const kernel = tf.tensor2d(values(5 * 16, 22), [5, 16]),
+        recurrentKernel = tf.tensor2d(values(4 * 16, 23), [4, 16]).mul(0.5);
+      // the same row order (by length) in both masks, every row one step longer in the second
+      const padding = (extra: number) =>
+        tf.tensor2d(
+          Array.from({ length: B }, (_, b) =>
+            Array.from({ length: T }, (_, t) => +(t < 3 + ((5 * b) % (T - 4)) + extra)),
+          ),
+          [B, T],
+          "bool",
+        );
+      const [shorter, longer] = [padding(0), padding(1)];
+      const run = (mask: tf.Tensor) => {
+        const before = fusedKernelCalls().inputsInArena;
+        const y = fusedRnn({ cell: "lstm", inputs: x, kernel, recurrentKernel, bias: null, mask }).output;
+        const values = Array.from(y.dataSync());
+        tf.dispose(y);
+        return { values, fromArena: fusedKernelCalls().inputsInArena - before };
+      };
+      const runs = [run(shorter), run(longer), run(longer)];
+      // last: a copy of the longer rows before them would leave its steps where the shorter rows' copy goes
+      setArenaMirrors(false);
+      const copied = run(longer);
+      setArenaMirrors(true);
+      // the second call copies x again; the third reads the second's copy (the same mask: the same live steps)
+      expect(runs.map((r) => r.fromArena)).to.deep.equal([0, 0, 1]);
+      expect(runs[1].values, "x copied again").to.deep.equal(copied.values);
+      expect(runs[2].values, "x read in the arena").to.deep.equal(copied.values);
+      tf.dispose([x, kernel, recurrentKernel, shorter, longer]);
+    });
 
     it("a sequence read by two layers: both read it in the arena", async () => {
       const input = layer_input({ shape: [T, 3] });

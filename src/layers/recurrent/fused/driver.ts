@@ -443,7 +443,8 @@ function forward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
   const Hprev = a.save ? mem.output([N, u]) : null;
   const Gates = a.save ? mem.output([N, S * u]) : null;
   const Aux = a.save && cell.savesAux ? mem.output([N, u]) : null;
-  const X = mem.input(inputs.x!, order),
+  // over padding only the live steps of x: the products read no other
+  const X = mem.input(inputs.x!, order, padding ?? undefined),
     W = mem.input(inputs.kernel!),
     U = mem.input(inputs.recurrentKernel!);
   const { bi, br } = biasBuffers(mem, cell, a.biasLayout, inputs.bias, u);
@@ -487,7 +488,7 @@ function forward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
   const results = outs.map(([o, rowOrder]) => mem.result(o, rowOrder));
   // inference: x's copy and the outputs stay for the next call (a stacked layer above, the other direction)
   if (!a.save) {
-    mem.mirror(inputs.x!, X, order);
+    mem.mirror(inputs.x!, X, order, padding ?? undefined);
     results.forEach((r, i) => mem.mirror(r, outs[i][0].buf, order));
     if (mask) mem.mirrorMask(inputs.mask!, mask.bytes);
   }

@@ -43,8 +43,12 @@ export interface Mem {
   readonly kernels: MemoryKernels;
   /** Runs chunks of work on this thread and the workers. */
   readonly pool: ThreadPool;
-  /** A float32 tensor input, copied into the arena; with `order`, its row i is the tensor's row order[i] (first axis). */
-  input(t: TensorInfo, order?: RowOrder): Buf;
+  /**
+   * A float32 tensor input, copied into the arena; with `order`, its row i is the tensor's row order[i] (first
+   * axis); with `live` (t is (batch, time, features)), only each row's live steps are copied, the rest of the
+   * buffer is undefined.
+   */
+  input(t: TensorInfo, order?: RowOrder, live?: LiveSteps): Buf;
   /**
    * Any-dtype tensor data as 0/1 bytes (masks): a copy, or the previous kernel call's bytes of the same
    * tensor when that call remembered them (`mirrorMask`). Never written.
@@ -75,7 +79,7 @@ export interface Mem {
    * Only for data nothing rewrites in place before the next call (an inference call's input and outputs);
    * buffers of fewer than MIRROR_MIN_FLOATS values are not remembered.
    */
-  mirror(t: TensorInfo, buf: Buf, order: RowOrder): void;
+  mirror(t: TensorInfo, buf: Buf, order: RowOrder, live?: LiveSteps): void;
   /** Remembers `mask` (from `readMask`) as tensor t's bytes for the next kernel call only, as `mirror` does. */
   mirrorMask(t: TensorInfo, mask: Uint8Array): void;
   /** Frees the call's buffers. */
@@ -103,6 +107,28 @@ const sizeOf = (shape: readonly number[]): number => shape.reduce((a, b) => a * 
 
 /** A permutation of a batch's rows: position i holds row order[i]; null: the identity. */
 export type RowOrder = Int32Array | null;
+
+/**
+ * The steps a kernel reads of each row of a (batch, time, features) input over padding (driver.ts
+ * `Padding`): row i of the arena's copy has lengths[i] live steps, its first ones (atEnd) or its last ones.
+ */
+export interface LiveSteps {
+  readonly lengths: Int32Array;
+  readonly atEnd: boolean;
+}
+
+/** `to` gets each row's live steps of `from` ((batch, time, features)), row i of `to` from row order[i] of `from`. */
+function copyLiveSteps(from: ArrayLike<number>, to: Float32Array, order: RowOrder, live: LiveSteps, T: number): void {
+  const { lengths, atEnd } = live;
+  const w = to.length / lengths.length,
+    F = w / T;
+  const src = from instanceof Float32Array ? from : Float32Array.from(from);
+  for (let i = 0; i < lengths.length; i++) {
+    const skip = atEnd ? 0 : (T - lengths[i]) * F,
+      at = (order ? order[i] : i) * w + skip;
+    to.set(src.subarray(at, at + lengths[i] * F), i * w + skip);
+  }
+}
 
 /** `to` (same length as `from`) gets the rows of `from` moved by `order`: row i ↔ row order[i] (`gather`: to[i] = from[order[i]], else to[order[i]] = from[i]). */
 function permuteRows(from: ArrayLike<number>, to: Float32Array, order: Int32Array, gather: boolean): void {
@@ -147,11 +173,12 @@ interface MaskMirror {
   readonly bytes: Uint8Array;
 }
 
-/** An arena buffer holding a tensor's values (`Mem.mirror`): its row i is the tensor's row order[i]. */
+/** An arena buffer holding a tensor's values (`Mem.mirror`): its row i is the tensor's row order[i]; with `live`, only those steps. */
 interface Mirror {
   readonly buf: MemoryBuf;
   readonly end: number;
   readonly order: RowOrder;
+  readonly live: LiveSteps | null;
 }
 
 /**
@@ -161,7 +188,10 @@ interface Mirror {
 const MIRROR_MIN_FLOATS = 4096;
 
 let mirrorsOn = true;
-/** Turns `Mem.mirror` on or off (off: every input is copied in; tests and benchmarks compare the two). */
+/**
+ * Turns `Mem.mirror` and `Mem.mirrorMask` on or off (off: every input is copied in and every mask read, the
+ * previous call's mirrors too; tests and benchmarks compare the two).
+ */
 export function setArenaMirrors(on: boolean): void {
   mirrorsOn = on;
 }
@@ -312,22 +342,25 @@ export function memFor(backendName: string, backend: unknown, inputs: readonly T
   return {
     kernels: a.kernels,
     pool: a.pool,
-    input(t, order) {
+    input(t, order, live) {
       const kept = a.kept.get(t.dataId);
       if (kept && !order) return kept.buf;
-      const mirror = a.mirrors.get(t.dataId);
-      if (mirror && mirror.buf.n === sizeOf(t.shape) && sameOrder(mirror.order, order ?? null)) {
+      const mirror = mirrorsOn ? a.mirrors.get(t.dataId) : undefined;
+      // a copy of the live steps only serves a call that reads the same ones (the same lengths' object)
+      const steps = !mirror?.live || mirror.live === live;
+      if (mirror && steps && mirror.buf.n === sizeOf(t.shape) && sameOrder(mirror.order, order ?? null)) {
         inputsFromMirrors++;
         return mirror.buf;
       }
       const buf = alloc(a, kept ? kept.buf.n : sizeOf(t.shape));
       const values = kept ? kept.buf.view() : io.values(t);
-      if (order) permuteRows(values, buf.view(), order, true);
+      if (live) copyLiveSteps(values, buf.view(), order ?? null, live, t.shape[1]);
+      else if (order) permuteRows(values, buf.view(), order, true);
       else buf.view().set(values);
       return buf;
     },
     readMask(t) {
-      if (a.mask?.id === t.dataId) {
+      if (mirrorsOn && a.mask?.id === t.dataId) {
         masksFromMirrors++;
         return a.mask.bytes;
       }
@@ -354,10 +387,10 @@ export function memFor(backendName: string, backend: unknown, inputs: readonly T
       return handle;
     },
     keeps: (t) => a.kept.has(t.dataId),
-    mirror(t, buf, order) {
+    mirror(t, buf, order, live) {
       const b = buf as MemoryBuf;
       if (!mirrorsOn || b.n < MIRROR_MIN_FLOATS) return;
-      a.fresh.set(t.dataId, { buf: b, end: endOf(b.offset, b.n), order });
+      a.fresh.set(t.dataId, { buf: b, end: endOf(b.offset, b.n), order, live: live ?? null });
     },
     mirrorMask(t, bytes) {
       if (mirrorsOn) a.freshMask = { id: t.dataId, bytes };
