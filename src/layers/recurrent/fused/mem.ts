@@ -76,6 +76,7 @@ export interface Mem {
   /**
    * Remembers that `buf` holds the values of tensor `t` (its row i the tensor's row order[i]), for the next
    * kernel call only: `input()` of `t` with the same order there reads `buf` instead of copying `t` in.
+   * With `live`, `buf` holds those steps only, and only an `input()` with the same `live` object reads it.
    * Only for data nothing rewrites in place before the next call (an inference call's input and outputs);
    * buffers of fewer than MIRROR_MIN_FLOATS values are not remembered.
    */
@@ -173,7 +174,10 @@ interface MaskMirror {
   readonly bytes: Uint8Array;
 }
 
-/** An arena buffer holding a tensor's values (`Mem.mirror`): its row i is the tensor's row order[i]; with `live`, only those steps. */
+/**
+ * An arena buffer holding a tensor's values (`Mem.mirror`): its row i is the tensor's row order[i]; with
+ * `live`, only those steps.
+ */
 interface Mirror {
   readonly buf: MemoryBuf;
   readonly end: number;
@@ -347,8 +351,8 @@ export function memFor(backendName: string, backend: unknown, inputs: readonly T
       if (kept && !order) return kept.buf;
       const mirror = mirrorsOn ? a.mirrors.get(t.dataId) : undefined;
       // a copy of the live steps only serves a call that reads the same ones (the same lengths' object)
-      const steps = !mirror?.live || mirror.live === live;
-      if (mirror && steps && mirror.buf.n === sizeOf(t.shape) && sameOrder(mirror.order, order ?? null)) {
+      const sameSteps = !mirror?.live || mirror.live === live;
+      if (mirror && sameSteps && mirror.buf.n === sizeOf(t.shape) && sameOrder(mirror.order, order ?? null)) {
         inputsFromMirrors++;
         return mirror.buf;
       }
