@@ -8,7 +8,7 @@ import {
   type FusedCellId,
 } from "../../src/layers/recurrent/fused/index.js";
 import { referenceRnn, type RefArgs } from "./reference.js";
-import { forgetForwardLayouts } from "../../src/layers/recurrent/fused/driver.js";
+import { forgetForwardLayouts, MAX_PADDED_LAYOUTS } from "../../src/layers/recurrent/fused/driver.js";
 import { FUSED_CELLS } from "../../src/layers/recurrent/fused/cells/index.js";
 import { allFunctionsFor, kernelsFor, newMemory } from "../../src/layers/recurrent/fused/step_kernels.js";
 import { GEMM_FUNCTIONS, gemmFunction, TN_K_BLOCK } from "../../src/layers/recurrent/fused/gemm.js";
@@ -554,17 +554,56 @@ for (const backend of ["wasm", "cpu"] as const) {
       }
     });
 
-    it("a masked forward builds its calls afresh: its mask is not part of what is reused", () => {
-      const c: Case = { ...base, B: 4, T: 5, mask: true };
-      for (const seed of [3, 4]) {
-        const s = setup(c, seed);
-        const reused = fusedKernelCalls().layoutsReused;
-        const out = tf.tidy(() => fusedRnn(fusedArgs(c, s)).output);
-        const expected = tf.tidy(() => referenceRnn(refArgs(c, s)).output);
-        expect(maxDiff(out, expected)).to.be.below(1e-5);
-        expect(fusedKernelCalls().layoutsReused).to.equal(reused);
-        tf.dispose([out, expected, s.x, s.kernel, s.recurrentKernel, s.bias!, ...s.initialState, s.mask!]);
-      }
+    it("a masked forward reuses an earlier forward's calls only for the same rows' lengths (padding), for any holes", () => {
+      // every mask a new tensor, x new values: what is reused is the calls, keyed on the lengths in the arena's
+      // (length) order and the mask's place in the arena, not on the tensors
+      forgetForwardLayouts();
+      const lengths = [7, 3, 5, 1, 6];
+      const steps: [string, Partial<Case>, number][] = [
+        ["padding at the end", { lengths }, 0],
+        ["the same lengths again", { lengths }, 1],
+        ["one row one step longer, same shapes", { lengths: [7, 4, 5, 1, 6] }, 0],
+        ["one row one step shorter", { lengths: [7, 3, 5, 1, 5] }, 0],
+        ["the first lengths in another row order", { lengths: [3, 7, 1, 6, 5] }, 1],
+        ["go_backwards", { lengths, goBackwards: true }, 0],
+        ["go_backwards again", { lengths, goBackwards: true }, 1],
+        ["padding at the start", { lengths, padAt: "start" }, 0],
+        ["padding at the start, go_backwards", { lengths, padAt: "start", goBackwards: true }, 0],
+        ["padding at the start again", { lengths, padAt: "start" }, 1],
+        ["holes (no padding)", {}, 0],
+        ["other holes: padding at either end is no padding", { lengths, padAt: "both" }, 1],
+      ];
+      for (const kind of ["gru", "lstm"] as const)
+        steps.forEach(([name, change, reused], i) => {
+          const c: Case = { ...base, kind, B: 20, T: 7, mask: true, ...change };
+          const s = setup(c, 20 + i);
+          const before = fusedKernelCalls().layoutsReused;
+          const out = tf.tidy(() => fusedRnn(fusedArgs(c, s)).output);
+          const expected = tf.tidy(() => referenceRnn(refArgs(c, s)).output);
+          expect(maxDiff(out, expected), `${kind}, ${name}`).to.be.below(1e-5);
+          expect(fusedKernelCalls().layoutsReused - before, `${kind}, ${name}: calls reused`).to.equal(reused);
+          tf.dispose([out, expected, s.x, s.kernel, s.recurrentKernel, s.bias!, ...s.initialState, s.mask!]);
+        });
+    });
+
+    it(`at most ${MAX_PADDED_LAYOUTS} forwards' calls over padding are kept per cell, the oldest goes first; the others stay`, () => {
+      forgetForwardLayouts();
+      const c: Case = { ...base, kind: "simple_rnn", B: 4, T: 12, F: 2, u: 3 };
+      const reusedBy = (change: Partial<Case>) => {
+        const cc = { ...c, ...change };
+        const s = setup(cc, 5);
+        const before = fusedKernelCalls().layoutsReused;
+        tf.dispose(tf.tidy(() => fusedRnn(fusedArgs(cc, s)).output));
+        tf.dispose([s.x, s.kernel, s.recurrentKernel, s.bias!, ...s.initialState, ...(s.mask ? [s.mask] : [])]);
+        return fusedKernelCalls().layoutsReused - before;
+      };
+      const padded = (L: number): Partial<Case> => ({ mask: true, lengths: [12, L] });
+      expect(reusedBy({}), "no mask").to.equal(0);
+      for (let L = 1; L <= MAX_PADDED_LAYOUTS + 1; L++) expect(reusedBy(padded(L)), `lengths 12, ${L}`).to.equal(0);
+      expect(reusedBy(padded(MAX_PADDED_LAYOUTS + 1)), "the newest").to.equal(1);
+      expect(reusedBy(padded(2)), "the oldest kept").to.equal(1);
+      expect(reusedBy(padded(1)), "the first, gone").to.equal(0);
+      expect(reusedBy({}), "no mask, kept").to.equal(1);
     });
   });
 }

@@ -42,7 +42,7 @@
 import { tf, type Tensor } from "../../../backend/tf.js";
 import { KerasError } from "../../../errors.js";
 import { FUSED_CELLS, foldBias, type BiasLayout, type FusedCell, type FusedCellId } from "./cells/index.js";
-import { memFor, mirroredInputs, type Buf, type Mem, type Out, type RowOrder } from "./mem.js";
+import { memFor, mirroredInputs, mirroredMasks, type Buf, type Mem, type Out, type RowOrder } from "./mem.js";
 import { DELTA, orderedArgs, stepDelta, type CellKernels, type StepKernel } from "./step_kernels.js";
 import type { ChunkCall } from "./threads.js";
 import type { FusedActivation } from "./wasm.js";
@@ -96,9 +96,11 @@ const calls = {
  * many (row, step) pairs of padding they skipped, forward and backward together, how many forward
  * calls reused the calls of an earlier one (`forwardLayouts`), how many forward calls read U
  * packed into panels (`packsRecurrentKernel`), how many backward calls kept dXP in the arena (dxpKept)
- * and how many times a gradient function then asked for its values (dxpCopied), and how many kernel
+ * and how many times a gradient function then asked for its values (dxpCopied), how many kernel
  * inputs were read where the previous kernel call left them in the arena instead of copied in
- * (inputsInArena: a stacked layer's sequence, a Bidirectional wrapper's input in its second direction).
+ * (inputsInArena: a stacked layer's sequence, a Bidirectional wrapper's input in its second direction),
+ * and how many masks were the previous kernel call's (masksReused: a Bidirectional wrapper's second
+ * direction).
  */
 export function fusedKernelCalls(): {
   readonly forward: number;
@@ -111,8 +113,9 @@ export function fusedKernelCalls(): {
   readonly dxpKept: number;
   readonly dxpCopied: number;
   readonly inputsInArena: number;
+  readonly masksReused: number;
 } {
-  return { ...calls, inputsInArena: mirroredInputs() };
+  return { ...calls, inputsInArena: mirroredInputs(), masksReused: mirroredMasks() };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -121,9 +124,17 @@ export function fusedKernelCalls(): {
 /**
  * The forward's calls per group by cell module and the numbers they are made of (`layoutKey` in
  * `forward`): a one-step stream would otherwise build the same calls (closures, records, argument
- * lists) on every call. At most MAX_LAYOUTS per module; the oldest goes first.
+ * lists) on every call, and a batch over padding a few per chunk and run of lengths (≈ 2,000 per
+ * direction for W4's 1,024 rows, ≈ 0.6 ms). At most MAX_LAYOUTS per module, of them at most
+ * MAX_PADDED_LAYOUTS over padding; the oldest goes first.
  */
-let forwardLayouts = new WeakMap<CellKernels, { key: readonly number[]; calls: ChunkCall[][] }[]>();
+let forwardLayouts = new WeakMap<CellKernels, ForwardLayout[]>();
+interface ForwardLayout {
+  readonly key: readonly number[];
+  readonly calls: ChunkCall[][];
+  /** Over padding: the key holds every row's length. */
+  readonly padded: boolean;
+}
 /** Forgets every forward's calls (a test that counts reuses starts from none, whatever ran before it). */
 export function forgetForwardLayouts(): void {
   forwardLayouts = new WeakMap();
@@ -131,6 +142,8 @@ export function forgetForwardLayouts(): void {
 const sameNumbers = (a: readonly number[], b: readonly number[]) =>
   a.length === b.length && a.every((v, i) => v === b[i]);
 const MAX_LAYOUTS = 64;
+/** Each holds ≈ 0.27 MB of calls at batch 1,024 (W4, one direction). */
+export const MAX_PADDED_LAYOUTS = 8;
 
 const copyInto = (buf: Buf, values: ArrayLike<number>, offset = 0) => buf.view().set(values, offset);
 
@@ -182,13 +195,15 @@ const CHUNK_ROWS = 16;
 const chunksOf = (B: number): [number, number][] =>
   Array.from({ length: Math.ceil(B / CHUNK_ROWS) }, (_, i) => [i * CHUNK_ROWS, Math.min(B, (i + 1) * CHUNK_ROWS)]);
 
+/** How many groups a batch of B rows is dealt to (`grouped`): one per thread, at most one per chunk. */
+const groupsFor = (B: number, threads: number): number => Math.min(threads, Math.ceil(B / CHUNK_ROWS));
+
 /**
- * The chunks dealt to as many groups as there are threads (chunk i to group i mod groups): a group's
- * chunks run one after the other, so one scratch buffer per group serves them all (X·W of a chunk's
- * steps, its dr), whatever the batch. Which group a chunk is in changes no number.
+ * The chunks dealt to n groups (`groupsFor`; chunk i to group i mod n): a group's chunks run one after
+ * the other, so one scratch buffer per group serves them all (X·W of a chunk's steps, its dr), whatever
+ * the batch. Which group a chunk is in changes no number.
  */
-function grouped<C>(chunks: readonly C[], groups: number): { chunk: C; index: number; group: number }[][] {
-  const n = Math.min(groups, chunks.length);
+function grouped<C>(chunks: readonly C[], n: number): { chunk: C; index: number; group: number }[][] {
   const out = Array.from({ length: n }, () => [] as { chunk: C; index: number; group: number }[]);
   chunks.forEach((chunk, index) => out[index % n].push({ chunk, index, group: index % n }));
   return out;
@@ -238,6 +253,35 @@ function paddingOf(mask: Uint8Array, B: number, T: number): Padding | null {
     atEnd: atEnd ?? true,
   };
 }
+
+/** A mask's bytes, as padding (null: it is not) and in the arena's row order. */
+interface MaskLayout {
+  readonly bytes: Uint8Array;
+  readonly padding: Padding | null;
+  readonly ordered: Uint8Array;
+}
+
+/**
+ * The layouts of the masks read, by their bytes: a Bidirectional wrapper's second direction gets the
+ * first one's bytes (`Mem.readMask`), so its mask is read, and its rows ordered, once.
+ */
+const maskLayouts = new WeakMap<Uint8Array, MaskLayout>();
+
+/** Mask tensor t (B × T) as bytes, padding and ordered bytes. */
+function maskLayoutOf(mem: Mem, t: TensorInfo, B: number, T: number): MaskLayout {
+  const bytes = mem.readMask(t);
+  let layout = maskLayouts.get(bytes);
+  if (!layout) {
+    const padding = paddingOf(bytes, B, T);
+    layout = { bytes, padding, ordered: orderedMask(bytes, T, padding?.order ?? null) };
+    maskLayouts.set(bytes, layout);
+  }
+  return layout;
+}
+
+/** The (row, step) pairs the kernels run: every row's live steps. */
+const liveRowSteps = (B: number, T: number, padding: Padding | null): number =>
+  padding ? padding.lengths.reduce((n, L) => n + L, 0) : B * T;
 
 /** Whether a row's padding steps come after its live ones in processing order (go_backwards reverses it). */
 const padsAfter = (p: Padding, a: FusedAttrs): boolean => p.atEnd !== a.goBackwards;
@@ -303,10 +347,6 @@ function countLive(lengths: Int32Array, r0: number, r1: number, need: number): n
   return n;
 }
 
-/** The (row, step) pairs of padding the chunks skip. */
-const skippedRowSteps = (chunks: readonly ChunkSteps[], T: number): number =>
-  chunks.reduce((n, c) => n + (c.r1 - c.r0) * T - c.before[T], 0);
-
 /**
  * A call's steps (`steps` of them from s0, in direction dir) cut into runs with the same live rows:
  * [first step, steps, live rows]; runs without a live row are left out.
@@ -350,11 +390,7 @@ const chunkMajor =
   (c) => [base + (c.savedFrom + c.before[s0]) * width, dir * c.live[s0] * width];
 
 /** The rows of the saved tensors: every chunk's live rows of every step (at least one: no empty tensor). */
-const savedRows = (chunks: readonly ChunkSteps[]): number =>
-  Math.max(
-    1,
-    chunks.reduce((n, c) => n + c.before[c.before.length - 1], 0),
-  );
+const savedRows = (B: number, T: number, padding: Padding | null): number => Math.max(1, liveRowSteps(B, T, padding));
 
 /** A call of one of the module's functions. */
 const callOf = (kernel: StepKernel, args: Readonly<Record<string, number>>): ChunkCall => ({
@@ -400,16 +436,16 @@ function forward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
   const { cell, B, T, F, u, Gu, Grec, S, u4 } = sizesOf(inputs, a);
   const k = mem.kernels.cell(cell, a.activation, a.recurrentActivation);
 
-  const mask = inputs.mask ? mem.readMask(inputs.mask) : null;
-  const padding = mask ? paddingOf(mask, B, T) : null;
+  const mask = inputs.mask ? maskLayoutOf(mem, inputs.mask, B, T) : null;
+  const padding = mask?.padding ?? null;
   const order = padding?.order ?? null;
-  const chunks = chunkSteps(B, T, padding, a);
   // the saved tensors first: they stay in the arena until the backward (`keep`), the rest is freed
-  const N = savedRows(chunks);
+  const N = savedRows(B, T, padding);
   const Hprev = a.save ? mem.output([N, u]) : null;
   const Gates = a.save ? mem.output([N, S * u]) : null;
   const Aux = a.save && cell.savesAux ? mem.output([N, u]) : null;
-  const X = mem.input(inputs.x!, order),
+  // over padding only the live steps of x: the products read no other
+  const X = mem.input(inputs.x!, order, padding ?? undefined),
     W = mem.input(inputs.kernel!),
     U = mem.input(inputs.recurrentKernel!);
   const { bi, br } = biasBuffers(mem, cell, a.biasLayout, inputs.bias, u);
@@ -424,36 +460,26 @@ function forward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
   // the states are updated in place: they end as h_T, c_T
   copyInto(hT.buf, mem.input(inputs.h0!, order).view());
   if (cT) copyInto(cT.buf, mem.input(inputs.c0!, order).view());
-  const maskOffset = mask ? maskInMemory(mem, orderedMask(mask, T, order)) : 0;
+  const maskOffset = mask ? maskInMemory(mem, mask.ordered) : 0;
   const ycur = mem.zeros(B * u);
-  calls.paddingSkipped += skippedRowSteps(chunks, T);
-  const groups = grouped(chunks, mem.pool.threads);
+  calls.paddingSkipped += B * T - liveRowSteps(B, T, padding);
   // per group: X·W of every step of its current chunk, rows (b, t) as x's
-  const XP = groups.map(() => mem.temp(CHUNK_ROWS * T * Gu).offset);
+  const XP = Array.from({ length: groupsFor(B, mem.pool.threads) }, () => mem.temp(CHUNK_ROWS * T * Gu).offset);
 
   const rec = mem.temp(B * Grec).offset,
     rh = mem.temp(B * u).offset,
     rech = mem.temp(B * u).offset;
   const gatesScratch = Gates ? 0 : mem.temp(B * S * u).offset;
   const auxScratch = Aux ? 0 : mem.temp(B * u).offset;
-  // every number the calls are made of (no offset is 0: an absent buffer is 0); a mask's calls are not reused
-  const layoutKey = mask
-    ? null
-    : [B, T, F, u, mem.pool.threads, +a.goBackwards, +a.returnSequences, +a.zeroOutputForMask, X.offset, W.offset]
-        .concat([
-          U.offset,
-          packed?.urec ?? 0,
-          bi.offset,
-          br.offset,
-          Y.buf.offset,
-          hT.buf.offset,
-          cT?.buf.offset ?? 0,
-          ycur.offset,
-        ])
-        .concat([Hprev?.buf.offset ?? 0, Gates?.buf.offset ?? 0, Aux?.buf.offset ?? 0, rec, rh, rech])
-        .concat([gatesScratch, auxScratch], XP);
-  const known = forwardLayouts.get(k);
-  const reused = layoutKey && known?.find((l) => sameNumbers(l.key, layoutKey))?.calls;
+  // every number the calls are made of (no offset is 0: an absent buffer is 0); over padding, the chunks'
+  // live rows at each step and their blocks of x follow from the rows' lengths (in the arena's order)
+  const layoutKey = [B, T, F, u, mem.pool.threads, +a.goBackwards, +a.returnSequences, +a.zeroOutputForMask]
+    .concat([X.offset, W.offset, U.offset, packed?.urec ?? 0, packed?.uh ?? 0, bi.offset, br.offset])
+    .concat([Y.buf.offset, hT.buf.offset, cT?.buf.offset ?? 0, ycur.offset, maskOffset])
+    .concat([Hprev?.buf.offset ?? 0, Gates?.buf.offset ?? 0, Aux?.buf.offset ?? 0, rec, rh, rech])
+    .concat([gatesScratch, auxScratch], XP, padding ? [+padding.atEnd, ...padding.lengths] : []);
+  const known = forwardLayouts.get(k) ?? [];
+  const reused = known.find((l) => sameNumbers(l.key, layoutKey))?.calls;
   if (reused) calls.layoutsReused++;
   mem.pool.run(k.compiled, reused ?? forwardLayout());
   if (padding) fillPaddingOutputs(padding, T, u, a, Y.buf, ycur);
@@ -463,22 +489,27 @@ function forward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
   const results = outs.map(([o, rowOrder]) => mem.result(o, rowOrder));
   // inference: x's copy and the outputs stay for the next call (a stacked layer above, the other direction)
   if (!a.save) {
-    mem.mirror(inputs.x!, X, order);
+    mem.mirror(inputs.x!, X, order, padding ?? undefined);
     results.forEach((r, i) => mem.mirror(r, outs[i][0].buf, order));
+    if (mask) mem.mirrorMask(inputs.mask!, mask.bytes);
   }
   // the saved tensors stay in the arena, in its row order: the backward kernel orders its rows the same way
   const saved = a.save ? [Hprev!, Gates!, ...(Aux ? [Aux] : [])] : [];
   return [...results, ...saved.map((o) => mem.keep(o))];
 
-  /** The calls built afresh, and kept for reuse (without a mask). */
+  /** The calls built afresh, and kept for reuse. */
   function forwardLayout(): ChunkCall[][] {
     const layout = groupCalls();
-    if (layoutKey) {
-      const list = known ?? [];
-      if (list.length >= MAX_LAYOUTS) list.shift();
-      list.push({ key: layoutKey, calls: layout });
-      forwardLayouts.set(k, list);
-    }
+    const padded = padding !== null;
+    const oldest =
+      padded && known.filter((l) => l.padded).length >= MAX_PADDED_LAYOUTS
+        ? known.findIndex((l) => l.padded)
+        : known.length >= MAX_LAYOUTS
+          ? 0
+          : -1;
+    if (oldest >= 0) known.splice(oldest, 1);
+    known.push({ key: layoutKey, calls: layout, padded });
+    forwardLayouts.set(k, known);
     return layout;
   }
   /** Every group's calls: X·W of each chunk's steps, then its sequence function over its runs of live rows. */
@@ -518,6 +549,7 @@ function forward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
       y: a.returnSequences ? rows(Y.buf.offset + s0 * u4, T * u4, u4) : rows(ycur.offset, u4),
     });
     const { gemmNN } = k.utilities;
+    const groups = grouped(chunkSteps(B, T, padding, a), XP.length);
     return groups.map((members) =>
       members.flatMap(({ chunk, group }) => [
         ...chunk.xBlocks.map(([first, m]) =>
@@ -612,8 +644,8 @@ function backward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
   const dc0 = cell.states === 2 ? mem.output([B, u]) : null;
   const dX = a.inputGrad ? mem.output([B, T, F]) : null;
 
-  const mask = inputs.mask ? mem.readMask(inputs.mask) : null;
-  const padding = mask ? paddingOf(mask, B, T) : null;
+  const mask = inputs.mask ? maskLayoutOf(mem, inputs.mask, B, T) : null;
+  const padding = mask?.padding ?? null;
   const order = padding?.order ?? null;
   const dY = mem.input(inputs.dy!, order);
   // the forward's saved tensors: where it kept them in the arena (copied in only on a backend without refCount)
@@ -641,12 +673,13 @@ function backward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
   if (dc0) copyInto(dc0.buf, mem.input(inputs.dcT!, order).view());
   const dyc = mem.zeros(B * u);
   const zeros = mem.zeros(u);
-  const maskOffset = mask ? maskInMemory(mem, orderedMask(mask, T, order)) : 0;
+  const maskOffset = mask ? maskInMemory(mem, mask.ordered) : 0;
   const chunks = chunkSteps(B, T, padding, a);
-  if (Hprev.n !== savedRows(chunks) * u) throw new Error("fused backward: the saved tensors are not this call's");
-  calls.paddingSkipped += skippedRowSteps(chunks, T);
+  if (Hprev.n !== savedRows(B, T, padding) * u)
+    throw new Error("fused backward: the saved tensors are not this call's");
+  calls.paddingSkipped += B * T - liveRowSteps(B, T, padding);
   if (padding) skipPaddingGradients(padding, T, u, a, { dXP: dXP.buf, dX: dX?.buf, dh, dhRec, dyc, dY });
-  const groups = grouped(chunks, mem.pool.threads);
+  const groups = grouped(chunks, groupsFor(B, mem.pool.threads));
   // per group: the gradients w.r.t. h·U (and the reset product's h gate) of every step of its current chunk
   const dRec = groups.map(() => mem.temp(CHUNK_ROWS * T * Grec).offset);
   const dHH = cell.resetProduct ? groups.map(() => mem.temp(CHUNK_ROWS * T * u).offset) : null;

@@ -9,8 +9,9 @@
  * the arena (`keep`) until tfjs releases its handle tensor. An inference call's input copy and outputs
  * also stay for the next kernel call (`mirror`): when that call's input is the same tensor data (the
  * sequence of a stacked layer below, the input of a Bidirectional wrapper's second direction), it reads
- * the arena's copy instead of copying the tensor in again. Allocation is first fit in the gaps between
- * the buffers that stay.
+ * the arena's copy instead of copying the tensor in again. So do its mask's bytes (`mirrorMask`): the
+ * driver works out their padding and row order once (driver.ts `maskLayoutOf`). Allocation is first fit
+ * in the gaps between the buffers that stay.
  *
  * Every allocation has 64 bytes of slack after it: a product reads B 8 columns at a time and may read
  * (never write) up to 7 floats past the last row. Views become invalid when the memory grows (any
@@ -42,9 +43,16 @@ export interface Mem {
   readonly kernels: MemoryKernels;
   /** Runs chunks of work on this thread and the workers. */
   readonly pool: ThreadPool;
-  /** A float32 tensor input, copied into the arena; with `order`, its row i is the tensor's row order[i] (first axis). */
-  input(t: TensorInfo, order?: RowOrder): Buf;
-  /** A copy of any-dtype tensor data as 0/1 bytes (masks). */
+  /**
+   * A float32 tensor input, copied into the arena; with `order`, its row i is the tensor's row order[i] (first
+   * axis); with `live` (t is (batch, time, features)), only each row's live steps are copied, the rest of the
+   * buffer is undefined.
+   */
+  input(t: TensorInfo, order?: RowOrder, live?: LiveSteps): Buf;
+  /**
+   * Any-dtype tensor data as 0/1 bytes (masks): a copy, or the previous kernel call's bytes of the same
+   * tensor when that call remembered them (`mirrorMask`). Never written.
+   */
   readMask(t: TensorInfo): Uint8Array;
   /** A new float32 output (contents undefined until written). */
   output(shape: readonly number[]): Out;
@@ -68,10 +76,13 @@ export interface Mem {
   /**
    * Remembers that `buf` holds the values of tensor `t` (its row i the tensor's row order[i]), for the next
    * kernel call only: `input()` of `t` with the same order there reads `buf` instead of copying `t` in.
+   * With `live`, `buf` holds those steps only, and only an `input()` with the same `live` object reads it.
    * Only for data nothing rewrites in place before the next call (an inference call's input and outputs);
    * buffers of fewer than MIRROR_MIN_FLOATS values are not remembered.
    */
-  mirror(t: TensorInfo, buf: Buf, order: RowOrder): void;
+  mirror(t: TensorInfo, buf: Buf, order: RowOrder, live?: LiveSteps): void;
+  /** Remembers `mask` (from `readMask`) as tensor t's bytes for the next kernel call only, as `mirror` does. */
+  mirrorMask(t: TensorInfo, mask: Uint8Array): void;
   /** Frees the call's buffers. */
   done(): void;
 }
@@ -97,6 +108,28 @@ const sizeOf = (shape: readonly number[]): number => shape.reduce((a, b) => a * 
 
 /** A permutation of a batch's rows: position i holds row order[i]; null: the identity. */
 export type RowOrder = Int32Array | null;
+
+/**
+ * The steps a kernel reads of each row of a (batch, time, features) input over padding (driver.ts
+ * `Padding`): row i of the arena's copy has lengths[i] live steps, its first ones (atEnd) or its last ones.
+ */
+export interface LiveSteps {
+  readonly lengths: Int32Array;
+  readonly atEnd: boolean;
+}
+
+/** `to` gets each row's live steps of `from` ((batch, time, features)), row i of `to` from row order[i] of `from`. */
+function copyLiveSteps(from: ArrayLike<number>, to: Float32Array, order: RowOrder, live: LiveSteps, T: number): void {
+  const { lengths, atEnd } = live;
+  const w = to.length / lengths.length,
+    F = w / T;
+  const src = from instanceof Float32Array ? from : Float32Array.from(from);
+  for (let i = 0; i < lengths.length; i++) {
+    const skip = atEnd ? 0 : (T - lengths[i]) * F,
+      at = (order ? order[i] : i) * w + skip;
+    to.set(src.subarray(at, at + lengths[i] * F), i * w + skip);
+  }
+}
 
 /** `to` (same length as `from`) gets the rows of `from` moved by `order`: row i ↔ row order[i] (`gather`: to[i] = from[order[i]], else to[order[i]] = from[i]). */
 function permuteRows(from: ArrayLike<number>, to: Float32Array, order: Int32Array, gather: boolean): void {
@@ -129,13 +162,27 @@ interface Arena {
   mirrors: Map<object, Mirror>;
   /** This call's mirrors, for the next call. */
   fresh: Map<object, Mirror>;
+  /** The previous call's mask bytes (`Mem.mirrorMask`) when this call's inputs include their tensor. */
+  mask: MaskMirror | null;
+  /** This call's mask bytes, for the next call. */
+  freshMask: MaskMirror | null;
 }
 
-/** An arena buffer holding a tensor's values (`Mem.mirror`): its row i is the tensor's row order[i]. */
+/** A mask tensor's 0/1 bytes (`Mem.readMask`) by the tensor's data id. */
+interface MaskMirror {
+  readonly id: object;
+  readonly bytes: Uint8Array;
+}
+
+/**
+ * An arena buffer holding a tensor's values (`Mem.mirror`): its row i is the tensor's row order[i]; with
+ * `live`, only those steps.
+ */
 interface Mirror {
   readonly buf: MemoryBuf;
   readonly end: number;
   readonly order: RowOrder;
+  readonly live: LiveSteps | null;
 }
 
 /**
@@ -145,7 +192,10 @@ interface Mirror {
 const MIRROR_MIN_FLOATS = 4096;
 
 let mirrorsOn = true;
-/** Turns `Mem.mirror` on or off (off: every input is copied in; tests and benchmarks compare the two). */
+/**
+ * Turns `Mem.mirror` and `Mem.mirrorMask` on or off (off: every input is copied in and every mask read, the
+ * previous call's mirrors too; tests and benchmarks compare the two).
+ */
 export function setArenaMirrors(on: boolean): void {
   mirrorsOn = on;
 }
@@ -154,6 +204,12 @@ let inputsFromMirrors = 0;
 /** How many kernel inputs were read from the previous call's buffers instead of copied in (`Mem.mirror`). */
 export function mirroredInputs(): number {
   return inputsFromMirrors;
+}
+
+let masksFromMirrors = 0;
+/** How many masks were the previous call's bytes instead of read from their tensor (`Mem.mirrorMask`). */
+export function mirroredMasks(): number {
+  return masksFromMirrors;
 }
 
 const sameOrder = (p: RowOrder, q: RowOrder): boolean =>
@@ -214,6 +270,8 @@ function theArena(): Arena | string {
       kept: new Map(),
       mirrors: new Map(),
       fresh: new Map(),
+      mask: null,
+      freshMask: null,
     };
     arena = a;
   }
@@ -277,7 +335,9 @@ export function memFor(backendName: string, backend: unknown, inputs: readonly T
   const io = backendName === "wasm" ? wasmIO(backend as WasmBackendApi) : cpuIO(backend as CpuBackendApi);
   const used = new Set(inputs.map((t) => t.dataId));
   for (const id of a.mirrors.keys()) if (!used.has(id)) a.mirrors.delete(id);
+  if (a.mask && !used.has(a.mask.id)) a.mask = null;
   a.fresh = new Map();
+  a.freshMask = null;
   a.gaps = gapsOf(a);
   const result = (out: Out, order?: RowOrder) =>
     io.make([...out.shape], (values) =>
@@ -286,21 +346,28 @@ export function memFor(backendName: string, backend: unknown, inputs: readonly T
   return {
     kernels: a.kernels,
     pool: a.pool,
-    input(t, order) {
+    input(t, order, live) {
       const kept = a.kept.get(t.dataId);
       if (kept && !order) return kept.buf;
-      const mirror = a.mirrors.get(t.dataId);
-      if (mirror && mirror.buf.n === sizeOf(t.shape) && sameOrder(mirror.order, order ?? null)) {
+      const mirror = mirrorsOn ? a.mirrors.get(t.dataId) : undefined;
+      // a copy of the live steps only serves a call that reads the same ones (the same lengths' object)
+      const sameSteps = !mirror?.live || mirror.live === live;
+      if (mirror && sameSteps && mirror.buf.n === sizeOf(t.shape) && sameOrder(mirror.order, order ?? null)) {
         inputsFromMirrors++;
         return mirror.buf;
       }
       const buf = alloc(a, kept ? kept.buf.n : sizeOf(t.shape));
       const values = kept ? kept.buf.view() : io.values(t);
-      if (order) permuteRows(values, buf.view(), order, true);
+      if (live) copyLiveSteps(values, buf.view(), order ?? null, live, t.shape[1]);
+      else if (order) permuteRows(values, buf.view(), order, true);
       else buf.view().set(values);
       return buf;
     },
     readMask(t) {
+      if (mirrorsOn && a.mask?.id === t.dataId) {
+        masksFromMirrors++;
+        return a.mask.bytes;
+      }
       const vals = io.readSync(t);
       const m = new Uint8Array(vals.length);
       for (let i = 0; i < vals.length; i++) m[i] = vals[i] ? 1 : 0;
@@ -324,14 +391,19 @@ export function memFor(backendName: string, backend: unknown, inputs: readonly T
       return handle;
     },
     keeps: (t) => a.kept.has(t.dataId),
-    mirror(t, buf, order) {
+    mirror(t, buf, order, live) {
       const b = buf as MemoryBuf;
       if (!mirrorsOn || b.n < MIRROR_MIN_FLOATS) return;
-      a.fresh.set(t.dataId, { buf: b, end: endOf(b.offset, b.n), order });
+      a.fresh.set(t.dataId, { buf: b, end: endOf(b.offset, b.n), order, live: live ?? null });
+    },
+    mirrorMask(t, bytes) {
+      if (mirrorsOn) a.freshMask = { id: t.dataId, bytes };
     },
     done() {
       a.mirrors = a.fresh;
       a.fresh = new Map();
+      a.mask = a.freshMask;
+      a.freshMask = null;
     },
   };
 }
