@@ -2,7 +2,8 @@
  * The one-step path's vector × matrix products in WebAssembly SIMD (f32x4), in a memory of its own: the
  * recurrent layers' x·W, h·U and (r·h)·U_h (one_step.ts). One small function, compiled on first use (no
  * step functions, no threads: the fused kernels' module would cost its generation on the first call).
- * The weights are copied in once per layer call, read where the backend keeps them, so nothing is cached.
+ * A layer's weights are copied in when its call has other values than its previous one (one_step.ts
+ * decides) or another layer's weights were copied in since.
  */
 import {
   I32,
@@ -128,8 +129,11 @@ function foldBiasFunction() {
  * call's first product), then one product per step and row.
  */
 export interface RecurrentProducts {
-  /** This call's W (F, G·u) and U (u, G·u). */
-  load(W: Float32Array, U: Float32Array): void;
+  /**
+   * This call's W (F, G·u) and U (u, G·u); `unchanged`: they hold the values of this layer's previous
+   * call, so they are not copied again when the memory still holds that call's copy.
+   */
+  load(W: Float32Array, U: Float32Array, unchanged: boolean): void;
   /** cells/types.ts `foldBias(cell, layout, bias, u, bi, br)` of this layer's cell (the same bits). */
   foldBias(layout: BiasLayout, bias: Float32Array | null, bi: Float64Array, br: Float64Array): void;
   /** out = x[offset, offset + F) · W (all G·u columns). */
@@ -144,10 +148,16 @@ let layerCalls = 0;
 /** How many recurrent layer calls of the one-step path ran their products here (in this process). */
 export const simdProductCalls = (): number => layerCalls;
 
+let weightCopies = 0;
+/** How many of those calls copied their layer's weights into the memory (the others found them there). */
+export const simdWeightCopies = (): number => weightCopies;
+
 let module: object | null | undefined;
 let memory: WasmMemory | undefined;
 let matvec: ((x: number, w: number, stride: number, width: number, out: number, n: number) => void) | undefined;
 let foldBiasIn: ((...addressesAndSizes: number[]) => void) | undefined;
+/** The products whose layer's weights the memory holds (null: none, or a new memory). */
+let resident: RecurrentProducts | null = null;
 
 /** Floats, rounded up to whole 16-byte blocks. */
 const blocks = (floats: number) => Math.ceil(floats / 4) * 4;
@@ -185,13 +195,14 @@ export function simdProducts(cell: FusedCell, F: number, u: number): RecurrentPr
   // the products' results as views (made when the memory is), copied out by the builtin set: a loop
   // here ran unoptimized for the first few hundred calls of a process
   let [allColumns, recurrentPart, resetPart] = [f32, f32, f32];
-  return {
-    load(W, U) {
+  const products: RecurrentProducts = {
+    load(W, U, unchanged) {
       if (!memory || memory.buffer.byteLength < bytes) {
         memory = new WA!.Memory({ initial: Math.ceil(bytes / 65536) });
         const { exports } = new WA!.Instance(module!, { env: { memory } });
         matvec = exports.matvec as typeof matvec;
         foldBiasIn = exports.fold_bias as typeof foldBiasIn;
+        resident = null;
       }
       if (f32.buffer !== memory.buffer) {
         f32 = new Float32Array(memory.buffer, 0, biasAt + 2 * columns);
@@ -200,9 +211,12 @@ export function simdProducts(cell: FusedCell, F: number, u: number): RecurrentPr
         recurrentPart = f32.subarray(outAt, outAt + recurrentColumns);
         resetPart = f32.subarray(outAt, outAt + columns - recurrentColumns);
       }
+      layerCalls++;
+      if (unchanged && resident === products) return;
       f32.set(W, wAt);
       f32.set(U, uAt);
-      layerCalls++;
+      resident = products;
+      weightCopies++;
     },
     foldBias(layout, bias, bi, br) {
       if (!bias || layout === "none") return foldBias(cell, layout, null, u, bi, br);
@@ -227,4 +241,5 @@ export function simdProducts(cell: FusedCell, F: number, u: number): RecurrentPr
       out.set(resetPart);
     },
   };
+  return products;
 }
