@@ -156,6 +156,9 @@ export function backend_ready(): Promise<BackendInfo> {
   return pending;
 }
 
+/** Whether a backend is selected (backend_ready() would resolve at once): streaming predict() calls then skip awaiting it. */
+export const backendSelected = (): boolean => current !== undefined;
+
 /**
  * Switches backend explicitly: "tensorflow" (tfjs-node-gpu, else tfjs-node), "wasm" or "cpu".
  *

@@ -412,7 +412,8 @@ function runRecurrent(
   const { buffers: buf, next } = link.row;
   products.load(W, U, unchanged);
   if (!unchanged) products.foldBias(link.biasLayout, bias, buf.bi, buf.br);
-  const [hs, cs] = states;
+  const hs = states[0];
+  const cs = states[1];
   for (let b = 0; b < n; b++) {
     const h = hs.subarray(b * u, (b + 1) * u);
     const c = cell.states === 2 ? cs.subarray(b * u, (b + 1) * u) : null;
@@ -500,7 +501,10 @@ export function predictOneStep(
     let chain = chains.get(rt);
     if (chain === undefined) chains.set(rt, (chain = chainOf(rt)));
     if (!chain) return null;
-    const [fixed, T, F] = chain.inputShape as [number | null, number, number];
+    // indexed, not destructured: array destructuring runs the iterator protocol until V8 optimizes this
+    const fixed = chain.inputShape[0];
+    const T = chain.inputShape[1] as number;
+    const F = chain.inputShape[2] as number;
     const n = x.length;
     if (n === 0 || (fixed !== null && n !== fixed)) return null;
     if (batchSize !== undefined && (batchSize < n || (fixed !== null && batchSize !== fixed))) return null;
@@ -547,17 +551,17 @@ export function predictOneStep(
     let values = scratch.input;
     for (let k = 0; k < links.length; k++) {
       const l = links[k];
-      const [w0, w1, w2] = weights[k];
+      const w = weights[k];
       if (l.kind === "recurrent") {
         const out = sized(outputs, k, n * (l.returnSequences ? T : 1) * l.units);
         const variables = rt.variables[l.layerIndex];
         const unchanged = sameData(l.copiedFrom, variables, writes);
-        runRecurrent(l, values, n, T, w0, w1, l.biasLayout === "none" ? null : w2, unchanged, states[k], out);
+        runRecurrent(l, values, n, T, w[0], w[1], l.biasLayout === "none" ? null : w[2], unchanged, states[k], out);
         if (!unchanged) noteCopied(l.copiedFrom, variables, writes);
         values = out;
       } else {
         const out = sized(outputs, k, (values.length / l.inputDim) * l.units);
-        runDense(l, values, w0, l.useBias ? w1 : null, out, sized(outputs, links.length + k, l.units));
+        runDense(l, values, w[0], l.useBias ? w[1] : null, out, sized(outputs, links.length + k, l.units));
         values = out;
       }
     }
