@@ -28,12 +28,13 @@ import {
 } from "../../layers/recurrent/fused/wasm.js";
 import { foldBias, type BiasLayout, type FusedCell } from "../../layers/recurrent/fused/cells/index.js";
 import { WA, type WasmMemory } from "../../layers/recurrent/fused/step_kernels.js";
+import { prebuiltWasm } from "../../ops/prebuilt_wasm.js";
 
 /**
- * matvec(x, w, stride, width, out, n) (byte addresses and sizes): out[0, width) = Σ_i x[i]·w[i·stride ..
- * + width) over i < n; width a multiple of 16 bytes. Four rows of w per pass over out.
+ * The module's bytes. matvec(x, w, stride, width, out, n) (byte addresses and sizes): out[0, width) =
+ * Σ_i x[i]·w[i·stride .. + width) over i < n; width a multiple of 16 bytes. Four rows of w per pass over out.
  */
-function matvecModule(): object {
+export function matvecModuleBytes(): Uint8Array {
   const [x, w, stride, width, out, n, i, k, row, x0, x1, x2, x3] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
   const xAt = (d: number) => splat(SCALAR.load(add(get(x), mul(add(get(i), i32(d)), i32(4)))));
   const wAt = (d: number) => VECTOR.load(add(add(get(row), mul(get(stride), i32(d))), get(k)));
@@ -89,7 +90,7 @@ function matvecModule(): object {
     locals: [I32, I32, I32, V128, V128, V128, V128],
     body,
   };
-  return new WA!.Module(moduleBytes([fn, foldBiasFunction()]));
+  return moduleBytes([fn, foldBiasFunction()]);
 }
 
 /**
@@ -172,7 +173,7 @@ export function simdProducts(cell: FusedCell, F: number, u: number): RecurrentPr
   if (u % 4 !== 0 || !WA) return null;
   if (module === undefined) {
     try {
-      module = matvecModule();
+      module = new WA!.Module(prebuiltWasm("matvec"));
     } catch {
       module = null; // no SIMD in this runtime
     }
