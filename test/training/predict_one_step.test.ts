@@ -195,7 +195,7 @@ describe("the one-step path's bias folding in WebAssembly", () => {
           Math.fround(Math.sin(i * 1.7 + cell.gates) * 10 ** ((i % 7) - 3)),
         );
         const products = simdProducts(cell, 3, u)!;
-        products.load(new Float32Array(3 * Gu), new Float32Array(u * Gu), false);
+        products.load(new Float32Array(3 * Gu), new Float32Array(u * Gu));
         const [bi, br, wantBi, wantBr] = [0, 1, 2, 3].map(() => new Float64Array(Gu + 4).fill(NaN));
         products.foldBias(layout, layout === "none" ? null : bias, bi, br);
         foldBias(cell, layout, layout === "none" ? null : bias, u, wantBi, wantBr);

@@ -176,7 +176,8 @@ interface Chain {
 
 /**
  * A call's working memory: x, each link's states (h [, c]) and output (link k's at k; a Dense link's
- * row of products after the links'), the lists of weight views and state tensors.
+ * row of products after the links'), the lists of weight views and state tensors, and per recurrent link
+ * whether its weights are `unchanged` since its last copy and still `held` in its products' memory.
  */
 interface Scratch {
   readonly n: number;
@@ -185,6 +186,8 @@ interface Scratch {
   readonly outputs: Float64Array[];
   readonly weights: Float32Array[][];
   readonly stateTensors: Tensor[][];
+  readonly unchanged: boolean[];
+  readonly held: boolean[];
 }
 
 function scratchFor(chain: Chain, n: number): Scratch {
@@ -200,6 +203,8 @@ function scratchFor(chain: Chain, n: number): Scratch {
     outputs: [],
     weights: links.map(() => []),
     stateTensors: links.map(() => []),
+    unchanged: links.map(() => false),
+    held: links.map(() => false),
   });
 }
 
@@ -381,6 +386,7 @@ function scalarProducts(cell: FusedCell, F: number, u: number): RecurrentProduct
   const recurrentColumns = cell.recurrentGates * u;
   let [W, U]: Float32Array[] = [new Float32Array(0), new Float32Array(0)];
   return {
+    holds: () => false, // it reads W and U where the backend keeps them
     load(w, r) {
       W = w;
       U = r;
@@ -394,23 +400,25 @@ function scalarProducts(cell: FusedCell, F: number, u: number): RecurrentProduct
 
 /**
  * Runs one recurrent layer over (n, T, F) `x` from `states` (h [, c]; n·u each, updated in place) into `out`.
- * `unchanged`: W, U and the bias hold the values of the link's previous call (its folded bias is reused).
+ * `unchanged`: W, U and the bias hold the values of the link's previous call (its folded bias is reused);
+ * `held`: its products' memory still holds them too (W, U and the bias are then not given).
  */
 function runRecurrent(
   link: RecurrentLink,
   x: Float64Array,
   n: number,
   T: number,
-  W: Float32Array,
-  U: Float32Array,
+  W: Float32Array | undefined,
+  U: Float32Array | undefined,
   bias: Float32Array | null,
   unchanged: boolean,
+  held: boolean,
   states: Float64Array[],
   out: Float64Array,
 ): void {
   const { cell, phases, units: u, inputDim: F, products } = link;
   const { buffers: buf, next } = link.row;
-  products.load(W, U, unchanged);
+  if (!held) products.load(W!, U!);
   if (!unchanged) products.foldBias(link.biasLayout, bias, buf.bi, buf.br);
   const hs = states[0];
   const cs = states[1];
@@ -520,11 +528,17 @@ export function predictOneStep(
     }
     const memory = currentHostMemory();
     if (!memory) return null;
+    const writes = inPlaceWrites();
+    const { unchanged, held } = scratch;
     for (let k = 0; k < links.length; k++) {
-      const variables = rt.variables[links[k].layerIndex];
+      const l = links[k];
+      const variables = rt.variables[l.layerIndex];
+      unchanged[k] = l.kind === "recurrent" && sameData(l.copiedFrom, variables, writes);
+      held[k] = unchanged[k] && l.kind === "recurrent" && l.products.holds();
+      // a recurrent layer's weights still in its products' memory are not read
       const views = weights[k];
-      views.length = variables.length;
-      for (let w = 0; w < variables.length; w++) {
+      views.length = held[k] ? 0 : variables.length;
+      for (let w = 0; w < views.length; w++) {
         const view = memory.values(variables[w]);
         if (!view) return null;
         views[w] = view;
@@ -547,17 +561,15 @@ export function predictOneStep(
     }
     beforeRun();
     calls++;
-    const writes = inPlaceWrites();
     let values = scratch.input;
     for (let k = 0; k < links.length; k++) {
       const l = links[k];
       const w = weights[k];
       if (l.kind === "recurrent") {
         const out = sized(outputs, k, n * (l.returnSequences ? T : 1) * l.units);
-        const variables = rt.variables[l.layerIndex];
-        const unchanged = sameData(l.copiedFrom, variables, writes);
-        runRecurrent(l, values, n, T, w[0], w[1], l.biasLayout === "none" ? null : w[2], unchanged, states[k], out);
-        if (!unchanged) noteCopied(l.copiedFrom, variables, writes);
+        const bias = l.biasLayout === "none" || held[k] ? null : w[2];
+        runRecurrent(l, values, n, T, w[0], w[1], bias, unchanged[k], held[k], states[k], out);
+        if (!unchanged[k]) noteCopied(l.copiedFrom, rt.variables[l.layerIndex], writes);
         values = out;
       } else {
         const out = sized(outputs, k, (values.length / l.inputDim) * l.units);

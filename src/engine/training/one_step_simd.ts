@@ -130,11 +130,10 @@ function foldBiasFunction() {
  * call's first product), then one product per step and row.
  */
 export interface RecurrentProducts {
-  /**
-   * This call's W (F, G·u) and U (u, G·u); `unchanged`: they hold the values of this layer's previous
-   * call, so they are not copied again when the memory still holds that call's copy.
-   */
-  load(W: Float32Array, U: Float32Array, unchanged: boolean): void;
+  /** Whether the memory still holds the W and U of this layer's last `load` (no other layer's since). */
+  holds(): boolean;
+  /** This call's W (F, G·u) and U (u, G·u), copied in. */
+  load(W: Float32Array, U: Float32Array): void;
   /** cells/types.ts `foldBias(cell, layout, bias, u, bi, br)` of this layer's cell (the same bits). */
   foldBias(layout: BiasLayout, bias: Float32Array | null, bi: Float64Array, br: Float64Array): void;
   /** out = x[offset, offset + F) · W (all G·u columns). */
@@ -145,12 +144,12 @@ export interface RecurrentProducts {
   reset(rh: Float64Array, out: Float64Array): void;
 }
 
-let layerCalls = 0;
-/** How many recurrent layer calls of the one-step path ran their products here (in this process). */
-export const simdProductCalls = (): number => layerCalls;
+let recurrentProducts = 0;
+/** How many h·U products (one per step and row) of the one-step path ran here (in this process). */
+export const simdProductCalls = (): number => recurrentProducts;
 
 let weightCopies = 0;
-/** How many of those calls copied their layer's weights into the memory (the others found them there). */
+/** How many times a layer's weights were copied into the memory (`load`). */
 export const simdWeightCopies = (): number => weightCopies;
 
 let module: object | null | undefined;
@@ -197,7 +196,8 @@ export function simdProducts(cell: FusedCell, F: number, u: number): RecurrentPr
   // here ran unoptimized for the first few hundred calls of a process
   let [allColumns, recurrentPart, resetPart] = [f32, f32, f32];
   const products: RecurrentProducts = {
-    load(W, U, unchanged) {
+    holds: () => resident === products,
+    load(W, U) {
       if (!memory || memory.buffer.byteLength < bytes) {
         memory = new WA!.Memory({ initial: Math.ceil(bytes / 65536) });
         const { exports } = new WA!.Instance(module!, { env: { memory } });
@@ -212,8 +212,6 @@ export function simdProducts(cell: FusedCell, F: number, u: number): RecurrentPr
         recurrentPart = f32.subarray(outAt, outAt + recurrentColumns);
         resetPart = f32.subarray(outAt, outAt + columns - recurrentColumns);
       }
-      layerCalls++;
-      if (unchanged && resident === products) return;
       f32.set(W, wAt);
       f32.set(U, uAt);
       resident = products;
@@ -232,6 +230,7 @@ export function simdProducts(cell: FusedCell, F: number, u: number): RecurrentPr
       out.set(allColumns);
     },
     recurrent(h, out) {
+      recurrentProducts++;
       f32.set(h, hAt);
       matvec!(hAt * 4, uAt * 4, columns * 4, recurrentColumns * 4, outAt * 4, u);
       out.set(recurrentPart);
