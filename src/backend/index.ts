@@ -156,7 +156,10 @@ export function backend_ready(): Promise<BackendInfo> {
   return pending;
 }
 
-/** Whether a backend is selected (backend_ready() would resolve at once): streaming predict() calls then skip awaiting it. */
+/**
+ * Whether a backend is selected (backend_ready() would resolve at once): a streaming predict() then does
+ * not await it.
+ */
 export const backendSelected = (): boolean => current !== undefined;
 
 /**
