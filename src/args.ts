@@ -282,27 +282,31 @@ export function checkArgs<D extends Record<string, unknown>>(
   if (!isPlainRecord(args))
     return { value: null, problems: [`arguments must be a record of named arguments, got ${describeValue(args)}`] };
   const problems: string[] = [];
-  const invalid = new Set<string>();
+  let invalid: Set<string> | undefined;
   const out: Record<string, unknown> = { ...defaults };
-  const known = Object.keys(props);
-  for (const [key, value] of Object.entries(args)) {
+  // indexed loops, no entries or iterators: predict() on one step passes here on every call
+  const keys = Object.keys(args);
+  for (let k = 0; k < keys.length; k++) {
+    const key = keys[k];
+    const value = (args as Record<string, unknown>)[key];
     // Own names only: `constructor`, `toString`, `__proto__` are unknown arguments, not Object.prototype's.
     const codec = Object.hasOwn(props, key) ? props[key] : undefined;
     if (!codec) {
-      const hint = closestName(key, known);
+      const hint = closestName(key, Object.keys(props));
       problems.push(`unknown argument \`${key}\`${hint ? `; did you mean \`${hint}\`?` : ""}`);
       continue;
     }
     if (value === undefined || (value === null && codec instanceof NullIsDefaultType)) continue;
     const r = codec.validate(value, [{ key, type: codec, actual: value }]);
     if (isLeft(r)) {
-      invalid.add(key);
+      (invalid ??= new Set()).add(key);
       const why = r.left.find((e) => e.message)?.message;
       problems.push(why ? `\`${key}\` ${why}` : `\`${key}\` must be ${codec.name}, got ${describeValue(value)}`);
     } else out[key] = r.right;
   }
-  for (const key of required) {
-    if (out[key] === undefined && !invalid.has(key))
+  for (let k = 0; k < required.length; k++) {
+    const key = required[k];
+    if (out[key] === undefined && !invalid?.has(key))
       problems.push(`\`${key}\` is required (${props[key]?.name ?? "a value"})`);
   }
   return problems.length ? { value: null, problems } : { value: out as D & Record<string, any>, problems: null };
@@ -340,8 +344,12 @@ export function refusingUnused<F extends (...args: any[]) => unknown>(fn: string
  * refusal needs no rest parameter, which would let TypeScript accept the extra arguments.
  */
 export function refuseArgumentsPast(fn: string, params: readonly string[], call: ArrayLike<unknown>): void {
-  const extra = Array.prototype.slice.call(call, params.length);
-  refuseUnusedArguments(fn, params.length + 1, extra, `${fn}(${params.join(", ")})`);
+  // nothing made unless there is an extra argument: every public call passes here
+  for (let i = params.length; i < call.length; i++)
+    if (call[i] !== undefined) {
+      const extra = Array.prototype.slice.call(call, params.length);
+      refuseUnusedArguments(fn, params.length + 1, extra, `${fn}(${params.join(", ")})`);
+    }
 }
 
 /** Several problems as one message: the problem itself, or a list. */

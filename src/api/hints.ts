@@ -135,6 +135,7 @@ function show(s: Suspicion): void {
 
 /** Shows the first pending suspicion that is proven (see the header); drops the ones whose result got used. */
 function settle(atExit: boolean): void {
+  if (pending.length === 0) return; // (every predict() of a stream passes here)
   const still: Suspicion[] = [];
   for (const s of pending) {
     if (!s.unused()) continue;

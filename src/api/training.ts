@@ -19,7 +19,7 @@ import {
   refuseArgumentsPast,
   refuseUnusedArguments,
 } from "../args.js";
-import { backend_ready } from "../backend/index.js";
+import { backendSelected, backend_ready } from "../backend/index.js";
 import { isModel } from "../model/guards.js";
 import { withModel, type CompiledState, type Model } from "../model/model.js";
 import { makeSetup, type CompileArgs } from "../engine/training/setup.js";
@@ -429,7 +429,7 @@ export async function predict<T extends NestedNumbers = NestedNumbers>(
   checkModel(fn, model);
   datasetCall(fn, x, undefined, args);
   const a = decodeArgs(fn, PREDICT_PROPS, args, { verbose: "auto" as const, callbacks: [] as unknown[] });
-  await backend_ready();
+  if (!backendSelected()) await backend_ready();
   const verbose = resolveVerbose(a.verbose);
   if (verbose === 0 && a.callbacks.length === 0) {
     const quick = oneStep(fn, model, x, a.batch_size ?? undefined);
@@ -537,7 +537,7 @@ export async function predict_on_batch<T extends NestedNumbers = NestedNumbers>(
   refuseArgumentsPast(fn, ["model", "x"], arguments);
   checkModel(fn, model);
   noDataset(fn, x);
-  await backend_ready();
+  if (!backendSelected()) await backend_ready();
   const quick = oneStep(fn, model, x, undefined);
   if (quick) return quick as T[];
   const set = adaptData(fn, model, x, undefined);

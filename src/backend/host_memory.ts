@@ -12,6 +12,8 @@ export interface HostMemory {
   /**
    * The values of a float32 tensor (a view: writes change the tensor), or null when its data is not
    * plain float32 memory. A wasm view is invalid after the next tfjs allocation: take it, use it, drop it.
+   * Write through it only into data no copy is kept of (a recurrent state); a variable's next value is
+   * written through `rewritable`, which `inPlaceWrites` counts.
    */
   values(t: { dataId: object; size: number }): Float32Array | null;
   /** How many tensors share the data of `t` (a tf.clone or reshape shares it). */
@@ -26,6 +28,14 @@ export interface HostMemory {
 }
 
 const fn = (o: unknown, k: string) => typeof (o as Record<string, unknown> | null)?.[k] === "function";
+
+let rewrites = 0;
+/**
+ * How many times `rewritable` has been called in this process. A tensor's data changes only by an assign
+ * (a new dataId) or in place through `rewritable`, so values copied from a tensor are still its values
+ * while its dataId and this count are the same (one_step.ts keeps the weights it copied on that basis).
+ */
+export const inPlaceWrites = (): number => rewrites;
 
 /** The wasm or cpu backend's memory, or null on any other backend or when the internals are not there. */
 export function hostMemory(): HostMemory | null {
@@ -45,6 +55,7 @@ export function hostMemory(): HostMemory | null {
       refCount: (t) => w.refCount(t.dataId),
       rewritable(t) {
         if (!values(t)) return null;
+        rewrites++;
         const tensor = tf.engine().makeTensorFromTensorInfo(w.makeOutput([...t.shape], "float32"));
         const fresh = values(tensor)!;
         fresh.set(values(t)!);
@@ -65,7 +76,9 @@ export function hostMemory(): HostMemory | null {
       refCount: (t) => c.refCount(t.dataId),
       rewritable: (t) => {
         const v = values(t);
-        return v && { values: v, tensor: t };
+        if (!v) return null;
+        rewrites++;
+        return { values: v, tensor: t };
       },
     };
   }

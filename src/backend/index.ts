@@ -157,6 +157,12 @@ export function backend_ready(): Promise<BackendInfo> {
 }
 
 /**
+ * Whether a backend is selected (backend_ready() would resolve at once): a streaming predict() then does
+ * not await it.
+ */
+export const backendSelected = (): boolean => current !== undefined;
+
+/**
  * Switches backend explicitly: "tensorflow" (tfjs-node-gpu, else tfjs-node), "wasm" or "cpu".
  *
  * @example

@@ -289,10 +289,33 @@ export const RUNTIME_CACHE_LIMITS = { maxEntries: 16, maxBytes: 256 * 1024 * 102
 interface Entry {
   readonly runtime: Runtime;
   pins: number;
+  /**
+   * The runtime's bytes when it was cached: they do not change there (training attaches its optimizer
+   * to a runtime it took out of the cache, and keeps it again when done).
+   */
+  readonly bytes: number;
 }
 
 /** Map order is use order: the least recently used entry comes first. */
 const cache = new Map<object, Entry>();
+/** The last key in `cache` (the most recently used), and the sum of the entries' bytes. */
+let newest: object | undefined;
+let cachedBytes = 0;
+
+/** Caches `runtime` under `key` (absent) as the most recently used entry. */
+function cacheEntry(key: object, runtime: Runtime, pins: number): void {
+  const bytes = runtime.bytes;
+  cache.set(key, { runtime, pins, bytes });
+  newest = key;
+  cachedBytes += bytes;
+}
+
+/** Takes `key`'s entry out of the cache. */
+function uncache(key: object, e: Entry): void {
+  cache.delete(key);
+  cachedBytes -= e.bytes;
+  if (newest === key) newest = undefined;
+}
 
 /** A runtime lent to one call: give it back with `unpin`. */
 export interface Lease {
@@ -309,18 +332,21 @@ const usable = (e: Entry, fits: (rt: Runtime) => boolean): boolean =>
 export function pinRuntime(key: object, fits: (rt: Runtime) => boolean, build: () => Runtime): Lease {
   const e = cache.get(key);
   if (e && usable(e, fits)) {
-    cache.delete(key);
-    cache.set(key, e);
+    if (key !== newest) {
+      cache.delete(key);
+      cache.set(key, e);
+      newest = key;
+    }
     e.pins++;
     return { runtime: e.runtime, key, cached: true };
   }
   if (e && e.pins > 0) return { runtime: build(), key, cached: false };
   if (e) {
-    cache.delete(key);
+    uncache(key, e);
     e.runtime.dispose();
   }
   const runtime = build();
-  cache.set(key, { runtime, pins: 1 });
+  cacheEntry(key, runtime, 1);
   return { runtime, key, cached: true };
 }
 
@@ -351,30 +377,26 @@ export function unpinRuntime(lease: Lease): void {
 export function takeRuntime(key: object, fits: (rt: Runtime) => boolean): Runtime | undefined {
   const e = cache.get(key);
   if (!e || e.pins > 0 || !usable(e, fits)) return undefined;
-  cache.delete(key);
+  uncache(key, e);
   return e.runtime;
 }
 
 /** Caches a runtime the caller owns under the value whose weights it holds. */
 export function keepRuntime(key: object, runtime: Runtime): void {
   releaseRuntime(key);
-  cache.set(key, { runtime, pins: 0 });
+  cacheEntry(key, runtime, 0);
   evict();
 }
 
 function evict(): void {
   const { maxEntries, maxBytes } = RUNTIME_CACHE_LIMITS;
-  let count = cache.size;
-  let bytes = 0;
-  for (const e of cache.values()) bytes += e.runtime.bytes;
-  let newest: object | undefined;
-  for (const key of cache.keys()) newest = key;
+  if (cache.size <= maxEntries && cachedBytes <= maxBytes) return;
+  let last: object | undefined;
+  for (const key of cache.keys()) last = key;
   for (const [key, e] of cache) {
-    if (count <= maxEntries && bytes <= maxBytes) return;
-    if (e.pins > 0 || key === newest) continue;
-    cache.delete(key);
-    count--;
-    bytes -= e.runtime.bytes;
+    if (cache.size <= maxEntries && cachedBytes <= maxBytes) return;
+    if (e.pins > 0 || key === last) continue;
+    uncache(key, e);
     e.runtime.dispose();
   }
 }
@@ -383,7 +405,7 @@ function evict(): void {
 export function releaseRuntime(key: object): void {
   const e = cache.get(key);
   if (!e) return;
-  cache.delete(key);
+  uncache(key, e);
   if (e.pins === 0) e.runtime.dispose();
 }
 

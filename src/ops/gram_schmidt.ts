@@ -25,12 +25,13 @@ import {
   type Code,
 } from "../layers/recurrent/fused/wasm.js";
 import { WA } from "../layers/recurrent/fused/step_kernels.js";
+import { prebuiltWasm } from "./prebuilt_wasm.js";
 
 /**
- * gram_schmidt_column(m, j): column j of the columns of m float64 each at address 0, column-major,
- * orthogonalized against columns 0..j-1 (already orthonormal) and normalized, in place.
+ * The module's bytes. gram_schmidt_column(m, j): column j of the columns of m float64 each at address 0,
+ * column-major, orthogonalized against columns 0..j-1 (already orthonormal) and normalized, in place.
  */
-function gramSchmidtModule(): object {
+export function gramSchmidtModuleBytes(): Uint8Array {
   // parameters m, j; i32 locals; f64 locals
   const [m, j, m8, k, i, cj, ck, dot, norm] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
   const eachRow = (body: Code): Code => vec(set(i, i32(0)), loopUntil(geU(get(i), get(m8)), vec(body, inc(i, i32(8)))));
@@ -64,7 +65,7 @@ function gramSchmidtModule(): object {
     eachRow(FLOAT64.store(at(cj), FLOAT64.div(FLOAT64.load(at(cj)), get(norm)))),
   );
   const fn = { name: "gram_schmidt_column", params: ["m", "j"], locals: [I32, I32, I32, I32, I32, F64, F64], body };
-  return new WA!.Module(moduleBytes([fn, scaledFloat32()]));
+  return moduleBytes([fn, scaledFloat32()]);
 }
 
 /**
@@ -115,7 +116,7 @@ export function orthonormalScaled(
   gain: number,
   transpose: boolean,
 ): Float32Array {
-  compiled ??= gramSchmidtModule();
+  compiled ??= new WA!.Module(prebuiltWasm("gramSchmidt"));
   const gainAt = a.byteLength;
   const bytes = gainAt + 8 + a.length * 4;
   const memory = new WA!.Memory({ initial: Math.max(1, Math.ceil(bytes / 65536)) });

@@ -26,6 +26,7 @@ import {
   type Code,
 } from "../layers/recurrent/fused/wasm.js";
 import { WA, type WasmMemory } from "../layers/recurrent/fused/step_kernels.js";
+import { prebuiltWasm } from "./prebuilt_wasm.js";
 
 /**
  * What `drawFloats` writes for each value, from a standard normal z or a uniform u in [0, 1) and the
@@ -172,13 +173,13 @@ function normalRow(): Code {
   );
 }
 
-/** The module: memory and Math.log / sin / cos imported, draw_f32 and normal_row exported. */
-function drawsModule(): object {
+/** The module's bytes: memory and Math.log / sin / cos imported, draw_f32 and normal_row exported. */
+export function drawsModuleBytes(): Uint8Array {
   const fns = [
     { name: "draw_f32", params: ["kind", "start", "end"], locals: LOCALS, body: drawF32() },
     { name: "normal_row", params: ["m", "n", "i"], locals: LOCALS, body: normalRow() },
   ];
-  return new WA!.Module(moduleBytes(fns, false, MATH));
+  return moduleBytes(fns, false, MATH);
 }
 
 interface Draws {
@@ -202,7 +203,7 @@ function drawsFor(bytes: number): Draws | null {
 
 let module: object | undefined;
 function instance(pages: number): Draws {
-  module ??= drawsModule();
+  module ??= new WA!.Module(prebuiltWasm("draws"));
   const memory = new WA!.Memory({ initial: pages });
   const { exports } = new WA!.Instance(module, { env: { memory }, Math });
   return {

@@ -29,7 +29,7 @@ import {
   type Model,
 } from "../../src/index.js";
 import { tf } from "../../src/backend/tf.js";
-import { RUNTIME_CACHE_LIMITS, releaseAllRuntimes, runtimeCacheStats } from "../../src/engine/runtime.js";
+import { RUNTIME_CACHE_LIMITS, getRuntime, releaseAllRuntimes, runtimeCacheStats } from "../../src/engine/runtime.js";
 import { expectClose } from "./helpers.js";
 
 const X = [
@@ -144,6 +144,36 @@ describe("device memory: eviction keeps what must survive", () => {
     await use_backend("wasm");
   });
   after(() => releaseAllRuntimes());
+
+  it("past its bounds the cache drops the least recently used runtimes, by count and by bytes", async () => {
+    releaseAllRuntimes();
+    const limits = { ...RUNTIME_CACHE_LIMITS };
+    try {
+      const models = [0, 1, 2, 3].map(() => small());
+      const used = async (k: number) => {
+        await predict(models[k], X, { verbose: 0 });
+        return getRuntime(models[k]);
+      };
+      RUNTIME_CACHE_LIMITS.maxEntries = 3;
+      const rts = [await used(0), await used(1), await used(2)];
+      expect(await used(0)).to.equal(rts[0]); // in use order: 1, 2, 0
+      rts.push(await used(3)); // 1 goes
+      expect(rts.map((rt) => rt.isDisposed)).to.deep.equal([false, true, false, false]);
+      expect(runtimeCacheStats()).to.deep.equal({ entries: 3, bytes: 3 * rts[0].bytes });
+      RUNTIME_CACHE_LIMITS.maxBytes = 2 * rts[0].bytes;
+      expect(await used(2)).to.equal(rts[2]); // in use order: 0, 3, 2; 0 goes
+      expect(rts.map((rt) => rt.isDisposed)).to.deep.equal([true, true, false, false]);
+      expect(runtimeCacheStats()).to.deep.equal({ entries: 2, bytes: 2 * rts[0].bytes });
+      // the most recently used one stays even when it alone is past the bound
+      RUNTIME_CACHE_LIMITS.maxBytes = 1;
+      expect(await used(3)).to.equal(rts[3]);
+      expect(rts.map((rt) => rt.isDisposed)).to.deep.equal([true, true, true, false]);
+      expect(runtimeCacheStats()).to.deep.equal({ entries: 1, bytes: rts[0].bytes });
+    } finally {
+      Object.assign(RUNTIME_CACHE_LIMITS, limits);
+      releaseAllRuntimes();
+    }
+  });
 
   it("a stateful model's state survives eviction of its runtime", async () => {
     const m = statefulModel();

@@ -8,7 +8,9 @@
 import { expect } from "chai";
 import { pipe } from "fp-ts/lib/function.js";
 import {
+  callback_early_stopping,
   compile,
+  fit,
   get_weights,
   keras_model,
   keras_model_sequential,
@@ -22,6 +24,7 @@ import {
   layer_masking,
   layer_rnn,
   layer_simple_rnn,
+  optimizer_sgd,
   predict,
   predict_on_batch,
   reset_states,
@@ -36,7 +39,8 @@ import {
   oneStepPredictCalls,
   setOneStepEnabled,
 } from "../../src/engine/training/one_step.js";
-import { simdProductCalls, simdProducts } from "../../src/engine/training/one_step_simd.js";
+import { simdProductCalls, simdProducts, simdWeightCopies } from "../../src/engine/training/one_step_simd.js";
+import { updatePaths } from "../../src/ops/optimizers.js";
 import { FUSED_CELLS, foldBias, type BiasLayout } from "../../src/layers/recurrent/fused/cells/index.js";
 import { getRuntime, releaseAllRuntimes, releaseRuntime } from "../../src/engine/runtime.js";
 import { stateCellOf } from "../../src/engine/layer_state.js";
@@ -62,6 +66,9 @@ async function general<T>(f: () => Promise<T>): Promise<T> {
 }
 
 const flat = (v: unknown): number[] => (Array.isArray(v) ? v.flatMap(flat) : [v as number]);
+/** `v` (nested arrays of numbers) with `f` applied to every number. */
+const mapNumbers = <T>(v: T, f: (x: number) => number): T =>
+  (Array.isArray(v) ? v.map((e: unknown) => mapNumbers(e, f)) : f(v as number)) as T;
 
 /** Same shape, and every value within `tol` of the other's (float32 rounding of values of order 1). */
 function expectClose(a: unknown, b: unknown, tol = 2e-6): void {
@@ -281,6 +288,93 @@ for (const backend of ["wasm", "cpu"] as const) {
       expect(Math.abs(flat(after)[0] - flat(before)[0])).to.be.above(1e-3);
       reset_states(m);
       expect(await predict(m, x, { verbose: 0 })).to.deep.equal(before);
+    });
+
+    it("weights kept in the SIMD memory between calls: copied again after every writer, never another value's", async () => {
+      const x = batchOf(1, 1, 3, 5);
+      const y = [[5, -5]];
+      const copies = () => simdWeightCopies();
+      /** One-step and general predictions of `m` from zero states, equal; the one-step one, and its weight copies. */
+      const checked = async (m: Model, what: string) => {
+        reset_states(m);
+        const before = copies();
+        const [fast, k] = await counted(() => predict(m, x, { verbose: 0 }));
+        const copied = copies() - before;
+        reset_states(m);
+        expect(k, what).to.equal(1);
+        expectClose(fast, await general(() => predict(m, x, { verbose: 0 })));
+        return { out: flat(fast), copied };
+      };
+      const changed = (a: number[], b: number[]) => Math.max(...a.map((v, i) => Math.abs(v - b[i])));
+      let m = compile(CHAINS[0][1](), { optimizer: "adam", loss: "mse" });
+      let last = await checked(m, "first call");
+      expect(last.copied).to.equal(1);
+      // nothing written: the copy stays (and the general path between calls does not disturb it)
+      expect((await checked(m, "again")).copied).to.equal(0);
+      const writers: [string, (m: Model) => Promise<Model>][] = [
+        ["train_on_batch (the optimizer's first, tensor update)", async (m) => (await train_on_batch(m, x, y)).model],
+        ["train_on_batch (in place)", async (m) => (await train_on_batch(m, x, y)).model],
+        ["fit (in place)", async (m) => (await fit(m, x, y, { epochs: 2, verbose: 0 })).model],
+        [
+          "fit with clipnorm (the tensor update: an assign)",
+          async (m) =>
+            (
+              await fit(
+                compile(m, { optimizer: optimizer_sgd({ learning_rate: 0.1, clipnorm: 1 }), loss: "mse" }),
+                x,
+                y,
+                {
+                  epochs: 2,
+                  verbose: 0,
+                },
+              )
+            ).model,
+        ],
+        [
+          "fit restoring the best weights (a callback's set_weights)",
+          async (m) =>
+            (
+              await fit(compile(m, { optimizer: "adam", loss: "mse" }), x, y, {
+                epochs: 3,
+                verbose: 0,
+                callbacks: [callback_early_stopping({ monitor: "loss", min_delta: 1e9, restore_best_weights: true })],
+              })
+            ).model,
+        ],
+        [
+          "set_weights",
+          async (m) =>
+            set_weights(
+              m,
+              mapNumbers(get_weights(m), (v) => v * 0.5),
+            ),
+        ],
+      ];
+      for (const [what, write] of writers) {
+        const paths = { ...updatePaths };
+        const next = await write(m);
+        // the in-place update runs from the second step on (the first one's variables hold the value's arrays)
+        if (what.includes("in place")) expect(updatePaths.inPlace - paths.inPlace, what).to.be.above(0);
+        const now = await checked(next, what);
+        expect(now.copied, what).to.equal(1);
+        expect(changed(now.out, last.out), what).to.be.above(1e-4);
+        expect((await checked(next, `${what}, again`)).copied, what).to.equal(0);
+        [m, last] = [next, now];
+      }
+      // two values in turn (the set_weights value and the one before): each its own weights
+      const [a, b] = [await checked(m, "A"), await checked(twin(m), "B")];
+      expect(a.out).to.deep.equal(b.out);
+      const other = set_weights(
+        m,
+        mapNumbers(get_weights(m), (v) => v + 0.25),
+      );
+      const first = [last.out, (await checked(other, "other")).out];
+      for (let i = 0; i < 4; i++) {
+        const now = await checked(i % 2 ? other : m, `value ${i % 2}`);
+        expect(now.copied).to.equal(1);
+        expect(now.out).to.deep.equal(first[i % 2]);
+      }
+      expect(changed(first[0], first[1])).to.be.above(1e-4);
     });
 
     it("takes the general path for what it does not cover, with the general path's numbers and errors", async () => {

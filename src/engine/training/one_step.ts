@@ -3,9 +3,12 @@
  * recurrent model called on one small batch, one step at a time). When the model is a chain of recurrent
  * layers the fused kernels cover, followed by Dense layers, and the call is small, the chain runs here
  * without tfjs: no tfjs op, no tensor for x or the outputs. The weights and the recurrent states are read
- * where the backend keeps them (host_memory.ts views, on wasm and cpu) on every call; nothing is cached
- * (the SIMD products copy the weights into their own memory per call), so a fit, set_weights or
- * reset_states between two calls cannot be missed. The new states are written back into the state tensors
+ * where the backend keeps them (host_memory.ts views, on wasm and cpu) on every call. The one thing kept
+ * from call to call is a recurrent layer's weights copied into the SIMD products' memory with its folded
+ * bias, reused while its variables hold the same data: the same dataIds (an assign, as in set_weights
+ * during a fit or the optimizer's tensor update, gives a new one) and no in-place write since
+ * (host_memory.ts `inPlaceWrites`: the optimizer's in-place update). A fit, set_weights or reset_states
+ * between two calls is seen. The new states are written back into the state tensors
  * (or replace them when anything else shares their data). x is read straight from the nested arrays; the
  * result is the nested arrays predict returns. The working buffers are made once per runtime and batch
  * size and reused (a call fills every one before reading it): the first ~1,000 calls of a process then
@@ -16,7 +19,7 @@
  * null and takes the general path (loops.ts), which also raises every error.
  */
 import { tf, type Tensor } from "../../backend/tf.js";
-import { hostMemory, type HostMemory } from "../../backend/host_memory.js";
+import { hostMemory, inPlaceWrites, type HostMemory } from "../../backend/host_memory.js";
 import { toNestedArray } from "../../backend/convert.js";
 import type { NestedNumbers } from "../../model/dual.js";
 import type { Model } from "../../model/model.js";
@@ -95,7 +98,12 @@ function rowPhases(cell: FusedCell, act: ScalarActivationName, ract: ScalarActiv
     };
     const io: PhaseIO<string> = {
       load: (buffer, block) => local(at(buffer, block)),
-      store: (buffer, block, v) => void lines.push(`${at(buffer, block)} = ${v};`),
+      store: (buffer, block, v) => {
+        // the folded bias is kept from call to call (runRecurrent)
+        if (buffer === "bi" || buffer === "br")
+          throw new Error(`one_step: forward phase ${phase.name} of ${cell.id} writes the bias`);
+        lines.push(`${at(buffer, block)} = ${v};`);
+      },
       state: (buffer, block, v) => void lines.push(`next.${buffer}[${block} * u + j] = ${v};`),
       g: "0",
       directStateGrad: () => {
@@ -122,6 +130,27 @@ interface RecurrentLink {
   readonly stateful: boolean;
   readonly row: RowBuffers;
   readonly products: RecurrentProducts;
+  /** The data the products' weights and the row's folded bias were last made from. */
+  readonly copiedFrom: CopiedFrom;
+}
+
+/** The dataIds of a layer's variables, and `inPlaceWrites()`, when its weights were copied. */
+interface CopiedFrom {
+  readonly dataIds: object[];
+  writes: number;
+}
+
+/** Whether `variables` hold the data their values were copied from (`from`), with `writes` in-place writes now. */
+function sameData(from: CopiedFrom, variables: readonly Tensor[], writes: number): boolean {
+  if (from.writes !== writes || from.dataIds.length !== variables.length) return false;
+  for (let w = 0; w < variables.length; w++) if (from.dataIds[w] !== variables[w].dataId) return false;
+  return true;
+}
+
+function noteCopied(from: CopiedFrom, variables: readonly Tensor[], writes: number): void {
+  from.dataIds.length = variables.length;
+  for (let w = 0; w < variables.length; w++) from.dataIds[w] = variables[w].dataId;
+  from.writes = writes;
 }
 
 interface DenseLink {
@@ -147,7 +176,8 @@ interface Chain {
 
 /**
  * A call's working memory: x, each link's states (h [, c]) and output (link k's at k; a Dense link's
- * row of products after the links'), the lists of weight views and state tensors.
+ * row of products after the links'), the lists of weight views and state tensors, and per recurrent link
+ * whether its weights are `unchanged` since its last copy and still `held` in its products' memory.
  */
 interface Scratch {
   readonly n: number;
@@ -156,6 +186,8 @@ interface Scratch {
   readonly outputs: Float64Array[];
   readonly weights: Float32Array[][];
   readonly stateTensors: Tensor[][];
+  readonly unchanged: boolean[];
+  readonly held: boolean[];
 }
 
 function scratchFor(chain: Chain, n: number): Scratch {
@@ -171,6 +203,8 @@ function scratchFor(chain: Chain, n: number): Scratch {
     outputs: [],
     weights: links.map(() => []),
     stateTensors: links.map(() => []),
+    unchanged: links.map(() => false),
+    held: links.map(() => false),
   });
 }
 
@@ -246,6 +280,7 @@ function chainOf(rt: Runtime): Chain | null {
         stateful: c.stateful === true,
         row: rowBuffers(cell, units),
         products: simdProducts(cell, inputDim, units) ?? scalarProducts(cell, inputDim, units),
+        copiedFrom: { dataIds: [], writes: -1 },
       });
     } else if (layer.className === "Dense" && links.length > 0) {
       const activation = c.activation as Activation;
@@ -351,8 +386,10 @@ function scalarProducts(cell: FusedCell, F: number, u: number): RecurrentProduct
   const recurrentColumns = cell.recurrentGates * u;
   let [W, U]: Float32Array[] = [new Float32Array(0), new Float32Array(0)];
   return {
+    holds: () => false, // it reads W and U where the backend keeps them
     load(w, r) {
-      [W, U] = [w, r];
+      W = w;
+      U = r;
     },
     foldBias: (layout, bias, bi, br) => foldBias(cell, layout, bias, u, bi, br),
     input: (x, offset, out) => product(x, offset, W, F, columns, 0, columns, out),
@@ -361,23 +398,30 @@ function scalarProducts(cell: FusedCell, F: number, u: number): RecurrentProduct
   };
 }
 
-/** Runs one recurrent layer over (n, T, F) `x` from `states` (h [, c]; n·u each, updated in place) into `out`. */
+/**
+ * Runs one recurrent layer over (n, T, F) `x` from `states` (h [, c]; n·u each, updated in place) into `out`.
+ * `unchanged`: W, U and the bias hold the values of the link's previous call (its folded bias is reused);
+ * `held`: its products' memory still holds them too (W, U and the bias are then not given).
+ */
 function runRecurrent(
   link: RecurrentLink,
   x: Float64Array,
   n: number,
   T: number,
-  W: Float32Array,
-  U: Float32Array,
+  W: Float32Array | undefined,
+  U: Float32Array | undefined,
   bias: Float32Array | null,
+  unchanged: boolean,
+  held: boolean,
   states: Float64Array[],
   out: Float64Array,
 ): void {
   const { cell, phases, units: u, inputDim: F, products } = link;
   const { buffers: buf, next } = link.row;
-  products.load(W, U);
-  products.foldBias(link.biasLayout, bias, buf.bi, buf.br);
-  const [hs, cs] = states;
+  if (!held) products.load(W!, U!);
+  if (!unchanged) products.foldBias(link.biasLayout, bias, buf.bi, buf.br);
+  const hs = states[0];
+  const cs = states[1];
   for (let b = 0; b < n; b++) {
     const h = hs.subarray(b * u, (b + 1) * u);
     const c = cell.states === 2 ? cs.subarray(b * u, (b + 1) * u) : null;
@@ -465,7 +509,10 @@ export function predictOneStep(
     let chain = chains.get(rt);
     if (chain === undefined) chains.set(rt, (chain = chainOf(rt)));
     if (!chain) return null;
-    const [fixed, T, F] = chain.inputShape as [number | null, number, number];
+    // indexed, not destructured: array destructuring runs the iterator protocol until V8 optimizes this
+    const fixed = chain.inputShape[0];
+    const T = chain.inputShape[1] as number;
+    const F = chain.inputShape[2] as number;
     const n = x.length;
     if (n === 0 || (fixed !== null && n !== fixed)) return null;
     if (batchSize !== undefined && (batchSize < n || (fixed !== null && batchSize !== fixed))) return null;
@@ -481,11 +528,17 @@ export function predictOneStep(
     }
     const memory = currentHostMemory();
     if (!memory) return null;
+    const writes = inPlaceWrites();
+    const { unchanged, held } = scratch;
     for (let k = 0; k < links.length; k++) {
-      const variables = rt.variables[links[k].layerIndex];
+      const l = links[k];
+      const variables = rt.variables[l.layerIndex];
+      unchanged[k] = l.kind === "recurrent" && sameData(l.copiedFrom, variables, writes);
+      held[k] = unchanged[k] && l.kind === "recurrent" && l.products.holds();
+      // a recurrent layer's weights still in its products' memory are not read
       const views = weights[k];
-      views.length = variables.length;
-      for (let w = 0; w < variables.length; w++) {
+      views.length = held[k] ? 0 : variables.length;
+      for (let w = 0; w < views.length; w++) {
         const view = memory.values(variables[w]);
         if (!view) return null;
         views[w] = view;
@@ -511,14 +564,16 @@ export function predictOneStep(
     let values = scratch.input;
     for (let k = 0; k < links.length; k++) {
       const l = links[k];
-      const [w0, w1, w2] = weights[k];
+      const w = weights[k];
       if (l.kind === "recurrent") {
         const out = sized(outputs, k, n * (l.returnSequences ? T : 1) * l.units);
-        runRecurrent(l, values, n, T, w0, w1, l.biasLayout === "none" ? null : w2, states[k], out);
+        const bias = l.biasLayout === "none" || held[k] ? null : w[2];
+        runRecurrent(l, values, n, T, w[0], w[1], bias, unchanged[k], held[k], states[k], out);
+        if (!unchanged[k]) noteCopied(l.copiedFrom, rt.variables[l.layerIndex], writes);
         values = out;
       } else {
         const out = sized(outputs, k, (values.length / l.inputDim) * l.units);
-        runDense(l, values, w0, l.useBias ? w1 : null, out, sized(outputs, links.length + k, l.units));
+        runDense(l, values, w[0], l.useBias ? w[1] : null, out, sized(outputs, links.length + k, l.units));
         values = out;
       }
     }

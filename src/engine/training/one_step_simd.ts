@@ -2,7 +2,8 @@
  * The one-step path's vector × matrix products in WebAssembly SIMD (f32x4), in a memory of its own: the
  * recurrent layers' x·W, h·U and (r·h)·U_h (one_step.ts). One small function, compiled on first use (no
  * step functions, no threads: the fused kernels' module would cost its generation on the first call).
- * The weights are copied in once per layer call, read where the backend keeps them, so nothing is cached.
+ * A layer's weights are copied in when its call has other values than its previous one (one_step.ts
+ * decides) or another layer's weights were copied in since.
  */
 import {
   I32,
@@ -27,12 +28,13 @@ import {
 } from "../../layers/recurrent/fused/wasm.js";
 import { foldBias, type BiasLayout, type FusedCell } from "../../layers/recurrent/fused/cells/index.js";
 import { WA, type WasmMemory } from "../../layers/recurrent/fused/step_kernels.js";
+import { prebuiltWasm } from "../../ops/prebuilt_wasm.js";
 
 /**
- * matvec(x, w, stride, width, out, n) (byte addresses and sizes): out[0, width) = Σ_i x[i]·w[i·stride ..
- * + width) over i < n; width a multiple of 16 bytes. Four rows of w per pass over out.
+ * The module's bytes. matvec(x, w, stride, width, out, n) (byte addresses and sizes): out[0, width) =
+ * Σ_i x[i]·w[i·stride .. + width) over i < n; width a multiple of 16 bytes. Four rows of w per pass over out.
  */
-function matvecModule(): object {
+export function matvecModuleBytes(): Uint8Array {
   const [x, w, stride, width, out, n, i, k, row, x0, x1, x2, x3] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
   const xAt = (d: number) => splat(SCALAR.load(add(get(x), mul(add(get(i), i32(d)), i32(4)))));
   const wAt = (d: number) => VECTOR.load(add(add(get(row), mul(get(stride), i32(d))), get(k)));
@@ -88,7 +90,7 @@ function matvecModule(): object {
     locals: [I32, I32, I32, V128, V128, V128, V128],
     body,
   };
-  return new WA!.Module(moduleBytes([fn, foldBiasFunction()]));
+  return moduleBytes([fn, foldBiasFunction()]);
 }
 
 /**
@@ -128,7 +130,9 @@ function foldBiasFunction() {
  * call's first product), then one product per step and row.
  */
 export interface RecurrentProducts {
-  /** This call's W (F, G·u) and U (u, G·u). */
+  /** Whether the memory still holds the W and U of this layer's last `load` (no other layer's since). */
+  holds(): boolean;
+  /** This call's W (F, G·u) and U (u, G·u), copied in. */
   load(W: Float32Array, U: Float32Array): void;
   /** cells/types.ts `foldBias(cell, layout, bias, u, bi, br)` of this layer's cell (the same bits). */
   foldBias(layout: BiasLayout, bias: Float32Array | null, bi: Float64Array, br: Float64Array): void;
@@ -140,14 +144,20 @@ export interface RecurrentProducts {
   reset(rh: Float64Array, out: Float64Array): void;
 }
 
-let layerCalls = 0;
-/** How many recurrent layer calls of the one-step path ran their products here (in this process). */
-export const simdProductCalls = (): number => layerCalls;
+let recurrentProducts = 0;
+/** How many h·U products (one per step and row) of the one-step path ran here (in this process). */
+export const simdProductCalls = (): number => recurrentProducts;
+
+let weightCopies = 0;
+/** How many times a layer's weights were copied into the memory (`load`). */
+export const simdWeightCopies = (): number => weightCopies;
 
 let module: object | null | undefined;
 let memory: WasmMemory | undefined;
 let matvec: ((x: number, w: number, stride: number, width: number, out: number, n: number) => void) | undefined;
 let foldBiasIn: ((...addressesAndSizes: number[]) => void) | undefined;
+/** The products whose layer's weights the memory holds (null: none, or a new memory). */
+let resident: RecurrentProducts | null = null;
 
 /** Floats, rounded up to whole 16-byte blocks. */
 const blocks = (floats: number) => Math.ceil(floats / 4) * 4;
@@ -162,7 +172,7 @@ export function simdProducts(cell: FusedCell, F: number, u: number): RecurrentPr
   if (u % 4 !== 0 || !WA) return null;
   if (module === undefined) {
     try {
-      module = matvecModule();
+      module = new WA!.Module(prebuiltWasm("matvec"));
     } catch {
       module = null; // no SIMD in this runtime
     }
@@ -185,13 +195,15 @@ export function simdProducts(cell: FusedCell, F: number, u: number): RecurrentPr
   // the products' results as views (made when the memory is), copied out by the builtin set: a loop
   // here ran unoptimized for the first few hundred calls of a process
   let [allColumns, recurrentPart, resetPart] = [f32, f32, f32];
-  return {
+  const products: RecurrentProducts = {
+    holds: () => resident === products,
     load(W, U) {
       if (!memory || memory.buffer.byteLength < bytes) {
         memory = new WA!.Memory({ initial: Math.ceil(bytes / 65536) });
         const { exports } = new WA!.Instance(module!, { env: { memory } });
         matvec = exports.matvec as typeof matvec;
         foldBiasIn = exports.fold_bias as typeof foldBiasIn;
+        resident = null;
       }
       if (f32.buffer !== memory.buffer) {
         f32 = new Float32Array(memory.buffer, 0, biasAt + 2 * columns);
@@ -202,7 +214,8 @@ export function simdProducts(cell: FusedCell, F: number, u: number): RecurrentPr
       }
       f32.set(W, wAt);
       f32.set(U, uAt);
-      layerCalls++;
+      resident = products;
+      weightCopies++;
     },
     foldBias(layout, bias, bi, br) {
       if (!bias || layout === "none") return foldBias(cell, layout, null, u, bi, br);
@@ -217,6 +230,7 @@ export function simdProducts(cell: FusedCell, F: number, u: number): RecurrentPr
       out.set(allColumns);
     },
     recurrent(h, out) {
+      recurrentProducts++;
       f32.set(h, hAt);
       matvec!(hAt * 4, uAt * 4, columns * 4, recurrentColumns * 4, outAt * 4, u);
       out.set(recurrentPart);
@@ -227,4 +241,5 @@ export function simdProducts(cell: FusedCell, F: number, u: number): RecurrentPr
       out.set(resetPart);
     },
   };
+  return products;
 }
