@@ -14,7 +14,7 @@ import { metricForShapes, resolveAutoMetric, type MetricSpec } from "../../ops/m
 import { OptimizerRuntime, slotKey, type OptimizedVariable } from "../../ops/optimizers.js";
 import type { TrainingSetup } from "./setup.js";
 import type { Batch } from "./data.js";
-import { denseHeadLoss, headPaths, headPlanOf, type HeadPlan } from "./head.js";
+import { denseHeadLoss, headPaths, headPlanOf, headTakesTargets, type HeadPlan } from "./head.js";
 
 /** A metric with its log name and whether it takes sample weights. */
 interface BoundMetric {
@@ -189,14 +189,7 @@ function headLossAndSums(
   const [kernel, bias] = ctx.rt.variables[head.layerIndex];
   const h = body.outputs[0];
   const yTrue = batch.targets![0];
-  const units = kernel.shape[1];
-  const plain =
-    !batch.sampleWeight &&
-    !body.outputMasks[0] &&
-    yTrue.dtype === "float32" &&
-    yTrue.rank === 2 &&
-    yTrue.shape[0] === h.shape[0] &&
-    yTrue.shape[1] === units;
+  const plain = !batch.sampleWeight && !body.outputMasks[0] && headTakesTargets(head.loss, yTrue, h, kernel);
   if (!plain) {
     headPaths.tape++;
     // the head as the runtime runs it (its activation, its output mask), on the tape

@@ -1,0 +1,78 @@
+/**
+ * fit() of a small classification or regression model, for the training step's hand-written head
+ * (src/engine/training/head.ts): GRU(32) over [20, 8] → Dense(10) with the loss's activation, Adam,
+ * batch 32, 16 batches per fit() call. Prints CPU ms per batch (best of 7 × FITS calls, after 20 calls for the JIT) and the tfjs
+ * kernels dispatched per batch (`engine.runKernel` calls, by kernel name with COUNTS=1).
+ * `TSKERAS_NUM_THREADS=1 npx tsx bench/head_fit.mjs [wasm|cpu] [cce|scce|mae|mse|bce]`; tskeras comes
+ * from BENCH_TSKERAS (default ../src/index.ts), so another worktree's source can be timed alike.
+ */
+const source = process.env.BENCH_TSKERAS ?? "../src/index.ts";
+const api = await import(source);
+const { tf } = await import(new URL("backend/tf.ts", new URL(source, import.meta.url)).href);
+
+const backend = process.argv[2] ?? "wasm";
+const loss = process.argv[3] ?? "cce";
+const [B, T, F, U, C, NB] = [32, 20, 8, 32, 10, 16];
+const FITS = Number(process.env.FITS ?? 8);
+const HEADS = {
+  cce: { activation: "softmax", loss: "categorical_crossentropy" },
+  scce: { activation: "softmax", loss: "sparse_categorical_crossentropy" },
+  mae: { activation: "linear", loss: "mae" },
+  mse: { activation: "linear", loss: "mse" },
+  bce: { activation: "sigmoid", loss: "binary_crossentropy" },
+};
+const head = HEADS[loss];
+const cpuMs = () => {
+  const c = process.cpuUsage();
+  return (c.user + c.system) / 1000;
+};
+
+await api.use_backend(backend);
+let model = api.keras_model_sequential({ input_shape: [T, F] });
+model = api.layer_gru(model, { units: U });
+model = api.layer_dense(model, { units: C, activation: head.activation });
+model = api.compile(model, { optimizer: "adam", loss: head.loss });
+tf.setBackend(backend);
+const xs = tf.randomNormal([B * NB, T, F]);
+const labels = tf.randomUniform([B * NB], 0, C, "int32");
+const ys =
+  loss === "scce"
+    ? labels
+    : loss === "cce"
+      ? tf.oneHot(labels, C).toFloat()
+      : loss === "bce"
+        ? tf.randomUniform([B * NB, C]).round()
+        : tf.randomNormal([B * NB, C]);
+const fitOnce = async () =>
+  (model = (await api.fit(model, xs, ys, { epochs: 1, batch_size: B, verbose: 0, shuffle: false })).model);
+for (let i = 0; i < 20; i++) await fitOnce(); // the JIT: the first hundreds of batches are slower
+
+const engine = tf.engine();
+const runKernel = engine.runKernel;
+const counts = new Map();
+engine.runKernel = function (name, ...rest) {
+  counts.set(name, (counts.get(name) ?? 0) + 1);
+  return runKernel.call(this, name, ...rest);
+};
+await fitOnce();
+engine.runKernel = runKernel;
+const perBatch = [...counts.values()].reduce((a, b) => a + b, 0) / NB;
+
+const ms = [];
+for (let r = 0; r < 7; r++) {
+  const t0 = cpuMs();
+  for (let i = 0; i < FITS; i++) await fitOnce();
+  ms.push((cpuMs() - t0) / NB / FITS);
+}
+console.log(
+  `${backend} ${loss}: ${Math.min(...ms).toFixed(3)} ms/batch CPU (best of 7: ${ms.map((m) => m.toFixed(3)).join(" ")}); ` +
+    `${perBatch.toFixed(1)} kernels/batch (fit() call included)`,
+);
+if (process.env.COUNTS)
+  console.log(
+    [...counts]
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, n]) => `${k} ${(n / NB).toFixed(2)}`)
+      .join(", "),
+  );
+tf.dispose([xs, labels, ys]);
