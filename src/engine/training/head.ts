@@ -22,6 +22,9 @@ import { EPSILON, sparseToOneHot, type LossSpec } from "../../ops/losses.js";
 /** How many training steps ran the hand-written head, and how many fell back to the tape for it. */
 export const headPaths = { handWritten: 0, tape: 0 };
 
+/** Whether training steps may take the hand-written head (tests turn it off to fit through the tape alone). */
+export const handWrittenHead = { enabled: true };
+
 export type HeadLossName = "mse" | "mae" | "sigmoid_bce" | "softmax_cce" | "softmax_scce";
 
 export interface HeadPlan {
@@ -37,12 +40,12 @@ export interface HeadPlan {
 /**
  * The head of `rt`'s model when a step may use the hand-written gradient, else null: one output, made by
  * the last layer call, a Dense layer without regularizers on a rank-2 input, a loss `headLossOf` knows
- * after its activation, with weight 1, and no metric (metrics read the outputs).
+ * after its activation, with weight 1.
  */
-export function headPlanOf(rt: Runtime, setup: TrainingSetup, metricCount: number): HeadPlan | null {
+export function headPlanOf(rt: Runtime, setup: TrainingSetup): HeadPlan | null {
   const { plan } = rt;
   const last = plan.nodes[plan.nodes.length - 1];
-  if (!last || plan.outputs.length !== 1 || metricCount > 0) return null;
+  if (!handWrittenHead.enabled || !last || plan.outputs.length !== 1) return null;
   const out = plan.outputs[0];
   if (out.node !== plan.nodes.length - 1 || out.output !== 0) return null;
   const layer = rt.layers[last.layerIndex];
@@ -96,15 +99,15 @@ interface HeadLoss {
   readonly activation: ActivationName;
   /** Whether targets `yTrue` for `rows` samples of `units` outputs are of the shape and type it takes. */
   takes(yTrue: Tensor, rows: number, units: number): boolean;
-  /** The per-sample losses and what the gradient reads. */
-  forward(z: Tensor, yTrue: Tensor): { perSample: Tensor; saved: Tensor[] };
+  /** The head's output (the Dense activation of z), the per-sample losses and what the gradient reads. */
+  forward(z: Tensor, yTrue: Tensor): { output: Tensor; perSample: Tensor; saved: Tensor[] };
   /** d loss / d z from `g`, the gradient of each per-sample loss (a scalar: all are the same). */
   backward(g: Tensor, saved: Tensor[], yTrue: Tensor): Tensor;
 }
 
 type ElementwiseLoss = Pick<HeadLoss, "className" | "config" | "activation"> & {
-  /** The per-element losses and what the gradient reads. */
-  forward(z: Tensor, yTrue: Tensor): { elementwise: Tensor; saved: Tensor[] };
+  /** The head's output, the per-element losses and what the gradient reads. */
+  forward(z: Tensor, yTrue: Tensor): { output: Tensor; elementwise: Tensor; saved: Tensor[] };
   /** d loss / d z from `g`, the gradient of each per-element loss (a scalar). */
   backward(g: Tensor, saved: Tensor[], yTrue: Tensor): Tensor;
 };
@@ -122,8 +125,8 @@ function meanOverUnits(loss: ElementwiseLoss): HeadLoss {
     ...loss,
     takes: unitTargets,
     forward: (z, yTrue) => {
-      const { elementwise, saved } = loss.forward(z, yTrue);
-      return { perSample: tf.mean(elementwise, -1), saved };
+      const { output, elementwise, saved } = loss.forward(z, yTrue);
+      return { output, perSample: tf.mean(elementwise, -1), saved };
     },
     backward: (g, saved, yTrue) => {
       const units = yTrue.shape[yTrue.rank - 1];
@@ -136,8 +139,8 @@ function meanOverUnits(loss: ElementwiseLoss): HeadLoss {
  * Keras's categorical crossentropy of a softmax Dense's probabilities p against targets y (src/ops/losses.ts):
  * -sum(y log c) over the classes, c = clip(p / sum(p), ε, 1 - ε). The backward is the tape's: Neg and
  * Sum broadcast -g, Mul's × y, Log's ÷ c, ClipByValue's mask, RealDiv's two gradients (÷ s for p, and
- * -sum(gq p) / s² for s, which Sum's gradient broadcasts back to p; the two paths into p added), then
- * tfjs's Softmax gradient (gp p - sum(gp p) p).
+ * -sum(gq p) / s² for s, which Sum's gradient broadcasts back to p; the two paths into p added: a + (-b)
+ * is a - b exactly), then tfjs's Softmax gradient (gp p - sum(gp p) p).
  */
 const softmaxCrossentropy: Pick<HeadLoss, "forward" | "backward"> = {
   forward: (z, y) => {
@@ -145,14 +148,14 @@ const softmaxCrossentropy: Pick<HeadLoss, "forward" | "backward"> = {
     const s = tf.sum(p, -1, true);
     const q = tf.div(p, s);
     const c = tf.clipByValue(q, EPSILON, 1 - EPSILON);
-    return { perSample: tf.neg(tf.sum(tf.mul(y, tf.log(c)), -1)), saved: [p, s, q, c] };
+    return { output: p, perSample: tf.neg(tf.sum(tf.mul(y, tf.log(c)), -1)), saved: [p, s, q, c] };
   },
   backward: (g, [p, s, q, c], y) => {
     const gc = tf.div(tf.mul(tf.neg(g), y), c);
     const inside = tf.logicalAnd(tf.greaterEqual(q, EPSILON), tf.lessEqual(q, 1 - EPSILON));
     const gq = tf.where(inside, gc, tf.zerosLike(gc));
-    const gs = tf.neg(tf.div(tf.sum(tf.mul(gq, p), -1, true), tf.square(s)));
-    const gp = tf.add(tf.div(gq, s), gs);
+    const minusGs = tf.div(tf.sum(tf.mul(gq, p), -1, true), tf.square(s));
+    const gp = tf.sub(tf.div(gq, s), minusGs);
     const gpp = tf.mul(gp, p);
     return tf.sub(gpp, tf.mul(tf.sum(gpp, -1, true), p));
   },
@@ -168,7 +171,7 @@ const HEAD_LOSSES: Record<HeadLossName, HeadLoss> = {
     activation: "linear",
     forward: (z, yTrue) => {
       const diff = tf.sub(z, yTrue);
-      return { elementwise: tf.square(diff), saved: [diff] };
+      return { output: z, elementwise: tf.square(diff), saved: [diff] };
     },
     backward: (g, [diff]) => tf.mul(g, tf.mul(diff, 2)),
   }),
@@ -179,7 +182,7 @@ const HEAD_LOSSES: Record<HeadLossName, HeadLoss> = {
     activation: "linear",
     forward: (z, yTrue) => {
       const diff = tf.sub(z, yTrue);
-      return { elementwise: tf.abs(diff), saved: [diff] };
+      return { output: z, elementwise: tf.abs(diff), saved: [diff] };
     },
     backward: (g, [diff]) => tf.mul(g, tf.step(diff, -1)),
   }),
@@ -194,7 +197,7 @@ const HEAD_LOSSES: Record<HeadLossName, HeadLoss> = {
       const c = tf.clipByValue(q, EPSILON, 1 - EPSILON);
       const oneMinusC = tf.sub(1, c);
       const elementwise = tf.neg(tf.add(tf.mul(y, tf.log(c)), tf.mul(tf.sub(1, y), tf.log(oneMinusC))));
-      return { elementwise, saved: [q, c, oneMinusC] };
+      return { output: q, elementwise, saved: [q, c, oneMinusC] };
     },
     backward: (g, [q, c, oneMinusC], y) => {
       const gNeg = tf.neg(g);
@@ -225,8 +228,8 @@ const HEAD_LOSSES: Record<HeadLossName, HeadLoss> = {
       (yTrue.rank === 1 || (yTrue.rank === 2 && yTrue.shape[1] === 1)),
     forward: (z, labels) => {
       const y = tf.cast(sparseToOneHot(labels, z.shape[z.rank - 1], z.rank), "float32");
-      const { perSample, saved } = softmaxCrossentropy.forward(z, y);
-      return { perSample, saved: [...saved, y] };
+      const { output, perSample, saved } = softmaxCrossentropy.forward(z, y);
+      return { output, perSample, saved: [...saved, y] };
     },
     backward: (g, saved) => softmaxCrossentropy.backward(g, saved.slice(0, -1), saved[saved.length - 1]),
   },
@@ -235,7 +238,8 @@ const HEAD_LOSSES: Record<HeadLossName, HeadLoss> = {
 /**
  * The head's loss: `loss` of Dense(h) = h · kernel (+ bias) against `yTrue`, a scalar (the sum of the
  * per-sample losses over their count, as the step's `outputLoss` without weights), with its gradient by
- * hand. Runs inside the step's gradient tape.
+ * hand; and `metricsOf` the head's output (the metrics' sums; the caller disposes them). Runs inside
+ * the step's gradient tape.
  */
 export function denseHeadLoss(
   name: HeadLossName,
@@ -243,14 +247,18 @@ export function denseHeadLoss(
   kernel: Tensor,
   bias: Tensor | null,
   yTrue: Tensor,
-): Tensor {
+  metricsOf: (output: Tensor) => Tensor[],
+): { loss: Tensor; metricSums: Tensor[] } {
   const headLoss = HEAD_LOSSES[name];
+  let metricSums: Tensor[] = [];
   const loss = tf.customGrad((...args: unknown[]) => {
     const [x, k, b] = args as Tensor[];
     const save = args[args.length - 1] as (tensors: Tensor[]) => void;
     const y0 = tf.matMul(x as tf.Tensor2D, k as tf.Tensor2D);
     const z = bias ? tf.add(y0, b) : y0;
-    const { perSample, saved } = headLoss.forward(z, yTrue);
+    const { output, perSample, saved } = headLoss.forward(z, yTrue);
+    // the output exists only in this node (the tape neither records nor copies what the metrics read)
+    metricSums = metricsOf(output).map((t) => tf.keep(t));
     const count = Math.max(perSample.size, 1);
     // the step's forward ends in a scope that disposes h; the kernel is a variable
     save([x, ...saved]);
@@ -270,5 +278,5 @@ export function denseHeadLoss(
     };
   });
   headPaths.handWritten++;
-  return bias ? loss(h, kernel, bias) : loss(h, kernel);
+  return { loss: bias ? loss(h, kernel, bias) : loss(h, kernel), metricSums };
 }
