@@ -3,7 +3,8 @@
  * (src/engine/training/head.ts): GRU(32) over [20, 8] → Dense(10) with the loss's activation, Adam,
  * batch 32, 16 batches per fit() call. Prints CPU ms per batch (best of 7 × FITS calls, after 20 calls for the JIT) and the tfjs
  * kernels dispatched per batch (`engine.runKernel` calls, by kernel name with COUNTS=1). METRICS=a,b
- * compiles the model with those metrics.
+ * compiles the model with those metrics; BODY=none leaves the GRU out (Dense on 8 features: the step's
+ * serial cost around the head alone).
  * `TSKERAS_NUM_THREADS=1 npx tsx bench/head_fit.mjs [wasm|cpu] [cce|scce|mae|mse|bce]`; tskeras comes
  * from BENCH_TSKERAS (default ../src/index.ts), so another worktree's source can be timed alike.
  */
@@ -29,12 +30,13 @@ const cpuMs = () => {
 };
 
 await api.use_backend(backend);
-let model = api.keras_model_sequential({ input_shape: [T, F] });
-model = api.layer_gru(model, { units: U });
+const body = process.env.BODY !== "none";
+let model = api.keras_model_sequential({ input_shape: body ? [T, F] : [F] });
+if (body) model = api.layer_gru(model, { units: U });
 model = api.layer_dense(model, { units: C, activation: head.activation });
 const metrics = process.env.METRICS ? process.env.METRICS.split(",") : [];
 model = api.compile(model, { optimizer: "adam", loss: head.loss, metrics });
-const xs = tf.randomNormal([B * NB, T, F]);
+const xs = tf.randomNormal(body ? [B * NB, T, F] : [B * NB, F]);
 const labels = tf.randomUniform([B * NB], 0, C, "int32");
 const ys =
   loss === "scce"
@@ -66,7 +68,7 @@ for (let r = 0; r < 7; r++) {
   ms.push((cpuMs() - t0) / NB / FITS);
 }
 console.log(
-  `${backend} ${loss}${metrics.length ? ` + ${metrics.join(", ")}` : ""}: ${Math.min(...ms).toFixed(3)} ms/batch CPU (best of 7: ${ms.map((m) => m.toFixed(3)).join(" ")}); ` +
+  `${backend} ${body ? "" : "no body, "}${loss}${metrics.length ? ` + ${metrics.join(", ")}` : ""}: ${Math.min(...ms).toFixed(3)} ms/batch CPU (best of 7: ${ms.map((m) => m.toFixed(3)).join(" ")}); ` +
     `${perBatch.toFixed(1)} kernels/batch (fit() call included)`,
 );
 if (process.env.COUNTS)
