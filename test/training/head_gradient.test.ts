@@ -294,7 +294,7 @@ for (const backend of ["wasm", "cpu"] as const) {
       ],
     ];
     for (const [name, c] of SAME_BITS) {
-      it(`${name}: runs by hand and gives the tape's losses and weights bit for bit`, async () => {
+      it(`${name}: runs by hand and gives the tape's logs and weights bit for bit`, async () => {
         const tape = await train(c, true);
         const hand = await train(c);
         expect(tape).to.include({ handWritten: 0, tape: 0 });
