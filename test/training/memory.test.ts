@@ -30,6 +30,7 @@ import {
 } from "../../src/index.js";
 import { tf } from "../../src/backend/tf.js";
 import { RUNTIME_CACHE_LIMITS, getRuntime, releaseAllRuntimes, runtimeCacheStats } from "../../src/engine/runtime.js";
+import { headPaths } from "../../src/engine/training/head.js";
 import { expectClose } from "./helpers.js";
 
 const X = [
@@ -103,6 +104,27 @@ describe("device memory: flat over 1,000 calls, natural GC only", function () {
         chained = (await fit(chained, X, Y, { verbose: 0, batch_size: 4 })).model;
       }),
     ).to.deep.equal(FLAT);
+  });
+
+  it("fit of a softmax classifier with metrics, its head's gradient by hand (chained)", async () => {
+    let m = compile(layer_dense(keras_model_sequential({ input_shape: [2] }), { units: 3, activation: "softmax" }), {
+      optimizer: "adam",
+      loss: "categorical_crossentropy",
+      metrics: ["accuracy"],
+    });
+    const oneHot = [
+      [1, 0, 0],
+      [0, 1, 0],
+      [0, 0, 1],
+      [0, 1, 0],
+    ];
+    const handWritten = headPaths.handWritten;
+    expect(
+      await growth(1000, async () => {
+        m = (await fit(m, X, oneHot, { verbose: 0, batch_size: 4 })).model;
+      }),
+    ).to.deep.equal(FLAT);
+    expect(headPaths.handWritten - handWritten).to.equal(1000 + WARM_UP);
   });
 
   it("eager calls on throwaway layers", async () => {

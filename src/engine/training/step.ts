@@ -14,7 +14,7 @@ import { metricForShapes, resolveAutoMetric, type MetricSpec } from "../../ops/m
 import { OptimizerRuntime, slotKey, type OptimizedVariable } from "../../ops/optimizers.js";
 import type { TrainingSetup } from "./setup.js";
 import type { Batch } from "./data.js";
-import { denseHeadLoss, headPaths, headPlanOf, type HeadPlan } from "./head.js";
+import { denseHeadLoss, headPaths, headPlanOf, headTakesTargets, type HeadPlan } from "./head.js";
 
 /** A metric with its log name and whether it takes sample weights. */
 interface BoundMetric {
@@ -81,7 +81,7 @@ export function stepContext(
     setup.metrics.forEach((list, k) => list.forEach((m) => bind(k, m, false)));
     setup.weightedMetrics.forEach((list, k) => list.forEach((m) => bind(k, m, true)));
   }
-  return { rt, setup, metrics, outputLossNames, head: headPlanOf(rt, setup, metrics.length) };
+  return { rt, setup, metrics, outputLossNames, head: headPlanOf(rt, setup) };
 }
 
 /** Keras 3 `apply_mask` for "sum_over_batch_size": valid entries weigh total/valid so the mean is over them. */
@@ -167,12 +167,17 @@ function lossAndSums(ctx: StepContext, run: RunResult, batch: Batch): { total: T
     return m.spec.stats(targets[m.output], run.outputs[m.output], w);
   });
   const lossSums = ctx.outputLossNames.length ? perOutput.map((p) => p ?? tf.scalar(0)) : [];
-  const sums = tf.concat([
+  return { total, sums: sumsVector(total, lossSums, metricSums) };
+}
+
+/** The batch's sums as one vector: the total loss, the per-output losses, every metric's sums. */
+function sumsVector(total: Tensor, lossSums: readonly Tensor[], metricSums: readonly Tensor[]): Tensor {
+  const parts = [
     tf.reshape(total, [1]),
     ...lossSums.map((t) => tf.reshape(t, [1])),
     ...metricSums.map((t) => tf.reshape(tf.cast(t, "float32"), [-1])),
-  ]);
-  return { total, sums };
+  ];
+  return parts.length === 1 ? parts[0] : tf.concat(parts);
 }
 
 /**
@@ -189,14 +194,7 @@ function headLossAndSums(
   const [kernel, bias] = ctx.rt.variables[head.layerIndex];
   const h = body.outputs[0];
   const yTrue = batch.targets![0];
-  const units = kernel.shape[1];
-  const plain =
-    !batch.sampleWeight &&
-    !body.outputMasks[0] &&
-    yTrue.dtype === "float32" &&
-    yTrue.rank === 2 &&
-    yTrue.shape[0] === h.shape[0] &&
-    yTrue.shape[1] === units;
+  const plain = !batch.sampleWeight && !body.outputMasks[0] && headTakesTargets(head.loss, yTrue, h, kernel);
   if (!plain) {
     headPaths.tape++;
     // the head as the runtime runs it (its activation, its output mask), on the tape
@@ -210,9 +208,14 @@ function headLossAndSums(
     };
     return { run, ...lossAndSums(ctx, run, batch) };
   }
-  const parts = [denseHeadLoss(head.loss, h, kernel, head.useBias ? bias : null, yTrue), ...extraLosses(ctx.rt, body)];
+  // the metrics of the tape's path without weights (none, and no output mask, in this batch)
+  const metricsOf = (output: Tensor) => ctx.metrics.map((m) => m.spec.stats(yTrue, output, null));
+  const { loss, metricSums } = denseHeadLoss(head.loss, h, kernel, head.useBias ? bias : null, yTrue, metricsOf);
+  const parts = [loss, ...extraLosses(ctx.rt, body)];
   const total = parts.length === 1 ? parts[0] : tf.addN(parts);
-  return { run: body, total, sums: tf.reshape(total, [1]) };
+  const sums = sumsVector(total, [], metricSums);
+  tf.dispose(metricSums);
+  return { run: body, total, sums };
 }
 
 /** The variables the optimizer updates, with their slot keys and constraints. */

@@ -48,6 +48,17 @@ def wrapper_case(c):
     return train(model, c)
 
 
+def head_case(c):
+    model = keras.Sequential(
+        [
+            keras.Input(c["input_shape"]),
+            recurrent(c["layer"], c["units"]),
+            keras.layers.Dense(c["dense"], activation=c["activation"]),
+        ]
+    )
+    return train(model, c, loss=c["loss"])
+
+
 CONV_LSTM = {1: keras.layers.ConvLSTM1D, 2: keras.layers.ConvLSTM2D}
 
 
@@ -105,6 +116,7 @@ def softmax_case(s):
 answer = {
     "wrappers": [wrapper_case(c) for c in inp["wrappers"]],
     "conv_lstm": [conv_lstm_case(c) for c in inp["conv_lstm"]],
+    "heads": [head_case(c) for c in inp["heads"]],
     "huber": huber_case(inp["huber"]),
     "softmax": softmax_case(inp["softmax"]),
 }

@@ -5,11 +5,16 @@
  *   by name, which the forward and backward copies and the cells of a stack share);
  * - dilated ConvLSTM1D / 2D: output, gradients w.r.t. the input and every weight, one training step;
  * - the huber loss: values, gradient (at the branch point |e| = delta too) and one training step;
- * - softmax / log-softmax / crossentropy from logits along every axis of a rank-3 tensor.
+ * - softmax / log-softmax / crossentropy from logits along every axis of a rank-3 tensor;
+ * - recurrent models whose head's gradient is written by hand (src/engine/training/head.ts): a softmax
+ *   Dense with categorical or sparse categorical crossentropy, a linear Dense with the mean absolute
+ *   error (Keras takes the crossentropy from the softmax's logits, the same function where no
+ *   probability reaches the clipping bounds).
  * Both sides start from the same weights (set here, sent to Keras's set_weights) and train on the same
  * data with one batch per epoch and shuffle off. One Python call (training.py) answers every case.
  */
 import { readFileSync } from "node:fs";
+import { expect } from "chai";
 import { join } from "node:path";
 import { tf, type Tensor } from "../../../src/backend/tf.js";
 import {
@@ -34,6 +39,7 @@ import {
 import type { Model } from "../../../src/model/model.js";
 import { familyOf } from "../../../src/model/layer.js";
 import type { LayerFunctionWith, RecurrentLayerFunction } from "../../../src/model/dual.js";
+import { headPaths } from "../../../src/engine/training/head.js";
 import { requireKeras, runKeras } from "../../helpers/keras.js";
 import { expectSameTraining, trainHere, trainingCase, type OptimizerCase } from "../../helpers/keras_training.js";
 import { nested, withPatternWeights } from "../../core/helpers.js";
@@ -172,6 +178,42 @@ function oneHotAlong(axis: number): number[][][] {
   );
 }
 
+interface HeadCase {
+  name: string;
+  keras: { layer: "lstm" | "gru"; units: number; dense: number; activation: string; loss: string };
+  y: any;
+  optimizer: OptimizerCase;
+}
+
+const HEADS: HeadCase[] = [
+  {
+    name: "GRU -> softmax Dense(4), categorical crossentropy, Adam",
+    keras: { layer: "gru", units: 3, dense: 4, activation: "softmax", loss: "categorical_crossentropy" },
+    y: [0, 3, 1, 2].map((k) => [0, 1, 2, 3].map((j) => (j === k ? 1 : 0))),
+    optimizer: ADAM,
+  },
+  {
+    name: "LSTM -> softmax Dense(3), sparse categorical crossentropy, SGD with momentum",
+    keras: { layer: "lstm", units: 3, dense: 3, activation: "softmax", loss: "sparse_categorical_crossentropy" },
+    y: [2, 0, 1, 2],
+    optimizer: MOMENTUM,
+  },
+  {
+    name: "GRU -> Dense(2), mean absolute error, Adam",
+    keras: { layer: "gru", units: 3, dense: 2, activation: "linear", loss: "mean_absolute_error" },
+    y: nested([4, 2], 3),
+    optimizer: ADAM,
+  },
+];
+const headModel = (h: HeadCase) =>
+  keras_model_sequential({
+    input_shape: SEQ_SHAPE,
+    layers: [
+      RECURRENT[h.keras.layer]({ units: h.keras.units }),
+      layer_dense({ units: h.keras.dense, activation: h.keras.activation as any }),
+    ],
+  });
+
 // ---------------------------------------------------------------------------------------------
 
 describe("training matches Keras 3 (bidirectional, stacked cells, dilated ConvLSTM, huber, softmax axis)", function () {
@@ -199,6 +241,11 @@ describe("training matches Keras 3 (bidirectional, stacked cells, dilated ConvLS
     nested([4, 2], 5),
     nested([4, 3], 6).map((r: number[]) => r.map((v) => 3 * v)),
   );
+  const headCases = HEADS.map((h) => ({
+    ...h.keras,
+    input_shape: SEQ_SHAPE,
+    ...trainingCase(headModel(h), h.optimizer, 3, seqX, h.y),
+  }));
   let keras: any;
 
   before(function () {
@@ -206,6 +253,7 @@ describe("training matches Keras 3 (bidirectional, stacked cells, dilated ConvLS
     keras = runKeras(SCRIPT, {
       wrappers: wrapperCases,
       conv_lstm: convCases,
+      heads: headCases,
       huber: { y_true: HUBER_TRUE, y_pred: HUBER_PRED, deltas: DELTAS, train: huberTrain },
       softmax: {
         x: SOFTMAX_X,
@@ -276,6 +324,14 @@ describe("training matches Keras 3 (bidirectional, stacked cells, dilated ConvLS
           expectSameTraining(here, keras.huber[String(delta)].train);
         });
       });
+
+      HEADS.forEach((h, i) =>
+        it(`${h.name}: weights and losses over 3 steps, the head's gradient by hand`, async () => {
+          const handWritten = headPaths.handWritten;
+          expectSameTraining(await trainHere(headModel(h), headCases[i], h.keras.loss), keras.heads[i]);
+          expect(headPaths.handWritten - handWritten).to.equal(3);
+        }),
+      );
 
       it("softmax, log-softmax and crossentropy from logits along every axis of a rank-3 tensor", () => {
         for (const axis of SOFTMAX_AXES) {
