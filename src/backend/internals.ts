@@ -30,3 +30,22 @@ export interface CpuBackendApi {
   refCount(dataId: object): number;
   incRef(dataId: object): void;
 }
+
+/** tfjs's engine state around a gradient (tfjs-core engine.ts: `gradients`, `startTape`). */
+interface EngineTapeState {
+  gradientDepth: number;
+  /** The operations recorded for the gradient, with the tensors each kept for its backward. */
+  activeTape: { saved: tf.Tensor[] }[] | null;
+}
+
+/**
+ * After a gradient whose forward or backward threw (a user's loss or metric, bad data): tfjs disposes
+ * the tensors its recorded operations saved for the backward only when the gradient completes, so they
+ * would stay allocated for good. Releases them, as a completed gradient does (not inside an outer gradient).
+ */
+export function releaseAbandonedTape(engine: object): void {
+  const state = (engine as { state?: Partial<EngineTapeState> }).state;
+  if (!state || state.gradientDepth !== 0 || !Array.isArray(state.activeTape)) return;
+  for (const node of state.activeTape) for (const t of node.saved ?? []) t.dispose();
+  state.activeTape = null;
+}

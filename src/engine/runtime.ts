@@ -253,6 +253,12 @@ function outputMasks(
 }
 
 /** A run's updates kept beyond the tidy it ran in, for `Runtime.commit`. */
+/** Kept updates that will not be committed (the step failed). */
+export function disposeUpdates(updates: RunUpdates): void {
+  for (const u of updates.weightUpdates) u.value.dispose();
+  for (const u of updates.stateUpdates) tf.dispose(u.states);
+}
+
 export function keptUpdates(run: RunResult): RunUpdates {
   return {
     stateUpdates: run.stateUpdates.map((u) => ({ layerIndex: u.layerIndex, states: u.states.map((s) => tf.keep(s)) })),

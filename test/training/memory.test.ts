@@ -11,6 +11,7 @@ import { expect } from "chai";
 import {
   use_backend,
   compile,
+  custom_metric,
   evaluate,
   fit,
   get_layer,
@@ -125,6 +126,30 @@ describe("device memory: flat over 1,000 calls, natural GC only", function () {
       }),
     ).to.deep.equal(FLAT);
     expect(headPaths.handWritten - handWritten).to.equal(1000 + WARM_UP);
+  });
+
+  it("fit() with a metric that throws: each failed step releases what its gradient recorded", async () => {
+    const failing = custom_metric("fails", () => {
+      throw new Error("the metric failed");
+    });
+    // a linear Dense with MSE takes the hand-written head; after a relu the tape does it all
+    for (const activation of ["linear", "relu"] as const) {
+      const model = compile(layer_dense(keras_model_sequential({ input_shape: [2] }), { units: 1, activation }), {
+        optimizer: "adam",
+        loss: "mse",
+        metrics: [failing],
+      });
+      const failedFit = async () => {
+        let error: unknown = null;
+        try {
+          await fit(model, X, Y, { verbose: 0, batch_size: 2 });
+        } catch (e) {
+          error = e;
+        }
+        expect(String(error), activation).to.match(/the metric failed/);
+      };
+      expect(await growth(200, failedFit), activation).to.deep.equal(FLAT);
+    }
   });
 
   it("eager calls on throwaway layers", async () => {

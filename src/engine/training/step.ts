@@ -7,7 +7,8 @@
  */
 import { tf, type Tensor } from "../../backend/tf.js";
 import { ArgumentError, KerasError } from "../../errors.js";
-import { keptUpdates, type Runtime, type RunResult, type RunUpdates } from "../runtime.js";
+import { disposeUpdates, keptUpdates, type Runtime, type RunResult, type RunUpdates } from "../runtime.js";
+import { releaseAbandonedTape } from "../../backend/internals.js";
 import { regularizationPenalty } from "../../ops/regularizers.js";
 import { EPSILON } from "../../ops/losses.js";
 import { metricForShapes, resolveAutoMetric, type MetricSpec } from "../../ops/metrics.js";
@@ -260,10 +261,19 @@ export function trainStep(
   if (targets.length === 0) {
     tf.tidy(forward);
   } else {
-    const { value, grads } = tf.variableGrads(
-      forward,
-      targets.map((t) => t.variable),
-    );
+    let gradient: ReturnType<typeof tf.variableGrads>;
+    try {
+      gradient = tf.variableGrads(
+        forward,
+        targets.map((t) => t.variable),
+      );
+    } catch (e) {
+      releaseAbandonedTape(tf.engine());
+      tf.dispose(sums);
+      if (updates) disposeUpdates(updates);
+      throw e;
+    }
+    const { value, grads } = gradient;
     value.dispose();
     const pairs = targets
       .filter((t) => grads[t.variable.name])
