@@ -152,6 +152,23 @@ describe("device memory: flat over 1,000 calls, natural GC only", function () {
     }
   });
 
+  it("fit() whose weight constraint is refused in the optimizer's update keeps nothing of the failed step", async () => {
+    const model = compile(
+      layer_dense(keras_model_sequential({ input_shape: [2] }), { units: 1, kernel_constraint: () => tf.ones([7]) }),
+      { optimizer: "sgd", loss: "mse" },
+    );
+    const failedFit = async () => {
+      let error: unknown = null;
+      try {
+        await fit(model, X, Y, { verbose: 0, batch_size: 2 });
+      } catch (e) {
+        error = e;
+      }
+      expect(String(error)).to.match(/kernel_constraint/);
+    };
+    expect(await growth(200, failedFit)).to.deep.equal(FLAT);
+  });
+
   it("eager calls on throwaway layers", async () => {
     const x = tf.tensor2d(X);
     expect(await growth(1000, () => (layer_dense(x, { units: 3 }) as tf.Tensor).dispose())).to.deep.equal(FLAT);

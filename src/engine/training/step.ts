@@ -258,31 +258,30 @@ export function trainStep(
     updates = keptUpdates(run);
     return r.total as tf.Scalar;
   };
-  if (targets.length === 0) {
-    tf.tidy(forward);
-  } else {
-    let gradient: ReturnType<typeof tf.variableGrads>;
-    try {
-      gradient = tf.variableGrads(
+  try {
+    if (targets.length === 0) {
+      tf.tidy(forward);
+    } else {
+      const { value, grads } = tf.variableGrads(
         forward,
         targets.map((t) => t.variable),
       );
-    } catch (e) {
-      releaseAbandonedTape(tf.engine());
-      tf.dispose(sums);
-      if (updates) disposeUpdates(updates);
-      throw e;
+      value.dispose();
+      const pairs = targets
+        .filter((t) => grads[t.variable.name])
+        .map((t) => ({ target: t, grad: grads[t.variable.name] }));
+      try {
+        optimizer.apply(pairs);
+      } finally {
+        for (const g of Object.values(grads)) g.dispose();
+      }
     }
-    const { value, grads } = gradient;
-    value.dispose();
-    const pairs = targets
-      .filter((t) => grads[t.variable.name])
-      .map((t) => ({ target: t, grad: grads[t.variable.name] }));
-    try {
-      optimizer.apply(pairs);
-    } finally {
-      for (const g of Object.values(grads)) g.dispose();
-    }
+  } catch (e) {
+    // a loss, metric or constraint that threw: nothing of this step is kept
+    releaseAbandonedTape(tf.engine());
+    tf.dispose(sums);
+    if (updates) disposeUpdates(updates);
+    throw e;
   }
   rt.commit(updates!);
   return sums!;
