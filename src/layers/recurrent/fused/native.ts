@@ -2,7 +2,7 @@
  * Native matrix products for the fused kernels: assets/native/products.c (AVX2 + FMA, the same bits as
  * gemm.ts's WebAssembly products with relaxed SIMD's fused multiply-add), built with this machine's C
  * compiler on first use into a per-user cache and loaded as a Node addon. WebAssembly's 128-bit SIMD
- * runs the products at ≈ 50 GFLOP/s per core here; AVX2 + FMA at 90–130 (bench/ANALYSIS.md, round 6).
+ * runs the products at ≈ 60 GFLOP/s per core here; AVX2 + FMA at 107–128 (bench/gemm.ts; bench/ANALYSIS.md, round 6).
  *
  * The WebAssembly modules import gemm_nn / gemm_tn from "native" instead of defining them (gemm.ts
  * `GEMM_FUNCTIONS`); everything else — the sequence functions, the threads, the arena — is unchanged.
@@ -132,11 +132,20 @@ export function setNativeProducts(on: boolean): void {
   enabled = on;
 }
 
-/** How many native products the process has run, on every thread (threads.ts hands it to the workers). */
-export const nativeProductCounter = new Int32Array(new SharedArrayBuffer(4));
+/**
+ * Native products run, per thread: this thread counts at 0, worker i at `nativeCounterSlot(i)` (threads.ts
+ * hands the array to the workers). A cache line each: counting on every product must not make the
+ * threads share one (slots are reused past 8 threads: still exact, Atomics.add).
+ */
+const COUNTER_STRIDE = 16;
+const COUNTER_SLOTS = 8;
+export const nativeProductCounter = new Int32Array(new SharedArrayBuffer(4 * COUNTER_STRIDE * COUNTER_SLOTS));
+export const nativeCounterSlot = (worker: number): number => ((worker + 1) % COUNTER_SLOTS) * COUNTER_STRIDE;
 /** How many native products this process has run, worker threads included (tests assert that the path ran). */
 export function nativeProductCalls(): number {
-  return Atomics.load(nativeProductCounter, 0);
+  let n = 0;
+  for (let i = 0; i < nativeProductCounter.length; i += COUNTER_STRIDE) n += Atomics.load(nativeProductCounter, i);
+  return n;
 }
 
 /** The "native" namespace of a module's imports: gemm_nn / gemm_tn with GEMM_PARAMS, as gemm.ts's functions. */

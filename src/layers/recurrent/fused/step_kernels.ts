@@ -635,8 +635,9 @@ export class MemoryKernels {
   /** `cell`'s functions for these activations (SimpleRNN: any recurrent activation; it has none). */
   cell(cell: FusedCell, activation: FusedActivation, recurrentActivation: FusedActivation): CellKernels {
     const native = useNativeProducts();
-    const key = `${cell.id}/${activation}/${recurrentActivation}${native ? "/native" : ""}`;
-    let k = this.cells.get(key);
+    const key = `${cell.id}/${activation}/${recurrentActivation}`;
+    const bound = `${key}${native ? "/native" : ""}`;
+    let k = this.cells.get(bound);
     if (!k) {
       const c = compile(key, (n) => cellFunctions(cell, activation, recurrentActivation, n), this.shared, native);
       const fns = instantiate(c, this.memory);
@@ -651,7 +652,7 @@ export class MemoryKernels {
         seqBackwardMasked: named("seq_bwd_m"),
         utilities: utilitiesOf(fns),
       };
-      this.cells.set(key, k);
+      this.cells.set(bound, k);
     }
     return k;
   }

@@ -18,7 +18,7 @@
  */
 import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
-import { nativeProductCounter, nativeProductsFile, PRODUCT_IMPORTS_SOURCE } from "./native.js";
+import { nativeCounterSlot, nativeProductCounter, nativeProductsFile, PRODUCT_IMPORTS_SOURCE } from "./native.js";
 import type { CompiledModule, StepKernel, WasmMemory } from "./step_kernels.js";
 
 /** One call of a chunk: a function of the job's module and its arguments in parameter order. */
@@ -40,7 +40,7 @@ const GEN = 0,
 /** The worker's code (CommonJS, evaluated): wait, take modules, claim and run chunks, count them done. */
 const WORKER_SOURCE = `
 const { workerData, receiveMessageOnPort } = require("node:worker_threads");
-const { memory, control, port, nativeFile, nativeCounter } = workerData;
+const { memory, control, port, nativeFile, nativeCounter, counterSlot } = workerData;
 const ctl = new Int32Array(control);
 const modules = new Map();
 const productImports = ${PRODUCT_IMPORTS_SOURCE};
@@ -51,7 +51,7 @@ for (;;) {
   seen = Atomics.load(ctl, ${GEN});
   for (let m; (m = receiveMessageOnPort(port)); ) {
     const { id, module, names, usesNative } = m.message;
-    if (usesNative) native ??= productImports(memory, require(nativeFile), () => Atomics.add(nativeCounter, 0, 1));
+    if (usesNative) native ??= productImports(memory, require(nativeFile), () => Atomics.add(nativeCounter, counterSlot, 1));
     const exports = new WebAssembly.Instance(module, { env: { memory }, ...(usesNative ? { native } : {}) }).exports;
     modules.set(id, names.map((n) => exports[n]));
   }
@@ -129,7 +129,7 @@ export class ThreadPool {
 
   private start(): Worker[] {
     const wt = createRequire(import.meta.url)("node:worker_threads") as WorkerThreads;
-    return Array.from({ length: this.threads - 1 }, () => {
+    return Array.from({ length: this.threads - 1 }, (_, i) => {
       const { port1, port2 } = new wt.MessageChannel();
       const w = new wt.Worker(WORKER_SOURCE, {
         eval: true,
@@ -139,6 +139,7 @@ export class ThreadPool {
           port: port2,
           nativeFile: nativeProductsFile(),
           nativeCounter: nativeProductCounter,
+          counterSlot: nativeCounterSlot(i),
         },
         transferList: [port2],
       });
