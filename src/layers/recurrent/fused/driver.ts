@@ -45,7 +45,7 @@ import { FUSED_CELLS, foldBias, type BiasLayout, type FusedCell, type FusedCellI
 import { memFor, mirroredInputs, mirroredMasks, type Buf, type Mem, type Out, type RowOrder } from "./mem.js";
 import { DELTA, orderedArgs, stepDelta, type CellKernels, type StepKernel } from "./step_kernels.js";
 import type { ChunkCall } from "./threads.js";
-import type { FusedActivation } from "./wasm.js";
+import type { FusedActivation } from "./lane_algebra.js";
 
 type TensorInfo = tf.TensorInfo;
 

@@ -14,6 +14,6 @@ export {
   type FusedPlan,
   type UseCudnn,
 } from "./plan.js";
-export { FUSED_ACTIVATIONS, type FusedActivation } from "./wasm.js";
+export { FUSED_ACTIVATIONS, type FusedActivation } from "./lane_algebra.js";
 
 export type { BiasLayout, FusedCellId } from "./cells/index.js";

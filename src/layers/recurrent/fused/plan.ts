@@ -16,7 +16,7 @@ import { ACTIVATIONS, type Activation } from "../../../ops/activations.js";
 import type { BiasLayout, FusedCellId } from "./cells/index.js";
 import { missingEngineInternals } from "./driver.js";
 import { memoryProblem } from "./mem.js";
-import { FUSED_ACTIVATIONS, isFusedActivation, type FusedActivation } from "./wasm.js";
+import { FUSED_ACTIVATIONS, isFusedActivation, type FusedActivation } from "./lane_algebra.js";
 
 // ---------------------------------------------------------------------------------------------
 // use_cudnn

@@ -20,8 +20,9 @@
  * list. `StepKernel.call` takes the arguments by name and refuses a missing one (positionally it would
  * silently become address 0).
  */
-import type { FusedCell, PhaseIO, StepBuffer } from "./cells/types.js";
+import type { FusedCell, Phase, PhaseIO, StepBuffer } from "./cells/types.js";
 import { GEMM_FUNCTIONS, GEMM_PARAMS, PACK_PARAMS } from "./gemm.js";
+import type { FusedActivation, LaneAlgebra } from "./lane_algebra.js";
 import { nativeImports, useNativeProducts } from "./native.js";
 import {
   SCALAR,
@@ -49,7 +50,6 @@ import {
   set,
   vec,
   type Code,
-  type FusedActivation,
   type Lanes,
   type WasmFunction,
 } from "./wasm.js";
@@ -58,10 +58,10 @@ import {
 // Step functions from phases
 
 /** The buffers the grad skeleton adds: the recurrent product's gradient, the output gradient and its carry. */
-type SkeletonBuffer = "dhrec" | "dy" | "dyc" | "dy2";
+export type SkeletonBuffer = "dhrec" | "dy" | "dyc" | "dy2";
 
 /** How far a buffer's pointer moves from one row to the next: that many units (u floats), or a stride parameter. */
-function rowBlocks(buffer: StepBuffer | SkeletonBuffer, cell: FusedCell): number | "stride" {
+export function rowBlocks(buffer: StepBuffer | SkeletonBuffer, cell: FusedCell): number | "stride" {
   switch (buffer) {
     case "bi":
     case "br":
@@ -81,12 +81,14 @@ function rowBlocks(buffer: StepBuffer | SkeletonBuffer, cell: FusedCell): number
   }
 }
 
-const strideParam = (buffer: string) => `${buffer}stride`;
+export const strideParam = (buffer: string): string => `${buffer}stride`;
 
 /** What a dry run of a phase body shows: the buffers it touches (in order), its stores, and what it uses. */
 interface BodyShape {
   readonly buffers: readonly StepBuffer[];
   readonly stores: readonly (readonly [StepBuffer, number])[];
+  /** Blocks of each buffer the body reaches (the highest block it loads or stores, plus one). */
+  readonly blocks: ReadonlyMap<StepBuffer, number>;
   /** Whether it writes states (`state`). */
   readonly state: boolean;
   /** Whether it has a direct state-gradient path (`directStateGrad`). */
@@ -96,24 +98,26 @@ interface BodyShape {
 function shapeOf(phaseBody: (io: PhaseIO<Code>, A: WasmAlgebra) => void): BodyShape {
   const buffers: StepBuffer[] = [];
   const stores: [StepBuffer, number][] = [];
+  const blocks = new Map<StepBuffer, number>();
   let state = false,
     direct = false;
-  const touch = (b: StepBuffer) => {
+  const touch = (b: StepBuffer, k: number) => {
     if (!buffers.includes(b)) buffers.push(b);
+    blocks.set(b, Math.max(blocks.get(b) ?? 0, k + 1));
   };
   let locals = 0;
   phaseBody(
     {
-      load: (b) => {
-        touch(b);
+      load: (b, k) => {
+        touch(b, k);
         return get(0);
       },
       store: (b, k) => {
-        touch(b);
+        touch(b, k);
         stores.push([b, k]);
       },
-      state: (b) => {
-        touch(b);
+      state: (b, k) => {
+        touch(b, k);
         state = true;
       },
       g: get(0),
@@ -123,18 +127,38 @@ function shapeOf(phaseBody: (io: PhaseIO<Code>, A: WasmAlgebra) => void): BodySh
     },
     new WasmAlgebra(VECTOR, () => locals++, "linear", "linear"),
   );
-  return { buffers, stores, state, direct };
+  return { buffers, stores, blocks, state, direct };
 }
 
-/** The WebAssembly function of one phase of `cell` (`masked`: the _m variant of a "grad" phase). */
-function phaseFunction(
+/**
+ * A step function of one phase of a cell, whatever runs it (WebAssembly here, native AVX2:
+ * native_steps.ts): its name, parameters, and the bookkeeping around the phase body.
+ */
+export interface PhaseLayout {
+  readonly cell: FusedCell;
+  readonly phase: Phase;
+  readonly fname: string;
+  readonly shape: BodyShape;
+  readonly grad: boolean;
+  /** The _m variant of a "grad" phase. */
+  readonly masked: boolean;
+  /** A forward phase that writes states: masked rows keep theirs. */
+  readonly keepsStates: boolean;
+  /** Whether the gradient reads (and writes) the carried state gradient dh. */
+  readonly usesDh: boolean;
+  /** The buffers it touches: the body's, then the grad skeleton's. */
+  readonly buffers: readonly (StepBuffer | SkeletonBuffer)[];
+  /** Its i32 parameters, in order. */
+  readonly params: readonly string[];
+}
+
+/** The step function of phase `phaseIndex` of `cell` (`masked`: the _m variant of a "grad" phase). */
+export function phaseLayout(
   cell: FusedCell,
   phaseIndex: number,
   direction: "forward" | "backward",
   masked: boolean,
-  activation: FusedActivation,
-  recurrentActivation: FusedActivation,
-): WasmFunction {
+): PhaseLayout {
   const phase = (direction === "forward" ? cell.forward : cell.backward)[phaseIndex];
   const shape = shapeOf(phase.body);
   const grad = phase.kind === "grad";
@@ -151,56 +175,95 @@ function phaseFunction(
     ...(keepsStates || masked ? ["mask", "mstride"] : []),
   ];
   const fname = `${cell.id}_${phase.name}${masked ? "_m" : ""}`;
-  return defineFunction(fname, params, ["b", "j", "uv", "uv2", "masked"], (L, valueLocal) => {
+  return { cell, phase, fname, shape, grad, masked, keepsStates, usesDh, buffers, params };
+}
+
+/**
+ * The unit-loop body of a live row (of every row, outside the _m variant) in A's statements: the grad
+ * skeleton's g, the phase body, the carried gradient. `at(b, k)`: the address of block k of buffer b
+ * at this row's units; `isMasked()`: the condition "row is masked" (forward phases that keep states).
+ */
+export function liveRow<V>(
+  layout: PhaseLayout,
+  A: LaneAlgebra<V>,
+  at: (buffer: string, block: number) => V,
+  isMasked: () => V,
+): void {
+  const { grad, usesDh, masked, keepsStates } = layout;
+  const loaded = new Map<string, V>();
+  const load = (b: string, k: number): V => {
+    const key = `${b}:${k}`;
+    let v = loaded.get(key);
+    if (v === undefined) loaded.set(key, (v = A.load(at(b, k))));
+    return v;
+  };
+  const store = (b: string, k: number, v: V) => {
+    loaded.delete(`${b}:${k}`);
+    A.store(at(b, k), v);
+  };
+  let g = A.one;
+  if (grad) {
+    g = load("dhrec", 0);
+    if (usesDh) g = A.add(g, load("dh", 0));
+    g = A.add(g, load("dy", 0));
+    if (masked) {
+      g = A.add(g, load("dyc", 0));
+      store("dyc", 0, A.constant(0));
+    }
+  }
+  let direct = false;
+  layout.phase.body(
+    {
+      load,
+      store,
+      state: (b, k, v) => store(b, k, keepsStates ? A.where(isMasked(), load(b, k), v) : v),
+      g,
+      directStateGrad: (v) => {
+        direct = true;
+        store("dh", 0, v);
+      },
+    },
+    A,
+  );
+  // the state gradient carried in dh is now in g
+  if (usesDh && !direct) store("dh", 0, A.constant(0));
+}
+
+/** A masked row of the _m variant in A's statements: state gradients passed on, the output gradient carried, zeros stored. */
+export function maskedRow<V>(layout: PhaseLayout, A: LaneAlgebra<V>, at: (buffer: string, block: number) => V): void {
+  const load = (b: string) => A.load(at(b, 0));
+  if (layout.usesDh) A.store(at("dh", 0), A.add(load("dh"), load("dhrec")));
+  A.store(at("dyc", 0), A.add(load("dyc"), load("dy2")));
+  for (const [b, k] of layout.shape.stores) A.store(at(b, k), A.constant(0));
+}
+
+/** The WebAssembly function of a phase's step function. */
+function phaseFunction(
+  layout: PhaseLayout,
+  activation: FusedActivation,
+  recurrentActivation: FusedActivation,
+): WasmFunction {
+  const { cell, fname, buffers, grad, masked, keepsStates } = layout;
+  return defineFunction(fname, layout.params, ["b", "j", "uv", "uv2", "masked"], (L, valueLocal) => {
     // "row is masked" as the unit loops' condition, set per row: all-ones lanes (f32x4), or the i32 flag (f32)
     const keepVector = valueLocal(VECTOR);
-    const isMasked = (lanes: Lanes): Code => (lanes === VECTOR ? get(keepVector) : get(L.masked));
+    const isMasked = (lanes: Lanes) => () => (lanes === VECTOR ? get(keepVector) : get(L.masked));
     // `shift`: bytes past unit j where the group of units starts (the second group of an interleaved pair)
-    const at = (buffer: string, block: number, shift = 0): Code => {
-      const unit = shift === 0 ? get(L.j) : add(get(L.j), i32(shift));
-      return block === 0 ? add(get(L[buffer]), unit) : add(add(get(L[buffer]), unit), mul(get(L.u4), i32(block)));
-    };
+    const at =
+      (shift: number) =>
+      (buffer: string, block: number): Code => {
+        const unit = shift === 0 ? get(L.j) : add(get(L.j), i32(shift));
+        return block === 0
+          ? add(get(L[buffer]), unit)
+          : add(add(get(L[buffer]), unit), mul(get(L.u4), i32(block)));
+      };
+    const algebra = (lanes: Lanes) =>
+      new WasmAlgebra(lanes, () => valueLocal(lanes), activation, recurrentActivation);
 
     /** The unit-loop body of a live row (or of every row), in `lanes`, as its statements. */
     const liveStatements = (lanes: Lanes, shift = 0): Code[] => {
-      const A = new WasmAlgebra(lanes, () => valueLocal(lanes), activation, recurrentActivation);
-      const loaded = new Map<string, Code>();
-      const load = (b: string, k: number): Code => {
-        const key = `${b}:${k}`;
-        let v = loaded.get(key);
-        if (!v) loaded.set(key, (v = A.load(at(b, k, shift))));
-        return v;
-      };
-      const store = (b: string, k: number, v: Code) => {
-        loaded.delete(`${b}:${k}`);
-        A.store(at(b, k, shift), v);
-      };
-      let g: Code = [];
-      if (grad) {
-        g = load("dhrec", 0);
-        if (usesDh) g = A.add(g, load("dh", 0));
-        g = A.add(g, load("dy", 0));
-        if (masked) {
-          g = A.add(g, load("dyc", 0));
-          store("dyc", 0, lanes.constant(0));
-        }
-      }
-      let direct = false;
-      phase.body(
-        {
-          load,
-          store,
-          state: (b, k, v) => store(b, k, keepsStates ? A.where(isMasked(lanes), load(b, k), v) : v),
-          g,
-          directStateGrad: (v) => {
-            direct = true;
-            store("dh", 0, v);
-          },
-        },
-        A,
-      );
-      // the state gradient carried in dh is now in g
-      if (usesDh && !direct) store("dh", 0, lanes.constant(0));
+      const A = algebra(lanes);
+      liveRow(layout, A, at(shift), isMasked(lanes));
       return A.statements;
     };
     const liveBody = (lanes: Lanes): Code => vec(...liveStatements(lanes));
@@ -216,15 +279,10 @@ function phaseFunction(
       if (first.length !== second.length) throw new Error(`wasm encoder: ${fname}'s unit groups differ`);
       return vec(...first.flatMap((statement, i) => [statement, second[i]]));
     };
-
-    /** A masked row of the _m variant: state gradients passed on, the output gradient carried, zeros stored. */
     const maskedBody = (lanes: Lanes): Code => {
-      const ld = (b: string) => lanes.load(at(b, 0));
-      return vec(
-        usesDh ? lanes.store(at("dh", 0), lanes.add(ld("dh"), ld("dhrec"))) : [],
-        lanes.store(at("dyc", 0), lanes.add(ld("dyc"), ld("dy2"))),
-        ...shape.stores.map(([b, k]) => lanes.store(at(b, k), lanes.constant(0))),
-      );
+      const A = algebra(lanes);
+      maskedRow(layout, A, at(0));
+      return vec(...A.statements);
     };
 
     const units = (body: (lanes: Lanes) => Code, pair?: () => Code): Code =>
@@ -481,11 +539,11 @@ function backwardSequence(cell: FusedCell, fns: readonly WasmFunction[], masked:
 function cellFunctions(cell: FusedCell, act: FusedActivation, ract: FusedActivation, native = false): WasmFunction[] {
   const fns = [
     ...UTILITY_FUNCTIONS(native),
-    ...cell.forward.map((_, i) => phaseFunction(cell, i, "forward", false, act, ract)),
+    ...cell.forward.map((_, i) => phaseFunction(phaseLayout(cell, i, "forward", false), act, ract)),
   ];
   cell.backward.forEach((p, i) => {
-    fns.push(phaseFunction(cell, i, "backward", false, act, ract));
-    if (p.kind === "grad") fns.push(phaseFunction(cell, i, "backward", true, act, ract));
+    fns.push(phaseFunction(phaseLayout(cell, i, "backward", false), act, ract));
+    if (p.kind === "grad") fns.push(phaseFunction(phaseLayout(cell, i, "backward", true), act, ract));
   });
   fns.push(forwardSequence(cell, fns), backwardSequence(cell, fns, false), backwardSequence(cell, fns, true));
   return fns;

@@ -5,11 +5,10 @@
  *
  * `Lanes` are the two instruction sets a step function's unit loop is written in: f32x4 (four units at
  * a time) and f32 (the units left over when `units` is not a multiple of 4). `WasmAlgebra` writes a
- * cell's step math (cells/*.ts) in either, one local per value, and `ACTIVATIONS` gives every activation
- * the fused path implements, with its derivative expressed through its output.
+ * cell's step math (cells/*.ts) in either (lane_algebra.ts), one local per value.
  */
 import { createRequire } from "node:module";
-import type { GradAlgebra } from "./cells/algebra.js";
+import { LaneAlgebra, type FusedActivation, type Instructions } from "./lane_algebra.js";
 
 export type Code = number[];
 
@@ -108,28 +107,13 @@ export const call = (index: number, args: readonly Code[]): Code => [...vec(...a
 // ---------------------------------------------------------------------------------------------
 // The unit loop's instruction sets
 
-export interface Lanes {
+export interface Lanes extends Instructions<Code> {
   /** Type of a value local. */
   readonly valueType: number;
   /** Bytes of one value (4 units or 1). */
   readonly bytes: 16 | 4;
-  load(addr: Code): Code;
-  store(addr: Code, v: Code): Code;
-  constant(x: number): Code;
-  add(a: Code, b: Code): Code;
-  sub(a: Code, b: Code): Code;
-  mul(a: Code, b: Code): Code;
-  div(a: Code, b: Code): Code;
   /** a·b + c: one fused multiply-add where relaxed SIMD has it (`relaxedSimd()`), else a multiply and an add. */
   madd(a: Code, b: Code, c: Code): Code;
-  min(a: Code, b: Code): Code;
-  max(a: Code, b: Code): Code;
-  /** Lane-wise a > b, a < b, both (conditions for `where`). */
-  gt(a: Code, b: Code): Code;
-  lt(a: Code, b: Code): Code;
-  both(c1: Code, c2: Code): Code;
-  /** Lane-wise cond ? a : b. */
-  where(cond: Code, a: Code, b: Code): Code;
   /** The condition "row is masked" from an i32 local holding 1 (masked) or 0 (live). */
   masked(flagLocal: number): Code;
 }
@@ -271,157 +255,23 @@ export function relaxedSimd(): boolean {
   return (relaxed = valid());
 }
 
-// ---------------------------------------------------------------------------------------------
-// Activations
-
-/** The activations the fused kernels implement (by Keras name). */
-export const FUSED_ACTIVATIONS = ["tanh", "sigmoid", "hard_sigmoid", "hard_sigmoid_keras2", "relu", "linear"] as const;
-export type FusedActivation = (typeof FUSED_ACTIVATIONS)[number];
-
-export const isFusedActivation = (name: string): name is FusedActivation =>
-  (FUSED_ACTIVATIONS as readonly string[]).includes(name);
-
-/**
- * tanh as a rational function (Eigen / XLA's float32 tanh): odd degree-13 numerator over even degree-6
- * denominator, input clamped to ±7.905. Error a few float32 ulps against Math.tanh.
- */
-const TANH_CLAMP = 7.90531110763549805;
-const TANH_P = [
-  -2.76076847742355e-16, 2.00018790482477e-13, -8.60467152213735e-11, 5.12229709037114e-8, 1.48572235717979e-5,
-  6.37261928875436e-4, 4.89352455891786e-3,
-];
-const TANH_Q = [1.19825839466702e-6, 1.18534705686654e-4, 2.268434632439e-3, 4.89352518554385e-3];
-
-interface ActivationCode {
-  value(A: WasmAlgebra, x: Code): Code;
-  /** The derivative, from the activation's output y. */
-  derivative(A: WasmAlgebra, y: Code): Code;
-}
-
-// Separate multiply and add even where relaxed SIMD has a fused one: with fused multiply-adds here the
-// seeded examples/addition_rnn.ts learned less well on every seed tried (78–94% of sums right against
-// 97–98%); the products (gemm.ts) use them without that effect.
-const horner = (A: WasmAlgebra, coefficients: readonly number[], x: Code): Code =>
-  coefficients.slice(1).reduce((e, c) => A.add(A.mul(e, x), A.constant(c)), A.constant(coefficients[0]));
-
-const tanh = (A: WasmAlgebra, x: Code): Code => {
-  const c = A.min(A.max(x, A.constant(-TANH_CLAMP)), A.constant(TANH_CLAMP));
-  const c2 = A.mul(c, c);
-  return A.div(A.mul(horner(A, TANH_P, c2), c), horner(A, TANH_Q, c2));
-};
-
-/** The value between 0 and 1 (exclusive) where a hard sigmoid has slope `slope`, else 0. */
-const slopeInside = (A: WasmAlgebra, y: Code, slope: number): Code =>
-  A.where(A.both(A.gt(y, A.constant(0)), A.lt(y, A.constant(1))), A.constant(slope), A.constant(0));
-
-const ACTIVATIONS: Record<FusedActivation, ActivationCode> = {
-  tanh: { value: tanh, derivative: (A, y) => A.sub(A.one, A.mul(y, y)) },
-  // sigmoid(x) = 0.5 + 0.5·tanh(x/2)
-  sigmoid: {
-    value: (A, x) => A.add(A.mul(tanh(A, A.mul(x, A.constant(0.5))), A.constant(0.5)), A.constant(0.5)),
-    derivative: (A, y) => A.mul(y, A.sub(A.one, y)),
-  },
-  hard_sigmoid: {
-    value: (A, x) => A.min(A.max(A.add(A.div(x, A.constant(6)), A.constant(0.5)), A.constant(0)), A.one),
-    derivative: (A, y) => slopeInside(A, y, 1 / 6),
-  },
-  hard_sigmoid_keras2: {
-    value: (A, x) => A.min(A.max(A.add(A.mul(x, A.constant(0.2)), A.constant(0.5)), A.constant(0)), A.one),
-    derivative: (A, y) => slopeInside(A, y, 0.2),
-  },
-  relu: {
-    value: (A, x) => A.max(x, A.constant(0)),
-    derivative: (A, y) => A.where(A.gt(y, A.constant(0)), A.one, A.constant(0)),
-  },
-  linear: { value: (_A, x) => x, derivative: (A) => A.one },
-};
-
-/**
- * A cell's step math in one instruction set: every result goes to a local (`statements` collects the
- * assignments in order), so a value may be used any number of times, and one that is computed twice
- * (1 − z in a GRU's gradients, say) is computed once. `act` is the cell's activation, `ract` its
- * recurrent activation.
- */
-export class WasmAlgebra implements GradAlgebra<Code> {
-  readonly statements: Code[] = [];
-  readonly one: Code;
-  /** Values by expression: locals are assigned once, so the same expression is the same value. */
-  private readonly computed = new Map<string, Code>();
-
+/** A cell's step math in one of the `Lanes`: every value in a local of its own (`newLocal`). */
+export class WasmAlgebra extends LaneAlgebra<Code> {
   constructor(
     readonly lanes: Lanes,
-    private readonly newLocal: () => number,
-    private readonly activation: FusedActivation,
-    private readonly recurrentActivation: FusedActivation,
+    newLocal: () => number,
+    activation: FusedActivation,
+    recurrentActivation: FusedActivation,
   ) {
-    this.one = lanes.constant(1);
-  }
-
-  /** The value of `e` in a local (a new one unless the same expression was computed before). */
-  private bind(e: Code, reuse = true): Code {
-    const key = e.join(",");
-    let v = reuse ? this.computed.get(key) : undefined;
-    if (!v) {
-      const local = this.newLocal();
-      this.statements.push(set(local, e));
-      v = get(local);
-      if (reuse) this.computed.set(key, v);
-    }
-    return v;
-  }
-
-  /** The value at `addr` now (never merged with another load: memory changes). */
-  load(addr: Code): Code {
-    return this.bind(this.lanes.load(addr), false);
-  }
-  /** Stores `v` at `addr`. */
-  store(addr: Code, v: Code): void {
-    this.statements.push(this.lanes.store(addr, v));
-  }
-  constant(x: number): Code {
-    return this.lanes.constant(x);
-  }
-  add(a: Code, b: Code): Code {
-    return this.bind(this.lanes.add(a, b));
-  }
-  sub(a: Code, b: Code): Code {
-    return this.bind(this.lanes.sub(a, b));
-  }
-  mul(a: Code, b: Code): Code {
-    return this.bind(this.lanes.mul(a, b));
-  }
-  div(a: Code, b: Code): Code {
-    return this.bind(this.lanes.div(a, b));
-  }
-  min(a: Code, b: Code): Code {
-    return this.bind(this.lanes.min(a, b));
-  }
-  max(a: Code, b: Code): Code {
-    return this.bind(this.lanes.max(a, b));
-  }
-  gt(a: Code, b: Code): Code {
-    return this.lanes.gt(a, b);
-  }
-  lt(a: Code, b: Code): Code {
-    return this.lanes.lt(a, b);
-  }
-  both(c1: Code, c2: Code): Code {
-    return this.lanes.both(c1, c2);
-  }
-  where(cond: Code, a: Code, b: Code): Code {
-    return this.bind(this.lanes.where(cond, a, b));
-  }
-  act(x: Code): Code {
-    return ACTIVATIONS[this.activation].value(this, x);
-  }
-  ract(x: Code): Code {
-    return ACTIVATIONS[this.recurrentActivation].value(this, x);
-  }
-  dact(y: Code): Code {
-    return ACTIVATIONS[this.activation].derivative(this, y);
-  }
-  dract(y: Code): Code {
-    return ACTIVATIONS[this.recurrentActivation].derivative(this, y);
+    super(
+      lanes,
+      (e) => {
+        const local = newLocal();
+        return [set(local, e), get(local)];
+      },
+      activation,
+      recurrentActivation,
+    );
   }
 }
 
