@@ -10,24 +10,10 @@
  * with relaxed SIMD's fused multiply-add (the caller uses this file only when those are on). The tile
  * shape (6 rows × 16 columns here, 4 × 8 there) does not enter any element's chain.
  *
- * The Node-API declarations are written out below (the API is a stable C ABI), so building needs a C
- * compiler and nothing else: no Node headers, no node-gyp.
+ * The Node-API declarations are written out in node_api.h (the API is a stable C ABI), so building needs
+ * a C compiler and nothing else: no Node headers, no node-gyp.
  */
-#include <stddef.h>
-#include <stdint.h>
-
-typedef struct napi_env__* napi_env;
-typedef struct napi_value__* napi_value;
-typedef struct napi_callback_info__* napi_callback_info;
-typedef int napi_status; /* napi_ok = 0 */
-typedef napi_value (*napi_callback)(napi_env, napi_callback_info);
-napi_status napi_get_cb_info(napi_env, napi_callback_info, size_t*, napi_value*, napi_value*, void**);
-napi_status napi_get_typedarray_info(napi_env, napi_value, int*, size_t*, void**, napi_value*, size_t*);
-napi_status napi_get_value_int32(napi_env, napi_value, int32_t*);
-napi_status napi_create_function(napi_env, const char*, size_t, napi_callback, void*, napi_value*);
-napi_status napi_set_named_property(napi_env, napi_value, const char*, napi_value);
-napi_status napi_get_boolean(napi_env, int, napi_value*);
-napi_status napi_throw_error(napi_env, const char*, const char*);
+#include "node_api.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>

@@ -5,6 +5,9 @@ import type { Model } from "../model/model.js";
 import { isLayer, type Layer } from "../model/layer.js";
 import { recurrentPlan } from "../layers/recurrent/rnn_layer.js";
 import { nativeProductsStatus } from "../layers/recurrent/fused/native.js";
+import { nativeStepsStatus } from "../layers/recurrent/fused/native_steps.js";
+import { FUSED_CELLS } from "../layers/recurrent/fused/cells/index.js";
+import type { FusedRun } from "../layers/recurrent/fused/plan.js";
 import { Bool, decodeArgs, refuseArgumentsPast } from "../args.js";
 
 export interface RnnPathRow {
@@ -19,6 +22,13 @@ export interface RnnPathRow {
    * not native. Both give the same numbers. Null on the step-wise path.
    */
   readonly products: string | null;
+  /**
+   * On the fused path, which step functions (the gates' arithmetic) its kernels use: "native (AVX2)"
+   * (generated for the layer's cell and activations and built on first use, where the products are
+   * native) or "WebAssembly SIMD: " and why not native. Both give the same numbers. Null on the
+   * step-wise path.
+   */
+  readonly steps: string | null;
 }
 
 /** Recurrent layers inside a layer value (itself, or the layers a wrapper holds), with a path prefix. */
@@ -38,6 +48,11 @@ function recurrentLayers(layer: Layer, prefix: string): { name: string; layer: L
  * @example
  * console.table(rnn_fused_status(model)); // which path each recurrent layer takes, and why
  */
+function stepsOf(run: FusedRun): string {
+  const s = nativeStepsStatus(FUSED_CELLS[run.cell], run.activation, run.recurrentActivation);
+  return s.native ? "native (AVX2)" : `WebAssembly SIMD: ${s.detail}`;
+}
+
 export function rnn_fused_status(model: Model, args: { training?: boolean } = {}): RnnPathRow[] {
   const fn = "rnn_fused_status";
   refuseArgumentsPast(fn, ["model", "args"], arguments);
@@ -57,6 +72,7 @@ export function rnn_fused_status(model: Model, args: { training?: boolean } = {}
             path: plan.path,
             reason: plan.reason,
             products: plan.path === "fused" ? products : null,
+            steps: plan.path === "fused" ? stepsOf(plan.run) : null,
           }),
         );
     }

@@ -13,6 +13,7 @@ import { FUSED_CELLS } from "../../src/layers/recurrent/fused/cells/index.js";
 import { allFunctionsFor, kernelsFor, newMemory } from "../../src/layers/recurrent/fused/step_kernels.js";
 import { GEMM_FUNCTIONS, gemmFunction, TN_K_BLOCK } from "../../src/layers/recurrent/fused/gemm.js";
 import { moduleBytes } from "../../src/layers/recurrent/fused/wasm.js";
+import { setNativeSteps } from "../../src/layers/recurrent/fused/native_steps.js";
 import { arenaBytes, keptBuffers } from "../../src/layers/recurrent/fused/mem.js";
 
 /** Deterministic uniform(-scale, scale) values. */
@@ -650,6 +651,10 @@ describe("fused kernels when their memory grows inside the kernel", () => {
 });
 
 describe("WebAssembly step functions (step_kernels.ts)", () => {
+  // these tests read and run the WebAssembly step functions themselves (native_steps.test.ts compares
+  // the native ones with them)
+  before(() => setNativeSteps(false));
+  after(() => setNativeSteps(true));
   const WA = (globalThis as any).WebAssembly;
   const CELLS = Object.values(FUSED_CELLS);
   const fresh = () => {

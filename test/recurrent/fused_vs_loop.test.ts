@@ -228,9 +228,11 @@ describe("use_cudnn and rnn_fused_status choose and report the path", () => {
       bidirectional({ layer: layer_simple_rnn({ units: 2, dropout: 0.5 }) }),
     );
     const rows = rnn_fused_status(model);
-    // which products the fused rows use depends on the machine (test/fused/native_products.test.ts)
+    // which products and step functions the fused rows use depends on the machine
+    // (test/fused/native_products.test.ts, native_steps.test.ts)
     expect(rows.map((r) => typeof r.products)).to.deep.equal(["string", "object", "string", "string"]);
-    expect(rows.map(({ products: _, ...row }) => row)).to.deep.equal([
+    expect(rows.map((r) => typeof r.steps)).to.deep.equal(["string", "object", "string", "string"]);
+    expect(rows.map(({ products: _, steps: __, ...row }) => row)).to.deep.equal([
       { layer: "gru", class_name: "GRU", path: "fused", reason: null },
       { layer: "lstm", class_name: "LSTM", path: "step-wise", reason: "use_cudnn = FALSE" },
       { layer: "bidirectional/forward", class_name: "SimpleRNN", path: "fused", reason: null },
@@ -243,6 +245,7 @@ describe("use_cudnn and rnn_fused_status choose and report the path", () => {
       path: "step-wise",
       reason: "dropout / recurrent_dropout apply while training",
       products: null,
+      steps: null,
     });
   });
 
@@ -400,6 +403,7 @@ describe("the fused path checks its environment", () => {
           reason:
             "the tensorflow backend has no fused recurrent kernel here: the step-wise loop runs on TensorFlow's native ops",
           products: null,
+          steps: null,
         },
         {
           layer: "lstm",
@@ -408,6 +412,7 @@ describe("the fused path checks its environment", () => {
           reason:
             "the tensorflow backend has no fused recurrent kernel here: the step-wise loop runs on TensorFlow's native ops",
           products: null,
+          steps: null,
         },
       ]);
       // no error, also where the wasm and cpu backends refuse (dropout while training)

@@ -12,7 +12,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -27,7 +27,9 @@ interface Addon {
   supported(): boolean;
 }
 
-const SOURCE = fileURLToPath(new URL("../../../../assets/native/products.c", import.meta.url));
+/** assets/native: the C sources and the headers they share. */
+const NATIVE_DIR = fileURLToPath(new URL("../../../../assets/native/", import.meta.url));
+const PRODUCTS_SOURCE = join(NATIVE_DIR, "products.c");
 const FLAGS = ["-O3", "-ffp-contract=off", "-shared", "-fPIC", "-w"];
 
 /** The addon (and the file it was loaded from), or why the WebAssembly products run instead. */
@@ -44,20 +46,24 @@ function cacheDir(env: NodeJS.ProcessEnv): string {
 }
 
 /**
- * Builds the addon into the cache unless it is there (a temporary file renamed into place: no debris, no
- * half file). A file there that this user does not own is not loaded (someone else could have put it
- * there); one that does not load (`fresh`) is built again.
+ * Builds the addon `name` from C `source` into the cache unless it is there (named by a digest of the
+ * source, the headers it may include, the compiler and its flags; a temporary file renamed into place:
+ * no debris, no half file). A file there that this user does not own is not loaded (someone else could
+ * have put it there); one that does not load (`fresh`) is built again.
  */
-function built(env: NodeJS.ProcessEnv, fresh: boolean): string {
-  const source = readFileSync(SOURCE);
+function built(env: NodeJS.ProcessEnv, fresh: boolean, name: string, source: string): string {
   const compiler = env.CC || "cc";
-  const digest = createHash("sha256")
-    .update(source)
+  const hash = createHash("sha256").update(source);
+  for (const h of readdirSync(NATIVE_DIR)
+    .filter((f) => f.endsWith(".h"))
+    .sort())
+    hash.update(h).update(readFileSync(join(NATIVE_DIR, h)));
+  const digest = hash
     .update(JSON.stringify([compiler, FLAGS, process.platform, process.arch]))
     .digest("hex")
     .slice(0, 16);
   const dir = cacheDir(env);
-  const file = join(dir, `products-${digest}.node`);
+  const file = join(dir, `${name}-${digest}.node`);
   if (existsSync(file)) {
     if (statSync(file).uid !== uid) throw new Error(`${file} belongs to another user`);
     if (!fresh) return file;
@@ -66,12 +72,44 @@ function built(env: NodeJS.ProcessEnv, fresh: boolean): string {
   mkdirSync(dir, { recursive: true });
   const partial = `${file}.${process.pid}.partial`;
   try {
-    execFileSync(compiler, [...FLAGS, SOURCE, "-o", partial], { stdio: "pipe", timeout: 60_000 });
+    execFileSync(compiler, [...FLAGS, "-I", NATIVE_DIR, "-x", "c", "-", "-o", partial], {
+      input: source,
+      stdio: "pipe",
+      timeout: 60_000,
+    });
     renameSync(partial, file);
   } finally {
     rmSync(partial, { force: true });
   }
   return file;
+}
+
+/**
+ * The addon `name` built from `source` (`what` names the source in messages), loaded; or why it could
+ * not be. Whether this machine may build native code at all is the caller's (`nativeProblem`).
+ */
+export function loadAddon<T>(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  source: string,
+  what: string,
+): { addon: T; file: string } | string {
+  let problem = "";
+  for (const fresh of [false, true]) {
+    let file: string;
+    try {
+      file = built(env, fresh, name, source);
+    } catch (e) {
+      const why = (e as { stderr?: Buffer }).stderr?.toString().trim() || (e as Error).message;
+      return `could not build ${what} with ${env.CC || "cc"}: ${why.split("\n")[0]}`;
+    }
+    try {
+      return { addon: createRequire(import.meta.url)(file) as T, file };
+    } catch (e) {
+      problem = `could not load ${file}: ${(e as Error).message}`;
+    }
+  }
+  return problem;
 }
 
 /**
@@ -83,23 +121,9 @@ export function decideNativeProducts(env: NodeJS.ProcessEnv): { addon: Addon; fi
   if (process.platform !== "linux" || process.arch !== "x64")
     return `no native products for ${process.platform}/${process.arch} (Linux x86-64 only)`;
   if (!relaxedSimd()) return "relaxed SIMD is off: the WebAssembly products multiply and add separately";
-  let problem = "";
-  for (const fresh of [false, true]) {
-    let file: string;
-    try {
-      file = built(env, fresh);
-    } catch (e) {
-      const why = (e as { stderr?: Buffer }).stderr?.toString().trim() || (e as Error).message;
-      return `could not build ${SOURCE} with ${env.CC || "cc"}: ${why.split("\n")[0]}`;
-    }
-    try {
-      const addon = createRequire(import.meta.url)(file) as Addon;
-      return addon.supported() ? { addon, file } : "this CPU has no AVX2 and FMA";
-    } catch (e) {
-      problem = `could not load ${file}: ${(e as Error).message}`;
-    }
-  }
-  return problem;
+  const loaded = loadAddon<Addon>(env, "products", readFileSync(PRODUCTS_SOURCE, "utf8"), PRODUCTS_SOURCE);
+  if (typeof loaded === "string") return loaded;
+  return loaded.addon.supported() ? loaded : "this CPU has no AVX2 and FMA";
 }
 
 /** The addon when this machine can run it (decided once per process), else null. */
@@ -134,12 +158,14 @@ export function setNativeProducts(on: boolean): void {
 
 /**
  * Native products run, per thread: this thread counts at 0, worker i at `nativeCounterSlot(i)` (threads.ts
- * hands the array to the workers). A cache line each: counting on every product must not make the
- * threads share one (slots are reused past 8 threads: still exact, Atomics.add).
+ * hands the array to the workers); native step functions (native_steps.ts) at STEP_COUNT_OFFSET past
+ * those. A cache line each: counting on every call must not make the threads share one (slots are
+ * reused past 8 threads: still exact, Atomics.add).
  */
 const COUNTER_STRIDE = 16;
 const COUNTER_SLOTS = 8;
 export const nativeProductCounter = new Int32Array(new SharedArrayBuffer(4 * COUNTER_STRIDE * COUNTER_SLOTS));
+export const STEP_COUNT_OFFSET = 1;
 export const nativeCounterSlot = (worker: number): number => ((worker + 1) % COUNTER_SLOTS) * COUNTER_STRIDE;
 /** How many native products this process has run, worker threads included (tests assert that the path ran). */
 export function nativeProductCalls(): number {

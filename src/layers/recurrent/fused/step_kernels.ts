@@ -5,30 +5,27 @@
  * instantiated on the kernels' arena (mem.ts) by every thread that runs it (threads.ts).
  *
  * A step function runs over the B rows of one timestep; per row, a unit loop four units at a time
- * (f32x4) and then one at a time for the units left over. The phase body is the per-unit arithmetic; the
- * skeleton around it here is the same for every cell:
- *  - "forward": masked rows keep their states (the body's `state` writes select the old value).
- *  - "grad" (backward): g = dhrec + [dh] + dy [+ dyc], the gradient w.r.t. the step's new h from the
- *    recurrent product of the next step, the direct path (dh), the output, and the output gradient carried
- *    back through masked steps (dyc). The masked variant (suffix _m) branches per row: a masked row passes
- *    its state gradients on (dh ← dh + dhrec, `state` buffers untouched), adds what its output gets to dyc
- *    (dy2: dy, or zeros under zero_output_for_mask) and writes zeros wherever the body stores.
- *  - "plain": the body on every row.
+ * (f32x4) and then one at a time for the units left over, around the phase body as phase_layout.ts
+ * writes it. Where the machine has them, the step functions are native instead (native_steps.ts: the
+ * same C from the same phases, imported by the module), and so are the products (native.ts).
  *
  * Signatures: every parameter is an i32 named once, in the function's `params` (row counts, pointers
  * into the memory as byte offsets, strides in bytes); the wasm type and the call site both come from that
  * list. `StepKernel.call` takes the arguments by name and refuses a missing one (positionally it would
  * silently become address 0).
  */
-import type { FusedCell, Phase, PhaseIO, StepBuffer } from "./cells/types.js";
+import type { FusedCell } from "./cells/types.js";
 import { GEMM_FUNCTIONS, GEMM_PARAMS, PACK_PARAMS } from "./gemm.js";
-import type { FusedActivation, LaneAlgebra } from "./lane_algebra.js";
+import type { FusedActivation } from "./lane_algebra.js";
 import { nativeImports, useNativeProducts } from "./native.js";
+import { nativeStepImports, nativeStepsFor, type NativeSteps } from "./native_steps.js";
+import { liveRow, maskedRow, rowBlocks, stepLayouts, strideParam, type PhaseLayout } from "./phase_layout.js";
 import {
   SCALAR,
   VECTOR,
   WasmAlgebra,
   add,
+  importedFunction,
   and,
   call,
   defineFunction,
@@ -55,187 +52,7 @@ import {
 } from "./wasm.js";
 
 // ---------------------------------------------------------------------------------------------
-// Step functions from phases
-
-/** The buffers the grad skeleton adds: the recurrent product's gradient, the output gradient and its carry. */
-export type SkeletonBuffer = "dhrec" | "dy" | "dyc" | "dy2";
-
-/** How far a buffer's pointer moves from one row to the next: that many units (u floats), or a stride parameter. */
-export function rowBlocks(buffer: StepBuffer | SkeletonBuffer, cell: FusedCell): number | "stride" {
-  switch (buffer) {
-    case "bi":
-    case "br":
-      return 0;
-    case "rec":
-    case "dr":
-      return cell.recurrentGates;
-    case "gates":
-      return cell.savedGates;
-    case "xp":
-    case "dxp":
-    case "dy":
-    case "dy2":
-      return "stride";
-    default:
-      return 1;
-  }
-}
-
-export const strideParam = (buffer: string): string => `${buffer}stride`;
-
-/** What a dry run of a phase body shows: the buffers it touches (in order), its stores, and what it uses. */
-interface BodyShape {
-  readonly buffers: readonly StepBuffer[];
-  readonly stores: readonly (readonly [StepBuffer, number])[];
-  /** Blocks of each buffer the body reaches (the highest block it loads or stores, plus one). */
-  readonly blocks: ReadonlyMap<StepBuffer, number>;
-  /** Whether it writes states (`state`). */
-  readonly state: boolean;
-  /** Whether it has a direct state-gradient path (`directStateGrad`). */
-  readonly direct: boolean;
-}
-
-function shapeOf(phaseBody: (io: PhaseIO<Code>, A: WasmAlgebra) => void): BodyShape {
-  const buffers: StepBuffer[] = [];
-  const stores: [StepBuffer, number][] = [];
-  const blocks = new Map<StepBuffer, number>();
-  let state = false,
-    direct = false;
-  const touch = (b: StepBuffer, k: number) => {
-    if (!buffers.includes(b)) buffers.push(b);
-    blocks.set(b, Math.max(blocks.get(b) ?? 0, k + 1));
-  };
-  let locals = 0;
-  phaseBody(
-    {
-      load: (b, k) => {
-        touch(b, k);
-        return get(0);
-      },
-      store: (b, k) => {
-        touch(b, k);
-        stores.push([b, k]);
-      },
-      state: (b, k) => {
-        touch(b, k);
-        state = true;
-      },
-      g: get(0),
-      directStateGrad: () => {
-        direct = true;
-      },
-    },
-    new WasmAlgebra(VECTOR, () => locals++, "linear", "linear"),
-  );
-  return { buffers, stores, blocks, state, direct };
-}
-
-/**
- * A step function of one phase of a cell, whatever runs it (WebAssembly here, native AVX2:
- * native_steps.ts): its name, parameters, and the bookkeeping around the phase body.
- */
-export interface PhaseLayout {
-  readonly cell: FusedCell;
-  readonly phase: Phase;
-  readonly fname: string;
-  readonly shape: BodyShape;
-  readonly grad: boolean;
-  /** The _m variant of a "grad" phase. */
-  readonly masked: boolean;
-  /** A forward phase that writes states: masked rows keep theirs. */
-  readonly keepsStates: boolean;
-  /** Whether the gradient reads (and writes) the carried state gradient dh. */
-  readonly usesDh: boolean;
-  /** The buffers it touches: the body's, then the grad skeleton's. */
-  readonly buffers: readonly (StepBuffer | SkeletonBuffer)[];
-  /** Its i32 parameters, in order. */
-  readonly params: readonly string[];
-}
-
-/** The step function of phase `phaseIndex` of `cell` (`masked`: the _m variant of a "grad" phase). */
-export function phaseLayout(
-  cell: FusedCell,
-  phaseIndex: number,
-  direction: "forward" | "backward",
-  masked: boolean,
-): PhaseLayout {
-  const phase = (direction === "forward" ? cell.forward : cell.backward)[phaseIndex];
-  const shape = shapeOf(phase.body);
-  const grad = phase.kind === "grad";
-  const keepsStates = phase.kind === "forward" && shape.state;
-  const usesDh = grad && (shape.direct || masked);
-  const skeleton: (StepBuffer | SkeletonBuffer)[] = grad
-    ? ["dhrec", "dy", ...(usesDh ? (["dh"] as const) : []), ...(masked ? (["dyc", "dy2"] as const) : [])]
-    : [];
-  const buffers = [...shape.buffers, ...skeleton];
-  const params = [
-    "B",
-    "u4",
-    ...buffers.flatMap((b) => (rowBlocks(b, cell) === "stride" ? [b, strideParam(b)] : [b])),
-    ...(keepsStates || masked ? ["mask", "mstride"] : []),
-  ];
-  const fname = `${cell.id}_${phase.name}${masked ? "_m" : ""}`;
-  return { cell, phase, fname, shape, grad, masked, keepsStates, usesDh, buffers, params };
-}
-
-/**
- * The unit-loop body of a live row (of every row, outside the _m variant) in A's statements: the grad
- * skeleton's g, the phase body, the carried gradient. `at(b, k)`: the address of block k of buffer b
- * at this row's units; `isMasked()`: the condition "row is masked" (forward phases that keep states).
- */
-export function liveRow<V>(
-  layout: PhaseLayout,
-  A: LaneAlgebra<V>,
-  at: (buffer: string, block: number) => V,
-  isMasked: () => V,
-): void {
-  const { grad, usesDh, masked, keepsStates } = layout;
-  const loaded = new Map<string, V>();
-  const load = (b: string, k: number): V => {
-    const key = `${b}:${k}`;
-    let v = loaded.get(key);
-    if (v === undefined) loaded.set(key, (v = A.load(at(b, k))));
-    return v;
-  };
-  const store = (b: string, k: number, v: V) => {
-    loaded.delete(`${b}:${k}`);
-    A.store(at(b, k), v);
-  };
-  let g = A.one;
-  if (grad) {
-    g = load("dhrec", 0);
-    if (usesDh) g = A.add(g, load("dh", 0));
-    g = A.add(g, load("dy", 0));
-    if (masked) {
-      g = A.add(g, load("dyc", 0));
-      store("dyc", 0, A.constant(0));
-    }
-  }
-  let direct = false;
-  layout.phase.body(
-    {
-      load,
-      store,
-      state: (b, k, v) => store(b, k, keepsStates ? A.where(isMasked(), load(b, k), v) : v),
-      g,
-      directStateGrad: (v) => {
-        direct = true;
-        store("dh", 0, v);
-      },
-    },
-    A,
-  );
-  // the state gradient carried in dh is now in g
-  if (usesDh && !direct) store("dh", 0, A.constant(0));
-}
-
-/** A masked row of the _m variant in A's statements: state gradients passed on, the output gradient carried, zeros stored. */
-export function maskedRow<V>(layout: PhaseLayout, A: LaneAlgebra<V>, at: (buffer: string, block: number) => V): void {
-  const load = (b: string) => A.load(at(b, 0));
-  if (layout.usesDh) A.store(at("dh", 0), A.add(load("dh"), load("dhrec")));
-  A.store(at("dyc", 0), A.add(load("dyc"), load("dy2")));
-  for (const [b, k] of layout.shape.stores) A.store(at(b, k), A.constant(0));
-}
+// Step functions from phases (phase_layout.ts)
 
 /** The WebAssembly function of a phase's step function. */
 function phaseFunction(
@@ -253,12 +70,9 @@ function phaseFunction(
       (shift: number) =>
       (buffer: string, block: number): Code => {
         const unit = shift === 0 ? get(L.j) : add(get(L.j), i32(shift));
-        return block === 0
-          ? add(get(L[buffer]), unit)
-          : add(add(get(L[buffer]), unit), mul(get(L.u4), i32(block)));
+        return block === 0 ? add(get(L[buffer]), unit) : add(add(get(L[buffer]), unit), mul(get(L.u4), i32(block)));
       };
-    const algebra = (lanes: Lanes) =>
-      new WasmAlgebra(lanes, () => valueLocal(lanes), activation, recurrentActivation);
+    const algebra = (lanes: Lanes) => new WasmAlgebra(lanes, () => valueLocal(lanes), activation, recurrentActivation);
 
     /** The unit-loop body of a live row (or of every row), in `lanes`, as its statements. */
     const liveStatements = (lanes: Lanes, shift = 0): Code[] => {
@@ -535,16 +349,21 @@ function backwardSequence(cell: FusedCell, fns: readonly WasmFunction[], masked:
   );
 }
 
-/** A cell's module: the utilities, its step functions, and its sequence functions, which call them. */
-function cellFunctions(cell: FusedCell, act: FusedActivation, ract: FusedActivation, native = false): WasmFunction[] {
-  const fns = [
-    ...UTILITY_FUNCTIONS(native),
-    ...cell.forward.map((_, i) => phaseFunction(phaseLayout(cell, i, "forward", false), act, ract)),
-  ];
-  cell.backward.forEach((p, i) => {
-    fns.push(phaseFunction(phaseLayout(cell, i, "backward", false), act, ract));
-    if (p.kind === "grad") fns.push(phaseFunction(phaseLayout(cell, i, "backward", true), act, ract));
-  });
+/**
+ * A cell's module: its step functions (imported first when they are native), the utilities, and its
+ * sequence functions, which call them.
+ */
+function cellFunctions(
+  cell: FusedCell,
+  act: FusedActivation,
+  ract: FusedActivation,
+  native = false,
+  steps: NativeSteps | null = null,
+): WasmFunction[] {
+  const layouts = stepLayouts(cell);
+  const fns = steps
+    ? [...layouts.map((l) => importedFunction("steps", l.fname, l.params)), ...UTILITY_FUNCTIONS(native)]
+    : [...UTILITY_FUNCTIONS(native), ...layouts.map((l) => phaseFunction(l, act, ract))];
   fns.push(forwardSequence(cell, fns), backwardSequence(cell, fns, false), backwardSequence(cell, fns, true));
   return fns;
 }
@@ -614,6 +433,8 @@ export interface CompiledModule {
   readonly functions: readonly WasmFunction[];
   /** Whether it imports its products from the native addon (native.ts). */
   readonly native: boolean;
+  /** The native step functions it imports (native_steps.ts), or null. */
+  readonly steps: NativeSteps | null;
 }
 
 /** A cell's functions: its step functions (forward phases, backward unmasked and masked), its sequence functions. */
@@ -643,19 +464,25 @@ function compile(
   functions: (native: boolean) => readonly WasmFunction[],
   shared: boolean,
   native: boolean,
+  steps: NativeSteps | null = null,
 ): CompiledModule {
-  const k = `${key}${shared ? "/shared" : ""}${native ? "/native" : ""}`;
+  const k = `${key}${shared ? "/shared" : ""}${native ? "/native" : ""}${steps ? "/steps" : ""}`;
   let c = compiled.get(k);
   if (!c) {
     const fns = functions(native);
-    compiled.set(k, (c = { key: k, module: new WA!.Module(moduleBytes(fns, shared)), functions: fns, native }));
+    const module = new WA!.Module(moduleBytes(fns, shared));
+    compiled.set(k, (c = { key: k, module, functions: fns, native, steps }));
   }
   return c;
 }
 
 /** Instantiates a module on `memory` and checks every export against its declared signature. */
 export function instantiate(c: CompiledModule, memory: WasmMemory): Map<string, StepKernel> {
-  const exports = new WA!.Instance(c.module, { env: { memory }, ...(c.native ? nativeImports(memory) : {}) }).exports;
+  const exports = new WA!.Instance(c.module, {
+    env: { memory },
+    ...(c.native ? nativeImports(memory) : {}),
+    ...(c.steps ? nativeStepImports(memory, c.steps) : {}),
+  }).exports;
   return new Map(
     c.functions.map((f) => {
       const e = exports[f.name];
@@ -693,11 +520,18 @@ export class MemoryKernels {
   /** `cell`'s functions for these activations (SimpleRNN: any recurrent activation; it has none). */
   cell(cell: FusedCell, activation: FusedActivation, recurrentActivation: FusedActivation): CellKernels {
     const native = useNativeProducts();
+    const steps = native ? nativeStepsFor(cell, activation, recurrentActivation) : null;
     const key = `${cell.id}/${activation}/${recurrentActivation}`;
-    const bound = `${key}${native ? "/native" : ""}`;
+    const bound = `${key}${native ? "/native" : ""}${steps ? "/steps" : ""}`;
     let k = this.cells.get(bound);
     if (!k) {
-      const c = compile(key, (n) => cellFunctions(cell, activation, recurrentActivation, n), this.shared, native);
+      const c = compile(
+        key,
+        (n) => cellFunctions(cell, activation, recurrentActivation, n, steps),
+        this.shared,
+        native,
+        steps,
+      );
       const fns = instantiate(c, this.memory);
       const named = (name: string) => fns.get(`${cell.id}_${name}`)!;
       k = {

@@ -18,7 +18,14 @@
  */
 import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
-import { nativeCounterSlot, nativeProductCounter, nativeProductsFile, PRODUCT_IMPORTS_SOURCE } from "./native.js";
+import {
+  nativeCounterSlot,
+  nativeProductCounter,
+  nativeProductsFile,
+  PRODUCT_IMPORTS_SOURCE,
+  STEP_COUNT_OFFSET,
+} from "./native.js";
+import { STEP_IMPORTS_SOURCE } from "./native_steps.js";
 import type { CompiledModule, StepKernel, WasmMemory } from "./step_kernels.js";
 
 /** One call of a chunk: a function of the job's module and its arguments in parameter order. */
@@ -44,15 +51,20 @@ const { memory, control, port, nativeFile, nativeCounter, counterSlot } = worker
 const ctl = new Int32Array(control);
 const modules = new Map();
 const productImports = ${PRODUCT_IMPORTS_SOURCE};
+const stepImports = ${STEP_IMPORTS_SOURCE};
+const countStep = () => Atomics.add(nativeCounter, counterSlot + ${STEP_COUNT_OFFSET}, 1);
 let native;
 let seen = 0;
 for (;;) {
   Atomics.wait(ctl, ${GEN}, seen);
   seen = Atomics.load(ctl, ${GEN});
   for (let m; (m = receiveMessageOnPort(port)); ) {
-    const { id, module, names, usesNative } = m.message;
-    if (usesNative) native ??= productImports(memory, require(nativeFile), () => Atomics.add(nativeCounter, counterSlot, 1));
-    const exports = new WebAssembly.Instance(module, { env: { memory }, ...(usesNative ? { native } : {}) }).exports;
+    const { id, module, names, usesNative, steps } = m.message;
+    const imports = { env: { memory } };
+    if (usesNative)
+      imports.native = native ??= productImports(memory, require(nativeFile), () => Atomics.add(nativeCounter, counterSlot, 1));
+    if (steps) imports.steps = stepImports(memory, require(steps.file), steps.functions, countStep);
+    const exports = new WebAssembly.Instance(module, imports).exports;
     modules.set(id, names.map((n) => exports[n]));
   }
   for (;;) {
@@ -172,6 +184,7 @@ export class ThreadPool {
           module: compiled.module,
           names: compiled.functions.map((f) => f.name),
           usesNative: compiled.native,
+          steps: compiled.steps,
         });
         w.sent.add(id);
       }

@@ -1,0 +1,252 @@
+/**
+ * Native step functions: a cell's phases (cells/*.ts) as AVX2 C, generated here from the same phase
+ * bodies, row skeleton (step_kernels.ts `liveRow`, `maskedRow`) and activations (lane_algebra.ts) as the
+ * WebAssembly step functions, compiled on first use per (cell, activation, recurrent activation) into
+ * the cache that holds the native products (native.ts), and imported by the cell's WebAssembly module in
+ * place of its own step functions. The sequence functions, the products, the threads are unchanged.
+ *
+ * The same bits as the WebAssembly: every operation is the same IEEE float32 operation in the same order
+ * (separate multiply and add, -ffp-contract=off), min / max keep WebAssembly's NaN and ±0 rules
+ * (assets/native/steps.h), constants are the float32 bits WebAssembly's hold. 8 units per instruction
+ * instead of 4: an LSTM step ran 2.6–2.9× faster (bench/probes/lstm_step_native.ts).
+ *
+ * Used wherever the native products are (native.ts `useNativeProducts`) unless `setNativeSteps(false)`;
+ * a cell whose file does not build runs its WebAssembly steps (`nativeStepsStatus` says why).
+ */
+import type { FusedCell } from "./cells/types.js";
+import { LaneAlgebra, type FusedActivation, type Instructions } from "./lane_algebra.js";
+import { loadAddon, nativeProductCounter, STEP_COUNT_OFFSET, useNativeProducts } from "./native.js";
+import { liveRow, maskedRow, rowBlocks, stepLayouts, strideParam, type PhaseLayout } from "./phase_layout.js";
+
+// ---------------------------------------------------------------------------------------------
+// C from phases
+
+const f32bits = (x: number): number => new Uint32Array(new Float32Array([x]).buffer)[0];
+const hex = (bits: number): string => `0x${bits.toString(16).padStart(8, "0")}`;
+const CONSTANT = /^K\((0x[0-9a-f]{8})\)$/;
+
+/** The bits of a constant expression's float32 that is neither ±0 nor NaN, else null. */
+function ordinaryConstant(e: string): number | null {
+  const m = CONSTANT.exec(e);
+  if (!m) return null;
+  const bits = Number(m[1]);
+  const magnitude = bits & 0x7fffffff;
+  return magnitude === 0 || magnitude > 0x7f800000 ? null : bits;
+}
+
+/**
+ * WebAssembly's min / max of `a` and `b`: with a constant that is neither zero nor NaN, minps / maxps
+ * with the other operand second (x86 returns the second operand when one is NaN); otherwise steps.h's
+ * exact emulation.
+ */
+function minMax(op: "min" | "max", a: string, b: string): string {
+  if (ordinaryConstant(a) !== null) return `_mm256_${op}_ps(${a}, ${b})`;
+  if (ordinaryConstant(b) !== null) return `_mm256_${op}_ps(${b}, ${a})`;
+  return `wasm_${op}(${a}, ${b})`;
+}
+
+/** AVX2 expressions (8 lanes); loads and stores through `load` / `store` (full groups or the tail). */
+const avx2 = (load: string, store: string): Instructions<string> => ({
+  load: (addr) => `${load}(${addr})`,
+  store: (addr, v) => `${store}(${addr}, ${v});`,
+  constant: (x) => `K(${hex(f32bits(x))})`,
+  add: (a, b) => `_mm256_add_ps(${a}, ${b})`,
+  sub: (a, b) => `_mm256_sub_ps(${a}, ${b})`,
+  mul: (a, b) => `_mm256_mul_ps(${a}, ${b})`,
+  div: (a, b) => `_mm256_div_ps(${a}, ${b})`,
+  min: (a, b) => minMax("min", a, b),
+  max: (a, b) => minMax("max", a, b),
+  gt: (a, b) => `_mm256_cmp_ps(${a}, ${b}, _CMP_GT_OQ)`,
+  lt: (a, b) => `_mm256_cmp_ps(${a}, ${b}, _CMP_LT_OQ)`,
+  both: (a, b) => `_mm256_and_ps(${a}, ${b})`,
+  // a condition is all ones or all zeros per lane: blendv's sign-bit test is WebAssembly's bitselect
+  where: (c, a, b) => `_mm256_blendv_ps(${b}, ${a}, ${c})`,
+});
+const FULL = avx2("LD8", "ST8");
+const TAIL = avx2("LDT", "STT");
+
+/** Block k of buffer b at this row's units j. */
+const address = (buffer: string, block: number): string =>
+  `m + (size_t)${buffer} + (size_t)j${block === 0 ? "" : ` + (size_t)${block} * u4`}`;
+
+/** The C function of one step function (its parameters as WebAssembly's, from `args`). */
+function stepFunction(layout: PhaseLayout, act: FusedActivation, ract: FusedActivation): string {
+  const { cell, fname, buffers, params, masked, keepsStates } = layout;
+  let names = 0;
+  const body = (ops: Instructions<string>, row: (A: LaneAlgebra<string>) => void): string => {
+    const A = new LaneAlgebra<string>(
+      ops,
+      (e) => {
+        const v = `v${names++}`;
+        return [`const __m256 ${v} = ${e};`, v];
+      },
+      act,
+      ract,
+    );
+    row(A);
+    return A.statements.join("\n      ");
+  };
+  /** The unit loop: groups of 8 units, then the last group's tail lanes. */
+  const units = (row: (A: LaneAlgebra<string>) => void): string => `
+    for (j = 0; j < uv; j += 32) {
+      ${body(FULL, row)}
+    }
+    if (j < u4) {
+      ${body(TAIL, row)}
+    }`;
+  const live = units((A) => liveRow(layout, A, address, () => "keep"));
+  const isBuffer = new Set<string>(buffers);
+  const declarations = params.map((p, i) =>
+    isBuffer.has(p) || p === "mask" ? `uint32_t ${p} = (uint32_t)a[${i}];` : `const int32_t ${p} = a[${i}];`,
+  );
+  const blocks = (b: string): number => layout.shape.blocks.get(b as never) ?? 1;
+  const rowStride = (b: string): string => {
+    const n = rowBlocks(b as never, cell);
+    return n === "stride" ? strideParam(b) : `${n} * u4`;
+  };
+  const checks = buffers.map((b) => `!rows_within(length, ${b}, B, ${rowStride(b)}, (int64_t)${blocks(b)} * u4)`);
+  if (masked) checks.push("!rows_within(length, mask, B, mstride, 1)");
+  if (keepsStates) checks.push("(mask && !rows_within(length, mask, B, mstride, 1))");
+  const advance = buffers
+    .filter((b) => rowBlocks(b as never, cell) !== 0)
+    .map((b) => `${b} += ${rowStride(b)};`)
+    .join(" ");
+  const maskByte = "m[(size_t)mask + (size_t)b * mstride]";
+  const row = masked
+    ? `if (!${maskByte}) {${units((A) => maskedRow(layout, A, address))}
+    } else {${live}
+    }`
+    : keepsStates
+      ? `const int32_t masked = mask ? !${maskByte} : 0;
+    const __m256 keep = _mm256_castsi256_ps(_mm256_set1_epi32(-masked));${live}`
+      : live;
+  return `
+STEP_FN static int ${fname}(uint8_t* m, uint64_t length, const int32_t* a) {
+  ${declarations.join("\n  ")}
+  if (u4 < 0 || (u4 & 3)) return 1;
+  if (B <= 0) return 0;
+  if (${checks.join(" ||\n      ")}) return 1;
+  const int32_t uv = u4 & ~31;
+  const __m256i tail = tail_lanes((u4 - uv) >> 2);
+  int32_t j;
+  for (int32_t b = 0; b < B; b++) {
+    ${row}
+    ${advance}
+  }
+  return 0;
+}`;
+}
+
+/** The C file of `cell`'s step functions for these activations: an addon exporting each by name. */
+export function stepsSource(cell: FusedCell, act: FusedActivation, ract: FusedActivation): string {
+  const layouts = stepLayouts(cell);
+  return [
+    `/* ${cell.id} step functions, ${act} / ${ract}: generated by src/layers/recurrent/fused/native_steps.ts */`,
+    `#include "steps.h"`,
+    ...layouts.map((l) => stepFunction(l, act, ract)),
+    `static const struct step_entry STEPS[] = {`,
+    ...layouts.map((l) => `  {"${l.fname}", ${l.fname}, ${l.params.length}},`),
+    `};`,
+    `napi_value napi_register_module_v1(napi_env env, napi_value exports) {`,
+    `  return register_steps(env, exports, STEPS, ${layouts.length});`,
+    `}`,
+    "",
+  ].join("\n");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Building, loading, importing
+
+/** A cell's native step functions: the addon's file, and each function's name and parameter count. */
+export interface NativeSteps {
+  readonly file: string;
+  readonly functions: readonly (readonly [name: string, params: number])[];
+}
+
+type StepAddon = Record<string, (memory: Uint8Array, ...args: number[]) => void>;
+
+const built = new Map<string, NativeSteps | string>();
+const addons = new WeakMap<NativeSteps, StepAddon>();
+let enabled = true;
+
+/** `cell`'s native step functions for these activations (built on first use), or why they do not run. */
+function decide(cell: FusedCell, act: FusedActivation, ract: FusedActivation): NativeSteps | string {
+  if (!enabled) return "turned off (setNativeSteps(false))";
+  if (!useNativeProducts()) return "no native products here (rnn_fused_status()'s `products` says why)";
+  const key = `${cell.id}/${act}/${ract}`;
+  let b = built.get(key);
+  if (b === undefined) {
+    const loaded = loadAddon<StepAddon>(process.env, `steps-${cell.id}`, stepsSource(cell, act, ract), `${key} steps`);
+    if (typeof loaded === "string") b = loaded;
+    else {
+      b = { file: loaded.file, functions: stepLayouts(cell).map((l) => [l.fname, l.params.length] as const) };
+      addons.set(b, loaded.addon);
+    }
+    built.set(key, b);
+  }
+  return b;
+}
+
+/** `cell`'s native step functions for these activations (built on first use), or null where they do not run. */
+export function nativeStepsFor(cell: FusedCell, act: FusedActivation, ract: FusedActivation): NativeSteps | null {
+  const d = decide(cell, act, ract);
+  return typeof d === "string" ? null : d;
+}
+
+/** Whether `cell`'s step functions for these activations are native, and why not where they are not. */
+export function nativeStepsStatus(
+  cell: FusedCell,
+  act: FusedActivation,
+  ract: FusedActivation,
+): { native: boolean; detail: string } {
+  const d = decide(cell, act, ract);
+  return typeof d === "string" ? { native: false, detail: d } : { native: true, detail: `AVX2 (${d.file})` };
+}
+
+/**
+ * Off: modules compiled from now on define their own step functions (tests compare the two paths bit for
+ * bit; a module already compiled keeps its steps).
+ */
+export function setNativeSteps(on: boolean): void {
+  enabled = on;
+}
+
+/** How many native step functions this process has run, worker threads included (tests: the path ran). */
+export function nativeStepCalls(): number {
+  let n = 0;
+  for (let i = STEP_COUNT_OFFSET; i < nativeProductCounter.length; i += 16) n += Atomics.load(nativeProductCounter, i);
+  return n;
+}
+
+/**
+ * `(memory, addon, functions, count) => imports` for a module instantiated on `memory`, as source: the
+ * worker threads (threads.ts) evaluate the same text. Each import has its function's parameters (the
+ * module checks the arity) and hands the addon a view of the memory, renewed when the memory has grown.
+ */
+export const STEP_IMPORTS_SOURCE = `(memory, addon, functions, count) => {
+  let view = new Uint8Array(memory.buffer);
+  const current = () => {
+    if (view.byteLength !== memory.buffer.byteLength) view = new Uint8Array(memory.buffer);
+    count();
+    return view;
+  };
+  const imports = {};
+  for (const [name, arity] of functions) {
+    const args = Array.from({ length: arity }, (_, i) => "a" + i).join(", ");
+    imports[name] = new Function("f", "current", "return (" + args + ") => f(current(), " + args + ")")(addon[name], current);
+  }
+  return imports;
+}`;
+
+const stepImports = new Function(`return ${STEP_IMPORTS_SOURCE}`)() as (
+  memory: { buffer: ArrayBuffer },
+  addon: StepAddon,
+  functions: NativeSteps["functions"],
+  count: () => void,
+) => Record<string, (...args: number[]) => void>;
+
+/** The import object's "steps" namespace for this thread's instance of a module with native `steps`. */
+export function nativeStepImports(memory: { buffer: ArrayBuffer }, steps: NativeSteps): object {
+  const count = () => Atomics.add(nativeProductCounter, STEP_COUNT_OFFSET, 1);
+  return { steps: stepImports(memory, addons.get(steps)!, steps.functions, count) };
+}
