@@ -18,6 +18,7 @@ napi_status napi_get_typedarray_info(napi_env, napi_value, int*, size_t*, void**
 napi_status napi_get_value_int32(napi_env, napi_value, int32_t*);
 napi_status napi_create_function(napi_env, const char*, size_t, napi_callback, void*, napi_value*);
 napi_status napi_set_named_property(napi_env, napi_value, const char*, napi_value);
-napi_status napi_get_boolean(napi_env, int, napi_value*);
+napi_status napi_get_boolean(napi_env, _Bool, napi_value*);
 napi_status napi_throw_error(napi_env, const char*, const char*);
+napi_status napi_create_int32(napi_env, int32_t, napi_value*);
 #endif

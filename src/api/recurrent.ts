@@ -17,15 +17,15 @@ export interface RnnPathRow {
   /** Why the step-wise loop is used (null on the fused path). */
   readonly reason: string | null;
   /**
-   * On the fused path, which matrix products its kernels use: "native (AVX2 + FMA)" (built with this
-   * machine's C compiler on first use; TSKERAS_NATIVE=0 turns them off) or "WebAssembly SIMD: " and why
-   * not native. Both give the same numbers. Null on the step-wise path.
+   * On the fused path, which matrix products its kernels use: "native (AVX-512)" or "native (AVX2 +
+   * FMA)" (built with this machine's C compiler on first use; TSKERAS_NATIVE=0 turns them off) or
+   * "WebAssembly SIMD: " and why not native. Both give the same numbers. Null on the step-wise path.
    */
   readonly products: string | null;
   /**
-   * On the fused path, which step functions (the gates' arithmetic) its kernels use: "native (AVX2)"
-   * (generated for the layer's cell and activations and built on first use, where the products are
-   * native) or "WebAssembly SIMD: " and why not native. Both give the same numbers. Null on the
+   * On the fused path, which step functions (the gates' arithmetic) its kernels use: "native (AVX-512)"
+   * or "native (AVX2)" (generated for the layer's cell and activations and built on first use, where
+   * the products are native) or "WebAssembly SIMD: " and why not native. Both give the same numbers. Null on the
    * step-wise path.
    */
   readonly steps: string | null;
@@ -43,14 +43,15 @@ function recurrentLayers(layer: Layer, prefix: string): { name: string; layer: L
  * calls run on the fused sequence kernels or the step-wise loop, and why. Both compute the same numbers;
  * the fused path is faster. Each row is the plan the layer's calls follow (the same `fusedPlan()` they
  * ask) on the backend in use now (see backend_info()), in training or inference, and on the fused path
- * which matrix products its kernels use (native AVX2 + FMA where this machine can build them).
+ * which matrix products and step functions its kernels use (native AVX-512 or AVX2 where this machine
+ * can build them).
  *
  * @example
  * console.table(rnn_fused_status(model)); // which path each recurrent layer takes, and why
  */
 function stepsOf(run: FusedRun): string {
   const s = nativeStepsStatus(FUSED_CELLS[run.cell], run.activation, run.recurrentActivation);
-  return s.native ? "native (AVX2)" : `WebAssembly SIMD: ${s.detail}`;
+  return s.native ? `native (${s.detail.split(" (")[0]})` : `WebAssembly SIMD: ${s.detail}`;
 }
 
 export function rnn_fused_status(model: Model, args: { training?: boolean } = {}): RnnPathRow[] {
@@ -60,7 +61,7 @@ export function rnn_fused_status(model: Model, args: { training?: boolean } = {}
   const { training } = decodeArgs(fn, { training: Bool }, args, { training: false });
   const rows: RnnPathRow[] = [];
   const native = nativeProductsStatus();
-  const products = native.native ? "native (AVX2 + FMA)" : `WebAssembly SIMD: ${native.detail}`;
+  const products = native.native ? `native (${native.detail.split(" (")[0]})` : `WebAssembly SIMD: ${native.detail}`;
   for (const top of model.layers) {
     for (const { name, layer } of recurrentLayers(top, top.name)) {
       const plan = recurrentPlan(layer, training);

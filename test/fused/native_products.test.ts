@@ -42,6 +42,7 @@ import {
   decideNativeProducts,
   nativeProductCalls,
   nativeProductsStatus,
+  setNativeProductLanes,
   setNativeProducts,
 } from "../../src/layers/recurrent/fused/native.js";
 import { threadedJobs, workerThreadFailures } from "../../src/layers/recurrent/fused/threads.js";
@@ -55,6 +56,8 @@ function unavailable(): string | null {
   return null;
 }
 const missing = unavailable();
+/** The products' vector widths on this machine: AVX2's 8 lanes, and AVX-512's 16 where the CPU has it (its default). */
+const widths: (8 | 16)[] = /^flags\s*:.*\bavx512f\b/m.test(readFileSync("/proc/cpuinfo", "utf8")) ? [8, 16] : [8];
 
 function values(n: number, seed: number): number[] {
   let s = seed >>> 0 || 1;
@@ -90,11 +93,10 @@ describe("fused kernels: native products", function () {
     if (missing) this.skip();
     const status = nativeProductsStatus();
     expect(status.native, status.detail).to.equal(true);
-    expect(status.detail).to.match(/AVX2 \+ FMA/);
+    const isa = widths.includes(16) ? "AVX-512" : "AVX2 + FMA";
+    expect(status.detail).to.contain(isa);
     const model = pipe(keras_model_sequential({ input_shape: [3, 2] }), layer_gru({ units: 2 }));
-    expect(rnn_fused_status(model)[0].products, "what rnn_fused_status() tells the user").to.equal(
-      "native (AVX2 + FMA)",
-    );
+    expect(rnn_fused_status(model)[0].products, "what rnn_fused_status() tells the user").to.equal(`native (${isa})`);
   });
 
   it("rnn_fused_status() says when the WebAssembly products run instead, and why", () => {
@@ -107,7 +109,7 @@ describe("fused kernels: native products", function () {
     }
   });
 
-  it("give the WebAssembly products' bits: row-major and packed B, Aᵀ, accumulate, partial panels, k = 0", async function () {
+  it("give the WebAssembly products' bits: row-major and packed B, Aᵀ, accumulate, partial panels, k = 0, AVX2 and AVX-512", async function () {
     if (missing) this.skip();
     const memory = newMemory(64, true);
     const kernels = kernelsFor(memory, true) as MemoryKernels;
@@ -121,36 +123,40 @@ describe("fused kernels: native products", function () {
       [40, 130, 9],
       [0, 4, 8],
       [5, 1, 1],
+      [9, 7, 33],
+      [17, 12, 56],
     ];
     let compared = 0;
-    for (const [m, k, n] of shapes)
-      for (const transA of [false, true])
-        for (const packed of [false, true])
-          for (const acc of [0, 1]) {
-            if (!packed && n % 8) continue;
-            const A = 1024,
-              B = A + 4 * m * k + 64,
-              C = B + 4 * Math.ceil(n / 8) * 8 * k + 64;
-            const run = (on: boolean) =>
-              withNative(on, () => {
-                f32.set(values(m * k, m + 3 * k), A / 4);
-                f32.set(values(Math.ceil(n / 8) * 8 * k, n + k), B / 4);
-                f32.set(values(m * n, 11), C / 4);
-                const args = { m, k, n, a: A, lda: transA ? 4 * m : 4 * k, b: B, c: C, ldc: 4 * n, acc };
-                const layout = packed ? { ldb: 32, bpanel: 32 * k } : { ldb: 4 * n, bpanel: 32 };
-                (transA ? kernels.utilities.gemmTN : kernels.utilities.gemmNN).call({ ...args, ...layout });
-                return Array.from(f32.subarray(C / 4, C / 4 + m * n));
-              });
-            const wasm = await run(false);
-            const native = await run(true);
-            expect(wasm.nativeCalls, "off: no native product").to.equal(0);
-            expect(native.nativeCalls, "on: the native product ran").to.equal(1);
-            expect(native.result, `${m}×${k}×${n} transA ${transA} packed ${packed} acc ${acc}`).to.deep.equal(
-              wasm.result,
-            );
-            compared++;
-          }
-    expect(compared).to.equal(48);
+    for (const lanes of widths)
+      for (const [m, k, n] of shapes)
+        for (const transA of [false, true])
+          for (const packed of [false, true])
+            for (const acc of [0, 1]) {
+              if (!packed && n % 8) continue;
+              const A = 1024,
+                B = A + 4 * m * k + 64,
+                C = B + 4 * Math.ceil(n / 8) * 8 * k + 64;
+              expect(setNativeProductLanes(lanes), `${lanes} lanes`).to.equal(true);
+              const run = (on: boolean) =>
+                withNative(on, () => {
+                  f32.set(values(m * k, m + 3 * k), A / 4);
+                  f32.set(values(Math.ceil(n / 8) * 8 * k, n + k), B / 4);
+                  f32.set(values(m * n, 11), C / 4);
+                  const args = { m, k, n, a: A, lda: transA ? 4 * m : 4 * k, b: B, c: C, ldc: 4 * n, acc };
+                  const layout = packed ? { ldb: 32, bpanel: 32 * k } : { ldb: 4 * n, bpanel: 32 };
+                  (transA ? kernels.utilities.gemmTN : kernels.utilities.gemmNN).call({ ...args, ...layout });
+                  return Array.from(f32.subarray(C / 4, C / 4 + m * n));
+                });
+              const wasm = await run(false);
+              const native = await run(true);
+              expect(wasm.nativeCalls, "off: no native product").to.equal(0);
+              expect(native.nativeCalls, "on: the native product ran").to.equal(1);
+              const what = `${lanes} lanes: ${m}×${k}×${n} transA ${transA} packed ${packed} acc ${acc}`;
+              expect(native.result, what).to.deep.equal(wasm.result);
+              compared++;
+            }
+    expect(compared).to.equal(60 * widths.length);
+    setNativeProductLanes(widths[widths.length - 1]);
   });
 
   it("refuse a product that reaches outside the memory (an error, not a crash)", async function () {

@@ -8,7 +8,7 @@
  */
 import { expect } from "chai";
 import { pipe } from "fp-ts/lib/function.js";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -35,7 +35,9 @@ import {
   nativeStepCalls,
   nativeStepsFor,
   nativeStepsStatus,
+  setNativeStepLanes,
   setNativeSteps,
+  type StepLanes,
 } from "../../src/layers/recurrent/fused/native_steps.js";
 import {
   rowBlocks,
@@ -52,6 +54,8 @@ import {
 import { threadedJobs, workerThreadFailures } from "../../src/layers/recurrent/fused/threads.js";
 
 const missing = nativeProductsStatus().native ? null : nativeProductsStatus().detail;
+/** The vector widths this machine runs: AVX2's 8 lanes, and AVX-512's 16 where the CPU has it (the default there). */
+const widths: StepLanes[] = /^flags\s*:.*\bavx512f\b/m.test(readFileSync("/proc/cpuinfo", "utf8")) ? [8, 16] : [8];
 
 /** Runs `f` with the native step functions on or off (modules compiled meanwhile take that setting). */
 async function withSteps<T>(on: boolean, f: () => Promise<T> | T): Promise<{ result: T; stepCalls: number }> {
@@ -148,7 +152,9 @@ describe("fused kernels: native step functions", function () {
     const status = nativeStepsStatus(FUSED_CELLS.lstm, "tanh", "sigmoid");
     expect(status.native, status.detail).to.equal(true);
     const model = pipe(keras_model_sequential({ input_shape: [3, 2] }), layer_lstm({ units: 2 }));
-    expect(rnn_fused_status(model)[0].steps, "what rnn_fused_status() tells the user").to.equal("native (AVX2)");
+    expect(rnn_fused_status(model)[0].steps, "what rnn_fused_status() tells the user").to.equal(
+      widths.includes(16) ? "native (AVX-512)" : "native (AVX2)",
+    );
   });
 
   it("rnn_fused_status() says when the WebAssembly step functions run instead, and why", () => {
@@ -164,37 +170,44 @@ describe("fused kernels: native step functions", function () {
   describe("every step function gives the WebAssembly one's bits", () => {
     // each activation once as the activation and once as the recurrent activation, per cell
     const pairs = FUSED_ACTIVATIONS.map((act, i) => [act, FUSED_ACTIVATIONS[(i + 1) % FUSED_ACTIVATIONS.length]]);
-    for (const cell of Object.values(FUSED_CELLS))
-      for (const [act, ract] of pairs)
-        it(`${cell.id}, ${act} / ${ract}`, function () {
-          if (missing) this.skip();
-          const memory = newMemory(32);
-          const k = kernelsFor(memory) as MemoryKernels;
-          const wasm = stepKernels(k, cell, act, ract, false);
-          const native = stepKernels(k, cell, act, ract, true);
-          expect([wasm.native, native.native], "which step functions each module imports").to.deep.equal([false, true]);
-          const words = new Uint32Array(memory.buffer);
-          const before = nativeStepCalls();
-          let calls = 0;
-          for (const layout of stepLayouts(cell))
-            // 13 units: one group of 8 and a tail of 5 (WebAssembly: a pair of 4, then 1 at a time)
-            for (const u of [13, 16, 3])
-              for (const masked of [[], [1, 4]]) {
-                words.fill(0);
-                const { args, end } = lay(layout, 6, u, new Float32Array(memory.buffer), masked);
-                if (!masked.length && "mask" in args && layout.masked) continue;
-                if (!masked.length && "mask" in args) args.mask = 0;
-                const start = words.slice(0, end / 4);
-                wasm.byName.get(layout.fname)!.call(args);
-                const expected = words.slice(0, end / 4);
-                words.set(start);
-                native.byName.get(layout.fname)!.call(args);
-                calls++;
-                const diff = differences(expected, words.slice(0, end / 4));
-                expect(diff, `${layout.fname}, ${u} units, rows ${masked} masked`).to.deep.equal([]);
-              }
-          expect(nativeStepCalls() - before, "each call ran natively").to.equal(calls);
-        });
+    after(() => setNativeStepLanes(widths[widths.length - 1]));
+    for (const lanes of widths)
+      for (const cell of Object.values(FUSED_CELLS))
+        for (const [act, ract] of pairs)
+          it(`${lanes} lanes: ${cell.id}, ${act} / ${ract}`, function () {
+            if (missing) this.skip();
+            setNativeStepLanes(lanes);
+            const memory = newMemory(32);
+            const k = kernelsFor(memory) as MemoryKernels;
+            const wasm = stepKernels(k, cell, act, ract, false);
+            const native = stepKernels(k, cell, act, ract, true);
+            expect([wasm.native, native.native], "which step functions each module imports").to.deep.equal([
+              false,
+              true,
+            ]);
+            const words = new Uint32Array(memory.buffer);
+            const before = nativeStepCalls();
+            let calls = 0;
+            for (const layout of stepLayouts(cell))
+              // 13 units: a group of 8 and a tail of 5 (WebAssembly: a pair of 4, then 1 at a time); 37 units:
+              // a pair of groups of 16, and a tail
+              for (const u of [13, 16, 3, 37])
+                for (const masked of [[], [1, 4]]) {
+                  words.fill(0);
+                  const { args, end } = lay(layout, 6, u, new Float32Array(memory.buffer), masked);
+                  if (!masked.length && "mask" in args && layout.masked) continue;
+                  if (!masked.length && "mask" in args) args.mask = 0;
+                  const start = words.slice(0, end / 4);
+                  wasm.byName.get(layout.fname)!.call(args);
+                  const expected = words.slice(0, end / 4);
+                  words.set(start);
+                  native.byName.get(layout.fname)!.call(args);
+                  calls++;
+                  const diff = differences(expected, words.slice(0, end / 4));
+                  expect(diff, `${layout.fname}, ${u} units, rows ${masked} masked`).to.deep.equal([]);
+                }
+            expect(nativeStepCalls() - before, "each call ran natively").to.equal(calls);
+          });
   });
 
   it("refuse a call that reaches outside the memory (an error, not a crash)", function () {

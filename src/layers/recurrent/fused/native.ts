@@ -1,8 +1,9 @@
 /**
- * Native matrix products for the fused kernels: assets/native/products.c (AVX2 + FMA, the same bits as
- * gemm.ts's WebAssembly products with relaxed SIMD's fused multiply-add), built with this machine's C
- * compiler on first use into a per-user cache and loaded as a Node addon. WebAssembly's 128-bit SIMD
- * runs the products at ≈ 60 GFLOP/s per core here; AVX2 + FMA at 107–128 (bench/gemm.ts; bench/ANALYSIS.md, round 6).
+ * Native matrix products for the fused kernels: assets/native/products.c (AVX-512 where the CPU has it,
+ * else AVX2 + FMA; the same bits as gemm.ts's WebAssembly products with relaxed SIMD's fused
+ * multiply-add), built with this machine's C compiler on first use into a per-user cache and loaded as a
+ * Node addon. WebAssembly's 128-bit SIMD runs the products at ≈ 60 GFLOP/s per core here, AVX2 + FMA at
+ * 107–128, AVX-512 at 170–230 (bench/gemm.ts; bench/ANALYSIS.md, rounds 6 and 7).
  *
  * The WebAssembly modules import gemm_nn / gemm_tn from "native" instead of defining them (gemm.ts
  * `GEMM_FUNCTIONS`); everything else — the sequence functions, the threads, the arena — is unchanged.
@@ -25,6 +26,10 @@ type NativeGemm = (memory: Uint8Array, transA: number, ...params: number[]) => v
 interface Addon {
   gemm: NativeGemm;
   supported(): boolean;
+  /** The products' vector width: 16 (AVX-512) or 8 (AVX2). */
+  lanes(): number;
+  /** Sets it (tests); false where the CPU lacks it. */
+  useLanes(n: number): boolean;
 }
 
 /** assets/native: the C sources and the headers they share. */
@@ -139,8 +144,19 @@ export function useNativeProducts(): boolean {
 
 /** Which products the fused kernels use, and why. */
 export function nativeProductsStatus(): { native: boolean; detail: string } {
-  if (useNativeProducts()) return { native: true, detail: `AVX2 + FMA (${(decided as { file: string }).file})` };
+  if (useNativeProducts()) {
+    const { addon, file } = decided as { addon: Addon; file: string };
+    return { native: true, detail: `${addon.lanes() === 16 ? "AVX-512" : "AVX2 + FMA"} (${file})` };
+  }
   return { native: false, detail: enabled ? (decided as string) : "turned off (setNativeProducts(false))" };
+}
+
+/**
+ * The products' vector width from now on, every thread (tests compare both with the WebAssembly
+ * products); false where the CPU lacks it or there are no native products.
+ */
+export function setNativeProductLanes(n: 8 | 16): boolean {
+  return addon()?.useLanes(n) ?? false;
 }
 
 /** The addon's file, for the worker threads (null when it is not loaded). */

@@ -13,6 +13,7 @@
  * Used wherever the native products are (native.ts `useNativeProducts`) unless `setNativeSteps(false)`;
  * a cell whose file does not build runs its WebAssembly steps (`nativeStepsStatus` says why).
  */
+import { readFileSync } from "node:fs";
 import type { FusedCell } from "./cells/types.js";
 import { LaneAlgebra, type FusedActivation, type Instructions } from "./lane_algebra.js";
 import { loadAddon, nativeProductCounter, STEP_COUNT_OFFSET, useNativeProducts } from "./native.js";
@@ -35,66 +36,87 @@ function ordinaryConstant(e: string): number | null {
 }
 
 /**
- * WebAssembly's min / max of `a` and `b`: with a constant that is neither zero nor NaN, minps / maxps
+ * WebAssembly's min / max of `a` and `b`: with a constant that is neither zero nor NaN, the instruction
  * with the other operand second (x86 returns the second operand when one is NaN); otherwise steps.h's
  * exact emulation.
  */
-function minMax(op: "min" | "max", a: string, b: string): string {
-  if (ordinaryConstant(a) !== null) return `_mm256_${op}_ps(${a}, ${b})`;
-  if (ordinaryConstant(b) !== null) return `_mm256_${op}_ps(${b}, ${a})`;
-  return `wasm_${op}(${a}, ${b})`;
+function minMax(op: "MIN" | "MAX", a: string, b: string): string {
+  if (ordinaryConstant(a) !== null) return `${op}(${a}, ${b})`;
+  if (ordinaryConstant(b) !== null) return `${op}(${b}, ${a})`;
+  return `wasm_${op.toLowerCase()}(${a}, ${b})`;
 }
 
-/** AVX2 expressions (8 lanes); loads and stores through `load` / `store` (full groups or the tail). */
-const avx2 = (load: string, store: string): Instructions<string> => ({
+/**
+ * Vector expressions in steps.h's macros (AVX-512 or AVX2, the same text); loads and stores through
+ * `load` / `store` (whole groups, or the last group's tail lanes).
+ */
+const vectorOps = (load: string, store: string): Instructions<string> => ({
   load: (addr) => `${load}(${addr})`,
   store: (addr, v) => `${store}(${addr}, ${v});`,
   constant: (x) => `K(${hex(f32bits(x))})`,
-  add: (a, b) => `_mm256_add_ps(${a}, ${b})`,
-  sub: (a, b) => `_mm256_sub_ps(${a}, ${b})`,
-  mul: (a, b) => `_mm256_mul_ps(${a}, ${b})`,
-  div: (a, b) => `_mm256_div_ps(${a}, ${b})`,
-  min: (a, b) => minMax("min", a, b),
-  max: (a, b) => minMax("max", a, b),
-  gt: (a, b) => `_mm256_cmp_ps(${a}, ${b}, _CMP_GT_OQ)`,
-  lt: (a, b) => `_mm256_cmp_ps(${a}, ${b}, _CMP_LT_OQ)`,
-  both: (a, b) => `_mm256_and_ps(${a}, ${b})`,
-  // a condition is all ones or all zeros per lane: blendv's sign-bit test is WebAssembly's bitselect
-  where: (c, a, b) => `_mm256_blendv_ps(${b}, ${a}, ${c})`,
+  add: (a, b) => `ADD(${a}, ${b})`,
+  sub: (a, b) => `SUB(${a}, ${b})`,
+  mul: (a, b) => `MUL(${a}, ${b})`,
+  div: (a, b) => `DIV(${a}, ${b})`,
+  min: (a, b) => minMax("MIN", a, b),
+  max: (a, b) => minMax("MAX", a, b),
+  gt: (a, b) => `GT(${a}, ${b})`,
+  lt: (a, b) => `LT(${a}, ${b})`,
+  both: (a, b) => `BOTH(${a}, ${b})`,
+  where: (c, a, b) => `WHERE(${c}, ${a}, ${b})`,
 });
-const FULL = avx2("LD8", "ST8");
-const TAIL = avx2("LDT", "STT");
+const FULL = vectorOps("LD", "ST");
+const TAIL = vectorOps("LDT", "STT");
 
-/** Block k of buffer b at this row's units j. */
-const address = (buffer: string, block: number): string =>
-  `m + (size_t)${buffer} + (size_t)j${block === 0 ? "" : ` + (size_t)${block} * u4`}`;
+/** Block k of buffer b at this row's units j (`second`: in the second group of a pair). */
+const address =
+  (second: boolean) =>
+  (buffer: string, block: number): string =>
+    `m + (size_t)${buffer} + (size_t)j${second ? " + GROUP" : ""}${block === 0 ? "" : ` + (size_t)${block} * u4`}`;
 
 /** The C function of one step function (its parameters as WebAssembly's, from `args`). */
 function stepFunction(layout: PhaseLayout, act: FusedActivation, ract: FusedActivation): string {
   const { cell, fname, buffers, params, masked, keepsStates } = layout;
   let names = 0;
-  const body = (ops: Instructions<string>, row: (A: LaneAlgebra<string>) => void): string => {
+  type Row = (A: LaneAlgebra<string>, at: (buffer: string, block: number) => string) => void;
+  const statements = (ops: Instructions<string>, row: Row, second = false): string[] => {
     const A = new LaneAlgebra<string>(
       ops,
       (e) => {
         const v = `v${names++}`;
-        return [`const __m256 ${v} = ${e};`, v];
+        return [`const VEC ${v} = ${e};`, v];
       },
       act,
       ract,
     );
-    row(A);
-    return A.statements.join("\n      ");
+    row(A, address(second));
+    return A.statements;
   };
-  /** The unit loop: groups of 8 units, then the last group's tail lanes. */
-  const units = (row: (A: LaneAlgebra<string>) => void): string => `
-    for (j = 0; j < uv; j += 32) {
+  const body = (ops: Instructions<string>, row: Row): string => statements(ops, row).join("\n      ");
+  /** Two groups of 8 units, their statements interleaved (as the WebAssembly forward steps: step_kernels.ts). */
+  const pair = (row: Row): string => {
+    const first = statements(FULL, row),
+      second = statements(FULL, row, true);
+    return first.flatMap((s, i) => [s, second[i]]).join("\n      ");
+  };
+  /** The unit loop: [pairs of groups,] groups of 8 units, then the last group's tail lanes. */
+  const units = (row: Row, pairs: boolean): string => `
+    j = 0;${
+      pairs
+        ? `
+    for (; j < uv2; j += 2 * GROUP) {
+      ${pair(row)}
+    }`
+        : ""
+    }
+    for (; j < uv; j += GROUP) {
       ${body(FULL, row)}
     }
     if (j < u4) {
       ${body(TAIL, row)}
     }`;
-  const live = units((A) => liveRow(layout, A, address, () => "keep"));
+  const pairs = !layout.grad;
+  const live = units((A, at) => liveRow(layout, A, at, () => "keep"), pairs);
   const isBuffer = new Set<string>(buffers);
   const declarations = params.map((p, i) =>
     isBuffer.has(p) || p === "mask" ? `uint32_t ${p} = (uint32_t)a[${i}];` : `const int32_t ${p} = a[${i}];`,
@@ -113,12 +135,12 @@ function stepFunction(layout: PhaseLayout, act: FusedActivation, ract: FusedActi
     .join(" ");
   const maskByte = "m[(size_t)mask + (size_t)b * mstride]";
   const row = masked
-    ? `if (!${maskByte}) {${units((A) => maskedRow(layout, A, address))}
+    ? `if (!${maskByte}) {${units((A, at) => maskedRow(layout, A, at), false)}
     } else {${live}
     }`
     : keepsStates
       ? `const int32_t masked = mask ? !${maskByte} : 0;
-    const __m256 keep = _mm256_castsi256_ps(_mm256_set1_epi32(-masked));${live}`
+    const COND keep = KEEP(masked);${live}`
       : live;
   return `
 STEP_FN static int ${fname}(uint8_t* m, uint64_t length, const int32_t* a) {
@@ -126,8 +148,8 @@ STEP_FN static int ${fname}(uint8_t* m, uint64_t length, const int32_t* a) {
   if (u4 < 0 || (u4 & 3)) return 1;
   if (B <= 0) return 0;
   if (${checks.join(" ||\n      ")}) return 1;
-  const int32_t uv = u4 & ~31;
-  const __m256i tail = tail_lanes((u4 - uv) >> 2);
+  const int32_t uv = u4 & ~(GROUP - 1), uv2 = u4 & ~(2 * GROUP - 1);
+  const TAIL tail = TAIL_LANES((u4 - uv) >> 2);
   int32_t j;
   for (int32_t b = 0; b < B; b++) {
     ${row}
@@ -137,11 +159,18 @@ STEP_FN static int ${fname}(uint8_t* m, uint64_t length, const int32_t* a) {
 }`;
 }
 
-/** The C file of `cell`'s step functions for these activations: an addon exporting each by name. */
-export function stepsSource(cell: FusedCell, act: FusedActivation, ract: FusedActivation): string {
+/** The vector width the step functions are generated for: 16 lanes (AVX-512) or 8 (AVX2). */
+export type StepLanes = 8 | 16;
+
+/**
+ * The C file of `cell`'s step functions for these activations: an addon exporting each by name, and
+ * `supported()` (whether this CPU has the instruction set of `lanes`).
+ */
+export function stepsSource(cell: FusedCell, act: FusedActivation, ract: FusedActivation, lanes: StepLanes): string {
   const layouts = stepLayouts(cell);
   return [
     `/* ${cell.id} step functions, ${act} / ${ract}: generated by src/layers/recurrent/fused/native_steps.ts */`,
+    `#define STEP_LANES ${lanes}`,
     `#include "steps.h"`,
     ...layouts.map((l) => stepFunction(l, act, ract)),
     `static const struct step_entry STEPS[] = {`,
@@ -163,21 +192,38 @@ export interface NativeSteps {
   readonly functions: readonly (readonly [name: string, params: number])[];
 }
 
-type StepAddon = Record<string, (memory: Uint8Array, ...args: number[]) => void>;
+type StepAddon = Record<string, (memory: Uint8Array, ...args: number[]) => void> & { supported(): boolean };
 
 const built = new Map<string, NativeSteps | string>();
 const addons = new WeakMap<NativeSteps, StepAddon>();
 let enabled = true;
 
+/**
+ * 16 lanes where the CPU has AVX-512: a step is long chains of dependent instructions (the rational
+ * tanh), and at 16 lanes per instruction the processor's window holds twice the units (Zen 4 runs the
+ * 512-bit instructions on its 256-bit units: the same arithmetic per cycle, half the instructions).
+ */
+function machineLanes(): StepLanes {
+  try {
+    return /^flags\s*:.*\bavx512f\b/m.test(readFileSync("/proc/cpuinfo", "utf8")) ? 16 : 8;
+  } catch {
+    return 8;
+  }
+}
+let lanes: StepLanes | undefined;
+
 /** `cell`'s native step functions for these activations (built on first use), or why they do not run. */
 function decide(cell: FusedCell, act: FusedActivation, ract: FusedActivation): NativeSteps | string {
   if (!enabled) return "turned off (setNativeSteps(false))";
   if (!useNativeProducts()) return "no native products here (rnn_fused_status()'s `products` says why)";
-  const key = `${cell.id}/${act}/${ract}`;
+  lanes ??= machineLanes();
+  const key = `${cell.id}/${act}/${ract}/${lanes}`;
   let b = built.get(key);
   if (b === undefined) {
-    const loaded = loadAddon<StepAddon>(process.env, `steps-${cell.id}`, stepsSource(cell, act, ract), `${key} steps`);
+    const source = stepsSource(cell, act, ract, lanes);
+    const loaded = loadAddon<StepAddon>(process.env, `steps-${cell.id}`, source, `${key} steps`);
     if (typeof loaded === "string") b = loaded;
+    else if (!loaded.addon.supported()) b = `this CPU has no ${lanes === 16 ? "AVX-512" : "AVX2 and FMA"}`;
     else {
       b = { file: loaded.file, functions: stepLayouts(cell).map((l) => [l.fname, l.params.length] as const) };
       addons.set(b, loaded.addon);
@@ -200,7 +246,14 @@ export function nativeStepsStatus(
   ract: FusedActivation,
 ): { native: boolean; detail: string } {
   const d = decide(cell, act, ract);
-  return typeof d === "string" ? { native: false, detail: d } : { native: true, detail: `AVX2 (${d.file})` };
+  return typeof d === "string" ? { native: false, detail: d } : { native: true, detail: `${isaName()} (${d.file})` };
+}
+
+const isaName = () => ((lanes ??= machineLanes()) === 16 ? "AVX-512" : "AVX2");
+
+/** The vector width of the step functions built from now on (tests build both; default: the machine's widest). */
+export function setNativeStepLanes(n: StepLanes): void {
+  lanes = n;
 }
 
 /**

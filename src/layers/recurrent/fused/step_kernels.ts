@@ -466,7 +466,7 @@ function compile(
   native: boolean,
   steps: NativeSteps | null = null,
 ): CompiledModule {
-  const k = `${key}${shared ? "/shared" : ""}${native ? "/native" : ""}${steps ? "/steps" : ""}`;
+  const k = `${key}${shared ? "/shared" : ""}${native ? "/native" : ""}${steps ? `/steps:${steps.file}` : ""}`;
   let c = compiled.get(k);
   if (!c) {
     const fns = functions(native);
@@ -522,7 +522,7 @@ export class MemoryKernels {
     const native = useNativeProducts();
     const steps = native ? nativeStepsFor(cell, activation, recurrentActivation) : null;
     const key = `${cell.id}/${activation}/${recurrentActivation}`;
-    const bound = `${key}${native ? "/native" : ""}${steps ? "/steps" : ""}`;
+    const bound = `${key}${native ? "/native" : ""}${steps ? `/steps:${steps.file}` : ""}`;
     let k = this.cells.get(bound);
     if (!k) {
       const c = compile(
