@@ -1,6 +1,6 @@
 /**
- * Native step functions: a cell's phases (cells/*.ts) as AVX2 C, generated here from the same phase
- * bodies, row skeleton (step_kernels.ts `liveRow`, `maskedRow`) and activations (lane_algebra.ts) as the
+ * Native step functions: a cell's phases (cells/*.ts) as AVX-512 or AVX2 C, generated here from the same
+ * phase bodies, row skeleton (phase_layout.ts `liveRow`, `maskedRow`) and activations (lane_algebra.ts) as the
  * WebAssembly step functions, compiled on first use per (cell, activation, recurrent activation) into
  * the cache that holds the native products (native.ts), and imported by the cell's WebAssembly module in
  * place of its own step functions. The sequence functions, the products, the threads are unchanged.
@@ -8,7 +8,7 @@
  * The same bits as the WebAssembly: every operation is the same IEEE float32 operation in the same order
  * (separate multiply and add, -ffp-contract=off), min / max keep WebAssembly's NaN and ±0 rules
  * (assets/native/steps.h), constants are the float32 bits WebAssembly's hold. 8 units per instruction
- * instead of 4: an LSTM step ran 2.6–2.9× faster (bench/probes/lstm_step_native.ts).
+ * instead of 4, or 16 with AVX-512: an LSTM forward step 2.5× / 4.1× faster (bench/step_functions.ts).
  *
  * Used wherever the native products are (native.ts `useNativeProducts`) unless `setNativeSteps(false)`;
  * a cell whose file does not build runs its WebAssembly steps (`nativeStepsStatus` says why).
