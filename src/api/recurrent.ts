@@ -38,6 +38,12 @@ function recurrentLayers(layer: Layer, prefix: string): { name: string; layer: L
   return [{ name: prefix, layer }];
 }
 
+/** What rnn_fused_status() says of a fused layer's step functions. */
+function stepsOf(run: FusedRun): string {
+  const s = nativeStepsStatus(FUSED_CELLS[run.cell], run.activation, run.recurrentActivation);
+  return s.native ? `native (${s.detail.split(" (")[0]})` : `WebAssembly SIMD: ${s.detail}`;
+}
+
 /**
  * `rnn_fused_status(model, { training })`: for each recurrent layer (wrapped ones included), whether its
  * calls run on the fused sequence kernels or the step-wise loop, and why. Both compute the same numbers;
@@ -49,11 +55,6 @@ function recurrentLayers(layer: Layer, prefix: string): { name: string; layer: L
  * @example
  * console.table(rnn_fused_status(model)); // which path each recurrent layer takes, and why
  */
-function stepsOf(run: FusedRun): string {
-  const s = nativeStepsStatus(FUSED_CELLS[run.cell], run.activation, run.recurrentActivation);
-  return s.native ? `native (${s.detail.split(" (")[0]})` : `WebAssembly SIMD: ${s.detail}`;
-}
-
 export function rnn_fused_status(model: Model, args: { training?: boolean } = {}): RnnPathRow[] {
   const fn = "rnn_fused_status";
   refuseArgumentsPast(fn, ["model", "args"], arguments);

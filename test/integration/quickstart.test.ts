@@ -58,13 +58,14 @@ describe("the README quick start in a fresh npm project", function () {
       expect(out).to.include('Model: "sequential"');
       expect(out).to.include("Total params: 15,809");
       expect(out).to.match(/Epoch 10\/10/);
-      // the installed package builds its native products from its own assets/native/products.c
+      // the installed package builds its native products and a GRU's step functions from its own assets/native
       const status = run(
         `TSKERAS_CACHE_DIR=${join(work, "cache")} node --input-type=module -e '${[
           'const k = await import("tskeras");',
           "await k.backend_ready();",
           "const gru = k.layer_gru(k.keras_model_sequential({ input_shape: [2, 2] }), { units: 1 });",
-          "console.log(k.rnn_fused_status(gru)[0].products);",
+          "const row = k.rnn_fused_status(gru)[0];",
+          'console.log(row.products + "; " + row.steps);',
         ].join(" ")}'`,
       ).trim();
       const canBuild =
@@ -73,9 +74,10 @@ describe("the README quick start in a fresh npm project", function () {
         spawnSync(process.env.CC || "cc", ["--version"]).status === 0 &&
         /\bavx2\b/.test(readFileSync("/proc/cpuinfo", "utf8"));
       if (canBuild) {
-        expect(status).to.equal("native (AVX2 + FMA)");
-        expect(readdirSync(join(work, "cache"))).to.have.length(1);
-      } else expect(status).to.match(/^WebAssembly SIMD: /);
+        const avx512 = /^flags\s*:.*\bavx512f\b/m.test(readFileSync("/proc/cpuinfo", "utf8"));
+        expect(status).to.equal(avx512 ? "native (AVX-512); native (AVX-512)" : "native (AVX2 + FMA); native (AVX2)");
+        expect(readdirSync(join(work, "cache")).sort()).to.have.length(2);
+      } else expect(status).to.match(/^WebAssembly SIMD: .*; WebAssembly SIMD: /);
     } finally {
       rmSync(work, { recursive: true, force: true });
     }

@@ -133,7 +133,7 @@ function stepFunction(layout: PhaseLayout, act: FusedActivation, ract: FusedActi
     .filter((b) => rowBlocks(b as never, cell) !== 0)
     .map((b) => `${b} += ${rowStride(b)};`)
     .join(" ");
-  const maskByte = "m[(size_t)mask + (size_t)b * mstride]";
+  const maskByte = "m[(int64_t)mask + (int64_t)b * mstride]";
   const row = masked
     ? `if (!${maskByte}) {${units((A, at) => maskedRow(layout, A, at), false)}
     } else {${live}
