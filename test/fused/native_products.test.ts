@@ -20,23 +20,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  bidirectional,
-  compile,
-  fit,
-  get_weights,
-  keras_model_sequential,
-  layer_dense,
-  layer_embedding,
-  layer_gru,
-  layer_lstm,
-  layer_simple_rnn,
-  predict,
-  rnn_fused_status,
-  set_random_seed,
-  use_backend,
-  type Model,
-} from "../../src/index.js";
+import { keras_model_sequential, layer_gru, rnn_fused_status, use_backend } from "../../src/index.js";
 import { kernelsFor, newMemory, type MemoryKernels } from "../../src/layers/recurrent/fused/step_kernels.js";
 import {
   decideNativeProducts,
@@ -45,7 +29,7 @@ import {
   setNativeProductLanes,
   setNativeProducts,
 } from "../../src/layers/recurrent/fused/native.js";
-import { threadedJobs, workerThreadFailures } from "../../src/layers/recurrent/fused/threads.js";
+import { expectSameFitsAndPredictions, NATIVE_MODEL_CASES } from "../helpers/native_models.js";
 
 /** Why this machine cannot use the native products (then only the fallback is tested), or null. */
 function unavailable(): string | null {
@@ -171,88 +155,10 @@ describe("fused kernels: native products", function () {
   });
 
   describe("whole models: fits and predictions equal with the native products on and off", () => {
-    const cases: [string, () => Model, "tokens" | "values"][] = [
-      [
-        "GRU (reset_after) → Dense",
-        () =>
-          pipe(keras_model_sequential({ input_shape: [9, 5] }), layer_gru({ units: 12 }), layer_dense({ units: 1 })),
-        "values",
-      ],
-      [
-        "GRU (reset_after = FALSE), go_backwards → Dense",
-        () =>
-          pipe(
-            keras_model_sequential({ input_shape: [9, 5] }),
-            layer_gru({ units: 7, reset_after: false, go_backwards: true }),
-            layer_dense({ units: 1 }),
-          ),
-        "values",
-      ],
-      [
-        "stacked LSTM → Dense",
-        () =>
-          pipe(
-            keras_model_sequential({ input_shape: [9, 5] }),
-            layer_lstm({ units: 10, return_sequences: true }),
-            layer_lstm({ units: 6 }),
-            layer_dense({ units: 1 }),
-          ),
-        "values",
-      ],
-      [
-        "SimpleRNN → Dense",
-        () =>
-          pipe(
-            keras_model_sequential({ input_shape: [9, 5] }),
-            layer_simple_rnn({ units: 9 }),
-            layer_dense({ units: 1 }),
-          ),
-        "values",
-      ],
-      [
-        "Embedding(mask_zero) → Bidirectional(LSTM) → Dense",
-        () =>
-          pipe(
-            keras_model_sequential({ input_shape: [9] }),
-            layer_embedding({ input_dim: 20, output_dim: 4, mask_zero: true }),
-            bidirectional({ layer: layer_lstm({ units: 8 }) }),
-            layer_dense({ units: 1, activation: "sigmoid" }),
-          ),
-        "tokens",
-      ],
-    ];
-    for (const [name, build, kind] of cases)
+    for (const [name, build, data] of NATIVE_MODEL_CASES)
       it(name, async function () {
         if (missing) this.skip();
-        const B = 40;
-        const x =
-          kind === "tokens"
-            ? Array.from({ length: B }, (_, b) =>
-                Array.from({ length: 9 }, (_, t) => (t < 2 + (b % 8) ? 1 + ((b * 7 + t * 3) % 19) : 0)),
-              )
-            : Array.from({ length: B }, (_, b) =>
-                Array.from({ length: 9 }, (_, t) => values(5, 100 * b + t + 1).map((v) => v * 0.8)),
-              );
-        const y = Array.from({ length: B }, (_, b) => [b % 2]);
-        set_random_seed(42);
-        const model = compile(build(), {
-          optimizer: "adam",
-          loss: kind === "tokens" ? "binary_crossentropy" : "mse",
-        });
-        const run = (on: boolean) =>
-          withNative(on, async () => {
-            const trained = await fit(model, x, y, { epochs: 2, batch_size: 20, verbose: 0, shuffle: false });
-            const weights = get_weights(trained.model);
-            return { weights, predictions: await predict(trained.model, x, { batch_size: 40, verbose: 0 }) };
-          });
-        const jobs = threadedJobs();
-        const wasm = await run(false);
-        const native = await run(true);
-        expect(wasm.nativeCalls, "off: no native product").to.equal(0);
-        expect(native.nativeCalls, "on: native products ran").to.be.above(0);
-        expect(native.result.weights, "weights after two epochs, to the bit").to.deep.equal(wasm.result.weights);
-        expect(native.result.predictions, "predictions, to the bit").to.deep.equal(wasm.result.predictions);
-        if (threadedJobs() > jobs) expect(workerThreadFailures(), "no worker thread died").to.deep.equal([]);
+        await expectSameFitsAndPredictions(build, data, withNative, "product");
       });
   });
 

@@ -12,21 +12,13 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
-  bidirectional,
-  compile,
-  fit,
-  get_weights,
   keras_model_sequential,
-  layer_dense,
-  layer_embedding,
   layer_gru,
   layer_lstm,
   layer_simple_rnn,
   predict,
   rnn_fused_status,
-  set_random_seed,
   use_backend,
-  type Model,
 } from "../../src/index.js";
 import { FUSED_CELLS } from "../../src/layers/recurrent/fused/cells/index.js";
 import { FUSED_ACTIVATIONS } from "../../src/layers/recurrent/fused/lane_algebra.js";
@@ -51,7 +43,7 @@ import {
   type MemoryKernels,
   type StepKernel,
 } from "../../src/layers/recurrent/fused/step_kernels.js";
-import { threadedJobs, workerThreadFailures } from "../../src/layers/recurrent/fused/threads.js";
+import { expectSameFitsAndPredictions, NATIVE_MODEL_CASES } from "../helpers/native_models.js";
 
 const missing = nativeProductsStatus().native ? null : nativeProductsStatus().detail;
 /** The vector widths this machine runs: AVX2's 8 lanes, and AVX-512's 16 where the CPU has it (the default there). */
@@ -275,90 +267,15 @@ describe("fused kernels: native step functions", function () {
   });
 
   describe("whole models: fits and predictions equal with the native step functions on and off", () => {
-    const cases: [string, () => Model, "tokens" | "values"][] = [
-      [
-        "GRU (reset_after) → Dense",
-        () =>
-          pipe(keras_model_sequential({ input_shape: [9, 5] }), layer_gru({ units: 12 }), layer_dense({ units: 1 })),
-        "values",
-      ],
-      [
-        "GRU (reset_after = FALSE, hard_sigmoid), go_backwards → Dense",
-        () =>
-          pipe(
-            keras_model_sequential({ input_shape: [9, 5] }),
-            layer_gru({ units: 7, reset_after: false, go_backwards: true, recurrent_activation: "hard_sigmoid" }),
-            layer_dense({ units: 1 }),
-          ),
-        "values",
-      ],
-      [
-        "stacked LSTM → Dense",
-        () =>
-          pipe(
-            keras_model_sequential({ input_shape: [9, 5] }),
-            layer_lstm({ units: 10, return_sequences: true }),
-            layer_lstm({ units: 6 }),
-            layer_dense({ units: 1 }),
-          ),
-        "values",
-      ],
-      [
-        "SimpleRNN (relu) → Dense",
-        () =>
-          pipe(
-            keras_model_sequential({ input_shape: [9, 5] }),
-            layer_simple_rnn({ units: 9, activation: "relu" }),
-            layer_dense({ units: 1 }),
-          ),
-        "values",
-      ],
-      [
-        "Embedding(mask_zero) → Bidirectional(LSTM) → Dense",
-        () =>
-          pipe(
-            keras_model_sequential({ input_shape: [9] }),
-            layer_embedding({ input_dim: 20, output_dim: 4, mask_zero: true }),
-            bidirectional({ layer: layer_lstm({ units: 8 }) }),
-            layer_dense({ units: 1, activation: "sigmoid" }),
-          ),
-        "tokens",
-      ],
-    ];
-    for (const [name, build, kind] of cases)
+    for (const [name, build, data] of NATIVE_MODEL_CASES)
       it(name, async function () {
         if (missing) this.skip();
-        const B = 40;
-        const x =
-          kind === "tokens"
-            ? Array.from({ length: B }, (_, b) =>
-                Array.from({ length: 9 }, (_, t) => (t < 2 + (b % 8) ? 1 + ((b * 7 + t * 3) % 19) : 0)),
-              )
-            : Array.from({ length: B }, (_, b) =>
-                Array.from({ length: 9 }, (_, t) =>
-                  Array.from({ length: 5 }, (_, f) => Math.sin(b + 1.3 * t + 0.7 * f)),
-                ),
-              );
-        const y = Array.from({ length: B }, (_, b) => [b % 2]);
-        set_random_seed(42);
-        const model = compile(build(), {
-          optimizer: "adam",
-          loss: kind === "tokens" ? "binary_crossentropy" : "mse",
-        });
-        const run = (on: boolean) =>
-          withSteps(on, async () => {
-            const trained = await fit(model, x, y, { epochs: 2, batch_size: 20, verbose: 0, shuffle: false });
-            const weights = get_weights(trained.model);
-            return { weights, predictions: await predict(trained.model, x, { batch_size: 40, verbose: 0 }) };
-          });
-        const jobs = threadedJobs();
-        const wasm = await run(false);
-        const native = await run(true);
-        expect(wasm.stepCalls, "off: no native step function").to.equal(0);
-        expect(native.stepCalls, "on: native step functions ran").to.be.above(0);
-        expect(native.result.weights, "weights after two epochs, to the bit").to.deep.equal(wasm.result.weights);
-        expect(native.result.predictions, "predictions, to the bit").to.deep.equal(wasm.result.predictions);
-        if (threadedJobs() > jobs) expect(workerThreadFailures(), "no worker thread died").to.deep.equal([]);
+        await expectSameFitsAndPredictions(
+          build,
+          data,
+          (on, f) => withSteps(on, f).then((r) => ({ result: r.result, nativeCalls: r.stepCalls })),
+          "step function",
+        );
       });
   });
 });
