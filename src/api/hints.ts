@@ -19,16 +19,41 @@
  *   fit(m, x, y)`), and after a second fit of the original with the same data and arguments
  *   (`for (...) fit(m, x, y, { epochs: 1 })`). Code that keeps a result uses the trained model next, not the
  *   original again (`const r = await fit(m, ...); await evaluate(m, ...); await evaluate(r.model, ...)`).
- * Only WeakMaps, WeakSets and WeakRefs hold values here, and only a compiled model keeps its uncompiled input
- * reachable (a chain of fits or set_weights keeps nothing alive).
+ * Only WeakMaps hold values here, and only a compiled model keeps its uncompiled input reachable (a chain of
+ * fits or set_weights keeps nothing alive). Whether a value was collected is asked of a WeakRef to a token
+ * that lives as long as the value (`lifeOf`), never of a WeakRef to the value: a WeakRef keeps its target
+ * alive to the end of the current job, and a training loop that never waits for I/O is one job — every
+ * trained model of the loop would stay in memory until it ends.
  */
 import { inspect } from "node:util";
 import type { Model } from "../model/model.js";
 
-/** A value as a call saw it: primitives as they are, objects (data, callbacks) by identity, held weakly. */
+/** An object or function as a call saw it: a number for its identity, holding nothing (`see`). */
+class Identity {
+  constructor(readonly id: number) {}
+}
+const identities = new WeakMap<object, number>();
+let lastIdentity = 0;
+const isObject = (v: unknown): v is object => v !== null && (typeof v === "object" || typeof v === "function");
+/** A value as a call saw it: primitives as they are, objects (data, callbacks) by identity. */
 type Seen = unknown;
-const see = (v: unknown): Seen => (v !== null && typeof v === "object" ? new WeakRef(v) : v);
-const sameAs = (seen: Seen, v: unknown): boolean => (seen instanceof WeakRef ? seen.deref() === v : Object.is(seen, v));
+const see = (v: unknown): Seen => {
+  if (!isObject(v)) return v;
+  let id = identities.get(v);
+  if (id === undefined) identities.set(v, (id = ++lastIdentity));
+  return new Identity(id);
+};
+const sameAs = (seen: Seen, v: unknown): boolean =>
+  seen instanceof Identity ? isObject(v) && identities.get(v) === seen.id : Object.is(seen, v);
+
+/** A token held only by `value` (through this WeakMap): it lives exactly as long as `value` does. */
+const lifeTokens = new WeakMap<object, object>();
+/** A WeakRef that empties when `value` has been collected, without keeping `value` alive meanwhile. */
+function lifeOf(value: object): WeakRef<object> {
+  let token = lifeTokens.get(value);
+  if (!token) lifeTokens.set(value, (token = {}));
+  return new WeakRef(token);
+}
 
 /** The data and arguments of a training call; arrays in the arguments (callbacks) element by element. */
 export interface TrainingCall {
@@ -66,8 +91,8 @@ interface TrainingRecord {
   readonly fn: string;
   readonly call: SeenCall;
   modelRead: boolean;
-  /** The returned `{ model, ... }` record. */
-  result?: WeakRef<object>;
+  /** Empties when the returned `{ model, ... }` record has been collected (`lifeOf`). */
+  resultLife?: WeakRef<object>;
 }
 
 interface Suspicion {
@@ -79,25 +104,42 @@ interface Suspicion {
   readonly collected: () => boolean;
   /** Shown when the original reaches a verb again while the result is unused (see the header). */
   readonly onNextUse: boolean;
-  /** The original value, and how many verb calls it had reached when this was raised. */
-  readonly original: WeakRef<Model>;
+  /** The original value's count of verb calls (`uses`), and what it was when this was raised. */
+  readonly originalUses: { n: number };
   readonly usesAtRaise: number;
 }
 
+/** A value derived by set_weights / freeze_weights / unfreeze_weights / pop_layer / compile. */
+interface Derivation {
+  readonly fn: string;
+  /** Whether the derived value reached a verb, or was compiled further. */
+  used: boolean;
+  /** Empties when the derived value has been collected (`lifeOf`). */
+  readonly life: WeakRef<object>;
+}
+
 const lastTraining = new WeakMap<Model, TrainingRecord>();
-/** input → the values derived from it by set_weights / freeze_weights / unfreeze_weights / pop_layer / compile. */
-const derivedFrom = new WeakMap<Model, { fn: string; result: WeakRef<Model> }[]>();
+/** input → the values derived from it (their records; the latest few). */
+const derivedFrom = new WeakMap<Model, Derivation[]>();
+/** derived value → its record. */
+const derivationOf = new WeakMap<Model, Derivation>();
 /** compiled model → the model compile() was given (reachable only as long as the compiled one is). */
 const compiledFromInput = new WeakMap<Model, Model>();
-const used = new WeakSet<Model>();
 const suspected = new WeakSet<object>();
 let pending: Suspicion[] = [];
 /** How many fit / evaluate / predict / *_on_batch calls each model value has reached. */
-const uses = new WeakMap<Model, number>();
+const uses = new WeakMap<Model, { n: number }>();
 let shown = false;
 let exitHookInstalled = false;
 
-const usesOf = (model: Model | undefined): number => (model ? (uses.get(model) ?? 0) : 0);
+/** Derivations kept per input: the latest (a loop of set_weights on one value keeps a bounded list). */
+const MAX_DERIVATIONS = 16;
+
+function usesOf(model: Model): { n: number } {
+  let u = uses.get(model);
+  if (!u) uses.set(model, (u = { n: 0 }));
+  return u;
+}
 
 function hintsEnabled(): boolean {
   const v = process.env.TSKERAS_HINTS?.trim().toLowerCase();
@@ -139,7 +181,7 @@ function settle(atExit: boolean): void {
   const still: Suspicion[] = [];
   for (const s of pending) {
     if (!s.unused()) continue;
-    if (atExit || s.collected() || (s.onNextUse && usesOf(s.original.deref()) > s.usesAtRaise)) show(s);
+    if (atExit || s.collected() || (s.onNextUse && s.originalUses.n > s.usesAtRaise)) show(s);
     else still.push(s);
   }
   pending = shown ? [] : still;
@@ -158,15 +200,18 @@ function suspect(record: object, s: Suspicion): void {
 
 /** A model value reached a verb: a derived value that does is not dropped. */
 export function noteModelUse(model: Model): void {
-  used.add(model);
+  const d = derivationOf.get(model);
+  if (d) d.used = true;
 }
 
 /** `fn(input)` returned `result` (set_weights, freeze_weights, unfreeze_weights, pop_layer, compile). */
 export function noteDerived(fn: string, input: Model, result: Model): void {
   if (result === input) return;
-  used.add(input);
+  noteModelUse(input);
   if (fn === "compile") compiledFromInput.set(result, input);
-  derivedFrom.set(input, [...(derivedFrom.get(input) ?? []), { fn, result: new WeakRef(result) }]);
+  const d: Derivation = { fn, used: false, life: lifeOf(result) };
+  derivationOf.set(result, d);
+  derivedFrom.set(input, [...(derivedFrom.get(input) ?? []).slice(1 - MAX_DERIVATIONS), d]);
 }
 
 /** Whether `model` was given to compile() (whose result, compiled, is another value). */
@@ -182,18 +227,18 @@ export function wasCompiled(model: Model): boolean {
  */
 export function checkModelUse(fn: string, model: Model, call?: TrainingCall): void {
   noteModelUse(model);
-  uses.set(model, usesOf(model) + 1);
+  const originalUses = usesOf(model);
+  originalUses.n++;
   settle(false);
   const training = call !== undefined;
-  // made only when there is a suspicion: a WeakRef per call would cost every predict() of a stream
-  const raised = () => ({ original: new WeakRef(model), usesAtRaise: usesOf(model) });
+  const raised = () => ({ originalUses, usesAtRaise: originalUses.n });
   const fitted = lastTraining.get(model);
   if (fitted && !fitted.modelRead)
     suspect(fitted, {
       dropped: fitted.fn,
       usedBy: fn,
       unused: () => !fitted.modelRead,
-      collected: () => fitted.result?.deref() === undefined,
+      collected: () => fitted.resultLife?.deref() === undefined,
       onNextUse: !training || sameCall(fitted.call, call),
       ...raised(),
     });
@@ -201,16 +246,13 @@ export function checkModelUse(fn: string, model: Model, call?: TrainingCall): vo
   // copy (`pop_layer(m).layers`, then predict(m)) is how one shows that values do not change.
   for (let m: Model | undefined = training ? model : undefined; m; m = compiledFromInput.get(m)) {
     for (const d of derivedFrom.get(m) ?? []) {
-      const unused = () => {
-        const r = d.result.deref();
-        return r === undefined || !used.has(r);
-      };
+      const unused = () => !d.used;
       if (unused())
         suspect(d, {
           dropped: d.fn,
           usedBy: fn,
           unused,
-          collected: () => d.result.deref() === undefined,
+          collected: () => d.life.deref() === undefined,
           onNextUse: false,
           ...raised(),
         });
@@ -245,7 +287,7 @@ export function watchTrainingResult<R extends { model: Model }>(
       },
     ),
   ) as R;
-  record.result = new WeakRef(watched);
+  record.resultLife = lifeOf(watched);
   lastTraining.set(input, record);
   return watched;
 }
