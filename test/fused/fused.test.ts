@@ -504,6 +504,53 @@ for (const backend of ["wasm", "cpu"] as const) {
       }
     });
 
+    it("an inference call cuts a large batch into chunks wider than 16 rows and changes no number: each 16-row slice alone gives its bits", () => {
+      for (const v of VARIANTS)
+        for (const padded of [false, true]) {
+          // 512 rows leave each thread (at most 8) four chunks of 16 or more
+          const c: Case = {
+            ...base,
+            ...v.c,
+            B: 512,
+            T: 5,
+            u: 9,
+            mask: padded,
+            lengths: padded ? [5, 2, 4, 1, 3] : undefined,
+          };
+          const s = setup(c, 11);
+          const before = fusedKernelCalls().widerChunks;
+          const whole = fusedRnn(fusedArgs(c, s));
+          expect(fusedKernelCalls().widerChunks - before, `${v.name}: wider chunks`).to.equal(1);
+          const wholeRows = [whole.output, ...whole.states].map((t) => Array.from(t.dataSync()));
+          for (let r0 = 0; r0 < c.B; r0 += 16) {
+            const slice = (t: Tensor) => tf.slice(t, r0, 16);
+            const parts = [s.x, ...s.initialState, ...(s.mask ? [s.mask] : [])].map(slice);
+            const [x16, ...rest] = parts;
+            const mask16 = s.mask ? rest.pop()! : null;
+            const alone = fusedRnn({ ...fusedArgs({ ...c, B: 16 }, s), inputs: x16, initialState: rest, mask: mask16 });
+            [alone.output, ...alone.states].forEach((t, i) => {
+              const width = wholeRows[i].length / c.B;
+              expect(
+                Array.from(t.dataSync()),
+                `${v.name}, padded ${padded}: rows ${r0}–${r0 + 15}, output ${i}`,
+              ).to.deep.equal(wholeRows[i].slice(r0 * width, (r0 + 16) * width));
+            });
+            tf.dispose([...parts, alone.output, ...alone.states]);
+          }
+          expect(fusedKernelCalls().widerChunks - before, `${v.name}: 16 rows, chunks of 16`).to.equal(1);
+          tf.dispose([
+            whole.output,
+            ...whole.states,
+            s.x,
+            s.kernel,
+            s.recurrentKernel,
+            ...(s.bias ? [s.bias] : []),
+            ...s.initialState,
+            ...(s.mask ? [s.mask] : []),
+          ]);
+        }
+    });
+
     it("a forward reuses an earlier forward's calls only when all their numbers are the same", () => {
       // each case twice in a row: the second call reuses the first one's calls; none from earlier tests
       // (the backends share the arena and the calls: F differs between them)

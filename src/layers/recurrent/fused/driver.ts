@@ -86,6 +86,7 @@ const calls = {
   paddingSkipped: 0,
   layoutsReused: 0,
   packedForward: 0,
+  widerChunks: 0,
   dxpKept: 0,
   dxpCopied: 0,
 };
@@ -95,7 +96,8 @@ const calls = {
  * dX; savedKept: backward that found the forward's saved tensors kept in the arena, not copied), how
  * many (row, step) pairs of padding they skipped, forward and backward together, how many forward
  * calls reused the calls of an earlier one (`forwardLayouts`), how many forward calls read U
- * packed into panels (`packsRecurrentKernel`), how many backward calls kept dXP in the arena (dxpKept)
+ * packed into panels (`packsRecurrentKernel`), how many cut the batch into chunks of more than 16 rows
+ * (widerChunks: `inferenceChunkRows`), how many backward calls kept dXP in the arena (dxpKept)
  * and how many times a gradient function then asked for its values (dxpCopied), how many kernel
  * inputs were read where the previous kernel call left them in the arena instead of copied in
  * (inputsInArena: a stacked layer's sequence, a Bidirectional wrapper's input in its second direction),
@@ -110,6 +112,7 @@ export function fusedKernelCalls(): {
   readonly paddingSkipped: number;
   readonly layoutsReused: number;
   readonly packedForward: number;
+  readonly widerChunks: number;
   readonly dxpKept: number;
   readonly dxpCopied: number;
   readonly inputsInArena: number;
@@ -191,12 +194,24 @@ const packsRecurrentKernel = (B: number, T: number): boolean => B * T >= 1024;
 /** Rows per chunk: the batch is cut into chunks of this many rows, whatever the number of threads (threads.ts). */
 const CHUNK_ROWS = 16;
 
-/** The batch's chunks: [r0, r1) row ranges, each running a whole sequence on its own. */
-const chunksOf = (B: number): [number, number][] =>
-  Array.from({ length: Math.ceil(B / CHUNK_ROWS) }, (_, i) => [i * CHUNK_ROWS, Math.min(B, (i + 1) * CHUNK_ROWS)]);
+/**
+ * Rows per chunk of a forward call that saves nothing (inference): no backward reads its chunks and a
+ * row's numbers do not depend on its chunk, so larger chunks — fewer calls per step from the sequence
+ * functions into the native products and step functions — as long as every thread keeps four or more
+ * chunks to share and one chunk's X·W (per group) stays under 8 MB.
+ */
+function inferenceChunkRows(B: number, T: number, Gu: number, threads: number): number {
+  const balanced = Math.floor(B / (4 * threads * CHUNK_ROWS));
+  const fits = Math.floor((8 << 20) / (T * Gu * 4 * CHUNK_ROWS));
+  return CHUNK_ROWS * Math.max(1, Math.min(4, balanced, fits));
+}
+
+/** The batch's chunks: [r0, r1) row ranges of `rows` rows, each running a whole sequence on its own. */
+const chunksOf = (B: number, rows: number): [number, number][] =>
+  Array.from({ length: Math.ceil(B / rows) }, (_, i) => [i * rows, Math.min(B, (i + 1) * rows)]);
 
 /** How many groups a batch of B rows is dealt to (`grouped`): one per thread, at most one per chunk. */
-const groupsFor = (B: number, threads: number): number => Math.min(threads, Math.ceil(B / CHUNK_ROWS));
+const groupsFor = (B: number, threads: number, rows: number): number => Math.min(threads, Math.ceil(B / rows));
 
 /**
  * The chunks dealt to n groups (`groupsFor`; chunk i to group i mod n): a group's chunks run one after
@@ -310,12 +325,12 @@ interface ChunkSteps {
   readonly savedFrom: number;
 }
 
-/** The batch's chunks; with padding (lengths in the arena's order) each step's live rows only. */
-function chunkSteps(B: number, T: number, padding: Padding | null, a: FusedAttrs): ChunkSteps[] {
+/** The batch's chunks of `rows` rows; with padding (lengths in the arena's order) each step's live rows only. */
+function chunkSteps(B: number, T: number, padding: Padding | null, a: FusedAttrs, rows: number): ChunkSteps[] {
   const lengths = padding?.lengths ?? null;
   const after = padding ? padsAfter(padding, a) : true;
   let savedFrom = 0;
-  return chunksOf(B).map(([r0, r1]) => {
+  return chunksOf(B, rows).map(([r0, r1]) => {
     const live = new Int32Array(T),
       before = new Int32Array(T + 1);
     for (let s = 0; s < T; s++) {
@@ -464,7 +479,12 @@ function forward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
   const ycur = mem.zeros(B * u);
   calls.paddingSkipped += B * T - liveRowSteps(B, T, padding);
   // per group: X·W of every step of its current chunk, rows (b, t) as x's
-  const XP = Array.from({ length: groupsFor(B, mem.pool.threads) }, () => mem.temp(CHUNK_ROWS * T * Gu).offset);
+  const chunkRows = a.save ? CHUNK_ROWS : inferenceChunkRows(B, T, Gu, mem.pool.threads);
+  if (chunkRows > CHUNK_ROWS) calls.widerChunks++;
+  const XP = Array.from(
+    { length: groupsFor(B, mem.pool.threads, chunkRows) },
+    () => mem.temp(chunkRows * T * Gu).offset,
+  );
 
   const rec = mem.temp(B * Grec).offset,
     rh = mem.temp(B * u).offset,
@@ -549,7 +569,7 @@ function forward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
       y: a.returnSequences ? rows(Y.buf.offset + s0 * u4, T * u4, u4) : rows(ycur.offset, u4),
     });
     const { gemmNN } = k.utilities;
-    const groups = grouped(chunkSteps(B, T, padding, a), XP.length);
+    const groups = grouped(chunkSteps(B, T, padding, a, chunkRows), XP.length);
     return groups.map((members) =>
       members.flatMap(({ chunk, group }) => [
         ...chunk.xBlocks.map(([first, m]) =>
@@ -674,12 +694,12 @@ function backward(mem: Mem, inputs: KernelInputs, a: FusedAttrs): TensorInfo[] {
   const dyc = mem.zeros(B * u);
   const zeros = mem.zeros(u);
   const maskOffset = mask ? maskInMemory(mem, mask.ordered) : 0;
-  const chunks = chunkSteps(B, T, padding, a);
+  const chunks = chunkSteps(B, T, padding, a, CHUNK_ROWS);
   if (Hprev.n !== savedRows(B, T, padding) * u)
     throw new Error("fused backward: the saved tensors are not this call's");
   calls.paddingSkipped += B * T - liveRowSteps(B, T, padding);
   if (padding) skipPaddingGradients(padding, T, u, a, { dXP: dXP.buf, dX: dX?.buf, dh, dhRec, dyc, dY });
-  const groups = grouped(chunks, groupsFor(B, mem.pool.threads));
+  const groups = grouped(chunks, groupsFor(B, mem.pool.threads, CHUNK_ROWS));
   // per group: the gradients w.r.t. h·U (and the reset product's h gate) of every step of its current chunk
   const dRec = groups.map(() => mem.temp(CHUNK_ROWS * T * Grec).offset);
   const dHH = cell.resetProduct ? groups.map(() => mem.temp(CHUNK_ROWS * T * u).offset) : null;
