@@ -357,8 +357,8 @@ describe("ownership of tensors between run, commit and the recurrent loop", () =
         const p = join(dir, f);
         return statSync(p).isDirectory() ? files(p) : p.endsWith(".ts") ? [p] : [];
       });
-    // src/api/hints.ts holds WeakRefs to model values (never tensors) only to tell whether a dropped result was
-    // collected, for the R-habit hint; it frees nothing.
+    // src/api/hints.ts holds WeakRefs to tokens that live as long as a model value (never to the value, never to
+    // tensors) only to tell whether a dropped result was collected, for the R-habit hint; it frees nothing.
     const observersOnly = [join("src", "api", "hints.ts")];
     const users = files("src").filter(
       (f) => !observersOnly.includes(f) && /new (FinalizationRegistry|WeakRef)\b/.test(readFileSync(f, "utf8")),
