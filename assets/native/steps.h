@@ -10,6 +10,7 @@
  */
 #include "node_api.h"
 #include <immintrin.h>
+#include <stdio.h>
 
 /*
  * The instruction set, chosen by the generated file (STEP_LANES): AVX-512 (16 lanes) or AVX2 (8 lanes).
@@ -126,10 +127,15 @@ static napi_value call_step(napi_env env, napi_callback_info info) {
   int ok = argc == (size_t)e->params + 1 &&
            napi_get_typedarray_info(env, argv[0], &type, &length, &data, &buffer, &offset) == 0 && data != NULL;
   for (int q = 0; ok && q < e->params; q++) ok = napi_get_value_int32(env, argv[q + 1], &args[q]) == 0;
+  char message[160];
   if (!ok)
-    napi_throw_error(env, NULL, "native step function: expects a Uint8Array and its integer parameters");
+    snprintf(message, sizeof message, "native step function %s(): expects a Uint8Array and %d integers", e->name,
+             e->params);
   else if (e->fn((uint8_t*)data, length, args))
-    napi_throw_error(env, NULL, "native step function: an argument reaches outside the memory");
+    snprintf(message, sizeof message, "native step function %s(): an argument reaches outside the memory", e->name);
+  else
+    return NULL;
+  napi_throw_error(env, NULL, message);
   return NULL;
 }
 

@@ -14,7 +14,7 @@
  * a cell whose file does not build runs its WebAssembly steps (`nativeStepsStatus` says why).
  */
 import { readFileSync } from "node:fs";
-import type { FusedCell } from "./cells/types.js";
+import type { FusedCell, StepBuffer } from "./cells/types.js";
 import { LaneAlgebra, type FusedActivation, type Instructions } from "./lane_algebra.js";
 import { loadAddon, nativeProductCounter, STEP_COUNT_OFFSET, useNativeProducts } from "./native.js";
 import { liveRow, maskedRow, rowBlocks, stepLayouts, strideParam, type PhaseLayout } from "./phase_layout.js";
@@ -93,13 +93,13 @@ function stepFunction(layout: PhaseLayout, act: FusedActivation, ract: FusedActi
     return A.statements;
   };
   const body = (ops: Instructions<string>, row: Row): string => statements(ops, row).join("\n      ");
-  /** Two groups of 8 units, their statements interleaved (as the WebAssembly forward steps: step_kernels.ts). */
+  /** Two groups of units, their statements interleaved (as the WebAssembly forward steps: step_kernels.ts). */
   const pair = (row: Row): string => {
     const first = statements(FULL, row),
       second = statements(FULL, row, true);
     return first.flatMap((s, i) => [s, second[i]]).join("\n      ");
   };
-  /** The unit loop: [pairs of groups,] groups of 8 units, then the last group's tail lanes. */
+  /** The unit loop: [pairs of groups,] groups (GROUP bytes: 16 or 8 units), then the last group's tail lanes. */
   const units = (row: Row, pairs: boolean): string => `
     j = 0;${
       pairs
@@ -121,16 +121,18 @@ function stepFunction(layout: PhaseLayout, act: FusedActivation, ract: FusedActi
   const declarations = params.map((p, i) =>
     isBuffer.has(p) || p === "mask" ? `uint32_t ${p} = (uint32_t)a[${i}];` : `const int32_t ${p} = a[${i}];`,
   );
-  const blocks = (b: string): number => layout.shape.blocks.get(b as never) ?? 1;
-  const rowStride = (b: string): string => {
-    const n = rowBlocks(b as never, cell);
+  type Buffer = (typeof buffers)[number];
+  // the grad skeleton's buffers (not the body's) are one block wide
+  const blocks = (b: Buffer): number => layout.shape.blocks.get(b as StepBuffer) ?? 1;
+  const rowStride = (b: Buffer): string => {
+    const n = rowBlocks(b, cell);
     return n === "stride" ? strideParam(b) : `${n} * u4`;
   };
   const checks = buffers.map((b) => `!rows_within(length, ${b}, B, ${rowStride(b)}, (int64_t)${blocks(b)} * u4)`);
   if (masked) checks.push("!rows_within(length, mask, B, mstride, 1)");
   if (keepsStates) checks.push("(mask && !rows_within(length, mask, B, mstride, 1))");
   const advance = buffers
-    .filter((b) => rowBlocks(b as never, cell) !== 0)
+    .filter((b) => rowBlocks(b, cell) !== 0)
     .map((b) => `${b} += ${rowStride(b)};`)
     .join(" ");
   const maskByte = "m[(int64_t)mask + (int64_t)b * mstride]";
