@@ -109,6 +109,16 @@ function setup(c: Case, seed = 1) {
 
 type Setup = ReturnType<typeof setup>;
 
+/** Every tensor a setup made (to dispose). */
+const setupTensors = (s: Setup): Tensor[] => [
+  s.x,
+  s.kernel,
+  s.recurrentKernel,
+  ...(s.bias ? [s.bias] : []),
+  ...s.initialState,
+  ...(s.mask ? [s.mask] : []),
+];
+
 function refArgs(c: Case, s: Setup): RefArgs {
   return {
     ...c,
@@ -205,18 +215,7 @@ function compare(c: Case, seed = 1, tol = 1e-5) {
   // the test is not vacuous: gradients are not all zero
   for (const gr of r.grads)
     expect(Math.max(...Array.from(gr.dataSync()).map(Math.abs)), "reference gradient is nonzero").to.be.above(1e-3);
-  tf.dispose([
-    ...f.fwd,
-    ...f.grads,
-    ...r.fwd,
-    ...r.grads,
-    s.x,
-    s.kernel,
-    s.recurrentKernel,
-    ...(s.bias ? [s.bias] : []),
-    ...s.initialState,
-    ...(s.mask ? [s.mask] : []),
-  ]);
+  tf.dispose([...f.fwd, ...f.grads, ...r.fwd, ...r.grads, ...setupTensors(s)]);
 }
 
 const base: Case = {
@@ -538,16 +537,7 @@ for (const backend of ["wasm", "cpu"] as const) {
             tf.dispose([...parts, alone.output, ...alone.states]);
           }
           expect(fusedKernelCalls().widerChunks - before, `${v.name}: 16 rows, chunks of 16`).to.equal(1);
-          tf.dispose([
-            whole.output,
-            ...whole.states,
-            s.x,
-            s.kernel,
-            s.recurrentKernel,
-            ...(s.bias ? [s.bias] : []),
-            ...s.initialState,
-            ...(s.mask ? [s.mask] : []),
-          ]);
+          tf.dispose([whole.output, ...whole.states, ...setupTensors(s)]);
         }
     });
 
