@@ -1,7 +1,7 @@
 /**
  * The fused kernels' own matrix product (src/layers/recurrent/fused/gemm.ts) against the wasm backend's
  * (XNNPACK through tf.matMul, so one tfjs dispatch per product is included) at the recurrent layers'
- * shapes, and the native products (fused/native.ts: AVX2 + FMA, where this machine builds them) on packed B.
+ * shapes, and the native products (fused/native.ts: AVX-512 or AVX2 + FMA, where this machine builds them) on packed B.
  * CPU time of this process, GFLOP/s. `npx tsx bench/gemm.ts`
  */
 import { tf } from "../src/backend/tf.js";
@@ -17,7 +17,7 @@ setNativeProducts(false);
 const { gemmNN, packB } = k.utilities;
 setNativeProducts(true);
 const native = nativeProductsStatus();
-const nativeNN = native.native ? k.utilities.gemmNN : null;
+const nativeNN = native.isa ? k.utilities.gemmNN : null;
 const alloc = scratchAllocator();
 
 await use_backend("wasm");

@@ -196,20 +196,24 @@ __attribute__((target("avx512f"))) static void gemm16(uint8_t* mem, int transA, 
   }
 }
 
+static int widest(void) {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") ? 16 : 8;
+}
 static int supported(void) {
   __builtin_cpu_init();
   if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return 0;
-  lanes = __builtin_cpu_supports("avx512f") ? 16 : 8;
+  lanes = widest();
   return 1;
 }
 static int use_lanes(int n) {
-  __builtin_cpu_init();
-  if (n == 16 ? !__builtin_cpu_supports("avx512f") : n != 8) return 0;
+  if (n != 8 && n != widest()) return 0;
   lanes = n;
   return 1;
 }
 #else
 static int supported(void) { return 0; }
+static int widest(void) { return 8; }
 static int use_lanes(int n) { return 0; }
 static void gemm(uint8_t* mem, int transA, int m, int k, int n, uint32_t a, int lda, uint32_t b, int ldb, int bpanel,
                  uint32_t c, int ldc, int acc) {}
@@ -217,7 +221,8 @@ static void gemm(uint8_t* mem, int transA, int m, int k, int n, uint32_t a, int 
 
 /*
  * Whether every byte the product reads or writes lies in the memory's `length` bytes (WebAssembly's own
- * products trap there; a native one would read or write past the memory). v: the 12 integers of `Gemm`.
+ * products trap there; a native one would read or write past the memory). v: transA, then the 11
+ * integers of `Gemm`.
  */
 static int within(size_t length, const int32_t* v) {
   const int64_t transA = v[0], m = v[1], k = v[2], n = v[3], lda = v[5], ldb = v[7], bpanel = v[8], ldc = v[10];
@@ -231,23 +236,28 @@ static int within(size_t length, const int32_t* v) {
   return aEnd <= (int64_t)length && bEnd <= (int64_t)length && cEnd <= (int64_t)length;
 }
 
-/* gemm(memory: Uint8Array, transA, m, k, n, a, lda, b, ldb, bpanel, c, ldc, acc): byte offsets into memory */
+/*
+ * gemm_nn / gemm_tn(memory: Uint8Array, m, k, n, a, lda, b, ldb, bpanel, c, ldc, acc): byte offsets into
+ * memory; the function's data is transA (0: gemm_nn, 1: gemm_tn)
+ */
 static napi_value Gemm(napi_env env, napi_callback_info info) {
-  size_t argc = 13;
-  napi_value argv[13];
+  size_t argc = 12;
+  napi_value argv[12];
   int32_t v[12];
+  void* transA = NULL;
   void* data = NULL;
   int type;
   size_t length, offset;
   napi_value buffer;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != 0 || argc != 13 ||
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, &transA) != 0 || argc != 12 ||
       napi_get_typedarray_info(env, argv[0], &type, &length, &data, &buffer, &offset) != 0 || data == NULL) {
-    napi_throw_error(env, NULL, "gemm(): expects a Uint8Array and 12 integers");
+    napi_throw_error(env, NULL, "gemm(): expects a Uint8Array and 11 integers");
     return NULL;
   }
-  for (int q = 0; q < 12; q++)
-    if (napi_get_value_int32(env, argv[q + 1], &v[q]) != 0) {
-      napi_throw_error(env, NULL, "gemm(): expects a Uint8Array and 12 integers");
+  v[0] = transA != NULL;
+  for (int q = 1; q < 12; q++)
+    if (napi_get_value_int32(env, argv[q], &v[q]) != 0) {
+      napi_throw_error(env, NULL, "gemm(): expects a Uint8Array and 11 integers");
       return NULL;
     }
   if (!within(length, v)) {
@@ -284,22 +294,31 @@ static napi_value UseLanes(napi_env env, napi_callback_info info) {
   return result;
 }
 
-/* lanes(): the products' vector width (16: AVX-512, 8: AVX2) */
+/* lanes(): the products' vector width (16: AVX-512, 8: AVX2); widest(): the CPU's widest of those */
 static napi_value Lanes(napi_env env, napi_callback_info info) {
   napi_value result;
   napi_create_int32(env, lanes, &result);
   return result;
 }
+static napi_value Widest(napi_env env, napi_callback_info info) {
+  napi_value result;
+  napi_create_int32(env, widest(), &result);
+  return result;
+}
 
 napi_value napi_register_module_v1(napi_env env, napi_value exports) {
   napi_value f;
-  napi_create_function(env, "gemm", (size_t)-1, Gemm, NULL, &f);
-  napi_set_named_property(env, exports, "gemm", f);
+  napi_create_function(env, "gemm_nn", (size_t)-1, Gemm, NULL, &f);
+  napi_set_named_property(env, exports, "gemm_nn", f);
+  napi_create_function(env, "gemm_tn", (size_t)-1, Gemm, (void*)1, &f);
+  napi_set_named_property(env, exports, "gemm_tn", f);
   napi_create_function(env, "supported", (size_t)-1, Supported, NULL, &f);
   napi_set_named_property(env, exports, "supported", f);
   napi_create_function(env, "useLanes", (size_t)-1, UseLanes, NULL, &f);
   napi_set_named_property(env, exports, "useLanes", f);
   napi_create_function(env, "lanes", (size_t)-1, Lanes, NULL, &f);
   napi_set_named_property(env, exports, "lanes", f);
+  napi_create_function(env, "widest", (size_t)-1, Widest, NULL, &f);
+  napi_set_named_property(env, exports, "widest", f);
   return exports;
 }

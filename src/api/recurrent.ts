@@ -4,7 +4,7 @@ import { isModel } from "../model/guards.js";
 import type { Model } from "../model/model.js";
 import { isLayer, type Layer } from "../model/layer.js";
 import { recurrentPlan } from "../layers/recurrent/rnn_layer.js";
-import { nativeProductsStatus } from "../layers/recurrent/fused/native.js";
+import { nativeProductsStatus, type NativeStatus } from "../layers/recurrent/fused/native.js";
 import { nativeStepsStatus } from "../layers/recurrent/fused/native_steps.js";
 import { FUSED_CELLS } from "../layers/recurrent/fused/cells/index.js";
 import type { FusedRun } from "../layers/recurrent/fused/plan.js";
@@ -38,11 +38,12 @@ function recurrentLayers(layer: Layer, prefix: string): { name: string; layer: L
   return [{ name: prefix, layer }];
 }
 
+/** What rnn_fused_status() says of a native path. */
+const said = (s: NativeStatus): string => (s.isa ? `native (${s.isa})` : `WebAssembly SIMD: ${s.detail}`);
+
 /** What rnn_fused_status() says of a fused layer's step functions. */
-function stepsOf(run: FusedRun): string {
-  const s = nativeStepsStatus(FUSED_CELLS[run.cell], run.activation, run.recurrentActivation);
-  return s.native ? `native (${s.detail.split(" (")[0]})` : `WebAssembly SIMD: ${s.detail}`;
-}
+const stepsOf = (run: FusedRun): string =>
+  said(nativeStepsStatus(FUSED_CELLS[run.cell], run.activation, run.recurrentActivation));
 
 /**
  * `rnn_fused_status(model, { training })`: for each recurrent layer (wrapped ones included), whether its
@@ -61,8 +62,7 @@ export function rnn_fused_status(model: Model, args: { training?: boolean } = {}
   if (!isModel(model)) throw new KerasError(fn, `\`model\` must be a model, got ${describeValue(model)}`);
   const { training } = decodeArgs(fn, { training: Bool }, args, { training: false });
   const rows: RnnPathRow[] = [];
-  const native = nativeProductsStatus();
-  const products = native.native ? `native (${native.detail.split(" (")[0]})` : `WebAssembly SIMD: ${native.detail}`;
+  const products = said(nativeProductsStatus());
   for (const top of model.layers) {
     for (const { name, layer } of recurrentLayers(top, top.name)) {
       const plan = recurrentPlan(layer, training);

@@ -18,17 +18,20 @@ import { createRequire } from "node:module";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { GEMM_PARAMS } from "./gemm.js";
 import { relaxedSimd } from "./wasm.js";
 
-/** The addon's one product: `gemm(memory, transA, ...GEMM_PARAMS)`, offsets and strides in bytes. */
-type NativeGemm = (memory: Uint8Array, transA: number, ...params: number[]) => void;
+/** A native function as an addon exports it: the memory, then the WebAssembly function's i32 parameters. */
+export type NativeFunction = (memory: Uint8Array, ...params: number[]) => void;
 
-interface Addon {
-  gemm: NativeGemm;
+/** products.c: gemm_nn / gemm_tn (`PRODUCT_FUNCTIONS`), and the vector width. */
+interface Addon extends Record<string, unknown> {
   supported(): boolean;
   /** The products' vector width: 16 (AVX-512) or 8 (AVX2). */
   lanes(): number;
-  /** Sets it (tests); false where the CPU lacks it. */
+  /** The CPU's widest of those. */
+  widest(): number;
+  /** Sets the width (tests); false where the CPU lacks it. */
   useLanes(n: number): boolean;
 }
 
@@ -91,7 +94,7 @@ function built(env: NodeJS.ProcessEnv, fresh: boolean, name: string, source: str
 
 /**
  * The addon `name` built from `source` (`what` names the source in messages), loaded; or why it could
- * not be. Whether this machine may build native code at all is the caller's (`nativeProblem`).
+ * not be. Whether native code should run at all is the caller's to decide (`decideNativeProducts`).
  */
 export function loadAddon<T>(
   env: NodeJS.ProcessEnv,
@@ -142,13 +145,24 @@ export function useNativeProducts(): boolean {
   return enabled && addon() !== null;
 }
 
+/** A native path's state: its instruction set and file, or why it does not run (`isa` null). */
+export interface NativeStatus {
+  readonly isa: string | null;
+  readonly detail: string;
+}
+
 /** Which products the fused kernels use, and why. */
-export function nativeProductsStatus(): { native: boolean; detail: string } {
+export function nativeProductsStatus(): NativeStatus {
   if (useNativeProducts()) {
     const { addon, file } = decided as { addon: Addon; file: string };
-    return { native: true, detail: `${addon.lanes() === 16 ? "AVX-512" : "AVX2 + FMA"} (${file})` };
+    return { isa: addon.lanes() === 16 ? "AVX-512" : "AVX2 + FMA", detail: file };
   }
-  return { native: false, detail: enabled ? (decided as string) : "turned off (setNativeProducts(false))" };
+  return { isa: null, detail: enabled ? (decided as string) : "turned off (setNativeProducts(false))" };
+}
+
+/** The widest vector the native code can use on this CPU: 16 lanes (AVX-512) or 8 (AVX2; also without the addon). */
+export function nativeWidestLanes(): 8 | 16 {
+  return addon()?.widest() === 16 ? 16 : 8;
 }
 
 /**
@@ -173,52 +187,76 @@ export function setNativeProducts(on: boolean): void {
 }
 
 /**
- * Native products run, per thread: this thread counts at 0, worker i at `nativeCounterSlot(i)` (threads.ts
- * hands the array to the workers); native step functions (native_steps.ts) at STEP_COUNT_OFFSET past
- * those. A cache line each: counting on every call must not make the threads share one (slots are
- * reused past 8 threads: still exact, Atomics.add).
+ * Native calls run, per thread: this thread counts at slot 0, worker i at `nativeCounterSlot(i)`
+ * (threads.ts hands the array to the workers); products at PRODUCT_COUNT_OFFSET past a slot, step
+ * functions (native_steps.ts) at STEP_COUNT_OFFSET. A cache line per thread: counting on every call must
+ * not make the threads share one (slots are reused past 8 threads: still exact, Atomics.add).
  */
 const COUNTER_STRIDE = 16;
 const COUNTER_SLOTS = 8;
-export const nativeProductCounter = new Int32Array(new SharedArrayBuffer(4 * COUNTER_STRIDE * COUNTER_SLOTS));
+export const nativeCallCounter = new Int32Array(new SharedArrayBuffer(4 * COUNTER_STRIDE * COUNTER_SLOTS));
+export const PRODUCT_COUNT_OFFSET = 0;
 export const STEP_COUNT_OFFSET = 1;
 export const nativeCounterSlot = (worker: number): number => ((worker + 1) % COUNTER_SLOTS) * COUNTER_STRIDE;
-/** How many native products this process has run, worker threads included (tests assert that the path ran). */
-export function nativeProductCalls(): number {
+
+/** How many native calls of one kind (its offset) this process has run, worker threads included. */
+export function nativeCalls(offset: number): number {
   let n = 0;
-  for (let i = 0; i < nativeProductCounter.length; i += COUNTER_STRIDE) n += Atomics.load(nativeProductCounter, i);
+  for (let i = offset; i < nativeCallCounter.length; i += COUNTER_STRIDE) n += Atomics.load(nativeCallCounter, i);
   return n;
 }
 
-/** The "native" namespace of a module's imports: gemm_nn / gemm_tn with GEMM_PARAMS, as gemm.ts's functions. */
-export interface ProductImports {
-  readonly gemm_nn: (...params: number[]) => void;
-  readonly gemm_tn: (...params: number[]) => void;
-}
+/** How many native products this process has run, worker threads included (tests assert that the path ran). */
+export const nativeProductCalls = (): number => nativeCalls(PRODUCT_COUNT_OFFSET);
+
+/** The products' functions: name and number of i32 parameters (gemm.ts's GEMM_PARAMS). */
+export const PRODUCT_FUNCTIONS: readonly (readonly [string, number])[] = [
+  ["gemm_nn", GEMM_PARAMS.length],
+  ["gemm_tn", GEMM_PARAMS.length],
+];
 
 /**
- * `(memory, addon, count) => ProductImports` for a module instantiated on `memory`, as source: the worker
- * threads (threads.ts) evaluate the same text. The addon reads the memory through a view, renewed when
- * the memory has grown (an unshared memory's buffer moves).
+ * `(memory, addon, functions, count) => imports`: a module namespace of the addon's `functions` ([name,
+ * parameters]) for a module instantiated on `memory`, as source — the worker threads (threads.ts) evaluate
+ * the same text. Each import takes its function's parameters (the module checks the arity) and hands the
+ * addon a view of the memory, renewed when the memory has grown (an unshared memory's buffer moves).
  */
-export const PRODUCT_IMPORTS_SOURCE = `(memory, addon, count) => {
+export const NATIVE_IMPORTS_SOURCE = `(memory, addon, functions, count) => {
   let view = new Uint8Array(memory.buffer);
-  const product = (transA) => (m, k, n, a, lda, b, ldb, bpanel, c, ldc, acc) => {
+  const current = () => {
     if (view.byteLength !== memory.buffer.byteLength) view = new Uint8Array(memory.buffer);
     count();
-    addon.gemm(view, transA, m, k, n, a, lda, b, ldb, bpanel, c, ldc, acc);
+    return view;
   };
-  return { gemm_nn: product(0), gemm_tn: product(1) };
+  const imports = {};
+  for (const [name, arity] of functions) {
+    const args = Array.from({ length: arity }, (_, i) => "a" + i).join(", ");
+    imports[name] = new Function("f", "current", "return (" + args + ") => f(current(), " + args + ")")(addon[name], current);
+  }
+  return imports;
 }`;
 
-const productImports = new Function(`return ${PRODUCT_IMPORTS_SOURCE}`)() as (
+const importsOf = new Function(`return ${NATIVE_IMPORTS_SOURCE}`)() as (
   memory: { buffer: ArrayBuffer },
-  addon: Addon,
+  addon: object,
+  functions: readonly (readonly [string, number])[],
   count: () => void,
-) => ProductImports;
+) => Record<string, (...params: number[]) => void>;
+
+/** This thread's imports of `functions` from `addon` for a module on `memory`, counted at `countOffset`. */
+export function nativeImportsOf(
+  memory: { buffer: ArrayBuffer },
+  addon: object,
+  functions: readonly (readonly [string, number])[],
+  countOffset: number,
+): Record<string, (...params: number[]) => void> {
+  return importsOf(memory, addon, functions, () => Atomics.add(nativeCallCounter, countOffset, 1));
+}
 
 /** The import object's "native" namespace for this thread's modules on `memory` (empty without the addon). */
-export function nativeImports(memory: { buffer: ArrayBuffer }): { native?: ProductImports } {
+export function nativeImports(memory: { buffer: ArrayBuffer }): {
+  native?: Record<string, (...params: number[]) => void>;
+} {
   const a = addon();
-  return a ? { native: productImports(memory, a, () => Atomics.add(nativeProductCounter, 0, 1)) } : {};
+  return a ? { native: nativeImportsOf(memory, a, PRODUCT_FUNCTIONS, PRODUCT_COUNT_OFFSET) } : {};
 }

@@ -13,10 +13,18 @@
  * Used wherever the native products are (native.ts `useNativeProducts`) unless `setNativeSteps(false)`;
  * a cell whose file does not build runs its WebAssembly steps (`nativeStepsStatus` says why).
  */
-import { readFileSync } from "node:fs";
 import type { FusedCell, StepBuffer } from "./cells/types.js";
 import { LaneAlgebra, type FusedActivation, type Instructions } from "./lane_algebra.js";
-import { loadAddon, nativeProductCounter, STEP_COUNT_OFFSET, useNativeProducts } from "./native.js";
+import {
+  loadAddon,
+  nativeCalls,
+  nativeImportsOf,
+  nativeWidestLanes,
+  STEP_COUNT_OFFSET,
+  useNativeProducts,
+  type NativeFunction,
+  type NativeStatus,
+} from "./native.js";
 import { liveRow, maskedRow, rowBlocks, stepLayouts, strideParam, type PhaseLayout } from "./phase_layout.js";
 
 // ---------------------------------------------------------------------------------------------
@@ -194,31 +202,25 @@ export interface NativeSteps {
   readonly functions: readonly (readonly [name: string, params: number])[];
 }
 
-type StepAddon = Record<string, (memory: Uint8Array, ...args: number[]) => void> & { supported(): boolean };
+/** A steps file's addon: each step function by name (`NativeFunction`), and `supported()`. */
+type StepAddon = Record<string, NativeFunction> & { supported(): boolean };
 
 const built = new Map<string, NativeSteps | string>();
 const addons = new WeakMap<NativeSteps, StepAddon>();
 let enabled = true;
 
 /**
- * 16 lanes where the CPU has AVX-512: a step is long chains of dependent instructions (the rational
- * tanh), and at 16 lanes per instruction the processor's window holds twice the units (Zen 4 runs the
- * 512-bit instructions on its 256-bit units: the same arithmetic per cycle, half the instructions).
+ * Built from now on at this width; by default the widest the CPU has (as the products): a step is long
+ * chains of dependent instructions (the rational tanh), and at 16 lanes per instruction the processor's
+ * window holds twice the units.
  */
-function machineLanes(): StepLanes {
-  try {
-    return /^flags\s*:.*\bavx512f\b/m.test(readFileSync("/proc/cpuinfo", "utf8")) ? 16 : 8;
-  } catch {
-    return 8;
-  }
-}
 let lanes: StepLanes | undefined;
 
 /** `cell`'s native step functions for these activations (built on first use), or why they do not run. */
 function decide(cell: FusedCell, act: FusedActivation, ract: FusedActivation): NativeSteps | string {
   if (!enabled) return "turned off (setNativeSteps(false))";
   if (!useNativeProducts()) return "no native products here (rnn_fused_status()'s `products` says why)";
-  lanes ??= machineLanes();
+  lanes ??= nativeWidestLanes();
   const key = `${cell.id}/${act}/${ract}/${lanes}`;
   let b = built.get(key);
   if (b === undefined) {
@@ -242,16 +244,10 @@ export function nativeStepsFor(cell: FusedCell, act: FusedActivation, ract: Fuse
 }
 
 /** Whether `cell`'s step functions for these activations are native, and why not where they are not. */
-export function nativeStepsStatus(
-  cell: FusedCell,
-  act: FusedActivation,
-  ract: FusedActivation,
-): { native: boolean; detail: string } {
+export function nativeStepsStatus(cell: FusedCell, act: FusedActivation, ract: FusedActivation): NativeStatus {
   const d = decide(cell, act, ract);
-  return typeof d === "string" ? { native: false, detail: d } : { native: true, detail: `${isaName()} (${d.file})` };
+  return typeof d === "string" ? { isa: null, detail: d } : { isa: lanes === 16 ? "AVX-512" : "AVX2", detail: d.file };
 }
-
-const isaName = () => ((lanes ??= machineLanes()) === 16 ? "AVX-512" : "AVX2");
 
 /** The vector width of the step functions built from now on (tests build both; default: the machine's widest). */
 export function setNativeStepLanes(n: StepLanes): void {
@@ -267,41 +263,9 @@ export function setNativeSteps(on: boolean): void {
 }
 
 /** How many native step functions this process has run, worker threads included (tests: the path ran). */
-export function nativeStepCalls(): number {
-  let n = 0;
-  for (let i = STEP_COUNT_OFFSET; i < nativeProductCounter.length; i += 16) n += Atomics.load(nativeProductCounter, i);
-  return n;
-}
-
-/**
- * `(memory, addon, functions, count) => imports` for a module instantiated on `memory`, as source: the
- * worker threads (threads.ts) evaluate the same text. Each import has its function's parameters (the
- * module checks the arity) and hands the addon a view of the memory, renewed when the memory has grown.
- */
-export const STEP_IMPORTS_SOURCE = `(memory, addon, functions, count) => {
-  let view = new Uint8Array(memory.buffer);
-  const current = () => {
-    if (view.byteLength !== memory.buffer.byteLength) view = new Uint8Array(memory.buffer);
-    count();
-    return view;
-  };
-  const imports = {};
-  for (const [name, arity] of functions) {
-    const args = Array.from({ length: arity }, (_, i) => "a" + i).join(", ");
-    imports[name] = new Function("f", "current", "return (" + args + ") => f(current(), " + args + ")")(addon[name], current);
-  }
-  return imports;
-}`;
-
-const stepImports = new Function(`return ${STEP_IMPORTS_SOURCE}`)() as (
-  memory: { buffer: ArrayBuffer },
-  addon: StepAddon,
-  functions: NativeSteps["functions"],
-  count: () => void,
-) => Record<string, (...args: number[]) => void>;
+export const nativeStepCalls = (): number => nativeCalls(STEP_COUNT_OFFSET);
 
 /** The import object's "steps" namespace for this thread's instance of a module with native `steps`. */
 export function nativeStepImports(memory: { buffer: ArrayBuffer }, steps: NativeSteps): object {
-  const count = () => Atomics.add(nativeProductCounter, STEP_COUNT_OFFSET, 1);
-  return { steps: stepImports(memory, addons.get(steps)!, steps.functions, count) };
+  return { steps: nativeImportsOf(memory, addons.get(steps)!, steps.functions, STEP_COUNT_OFFSET) };
 }

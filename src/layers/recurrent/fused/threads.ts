@@ -19,13 +19,14 @@
 import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import {
+  NATIVE_IMPORTS_SOURCE,
+  nativeCallCounter,
   nativeCounterSlot,
-  nativeProductCounter,
   nativeProductsFile,
-  PRODUCT_IMPORTS_SOURCE,
+  PRODUCT_COUNT_OFFSET,
+  PRODUCT_FUNCTIONS,
   STEP_COUNT_OFFSET,
 } from "./native.js";
-import { STEP_IMPORTS_SOURCE } from "./native_steps.js";
 import type { CompiledModule, StepKernel, WasmMemory } from "./step_kernels.js";
 
 /** One call of a chunk: a function of the job's module and its arguments in parameter order. */
@@ -50,9 +51,8 @@ const { workerData, receiveMessageOnPort } = require("node:worker_threads");
 const { memory, control, port, nativeFile, nativeCounter, counterSlot } = workerData;
 const ctl = new Int32Array(control);
 const modules = new Map();
-const productImports = ${PRODUCT_IMPORTS_SOURCE};
-const stepImports = ${STEP_IMPORTS_SOURCE};
-const countStep = () => Atomics.add(nativeCounter, counterSlot + ${STEP_COUNT_OFFSET}, 1);
+const importsOf = ${NATIVE_IMPORTS_SOURCE};
+const counting = (offset) => () => Atomics.add(nativeCounter, counterSlot + offset, 1);
 let native;
 let seen = 0;
 for (;;) {
@@ -62,8 +62,8 @@ for (;;) {
     const { id, module, names, usesNative, steps } = m.message;
     const imports = { env: { memory } };
     if (usesNative)
-      imports.native = native ??= productImports(memory, require(nativeFile), () => Atomics.add(nativeCounter, counterSlot, 1));
-    if (steps) imports.steps = stepImports(memory, require(steps.file), steps.functions, countStep);
+      imports.native = native ??= importsOf(memory, require(nativeFile), ${JSON.stringify(PRODUCT_FUNCTIONS)}, counting(${PRODUCT_COUNT_OFFSET}));
+    if (steps) imports.steps = importsOf(memory, require(steps.file), steps.functions, counting(${STEP_COUNT_OFFSET}));
     const exports = new WebAssembly.Instance(module, imports).exports;
     modules.set(id, names.map((n) => exports[n]));
   }
@@ -150,7 +150,7 @@ export class ThreadPool {
           control: this.control.buffer,
           port: port2,
           nativeFile: nativeProductsFile(),
-          nativeCounter: nativeProductCounter,
+          nativeCounter: nativeCallCounter,
           counterSlot: nativeCounterSlot(i),
         },
         transferList: [port2],
