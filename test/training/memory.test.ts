@@ -128,6 +128,17 @@ describe("device memory: flat over 1,000 calls, natural GC only", function () {
     expect(headPaths.handWritten - handWritten).to.equal(1000 + WARM_UP);
   });
 
+  /** A fit of `model` on X, Y that must fail with an error matching `expected`. */
+  const failingFit = (model: Model, expected: RegExp) => async () => {
+    let error: unknown = null;
+    try {
+      await fit(model, X, Y, { verbose: 0, batch_size: 2 });
+    } catch (e) {
+      error = e;
+    }
+    expect(String(error)).to.match(expected);
+  };
+
   it("fit() with a metric that throws: each failed step releases what its gradient recorded", async () => {
     const failing = custom_metric("fails", () => {
       throw new Error("the metric failed");
@@ -139,16 +150,7 @@ describe("device memory: flat over 1,000 calls, natural GC only", function () {
         loss: "mse",
         metrics: [failing],
       });
-      const failedFit = async () => {
-        let error: unknown = null;
-        try {
-          await fit(model, X, Y, { verbose: 0, batch_size: 2 });
-        } catch (e) {
-          error = e;
-        }
-        expect(String(error), activation).to.match(/the metric failed/);
-      };
-      expect(await growth(200, failedFit), activation).to.deep.equal(FLAT);
+      expect(await growth(200, failingFit(model, /the metric failed/)), activation).to.deep.equal(FLAT);
     }
   });
 
@@ -157,16 +159,7 @@ describe("device memory: flat over 1,000 calls, natural GC only", function () {
       layer_dense(keras_model_sequential({ input_shape: [2] }), { units: 1, kernel_constraint: () => tf.ones([7]) }),
       { optimizer: "sgd", loss: "mse" },
     );
-    const failedFit = async () => {
-      let error: unknown = null;
-      try {
-        await fit(model, X, Y, { verbose: 0, batch_size: 2 });
-      } catch (e) {
-        error = e;
-      }
-      expect(String(error)).to.match(/kernel_constraint/);
-    };
-    expect(await growth(200, failedFit)).to.deep.equal(FLAT);
+    expect(await growth(200, failingFit(model, /kernel_constraint/))).to.deep.equal(FLAT);
   });
 
   it("eager calls on throwaway layers", async () => {
